@@ -1,0 +1,42 @@
+import { Command, Option, type BaseContext } from 'clipanion';
+import { isRastError, type Runtime } from '@rast-backup/core';
+
+export interface RastContext extends BaseContext {
+  /** Loads the config and applies the plugins (once). */
+  runtime(): Promise<Runtime>;
+  verbose: { enabled: boolean };
+}
+
+/** Options every command takes, and the one place where errors become a message and an exit code. */
+export abstract class BaseCommand extends Command<RastContext> {
+  config = Option.String('--config', { description: 'Config file to use (else RAST_BACKUP_CONFIG, a project config, /etc/rast/backup/config.toml, the embedded default)' });
+  json = Option.Boolean('--json', false, { description: 'Print one JSON document on stdout; logs go to stderr' });
+  verbose = Option.Boolean('--verbose', false, { description: 'Print more, and stack traces of unexpected errors' });
+
+  abstract run(): Promise<number>;
+
+  async execute(): Promise<number> {
+    this.context.verbose.enabled = this.verbose;
+    try {
+      return await this.run();
+    } catch (error) {
+      return this.report(error);
+    }
+  }
+
+  report(error: unknown): number {
+    if (isRastError(error)) {
+      this.context.stderr.write(`rast-backup: error ${error.code}: ${error.message}\n`);
+      if (this.verbose && error.cause instanceof Error) this.context.stderr.write(`${error.cause.stack}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    this.context.stderr.write(`rast-backup: unexpected error: ${message}${this.verbose ? '' : ' (run with --verbose for details)'}\n`);
+    if (this.verbose && error instanceof Error) this.context.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+
+  out(text: string): void {
+    this.context.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+}

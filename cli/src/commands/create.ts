@@ -1,0 +1,41 @@
+import { Option } from 'clipanion';
+import { createBackup, summarize } from '@rast-backup/core';
+import { BaseCommand } from '../BaseCommand.js';
+import { formatBytes, writeJson } from '../Output.js';
+import { showProgress } from '../Progress.js';
+
+export class CreateCommand extends BaseCommand {
+  static override paths = [['create']];
+  static override usage = BaseCommand.Usage({
+    category: 'Backups',
+    description: 'Back up a directory or btrfs subvolume',
+    details: 'Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed.',
+    examples: [
+      ['A full backup', '$0 create /home --name "Full Backup"'],
+      ['An incremental backup on top of the latest one of the same path', '$0 create /home --parent latest --tag daily'],
+    ],
+  });
+
+  source = Option.String({ name: 'path' });
+  name = Option.String('--name', { description: 'A name for the backup' });
+  parent = Option.String('--parent', { description: 'Make an incremental backup on top of this backup (id, unique prefix, or latest)' });
+  tags = Option.Array('--tag', [], { description: 'A tag (repeatable)' });
+
+  async run(): Promise<number> {
+    const runtime = await this.context.runtime();
+    const stop = showProgress(runtime.pipeline, `backing up ${this.source}:`);
+    let manifest;
+    try {
+      manifest = await createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent });
+    } finally {
+      stop();
+    }
+    const entry = { manifest, sinks: runtime.sinks.map((sink) => sink.name) };
+    if (this.json) writeJson(this.context.stdout, summarize(entry));
+    else {
+      const kind = manifest.parent ? `incremental on ${manifest.parent}` : 'full';
+      this.out(`${manifest.id}  ${kind}, ${manifest.index.entries} entries, ${formatBytes(manifest.size)} stored as ${formatBytes(manifest.storedSize)} in ${entry.sinks.join(', ')}`);
+    }
+    return 0;
+  }
+}

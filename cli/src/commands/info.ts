@@ -1,0 +1,52 @@
+import { Option } from 'clipanion';
+import { summarize } from '@rast-backup/core';
+import { BaseCommand } from '../BaseCommand.js';
+import { formatBytes, writeJson } from '../Output.js';
+
+export class InfoCommand extends BaseCommand {
+  static override paths = [['info']];
+  static override usage = BaseCommand.Usage({
+    category: 'Backups',
+    description: 'Show one backup in detail',
+    details: 'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files.',
+    examples: [['The latest backup, with its files', '$0 info latest --files']],
+  });
+
+  id = Option.String({ name: 'id' });
+  files = Option.Boolean('--files', false, { description: 'List the files of the backup' });
+
+  async run(): Promise<number> {
+    const runtime = await this.context.runtime();
+    const entry = await runtime.repository.resolve(this.id);
+    const { manifest } = entry;
+    const chain = await runtime.repository.chain(entry);
+    const index = this.files ? await runtime.repository.readIndex(manifest) : undefined;
+    if (this.json) {
+      writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), manifest, files: index?.entries });
+      return 0;
+    }
+    const lines = [
+      `id:          ${manifest.id}`,
+      `name:        ${manifest.name ?? ''}`,
+      `created:     ${manifest.created} on ${manifest.host}`,
+      `source:      ${manifest.source.path} (${manifest.source.kind}${manifest.source.atomic ? ', atomic snapshot' : ', live directory'})`,
+      `parent:      ${manifest.parent ?? 'none (full backup)'}`,
+      `chain:       ${chain.length} backup(s): ${chain.map((link) => link.id).join(' → ')}`,
+      `format:      ${manifest.serializer.format} v${manifest.serializer.version} (${manifest.serializer.plugin})`,
+      `transforms:  ${manifest.transforms.map((transform) => `${transform.name} ${JSON.stringify(transform.params)}`).join(', ') || 'none'}`,
+      `size:        ${formatBytes(manifest.size)} in ${manifest.parts.length} part(s), stored as ${formatBytes(manifest.storedSize)}`,
+      `entries:     ${manifest.index.entries}`,
+      `tags:        ${manifest.tags.join(', ')}`,
+      `sinks:       ${entry.sinks.join(', ')}`,
+    ];
+    this.out(lines.join('\n'));
+    if (index) {
+      for (const file of index.entries) {
+        const mode = file.mode.toString(8).padStart(4, '0');
+        const suffix = file.type === 'symlink' ? ` -> ${file.target}` : file.type === 'hardlink' ? ` => ${file.linkTo}` : '';
+        this.out(`${file.type.padEnd(12)} ${mode} ${String(file.uid).padStart(5)}:${String(file.gid).padEnd(5)} ${String(file.size).padStart(12)}  ${file.path}${suffix}`);
+      }
+    }
+    return 0;
+  }
+}

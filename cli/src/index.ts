@@ -1,0 +1,2 @@
+export { main } from './main.js';
+export { BaseCommand, type RastContext } from './BaseCommand.js';

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Builtins, Cli, type CommandClass } from 'clipanion';
+import { createRuntime, type Runtime } from '@rast-backup/core';
+import defaultPreset from '@rast-backup/preset-default';
+import type { RastContext } from './BaseCommand.js';
+import { ConfigCommand } from './commands/config.js';
+import { CreateCommand } from './commands/create.js';
+import { DeleteCommand } from './commands/delete.js';
+import { InfoCommand } from './commands/info.js';
+import { ListCommand } from './commands/list.js';
+import { PluginsCommand } from './commands/plugins.js';
+import { RestoreCommand } from './commands/restore.js';
+import { VerifyCommand } from './commands/verify.js';
+import { stderrLogger } from './Logger.js';
+
+const COMMANDS = [CreateCommand, ListCommand, InfoCommand, VerifyCommand, RestoreCommand, DeleteCommand, PluginsCommand, ConfigCommand];
+const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** `--config FILE` or `--config=FILE`, wherever it stands: plugins (and their commands) depend on it. */
+function configFlag(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--config') return argv[i + 1];
+    if (argv[i]!.startsWith('--config=')) return argv[i]!.slice('--config='.length);
+  }
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const verbose = { enabled: argv.includes('--verbose') };
+  const log = stderrLogger(process.stderr, () => verbose.enabled);
+  const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
+  const needsRuntime = argv.length > 0 && !argv.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
+  const loading: Promise<Runtime> | undefined = needsRuntime
+    ? createRuntime({ configFile: configFlag(argv), defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log })
+    : undefined;
+  loading?.catch(() => {});
+  const runtime = await loading?.catch(() => undefined);
+
+  const cli = new Cli<RastContext>({ binaryLabel: 'rast-backup', binaryName: 'rast-backup', binaryVersion: version, enableCapture: false });
+  for (const command of COMMANDS) cli.register(command);
+  for (const { plugin, active } of runtime?.plugins ?? []) {
+    if (active) for (const command of plugin.commands ?? []) cli.register(command as CommandClass<RastContext>);
+  }
+  cli.register(Builtins.HelpCommand);
+  cli.register(Builtins.VersionCommand);
+
+  const context = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    colorDepth: process.stdout.isTTY ? 8 : 1,
+    env: process.env,
+    verbose,
+    runtime: () => loading ?? Promise.reject(new Error('no runtime')),
+  };
+  let command;
+  try {
+    command = cli.process(argv, context);
+  } catch (error) {
+    process.stderr.write(`rast-backup: usage error: ${(error as Error).message.split('\n').filter(Boolean)[0]}\n(see rast-backup --help)\n`);
+    return 2;
+  }
+  return cli.run(command, context);
+}

@@ -1,0 +1,99 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCode, RastError } from './errors.js';
+import { isPlugin, isPreset, type Plugin, type PluginReference, type PresetItem } from './Plugin.js';
+
+/** A plugin after presets are flattened: where it came from and the default options presets gave it. */
+export interface ResolvedPlugin {
+  plugin: Plugin<any>;
+  /** Module file it was loaded from, or `built in` for objects handed over directly. */
+  from: string;
+  /** Preset chain that brought it in (empty when named directly in the config). */
+  via: string[];
+  defaults: Record<string, unknown>;
+}
+
+export interface LoaderOptions {
+  /** Directories to resolve package names from, in order (the config's directory, the CLI's). */
+  resolveFrom: string[];
+  /** Directory relative paths are resolved against (the config file's). */
+  relativeTo: string;
+}
+
+type Kind = 'plugin' | 'preset';
+
+/** The names tried for a short name, like ESLint and Babel: `foo` → `rast-backup-plugin-foo`, … */
+export function candidateNames(name: string, kind: Kind): string[] {
+  if (name.startsWith('@')) return [name];
+  const candidates = [`rast-backup-${kind}-${name}`, `@rast-backup/${kind}-${name}`, name];
+  return [...new Set(name.startsWith(`rast-backup-${kind}-`) ? [name] : candidates)];
+}
+
+async function importReference(reference: string, kind: Kind, options: LoaderOptions): Promise<{ value: unknown; from: string }> {
+  if (reference.startsWith('.') || path.isAbsolute(reference)) {
+    const file = path.resolve(options.relativeTo, reference);
+    try {
+      const module = await import(pathToFileURL(file).href);
+      return { value: module.default ?? module, from: file };
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+      throw new RastError(
+        missing ? ErrorCode.PLUGIN_NOT_FOUND : ErrorCode.PLUGIN_INVALID,
+        missing ? `${kind} ${reference} not found: no file ${file}` : `${kind} ${reference} (${file}) failed to load: ${(error as Error).message}`,
+        { reference, file },
+      );
+    }
+  }
+  const names = candidateNames(reference, kind);
+  for (const directory of options.resolveFrom) {
+    const require = createRequire(path.join(directory, 'noop.js'));
+    for (const name of names) {
+      let file: string;
+      try {
+        file = require.resolve(name);
+      } catch {
+        continue;
+      }
+      const module = await import(pathToFileURL(file).href);
+      return { value: module.default ?? module, from: file };
+    }
+  }
+  throw new RastError(
+    ErrorCode.PLUGIN_NOT_FOUND,
+    `${kind} ${reference} not found: looked for ${names.join(', ')} from ${options.resolveFrom.join(', ')} (install it with npm, or give a path)`,
+    { reference },
+  );
+}
+
+/**
+ * Flattens plugin and preset references depth-first in the order written. The same plugin twice keeps
+ * its first place, with the options of both merged (the later wins). An empty preset is an error.
+ */
+export async function resolvePlugins(references: PresetItem[], options: LoaderOptions, defaultKind: Kind = 'plugin'): Promise<ResolvedPlugin[]> {
+  const resolved = new Map<string, ResolvedPlugin>();
+
+  async function visit(item: PresetItem, via: string[], kind: Kind): Promise<void> {
+    const [reference, defaults] = Array.isArray(item) ? item : [item, {}];
+    let value: unknown = reference;
+    let from = 'built in';
+    if (typeof reference === 'string') ({ value, from } = await importReference(reference, kind, options));
+    if (isPreset(value)) {
+      if (value.plugins.length === 0) throw new RastError(ErrorCode.PLUGIN_INVALID, `preset ${value.name} is empty`, { preset: value.name });
+      for (const inner of value.plugins) await visit(inner, [...via, value.name], 'plugin');
+      return;
+    }
+    if (!isPlugin(value)) {
+      const label = typeof reference === 'string' ? reference : String(reference);
+      throw new RastError(ErrorCode.PLUGIN_INVALID, `${label} (${from}) is not a rast-backup plugin or preset: its default export needs a name and an apply() function`, { reference: label });
+    }
+    const existing = resolved.get(value.name);
+    if (existing) existing.defaults = { ...existing.defaults, ...defaults };
+    else resolved.set(value.name, { plugin: value, from, via, defaults: { ...defaults } });
+  }
+
+  for (const reference of references) await visit(reference, [], defaultKind);
+  return [...resolved.values()];
+}
+
+export type { PluginReference };

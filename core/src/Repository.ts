@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode, RastError } from './errors.js';
+import { decodeFileIndex, type FileIndex } from './FileIndex.js';
+import { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
+import type { Logger, Sink, TransformDecoder } from './types.js';
+
+/** One backup as the catalog sees it: its manifest and the sinks holding a committed copy. */
+export interface CatalogEntry {
+  manifest: Manifest;
+  sinks: string[];
+}
+
+/** Object keys inside every sink. See docs/repository-format.md. */
+export const RepositoryKeys = Object.freeze({
+  manifestPrefix: 'backups/',
+  manifest: (id: string) => `backups/${id}.json`,
+  dataPrefix: (id: string) => `data/${id}/`,
+  part: (id: string, seq: number) => `data/${id}/${String(seq).padStart(6, '0')}.part`,
+  index: (id: string) => `data/${id}/index`,
+});
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The repository format over every configured sink: manifests are the commit points, the catalog merges
+ * what every sink holds, and parts are read from whichever sink has a good copy.
+ */
+export class Repository {
+  private cached?: CatalogEntry[];
+
+  constructor(
+    readonly sinks: Sink[],
+    private readonly decoderFor: (name: string) => TransformDecoder | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Every committed backup, oldest first. Damaged manifests are reported and left out. */
+  async catalog(): Promise<CatalogEntry[]> {
+    if (this.cached) return this.cached;
+    const byId = new Map<string, CatalogEntry>();
+    for (const sink of this.sinks) {
+      for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
+        const match = /^backups\/(.+)\.json$/.exec(object.key);
+        if (!match) continue;
+        const id = match[1]!;
+        const { manifest, problem } = parseManifest(await sink.get(object.key), id);
+        if (!manifest) {
+          this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
+          continue;
+        }
+        const entry = byId.get(id);
+        if (entry) entry.sinks.push(sink.name);
+        else byId.set(id, { manifest, sinks: [sink.name] });
+      }
+    }
+    this.cached = [...byId.values()].sort((a, b) => (a.manifest.id < b.manifest.id ? -1 : a.manifest.id > b.manifest.id ? 1 : 0));
+    return this.cached;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  /** Resolves a full id, a unique prefix, or `latest`. */
+  async resolve(reference: string): Promise<CatalogEntry> {
+    const entries = await this.catalog();
+    if (reference === 'latest') {
+      const latest = entries.at(-1);
+      if (!latest) throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backups yet in ${this.describeSinks()}`, { reference });
+      return latest;
+    }
+    const exact = entries.find((entry) => entry.manifest.id === reference);
+    if (exact) return exact;
+    const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${reference} in ${this.describeSinks()} (see rast-backup list)`, { reference });
+    const shown = matches.slice(0, 5).map((entry) => entry.manifest.id).join(', ');
+    throw new RastError(ErrorCode.BACKUP_AMBIGUOUS, `backup id ${reference} is ambiguous: it matches ${matches.length} backups (${shown}${matches.length > 5 ? ', …' : ''}); give more of the id`, { reference });
+  }
+
+  /** The backups a restore of `entry` needs, from the full backup to `entry`, oldest first. */
+  async chain(entry: CatalogEntry): Promise<Manifest[]> {
+    const entries = new Map((await this.catalog()).map((candidate) => [candidate.manifest.id, candidate.manifest]));
+    const chain: Manifest[] = [entry.manifest];
+    const seen = new Set([entry.manifest.id]);
+    for (let parent = entry.manifest.parent; parent !== null; ) {
+      if (seen.has(parent)) throw new RastError(ErrorCode.PARENT_INVALID, `backup ${entry.manifest.id}: its chain of parents loops at ${parent}`, { backup: entry.manifest.id });
+      const manifest = entries.get(parent);
+      if (!manifest) {
+        throw new RastError(ErrorCode.PARENT_INVALID, `backup ${entry.manifest.id} needs its parent ${parent}, which is in no sink (${this.describeSinks()})`, { backup: entry.manifest.id, parent });
+      }
+      seen.add(parent);
+      chain.unshift(manifest);
+      parent = manifest.parent;
+    }
+    return chain;
+  }
+
+  /** Backups whose parent is `id`. */
+  async dependents(id: string): Promise<Manifest[]> {
+    return (await this.catalog()).map((entry) => entry.manifest).filter((manifest) => manifest.parent === id);
+  }
+
+  describeSinks(): string {
+    return this.sinks.map((sink) => `${sink.name} (${sink.location})`).join(', ');
+  }
+
+  /** Reads one stored object of a backup from the first sink with a good copy; throws naming every failure. */
+  async readStored(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
+    const problems: string[] = [];
+    for (const sink of this.sinks) {
+      let data: Buffer;
+      try {
+        data = await sink.get(part.key);
+      } catch (error) {
+        problems.push(`${sink.name}: ${(error as Error).message}`);
+        continue;
+      }
+      const problem = checkStored(data, part);
+      if (!problem) return data;
+      problems.push(`${sink.name}: ${problem}`);
+      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${problem}); trying the next sink`);
+    }
+    const damaged = problems.some((problem) => !problem.includes('missing'));
+    throw new RastError(
+      damaged ? ErrorCode.PART_DAMAGED : ErrorCode.PART_MISSING,
+      `backup ${manifest.id}, ${label} (${part.key}): no good copy in any sink: ${problems.join('; ')}`,
+      { backup: manifest.id, part: part.key },
+    );
+  }
+
+  /** Undoes the manifest's transforms, last applied first. */
+  async untransform(manifest: Manifest, data: Buffer, label: string): Promise<Buffer> {
+    for (const transform of [...manifest.transforms].reverse()) {
+      const decoder = this.decoderFor(transform.name);
+      if (!decoder) {
+        throw new RastError(ErrorCode.TRANSFORM_FAILED, `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`, { backup: manifest.id });
+      }
+      try {
+        data = await decoder.decode(data, transform.params);
+      } catch (error) {
+        if (error instanceof RastError) throw error;
+        throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`, { backup: manifest.id }, { cause: error });
+      }
+    }
+    return data;
+  }
+
+  async readPlain(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
+    const plain = await this.untransform(manifest, await this.readStored(manifest, part, label), label);
+    if (plain.length !== part.size) {
+      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: decodes to ${plain.length} bytes, the manifest says ${part.size}`, { backup: manifest.id, part: part.key });
+    }
+    return plain;
+  }
+
+  async readIndex(manifest: Manifest): Promise<FileIndex> {
+    const data = await this.readPlain(manifest, manifest.index, 'file index');
+    try {
+      return decodeFileIndex(data);
+    } catch (error) {
+      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, file index: ${(error as Error).message}`, { backup: manifest.id });
+    }
+  }
+
+  /** The backup's plaintext stream, part by part, each checked; the next part is fetched while one is used. */
+  async *openStream(manifest: Manifest): AsyncIterable<Buffer> {
+    const fetch = (seq: number) => this.readPlain(manifest, manifest.parts[seq]!, `part ${seq + 1} of ${manifest.parts.length}`);
+    let next = manifest.parts.length > 0 ? fetch(0) : undefined;
+    for (let seq = 0; next; seq++) {
+      const current = next;
+      next = seq + 1 < manifest.parts.length ? fetch(seq + 1) : undefined;
+      next?.catch(() => {});
+      yield await current;
+    }
+  }
+}
+
+/** Why a stored object does not match its record, or undefined when it does. */
+export function checkStored(data: Buffer, part: PartRecord): string | undefined {
+  if (data.length !== part.storedSize) return `size ${data.length}, expected ${part.storedSize}`;
+  const digest = sha256(data);
+  if (digest !== part.sha256) return `SHA-256 ${digest.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`;
+  return undefined;
+}

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { loadConfig, SYSTEM_CONFIG_FILE, type LoadedConfig } from './ConfigLoader.js';
+import { CORE_CONFIG_SHAPE, validateConfig, type BackupSettings } from './ConfigValidator.js';
+import { ErrorCode, RastError } from './errors.js';
+import { Pipeline } from './Pipeline.js';
+import type { PluginContext, PresetItem } from './Plugin.js';
+import { resolvePlugins, type ResolvedPlugin } from './PluginLoader.js';
+import { Repository } from './Repository.js';
+import type { Logger, Sink } from './types.js';
+
+/** Everything a command needs: the config in use, the applied plugins, the sinks and the repository. */
+export interface Runtime {
+  config: LoadedConfig;
+  pipeline: Pipeline;
+  plugins: Array<ResolvedPlugin & { active: boolean }>;
+  sinks: Sink[];
+  repository: Repository;
+  settings: BackupSettings;
+  log: Logger;
+}
+
+export interface RuntimeOptions {
+  /** `--config FILE`. */
+  configFile?: string;
+  cwd?: string;
+  environment?: NodeJS.ProcessEnv;
+  /** Presets used when the config names none (the CLI passes its default preset). */
+  defaultPresets: PresetItem[];
+  /** Directories package names are resolved from besides the config's (the CLI's own). */
+  resolveFrom: string[];
+  log: Logger;
+}
+
+/** Loads the config, resolves plugins and presets, validates everything, then applies the active plugins. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const cwd = options.cwd ?? process.cwd();
+  const environment = options.environment ?? process.env;
+  const config = await loadConfig({ flag: options.configFile, environment: environment.RAST_BACKUP_CONFIG, cwd, systemFile: SYSTEM_CONFIG_FILE });
+  const where = config.file ?? 'embedded default config';
+  const configDirectory = config.file ? path.dirname(config.file) : cwd;
+
+  const coreKeys = Object.fromEntries(Object.keys(CORE_CONFIG_SHAPE).filter((key) => key in config.data).map((key) => [key, config.data[key]]));
+  for (const [key, validator] of Object.entries(CORE_CONFIG_SHAPE)) {
+    const errors: string[] = [];
+    if (!validator(coreKeys[key], { errors })) throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: ${key}: ${errors[0]?.replace(/^\.: /, '')}`, { key });
+  }
+
+  const loaderOptions = { resolveFrom: [configDirectory, ...options.resolveFrom], relativeTo: configDirectory };
+  const presets: PresetItem[] = (coreKeys.presets as string[] | undefined) ?? options.defaultPresets;
+  const resolved = [
+    ...(await resolvePlugins(presets, loaderOptions, 'preset')),
+    ...(await resolvePlugins((coreKeys.plugins as string[] | undefined) ?? [], loaderOptions, 'plugin')),
+  ];
+  const unique = [...new Map(resolved.map((plugin) => [plugin.plugin.name, plugin])).values()];
+  const validated = validateConfig(config.data, config.file, unique);
+
+  const pipeline = new Pipeline();
+  const context: PluginContext = { configFile: config.file, configDirectory, log: options.log };
+  for (const { plugin, options: pluginOptions } of validated.active) {
+    try {
+      await plugin.apply(pipeline, pluginOptions as never, context);
+    } catch (error) {
+      if (error instanceof RastError) throw error;
+      throw new RastError(ErrorCode.PLUGIN_FAILED, `plugin ${plugin.name} failed to apply: ${(error as Error).message}`, { plugin: plugin.name }, { cause: error });
+    }
+  }
+  const sinks = await pipeline.hooks.sinks.promise([]);
+  if (sinks.length === 0) {
+    throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: no storage configured: set [storage] local.path (or configure another sink)`, { key: 'storage' });
+  }
+  const names = new Set<string>();
+  for (const sink of sinks) {
+    if (names.has(sink.name)) throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: two sinks are named ${sink.name}`, { key: 'storage' });
+    names.add(sink.name);
+  }
+  const activeNames = new Set(validated.active.map((plugin) => plugin.plugin.name));
+  const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log);
+  return {
+    config,
+    pipeline,
+    plugins: unique.map((plugin) => ({ ...plugin, active: activeNames.has(plugin.plugin.name) })),
+    sinks,
+    repository,
+    settings: validated.backup,
+    log: options.log,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Expected failures carry a stable code from this append-only list; the CLI prints the code and the
+ * message, and a stack trace only for unexpected errors (or with --verbose). Never renumber or reuse.
+ */
+export enum ErrorCode {
+  CONFIG_SYNTAX = 'RB001',
+  CONFIG_INVALID = 'RB002',
+  CONFIG_NOT_FOUND = 'RB003',
+  PLUGIN_NOT_FOUND = 'RB004',
+  PLUGIN_INVALID = 'RB005',
+  PLUGIN_FAILED = 'RB006',
+  USAGE = 'RB007',
+  SOURCE_INVALID = 'RB008',
+  DESTINATION_INVALID = 'RB009',
+  BACKUP_NOT_FOUND = 'RB010',
+  BACKUP_AMBIGUOUS = 'RB011',
+  BACKUP_DEPENDED_ON = 'RB012',
+  PART_MISSING = 'RB013',
+  PART_DAMAGED = 'RB014',
+  MANIFEST_DAMAGED = 'RB015',
+  STREAM_DAMAGED = 'RB016',
+  SINK_FAILED = 'RB017',
+  TRANSFORM_FAILED = 'RB018',
+  TOOL_MISSING = 'RB019',
+  RESTORE_UNSAFE = 'RB020',
+  RESTORE_INCOMPLETE = 'RB021',
+  PARENT_INVALID = 'RB022',
+  VERIFY_FAILED = 'RB023',
+  LOCKED = 'RB024',
+  INTERRUPTED = 'RB025',
+}
+
+/** Codes that mean "the user asked for something malformed": the CLI exits 2 for these. */
+const USAGE_CODES = new Set<ErrorCode>([
+  ErrorCode.CONFIG_SYNTAX,
+  ErrorCode.CONFIG_INVALID,
+  ErrorCode.CONFIG_NOT_FOUND,
+  ErrorCode.PLUGIN_NOT_FOUND,
+  ErrorCode.PLUGIN_INVALID,
+  ErrorCode.USAGE,
+]);
+
+/** An expected failure: one message that says what, where and what to do. */
+export class RastError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RastError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get exitCode(): number {
+    return USAGE_CODES.has(this.code) ? 2 : 1;
+  }
+}
+
+export function isRastError(error: unknown): error is RastError {
+  return error instanceof RastError;
+}
+
+/** Wraps an error thrown inside a plugin's tap with the plugin and hook that threw it. */
+export function pluginFailed(pluginName: string, hookName: string, error: unknown): RastError {
+  if (isRastError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RastError(ErrorCode.PLUGIN_FAILED, `plugin ${pluginName} failed in hook ${hookName}: ${message}`, { plugin: pluginName, hook: hookName }, { cause: error });
+}

@@ -1,0 +1,170 @@
+import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { newBackupId } from '../BackupId.js';
+import { ErrorCode, RastError } from '../errors.js';
+import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
+import type { Manifest, PartRecord } from '../Manifest.js';
+import { cutIntoParts } from '../PartSplitter.js';
+import { RepositoryKeys, sha256 } from '../Repository.js';
+import type { Runtime } from '../Runtime.js';
+import type { Snapshot, Transform } from '../types.js';
+import { runOperation } from './lifecycle.js';
+
+export interface CreateOptions {
+  path: string;
+  name?: string;
+  tags?: string[];
+  /** Parent backup: id, unique prefix or `latest` (the latest backup of the same source). */
+  parent?: string;
+}
+
+async function checkSource(sourcePath: string): Promise<void> {
+  try {
+    const stats = await stat(sourcePath);
+    if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} is not a directory`, { path: sourcePath });
+  } catch (error) {
+    if (error instanceof RastError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (error as Error).message;
+    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} ${reason}`, { path: sourcePath });
+  }
+}
+
+/**
+ * snapshot → serialize → cut into parts → transform → store in every sink → index → manifest (commit).
+ * Nothing is listed until the manifest is written; on failure the parts written so far are removed.
+ */
+export async function createBackup(runtime: Runtime, options: CreateOptions): Promise<Manifest> {
+  const { pipeline, repository, sinks, settings, log } = runtime;
+  const { hooks } = pipeline;
+  const sourcePath = path.resolve(options.path);
+  await checkSource(sourcePath);
+  const id = newBackupId();
+
+  return runOperation(runtime, 'create', { backupId: id, path: sourcePath }, async () => {
+    const parent = options.parent ? await resolveParent(runtime, options.parent, sourcePath) : undefined;
+    const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
+    const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, exclude });
+    if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
+
+    const written = new Set<string>();
+    const inFlight = new Set<Promise<void>>();
+    try {
+      const format = hooks.format.get(snapshot.format)?.call();
+      if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`);
+      if (parent && parent.serializer.format !== format.name) {
+        throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`, { parent: parent.id });
+      }
+      const parentIndex = parent ? await repository.readIndex(parent) : undefined;
+      const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
+
+      const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
+        let data = plain;
+        for (const transform of transforms) data = await transform.encode(data);
+        const digest = sha256(data);
+        written.add(key);
+        await Promise.all(
+          sinks.map((sink) =>
+            sink.put(key, data).catch((error: Error) => {
+              throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}) could not store ${key}: ${error.message}`, { sink: sink.name, key });
+            }),
+          ),
+        );
+        return { key, size: plain.length, storedSize: data.length, sha256: digest };
+      };
+
+      const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
+      const parts: PartRecord[] = [];
+      let seq = 0;
+      for await (const plain of cutIntoParts(serialization.stream, settings.partSize)) {
+        const index = seq++;
+        const task: Promise<void> = store(RepositoryKeys.part(id, index), plain).then((record) => {
+          parts[index] = record;
+          hooks.partStored.call({ backupId: id, seq: index, size: record.size, storedSize: record.storedSize });
+        });
+        inFlight.add(task);
+        task.then(() => inFlight.delete(task), () => {});
+        if (inFlight.size >= settings.concurrency) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+
+      const fileIndex: FileIndex = serialization.index();
+      const indexRecord = await store(RepositoryKeys.index(id), encodeFileIndex(fileIndex));
+      const manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
+      await commit(runtime, manifest);
+      await snapshot.release('committed');
+      return manifest;
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      await Promise.allSettled(sinks.flatMap((sink) => [...written].map((key) => sink.delete(key))));
+      await snapshot.release('failed').catch(() => {});
+      throw error;
+    }
+  });
+}
+
+async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest> {
+  if (reference === 'latest') {
+    const entries = await runtime.repository.catalog();
+    const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
+    if (!latest) throw new RastError(ErrorCode.PARENT_INVALID, `--parent latest: no earlier backup of ${sourcePath}; make a full backup first (omit --parent)`, { path: sourcePath });
+    return latest.manifest;
+  }
+  const { manifest } = await runtime.repository.resolve(reference);
+  if (manifest.source.path !== sourcePath) {
+    throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${manifest.source.path}, not ${sourcePath}`, { parent: manifest.id });
+  }
+  return manifest;
+}
+
+interface ManifestFacts {
+  id: string;
+  options: CreateOptions;
+  parent: Manifest | undefined;
+  snapshot: Snapshot;
+  format: { name: string; version: number; plugin: string };
+  transforms: Transform[];
+  parts: PartRecord[];
+  indexRecord: PartRecord;
+  fileIndex: FileIndex;
+  runtime: Runtime;
+}
+
+function buildManifest(facts: ManifestFacts): Manifest {
+  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime } = facts;
+  const size = parts.reduce((sum, part) => sum + part.size, 0);
+  const storedSize = parts.reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
+  return {
+    format: 'rast-backup/manifest',
+    version: 1,
+    id,
+    name: options.name ?? null,
+    tags: options.tags ?? [],
+    created: new Date().toISOString(),
+    host: hostname(),
+    parent: parent?.id ?? null,
+    source: { ...snapshot.details, path: snapshot.source, kind: snapshot.kind, atomic: snapshot.atomic },
+    serializer: { format: format.name, version: format.version, plugin: format.plugin },
+    transforms: transforms.map((transform) => ({ name: transform.name, stage: transform.stage, params: transform.params, plugin: transform.plugin })),
+    partSize: runtime.settings.partSize,
+    parts,
+    index: { ...indexRecord, entries: fileIndex.entries.length },
+    size,
+    storedSize,
+    plugins: Object.fromEntries(runtime.plugins.filter((plugin) => plugin.active).map(({ plugin }) => [plugin.name, plugin.version])),
+  };
+}
+
+/** Writes the manifest to every sink: the commit point. */
+async function commit(runtime: Runtime, manifest: Manifest): Promise<void> {
+  const data = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+  const key = RepositoryKeys.manifest(manifest.id);
+  const results = await Promise.allSettled(runtime.sinks.map((sink) => sink.put(key, data)));
+  const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [`${runtime.sinks[index]!.name}: ${(result.reason as Error).message}`] : []));
+  if (failed.length > 0) {
+    await Promise.allSettled(runtime.sinks.map((sink) => sink.delete(key)));
+    throw new RastError(ErrorCode.SINK_FAILED, `backup ${manifest.id} could not be committed: ${failed.join('; ')}`, { backup: manifest.id });
+  }
+  runtime.repository.invalidate();
+}

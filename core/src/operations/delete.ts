@@ -1,0 +1,34 @@
+import { ErrorCode, RastError } from '../errors.js';
+import type { Manifest } from '../Manifest.js';
+import { RepositoryKeys } from '../Repository.js';
+import type { Runtime } from '../Runtime.js';
+import { runOperation } from './lifecycle.js';
+
+/**
+ * Removes a backup from every sink: the manifest first (the backup stops existing), then its data.
+ * Refuses while another backup depends on it. A delete cut short leaves only unlisted data behind.
+ */
+export async function deleteBackup(runtime: Runtime, reference: string): Promise<Manifest> {
+  const { repository, sinks } = runtime;
+  const { manifest } = await repository.resolve(reference);
+  return runOperation(runtime, 'delete', { backupId: manifest.id }, async () => {
+    const dependents = await repository.dependents(manifest.id);
+    if (dependents.length > 0) {
+      throw new RastError(
+        ErrorCode.BACKUP_DEPENDED_ON,
+        `backup ${manifest.id} is the parent of ${dependents.map((dependent) => dependent.id).join(', ')}: delete those first`,
+        { backup: manifest.id, dependents: dependents.map((dependent) => dependent.id) },
+      );
+    }
+    for (const sink of sinks) {
+      try {
+        await sink.delete(RepositoryKeys.manifest(manifest.id));
+        for await (const object of sink.list(RepositoryKeys.dataPrefix(manifest.id))) await sink.delete(object.key);
+      } catch (error) {
+        throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
+      }
+    }
+    repository.invalidate();
+    return manifest;
+  });
+}

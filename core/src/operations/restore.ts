@@ -1,0 +1,57 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, RastError } from '../errors.js';
+import type { Runtime } from '../Runtime.js';
+import type { RestoreReport } from '../types.js';
+import { runOperation } from './lifecycle.js';
+
+export interface RestoreOptions {
+  backup: string;
+  destination: string;
+  include?: string[];
+}
+
+/** The destination may not exist yet, or be an empty directory. */
+async function prepareDestination(destination: string): Promise<void> {
+  let entries: string[];
+  try {
+    const stats = await stat(destination);
+    if (!stats.isDirectory()) throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} exists and is not a directory`, { path: destination });
+    entries = await readdir(destination);
+  } catch (error) {
+    if (error instanceof RastError) throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination}: ${(error as Error).message}`, { path: destination });
+    await mkdir(destination, { recursive: true, mode: 0o700 });
+    return;
+  }
+  if (entries.length > 0) {
+    throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} is not empty (${entries.length} entries): restore into a new or empty directory`, { path: destination });
+  }
+}
+
+/** index (resolve the chain) → fetch → untransform → deserialize into the destination. */
+export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreReport & { backup: string }> {
+  const { pipeline, repository, log } = runtime;
+  const destination = path.resolve(options.destination);
+  const entry = await repository.resolve(options.backup);
+  const target = entry.manifest;
+  return runOperation(runtime, 'restore', { backupId: target.id, path: destination }, async () => {
+    const chain = await repository.chain(entry);
+    const format = pipeline.hooks.format.get(target.serializer.format)?.call();
+    if (!format) {
+      throw new RastError(ErrorCode.PLUGIN_INVALID, `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`, { backup: target.id });
+    }
+    const index = await repository.readIndex(target);
+    await prepareDestination(destination);
+    const report = await format.restore({
+      chain,
+      target,
+      index,
+      destination,
+      include: options.include ?? [],
+      openStream: (manifest) => repository.openStream(manifest),
+      log,
+    });
+    return { ...report, backup: target.id };
+  });
+}

@@ -1,0 +1,154 @@
+import type { FileIndex } from './FileIndex.js';
+import type { Manifest } from './Manifest.js';
+
+/** A place that stores objects by key: a local directory, an S3 bucket, … Sinks know nothing of backups. */
+export interface Sink {
+  /** Unique among the configured sinks; used in messages and in `list`'s `sinks`. */
+  readonly name: string;
+  /** Human-readable location for messages (a path, `s3://bucket/prefix`). */
+  readonly location: string;
+  /** A local directory this sink writes into, so that sources can leave it out of backups. */
+  readonly localPath?: string;
+  /** Stores `data` under `key` atomically: a reader sees the whole object or nothing. */
+  put(key: string, data: Buffer): Promise<void>;
+  /** Reads a whole object; throws RastError PART_MISSING when absent. */
+  get(key: string): Promise<Buffer>;
+  /** Lists objects whose key starts with `prefix`. */
+  list(prefix: string): AsyncIterable<SinkObject>;
+  /** Removes an object; absent objects are not an error. */
+  delete(key: string): Promise<void>;
+}
+
+export interface SinkObject {
+  key: string;
+  size: number;
+}
+
+/** What `create` asks the snapshot sources to handle. */
+export interface SnapshotRequest {
+  /** Absolute path given by the user. */
+  path: string;
+  /** The parent backup, for an incremental backup. */
+  parent?: Manifest;
+  /** Backup id being created (snapshots are named after it). */
+  backupId: string;
+  /** Absolute paths that must not be backed up (e.g. a local repository inside the source). */
+  exclude: string[];
+}
+
+/** A consistent, read-only view of the source, produced by a snapshot source. */
+export interface Snapshot {
+  /** Directory to serialize. */
+  path: string;
+  /** The source as recorded in the manifest (canonical absolute path). */
+  source: string;
+  /** Which kind of source made it (`directory`, `btrfs`). */
+  kind: string;
+  /** Name of the format that serializes it. */
+  format: string;
+  /** Whether the view is atomic (a btrfs snapshot) or live (a plain directory). */
+  atomic: boolean;
+  /** Paths to leave out, as given in the request. */
+  exclude: string[];
+  /** Extra facts recorded in the manifest's `source`. */
+  details?: Record<string, unknown>;
+  /** Called once the backup is committed or has failed. */
+  release(outcome: 'committed' | 'failed'): Promise<void>;
+}
+
+/** Turns a snapshot into one byte stream and back; knows how to list and check its stream. */
+export interface Format {
+  readonly name: string;
+  /** `name@version` of the plugin providing it, recorded in manifests. */
+  readonly plugin: string;
+  /** Version of the stream layout this format writes, recorded in manifests. */
+  readonly version: number;
+  serialize(context: SerializeContext): Serialization;
+  restore(context: RestoreContext): Promise<RestoreReport>;
+  /** Decodes a backup's stream end to end and checks it against its index; throws STREAM_DAMAGED. */
+  verify(context: VerifyContext): Promise<void>;
+}
+
+export interface SerializeContext {
+  snapshot: Snapshot;
+  backupId: string;
+  /** The parent's resolved file index, for an incremental backup. */
+  parentIndex?: FileIndex;
+  log: Logger;
+}
+
+export interface Serialization {
+  stream: AsyncIterable<Buffer>;
+  /** The backup's resolved file index; available once the stream has ended. */
+  index(): FileIndex;
+}
+
+export interface RestoreContext {
+  /** Backups from the full one to the target, oldest first. */
+  chain: Manifest[];
+  target: Manifest;
+  index: FileIndex;
+  /** Absolute destination directory; exists and is empty. */
+  destination: string;
+  /** Patterns relative to the backup root; empty means everything. */
+  include: string[];
+  /** The plaintext stream of one backup of the chain, checked part by part. */
+  openStream(manifest: Manifest): AsyncIterable<Buffer>;
+  log: Logger;
+}
+
+export interface RestoreReport {
+  entries: number;
+  bytes: number;
+  /** What the destination could not hold (ownership without root, xattrs unsupported, …). */
+  skipped: string[];
+}
+
+export interface VerifyContext {
+  manifest: Manifest;
+  index: FileIndex;
+  stream: AsyncIterable<Buffer>;
+}
+
+/** One byte transformation applied to every part on create and undone on restore. */
+export interface Transform {
+  /** Name recorded in the manifest; restore looks up its decoder by this name. */
+  readonly name: string;
+  /** `name@version` of the plugin providing it, recorded in manifests. */
+  readonly plugin: string;
+  /** See TransformStage. */
+  readonly stage: number;
+  /** Parameters recorded in the manifest (level, key fingerprint, …). */
+  readonly params: Record<string, unknown>;
+  encode(data: Buffer): Promise<Buffer>;
+}
+
+/** Undoes a transform recorded in a manifest. */
+export interface TransformDecoder {
+  decode(data: Buffer, params: Record<string, unknown>): Promise<Buffer>;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune';
+
+/** Passed to the lifecycle hooks. */
+export interface OperationEvent {
+  operation: Operation;
+  /** Backup id when known (the one created, restored, verified or deleted). */
+  backupId?: string;
+  /** Source path (create) or destination (restore). */
+  path?: string;
+  startedAt: Date;
+}
+
+export interface PartEvent {
+  backupId: string;
+  seq: number;
+  /** Plaintext bytes of this part. */
+  size: number;
+  storedSize: number;
+}

@@ -1,0 +1,51 @@
+import type { BigIntStats } from 'node:fs';
+import type { EntryType, IndexEntry } from '@rast-backup/core';
+
+/** The entry type of an lstat result. */
+export function entryType(stats: BigIntStats): EntryType {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isFIFO()) return 'fifo';
+  if (stats.isCharacterDevice()) return 'char-device';
+  if (stats.isBlockDevice()) return 'block-device';
+  return 'socket';
+}
+
+/** Linux's encoding of device numbers (glibc major()/minor()). */
+export function deviceNumbers(rdev: bigint): { devMajor: number; devMinor: number } {
+  const devMajor = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const devMinor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return { devMajor, devMinor };
+}
+
+/** Metadata that, when it differs from the parent's, means the entry changed since the parent. */
+export function sameEntry(previous: IndexEntry, current: Omit<IndexEntry, 'from'>): boolean {
+  return (
+    previous.type === current.type &&
+    previous.size === current.size &&
+    previous.mode === current.mode &&
+    previous.uid === current.uid &&
+    previous.gid === current.gid &&
+    previous.mtime === current.mtime &&
+    previous.ctime === current.ctime &&
+    previous.inode === current.inode &&
+    previous.target === current.target &&
+    previous.linkTo === current.linkTo &&
+    JSON.stringify(previous.xattrs ?? {}) === JSON.stringify(current.xattrs ?? {})
+  );
+}
+
+/** Nanoseconds as `seconds.nanoseconds` for a pax `mtime` record. */
+export function paxTime(nanoseconds: string): string {
+  const value = BigInt(nanoseconds);
+  const seconds = value / 1_000_000_000n;
+  const rest = value % 1_000_000_000n;
+  return `${seconds}.${String(rest).padStart(9, '0')}`;
+}
+
+/** A pax `mtime` record back to nanoseconds. */
+export function fromPaxTime(text: string): string {
+  const [seconds = '0', fraction = ''] = text.split('.');
+  return String(BigInt(seconds) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9)));
+}

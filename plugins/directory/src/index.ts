@@ -1,0 +1,27 @@
+import { definePlugin, SourceStage } from '@rast-backup/core';
+import * as t from 'typanion';
+import { directorySnapshot } from './DirectorySource.js';
+import { tarFormat } from './TarFormat.js';
+
+const PLUGIN_NAME = '@rast-backup/plugin-directory';
+const VERSION = '0.1.0';
+
+export { includeMatcher } from './IncludeMatcher.js';
+export { safeRelativePath } from './TarEntries.js';
+
+/** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
+export default definePlugin({
+  name: PLUGIN_NAME,
+  version: VERSION,
+  configKey: 'directory',
+  activation: 'always',
+  options: {
+    /** Stay on the source's filesystem: mount points below it are kept as empty directories (default true). */
+    one_file_system: t.isOptional(t.isBoolean()),
+  },
+  apply(pipeline, options) {
+    pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.FALLBACK }, directorySnapshot);
+    const format = tarFormat(`${PLUGIN_NAME}@${VERSION}`, { oneFileSystem: options.one_file_system ?? true });
+    pipeline.hooks.format.for('tar').tap(PLUGIN_NAME, () => format);
+  },
+});

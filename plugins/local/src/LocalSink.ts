@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { chown, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, RastError, type Sink, type SinkObject } from '@rast-backup/core';
+
+export interface LocalSinkOptions {
+  name: string;
+  root: string;
+  /** Group that may read the repository (`rast-backup` when that group exists). */
+  gid?: number;
+}
+
+const TEMPORARY_MARK = '.tmp-';
+
+/**
+ * A repository in a local directory. Objects are files; a write goes to a temporary file that is
+ * fsynced, then renamed into place, so a reader sees a whole object or none.
+ */
+export class LocalSink implements Sink {
+  readonly name: string;
+  readonly location: string;
+  readonly localPath: string;
+  private readonly gid?: number;
+  private readonly directoryMode: number;
+  private readonly fileMode: number;
+
+  constructor(options: LocalSinkOptions) {
+    this.name = options.name;
+    this.location = options.root;
+    this.localPath = options.root;
+    this.gid = options.gid;
+    this.directoryMode = options.gid === undefined ? 0o700 : 0o750;
+    this.fileMode = options.gid === undefined ? 0o600 : 0o640;
+  }
+
+  private file(key: string): string {
+    const parts = key.split('/');
+    if (parts.some((part) => part === '' || part === '.' || part === '..')) throw new Error(`invalid object key ${key}`);
+    return path.join(this.localPath, ...parts);
+  }
+
+  private async makeDirectory(directory: string): Promise<void> {
+    const created = await mkdir(directory, { recursive: true, mode: this.directoryMode });
+    if (created && this.gid !== undefined) {
+      for (let current = directory; current.length >= created.length; current = path.dirname(current)) {
+        await chown(current, -1, this.gid).catch(() => {});
+      }
+    }
+  }
+
+  private failure(action: string, key: string, error: unknown): RastError {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOSPC' ? ' (no space left on the device)' : code === 'EACCES' ? ' (permission denied)' : '';
+    return new RastError(ErrorCode.SINK_FAILED, `local sink ${this.name} (${this.location}): cannot ${action} ${key}: ${(error as Error).message}${hint}`, { sink: this.name, key }, { cause: error });
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    const target = this.file(key);
+    const temporary = `${target}${TEMPORARY_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await this.makeDirectory(path.dirname(target));
+      const handle = await open(temporary, 'wx', this.fileMode);
+      try {
+        await handle.writeFile(data);
+        if (this.gid !== undefined) await handle.chown(-1, this.gid).catch(() => {});
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, target);
+      const directory = await open(path.dirname(target), 'r');
+      try {
+        await directory.sync();
+      } finally {
+        await directory.close();
+      }
+    } catch (error) {
+      await unlink(temporary).catch(() => {});
+      throw this.failure('write', key, error);
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      return await readFile(this.file(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from local sink ${this.name} (${this.location})`, { sink: this.name, key });
+      }
+      throw this.failure('read', key, error);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<SinkObject> {
+    const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const objects: SinkObject[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(path.join(this.localPath, relative), { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw this.failure('list', prefix, error);
+      }
+      for (const entry of entries) {
+        const key = relative ? `${relative}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
+        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.includes(TEMPORARY_MARK)) {
+          objects.push({ key, size: (await stat(path.join(this.localPath, key))).size });
+        }
+      }
+    };
+    await walk(base);
+    objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* objects;
+  }
+
+  async delete(key: string): Promise<void> {
+    const target = this.file(key);
+    try {
+      await unlink(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.failure('delete', key, error);
+    }
+    await rmdir(path.dirname(target)).catch(() => {});
+  }
+}

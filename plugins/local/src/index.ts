@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { definePlugin } from '@rast-backup/core';
+import * as t from 'typanion';
+import { groupId } from './Group.js';
+import { LocalSink } from './LocalSink.js';
+
+export { LocalSink, type LocalSinkOptions } from './LocalSink.js';
+
+/** `[storage] local.path`: a repository in a local directory. */
+export default definePlugin({
+  name: '@rast-backup/plugin-local',
+  version: '0.1.0',
+  configKey: 'storage.local',
+  activation: 'configured',
+  options: {
+    /** Repository directory; relative paths are relative to the config file. */
+    path: t.isString(),
+    /** Group allowed to read backups; defaults to `rast-backup` where that group exists. */
+    group: t.isOptional(t.isString()),
+  },
+  async apply(pipeline, options, context) {
+    const root = path.resolve(context.configDirectory, options.path);
+    const gid = await groupId(options.group ?? 'rast-backup');
+    pipeline.hooks.sinks.tap('@rast-backup/plugin-local', (sinks) => [...sinks, new LocalSink({ name: 'local', root, gid })]);
+  },
+});
