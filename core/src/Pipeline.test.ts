@@ -1,0 +1,228 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createBackup, deleteBackup, restoreBackup, verifyBackup } from './operations.js';
+import { ErrorCode, RastError } from './errors.js';
+import type { FileIndex } from './FileIndex.js';
+import { Pipeline } from './Pipeline.js';
+import { cutIntoParts } from './PartSplitter.js';
+import { Repository, RepositoryKeys } from './Repository.js';
+import type { Runtime } from './Runtime.js';
+import { TransformStage, SourceStage } from './stages.js';
+import { MemorySink, silentLogger, temporaryDirectory } from './testing.js';
+import type { Format, OperationEvent } from './types.js';
+
+// A format whose stream is the text of the snapshot's `details.content`, and whose restore records what it got.
+const restored: string[] = [];
+const textFormat: Format = {
+  name: 'text',
+  plugin: 'test-format@1',
+  version: 1,
+  serialize: ({ snapshot, backupId }) => ({
+    stream: (async function* () {
+      for (const piece of snapshot.details!.content as string[]) yield Buffer.from(piece);
+    })(),
+    index: (): FileIndex => ({ format: 'rast-backup/index', version: 1, backupId, entries: [] }),
+  }),
+  restore: async ({ chain, openStream }) => {
+    for (const manifest of chain) {
+      const pieces: Buffer[] = [];
+      for await (const piece of openStream(manifest)) pieces.push(piece);
+      restored.push(Buffer.concat(pieces).toString());
+    }
+    return { entries: 0, bytes: 0, skipped: [] };
+  },
+  verify: async ({ stream }) => {
+    for await (const piece of stream) void piece;
+  },
+};
+
+const xor = (data: Buffer) => Buffer.from(data.map((byte) => byte ^ 0x55));
+const reverse = (data: Buffer) => Buffer.from(data).reverse();
+
+function runtimeWith(sinks: MemorySink[], content: string[], extra: (pipeline: Pipeline) => void = () => {}): Runtime {
+  const pipeline = new Pipeline();
+  const log = silentLogger();
+  pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
+    path: request.path, source: request.path, kind: 'test', format: 'text', atomic: false, exclude: [], details: { content }, release: async () => {},
+  }));
+  pipeline.hooks.format.for('text').tap('test-format', () => textFormat);
+  // Tapped encrypt-first on purpose: the core must order transforms by stage, not by tap order.
+  pipeline.hooks.transforms.tap('test-encrypt', (list) => [...list, { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, encode: async (data) => xor(data) }]);
+  pipeline.hooks.transforms.tap('test-compress', (list) => [...list, { name: 'reverse', plugin: 'r@1', stage: TransformStage.COMPRESS, params: {}, encode: async (data) => reverse(data) }]);
+  pipeline.hooks.untransform.for('xor').tap('test-encrypt', () => ({ decode: async (data) => xor(data) }));
+  pipeline.hooks.untransform.for('reverse').tap('test-compress', () => ({ decode: async (data) => reverse(data) }));
+  extra(pipeline);
+  return {
+    config: { file: null, origin: 'default', data: {} },
+    pipeline,
+    plugins: [],
+    sinks,
+    repository: new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), log),
+    settings: { partSize: 4, concurrency: 2 },
+    log,
+  };
+}
+
+// ---
+
+const create = suite('create');
+
+create('transforms run in stage order whatever order they were tapped in', async () => {
+  const sink = new MemorySink();
+  const runtime = runtimeWith([sink], ['abcdefgh', 'ij']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.equal(manifest.transforms.map((transform) => transform.name), ['reverse', 'xor']);
+  assert.equal(manifest.parts.map((part) => part.size), [4, 4, 2]);
+  const stored = await sink.get(manifest.parts[0]!.key);
+  assert.equal(stored, xor(reverse(Buffer.from('abcd'))));
+});
+
+create('the manifest is written last, after every part and the index', async () => {
+  const sink = new MemorySink();
+  const manifest = await createBackup(runtimeWith([sink], ['0123456789']), { path: await temporaryDirectory() });
+  assert.is(sink.calls.at(-1), `put ${RepositoryKeys.manifest(manifest.id)}`);
+  assert.is(sink.calls.filter((call) => call.startsWith('put')).length, 3 + 1 + 1);
+});
+
+create('every sink gets every part; list shows both sinks', async () => {
+  const first = new MemorySink('first');
+  const second = new MemorySink('second');
+  const runtime = runtimeWith([first, second], ['hello world']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  const [entry] = await runtime.repository.catalog();
+  assert.equal(entry!.sinks, ['first', 'second']);
+  for (const part of manifest.parts) {
+    assert.ok(first.objects.has(part.key));
+    assert.ok(second.objects.has(part.key));
+  }
+});
+
+create('a sink failing mid-way leaves no manifest and no parts, and names the sink', async () => {
+  const sink = new MemorySink('flaky');
+  sink.failPutsMatching = /000002\.part$/;
+  const runtime = runtimeWith([sink], ['0123456789abcdef']);
+  try {
+    await createBackup(runtime, { path: await temporaryDirectory() });
+    assert.unreachable('create should fail');
+  } catch (error) {
+    assert.instance(error, RastError);
+    assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
+    assert.match((error as Error).message, /flaky/);
+  }
+  assert.is(sink.objects.size, 0);
+  assert.equal(await runtime.repository.catalog(), []);
+});
+
+create('lifecycle hooks see started then succeeded, or started then failed', async () => {
+  const events: string[] = [];
+  const record = (pipeline: Pipeline) => {
+    pipeline.hooks.started.tap('test-notify', (event: OperationEvent) => void events.push(`started ${event.operation}`));
+    pipeline.hooks.succeeded.tap('test-notify', (event: OperationEvent) => void events.push(`succeeded ${event.operation}`));
+    pipeline.hooks.failed.tap('test-notify', (event: OperationEvent) => void events.push(`failed ${event.operation}`));
+  };
+  const sink = new MemorySink();
+  await createBackup(runtimeWith([sink], ['x'], record), { path: await temporaryDirectory() });
+  sink.failPutsMatching = /./;
+  await createBackup(runtimeWith([sink], ['x'], record), { path: await temporaryDirectory() }).catch(() => {});
+  assert.equal(events, ['started create', 'succeeded create', 'started create', 'failed create']);
+});
+
+create('a failing notification does not fail the backup', async () => {
+  const runtime = runtimeWith([new MemorySink()], ['x'], (pipeline) => {
+    pipeline.hooks.succeeded.tapPromise('broken-notify', async () => {
+      throw new Error('mail server down');
+    });
+  });
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.ok(manifest.id);
+  assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /mail server down/);
+});
+
+create('an error thrown in a tap names the plugin and the hook', async () => {
+  const runtime = runtimeWith([new MemorySink()], ['x'], (pipeline) => {
+    pipeline.hooks.transforms.tap('rast-backup-plugin-broken', () => {
+      throw new Error('boom');
+    });
+  });
+  try {
+    await createBackup(runtime, { path: await temporaryDirectory() });
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.PLUGIN_FAILED);
+    assert.match((error as Error).message, /rast-backup-plugin-broken.*transforms.*boom/);
+  }
+  assert.equal([...runtime.pipeline.taps.get('rast-backup-plugin-broken')!], ['transforms']);
+});
+
+create.run();
+
+// ---
+
+const chain = suite('restore, verify, delete');
+
+chain('restore reads the whole chain, oldest first, undoing transforms', async () => {
+  const sink = new MemorySink();
+  const directory = await temporaryDirectory();
+  const full = await createBackup(runtimeWith([sink], ['full backup']), { path: directory });
+  const incremental = await createBackup(runtimeWith([sink], ['increment']), { path: directory, parent: 'latest' });
+  assert.is(incremental.parent, full.id);
+  restored.length = 0;
+  await restoreBackup(runtimeWith([sink], []), { backup: incremental.id.slice(0, 20), destination: await temporaryDirectory() });
+  assert.equal(restored, ['full backup', 'increment']);
+});
+
+chain('a part damaged in one sink is read from the other', async () => {
+  const first = new MemorySink('first');
+  const second = new MemorySink('second');
+  const manifest = await createBackup(runtimeWith([first, second], ['0123456789']), { path: await temporaryDirectory() });
+  first.objects.get(manifest.parts[1]!.key)![0] ^= 1;
+  restored.length = 0;
+  await restoreBackup(runtimeWith([first, second], []), { backup: 'latest', destination: await temporaryDirectory() });
+  assert.equal(restored, ['0123456789']);
+  try {
+    await verifyBackup(runtimeWith([first, second], []), { backup: manifest.id });
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.VERIFY_FAILED);
+    assert.match((error as Error).message, new RegExp(`${manifest.id}.*part 2 of 3.*first`));
+  }
+});
+
+chain('delete refuses a backup another depends on, then removes everything', async () => {
+  const sink = new MemorySink();
+  const directory = await temporaryDirectory();
+  const full = await createBackup(runtimeWith([sink], ['a']), { path: directory });
+  const child = await createBackup(runtimeWith([sink], ['b']), { path: directory, parent: full.id });
+  try {
+    await deleteBackup(runtimeWith([sink], []), full.id);
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.BACKUP_DEPENDED_ON);
+    assert.match((error as Error).message, child.id);
+  }
+  await deleteBackup(runtimeWith([sink], []), child.id);
+  await deleteBackup(runtimeWith([sink], []), full.id);
+  assert.is(sink.objects.size, 0);
+});
+
+chain.run();
+
+// ---
+
+const parts = suite('cutIntoParts');
+
+parts('cuts any chunking into parts of exactly the part size', async () => {
+  const chunks = [Buffer.from('a'), Buffer.from('bcdefgh'), Buffer.alloc(0), Buffer.from('ijklmnopq')];
+  const result: string[] = [];
+  for await (const part of cutIntoParts((async function* () { yield* chunks; })(), 5)) result.push(part.toString());
+  assert.equal(result, ['abcde', 'fghij', 'klmno', 'pq']);
+});
+
+parts('an empty stream makes no parts', async () => {
+  const result: Buffer[] = [];
+  for await (const part of cutIntoParts((async function* () {})(), 5)) result.push(part);
+  assert.is(result.length, 0);
+});
+
+parts.run();
+

@@ -1,0 +1,80 @@
+/**
+ * Helpers for tests of the core and of plugins (`@rast-backup/core/testing`). Tests use real parts;
+ * MemorySink exists only for tests of the core itself, which must not depend on a storage plugin.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ErrorCode, RastError } from './errors.js';
+import type { Logger, Sink, SinkObject } from './types.js';
+
+const cleanups: string[] = [];
+process.on('exit', () => {
+  if (process.env.RAST_KEEP_TEST_FILES) return;
+  for (const directory of cleanups) void rm(directory, { recursive: true, force: true });
+});
+
+export async function temporaryDirectory(prefix = 'rast-test-'): Promise<string> {
+  const directory = await mkdtemp(path.join(tmpdir(), prefix));
+  cleanups.push(directory);
+  return directory;
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+/**
+ * Registers a test that needs a capability (root, btrfs, a tool). Where it is missing the test is
+ * skipped with a message, except when CI is set: then it fails, so that CI never passes by skipping.
+ */
+export function testNeeding(
+  test: { (name: string, fn: () => unknown): void; skip(name: string, fn?: () => unknown): void },
+  available: boolean,
+  capability: string,
+  name: string,
+  fn: () => unknown,
+): void {
+  if (available) test(name, fn);
+  else if (process.env.CI) {
+    test(name, () => {
+      throw new Error(`this test needs ${capability}, and CI is set: CI must provide it`);
+    });
+  } else {
+    process.stderr.write(`skipping "${name}": needs ${capability}\n`);
+    test.skip(name, fn);
+  }
+}
+
+export const silentLogger = (): Logger & { warnings: string[] } => {
+  const warnings: string[] = [];
+  return { info: () => {}, warn: (message) => warnings.push(message), warnings };
+};
+
+/** An in-memory sink for the core's own tests; records every call in order. */
+export class MemorySink implements Sink {
+  readonly objects = new Map<string, Buffer>();
+  readonly calls: string[] = [];
+  failPutsMatching?: RegExp;
+
+  constructor(readonly name = 'memory', readonly location = 'memory://') {}
+
+  async put(key: string, data: Buffer): Promise<void> {
+    this.calls.push(`put ${key}`);
+    if (this.failPutsMatching?.test(key)) throw new Error(`refusing ${key}`);
+    this.objects.set(key, Buffer.from(data));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const data = this.objects.get(key);
+    if (!data) throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from ${this.name}`);
+    return Buffer.from(data);
+  }
+
+  async *list(prefix: string): AsyncIterable<SinkObject> {
+    for (const [key, data] of [...this.objects].sort()) if (key.startsWith(prefix)) yield { key, size: data.length };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.calls.push(`delete ${key}`);
+    this.objects.delete(key);
+  }
+}
