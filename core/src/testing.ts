@@ -27,11 +27,11 @@ export const isRoot = process.getuid?.() === 0;
  * skipped with a message, except when CI is set: then it fails, so that CI never passes by skipping.
  */
 export function testNeeding(
-  test: { (name: string, fn: () => unknown): void; skip(name: string, fn?: () => unknown): void },
+  test: { (name: string, fn: () => void | Promise<void>): void; skip(name: string, fn?: () => void | Promise<void>): void },
   available: boolean,
   capability: string,
   name: string,
-  fn: () => unknown,
+  fn: () => void | Promise<void>,
 ): void {
   if (available) test(name, fn);
   else if (process.env.CI) {

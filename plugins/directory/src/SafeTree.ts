@@ -38,19 +38,29 @@ export class SafeTree {
 
   async createFile(relative: string): Promise<FileHandle> {
     await this.prepareParent(relative);
-    return open(this.absolute(relative), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    return this.exclusive(relative, () => open(this.absolute(relative), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
   }
 
   async symlink(target: string, relative: string): Promise<void> {
     await this.prepareParent(relative);
-    await symlink(target, this.absolute(relative));
+    await this.exclusive(relative, () => symlink(target, this.absolute(relative)));
+  }
+
+  /** Creates something that must not exist yet: a second entry at one path is a damaged or hostile backup. */
+  private async exclusive<T>(relative: string, create: () => Promise<T>): Promise<T> {
+    try {
+      return await create();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ELOOP') throw this.unsafe(relative, 'already exists: the backup lists it twice, or as a directory too');
+      throw error;
+    }
   }
 
   async hardlink(existing: string, relative: string): Promise<void> {
     await this.prepareParent(relative);
     const stats = await lstat(this.absolute(existing));
     if (!stats.isFile()) throw this.unsafe(relative, `links to ${existing}, which is not a regular file`);
-    await link(this.absolute(existing), this.absolute(relative));
+    await this.exclusive(relative, () => link(this.absolute(existing), this.absolute(relative)));
   }
 
   private unsafe(relative: string, reason: string): RastError {

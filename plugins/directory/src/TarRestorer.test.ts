@@ -1,0 +1,79 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, type FileIndex, type IndexEntry, type Manifest, type RastError } from '@rast-backup/core';
+import { silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
+import tar from 'tar-stream';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { safeRelativePath } from './TarEntries.js';
+import { restoreTree } from './TarRestorer.js';
+
+// A hostile backup: a tar stream and an index that agree with each other, both crafted.
+async function craftedTar(entries: Array<{ header: tar.Header; body?: string }>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const { header, body } of entries) pack.entry(header, body ?? '');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const entry = (fields: Partial<IndexEntry> & Pick<IndexEntry, 'path' | 'type'>): IndexEntry => ({ size: 0, mode: 0o644, uid: 0, gid: 0, mtime: '0', from: 'evil', ...fields });
+
+async function restoreCrafted(stream: Buffer, entries: IndexEntry[]) {
+  const parent = await temporaryDirectory();
+  const destination = path.join(parent, 'destination');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(destination);
+  const manifest = { id: 'evil' } as Manifest;
+  const index: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'evil', entries };
+  const error = await restoreTree({
+    chain: [manifest], target: manifest, index, destination, include: [], log: silentLogger(),
+    openStream: async function* () { yield stream; },
+  }).then(() => undefined, (failure: RastError) => failure);
+  return { error, parent, destination };
+}
+
+// ---
+
+const hostile = suite('hostile archives');
+
+hostile('paths with .., absolute paths, empty components and NUL are refused', () => {
+  for (const name of ['../escape', 'a/../../escape', '/etc/passwd', 'a//b', 'a/./b', 'bad\0name']) {
+    assert.throws(() => safeRelativePath(name, 'evil'), (error: RastError) => error.code === ErrorCode.RESTORE_UNSAFE);
+  }
+  assert.is(safeRelativePath('./a/b/', 'x'), 'a/b');
+  assert.is(safeRelativePath('./', 'x'), '.');
+});
+
+hostile('an archive path with .. writes nothing outside the destination', async () => {
+  const stream = await craftedTar([{ header: { name: '../escaped', type: 'file', size: 4 } as tar.Header, body: 'evil' }]);
+  const { error, parent } = await restoreCrafted(stream, [entry({ path: '../escaped', type: 'file', size: 4 })]);
+  assert.is(error?.code, ErrorCode.RESTORE_UNSAFE);
+  assert.equal(await readdir(parent), ['destination']);
+});
+
+hostile('a file written through a symlink the archive made is refused', async () => {
+  const outside = await temporaryDirectory();
+  const stream = await craftedTar([
+    { header: { name: 'link', type: 'symlink', linkname: outside } as tar.Header },
+    { header: { name: 'link/owned', type: 'file', size: 4 } as tar.Header, body: 'evil' },
+  ]);
+  const { error } = await restoreCrafted(stream, [entry({ path: 'link', type: 'symlink', target: outside }), entry({ path: 'link/owned', type: 'file', size: 4 })]);
+  assert.is(error?.code, ErrorCode.RESTORE_UNSAFE);
+  assert.equal(await readdir(outside), []);
+});
+
+hostile('a hard link to a path outside the destination is refused', async () => {
+  const stream = await craftedTar([{ header: { name: 'hl', type: 'link', linkname: '../../etc/passwd' } as tar.Header }]);
+  const { error } = await restoreCrafted(stream, [entry({ path: 'hl', type: 'hardlink', linkTo: '../../etc/passwd' })]);
+  assert.is(error?.code, ErrorCode.RESTORE_UNSAFE);
+});
+
+hostile('a stream that disagrees with its index is reported as damaged', async () => {
+  const stream = await craftedTar([{ header: { name: 'file', type: 'file', size: 3 } as tar.Header, body: 'abc' }]);
+  const { error } = await restoreCrafted(stream, [entry({ path: 'file', type: 'file', size: 10 })]);
+  assert.is(error?.code, ErrorCode.STREAM_DAMAGED);
+});
+
+hostile.run();

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, type RastError } from '@rast-backup/core';
+import { temporaryDirectory } from '@rast-backup/core/testing';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LocalSink } from './LocalSink.js';
+
+async function allFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)));
+}
+
+// ---
+
+const sink = suite('local sink');
+
+sink('stores, lists by prefix, reads and deletes objects', async () => {
+  const local = new LocalSink({ name: 'local', root: await temporaryDirectory() });
+  await local.put('backups/a.json', Buffer.from('{}'));
+  await local.put('data/a/000000.part', Buffer.from('part zero'));
+  await local.put('data/b/000000.part', Buffer.from('other'));
+  const listed: string[] = [];
+  for await (const object of local.list('data/a/')) listed.push(`${object.key}:${object.size}`);
+  assert.equal(listed, ['data/a/000000.part:9']);
+  assert.equal((await local.get('data/a/000000.part')).toString(), 'part zero');
+  await local.delete('data/a/000000.part');
+  await local.delete('data/a/000000.part');
+  try {
+    await local.get('data/a/000000.part');
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.PART_MISSING);
+    assert.match((error as Error).message, /data\/a\/000000\.part is missing from local sink local/);
+  }
+});
+
+sink('keeps the repository private: directories 0700, files 0600', async () => {
+  const root = path.join(await temporaryDirectory(), 'repository');
+  const local = new LocalSink({ name: 'local', root });
+  await local.put('data/x/000000.part', Buffer.from('secret'));
+  assert.is((await stat(root)).mode & 0o777, 0o700);
+  assert.is((await stat(path.join(root, 'data', 'x'))).mode & 0o777, 0o700);
+  assert.is((await stat(path.join(root, 'data', 'x', '000000.part'))).mode & 0o777, 0o600);
+});
+
+sink('refuses keys that would leave the repository', async () => {
+  const local = new LocalSink({ name: 'local', root: await temporaryDirectory() });
+  try {
+    await local.put('data/../../escape', Buffer.from('x'));
+    assert.unreachable();
+  } catch (error) {
+    assert.match((error as Error).message, /invalid object key/);
+  }
+});
+
+sink('a writer killed mid-write leaves no visible object', async () => {
+  const root = await temporaryDirectory();
+  const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'LocalSink.js');
+  const script = `
+    const { LocalSink } = await import(${JSON.stringify(writer)});
+    const sink = new LocalSink({ name: 'local', root: ${JSON.stringify(root)} });
+    process.stdout.write('ready\\n');
+    await sink.put('data/big/000000.part', Buffer.alloc(1024 * 1024 * 1024, 7));
+    process.stdout.write('done\\n');
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  // Wait until the temporary file exists and is being filled, then kill the writer.
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const files = await allFiles(root).catch(() => []);
+    if (files.some((file) => file.includes('.tmp-'))) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('close', resolve));
+  const local = new LocalSink({ name: 'local', root });
+  const listed: string[] = [];
+  for await (const object of local.list('data/')) listed.push(object.key);
+  assert.equal(listed, []);
+  try {
+    await local.get('data/big/000000.part');
+    assert.unreachable('a partial object is visible');
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.PART_MISSING);
+  }
+});
+
+sink.run();
