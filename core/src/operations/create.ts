@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
@@ -23,6 +24,7 @@ async function checkSource(sourcePath: string): Promise<void> {
   try {
     const stats = await stat(sourcePath);
     if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} is not a directory`, { path: sourcePath });
+    await access(sourcePath, constants.R_OK | constants.X_OK);
   } catch (error) {
     if (error instanceof RastError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

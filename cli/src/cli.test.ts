@@ -1,0 +1,243 @@
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRoot, temporaryDirectory } from '@rast-backup/core/testing';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.bin', 'rast-backup');
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], options: SpawnSyncOptions = {}): Result {
+  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** A config file with a fresh local repository; 1 MiB parts. */
+async function setup(extra = '') {
+  const home = await temporaryDirectory();
+  const repository = path.join(home, 'repository');
+  const config = path.join(home, 'config.toml');
+  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n\n[backup]\npart_size_mib = 1\n${extra}`);
+  const source = path.join(home, 'source');
+  await mkdir(path.join(source, 'dir', 'sub'), { recursive: true });
+  await writeFile(path.join(source, 'file1'), 'one\n');
+  await writeFile(path.join(source, 'dir', 'a.txt'), 'a\n');
+  await writeFile(path.join(source, 'dir', 'sub', 'b.txt'), 'b\n');
+  await writeFile(path.join(source, 'random.bin'), Buffer.from(Array.from({ length: 2_500_000 }, (_, i) => (i * 2654435761) >>> 24)));
+  return { home, repository, config, source };
+}
+
+function json<T = any>(result: Result): T {
+  assert.is(result.status, 0, `exit ${result.status}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+function assertFails(result: Result, status: number, message: RegExp) {
+  assert.is(result.status, status, `expected exit ${status}, got ${result.status}: ${result.stderr}`);
+  assert.match(result.stderr, message);
+  assert.not.match(result.stderr, /^\s+at /m, 'no stack trace');
+}
+
+// ---
+
+const flow = suite('cli: backups end to end');
+
+flow('create, list, info, verify, restore and delete through the real binary', async () => {
+  const { config, source, home } = await setup();
+  const created = json(cli(['create', source, '--name', 'Full Backup', '--tag', 'daily', '--tag', 'test', '--json', '--config', config]));
+  assert.match(created.id, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+  const listed = json<any[]>(cli(['list', '--json', '--config', config]));
+  assert.is(listed.length, 1);
+  for (const key of ['id', 'name', 'tags', 'parent', 'created', 'source', 'format', 'size', 'storedSize', 'sinks']) assert.ok(key in listed[0], `list --json has ${key}`);
+  assert.equal([listed[0].name, listed[0].tags, listed[0].parent, listed[0].source, listed[0].sinks], ['Full Backup', ['daily', 'test'], null, source, ['local']]);
+  assert.ok(!Number.isNaN(Date.parse(listed[0].created)));
+
+  const info = json(cli(['info', created.id.slice(0, 19), '--json', '--config', config]));
+  assert.is(info.id, created.id);
+  assert.equal(info.chain, [created.id]);
+  assert.is(cli(['verify', 'latest', '--config', config]).status, 0);
+
+  const destination = path.join(home, 'restored');
+  const restored = json(cli(['restore', created.id, destination, '--json', '--config', config]));
+  assert.is(restored.backup, created.id);
+  assert.is(await readFile(path.join(destination, 'dir', 'sub', 'b.txt'), 'utf8'), 'b\n');
+  assert.equal(await readFile(path.join(destination, 'random.bin')), await readFile(path.join(source, 'random.bin')));
+
+  const incremental = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  assert.is(incremental.parent, created.id);
+  assertFails(cli(['delete', created.id, '--config', config]), 1, new RegExp(`parent of ${incremental.id}`));
+  assert.is(cli(['delete', incremental.id, '--config', config]).status, 0);
+  assert.is(cli(['delete', created.id, '--config', config]).status, 0);
+  assert.equal(json(cli(['list', '--config', config, '--json'])), []);
+});
+
+flow('restore --include takes several patterns after one flag, and repeated flags', async () => {
+  const { config, source, home } = await setup();
+  json(cli(['create', source, '--config', config, '--json']));
+  const first = path.join(home, 'first');
+  assert.is(cli(['restore', 'latest', first, '--include', '/file1', '/dir/sub/*', '--config', config]).status, 0);
+  assert.equal((await readdir(first, { recursive: true })).sort(), ['dir', 'dir/sub', 'dir/sub/b.txt', 'file1']);
+  const second = path.join(home, 'second');
+  assert.is(cli(['restore', 'latest', second, '--include', 'dir/a.txt', '--include', 'file1', '--config', config]).status, 0);
+  assert.equal((await readdir(second, { recursive: true })).sort(), ['dir', 'dir/a.txt', 'file1']);
+});
+
+flow('a project config in the current directory is found; config shows which file is used', async () => {
+  const { config, home } = await setup();
+  await writeFile(path.join(home, 'rast-backup.config.toml'), await readFile(config));
+  const shown = json(cli(['config', '--json'], { cwd: home }));
+  assert.is(shown.file, path.join(home, 'rast-backup.config.toml'));
+  assert.is(shown.origin, 'project');
+  const plugins = json<any[]>(cli(['plugins', '--json'], { cwd: home }));
+  const local = plugins.find((plugin) => plugin.name === '@rast-backup/plugin-local');
+  assert.ok(local.active);
+  assert.equal(local.hooks, ['sinks']);
+});
+
+flow.run();
+
+// ---
+
+const ids = suite('cli: backup ids');
+
+ids('unknown ids and ambiguous prefixes are errors with exit 1', async () => {
+  const { config, source } = await setup();
+  json(cli(['create', source, '--config', config, '--json']));
+  json(cli(['create', source, '--config', config, '--json']));
+  assertFails(cli(['info', '2', '--config', config]), 1, /backup id 2 is ambiguous: it matches 2 backups/);
+  assertFails(cli(['info', 'nope', '--config', config]), 1, /no backup nope in local/);
+});
+
+ids.run();
+
+// ---
+
+const badInput = suite('cli: bad input');
+
+badInput('a source that does not exist', async () => {
+  const { config, home } = await setup();
+  assertFails(cli(['create', path.join(home, 'missing'), '--config', config]), 1, /source .*missing does not exist/);
+});
+
+badInput('a source that cannot be read', async () => {
+  const { config, home, repository } = await setup();
+  const secret = path.join(home, 'secret');
+  await mkdir(secret, { mode: 0o700 });
+  await writeFile(path.join(secret, 'x'), 'x');
+  if (isRoot) {
+    // root reads everything: run the CLI as nobody against a repository nobody may write.
+    await mkdir(repository, { recursive: true });
+    await chmod(home, 0o755);
+    await chmod(repository, 0o777);
+    await chmod(config, 0o644);
+    assertFails(cli(['create', secret, '--config', config], { uid: 65534, gid: 65534 }), 1, /secret is not readable \(permission denied\)/);
+  } else {
+    await chmod(secret, 0);
+    assertFails(cli(['create', secret, '--config', config]), 1, /secret is not readable/);
+  }
+});
+
+badInput('a destination that is not empty', async () => {
+  const { config, source, home } = await setup();
+  json(cli(['create', source, '--config', config, '--json']));
+  const destination = path.join(home, 'full');
+  await mkdir(destination);
+  await writeFile(path.join(destination, 'x'), '');
+  assertFails(cli(['restore', 'latest', destination, '--config', config]), 1, /destination .*full is not empty/);
+});
+
+badInput('malformed TOML names the file; exit 2', async () => {
+  const { config, home } = await setup();
+  const broken = path.join(home, 'broken.toml');
+  await writeFile(broken, '[storage\nlocal.path = "/x"\n');
+  assertFails(cli(['list', '--config', broken]), 2, new RegExp(`${broken}: malformed TOML`));
+  void config;
+});
+
+badInput('a wrong type names the key; an unknown key suggests the right one; exit 2', async () => {
+  const { home, repository } = await setup();
+  const wrong = path.join(home, 'wrong.toml');
+  await writeFile(wrong, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n[compression]\nlevel = "max"\n`);
+  assertFails(cli(['list', '--config', wrong]), 2, /wrong\.toml: compression\.level: Expected a number/);
+  await writeFile(wrong, `[storage]\nlocal.pth = ${JSON.stringify(repository)}\n`);
+  assertFails(cli(['list', '--config', wrong]), 2, /storage\.local\.pth: unknown key \(did you mean path\?\)/);
+});
+
+badInput('an unknown plugin names what was looked for; exit 2', async () => {
+  const { home, repository } = await setup();
+  const file = path.join(home, 'plugins.toml');
+  await writeFile(file, `plugins = ["frobnicate"]\n[storage]\nlocal.path = ${JSON.stringify(repository)}\n`);
+  assertFails(cli(['list', '--config', file]), 2, /plugin frobnicate not found: looked for rast-backup-plugin-frobnicate/);
+});
+
+badInput('an unknown flag is a usage error; exit 2', async () => {
+  const { config } = await setup();
+  assertFails(cli(['list', '--frobnicate', '--config', config]), 2, /usage error/);
+});
+
+badInput.run();
+
+// ---
+
+const damage = suite('cli: damaged repositories');
+
+damage('a flipped byte in a part: verify and restore fail naming backup, part and sink, and write nothing outside the destination', async () => {
+  const { config, source, home, repository } = await setup();
+  const created = json(cli(['create', source, '--config', config, '--json']));
+  const partFile = path.join(repository, 'data', created.id, '000001.part');
+  const bytes = await readFile(partFile);
+  bytes[100] ^= 0xff;
+  await writeFile(partFile, bytes);
+  assertFails(cli(['verify', created.id, '--config', config]), 1, new RegExp(`backup ${created.id}, part 2 of \\d+ \\(data/${created.id}/000001\\.part\\) in sink local: SHA-256`));
+  const outer = path.join(home, 'outer');
+  await mkdir(outer);
+  assertFails(cli(['restore', created.id, path.join(outer, 'destination'), '--config', config]), 1, new RegExp(`backup ${created.id}, part 2 of \\d+ .*local: SHA-256`));
+  assert.equal(await readdir(outer), ['destination']);
+});
+
+damage('a missing part fails restore; a missing manifest means the backup is not listed', async () => {
+  const { config, source, home, repository } = await setup();
+  const created = json(cli(['create', source, '--config', config, '--json']));
+  await rm(path.join(repository, 'data', created.id, '000000.part'));
+  assertFails(cli(['restore', created.id, path.join(home, 'r'), '--config', config]), 1, /000000\.part.*missing/);
+  await rm(path.join(repository, 'backups', `${created.id}.json`));
+  assert.equal(json(cli(['list', '--json', '--config', config])), []);
+});
+
+damage('a corrupt manifest is reported and left out of the list', async () => {
+  const { config, source, repository } = await setup();
+  const created = json(cli(['create', source, '--config', config, '--json']));
+  await writeFile(path.join(repository, 'backups', `${created.id}.json`), '{"format": "rast-backup/manifest", "id": "x"');
+  const result = cli(['list', '--json', '--config', config]);
+  assert.equal(json(result), []);
+  assert.match(result.stderr, new RegExp(`manifest of backup ${created.id} in sink local .* is damaged`));
+});
+
+damage('a create killed mid-way lists nothing, and the next create works', async () => {
+  const { config, home, repository } = await setup('concurrency = 1\n');
+  const big = path.join(home, 'big');
+  await mkdir(big);
+  await writeFile(path.join(big, 'data'), Buffer.alloc(96 * 1024 * 1024, 1));
+  const child = spawn(BINARY, ['create', big, '--config', config], { stdio: 'ignore' });
+  let sawPart = false;
+  for (let attempt = 0; attempt < 2000 && !sawPart; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const data = await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => []);
+    sawPart = data.some((name) => name.endsWith('000001.part'));
+  }
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('close', resolve));
+  assert.ok(sawPart, 'the create was killed after it had stored parts');
+  assert.equal(json(cli(['list', '--json', '--config', config])), []);
+  const created = json(cli(['create', big, '--config', config, '--json']));
+  assert.equal(json<any[]>(cli(['list', '--json', '--config', config])).map((entry) => entry.id), [created.id]);
+});
+
+damage.run();
