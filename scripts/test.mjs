@@ -2,10 +2,9 @@
 // Runs every compiled *.test.js with uvu, then prints one closing line: "N passed, N failed, N skipped".
 // Extra arguments narrow the run to test files whose path matches them (e.g. `npm test -- directory`).
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const uvu = require.resolve('uvu/bin.js');
+const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
 const filter = process.argv.slice(2).join('|');
 const pattern = filter ? `dist/.*(${filter}).*\\.test\\.js$` : 'dist/.*\\.test\\.js$';
 const child = spawn(process.execPath, [uvu, '.', pattern, '-i', 'node_modules', '-i', 'examples'], { stdio: ['ignore', 'pipe', 'inherit'] });
