@@ -1,4 +1,4 @@
-import { Command, Option, type BaseContext } from 'clipanion';
+import { Command, Option, UsageError, type BaseContext } from 'clipanion';
 import { isRastError, type Runtime } from '@rast-backup/core';
 
 export interface RastContext extends BaseContext {
@@ -25,6 +25,10 @@ export abstract class BaseCommand extends Command<RastContext> {
   }
 
   report(error: unknown): number {
+    if (error instanceof UsageError) {
+      this.context.stderr.write(`rast-backup: usage error: ${error.message}\n(see rast-backup ${this.path.join(' ')} --help)\n`);
+      return 2;
+    }
     if (isRastError(error)) {
       this.context.stderr.write(`rast-backup: error ${error.code}: ${error.message}\n`);
       if (this.verbose && error.cause instanceof Error) this.context.stderr.write(`${error.cause.stack}\n`);

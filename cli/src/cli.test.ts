@@ -236,6 +236,8 @@ damage('a create killed mid-way lists nothing, and the next create works', async
   await new Promise((resolve) => child.once('close', resolve));
   assert.ok(sawPart, 'the create was killed after it had stored parts');
   assert.equal(json(cli(['list', '--json', '--config', config])), []);
+  const everything = json<any[]>(cli(['list', '--all', '--json', '--config', config]));
+  assert.equal(everything.map((entry) => [entry.status, entry.sinks]), [['incomplete', ['local']]]);
   const created = json(cli(['create', big, '--config', config, '--json']));
   assert.equal(json<any[]>(cli(['list', '--json', '--config', config])).map((entry) => entry.id), [created.id]);
 });

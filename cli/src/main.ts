@@ -31,12 +31,10 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = { enabled: argv.includes('--verbose') };
   const log = stderrLogger(process.stderr, () => verbose.enabled);
   const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
-  const needsRuntime = argv.length > 0 && !argv.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
-  const loading: Promise<Runtime> | undefined = needsRuntime
-    ? createRuntime({ configFile: configFlag(argv), defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log })
-    : undefined;
-  loading?.catch(() => {});
-  const runtime = await loading?.catch(() => undefined);
+  // Loaded before parsing, so that plugins' commands exist for parsing and --help; a config error is
+  // reported by the command that needs the runtime, not here.
+  const loading: Promise<Runtime> = createRuntime({ configFile: configFlag(argv), defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log });
+  const runtime = await loading.catch(() => undefined);
 
   const cli = new Cli<RastContext>({ binaryLabel: 'rast-backup', binaryName: 'rast-backup', binaryVersion: version, enableCapture: false });
   for (const command of COMMANDS) cli.register(command);
@@ -53,13 +51,14 @@ export async function main(argv: string[]): Promise<number> {
     colorDepth: process.stdout.isTTY ? 8 : 1,
     env: process.env,
     verbose,
-    runtime: () => loading ?? Promise.reject(new Error('no runtime')),
+    runtime: () => loading,
   };
   let command;
   try {
     command = cli.process(argv, context);
   } catch (error) {
-    process.stderr.write(`rast-backup: usage error: ${(error as Error).message.split('\n').filter(Boolean)[0]}\n(see rast-backup --help)\n`);
+    const message = (error as Error).message.replace(/\x1b\[[0-9;]*m/g, '').trim();
+    process.stderr.write(`rast-backup: usage error: ${message}\n(see rast-backup --help)\n`);
     return 2;
   }
   return cli.run(command, context);

@@ -113,12 +113,15 @@ export function validateConfig(data: ConfigData, file: string | null, plugins: R
   const active = plugins.flatMap((resolved) => {
     const table = resolved.plugin.configKey ? lookup(data, resolved.plugin.configKey) : undefined;
     if (resolved.plugin.activation === 'configured' && table === undefined) return [];
-    return [{ ...resolved, options: { ...resolved.defaults, ...((table as Record<string, unknown>) ?? {}) } }];
+    const options = { ...resolved.defaults, ...((table as Record<string, unknown>) ?? {}) };
+    const label = resolved.via.length > 0 ? `${where} with the defaults of preset ${resolved.via.join(' → ')}` : where;
+    validateTable(label, resolved.plugin.configKey ?? resolved.plugin.name, options, resolved.plugin.options ?? {});
+    return [{ ...resolved, options }];
   });
   return {
     plugins: (data.plugins as string[] | undefined) ?? [],
     presets: data.presets as string[] | undefined,
-    backup: { partSize: (backup.part_size_mib ?? 16) * 1024 * 1024, concurrency: backup.concurrency ?? 2 },
+    backup: { partSize: (backup.part_size_mib ?? 16) * 1024 * 1024, concurrency: backup.concurrency ?? 3 },
     active,
   };
 }

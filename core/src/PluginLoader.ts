@@ -73,14 +73,14 @@ async function importReference(reference: string, kind: Kind, options: LoaderOpt
 export async function resolvePlugins(references: PresetItem[], options: LoaderOptions, defaultKind: Kind = 'plugin'): Promise<ResolvedPlugin[]> {
   const resolved = new Map<string, ResolvedPlugin>();
 
-  async function visit(item: PresetItem, via: string[], kind: Kind): Promise<void> {
+  async function visit(item: PresetItem, via: string[], kind: Kind, parentFrom: string): Promise<void> {
     const [reference, defaults] = Array.isArray(item) ? item : [item, {}];
     let value: unknown = reference;
-    let from = 'built in';
+    let from = parentFrom;
     if (typeof reference === 'string') ({ value, from } = await importReference(reference, kind, options));
     if (isPreset(value)) {
       if (value.plugins.length === 0) throw new RastError(ErrorCode.PLUGIN_INVALID, `preset ${value.name} is empty`, { preset: value.name });
-      for (const inner of value.plugins) await visit(inner, [...via, value.name], 'plugin');
+      for (const inner of value.plugins) await visit(inner, [...via, value.name], 'plugin', from);
       return;
     }
     if (!isPlugin(value)) {
@@ -92,7 +92,7 @@ export async function resolvePlugins(references: PresetItem[], options: LoaderOp
     else resolved.set(value.name, { plugin: value, from, via, defaults: { ...defaults } });
   }
 
-  for (const reference of references) await visit(reference, [], defaultKind);
+  for (const reference of references) await visit(reference, [], defaultKind, 'built in');
   return [...resolved.values()];
 }
 

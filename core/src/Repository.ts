@@ -55,8 +55,27 @@ export class Repository {
         else byId.set(id, { manifest, sinks: [sink.name] });
       }
     }
-    this.cached = [...byId.values()].sort((a, b) => (a.manifest.id < b.manifest.id ? -1 : a.manifest.id > b.manifest.id ? 1 : 0));
+    const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
+    this.cached = [...byId.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     return this.cached;
+  }
+
+  /** Data of backups that were never committed (an interrupted create or delete), per sink: garbage to collect. */
+  async leftovers(): Promise<Array<{ id: string; sink: string; objects: number; size: number }>> {
+    const committed = new Set((await this.catalog()).map((entry) => entry.manifest.id));
+    const found = new Map<string, { id: string; sink: string; objects: number; size: number }>();
+    for (const sink of this.sinks) {
+      for await (const object of sink.list('data/')) {
+        const id = object.key.split('/')[1]!;
+        if (committed.has(id)) continue;
+        const key = `${sink.name}\0${id}`;
+        const entry = found.get(key) ?? { id, sink: sink.name, objects: 0, size: 0 };
+        entry.objects++;
+        entry.size += object.size;
+        found.set(key, entry);
+      }
+    }
+    return [...found.values()];
   }
 
   invalidate(): void {
@@ -110,11 +129,13 @@ export class Repository {
   /** Reads one stored object of a backup from the first sink with a good copy; throws naming every failure. */
   async readStored(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
     const problems: string[] = [];
+    let missing = 0;
     for (const sink of this.sinks) {
       let data: Buffer;
       try {
         data = await sink.get(part.key);
       } catch (error) {
+        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
         problems.push(`${sink.name}: ${(error as Error).message}`);
         continue;
       }
@@ -123,7 +144,7 @@ export class Repository {
       problems.push(`${sink.name}: ${problem}`);
       this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${problem}); trying the next sink`);
     }
-    const damaged = problems.some((problem) => !problem.includes('missing'));
+    const damaged = missing < problems.length;
     throw new RastError(
       damaged ? ErrorCode.PART_DAMAGED : ErrorCode.PART_MISSING,
       `backup ${manifest.id}, ${label} (${part.key}): no good copy in any sink: ${problems.join('; ')}`,

@@ -45,13 +45,27 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (!validator(coreKeys[key], { errors })) throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: ${key}: ${errors[0]?.replace(/^\.: /, '')}`, { key });
   }
 
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && config.origin === 'project' && (coreKeys.plugins !== undefined || coreKeys.presets !== undefined)) {
+    throw new RastError(
+      ErrorCode.CONFIG_INVALID,
+      `${where}: plugins and presets: a config found by searching the current directory may not load code when running as root; pass it with --config`,
+      { key: 'plugins' },
+    );
+  }
   const loaderOptions = { resolveFrom: [configDirectory, ...options.resolveFrom], relativeTo: configDirectory };
   const presets: PresetItem[] = (coreKeys.presets as string[] | undefined) ?? options.defaultPresets;
   const resolved = [
     ...(await resolvePlugins(presets, loaderOptions, 'preset')),
     ...(await resolvePlugins((coreKeys.plugins as string[] | undefined) ?? [], loaderOptions, 'plugin')),
   ];
-  const unique = [...new Map(resolved.map((plugin) => [plugin.plugin.name, plugin])).values()];
+  const byName = new Map<string, ResolvedPlugin>();
+  for (const plugin of resolved) {
+    const first = byName.get(plugin.plugin.name);
+    if (first) first.defaults = { ...first.defaults, ...plugin.defaults };
+    else byName.set(plugin.plugin.name, plugin);
+  }
+  const unique = [...byName.values()];
   const validated = validateConfig(config.data, config.file, unique);
 
   const pipeline = new Pipeline();

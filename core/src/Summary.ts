@@ -3,6 +3,8 @@ import type { CatalogEntry } from './Repository.js';
 /** What `list --json` prints for each backup (the CLI contract in docs/cli.md). */
 export interface BackupSummary {
   id: string;
+  /** `complete` for committed backups (`list --all` adds `incomplete` leftovers). */
+  status: 'complete';
   name: string | null;
   tags: string[];
   parent: string | null;
@@ -20,6 +22,7 @@ export function summarize(entry: CatalogEntry): BackupSummary {
   const { manifest } = entry;
   return {
     id: manifest.id,
+    status: 'complete',
     name: manifest.name,
     tags: manifest.tags,
     parent: manifest.parent,

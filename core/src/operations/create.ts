@@ -41,10 +41,10 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
   const { pipeline, repository, sinks, settings, log } = runtime;
   const { hooks } = pipeline;
   const sourcePath = path.resolve(options.path);
-  await checkSource(sourcePath);
   const id = newBackupId();
 
   return runOperation(runtime, 'create', { backupId: id, path: sourcePath }, async () => {
+    await checkSource(sourcePath);
     const parent = options.parent ? await resolveParent(runtime, options.parent, sourcePath) : undefined;
     const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, exclude });
@@ -63,7 +63,14 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 
       const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
         let data = plain;
-        for (const transform of transforms) data = await transform.encode(data);
+        for (const transform of transforms) {
+          try {
+            data = await transform.encode(data);
+          } catch (error) {
+            if (error instanceof RastError) throw error;
+            throw new RastError(ErrorCode.TRANSFORM_FAILED, `${transform.name} (${transform.plugin}) failed on ${key}: ${(error as Error).message}`, { key }, { cause: error });
+          }
+        }
         const digest = sha256(data);
         written.add(key);
         await Promise.all(

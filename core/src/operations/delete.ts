@@ -10,8 +10,9 @@ import { runOperation } from './lifecycle.js';
  */
 export async function deleteBackup(runtime: Runtime, reference: string): Promise<Manifest> {
   const { repository, sinks } = runtime;
-  const { manifest } = await repository.resolve(reference);
-  return runOperation(runtime, 'delete', { backupId: manifest.id }, async () => {
+  return runOperation(runtime, 'delete', { backupId: reference }, async (event) => {
+    const { manifest } = await repository.resolve(reference);
+    event.backupId = manifest.id;
     const dependents = await repository.dependents(manifest.id);
     if (dependents.length > 0) {
       throw new RastError(

@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, RastError } from '../errors.js';
 import type { Runtime } from '../Runtime.js';
@@ -11,8 +11,8 @@ export interface RestoreOptions {
   include?: string[];
 }
 
-/** The destination may not exist yet, or be an empty directory. */
-async function prepareDestination(destination: string): Promise<void> {
+/** The destination may not exist yet, or be an empty directory. Returns whether it created the destination (so that a restore that fails at once can remove it again). */
+async function prepareDestination(destination: string): Promise<boolean> {
   let entries: string[];
   try {
     const stats = await stat(destination);
@@ -22,27 +22,29 @@ async function prepareDestination(destination: string): Promise<void> {
     if (error instanceof RastError) throw error;
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination}: ${(error as Error).message}`, { path: destination });
     await mkdir(destination, { recursive: true, mode: 0o700 });
-    return;
+    return true;
   }
   if (entries.length > 0) {
     throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} is not empty (${entries.length} entries): restore into a new or empty directory`, { path: destination });
   }
+  return false;
 }
 
 /** index (resolve the chain) → fetch → untransform → deserialize into the destination. */
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreReport & { backup: string }> {
   const { pipeline, repository, log } = runtime;
   const destination = path.resolve(options.destination);
-  const entry = await repository.resolve(options.backup);
-  const target = entry.manifest;
-  return runOperation(runtime, 'restore', { backupId: target.id, path: destination }, async () => {
+  return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
+    const entry = await repository.resolve(options.backup);
+    const target = entry.manifest;
+    event.backupId = target.id;
     const chain = await repository.chain(entry);
     const format = pipeline.hooks.format.get(target.serializer.format)?.call();
     if (!format) {
       throw new RastError(ErrorCode.PLUGIN_INVALID, `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`, { backup: target.id });
     }
     const index = await repository.readIndex(target);
-    await prepareDestination(destination);
+    const created = await prepareDestination(destination);
     const report = await format.restore({
       chain,
       target,
@@ -51,6 +53,9 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       include: options.include ?? [],
       openStream: (manifest) => repository.openStream(manifest),
       log,
+    }).catch(async (error) => {
+      if (created) await rmdir(destination).catch(() => {});
+      throw error;
     });
     return { ...report, backup: target.id };
   });

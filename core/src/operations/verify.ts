@@ -23,9 +23,10 @@ export interface VerifyReport {
  */
 export async function verifyBackup(runtime: Runtime, options: VerifyOptions): Promise<VerifyReport> {
   const { repository, pipeline } = runtime;
-  const entry = await repository.resolve(options.backup);
-  const manifest: Manifest = entry.manifest;
-  return runOperation(runtime, 'verify', { backupId: manifest.id }, async () => {
+  return runOperation(runtime, 'verify', { backupId: options.backup }, async (event) => {
+    const entry = await repository.resolve(options.backup);
+    const manifest: Manifest = entry.manifest;
+    event.backupId = manifest.id;
     const objects: Array<[string, PartRecord]> = [...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]), ['file index', manifest.index]];
     const sinks: VerifyReport['sinks'] = [];
     for (const sink of runtime.sinks.filter((candidate) => entry.sinks.includes(candidate.name))) {

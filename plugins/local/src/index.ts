@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { definePlugin } from '@rast-backup/core';
+import { definePlugin, ErrorCode, RastError } from '@rast-backup/core';
 import * as t from 'typanion';
 import { groupId } from './Group.js';
 import { LocalSink } from './LocalSink.js';
@@ -21,6 +21,9 @@ export default definePlugin({
   async apply(pipeline, options, context) {
     const root = path.resolve(context.configDirectory, options.path);
     const gid = await groupId(options.group ?? 'rast-backup');
+    if (options.group !== undefined && gid === undefined) {
+      throw new RastError(ErrorCode.CONFIG_INVALID, `${context.configFile ?? 'config'}: storage.local.group: no group ${options.group} in /etc/group`, { key: 'storage.local.group' });
+    }
     pipeline.hooks.sinks.tap('@rast-backup/plugin-local', (sinks) => [...sinks, new LocalSink({ name: 'local', root, gid })]);
   },
 });
