@@ -26,7 +26,7 @@ export interface IndexEntry {
   devMinor?: number;
   /** Extended attributes, values base64. */
   xattrs?: Record<string, string>;
-  /** Inode identity used to detect hard links and changes; not restored. */
+  /** Inode number, used to detect changes; not restored. */
   inode?: string;
   /** The id of the backup in the chain whose stream holds this entry. */
   from: string;

@@ -27,6 +27,12 @@ export class Pipeline {
     /** Waterfall: the last chance to add facts to a manifest before it is committed. */
     manifest: new SyncWaterfallHook<[Manifest]>(['manifest']),
 
+    // --- after create and delete ---
+    /** A backup was removed from every sink: release what plugins keep for it (local snapshots). */
+    deleted: new AsyncSeriesHook<[Manifest]>(['manifest']),
+    /** Waterfall: facts plugins add to `info` about a backup (e.g. whether its local snapshot still exists). */
+    describe: new AsyncSeriesWaterfallHook<[Record<string, string>, Manifest]>(['facts', 'manifest']),
+
     // --- restore: fetch → untransform → deserialize ---
     /** Decoders by transform name, for the transforms a manifest records. */
     untransform: new HookMap<SyncBailHook<[], TransformDecoder | undefined>>(() => new SyncBailHook<[], TransformDecoder | undefined>()),

@@ -21,8 +21,9 @@ export class InfoCommand extends BaseCommand {
     const { manifest } = entry;
     const chain = await runtime.repository.chain(entry);
     const index = this.files ? await runtime.repository.readIndex(manifest) : undefined;
+    const facts = await runtime.pipeline.hooks.describe.promise({}, manifest);
     if (this.json) {
-      writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), manifest, files: index?.entries });
+      writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest, files: index?.entries });
       return 0;
     }
     const lines = [
@@ -38,6 +39,7 @@ export class InfoCommand extends BaseCommand {
       `entries:     ${manifest.index.entries}`,
       `tags:        ${manifest.tags.join(', ')}`,
       `sinks:       ${entry.sinks.join(', ')}`,
+      ...Object.entries(facts).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),
     ];
     this.out(lines.join('\n'));
     if (index) {

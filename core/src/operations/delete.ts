@@ -30,6 +30,11 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
       }
     }
     repository.invalidate();
+    try {
+      await runtime.pipeline.hooks.deleted.promise(manifest);
+    } catch (error) {
+      runtime.log.warn(`backup ${manifest.id} is deleted, but ${(error as Error).message}`);
+    }
     return manifest;
   });
 }

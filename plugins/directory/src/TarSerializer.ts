@@ -36,7 +36,8 @@ async function describe(walked: WalkedEntry, backupId: string): Promise<IndexEnt
     gid: Number(stats.gid),
     mtime: String(stats.mtimeNs),
     ctime: String(stats.ctimeNs),
-    inode: `${stats.dev}:${stats.ino}`,
+    // The inode number alone: a btrfs snapshot of the same tree has another st_dev but the same inodes.
+    inode: String(stats.ino),
     from: backupId,
   };
   if (type === 'symlink') entry.target = await readlink(walked.absolute);
@@ -124,8 +125,9 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       }
       if (entry.type === 'socket') continue;
       if (entry.type === 'file' && walked.stats.nlink > 1n) {
-        const leader = leaders.get(entry.inode!);
-        if (leader === undefined) leaders.set(entry.inode!, entry.path);
+        const identity = `${walked.stats.dev}:${walked.stats.ino}`;
+        const leader = leaders.get(identity);
+        if (leader === undefined) leaders.set(identity, entry.path);
         else Object.assign(entry, { type: 'hardlink', linkTo: leader, size: 0 });
       }
       const previous = previousByPath.get(entry.path);

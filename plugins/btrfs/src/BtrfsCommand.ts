@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process';
+import { ErrorCode, RastError } from '@rast-backup/core';
+
+/** Runs `btrfs …` (or another system tool) and returns its stdout; failures become one clear line. */
+export function runTool(command: string, args: string[], what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? toolMissing(command) : error));
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(toolFailure(what, stderr));
+    });
+  });
+}
+
+export function toolMissing(command: string): RastError {
+  const packageName = command === 'btrfs' ? 'btrfs-progs' : command === 'findmnt' || command === 'mount' || command === 'umount' ? 'util-linux' : command;
+  return new RastError(ErrorCode.TOOL_MISSING, `${command} is not installed: install the ${packageName} package`, { tool: command });
+}
+
+/** Turns a tool's stderr into a one-line error, recognising the failures users can act on. */
+export function toolFailure(what: string, stderr: string): RastError {
+  const text = stderr.trim().split('\n').filter((line) => !/^\s*$/.test(line)).join('; ');
+  if (/Operation not permitted|Permission denied|EPERM|must be root/i.test(text)) {
+    return new RastError(ErrorCode.SOURCE_INVALID, `${what}: permission denied: btrfs snapshots and send need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`);
+  }
+  if (/No space left/i.test(text)) return new RastError(ErrorCode.SINK_FAILED, `${what}: no space left on the device (${text})`);
+  if (/Invalid cross-device link|EXDEV/i.test(text)) {
+    return new RastError(ErrorCode.CONFIG_INVALID, `${what}: the snapshot directory is on another filesystem than the source: [btrfs] snapshot_dir must be on the same btrfs filesystem`);
+  }
+  return new RastError(ErrorCode.SOURCE_INVALID, `${what}: ${text || 'failed'}`);
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { ErrorCode, RastError, type Manifest, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import { SnapshotStore, notRoot } from './SnapshotStore.js';
+import { lockSource } from './SourceLock.js';
+import { filesystemOf, isOnBtrfs, subvolumeInfo, subvolumeRootOf } from './Subvolume.js';
+
+export interface BtrfsSourceOptions {
+  snapshotDirectory?: string;
+}
+
+/** What the manifest records under `source.btrfs`. */
+export interface BtrfsFacts {
+  filesystem: string;
+  subvolume: string;
+  subvolumeUuid: string;
+  snapshotUuid: string;
+  parentSnapshotUuid: string | null;
+  /** Path inside the subvolume that was backed up (`.` for the whole subvolume). */
+  subtree: string;
+  sendProtocol?: number;
+}
+
+/** The parent snapshot each btrfs snapshot is sent against; only the btrfs-send format reads it. */
+export const parentSnapshots = new WeakMap<Snapshot, string>();
+
+export function btrfsFacts(manifest: Manifest): BtrfsFacts | undefined {
+  return manifest.source.btrfs as BtrfsFacts | undefined;
+}
+
+/**
+ * Snapshots a path on btrfs: a read-only snapshot of its subvolume, atomic. The whole subvolume is sent
+ * with `btrfs send`; a path below a subvolume's root is served from the snapshot as a tar tree.
+ */
+export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSourceOptions): Promise<Snapshot | undefined> {
+  if (!(await isOnBtrfs(request.path))) return undefined;
+  if (process.getuid?.() !== 0) throw notRoot(`backing up ${request.path}`);
+  const subvolume = await subvolumeRootOf(request.path);
+  const subtree = path.relative(subvolume, request.path) || '.';
+  const info = await subvolumeInfo(subvolume);
+  const unlock = await lockSource(info.uuid, request.path);
+  let store: SnapshotStore | undefined;
+  try {
+    const filesystem = await filesystemOf(subvolume);
+    store = await SnapshotStore.open(filesystem, options.snapshotDirectory);
+    if (store.isInside(subvolume)) {
+      throw new RastError(ErrorCode.CONFIG_INVALID, `[btrfs] snapshot_dir ${store.directory} is inside the backed-up subvolume ${subvolume}: snapshots would change the source; choose a directory outside it`, { key: 'btrfs.snapshot_dir' });
+    }
+    const sendable = subtree === '.';
+    let parentPath: string | undefined;
+    const parentFacts = request.parent ? btrfsFacts(request.parent) : undefined;
+    if (request.parent && sendable) {
+      if (!parentFacts || parentFacts.subtree !== '.') {
+        throw new RastError(ErrorCode.PARENT_INVALID, `parent ${request.parent.id} is not a btrfs-send backup of ${request.path}: make a full backup (omit --parent)`, { parent: request.parent.id });
+      }
+      parentPath = await store.find(parentFacts.subvolumeUuid, request.parent.id, parentFacts.snapshotUuid);
+      if (!parentPath) {
+        throw new RastError(
+          ErrorCode.PARENT_INVALID,
+          `the local snapshot of parent ${request.parent.id} no longer exists in ${store.directory}, so btrfs send cannot make an incremental stream against it: make a full backup (omit --parent)`,
+          { parent: request.parent.id },
+        );
+      }
+    }
+    const snapshotPath = await store.create(subvolume, info.uuid, request.backupId);
+    const snapshotInfo = await subvolumeInfo(snapshotPath);
+    const facts: BtrfsFacts = {
+      filesystem: filesystem.uuid,
+      subvolume: info.relativePath,
+      subvolumeUuid: info.uuid,
+      snapshotUuid: snapshotInfo.uuid,
+      parentSnapshotUuid: parentPath ? parentFacts!.snapshotUuid : null,
+      subtree,
+    };
+    const openStore = store;
+    const snapshot: Snapshot = {
+      path: sendable ? snapshotPath : path.join(snapshotPath, subtree),
+      source: request.path,
+      kind: 'btrfs',
+      format: sendable ? 'btrfs-send' : 'tar',
+      atomic: true,
+      exclude: request.exclude,
+      details: { btrfs: facts },
+      async release(outcome) {
+        try {
+          if (outcome === 'committed' && sendable) {
+            // Keep only the snapshot of the latest committed backup of this source: the next incremental needs it.
+            for (const backupId of await openStore.list(info.uuid)) {
+              if (backupId !== request.backupId) await openStore.remove(info.uuid, backupId);
+            }
+          } else {
+            await openStore.remove(info.uuid, request.backupId);
+          }
+        } finally {
+          await openStore.close();
+          await unlock();
+        }
+      },
+    };
+    if (parentPath) parentSnapshots.set(snapshot, parentPath);
+    return snapshot;
+  } catch (error) {
+    await store?.close();
+    await unlock();
+    throw error;
+  }
+}

@@ -1,0 +1,101 @@
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, RastError } from '@rast-backup/core';
+import { runTool } from './BtrfsCommand.js';
+import { subvolumeInfo } from './Subvolume.js';
+
+const MOUNT_ROOT = '/run/rast-backup/btrfs';
+
+async function isMountPoint(directory: string): Promise<boolean> {
+  try {
+    await runTool('findmnt', ['-n', '--mountpoint', directory], `findmnt ${directory}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where read-only snapshots live: `<directory>/<source subvolume uuid>/<backup id>`. By default the
+ * directory is `.rast-backup/snapshots` in the filesystem's top-level subvolume, mounted under
+ * /run/rast-backup for the time of the operation, so that no snapshot ever appears inside a backed-up
+ * subvolume (not even when it is the mounted root, `/`).
+ */
+export class SnapshotStore {
+  private constructor(
+    readonly directory: string,
+    private readonly mountPoint: string | null,
+  ) {}
+
+  static async open(filesystem: { device: string; uuid: string }, configured: string | undefined): Promise<SnapshotStore> {
+    if (configured) {
+      await mkdir(configured, { recursive: true, mode: 0o700 });
+      return new SnapshotStore(configured, null);
+    }
+    const mountPoint = path.join(MOUNT_ROOT, filesystem.uuid);
+    await mkdir(mountPoint, { recursive: true, mode: 0o700 });
+    if (!(await isMountPoint(mountPoint))) {
+      await runTool('mount', ['-t', 'btrfs', '-o', 'subvolid=5,noatime', filesystem.device, mountPoint], `mounting the top level of ${filesystem.device} at ${mountPoint}`);
+      await runTool('mount', ['--make-private', mountPoint], `making ${mountPoint} private`).catch(() => '');
+    }
+    const directory = path.join(mountPoint, '.rast-backup', 'snapshots');
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    return new SnapshotStore(directory, mountPoint);
+  }
+
+  /** Path of the snapshot of `sourceUuid` made for `backupId`. */
+  pathOf(sourceUuid: string, backupId: string): string {
+    return path.join(this.directory, sourceUuid, backupId);
+  }
+
+  async create(subvolume: string, sourceUuid: string, backupId: string): Promise<string> {
+    const target = this.pathOf(sourceUuid, backupId);
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await runTool('btrfs', ['subvolume', 'snapshot', '-r', subvolume, target], `snapshot of ${subvolume}`);
+    return target;
+  }
+
+  /** The snapshot made for `backupId`, if it still exists and is the one recorded (same UUID). */
+  async find(sourceUuid: string, backupId: string, uuid: string): Promise<string | undefined> {
+    const candidate = this.pathOf(sourceUuid, backupId);
+    try {
+      await stat(candidate);
+    } catch {
+      return undefined;
+    }
+    const info = await subvolumeInfo(candidate);
+    return info.uuid === uuid ? candidate : undefined;
+  }
+
+  /** Backup ids that have a snapshot of this source. */
+  async list(sourceUuid: string): Promise<string[]> {
+    return readdir(path.join(this.directory, sourceUuid)).catch(() => []);
+  }
+
+  async remove(sourceUuid: string, backupId: string): Promise<void> {
+    const target = this.pathOf(sourceUuid, backupId);
+    try {
+      await stat(target);
+    } catch {
+      return;
+    }
+    await runTool('btrfs', ['subvolume', 'delete', '--commit-after', target], `deleting snapshot ${target}`);
+    await rmdir(path.dirname(target)).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (!this.mountPoint) return;
+    await runTool('umount', [this.mountPoint], `unmounting ${this.mountPoint}`).catch(() => '');
+    await rmdir(this.mountPoint).catch(() => {});
+  }
+
+  /** Whether the snapshot directory lies inside `subvolume` (then snapshots would change the source tree). */
+  isInside(subvolume: string): boolean {
+    const relative = path.relative(subvolume, this.directory);
+    return !relative.startsWith('..') && !path.isAbsolute(relative);
+  }
+}
+
+export function notRoot(what: string): RastError {
+  return new RastError(ErrorCode.SOURCE_INVALID, `${what}: btrfs snapshots need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`);
+}

@@ -1,0 +1,33 @@
+import { definePlugin, SourceStage } from '@rast-backup/core';
+import * as t from 'typanion';
+import { btrfsSnapshot } from './BtrfsSource.js';
+import { btrfsSendFormat } from './BtrfsSendFormat.js';
+import { describeLocalSnapshot, removeLocalSnapshot } from './LocalSnapshots.js';
+
+const PLUGIN_NAME = '@rast-backup/plugin-btrfs';
+const VERSION = '0.1.0';
+
+/** `[btrfs]`: atomic read-only snapshots of btrfs subvolumes, sent with `btrfs send`, received with `btrfs receive`. */
+export default definePlugin({
+  name: PLUGIN_NAME,
+  version: VERSION,
+  configKey: 'btrfs',
+  activation: 'always',
+  options: {
+    /** Set to false to back up paths on btrfs as plain directories (no snapshot, no root needed). */
+    enabled: t.isOptional(t.isBoolean()),
+    /** Where snapshots are kept (same filesystem as the source); default: `.rast-backup/snapshots` in the top-level subvolume. */
+    snapshot_dir: t.isOptional(t.isString()),
+  },
+  apply(pipeline, options) {
+    const format = btrfsSendFormat(`${PLUGIN_NAME}@${VERSION}`);
+    pipeline.hooks.format.for('btrfs-send').tap(PLUGIN_NAME, () => format);
+    if (options.enabled === false) return;
+    pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.SPECIFIC }, (request) => btrfsSnapshot(request, { snapshotDirectory: options.snapshot_dir }));
+    pipeline.hooks.deleted.tapPromise(PLUGIN_NAME, (manifest) => removeLocalSnapshot(manifest, options.snapshot_dir));
+    pipeline.hooks.describe.tapPromise(PLUGIN_NAME, async (facts, manifest) => {
+      const snapshot = await describeLocalSnapshot(manifest, options.snapshot_dir);
+      return snapshot ? { ...facts, 'local snapshot': snapshot } : facts;
+    });
+  },
+});
