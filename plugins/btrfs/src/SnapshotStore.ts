@@ -2,7 +2,7 @@ import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, RastError } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
-import { subvolumeInfo } from './Subvolume.js';
+import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
 
 const MOUNT_ROOT = '/run/rast-backup/btrfs';
 
@@ -30,6 +30,14 @@ export class SnapshotStore {
   static async open(filesystem: { device: string; uuid: string }, configured: string | undefined): Promise<SnapshotStore> {
     if (configured) {
       await mkdir(configured, { recursive: true, mode: 0o700 });
+      const holder = await filesystemOf(configured);
+      if (!(await isOnBtrfs(configured)) || holder.uuid !== filesystem.uuid) {
+        throw new RastError(
+          ErrorCode.CONFIG_INVALID,
+          `[btrfs] snapshot_dir ${configured}: the snapshot directory is on another filesystem than the source (${filesystem.device}); it must be on the same btrfs filesystem`,
+          { key: 'btrfs.snapshot_dir' },
+        );
+      }
       return new SnapshotStore(configured, null);
     }
     const mountPoint = path.join(MOUNT_ROOT, filesystem.uuid);

@@ -1,0 +1,229 @@
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, truncate, writeFile, open } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
+import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
+const hasBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && spawnSync('btrfs', ['--version']).status === 0;
+const available = isRoot && hasBtrfs;
+const needs = 'root and btrfs-progs (a loop-mounted btrfs image)';
+
+function sh(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function cli(args: string[], options: SpawnSyncOptions = {}) {
+  const result = spawnSync(BINARY, args, { encoding: 'utf8', ...options });
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+function json(result: ReturnType<typeof cli>) {
+  assert.is(result.status, 0, result.stderr);
+  return JSON.parse(result.stdout);
+}
+
+/** A fresh loop-mounted btrfs filesystem with one subvolume `data`, and a config using it. */
+async function btrfsFixture() {
+  const home = await temporaryDirectory('rast-btrfs-');
+  const image = path.join(home, 'fs.img');
+  const mountPoint = path.join(home, 'mnt');
+  await mkdir(mountPoint);
+  sh('truncate', ['-s', '700M', image]);
+  sh('mkfs.btrfs', ['-q', '-f', image]);
+  sh('mount', ['-o', 'loop', image, mountPoint]);
+  process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
+  sh('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
+  const config = path.join(home, 'config.toml');
+  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n[backup]\npart_size_mib = 1\n`);
+  return { home, mountPoint, source: path.join(mountPoint, 'data'), config };
+}
+
+const ACL = Buffer.alloc(4 + 5 * 8);
+ACL.writeUInt32LE(2, 0);
+[[1, 6, 0xffffffff], [2, 4, 1000], [4, 4, 0xffffffff], [0x10, 4, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], i) => {
+  ACL.writeUInt16LE(tag!, 4 + i * 8);
+  ACL.writeUInt16LE(perm!, 6 + i * 8);
+  ACL.writeUInt32LE(id!, 8 + i * 8);
+});
+const CAPABILITY = Buffer.alloc(20);
+CAPABILITY.writeUInt32LE(0x02000001, 0);
+CAPABILITY.writeUInt32LE(1 << 10, 4);
+
+async function populate(root: string) {
+  await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });
+  await writeFile(path.join(root, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'deep\n');
+  await writeFile(path.join(root, 'empty'), '');
+  await writeFile(path.join(root, 'random.bin'), spawnSync('head', ['-c', '3000000', '/dev/urandom']).stdout);
+  const sparse = await open(path.join(root, 'sparse'), 'w');
+  await sparse.write(Buffer.from('start'), 0, 5, 0);
+  await sparse.write(Buffer.from('end'), 0, 3, 64 * 1024 * 1024);
+  await sparse.close();
+  await writeFile(path.join(root, 'linked'), 'hard');
+  await link(path.join(root, 'linked'), path.join(root, 'dir1', 'linked-too'));
+  await symlink('dir1/dir2', path.join(root, 'relative-link'));
+  await symlink('/etc/hostname', path.join(root, 'absolute-link'));
+  await symlink('nowhere/at/all', path.join(root, 'dangling-link'));
+  sh('mkfifo', [path.join(root, 'fifo')]);
+  await writeFile(path.join(root, 'attributes'), 'x');
+  await setAttribute(path.join(root, 'attributes'), 'user.note', 'kept');
+  await setAttribute(path.join(root, 'attributes'), 'system.posix_acl_access', ACL);
+  await writeFile(path.join(root, 'capable'), '#!/bin/sh\n');
+  await chmod(path.join(root, 'capable'), 0o755);
+  await setAttribute(path.join(root, 'capable'), 'security.capability', CAPABILITY);
+  await writeFile(path.join(root, 'setuid'), 's');
+  await chown(path.join(root, 'setuid'), 1234, 5678);
+  await chmod(path.join(root, 'setuid'), 0o4755);
+  await writeFile(path.join(root, 'name with spaces'), 'spaces');
+  await writeFile(path.join(root, 'name\nwith\nnewlines'), 'newlines');
+  await writeFile(Buffer.concat([Buffer.from(root + '/latin1-'), Buffer.from([0xe9, 0xff])]), 'not utf-8');
+}
+
+/** Per entry: type, mode, owner, µs mtime, size, content hash, symlink target, hard-link group, xattrs, allocated size of sparse files. */
+async function fingerprint(root: string): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  const groups = new Map<bigint, string>();
+  const visit = async (relative: Buffer) => {
+    const absolute = relative.length ? Buffer.concat([Buffer.from(root + '/'), relative]) : Buffer.from(root);
+    const stats = await lstat(absolute, { bigint: true });
+    const key = relative.toString('latin1');
+    const facts = [`mode=${stats.mode.toString(8)}`, `owner=${stats.uid}:${stats.gid}`];
+    if (!stats.isDirectory()) facts.push(`mtime_us=${stats.mtimeNs / 1000n}`);
+    if (stats.isFile()) {
+      facts.push(`size=${stats.size}`, `sha=${createHash('sha256').update(await readFile(absolute)).digest('hex').slice(0, 16)}`);
+      if (stats.size > 1_000_000n) facts.push(`sparse=${stats.blocks * 512n < stats.size / 2n}`);
+      if (stats.nlink > 1n) {
+        if (!groups.has(stats.ino)) groups.set(stats.ino, key);
+        facts.push(`group=${groups.get(stats.ino)}`);
+      }
+    }
+    if (stats.isSymbolicLink()) facts.push(`target=${(await readlink(absolute)).toString()}`);
+    if (!stats.isSymbolicLink()) {
+      const name = absolute.toString('latin1');
+      if (/^[\x00-\x7f]*$/.test(name)) for (const xattr of (await listAttributes(name)).sort()) facts.push(`${xattr}=${(await getAttribute(name, xattr))?.toString('hex')}`);
+    }
+    if (key) result[key] = facts.join(' ');
+    if (stats.isDirectory()) {
+      const names = (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare);
+      for (const name of names) {
+        if (!relative.length && name.toString() === '.rast-backup') continue;
+        await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
+      }
+    }
+  };
+  await visit(Buffer.alloc(0));
+  return result;
+}
+
+// ---
+
+const btrfs = suite('btrfs backups');
+
+testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of three restore exactly, through btrfs receive', async () => {
+  const { mountPoint, source, config } = await btrfsFixture();
+  await populate(source);
+  const before = await readdir(source);
+  const first = json(cli(['create', source, '--json', '--config', config]));
+  assert.is(first.format, 'btrfs-send');
+  assert.equal(await readdir(source), before, 'create leaves the source tree unchanged');
+  const state1 = await fingerprint(source);
+
+  // Renames, a directory moved under its former child, deletes, truncates, reflink clones.
+  await rename(path.join(source, 'empty'), path.join(source, 'renamed-empty'));
+  await rename(path.join(source, 'dir1', 'dir2'), path.join(source, 'dir2'));
+  await rename(path.join(source, 'dir1'), path.join(source, 'dir2', 'dir1'));
+  await rm(path.join(source, 'dangling-link'));
+  await truncate(path.join(source, 'random.bin'), 1000);
+  sh('cp', ['--reflink=always', path.join(source, 'sparse'), path.join(source, 'sparse-clone')]);
+  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  assert.is(second.parent, first.id);
+  assert.ok(second.size < 100_000, `incremental stream is small (${second.size} bytes)`);
+  const state2 = await fingerprint(source);
+
+  await writeFile(path.join(source, 'dir2', 'dir1', 'new-file'), 'new');
+  await rm(path.join(source, 'dir2', 'dir3'), { recursive: true });
+  sh('cp', ['--reflink=always', path.join(source, 'random.bin'), path.join(source, 'random-clone')]);
+  const third = json(cli(['create', source, '--parent', second.id, '--json', '--config', config]));
+  const state3 = await fingerprint(source);
+
+  for (const [backup, state] of [[third, state3], [second, state2], [first, state1]] as const) {
+    const destination = path.join(mountPoint, `restored-${backup.id}`);
+    const restored = cli(['restore', backup.id, destination, '--config', config]);
+    assert.is(restored.status, 0, restored.stderr);
+    assert.equal(await fingerprint(destination), state, `restore of ${backup.id}`);
+    await writeFile(path.join(destination, 'writable'), 'yes');
+    assert.is(cli(['verify', backup.id, '--config', config]).status, 0);
+  }
+  const subvolumes = sh('btrfs', ['subvolume', 'list', mountPoint]);
+  assert.not.match(subvolumes, /\.rast-restore-/, 'no intermediate subvolumes are left');
+  const info = json(cli(['info', third.id, '--json', '--config', config]));
+  assert.match(info.facts['local snapshot'], /^kept/);
+  assert.match(json(cli(['info', second.id, '--json', '--config', config])).facts['local snapshot'], /^gone/);
+});
+
+testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
+  const { source, config } = await btrfsFixture();
+  await writeFile(path.join(source, 'a'), 'a');
+  const first = json(cli(['create', source, '--json', '--config', config]));
+  json(cli(['create', source, '--json', '--config', config]));
+  const refused = cli(['create', source, '--parent', first.id, '--config', config]);
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, new RegExp(`local snapshot of parent ${first.id} no longer exists.*make a full backup`));
+});
+
+testNeeding(btrfs, available, needs, 'a path below a subvolume root is snapshotted and backed up as a tar tree', async () => {
+  const { source, config, home } = await btrfsFixture();
+  await populate(source);
+  const created = json(cli(['create', path.join(source, 'dir1'), '--json', '--config', config]));
+  assert.is(created.format, 'tar');
+  const destination = path.join(home, 'subtree');
+  assert.is(cli(['restore', created.id, destination, '--config', config]).status, 0);
+  // linked-too's other hard link lies outside the subtree: only the link group differs.
+  const withoutGroups = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).map(([key, value]) => [key, value.replace(/ group=\S+/, '')]));
+  assert.equal(withoutGroups(await fingerprint(destination)), withoutGroups(await fingerprint(path.join(source, 'dir1'))));
+});
+
+testNeeding(btrfs, available, needs, 'a second create of the same source is refused while one runs', async () => {
+  const { source, config } = await btrfsFixture();
+  const uuid = /UUID:\s+(\S+)/.exec(sh('btrfs', ['subvolume', 'show', source]))![1]!;
+  await mkdir('/run/rast-backup/locks', { recursive: true });
+  await writeFile(`/run/rast-backup/locks/${uuid}.lock`, String(process.pid));
+  try {
+    const refused = cli(['create', source, '--config', config]);
+    assert.is(refused.status, 1);
+    assert.match(refused.stderr, /already running/);
+  } finally {
+    await rm(`/run/rast-backup/locks/${uuid}.lock`, { force: true });
+  }
+  assert.is(cli(['create', source, '--config', config]).status, 0);
+});
+
+testNeeding(btrfs, available, needs, 'clear errors: snapshot directory on another filesystem, restore onto a non-btrfs destination, not root', async () => {
+  const { source, config, home } = await btrfsFixture();
+  const elsewhere = path.join(home, 'other-config.toml');
+  await writeFile(elsewhere, `${await readFile(config, 'utf8')}[btrfs]\nsnapshot_dir = ${JSON.stringify(path.join(home, 'snapshots'))}\n`);
+  const crossDevice = cli(['create', source, '--config', elsewhere]);
+  assert.is(crossDevice.status, 2, crossDevice.stderr);
+  assert.match(crossDevice.stderr, /snapshot directory is on another filesystem/);
+  assert.equal(json(cli(['list', '--json', '--config', elsewhere])), []);
+
+  const created = json(cli(['create', source, '--json', '--config', config]));
+  const ext4 = cli(['restore', created.id, path.join(home, 'not-btrfs'), '--config', config]);
+  assert.is(ext4.status, 1);
+  assert.match(ext4.stderr, /not on btrfs/);
+
+  await chmod(home, 0o755);
+  await chmod(config, 0o644);
+  const asNobody = cli(['create', source, '--config', config], { uid: 65534, gid: 65534 });
+  assert.is(asNobody.status, 1);
+  assert.match(asNobody.stderr, /need root/);
+  assert.not.match(asNobody.stderr, /^\s+at /m);
+});
+
+btrfs.run();
