@@ -1,22 +1,27 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { toolFailure, toolMissing } from './BtrfsCommand.js';
 
-/** The stdout of a command as a stream; ends with an error naming `what` when the command fails. */
-export async function* commandOutput(command: string, args: string[], what: string): AsyncGenerator<Buffer> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Collects a child's stderr and resolves with its exit code (a missing program becomes TOOL_MISSING). */
+function watch(command: string, child: ChildProcess): { exited: Promise<number | null>; stderr: () => string } {
   let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? toolMissing(command) : error));
     child.on('close', resolve);
   });
   exited.catch(() => {});
+  return { exited, stderr: () => stderr };
+}
+
+/** The stdout of a command as a stream; ends with an error naming `what` when the command fails. */
+export async function* commandOutput(command: string, args: string[], what: string): AsyncGenerator<Buffer> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { exited, stderr } = watch(command, child);
   try {
     yield* child.stdout as AsyncIterable<Buffer>;
-    const code = await exited;
-    if (code !== 0) throw toolFailure(what, stderr);
+    if ((await exited) !== 0) throw toolFailure(what, stderr());
   } finally {
     if (child.exitCode === null) child.kill();
   }
@@ -25,20 +30,12 @@ export async function* commandOutput(command: string, args: string[], what: stri
 /** Feeds a stream to a command's stdin and waits for it to succeed. */
 export async function commandInput(command: string, args: string[], input: AsyncIterable<Buffer>, what: string): Promise<void> {
   const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? toolMissing(command) : error));
-    child.on('close', resolve);
-  });
-  exited.catch(() => {});
+  const { exited, stderr } = watch(command, child);
   try {
-    await pipeline(Readable.from(input), child.stdin);
+    await pipeline(Readable.from(input), child.stdin!);
   } catch (error) {
-    const code = await exited.catch(() => null);
-    if (code !== 0 && stderr) throw toolFailure(what, stderr);
+    if ((await exited.catch(() => null)) !== 0 && stderr()) throw toolFailure(what, stderr());
     throw error;
   }
-  const code = await exited;
-  if (code !== 0) throw toolFailure(what, stderr);
+  if ((await exited) !== 0) throw toolFailure(what, stderr());
 }
