@@ -121,6 +121,38 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
   return result;
 }
 
+/** The tree as the file index should describe it: path → type, mode, owner, size, µs mtime, target / link. */
+async function treeView(root: string): Promise<Record<string, string>> {
+  const view: Record<string, string> = {};
+  const leaders = new Map<bigint, string>();
+  const visit = async (relative: Buffer) => {
+    const absolute = relative.length ? Buffer.concat([Buffer.from(root + '/'), relative]) : Buffer.from(root);
+    const stats = await lstat(absolute, { bigint: true });
+    const key = relative.length ? relative.toString('utf8') : '.';
+    const type = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : stats.isFIFO() ? 'fifo' : 'other';
+    const leader = stats.isFile() && stats.nlink > 1n ? leaders.get(stats.ino) : undefined;
+    if (stats.isFile() && stats.nlink > 1n && leader === undefined) leaders.set(stats.ino, key);
+    const extra = leader !== undefined ? `=> ${leader}` : stats.isSymbolicLink() ? `-> ${(await readlink(absolute)).toString()}` : '';
+    const mtime = type === 'directory' ? '' : String(stats.mtimeNs / 1000n);
+    view[key] = `${leader !== undefined ? 'hardlink' : type} ${(Number(stats.mode) & 0o7777).toString(8)} ${stats.uid}:${stats.gid} ${leader !== undefined ? 0 : type === 'file' ? stats.size : 0} ${mtime} ${extra}`;
+    if (stats.isDirectory()) {
+      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare)) await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
+    }
+  };
+  await visit(Buffer.alloc(0));
+  return view;
+}
+
+function indexView(entries: Array<{ path: string; type: string; mode: number; uid: number; gid: number; size: number; mtime: string; target?: string; linkTo?: string }>): Record<string, string> {
+  const view: Record<string, string> = {};
+  for (const entry of entries) {
+    const extra = entry.type === 'hardlink' ? `=> ${entry.linkTo}` : entry.type === 'symlink' ? `-> ${entry.target}` : '';
+    const mtime = entry.type === 'directory' ? '' : String(BigInt(entry.mtime) / 1000n);
+    view[entry.path] = `${entry.type} ${entry.mode.toString(8)} ${entry.uid}:${entry.gid} ${entry.size} ${mtime} ${extra}`;
+  }
+  return view;
+}
+
 // ---
 
 const btrfs = suite('btrfs backups');
@@ -133,6 +165,7 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   assert.is(first.format, 'btrfs-send');
   assert.equal(await readdir(source), before, 'create leaves the source tree unchanged');
   const state1 = await fingerprint(source);
+  assert.equal(indexView(json(cli(['info', first.id, '--files', '--json', '--config', config])).files), await treeView(source));
 
   // Renames, a directory moved under its former child, deletes, truncates, reflink clones.
   await rename(path.join(source, 'empty'), path.join(source, 'renamed-empty'));
@@ -143,6 +176,7 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   sh('cp', ['--reflink=always', path.join(source, 'sparse'), path.join(source, 'sparse-clone')]);
   const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
   assert.is(second.parent, first.id);
+  assert.equal(indexView(json(cli(['info', second.id, '--files', '--json', '--config', config])).files), await treeView(source));
   assert.ok(second.size < 100_000, `incremental stream is small (${second.size} bytes)`);
   const state2 = await fingerprint(source);
 
@@ -151,6 +185,9 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   sh('cp', ['--reflink=always', path.join(source, 'random.bin'), path.join(source, 'random-clone')]);
   const third = json(cli(['create', source, '--parent', second.id, '--json', '--config', config]));
   const state3 = await fingerprint(source);
+  // The index of an incremental backup is the whole resolved tree, built while the stream flowed past.
+  const index3 = json(cli(['info', third.id, '--files', '--json', '--config', config]));
+  assert.equal(indexView(index3.files), await treeView(source));
 
   for (const [backup, state] of [[third, state3], [second, state2], [first, state1]] as const) {
     const destination = path.join(mountPoint, `restored-${backup.id}`);

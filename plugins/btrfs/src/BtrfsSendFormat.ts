@@ -4,30 +4,45 @@ import { ErrorCode, RastError, type FileIndex, type Format, type RestoreContext,
 import { runTool } from './BtrfsCommand.js';
 import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
 import { commandInput, commandOutput } from './ChildStream.js';
+import { SendStreamDecoder } from './SendStreamDecoder.js';
+import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { isOnBtrfs } from './Subvolume.js';
 
-const STREAM_MAGIC = Buffer.from('btrfs-stream\0');
-
-/** `btrfs send [-p parent] snapshot`, newest protocol the kernel offers; the version is read from the stream header. */
+/**
+ * `btrfs send [-p parent] snapshot`, newest protocol the kernel offers. The stream passes once through the
+ * decoder (every CRC checked) and the indexer, which builds the backup's file index on the way.
+ */
 function serialize(context: SerializeContext): Serialization {
-  const { snapshot, backupId } = context;
+  const { snapshot, backupId, log } = context;
   const parent = parentSnapshots.get(snapshot);
   const args = ['send', '--proto', '0', '-q', ...(parent ? ['-p', parent] : []), snapshot.path];
   const facts = snapshot.details!.btrfs as BtrfsFacts;
+  const indexer = new SendStreamIndexer(backupId, parent ? context.parentIndex : undefined);
+  let indexProblem: string | undefined;
+  const decoder = new SendStreamDecoder(`btrfs send of ${snapshot.source}`, (command) => {
+    facts.sendProtocol = command.version;
+    if (indexProblem) return;
+    try {
+      indexer.apply(command);
+    } catch (error) {
+      indexProblem = (error as Error).message;
+      log.warn(`backup ${backupId}: the file index is left empty: ${indexProblem}`);
+    }
+  });
+  let ended = false;
   return {
     stream: (async function* () {
-      let headerSeen = false;
       for await (const chunk of commandOutput('btrfs', args, `btrfs send of ${snapshot.source}`)) {
-        if (!headerSeen) {
-          if (chunk.length < 17 || !chunk.subarray(0, 13).equals(STREAM_MAGIC)) throw new RastError(ErrorCode.STREAM_DAMAGED, `btrfs send of ${snapshot.source} did not start with a send-stream header`);
-          facts.sendProtocol = chunk.readUInt32LE(13);
-          headerSeen = true;
-        }
+        decoder.push(chunk);
         yield chunk;
       }
+      decoder.finish();
+      ended = true;
     })(),
-    // The file listing of send streams comes with the send-stream decoder; until then the index is empty.
-    index: (): FileIndex => ({ format: 'rast-backup/index', version: 1, backupId, entries: [] }),
+    index: (): FileIndex => {
+      if (!ended) throw new Error('the file index is known only once the stream has ended');
+      return indexProblem ? { format: 'rast-backup/index', version: 1, backupId, entries: [] } : indexer.index();
+    },
   };
 }
 
@@ -67,13 +82,20 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
   return { entries: 0, bytes, skipped: [] };
 }
 
-/** Decodes the stream with `btrfs receive --dump`, which checks every command's CRC32C. */
+/**
+ * Decodes the whole stream (every command's CRC32C, attribute framing, the END of every stream); for a full
+ * backup, also rebuilds its file index and compares it with the stored one.
+ */
 async function verify(context: VerifyContext): Promise<void> {
-  try {
-    await commandInput('btrfs', ['receive', '--dump'], context.stream, `decoding backup ${context.manifest.id}`);
-  } catch (error) {
-    if (error instanceof RastError && error.code === ErrorCode.TOOL_MISSING) throw error;
-    throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${context.manifest.id}: the btrfs send stream is damaged: ${(error as Error).message}`, { backup: context.manifest.id });
+  const { manifest, index } = context;
+  const indexer = manifest.parent === null && index.entries.length > 0 ? new SendStreamIndexer(manifest.id) : undefined;
+  const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => indexer?.apply(command));
+  for await (const chunk of context.stream) decoder.push(chunk);
+  decoder.finish();
+  if (!indexer) return;
+  const describe = (entries: FileIndex['entries']) => entries.map((entry) => `${entry.path} ${entry.type} ${entry.size}`).join('\n');
+  if (describe(indexer.index().entries) !== describe(index.entries)) {
+    throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: the send stream does not hold the files its index lists`, { backup: manifest.id });
   }
 }
 

@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, type RastError } from '@rast-backup/core';
+import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Command, SendStreamDecoder, sendCrc } from './SendStreamDecoder.js';
+
+const hasBtrfs = spawnSync('btrfs', ['--version']).status === 0 && spawnSync('mkfs.btrfs', ['--version']).status === 0;
+
+function decode(stream: Buffer, chunkSize = 7) {
+  const commands: number[] = [];
+  const decoder = new SendStreamDecoder('test stream', (command) => commands.push(command.type));
+  for (let offset = 0; offset < stream.length; offset += chunkSize) decoder.push(stream.subarray(offset, offset + chunkSize));
+  decoder.finish();
+  return commands;
+}
+
+function expectDamage(stream: Buffer, message: RegExp) {
+  try {
+    decode(stream);
+    assert.unreachable('damage not detected');
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.STREAM_DAMAGED);
+    assert.match((error as Error).message, message);
+  }
+}
+
+/** A minimal valid stream: header and one END command. */
+function endOnly(version = 1): Buffer {
+  const header = Buffer.concat([Buffer.from('btrfs-stream\0'), Buffer.from([version, 0, 0, 0])]);
+  return Buffer.concat([header, Buffer.from('00000000150050' + '6cc99d', 'hex')]);
+}
+
+// ---
+
+const decoder = suite('send-stream decoder');
+
+decoder('the CRC is CRC-32C with seed 0 and no final inversion (the research notes test vectors)', () => {
+  assert.is(sendCrc(Buffer.from('123456789')), 0x58e3fa20);
+  assert.is(sendCrc(Buffer.from('00000000150000000000', 'hex')), 0x9dc96c50);
+});
+
+decoder('decodes a stream fed in odd-sized chunks, and concatenated streams', () => {
+  assert.equal(decode(endOnly()), [Command.END]);
+  assert.equal(decode(Buffer.concat([endOnly(1), endOnly(2)]), 3), [Command.END, Command.END]);
+});
+
+decoder('a flipped bit, a truncated stream, a missing END and a bad header are damage with the byte offset', () => {
+  const flipped = endOnly();
+  flipped[22] ^= 1;
+  expectDamage(flipped, /damaged at byte 17: CRC32C mismatch in command/);
+  expectDamage(endOnly().subarray(0, 22), /truncated command at the end/);
+  expectDamage(endOnly().subarray(0, 17), /ends without an END command/);
+  expectDamage(Buffer.concat([Buffer.from('not-a-stream!'), Buffer.alloc(20)]), /damaged at byte 0: no btrfs-stream header/);
+});
+
+testNeeding(decoder, isRoot && hasBtrfs, 'root and btrfs-progs', 'real v1 and v2 streams decode to the same commands btrfs receive --dump reads', async () => {
+  const home = await temporaryDirectory('rast-send-');
+  const mountPoint = path.join(home, 'mnt');
+  await mkdir(mountPoint);
+  spawnSync('truncate', ['-s', '300M', path.join(home, 'fs.img')]);
+  spawnSync('mkfs.btrfs', ['-q', '-f', path.join(home, 'fs.img')]);
+  assert.is(spawnSync('mount', ['-o', 'loop', path.join(home, 'fs.img'), mountPoint]).status, 0);
+  try {
+    spawnSync('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
+    await writeFile(path.join(mountPoint, 'data', 'big'), Buffer.alloc(500_000, 'x'));
+    await writeFile(path.join(mountPoint, 'data', 'small'), 'small');
+    spawnSync('btrfs', ['subvolume', 'snapshot', '-r', path.join(mountPoint, 'data'), path.join(mountPoint, 'snap')]);
+    for (const proto of ['1', '2']) {
+      const stream = spawnSync('btrfs', ['send', '-q', '--proto', proto, path.join(mountPoint, 'snap')], { maxBuffer: 1 << 26 }).stdout;
+      const dump = spawnSync('btrfs', ['receive', '--dump'], { input: stream, encoding: 'utf8', maxBuffer: 1 << 26 }).stdout;
+      const dumped = dump.trim().split('\n').length;
+      const commands = decode(stream, 65536);
+      // --dump prints every command but END.
+      assert.is(commands.length, dumped + 1, `protocol ${proto}`);
+      assert.is(commands.filter((type) => type === Command.WRITE).length, dump.split('\n').filter((line) => line.startsWith('write')).length);
+    }
+  } finally {
+    spawnSync('umount', [mountPoint]);
+  }
+});
+
+decoder.run();

@@ -1,0 +1,202 @@
+import type { EntryType, FileIndex, IndexEntry } from '@rast-backup/core';
+import { Attribute, Command, timespec, u64, type SendCommand } from './SendStreamDecoder.js';
+
+/** One inode of the tree being received; several names may share it (hard links). */
+interface Node {
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: string;
+  target?: string;
+  devMajor?: number;
+  devMinor?: number;
+  xattrs?: Record<string, string>;
+  children?: Map<string, Node>;
+  from: string;
+}
+
+const CREATED: Record<number, EntryType> = {
+  [Command.MKFILE]: 'file',
+  [Command.MKDIR]: 'directory',
+  [Command.MKNOD]: 'char-device',
+  [Command.MKFIFO]: 'fifo',
+  [Command.MKSOCK]: 'socket',
+  [Command.SYMLINK]: 'symlink',
+};
+const FALLOC_FL_KEEP_SIZE = 1;
+const S_IFMT = 0o170000;
+const S_IFBLK = 0o060000;
+
+/**
+ * Builds a backup's file index from its send stream as it flows past: the parent's index (for an
+ * incremental stream) with this stream's changes applied. Paths in a send stream name the tree as it is
+ * at that moment, so the tree is simulated node by node (renames move whole subtrees, orphan names included).
+ */
+export class SendStreamIndexer {
+  private readonly root: Node;
+
+  constructor(
+    private readonly backupId: string,
+    parent?: FileIndex,
+  ) {
+    this.root = { type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: '0', children: new Map(), from: backupId };
+    if (parent) this.load(parent);
+  }
+
+  private load(parent: FileIndex): void {
+    for (const entry of parent.entries) {
+      if (entry.path === '.') {
+        Object.assign(this.root, { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime, xattrs: entry.xattrs, from: entry.from });
+        continue;
+      }
+      const [directory, name] = this.parentOf(entry.path);
+      if (entry.type === 'hardlink') {
+        directory.children!.set(name, this.lookup(entry.linkTo!));
+        continue;
+      }
+      const { path: _path, linkTo: _linkTo, inode: _inode, ctime: _ctime, ...facts } = entry;
+      directory.children!.set(name, { ...facts, children: entry.type === 'directory' ? new Map() : undefined });
+    }
+  }
+
+  private lookup(path: string): Node {
+    if (path === '' || path === '.') return this.root;
+    let node = this.root;
+    for (const part of path.split('/')) {
+      const next = node.children?.get(part);
+      if (!next) throw new Error(`the stream names ${path}, which does not exist at that point`);
+      node = next;
+    }
+    return node;
+  }
+
+  private parentOf(path: string): [Node, string] {
+    const slash = path.lastIndexOf('/');
+    const directory = this.lookup(slash < 0 ? '' : path.slice(0, slash));
+    if (!directory.children) throw new Error(`${path}: its parent is not a directory`);
+    return [directory, path.slice(slash + 1)];
+  }
+
+  apply(command: SendCommand): void {
+    const attributes = command.attributes;
+    const text = (attribute: number) => attributes.get(attribute)?.toString('utf8') ?? '';
+    const path = text(Attribute.PATH);
+    const touch = (node: Node) => {
+      node.from = this.backupId;
+      return node;
+    };
+    const created = CREATED[command.type];
+    if (created) {
+      const [directory, name] = this.parentOf(path);
+      const mode = Number(u64(attributes.get(Attribute.MODE)));
+      const node: Node = { type: created, mode: created === 'symlink' ? 0o777 : created === 'directory' ? 0o700 : 0o600, uid: 0, gid: 0, size: 0, mtime: '0', from: this.backupId };
+      if (created === 'directory') node.children = new Map();
+      if (created === 'symlink') node.target = text(Attribute.PATH_LINK);
+      if (command.type === Command.MKNOD) {
+        const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
+        node.type = (mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device';
+        node.devMajor = Number((rdev >> 8n) & 0xfffn);
+        node.devMinor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
+      }
+      if (mode) node.mode = mode & 0o7777;
+      directory.children!.set(name, node);
+      return;
+    }
+    switch (command.type) {
+      case Command.SUBVOL:
+        this.root.children = new Map();
+        touch(this.root);
+        return;
+      case Command.RENAME: {
+        const [from, name] = this.parentOf(path);
+        const node = from.children!.get(name);
+        if (!node) throw new Error(`rename of ${path}, which does not exist`);
+        from.children!.delete(name);
+        const [to, newName] = this.parentOf(text(Attribute.PATH_TO));
+        to.children!.set(newName, node);
+        return;
+      }
+      case Command.LINK: {
+        const [directory, name] = this.parentOf(path);
+        directory.children!.set(name, touch(this.lookup(text(Attribute.PATH_LINK))));
+        return;
+      }
+      case Command.UNLINK:
+      case Command.RMDIR: {
+        const [directory, name] = this.parentOf(path);
+        directory.children!.delete(name);
+        return;
+      }
+      case Command.SET_XATTR: {
+        const node = touch(this.lookup(path));
+        node.xattrs = { ...node.xattrs, [text(Attribute.XATTR_NAME)]: (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64') };
+        return;
+      }
+      case Command.REMOVE_XATTR: {
+        const node = touch(this.lookup(path));
+        if (node.xattrs) delete node.xattrs[text(Attribute.XATTR_NAME)];
+        return;
+      }
+      case Command.WRITE:
+        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
+      case Command.CLONE:
+        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
+      case Command.ENCODED_WRITE:
+        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
+      case Command.UPDATE_EXTENT:
+        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
+      case Command.FALLOCATE:
+        if ((u64(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) === 0) {
+          this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
+        } else touch(this.lookup(path));
+        return;
+      case Command.TRUNCATE:
+        touch(this.lookup(path)).size = u64(attributes.get(Attribute.SIZE));
+        return;
+      case Command.CHMOD:
+        touch(this.lookup(path)).mode = u64(attributes.get(Attribute.MODE)) & 0o7777;
+        return;
+      case Command.CHOWN: {
+        const node = touch(this.lookup(path));
+        node.uid = u64(attributes.get(Attribute.UID));
+        node.gid = u64(attributes.get(Attribute.GID));
+        return;
+      }
+      case Command.UTIMES:
+        this.lookup(path).mtime = timespec(attributes.get(Attribute.MTIME));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private grow(path: string, end: number): void {
+    const node = this.lookup(path);
+    node.from = this.backupId;
+    if (end > node.size) node.size = end;
+  }
+
+  /** The resolved tree as index entries: parents first, names in byte order; later names of an inode are hard links. */
+  index(): FileIndex {
+    const entries: IndexEntry[] = [];
+    const seen = new Map<Node, string>();
+    const emit = (node: Node, path: string) => {
+      const leader = seen.get(node);
+      const { children, ...facts } = node;
+      if (leader !== undefined) {
+        entries.push({ path, type: 'hardlink', linkTo: leader, size: 0, mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime, from: node.from });
+        return;
+      }
+      if (node.type === 'file') seen.set(node, path);
+      entries.push({ ...facts, path, size: node.type === 'file' ? node.size : 0 });
+      if (children) {
+        const names = [...children.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        for (const name of names) emit(children.get(name)!, path === '.' ? name : `${path}/${name}`);
+      }
+    };
+    emit(this.root, '.');
+    return { format: 'rast-backup/index', version: 1, backupId: this.backupId, entries };
+  }
+}
