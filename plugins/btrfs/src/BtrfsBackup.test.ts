@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, truncate, writeFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +60,7 @@ async function populate(root: string) {
   await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });
   await writeFile(path.join(root, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'deep\n');
   await writeFile(path.join(root, 'empty'), '');
-  await writeFile(path.join(root, 'random.bin'), spawnSync('head', ['-c', '3000000', '/dev/urandom']).stdout);
+  await writeFile(path.join(root, 'random.bin'), randomBytes(3_000_000));
   const sparse = await open(path.join(root, 'sparse'), 'w');
   await sparse.write(Buffer.from('start'), 0, 5, 0);
   await sparse.write(Buffer.from('end'), 0, 3, 64 * 1024 * 1024);
@@ -261,6 +261,33 @@ testNeeding(btrfs, available, needs, 'clear errors: snapshot directory on anothe
   assert.is(asNobody.status, 1);
   assert.match(asNobody.stderr, /need root/);
   assert.not.match(asNobody.stderr, /^\s+at /m);
+});
+
+testNeeding(btrfs, available, needs, 'btrfs-progs missing, and a full repository: one-line errors, nothing listed, nothing left behind', async () => {
+  const { source, config, home } = await btrfsFixture();
+  await writeFile(path.join(source, 'big'), randomBytes(40_000_000));
+  const bin = path.join(home, 'bin');
+  await mkdir(bin);
+  await symlink(process.execPath, path.join(bin, 'node'));
+  const noBtrfs = cli(['create', source, '--config', config], { env: { ...process.env, PATH: bin } });
+  assert.is(noBtrfs.status, 1, noBtrfs.stderr + noBtrfs.stdout);
+  assert.match(noBtrfs.stderr, /btrfs is not installed: install the btrfs-progs package/);
+
+  const small = path.join(home, 'small-repository');
+  await mkdir(small);
+  sh('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', small]);
+  try {
+    const full = path.join(home, 'full.toml');
+    await writeFile(full, `[storage]\nlocal.path = ${JSON.stringify(small)}\n[compression]\nalgorithm = "none"\n`);
+    const result = cli(['create', source, '--config', full]);
+    assert.is(result.status, 1, result.stderr + result.stdout);
+    assert.match(result.stderr, /local sink local .*no space left on the device/);
+    assert.equal(json(cli(['list', '--all', '--json', '--config', full])), []);
+    assert.equal(await readdir(path.join(source)), ['big'], 'the source is unchanged');
+    assert.equal(await readdir(path.join(small, 'data')).catch(() => []), [], 'no parts are left behind');
+  } finally {
+    sh('umount', [small]);
+  }
 });
 
 btrfs.run();
