@@ -1,6 +1,6 @@
 import { definePlugin, TransformStage } from '@rast-backup/core';
 import * as t from 'typanion';
-import { compress, decompress } from './ZstdCli.js';
+import { compress, decompress } from './ZstdPool.js';
 
 const PLUGIN_NAME = '@rast-backup/plugin-zstd';
 const VERSION = '0.1.0';

@@ -1,0 +1,34 @@
+import { availableParallelism } from 'node:os';
+import { ErrorCode, RastError } from '@rast-backup/core';
+import { Piscina } from 'piscina';
+import type { ZstdTask } from './ZstdWorker.js';
+
+let pool: Piscina | undefined;
+
+/**
+ * zstd (the zstd-napi binding of libzstd) in a pool of worker threads, one per core, so that parts are
+ * compressed in parallel without blocking the main thread or forking a process per part.
+ */
+function workers(): Piscina {
+  pool ??= new Piscina({
+    filename: new URL('./ZstdWorker.js', import.meta.url).href,
+    maxThreads: availableParallelism(),
+    idleTimeout: 1000,
+  });
+  return pool;
+}
+
+async function run(task: ZstdTask): Promise<Buffer> {
+  try {
+    const result: ArrayBuffer = await workers().run(task);
+    return Buffer.from(result);
+  } catch (error) {
+    if (/zstd-napi|binding\.node|Cannot find module/.test((error as Error).message)) {
+      throw new RastError(ErrorCode.TOOL_MISSING, `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`);
+    }
+    throw error;
+  }
+}
+
+export const compress = (data: Buffer, level: number) => run({ operation: 'compress', data, level });
+export const decompress = (data: Buffer) => run({ operation: 'decompress', data, level: 0 });

@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module';
+import { move } from 'piscina';
+
+const require = createRequire(import.meta.url);
+const zstd = require('zstd-napi') as typeof import('zstd-napi');
+
+export interface ZstdTask {
+  operation: 'compress' | 'decompress';
+  data: Uint8Array;
+  level: number;
+}
+
+const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
+const decompressor = new zstd.Decompressor();
+
+/** Runs in a worker thread: one self-contained zstd frame per call (content size and no checksum). */
+export default function run(task: ZstdTask): ArrayBuffer {
+  const input = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
+  let output: Buffer;
+  if (task.operation === 'compress') {
+    let compressor = compressors.get(task.level);
+    if (!compressor) {
+      compressor = new zstd.Compressor();
+      compressor.setParameters({ compressionLevel: task.level, contentSizeFlag: true, checksumFlag: false });
+      compressors.set(task.level, compressor);
+    }
+    output = compressor.compress(input);
+  } else {
+    output = decompressor.decompress(input);
+  }
+  // Hand back an ArrayBuffer holding exactly the output (a small Buffer may be a view into a shared pool).
+  const exact = output.byteOffset === 0 && output.byteLength === output.buffer.byteLength ? output.buffer : output.buffer.slice(output.byteOffset, output.byteOffset + output.byteLength);
+  return move(exact as ArrayBuffer) as ArrayBuffer;
+}
