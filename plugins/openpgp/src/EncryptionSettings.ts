@@ -1,0 +1,62 @@
+import path from 'node:path';
+import type { Pipeline } from '@rast-backup/core';
+
+/** The seed's key location, used when `[encryption]` names no key and by `generate-key` without `--output`. */
+export const DEFAULT_KEY_PATH = '/etc/rast/backup/encryption.key';
+/** Environment variable read for the private key's passphrase unless `passphrase_env` names another. */
+export const DEFAULT_PASSPHRASE_ENV = 'RAST_BACKUP_PASSPHRASE';
+
+/** The `[encryption]` table as written by the user (validated by the plugin's options). */
+export interface EncryptionOptions {
+  enabled?: boolean;
+  key_path?: string;
+  public_key_path?: string;
+  passphrase_env?: string;
+  passphrase_file?: string;
+}
+
+/** `[encryption]`, normalised: absolute paths, defaults applied. */
+export interface EncryptionSettings {
+  /** Whether new backups are encrypted. */
+  enabled: boolean;
+  /** The private key (may be passphrase-protected). Absent on a write-only host. */
+  keyPath?: string;
+  /** The public key new backups are encrypted to; when absent, the public part of `keyPath`. */
+  publicKeyPath?: string;
+  /** Name of the environment variable holding the private key's passphrase. */
+  passphraseEnv: string;
+  /** File holding the private key's passphrase (first line). */
+  passphraseFile?: string;
+  /** The config file, for messages. */
+  where: string;
+}
+
+/**
+ * Encryption is on with `enabled = true`, and also when a key is named and `enabled` is left out (never a
+ * silent plaintext backup); `enabled = false` turns it off. With encryption on and no key named, the seed's
+ * `/etc/rast/backup/encryption.key` is used.
+ */
+export function normaliseSettings(options: EncryptionOptions, configDirectory: string, configFile: string | null): EncryptionSettings {
+  const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(configDirectory, file));
+  const named = options.key_path !== undefined || options.public_key_path !== undefined;
+  const enabled = options.enabled ?? named;
+  return {
+    enabled,
+    keyPath: resolve(options.key_path) ?? (enabled && !named ? DEFAULT_KEY_PATH : undefined),
+    publicKeyPath: resolve(options.public_key_path),
+    passphraseEnv: options.passphrase_env ?? DEFAULT_PASSPHRASE_ENV,
+    passphraseFile: resolve(options.passphrase_file),
+    where: configFile ?? 'embedded default config',
+  };
+}
+
+const registry = new WeakMap<Pipeline, EncryptionSettings>();
+
+/** Settings the plugin applied to `pipeline`, for its commands (`generate-key`); undefined when it did not apply. */
+export function settingsOf(pipeline: Pipeline): EncryptionSettings | undefined {
+  return registry.get(pipeline);
+}
+
+export function registerSettings(pipeline: Pipeline, settings: EncryptionSettings): void {
+  registry.set(pipeline, settings);
+}

@@ -1,0 +1,52 @@
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+
+/** OpenPGP packet tags (RFC 4880 §4.3) written here. */
+const LITERAL_DATA = 11;
+const SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA = 18;
+const MODIFICATION_DETECTION_CODE = 19;
+const AES_BLOCK = 16;
+
+/** A new-format packet header (RFC 4880 §4.2.2) for a body of `length` bytes. */
+export function packetHeader(tag: number, length: number): Buffer {
+  const first = 0xc0 | tag;
+  if (length < 192) return Buffer.from([first, length]);
+  if (length < 8384) return Buffer.from([first, ((length - 192) >> 8) + 192, (length - 192) & 0xff]);
+  const header = Buffer.alloc(6);
+  header[0] = first;
+  header[1] = 0xff;
+  header.writeUInt32BE(length, 2);
+  return header;
+}
+
+/**
+ * Writes one OpenPGP message: the given public-key session key packets (made by openpgp.js), then a
+ * version 1 Symmetrically Encrypted Integrity Protected Data packet (AES-256 CFB with an MDC, RFC 4880
+ * §5.13), the form GnuPG 2.2 reads, holding one binary literal data packet with `data`.
+ *
+ * openpgp.js writes the same packets, but copies each part several times on the way (a third of its time,
+ * measured); here the cipher and the hash are Node's (OpenSSL, AES-NI) and the part is copied once. The
+ * result owns its memory (never a slice of a shared pool), so it can be transferred between threads.
+ */
+export function writeMessage(sessionKeyPackets: Uint8Array, sessionKey: Buffer, data: Buffer): Buffer {
+  if (sessionKey.length !== 32) throw new Error('the session key must be 32 bytes (AES-256)');
+  // Literal data packet: format 'b' (binary), no file name, date 0, then the data.
+  const literalBody = 6 + data.length;
+  const literalHeader = Buffer.concat([packetHeader(LITERAL_DATA, literalBody), Buffer.from([0x62, 0, 0, 0, 0, 0])]);
+  const random = randomBytes(AES_BLOCK);
+  const prefix = Buffer.concat([random, random.subarray(AES_BLOCK - 2)]);
+  const mdcHeader = Buffer.from([0xc0 | MODIFICATION_DETECTION_CODE, 20]);
+  const mdc = createHash('sha1').update(prefix).update(literalHeader).update(data).update(mdcHeader).digest();
+
+  const plaintextLength = prefix.length + literalHeader.length + data.length + mdcHeader.length + mdc.length;
+  const seipdHeader = packetHeader(SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA, 1 + plaintextLength);
+  const output = Buffer.allocUnsafeSlow(sessionKeyPackets.length + seipdHeader.length + 1 + plaintextLength);
+  let offset = output.set(sessionKeyPackets, 0) ?? sessionKeyPackets.length;
+  offset += seipdHeader.copy(output, offset);
+  output[offset++] = 1;
+  // SEIPD v1: CFB over the whole plaintext with a zero IV, no resynchronisation.
+  const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
+  for (const piece of [prefix, literalHeader, data, mdcHeader, mdc]) offset += cipher.update(piece).copy(output, offset);
+  offset += cipher.final().copy(output, offset);
+  if (offset !== output.length) throw new Error(`OpenPGP message writer: wrote ${offset} bytes, expected ${output.length}`);
+  return output;
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, RastError, TransformStage, type Transform, type TransformDecoder } from '@rast-backup/core';
+import * as openpgp from 'openpgp';
+import type { EncryptionSettings } from './EncryptionSettings.js';
+import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
+import { WorkerPool } from './WorkerPool.js';
+
+/** The transform's name in manifests. */
+export const TRANSFORM_NAME = 'openpgp';
+
+let pool: WorkerPool | undefined;
+
+/**
+ * Encrypts one part as a self-contained OpenPGP message to `recipient`, with a fresh session key: openpgp.js
+ * encrypts the session key, a worker thread the data (see MessageWriter).
+ */
+export async function encryptPart(recipient: openpgp.Key, data: Buffer): Promise<Buffer> {
+  const sessionKey = randomBytes(32);
+  const sessionKeyPackets = await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: recipient, format: 'binary' });
+  return (pool ??= new WorkerPool()).writeMessage(sessionKeyPackets, sessionKey, data);
+}
+
+/** Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). */
+export async function decryptPart(privateKey: openpgp.PrivateKey, data: Buffer): Promise<Buffer> {
+  const message = await openpgp.readMessage({ binaryMessage: data });
+  const { data: plain } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
+  return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
+}
+
+/**
+ * The encryption transform for new backups. Loads the recipient key now, so that a missing, unreadable or
+ * wrong key stops `create` before anything is written. The manifest records the key's fingerprint.
+ */
+export async function createEncryption(settings: EncryptionSettings, plugin: string): Promise<Transform> {
+  const recipient = await loadRecipient(settings);
+  return {
+    name: TRANSFORM_NAME,
+    plugin,
+    stage: TransformStage.ENCRYPT,
+    params: { recipient: recipient.fingerprint, encryptionKey: recipient.encryptionFingerprint, cipher: 'AES-256', packet: 'SEIPDv1' },
+    encode: (data) => encryptPart(recipient.key, data),
+  };
+}
+
+/** Decodes parts with `key_path`'s private key, loaded (and unlocked) once, on first use. */
+export function createDecryption(settings: EncryptionSettings): TransformDecoder {
+  let loading: Promise<LoadedKey & { key: openpgp.PrivateKey }> | undefined;
+  return {
+    async decode(data, params) {
+      const recipient = typeof params.recipient === 'string' ? params.recipient : undefined;
+      const needed = recipient ? `key ${formatFingerprint(recipient)}` : 'an OpenPGP key';
+      if (!settings.keyPath) {
+        const message = settings.publicKeyPath
+          ? `this backup is encrypted to ${needed}, and this host has only a public key (encryption.public_key_path in ${settings.where}): it can make backups but not read them. Restore, verify, and an incremental create (which reads its parent's file index) need the private key: set encryption.key_path to it`
+          : `this backup is encrypted to ${needed}: set [encryption] key_path in ${settings.where} to its private key to read it`;
+        throw new RastError(ErrorCode.TRANSFORM_FAILED, message, { recipient });
+      }
+      loading ??= loadPrivateKey(settings);
+      const key = await loading;
+      if (recipient && recipient !== key.fingerprint) {
+        throw new RastError(
+          ErrorCode.TRANSFORM_FAILED,
+          `this backup is encrypted to ${needed}, but encryption.key_path (${key.file}) is key ${formatFingerprint(key.fingerprint)}: set key_path to the private key ${recipient}`,
+          { recipient, configured: key.fingerprint },
+        );
+      }
+      return decryptPart(key.key, data);
+    },
+  };
+}
