@@ -1,20 +1,17 @@
-import { parentPort } from 'node:worker_threads';
+import { move } from 'piscina';
 import { writeMessage } from './MessageWriter.js';
 
-/** A thread of WorkerPool: writes OpenPGP messages and hands them back without copying. */
 export interface EncryptionJob {
-  id: number;
   sessionKeyPackets: Uint8Array;
   sessionKey: Uint8Array;
   data: Uint8Array;
 }
 
-parentPort!.on('message', (job: EncryptionJob) => {
-  try {
-    const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const output = writeMessage(job.sessionKeyPackets, toBuffer(job.sessionKey), toBuffer(job.data));
-    parentPort!.postMessage({ id: job.id, output }, [output.buffer as ArrayBuffer]);
-  } catch (error) {
-    parentPort!.postMessage({ id: job.id, error: (error as Error).message });
-  }
-});
+const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** Runs in a worker thread (piscina): writes one OpenPGP message and hands back exactly its bytes, without copying. */
+export default function encrypt(job: EncryptionJob): ArrayBuffer {
+  const output = writeMessage(job.sessionKeyPackets, toBuffer(job.sessionKey), toBuffer(job.data));
+  const exact = output.byteOffset === 0 && output.byteLength === output.buffer.byteLength ? output.buffer : output.buffer.slice(output.byteOffset, output.byteOffset + output.byteLength);
+  return move(exact as ArrayBuffer) as ArrayBuffer;
+}

@@ -3,12 +3,20 @@ import { ErrorCode, RastError, TransformStage, type Transform, type TransformDec
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
-import { WorkerPool } from './WorkerPool.js';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { EncryptionJob } from './EncryptionWorker.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
 
-let pool: WorkerPool | undefined;
+let pool: Piscina | undefined;
+
+/** Threads that write the messages, one per core, beside compression and the main thread's serialization. */
+function workers(): Piscina {
+  pool ??= new Piscina({ filename: new URL('./EncryptionWorker.js', import.meta.url).href, maxThreads: availableParallelism(), idleTimeout: 1000 });
+  return pool;
+}
 
 /**
  * Encrypts one part as a self-contained OpenPGP message to `recipient`, with a fresh session key: openpgp.js
@@ -17,7 +25,8 @@ let pool: WorkerPool | undefined;
 export async function encryptPart(recipient: openpgp.Key, data: Buffer): Promise<Buffer> {
   const sessionKey = randomBytes(32);
   const sessionKeyPackets = await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: recipient, format: 'binary' });
-  return (pool ??= new WorkerPool()).writeMessage(sessionKeyPackets, sessionKey, data);
+  const job: EncryptionJob = { sessionKeyPackets, sessionKey, data };
+  return Buffer.from((await workers().run(job)) as ArrayBuffer);
 }
 
 /** Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). */
