@@ -113,6 +113,47 @@ create('a sink failing mid-way leaves no manifest and no parts, and names the si
   assert.equal(await runtime.repository.catalog(), []);
 });
 
+create('with several sinks, one failing mid-way: committed in the others, named, and absent from it', async () => {
+  const good = new MemorySink('good');
+  const flaky = new MemorySink('flaky');
+  flaky.failPutsMatching = /000001\.part$/;
+  const runtime = runtimeWith([good, flaky], ['0123456789abcdef']);
+  let failure: RastError | undefined;
+  await createBackup(runtime, { path: await temporaryDirectory() }).catch((error: RastError) => (failure = error));
+  assert.is(failure?.code, ErrorCode.SINK_FAILED);
+  assert.match(failure!.message, /committed in good only: .*flaky/);
+  assert.equal(failure!.details.failed, ['flaky']);
+  const id = failure!.details.backup as string;
+  assert.ok(good.objects.has(RepositoryKeys.manifest(id)));
+  assert.is(flaky.objects.size, 0, 'the failed sink keeps neither manifest nor parts');
+  const [entry] = await runtime.repository.catalog();
+  assert.equal([entry!.manifest.id, entry!.sinks], [id, ['good']]);
+  assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /flaky.*goes on in good only/);
+});
+
+create('a sink that cannot be listed is left out of the catalog with a warning; deleting then refuses', async () => {
+  const good = new MemorySink('good');
+  const down = new MemorySink('down');
+  const runtime = runtimeWith([good, down], ['abc']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  down.list = async function* () {
+    throw new Error('connection refused');
+  };
+  runtime.repository.invalidate();
+  const entries = await runtime.repository.catalog();
+  assert.equal(entries.map((entry) => entry.sinks), [['good']]);
+  assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /sink down could not be read.*connection refused/);
+  try {
+    await runtime.repository.dependents(manifest.id);
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
+  }
+  good.list = down.list;
+  runtime.repository.invalidate();
+  await runtime.repository.catalog().then(() => assert.unreachable(), (error: RastError) => assert.is(error.code, ErrorCode.SINK_FAILED));
+});
+
 create('lifecycle hooks see started then succeeded, or started then failed', async () => {
   const events: string[] = [];
   const record = (pipeline: Pipeline) => {

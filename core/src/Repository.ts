@@ -29,6 +29,8 @@ export function sha256(data: Buffer): string {
  */
 export class Repository {
   private cached?: CatalogEntry[];
+  /** Sinks the last catalog had to leave out, and why. */
+  private unreadable: Array<{ sink: Sink; error: Error }> = [];
 
   constructor(
     readonly sinks: Sink[],
@@ -36,25 +38,47 @@ export class Repository {
     private readonly log: Logger,
   ) {}
 
-  /** Every committed backup, oldest first. Damaged manifests are reported and left out. */
+  /**
+   * Every committed backup, oldest first. Damaged manifests are reported and left out. A sink that cannot
+   * be read is reported and left out while another sink can be read (so a local copy stays usable while a
+   * remote store is down); when no sink can be read, this throws.
+   */
   async catalog(): Promise<CatalogEntry[]> {
     if (this.cached) return this.cached;
     const byId = new Map<string, CatalogEntry>();
+    const unreadable: Array<{ sink: Sink; error: Error }> = [];
     for (const sink of this.sinks) {
-      for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
-        const match = /^backups\/(.+)\.json$/.exec(object.key);
-        if (!match) continue;
-        const id = match[1]!;
-        const { manifest, problem } = parseManifest(await sink.get(object.key), id);
-        if (!manifest) {
-          this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
-          continue;
+      const found: Manifest[] = [];
+      try {
+        for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
+          const match = /^backups\/(.+)\.json$/.exec(object.key);
+          if (!match) continue;
+          const id = match[1]!;
+          const { manifest, problem } = parseManifest(await sink.get(object.key), id);
+          if (!manifest) {
+            this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
+            continue;
+          }
+          found.push(manifest);
         }
-        const entry = byId.get(id);
+      } catch (error) {
+        unreadable.push({ sink, error: error as Error });
+        continue;
+      }
+      for (const manifest of found) {
+        const entry = byId.get(manifest.id);
         if (entry) entry.sinks.push(sink.name);
-        else byId.set(id, { manifest, sinks: [sink.name] });
+        else byId.set(manifest.id, { manifest, sinks: [sink.name] });
       }
     }
+    if (unreadable.length > 0 && unreadable.length === this.sinks.length) {
+      if (unreadable.length === 1) throw unreadable[0]!.error;
+      throw new RastError(ErrorCode.SINK_FAILED, `no sink can be read: ${unreadable.map(({ sink, error }) => `${sink.name}: ${error.message}`).join('; ')}`, { sinks: unreadable.map(({ sink }) => sink.name) });
+    }
+    for (const { sink, error } of unreadable) {
+      this.log.warn(`sink ${sink.name} could not be read, so its backups are left out: ${error.message}`);
+    }
+    this.unreadable = unreadable;
     const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
     this.cached = [...byId.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     return this.cached;
@@ -63,8 +87,10 @@ export class Repository {
   /** Data of backups that were never committed (an interrupted create or delete), per sink: garbage to collect. */
   async leftovers(): Promise<Array<{ id: string; sink: string; objects: number; size: number }>> {
     const committed = new Set((await this.catalog()).map((entry) => entry.manifest.id));
+    const unreadable = new Set(this.unreadable.map(({ sink }) => sink));
     const found = new Map<string, { id: string; sink: string; objects: number; size: number }>();
     for (const sink of this.sinks) {
+      if (unreadable.has(sink)) continue;
       for await (const object of sink.list('data/')) {
         const id = object.key.split('/')[1]!;
         if (committed.has(id)) continue;
@@ -80,6 +106,7 @@ export class Repository {
 
   invalidate(): void {
     this.cached = undefined;
+    this.unreadable = [];
   }
 
   /** Resolves a full id, a unique prefix, or `latest`. */
@@ -117,9 +144,14 @@ export class Repository {
     return chain;
   }
 
-  /** Backups whose parent is `id`. */
+  /** Backups whose parent is `id`. Throws when a sink could not be read: a backup there might depend on `id`. */
   async dependents(id: string): Promise<Manifest[]> {
-    return (await this.catalog()).map((entry) => entry.manifest).filter((manifest) => manifest.parent === id);
+    const entries = await this.catalog();
+    if (this.unreadable.length > 0) {
+      const { sink, error } = this.unreadable[0]!;
+      throw new RastError(ErrorCode.SINK_FAILED, `cannot tell which backups depend on ${id}: sink ${sink.name} could not be read (${error.message}); try again when every sink is reachable`, { backup: id, sink: sink.name });
+    }
+    return entries.map((entry) => entry.manifest).filter((manifest) => manifest.parent === id);
   }
 
   describeSinks(): string {

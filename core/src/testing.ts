@@ -2,7 +2,8 @@
  * Helpers for tests of the core and of plugins (`@rast-backup/core/testing`). Tests use real parts;
  * MemorySink exists only for tests of the core itself, which must not depend on a storage plugin.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, RastError } from './errors.js';
@@ -11,7 +12,13 @@ import type { Logger, Sink, SinkObject } from './types.js';
 const cleanups: string[] = [];
 process.on('exit', () => {
   if (process.env.RAST_KEEP_TEST_FILES) return;
-  for (const directory of cleanups) void rm(directory, { recursive: true, force: true });
+  for (const directory of cleanups) {
+    try {
+      rmSync(directory, { recursive: true, force: true });
+    } catch {
+      // A directory with a mount still on it (a lazily unmounted loop device) is left for the system.
+    }
+  }
 });
 
 export async function temporaryDirectory(prefix = 'rast-test-'): Promise<string> {

@@ -17,6 +17,11 @@ export interface Sink {
   list(prefix: string): AsyncIterable<SinkObject>;
   /** Removes an object; absent objects are not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Makes every object put so far durable. `create` calls it before it commits a manifest, so a sink may
+   * defer its fsyncs to here (objects without a manifest are garbage after a crash, never a backup).
+   */
+  flush?(): Promise<void>;
 }
 
 export interface SinkObject {
@@ -34,6 +39,14 @@ export interface SnapshotRequest {
   backupId: string;
   /** Absolute paths that must not be backed up (e.g. a local repository inside the source). */
   exclude: string[];
+}
+
+/** What the `parent` hook is told about `create --parent latest`. */
+export interface ParentRequest {
+  /** Absolute source path being backed up. */
+  path: string;
+  /** The candidate parent's chain, from its full backup to it, oldest first; throws when the chain is broken. */
+  chain(): Promise<Manifest[]>;
 }
 
 /** A consistent, read-only view of the source, produced by a snapshot source. */
@@ -142,6 +155,9 @@ export interface OperationEvent {
   backupId?: string;
   /** Source path (create) or destination (restore). */
   path?: string;
+  /** Name and tags of the backup being created (create). */
+  name?: string | null;
+  tags?: string[];
   startedAt: Date;
 }
 

@@ -9,7 +9,7 @@ import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts } from '../PartSplitter.js';
 import { RepositoryKeys, sha256 } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
-import type { Snapshot, Transform } from '../types.js';
+import type { Sink, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
 
 export interface CreateOptions {
@@ -36,6 +36,12 @@ async function checkSource(sourcePath: string): Promise<void> {
 /**
  * snapshot → serialize → cut into parts → transform → store in every sink → index → manifest (commit).
  * Nothing is listed until the manifest is written; on failure the parts written so far are removed.
+ *
+ * Several sinks: a sink that fails is dropped for the rest of this backup (a warning names it), the
+ * others carry on. The manifest is committed in every sink that stored every part. If that is some but
+ * not all sinks, the backup exists (in those) and this throws SINK_FAILED naming the sinks that failed
+ * and the sinks that hold the backup; the failed sinks get no manifest, and their parts are removed
+ * where that still works. If no sink stored every part, nothing is committed anywhere.
  */
 export async function createBackup(runtime: Runtime, options: CreateOptions): Promise<Manifest> {
   const { pipeline, repository, sinks, settings, log } = runtime;
@@ -43,7 +49,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
   const sourcePath = path.resolve(options.path);
   const id = newBackupId();
 
-  return runOperation(runtime, 'create', { backupId: id, path: sourcePath }, async () => {
+  return runOperation(runtime, 'create', { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] }, async () => {
     await checkSource(sourcePath);
     const parent = options.parent ? await resolveParent(runtime, options.parent, sourcePath) : undefined;
     const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
@@ -52,6 +58,15 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 
     const written = new Set<string>();
     const inFlight = new Set<Promise<void>>();
+    const failures = new Map<Sink, Error>();
+    const working = () => sinks.filter((sink) => !failures.has(sink));
+    const dropSink = (sink: Sink, error: Error) => {
+      if (failures.has(sink)) return;
+      failures.set(sink, error);
+      const others = working();
+      if (others.length > 0) log.warn(`${error.message}; backup ${id} goes on in ${others.map((other) => other.name).join(', ')} only and will not be committed in ${sink.name}`);
+    };
+    let manifest: Manifest;
     try {
       const format = hooks.format.get(snapshot.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`);
@@ -73,13 +88,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         }
         const digest = sha256(data);
         written.add(key);
-        await Promise.all(
-          sinks.map((sink) =>
-            sink.put(key, data).catch((error: Error) => {
-              throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}) could not store ${key}: ${error.message}`, { sink: sink.name, key });
-            }),
-          ),
-        );
+        await Promise.all(working().map((sink) => sink.put(key, data).catch((error: Error) => dropSink(sink, sinkError(sink, `could not store ${key}`, error)))));
+        if (working().length === 0) throw allSinksFailed(id, failures);
         return { key, size: plain.length, storedSize: data.length, sha256: digest };
       };
 
@@ -100,25 +110,49 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 
       const fileIndex: FileIndex = serialization.index();
       const indexRecord = await store(RepositoryKeys.index(id), encodeFileIndex(fileIndex));
-      const manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
-      await commit(runtime, manifest);
+      manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
+      await Promise.all(working().map((sink) => sink.flush?.().catch((error: Error) => dropSink(sink, sinkError(sink, 'could not make its objects durable', error)))));
+      await commit(runtime, manifest, working(), dropSink);
+      if (working().length === 0) throw allSinksFailed(id, failures);
+      await Promise.allSettled([...failures.keys()].flatMap((sink) => [...written].map((key) => sink.delete(key))));
       await snapshot.release('committed');
-      return manifest;
     } catch (error) {
       await Promise.allSettled(inFlight);
       await Promise.allSettled(sinks.flatMap((sink) => [...written].map((key) => sink.delete(key))));
       await snapshot.release('failed').catch(() => {});
       throw error;
     }
+    if (failures.size > 0) {
+      const held = working().map((sink) => sink.name);
+      throw new RastError(
+        ErrorCode.SINK_FAILED,
+        `backup ${id} is committed in ${held.join(', ')} only: ${[...failures.values()].map((error) => error.message).join('; ')}`,
+        { backup: id, committed: held, failed: [...failures.keys()].map((sink) => sink.name) },
+      );
+    }
+    return manifest;
   });
 }
 
-async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest> {
+/** A sink's failure as one message naming the sink; a sink's own RastError already names it. */
+function sinkError(sink: Sink, action: string, error: Error): Error {
+  if (error instanceof RastError) return error;
+  return new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}) ${action}: ${error.message}`, { sink: sink.name }, { cause: error });
+}
+
+function allSinksFailed(id: string, failures: Map<Sink, Error>): RastError {
+  const errors = [...failures.values()];
+  if (errors.length === 1 && errors[0] instanceof RastError) return errors[0];
+  return new RastError(ErrorCode.SINK_FAILED, `backup ${id} was not stored: ${errors.map((error) => error.message).join('; ')}`, { backup: id, failed: [...failures.keys()].map((sink) => sink.name) });
+}
+
+async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest | undefined> {
   if (reference === 'latest') {
     const entries = await runtime.repository.catalog();
     const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
     if (!latest) throw new RastError(ErrorCode.PARENT_INVALID, `--parent latest: no earlier backup of ${sourcePath}; make a full backup first (omit --parent)`, { path: sourcePath });
-    return latest.manifest;
+    // Plugins may start a new full backup instead (null), e.g. retention's full_every.
+    return (await runtime.pipeline.hooks.parent.promise(latest.manifest, { path: sourcePath, chain: () => runtime.repository.chain(latest) })) ?? undefined;
   }
   const { manifest } = await runtime.repository.resolve(reference);
   if (manifest.source.path !== sourcePath) {
@@ -165,15 +199,18 @@ function buildManifest(facts: ManifestFacts): Manifest {
   };
 }
 
-/** Writes the manifest to every sink: the commit point. */
-async function commit(runtime: Runtime, manifest: Manifest): Promise<void> {
+/**
+ * Writes the manifest to each of `sinks` (those that stored every part): the commit point. A sink that
+ * fails here is dropped, and its copy of the manifest removed in case the write landed after all.
+ */
+async function commit(runtime: Runtime, manifest: Manifest, sinks: Sink[], dropSink: (sink: Sink, error: Error) => void): Promise<void> {
   const data = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
   const key = RepositoryKeys.manifest(manifest.id);
-  const results = await Promise.allSettled(runtime.sinks.map((sink) => sink.put(key, data)));
-  const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [`${runtime.sinks[index]!.name}: ${(result.reason as Error).message}`] : []));
-  if (failed.length > 0) {
-    await Promise.allSettled(runtime.sinks.map((sink) => sink.delete(key)));
-    throw new RastError(ErrorCode.SINK_FAILED, `backup ${manifest.id} could not be committed: ${failed.join('; ')}`, { backup: manifest.id });
+  const results = await Promise.allSettled(sinks.map((sink) => sink.put(key, data)));
+  const failed = sinks.filter((_, index) => results[index]!.status === 'rejected');
+  for (const sink of failed) {
+    dropSink(sink, sinkError(sink, `could not commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error));
   }
+  await Promise.allSettled(failed.map((sink) => sink.delete(key)));
   runtime.repository.invalidate();
 }

@@ -12,6 +12,15 @@ export interface LocalSinkOptions {
 
 const TEMPORARY_MARK = '.tmp-';
 
+async function syncPath(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * A repository in a local directory. Objects are files; a write goes to a temporary file that is
  * fsynced, then renamed into place, so a reader sees a whole object or none.
@@ -23,6 +32,8 @@ export class LocalSink implements Sink {
   private readonly gid?: number;
   private readonly directoryMode: number;
   private readonly fileMode: number;
+  /** Files and directories written since the last flush(), to fsync before a manifest is committed. */
+  private readonly unsynced = new Set<string>();
 
   constructor(options: LocalSinkOptions) {
     this.name = options.name;
@@ -54,29 +65,40 @@ export class LocalSink implements Sink {
     return new RastError(ErrorCode.SINK_FAILED, `local sink ${this.name} (${this.location}): cannot ${action} ${key}: ${(error as Error).message}${hint}`, { sink: this.name, key }, { cause: error });
   }
 
+  /**
+   * Writes to a temporary file, then renames it into place. Manifests are fsynced before the rename (and
+   * their directory after it); parts and indexes are fsynced in flush(), before their manifest is written.
+   */
   async put(key: string, data: Buffer): Promise<void> {
     const target = this.file(key);
     const temporary = `${target}${TEMPORARY_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    const isManifest = key.endsWith('.json');
     try {
       await this.makeDirectory(path.dirname(target));
       const handle = await open(temporary, 'wx', this.fileMode);
       try {
-        await handle.writeFile(data);
+        for (let offset = 0; offset < data.length; ) offset += (await handle.write(data, offset, data.length - offset)).bytesWritten;
         if (this.gid !== undefined) await handle.chown(-1, this.gid).catch(() => {});
-        await handle.sync();
+        if (isManifest) await handle.sync();
       } finally {
         await handle.close();
       }
       await rename(temporary, target);
-      const directory = await open(path.dirname(target), 'r');
-      try {
-        await directory.sync();
-      } finally {
-        await directory.close();
-      }
+      if (isManifest) await syncPath(path.dirname(target));
+      else this.unsynced.add(target).add(path.dirname(target));
     } catch (error) {
       await unlink(temporary).catch(() => {});
       throw this.failure('write', key, error);
+    }
+  }
+
+  async flush(): Promise<void> {
+    const pending = [...this.unsynced];
+    this.unsynced.clear();
+    try {
+      await Promise.all(pending.map(syncPath));
+    } catch (error) {
+      throw this.failure('fsync', this.location, error);
     }
   }
 

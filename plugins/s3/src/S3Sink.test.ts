@@ -1,0 +1,238 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createBackup, createRuntime, ErrorCode, restoreBackup, verifyBackup, type RastError } from '@rast-backup/core';
+import { silentLogger, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import directory from '@rast-backup/plugin-directory';
+import zstd from '@rast-backup/plugin-zstd';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import s3 from './index.js';
+import { S3Sink } from './S3Sink.js';
+import { normaliseSettings, type S3Options } from './S3Settings.js';
+import { startFaultProxy, type Fault } from './testing/FaultProxy.js';
+import { startSwift, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+let swift: SwiftServer;
+let bucketCount = 0;
+
+/** A fresh bucket on the test server. */
+async function newBucket(): Promise<string> {
+  const name = `sink-test-${++bucketCount}`;
+  const client = new S3Client({ endpoint: swift.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 8, credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey } });
+  await client.send(new CreateBucketCommand({ Bucket: name }));
+  client.destroy();
+  return name;
+}
+
+function rawClient(endpoint = swift.endpoint): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 8, requestChecksumCalculation: 'WHEN_REQUIRED', credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey } });
+}
+
+function sinkFor(options: Partial<S3Options> & { bucket: string }, log = silentLogger()): S3Sink {
+  const settings = normaliseSettings({ endpoint: swift.endpoint, access_key_id: swift.accessKeyId, secret_access_key: swift.secretAccessKey, cache_dir: '', ...options } as S3Options, 'test config', '/');
+  return new S3Sink({ ...settings, retryBaseDelayMs: 20 }, log);
+}
+
+async function listed(sink: S3Sink, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of sink.list(prefix)) keys.push(`${object.key}:${object.size}`);
+  return keys;
+}
+
+async function failure(promise: Promise<unknown>): Promise<RastError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as RastError;
+  }
+  throw new Error('expected a failure');
+}
+
+// ---
+
+const objects = suite('s3 sink: objects on a real S3 server (Swift s3api)');
+
+let started = 0;
+objects.before.each(() => {
+  started = Date.now();
+});
+objects.after.each(() => {
+  if (process.env.RAST_TEST_TIMES) process.stderr.write(`  ${Date.now() - started} ms\n`);
+});
+
+objects.before(async () => {
+  if (swiftAvailable) swift = await startSwift();
+});
+
+testNeeding(objects, swiftAvailable, 'python3-swift (OpenStack Swift with s3api)', 'stores, reads, lists and deletes plain objects under its prefix', async () => {
+  const bucket = await newBucket();
+  const sink = sinkFor({ bucket, prefix: 'host-a' });
+  const neighbour = sinkFor({ bucket, prefix: 'host-b/' });
+  await sink.put('backups/a.json', Buffer.from('{}'));
+  await sink.put('data/a/000000.part', Buffer.from('part zero'));
+  await neighbour.put('data/a/000000.part', Buffer.from('not mine'));
+  assert.equal(await listed(sink, 'data/'), ['data/a/000000.part:9']);
+  assert.equal(await listed(sink, ''), ['backups/a.json:2', 'data/a/000000.part:9']);
+  assert.is((await sink.get('data/a/000000.part')).toString(), 'part zero');
+  await sink.delete('data/a/000000.part');
+  await sink.delete('data/a/000000.part');
+  const missing = await failure(sink.get('data/a/000000.part'));
+  assert.is(missing.code, ErrorCode.PART_MISSING);
+  assert.match(missing.message, /data\/a\/000000\.part is missing from sink s3 \(s3:\/\/sink-test-\d+\/host-a\/ at http:\/\/127\.0\.0\.1:\d+\)/);
+  assert.equal(await listed(neighbour, ''), ['data/a/000000.part:8']);
+  const raw = rawClient();
+  const plain = await raw.send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: bucket, Key: 'host-a/backups/a.json' }));
+  assert.is(await plain.Body!.transformToString(), '{}', 'stored under prefix + key, as a plain object');
+  raw.destroy();
+});
+
+testNeeding(objects, swiftAvailable, 'python3-swift', 'lists past 1,000 objects (a second page), and DeleteObjects (with Content-MD5) removes them', async () => {
+  const bucket = await newBucket();
+  const sink = sinkFor({ bucket, concurrency: 32 });
+  const keys = Array.from({ length: 1001 }, (_, index) => `data/many/${String(index).padStart(6, '0')}.part`);
+  await Promise.all(keys.map((key) => sink.put(key, Buffer.from(key))));
+  const all = await listed(sink, 'data/many/');
+  assert.is(all.length, 1001);
+  assert.equal(all.map((entry) => entry.split(':')[0]), keys);
+  await sink.deleteMany(keys);
+  assert.equal(await listed(sink, 'data/'), []);
+});
+
+testNeeding(objects, swiftAvailable, 'python3-swift', 'large objects go up in several pieces (multipart) and come back identical', async () => {
+  const bucket = await newBucket();
+  const sink = sinkFor({ bucket, multipart_threshold_mib: 5, multipart_chunk_mib: 5 });
+  const data = randomBytes(12 * 1024 * 1024 + 3);
+  await sink.put('data/big/000000.part', data);
+  assert.equal(await listed(sink, 'data/big/'), [`data/big/000000.part:${data.length}`]);
+  assert.ok((await sink.get('data/big/000000.part')).equals(data));
+  const raw = rawClient();
+  const uploads = await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  assert.is(uploads.Uploads?.length ?? 0, 0, 'no multipart upload left open');
+  raw.destroy();
+});
+
+testNeeding(objects, swiftAvailable, 'python3-swift', 'manifests are served from the local cache while their ETag is unchanged', async () => {
+  const bucket = await newBucket();
+  const cache = await temporaryDirectory();
+  const proxy = await startFaultProxy(swift.port, () => undefined);
+  try {
+    const writer = sinkFor({ bucket, cache_dir: cache, endpoint: proxy.endpoint });
+    await writer.put('backups/one.json', Buffer.from('{"one":1}'));
+    const reader = sinkFor({ bucket, cache_dir: cache, endpoint: proxy.endpoint });
+    const gets = () => proxy.requests.filter((request) => request.startsWith('GET') && request.includes('backups/one.json')).length;
+    assert.equal(await listed(reader, 'backups/'), ['backups/one.json:9']);
+    assert.is((await reader.get('backups/one.json')).toString(), '{"one":1}');
+    assert.is(gets(), 0, 'a listed, cached manifest is not downloaded');
+
+    const raw = rawClient();
+    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'backups/one.json', Body: '{"one":"rewritten"}' }));
+    raw.destroy();
+    await listed(reader, 'backups/');
+    assert.is((await reader.get('backups/one.json')).toString(), '{"one":"rewritten"}', 'a changed ETag means a download');
+    assert.is(gets(), 1);
+
+    await reader.delete('backups/one.json');
+    await writer.put('backups/one.json', Buffer.from('{"one":"again"}'));
+    await listed(reader, 'backups/');
+    assert.is((await reader.get('backups/one.json')).toString(), '{"one":"again"}');
+  } finally {
+    await proxy.close();
+  }
+});
+
+// ---
+
+testNeeding(objects, swiftAvailable, 'python3-swift', 'a backup survives 500, 503, resets, cut bodies and slow answers, and restores byte-identical', async () => {
+  const bucket = await newBucket();
+  // Every second request gets the next fault; a cut body only where there is a body to cut.
+  const kinds: Array<(request: { method?: string }) => Fault> = [
+    () => ({ kind: 'status', status: 500 }),
+    () => ({ kind: 'status', status: 503 }),
+    () => ({ kind: 'reset' }),
+    (request) => (request.method === 'GET' ? { kind: 'truncate', afterBytes: 100 } : { kind: 'reset' }),
+    () => ({ kind: 'delay', ms: 900 }),
+    () => ({ kind: 'delay', ms: 150 }),
+  ];
+  let faults = 0;
+  const proxy = await startFaultProxy(swift.port, (request, sequence) => (sequence % 2 === 0 ? kinds[faults++ % kinds.length]!(request) : undefined));
+  try {
+    const home = await temporaryDirectory();
+    const config = path.join(home, 'config.toml');
+    await writeFile(
+      config,
+      [
+        '[backup]',
+        'part_size_mib = 1',
+        '',
+        '[s3]',
+        `endpoint = "${proxy.endpoint}"`,
+        `access_key_id = "${swift.accessKeyId}"`,
+        `secret_access_key = "${swift.secretAccessKey}"`,
+        `bucket = "${bucket}"`,
+        'prefix = "faulty"',
+        'request_timeout_seconds = 0.5',
+        'max_attempts = 6',
+        'multipart_threshold_mib = 5',
+        'multipart_chunk_mib = 5',
+        'cache_dir = ""',
+        '',
+      ].join('\n'),
+    );
+    const source = path.join(home, 'source');
+    await mkdir(path.join(source, 'sub'), { recursive: true });
+    // Random data does not compress: four 1 MiB parts. The 6 MiB object below goes through the faults as a multipart upload.
+    await writeFile(path.join(source, 'random.bin'), randomBytes(3 * 1024 * 1024 + 5));
+    await writeFile(path.join(source, 'sub', 'small.txt'), 'small\n');
+    const runtime = await createRuntime({ configFile: config, defaultPresets: [s3, directory, zstd], resolveFrom: [], log: silentLogger() });
+    const manifest = await createBackup(runtime, { path: source });
+    const sink = runtime.sinks[0] as S3Sink;
+    const big = randomBytes(6 * 1024 * 1024);
+    await sink.put('data/extra/big', big);
+    assert.ok((await sink.get('data/extra/big')).equals(big));
+    await sink.delete('data/extra/big');
+
+    const again = await createRuntime({ configFile: config, defaultPresets: [s3, directory, zstd], resolveFrom: [], log: silentLogger() });
+    const destination = path.join(home, 'restored');
+    await restoreBackup(again, { backup: manifest.id, destination, include: [] });
+    await verifyBackup(again, { backup: 'latest' });
+    const digest = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+    assert.is(await digest(path.join(destination, 'random.bin')), await digest(path.join(source, 'random.bin')));
+    assert.is(await readFile(path.join(destination, 'sub', 'small.txt'), 'utf8'), 'small\n');
+    for (const kind of ['500', '503', 'reset', 'truncate', 'delay']) assert.ok((proxy.injected[kind] ?? 0) > 0, `injected ${kind}: ${JSON.stringify(proxy.injected)}`);
+  } finally {
+    await proxy.close();
+  }
+});
+
+// ---
+
+testNeeding(objects, swiftAvailable, 'python3-swift', 'wrong credentials, a missing bucket and an unreachable endpoint: one message naming sink, endpoint and bucket', async () => {
+  const bucket = await newBucket();
+  const proxy = await startFaultProxy(swift.port, () => undefined);
+  try {
+    const wrongSecret = sinkFor({ bucket, endpoint: proxy.endpoint, secret_access_key: 'wrong' });
+    const denied = await failure(wrongSecret.put('data/x/000000.part', Buffer.from('x')));
+    assert.is(denied.code, ErrorCode.SINK_FAILED);
+    assert.match(denied.message, new RegExp(`^sink s3 \\(s3://${bucket}/ at ${proxy.endpoint}\\): cannot store data/x/000000.part: the credentials were refused \\(SignatureDoesNotMatch 403`));
+    assert.not.match(denied.message, /\n/);
+    assert.is(proxy.requests.length, 1, 'a refusal is not retried');
+
+    const noBucket = await failure(sinkFor({ bucket: 'no-such-bucket' }).put('data/x/000000.part', Buffer.from('x')));
+    assert.match(noBucket.message, /^sink s3 \(s3:\/\/no-such-bucket\/ at http:\/\/127\.0\.0\.1:\d+\): cannot store .*: bucket no-such-bucket does not exist/);
+
+    const closed = await failure(listed(sinkFor({ bucket, endpoint: 'http://127.0.0.1:9', max_attempts: 2 }), ''));
+    assert.match(closed.message, /^sink s3 \(s3:\/\/sink-test-\d+\/ at http:\/\/127\.0\.0\.1:9\): cannot list the bucket: the endpoint is unreachable \(ECONNREFUSED\)/);
+  } finally {
+    await proxy.close();
+  }
+});
+
+objects.after(async () => {
+  await swift?.stop();
+});
+
+objects.run();
