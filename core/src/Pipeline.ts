@@ -1,7 +1,7 @@
 import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, HookMap, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable';
 import { pluginFailed } from './errors.js';
 import type { Manifest } from './Manifest.js';
-import type { Format, OperationEvent, PartEvent, Sink, Snapshot, SnapshotRequest, Transform, TransformDecoder } from './types.js';
+import type { Format, OperationEvent, ParentRequest, PartEvent, Sink, Snapshot, SnapshotRequest, Transform, TransformDecoder } from './types.js';
 
 type AnyHook = { intercept(interceptor: object): void };
 
@@ -16,6 +16,12 @@ export class Pipeline {
     sinks: new AsyncSeriesWaterfallHook<[Sink[]]>(['sinks']),
 
     // --- create: snapshot → serialize → parts → transform → store → index ---
+    /**
+     * Waterfall: the parent `create --parent latest` resolved to (the source's latest backup). A plugin may
+     * return null to make a full backup instead (retention's `full_every`: chains that end can be pruned);
+     * returning undefined leaves the value unchanged, as in every tapable waterfall.
+     */
+    parent: new AsyncSeriesWaterfallHook<[Manifest | null, ParentRequest]>(['parent', 'request']),
     /** Bail: the first source (by SourceStage) that handles the path returns its Snapshot. */
     snapshot: new AsyncSeriesBailHook<[SnapshotRequest], Snapshot | undefined>(['request']),
     /** Formats by name (`tar`, `btrfs-send`): serialize, index, restore and verify a stream. */

@@ -1,5 +1,6 @@
 import type * as t from 'typanion';
 import type { Pipeline } from './Pipeline.js';
+import type { Runtime } from './Runtime.js';
 import type { Logger } from './types.js';
 
 /** The typanion validators of a plugin's options table, key by key (every key should be optional). */
@@ -13,6 +14,11 @@ export interface PluginContext {
   /** Directory that relative paths in the config are resolved against. */
   configDirectory: string;
   log: Logger;
+  /**
+   * The runtime, once every plugin has applied: for taps that run operations themselves (retention's
+   * prune after create). Throws when called during `apply`.
+   */
+  runtime(): Runtime;
 }
 
 /**

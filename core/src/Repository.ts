@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
@@ -19,8 +19,9 @@ export const RepositoryKeys = Object.freeze({
   index: (id: string) => `data/${id}/index`,
 });
 
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+/** SHA-256 in hex, computed on libuv's thread pool (WebCrypto), so the main thread keeps streaming. */
+export async function sha256(data: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
 
 /**
@@ -36,6 +37,8 @@ export class Repository {
     readonly sinks: Sink[],
     private readonly decoderFor: (name: string) => TransformDecoder | undefined,
     private readonly log: Logger,
+    /** Parts fetched and decoded ahead of the one being read (`[backup] concurrency`). */
+    private readonly readAhead = 2,
   ) {}
 
   /**
@@ -171,7 +174,7 @@ export class Repository {
         problems.push(`${sink.name}: ${(error as Error).message}`);
         continue;
       }
-      const problem = checkStored(data, part);
+      const problem = await checkStored(data, part);
       if (!problem) return data;
       problems.push(`${sink.name}: ${problem}`);
       this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${problem}); trying the next sink`);
@@ -219,22 +222,26 @@ export class Repository {
   }
 
   /** The backup's plaintext stream, part by part, each checked; the next part is fetched while one is used. */
+  /** The backup's plaintext stream, part by part, each checked; up to `readAhead` parts are fetched and decoded ahead. */
   async *openStream(manifest: Manifest): AsyncIterable<Buffer> {
-    const fetch = (seq: number) => this.readPlain(manifest, manifest.parts[seq]!, `part ${seq + 1} of ${manifest.parts.length}`);
-    let next = manifest.parts.length > 0 ? fetch(0) : undefined;
-    for (let seq = 0; next; seq++) {
-      const current = next;
-      next = seq + 1 < manifest.parts.length ? fetch(seq + 1) : undefined;
-      next?.catch(() => {});
-      yield await current;
+    const fetch = (seq: number) => {
+      const reading = this.readPlain(manifest, manifest.parts[seq]!, `part ${seq + 1} of ${manifest.parts.length}`);
+      reading.catch(() => {});
+      return reading;
+    };
+    const ahead: Array<Promise<Buffer>> = [];
+    let requested = 0;
+    while (requested < manifest.parts.length || ahead.length > 0) {
+      while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(fetch(requested++));
+      yield await ahead.shift()!;
     }
   }
 }
 
 /** Why a stored object does not match its record, or undefined when it does. */
-export function checkStored(data: Buffer, part: PartRecord): string | undefined {
+export async function checkStored(data: Buffer, part: PartRecord): Promise<string | undefined> {
   if (data.length !== part.storedSize) return `size ${data.length}, expected ${part.storedSize}`;
-  const digest = sha256(data);
+  const digest = await sha256(data);
   if (digest !== part.sha256) return `SHA-256 ${digest.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`;
   return undefined;
 }

@@ -69,7 +69,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const validated = validateConfig(config.data, config.file, unique);
 
   const pipeline = new Pipeline();
-  const context: PluginContext = { configFile: config.file, configDirectory, log: options.log };
+  let runtime: Runtime | undefined;
+  const context: PluginContext = {
+    configFile: config.file,
+    configDirectory,
+    log: options.log,
+    runtime: () => {
+      if (!runtime) throw new Error('the runtime is not ready while plugins apply: call context.runtime() from a tap');
+      return runtime;
+    },
+  };
   for (const { plugin, options: pluginOptions } of validated.active) {
     try {
       await plugin.apply(pipeline, pluginOptions as never, context);
@@ -88,8 +97,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     names.add(sink.name);
   }
   const activeNames = new Set(validated.active.map((plugin) => plugin.plugin.name));
-  const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log);
-  return {
+  const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log, validated.backup.concurrency);
+  runtime = {
     config,
     pipeline,
     plugins: unique.map((plugin) => ({ ...plugin, active: activeNames.has(plugin.plugin.name) })),
@@ -98,4 +107,5 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     settings: validated.backup,
     log: options.log,
   };
+  return runtime;
 }

@@ -1,34 +1,86 @@
-import { Option } from 'clipanion';
-import { isRastError, verifyBackup, type VerifyReport } from '@rast-backup/core';
+import { Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
+import { isRastError, verifyAll, verifyBackup, type VerifyAllReport, type VerifyOptions, type VerifyReport } from '@rast-backup/core';
 import { BaseCommand } from '../BaseCommand.js';
 import { writeJson } from '../Output.js';
+import { readState, writeState } from '../StateDirectory.js';
+
+/** State file of the --read-subset rotation, in the state directory. */
+const ROTATION_FILE = 'verify-rotation.json';
 
 export class VerifyCommand extends BaseCommand {
   static override paths = [['verify']];
   static override usage = BaseCommand.Usage({
     category: 'Backups',
-    description: 'Check that a backup is intact',
-    details: 'Checks that every part of the backup is present in every sink that holds it, with its recorded size and SHA-256, then decodes the stream end to end and compares it with the file index. Exits 1 on any damage, naming the backup, the part and the sink.',
-    examples: [['Verify the latest backup', '$0 verify latest']],
+    description: 'Check that backups are intact',
+    details: `Checks one backup, or every backup with --all, in every sink that holds it. The default level, full, downloads every part and the file index from every sink, checks each one's size and SHA-256, then decodes the stream end to end (decrypting and decompressing it) and compares it with the file index. --level presence only lists the sinks and checks that every object is there with its recorded size: it downloads nothing, for large remote repositories. --read-subset N% does that and also downloads about N% of the objects: a different group on each run (the run number is kept in verify-rotation.json in the state directory: RAST_BACKUP_STATE_DIR, else systemd's STATE_DIRECTORY, else /var/lib/rast-backup as root, else ~/.local/state/rast-backup), so that round(100/N) runs read everything. Also reports a manifest missing or damaged in a sink, and a chain of parents that is broken. Exits 1 on any damage, naming each damaged backup, part and sink, and the backups that depend on a damaged one.`,
+    examples: [
+      ['Verify the latest backup', '$0 verify latest'],
+      ['Verify every backup, for monitoring', '$0 verify --all --json'],
+      ['Check a large remote repository cheaply: presence and sizes', '$0 verify --all --level presence'],
+      ['Read a tenth of all parts, a different tenth each run', '$0 verify --all --read-subset 10%'],
+    ],
   });
 
-  id = Option.String({ name: 'id' });
+  id = Option.String({ name: 'id', required: false });
+  all = Option.Boolean('--all', false, { description: 'Verify every backup' });
+  level = Option.String('--level', { description: 'presence (list and sizes, no download) or full (the default: every byte, stream decoded)', validator: t.isEnum(['presence', 'full']) });
+  readSubset = Option.String('--read-subset', { description: 'Download and check about N% of the objects (e.g. 10%), rotating over runs' });
 
   async run(): Promise<number> {
+    if (this.all === (this.id !== undefined)) throw new UsageError(this.all ? 'give a backup id or --all, not both' : 'give a backup id (or latest), or --all');
+    const options: Omit<VerifyOptions, 'backup'> = { level: this.level as 'presence' | 'full' | undefined };
+    let run: number | undefined;
+    if (this.readSubset !== undefined) {
+      const match = /^(\d+(?:\.\d+)?)%?$/.exec(this.readSubset);
+      const percent = match ? Number(match[1]) : NaN;
+      if (!(percent > 0 && percent <= 100)) throw new UsageError(`--read-subset ${this.readSubset}: expected a percentage above 0 and at most 100, like 10%`);
+      if (this.level === 'presence') throw new UsageError('--read-subset reads data, --level presence reads none: give one of them');
+      run = (await readState<{ run?: number }>(ROTATION_FILE, {})).run ?? 0;
+      options.subset = { percent, run };
+    }
     const runtime = await this.context.runtime();
-    let report: VerifyReport;
+    let report: VerifyReport | VerifyAllReport;
+    let ok = true;
     try {
-      report = await verifyBackup(runtime, { backup: this.id });
+      report = this.all ? await verifyAll(runtime, options) : await verifyBackup(runtime, { ...options, backup: this.id! });
     } catch (error) {
       if (!isRastError(error) || !error.details.report) throw error;
-      report = error.details.report as VerifyReport;
-      if (this.json) writeJson(this.context.stdout, report);
-      for (const problem of report.sinks.flatMap((sink) => sink.problems)) this.context.stderr.write(`rast-backup: damaged: ${problem}\n`);
-      if (report.stream) this.context.stderr.write(`rast-backup: damaged: ${report.stream}\n`);
-      return 1;
+      report = error.details.report as VerifyReport | VerifyAllReport;
+      ok = false;
+    }
+    if (run !== undefined) {
+      await writeState(ROTATION_FILE, { run: run + 1 }).catch((error: Error) => runtime.log.warn(`could not save the --read-subset rotation (${error.message}): the next run reads the same group`));
     }
     if (this.json) writeJson(this.context.stdout, report);
-    else this.out(`${report.backup}: intact (${report.sinks.map((sink) => `${sink.objects} objects in ${sink.sink}`).join(', ')}; stream decoded end to end)`);
-    return 0;
+    const backups = 'backups' in report ? report.backups : [report];
+    for (const backup of backups) this.describe(backup);
+    if ('backups' in report) {
+      const summary = `${report.backups.length} backups checked (${report.level}): ${report.damaged.length} damaged`;
+      const affected = report.affected.length > 0 ? `; ${report.affected.length} more depend on a damaged one and cannot be restored either: ${report.affected.join(', ')}` : '';
+      if (ok) this.status(summary);
+      else this.context.stderr.write(`rast-backup: ${summary}${affected}\n`);
+    }
+    return ok ? 0 : 1;
+  }
+
+  /** Intact backups to stdout (unless --json); damage always to stderr. */
+  private describe(report: VerifyReport): void {
+    if (report.ok) {
+      const held = report.sinks.filter((sink) => sink.holds);
+      const read = report.level === 'full' ? '; stream decoded end to end' : report.level === 'subset' ? `; ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read` : '; presence and sizes only';
+      this.status(`${report.backup}: intact (${held.map((sink) => `${sink.objects} objects in ${sink.sink}`).join(', ')}${read})`);
+      return;
+    }
+    for (const problem of [...report.sinks.flatMap((sink) => sink.problems), ...report.problems]) this.damage(problem.message);
+    if (report.dependents.length > 0) this.damage(`backup ${report.backup} is needed to restore ${report.dependents.join(', ')}`);
+  }
+
+  private status(line: string): void {
+    if (!this.json) this.out(line);
+  }
+
+  private damage(line: string): void {
+    this.context.stderr.write(`rast-backup: damaged: ${line}\n`);
   }
 }

@@ -86,7 +86,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
             throw new RastError(ErrorCode.TRANSFORM_FAILED, `${transform.name} (${transform.plugin}) failed on ${key}: ${(error as Error).message}`, { key }, { cause: error });
           }
         }
-        const digest = sha256(data);
+        const digest = await sha256(data);
         written.add(key);
         await Promise.all(working().map((sink) => sink.put(key, data).catch((error: Error) => dropSink(sink, sinkError(sink, `could not store ${key}`, error)))));
         if (working().length === 0) throw allSinksFailed(id, failures);
@@ -150,7 +150,11 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
   if (reference === 'latest') {
     const entries = await runtime.repository.catalog();
     const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
-    if (!latest) throw new RastError(ErrorCode.PARENT_INVALID, `--parent latest: no earlier backup of ${sourcePath}; make a full backup first (omit --parent)`, { path: sourcePath });
+    if (!latest) {
+      // So that one timer line (`create / --parent latest`) starts its chain by itself.
+      runtime.log.warn(`--parent latest: no earlier backup of ${sourcePath}; making a full backup`);
+      return undefined;
+    }
     // Plugins may start a new full backup instead (null), e.g. retention's full_every.
     return (await runtime.pipeline.hooks.parent.promise(latest.manifest, { path: sourcePath, chain: () => runtime.repository.chain(latest) })) ?? undefined;
   }

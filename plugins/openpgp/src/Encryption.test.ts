@@ -148,7 +148,7 @@ failClosed('a part altered after the manifest was written is caught by its SHA-2
   const manifestFile = path.join(repository, 'backups', `${backup.id}.json`);
   const { sha256 } = await import('@rast-backup/core');
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
-  manifest.parts[0].sha256 = sha256(bytes);
+  manifest.parts[0].sha256 = await sha256(bytes);
   await writeFile(manifestFile, JSON.stringify(manifest));
   await rejects(restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, 'two') }), ErrorCode.PART_DAMAGED, /openpgp could not decode it/);
 });

@@ -1,0 +1,131 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ErrorCode, RastError } from './errors.js';
+import type { FileIndex } from './FileIndex.js';
+import { createBackup, verifyAll, verifyBackup, type VerifyAllReport, type VerifyReport } from './operations.js';
+import { Pipeline } from './Pipeline.js';
+import { Repository, RepositoryKeys } from './Repository.js';
+import type { Runtime } from './Runtime.js';
+import { SourceStage } from './stages.js';
+import { MemorySink, silentLogger, temporaryDirectory } from './testing.js';
+import type { Format } from './types.js';
+
+// A format whose stream is the snapshot's `details.content`, checked on verify against what it should be.
+const textFormat: Format = {
+  name: 'text',
+  plugin: 'test-format@1',
+  version: 1,
+  serialize: ({ snapshot, backupId }) => ({
+    stream: (async function* () {
+      for (const piece of snapshot.details!.content as string[]) yield Buffer.from(piece);
+    })(),
+    index: (): FileIndex => ({ format: 'rast-backup/index', version: 1, backupId, entries: [] }),
+  }),
+  restore: async () => ({ entries: 0, bytes: 0, skipped: [] }),
+  verify: async ({ stream }) => {
+    for await (const piece of stream) void piece;
+  },
+};
+
+function runtimeWith(sinks: MemorySink[]): Runtime {
+  const pipeline = new Pipeline();
+  const log = silentLogger();
+  pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
+    path: request.path, source: request.path, kind: 'test', format: 'text', atomic: false, exclude: [], details: { content: ['0123456789', 'abcdef'] }, release: async () => {},
+  }));
+  pipeline.hooks.format.for('text').tap('test-format', () => textFormat);
+  return {
+    config: { file: null, origin: 'default', data: {} },
+    pipeline,
+    plugins: [],
+    sinks,
+    repository: new Repository(sinks, () => undefined, log),
+    settings: { partSize: 4, concurrency: 2 },
+    log,
+  };
+}
+
+async function failure<T>(promise: Promise<unknown>): Promise<T> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.VERIFY_FAILED);
+    return (error as RastError).details.report as T;
+  }
+  throw new Error('expected VERIFY_FAILED');
+}
+
+const messages = (report: VerifyReport) => [...report.sinks.flatMap((sink) => sink.problems), ...report.problems].map((problem) => `${problem.kind} ${problem.sink}: ${problem.message}`);
+
+// ---
+
+const sinks = suite('verify: damage in each of several sinks is named');
+
+sinks('a flipped byte in one sink, a missing part and a truncated index in the other', async () => {
+  const a = new MemorySink('a');
+  const b = new MemorySink('b');
+  const runtime = runtimeWith([a, b]);
+  const source = await temporaryDirectory();
+  const full = await createBackup(runtime, { path: source });
+  const incremental = await createBackup(runtime, { path: source, parent: 'latest' });
+  assert.is((await verifyBackup(runtime, { backup: full.id })).ok, true);
+
+  const part1 = RepositoryKeys.part(full.id, 1);
+  a.objects.get(part1)![0] ^= 0xff;
+  b.objects.delete(RepositoryKeys.part(full.id, 2));
+  b.objects.set(RepositoryKeys.index(full.id), b.objects.get(RepositoryKeys.index(full.id))!.subarray(0, 3));
+  const report = await failure<VerifyReport>(verifyBackup(runtime, { backup: full.id }));
+  assert.equal(messages(report), [
+    `checksum a: backup ${full.id}, part 2 of 4 (${part1}) in sink a: SHA-256 ${report.sinks[0]!.problems[0]!.message.match(/SHA-256 (\S+),/)![1]}, expected ${full.parts[1]!.sha256.slice(0, 12)}…`,
+    `missing b: backup ${full.id}, part 3 of 4 (${RepositoryKeys.part(full.id, 2)}) in sink b: is missing`,
+    `size b: backup ${full.id}, file index (${RepositoryKeys.index(full.id)}) in sink b: size 3, expected ${full.index.storedSize}`,
+  ]);
+  assert.equal(report.dependents, [incremental.id]);
+  assert.is(report.stream, null, 'each part has a good copy in one sink, so the stream still decodes');
+
+  const presence = await failure<VerifyReport>(verifyBackup(runtime, { backup: full.id, level: 'presence' }));
+  assert.equal(presence.sinks.map((sink) => sink.problems.map((problem) => problem.kind)), [[], ['missing', 'size']], 'presence cannot see a flipped byte');
+  assert.equal(presence.sinks.map((sink) => sink.read), [0, 0], 'presence downloads nothing');
+});
+
+sinks('a manifest missing from one sink while its data is there; a damaged manifest in the other', async () => {
+  const a = new MemorySink('a');
+  const b = new MemorySink('b');
+  const runtime = runtimeWith([a, b]);
+  const source = await temporaryDirectory();
+  const first = await createBackup(runtime, { path: source });
+  const second = await createBackup(runtime, { path: source });
+  b.objects.delete(RepositoryKeys.manifest(first.id));
+  a.objects.set(RepositoryKeys.manifest(second.id), Buffer.from('{}'));
+  runtime.repository.invalidate();
+  const report = await failure<VerifyAllReport>(verifyAll(runtime, { level: 'presence' }));
+  assert.equal(report.damaged.sort(), [first.id, second.id].sort());
+  const reportOf = (id: string) => report.backups.find((backup) => backup.backup === id)!;
+  assert.equal(messages(reportOf(first.id)), [`manifest-missing b: backup ${first.id}, manifest (${RepositoryKeys.manifest(first.id)}) in sink b: is missing, though 5 of its data objects are there`]);
+  assert.match(messages(reportOf(second.id)).join('\n'), new RegExp(`^manifest-damaged a: backup ${second.id}, manifest \\(${RepositoryKeys.manifest(second.id)}\\) in sink a: is damaged`));
+});
+
+sinks('a sink that never held a backup (added later) is not damage', async () => {
+  const a = new MemorySink('a');
+  const runtime = runtimeWith([a]);
+  const backup = await createBackup(runtime, { path: await temporaryDirectory() });
+  const later = runtimeWith([a, new MemorySink('new')]);
+  const report = await verifyBackup(later, { backup: backup.id });
+  assert.equal(report.sinks.map((sink) => [sink.sink, sink.holds, sink.objects]), [['a', true, 5], ['new', false, 0]]);
+});
+
+sinks('a manifest damaged in every sink: verify --all still finds the backup and names the incremental that needs it', async () => {
+  const a = new MemorySink('a');
+  const runtime = runtimeWith([a]);
+  const source = await temporaryDirectory();
+  const full = await createBackup(runtime, { path: source });
+  const incremental = await createBackup(runtime, { path: source, parent: full.id });
+  a.objects.set(RepositoryKeys.manifest(full.id), Buffer.from('garbage'));
+  runtime.repository.invalidate();
+  const report = await failure<VerifyAllReport>(verifyAll(runtime, {}));
+  assert.equal(report.damaged.sort(), [full.id, incremental.id].sort());
+  assert.match(messages(report.backups.find((backup) => backup.backup === incremental.id)!).join('\n'), new RegExp(`chain null: backup ${incremental.id} needs its parent ${full.id}, which is in no sink`));
+  assert.match(messages(report.backups.find((backup) => backup.backup === full.id)!).join('\n'), /manifest-damaged a: .* is damaged: not JSON/);
+});
+
+sinks.run();

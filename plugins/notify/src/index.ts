@@ -1,0 +1,57 @@
+import { definePlugin, type Operation, type Pipeline } from '@rast-backup/core';
+import { notificationOf } from './NotificationEvent.js';
+import { CommandNotifier, notifyAll, WebhookNotifier, type Notifier } from './Notifiers.js';
+import { NotifyCommand } from './NotifyCommand.js';
+import { NOTIFY_OPTIONS } from './NotifySettings.js';
+
+export { notificationOf, type NotificationEvent } from './NotificationEvent.js';
+export { WebhookNotifier, CommandNotifier, notifyAll, type Notifier } from './Notifiers.js';
+export { NotifyCommand } from './NotifyCommand.js';
+
+const PLUGIN_NAME = '@rast-backup/plugin-notify';
+const registry = new WeakMap<Pipeline, Notifier[]>();
+
+/** The notifiers `[notify]` configured on this pipeline (for `rast-backup notify`). */
+export function notifiersOf(pipeline: Pipeline): Notifier[] | undefined {
+  return registry.get(pipeline);
+}
+
+/**
+ * `[notify]`: sends an event when create, verify or prune succeed or fail, to webhooks and commands.
+ * A notifier that fails is a warning (core's lifecycle hooks never change an operation's outcome).
+ */
+export default definePlugin({
+  name: PLUGIN_NAME,
+  version: '0.1.0',
+  configKey: 'notify',
+  activation: 'configured',
+  options: NOTIFY_OPTIONS,
+  commands: [NotifyCommand],
+  apply(pipeline, options) {
+    type Outcome = 'success' | 'failure';
+    const defaultOn = new Set<Outcome>(options.on ?? ['failure']);
+    const on = (own: Outcome[] | undefined) => (own ? new Set<Outcome>(own) : defaultOn);
+    const notifiers: Notifier[] = [
+      ...(options.webhook ?? []).map(
+        (webhook) =>
+          new WebhookNotifier({
+            url: webhook.url,
+            on: on(webhook.on),
+            timeoutSeconds: webhook.timeout_seconds ?? 10,
+            retries: webhook.retries ?? 3,
+            retryDelaySeconds: webhook.retry_delay_seconds ?? 2,
+            headers: webhook.headers ?? {},
+          }),
+      ),
+      ...(options.command ?? []).map((command) => new CommandNotifier({ command: command.command, on: on(command.on), timeoutSeconds: command.timeout_seconds ?? 60 })),
+    ];
+    registry.set(pipeline, notifiers);
+    const operations = new Set<Operation>(options.operations ?? ['create', 'verify', 'prune']);
+    pipeline.hooks.succeeded.tapPromise(PLUGIN_NAME, async (event, result) => {
+      if (operations.has(event.operation)) await notifyAll(notifiers, notificationOf(event, 'succeeded', result));
+    });
+    pipeline.hooks.failed.tapPromise(PLUGIN_NAME, async (event, error) => {
+      if (operations.has(event.operation)) await notifyAll(notifiers, notificationOf(event, 'failed', undefined, error));
+    });
+  },
+});

@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { newBackupId } from '@rast-backup/core';
+import { temporaryDirectory } from '@rast-backup/core/testing';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
+
+function cli(args: string[]) {
+  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+function json<T = any>(args: string[]): T {
+  const result = cli([...args, '--json']);
+  assert.is(result.status, 0, `rast-backup ${args.join(' ')}: exit ${result.status}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+async function setup(retention: string) {
+  const home = await temporaryDirectory();
+  const repository = path.join(home, 'repository');
+  const config = path.join(home, 'config.toml');
+  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n\n[retention]\n${retention}\n`);
+  const source = path.join(home, 'source');
+  await mkdir(source);
+  await writeFile(path.join(source, 'file'), 'content\n');
+  return { home, repository, config, source };
+}
+
+/** Data of a create that never committed: one part, no manifest. */
+async function leftover(repository: string, id: string) {
+  await mkdir(path.join(repository, 'data', id), { recursive: true });
+  await writeFile(path.join(repository, 'data', id, '000000.part'), 'partial');
+}
+
+// ---
+
+const prune = suite('prune through the real CLI');
+
+prune('full_every starts new chains; prune --dry-run explains; prune removes children before parents and old leftovers only', async () => {
+  const { repository, config, source } = await setup('last = 2\nfull_every = 3\nleftover_age_hours = 24');
+  const ids: string[] = [];
+  for (let index = 0; index < 5; index++) {
+    ids.push(json(['create', source, '--config', config, ...(index === 0 ? [] : ['--parent', 'latest'])]).id);
+  }
+  const parents = json<any[]>(['list', '--config', config]).map((backup) => backup.parent);
+  assert.equal(parents, [null, ids[0], ids[1], null, ids[3]], 'the chain of three ends; the fourth create starts a new full backup');
+
+  const old = newBackupId(new Date(Date.now() - 25 * 3_600_000));
+  const recent = newBackupId(new Date(Date.now() - 3_600_000));
+  const damaged = newBackupId(new Date(Date.now() - 100 * 3_600_000));
+  for (const id of [old, recent, damaged]) await leftover(repository, id);
+  await writeFile(path.join(repository, 'backups', `${damaged}.json`), '{ not json');
+
+  const plan = json(['prune', '--dry-run', '--config', config]);
+  assert.is(plan.dryRun, true);
+  assert.equal(plan.removed, [ids[2], ids[1], ids[0]], 'children before parents');
+  const reasons = Object.fromEntries(plan.backups.map((backup: any) => [backup.id, backup.reasons.join('; ')]));
+  assert.match(reasons[ids[4]!], /latest of .*; last 1\/2/);
+  assert.match(reasons[ids[3]!], /last 2\/2; needed by/);
+  assert.match(reasons[ids[0]!], /kept by no rule \(last 2\)/);
+  const leftovers = Object.fromEntries(plan.leftovers.map((entry: any) => [entry.id, entry]));
+  assert.equal([leftovers[old].remove, leftovers[recent].remove, leftovers[damaged].remove], [true, false, false]);
+  assert.match(leftovers[recent].reason, /a create may still be writing it/);
+  assert.match(leftovers[damaged].reason, /manifest is there but unreadable/);
+  assert.is(json<any[]>(['list', '--config', config]).length, 5, 'a dry run removes nothing');
+  assert.equal((await readdir(path.join(repository, 'data'))).sort(), [...ids, old, recent, damaged].sort());
+
+  const text = cli(['prune', '--dry-run', '--config', config]);
+  assert.is(text.status, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`keep   ${ids[3]}: last 2/2; needed by ${ids[4]}`));
+  assert.match(text.stdout, new RegExp(`remove ${ids[0]}: kept by no rule`));
+  assert.match(text.stdout, /dry run: would remove 3 of 5 backups and 1 leftovers of interrupted creates/);
+
+  const done = json(['prune', '--config', config]);
+  assert.equal(done.removed, [ids[2], ids[1], ids[0]]);
+  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.id), [ids[3], ids[4]]);
+  assert.equal((await readdir(path.join(repository, 'data'))).sort(), [ids[3], ids[4], recent, damaged].sort());
+  assert.is(cli(['verify', 'latest', '--config', config]).status, 0, 'the kept chain is whole');
+  assert.equal(json(['prune', '--config', config]).removed, [], 'a second prune has nothing to do');
+});
+
+prune('prune_after_create prunes after each successful create', async () => {
+  const { config, source } = await setup('last = 1\nprune_after_create = true');
+  const first = json(['create', source, '--config', config]).id;
+  const second = json(['create', source, '--config', config]).id;
+  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.id), [second]);
+  const incremental = json(['create', source, '--parent', 'latest', '--config', config]);
+  assert.is(incremental.parent, second);
+  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.id), [second, incremental.id], 'the parent a kept incremental needs stays');
+  assert.is.not(first, second);
+});
+
+prune('a [retention] table without a counting rule: prune refuses, naming the key', async () => {
+  const { config } = await setup('keep_tags = ["keep"]');
+  const result = cli(['prune', '--config', config]);
+  assert.is(result.status, 2, result.stderr);
+  assert.match(result.stderr, /retention: no rule says how many backups to keep/);
+});
+
+prune('an unknown key in [retention] is a config error naming the key', async () => {
+  const { config } = await setup('dayly = 7');
+  const result = cli(['list', '--config', config]);
+  assert.is(result.status, 2, result.stderr);
+  assert.match(result.stderr, /retention\.dayly: unknown key \(did you mean daily\?\)/);
+});
+
+prune.run();

@@ -1,0 +1,74 @@
+import type { Pipeline } from '@rast-backup/core';
+import * as t from 'typanion';
+import type { ChainRules, RetentionRules } from './RetentionPolicy.js';
+
+const count = () => t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]));
+
+/** `[retention]`: the TOML keys and their validators. */
+export const RETENTION_OPTIONS = {
+  /** Keep the N newest backups of each host and source. */
+  last: count(),
+  /** Keep the newest backup of each of the last N hours (days, ISO weeks, months, years) that have one. */
+  hourly: count(),
+  daily: count(),
+  weekly: count(),
+  monthly: count(),
+  yearly: count(),
+  /** Backups carrying any of these tags are never pruned. */
+  keep_tags: t.isOptional(t.isArray(t.isString())),
+  /** `create --parent latest` starts a new full backup once the chain holds this many backups (full + incrementals). */
+  full_every: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(1)])),
+  /** `create --parent latest` starts a new full backup once the chain's full backup is this many days old. */
+  full_after_days: t.isOptional(t.cascade(t.isNumber(), [t.isAtLeast(0)])),
+  /** Prune after each successful create. */
+  prune_after_create: t.isOptional(t.isBoolean()),
+  /** Data of interrupted creates (parts without a manifest) is removed once it is this many hours old (default 48). */
+  leftover_age_hours: t.isOptional(t.cascade(t.isNumber(), [t.isAtLeast(1)])),
+};
+
+export type RetentionOptions = { [K in keyof typeof RETENTION_OPTIONS]: t.InferType<(typeof RETENTION_OPTIONS)[K]> };
+
+export interface RetentionSettings {
+  rules: RetentionRules;
+  chain: ChainRules;
+  pruneAfterCreate: boolean;
+  leftoverAgeHours: number;
+  /** Where the settings came from, for messages (`/etc/rast/backup/config.toml`). */
+  where: string;
+}
+
+export const DEFAULT_LEFTOVER_AGE_HOURS = 48;
+
+export function normaliseSettings(options: RetentionOptions, where: string): RetentionSettings {
+  return {
+    rules: {
+      last: options.last,
+      hourly: options.hourly,
+      daily: options.daily,
+      weekly: options.weekly,
+      monthly: options.monthly,
+      yearly: options.yearly,
+      keepTags: options.keep_tags,
+    },
+    chain: { fullEvery: options.full_every, fullAfterDays: options.full_after_days },
+    pruneAfterCreate: options.prune_after_create ?? false,
+    leftoverAgeHours: options.leftover_age_hours ?? DEFAULT_LEFTOVER_AGE_HOURS,
+    where,
+  };
+}
+
+/** Whether the rules select anything by count; without one, prune would keep only the latest backups. */
+export function hasCountingRule(rules: RetentionRules): boolean {
+  return (['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).some((rule) => (rules[rule] ?? 0) > 0);
+}
+
+const registry = new WeakMap<Pipeline, RetentionSettings>();
+
+export function setSettings(pipeline: Pipeline, settings: RetentionSettings): void {
+  registry.set(pipeline, settings);
+}
+
+/** The `[retention]` settings applied to this pipeline, or undefined when the plugin is not active. */
+export function settingsOf(pipeline: Pipeline): RetentionSettings | undefined {
+  return registry.get(pipeline);
+}

@@ -1,0 +1,55 @@
+import { definePlugin, ErrorCode, RastError } from '@rast-backup/core';
+import { PruneCommand } from './PruneCommand.js';
+import { prune } from './Pruner.js';
+import { newChainReason } from './RetentionPolicy.js';
+import { hasCountingRule, normaliseSettings, RETENTION_OPTIONS, setSettings } from './RetentionSettings.js';
+
+export { applyRetention, removalOrder, newChainReason, periodsOf, describeRules } from './RetentionPolicy.js';
+export type { RetentionRules, RetentionCandidate, RetentionDecision, ChainRules } from './RetentionPolicy.js';
+export { prune, type PruneReport, type PruneOptions, type LeftoverDecision } from './Pruner.js';
+export { settingsOf, type RetentionSettings } from './RetentionSettings.js';
+export { PruneCommand } from './PruneCommand.js';
+
+const PLUGIN_NAME = '@rast-backup/plugin-retention';
+
+/** `[retention]`: which backups `prune` keeps, when `create --parent latest` starts a new chain, prune after create. */
+export default definePlugin({
+  name: PLUGIN_NAME,
+  version: '0.1.0',
+  configKey: 'retention',
+  activation: 'configured',
+  options: RETENTION_OPTIONS,
+  commands: [PruneCommand],
+  apply(pipeline, options, context) {
+    const settings = normaliseSettings(options, context.configFile ?? 'embedded default config');
+    setSettings(pipeline, settings);
+
+    if (settings.chain.fullEvery !== undefined || settings.chain.fullAfterDays !== undefined) {
+      pipeline.hooks.parent.tapPromise(PLUGIN_NAME, async (parent, request) => {
+        if (!parent) return parent;
+        let chain;
+        try {
+          chain = await request.chain();
+        } catch (error) {
+          context.log.warn(`the chain of backup ${parent.id} is broken (${(error as Error).message}): starting a new full backup of ${request.path}`);
+          return null;
+        }
+        const reason = newChainReason(chain, settings.chain, new Date());
+        if (!reason) return parent;
+        context.log.info(`starting a new full backup of ${request.path}: ${reason}`);
+        return null;
+      });
+    }
+
+    if (settings.pruneAfterCreate) {
+      if (!hasCountingRule(settings.rules)) {
+        throw new RastError(ErrorCode.CONFIG_INVALID, `${settings.where}: retention.prune_after_create: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly`, { key: 'retention.prune_after_create' });
+      }
+      pipeline.hooks.succeeded.tapPromise(PLUGIN_NAME, async (event) => {
+        if (event.operation !== 'create') return;
+        const report = await prune(context.runtime(), settings, { dryRun: false });
+        context.log.info(`prune after create: removed ${report.removed.length} of ${report.backups.length} backups`);
+      });
+    }
+  },
+});
