@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { main } from './main.js';
 
 // A reader that stops early (`rast-backup list | head`) is not an error.

@@ -30,9 +30,9 @@ for (const file of readdirSync(packs).filter((name) => name.endsWith('.tgz'))) {
   const manifest = JSON.parse(execFileSync('tar', ['-xOzf', `${packs}/${file}`, 'package/package.json'], { encoding: 'utf8' }));
   dependencies[manifest.name] = `file:${packs}/${file}`;
 }
-writeFileSync(`${library}/package.json`, JSON.stringify({ name: 'rast-backup-installation', private: true, dependencies }, null, 2));
+writeFileSync(`${library}/package.json`, JSON.stringify({ name: 'rast-backup-installation', private: true, dependencies, allowScripts: { 'zstd-napi': true } }, null, 2));
 JS
 (cd "$library" && npm install --omit=dev --no-audit --no-fund --install-links --silent && rm -f package-lock.json)
-ln -sf "../lib/rast-backup/node_modules/rast-backup/dist/bin.js" "$destdir$prefix/bin/rast-backup"
-chmod +x "$library/node_modules/rast-backup/dist/bin.js"
+ln -sf "../lib/rast-backup/node_modules/rast-backup/bin/rast-backup.js" "$destdir$prefix/bin/rast-backup"
+chmod +x "$library/node_modules/rast-backup/bin/rast-backup.js"
 echo "installed: $destdir$prefix/bin/rast-backup"
