@@ -94,7 +94,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   record('tar -c | zstd -3 -T0 > file (directory)', timed(`tar -C ${snap('mixed')} -cf - . | zstd -3 -T0 -q > ${peerFile}`));
   record('rast-backup create (directory, tar)', timed(`${BIN} create ${snap('mixed')} --config ${plainConfig} > /dev/null`));
   record('rast-backup restore (directory, tar)', timed(`${BIN} restore latest ${work}/restored-tar --config ${plainConfig} > /dev/null`));
-  sh(`rm -rf ${work}/restored-tar; for s in ${mnt}/restored-peer/* ${mnt}/restored*; do btrfs subvolume delete "$s" >/dev/null 2>&1 || rm -rf "$s"; done; true`);
+  sh(`rm -rf ${work}/restored-tar; for s in ${mnt}/restored-peer/.bench-* ${mnt}/restored*; do btrfs subvolume delete "$s" >/dev/null 2>&1 || rm -rf "$s"; done; true`);
 
   // Incremental after changing 1% of the small files (512 bytes in 1,000 files).
   sh(`${BIN} create ${mnt}/small --config ${btrfsConfig} > /dev/null && btrfs subvolume snapshot -r ${mnt}/small ${snap('small1')} >/dev/null`);

@@ -1,2 +1,2 @@
 export { main } from './main.js';
-export { BaseCommand, type RastContext } from './BaseCommand.js';
+export { BaseCommand, type RastContext } from '@rast-backup/core/command';

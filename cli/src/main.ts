@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Builtins, Cli, type CommandClass } from 'clipanion';
 import { createRuntime, type Runtime } from '@rast-backup/core';
 import defaultPreset from '@rast-backup/preset-default';
-import type { RastContext } from './BaseCommand.js';
+import type { RastContext } from '@rast-backup/core/command';
 import { ConfigCommand } from './commands/config.js';
 import { CreateCommand } from './commands/create.js';
 import { DeleteCommand } from './commands/delete.js';

@@ -12,6 +12,7 @@ export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 export { encodeFileIndex, decodeFileIndex, type FileIndex, type IndexEntry, type EntryType } from './FileIndex.js';
 export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
+export { transferList } from './Transfer.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
 export * from './operations.js';

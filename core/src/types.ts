@@ -133,6 +133,7 @@ export interface Transform {
   readonly stage: number;
   /** Parameters recorded in the manifest (level, key fingerprint, …). */
   readonly params: Record<string, unknown>;
+  /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
   encode(data: Buffer): Promise<Buffer>;
 }
 

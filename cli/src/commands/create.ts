@@ -1,6 +1,6 @@
 import { Option } from 'clipanion';
 import { createBackup, summarize } from '@rast-backup/core';
-import { BaseCommand } from '../BaseCommand.js';
+import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 import { showProgress } from '../Progress.js';
 

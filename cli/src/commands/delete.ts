@@ -1,6 +1,6 @@
 import { Option } from 'clipanion';
 import { deleteBackup } from '@rast-backup/core';
-import { BaseCommand } from '../BaseCommand.js';
+import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 
 export class DeleteCommand extends BaseCommand {

@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import Table from 'cli-table3';
 import { summarize } from '@rast-backup/core';
-import { BaseCommand } from '../BaseCommand.js';
+import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 
 export class ListCommand extends BaseCommand {

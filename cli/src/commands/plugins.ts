@@ -1,4 +1,4 @@
-import { BaseCommand } from '../BaseCommand.js';
+import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 
 export class PluginsCommand extends BaseCommand {

@@ -1,6 +1,6 @@
 import { Option, UsageError } from 'clipanion';
 import { restoreBackup } from '@rast-backup/core';
-import { BaseCommand } from '../BaseCommand.js';
+import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 
 export class RestoreCommand extends BaseCommand {

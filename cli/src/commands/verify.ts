@@ -1,7 +1,7 @@
 import { Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { isRastError, verifyAll, verifyBackup, type VerifyAllReport, type VerifyOptions, type VerifyReport } from '@rast-backup/core';
-import { BaseCommand } from '../BaseCommand.js';
+import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 import { readState, writeState } from '../StateDirectory.js';
 

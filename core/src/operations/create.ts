@@ -77,6 +77,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
 
       const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
+        const size = plain.length;
         let data = plain;
         for (const transform of transforms) {
           try {
@@ -90,7 +91,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         written.add(key);
         await Promise.all(working().map((sink) => sink.put(key, data).catch((error: Error) => dropSink(sink, sinkError(sink, `could not store ${key}`, error)))));
         if (working().length === 0) throw allSinksFailed(id, failures);
-        return { key, size: plain.length, storedSize: data.length, sha256: digest };
+        return { key, size, storedSize: data.length, sha256: digest };
       };
 
       const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });

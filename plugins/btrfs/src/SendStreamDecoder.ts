@@ -22,6 +22,7 @@ const COMMAND_HEADER = 10;
 /** No real command comes near this; a larger length means a damaged or hostile stream. */
 const MAX_COMMAND = 16 * 1024 * 1024;
 const MAX_ATTRIBUTE_TYPE = 35;
+const ZERO_CRC_FIELD = Buffer.alloc(4);
 
 export interface SendCommand {
   type: number;
@@ -43,7 +44,9 @@ export function sendCrc(data: Buffer): number {
  * checked; attributes are found by type, never by position. Memory: at most one command held.
  */
 export class SendStreamDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Unparsed input: views into the pushed chunks, never copied unless a command spans several of them. */
+  private chunks: Buffer[] = [];
+  private available = 0;
   private consumed = 0;
   private version = 0;
   private expectHeader = true;
@@ -58,43 +61,66 @@ export class SendStreamDecoder {
     return new RastError(ErrorCode.STREAM_DAMAGED, `${this.label}: send stream damaged at byte ${offset}: ${message}`, { offset });
   }
 
+  /** The next `length` unparsed bytes as one Buffer (a view when they lie in one chunk). */
+  private peek(length: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= length) return first.subarray(0, length);
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined.subarray(0, length);
+  }
+
+  private consume(length: number): void {
+    this.available -= length;
+    this.consumed += length;
+    while (length > 0) {
+      const first = this.chunks[0]!;
+      if (first.length > length) {
+        this.chunks[0] = first.subarray(length);
+        return;
+      }
+      length -= first.length;
+      this.chunks.shift();
+    }
+  }
+
   push(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    let position = 0;
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.available += chunk.length;
     for (;;) {
-      const available = this.pending.length - position;
-      const offset = this.consumed + position;
+      const offset = this.consumed;
       if (this.expectHeader) {
-        if (available < STREAM_HEADER) break;
-        if (!this.pending.subarray(position, position + 13).equals(MAGIC)) throw this.damaged(offset, 'no btrfs-stream header');
-        this.version = this.pending.readUInt32LE(position + 13);
+        if (this.available < STREAM_HEADER) return;
+        const header = this.peek(STREAM_HEADER);
+        if (!header.subarray(0, 13).equals(MAGIC)) throw this.damaged(offset, 'no btrfs-stream header');
+        this.version = header.readUInt32LE(13);
         if (this.version < 1 || this.version > 3) throw this.damaged(offset, `unknown stream version ${this.version}`);
-        position += STREAM_HEADER;
+        this.consume(STREAM_HEADER);
         this.expectHeader = false;
         this.ended = false;
         continue;
       }
-      if (available < COMMAND_HEADER) break;
-      const length = this.pending.readUInt32LE(position);
+      if (this.available < COMMAND_HEADER) return;
+      const length = this.peek(COMMAND_HEADER).readUInt32LE(0);
       if (length > MAX_COMMAND) throw this.damaged(offset, `command length ${length} is beyond any real command`);
-      if (available < COMMAND_HEADER + length) break;
-      const type = this.pending.readUInt16LE(position + 4);
-      const crc = this.pending.readUInt32LE(position + 6);
-      const whole = this.pending.subarray(position, position + COMMAND_HEADER + length);
-      const header = Buffer.from(whole.subarray(0, COMMAND_HEADER));
-      header.writeUInt32LE(0, 6);
-      const actual = ~crc32c(whole.subarray(COMMAND_HEADER), crc32c(header, 0xffffffff)) >>> 0;
+      if (this.available < COMMAND_HEADER + length) return;
+      const whole = this.peek(COMMAND_HEADER + length);
+      const type = whole.readUInt16LE(4);
+      const crc = whole.readUInt32LE(6);
+      // CRC over the header with its crc field zeroed, then the payload.
+      let actual = crc32c(whole.subarray(0, 6), 0xffffffff);
+      actual = crc32c(ZERO_CRC_FIELD, actual);
+      actual = ~crc32c(whole.subarray(COMMAND_HEADER), actual) >>> 0;
       if (actual !== crc) throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
       const attributes = this.parseAttributes(whole.subarray(COMMAND_HEADER), offset, type);
       this.onCommand({ type, offset, attributes, version: this.version });
-      position += COMMAND_HEADER + length;
+      this.consume(COMMAND_HEADER + length);
       if (type === Command.END) {
         this.ended = true;
         this.expectHeader = true;
       }
     }
-    this.consumed += position;
-    this.pending = position === this.pending.length ? Buffer.alloc(0) : Buffer.from(this.pending.subarray(position));
   }
 
   private parseAttributes(payload: Buffer, offset: number, type: number): Map<number, Buffer> {
@@ -119,7 +145,7 @@ export class SendStreamDecoder {
 
   /** Call at the end of input: the stream must end on a complete END command. */
   finish(): void {
-    if (this.pending.length > 0) throw this.damaged(this.consumed, `${this.pending.length} bytes of a truncated command at the end`);
+    if (this.available > 0) throw this.damaged(this.consumed, `${this.available} bytes of a truncated command at the end`);
     if (!this.ended) throw this.damaged(this.consumed, 'the stream ends without an END command');
   }
 }

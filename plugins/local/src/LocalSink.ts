@@ -32,8 +32,10 @@ export class LocalSink implements Sink {
   private readonly gid?: number;
   private readonly directoryMode: number;
   private readonly fileMode: number;
-  /** Files and directories written since the last flush(), to fsync before a manifest is committed. */
-  private readonly unsynced = new Set<string>();
+  /** fsyncs started in the background for objects written since the last flush(), so writeback overlaps the rest of the backup. */
+  private syncing: Array<Promise<unknown>> = [];
+  /** Directories that received objects since the last flush(). */
+  private readonly unsyncedDirectories = new Set<string>();
 
   constructor(options: LocalSinkOptions) {
     this.name = options.name;
@@ -67,7 +69,8 @@ export class LocalSink implements Sink {
 
   /**
    * Writes to a temporary file, then renames it into place. Manifests are fsynced before the rename (and
-   * their directory after it); parts and indexes are fsynced in flush(), before their manifest is written.
+   * their directory after it); a part's fsync starts at once in the background and flush() waits for it,
+   * before the manifest is written.
    */
   async put(key: string, data: Buffer): Promise<void> {
     const target = this.file(key);
@@ -85,7 +88,12 @@ export class LocalSink implements Sink {
       }
       await rename(temporary, target);
       if (isManifest) await syncPath(path.dirname(target));
-      else this.unsynced.add(target).add(path.dirname(target));
+      else {
+        const started = syncPath(target);
+        started.catch(() => {});
+        this.syncing.push(started);
+        this.unsyncedDirectories.add(path.dirname(target));
+      }
     } catch (error) {
       await unlink(temporary).catch(() => {});
       throw this.failure('write', key, error);
@@ -93,10 +101,13 @@ export class LocalSink implements Sink {
   }
 
   async flush(): Promise<void> {
-    const pending = [...this.unsynced];
-    this.unsynced.clear();
+    const started = this.syncing;
+    const directories = [...this.unsyncedDirectories];
+    this.syncing = [];
+    this.unsyncedDirectories.clear();
     try {
-      await Promise.all(pending.map(syncPath));
+      await Promise.all(started);
+      await Promise.all(directories.map(syncPath));
     } catch (error) {
       throw this.failure('fsync', this.location, error);
     }

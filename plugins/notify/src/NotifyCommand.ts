@@ -1,17 +1,13 @@
-import { Command, Option, UsageError, type BaseContext } from 'clipanion';
-import { ErrorCode, isRastError, RastError, type Runtime } from '@rast-backup/core';
+import { Option, UsageError } from 'clipanion';
+import { BaseCommand } from '@rast-backup/core/command';
+import { ErrorCode, RastError } from '@rast-backup/core';
 import { notificationOf } from './NotificationEvent.js';
 import { notifyAll } from './Notifiers.js';
 
-/** What the CLI gives every command (see cli/src/BaseCommand.ts). */
-interface CommandContext extends BaseContext {
-  runtime(): Promise<Runtime>;
-}
-
 /** `rast-backup notify`: sends a test event, or reports a failed systemd unit (OnFailure=). */
-export class NotifyCommand extends Command<CommandContext> {
+export class NotifyCommand extends BaseCommand {
   static override paths = [['notify']];
-  static override usage = Command.Usage({
+  static override usage = BaseCommand.Usage({
     category: 'Notifications',
     description: 'Send a notification through [notify]',
     details: 'Without --unit, sends the event test.succeeded to every configured notifier, whatever their `on` filters, to check the configuration. With --unit NAME, sends unit.failed naming the systemd unit: use it from an OnFailure= unit, so that a backup that could not even start (or was killed) is reported too. Exits 1 when a notifier fails.',
@@ -21,29 +17,8 @@ export class NotifyCommand extends Command<CommandContext> {
     ],
   });
 
-  config = Option.String('--config', { description: 'Config file to use (else RAST_BACKUP_CONFIG, a project config, /etc/rast/backup/config.toml, the embedded default)' });
-  json = Option.Boolean('--json', false, { description: 'Print the event sent as JSON on stdout' });
-  verbose = Option.Boolean('--verbose', false, { description: 'Print stack traces of unexpected errors' });
   unit = Option.String('--unit', { description: 'Report this systemd unit as failed (event unit.failed)' });
   message = Option.String('--message', { description: 'Error message to send with --unit (default: the unit failed)' });
-
-  async execute(): Promise<number> {
-    try {
-      return await this.run();
-    } catch (error) {
-      if (error instanceof UsageError) {
-        this.context.stderr.write(`rast-backup: usage error: ${error.message}\n(see rast-backup notify --help)\n`);
-        return 2;
-      }
-      if (isRastError(error)) {
-        this.context.stderr.write(`rast-backup: error ${error.code}: ${error.message}\n`);
-        return error.exitCode;
-      }
-      this.context.stderr.write(`rast-backup: unexpected error: ${(error as Error).message}\n`);
-      if (this.verbose) this.context.stderr.write(`${(error as Error).stack}\n`);
-      return 1;
-    }
-  }
 
   async run(): Promise<number> {
     if (this.message !== undefined && this.unit === undefined) throw new UsageError('--message goes with --unit');

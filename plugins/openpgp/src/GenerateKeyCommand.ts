@@ -1,21 +1,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { Command, Option, UsageError, type BaseContext } from 'clipanion';
-import { ErrorCode, isRastError, RastError, type Runtime } from '@rast-backup/core';
+import { Option, UsageError } from 'clipanion';
+import { BaseCommand } from '@rast-backup/core/command';
+import { ErrorCode, RastError, type Runtime } from '@rast-backup/core';
 import { DEFAULT_KEY_PATH, settingsOf } from './EncryptionSettings.js';
-
-/** What the CLI gives every command (see cli/src/BaseCommand.ts). */
-interface CommandContext extends BaseContext {
-  runtime(): Promise<Runtime>;
-}
 
 const formatFingerprint = (fingerprint: string) => fingerprint.replace(/(.{4})/g, '$1 ').trim();
 
 /** `rast-backup generate-key`: a new OpenPGP key for `[encryption]`, readable by GnuPG 2.2. */
-export class GenerateKeyCommand extends Command<CommandContext> {
+export class GenerateKeyCommand extends BaseCommand {
   static override paths = [['generate-key']];
-  static override usage = Command.Usage({
+  static override usage = BaseCommand.Usage({
     category: 'Encryption',
     description: 'Make a new encryption key',
     details: `Writes a new OpenPGP private key (mode 0600) to --output, else to [encryption] key_path, else to ${DEFAULT_KEY_PATH}, and its public key beside it (same name plus .pub); never overwrites a file. The key is Curve25519 (ed25519 + cv25519), usable by GnuPG 2.2 and later, so backups can be recovered with gpg alone. To protect the key with a passphrase, name where the passphrase is (never on the command line): --passphrase-env or --passphrase-file, else [encryption] passphrase_file, else the variable named by passphrase_env (RAST_BACKUP_PASSPHRASE) when it is set.`,
@@ -25,31 +21,10 @@ export class GenerateKeyCommand extends Command<CommandContext> {
     ],
   });
 
-  config = Option.String('--config', { description: 'Config file to use' });
-  json = Option.Boolean('--json', false, { description: 'Print one JSON document on stdout' });
-  verbose = Option.Boolean('--verbose', false, { description: 'Print stack traces of unexpected errors' });
   output = Option.String('--output,-o', { description: 'Private key file to write (the public key goes to FILE.pub)' });
   userId = Option.String('--user-id', { description: 'User ID of the key (default: rast-backup on <host name>)' });
   passphraseEnv = Option.String('--passphrase-env', { description: 'Protect the key with the passphrase in this environment variable' });
   passphraseFile = Option.String('--passphrase-file', { description: 'Protect the key with the first line of this file' });
-
-  async execute(): Promise<number> {
-    try {
-      return await this.run();
-    } catch (error) {
-      if (error instanceof UsageError) {
-        this.context.stderr.write(`rast-backup: usage error: ${error.message}\n(see rast-backup generate-key --help)\n`);
-        return 2;
-      }
-      if (isRastError(error)) {
-        this.context.stderr.write(`rast-backup: error ${error.code}: ${error.message}\n`);
-        return error.exitCode;
-      }
-      this.context.stderr.write(`rast-backup: unexpected error: ${(error as Error).message}\n`);
-      if (this.verbose) this.context.stderr.write(`${(error as Error).stack}\n`);
-      return 1;
-    }
-  }
 
   private async passphrase(runtime: Runtime): Promise<{ passphrase?: string; source?: string }> {
     if (this.passphraseEnv && this.passphraseFile) throw new UsageError('give --passphrase-env or --passphrase-file, not both');

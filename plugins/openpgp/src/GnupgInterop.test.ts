@@ -94,7 +94,7 @@ testNeeding(interop, hasGpg, 'gpg (GnuPG)', 'gpg imports the generated key as ed
     // Sizes around the packet length encodings (1, 2 and 5 octets) and a multi-MiB part.
     for (const size of [0, 1, 150, 191, 192, 8000, 8383, 8384, 65536, 3 * 1024 * 1024 + 7]) {
       const data = randomBytes(size);
-      const message = await encryptPart(recipient, data);
+      const message = await encryptPart(recipient, Buffer.from(data)); // encode takes ownership of its input
       const file = path.join(directory, `part-${size}`);
       await writeFile(file, message);
       const decrypted = gpg.run(['--quiet', '--decrypt', file]);

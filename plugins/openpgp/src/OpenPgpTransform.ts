@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, RastError, TransformStage, type Transform, type TransformDecoder } from '@rast-backup/core';
+import { ErrorCode, RastError, TransformStage, transferList, type Transform, type TransformDecoder } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
@@ -26,7 +26,7 @@ export async function encryptPart(recipient: openpgp.Key, data: Buffer): Promise
   const sessionKey = randomBytes(32);
   const sessionKeyPackets = await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: recipient, format: 'binary' });
   const job: EncryptionJob = { sessionKeyPackets, sessionKey, data };
-  return Buffer.from((await workers().run(job)) as ArrayBuffer);
+  return Buffer.from((await workers().run(job, { transferList: transferList(data) })) as ArrayBuffer);
 }
 
 /** Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). */

@@ -1,25 +1,16 @@
-import { Command, Option, UsageError, type BaseContext } from 'clipanion';
-import { ErrorCode, isRastError, RastError, type Runtime } from '@rast-backup/core';
+import { Option, UsageError } from 'clipanion';
+import prettyBytes from 'pretty-bytes';
+import { BaseCommand } from '@rast-backup/core/command';
+import { ErrorCode, RastError } from '@rast-backup/core';
 import { prune, type PruneReport } from './Pruner.js';
 import { settingsOf } from './RetentionSettings.js';
 
-/** What the CLI gives every command (see cli/src/BaseCommand.ts). */
-interface CommandContext extends BaseContext {
-  runtime(): Promise<Runtime>;
-}
-
-const formatBytes = (bytes: number) => {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) (value /= 1024), unit++;
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-};
+const formatBytes = (bytes: number) => prettyBytes(bytes, { binary: true });
 
 /** `rast-backup prune [--dry-run]`: applies `[retention]`. */
-export class PruneCommand extends Command<CommandContext> {
+export class PruneCommand extends BaseCommand {
   static override paths = [['prune']];
-  static override usage = Command.Usage({
+  static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Remove the backups that the retention policy does not keep',
     details: `Applies [retention] (last, hourly, daily, weekly, monthly, yearly, keep_tags) to the backups of each host and source, and removes the others from every sink, children before parents. A backup that a kept incremental depends on is always kept. Removing a backup also removes what plugins keep for it (its local btrfs snapshot). Data left by interrupted creates (parts without a manifest) is removed once older than leftover_age_hours (48). With --dry-run, prints the plan and why each backup is kept or removed, and changes nothing.`,
@@ -29,29 +20,7 @@ export class PruneCommand extends Command<CommandContext> {
     ],
   });
 
-  config = Option.String('--config', { description: 'Config file to use (else RAST_BACKUP_CONFIG, a project config, /etc/rast/backup/config.toml, the embedded default)' });
-  json = Option.Boolean('--json', false, { description: 'Print one JSON document on stdout; logs go to stderr' });
-  verbose = Option.Boolean('--verbose', false, { description: 'Print more, and stack traces of unexpected errors' });
   dryRun = Option.Boolean('--dry-run,-n', false, { description: 'Print what would be removed and why each backup is kept; remove nothing' });
-
-  async execute(): Promise<number> {
-    try {
-      return await this.run();
-    } catch (error) {
-      if (error instanceof UsageError) {
-        this.context.stderr.write(`rast-backup: usage error: ${error.message}\n(see rast-backup prune --help)\n`);
-        return 2;
-      }
-      if (isRastError(error)) {
-        this.context.stderr.write(`rast-backup: error ${error.code}: ${error.message}\n`);
-        if (this.verbose && error.cause instanceof Error) this.context.stderr.write(`${error.cause.stack}\n`);
-        return error.exitCode;
-      }
-      this.context.stderr.write(`rast-backup: unexpected error: ${(error as Error).message}${this.verbose ? '' : ' (run with --verbose for details)'}\n`);
-      if (this.verbose) this.context.stderr.write(`${(error as Error).stack}\n`);
-      return 1;
-    }
-  }
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { ErrorCode, RastError, transferList } from '@rast-backup/core';
 import { Piscina } from 'piscina';
 import type { ZstdTask } from './ZstdWorker.js';
 
@@ -18,9 +18,9 @@ function workers(): Piscina {
   return pool;
 }
 
-async function run(task: ZstdTask): Promise<Buffer> {
+async function run(task: ZstdTask, owned: boolean): Promise<Buffer> {
   try {
-    const result: ArrayBuffer = await workers().run(task);
+    const result: ArrayBuffer = await workers().run(task, { transferList: owned ? transferList(task.data) : [] });
     return Buffer.from(result);
   } catch (error) {
     if (/zstd-napi|binding\.node|Cannot find module/.test((error as Error).message)) {
@@ -30,5 +30,7 @@ async function run(task: ZstdTask): Promise<Buffer> {
   }
 }
 
-export const compress = (data: Buffer, level: number) => run({ operation: 'compress', data, level });
-export const decompress = (data: Buffer) => run({ operation: 'decompress', data, level: 0 });
+/** Compresses `data`, taking ownership of it (the Transform contract). */
+export const compress = (data: Buffer, level: number) => run({ operation: 'compress', data, level }, true);
+/** Decompresses a copy of `data`: decoders do not own their input. */
+export const decompress = (data: Buffer) => run({ operation: 'decompress', data, level: 0 }, false);

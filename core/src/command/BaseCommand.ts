@@ -1,5 +1,11 @@
+/**
+ * The base of every CLI command, the built-in ones and those plugins contribute (`@rast-backup/core/command`):
+ * the options every command takes (--config, --json, --verbose) and one place where errors become a message
+ * and an exit code. Only this subpath of the core loads clipanion.
+ */
 import { Command, Option, UsageError, type BaseContext } from 'clipanion';
-import { isRastError, type Runtime } from '@rast-backup/core';
+import { isRastError } from '../errors.js';
+import type { Runtime } from '../Runtime.js';
 
 export interface RastContext extends BaseContext {
   /** Loads the config and applies the plugins (once). */
