@@ -5,10 +5,10 @@ import { ErrorCode, RastError } from './errors.js';
 import type { FileIndex } from './FileIndex.js';
 import { Pipeline } from './Pipeline.js';
 import { cutIntoParts } from './PartSplitter.js';
-import { Repository, RepositoryKeys } from './Repository.js';
+import { RepositoryKeys } from './Repository.js';
 import type { Runtime } from './Runtime.js';
-import { TransformStage, SourceStage } from './stages.js';
-import { MemorySink, silentLogger, temporaryDirectory } from './testing.js';
+import { TransformStage } from './stages.js';
+import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory } from './testing.js';
 import type { Format, OperationEvent } from './types.js';
 
 // A format whose stream is the text of the snapshot's `details.content`, and whose restore records what it got.
@@ -40,27 +40,15 @@ const xor = (data: Buffer) => Buffer.from(data.map((byte) => byte ^ 0x55));
 const reverse = (data: Buffer) => Buffer.from(data).reverse();
 
 function runtimeWith(sinks: MemorySink[], content: string[], extra: (pipeline: Pipeline) => void = () => {}): Runtime {
-  const pipeline = new Pipeline();
-  const log = silentLogger();
-  pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
-    path: request.path, source: request.path, kind: 'test', format: 'text', atomic: false, exclude: [], details: { content }, release: async () => {},
-  }));
-  pipeline.hooks.format.for('text').tap('test-format', () => textFormat);
+  const runtime = memoryRuntime(sinks, content, textFormat);
+  const { pipeline } = runtime;
   // Tapped encrypt-first on purpose: the core must order transforms by stage, not by tap order.
   pipeline.hooks.transforms.tap('test-encrypt', (list) => [...list, { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, encode: async (data) => xor(data) }]);
   pipeline.hooks.transforms.tap('test-compress', (list) => [...list, { name: 'reverse', plugin: 'r@1', stage: TransformStage.COMPRESS, params: {}, encode: async (data) => reverse(data) }]);
   pipeline.hooks.untransform.for('xor').tap('test-encrypt', () => ({ decode: async (data) => xor(data) }));
   pipeline.hooks.untransform.for('reverse').tap('test-compress', () => ({ decode: async (data) => reverse(data) }));
   extra(pipeline);
-  return {
-    config: { file: null, origin: 'default', data: {} },
-    pipeline,
-    plugins: [],
-    sinks,
-    repository: new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), log),
-    settings: { partSize: 4, concurrency: 2 },
-    log,
-  };
+  return runtime;
 }
 
 // ---

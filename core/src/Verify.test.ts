@@ -3,11 +3,9 @@ import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
 import type { FileIndex } from './FileIndex.js';
 import { createBackup, verifyAll, verifyBackup, type VerifyAllReport, type VerifyReport } from './operations.js';
-import { Pipeline } from './Pipeline.js';
-import { Repository, RepositoryKeys } from './Repository.js';
+import { RepositoryKeys } from './Repository.js';
 import type { Runtime } from './Runtime.js';
-import { SourceStage } from './stages.js';
-import { MemorySink, silentLogger, temporaryDirectory } from './testing.js';
+import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
 import type { Format } from './types.js';
 
 // A format whose stream is the snapshot's `details.content`, checked on verify against what it should be.
@@ -28,21 +26,7 @@ const textFormat: Format = {
 };
 
 function runtimeWith(sinks: MemorySink[]): Runtime {
-  const pipeline = new Pipeline();
-  const log = silentLogger();
-  pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
-    path: request.path, source: request.path, kind: 'test', format: 'text', atomic: false, exclude: [], details: { content: ['0123456789', 'abcdef'] }, release: async () => {},
-  }));
-  pipeline.hooks.format.for('text').tap('test-format', () => textFormat);
-  return {
-    config: { file: null, origin: 'default', data: {} },
-    pipeline,
-    plugins: [],
-    sinks,
-    repository: new Repository(sinks, () => undefined, log),
-    settings: { partSize: 4, concurrency: 2 },
-    log,
-  };
+  return memoryRuntime(sinks, ['0123456789', 'abcdef'], textFormat);
 }
 
 async function failure<T>(promise: Promise<unknown>): Promise<T> {

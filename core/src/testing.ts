@@ -7,7 +7,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, RastError } from './errors.js';
-import type { Logger, Sink, SinkObject } from './types.js';
+import { Pipeline } from './Pipeline.js';
+import { Repository } from './Repository.js';
+import type { Runtime } from './Runtime.js';
+import { SourceStage } from './stages.js';
+import type { Format, Logger, Sink, SinkObject } from './types.js';
 
 const cleanups: string[] = [];
 process.on('exit', () => {
@@ -84,4 +88,26 @@ export class MemorySink implements Sink {
     this.calls.push(`delete ${key}`);
     this.objects.delete(key);
   }
+}
+
+/**
+ * A runtime for the core's own tests: in-memory sinks, a source whose snapshot streams `content` through
+ * `format` (registered as `text`), 4-byte parts so that small streams span several.
+ */
+export function memoryRuntime(sinks: Sink[], content: string[], format: Format): Runtime {
+  const pipeline = new Pipeline();
+  const log = silentLogger();
+  pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
+    path: request.path, source: request.path, kind: 'test', format: 'text', atomic: false, exclude: [], details: { content }, release: async () => {},
+  }));
+  pipeline.hooks.format.for('text').tap('test-format', () => format);
+  return {
+    config: { file: null, origin: 'default', data: {} },
+    pipeline,
+    plugins: [],
+    sinks,
+    repository: new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), log),
+    settings: { partSize: 4, concurrency: 2 },
+    log,
+  };
 }
