@@ -17,6 +17,8 @@ export interface Sink {
   list(prefix: string): AsyncIterable<SinkObject>;
   /** Removes an object; absent objects are not an error. */
   delete(key: string): Promise<void>;
+  /** Removes many objects at once (e.g. S3 DeleteObjects); without it, `delete` is called for each. */
+  deleteMany?(keys: string[]): Promise<void>;
   /**
    * Makes every object put so far durable. `create` calls it before it commits a manifest, so a sink may
    * defer its fsyncs to here (objects without a manifest are garbage after a crash, never a backup).

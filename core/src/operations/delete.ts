@@ -24,7 +24,10 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
     for (const sink of sinks) {
       try {
         await sink.delete(RepositoryKeys.manifest(manifest.id));
-        for await (const object of sink.list(RepositoryKeys.dataPrefix(manifest.id))) await sink.delete(object.key);
+        const keys: string[] = [];
+        for await (const object of sink.list(RepositoryKeys.dataPrefix(manifest.id))) keys.push(object.key);
+        if (sink.deleteMany) await sink.deleteMany(keys);
+        else for (const key of keys) await sink.delete(key);
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
       }
