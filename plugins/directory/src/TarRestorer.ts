@@ -115,7 +115,7 @@ export async function restoreTree(context: RestoreContext): Promise<RestoreRepor
     if (target !== entry.path) await tree.hardlink(target, entry.path);
   }
   for (const entry of restored) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot)));
-  const directoryEntries = [...directories, ...(context.include.length === 0 ? ['.'] : [])]
+  const directoryEntries = [...new Set([...directories, ...(context.include.length === 0 ? ['.'] : [])])]
     .map((directory) => byPath.get(directory))
     .filter((entry): entry is IndexEntry => entry !== undefined)
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
