@@ -1,18 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { stateDirectory } from '@rast-backup/core';
 
-/**
- * Where the CLI keeps small state that belongs to this host, not to a repository (the rotation of
- * `verify --read-subset`): RAST_BACKUP_STATE_DIR, else systemd's STATE_DIRECTORY (StateDirectory=), else
- * /var/lib/rast-backup for root, else $XDG_STATE_HOME/rast-backup (~/.local/state/rast-backup).
- */
-export function stateDirectory(environment: NodeJS.ProcessEnv = process.env): string {
-  if (environment.RAST_BACKUP_STATE_DIR) return environment.RAST_BACKUP_STATE_DIR;
-  if (environment.STATE_DIRECTORY) return environment.STATE_DIRECTORY.split(':')[0]!;
-  if (process.getuid?.() === 0) return '/var/lib/rast-backup';
-  return path.join(environment.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'rast-backup');
-}
+export { stateDirectory };
 
 /** Reads a small JSON state file; a missing or unreadable one reads as `fallback`. */
 export async function readState<T>(name: string, fallback: T, environment?: NodeJS.ProcessEnv): Promise<T> {

@@ -5,7 +5,9 @@ import { ErrorCode, RastError } from './errors.js';
 import { Pipeline } from './Pipeline.js';
 import type { PluginContext, PresetItem } from './Plugin.js';
 import { resolvePlugins, type ResolvedPlugin } from './PluginLoader.js';
+import { IndexCache } from './IndexCache.js';
 import { Repository } from './Repository.js';
+import { stateDirectory } from './StateDirectory.js';
 import type { Logger, Sink } from './types.js';
 
 /** Everything a command needs: the config in use, the applied plugins, the sinks and the repository. */
@@ -17,6 +19,8 @@ export interface Runtime {
   repository: Repository;
   settings: BackupSettings;
   log: Logger;
+  /** Plaintext copies of the indexes this host wrote (for incrementals on write-only hosts). */
+  indexCache: IndexCache;
 }
 
 export interface RuntimeOptions {
@@ -26,6 +30,8 @@ export interface RuntimeOptions {
   environment?: NodeJS.ProcessEnv;
   /** Presets used when the config names none (the CLI passes its default preset). */
   defaultPresets: PresetItem[];
+  /** Host state (index copies); default stateDirectory(environment). */
+  stateDirectory?: string;
   /** Directories package names are resolved from besides the config's (the CLI's own). */
   resolveFrom: string[];
   log: Logger;
@@ -106,6 +112,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     repository,
     settings: validated.backup,
     log: options.log,
+    indexCache: new IndexCache(options.stateDirectory ?? stateDirectory(environment)),
   };
   return runtime;
 }

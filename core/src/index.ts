@@ -13,6 +13,8 @@ export { encodeFileIndex, decodeFileIndex, type FileIndex, type IndexEntry, type
 export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
 export { transferList } from './Transfer.js';
+export { stateDirectory } from './StateDirectory.js';
+export { IndexCache } from './IndexCache.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
 export * from './operations.js';

@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, RastError } from './errors.js';
+import { IndexCache } from './IndexCache.js';
 import { Pipeline } from './Pipeline.js';
 import { Repository } from './Repository.js';
 import type { Runtime } from './Runtime.js';
@@ -109,5 +110,6 @@ export function memoryRuntime(sinks: Sink[], content: string[], format: Format):
     repository: new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), log),
     settings: { partSize: 4, concurrency: 2 },
     log,
+    indexCache: new IndexCache(undefined),
   };
 }

@@ -73,7 +73,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       if (parent && parent.serializer.format !== format.name) {
         throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`, { parent: parent.id });
       }
-      const parentIndex = parent ? await repository.readIndex(parent) : undefined;
+      const parentIndex = parent ? await readParentIndex(runtime, parent) : undefined;
       const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
 
       const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
@@ -110,13 +110,15 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       await Promise.all(inFlight);
 
       const fileIndex: FileIndex = serialization.index();
-      const indexRecord = await store(RepositoryKeys.index(id), encodeFileIndex(fileIndex));
+      const encodedIndex = encodeFileIndex(fileIndex);
+      const indexRecord = await store(RepositoryKeys.index(id), Buffer.from(encodedIndex));
       manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
       await Promise.all(working().map((sink) => sink.flush?.().catch((error: Error) => dropSink(sink, sinkError(sink, 'could not make its objects durable', error)))));
       await commit(runtime, manifest, working(), dropSink);
       if (working().length === 0) throw allSinksFailed(id, failures);
       await Promise.allSettled([...failures.keys()].flatMap((sink) => [...written].map((key) => sink.delete(key))));
       await snapshot.release('committed');
+      await runtime.indexCache.save(id, encodedIndex).catch((error: Error) => log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`));
     } catch (error) {
       await Promise.allSettled(inFlight);
       await Promise.allSettled(sinks.flatMap((sink) => [...written].map((key) => sink.delete(key))));
@@ -145,6 +147,19 @@ function allSinksFailed(id: string, failures: Map<Sink, Error>): RastError {
   const errors = [...failures.values()];
   if (errors.length === 1 && errors[0] instanceof RastError) return errors[0];
   return new RastError(ErrorCode.SINK_FAILED, `backup ${id} was not stored: ${errors.map((error) => error.message).join('; ')}`, { backup: id, failed: [...failures.keys()].map((sink) => sink.name) });
+}
+
+/** The parent's index from the repository, or this host's own copy when the repository's cannot be decoded here. */
+async function readParentIndex(runtime: Runtime, parent: Manifest): Promise<FileIndex> {
+  try {
+    return await runtime.repository.readIndex(parent);
+  } catch (error) {
+    if (!(error instanceof RastError) || error.code !== ErrorCode.TRANSFORM_FAILED) throw error;
+    const kept = await runtime.indexCache.load(parent);
+    if (!kept) throw error;
+    runtime.log.info(`backup ${parent.id}: using this host's copy of its file index (${error.message})`);
+    return kept;
+  }
 }
 
 async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest | undefined> {

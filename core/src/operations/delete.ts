@@ -33,6 +33,7 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
       }
     }
     repository.invalidate();
+    await runtime.indexCache.remove(manifest.id);
     try {
       await runtime.pipeline.hooks.deleted.promise(manifest);
     } catch (error) {
