@@ -7,7 +7,7 @@ import { Pipeline } from './Pipeline.js';
 import { cutIntoParts } from './PartSplitter.js';
 import { RepositoryKeys } from './Repository.js';
 import type { Runtime } from './Runtime.js';
-import { TransformStage } from './stages.js';
+import { SourceStage, TransformStage } from './stages.js';
 import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory } from './testing.js';
 import type { Format, OperationEvent } from './types.js';
 
@@ -181,6 +181,22 @@ create('an error thrown in a tap names the plugin and the hook', async () => {
     assert.match((error as Error).message, /rast-backup-plugin-broken.*transforms.*boom/);
   }
   assert.equal([...runtime.pipeline.taps.get('rast-backup-plugin-broken')!], ['transforms']);
+});
+
+create('a failure after the commit (releasing the snapshot) never removes what the manifest points at', async () => {
+  const sink = new MemorySink();
+  const runtime = runtimeWith([sink], ['0123456789'], (pipeline) => {
+    pipeline.hooks.snapshot.tapPromise({ name: 'test-fragile-source', stage: SourceStage.SPECIFIC }, async (request) => ({
+      path: request.path, source: request.path, kind: 'test', format: 'text', atomic: true, exclude: [], details: { content: ['0123456789'] },
+      release: async (outcome) => {
+        if (outcome === 'committed') throw new Error('cannot delete the old snapshot');
+      },
+    }));
+  });
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /committed, but releasing its snapshot failed/);
+  for (const part of manifest.parts) assert.ok(sink.objects.has(part.key));
+  await verifyBackup(runtime, { backup: manifest.id });
 });
 
 create.run();

@@ -67,6 +67,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       if (others.length > 0) log.warn(`${error.message}; backup ${id} goes on in ${others.map((other) => other.name).join(', ')} only and will not be committed in ${sink.name}`);
     };
     let manifest: Manifest;
+    let encoded: Buffer;
     try {
       const format = hooks.format.get(snapshot.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`);
@@ -116,15 +117,17 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       await Promise.all(working().map((sink) => sink.flush?.().catch((error: Error) => dropSink(sink, sinkError(sink, 'could not make its objects durable', error)))));
       await commit(runtime, manifest, working(), dropSink);
       if (working().length === 0) throw allSinksFailed(id, failures);
-      await Promise.allSettled([...failures.keys()].flatMap((sink) => [...written].map((key) => sink.delete(key))));
-      await snapshot.release('committed');
-      await runtime.indexCache.save(id, encodedIndex).catch((error: Error) => log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`));
+      encoded = encodedIndex;
     } catch (error) {
       await Promise.allSettled(inFlight);
       await Promise.allSettled(sinks.flatMap((sink) => [...written].map((key) => sink.delete(key))));
       await snapshot.release('failed').catch(() => {});
       throw error;
     }
+    // Committed: nothing below may remove what the manifest points at.
+    await Promise.allSettled([...failures.keys()].flatMap((sink) => [...written].map((key) => sink.delete(key))));
+    await snapshot.release('committed').catch((error: Error) => log.warn(`backup ${id} is committed, but releasing its snapshot failed: ${error.message}`));
+    await runtime.indexCache.save(id, encoded).catch((error: Error) => log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`));
     if (failures.size > 0) {
       const held = working().map((sink) => sink.name);
       throw new RastError(
