@@ -59,7 +59,7 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.equal([listed[0].name, listed[0].tags, listed[0].parent, listed[0].source, listed[0].sinks], ['Full Backup', ['daily', 'test'], null, source, ['local']]);
   assert.ok(!Number.isNaN(Date.parse(listed[0].created)));
 
-  const info = json(cli(['info', created.id.slice(0, 19), '--json', '--config', config]));
+  const info = json(cli(['info', created.id.slice(0, -1), '--json', '--config', config]));
   assert.is(info.id, created.id);
   assert.equal(info.chain, [created.id]);
   assert.is(cli(['verify', 'latest', '--config', config]).status, 0);

@@ -98,7 +98,7 @@ export async function loadConfig(locations: ConfigLocations): Promise<LoadedConf
   try {
     return await readConfigFile(locations.systemFile, 'system');
   } catch (error) {
-    if (error instanceof RastError && error.details.missing) {
+    if (error instanceof RastError && error.facts.missing) {
       return { file: null, origin: 'default', data: embeddedDefaultConfig() };
     }
     throw error;

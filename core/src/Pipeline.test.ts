@@ -110,8 +110,8 @@ create('with several sinks, one failing mid-way: committed in the others, named,
   await createBackup(runtime, { path: await temporaryDirectory() }).catch((error: RastError) => (failure = error));
   assert.is(failure?.code, ErrorCode.SINK_FAILED);
   assert.match(failure!.message, /committed in good only: .*flaky/);
-  assert.equal(failure!.details.failed, ['flaky']);
-  const id = failure!.details.backup as string;
+  assert.equal(failure!.facts.failed, ['flaky']);
+  const id = failure!.facts.backup as string;
   assert.ok(good.objects.has(RepositoryKeys.manifest(id)));
   assert.is(flaky.objects.size, 0, 'the failed sink keeps neither manifest nor parts');
   const [entry] = await runtime.repository.catalog();
@@ -212,7 +212,7 @@ chain('restore reads the whole chain, oldest first, undoing transforms', async (
   const incremental = await createBackup(runtimeWith([sink], ['increment']), { path: directory, parent: 'latest' });
   assert.is(incremental.parent, full.id);
   restored.length = 0;
-  await restoreBackup(runtimeWith([sink], []), { backup: incremental.id.slice(0, 20), destination: await temporaryDirectory() });
+  await restoreBackup(runtimeWith([sink], []), { backup: incremental.id.slice(0, -1), destination: await temporaryDirectory() });
   assert.equal(restored, ['full backup', 'increment']);
 });
 

@@ -34,7 +34,7 @@ async function failure<T>(promise: Promise<unknown>): Promise<T> {
     await promise;
   } catch (error) {
     assert.is((error as RastError).code, ErrorCode.VERIFY_FAILED);
-    return (error as RastError).details.report as T;
+    return (error as RastError).facts.report as T;
   }
   throw new Error('expected VERIFY_FAILED');
 }

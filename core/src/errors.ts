@@ -43,13 +43,14 @@ const USAGE_CODES = new Set<ErrorCode>([
 /** An expected failure: one message that says what, where and what to do. */
 export class RastError extends Error {
   readonly code: ErrorCode;
-  readonly details: Record<string, unknown>;
+  /** Machine-readable facts (file, key, backup, part, sink). Not named `details`: test runners read that. */
+  readonly facts: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, facts: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RastError';
     this.code = code;
-    this.details = details;
+    this.facts = facts;
   }
 
   get exitCode(): number {

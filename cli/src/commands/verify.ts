@@ -45,8 +45,8 @@ export class VerifyCommand extends BaseCommand {
     try {
       report = this.all ? await verifyAll(runtime, options) : await verifyBackup(runtime, { ...options, backup: this.id! });
     } catch (error) {
-      if (!isRastError(error) || !error.details.report) throw error;
-      report = error.details.report as VerifyReport | VerifyAllReport;
+      if (!isRastError(error) || !error.facts.report) throw error;
+      report = error.facts.report as VerifyReport | VerifyAllReport;
       ok = false;
     }
     if (run !== undefined) {

@@ -24,7 +24,7 @@ type Loose = Record<string, unknown> | undefined;
 /** Facts of an operation's outcome, whatever the operation (results are read structurally). */
 export function notificationOf(operation: OperationEvent, outcome: 'succeeded' | 'failed', result: unknown, error?: Error): NotificationEvent {
   const finished = new Date();
-  const value = (isRastError(error) ? (error.details.report as Loose) : undefined) ?? (result as Loose);
+  const value = (isRastError(error) ? (error.facts.report as Loose) : undefined) ?? (result as Loose);
   const manifest = operation.operation === 'create' && value && typeof value.id === 'string' ? value : undefined;
   const details: Record<string, unknown> = {};
   if (operation.operation === 'verify' && value) {

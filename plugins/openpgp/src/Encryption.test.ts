@@ -170,7 +170,7 @@ writeOnly('with only the public key, full and incremental creates work; restore 
   const needed = /this host has only a public key \(encryption\.public_key_path in .*\): it can make backups but not read them.*set encryption\.key_path/;
   await rejects(restoreBackup(rt, { backup: backup.id, destination: path.join(home, 'restored') }), ErrorCode.TRANSFORM_FAILED, needed);
   const failed = await rejects(verifyBackup(rt, { backup: backup.id }), ErrorCode.VERIFY_FAILED, needed);
-  assert.equal((failed.details.report as { sinks: Array<{ problems: string[] }> }).sinks[0]!.problems, [], 'the stored bytes themselves are intact');
+  assert.equal((failed.facts.report as { sinks: Array<{ problems: string[] }> }).sinks[0]!.problems, [], 'the stored bytes themselves are intact');
   // The parent's index is encrypted to a key this host lacks: the incremental uses the host's own copy of it.
   await writeFile(path.join(source, 'added-on-a-write-only-host'), 'new');
   const incremental = await createBackup(rt, { path: source, parent: 'latest' });
