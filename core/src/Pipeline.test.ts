@@ -2,45 +2,21 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBackup, deleteBackup, restoreBackup, verifyBackup } from './operations.js';
 import { ErrorCode, RastError } from './errors.js';
-import type { FileIndex } from './FileIndex.js';
 import { Pipeline } from './Pipeline.js';
 import { cutIntoParts } from './PartSplitter.js';
 import { RepositoryKeys } from './Repository.js';
 import type { Runtime } from './Runtime.js';
 import { SourceStage, TransformStage } from './stages.js';
-import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory } from './testing.js';
-import type { Format, OperationEvent } from './types.js';
+import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory, textFormat } from './testing.js';
+import type { OperationEvent } from './types.js';
 
-// A format whose stream is the text of the snapshot's `details.content`, and whose restore records what it got.
 const restored: string[] = [];
-const textFormat: Format = {
-  name: 'text',
-  plugin: 'test-format@1',
-  version: 1,
-  serialize: ({ snapshot, backupId }) => ({
-    stream: (async function* () {
-      for (const piece of snapshot.details!.content as string[]) yield Buffer.from(piece);
-    })(),
-    index: (): FileIndex => ({ format: 'rast-backup/index', version: 1, backupId, entries: [] }),
-  }),
-  restore: async ({ chain, openStream }) => {
-    for (const manifest of chain) {
-      const pieces: Buffer[] = [];
-      for await (const piece of openStream(manifest)) pieces.push(piece);
-      restored.push(Buffer.concat(pieces).toString());
-    }
-    return { entries: 0, bytes: 0, skipped: [] };
-  },
-  verify: async ({ stream }) => {
-    for await (const piece of stream) void piece;
-  },
-};
 
 const xor = (data: Buffer) => Buffer.from(data.map((byte) => byte ^ 0x55));
 const reverse = (data: Buffer) => Buffer.from(data).reverse();
 
 function runtimeWith(sinks: MemorySink[], content: string[], extra: (pipeline: Pipeline) => void = () => {}): Runtime {
-  const runtime = memoryRuntime(sinks, content, textFormat);
+  const runtime = memoryRuntime(sinks, content, textFormat(restored));
   const { pipeline } = runtime;
   // Tapped encrypt-first on purpose: the core must order transforms by stage, not by tap order.
   pipeline.hooks.transforms.tap('test-encrypt', (list) => [...list, { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, encode: async (data) => xor(data) }]);

@@ -1,32 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
-import type { FileIndex } from './FileIndex.js';
 import { createBackup, verifyAll, verifyBackup, type VerifyAllReport, type VerifyReport } from './operations.js';
 import { RepositoryKeys } from './Repository.js';
 import type { Runtime } from './Runtime.js';
 import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
-import type { Format } from './types.js';
-
-// A format whose stream is the snapshot's `details.content`, checked on verify against what it should be.
-const textFormat: Format = {
-  name: 'text',
-  plugin: 'test-format@1',
-  version: 1,
-  serialize: ({ snapshot, backupId }) => ({
-    stream: (async function* () {
-      for (const piece of snapshot.details!.content as string[]) yield Buffer.from(piece);
-    })(),
-    index: (): FileIndex => ({ format: 'rast-backup/index', version: 1, backupId, entries: [] }),
-  }),
-  restore: async () => ({ entries: 0, bytes: 0, skipped: [] }),
-  verify: async ({ stream }) => {
-    for await (const piece of stream) void piece;
-  },
-};
 
 function runtimeWith(sinks: MemorySink[]): Runtime {
-  return memoryRuntime(sinks, ['0123456789', 'abcdef'], textFormat);
+  return memoryRuntime(sinks, ['0123456789', 'abcdef']);
 }
 
 async function failure<T>(promise: Promise<unknown>): Promise<T> {

@@ -92,10 +92,39 @@ export class MemorySink implements Sink {
 }
 
 /**
+ * The `text` format of the core's own tests: its stream is the snapshot's `details.content`; restore appends
+ * the text of each backup of the chain to `restored`.
+ */
+export function textFormat(restored: string[] = []): Format {
+  return {
+    name: 'text',
+    plugin: 'test-format@1',
+    version: 1,
+    serialize: ({ snapshot, backupId }) => ({
+      stream: (async function* () {
+        for (const piece of snapshot.details!.content as string[]) yield Buffer.from(piece);
+      })(),
+      index: () => ({ format: 'rast-backup/index', version: 1, backupId, entries: [] }),
+    }),
+    restore: async ({ chain, openStream }) => {
+      for (const manifest of chain) {
+        const pieces: Buffer[] = [];
+        for await (const piece of openStream(manifest)) pieces.push(piece);
+        restored.push(Buffer.concat(pieces).toString());
+      }
+      return { entries: 0, bytes: 0, skipped: [] };
+    },
+    verify: async ({ stream }) => {
+      for await (const piece of stream) void piece;
+    },
+  };
+}
+
+/**
  * A runtime for the core's own tests: in-memory sinks, a source whose snapshot streams `content` through
  * `format` (registered as `text`), 4-byte parts so that small streams span several.
  */
-export function memoryRuntime(sinks: Sink[], content: string[], format: Format): Runtime {
+export function memoryRuntime(sinks: Sink[], content: string[], format: Format = textFormat()): Runtime {
   const pipeline = new Pipeline();
   const log = silentLogger();
   pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
