@@ -1,0 +1,54 @@
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRoot, temporaryDirectory } from '@rast-backup/core/testing';
+
+/** The real CLI binary, as installed by `npm ci`. */
+export const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.bin', 'rast-backup');
+
+export const hasBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && spawnSync('btrfs', ['--version']).status === 0;
+export const canLoopMount = isRoot && hasBtrfs;
+
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion; RAST_BACKUP_CONFIG is cleared so only `--config` counts. */
+export function cli(args: string[], options: SpawnSyncOptions = {}): Result {
+  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** Starts the CLI without waiting (to kill it midway, or to run two at once). */
+export function startCli(args: string[]) {
+  return spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
+}
+
+export function sh(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** A loop-mounted filesystem of `size` (e.g. "300M") made with `mkfs.<type>`, unmounted when the process exits. Needs root. */
+export async function loopFilesystem(type: 'btrfs' | 'ext4', size: string, prefix = 'rast-suite-'): Promise<{ home: string; mountPoint: string }> {
+  const home = await temporaryDirectory(prefix);
+  const image = path.join(home, `${type}.img`);
+  const mountPoint = path.join(home, 'mnt');
+  await mkdir(mountPoint);
+  sh('truncate', ['-s', size, image]);
+  sh(`mkfs.${type}`, type === 'btrfs' ? ['-q', '-f', image] : ['-q', '-F', image]);
+  sh('mount', ['-o', 'loop', image, mountPoint]);
+  process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
+  return { home, mountPoint };
+}
+
+/** Writes a config file and returns its path. */
+export async function writeConfig(directory: string, text: string, name = 'config.toml'): Promise<string> {
+  const file = path.join(directory, name);
+  await writeFile(file, text);
+  return file;
+}
