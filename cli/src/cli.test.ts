@@ -64,6 +64,14 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.equal(info.chain, [created.id]);
   assert.is(cli(['verify', 'latest', '--config', config]).status, 0);
 
+  const root = json(cli(['ls', 'latest', '--json', '--config', config]));
+  assert.equal(root.entries.map((entry: any) => entry.path), ['dir', 'file1', 'random.bin']);
+  const tree = json(cli(['ls', 'latest', '/dir/', '-R', '--json', '--config', config]));
+  assert.equal(tree.entries.map((entry: any) => entry.path), ['dir/a.txt', 'dir/sub', 'dir/sub/b.txt']);
+  assert.match(cli(['ls', 'latest', 'dir/a.txt', '--config', config]).stdout, /^file\s+0\d{3}.*\s2  dir\/a\.txt\n$/);
+  assertFails(cli(['ls', 'latest', 'dir/nope', '--config', config]), 2, /backup \S+ has no dir\/nope/);
+  assertFails(cli(['ls', 'latest', '../etc', '--config', config]), 2, /"\.\." is not allowed/);
+
   const destination = path.join(home, 'restored');
   const restored = json(cli(['restore', created.id, destination, '--json', '--config', config]));
   assert.is(restored.backup, created.id);

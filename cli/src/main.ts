@@ -10,12 +10,13 @@ import { CreateCommand } from './commands/create.js';
 import { DeleteCommand } from './commands/delete.js';
 import { InfoCommand } from './commands/info.js';
 import { ListCommand } from './commands/list.js';
+import { LsCommand } from './commands/ls.js';
 import { PluginsCommand } from './commands/plugins.js';
 import { RestoreCommand } from './commands/restore.js';
 import { VerifyCommand } from './commands/verify.js';
 import { stderrLogger } from './Logger.js';
 
-const COMMANDS = [CreateCommand, ListCommand, InfoCommand, VerifyCommand, RestoreCommand, DeleteCommand, PluginsCommand, ConfigCommand];
+const COMMANDS = [CreateCommand, ListCommand, InfoCommand, LsCommand, VerifyCommand, RestoreCommand, DeleteCommand, PluginsCommand, ConfigCommand];
 const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** `--config FILE` or `--config=FILE`, wherever it stands: plugins (and their commands) depend on it. */

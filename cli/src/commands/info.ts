@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import { summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
-import { formatBytes, writeJson } from '../Output.js';
+import { formatBytes, formatEntry, writeJson } from '../Output.js';
 
 export class InfoCommand extends BaseCommand {
   static override paths = [['info']];
@@ -43,11 +43,7 @@ export class InfoCommand extends BaseCommand {
     ];
     this.out(lines.join('\n'));
     if (index) {
-      for (const file of index.entries) {
-        const mode = file.mode.toString(8).padStart(4, '0');
-        const suffix = file.type === 'symlink' ? ` -> ${file.target}` : file.type === 'hardlink' ? ` => ${file.linkTo}` : '';
-        this.out(`${file.type.padEnd(12)} ${mode} ${String(file.uid).padStart(5)}:${String(file.gid).padEnd(5)} ${String(file.size).padStart(12)}  ${file.path}${suffix}`);
-      }
+      for (const file of index.entries) this.out(formatEntry(file));
     }
     return 0;
   }

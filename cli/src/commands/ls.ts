@@ -1,0 +1,44 @@
+import { Option } from 'clipanion';
+import { ErrorCode, RastError, type IndexEntry } from '@rast-backup/core';
+import { BaseCommand } from '@rast-backup/core/command';
+import { formatEntry, writeJson } from '../Output.js';
+
+/** A path as the user types it (`/alice/notes.txt`, `alice/`, `.`) in the index's form (`alice/notes.txt`, `.` for the root). */
+function indexPath(argument: string): string {
+  const parts = argument.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new RastError(ErrorCode.USAGE, `path ${argument}: ".." is not allowed in a path inside a backup`);
+  return parts.length === 0 ? '.' : parts.join('/');
+}
+
+export class LsCommand extends BaseCommand {
+  static override paths = [['ls']];
+  static override usage = BaseCommand.Usage({
+    category: 'Backups',
+    description: "List a backup's files",
+    details:
+      "Lists the entries of a directory inside a backup (id, unique prefix, or latest), from the backup's file index: nothing else is downloaded and no chain is replayed. Without a path, the backup's root. A file's path lists that file. With --recursive, the whole subtree.",
+    examples: [
+      ['The root of the latest backup', '$0 ls latest'],
+      ['Everything under /alice', '$0 ls latest /alice --recursive'],
+    ],
+  });
+
+  id = Option.String({ name: 'id' });
+  inside = Option.String({ required: false, name: "path" });
+  recursive = Option.Boolean('-R,--recursive', false, { description: 'List the whole subtree' });
+
+  async run(): Promise<number> {
+    const runtime = await this.context.runtime();
+    const { manifest } = await runtime.repository.resolve(this.id);
+    const index = await runtime.repository.readIndex(manifest);
+    const wanted = indexPath(this.inside ?? '.');
+    const self = index.entries.find((entry) => entry.path === wanted);
+    if (!self) throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });
+    const prefix = wanted === '.' ? '' : `${wanted}/`;
+    const within = (entry: IndexEntry) => entry.path !== '.' && entry.path.startsWith(prefix) && (this.recursive || !entry.path.slice(prefix.length).includes('/'));
+    const entries = self.type === 'directory' ? index.entries.filter(within) : [self];
+    if (this.json) writeJson(this.context.stdout, { backup: manifest.id, path: wanted, entries });
+    else for (const entry of entries) this.out(formatEntry(entry));
+    return 0;
+  }
+}
