@@ -30,6 +30,25 @@ export interface IndexEntry {
   inode?: string;
   /** The id of the backup in the chain whose stream holds this entry. */
   from: string;
+  /**
+   * Formats whose streams can be read in pieces (btrfs-send): where this file's data lies, oldest first,
+   * across the chain. Replaying these spans in order onto an empty file rebuilds its content; partial
+   * restore fetches only the parts that hold them.
+   */
+  ranges?: StreamRange[];
+}
+
+/** A span of one backup's plaintext stream that holds data commands for one file, under the name it had there. */
+export interface StreamRange {
+  /** The backup whose stream holds the span. */
+  from: string;
+  /** Byte offsets in that backup's plaintext stream, end exclusive; they start and end on command boundaries. */
+  start: number;
+  end: number;
+  /** The file's path in that stream at that moment (orphan names included), as the stream's commands name it. */
+  path: string;
+  /** The span holds a clone, whose source lies elsewhere: replaying the span alone cannot rebuild the data. */
+  clone?: boolean;
 }
 
 export interface FileIndex {

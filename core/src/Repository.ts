@@ -2,6 +2,7 @@ import { webcrypto } from 'node:crypto';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
+import { StreamRangeReader } from './StreamRangeReader.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
 /** One backup as the catalog sees it: its manifest and the sinks holding a committed copy. */
@@ -221,7 +222,11 @@ export class Repository {
     }
   }
 
-  /** The backup's plaintext stream, part by part, each checked; the next part is fetched while one is used. */
+  /** Reads spans of the backup's plaintext stream, fetching only the parts that hold them. */
+  rangeReader(manifest: Manifest): StreamRangeReader {
+    return new StreamRangeReader(this, manifest, this.readAhead);
+  }
+
   /** The backup's plaintext stream, part by part, each checked; up to `readAhead` parts are fetched and decoded ahead. */
   async *openStream(manifest: Manifest): AsyncIterable<Buffer> {
     const fetch = (seq: number) => {

@@ -76,6 +76,7 @@ export class MemorySink implements Sink {
   }
 
   async get(key: string): Promise<Buffer> {
+    this.calls.push(`get ${key}`);
     const data = this.objects.get(key);
     if (!data) throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from ${this.name}`);
     return Buffer.from(data);

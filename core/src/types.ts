@@ -1,5 +1,6 @@
 import type { FileIndex } from './FileIndex.js';
 import type { Manifest } from './Manifest.js';
+import type { StreamRangeReader } from './StreamRangeReader.js';
 
 /** A place that stores objects by key: a local directory, an S3 bucket, … Sinks know nothing of backups. */
 export interface Sink {
@@ -109,6 +110,11 @@ export interface RestoreContext {
   include: string[];
   /** The plaintext stream of one backup of the chain, checked part by part. */
   openStream(manifest: Manifest): AsyncIterable<Buffer>;
+  /**
+   * Spans of one backup's plaintext stream (for partial restore), fetching only the parts that hold them;
+   * one reader per backup for the whole restore, so parts already fetched are reused.
+   */
+  rangeReader(manifest: Manifest): StreamRangeReader;
   log: Logger;
 }
 

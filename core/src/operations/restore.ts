@@ -2,6 +2,7 @@ import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, RastError } from '../errors.js';
 import type { Runtime } from '../Runtime.js';
+import type { StreamRangeReader } from '../StreamRangeReader.js';
 import type { RestoreReport } from '../types.js';
 import { runOperation } from './lifecycle.js';
 
@@ -45,6 +46,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     }
     const index = await repository.readIndex(target);
     const created = await prepareDestination(destination);
+    const readers = new Map<string, StreamRangeReader>();
     const report = await format.restore({
       chain,
       target,
@@ -52,6 +54,11 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       destination,
       include: options.include ?? [],
       openStream: (manifest) => repository.openStream(manifest),
+      rangeReader: (manifest) => {
+        let reader = readers.get(manifest.id);
+        if (!reader) readers.set(manifest.id, (reader = repository.rangeReader(manifest)));
+        return reader;
+      },
       log,
     }).catch(async (error) => {
       if (created) await rmdir(destination).catch(() => {});

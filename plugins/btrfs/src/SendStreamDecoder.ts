@@ -28,6 +28,8 @@ export interface SendCommand {
   type: number;
   /** Byte offset of the command header in the (concatenated) stream. */
   offset: number;
+  /** Bytes of the whole command, header included. */
+  size: number;
   /** Attributes by type; values are views into the stream's bytes, valid only during the callback. */
   attributes: Map<number, Buffer>;
   /** Protocol version of the stream this command belongs to. */
@@ -114,7 +116,7 @@ export class SendStreamDecoder {
       actual = ~crc32c(whole.subarray(COMMAND_HEADER), actual) >>> 0;
       if (actual !== crc) throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
       const attributes = this.parseAttributes(whole.subarray(COMMAND_HEADER), offset, type);
-      this.onCommand({ type, offset, attributes, version: this.version });
+      this.onCommand({ type, offset, size: COMMAND_HEADER + length, attributes, version: this.version });
       this.consume(COMMAND_HEADER + length);
       if (type === Command.END) {
         this.ended = true;

@@ -1,4 +1,4 @@
-import type { EntryType, FileIndex, IndexEntry } from '@rast-backup/core';
+import type { EntryType, FileIndex, IndexEntry, StreamRange } from '@rast-backup/core';
 import { Attribute, Command, timespec, u64, type SendCommand } from './SendStreamDecoder.js';
 
 /** One inode of the tree being received; several names may share it (hard links). */
@@ -15,6 +15,8 @@ interface Node {
   xattrs?: Record<string, string>;
   children?: Map<string, Node>;
   from: string;
+  /** Regular files: where their data lies in the chain's streams (see IndexEntry.ranges). */
+  ranges?: StreamRange[];
 }
 
 const CREATED: Record<number, EntryType> = {
@@ -36,6 +38,8 @@ const S_IFBLK = 0o060000;
  */
 export class SendStreamIndexer {
   private readonly root: Node;
+  /** The file the previous data command wrote to: a span grows only over consecutive data commands of one file. */
+  private lastWritten?: Node;
 
   constructor(
     private readonly backupId: string,
@@ -56,8 +60,8 @@ export class SendStreamIndexer {
         directory.children!.set(name, this.lookup(entry.linkTo!));
         continue;
       }
-      const { path: _path, linkTo: _linkTo, inode: _inode, ctime: _ctime, ...facts } = entry;
-      directory.children!.set(name, { ...facts, children: entry.type === 'directory' ? new Map() : undefined });
+      const { path: _path, linkTo: _linkTo, inode: _inode, ctime: _ctime, ranges, ...facts } = entry;
+      directory.children!.set(name, { ...facts, children: entry.type === 'directory' ? new Map() : undefined, ranges: ranges && [...ranges] });
     }
   }
 
@@ -93,6 +97,7 @@ export class SendStreamIndexer {
       const mode = Number(u64(attributes.get(Attribute.MODE)));
       const node: Node = { type: created, mode: created === 'symlink' ? 0o777 : created === 'directory' ? 0o700 : 0o600, uid: 0, gid: 0, size: 0, mtime: '0', from: this.backupId };
       if (created === 'directory') node.children = new Map();
+      if (created === 'file') node.ranges = [];
       if (created === 'symlink') node.target = text(Attribute.PATH_LINK);
       if (command.type === Command.MKNOD) {
         const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
@@ -140,20 +145,24 @@ export class SendStreamIndexer {
         return;
       }
       case Command.WRITE:
-        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
-      case Command.CLONE:
-        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
-      case Command.ENCODED_WRITE:
-        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
-      case Command.UPDATE_EXTENT:
-        return this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
-      case Command.FALLOCATE:
-        if ((u64(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) === 0) {
-          this.grow(path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
-        } else touch(this.lookup(path));
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
         return;
+      case Command.CLONE:
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
+        return;
+      case Command.ENCODED_WRITE:
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
+        return;
+      case Command.UPDATE_EXTENT:
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
+        return;
+      case Command.FALLOCATE: {
+        const keepSize = (u64(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) !== 0;
+        this.data(command, path, keepSize ? 0 : u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
+        return;
+      }
       case Command.TRUNCATE:
-        touch(this.lookup(path)).size = u64(attributes.get(Attribute.SIZE));
+        this.data(command, path, 0).size = u64(attributes.get(Attribute.SIZE));
         return;
       case Command.CHMOD:
         touch(this.lookup(path)).mode = u64(attributes.get(Attribute.MODE)) & 0o7777;
@@ -172,10 +181,23 @@ export class SendStreamIndexer {
     }
   }
 
-  private grow(path: string, end: number): void {
+  /** A command that changes a file's data: the file grows to `end`, and its span in this stream covers the command. */
+  private data(command: SendCommand, path: string, end: number): Node {
     const node = this.lookup(path);
     node.from = this.backupId;
     if (end > node.size) node.size = end;
+    if (node.ranges) {
+      const last = node.ranges.at(-1);
+      const clone = command.type === Command.CLONE || undefined;
+      if (this.lastWritten === node && last?.from === this.backupId && last.path === path) {
+        last.end = command.offset + command.size;
+        if (clone) last.clone = true;
+      } else {
+        node.ranges.push({ from: this.backupId, start: command.offset, end: command.offset + command.size, path, ...(clone && { clone }) });
+      }
+    }
+    this.lastWritten = node;
+    return node;
   }
 
   /** The resolved tree as index entries: parents first, names in byte order; later names of an inode are hard links. */
@@ -190,7 +212,8 @@ export class SendStreamIndexer {
         return;
       }
       if (node.type === 'file') seen.set(node, path);
-      entries.push({ ...facts, path, size: node.type === 'file' ? node.size : 0 });
+      const { ranges, ...rest } = facts;
+      entries.push({ ...rest, path, size: node.type === 'file' ? node.size : 0, ...(ranges && { ranges }) });
       if (children) {
         const names = [...children.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
         for (const name of names) emit(children.get(name)!, path === '.' ? name : `${path}/${name}`);

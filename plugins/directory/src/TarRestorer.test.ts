@@ -30,6 +30,7 @@ async function restoreCrafted(stream: Buffer, entries: IndexEntry[]) {
   const error = await restoreTree({
     chain: [manifest], target: manifest, index, destination, include: [], log: silentLogger(),
     openStream: async function* () { yield stream; },
+    rangeReader: () => { throw new Error('tar restore reads whole streams'); },
   }).then(() => undefined, (failure: RastError) => failure);
   return { error, parent, destination };
 }
