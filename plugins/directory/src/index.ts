@@ -8,6 +8,8 @@ const VERSION = '0.1.0';
 
 export { includeMatcher } from './IncludeMatcher.js';
 export { safeRelativePath } from './TarEntries.js';
+export { restoreIndexedTree, type FileToFill, type FillFiles } from './IndexedTreeRestorer.js';
+export type { SafeTree } from './SafeTree.js';
 
 /** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
 export default definePlugin({
