@@ -32,7 +32,10 @@ async function prepareDestination(destination: string): Promise<boolean> {
 }
 
 /** index (resolve the chain) → fetch → untransform → deserialize into the destination. */
-export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreReport & { backup: string }> {
+/** What a restore did; `read` counts the plaintext stream bytes fetched, of `chainSize` (partial restores fetch less). */
+export type RestoreOutcome = RestoreReport & { backup: string; read: number; chainSize: number };
+
+export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreOutcome> {
   const { pipeline, repository, log } = runtime;
   const destination = path.resolve(options.destination);
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
@@ -47,13 +50,20 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     const index = await repository.readIndex(target);
     const created = await prepareDestination(destination);
     const readers = new Map<string, StreamRangeReader>();
+    let streamed = 0;
+    const counted = async function* (stream: AsyncIterable<Buffer>) {
+      for await (const chunk of stream) {
+        streamed += chunk.length;
+        yield chunk;
+      }
+    };
     const report = await format.restore({
       chain,
       target,
       index,
       destination,
       include: options.include ?? [],
-      openStream: (manifest) => repository.openStream(manifest),
+      openStream: (manifest) => counted(repository.openStream(manifest)),
       rangeReader: (manifest) => {
         let reader = readers.get(manifest.id);
         if (!reader) readers.set(manifest.id, (reader = repository.rangeReader(manifest)));
@@ -64,6 +74,9 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       if (created) await rmdir(destination).catch(() => {});
       throw error;
     });
-    return { ...report, backup: target.id };
+    const read = streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0);
+    const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);
+    log.info(`restore of ${target.id} read ${read} of the chain's ${total} stream bytes`);
+    return { ...report, backup: target.id, read, chainSize: total };
   });
 }

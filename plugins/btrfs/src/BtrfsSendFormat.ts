@@ -6,6 +6,7 @@ import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
 import { commandInput, commandOutput } from './ChildStream.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
+import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
 
 /**
@@ -52,9 +53,7 @@ function serialize(context: SerializeContext): Serialization {
  */
 async function restore(context: RestoreContext): Promise<RestoreReport> {
   const { chain, target, destination } = context;
-  if (context.include.length > 0) {
-    throw new RastError(ErrorCode.USAGE, `backup ${target.id} is a btrfs send stream: --include needs the send-stream decoder, which this version lacks; restore it whole`, { backup: target.id });
-  }
+  if (context.include.length > 0) return restoreSpans(context);
   if (!(await isOnBtrfs(destination))) {
     throw new RastError(ErrorCode.DESTINATION_INVALID, `backup ${target.id} is a btrfs send stream and ${destination} is not on btrfs: this version restores send streams only onto btrfs (btrfs receive)`, { backup: target.id });
   }

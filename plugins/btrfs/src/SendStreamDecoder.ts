@@ -54,10 +54,25 @@ export class SendStreamDecoder {
   private expectHeader = true;
   private ended = false;
 
+  /** Where a span decode (`resume`) must stop: it ends on a command boundary, not on END. */
+  private readonly partial: boolean;
+
+  /**
+   * `resume`: decode a span of a stream that starts on a command boundary at `offset` (no stream header),
+   * of protocol `version`, as partial restore reads the spans the index names.
+   */
   constructor(
     private readonly label: string,
     private readonly onCommand: (command: SendCommand) => void,
-  ) {}
+    resume?: { version: number; offset: number },
+  ) {
+    this.partial = resume !== undefined;
+    if (resume) {
+      this.version = resume.version;
+      this.consumed = resume.offset;
+      this.expectHeader = false;
+    }
+  }
 
   private damaged(offset: number, message: string): RastError {
     return new RastError(ErrorCode.STREAM_DAMAGED, `${this.label}: send stream damaged at byte ${offset}: ${message}`, { offset });
@@ -148,8 +163,12 @@ export class SendStreamDecoder {
   /** Call at the end of input: the stream must end on a complete END command. */
   finish(): void {
     if (this.available > 0) throw this.damaged(this.consumed, `${this.available} bytes of a truncated command at the end`);
-    if (!this.ended) throw this.damaged(this.consumed, 'the stream ends without an END command');
+    if (!this.ended && !this.partial) throw this.damaged(this.consumed, 'the stream ends without an END command');
   }
+}
+
+export function u32(value: Buffer | undefined): number {
+  return value ? value.readUInt32LE(0) : 0;
 }
 
 export function u64(value: Buffer | undefined): number {

@@ -1,5 +1,5 @@
 import type { EntryType, FileIndex, IndexEntry, StreamRange } from '@rast-backup/core';
-import { Attribute, Command, timespec, u64, type SendCommand } from './SendStreamDecoder.js';
+import { Attribute, Command, timespec, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
 /** One inode of the tree being received; several names may share it (hard links). */
 interface Node {
@@ -157,7 +157,7 @@ export class SendStreamIndexer {
         this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
         return;
       case Command.FALLOCATE: {
-        const keepSize = (u64(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) !== 0;
+        const keepSize = (u32(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) !== 0;
         this.data(command, path, keepSize ? 0 : u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
         return;
       }

@@ -1,0 +1,116 @@
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, link, lstat, mkdir, open, readFile, readlink, rename, truncate, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
+const available = isRoot && spawnSync('mkfs.btrfs', ['--version']).status === 0;
+const needs = 'root and btrfs-progs (a loop-mounted btrfs image)';
+
+function sh(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function cli(args: string[]) {
+  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
+  assert.is(result.status, 0, `${args.join(' ')}: ${result.stderr}`);
+  assert.not.match(result.stderr, /warning/, `${args.join(' ')}: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+/** A loop-mounted btrfs with a subvolume `data`, a tmpfs to restore onto, and a config with 1 MiB parts. */
+async function fixture() {
+  const home = await temporaryDirectory('rast-spans-');
+  const image = path.join(home, 'fs.img');
+  const mountPoint = path.join(home, 'mnt');
+  const tmpfs = path.join(home, 'tmpfs');
+  await mkdir(mountPoint);
+  await mkdir(tmpfs);
+  sh('truncate', ['-s', '600M', image]);
+  sh('mkfs.btrfs', ['-q', '-f', image]);
+  sh('mount', ['-o', 'loop', image, mountPoint]);
+  sh('mount', ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs', tmpfs]);
+  process.on('exit', () => {
+    spawnSync('umount', ['-l', mountPoint]);
+    spawnSync('umount', ['-l', tmpfs]);
+  });
+  sh('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
+  const config = path.join(home, 'config.toml');
+  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n[backup]\npart_size_mib = 1\n`);
+  return { source: path.join(mountPoint, 'data'), tmpfs, config };
+}
+
+/** Type, mode, owner, µs mtime, size, content hash, symlink target, and whether a large file stayed sparse. */
+async function describe(file: string): Promise<string> {
+  const stats = await lstat(file, { bigint: true });
+  const facts = [`mode=${stats.mode.toString(8)}`, `owner=${stats.uid}:${stats.gid}`, `mtime_us=${stats.mtimeNs / 1000n}`];
+  if (stats.isFile()) {
+    facts.push(`size=${stats.size}`, `sha=${createHash('sha256').update(await readFile(file)).digest('hex').slice(0, 16)}`, `links=${stats.nlink}`);
+    if (stats.size > 8_000_000n) facts.push(`sparse=${stats.blocks * 512n < stats.size / 2n}`);
+  }
+  if (stats.isSymbolicLink()) facts.push(`target=${await readlink(file)}`);
+  return facts.join(' ');
+}
+
+// ---
+
+const spans = suite('btrfs partial restore from the index spans');
+
+testNeeding(spans, available, needs, 'selected files of a chain of three restore exactly onto tmpfs, reading only the parts that hold them', async () => {
+  const { source, tmpfs, config } = await fixture();
+  await mkdir(path.join(source, 'docs', 'deep'), { recursive: true });
+  await writeFile(path.join(source, 'docs', 'notes.txt'), 'first version\n');
+  await writeFile(path.join(source, 'docs', 'deep', 'kept.txt'), 'never changes\n');
+  await writeFile(path.join(source, 'big.bin'), randomBytes(12_000_000));
+  await writeFile(path.join(source, 'edited.bin'), randomBytes(3_000_000));
+  const sparse = await open(path.join(source, 'sparse'), 'w');
+  await sparse.write(Buffer.from('start'), 0, 5, 0);
+  await sparse.write(Buffer.from('end'), 0, 3, 32 * 1024 * 1024);
+  await sparse.close();
+  await writeFile(path.join(source, 'linked'), 'hard');
+  await link(path.join(source, 'linked'), path.join(source, 'docs', 'linked-too'));
+  await writeFile(path.join(source, 'shrinks'), randomBytes(200_000));
+  const first = cli(['create', source, '--json', '--config', config]);
+
+  // In place edits, a rename of the directory, a shrink then a write beyond the new end, a mode change.
+  const edited = await open(path.join(source, 'edited.bin'), 'r+');
+  await edited.write(Buffer.from('patched in the middle'), 0, 21, 1_500_000);
+  await edited.close();
+  await rename(path.join(source, 'docs'), path.join(source, 'papers'));
+  await writeFile(path.join(source, 'papers', 'notes.txt'), 'second version, longer than the first\n');
+  await truncate(path.join(source, 'shrinks'), 1000);
+  const shrinks = await open(path.join(source, 'shrinks'), 'r+');
+  await shrinks.write(Buffer.from('beyond'), 0, 6, 150_000);
+  await shrinks.close();
+  await chmod(path.join(source, 'papers', 'deep', 'kept.txt'), 0o640);
+  const second = cli(['create', source, '--parent', 'latest', '--json', '--config', config]);
+
+  await writeFile(path.join(source, 'papers', 'new.txt'), 'new in the third');
+  const sparseAgain = await open(path.join(source, 'sparse'), 'r+');
+  await sparseAgain.write(Buffer.from('middle'), 0, 6, 16 * 1024 * 1024);
+  await sparseAgain.close();
+  await utimes(path.join(source, 'edited.bin'), 1_000_000, 1_000_000);
+  const third = cli(['create', source, '--parent', 'latest', '--json', '--config', config]);
+  assert.is(third.parent, second.id);
+
+  const selected = ['papers/notes.txt', 'papers/deep/kept.txt', 'papers/new.txt', 'edited.bin', 'sparse', 'shrinks', 'docs-gone'];
+  const destination = path.join(tmpfs, 'partial');
+  const restored = cli(['restore', third.id, destination, '--include', 'papers', 'edited.bin', 'sparse', 'shrinks', '--json', '--config', config]);
+  for (const file of selected.slice(0, -1)) assert.is(await describe(path.join(destination, file)), await describe(path.join(source, file)), file);
+  // The hard link's other name was not selected: the selected one holds the data alone.
+  assert.is(await readFile(path.join(destination, 'papers', 'linked-too'), 'utf8'), 'hard');
+  assert.is(await describe(path.join(destination, 'papers')), await describe(path.join(source, 'papers')));
+  assert.ok(restored.read < 6_000_000, `the 12 MB big.bin is not read (${restored.read} of ${restored.chainSize} bytes)`);
+
+  const small = cli(['restore', third.id, path.join(tmpfs, 'one'), '--include', '/papers/deep/kept.txt', '--json', '--config', config]);
+  assert.is(await readFile(path.join(tmpfs, 'one', 'papers', 'deep', 'kept.txt'), 'utf8'), 'never changes\n');
+  assert.ok(small.read <= 2 * 1024 * 1024, `one small file reads at most two 1 MiB parts (${small.read} of ${small.chainSize} bytes)`);
+});
+
+spans.run();
