@@ -47,7 +47,12 @@ export interface StreamRange {
   end: number;
   /** The file's path in that stream at that moment (orphan names included), as the stream's commands name it. */
   path: string;
-  /** The span holds a clone, whose source lies elsewhere: replaying the span alone cannot rebuild the data. */
+  /**
+   * Clones in the span whose source the index could resolve: the command's offset, and the spans that
+   * rebuild the source file as it was at that moment (in this stream, or in the parent backup).
+   */
+  clones?: Array<{ at: number; source: StreamRange[] }>;
+  /** The span holds a clone whose source the index could not resolve: replaying the span cannot rebuild the data. */
   clone?: boolean;
 }
 

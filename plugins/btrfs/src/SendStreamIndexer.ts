@@ -28,6 +28,11 @@ const CREATED: Record<number, EntryType> = {
   [Command.SYMLINK]: 'symlink',
 };
 const FALLOC_FL_KEEP_SIZE = 1;
+
+/** A copy that later growth of the original's last span cannot change. */
+function copyRanges(ranges: StreamRange[]): StreamRange[] {
+  return ranges.map((range) => ({ ...range, ...(range.clones && { clones: [...range.clones] }) }));
+}
 const S_IFMT = 0o170000;
 const S_IFBLK = 0o060000;
 
@@ -40,6 +45,11 @@ export class SendStreamIndexer {
   private readonly root: Node;
   /** The file the previous data command wrote to: a span grows only over consecutive data commands of one file. */
   private lastWritten?: Node;
+  /** UUIDs (hex) of the subvolume this stream makes and of its parent, for resolving clone sources. */
+  private uuid?: string;
+  private parentUuid?: string;
+  /** The parent's files as they were, by path: a clone from the parent reads them, whatever this stream did since. */
+  private readonly parentFiles = new Map<string, StreamRange[] | undefined>();
 
   constructor(
     private readonly backupId: string,
@@ -57,10 +67,12 @@ export class SendStreamIndexer {
       }
       const [directory, name] = this.parentOf(entry.path);
       if (entry.type === 'hardlink') {
+        this.parentFiles.set(entry.path, this.parentFiles.get(entry.linkTo!));
         directory.children!.set(name, this.lookup(entry.linkTo!));
         continue;
       }
       const { path: _path, linkTo: _linkTo, inode: _inode, ctime: _ctime, ranges, ...facts } = entry;
+      if (entry.type === 'file') this.parentFiles.set(entry.path, ranges && copyRanges(ranges));
       directory.children!.set(name, { ...facts, children: entry.type === 'directory' ? new Map() : undefined, ranges: ranges && [...ranges] });
     }
   }
@@ -113,6 +125,11 @@ export class SendStreamIndexer {
       case Command.SUBVOL:
         this.root.children = new Map();
         touch(this.root);
+        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        return;
+      case Command.SNAPSHOT:
+        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        this.parentUuid = attributes.get(Attribute.CLONE_UUID)?.toString('hex');
         return;
       case Command.RENAME: {
         const [from, name] = this.parentOf(path);
@@ -147,9 +164,11 @@ export class SendStreamIndexer {
       case Command.WRITE:
         this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
         return;
-      case Command.CLONE:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
+      case Command.CLONE: {
+        const source = this.cloneSource(command);
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)), source);
         return;
+      }
       case Command.ENCODED_WRITE:
         this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
         return;
@@ -181,19 +200,42 @@ export class SendStreamIndexer {
     }
   }
 
+  /**
+   * The spans that rebuild a clone's source as it is at this moment: a file of this stream (by its path now)
+   * or of the parent (by its path there). Undefined when the source lies elsewhere or has no spans.
+   */
+  private cloneSource(command: SendCommand): StreamRange[] | undefined {
+    const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
+    const sourcePath = command.attributes.get(Attribute.CLONE_PATH)?.toString('utf8') ?? '';
+    if (uuid !== undefined && uuid === this.uuid) {
+      const ranges = this.lookupOptional(sourcePath)?.ranges;
+      return ranges && copyRanges(ranges);
+    }
+    if (uuid !== undefined && uuid === this.parentUuid) return this.parentFiles.get(sourcePath);
+    return undefined;
+  }
+
+  private lookupOptional(path: string): Node | undefined {
+    try {
+      return this.lookup(path);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A command that changes a file's data: the file grows to `end`, and its span in this stream covers the command. */
-  private data(command: SendCommand, path: string, end: number): Node {
+  private data(command: SendCommand, path: string, end: number, cloneSource?: StreamRange[]): Node {
     const node = this.lookup(path);
     node.from = this.backupId;
     if (end > node.size) node.size = end;
     if (node.ranges) {
       const last = node.ranges.at(-1);
-      const clone = command.type === Command.CLONE || undefined;
-      if (this.lastWritten === node && last?.from === this.backupId && last.path === path) {
-        last.end = command.offset + command.size;
-        if (clone) last.clone = true;
-      } else {
-        node.ranges.push({ from: this.backupId, start: command.offset, end: command.offset + command.size, path, ...(clone && { clone }) });
+      let range = last;
+      if (this.lastWritten === node && last?.from === this.backupId && last.path === path) last.end = command.offset + command.size;
+      else node.ranges.push((range = { from: this.backupId, start: command.offset, end: command.offset + command.size, path }));
+      if (command.type === Command.CLONE) {
+        if (cloneSource) (range!.clones ??= []).push({ at: command.offset, source: cloneSource });
+        else range!.clone = true;
       }
     }
     this.lastWritten = node;

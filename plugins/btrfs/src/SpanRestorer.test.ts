@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readFile, readlink, rename, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
@@ -76,6 +76,8 @@ testNeeding(spans, available, needs, 'selected files of a chain of three restore
   await writeFile(path.join(source, 'linked'), 'hard');
   await link(path.join(source, 'linked'), path.join(source, 'docs', 'linked-too'));
   await writeFile(path.join(source, 'shrinks'), randomBytes(200_000));
+  await writeFile(path.join(source, 'origin'), randomBytes(500_000));
+  sh('cp', ['--reflink=always', path.join(source, 'big.bin'), path.join(source, 'docs', 'big-clone')]);
   const first = cli(['create', source, '--json', '--config', config]);
 
   // In place edits, a rename of the directory, a shrink then a write beyond the new end, a mode change.
@@ -89,6 +91,11 @@ testNeeding(spans, available, needs, 'selected files of a chain of three restore
   await shrinks.write(Buffer.from('beyond'), 0, 6, 150_000);
   await shrinks.close();
   await chmod(path.join(source, 'papers', 'deep', 'kept.txt'), 0o640);
+  // A clone whose source, in the parent, has since been moved and its name reused (the receiver's CLONE pitfall).
+  await rename(path.join(source, 'origin'), path.join(source, 'origin-moved'));
+  await writeFile(path.join(source, 'origin'), randomBytes(500_000));
+  sh('cp', ['--reflink=always', path.join(source, 'origin-moved'), path.join(source, 'copy-of-origin')]);
+  sh('cp', ['--reflink=always', path.join(source, 'edited.bin'), path.join(source, 'edited-clone')]);
   const second = cli(['create', source, '--parent', 'latest', '--json', '--config', config]);
 
   await writeFile(path.join(source, 'papers', 'new.txt'), 'new in the third');
@@ -99,14 +106,22 @@ testNeeding(spans, available, needs, 'selected files of a chain of three restore
   const third = cli(['create', source, '--parent', 'latest', '--json', '--config', config]);
   assert.is(third.parent, second.id);
 
-  const selected = ['papers/notes.txt', 'papers/deep/kept.txt', 'papers/new.txt', 'edited.bin', 'sparse', 'shrinks', 'docs-gone'];
+  const files = cli(['ls', third.id, '-R', '--json', '--config', config]).entries;
+  const clones = (name: string) => files.find((entry: any) => entry.path === name).ranges.flatMap((range: any) => range.clones ?? []).length;
+  assert.ok(clones('papers/big-clone') > 0 && clones('copy-of-origin') > 0 && clones('edited-clone') > 0, 'the streams hold clones');
+  const selected = ['papers/notes.txt', 'papers/deep/kept.txt', 'papers/new.txt', 'edited.bin', 'sparse', 'shrinks', 'origin', 'copy-of-origin', 'edited-clone'];
   const destination = path.join(tmpfs, 'partial');
-  const restored = cli(['restore', third.id, destination, '--include', 'papers', 'edited.bin', 'sparse', 'shrinks', '--json', '--config', config]);
-  for (const file of selected.slice(0, -1)) assert.is(await describe(path.join(destination, file)), await describe(path.join(source, file)), file);
+  const restored = cli(['restore', third.id, destination, '--include', 'papers/*.txt', 'papers/deep', 'papers/linked-too', 'edited.bin', 'sparse', 'shrinks', '*origin', 'edited-clone', '--json', '--config', config]);
+  for (const file of selected) assert.is(await describe(path.join(destination, file)), await describe(path.join(source, file)), file);
   // The hard link's other name was not selected: the selected one holds the data alone.
   assert.is(await readFile(path.join(destination, 'papers', 'linked-too'), 'utf8'), 'hard');
   assert.is(await describe(path.join(destination, 'papers')), await describe(path.join(source, 'papers')));
-  assert.ok(restored.read < 6_000_000, `the 12 MB big.bin is not read (${restored.read} of ${restored.chainSize} bytes)`);
+  assert.ok(restored.read < 8_000_000, `the 12 MB big.bin is not read (${restored.read} of ${restored.chainSize} bytes)`);
+  assert.equal((await readdir(destination)).sort(), ['copy-of-origin', 'edited-clone', 'edited.bin', 'origin', 'papers', 'shrinks', 'sparse'], 'no scratch file is left');
+
+  const cloned = cli(['restore', third.id, path.join(tmpfs, 'cloned'), '--include', 'papers/big-clone', '--json', '--config', config]);
+  assert.is(await describe(path.join(tmpfs, 'cloned', 'papers', 'big-clone')), await describe(path.join(source, 'papers', 'big-clone')));
+  assert.ok(cloned.read < 16_000_000, `a clone reads its source's spans (${cloned.read} of ${cloned.chainSize} bytes)`);
 
   const small = cli(['restore', third.id, path.join(tmpfs, 'one'), '--include', '/papers/deep/kept.txt', '--json', '--config', config]);
   assert.is(await readFile(path.join(tmpfs, 'one', 'papers', 'deep', 'kept.txt'), 'utf8'), 'never changes\n');
