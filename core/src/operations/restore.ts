@@ -9,6 +9,8 @@ export interface RestoreOptions {
   backup: string;
   destination: string;
   include?: string[];
+  /** Succeed even when the destination could not hold everything (the report's `skipped`); else that fails with RESTORE_INCOMPLETE. */
+  ignoreUnrestorable?: boolean;
 }
 
 /** The destination may not exist yet, or be an empty directory. Returns whether it created the destination (so that a restore that fails at once can remove it again). */
@@ -30,7 +32,7 @@ async function prepareDestination(destination: string): Promise<boolean> {
   return false;
 }
 
-/** index (resolve the chain) → fetch → untransform → deserialize into the destination. */
+/** index (resolve the chain) → fetch → untransform → deserialize into the destination. Anything the destination could not hold fails the restore unless `ignoreUnrestorable`. */
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreReport & { backup: string }> {
   const { pipeline, repository, log } = runtime;
   const destination = path.resolve(options.destination);
@@ -57,6 +59,14 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       if (created) await rmdir(destination).catch(() => {});
       throw error;
     });
+    if (report.skipped.length > 0 && !options.ignoreUnrestorable) {
+      for (const skipped of report.skipped) log.warn(`not restored: ${skipped}`);
+      throw new RastError(
+        ErrorCode.RESTORE_INCOMPLETE,
+        `restore of backup ${target.id} into ${destination} is incomplete: ${report.skipped.length} kind(s) of content could not be restored there (listed above); everything else is in place. Run as root or onto a filesystem that holds them, or accept this with --ignore-unrestorable`,
+        { backup: target.id, skipped: report.skipped },
+      );
+    }
     return { ...report, backup: target.id };
   });
 }
