@@ -86,8 +86,13 @@ async function restoreWithReceiver(context: RestoreContext, onBtrfs: boolean): P
     onBtrfs,
     note: (message) => context.log.warn(message),
   });
-  for (const manifest of context.chain) await receiver.receive(`backup ${manifest.id}`, context.openStream(manifest));
-  return receiver.finish();
+  try {
+    for (const manifest of context.chain) await receiver.receive(`backup ${manifest.id}`, context.openStream(manifest));
+    return receiver.finish();
+  } catch (error) {
+    receiver.abandon();
+    throw error;
+  }
 }
 
 /**

@@ -108,7 +108,7 @@ export class ReceiveTree {
     const names = pathComponents(raw, false);
     const name = names.pop()!;
     const directory = this.walk(names, raw, (node) => node.children!);
-    if (directory.kind !== 'directory') throw new UnsafePath(`${show(raw)}: its parent is a ${directory.kind}, not a directory`);
+    if (directory.kind !== 'directory') throw new UnsafePath(`${show(raw)} goes through ${show(names[names.length - 1]!)}, which is a ${directory.kind}, not a directory`);
     if (directory.absent) throw new UnsafePath(`${show(raw)}: its parent is not on disk`);
     return { directory, name, existing: directory.children!.get(name) };
   }

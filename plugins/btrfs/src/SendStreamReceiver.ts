@@ -417,6 +417,17 @@ export class SendStreamReceiver {
     target.size = writer.size;
   }
 
+  /** After a failure: closes what is open and removes the stash; what was restored so far stays. */
+  abandon(): void {
+    try {
+      this.closeCurrent();
+      this.parentView.close();
+    } catch {
+      // Already closed.
+    }
+    rmSync(this.stash, { recursive: true, force: true });
+  }
+
   /** Owners, modes, capabilities and times of the whole tree, then the report. Call once, after the last stream. */
   finish(): RestoreReport {
     this.closeCurrent();
