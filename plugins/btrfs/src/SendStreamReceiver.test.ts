@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, link, lutimes, mkdir, open, rename, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lutimes, mkdir, rename, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAttribute, setAttribute } from '@napi-rs/xattr';
 import { testNeeding } from '@rast-backup/core/testing';
@@ -7,9 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeSpecial } from './SystemTools.js';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
-import { differences, fingerprint } from './testing/TreeFingerprint.js';
-
-type Step = (source: string, lab: BtrfsLab) => void | Promise<void>;
+import { differential } from './testing/Differential.js';
+import { cloneRange, writeAt } from './testing/SourceChanges.js';
 
 const ACL = Buffer.alloc(4 + 5 * 8);
 ACL.writeUInt32LE(2, 0);
@@ -21,51 +20,6 @@ ACL.writeUInt32LE(2, 0);
 const CAPABILITY = Buffer.alloc(20);
 CAPABILITY.writeUInt32LE(0x02000001, 0);
 CAPABILITY.writeUInt32LE(1 << 10, 4);
-
-/** FICLONERANGE (a reflink of part of a file), through python3: Node has no ioctl. */
-export function cloneRange(source: string, sourceOffset: number, length: number, destination: string, destinationOffset: number): void {
-  sh('python3', ['-c', `
-import fcntl, os, struct, sys
-s = os.open(sys.argv[1], os.O_RDONLY); d = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT, 0o644)
-fcntl.ioctl(d, 0x4020940d, struct.pack('qQQQ', s, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])))`, source, destination, String(sourceOffset), String(length), String(destinationOffset)]);
-}
-
-async function writeAt(file: string, offset: number, data: Buffer | string): Promise<void> {
-  const handle = await open(file, 'r+').catch(() => open(file, 'w'));
-  await handle.write(Buffer.from(data), 0, Buffer.byteLength(data), offset);
-  await handle.close();
-}
-
-/**
- * Makes the snapshots of `steps` (one after each), sends them as a chain in each protocol, then checks
- * that `btrfs receive` and the user-space receiver (onto tmpfs) both rebuild every snapshot of the chain
- * exactly: type, mode, owner, size, content, target, rdev, hard links, xattrs, mtime (and holes).
- */
-export async function differential(steps: Step[], options: { flags?: string[][]; sparse?: RegExp; lab?: BtrfsLab; btrfsReceiveRootTimes?: false } = {}): Promise<void> {
-  const lab = options.lab ?? (await BtrfsLab.create());
-  const snapshots: string[] = [];
-  for (const step of steps) {
-    await step(lab.source, lab);
-    snapshots.push(lab.snapshot());
-  }
-  const destinations = await lab.destination('tmpfs', 1024);
-  for (const flags of options.flags ?? [['--proto', '1'], ['--proto', '2']]) {
-    const streams = snapshots.map((snapshot, index) => lab.send(snapshot, index > 0 ? snapshots[index - 1] : undefined, flags));
-    for (let last = 0; last < snapshots.length; last += 1) {
-      const expected = fingerprint(snapshots[last]!, { sparse: options.sparse });
-      const received = lab.btrfsReceive(streams.slice(0, last + 1), path.basename(snapshots[last]!));
-      const withoutSparse = fingerprint(snapshots[last]!);
-      const byBtrfsReceive = fingerprint(received);
-      if (options.btrfsReceiveRootTimes === false) byBtrfsReceive['.'] = withoutSparse['.']!;
-      assert.equal(differences(withoutSparse, byBtrfsReceive), [], `btrfs receive of ${flags.join(' ')} chain up to ${last}`);
-      const destination = path.join(destinations, `${flags.join('')}-${last}`);
-      await mkdir(destination);
-      const report = await BtrfsLab.receive(streams.slice(0, last + 1), destination);
-      assert.equal(report.skipped, [], 'as root onto tmpfs, everything is restored');
-      assert.equal(differences(expected, fingerprint(destination, { sparse: options.sparse })), [], `user-space receiver of ${flags.join(' ')} chain up to ${last}`);
-    }
-  }
-}
 
 async function populate(root: string): Promise<void> {
   await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });
