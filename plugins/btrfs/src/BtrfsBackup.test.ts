@@ -312,4 +312,35 @@ testNeeding(btrfs, available, needs, 'btrfs-progs missing, and a full repository
   }
 });
 
+testNeeding(btrfs, available, needs, 'as another user, what cannot be restored is listed and fails the restore, unless --ignore-unrestorable', async () => {
+  const { source, config, home } = await btrfsFixture();
+  await populate(source);
+  const created = json(cli(['create', source, '--json', '--config', config]));
+  await chmod(home, 0o755);
+  await chmod(config, 0o644);
+  sh('chmod', ['-R', 'a+rX', path.join(home, 'repository')]);
+  const state = path.join(home, 'state');
+  await mkdir(state);
+  await chown(state, 65534, 65534);
+  const asNobody = async (name: string, extra: string[]) => {
+    const destination = path.join(home, name);
+    await mkdir(destination);
+    await chown(destination, 65534, 65534);
+    return { destination, result: cli(['restore', created.id, destination, '--config', config, ...extra], { uid: 65534, gid: 65534, env: { ...process.env, RAST_BACKUP_STATE_DIR: state } }) };
+  };
+  const strict = await asNobody('strict', []);
+  assert.is(strict.result.status, 1, strict.result.stderr);
+  assert.match(strict.result.stderr, /warning: not restored: owners \(need root\): \d+ entries/);
+  assert.match(strict.result.stderr, /warning: not restored: file capabilities .*"capable"/);
+  assert.match(strict.result.stderr, /error RB021: restore of backup .* is incomplete: .*--ignore-unrestorable/);
+  assert.is(strict.result.stdout, '');
+  const accepted = await asNobody('accepted', ['--ignore-unrestorable', '--json']);
+  assert.is(accepted.result.status, 0, accepted.result.stderr);
+  assert.match(accepted.result.stderr, /warning: not restored: owners \(need root\)/);
+  assert.ok(JSON.parse(accepted.result.stdout).skipped.length >= 2);
+  assert.is(await readFile(path.join(accepted.destination, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'utf8'), 'deep\n');
+  assert.is((await lstat(path.join(accepted.destination, 'setuid'))).mode & 0o7777, 0o4755);
+  assert.is((await lstat(path.join(accepted.destination, 'random.bin'))).uid, 65534);
+});
+
 btrfs.run();
