@@ -305,8 +305,7 @@ testNeeding(receiver, labAvailable, labNeeds, 'long paths: 255-byte names, paths
       await rename(path.join(root, 'n'.repeat(250) + '0'), path.join(root, 'moved'));
       await rename(path.join(root, 'many', 'd', 'd'), path.join(root, 'many-moved'));
     },
-    // btrfs receive sets the root's times before the kernel's last change to the root in these streams.
-  ], { btrfsReceiveRootTimes: false });
+  ]);
 });
 
 receiver.run();

@@ -11,7 +11,7 @@ export type Step = (source: string, lab: BtrfsLab) => void | Promise<void>;
  * that `btrfs receive` and the user-space receiver (onto tmpfs) both rebuild every snapshot of the chain
  * exactly: type, mode, owner, size, content, target, rdev, hard links, xattrs, mtime (and holes).
  */
-export async function differential(steps: Step[], options: { flags?: string[][]; sparse?: RegExp; lab?: BtrfsLab; btrfsReceiveRootTimes?: false } = {}): Promise<void> {
+export async function differential(steps: Step[], options: { flags?: string[][]; sparse?: RegExp; lab?: BtrfsLab } = {}): Promise<void> {
   const lab = options.lab ?? (await BtrfsLab.create());
   const snapshots: string[] = [];
   for (const step of steps) {
@@ -26,7 +26,9 @@ export async function differential(steps: Step[], options: { flags?: string[][];
       const received = lab.btrfsReceive(streams.slice(0, last + 1), path.basename(snapshots[last]!));
       const withoutSparse = fingerprint(snapshots[last]!);
       const byBtrfsReceive = fingerprint(received);
-      if (options.btrfsReceiveRootTimes === false) byBtrfsReceive['.'] = withoutSparse['.']!;
+      // btrfs receive sometimes leaves the root's mtime at the time of receiving: the kernel can send the root's
+      // times before the stream's last rename into the root. Only the user-space receiver is held to it.
+      byBtrfsReceive['.'] = byBtrfsReceive['.']!.replace(/mtime_us=\d+/, withoutSparse['.']!.match(/mtime_us=\d+/)![0]);
       assert.equal(differences(withoutSparse, byBtrfsReceive), [], `btrfs receive of ${flags.join(' ')} chain up to ${last}`);
       const destination = path.join(destinations, `${flags.join('')}-${last}`);
       await mkdir(destination);
