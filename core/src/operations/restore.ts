@@ -10,6 +10,8 @@ export interface RestoreOptions {
   backup: string;
   destination: string;
   include?: string[];
+  /** Succeed even when the destination could not hold everything (the report's `skipped`); else that fails with RESTORE_INCOMPLETE. */
+  ignoreUnrestorable?: boolean;
 }
 
 /** The destination may not exist yet, or be an empty directory. Returns whether it created the destination (so that a restore that fails at once can remove it again). */
@@ -31,10 +33,10 @@ async function prepareDestination(destination: string): Promise<boolean> {
   return false;
 }
 
-/** index (resolve the chain) → fetch → untransform → deserialize into the destination. */
 /** What a restore did; `read` counts the plaintext stream bytes fetched, of `chainSize` (partial restores fetch less). */
 export type RestoreOutcome = RestoreReport & { backup: string; read: number; chainSize: number };
 
+/** index (resolve the chain) → fetch → untransform → deserialize into the destination. Anything the destination could not hold fails the restore unless `ignoreUnrestorable`. */
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreOutcome> {
   const { pipeline, repository, log } = runtime;
   const destination = path.resolve(options.destination);
@@ -77,6 +79,14 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     const read = streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0);
     const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);
     log.info(`restore of ${target.id} read ${read} of the chain's ${total} stream bytes`);
+    if (report.skipped.length > 0 && !options.ignoreUnrestorable) {
+      for (const skipped of report.skipped) log.warn(`not restored: ${skipped}`);
+      throw new RastError(
+        ErrorCode.RESTORE_INCOMPLETE,
+        `restore of backup ${target.id} into ${destination} is incomplete: ${report.skipped.length} kind(s) of content could not be restored there (listed above); everything else is in place. Run as root or onto a filesystem that holds them, or accept this with --ignore-unrestorable`,
+        { backup: target.id, skipped: report.skipped },
+      );
+    }
     return { ...report, backup: target.id, read, chainSize: total };
   });
 }

@@ -197,6 +197,24 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
     await writeFile(path.join(destination, 'writable'), 'yes');
     assert.is(cli(['verify', backup.id, '--config', config]).status, 0);
   }
+  // Onto other filesystems, and onto btrfs when asked, the chain goes through the user-space receiver.
+  const tmpfs = path.join(path.dirname(mountPoint), 'tmpfs');
+  await mkdir(tmpfs);
+  sh('mount', ['-t', 'tmpfs', '-o', 'size=300m', 'tmpfs', tmpfs]);
+  process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
+  for (const [backup, state] of [[third, state3], [second, state2], [first, state1]] as const) {
+    const destination = path.join(tmpfs, `restored-${backup.id}`);
+    const restored = cli(['restore', backup.id, destination, '--json', '--config', config]);
+    assert.is(restored.status, 0, restored.stderr);
+    assert.equal(JSON.parse(restored.stdout).skipped, []);
+    assert.equal(await fingerprint(destination), state, `user-space restore of ${backup.id} onto tmpfs`);
+    await rm(destination, { recursive: true });
+  }
+  const forced = path.join(mountPoint, 'forced-user-space');
+  const restored = cli(['restore', third.id, forced, '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } });
+  assert.is(restored.status, 0, restored.stderr);
+  assert.equal(await fingerprint(forced), state3, 'user-space restore onto btrfs');
+  assert.is.not((await lstat(forced)).ino, 256, 'a plain directory, not a subvolume');
   const subvolumes = sh('btrfs', ['subvolume', 'list', mountPoint]);
   assert.not.match(subvolumes, /\.rast-restore-/, 'no intermediate subvolumes are left');
   const info = json(cli(['info', third.id, '--json', '--config', config]));
@@ -241,7 +259,7 @@ testNeeding(btrfs, available, needs, 'a second create of the same source is refu
   assert.is(cli(['create', source, '--config', config]).status, 0);
 });
 
-testNeeding(btrfs, available, needs, 'clear errors: snapshot directory on another filesystem, restore onto a non-btrfs destination, not root', async () => {
+testNeeding(btrfs, available, needs, 'clear errors: snapshot directory on another filesystem, btrfs receive forced onto ext4, not root; the user-space receiver restores onto ext4', async () => {
   const { source, config, home } = await btrfsFixture();
   const elsewhere = path.join(home, 'other-config.toml');
   await writeFile(elsewhere, `${await readFile(config, 'utf8')}[btrfs]\nsnapshot_dir = ${JSON.stringify(path.join(home, 'snapshots'))}\n`);
@@ -251,9 +269,13 @@ testNeeding(btrfs, available, needs, 'clear errors: snapshot directory on anothe
   assert.equal(json(cli(['list', '--json', '--config', elsewhere])), []);
 
   const created = json(cli(['create', source, '--json', '--config', config]));
-  const ext4 = cli(['restore', created.id, path.join(home, 'not-btrfs'), '--config', config]);
-  assert.is(ext4.status, 1);
-  assert.match(ext4.stderr, /not on btrfs/);
+  const onExt4 = path.join(home, 'not-btrfs');
+  const ext4 = cli(['restore', created.id, onExt4, '--config', config]);
+  assert.is(ext4.status, 0, ext4.stderr);
+  assert.equal(await fingerprint(onExt4), await fingerprint(source), 'restored onto ext4 by the user-space receiver');
+  const forcedReceive = cli(['restore', created.id, path.join(home, 'forced'), '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'btrfs-receive' } });
+  assert.is(forcedReceive.status, 1);
+  assert.match(forcedReceive.stderr, /btrfs receive needs root and a destination on btrfs/);
 
   await chmod(home, 0o755);
   await chmod(config, 0o644);
@@ -288,6 +310,37 @@ testNeeding(btrfs, available, needs, 'btrfs-progs missing, and a full repository
   } finally {
     sh('umount', [small]);
   }
+});
+
+testNeeding(btrfs, available, needs, 'as another user, what cannot be restored is listed and fails the restore, unless --ignore-unrestorable', async () => {
+  const { source, config, home } = await btrfsFixture();
+  await populate(source);
+  const created = json(cli(['create', source, '--json', '--config', config]));
+  await chmod(home, 0o755);
+  await chmod(config, 0o644);
+  sh('chmod', ['-R', 'a+rX', path.join(home, 'repository')]);
+  const state = path.join(home, 'state');
+  await mkdir(state);
+  await chown(state, 65534, 65534);
+  const asNobody = async (name: string, extra: string[]) => {
+    const destination = path.join(home, name);
+    await mkdir(destination);
+    await chown(destination, 65534, 65534);
+    return { destination, result: cli(['restore', created.id, destination, '--config', config, ...extra], { uid: 65534, gid: 65534, env: { ...process.env, RAST_BACKUP_STATE_DIR: state } }) };
+  };
+  const strict = await asNobody('strict', []);
+  assert.is(strict.result.status, 1, strict.result.stderr);
+  assert.match(strict.result.stderr, /warning: not restored: owners \(need root\): \d+ entries/);
+  assert.match(strict.result.stderr, /warning: not restored: file capabilities .*"capable"/);
+  assert.match(strict.result.stderr, /error RB021: restore of backup .* is incomplete: .*--ignore-unrestorable/);
+  assert.is(strict.result.stdout, '');
+  const accepted = await asNobody('accepted', ['--ignore-unrestorable', '--json']);
+  assert.is(accepted.result.status, 0, accepted.result.stderr);
+  assert.match(accepted.result.stderr, /warning: not restored: owners \(need root\)/);
+  assert.ok(JSON.parse(accepted.result.stdout).skipped.length >= 2);
+  assert.is(await readFile(path.join(accepted.destination, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'utf8'), 'deep\n');
+  assert.is((await lstat(path.join(accepted.destination, 'setuid'))).mode & 0o7777, 0o4755);
+  assert.is((await lstat(path.join(accepted.destination, 'random.bin'))).uid, 65534);
 });
 
 btrfs.run();

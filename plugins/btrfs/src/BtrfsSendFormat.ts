@@ -6,6 +6,7 @@ import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
 import { commandInput, commandOutput } from './ChildStream.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
+import { SendStreamReceiver } from './SendStreamReceiver.js';
 import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
 
@@ -47,17 +48,15 @@ function serialize(context: SerializeContext): Serialization {
   };
 }
 
+/** Set to `user-space` to restore with SendStreamReceiver even where `btrfs receive` could be used (tests, comparisons). */
+export const RECEIVER_ENVIRONMENT = 'RAST_BACKUP_BTRFS_RECEIVER';
+
 /**
  * Receives the chain (full, then each incremental) with `btrfs receive` into a staging directory beside
  * the destination, then puts a writable snapshot of the last one at the destination and removes the rest.
  */
-async function restore(context: RestoreContext): Promise<RestoreReport> {
+async function restoreWithBtrfsReceive(context: RestoreContext): Promise<RestoreReport> {
   const { chain, target, destination } = context;
-  if (context.include.length > 0) return restoreSpans(context);
-  if (!(await isOnBtrfs(destination))) {
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `backup ${target.id} is a btrfs send stream and ${destination} is not on btrfs: this version restores send streams only onto btrfs (btrfs receive)`, { backup: target.id });
-  }
-  if (process.getuid?.() !== 0) throw new RastError(ErrorCode.DESTINATION_INVALID, `restoring btrfs backup ${target.id} needs root (btrfs receive)`, { backup: target.id });
   const staging = await mkdtemp(path.join(path.dirname(destination), '.rast-restore-'));
   let bytes = 0;
   const counted = async function* (stream: AsyncIterable<Buffer>) {
@@ -79,6 +78,42 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
     await rmdir(staging).catch(() => {});
   }
   return { entries: 0, bytes, skipped: [] };
+}
+
+/** Applies the chain's streams, oldest first, with the user-space receiver: onto any filesystem, as any user. */
+async function restoreWithReceiver(context: RestoreContext, onBtrfs: boolean): Promise<RestoreReport> {
+  const receiver = new SendStreamReceiver(context.destination, {
+    isRoot: process.getuid?.() === 0,
+    onBtrfs,
+    note: (message) => context.log.warn(message),
+  });
+  try {
+    for (const manifest of context.chain) await receiver.receive(`backup ${manifest.id}`, context.openStream(manifest));
+    return receiver.finish();
+  } catch (error) {
+    receiver.abandon();
+    throw error;
+  }
+}
+
+/**
+ * A whole backup onto btrfs as root: `btrfs receive` (a subvolume, with reflinks). Anything else (another
+ * filesystem, not root, or RAST_BACKUP_BTRFS_RECEIVER=user-space): the user-space receiver, into a directory.
+ */
+async function restore(context: RestoreContext): Promise<RestoreReport> {
+  const { target, destination } = context;
+  if (context.include.length > 0) return restoreSpans(context);
+  const onBtrfs = await isOnBtrfs(destination);
+  const forced = process.env[RECEIVER_ENVIRONMENT];
+  if (forced !== undefined && forced !== 'user-space' && forced !== 'btrfs-receive') {
+    throw new RastError(ErrorCode.USAGE, `${RECEIVER_ENVIRONMENT}=${forced}: expected user-space or btrfs-receive`);
+  }
+  const isRoot = process.getuid?.() === 0;
+  if (forced === 'btrfs-receive' && !(onBtrfs && isRoot)) {
+    throw new RastError(ErrorCode.DESTINATION_INVALID, `${RECEIVER_ENVIRONMENT}=btrfs-receive: btrfs receive needs root and a destination on btrfs (${destination} is ${onBtrfs ? '' : 'not '}on btrfs)`, { backup: target.id });
+  }
+  if (onBtrfs && isRoot && forced !== 'user-space') return restoreWithBtrfsReceive(context);
+  return restoreWithReceiver(context, onBtrfs);
 }
 
 /**

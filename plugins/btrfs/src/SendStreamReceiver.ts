@@ -1,0 +1,473 @@
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync, closeSync, constants, fstatSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readSync, renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync,
+} from 'node:fs';
+import path from 'node:path';
+import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
+import { ErrorCode, RastError, type RestoreReport } from '@rast-backup/core';
+import { UndecodableExtent } from './EncodedExtent.js';
+import { BadFileData, FileDataWriter, type RangeSource } from './FileDataWriter.js';
+import { ParentFileView } from './ParentFileView.js';
+import { ReceiveTree, UnsafePath, show, type NodeKind, type ReceiveNode, type Time } from './ReceiveTree.js';
+import { Attribute, Command, SendStreamDecoder, u64, type SendCommand } from './SendStreamDecoder.js';
+import { SkipList } from './SkipList.js';
+import { makeSpecial } from './SystemTools.js';
+
+const COMMAND_NAMES = new Map<number, string>(Object.entries(Command).map(([name, number]) => [number, name]));
+const CREATED: Record<number, NodeKind> = {
+  [Command.MKFILE]: 'file', [Command.MKDIR]: 'directory', [Command.MKNOD]: 'char-device', [Command.MKFIFO]: 'fifo', [Command.MKSOCK]: 'socket', [Command.SYMLINK]: 'symlink',
+};
+const S_IFMT = 0o170000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const CAPABILITY = 'security.capability';
+
+/** A stream that contradicts itself (a path that is not there, a file that is a directory…). */
+class Inconsistent extends Error {}
+
+export interface ReceiverOptions {
+  /** Owners and device nodes are restored only as root. */
+  isRoot: boolean;
+  /** `btrfs.*` xattrs (btrfs properties) are set only on btrfs; elsewhere they are left out. */
+  onBtrfs: boolean;
+  /** Told once per kind of stream content this receiver leaves out by design (FILEATTR, verity). */
+  note?: (message: string) => void;
+}
+
+/** A u32 attribute (absent: 0). */
+function u32(value: Buffer | undefined): number {
+  if (value === undefined) return 0;
+  if (value.length < 4) throw new Inconsistent(`a ${value.length}-byte attribute where 4 bytes are expected`);
+  return value.readUInt32LE(0);
+}
+
+function time(value: Buffer | undefined): Time | undefined {
+  return value ? { seconds: Number(value.readBigUInt64LE(0)), nanoseconds: value.readUInt32LE(8) } : undefined;
+}
+
+/** Seconds for utimes(): whole microseconds plus half of one, so that the double rounds to that microsecond. */
+function seconds(value: Time): number {
+  return (value.seconds * 1e6 + Math.floor(value.nanoseconds / 1000) + 0.5) / 1e6;
+}
+
+/**
+ * Restores btrfs send streams onto any filesystem, without `btrfs receive`: the full backup's stream,
+ * then each incremental one in order, into one destination directory. Paths are resolved only through
+ * the receiver's own tree (ReceiveTree); nothing on disk is followed or trusted. File data goes through
+ * FileDataWriter; clones from the parent read an unchanged view of it (ParentFileView). Owners, modes,
+ * file capabilities and times are applied once all streams are in, in the kernel's order (owner, mode,
+ * capability, times), directories after their contents.
+ */
+export class SendStreamReceiver {
+  readonly tree = new ReceiveTree();
+  private readonly skipped = new SkipList();
+  private readonly noted = new Set<string>();
+  private readonly destination: Buffer;
+  private readonly stash: string;
+  private readonly parentView: ParentFileView;
+  private stashed: ReceiveNode[] = [];
+  private stashCount = 0;
+  private streamIndex = -1;
+  private subvolume?: { uuid: string; ctransid: bigint };
+  private parent?: { uuid: string; ctransid: bigint };
+  private current?: { node: ReceiveNode; writer: FileDataWriter };
+  private begun = false;
+  private bytes = 0;
+  private label = '';
+
+  constructor(destination: string, private readonly options: ReceiverOptions) {
+    this.destination = Buffer.from(destination);
+    this.stash = path.join(destination, `.rast-receive-${randomBytes(6).toString('hex')}`);
+    mkdirSync(this.stash, { mode: 0o700 });
+    this.parentView = new ParentFileView(path.join(this.stash, 'parent-data'));
+    this.tree.root.uid = process.getuid?.() ?? 0;
+    this.tree.root.gid = process.getgid?.() ?? 0;
+  }
+
+  /** Applies one backup's stream: the full backup first, then each incremental in chain order. */
+  async receive(label: string, stream: AsyncIterable<Buffer>): Promise<void> {
+    this.label = label;
+    this.streamIndex += 1;
+    this.tree.stream = this.streamIndex;
+    this.parentView.startStream(this.streamIndex);
+    this.begun = false;
+    const decoder = new SendStreamDecoder(label, (command) => this.apply(command));
+    for await (const chunk of stream) {
+      decoder.push(chunk);
+      this.bytes += chunk.length;
+    }
+    decoder.finish();
+    if (!this.begun) throw new RastError(ErrorCode.STREAM_DAMAGED, `${label}: the send stream holds no subvolume`);
+    this.closeCurrent();
+    for (const node of this.stashed) unlinkSync(path.join(this.stash, node.stashed!));
+    this.stashed = [];
+  }
+
+  /** The node a command concerns, as the tree stands before the command is applied (undefined for stream-level commands). */
+  nodeOf(command: SendCommand): ReceiveNode | undefined {
+    const raw = command.attributes.get(Attribute.PATH);
+    if (raw === undefined || command.type === Command.SUBVOL || command.type === Command.SNAPSHOT) return undefined;
+    try {
+      return this.tree.resolve(raw, true);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private apply(command: SendCommand): void {
+    try {
+      this.dispatch(command);
+    } catch (error) {
+      const where = `${this.label}: send stream at byte ${command.offset}, ${COMMAND_NAMES.get(command.type) ?? `command ${command.type}`}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
+      const facts = { offset: command.offset, command: COMMAND_NAMES.get(command.type) };
+      if (error instanceof UnsafePath) throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: ${error.message}`, facts);
+      if (error instanceof Inconsistent || error instanceof BadFileData || error instanceof UndecodableExtent) throw new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${error.message}`, facts);
+      if (error instanceof RastError) throw new RastError(error.code, `${where}: ${error.message}`, { ...error.facts, ...facts });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR') throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: the destination holds something the stream did not make there (${code})`, facts);
+      throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${where}: ${(error as Error).message}`, facts, { cause: error });
+    }
+  }
+
+  private absolute(relative: Buffer): Buffer {
+    return relative.length === 0 ? this.destination : Buffer.concat([this.destination, Buffer.from('/'), relative]);
+  }
+
+  private stashPath(name: string): string {
+    return path.join(this.stash, name);
+  }
+
+  private dispatch(command: SendCommand): void {
+    const attributes = command.attributes;
+    const need = (attribute: number): Buffer => {
+      const value = attributes.get(attribute);
+      if (value === undefined) throw new Inconsistent(`the command lacks attribute ${attribute}`);
+      return value;
+    };
+    const number = (attribute: number): number => {
+      const value = need(attribute);
+      if (value.length < 8) throw new Inconsistent(`attribute ${attribute} is ${value.length} bytes, not 8`);
+      const result = u64(value);
+      if (result > Number.MAX_SAFE_INTEGER) throw new Inconsistent(`attribute ${attribute} holds ${value.readBigUInt64LE(0)}, beyond any real value`);
+      return result;
+    };
+    if (command.type === Command.SUBVOL || command.type === Command.SNAPSHOT) return this.begin(command, need);
+    if (command.type === Command.END) return;
+    if (!this.begun) throw new Inconsistent('the stream does not start with a subvolume');
+    const raw = () => need(Attribute.PATH);
+    const created = CREATED[command.type];
+    if (created) return this.create(created, raw(), command, number);
+    switch (command.type) {
+      case Command.RENAME:
+        return this.rename(raw(), need(Attribute.PATH_TO));
+      case Command.LINK:
+        return this.link(need(Attribute.PATH_LINK), raw());
+      case Command.UNLINK: {
+        const { directory, name, existing } = this.tree.placeOf(raw());
+        if (!existing) throw new Inconsistent('unlink of a name that does not exist');
+        if (existing.kind === 'directory') throw new Inconsistent('unlink of a directory');
+        return this.removeName(existing, directory, name, raw());
+      }
+      case Command.RMDIR: {
+        const { directory, name, existing } = this.tree.placeOf(raw());
+        if (!existing || existing.kind !== 'directory') throw new Inconsistent('rmdir of something that is not a directory');
+        if (existing.children!.size > 0) throw new Inconsistent(`rmdir of a directory that still holds ${existing.children!.size} entries`);
+        rmdirSync(this.absolute(raw()));
+        this.tree.detach(existing, directory, name);
+        return;
+      }
+      case Command.SET_XATTR:
+      case Command.REMOVE_XATTR:
+        return this.xattr(command.type === Command.SET_XATTR, raw(), need(Attribute.XATTR_NAME), attributes.get(Attribute.XATTR_DATA));
+      case Command.WRITE:
+        return this.writer(raw()).write(number(Attribute.FILE_OFFSET), need(Attribute.DATA));
+      case Command.CLONE:
+        return this.clone(raw(), command, number);
+      case Command.ENCODED_WRITE: {
+        if (u32(attributes.get(Attribute.ENCRYPTION)) !== 0) throw new BadFileData('an encrypted extent, which no receiver can decode');
+        return this.writer(raw()).encodedWrite(
+          number(Attribute.FILE_OFFSET), u32(attributes.get(Attribute.COMPRESSION)), need(Attribute.DATA),
+          number(Attribute.UNENCODED_LEN), number(Attribute.UNENCODED_OFFSET), number(Attribute.UNENCODED_FILE_LEN),
+        );
+      }
+      case Command.FALLOCATE:
+        return this.writer(raw()).fallocate(u32(need(Attribute.FALLOCATE_MODE)), number(Attribute.FILE_OFFSET), number(Attribute.SIZE));
+      case Command.TRUNCATE:
+        return this.writer(raw()).truncate(number(Attribute.SIZE));
+      case Command.CHMOD:
+        this.tree.resolve(raw(), true).mode = number(Attribute.MODE) & 0o7777;
+        return;
+      case Command.CHOWN: {
+        const node = this.tree.resolve(raw(), true);
+        node.uid = number(Attribute.UID);
+        node.gid = number(Attribute.GID);
+        return;
+      }
+      case Command.UTIMES: {
+        const node = this.tree.resolve(raw(), true);
+        node.atime = time(attributes.get(Attribute.ATIME)) ?? node.atime;
+        node.mtime = time(attributes.get(Attribute.MTIME)) ?? node.mtime;
+        return;
+      }
+      case Command.UPDATE_EXTENT:
+        throw new Inconsistent('the stream was made with btrfs send --no-data and holds no file data to restore');
+      case Command.FILEATTR:
+        this.tree.resolve(raw(), true);
+        return this.note('btrfs inode flags (FILEATTR: immutable, append-only, nodatacow…) are not restored by the user-space receiver');
+      case Command.ENABLE_VERITY:
+        return this.note('fs-verity (ENABLE_VERITY) is not enabled by the user-space receiver');
+      default:
+        this.skipped.add(`send stream command ${command.type}, unknown to this receiver, left out`, `byte ${command.offset}`);
+    }
+  }
+
+  private note(message: string): void {
+    if (this.noted.has(message)) return;
+    this.noted.add(message);
+    this.options.note?.(`${this.label}: ${message}`);
+  }
+
+  private begin(command: SendCommand, need: (attribute: number) => Buffer): void {
+    if (this.begun) throw new Inconsistent('a second subvolume in one backup\'s stream');
+    const uuid = need(Attribute.UUID).toString('hex');
+    const ctransid = need(Attribute.CTRANSID).readBigUInt64LE(0);
+    if (command.type === Command.SUBVOL) {
+      if (this.streamIndex !== 0) throw new RastError(ErrorCode.PARENT_INVALID, 'a full send stream where the chain needs an incremental one');
+    } else {
+      const parent = { uuid: need(Attribute.CLONE_UUID).toString('hex'), ctransid: need(Attribute.CLONE_CTRANSID).readBigUInt64LE(0) };
+      if (this.streamIndex === 0) throw new RastError(ErrorCode.PARENT_INVALID, 'an incremental send stream with no full backup before it in the chain');
+      if (parent.uuid !== this.subvolume!.uuid || parent.ctransid !== this.subvolume!.ctransid) {
+        throw new RastError(ErrorCode.PARENT_INVALID, `an incremental stream on subvolume ${parent.uuid} (ctransid ${parent.ctransid}), but the backup before it in the chain is ${this.subvolume!.uuid} (ctransid ${this.subvolume!.ctransid})`);
+      }
+      this.parent = parent;
+    }
+    this.subvolume = { uuid, ctransid };
+    this.begun = true;
+  }
+
+  private create(kind: NodeKind, raw: Buffer, command: SendCommand, number: (attribute: number) => number): void {
+    const { directory, name, existing } = this.tree.placeOf(raw);
+    if (existing) throw new Inconsistent(`creates ${show(raw)}, which exists already`);
+    const node: ReceiveNode = {
+      kind, links: [], bornIn: this.streamIndex, size: 0,
+      mode: kind === 'directory' ? 0o700 : kind === 'symlink' ? 0o777 : 0o600, uid: this.tree.root.uid, gid: this.tree.root.gid,
+    };
+    if (kind === 'directory') node.children = new Map();
+    const target = this.absolute(raw);
+    if (kind === 'file') closeSync(openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    else if (kind === 'directory') mkdirSync(target, { mode: 0o700 });
+    else if (kind === 'symlink') {
+      const link = command.attributes.get(Attribute.PATH_LINK);
+      if (!link || link.length === 0 || link.includes(0)) throw new Inconsistent('a symlink with an empty target or a NUL byte in it');
+      symlinkSync(link, target);
+    } else {
+      let major = 0;
+      let minor = 0;
+      if (command.type === Command.MKNOD) {
+        const mode = number(Attribute.MODE);
+        if ((mode & S_IFMT) !== S_IFCHR && (mode & S_IFMT) !== S_IFBLK) throw new Inconsistent(`MKNOD of mode ${mode.toString(8)}, not a device`);
+        node.kind = (mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device';
+        const rdev = BigInt(number(Attribute.RDEV));
+        major = Number((rdev >> 8n) & 0xfffn);
+        minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
+      }
+      if (node.kind.endsWith('device') && !this.options.isRoot) {
+        node.absent = 'a device node (needs root)';
+        this.skipped.add('device nodes (need root)', show(raw));
+      } else {
+        // Made under a plain ASCII name in the stash (the tools take text paths), then linked into place.
+        const temporary = `new-${(this.stashCount += 1)}`;
+        makeSpecial(this.stash, temporary, node.kind as 'fifo', major, minor);
+        linkSync(this.stashPath(temporary), target);
+        unlinkSync(this.stashPath(temporary));
+      }
+    }
+    this.tree.attach(node, directory, name);
+  }
+
+  private rename(from: Buffer, to: Buffer): void {
+    const source = this.tree.placeOf(from);
+    const node = source.existing;
+    if (!node) throw new Inconsistent('rename of a name that does not exist');
+    const destination = this.tree.placeOf(to);
+    if (node.kind === 'directory' && this.tree.isAncestor(node, destination.directory)) throw new UnsafePath(`moves directory ${show(from)} into itself (${show(to)})`);
+    const replaced = destination.existing;
+    if (replaced === node) return;
+    if (replaced) {
+      if ((replaced.kind === 'directory') !== (node.kind === 'directory')) throw new Inconsistent(`renames onto ${show(to)}, which is ${replaced.kind === 'directory' ? '' : 'not '}a directory`);
+      if (replaced.kind === 'directory') {
+        if (replaced.children!.size > 0) throw new Inconsistent(`renames onto directory ${show(to)}, which is not empty`);
+        rmdirSync(this.absolute(to));
+        this.tree.detach(replaced, destination.directory, destination.name);
+      } else this.removeName(replaced, destination.directory, destination.name, to);
+    }
+    if (!node.absent) renameSync(this.absolute(from), this.absolute(to));
+    this.tree.detach(node, source.directory, source.name);
+    this.tree.attach(node, destination.directory, destination.name);
+  }
+
+  private link(existingPath: Buffer, newPath: Buffer): void {
+    const node = this.tree.resolve(existingPath);
+    if (node.kind === 'directory') throw new UnsafePath(`hard-links directory ${show(existingPath)}`);
+    const { directory, name, existing } = this.tree.placeOf(newPath);
+    if (existing) throw new Inconsistent(`links ${show(newPath)}, which exists already`);
+    if (!node.absent) linkSync(this.absolute(existingPath), this.absolute(newPath));
+    this.tree.attach(node, directory, name);
+  }
+
+  /** Removes one name of a non-directory. A parent file losing its last name is kept in the stash until the stream ends, for clones from the parent. */
+  private removeName(node: ReceiveNode, directory: ReceiveNode, name: string, raw: Buffer): void {
+    this.tree.detach(node, directory, name);
+    if (node.absent) return;
+    if (node.links.length === 0 && node.kind === 'file' && node.bornIn < this.streamIndex) {
+      node.stashed = `gone-${(this.stashCount += 1)}`;
+      renameSync(this.absolute(raw), this.stashPath(node.stashed));
+      this.stashed.push(node);
+      return;
+    }
+    unlinkSync(this.absolute(raw));
+  }
+
+  private xattr(set: boolean, raw: Buffer, rawName: Buffer, value: Buffer | undefined): void {
+    const node = this.tree.resolve(raw, true);
+    const name = rawName.toString('utf8');
+    if (rawName.length === 0 || rawName.includes(0) || !Buffer.from(name).equals(rawName)) throw new Inconsistent('an xattr name that is empty or not text');
+    if (name === CAPABILITY) {
+      node.capability = set ? Buffer.from(value ?? Buffer.alloc(0)) : undefined;
+      return;
+    }
+    if (name.startsWith('btrfs.') && !this.options.onBtrfs) return;
+    if (node.absent) return;
+    try {
+      this.withTextPath(node, raw, (target) => (set ? setAttributeSync(target, name, value ?? Buffer.alloc(0)) : removeAttributeSync(target, name)));
+    } catch (error) {
+      if (!set && /No data available|ENODATA/.test((error as Error).message)) return;
+      this.skipped.add(`xattr ${name} (${(error as Error).message.replace(/ \(os error \d+\)$/, '')})`, show(raw));
+    }
+  }
+
+  /** Runs `action` with a text path to the node: the xattr binding takes no bytes. A non-UTF-8 path goes through a temporary link in the stash. */
+  private withTextPath(node: ReceiveNode, raw: Buffer, action: (target: string) => void): void {
+    const absolute = this.absolute(raw);
+    const text = absolute.toString('utf8');
+    if (Buffer.from(text).equals(absolute)) return action(text);
+    if (node.kind === 'directory') throw new Error('a directory whose path is not UTF-8');
+    const temporary = this.stashPath(`xattr-${(this.stashCount += 1)}`);
+    linkSync(absolute, temporary);
+    try {
+      action(temporary);
+    } finally {
+      unlinkSync(temporary);
+    }
+  }
+
+  /** The data writer of the file at `raw`, kept open while commands address the same file. */
+  private writer(raw: Buffer): FileDataWriter {
+    const node = this.tree.resolve(raw);
+    if (node.kind !== 'file') throw new Inconsistent(`file data for ${show(raw)}, which is a ${node.kind}`);
+    if (this.current?.node === node) return this.current.writer;
+    this.closeCurrent();
+    const fd = openSync(this.absolute(raw), constants.O_RDWR | constants.O_NOFOLLOW);
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw new UnsafePath(`${show(raw)} is not a regular file on disk`);
+    }
+    const writer = new FileDataWriter(fd, fstatSync(fd).size, (start, end) => this.parentView.preserve(node, fd, start, end));
+    this.current = { node, writer };
+    return writer;
+  }
+
+  private closeCurrent(): void {
+    if (!this.current) return;
+    this.current.node.size = this.current.writer.size;
+    closeSync(this.current.writer.fd);
+    this.current = undefined;
+  }
+
+  private clone(raw: Buffer, command: SendCommand, number: (attribute: number) => number): void {
+    const attributes = command.attributes;
+    const writer = this.writer(raw);
+    const target = this.current!.node;
+    const uuid = (attributes.get(Attribute.CLONE_UUID) ?? Buffer.alloc(0)).toString('hex');
+    const sourcePath = attributes.get(Attribute.CLONE_PATH);
+    if (!sourcePath) throw new Inconsistent('a CLONE without a source path');
+    let source: ReceiveNode;
+    let fromParent = false;
+    if (uuid === this.subvolume!.uuid) source = this.tree.resolve(sourcePath);
+    else if (this.parent && uuid === this.parent.uuid) {
+      source = this.tree.resolveInParent(sourcePath);
+      fromParent = true;
+    } else throw new UnsafePath(`CLONE from subvolume ${uuid || '(none)'}, which is neither this backup nor its parent`);
+    if (source.kind !== 'file') throw new Inconsistent(`CLONE from ${show(sourcePath)}, which is a ${source.kind}`);
+    const offset = number(Attribute.FILE_OFFSET);
+    const length = number(Attribute.CLONE_LEN);
+    const sourceOffset = number(Attribute.CLONE_OFFSET);
+    if (source === target) {
+      writer.clone(offset, length, fromParent ? this.parentView.reader(source, writer) : writer, sourceOffset);
+    } else {
+      const location = source.stashed ? Buffer.from(this.stashPath(source.stashed)) : this.absolute(this.tree.pathOf(source));
+      const fd = openSync(location, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const current: RangeSource = { read: (position, into, count) => readSync(fd, into, 0, count, position) };
+        writer.clone(offset, length, fromParent ? this.parentView.reader(source, current) : current, sourceOffset);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    target.size = writer.size;
+  }
+
+  /** After a failure: closes what is open and removes the stash; what was restored so far stays. */
+  abandon(): void {
+    try {
+      this.closeCurrent();
+      this.parentView.close();
+    } catch {
+      // Already closed.
+    }
+    rmSync(this.stash, { recursive: true, force: true });
+  }
+
+  /** Owners, modes, capabilities and times of the whole tree, then the report. Call once, after the last stream. */
+  finish(): RestoreReport {
+    this.closeCurrent();
+    this.parentView.close();
+    rmSync(this.stash, { recursive: true, force: true });
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    const done = new Set<ReceiveNode>();
+    let entries = 0;
+    const visit = (node: ReceiveNode, relative: Buffer): void => {
+      entries += 1;
+      if (done.has(node)) return;
+      done.add(node);
+      if (node.children) {
+        for (const [name, child] of node.children) visit(child, relative.length ? Buffer.concat([relative, Buffer.from('/'), Buffer.from(name, 'latin1')]) : Buffer.from(name, 'latin1'));
+      }
+      if (node.absent) return;
+      const absolute = this.absolute(relative);
+      const shown = relative.length ? show(relative) : '(the root)';
+      if (this.options.isRoot) lchownSync(absolute, node.uid, node.gid);
+      else if (node.uid !== uid || node.gid !== gid) this.skipped.add('owners (need root)', shown);
+      if (node.kind !== 'symlink') chmodSync(absolute, node.mode);
+      if (node.capability) {
+        try {
+          this.withTextPath(node, relative, (target) => setAttributeSync(target, CAPABILITY, node.capability!));
+        } catch (error) {
+          this.skipped.add(`file capabilities (${(error as Error).message.replace(/ \(os error \d+\)$/, '')})`, shown);
+        }
+      }
+      if (node.mtime) {
+        const access = seconds(node.atime ?? node.mtime);
+        if (node.kind === 'symlink') lutimesSync(absolute, access, seconds(node.mtime));
+        else utimesSync(absolute, access, seconds(node.mtime));
+      }
+    };
+    try {
+      visit(this.tree.root, Buffer.alloc(0));
+    } catch (error) {
+      throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${this.label}: setting owners, modes and times: ${(error as Error).message}`, {}, { cause: error });
+    }
+    return { entries, bytes: this.bytes, skipped: this.skipped.lines() };
+  }
+}
