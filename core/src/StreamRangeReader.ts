@@ -1,12 +1,13 @@
 import type { Manifest } from './Manifest.js';
 import type { Repository } from './Repository.js';
+import type { StreamSpans } from './types.js';
 
 /**
  * Reads spans of one backup's plaintext stream, fetching (and checking) only the parts that hold them.
  * Spans are expected roughly in stream order: the last parts fetched are kept, so many small files in one
  * part cost one fetch, and a long span fetches its next parts ahead while one is used.
  */
-export class StreamRangeReader {
+export class StreamRangeReader implements StreamSpans {
   /** Plaintext offset where each part starts; one more entry for the stream's end. */
   private readonly starts: number[] = [0];
   private readonly parts = new Map<number, Promise<Buffer>>();

@@ -1,6 +1,5 @@
 import type { FileIndex } from './FileIndex.js';
 import type { Manifest } from './Manifest.js';
-import type { StreamRangeReader } from './StreamRangeReader.js';
 
 /** A place that stores objects by key: a local directory, an S3 bucket, … Sinks know nothing of backups. */
 export interface Sink {
@@ -114,8 +113,16 @@ export interface RestoreContext {
    * Spans of one backup's plaintext stream (for partial restore), fetching only the parts that hold them;
    * one reader per backup for the whole restore, so parts already fetched are reused.
    */
-  rangeReader(manifest: Manifest): StreamRangeReader;
+  rangeReader(manifest: Manifest): StreamSpans;
   log: Logger;
+}
+
+/** Spans of one backup's plaintext stream, read on demand (the repository's is StreamRangeReader). */
+export interface StreamSpans {
+  /** Bytes [start, end) of the stream, in chunks. */
+  read(start: number, end: number): AsyncIterable<Buffer>;
+  /** Plaintext bytes fetched so far to serve the spans. */
+  readonly fetchedBytes: number;
 }
 
 export interface RestoreReport {

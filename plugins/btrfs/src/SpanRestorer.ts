@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
 import { btrfsFacts } from './BtrfsSource.js';
+import { UndecodableExtent } from './EncodedExtent.js';
+import { BadFileData, FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, SendStreamDecoder, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
-const COPY_CHUNK = 1 << 20;
-const ZEROES = Buffer.alloc(COPY_CHUNK);
 /** The commands that change a file's data; a span's other commands (times, owners, other files) are left to the index. */
 const DATA_COMMANDS = new Set<number>([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE, Command.UPDATE_EXTENT]);
-const FALLOC_FL_KEEP_SIZE = 1;
-const FALLOC_FL_PUNCH_HOLE = 2;
 
 /** Why a file cannot be rebuilt from its spans alone, or undefined when it can. */
 function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | undefined): string | undefined {
@@ -49,8 +48,9 @@ export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
       for (const file of files) {
         const handle = await tree.createFile(file.target);
         try {
-          bytes += await spans.replay(file.entry.ranges ?? [], handle);
-          await handle.truncate(file.entry.size);
+          const writer = FileDataWriter.open(handle.fd);
+          bytes += await spans.replay(file.entry.ranges ?? [], writer);
+          writer.truncate(file.entry.size);
         } finally {
           await handle.close();
         }
@@ -66,7 +66,7 @@ export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
 class SpanReplayer {
   private readonly manifests: Map<string, Manifest>;
   private readonly versions = new Map<string, number>();
-  private readonly scratch = new Map<string, { path: string; handle: FileHandle }>();
+  private readonly scratch = new Map<string, { path: string; handle: FileHandle; writer: FileDataWriter }>();
 
   constructor(
     private readonly context: RestoreContext,
@@ -75,12 +75,12 @@ class SpanReplayer {
     this.manifests = new Map(context.chain.map((manifest) => [manifest.id, manifest]));
   }
 
-  async replay(ranges: StreamRange[], handle: FileHandle): Promise<number> {
+  async replay(ranges: StreamRange[], writer: FileDataWriter): Promise<number> {
     let bytes = 0;
     for (const range of ranges) {
       const manifest = this.manifests.get(range.from);
       if (!manifest) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${this.context.target.id}: its index places file data in backup ${range.from}, which is not in its chain`, { backup: this.context.target.id });
-      bytes += await this.replaySpan(manifest, range, handle);
+      bytes += await this.replaySpan(manifest, range, writer);
     }
     return bytes;
   }
@@ -97,7 +97,7 @@ class SpanReplayer {
   }
 
   /** Applies the data commands of one span that name the file (by its path in that stream). */
-  private async replaySpan(manifest: Manifest, range: StreamRange, handle: FileHandle): Promise<number> {
+  private async replaySpan(manifest: Manifest, range: StreamRange, writer: FileDataWriter): Promise<number> {
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
       if (!DATA_COMMANDS.has(command.type) || command.attributes.get(Attribute.PATH)?.toString('utf8') !== range.path) return;
@@ -107,67 +107,67 @@ class SpanReplayer {
     let bytes = 0;
     for await (const chunk of this.context.rangeReader(manifest).read(range.start, range.end)) {
       decoder.push(chunk);
-      for (const command of pending.splice(0)) bytes += await this.apply(manifest, range, command, handle);
+      for (const command of pending.splice(0)) bytes += await this.apply(manifest, range, command, writer);
     }
     decoder.finish();
     return bytes;
   }
 
-  private async apply(manifest: Manifest, range: StreamRange, command: SendCommand, handle: FileHandle): Promise<number> {
+  private async apply(manifest: Manifest, range: StreamRange, command: SendCommand, writer: FileDataWriter): Promise<number> {
     const attributes = command.attributes;
-    const offset = u64(attributes.get(Attribute.FILE_OFFSET));
-    switch (command.type) {
-      case Command.WRITE: {
-        const data = attributes.get(Attribute.DATA) ?? Buffer.alloc(0);
-        await handle.write(data, 0, data.length, offset);
-        return data.length;
-      }
-      case Command.TRUNCATE:
-        await handle.truncate(u64(attributes.get(Attribute.SIZE)));
-        return 0;
-      case Command.FALLOCATE: {
-        const mode = u32(attributes.get(Attribute.FALLOCATE_MODE));
-        const end = offset + u64(attributes.get(Attribute.SIZE));
-        const length = (await handle.stat()).size;
-        // A hole punched inside what the file holds so far reads as zeroes.
-        if (mode & FALLOC_FL_PUNCH_HOLE) await copyZeroes(handle, offset, Math.min(end, length));
-        else if (!(mode & FALLOC_FL_KEEP_SIZE) && end > length) await handle.truncate(end);
-        return 0;
-      }
-      case Command.CLONE: {
-        const clone = range.clones?.find((candidate) => candidate.at === command.offset);
-        if (!clone) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: the clone at byte ${command.offset} has no source in the index`, { backup: manifest.id });
-        const source = await this.source(clone.source);
-        const length = u64(attributes.get(Attribute.CLONE_LEN));
-        const from = u64(attributes.get(Attribute.CLONE_OFFSET));
-        const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK, length));
-        for (let done = 0; done < length; ) {
-          const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, length - done), from + done);
-          // Past the source's end a clone reads zeroes.
-          const chunk = bytesRead > 0 ? buffer.subarray(0, bytesRead) : ZEROES.subarray(0, Math.min(ZEROES.length, length - done));
-          await handle.write(chunk, 0, chunk.length, offset + done);
-          done += chunk.length;
+    const number = (attribute: number) => u64(attributes.get(attribute));
+    try {
+      switch (command.type) {
+        case Command.WRITE: {
+          const data = attributes.get(Attribute.DATA) ?? Buffer.alloc(0);
+          writer.write(number(Attribute.FILE_OFFSET), data);
+          return data.length;
         }
-        return length;
+        case Command.TRUNCATE:
+          writer.truncate(number(Attribute.SIZE));
+          return 0;
+        case Command.FALLOCATE:
+          writer.fallocate(u32(attributes.get(Attribute.FALLOCATE_MODE)), number(Attribute.FILE_OFFSET), number(Attribute.SIZE));
+          return 0;
+        case Command.ENCODED_WRITE:
+          if (u32(attributes.get(Attribute.ENCRYPTION)) !== 0) throw new BadFileData('an encrypted extent, which no receiver can decode');
+          writer.encodedWrite(
+            number(Attribute.FILE_OFFSET), u32(attributes.get(Attribute.COMPRESSION)), attributes.get(Attribute.DATA) ?? Buffer.alloc(0),
+            number(Attribute.UNENCODED_LEN), number(Attribute.UNENCODED_OFFSET), number(Attribute.UNENCODED_FILE_LEN),
+          );
+          return number(Attribute.UNENCODED_FILE_LEN);
+        case Command.CLONE: {
+          const clone = range.clones?.find((candidate) => candidate.at === command.offset);
+          if (!clone) throw new BadFileData('a clone whose source the index does not hold');
+          const length = number(Attribute.CLONE_LEN);
+          writer.clone(number(Attribute.FILE_OFFSET), length, await this.source(clone.source), number(Attribute.CLONE_OFFSET));
+          return length;
+        }
+        default:
+          throw new BadFileData('a command that holds no data (a stream made with --no-data?)');
       }
-      default:
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: command ${command.type} at byte ${command.offset} cannot be restored from a span`, { backup: manifest.id });
+    } catch (error) {
+      if (error instanceof BadFileData || error instanceof UndecodableExtent) {
+        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${range.path}: ${error.message}`, { backup: manifest.id, offset: command.offset });
+      }
+      throw error;
     }
   }
 
   /** A clone's source file, rebuilt from its spans in a scratch file inside the destination. */
-  private async source(ranges: StreamRange[]): Promise<FileHandle> {
+  private async source(ranges: StreamRange[]): Promise<FileDataWriter> {
     const key = JSON.stringify(ranges);
     let scratch = this.scratch.get(key);
     if (!scratch) {
       const name = `.rast-clone-source-${randomBytes(6).toString('hex')}`;
       await (await this.tree.createFile(name)).close();
       const path = this.tree.absolute(name);
-      scratch = { path, handle: await open(path, 'r+') };
+      const handle = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
+      scratch = { path, handle, writer: FileDataWriter.open(handle.fd) };
       this.scratch.set(key, scratch);
-      await this.replay(ranges, scratch.handle);
+      await this.replay(ranges, scratch.writer);
     }
-    return scratch.handle;
+    return scratch.writer;
   }
 
   async close(): Promise<void> {
@@ -176,8 +176,4 @@ class SpanReplayer {
       await unlink(path);
     }
   }
-}
-
-async function copyZeroes(handle: FileHandle, start: number, end: number): Promise<void> {
-  for (let at = start; at < end; at += ZEROES.length) await handle.write(ZEROES, 0, Math.min(ZEROES.length, end - at), at);
 }

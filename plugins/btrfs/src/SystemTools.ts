@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { ErrorCode, RastError } from '@rast-backup/core';
+import { makeSocketFile } from '@rast-backup/plugin-directory';
 import { toolMissing } from './BtrfsCommand.js';
 
 /** What Node cannot do by itself, done by the standard tools (util-linux, coreutils), synchronously. */
@@ -17,10 +18,6 @@ export function fallocate(fd: number, flags: string[], offset: number, length: n
 /** Creates a FIFO, device node or socket named `name` (plain ASCII) in `directory`, mode 0600. */
 export function makeSpecial(directory: string, name: string, kind: 'fifo' | 'socket' | 'char-device' | 'block-device', major = 0, minor = 0): void {
   if (kind === 'fifo') return run('mkfifo', ['-m', '600', name], { cwd: directory });
-  if (kind === 'socket') {
-    // Node removes a socket file when its server closes: keep a second link to it.
-    const script = "const s=require('net').createServer().listen(process.argv[1]+'.0',()=>{require('fs').linkSync(process.argv[1]+'.0',process.argv[1]);require('fs').chmodSync(process.argv[1],0o600);s.close()})";
-    return run(process.execPath, ['-e', script, name], { cwd: directory });
-  }
+  if (kind === 'socket') return makeSocketFile(directory, name);
   run('mknod', ['-m', '600', name, kind === 'char-device' ? 'c' : 'b', String(major), String(minor)], { cwd: directory });
 }

@@ -4,6 +4,7 @@ import { ErrorCode, RastError, type IndexEntry, type RestoreContext, type Restor
 import { includeMatcher } from './IncludeMatcher.js';
 import { applyMetadata } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
+import { makeSocketFile } from './SocketFile.js';
 import { safeRelativePath } from './TarEntries.js';
 
 function run(command: string, args: string[]): Promise<void> {
@@ -90,8 +91,8 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
       await tree.prepareParent(entry.path);
       await run('mknod', ['-m', '600', tree.absolute(entry.path), entry.type === 'char-device' ? 'c' : 'b', String(entry.devMajor), String(entry.devMinor)]);
     } else if (entry.type === 'socket') {
-      skipped.push(`${entry.path}: socket (the program that listens on it makes it anew)`);
-      continue;
+      await tree.prepareParent(entry.path);
+      makeSocketFile(tree.absolute(path.posix.dirname(entry.path)), path.posix.basename(entry.path));
     } else continue;
     restored.push(entry);
   }

@@ -1,9 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isRoot, temporaryDirectory } from '@rast-backup/core/testing';
+import type { FileIndex, Manifest, StreamSpans } from '@rast-backup/core';
+import { isRoot, silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
+import { SendStreamDecoder } from '../SendStreamDecoder.js';
+import { SendStreamIndexer } from '../SendStreamIndexer.js';
 import { SendStreamReceiver } from '../SendStreamReceiver.js';
+import { restoreSpans } from '../SpanRestorer.js';
 
 export const hasBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && spawnSync('btrfs', ['--version']).status === 0;
 export const labAvailable = isRoot && hasBtrfs;
@@ -93,6 +97,50 @@ export class BtrfsLab {
     }
     unmountAtExit(directory);
     return directory;
+  }
+
+  /**
+   * Partial restore (the span restorer) of `include` from the chain's stream files into `destination`: the
+   * chain's index is built by the indexer as create builds it, and spans are read from the stream files.
+   */
+  static async restoreSpans(streams: string[], destination: string, include: string[]) {
+    const chain: Manifest[] = [];
+    let index: FileIndex | undefined;
+    for (const [position, stream] of streams.entries()) {
+      const id = `s${position}`;
+      const indexer = new SendStreamIndexer(id, index);
+      let version = 0;
+      const decoder = new SendStreamDecoder(id, (command) => {
+        version = command.version;
+        indexer.apply(command);
+      });
+      for await (const chunk of createReadStream(stream)) decoder.push(chunk as Buffer);
+      decoder.finish();
+      index = indexer.index();
+      const size = (await stat(stream)).size;
+      chain.push({ id, parent: position > 0 ? `s${position - 1}` : null, size, source: { btrfs: { sendProtocol: version } } } as unknown as Manifest);
+    }
+    const files = new Map(chain.map((manifest, position) => [manifest.id, streams[position]!]));
+    const readers = new Map<string, StreamSpans>();
+    const rangeReader = (manifest: Manifest): StreamSpans => {
+      let reader = readers.get(manifest.id);
+      if (!reader) {
+        const spans = {
+          fetchedBytes: 0,
+          async *read(start: number, end: number) {
+            if (end <= start) return;
+            spans.fetchedBytes += end - start;
+            yield* createReadStream(files.get(manifest.id)!, { start, end: end - 1 }) as AsyncIterable<Buffer>;
+          },
+        };
+        readers.set(manifest.id, (reader = spans));
+      }
+      return reader;
+    };
+    return restoreSpans({
+      chain, target: chain.at(-1)!, index: index!, destination, include, log: silentLogger(), rangeReader,
+      openStream: () => { throw new Error('a partial restore reads spans, never a whole stream'); },
+    });
   }
 
   /** The user-space receiver applies the chain's stream files, in order, into `destination`. */

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
@@ -35,6 +36,17 @@ export async function differential(steps: Step[], options: { flags?: string[][];
       const report = await BtrfsLab.receive(streams.slice(0, last + 1), destination);
       assert.equal(report.skipped, [], 'as root onto tmpfs, everything is restored');
       assert.equal(differences(expected, fingerprint(destination, { sparse: options.sparse })), [], `user-space receiver of ${flags.join(' ')} chain up to ${last}`);
+      // Partial restore of everything (each top-level entry selected) from the index's spans: the same tree, but the root's own metadata.
+      const partial = `${destination}-spans`;
+      await mkdir(partial);
+      const topLevel = readdirSync(snapshots[last]!);
+      if (topLevel.length > 0) {
+        const spans = await BtrfsLab.restoreSpans(streams.slice(0, last + 1), partial, topLevel.map((name) => name.replace(/[*?[\]{}()!@+]/g, '\\$&')));
+        assert.equal(spans.skipped, [], 'as root onto tmpfs, the span restorer restores everything');
+        const { '.': _root, ...withoutRoot } = expected;
+        const { '.': _partialRoot, ...partialWithoutRoot } = fingerprint(partial, { sparse: options.sparse });
+        assert.equal(differences(withoutRoot, partialWithoutRoot), [], `span restore of ${flags.join(' ')} chain up to ${last}`);
+      }
     }
   }
 }
