@@ -4,7 +4,8 @@ import { ErrorCode, RastError, type IndexEntry, type RestoreContext, type Restor
 import { includeMatcher } from './IncludeMatcher.js';
 import { applyMetadata } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
-import { safeRelativePath, tarEntries } from './TarEntries.js';
+import { checkIndex } from './IndexCheck.js';
+import { tarEntries } from './TarEntries.js';
 
 function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -18,10 +19,7 @@ function run(command: string, args: string[]): Promise<void> {
 
 /** What a restore needs: which entries, where each file's data goes, and which backup holds each. */
 function plan(context: RestoreContext) {
-  for (const entry of context.index.entries) {
-    safeRelativePath(entry.path, context.target.id);
-    if (entry.linkTo !== undefined) safeRelativePath(entry.linkTo, context.target.id);
-  }
+  checkIndex(context.index, context.target.id);
   const matcher = includeMatcher(context.include);
   const byPath = new Map(context.index.entries.map((entry) => [entry.path, entry]));
   const wanted = context.index.entries.filter((entry) => matcher.matches(entry.path) || (context.include.length === 0 && entry.path === '.'));
