@@ -250,7 +250,7 @@ const CASES: DamageCase[] = [
       restore: [1, /RB022: backup ID:A: its chain of parents loops at ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
       prune: [0],
-      delete: [1, /RB012: backup ID:A is the parent of ID:B/],
+      delete: [0, /warning: backup ID:A and ID:B are each other's parents .*deleting ID:A anyway/],
     },
   },
   {
@@ -425,6 +425,23 @@ testNeeding(test, hasZstd, 'the zstd command', 'each kind of damage: every comma
   await template;
   const failures = (await mapLimited(CASES, 2, runCase)).flat();
   assert.equal(failures, [], `${failures.length} failures:\n${failures.join('\n\n')}`);
+});
+
+test('a loop of parents: create --parent naming it is refused, prune clears it once a newer full backup exists', async () => {
+  const repo = await copyRepository(100);
+  const manifest = await readManifest(repo.repository, repo.ids.A);
+  manifest.parent = repo.ids.B;
+  await writeManifest(repo.repository, manifest);
+  const { home: templateHome } = await template;
+  const src1 = path.join(templateHome, 'src1');
+  const env = { RAST_BACKUP_STATE_DIR: path.join(repo.home, 'state') };
+  const explicit = await cliAsync(['create', src1, '--parent', repo.ids.B, '--config', repo.config], { env, timeoutMs: 30_000 });
+  check(explicit, [1, new RegExp(`RB022: --parent ${repo.ids.B}: backup ${repo.ids.B}: its chain of parents loops at ${repo.ids.B}: make a full backup`)], 'create --parent <loop>', repo.ids);
+  assert.is((await cliAsync(['create', src1, '--config', repo.config], { env })).status, 0);
+  const config = await writeConfig(repo.home, `[storage]\nlocal.path = ${JSON.stringify(repo.repository)}\n\n[retention]\nlast = 1\n`, 'last1.toml');
+  const pruned = await cliAsync(['prune', '--json', '--config', config], { env, timeoutMs: 30_000 });
+  check(pruned, [0, /each other's parents/], 'prune', repo.ids);
+  assert.equal(new Set(JSON.parse(pruned.stdout).removed), new Set([repo.ids.A, repo.ids.B]));
 });
 
 test.run();
