@@ -109,3 +109,13 @@ export async function resealObject(repository: string, id: string, which: 'index
   Object.assign(record, { size: fresh.size, storedSize: fresh.storedSize, sha256: fresh.sha256 });
   await writeManifest(repository, manifest);
 }
+
+/** The plaintext of a stored part of a backup made with zstd (or none). */
+export async function plainPart(repository: string, id: string, seq: number): Promise<Buffer> {
+  const manifest = await readManifest(repository, id);
+  const stored = await readFile(path.join(repository, ...manifest.parts[seq]!.key.split('/')));
+  if (!manifest.transforms.some((transform) => transform.name === 'zstd')) return stored;
+  const result = spawnSync('zstd', ['-d', '-q', '-c'], { input: stored, maxBuffer: 1 << 30 });
+  if (result.status !== 0) throw new Error(`zstd -d failed: ${result.stderr}`);
+  return result.stdout;
+}
