@@ -11,6 +11,8 @@ export interface ConfigCase {
   command?: string[];
   status: number;
   pattern: RegExp;
+  /** Files to write beside the config first: name → content and mode. */
+  files?: Record<string, { content: string; mode: number }>;
 }
 
 const storage = '[storage]\nlocal.path = "REPO"\n';
@@ -74,6 +76,22 @@ const values: ConfigCase[] = [
     command: ['create', 'SOURCE'],
     status: 2,
     pattern: /RB002: .*missing\.key/,
+  },
+  {
+    name: 'encryption key readable by others (refused by create)',
+    text: `${storage}[encryption]\nkey_path = "open.key"\n`,
+    files: { 'open.key': { content: '-----BEGIN PGP PRIVATE KEY BLOCK-----\n', mode: 0o644 } },
+    command: ['create', 'SOURCE'],
+    status: 2,
+    pattern: /RB002: .*open\.key/,
+  },
+  {
+    name: 'encryption key that is not a key (refused by create)',
+    text: `${storage}[encryption]\nkey_path = "garbage.key"\n`,
+    files: { 'garbage.key': { content: 'this is not an OpenPGP key\n', mode: 0o600 } },
+    command: ['create', 'SOURCE'],
+    status: 2,
+    pattern: /RB002: .*garbage\.key/,
   },
   { name: 'retention.daily negative', text: `${storage}[retention]\ndaily = -1\n`, status: 2, pattern: /RB002: .*: retention\.daily: / },
   { name: 'retention.weekly a float', text: `${storage}[retention]\nweekly = 1.5\n`, status: 2, pattern: /RB002: .*: retention\.weekly: .*integer/ },

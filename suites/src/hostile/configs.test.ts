@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { temporaryDirectory } from '@rast-backup/core/testing';
@@ -13,6 +14,7 @@ async function runCase(home: string, number: number, config: ConfigCase) {
   const directory = path.join(home, String(number));
   await mkdir(path.join(directory, 'source'), { recursive: true });
   await writeFile(path.join(directory, 'source', 'file'), 'data\n');
+  for (const [name, { content, mode }] of Object.entries(config.files ?? {})) await writeFile(path.join(directory, name), content, { mode });
   const file = await writeConfig(directory, config.text.replaceAll('REPO', path.join(directory, 'repo')), config.file);
   const command = (config.command ?? ['list']).map((word) => (word === 'SOURCE' ? path.join(directory, 'source') : word));
   const result = await cliAsync([...command, '--config', file], { cwd: directory, env: { RAST_BACKUP_STATE_DIR: path.join(directory, 'state') } });
@@ -27,7 +29,6 @@ test('every malformed config is refused with exit 2 and one line naming the file
     try {
       const line = assertOneLineError(result, config.status, config.pattern, config.name);
       if (!line.includes(file)) throw new Error(`${config.name}: the message does not name ${file}: ${line}`);
-      const { existsSync } = await import('node:fs');
       if (existsSync(path.join(directory, 'repo'))) throw new Error(`${config.name}: the repository was created`);
     } catch (error) {
       failures.push((error as Error).message);
