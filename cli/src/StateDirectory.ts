@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { stateDirectory } from '@rast-backup/core';
+import { makeDirectories, stateDirectory } from '@rast-backup/core';
 
 export { stateDirectory };
 
@@ -16,7 +16,7 @@ export async function readState<T>(name: string, fallback: T, environment?: Node
 /** Writes a small JSON state file atomically (temporary file, then rename). */
 export async function writeState(name: string, value: unknown, environment?: NodeJS.ProcessEnv): Promise<void> {
   const directory = stateDirectory(environment);
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  await makeDirectories(directory, 0o700);
   const file = path.join(directory, name);
   const temporary = `${file}.tmp-${process.pid}`;
   await writeFile(temporary, `${JSON.stringify(value)}\n`, { mode: 0o600 });

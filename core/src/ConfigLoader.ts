@@ -51,15 +51,17 @@ export function parseConfigText(text: string, file: string): ConfigData {
     }
   }
   try {
-    return toPlain(TOML.parse(text, { joiner: '\n', bigint: false })) as ConfigData;
+    // Integers beyond 2^53 come as bigint and become (inexact) numbers, so that range checks name the key.
+    return toPlain(TOML.parse(text, { joiner: '\n', bigint: Number.MAX_SAFE_INTEGER })) as ConfigData;
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
     throw new RastError(ErrorCode.CONFIG_SYNTAX, `${file}: malformed TOML: ${message}`, { file });
   }
 }
 
-/** j-toml returns null-prototype tables; make ordinary objects of them. */
+/** j-toml returns null-prototype tables (and bigints for huge integers); make ordinary objects and numbers of them. */
 function toPlain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
   if (Array.isArray(value)) return value.map(toPlain);
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toPlain(inner)]));

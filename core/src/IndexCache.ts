@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectories } from './Directories.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import type { Manifest } from './Manifest.js';
 
@@ -19,7 +20,7 @@ export class IndexCache {
   async save(id: string, encoded: Buffer): Promise<void> {
     const file = this.file(id);
     if (!file) return;
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await makeDirectories(path.dirname(file), 0o700);
     const temporary = `${file}.tmp-${randomBytes(4).toString('hex')}`;
     const handle = await open(temporary, 'wx', 0o600);
     try {

@@ -55,7 +55,7 @@ export class Repository {
       const found: Manifest[] = [];
       try {
         for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
-          const match = /^backups\/(.+)\.json$/.exec(object.key);
+          const match = /^backups\/([^/]+)\.json$/.exec(object.key);
           if (!match) continue;
           const id = match[1]!;
           const { manifest, problem } = parseManifest(await sink.get(object.key), id);

@@ -61,9 +61,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   const loaderOptions = { resolveFrom: [configDirectory, ...options.resolveFrom], relativeTo: configDirectory };
   const presets: PresetItem[] = (coreKeys.presets as string[] | undefined) ?? options.defaultPresets;
+  // A reference the config names that cannot be loaded is the config's error: name the file and the key.
+  const fromConfig = async (key: 'plugins' | 'presets', loading: Promise<ResolvedPlugin[]>) =>
+    loading.catch((error: unknown) => {
+      if (!(error instanceof RastError)) throw error;
+      throw new RastError(error.code, `${where}: ${key}: ${error.message}`, { ...error.facts, file: config.file, key }, { cause: error.cause });
+    });
   const resolved = [
-    ...(await resolvePlugins(presets, loaderOptions, 'preset')),
-    ...(await resolvePlugins((coreKeys.plugins as string[] | undefined) ?? [], loaderOptions, 'plugin')),
+    ...(await (coreKeys.presets ? fromConfig('presets', resolvePlugins(presets, loaderOptions, 'preset')) : resolvePlugins(presets, loaderOptions, 'preset'))),
+    ...(await fromConfig('plugins', resolvePlugins((coreKeys.plugins as string[] | undefined) ?? [], loaderOptions, 'plugin'))),
   ];
   const byName = new Map<string, ResolvedPlugin>();
   for (const plugin of resolved) {

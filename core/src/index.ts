@@ -15,6 +15,7 @@ export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
 export { transferList } from './Transfer.js';
 export { stateDirectory } from './StateDirectory.js';
+export { makeDirectories } from './Directories.js';
 export { IndexCache } from './IndexCache.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';

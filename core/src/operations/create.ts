@@ -7,7 +7,7 @@ import { ErrorCode, RastError } from '../errors.js';
 import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts } from '../PartSplitter.js';
-import { RepositoryKeys, sha256 } from '../Repository.js';
+import { RepositoryKeys, sha256, type CatalogEntry } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
@@ -165,6 +165,17 @@ async function readParentIndex(runtime: Runtime, parent: Manifest): Promise<File
   }
 }
 
+/** Why the chain of `entry` cannot be restored (a parent missing, a loop), or undefined when it is whole. */
+async function brokenChain(runtime: Runtime, entry: CatalogEntry): Promise<string | undefined> {
+  try {
+    await runtime.repository.chain(entry);
+    return undefined;
+  } catch (error) {
+    if (error instanceof RastError && error.code === ErrorCode.PARENT_INVALID) return error.message;
+    throw error;
+  }
+}
+
 async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest | undefined> {
   if (reference === 'latest') {
     const entries = await runtime.repository.catalog();
@@ -174,13 +185,22 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
       runtime.log.warn(`--parent latest: no earlier backup of ${sourcePath}; making a full backup`);
       return undefined;
     }
+    // An incremental on a broken chain could never be restored: start a new one.
+    const broken = await brokenChain(runtime, latest);
+    if (broken) {
+      runtime.log.warn(`--parent latest: ${broken}; making a full backup`);
+      return undefined;
+    }
     // Plugins may start a new full backup instead (null), e.g. retention's full_every.
     return (await runtime.pipeline.hooks.parent.promise(latest.manifest, { path: sourcePath, chain: () => runtime.repository.chain(latest) })) ?? undefined;
   }
-  const { manifest } = await runtime.repository.resolve(reference);
+  const entry = await runtime.repository.resolve(reference);
+  const { manifest } = entry;
   if (manifest.source.path !== sourcePath) {
     throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${manifest.source.path}, not ${sourcePath}`, { parent: manifest.id });
   }
+  const broken = await brokenChain(runtime, entry);
+  if (broken) throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });
   return manifest;
 }
 

@@ -13,7 +13,12 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
   return runOperation(runtime, 'delete', { backupId: reference }, async (event) => {
     const { manifest } = await repository.resolve(reference);
     event.backupId = manifest.id;
-    const dependents = await repository.dependents(manifest.id);
+    const ancestors = await ancestorsOf(runtime, manifest);
+    const all = await repository.dependents(manifest.id);
+    // A dependent that is also an ancestor is a loop of parents (damage): none of it can be restored, so it holds nothing back.
+    const looped = all.filter((dependent) => ancestors.has(dependent.id));
+    if (looped.length > 0) runtime.log.warn(`backup ${manifest.id} and ${looped.map((dependent) => dependent.id).join(', ')} are each other's parents (a loop: none of them can be restored); deleting ${manifest.id} anyway`);
+    const dependents = all.filter((dependent) => !ancestors.has(dependent.id));
     if (dependents.length > 0) {
       throw new RastError(
         ErrorCode.BACKUP_DEPENDED_ON,
@@ -41,4 +46,12 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
     }
     return manifest;
   });
+}
+
+/** Ids of the backups on the chain of parents above `manifest`, as far as the catalog has them (loops end it). */
+async function ancestorsOf(runtime: Runtime, manifest: Manifest): Promise<Set<string>> {
+  const byId = new Map((await runtime.repository.catalog()).map((entry) => [entry.manifest.id, entry.manifest]));
+  const ancestors = new Set<string>();
+  for (let parent = manifest.parent; parent !== null && !ancestors.has(parent); parent = byId.get(parent)?.parent ?? null) ancestors.add(parent);
+  return ancestors;
 }

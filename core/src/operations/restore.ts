@@ -1,5 +1,6 @@
-import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectories } from '../Directories.js';
 import { ErrorCode, RastError } from '../errors.js';
 import type { Runtime } from '../Runtime.js';
 import type { StreamRangeReader } from '../StreamRangeReader.js';
@@ -24,7 +25,11 @@ async function prepareDestination(destination: string): Promise<boolean> {
   } catch (error) {
     if (error instanceof RastError) throw error;
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination}: ${(error as Error).message}`, { path: destination });
-    await mkdir(destination, { recursive: true, mode: 0o700 });
+    try {
+      await makeDirectories(destination, 0o700);
+    } catch (cause) {
+      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} cannot be created: ${(cause as Error).message}`, { path: destination });
+    }
     return true;
   }
   if (entries.length > 0) {

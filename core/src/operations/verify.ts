@@ -140,7 +140,7 @@ async function unreadableManifests(runtime: Runtime, committed: Set<string>, lev
       continue; // the catalog has already warned about a sink it could not read
     }
     for (const key of keys) {
-      const id = /^backups\/(.+)\.json$/.exec(key)?.[1];
+      const id = /^backups\/([^/]+)\.json$/.exec(key)?.[1];
       if (!id || committed.has(id)) continue;
       const problem = parseManifest(await sink.get(key).catch(() => Buffer.alloc(0)), id).problem ?? 'unreadable';
       const report = reports.get(id) ?? { backup: id, level, sinks: [], stream: null, problems: [], ok: false, dependents: [] };

@@ -28,6 +28,11 @@ export function toolFailure(what: string, stderr: string): RastError {
   if (/Operation not permitted|Permission denied|EPERM|must be root/i.test(text)) {
     return new RastError(ErrorCode.SOURCE_INVALID, `${what}: permission denied: btrfs snapshots and send need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`);
   }
+  if (/crc32 mismatch|short read|unexpected (EOF|end)|invalid (command|stream)|bad stream|premature end/i.test(text)) {
+    // btrfs receive read a damaged stream: say that, with its ERROR lines only (not "Chroot to …; At subvol …").
+    const errors = text.split('; ').filter((line) => /^ERROR:/.test(line));
+    return new RastError(ErrorCode.STREAM_DAMAGED, `${what}: the send stream is damaged: ${errors.length > 0 ? errors.join('; ') : text}`);
+  }
   if (/No space left/i.test(text)) return new RastError(ErrorCode.SINK_FAILED, `${what}: no space left on the device (${text})`);
   if (/Invalid cross-device link|EXDEV/i.test(text)) {
     return new RastError(ErrorCode.CONFIG_INVALID, `${what}: the snapshot directory is on another filesystem than the source: [btrfs] snapshot_dir must be on the same btrfs filesystem`);

@@ -1,6 +1,6 @@
-import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
 
@@ -29,7 +29,7 @@ export class SnapshotStore {
 
   static async open(filesystem: { device: string; uuid: string }, configured: string | undefined): Promise<SnapshotStore> {
     if (configured) {
-      await mkdir(configured, { recursive: true, mode: 0o700 });
+      await makeDirectories(configured, 0o700);
       const holder = await filesystemOf(configured);
       if (!(await isOnBtrfs(configured)) || holder.uuid !== filesystem.uuid) {
         throw new RastError(
@@ -41,13 +41,13 @@ export class SnapshotStore {
       return new SnapshotStore(configured, null);
     }
     const mountPoint = path.join(MOUNT_ROOT, filesystem.uuid);
-    await mkdir(mountPoint, { recursive: true, mode: 0o700 });
+    await makeDirectories(mountPoint, 0o700);
     if (!(await isMountPoint(mountPoint))) {
       await runTool('mount', ['-t', 'btrfs', '-o', 'subvolid=5,noatime', filesystem.device, mountPoint], `mounting the top level of ${filesystem.device} at ${mountPoint}`);
       await runTool('mount', ['--make-private', mountPoint], `making ${mountPoint} private`).catch(() => '');
     }
     const directory = path.join(mountPoint, '.rast-backup', 'snapshots');
-    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await makeDirectories(directory, 0o700);
     return new SnapshotStore(directory, mountPoint);
   }
 
@@ -58,7 +58,7 @@ export class SnapshotStore {
 
   async create(subvolume: string, sourceUuid: string, backupId: string): Promise<string> {
     const target = this.pathOf(sourceUuid, backupId);
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await makeDirectories(path.dirname(target), 0o700);
     await runTool('btrfs', ['subvolume', 'snapshot', '-r', subvolume, target], `snapshot of ${subvolume}`);
     return target;
   }

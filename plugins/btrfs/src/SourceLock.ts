@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
 
 const LOCK_DIRECTORY = '/run/rast-backup/locks';
 
@@ -18,7 +18,7 @@ function alive(pid: number): boolean {
  * (a create that was killed) is taken over.
  */
 export async function lockSource(key: string, label: string): Promise<() => Promise<void>> {
-  await mkdir(LOCK_DIRECTORY, { recursive: true, mode: 0o700 });
+  await makeDirectories(LOCK_DIRECTORY, 0o700);
   const file = path.join(LOCK_DIRECTORY, `${key}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

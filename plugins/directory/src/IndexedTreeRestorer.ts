@@ -5,7 +5,7 @@ import { includeMatcher } from './IncludeMatcher.js';
 import { applyMetadata } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
 import { makeSocketFile } from './SocketFile.js';
-import { safeRelativePath } from './TarEntries.js';
+import { checkIndex } from './IndexCheck.js';
 
 function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -32,10 +32,7 @@ export type FillFiles = (files: FileToFill[], tree: SafeTree) => Promise<number>
 
 /** What a restore needs: which entries (the --include patterns, or all), and where each file's data goes. */
 function plan(context: RestoreContext) {
-  for (const entry of context.index.entries) {
-    safeRelativePath(entry.path, context.target.id);
-    if (entry.linkTo !== undefined) safeRelativePath(entry.linkTo, context.target.id);
-  }
+  checkIndex(context.index, context.target.id);
   const matcher = includeMatcher(context.include);
   const byPath = new Map(context.index.entries.map((entry) => [entry.path, entry]));
   const wanted = context.index.entries.filter((entry) => matcher.matches(entry.path) || (context.include.length === 0 && entry.path === '.'));
@@ -45,12 +42,7 @@ function plan(context: RestoreContext) {
   }
   const dataTarget = new Map<string, string>();
   for (const entry of wanted) if (entry.type === 'file') dataTarget.set(entry.path, entry.path);
-  for (const entry of wanted) {
-    if (entry.type !== 'hardlink' || dataTarget.has(entry.linkTo!)) continue;
-    const leader = byPath.get(entry.linkTo!);
-    if (leader?.type !== 'file') throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${context.target.id}: ${entry.path} is a hard link to ${entry.linkTo}, which its index does not list as a file`, { backup: context.target.id });
-    dataTarget.set(entry.linkTo!, entry.path);
-  }
+  for (const entry of wanted) if (entry.type === 'hardlink' && !dataTarget.has(entry.linkTo!)) dataTarget.set(entry.linkTo!, entry.path);
   const directories = new Set<string>();
   for (const entry of wanted) {
     if (entry.type === 'directory') directories.add(entry.path);

@@ -22,20 +22,42 @@ export interface TarEntry {
   body: AsyncIterable<Buffer> & { resume(): void };
 }
 
-/** The entries of a tar byte stream with checked paths; each body must be read or resumed before the next. */
+/**
+ * The entries of a tar byte stream with checked paths; each body must be read or resumed before the next.
+ * When the byte stream fails (a damaged part), its error is what the entries and their bodies throw, not
+ * the parser's "Stream was destroyed".
+ */
 export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: string): AsyncGenerator<TarEntry> {
   const extract = tar.extract();
   const source = Readable.from(stream);
-  source.on('error', (error) => extract.destroy(error));
+  let failure: unknown;
+  source.on('error', (error) => {
+    failure = error;
+    extract.destroy(error);
+  });
   source.pipe(extract);
+  const explain = (error: unknown): RastError => {
+    const cause = failure ?? error;
+    if (cause instanceof RastError) return cause;
+    return new RastError(ErrorCode.STREAM_DAMAGED, `backup ${backupId}: the tar stream is damaged: ${(cause as Error).message}`, { backup: backupId }, { cause });
+  };
   try {
     for await (const entry of extract) {
-      yield { path: safeRelativePath(entry.header.name, backupId), header: entry.header, body: entry as unknown as TarEntry['body'] };
+      const body = {
+        async *[Symbol.asyncIterator]() {
+          try {
+            yield* entry as AsyncIterable<Buffer>;
+          } catch (error) {
+            throw explain(error);
+          }
+        },
+        resume: () => entry.resume(),
+      };
+      yield { path: safeRelativePath(entry.header.name, backupId), header: entry.header, body };
       entry.resume();
     }
   } catch (error) {
-    if (error instanceof RastError) throw error;
-    throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${backupId}: the tar stream is damaged: ${(error as Error).message}`, { backup: backupId }, { cause: error });
+    throw explain(error);
   } finally {
     source.destroy();
   }

@@ -1,4 +1,5 @@
 import { ErrorCode, RastError, type VerifyContext } from '@rast-backup/core';
+import { checkIndex } from './IndexCheck.js';
 import { tarEntries } from './TarEntries.js';
 
 const TAR_TYPES: Record<string, string> = {
@@ -11,11 +12,12 @@ const TAR_TYPES: Record<string, string> = {
   'block-device': 'block-device',
 };
 
-/** Reads the whole tar stream (header checksums, sizes) and checks it holds exactly what the index says. */
+/** Checks the index describes a restorable tree, then reads the whole tar stream (header checksums, sizes) and checks it holds exactly what the index says. */
 export async function verifyTree(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
   const expected = new Map(index.entries.filter((entry) => entry.from === manifest.id).map((entry) => [entry.path, entry]));
   const damaged = (message: string) => new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${message}`, { backup: manifest.id });
+  checkIndex(index, manifest.id);
   for await (const { path, header, body } of tarEntries(context.stream, manifest.id)) {
     const entry = expected.get(path);
     if (!entry) throw damaged(`the stream holds ${path}, which its index does not list`);

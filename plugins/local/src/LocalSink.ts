@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { chown, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, RastError, type Sink, type SinkObject } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, RastError, type Sink, type SinkObject } from '@rast-backup/core';
 
 export interface LocalSinkOptions {
   name: string;
@@ -53,7 +53,7 @@ export class LocalSink implements Sink {
   }
 
   private async makeDirectory(directory: string): Promise<void> {
-    const created = await mkdir(directory, { recursive: true, mode: this.directoryMode });
+    const created = await makeDirectories(directory, this.directoryMode);
     if (created && this.gid !== undefined) {
       for (let current = directory; current.length >= created.length; current = path.dirname(current)) {
         await chown(current, -1, this.gid).catch(() => {});

@@ -1,6 +1,6 @@
-import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 
 export interface GeneratedKey {
@@ -43,7 +43,7 @@ export async function generateKeyFiles(privateKeyFile: string, userId: string, p
     config: { v6Keys: false, aeadProtect: false, preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256 },
   });
   const fingerprint = (await openpgp.readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase();
-  await mkdir(path.dirname(privateKeyFile), { recursive: true, mode: 0o700 });
+  await makeDirectories(path.dirname(privateKeyFile), 0o700);
   try {
     await writeFile(privateKeyFile, privateKey, { flag: 'wx', mode: 0o600 });
   } catch (error) {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectories } from '@rast-backup/core';
 
 /**
  * Local copies of small immutable objects (manifests) of one bucket and prefix, so that `list` and `info`
@@ -35,7 +36,7 @@ export class ManifestCache {
     const target = this.file(key);
     const temporary = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      await mkdir(this.directory, { recursive: true, mode: 0o700 });
+      await makeDirectories(this.directory, 0o700);
       await writeFile(temporary, Buffer.concat([Buffer.from(`${normaliseEtag(etag)}\n`), data]), { mode: 0o600 });
       await rename(temporary, target);
     } catch (error) {
