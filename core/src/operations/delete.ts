@@ -1,3 +1,4 @@
+import { BACKUP_ID_PATTERN } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
 import type { Manifest } from '../Manifest.js';
 import { RepositoryKeys } from '../Repository.js';
@@ -40,5 +41,38 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
       runtime.log.warn(`backup ${manifest.id} is deleted, but ${(error as Error).message}`);
     }
     return manifest;
+  });
+}
+
+/**
+ * Removes the data of an unlisted backup id from every sink: what an interrupted create or delete left
+ * (`list --all`). Only for a full id without a manifest; throws BACKUP_NOT_FOUND when no sink holds data of it.
+ */
+export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id: string; objects: number; sinks: string[] }> {
+  const { repository, sinks } = runtime;
+  return runOperation(runtime, 'delete', { backupId: id }, async () => {
+    const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${repository.describeSinks()} (see rast-backup list)`, { reference: id });
+    if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
+    if ((await repository.catalog()).some((entry) => entry.manifest.id === id)) {
+      throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
+    }
+    let objects = 0;
+    const holding: string[] = [];
+    for (const sink of sinks) {
+      try {
+        const keys: string[] = [];
+        for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) keys.push(object.key);
+        if (keys.length === 0) continue;
+        if (sink.deleteMany) await sink.deleteMany(keys);
+        else for (const key of keys) await sink.delete(key);
+        objects += keys.length;
+        holding.push(sink.name);
+      } catch (error) {
+        throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftover data of ${id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
+      }
+    }
+    if (holding.length === 0) throw notFound();
+    repository.invalidate();
+    return { id, objects, sinks: holding };
   });
 }
