@@ -10,9 +10,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** Where a host stores its backups. */
 export type Storage = { kind: 'local'; path: string } | { kind: 's3'; swift: SwiftServer; bucket: string; prefix: string; cacheDirectory: string };
 
+/** Appended to a config, makes `create` slow (zstd level 19, one part at a time: about 4 MB/s of random data), to act while it runs. */
+export const SLOW = '\n[compression]\nlevel = 19\n';
+
 /** A config with 1 MiB parts, the given storage, and `extra` TOML appended (e.g. a [retention] table). */
 export async function stressConfig(home: string, storage: Storage, extra = '', name = 'config.toml'): Promise<string> {
-  const lines = ['[backup]', 'part_size_mib = 1', ''];
+  const lines = ['[backup]', 'part_size_mib = 1', ...(extra.includes(SLOW) ? ['concurrency = 1'] : []), ''];
   if (storage.kind === 'local') lines.push('[storage]', `local.path = ${JSON.stringify(storage.path)}`, '');
   else {
     const { swift } = storage;
