@@ -30,6 +30,20 @@ async function prepareDestination(destination: string): Promise<boolean> {
   return false;
 }
 
+const HINTS: Record<string, string> = { ENOSPC: ' (no space left on the device)', EDQUOT: ' (disk quota exceeded)', EROFS: ' (read-only filesystem)' };
+
+/** A system error while writing the destination (a full disk) as one line naming the backup and the destination. */
+function writeFailure(error: unknown, id: string, destination: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error instanceof RastError || typeof code !== 'string' || !code.startsWith('E')) return error;
+  return new RastError(
+    ErrorCode.RESTORE_INCOMPLETE,
+    `restore of ${id} into ${destination} stopped: ${(error as Error).message}${HINTS[code] ?? ''}; what was restored so far is left there`,
+    { backup: id, path: destination },
+    { cause: error },
+  );
+}
+
 /** index (resolve the chain) → fetch → untransform → deserialize into the destination. */
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreReport & { backup: string }> {
   const { pipeline, repository, log } = runtime;
@@ -55,7 +69,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       log,
     }).catch(async (error) => {
       if (created) await rmdir(destination).catch(() => {});
-      throw error;
+      throw writeFailure(error, target.id, destination);
     });
     return { ...report, backup: target.id };
   });
