@@ -7,10 +7,13 @@ import * as assert from 'uvu/assert';
 import { canLoopMount, sh } from '../support.js';
 import { btrfsSubvolumes, keptSnapshots, newBucket, populate, SLOW, stressConfig, type Storage } from './Fixtures.js';
 import { finished, Host, waitFor } from './Host.js';
+import { reportDurations } from './Seed.js';
 
 const concurrent = suite('concurrency: several commands on one repository at once');
 let swift: SwiftServer | undefined;
 const RETENTION = '\n[retention]\nlast = 1\nleftover_age_hours = 1\n';
+
+reportDurations(concurrent);
 
 concurrent.before(async () => {
   if (swiftAvailable) swift = await startSwift();

@@ -7,12 +7,14 @@ import { canLoopMount } from '../support.js';
 import { assertOnlyListedData, assertPruneCollectsAgedLeftovers, CRASH_RETENTION, crashCreates, crashDeletes } from './Crashes.js';
 import { btrfsSubvolumes, keptSnapshots, newBucket, populate, stressConfig } from './Fixtures.js';
 import { Host } from './Host.js';
-import { seededRandom, trials } from './Seed.js';
+import { reportDurations, seededRandom, trials } from './Seed.js';
 
 const crash = suite('crash anywhere: create, delete and prune killed with SIGKILL at random moments');
 const random = seededRandom('crash anywhere');
 const TRIALS = trials(3);
 let swift: SwiftServer | undefined;
+
+reportDurations(crash);
 
 crash.before(async () => {
   if (swiftAvailable) swift = await startSwift();

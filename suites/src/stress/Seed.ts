@@ -31,3 +31,11 @@ export function trials(short: number): number {
   const given = Number(process.env.RAST_STRESS_TRIALS);
   return Number.isInteger(given) && given > 0 ? given : short;
 }
+
+/** With RAST_STRESS_TIMING set, prints how long each test of `tests` took (to keep `npm test` short). */
+export function reportDurations(tests: { before: { each(fn: () => void): void }; after: { each(fn: (context: { __test__?: string }) => void): void } }): void {
+  if (!process.env.RAST_STRESS_TIMING) return;
+  let started = 0;
+  tests.before.each(() => void (started = Date.now()));
+  tests.after.each((context) => process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s  ${context.__test__ ?? ''}\n`));
+}
