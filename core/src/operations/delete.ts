@@ -60,8 +60,7 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
     const holding: string[] = [];
     for (const sink of sinks) {
       try {
-        const keys: string[] = [];
-        for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) keys.push(object.key);
+        const keys = await repository.leftoverKeys(sink, id);
         if (keys.length === 0) continue;
         if (sink.deleteMany) await sink.deleteMany(keys);
         else for (const key of keys) await sink.delete(key);
