@@ -4,8 +4,8 @@ import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testi
 import { startSwift, swiftAvailable, type SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canLoopMount, sh } from '../support.js';
-import { btrfsSubvolumes, keptSnapshots, newBucket, populate, SLOW, stressConfig, type Storage } from './Fixtures.js';
+import { canLoopMount } from '../support.js';
+import { btrfsSubvolumes, keptSnapshots, newBucket, populate, SLOW, stressConfig, toolMounts, type Storage } from './Fixtures.js';
 import { finished, Host, waitFor } from './Host.js';
 import { reportDurations } from './Seed.js';
 
@@ -48,12 +48,6 @@ async function together(first: [Host, string[]], second: [Host, string[]]) {
 /** Data directories of a local repository (committed or not). */
 async function dataIds(repository: string): Promise<string[]> {
   return readdir(path.join(repository, 'data')).catch(() => []);
-}
-
-/** The top-level mounts this tool holds for a btrfs filesystem (`/run/rast-backup/btrfs/<uuid>.<pid>`). */
-async function toolMounts(mountPoint: string): Promise<string[]> {
-  const uuid = sh('findmnt', ['-n', '-o', 'UUID', mountPoint]).trim();
-  return (await readdir('/run/rast-backup/btrfs').catch(() => [])).filter((name) => name.startsWith(uuid));
 }
 
 // ---

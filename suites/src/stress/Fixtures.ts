@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
@@ -72,3 +72,9 @@ export function keptSnapshots(mountPoint: string): string[] {
     .filter((line) => line.includes('.rast-backup/snapshots/'))
     .map((line) => line.slice(line.lastIndexOf('/') + 1));
 }
+/** The top-level mounts this tool holds for a btrfs filesystem (`/run/rast-backup/btrfs/<uuid>.<pid>`). */
+export async function toolMounts(mountPoint: string): Promise<string[]> {
+  const uuid = sh('findmnt', ['-n', '-o', 'UUID', mountPoint]).trim();
+  return (await readdir('/run/rast-backup/btrfs').catch(() => [])).filter((name) => name.startsWith(uuid));
+}
+
