@@ -248,6 +248,16 @@ damage('a create killed mid-way lists nothing, and the next create works', async
   assert.equal(everything.map((entry) => [entry.status, entry.sinks]), [['incomplete', ['local']]]);
   const created = json(cli(['create', big, '--config', config, '--json']));
   assert.equal(json<any[]>(cli(['list', '--json', '--config', config])).map((entry) => entry.id), [created.id]);
+
+  // delete <full id> removes a leftover's data at once; a prefix or an unknown id still finds nothing.
+  const leftover = everything[0].id as string;
+  assertFails(cli(['delete', leftover.slice(0, 18), '--config', config]), 1, /error RB010: no backup/);
+  const removed = cli(['delete', leftover, '--config', config]);
+  assert.is(removed.status, 0, removed.stderr);
+  assert.match(removed.stdout, new RegExp(`^deleted the leftover data of ${leftover}: \\d+ objects in local$`, 'm'));
+  assert.equal(json<any[]>(cli(['list', '--all', '--json', '--config', config])).map((entry) => entry.id), [created.id]);
+  assert.equal(await readdir(path.join(repository, 'data')), [created.id]);
+  assertFails(cli(['delete', leftover, '--config', config]), 1, /error RB010: no backup/);
 });
 
 damage.run();

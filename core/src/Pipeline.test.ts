@@ -226,6 +226,23 @@ chain('delete refuses a backup another depends on, then removes everything', asy
   assert.is(sink.objects.size, 0);
 });
 
+chain('a parent deleted while its incremental is being made: the incremental is not committed, and its parts are removed', async () => {
+  const sink = new MemorySink();
+  const directory = await temporaryDirectory();
+  const full = await createBackup(runtimeWith([sink], ['a']), { path: directory });
+  const runtime = runtimeWith([sink], ['bcdefgh'], (pipeline) => {
+    pipeline.hooks.partStored.tap('test-delete-parent', () => void sink.objects.delete(RepositoryKeys.manifest(full.id)));
+  });
+  try {
+    await createBackup(runtime, { path: directory, parent: full.id });
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.PARENT_INVALID);
+    assert.match((error as Error).message, `parent ${full.id} was deleted while backup`);
+  }
+  assert.equal([...sink.objects.keys()].filter((key) => !key.startsWith(RepositoryKeys.dataPrefix(full.id))), []);
+});
+
 chain.run();
 
 // ---

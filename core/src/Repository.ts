@@ -88,16 +88,24 @@ export class Repository {
     return this.cached;
   }
 
-  /** Data of backups that were never committed (an interrupted create or delete), per sink: garbage to collect. */
+  /**
+   * Data of backups that were never committed (an interrupted create or delete), per sink: garbage to collect.
+   * A manifest's temporary (`backups/<id>.json.…`, which a sink lists once its writer is gone) counts too.
+   */
   async leftovers(): Promise<Array<{ id: string; sink: string; objects: number; size: number }>> {
     const committed = new Set((await this.catalog()).map((entry) => entry.manifest.id));
     const unreadable = new Set(this.unreadable.map(({ sink }) => sink));
     const found = new Map<string, { id: string; sink: string; objects: number; size: number }>();
+    const owner = (key: string) => (key.startsWith('data/') ? key.split('/')[1]! : /^backups\/([^/]+)\.json\../.exec(key)?.[1]);
     for (const sink of this.sinks) {
       if (unreadable.has(sink)) continue;
-      for await (const object of sink.list('data/')) {
-        const id = object.key.split('/')[1]!;
-        if (committed.has(id)) continue;
+      const objects = async function* () {
+        yield* sink.list('data/');
+        yield* sink.list(RepositoryKeys.manifestPrefix);
+      };
+      for await (const object of objects()) {
+        const id = owner(object.key);
+        if (id === undefined || committed.has(id)) continue;
         const key = `${sink.name}\0${id}`;
         const entry = found.get(key) ?? { id, sink: sink.name, objects: 0, size: 0 };
         entry.objects++;
@@ -106,6 +114,14 @@ export class Repository {
       }
     }
     return [...found.values()];
+  }
+
+  /** The keys of a leftover in one sink: its data, and temporaries of a manifest whose write was cut short. */
+  async leftoverKeys(sink: Sink, id: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) keys.push(object.key);
+    for await (const object of sink.list(`${RepositoryKeys.manifest(id)}.`)) keys.push(object.key);
+    return keys;
   }
 
   invalidate(): void {

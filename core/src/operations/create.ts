@@ -115,6 +115,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const indexRecord = await store(RepositoryKeys.index(id), Buffer.from(encodedIndex));
       manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
       await Promise.all(working().map((sink) => sink.flush?.().catch((error: Error) => dropSink(sink, sinkError(sink, 'could not make its objects durable', error)))));
+      if (parent) await checkParentStillExists(runtime, id, parent);
       await commit(runtime, manifest, working(), dropSink);
       if (working().length === 0) throw allSinksFailed(id, failures);
       encoded = encodedIndex;
@@ -174,6 +175,16 @@ async function brokenChain(runtime: Runtime, entry: CatalogEntry): Promise<strin
     if (error instanceof RastError && error.code === ErrorCode.PARENT_INVALID) return error.message;
     throw error;
   }
+}
+
+/**
+ * A delete or prune may have removed the parent while this backup was being made (nothing holds it); an
+ * incremental committed on a missing parent could never be restored, so it is not committed.
+ */
+async function checkParentStillExists(runtime: Runtime, id: string, parent: Manifest): Promise<void> {
+  runtime.repository.invalidate();
+  if ((await runtime.repository.catalog()).some((entry) => entry.manifest.id === parent.id)) return;
+  throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} was deleted while backup ${id} was being made, so ${id} was not committed: run create again`, { parent: parent.id });
 }
 
 async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest | undefined> {

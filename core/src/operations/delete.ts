@@ -1,3 +1,4 @@
+import { BACKUP_ID_PATTERN } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
 import type { Manifest } from '../Manifest.js';
 import { RepositoryKeys } from '../Repository.js';
@@ -54,4 +55,36 @@ async function ancestorsOf(runtime: Runtime, manifest: Manifest): Promise<Set<st
   const ancestors = new Set<string>();
   for (let parent = manifest.parent; parent !== null && !ancestors.has(parent); parent = byId.get(parent)?.parent ?? null) ancestors.add(parent);
   return ancestors;
+}
+
+/**
+ * Removes the data of an unlisted backup id from every sink: what an interrupted create or delete left
+ * (`list --all`). Only for a full id without a manifest; throws BACKUP_NOT_FOUND when no sink holds data of it.
+ */
+export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id: string; objects: number; sinks: string[] }> {
+  const { repository, sinks } = runtime;
+  return runOperation(runtime, 'delete', { backupId: id }, async () => {
+    const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${repository.describeSinks()} (see rast-backup list)`, { reference: id });
+    if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
+    if ((await repository.catalog()).some((entry) => entry.manifest.id === id)) {
+      throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
+    }
+    let objects = 0;
+    const holding: string[] = [];
+    for (const sink of sinks) {
+      try {
+        const keys = await repository.leftoverKeys(sink, id);
+        if (keys.length === 0) continue;
+        if (sink.deleteMany) await sink.deleteMany(keys);
+        else for (const key of keys) await sink.delete(key);
+        objects += keys.length;
+        holding.push(sink.name);
+      } catch (error) {
+        throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftover data of ${id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
+      }
+    }
+    if (holding.length === 0) throw notFound();
+    repository.invalidate();
+    return { id, objects, sinks: holding };
+  });
 }

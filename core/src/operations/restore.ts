@@ -38,6 +38,20 @@ async function prepareDestination(destination: string): Promise<boolean> {
   return false;
 }
 
+const HINTS: Record<string, string> = { ENOSPC: ' (no space left on the device)', EDQUOT: ' (disk quota exceeded)', EROFS: ' (read-only filesystem)' };
+
+/** A system error while writing the destination (a full disk) as one line naming the backup and the destination. */
+function writeFailure(error: unknown, id: string, destination: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error instanceof RastError || typeof code !== 'string' || !code.startsWith('E')) return error;
+  return new RastError(
+    ErrorCode.RESTORE_INCOMPLETE,
+    `restore of ${id} into ${destination} stopped: ${(error as Error).message}${HINTS[code] ?? ''}; what was restored so far is left there`,
+    { backup: id, path: destination },
+    { cause: error },
+  );
+}
+
 /** What a restore did; `read` counts the plaintext stream bytes fetched, of `chainSize` (partial restores fetch less). */
 export type RestoreOutcome = RestoreReport & { backup: string; read: number; chainSize: number };
 
@@ -79,7 +93,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       log,
     }).catch(async (error) => {
       if (created) await rmdir(destination).catch(() => {});
-      throw error;
+      throw writeFailure(error, target.id, destination);
     });
     const read = streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0);
     const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);

@@ -15,10 +15,30 @@ async function isMountPoint(directory: string): Promise<boolean> {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Unmounts the top-level mounts of `uuid` left by processes that were killed (`<uuid>.<pid>`, pid gone). */
+async function unmountStale(uuid: string): Promise<void> {
+  for (const name of await readdir(MOUNT_ROOT).catch(() => [] as string[])) {
+    const pid = name.startsWith(`${uuid}.`) ? Number(name.slice(uuid.length + 1)) : NaN;
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    const stale = path.join(MOUNT_ROOT, name);
+    if (await isMountPoint(stale)) await runTool('umount', [stale], `unmounting ${stale}`).catch(() => '');
+    await rmdir(stale).catch(() => {});
+  }
+}
+
 /**
  * Where read-only snapshots live: `<directory>/<source subvolume uuid>/<backup id>`. By default the
- * directory is `.rast-backup/snapshots` in the filesystem's top-level subvolume, mounted under
- * /run/rast-backup for the time of the operation, so that no snapshot ever appears inside a backed-up
+ * directory is `.rast-backup/snapshots` in the filesystem's top-level subvolume, mounted at
+ * /run/rast-backup/btrfs/<filesystem uuid>.<pid> for the time of the operation, so that no snapshot ever appears inside a backed-up
  * subvolume (not even when it is the mounted root, `/`).
  */
 export class SnapshotStore {
@@ -40,7 +60,9 @@ export class SnapshotStore {
       }
       return new SnapshotStore(configured, null);
     }
-    const mountPoint = path.join(MOUNT_ROOT, filesystem.uuid);
+    // One mount per process: a mount shared by two creates was unmounted by the first to finish, under the other.
+    await unmountStale(filesystem.uuid);
+    const mountPoint = path.join(MOUNT_ROOT, `${filesystem.uuid}.${process.pid}`);
     await makeDirectories(mountPoint, 0o700);
     if (!(await isMountPoint(mountPoint))) {
       await runTool('mount', ['-t', 'btrfs', '-o', 'subvolid=5,noatime', filesystem.device, mountPoint], `mounting the top level of ${filesystem.device} at ${mountPoint}`);

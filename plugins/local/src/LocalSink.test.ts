@@ -56,7 +56,7 @@ sink('refuses keys that would leave the repository', async () => {
   }
 });
 
-sink('a writer killed mid-write leaves no visible object', async () => {
+sink('a writer killed mid-write leaves no visible object; its temporary file is listed as garbage and deleted', async () => {
   const root = await temporaryDirectory();
   const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'LocalSink.js');
   const script = `
@@ -74,18 +74,24 @@ sink('a writer killed mid-write leaves no visible object', async () => {
     if (files.some((file) => file.includes('.tmp-'))) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  const local = new LocalSink({ name: 'local', root });
+  const whileWriting: string[] = [];
+  for await (const object of local.list('data/')) whileWriting.push(object.key);
+  assert.equal(whileWriting, [], 'a write in progress is not listed');
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('close', resolve));
-  const local = new LocalSink({ name: 'local', root });
   const listed: string[] = [];
   for await (const object of local.list('data/')) listed.push(object.key);
-  assert.equal(listed, []);
+  assert.equal(listed.length, 1);
+  assert.match(listed[0]!, new RegExp(`^data/big/000000\\.part\\.tmp-${child.pid}-[0-9a-f]{8}$`), 'the dead writer\'s temporary, under its own name');
   try {
     await local.get('data/big/000000.part');
     assert.unreachable('a partial object is visible');
   } catch (error) {
     assert.is((error as RastError).code, ErrorCode.PART_MISSING);
   }
+  await local.delete(listed[0]!);
+  assert.equal(await allFiles(root), []);
 });
 
 sink.run();

@@ -12,6 +12,18 @@ export interface LocalSinkOptions {
 
 const TEMPORARY_MARK = '.tmp-';
 
+/** Whether a file is a temporary whose writer is still running (`<name>.tmp-<pid>-<hex>`, pid alive). */
+function beingWritten(name: string): boolean {
+  const writer = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
+  if (writer === undefined) return name.includes(TEMPORARY_MARK);
+  try {
+    process.kill(Number(writer), 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function syncPath(file: string): Promise<void> {
   const handle = await open(file, 'r');
   try {
@@ -124,6 +136,11 @@ export class LocalSink implements Sink {
     }
   }
 
+  /**
+   * Objects under `prefix`. A temporary file is left out while its writer runs; once that process is gone
+   * (killed mid-write) it is listed under its own name, so that the data it belongs to shows as a leftover
+   * and is removed with it.
+   */
   async *list(prefix: string): AsyncIterable<SinkObject> {
     const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const objects: SinkObject[] = [];
@@ -139,7 +156,7 @@ export class LocalSink implements Sink {
         const key = relative ? `${relative}/${entry.name}` : entry.name;
         if (entry.isDirectory()) {
           if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
-        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.includes(TEMPORARY_MARK)) {
+        } else if (entry.isFile() && key.startsWith(prefix) && !beingWritten(entry.name)) {
           objects.push({ key, size: (await stat(path.join(this.localPath, key))).size });
         }
       }

@@ -109,4 +109,20 @@ prune('an unknown key in [retention] is a config error naming the key', async ()
   assert.match(result.stderr, /retention\.dayly: unknown key \(did you mean daily\?\)/);
 });
 
+prune('the temporary files of a create killed mid-write (a part and the manifest) count in its leftover and go with it', async () => {
+  const { repository, config, source } = await setup('last = 1\nleftover_age_hours = 24');
+  const kept = json(['create', source, '--config', config]).id as string;
+  const dead = spawnSync('true').pid;
+  const id = newBackupId(new Date(Date.now() - 48 * 3_600_000));
+  await leftover(repository, id);
+  await writeFile(path.join(repository, 'data', id, `000001.part.tmp-${dead}-0badc0de`), 'half a part');
+  await writeFile(path.join(repository, 'backups', `${id}.json.tmp-${dead}-0badc0de`), '{"half":');
+  const listed = json<any[]>(['list', '--all', '--config', config]).filter((entry) => entry.status === 'incomplete');
+  assert.equal(listed.map((entry) => [entry.id, entry.objects]), [[id, 3]]);
+  const done = json(['prune', '--config', config]);
+  assert.equal(done.leftovers.map((entry: any) => [entry.id, entry.objects, entry.remove]), [[id, 3, true]]);
+  assert.equal(await readdir(path.join(repository, 'data')), [kept]);
+  assert.equal(await readdir(path.join(repository, 'backups')), [`${kept}.json`]);
+});
+
 prune.run();

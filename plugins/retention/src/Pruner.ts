@@ -125,7 +125,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     for (const leftover of leftovers.filter((candidate) => candidate.remove)) {
       const sink = runtime.sinks.find((candidate) => candidate.name === leftover.sink)!;
       try {
-        for await (const object of sink.list(RepositoryKeys.dataPrefix(leftover.id))) await sink.delete(object.key);
+        for (const key of await runtime.repository.leftoverKeys(sink, leftover.id)) await sink.delete(key);
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftovers of interrupted create ${leftover.id} failed: ${(error as Error).message}; run prune again`, { sink: sink.name, backup: leftover.id });
       }
