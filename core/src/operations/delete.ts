@@ -66,8 +66,14 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
   return runOperation(runtime, 'delete', { backupId: id }, async () => {
     const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${repository.describeSinks()} (see rast-backup list)`, { reference: id });
     if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
-    if ((await repository.catalog()).some((entry) => entry.manifest.id === id)) {
+    const catalog = await repository.catalog();
+    if (catalog.some((entry) => entry.manifest.id === id)) {
       throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
+    }
+    // A listed backup built on it (its manifest damaged, say) still needs its data: the recovery document can use it.
+    const dependents = catalog.filter((entry) => entry.manifest.parent === id).map((entry) => entry.manifest.id);
+    if (dependents.length > 0) {
+      throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, { backup: id, dependents });
     }
     let objects = 0;
     const holding: string[] = [];

@@ -150,7 +150,8 @@ const CASES: DamageCase[] = [
       restore: [1, /RB010: no backup ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
       prune: [0],
-      delete: [1, /RB010: no backup ID:A/],
+      // Its data is kept while a listed backup is built on it (the recovery document can still use it).
+      delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
   },
   {
@@ -171,7 +172,8 @@ const CASES: DamageCase[] = [
       restore: [1, /RB010: no backup ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
       prune: [0],
-      delete: [1, /RB010: no backup ID:A/],
+      // Its data is kept while a listed backup is built on it (the recovery document can still use it).
+      delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
   },
   {
@@ -191,7 +193,8 @@ const CASES: DamageCase[] = [
       restore: [1, /RB010: no backup ID:B/],
       create: [0],
       prune: [0],
-      delete: [1, /RB010: no backup ID:B/],
+      // Nothing is built on it: delete <full id> removes its data (what list --all shows).
+      delete: [0],
     },
   },
   {
@@ -210,7 +213,8 @@ const CASES: DamageCase[] = [
       restore: [1, /RB010: no backup ID:B/],
       create: [0],
       prune: [0],
-      delete: [1, /RB010: no backup ID:B/],
+      // Nothing is built on it: delete <full id> removes its data (what list --all shows).
+      delete: [0],
     },
   },
   {
