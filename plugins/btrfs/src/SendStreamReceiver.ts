@@ -458,9 +458,19 @@ export class SendStreamReceiver {
       if (node.absent) return;
       const absolute = this.absolute(relative);
       const shown = relative.length ? show(relative) : '(the root)';
-      if (this.options.isRoot) lchownSync(absolute, node.uid, node.gid);
+      // What the filesystem refuses (owners on a root-squashed NFS, modes on vfat…) is reported, not fatal.
+      const refusable = (what: string, action: () => void) => {
+        try {
+          action();
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'EPERM' && code !== 'EINVAL' && code !== 'EOPNOTSUPP' && code !== 'EACCES') throw error;
+          this.skipped.add(`${what} (${code})`, shown);
+        }
+      };
+      if (this.options.isRoot) refusable('owners', () => lchownSync(absolute, node.uid, node.gid));
       else if (node.uid !== uid || node.gid !== gid) this.skipped.add('owners (need root)', shown);
-      if (node.kind !== 'symlink') chmodSync(absolute, node.mode);
+      if (node.kind !== 'symlink') refusable('permissions', () => chmodSync(absolute, node.mode));
       if (node.capability) {
         try {
           this.withTextPath(node, relative, (target) => setAttributeSync(target, CAPABILITY, node.capability!));
@@ -470,8 +480,7 @@ export class SendStreamReceiver {
       }
       if (node.mtime) {
         const access = seconds(node.atime ?? node.mtime);
-        if (node.kind === 'symlink') lutimesSync(absolute, access, seconds(node.mtime));
-        else utimesSync(absolute, access, seconds(node.mtime));
+        refusable('times', () => (node.kind === 'symlink' ? lutimesSync : utimesSync)(absolute, access, seconds(node.mtime!)));
       }
     };
     try {
