@@ -14,8 +14,8 @@ mount -t tmpfs -o size=2g tmpfs "$WORK"/tmpfs
 btrfs subvolume create "$WORK"/btrfs/data >/dev/null
 cd "$WORK"/btrfs/data
 for i in $(seq 1 600); do head -c 1M /dev/urandom > "random-$i"; done
-for i in $(seq 1 100); do yes "line $i of a text-like file, compressible and repetitive" | head -c 2M > "text-$i"; done
-mkdir small && for i in $(seq 1 20000); do head -c 4096 /dev/urandom > "small/$i"; done 2>/dev/null
+for i in $(seq 1 100); do (yes "line $i of a text-like file, compressible and repetitive" || true) | head -c 2M > "text-$i"; done
+mkdir small && head -c $((20000 * 4096)) /dev/urandom | split -b 4096 -a 5 - small/
 truncate -s 10G sparse && echo start | dd of=sparse conv=notrunc status=none
 for i in $(seq 1 50); do cp --reflink=always "random-$i" "reflink-$i"; done
 cd "$ROOT"

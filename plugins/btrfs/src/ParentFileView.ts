@@ -37,11 +37,11 @@ export class ParentFileView {
     this.length = 0;
   }
 
-  /** Before bytes [start, end) of `node` (open as `fd`) change: keeps those of the parent not kept yet. */
-  preserve(node: ReceiveNode, fd: number, start: number, end: number): void {
+  /** Before bytes [start, end) of `node` (open as `fd`, `size` bytes now) change: keeps those of the parent not kept yet. */
+  preserve(node: ReceiveNode, fd: number, start: number, end: number, size: number): void {
     if (node.bornIn >= this.stream) return;
     let saved = this.saved.get(node);
-    if (!saved) this.saved.set(node, (saved = { originalSize: node.size, ranges: [] }));
+    if (!saved) this.saved.set(node, (saved = { originalSize: size, ranges: [] }));
     end = Math.min(end, saved.originalSize);
     let position = start;
     for (const range of [...saved.ranges]) {

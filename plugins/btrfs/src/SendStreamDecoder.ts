@@ -78,13 +78,18 @@ export class SendStreamDecoder {
     return new RastError(ErrorCode.STREAM_DAMAGED, `${this.label}: send stream damaged at byte ${offset}: ${message}`, { offset });
   }
 
-  /** The next `length` unparsed bytes as one Buffer (a view when they lie in one chunk). */
+  /** The next `length` unparsed bytes as one Buffer (a view when they lie in one chunk; else only those bytes are copied). */
   private peek(length: number): Buffer {
     const first = this.chunks[0]!;
     if (first.length >= length) return first.subarray(0, length);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.subarray(0, length);
+    let count = 0;
+    let taken = 0;
+    while (taken < length) taken += this.chunks[count++]!.length;
+    const joined = Buffer.concat(this.chunks.slice(0, count), length);
+    const last = this.chunks[count - 1]!;
+    const rest = last.subarray(last.length - (taken - length));
+    this.chunks.splice(0, count, ...(rest.length > 0 ? [joined, rest] : [joined]));
+    return joined;
   }
 
   private consume(length: number): void {

@@ -254,8 +254,12 @@ export class SendStreamReceiver {
     };
     if (kind === 'directory') node.children = new Map();
     const target = this.absolute(raw);
-    if (kind === 'file') closeSync(openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
-    else if (kind === 'directory') mkdirSync(target, { mode: 0o700 });
+    if (kind === 'file') {
+      // Kept open: its data usually follows (after a rename from its orphan name).
+      const fd = openSync(target, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      this.closeCurrent();
+      this.current = { node, writer: this.newWriter(node, fd, 0) };
+    } else if (kind === 'directory') mkdirSync(target, { mode: 0o700 });
     else if (kind === 'symlink') {
       const link = command.attributes.get(Attribute.PATH_LINK);
       if (!link || link.length === 0 || link.includes(0)) throw new Inconsistent('a symlink with an empty target or a NUL byte in it');
@@ -368,20 +372,27 @@ export class SendStreamReceiver {
     if (this.current?.node === node) return this.current.writer;
     this.closeCurrent();
     const fd = openSync(this.absolute(raw), constants.O_RDWR | constants.O_NOFOLLOW);
-    if (!fstatSync(fd).isFile()) {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) {
       closeSync(fd);
       throw new UnsafePath(`${show(raw)} is not a regular file on disk`);
     }
-    const writer = new FileDataWriter(fd, fstatSync(fd).size, (start, end) => this.parentView.preserve(node, fd, start, end));
+    const writer = this.newWriter(node, fd, stats.size);
     this.current = { node, writer };
     return writer;
   }
 
+  private newWriter(node: ReceiveNode, fd: number, size: number): FileDataWriter {
+    return new FileDataWriter(fd, size, (start, end, before) => this.parentView.preserve(node, fd, start, end, before));
+  }
+
   private closeCurrent(): void {
     if (!this.current) return;
-    this.current.node.size = this.current.writer.size;
-    closeSync(this.current.writer.fd);
+    const { node, writer } = this.current;
     this.current = undefined;
+    writer.flush();
+    node.size = writer.size;
+    closeSync(writer.fd);
   }
 
   private clone(raw: Buffer, command: SendCommand, number: (attribute: number) => number): void {
@@ -447,9 +458,19 @@ export class SendStreamReceiver {
       if (node.absent) return;
       const absolute = this.absolute(relative);
       const shown = relative.length ? show(relative) : '(the root)';
-      if (this.options.isRoot) lchownSync(absolute, node.uid, node.gid);
+      // What the filesystem refuses (owners on a root-squashed NFS, modes on vfat…) is reported, not fatal.
+      const refusable = (what: string, action: () => void) => {
+        try {
+          action();
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'EPERM' && code !== 'EINVAL' && code !== 'EOPNOTSUPP' && code !== 'EACCES') throw error;
+          this.skipped.add(`${what} (${code})`, shown);
+        }
+      };
+      if (this.options.isRoot) refusable('owners', () => lchownSync(absolute, node.uid, node.gid));
       else if (node.uid !== uid || node.gid !== gid) this.skipped.add('owners (need root)', shown);
-      if (node.kind !== 'symlink') chmodSync(absolute, node.mode);
+      if (node.kind !== 'symlink') refusable('permissions', () => chmodSync(absolute, node.mode));
       if (node.capability) {
         try {
           this.withTextPath(node, relative, (target) => setAttributeSync(target, CAPABILITY, node.capability!));
@@ -459,8 +480,7 @@ export class SendStreamReceiver {
       }
       if (node.mtime) {
         const access = seconds(node.atime ?? node.mtime);
-        if (node.kind === 'symlink') lutimesSync(absolute, access, seconds(node.mtime));
-        else utimesSync(absolute, access, seconds(node.mtime));
+        refusable('times', () => (node.kind === 'symlink' ? lutimesSync : utimesSync)(absolute, access, seconds(node.mtime!)));
       }
     };
     try {

@@ -7,7 +7,7 @@ import { describeLocalSnapshot, removeLocalSnapshot } from './LocalSnapshots.js'
 const PLUGIN_NAME = '@rast-backup/plugin-btrfs';
 const VERSION = '0.1.0';
 
-/** `[btrfs]`: atomic read-only snapshots of btrfs subvolumes, sent with `btrfs send`, received with `btrfs receive`. */
+/** `[btrfs]`: atomic read-only snapshots of btrfs subvolumes, sent with `btrfs send`, restored with `btrfs receive` or the user-space receiver. */
 export default definePlugin({
   name: PLUGIN_NAME,
   version: VERSION,

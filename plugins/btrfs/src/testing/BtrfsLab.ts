@@ -19,8 +19,13 @@ export function sh(command: string, args: string[], options: { input?: Buffer } 
   return result.stdout;
 }
 
+const mounted: string[] = [];
+process.on('exit', () => {
+  for (const mountPoint of mounted.reverse()) spawnSync('umount', ['-l', mountPoint]);
+});
+
 function unmountAtExit(mountPoint: string): void {
-  process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
+  mounted.push(mountPoint);
 }
 
 /**
