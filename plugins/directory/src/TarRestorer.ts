@@ -19,7 +19,7 @@ function run(command: string, args: string[]): Promise<void> {
 
 /** What a restore needs: which entries, where each file's data goes, and which backup holds each. */
 function plan(context: RestoreContext) {
-  checkIndex(context.index, context.target.id);
+  checkIndex(context.index, context.target.id, new Set(context.chain.map((manifest) => manifest.id)));
   const matcher = includeMatcher(context.include);
   const byPath = new Map(context.index.entries.map((entry) => [entry.path, entry]));
   const wanted = context.index.entries.filter((entry) => matcher.matches(entry.path) || (context.include.length === 0 && entry.path === '.'));
