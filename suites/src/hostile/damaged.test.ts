@@ -31,6 +31,8 @@ interface DamageCase {
   /** The backups `list` must show, of A, B, C. */
   listed: Name[];
   expect: Record<Command, Expect>;
+  /** More commands to check (`ID:X` is backup X's id, `DEST` a fresh destination). */
+  extra?: Array<[args: string[], expect: Expect]>;
 }
 
 /**
@@ -88,6 +90,7 @@ const CASES: DamageCase[] = [
       prune: [0],
       delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
+    extra: [[['restore', 'ID:B', 'DEST'], [1, /RB014: backup ID:A, part 2 of 3 .*SHA-256/]]],
   },
   {
     name: 'truncated part',
@@ -120,6 +123,7 @@ const CASES: DamageCase[] = [
       prune: [0],
       delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
+    extra: [[['restore', 'ID:B', 'DEST'], [1, /RB013: backup ID:A, part 3 of 3 .*missing/]]],
   },
   {
     name: 'missing manifest of the parent',
@@ -402,6 +406,11 @@ async function runCase(damage: DamageCase): Promise<string[]> {
       const expected = damage.listed.map((name) => repo.ids[name]);
       attempt(() => assert.equal(listed, expected, `${damage.name}: list shows ${listed.join(', ')}`));
     }
+  }
+  for (const [number, [args, expect]] of (damage.extra ?? []).entries()) {
+    const resolved = args.map((arg) => (arg === 'DEST' ? path.join(repo.home, `extra-${number}`) : arg.replace(/^ID:([ABC])$/, (_, name: Name) => repo.ids[name])));
+    const result = await run(resolved);
+    attempt(() => check(result, expect, `${damage.name}: ${resolved.join(' ')}`, repo.ids));
   }
   // The intact backup still verifies and restores.
   const control = await run(['verify', repo.ids.C]);
