@@ -18,7 +18,7 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
     const all = await repository.dependents(manifest.id);
     // A dependent that is also an ancestor is a loop of parents (damage): none of it can be restored, so it holds nothing back.
     const looped = all.filter((dependent) => ancestors.has(dependent.id));
-    if (looped.length > 0) runtime.log.warn(`backup ${manifest.id} and ${looped.map((dependent) => dependent.id).join(', ')} are each other's parents (a loop: none of them can be restored); deleting ${manifest.id} anyway`);
+    if (looped.length > 0) runtime.log.warn(`backup ${manifest.id} is in a loop of parents with ${looped.map((dependent) => dependent.id).join(', ')} (none of them can be restored); deleting it anyway`);
     const dependents = all.filter((dependent) => !ancestors.has(dependent.id));
     if (dependents.length > 0) {
       throw new RastError(

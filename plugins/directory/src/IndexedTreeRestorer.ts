@@ -32,7 +32,7 @@ export type FillFiles = (files: FileToFill[], tree: SafeTree) => Promise<number>
 
 /** What a restore needs: which entries (the --include patterns, or all), and where each file's data goes. */
 function plan(context: RestoreContext) {
-  checkIndex(context.index, context.target.id);
+  checkIndex(context.index, context.target.id, new Set(context.chain.map((manifest) => manifest.id)));
   const matcher = includeMatcher(context.include);
   const byPath = new Map(context.index.entries.map((entry) => [entry.path, entry]));
   const wanted = context.index.entries.filter((entry) => matcher.matches(entry.path) || (context.include.length === 0 && entry.path === '.'));

@@ -17,7 +17,8 @@ export async function verifyTree(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
   const expected = new Map(index.entries.filter((entry) => entry.from === manifest.id).map((entry) => [entry.path, entry]));
   const damaged = (message: string) => new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${message}`, { backup: manifest.id });
-  checkIndex(index, manifest.id);
+  // A full backup holds all its data; an incremental's chain is checked by restore.
+  checkIndex(index, manifest.id, manifest.parent === null ? new Set([manifest.id]) : undefined);
   for await (const { path, header, body } of tarEntries(context.stream, manifest.id)) {
     const entry = expected.get(path);
     if (!entry) throw damaged(`the stream holds ${path}, which its index does not list`);

@@ -37,6 +37,19 @@ test('every malformed config is refused with exit 2 and one line naming the file
   assert.equal(failures, [], `${failures.length} of ${MALFORMED_CONFIGS.length} cases failed:\n${failures.join('\n\n')}`);
 });
 
+test('a config file that cannot be read is RB003 naming it and how it was given', async () => {
+  const home = await temporaryDirectory('rast-hostile-config-file-');
+  const missing = path.join(home, 'missing.toml');
+  const results = await Promise.all([
+    cliAsync(['list', '--config', missing]),
+    cliAsync(['list', '--config', home]),
+    cliAsync(['list'], { env: { RAST_BACKUP_CONFIG: missing } }),
+  ]);
+  assertOneLineError(results[0]!, 2, new RegExp(`RB003: cannot read config file ${missing} \\(given by --config\\): no such file`), '--config missing');
+  assertOneLineError(results[1]!, 2, new RegExp(`RB003: cannot read config file ${home} \\(given by --config\\): .*EISDIR`), '--config a directory');
+  assertOneLineError(results[2]!, 2, new RegExp(`RB003: cannot read config file ${missing} \\(given by RAST_BACKUP_CONFIG\\)`), 'RAST_BACKUP_CONFIG missing');
+});
+
 /** Paths that pass validation but cannot be used: one line naming the path, exit 1, and never a hang. */
 const BAD_PATHS: Array<{ name: string; repository: string; command: string[]; pattern: RegExp }> = [
   { name: 'repository under /proc (Node\'s recursive mkdir spins there)', repository: '/proc/no-such-process/repo', command: ['create', 'SOURCE'], pattern: /RB017: local sink local \(\/proc\/no-such-process\/repo\): cannot write .*ENOENT/ },

@@ -31,6 +31,8 @@ interface DamageCase {
   /** The backups `list` must show, of A, B, C. */
   listed: Name[];
   expect: Record<Command, Expect>;
+  /** More commands to check (`ID:X` is backup X's id, `DEST` a fresh destination). */
+  extra?: Array<[args: string[], expect: Expect]>;
 }
 
 /**
@@ -88,6 +90,7 @@ const CASES: DamageCase[] = [
       prune: [0],
       delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
+    extra: [[['restore', 'ID:B', 'DEST'], [1, /RB014: backup ID:A, part 2 of 3 .*SHA-256/]]],
   },
   {
     name: 'truncated part',
@@ -120,6 +123,7 @@ const CASES: DamageCase[] = [
       prune: [0],
       delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
+    extra: [[['restore', 'ID:B', 'DEST'], [1, /RB013: backup ID:A, part 3 of 3 .*missing/]]],
   },
   {
     name: 'missing manifest of the parent',
@@ -254,7 +258,7 @@ const CASES: DamageCase[] = [
       restore: [1, /RB022: backup ID:A: its chain of parents loops at ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
       prune: [0],
-      delete: [0, /warning: backup ID:A and ID:B are each other's parents .*deleting ID:A anyway/],
+      delete: [0, /warning: backup ID:A is in a loop of parents with ID:B \(none of them can be restored\); deleting it anyway/],
     },
   },
   {
@@ -407,6 +411,11 @@ async function runCase(damage: DamageCase): Promise<string[]> {
       attempt(() => assert.equal(listed, expected, `${damage.name}: list shows ${listed.join(', ')}`));
     }
   }
+  for (const [number, [args, expect]] of (damage.extra ?? []).entries()) {
+    const resolved = args.map((arg) => (arg === 'DEST' ? path.join(repo.home, `extra-${number}`) : arg.replace(/^ID:([ABC])$/, (_, name: Name) => repo.ids[name])));
+    const result = await run(resolved);
+    attempt(() => check(result, expect, `${damage.name}: ${resolved.join(' ')}`, repo.ids));
+  }
   // The intact backup still verifies and restores.
   const control = await run(['verify', repo.ids.C]);
   attempt(() => check(control, [0, /intact/], `${damage.name}: verify of the intact backup`, repo.ids));
@@ -444,7 +453,7 @@ test('a loop of parents: create --parent naming it is refused, prune clears it o
   assert.is((await cliAsync(['create', src1, '--config', repo.config], { env })).status, 0);
   const config = await writeConfig(repo.home, `[storage]\nlocal.path = ${JSON.stringify(repo.repository)}\n\n[retention]\nlast = 1\n`, 'last1.toml');
   const pruned = await cliAsync(['prune', '--json', '--config', config], { env, timeoutMs: 30_000 });
-  check(pruned, [0, /each other's parents/], 'prune', repo.ids);
+  check(pruned, [0, /in a loop of parents/], 'prune', repo.ids);
   assert.equal(new Set(JSON.parse(pruned.stdout).removed), new Set([repo.ids.A, repo.ids.B]));
 });
 

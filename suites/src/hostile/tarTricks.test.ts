@@ -112,6 +112,15 @@ const TRICKS: Trick[] = [
     restore: [1, /RB020: /],
   },
   {
+    name: 'index entry whose data is in a backup outside its chain',
+    build: ({ id }) => {
+      const ok = file(id, 'ok.txt', Buffer.from('ok\n'));
+      const elsewhere = file(id, 'elsewhere.txt');
+      return { members: [ok.member], entries: [ok.entry, { ...elsewhere.entry, from: '20200101T000000Z-abcdef' }] };
+    },
+    restore: [1, /RB020: .*"elsewhere\.txt": the index says backup 20200101T000000Z-abcdef holds it, which is not in its chain/],
+  },
+  {
     name: 'huge size in the tar header only',
     build: ({ id }) => ({ ...both(file(id, 'big.bin', Buffer.alloc(1000, 1))), patch: (archive) => claimSize(archive, 'big.bin', 8 * 1024 ** 3 - 1) }),
     restore: [1, /RB016: /],
