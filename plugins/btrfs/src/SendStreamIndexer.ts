@@ -1,4 +1,4 @@
-import type { EntryType, FileIndex, IndexEntry, StreamRange } from '@rast-backup/core';
+import { indexPath, pathBytes, type EntryType, type FileIndex, type IndexEntry, type StreamRange } from '@rast-backup/core';
 import { Attribute, Command, timespec, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
 /** One inode of the tree being received; several names may share it (hard links). */
@@ -97,7 +97,7 @@ export class SendStreamIndexer {
 
   apply(command: SendCommand): void {
     const attributes = command.attributes;
-    const text = (attribute: number) => attributes.get(attribute)?.toString('utf8') ?? '';
+    const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
     const path = text(Attribute.PATH);
     const touch = (node: Node) => {
       node.from = this.backupId;
@@ -206,7 +206,7 @@ export class SendStreamIndexer {
    */
   private cloneSource(command: SendCommand): StreamRange[] | undefined {
     const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
-    const sourcePath = command.attributes.get(Attribute.CLONE_PATH)?.toString('utf8') ?? '';
+    const sourcePath = indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0));
     if (uuid !== undefined && uuid === this.uuid) {
       const ranges = this.lookupOptional(sourcePath)?.ranges;
       return ranges && copyRanges(ranges);
@@ -257,7 +257,7 @@ export class SendStreamIndexer {
       const { ranges, ...rest } = facts;
       entries.push({ ...rest, path, size: node.type === 'file' ? node.size : 0, ...(ranges && { ranges }) });
       if (children) {
-        const names = [...children.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const names = [...children.keys()].sort((a, b) => Buffer.compare(pathBytes(a), pathBytes(b)));
         for (const name of names) emit(children.get(name)!, path === '.' ? name : `${path}/${name}`);
       }
     };

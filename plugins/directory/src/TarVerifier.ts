@@ -1,4 +1,4 @@
-import { ErrorCode, RastError, type VerifyContext } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError, type VerifyContext } from '@rast-backup/core';
 import { tarEntries } from './TarEntries.js';
 
 const TAR_TYPES: Record<string, string> = {
@@ -16,14 +16,15 @@ export async function verifyTree(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
   const expected = new Map(index.entries.filter((entry) => entry.from === manifest.id).map((entry) => [entry.path, entry]));
   const damaged = (message: string) => new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${message}`, { backup: manifest.id });
-  for await (const { path, header, body } of tarEntries(context.stream, manifest.id)) {
-    const entry = expected.get(path);
+  for await (const { path: indexed, header, body } of tarEntries(context.stream, manifest.id)) {
+    const entry = expected.get(indexed);
+    const path = displayPath(indexed);
     if (!entry) throw damaged(`the stream holds ${path}, which its index does not list`);
-    expected.delete(path);
+    expected.delete(indexed);
     if (TAR_TYPES[entry.type] !== header.type) throw damaged(`${path} is a ${header.type} in the stream, a ${entry.type} in the index`);
     let size = 0;
     for await (const chunk of body) size += chunk.length;
     if (size !== entry.size) throw damaged(`${path} holds ${size} bytes in the stream, ${entry.size} in the index`);
   }
-  if (expected.size > 0) throw damaged(`the stream lacks ${expected.size} entries its index lists (${[...expected.keys()].slice(0, 3).join(', ')})`);
+  if (expected.size > 0) throw damaged(`the stream lacks ${expected.size} entries its index lists (${[...expected.keys()].slice(0, 3).map(displayPath).join(', ')})`);
 }
