@@ -41,15 +41,37 @@ function standIn(path: string): string {
   return pathBytes(path).toString('latin1').replace(/[^\x20-\x7e]/g, '_').slice(-99);
 }
 
-/** The pax header (as an entry of its own) and the ustar header that together write `header` with exact names. */
-export function binaryNameHeaders(header: tar.Header): { pax: { header: tar.Header; body: Buffer }; entry: tar.Header } {
+/** A ustar header block, as tar-stream writes them, of type `x`: the pax extended header for the next entry. */
+function paxHeaderBlock(size: number, mtime: Date): Buffer {
+  const block = Buffer.alloc(512);
+  const octal = (value: number, offset: number, length: number) => block.write(value.toString(8).padStart(length - 1, '0') + '\0', offset, 'latin1');
+  block.write('PaxHeader', 0, 'latin1');
+  octal(0o644, 100, 8);
+  octal(0, 108, 8);
+  octal(0, 116, 8);
+  octal(size, 124, 12);
+  octal(Math.max(0, Math.floor(mtime.getTime() / 1000)), 136, 12);
+  block.write('x', 156, 'latin1');
+  block.write('ustar\x0000', 257, 'latin1');
+  block.fill(0x20, 148, 156);
+  const checksum = block.reduce((sum, byte) => sum + byte, 0);
+  block.write(checksum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return block;
+}
+
+/**
+ * Writes `header` with exact names: returns the pax header (its block, its records, the padding) to go into the
+ * stream right before the entry, and the entry's own ustar header (with ASCII stand-ins and no pax of its own).
+ */
+export function binaryNameHeaders(header: tar.Header): { pax: Buffer; entry: tar.Header } {
   const records = [paxRecord('path', pathBytes(header.name))];
   if (header.linkname) records.push(paxRecord('linkpath', pathBytes(header.linkname)));
   for (const [key, value] of Object.entries(header.pax ?? {})) records.push(paxRecord(key, Buffer.from(value)));
   const body = Buffer.concat(records);
+  const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
   const entry = { ...header, name: standIn(header.name), ...(header.linkname && { linkname: standIn(header.linkname) }) };
   delete entry.pax;
-  return { pax: { header: { name: 'PaxHeader', type: 'pax-header', size: body.length, mode: 0o644, mtime: header.mtime } as unknown as tar.Header, body }, entry };
+  return { pax: Buffer.concat([paxHeaderBlock(body.length, header.mtime ?? new Date(0)), body, padding]), entry };
 }
 
 type ExtractInternals = tar.Extract & { _header: tar.Header; _pax: Record<string, string> | null; _decodeLongHeader(buffer: Buffer): void };

@@ -29,7 +29,7 @@ export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot:
           skipped.push(`${displayPath(entry.path)}: xattr ${name} (${(error as Error).message})`);
         }
       }
-    });
+    }, { mayLink: true });
   }
   const time = seconds(entry.mtime);
   if (isSymlink) await lutimes(absolute, time, time);

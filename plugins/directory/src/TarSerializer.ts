@@ -10,8 +10,13 @@ import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription
 import { withTextPath } from './TextPath.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
 
-async function readXattrs(file: Buffer): Promise<Record<string, string> | undefined> {
-  return withTextPath(file, (absolute) => readXattrsAt(absolute)).catch(() => undefined);
+async function readXattrs(walked: WalkedEntry, log: Logger): Promise<Record<string, string> | undefined> {
+  try {
+    return await withTextPath(walked.absolute, (absolute) => readXattrsAt(absolute));
+  } catch (error) {
+    log.warn(`${displayPath(walked.path)}: extended attributes not backed up: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 async function readXattrsAt(absolute: string): Promise<Record<string, string> | undefined> {
@@ -30,7 +35,7 @@ async function readXattrsAt(absolute: string): Promise<Record<string, string> | 
   return xattrs;
 }
 
-async function describe(walked: WalkedEntry, backupId: string): Promise<IndexEntry> {
+async function describe(walked: WalkedEntry, backupId: string, log: Logger): Promise<IndexEntry> {
   const { stats } = walked;
   const type = entryType(stats);
   const entry: IndexEntry = {
@@ -48,7 +53,7 @@ async function describe(walked: WalkedEntry, backupId: string): Promise<IndexEnt
   };
   if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
-  const xattrs = await readXattrs(walked.absolute);
+  const xattrs = await readXattrs(walked, log);
   if (xattrs) entry.xattrs = xattrs;
   return entry;
 }
@@ -124,7 +129,7 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
     for await (const walked of walk) {
       let entry: IndexEntry;
       try {
-        entry = await describe(walked, backupId);
+        entry = await describe(walked, backupId, log);
       } catch (error) {
         log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
         continue;
@@ -145,7 +150,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       let header = tarHeader(entry);
       if (hasBinaryName(header)) {
         const { pax, entry: plain } = binaryNameHeaders(header);
-        await new Promise<void>((resolve, reject) => pack.entry(pax.header, pax.body, (error) => (error ? reject(error) : resolve())));
+        // Between entries (the previous one is complete), so the pax header lands right before its entry.
+        pack.push(pax);
         header = plain;
       }
       if (entry.type === 'file') {
