@@ -69,3 +69,8 @@ export function isBinaryPath(path: string): boolean {
 export function displayPath(path: string): string {
   return path.replace(ESCAPED, (character) => `\\x${(character.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0')}`);
 }
+
+/** A path or pattern as people type it back to an index path: `\xHH` (HH from 80 to ff) is that byte. */
+export function fromDisplayPath(text: string): string {
+  return text.replace(/\\x([89a-f][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(ESCAPE_BASE + parseInt(hex, 16)));
+}

@@ -1,7 +1,5 @@
+import { fromDisplayPath } from '@rast-backup/core';
 import picomatch from 'picomatch';
-
-/** `\xHH` (HH from 80 to ff) in a pattern stands for that byte of a name that is not UTF-8, as `ls` shows it. */
-const escapedByte = (pattern: string) => pattern.replace(/\\x([89a-f][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(0xdc00 + parseInt(hex, 16)));
 
 /**
  * `--include` patterns: paths relative to the backup root (a leading `/` allowed) or globs; a pattern
@@ -11,7 +9,7 @@ const escapedByte = (pattern: string) => pattern.replace(/\\x([89a-f][0-9a-f])/g
 export function includeMatcher(patterns: string[]): { matches(path: string): boolean; unused(): string[] } {
   if (patterns.length === 0) return { matches: () => true, unused: () => [] };
   const compiled = patterns.map((pattern) => {
-    const clean = escapedByte(pattern).replace(/^\/+/, '').replace(/\/+$/, '') || '**';
+    const clean = fromDisplayPath(pattern).replace(/^\/+/, '').replace(/\/+$/, '') || '**';
     return { pattern, test: picomatch(clean, { dot: true }), used: false };
   });
   return {
