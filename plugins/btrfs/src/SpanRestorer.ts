@@ -11,6 +11,12 @@ import { Attribute, Command, SendStreamDecoder, u32, u64, type SendCommand } fro
 /** The commands that change a file's data; a span's other commands (times, owners, other files) are left to the index. */
 const DATA_COMMANDS = new Set<number>([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE, Command.UPDATE_EXTENT]);
 
+/** Whether a command's PATH is a span's path: exactly, or as indexes made before names were kept as bytes wrote it (lossy UTF-8). */
+function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
+  const bytes = commandPath ?? Buffer.alloc(0);
+  return indexPath(bytes) === spanPath || bytes.toString('utf8') === spanPath;
+}
+
 /** Why a file cannot be rebuilt from its spans alone, or undefined when it can. */
 function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | undefined): string | undefined {
   if (!ranges) return size > 0 ? `${entryPath} has no stream ranges in the index` : undefined;
@@ -100,7 +106,7 @@ class SpanReplayer {
   private async replaySpan(manifest: Manifest, range: StreamRange, writer: FileDataWriter): Promise<number> {
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
-      if (!DATA_COMMANDS.has(command.type) || indexPath(command.attributes.get(Attribute.PATH) ?? Buffer.alloc(0)) !== range.path) return;
+      if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
       // Attribute values are views valid only during the callback: keep a copy of the ones applied later.
       pending.push({ ...command, attributes: new Map([...command.attributes].map(([type, value]) => [type, Buffer.from(value)])) });
     }, { version: await this.version(manifest), offset: range.start });

@@ -7,14 +7,15 @@ import { displayPath, indexPath, type FileIndex, type IndexEntry, type Logger, t
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription.js';
-import { withTextPath } from './TextPath.js';
+import { NoTextPath, withTextPath } from './TextPath.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
 
-async function readXattrs(walked: WalkedEntry, log: Logger): Promise<Record<string, string> | undefined> {
+/** The entry's xattrs; `unread` collects the paths whose xattrs the xattr library cannot reach (see NoTextPath). */
+async function readXattrs(walked: WalkedEntry, unread: string[]): Promise<Record<string, string> | undefined> {
   try {
     return await withTextPath(walked.absolute, (absolute) => readXattrsAt(absolute));
   } catch (error) {
-    log.warn(`${displayPath(walked.path)}: extended attributes not backed up: ${(error as Error).message}`);
+    if (error instanceof NoTextPath) unread.push(walked.path);
     return undefined;
   }
 }
@@ -35,7 +36,7 @@ async function readXattrsAt(absolute: string): Promise<Record<string, string> | 
   return xattrs;
 }
 
-async function describe(walked: WalkedEntry, backupId: string, log: Logger): Promise<IndexEntry> {
+async function describe(walked: WalkedEntry, backupId: string, unread: string[]): Promise<IndexEntry> {
   const { stats } = walked;
   const type = entryType(stats);
   const entry: IndexEntry = {
@@ -53,7 +54,7 @@ async function describe(walked: WalkedEntry, backupId: string, log: Logger): Pro
   };
   if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
-  const xattrs = await readXattrs(walked, log);
+  const xattrs = await readXattrs(walked, unread);
   if (xattrs) entry.xattrs = xattrs;
   return entry;
 }
@@ -121,6 +122,7 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
 
   const produce = async () => {
     const leaders = new Map<string, string>();
+    const unreadXattrs: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
       oneFileSystem: options.oneFileSystem,
@@ -129,7 +131,7 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
     for await (const walked of walk) {
       let entry: IndexEntry;
       try {
-        entry = await describe(walked, backupId, log);
+        entry = await describe(walked, backupId, unreadXattrs);
       } catch (error) {
         log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
         continue;
@@ -159,6 +161,10 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       } else {
         await new Promise<void>((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
       }
+    }
+    if (unreadXattrs.length > 0) {
+      const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
+      log.warn(`extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`);
     }
     pack.finalize();
     finished = true;

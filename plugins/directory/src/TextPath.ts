@@ -8,6 +8,13 @@ const O_PATH = 0o10000000;
 
 const slash = (bytes: Buffer) => bytes.lastIndexOf(0x2f);
 
+/** A file whose own name is not UTF-8, which no text path reaches without a link (see withTextPath). */
+export class NoTextPath extends Error {
+  constructor() {
+    super('its name is not UTF-8, and the xattr library takes only UTF-8 paths');
+  }
+}
+
 /**
  * Runs `use` with a text path to the file at `absolute`, for the APIs and commands that take only strings (the
  * xattr library, mkfifo). A path that is not UTF-8 is reached through procfs: `/proc/<pid>/fd/<fd>/…` of an
@@ -25,7 +32,7 @@ export async function withTextPath<T>(absolute: Buffer, use: (path: string) => P
   try {
     const directory = `/proc/${process.pid}/fd/${handle.fd}`;
     if (!isBinaryPath(name)) return await use(`${directory}/${name}`);
-    if (!options.mayLink) throw new Error('its name is not UTF-8, and the xattr library takes only UTF-8 paths');
+    if (!options.mayLink) throw new NoTextPath();
     const temporary = `.rast-name-${randomBytes(6).toString('hex')}`;
     await link(absolute, Buffer.concat([parent, Buffer.from(`/${temporary}`)]));
     try {
