@@ -1,11 +1,14 @@
 import { Option } from 'clipanion';
-import { ErrorCode, RastError, type IndexEntry } from '@rast-backup/core';
+import { ErrorCode, fromDisplayPath, RastError, type IndexEntry } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatEntry, writeJson } from '../Output.js';
 
-/** A path as the user types it (`/alice/notes.txt`, `alice/`, `.`) in the index's form (`alice/notes.txt`, `.` for the root). */
+/**
+ * A path as the user types it (`/alice/notes.txt`, `alice/`, `.`, `lat-\xe9` for bytes that are not UTF-8, as listed)
+ * in the index's form (`alice/notes.txt`, `.` for the root).
+ */
 function indexPath(argument: string): string {
-  const parts = argument.split('/').filter((part) => part !== '' && part !== '.');
+  const parts = fromDisplayPath(argument).split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw new RastError(ErrorCode.USAGE, `path ${argument}: ".." is not allowed in a path inside a backup`);
   return parts.length === 0 ? '.' : parts.join('/');
 }

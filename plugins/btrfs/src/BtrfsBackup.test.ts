@@ -4,6 +4,7 @@ import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
+import { indexPath } from '@rast-backup/core';
 import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -121,18 +122,18 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
   return result;
 }
 
-/** The tree as the file index should describe it: path → type, mode, owner, size, µs mtime, target / link. */
+/** The tree as the file index should describe it (index paths: names that are not UTF-8 escaped): path → type, mode, owner, size, µs mtime, target / link. */
 async function treeView(root: string): Promise<Record<string, string>> {
   const view: Record<string, string> = {};
   const leaders = new Map<bigint, string>();
   const visit = async (relative: Buffer) => {
     const absolute = relative.length ? Buffer.concat([Buffer.from(root + '/'), relative]) : Buffer.from(root);
     const stats = await lstat(absolute, { bigint: true });
-    const key = relative.length ? relative.toString('utf8') : '.';
+    const key = relative.length ? indexPath(relative) : '.';
     const type = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : stats.isFIFO() ? 'fifo' : 'other';
     const leader = stats.isFile() && stats.nlink > 1n ? leaders.get(stats.ino) : undefined;
     if (stats.isFile() && stats.nlink > 1n && leader === undefined) leaders.set(stats.ino, key);
-    const extra = leader !== undefined ? `=> ${leader}` : stats.isSymbolicLink() ? `-> ${(await readlink(absolute)).toString()}` : '';
+    const extra = leader !== undefined ? `=> ${leader}` : stats.isSymbolicLink() ? `-> ${indexPath(await readlink(absolute, { encoding: 'buffer' }))}` : '';
     const mtime = type === 'directory' ? '' : String(stats.mtimeNs / 1000n);
     view[key] = `${leader !== undefined ? 'hardlink' : type} ${(Number(stats.mode) & 0o7777).toString(8)} ${stats.uid}:${stats.gid} ${leader !== undefined ? 0 : type === 'file' ? stats.size : 0} ${mtime} ${extra}`;
     if (stats.isDirectory()) {

@@ -1,4 +1,4 @@
-import type { EntryType, FileIndex, IndexEntry, StreamRange } from '@rast-backup/core';
+import { indexPath, isBinaryPath, pathBytes, type EntryType, type FileIndex, type IndexEntry, type StreamRange } from '@rast-backup/core';
 import { Attribute, Command, timespec, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
 /** One inode of the tree being received; several names may share it (hard links). */
@@ -81,7 +81,7 @@ export class SendStreamIndexer {
     if (path === '' || path === '.') return this.root;
     let node = this.root;
     for (const part of path.split('/')) {
-      const next = node.children?.get(part);
+      const next = node.children?.get(part) ?? (node.children && this.legacyName(node.children, part));
       if (!next) throw new Error(`the stream names ${path}, which does not exist at that point`);
       node = next;
     }
@@ -92,12 +92,29 @@ export class SendStreamIndexer {
     const slash = path.lastIndexOf('/');
     const directory = this.lookup(slash < 0 ? '' : path.slice(0, slash));
     if (!directory.children) throw new Error(`${path}: its parent is not a directory`);
-    return [directory, path.slice(slash + 1)];
+    const name = path.slice(slash + 1);
+    this.legacyName(directory.children, name);
+    return [directory, name];
+  }
+
+  /**
+   * Indexes made before names were kept as bytes hold a name that is not UTF-8 decoded lossily (U+FFFD): found
+   * under that form, the entry is filed under its exact name from now on.
+   */
+  private legacyName(children: Map<string, Node>, name: string): Node | undefined {
+    if (children.has(name) || !isBinaryPath(name)) return children.get(name);
+    const lossy = pathBytes(name).toString('utf8');
+    const node = children.get(lossy);
+    if (node) {
+      children.delete(lossy);
+      children.set(name, node);
+    }
+    return node;
   }
 
   apply(command: SendCommand): void {
     const attributes = command.attributes;
-    const text = (attribute: number) => attributes.get(attribute)?.toString('utf8') ?? '';
+    const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
     const path = text(Attribute.PATH);
     const touch = (node: Node) => {
       node.from = this.backupId;
@@ -206,7 +223,7 @@ export class SendStreamIndexer {
    */
   private cloneSource(command: SendCommand): StreamRange[] | undefined {
     const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
-    const sourcePath = command.attributes.get(Attribute.CLONE_PATH)?.toString('utf8') ?? '';
+    const sourcePath = indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0));
     if (uuid !== undefined && uuid === this.uuid) {
       const ranges = this.lookupOptional(sourcePath)?.ranges;
       return ranges && copyRanges(ranges);
@@ -257,7 +274,7 @@ export class SendStreamIndexer {
       const { ranges, ...rest } = facts;
       entries.push({ ...rest, path, size: node.type === 'file' ? node.size : 0, ...(ranges && { ranges }) });
       if (children) {
-        const names = [...children.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const names = [...children.keys()].sort((a, b) => Buffer.compare(pathBytes(a), pathBytes(b)));
         for (const name of names) emit(children.get(name)!, path === '.' ? name : `${path}/${name}`);
       }
     };

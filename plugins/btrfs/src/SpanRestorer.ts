@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
+import { displayPath, ErrorCode, indexPath, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
 import { btrfsFacts } from './BtrfsSource.js';
 import { UndecodableExtent } from './EncodedExtent.js';
@@ -10,6 +10,12 @@ import { Attribute, Command, SendStreamDecoder, u32, u64, type SendCommand } fro
 
 /** The commands that change a file's data; a span's other commands (times, owners, other files) are left to the index. */
 const DATA_COMMANDS = new Set<number>([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE, Command.UPDATE_EXTENT]);
+
+/** Whether a command's PATH is a span's path: exactly, or as indexes made before names were kept as bytes wrote it (lossy UTF-8). */
+function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
+  const bytes = commandPath ?? Buffer.alloc(0);
+  return indexPath(bytes) === spanPath || bytes.toString('utf8') === spanPath;
+}
 
 /** Why a file cannot be rebuilt from its spans alone, or undefined when it can. */
 function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | undefined): string | undefined {
@@ -33,7 +39,7 @@ function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | un
  */
 export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
   return restoreIndexedTree(context, async (files, tree) => {
-    const problems = files.map(({ entry }) => spanProblem(entry.path, entry.size, entry.ranges)).filter((problem): problem is string => problem !== undefined);
+    const problems = files.map(({ entry }) => spanProblem(displayPath(entry.path), entry.size, entry.ranges)).filter((problem): problem is string => problem !== undefined);
     if (problems.length > 0) {
       throw new RastError(ErrorCode.USAGE, `backup ${context.target.id}: --include cannot be served from the index's spans: ${problems.slice(0, 3).join('; ')}; restore the backup whole`, { backup: context.target.id });
     }
@@ -66,7 +72,7 @@ export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
 class SpanReplayer {
   private readonly manifests: Map<string, Manifest>;
   private readonly versions = new Map<string, number>();
-  private readonly scratch = new Map<string, { path: string; handle: FileHandle; writer: FileDataWriter }>();
+  private readonly scratch = new Map<string, { path: Buffer; handle: FileHandle; writer: FileDataWriter }>();
 
   constructor(
     private readonly context: RestoreContext,
@@ -100,7 +106,7 @@ class SpanReplayer {
   private async replaySpan(manifest: Manifest, range: StreamRange, writer: FileDataWriter): Promise<number> {
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
-      if (!DATA_COMMANDS.has(command.type) || command.attributes.get(Attribute.PATH)?.toString('utf8') !== range.path) return;
+      if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
       // Attribute values are views valid only during the callback: keep a copy of the ones applied later.
       pending.push({ ...command, attributes: new Map([...command.attributes].map(([type, value]) => [type, Buffer.from(value)])) });
     }, { version: await this.version(manifest), offset: range.start });
@@ -148,7 +154,7 @@ class SpanReplayer {
       }
     } catch (error) {
       if (error instanceof BadFileData || error instanceof UndecodableExtent) {
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${range.path}: ${error.message}`, { backup: manifest.id, offset: command.offset });
+        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${displayPath(range.path)}: ${error.message}`, { backup: manifest.id, offset: command.offset });
       }
       throw error;
     }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ErrorCode, RastError, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { includeMatcher } from './IncludeMatcher.js';
 import { applyMetadata } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
@@ -73,18 +73,15 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
     if (entry.type === 'symlink') {
       await tree.symlink(entry.target ?? '', entry.path);
     } else if (entry.type === 'fifo') {
-      await tree.prepareParent(entry.path);
-      await run('mkfifo', ['-m', '600', tree.absolute(entry.path)]);
+      await tree.special(entry.path, (directory, name) => run('mkfifo', ['-m', '600', path.join(directory, name)]));
     } else if (entry.type === 'char-device' || entry.type === 'block-device') {
       if (!isRoot) {
-        skipped.push(`${entry.path}: device node (needs root)`);
+        skipped.push(`${displayPath(entry.path)}: device node (needs root)`);
         continue;
       }
-      await tree.prepareParent(entry.path);
-      await run('mknod', ['-m', '600', tree.absolute(entry.path), entry.type === 'char-device' ? 'c' : 'b', String(entry.devMajor), String(entry.devMinor)]);
+      await tree.special(entry.path, (directory, name) => run('mknod', ['-m', '600', path.join(directory, name), entry.type === 'char-device' ? 'c' : 'b', String(entry.devMajor), String(entry.devMinor)]));
     } else if (entry.type === 'socket') {
-      await tree.prepareParent(entry.path);
-      makeSocketFile(tree.absolute(path.posix.dirname(entry.path)), path.posix.basename(entry.path));
+      await tree.special(entry.path, async (directory, name) => makeSocketFile(directory, name));
     } else continue;
     restored.push(entry);
   }

@@ -1,6 +1,7 @@
 import { chmod, lchown, lutimes, utimes } from 'node:fs/promises';
 import { setAttribute } from '@napi-rs/xattr';
-import type { IndexEntry } from '@rast-backup/core';
+import { displayPath, type IndexEntry } from '@rast-backup/core';
+import { withTextPath } from './TextPath.js';
 
 /** Seconds for utimes(): whole microseconds plus half of one, so rounding keeps the microsecond. */
 function seconds(nanoseconds: string): number {
@@ -12,20 +13,23 @@ function seconds(nanoseconds: string): number {
  * Applies an entry's metadata in the kernel's order: owner, then mode (chown clears setuid), then
  * xattrs, then times. Returns what the destination could not hold.
  */
-export async function applyMetadata(absolute: string, entry: IndexEntry, isRoot: boolean): Promise<string[]> {
+export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot: boolean): Promise<string[]> {
   const skipped: string[] = [];
   const isSymlink = entry.type === 'symlink';
   if (isRoot) await lchown(absolute, entry.uid, entry.gid);
-  else if (entry.uid !== process.getuid!() || entry.gid !== process.getgid!()) skipped.push(`${entry.path}: owner ${entry.uid}:${entry.gid} (needs root)`);
+  else if (entry.uid !== process.getuid!() || entry.gid !== process.getgid!()) skipped.push(`${displayPath(entry.path)}: owner ${entry.uid}:${entry.gid} (needs root)`);
   if (!isSymlink) await chmod(absolute, entry.mode);
   if (entry.xattrs && !isSymlink) {
-    for (const [name, value] of Object.entries(entry.xattrs)) {
-      try {
-        await setAttribute(absolute, name, Buffer.from(value, 'base64'));
-      } catch (error) {
-        skipped.push(`${entry.path}: xattr ${name} (${(error as Error).message})`);
+    const xattrs = entry.xattrs;
+    await withTextPath(absolute, async (text) => {
+      for (const [name, value] of Object.entries(xattrs)) {
+        try {
+          await setAttribute(text, name, Buffer.from(value, 'base64'));
+        } catch (error) {
+          skipped.push(`${displayPath(entry.path)}: xattr ${name} (${(error as Error).message})`);
+        }
       }
-    }
+    }, { mayLink: true });
   }
   const time = seconds(entry.mtime);
   if (isSymlink) await lutimes(absolute, time, time);

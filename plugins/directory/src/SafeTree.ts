@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, lstat, mkdir, open, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { displayPath, ErrorCode, isBinaryPath, pathBytes, RastError } from '@rast-backup/core';
+import { withTextPath } from './TextPath.js';
 
 /**
  * Creates entries inside a destination that restore started empty. Every parent must be a directory this
@@ -12,8 +14,9 @@ export class SafeTree {
 
   constructor(readonly root: string) {}
 
-  absolute(relative: string): string {
-    return relative === '.' ? this.root : path.join(this.root, relative);
+  /** The exact bytes of an index path's place in the destination (names need not be UTF-8). */
+  absolute(relative: string): Buffer {
+    return relative === '.' ? Buffer.from(this.root) : Buffer.concat([Buffer.from(path.join(this.root, '/')), pathBytes(relative)]);
   }
 
   /** Makes sure every ancestor of `relative` is a directory this tree made. */
@@ -43,7 +46,28 @@ export class SafeTree {
 
   async symlink(target: string, relative: string): Promise<void> {
     await this.prepareParent(relative);
-    await this.exclusive(relative, () => symlink(target, this.absolute(relative)));
+    await this.exclusive(relative, () => symlink(pathBytes(target), this.absolute(relative)));
+  }
+
+  /**
+   * Makes a fifo, device or socket with `create`, which gets text paths (for commands): its parent directory
+   * and its name. A name that is not UTF-8 is made under a temporary ASCII name, then linked into place.
+   */
+  async special(relative: string, create: (directory: string, name: string) => Promise<void>): Promise<void> {
+    await this.prepareParent(relative);
+    const parent = this.absolute(path.posix.dirname(relative));
+    const name = path.posix.basename(relative);
+    await withTextPath(parent, async (directory) => {
+      if (!isBinaryPath(name)) return create(directory, name);
+      const temporary = `.rast-special-${randomBytes(6).toString('hex')}`;
+      await create(directory, temporary);
+      const made = Buffer.concat([parent, Buffer.from(`/${temporary}`)]);
+      try {
+        await this.exclusive(relative, () => link(made, this.absolute(relative)));
+      } finally {
+        await unlink(made);
+      }
+    });
   }
 
   /** Creates something that must not exist yet: a second entry at one path is a damaged or hostile backup. */
@@ -59,11 +83,11 @@ export class SafeTree {
   async hardlink(existing: string, relative: string): Promise<void> {
     await this.prepareParent(relative);
     const stats = await lstat(this.absolute(existing));
-    if (!stats.isFile()) throw this.unsafe(relative, `links to ${existing}, which is not a regular file`);
+    if (!stats.isFile()) throw this.unsafe(relative, `links to ${displayPath(existing)}, which is not a regular file`);
     await this.exclusive(relative, () => link(this.absolute(existing), this.absolute(relative)));
   }
 
   private unsafe(relative: string, reason: string): RastError {
-    return new RastError(ErrorCode.RESTORE_UNSAFE, `refusing to restore ${relative}: it ${reason}`, { path: relative });
+    return new RastError(ErrorCode.RESTORE_UNSAFE, `refusing to restore ${displayPath(relative)}: it ${reason}`, { path: displayPath(relative) });
   }
 }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import tar from 'tar-stream';
+import { binaryNameExtract } from './BinaryPaxNames.js';
 
 /**
  * Checks a path from an archive: relative, no `.` or `..` or empty components, no NUL. Returns it
@@ -11,12 +12,13 @@ export function safeRelativePath(name: string, backupId: string): string {
   while (path.startsWith('./')) path = path.slice(2);
   if (path === '' || path === '.') return '.';
   if (path.startsWith('/') || path.includes('\0') || path.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId} holds an unsafe path ${JSON.stringify(name)}: refusing to restore outside the destination`, { backup: backupId });
+    throw new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId} holds an unsafe path ${JSON.stringify(displayPath(name))}: refusing to restore outside the destination`, { backup: backupId });
   }
   return path;
 }
 
 export interface TarEntry {
+  /** An index path (see IndexPath). */
   path: string;
   header: tar.Header;
   body: AsyncIterable<Buffer> & { resume(): void };
@@ -28,7 +30,7 @@ export interface TarEntry {
  * the parser's "Stream was destroyed".
  */
 export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: string): AsyncGenerator<TarEntry> {
-  const extract = tar.extract();
+  const extract = binaryNameExtract();
   const source = Readable.from(stream);
   let failure: unknown;
   source.on('error', (error) => {

@@ -3,13 +3,14 @@ import { createHash } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
-import { createBackup, createRuntime, ErrorCode, restoreBackup, verifyBackup, type Manifest, type RastError, type Runtime } from '@rast-backup/core';
+import { createBackup, createRuntime, ErrorCode, indexPath, restoreBackup, verifyBackup, type Manifest, type RastError, type Runtime } from '@rast-backup/core';
 import { isRoot, silentLogger, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import local from '@rast-backup/plugin-local';
 import zstd from '@rast-backup/plugin-zstd';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import directory from './index.js';
+import { withTextPath } from './TextPath.js';
 
 /** A runtime from a real config file: local sink, zstd, this plugin; 1 MiB parts so big files span parts. */
 async function runtime(repository: string): Promise<Runtime> {
@@ -19,32 +20,45 @@ async function runtime(repository: string): Promise<Runtime> {
   return createRuntime({ configFile, defaultPresets: [local, directory, zstd], resolveFrom: [], log: silentLogger() });
 }
 
-/** Everything restore must keep, per path: type, mode, owner, size, content hash, µs mtime, target, xattrs, hard-link group. */
+/**
+ * Everything restore must keep, per path (an index path: names are read as bytes, those that are not UTF-8
+ * escaped): type, mode, owner, size, content hash, µs mtime, target, xattrs, hard-link group.
+ */
 async function fingerprint(root: string): Promise<Record<string, string>> {
   const result: Record<string, string> = {};
   const groups = new Map<bigint, string>();
-  const visit = async (relative: string) => {
-    const absolute = relative === '.' ? root : path.join(root, relative);
+  const visit = async (relative: Buffer) => {
+    const absolute = relative.length ? Buffer.concat([Buffer.from(`${root}/`), relative]) : Buffer.from(root);
+    const key = relative.length ? indexPath(relative) : '.';
     const stats = await lstat(absolute, { bigint: true });
     const facts = [`mode=${(stats.mode & 0o177777n).toString(8)}`, `owner=${stats.uid}:${stats.gid}`, `mtime_us=${stats.mtimeNs / 1000n}`];
     if (stats.isFile()) {
       facts.push(`size=${stats.size}`, `sha=${createHash('sha256').update(await readFile(absolute)).digest('hex').slice(0, 16)}`);
       if (stats.nlink > 1n) {
-        if (!groups.has(stats.ino)) groups.set(stats.ino, relative);
+        if (!groups.has(stats.ino)) groups.set(stats.ino, key);
         facts.push(`linkgroup=${groups.get(stats.ino)}`);
       }
     }
-    if (stats.isSymbolicLink()) facts.push(`target=${await readlink(absolute)}`);
+    if (stats.isSymbolicLink()) facts.push(`target=${indexPath(await readlink(absolute, { encoding: 'buffer' }))}`);
     if (stats.isCharacterDevice() || stats.isBlockDevice()) facts.push(`rdev=${stats.rdev}`);
     if (!stats.isSymbolicLink()) {
-      for (const name of (await listAttributes(absolute)).sort()) facts.push(`xattr:${name}=${(await getAttribute(absolute, name))?.toString('base64')}`);
+      // Not for files whose own name is not UTF-8: the xattr library cannot reach them without a temporary link.
+      await withTextPath(absolute, async (text) => {
+        for (const name of (await listAttributes(text)).sort()) facts.push(`xattr:${name}=${(await getAttribute(text, name))?.toString('base64')}`);
+      }).catch(() => facts.push('xattrs unread'));
     }
-    if (relative !== '.') result[relative] = facts.join(' ');
-    if (stats.isDirectory()) for (const name of (await readdir(absolute)).sort()) await visit(relative === '.' ? name : `${relative}/${name}`);
+    if (relative.length) result[key] = facts.join(' ');
+    if (stats.isDirectory()) {
+      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare)) await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
+    }
   };
-  await visit('.');
+  await visit(Buffer.alloc(0));
   return result;
 }
+
+/** A name with bytes that are not UTF-8 (Linux names are bytes). */
+const bytes = (text: string, ...raw: number[]) => Buffer.concat([Buffer.from(text), Buffer.from(raw)]);
+const under = (root: string, ...parts: Buffer[]) => Buffer.concat([Buffer.from(root), ...parts.flatMap((part) => [Buffer.from('/'), part])]);
 
 const setTime = (file: string, seconds: number) => utimes(file, seconds, seconds);
 
@@ -80,6 +94,14 @@ async function buildTree(root: string): Promise<void> {
     await chmod(path.join(root, 'setuid'), 0o4755);
     await chown(path.join(root, 'docs', 'empty'), 4321, 8765);
   }
+  // Names that are not UTF-8: a directory (with an xattr), a file in it, a hard link to it, a symlink whose target has such bytes, a fifo.
+  await mkdir(under(root, bytes('bin', 0xfe)));
+  await writeFile(under(root, bytes('bin', 0xfe), bytes('lat-', 0xe9, 0xff)), 'latin-1 name\n');
+  await withTextPath(under(root, bytes('bin', 0xfe)), (text) => setAttribute(text, 'user.name', 'x'));
+  await link(under(root, bytes('bin', 0xfe), bytes('lat-', 0xe9, 0xff)), under(root, bytes('hard', 0xfd)));
+  await symlink(bytes('bin', 0xfe, 0x2f, 0x6c, 0x61, 0x74, 0x2d, 0xe9, 0xff), under(root, bytes('link', 0xfb)));
+  spawnSync('mkfifo', [path.join(root, 'pipe-ascii')]);
+  await rename(path.join(root, 'pipe-ascii'), under(root, bytes('pipe-', 0xf0)));
   await setTime(path.join(root, 'docs', 'readme.txt'), 1_600_000_000.123456);
   await setTime(path.join(root, 'docs', 'deep', 'deeper'), 1_500_000_000.654321);
 }
@@ -129,6 +151,35 @@ roundTrip('the stream is a plain tar that GNU tar lists', async () => {
   assert.match(listing.stdout, /docs\/deep\/deeper\/notes\.md/);
   assert.match(listing.stdout, /relative-link -> docs\/readme\.txt/);
   assert.match(listing.stdout, /n{90}/);
+});
+
+roundTrip('names that are not UTF-8 are kept byte for byte, in the index, the stream (GNU tar extracts them) and restores', async () => {
+  const source = await temporaryDirectory();
+  await buildTree(source);
+  const repository = await temporaryDirectory();
+  const rt = await runtime(repository);
+  const manifest = await createBackup(rt, { path: source });
+  const original = await fingerprint(source);
+  for (const name of ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']) assert.ok(original[name], `the source has ${JSON.stringify(name)}`);
+  assert.match(original['bin\udcfe']!, /xattr:user.name=eA==/);
+  assert.match(original['link\udcfb']!, /target=bin\udcfe\/lat-\udce9\udcff/);
+  const index = await rt.repository.readIndex(manifest);
+  assert.equal(index.entries.filter((entry) => /[\udc80-\udcff]/.test(entry.path)).map((entry) => entry.path).sort(), ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']);
+  assert.equal(await fingerprint(await restoreInto(rt, manifest.id)), original);
+  await verifyBackup(rt, { backup: manifest.id });
+
+  // Patterns are text: a glob around the bytes, or the bytes as ls shows them (\xHH).
+  const selected = await fingerprint(await restoreInto(rt, manifest.id, ['bin?/lat-*', 'link\\xfb']));
+  assert.equal(Object.keys(selected).sort(), ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'link\udcfb']);
+  assert.is(selected['bin\udcfe/lat-\udce9\udcff']!.replace(/ linkgroup=\S+/, ''), original['bin\udcfe/lat-\udce9\udcff']!.replace(/ linkgroup=\S+/, ''));
+
+  const extracted = await temporaryDirectory();
+  const parts = manifest.parts.map((part) => path.join(repository, part.key));
+  const tar = spawnSync('sh', ['-c', `cat ${parts.join(' ')} | zstd -d | tar -xf - -C ${extracted}`], { encoding: 'utf8' });
+  assert.is(tar.status, 0, tar.stderr);
+  assert.is(tar.stderr, '');
+  const byTar = await fingerprint(extracted);
+  for (const name of ['bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']) assert.is(byTar[name], original[name], name);
 });
 
 roundTrip.run();

@@ -1,4 +1,4 @@
-import { ErrorCode, RastError, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
 import type { SafeTree } from './SafeTree.js';
 import { tarEntries } from './TarEntries.js';
@@ -18,7 +18,7 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
         if (!file) continue;
         needed.delete(entryPath);
         if (header.type !== 'file' || header.size !== file.entry.size) {
-          throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${entryPath} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
+          throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${displayPath(entryPath)} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
         }
         const handle = await tree.createFile(file.target);
         try {
@@ -31,7 +31,7 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
         }
       }
       if (needed.size > 0) {
-        const missing = [...needed.keys()].slice(0, 3).join(', ');
+        const missing = [...needed.keys()].slice(0, 3).map(displayPath).join(', ');
         throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: its stream lacks ${needed.size} entries its index lists (${missing})`, { backup: manifest.id });
       }
     }

@@ -3,12 +3,24 @@ import { readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listAttributes, getAttribute } from '@napi-rs/xattr';
-import type { FileIndex, IndexEntry, Logger, SerializeContext, Serialization } from '@rast-backup/core';
+import { displayPath, indexPath, type FileIndex, type IndexEntry, type Logger, type SerializeContext, type Serialization } from '@rast-backup/core';
 import tar from 'tar-stream';
+import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription.js';
+import { NoTextPath, withTextPath } from './TextPath.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
 
-async function readXattrs(absolute: string): Promise<Record<string, string> | undefined> {
+/** The entry's xattrs; `unread` collects the paths whose xattrs the xattr library cannot reach (see NoTextPath). */
+async function readXattrs(walked: WalkedEntry, unread: string[]): Promise<Record<string, string> | undefined> {
+  try {
+    return await withTextPath(walked.absolute, (absolute) => readXattrsAt(absolute));
+  } catch (error) {
+    if (error instanceof NoTextPath) unread.push(walked.path);
+    return undefined;
+  }
+}
+
+async function readXattrsAt(absolute: string): Promise<Record<string, string> | undefined> {
   let names: string[];
   try {
     names = await listAttributes(absolute);
@@ -24,7 +36,7 @@ async function readXattrs(absolute: string): Promise<Record<string, string> | un
   return xattrs;
 }
 
-async function describe(walked: WalkedEntry, backupId: string): Promise<IndexEntry> {
+async function describe(walked: WalkedEntry, backupId: string, unread: string[]): Promise<IndexEntry> {
   const { stats } = walked;
   const type = entryType(stats);
   const entry: IndexEntry = {
@@ -40,9 +52,9 @@ async function describe(walked: WalkedEntry, backupId: string): Promise<IndexEnt
     inode: String(stats.ino),
     from: backupId,
   };
-  if (type === 'symlink') entry.target = await readlink(walked.absolute);
+  if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
-  const xattrs = await readXattrs(walked.absolute);
+  const xattrs = await readXattrs(walked, unread);
   if (xattrs) entry.xattrs = xattrs;
   return entry;
 }
@@ -77,7 +89,7 @@ function tarHeader(entry: IndexEntry): tar.Header {
 }
 
 /** Exactly `size` bytes of a file that may change while it is read: cut if it grew, zero-padded if it shrank. */
-async function* fileContent(absolute: string, size: number, log: Logger, relative: string): AsyncGenerator<Buffer> {
+async function* fileContent(absolute: Buffer, size: number, log: Logger, relative: string): AsyncGenerator<Buffer> {
   let sent = 0;
   if (size > 0) {
     for await (const chunk of createReadStream(absolute, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
@@ -86,7 +98,7 @@ async function* fileContent(absolute: string, size: number, log: Logger, relativ
     }
   }
   if (sent < size) {
-    log.warn(`${relative} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`);
+    log.warn(`${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`);
     const zeros = Buffer.alloc(Math.min(size - sent, 1024 * 1024));
     while (sent < size) {
       const take = Math.min(zeros.length, size - sent);
@@ -110,17 +122,18 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
 
   const produce = async () => {
     const leaders = new Map<string, string>();
+    const unreadXattrs: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
       oneFileSystem: options.oneFileSystem,
-      onError: (relative, error) => log.warn(`${relative}: not backed up: ${error.message}`),
+      onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
     });
     for await (const walked of walk) {
       let entry: IndexEntry;
       try {
-        entry = await describe(walked, backupId);
+        entry = await describe(walked, backupId, unreadXattrs);
       } catch (error) {
-        log.warn(`${walked.path}: not backed up: ${(error as Error).message}`);
+        log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
         continue;
       }
       if (entry.type === 'socket') continue;
@@ -136,11 +149,22 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         continue;
       }
       entries.push(entry);
-      if (entry.type === 'file') {
-        await pipeline(Readable.from(fileContent(walked.absolute, entry.size, log, entry.path)), pack.entry(tarHeader(entry)));
-      } else {
-        await new Promise<void>((resolve, reject) => pack.entry(tarHeader(entry), (error) => (error ? reject(error) : resolve())));
+      let header = tarHeader(entry);
+      if (hasBinaryName(header)) {
+        const { pax, entry: plain } = binaryNameHeaders(header);
+        // Between entries (the previous one is complete), so the pax header lands right before its entry.
+        pack.push(pax);
+        header = plain;
       }
+      if (entry.type === 'file') {
+        await pipeline(Readable.from(fileContent(walked.absolute, entry.size, log, entry.path)), pack.entry(header));
+      } else {
+        await new Promise<void>((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
+      }
+    }
+    if (unreadXattrs.length > 0) {
+      const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
+      log.warn(`extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`);
     }
     pack.finalize();
     finished = true;

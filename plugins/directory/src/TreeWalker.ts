@@ -1,11 +1,13 @@
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { indexPath } from '@rast-backup/core';
 
 export interface WalkedEntry {
-  /** Relative to the root, `/`-separated; the root is `.`. */
+  /** Relative to the root, `/`-separated, as an index path (see IndexPath); the root is `.`. */
   path: string;
-  absolute: string;
+  /** The exact bytes of the name (Linux names need not be UTF-8). */
+  absolute: Buffer;
   stats: BigIntStats;
 }
 
@@ -21,23 +23,22 @@ export interface WalkOptions {
 export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
   const rootStats = await lstat(root, { bigint: true });
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
-  yield { path: '.', absolute: root, stats: rootStats };
-  const stack: string[] = ['.'];
+  yield { path: '.', absolute: Buffer.from(root), stats: rootStats };
+  const stack: Array<{ relative: string; directory: Buffer }> = [{ relative: '.', directory: Buffer.from(root) }];
   while (stack.length > 0) {
-    const relative = stack.pop()!;
-    const directory = relative === '.' ? root : path.join(root, relative);
-    let names: string[];
+    const { relative, directory } = stack.pop()!;
+    let names: Buffer[];
     try {
-      names = (await readdir(directory)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      names = (await readdir(directory, { encoding: 'buffer' })).sort(Buffer.compare);
     } catch (error) {
       options.onError(relative, error as NodeJS.ErrnoException);
       continue;
     }
-    const subdirectories: string[] = [];
+    const subdirectories: Array<{ relative: string; directory: Buffer }> = [];
     for (const name of names) {
-      const absolute = path.join(directory, name);
-      if (excluded.has(absolute)) continue;
-      const childRelative = relative === '.' ? name : `${relative}/${name}`;
+      const absolute = Buffer.concat([directory, Buffer.from(directory.at(-1) === 0x2f ? '' : '/'), name]);
+      if (excluded.size > 0 && excluded.has(indexPath(absolute))) continue;
+      const childRelative = relative === '.' ? indexPath(name) : `${relative}/${indexPath(name)}`;
       let stats: BigIntStats;
       try {
         stats = await lstat(absolute, { bigint: true });
@@ -46,7 +47,7 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
         continue;
       }
       yield { path: childRelative, absolute, stats };
-      if (stats.isDirectory() && !(options.oneFileSystem && stats.dev !== rootStats.dev)) subdirectories.push(childRelative);
+      if (stats.isDirectory() && !(options.oneFileSystem && stats.dev !== rootStats.dev)) subdirectories.push({ relative: childRelative, directory: absolute });
     }
     // Pushed in reverse so that they are visited in order, each right after its own entries are listed.
     for (const subdirectory of subdirectories.reverse()) stack.push(subdirectory);

@@ -67,6 +67,10 @@ testNeeding(recovery, hasTools, 'gpg, zstd, jq and tar', 'the documented command
   const key = await keyPair(path.join(home, 'keys'));
   await writeConfig(config, repository, `enabled = true\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
   await symlink('sub/small', path.join(source, 'link'));
+  // A name that is not UTF-8 (Linux names are bytes): tar must extract it byte for byte.
+  const binaryName = Buffer.concat([Buffer.from('bytes/lat-'), Buffer.from([0xe9, 0xff])]);
+  await mkdir(path.join(source, 'bytes'));
+  await writeFile(Buffer.concat([Buffer.from(`${source}/`), binaryName]), 'latin-1\n');
   json(cli(['create', source, '--json', '--config', config]));
   await writeFile(path.join(source, 'sub', 'small'), 'changed\n');
   await rm(path.join(source, 'marked.txt'));
@@ -74,12 +78,14 @@ testNeeding(recovery, hasTools, 'gpg, zstd, jq and tar', 'the documented command
   await writeFile(path.join(source, 'new', 'file'), 'new\n');
   const target = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
   await writeFile(path.join(source, 'sub', 'small'), 'after the target: not restored\n');
-  const expected = await tree(source);
+  const expected = await tree(source, ['bytes']);
   expected['sub/small'] = `644 ${createHash('sha256').update('changed\n').digest('hex')}`;
 
   const destination = path.join(home, 'recovered');
   await runDocumented(['1', '2', '3', '4', '5a', '6'], { REPO: repository, TARGET: target.id, DEST: destination, KEY: key.privateKeyFile });
-  assert.equal(await tree(destination), expected);
+  assert.equal(await tree(destination, ['bytes']), expected);
+  assert.equal(await readdir(path.join(destination, 'bytes'), { encoding: 'buffer' }), [binaryName.subarray('bytes/'.length)]);
+  assert.is(await readFile(Buffer.concat([Buffer.from(`${destination}/`), binaryName]), 'utf8'), 'latin-1\n');
 });
 
 testNeeding(recovery, hasTools && hasBtrfs, 'root, btrfs-progs, gpg, zstd and jq', 'the documented commands receive an encrypted btrfs-send chain; rast-backup restores it too', async () => {

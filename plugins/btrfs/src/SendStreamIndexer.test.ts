@@ -1,0 +1,43 @@
+import type { FileIndex, IndexEntry } from '@rast-backup/core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
+import { SendStreamIndexer } from './SendStreamIndexer.js';
+
+const latin1 = Buffer.concat([Buffer.from('dir/lat-'), Buffer.from([0xe9, 0xff])]);
+const command = (type: number, attributes: Array<[number, Buffer]>, offset = 0): SendCommand => ({ type, offset, size: 100, attributes: new Map(attributes), version: 1 });
+const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({ path, type, size: 0, mode: 0o644, uid: 0, gid: 0, mtime: '0', from: 'b0' });
+const u64 = (value: number) => {
+  const buffer = Buffer.alloc(8);
+  buffer.writeBigUInt64LE(BigInt(value));
+  return buffer;
+};
+
+const names = suite('send stream indexer: names that are not UTF-8');
+
+names('paths are index paths of the exact bytes, and spans name them so', () => {
+  const indexer = new SendStreamIndexer('b1');
+  indexer.apply(command(Command.SUBVOL, []));
+  indexer.apply(command(Command.MKDIR, [[Attribute.PATH, Buffer.from('dir')]]));
+  indexer.apply(command(Command.MKFILE, [[Attribute.PATH, latin1]]));
+  indexer.apply(command(Command.WRITE, [[Attribute.PATH, latin1], [Attribute.FILE_OFFSET, u64(0)], [Attribute.DATA, Buffer.from('abc')]], 500));
+  indexer.apply(command(Command.SYMLINK, [[Attribute.PATH, Buffer.from('link')], [Attribute.PATH_LINK, latin1]]));
+  const index = indexer.index();
+  const file = index.entries.find((candidate) => candidate.type === 'file')!;
+  assert.is(file.path, 'dir/lat-\udce9\udcff');
+  assert.is(file.size, 3);
+  assert.equal(file.ranges?.map((range) => range.path), ['dir/lat-\udce9\udcff']);
+  assert.is(index.entries.find((candidate) => candidate.type === 'symlink')!.target, 'dir/lat-\udce9\udcff');
+});
+
+names('a parent index made before names were kept as bytes (U+FFFD) is still followed', () => {
+  const parent: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'b0', entries: [entry('.', 'directory'), entry('dir', 'directory'), entry('dir/lat-\ufffd\ufffd', 'file')] };
+  const indexer = new SendStreamIndexer('b1', parent);
+  indexer.apply(command(Command.CHMOD, [[Attribute.PATH, latin1], [Attribute.MODE, u64(0o600)]]));
+  const file = indexer.index().entries.find((candidate) => candidate.type === 'file')!;
+  assert.equal([file.path, file.mode], ['dir/lat-\udce9\udcff', 0o600]);
+  indexer.apply(command(Command.UNLINK, [[Attribute.PATH, latin1]]));
+  assert.equal(indexer.index().entries.map((candidate) => candidate.path), ['.', 'dir']);
+});
+
+names.run();
