@@ -15,8 +15,8 @@ const GROUPS = {
   create: { needs: [], about: 'full create of (a) to a local repository: rast-backup ×4 variants, the shell pipelines, restic, the btrfs send ceiling' },
   verify: { needs: ['create'], about: 'verify of (a): rast-backup verify --level full, gpg -d | zstd -d > /dev/null, restic check --read-data' },
   restore: { needs: ['create'], about: 'restore of (a) onto btrfs: rast-backup restore, gpg -d | zstd -d | btrfs receive, restic restore' },
-  s3: { needs: [], about: 'create and restore of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd, restic s3:' },
-  partial: { needs: ['s3'], about: 'restore of one file of (a) from S3, counting the bytes fetched: rast-backup restore --include (tar and btrfs-send formats), restic restore --include' },
+  s3: { needs: [], about: 'create and restore of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd (restic: see docs/benchmarks.md)' },
+  partial: { needs: ['s3'], about: 'restore of one file of (a) from S3, counting the bytes fetched: rast-backup restore --include (tar and btrfs-send formats)' },
   incremental: { needs: [], about: '(b): full create, incremental create after a 1% change, restore of the chain: rast-backup, btrfs send -p pipeline, restic' },
   rss: { needs: [], about: 'peak RSS of rast-backup create, verify and restore for a 2 GiB and an 8 GiB stream (--big only)' },
 };
@@ -64,7 +64,7 @@ const SIZES = options.quick
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'node_modules', '.bin', 'rast-backup');
 const needs = (name) => selected.includes(name);
-const usesRestic = ['create', 's3', 'incremental'].some(needs);
+const usesRestic = ['create', 'verify', 'restore', 'incremental'].some(needs);
 const usesS3 = needs('s3') || needs('partial');
 
 // ---- preconditions --------------------------------------------------------------------------------------
@@ -143,7 +143,9 @@ function config(name, { sink = 'local', zstd = true, openpgp = false, btrfs = tr
   return file;
 }
 const rast = (command, configFile, ...rest) => [BIN, command, ...rest, '--config', configFile].join(' ');
-const restic = (repository, rest) => `restic -q -r ${repository} ${rest}`;
+const restic = (repository, rest) => `restic ${rest.startsWith('backup') ? '' : '-q '}-r ${repository} ${rest}`;
+/** restic backup's own account of what it read: shows that a second backup found its parent. */
+const resticFiles = (result) => result.stdout.match(/Files:\s+(\d+ new,\s+\d+ changed,\s+\d+ unmodified)/)?.[1].replace(/\s+/g, ' ') ?? '';
 
 // ---- data sets -----------------------------------------------------------------------------------------------
 const data = {};
@@ -205,6 +207,7 @@ async function compare(round, group, entries) {
       if (options.verbose && result.stdout.trim()) console.error(result.stdout.trim());
       entry.after?.(result);
       record(entry, result);
+      if (entry.describe) cases.get(entry.name).note = entry.describe(result);
       console.error(`  ${entry.name}: ${line}${entry.counted ? `, fetched ${(result.fetched / 2 ** 20).toFixed(1)} MiB of ${(result.stored / 2 ** 20).toFixed(0)} MiB` : ''}`);
     } catch (error) {
       record(entry, undefined, error.message);
@@ -224,8 +227,15 @@ const VARIANTS = [
   { key: 'g', label: 'OpenPGP', zstd: false, openpgp: true, pipe: GPG_ENCRYPT, unpipe: GPG_DECRYPT, ext: 'gpg' },
   { key: 'n', label: 'plain', zstd: false, openpgp: false, pipe: 'cat', unpipe: 'cat', ext: 'stream' },
 ];
-const pipeName = (v, what) => `${what}${v.key === 'n' ? '' : ` | ${v.pipe.replace(/ -q\b/g, '').replace(GPG_ENCRYPT, 'gpg -e').replace(GPG_DECRYPT, 'gpg -d')}`}`;
-const unpipeName = (v, what) => `${v.key === 'n' ? '' : `${v.unpipe.replace(/ -q\b/g, '').replace(GPG_DECRYPT, 'gpg -d')} | `}${what}`;
+const short = (command) => command.replace(/ -q\b/g, '').replace(GPG_ENCRYPT, 'gpg -e').replace(GPG_DECRYPT, 'gpg -d');
+const pipeName = (v, what) => `${what}${v.key === 'n' ? '' : ` | ${short(v.pipe)}`}`;
+/** The reverse pipeline reading `input` (a file), then `tail`: `zstd -d < file | btrfs receive`. */
+const unpipe = (v, input, tail) => {
+  if (v.key === 'n') return tail ? `${tail} < ${input}` : `cat ${input}`;
+  const [first, ...rest] = v.unpipe.split(' | ').concat(tail ? [tail] : []);
+  return [`${first} < ${input}`, ...rest].join(' | ');
+};
+const unpipeName = (v, tail) => short(unpipe(v, 'file', tail));
 
 // ---- the groups ----------------------------------------------------------------------------------------------
 const peerMixed = inMnt('.peer', 'mixed');
@@ -239,7 +249,7 @@ const groups = {
       const pipe = `pipe: ${pipeName(v, 'btrfs send')} > file`;
       entries.push({ name: `create (a), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config(`a-${v.key}`, v), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['create (a): restic backup'] : []), 'create (a): btrfs send > /dev/null (ceiling)'], goal: v.key === 'zg' ? 'create' : undefined });
       entries.push({ name: pipe, tool: 'pipe', command: `btrfs send -q ${peerMixed} | ${v.pipe} > ${at('peer', `a.${v.ext}`)}`, bytes: data.mixed.bytes });
-      if (v.key === 'zg') entries.push({ name: 'create (a): restic backup', tool: 'restic', command: restic(at('restic', 'a'), `backup --host bench ${peerMixed}`), bytes: data.mixed.bytes });
+      if (v.key === 'zg') entries.push({ name: 'create (a): restic backup', tool: 'restic', command: restic(at('restic', 'a'), `backup --host bench ${peerMixed}`), describe: resticFiles, bytes: data.mixed.bytes });
     }
     entries.push({ name: 'create (a): btrfs send > /dev/null (ceiling)', tool: 'ceiling', command: `btrfs send -q ${peerMixed} > /dev/null`, bytes: data.mixed.bytes });
     await compare(round, 'create', entries);
@@ -248,9 +258,9 @@ const groups = {
   async verify(round) {
     const entries = [];
     for (const v of VARIANTS) {
-      const pipe = `pipe: ${v.key === 'n' ? 'cat file > /dev/null' : `${unpipeName(v, 'cat > /dev/null').replace(' | cat', '')} < file`}`;
+      const pipe = `pipe: ${unpipeName(v)} > /dev/null`;
       entries.push({ name: `verify (a), ${v.label}: rast-backup verify`, tool: 'rast', command: rast('verify', config(`a-${v.key}`, v), 'latest', '--level', 'full'), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['verify (a): restic check --read-data'] : [])] });
-      entries.push({ name: pipe, tool: 'pipe', command: `${v.unpipe} < ${at('peer', `a.${v.ext}`)} > /dev/null`, bytes: data.mixed.bytes });
+      entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`))} > /dev/null`, bytes: data.mixed.bytes });
       if (v.key === 'zg') entries.push({ name: 'verify (a): restic check --read-data', tool: 'restic', command: restic(at('restic', 'a'), 'check --read-data'), bytes: data.mixed.bytes });
     }
     await compare(round, 'verify', entries);
@@ -259,9 +269,9 @@ const groups = {
   async restore(round) {
     const entries = [];
     for (const v of VARIANTS) {
-      const pipe = `pipe: ${unpipeName(v, 'btrfs receive')} < file`;
+      const pipe = `pipe: ${unpipeName(v, 'btrfs receive')}`;
       entries.push({ name: `restore (a), ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config(`a-${v.key}`, v), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['restore (a): restic restore'] : [])], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) });
-      entries.push({ name: pipe, tool: 'pipe', command: `${v.unpipe} < ${at('peer', `a.${v.ext}`)} | btrfs receive -q ${restoreDir}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) });
+      entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`), `btrfs receive -q ${restoreDir}`)}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) });
       if (v.key === 'zg') entries.push({ name: 'restore (a): restic restore', tool: 'restic', command: restic(at('restic', 'a'), `restore latest --target ${restoreDir}`), bytes: data.mixed.bytes, before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir + peerMixed), cleanRestore()) });
     }
     await compare(round, 'restore', entries);
@@ -273,22 +283,19 @@ const groups = {
     const v = VARIANTS[0];
     const sink = { bucket, prefix: 'rast', endpoint: s3.endpoint };
     const pipeCreate = `S3 pipe: ${pipeName(v, 'btrfs send')} | s3cmd put -`;
-    const pipeRestore = `S3 pipe: s3cmd get - | ${unpipeName(v, 'btrfs receive')}`;
-    const resticRepo = `s3:${s3.endpoint}/${bucket}/restic`;
+    const pipeRestore = `S3 pipe: s3cmd get - | ${short(v.unpipe)} | btrfs receive`;
     await compare(round, 's3', [
-      { name: `create (a) → S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config('s3-a', { ...v, sink }), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipeCreate, 'create (a) → S3: restic backup'] },
+      { name: `create (a) → S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config('s3-a', { ...v, sink }), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipeCreate] },
       { name: pipeCreate, tool: 'pipe', command: `btrfs send -q ${peerMixed} | ${v.pipe} | ${s3.s3cmd} put - s3://${bucket}/pipe/a.${v.ext} >/dev/null`, bytes: data.mixed.bytes },
-      { name: 'create (a) → S3: restic backup', tool: 'restic', command: restic(resticRepo, `backup --host bench ${peerMixed}`), bytes: data.mixed.bytes, before: () => sh(`${restic(resticRepo, 'init')} >/dev/null`) },
     ]);
     await compare(round, 's3', [
-      { name: `restore (a) ← S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config('s3-a', { ...v, sink }), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipeRestore, 'restore (a) ← S3: restic restore'], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) },
+      { name: `restore (a) ← S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config('s3-a', { ...v, sink }), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipeRestore], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) },
       { name: pipeRestore, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} | btrfs receive -q ${restoreDir}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) },
-      { name: 'restore (a) ← S3: restic restore', tool: 'restic', command: restic(resticRepo, `restore latest --target ${restoreDir}`), bytes: data.mixed.bytes, before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir + peerMixed), cleanRestore()) },
     ]);
   },
 
   async partial(round) {
-    // Needs the s3 group's repositories of this round (rast-backup btrfs-send, restic), and adds a tar one.
+    // Needs the s3 group's btrfs-send backup of this round, and adds a tar one.
     const bucket = `bench-r${round}`;
     const v = VARIANTS[0];
     const sample = data.mixed.sample;
@@ -300,12 +307,11 @@ const groups = {
     const storedUnder = (prefix) => () => Number(sh(`${s3.s3cmd} du s3://${bucket}/${prefix}/`).trim().split(/\s+/)[0]);
     const sampleFile = path.join(peerMixed, sample);
     const checkSample = (restored) => CHECK && sh(`cmp ${sampleFile} ${restored}`);
-    const partialPeers = ['partial restore ← S3 (one file): restic restore --include'];
+    const whole = [`S3 pipe: s3cmd get - | ${short(v.unpipe)} | btrfs receive`]; // the peers' only way to one file
     const btrfsPartial = 'partial restore ← S3 (one file), btrfs-send format: rast-backup restore --include';
     await compare(round, 'partial', [
-      { name: 'partial restore ← S3 (one file), directory format (tar): rast-backup restore --include', tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast-tar'), command: rast('restore', config('s3-a-tar-proxy', { ...v, sink: viaProxy(tarSink), btrfs: false }), 'latest', restoreDir, '--include', sample), peers: partialPeers, before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
-      { name: btrfsPartial, tool: 'rast', goal: 'partial', optional: true, counted: true, stored: storedUnder('rast'), command: rast('restore', config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }), 'latest', restoreDir, '--include', sample), peers: partialPeers, before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
-      { name: partialPeers[0], tool: 'restic', counted: true, stored: storedUnder('restic'), command: restic(`s3:${s3.proxyEndpoint}/${bucket}/restic`, `--no-cache restore latest --target ${restoreDir} --include ${sampleFile}`), before: cleanRestore, after: () => (checkSample(restoreDir + sampleFile), cleanRestore()) },
+      { name: 'partial restore ← S3 (one file), directory format (tar): rast-backup restore --include', tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast-tar'), peers: whole, command: rast('restore', config('s3-a-tar-proxy', { ...v, sink: viaProxy(tarSink), btrfs: false }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
+      { name: btrfsPartial, tool: 'rast', goal: 'partial', optional: true, counted: true, stored: storedUnder('rast'), peers: whole, command: rast('restore', config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
     ]);
   },
 
@@ -323,7 +329,7 @@ const groups = {
     await compare(round, 'incremental', [
       { name: `full create (b), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', configFile, small), bytes, peers: [`pipe (b): ${pipeName(v, 'btrfs send')} > file`, 'full create (b): restic backup', ceiling] },
       { name: `pipe (b): ${pipeName(v, 'btrfs send')} > file`, tool: 'pipe', command: `btrfs send -q ${current} | ${v.pipe} > ${at('peer', 'b-full.gpg')}`, bytes },
-      { name: 'full create (b): restic backup', tool: 'restic', command: restic(repository, `backup --host bench ${current}`), bytes },
+      { name: 'full create (b): restic backup', tool: 'restic', command: restic(repository, `backup --host bench ${current}`), describe: resticFiles, bytes },
       { name: ceiling, tool: 'ceiling', command: `btrfs send -q ${current} > /dev/null`, bytes },
     ]);
     changeSmall(small, data.small.files, round);
@@ -334,14 +340,14 @@ const groups = {
     await compare(round, 'incremental', [
       { name: `incremental (b), 1% changed, ${v.label}: rast-backup create --parent latest`, tool: 'rast', goal: 'incremental', command: rast('create', configFile, small, '--parent', 'latest'), peers: [`incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, resticSecond, incrementalCeiling] },
       { name: `incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, tool: 'pipe', command: `btrfs send -q -p ${previous} ${current} | ${v.pipe} > ${at('peer', 'b-incremental.gpg')}` },
-      { name: resticSecond, tool: 'restic', command: restic(repository, `backup --host bench ${current}`) },
+      { name: resticSecond, tool: 'restic', command: restic(repository, `backup --host bench ${current}`), describe: resticFiles },
       { name: incrementalCeiling, tool: 'ceiling', command: `btrfs send -q -p ${previous} ${current} > /dev/null` },
     ]);
     const pipeRestore = `restore (b) chain: ${unpipeName(v, 'btrfs receive')} (full, then incremental)`;
     const second = inMnt('restored-2');
     await compare(round, 'incremental', [
       { name: `restore (b) chain, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', configFile, 'latest', restoreDir), bytes, peers: [pipeRestore, 'restore (b): restic restore'], before: cleanRestore, after: () => (checkSame(current, restoreDir), cleanRestore()) },
-      { name: pipeRestore, tool: 'pipe', command: `${v.unpipe} < ${at('peer', 'b-full.gpg')} | btrfs receive -q ${restoreDir} && ${v.unpipe} < ${at('peer', 'b-incremental.gpg')} | btrfs receive -q ${second}`, bytes, before: () => (cleanRestore(), removeTree(second, mnt), mkdirSync(restoreDir), mkdirSync(second)), after: () => (checkSame(current, path.join(second, 'small')), cleanRestore(), removeTree(second, mnt)) },
+      { name: pipeRestore, tool: 'pipe', command: `${unpipe(v, at('peer', 'b-full.gpg'), `btrfs receive -q ${restoreDir}`)} && ${unpipe(v, at('peer', 'b-incremental.gpg'), `btrfs receive -q ${second}`)}`, bytes, before: () => (cleanRestore(), removeTree(second, mnt), mkdirSync(restoreDir), mkdirSync(second)), after: () => (checkSame(current, path.join(second, 'small')), cleanRestore(), removeTree(second, mnt)) },
       { name: 'restore (b): restic restore', tool: 'restic', command: restic(repository, `restore latest --target ${restoreDir}`), bytes, before: cleanRestore, after: () => (checkSame(current, restoreDir + current), cleanRestore()) },
     ]);
     removeTree(current, mnt);

@@ -56,7 +56,7 @@ function goals(rows, byName) {
   list.push({
     goal: "incremental create after a 1% change of (b) at least 10× faster than restic's second backup",
     target: `restic's time ÷ rast-backup's ≥ ${INCREMENTAL_FACTOR}`,
-    measured: restic ? `${(1 / restic.ratio).toFixed(1)}× faster (${fixed(incremental.seconds, 2)} s against ${fixed(byName.get(restic.peer).seconds, 2)} s)` : '',
+    measured: restic ? `${(1 / restic.ratio).toFixed(2)} (restic ${fixed(byName.get(restic.peer).seconds, 2)} s, rast-backup ${fixed(incremental.seconds, 2)} s)` : '',
     status: status(restic && 1 / restic.ratio >= INCREMENTAL_FACTOR),
   });
 
@@ -123,6 +123,7 @@ function render(meta, rows, goalList) {
   for (const row of rows) {
     const notes = [];
     if (row.fetched !== null) notes.push(`fetched ${mib(row.fetched)} of ${mib(row.stored)} stored`);
+    if (row.note) notes.push(row.note);
     if (row.errors.length) notes.push(`${row.errors.length} failed: ${row.errors[0].slice(0, 200)}`);
     table.push([
       row.name.replaceAll('|', '\\|'),
