@@ -61,6 +61,10 @@ const SIZES = options.quick
   ? { mixedMiB: 256, mixedFiles: 250, smallFiles: 5000, bigMiB: [256, 1024] }
   : { mixedMiB: 2048, mixedFiles: 2000, smallFiles: 100000, bigMiB: [2048, 8192] };
 
+// A failure outside a measured command (building data, setting up) stops the run with one line; the exit
+// handlers clean up.
+process.on('uncaughtException', (error) => fail(error.message));
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'node_modules', '.bin', 'rast-backup');
 const needs = (name) => selected.includes(name);
@@ -89,6 +93,16 @@ console.error('bench: building the tree (npx tsc -b)');
 execFileSync('npx', ['tsc', '-b'], { cwd: REPO, stdio: 'inherit' });
 
 // ---- workspace ----------------------------------------------------------------------------------------------
+// Disk needed in /var/tmp at the peak of a round: (a) in the image, with one restore at a time, plus about
+// 12 stored copies of it (4 variants × rast-backup and pipeline, restic, 3 on S3); (b) a few times over.
+const needGiB = Math.ceil(
+  (['create', 'verify', 'restore', 's3', 'partial'].some(needs) ? (SIZES.mixedMiB / 1024) * 15 : 0) +
+    (needs('incremental') ? (SIZES.smallFiles / 150000) * 6 : 0) +
+    (needs('rss') ? (SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024) * 2.5 : 0) +
+    1,
+);
+const freeGiB = Number(sh('df --output=avail -B1G /var/tmp | tail -1').trim());
+if (freeGiB < needGiB) fail(`needs about ${needGiB} GiB free in /var/tmp, has ${freeGiB} GiB`, 2);
 const dataGiB = needs('rss') ? SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024 : SIZES.mixedMiB / 1024 + SIZES.smallFiles / 150000;
 const { work, mnt } = createWorkspace(Math.ceil(dataGiB * 2.5 + 4));
 const onSignal = (signal) => {
@@ -124,6 +138,7 @@ if (usesS3) {
   const { startS3, swiftAvailable } = await import('./lib/s3.mjs');
   if (!swiftAvailable) fail('the S3 cases need OpenStack Swift (Debian: apt-get install python3-swift), or leave them out with --only', 2);
   console.error('bench: starting the S3 server (loopback Swift with s3api)');
+  process.env.TMPDIR = work; // Swift's objects go into the work directory, on disk
   s3 = await startS3(work);
   env.AWS_ACCESS_KEY_ID = s3.env.AWS_ACCESS_KEY_ID;
   env.AWS_SECRET_ACCESS_KEY = s3.env.AWS_SECRET_ACCESS_KEY;
@@ -180,7 +195,8 @@ function record(entry, result, error) {
 
 /** Waits for btrfs's background cleaning and the disk, then drops the page cache (unless --warm). */
 function settle() {
-  sh(`btrfs subvolume sync ${mnt} >/dev/null; sync`);
+  // A transaction commit wakes btrfs's cleaner at once (it would otherwise wait for the 30 s commit interval).
+  sh(`btrfs filesystem sync ${mnt}; btrfs subvolume sync ${mnt} >/dev/null; sync`);
   if (!options.warm) dropCaches();
 }
 

@@ -10,6 +10,7 @@ export function sh(command) {
   try {
     return execFileSync('bash', ['-o', 'pipefail', '-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
   } catch (error) {
+    if (error.signal === 'SIGINT' || error.signal === 'SIGTERM') throw new Error(`interrupted (${error.signal})`);
     throw new Error(`${command.split('\n')[0].slice(0, 200)}: ${String(error.stderr ?? error.message).trim().split('\n').slice(-3).join(' | ')}`);
   }
 }
@@ -68,8 +69,8 @@ export function dropCaches() {
  */
 export function removeTree(target, mnt) {
   sh(`if [ -e "${target}" ]; then
-    for s in "${target}"/*; do [ "$(stat -c %i "$s" 2>/dev/null)" = 256 ] && btrfs subvolume delete "$s" >/dev/null; done
-    if [ "$(stat -c %i "${target}")" = 256 ]; then btrfs subvolume delete "${target}" >/dev/null; else rm -rf "${target}"; fi
-    btrfs subvolume sync "${mnt}" >/dev/null
+    for s in "${target}"/*; do [ "$(stat -c %i "$s" 2>/dev/null)" = 256 ] && btrfs subvolume delete -c "$s" >/dev/null; done
+    if [ "$(stat -c %i "${target}")" = 256 ]; then btrfs subvolume delete -c "${target}" >/dev/null; else rm -rf "${target}"; fi
+    btrfs filesystem sync "${mnt}"; btrfs subvolume sync "${mnt}" >/dev/null
   fi; true`);
 }
