@@ -44,7 +44,7 @@ function fail(message, code = 1) {
   process.exit(code);
 }
 if (options.help) {
-  console.log(`${usage}\n\ngroups (for --only):\n${Object.entries(GROUPS).map(([name, group]) => `  ${name.padEnd(12)}${group.about}`).join('\n')}`);
+  console.log(`${usage}\n\ngroups (for --only):\n${Object.entries(GROUPS).map(([name, group]) => `  ${name.padEnd(13)}${group.about}`).join('\n')}`);
   process.exit(0);
 }
 
@@ -226,6 +226,7 @@ async function compare(round, group, entries) {
       if (entry.describe) cases.get(entry.name).note = entry.describe(result);
       console.error(`  ${entry.name}: ${line}${entry.counted ? `, fetched ${(result.fetched / 2 ** 20).toFixed(1)} MiB of ${(result.stored / 2 ** 20).toFixed(0)} MiB` : ''}`);
     } catch (error) {
+      if (error.interrupted) throw error;
       record(entry, undefined, error.message);
       console.error(`  ${entry.name}: FAILED: ${error.message}`);
     }

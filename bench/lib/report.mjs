@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { markdownTable } from 'markdown-table';
+import { ratioChart } from './plot.mjs';
 
 const RSS_LIMIT_MIB = 256;
 const PARTIAL_LIMIT = 0.05; // fraction of the stored bytes a one-file restore may fetch
@@ -142,7 +143,7 @@ function render(meta, rows, goalList) {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes latest.md and latest.json into `directory`; returns { markdown, json }. */
+/** Writes latest.md, latest.json and latest.svg (the ratios) into `directory`; returns { markdown, json }. */
 export function writeReport(directory, meta, rows) {
   const byName = summarise(rows);
   const goalList = goals(rows, byName);
@@ -151,5 +152,7 @@ export function writeReport(directory, meta, rows) {
   mkdirSync(directory, { recursive: true });
   writeFileSync(path.join(directory, 'latest.md'), markdown);
   writeFileSync(path.join(directory, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+  const chart = ratioChart(rows);
+  if (chart) writeFileSync(path.join(directory, 'latest.svg'), chart);
   return { markdown, json };
 }

@@ -10,7 +10,7 @@ export function sh(command) {
   try {
     return execFileSync('bash', ['-o', 'pipefail', '-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
   } catch (error) {
-    if (error.signal === 'SIGINT' || error.signal === 'SIGTERM') throw new Error(`interrupted (${error.signal})`);
+    if (error.signal === 'SIGINT' || error.signal === 'SIGTERM') throw Object.assign(new Error(`interrupted (${error.signal})`), { interrupted: true });
     throw new Error(`${command.split('\n')[0].slice(0, 200)}: ${String(error.stderr ?? error.message).trim().split('\n').slice(-3).join(' | ')}`);
   }
 }
