@@ -15,7 +15,7 @@ const GROUPS = {
   create: { needs: [], about: 'full create of (a) to a local repository: rast-backup ×4 variants, the shell pipelines, restic, the btrfs send ceiling' },
   verify: { needs: ['create'], about: 'verify of (a): rast-backup verify --level full, gpg -d | zstd -d > /dev/null, restic check --read-data' },
   restore: { needs: ['create'], about: 'restore of (a) onto btrfs: rast-backup restore, gpg -d | zstd -d | btrfs receive, restic restore' },
-  s3: { needs: [], about: 'create and restore of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd (restic: see docs/benchmarks.md)' },
+  s3: { needs: [], about: 'create, restore and verify of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd (restic: see docs/benchmarks.md)' },
   partial: { needs: ['s3'], about: 'restore of one file of (a) from S3, counting the bytes fetched: rast-backup restore --include (tar and btrfs-send formats)' },
   incremental: { needs: [], about: '(b): full create, incremental create after a 1% change, restore of the chain: rast-backup, btrfs send -p pipeline, restic' },
   rss: { needs: [], about: 'peak RSS of rast-backup create, verify and restore for a 2 GiB and an 8 GiB stream (--big only)' },
@@ -203,8 +203,9 @@ function settle() {
 /**
  * Runs a comparison: every entry once, forward in odd rounds and backward in even rounds, so that rast-backup
  * and its peers take turns at each position. An entry: { name, tool, command, bytes?, peers?, before?, after?,
- * counted? (S3 bytes fetched through the proxy), stored? () => bytes }. A failing entry is recorded and the
- * comparison goes on.
+ * counted? (S3 bytes fetched through the proxy), stored? () => bytes, describe? (result) => note, goal?,
+ * optional? (a feature still being built: its failure does not fail the run) }. A failing entry is recorded
+ * and the comparison goes on.
  */
 async function compare(round, group, entries) {
   const order = round % 2 ? entries : [...entries].reverse();
@@ -222,7 +223,8 @@ async function compare(round, group, entries) {
       }
       if (options.verbose && result.stdout.trim()) console.error(result.stdout.trim());
       entry.after?.(result);
-      record(entry, result);
+      const { stdout, stderr, ...figures } = result;
+      record(entry, figures);
       if (entry.describe) cases.get(entry.name).note = entry.describe(result);
       console.error(`  ${entry.name}: ${line}${entry.counted ? `, fetched ${(result.fetched / 2 ** 20).toFixed(1)} MiB of ${(result.stored / 2 ** 20).toFixed(0)} MiB` : ''}`);
     } catch (error) {
@@ -308,6 +310,11 @@ const groups = {
     await compare(round, 's3', [
       { name: `restore (a) ← S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config('s3-a', { ...v, sink }), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipeRestore], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) },
       { name: pipeRestore, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} | btrfs receive -q ${restoreDir}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) },
+    ]);
+    const pipeVerify = `S3 pipe: s3cmd get - | ${short(v.unpipe)} > /dev/null`;
+    await compare(round, 's3', [
+      { name: `verify (a) ← S3, ${v.label}: rast-backup verify`, tool: 'rast', command: rast('verify', config('s3-a', { ...v, sink }), 'latest', '--level', 'full'), bytes: data.mixed.bytes, peers: [pipeVerify] },
+      { name: pipeVerify, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} > /dev/null`, bytes: data.mixed.bytes },
     ]);
   },
 
