@@ -113,7 +113,7 @@ function render(meta, rows, goalList) {
   const lines = [
     `# rast-backup benchmark, ${meta.date}`,
     '',
-    `${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}; Node ${m.node}, rast-backup ${m.rastBackup}, ${m.btrfsProgs}, ${m.zstd}, ${m.gpg}, ${m.restic}. Load average at the end: ${m.load}.`,
+    `${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}; ${[`Node ${m.node}`, `rast-backup ${m.rastBackup}`, m.btrfsProgs, m.zstd, m.gpg, m.restic].filter((tool) => tool !== 'n/a').join(', ')}. Load average at the end: ${m.load}.`,
     '',
     `Data: ${sets}. ${meta.options.rounds} paired round(s) (order reversed every other round), medians; ${meta.options.warm ? 'warm page cache' : 'page cache dropped before each command'}${meta.options.quick ? '; --quick: small data, figures only check the harness' : ''}. Run took ${meta.seconds} s. MB = 10^6 bytes; "× peer" is rast-backup's time divided by the peer's (below 1: faster).`,
     '',
