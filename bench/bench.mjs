@@ -1,130 +1,448 @@
 #!/usr/bin/env node
-// rast-backup benchmark: builds data sets on a loop-mounted btrfs and times rast-backup next to its peers,
-// paired in rounds (each round runs every command once, in the same order), reporting medians and ratios.
-// Needs root, btrfs-progs, zstd, GNU time. Usage: sudo node bench/bench.mjs [--rounds 3] [--size-mib 2048] [--small-files 100000]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+// rast-backup against its peers, in one run, paired in rounds: see docs/benchmarks.md.
+// sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--warm] [--check] [--verbose]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildMixed, buildSmall, changeSmall, mixedSample, treeBytes } from './lib/datasets.mjs';
+import { killCurrent, measure } from './lib/measure.mjs';
+import { writeReport } from './lib/report.mjs';
+import { atExit, cleanupNow, createWorkspace, dropCaches, removeTree, sh } from './lib/workspace.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
+const GROUPS = {
+  create: { needs: [], about: 'full create of (a) to a local repository: rast-backup ×4 variants, the shell pipelines, restic, the btrfs send ceiling' },
+  verify: { needs: ['create'], about: 'verify of (a): rast-backup verify --level full, gpg -d | zstd -d > /dev/null, restic check --read-data' },
+  restore: { needs: ['create'], about: 'restore of (a) onto btrfs: rast-backup restore, gpg -d | zstd -d | btrfs receive, restic restore' },
+  s3: { needs: [], about: 'create, restore and verify of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd (restic: see docs/benchmarks.md)' },
+  partial: { needs: ['s3'], about: 'restore of one file of (a) from S3, counting the bytes fetched: rast-backup restore --include (tar and btrfs-send formats)' },
+  incremental: { needs: [], about: '(b): full create, incremental create after a 1% change, restore of the chain: rast-backup, btrfs send -p pipeline, restic' },
+  rss: { needs: [], about: 'peak RSS of rast-backup create, verify and restore for a 2 GiB and an 8 GiB stream (--big only)' },
 };
-const ROUNDS = option('rounds', 3);
-const SIZE_MIB = option('size-mib', 2048);
-const SMALL_FILES = option('small-files', 100000);
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(repo, 'node_modules', '.bin', 'rast-backup');
 
-const sh = (command) => execFileSync('bash', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-/** Runs a shell command under GNU time; returns wall seconds and peak RSS (MiB) of the largest process. */
-function timed(command) {
-  sh('sync; echo 3 > /proc/sys/vm/drop_caches || true');
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', 'bash', '-c', command], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command}\n${result.stderr}`);
-  const [seconds, kib] = result.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  return { seconds, rss: kib / 1024 };
+const usage = 'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--warm] [--check] [--verbose]';
+let options;
+try {
+  ({ values: options } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      only: { type: 'string', multiple: true, default: [] },
+      big: { type: 'boolean', default: false },
+      warm: { type: 'boolean', default: false },
+      check: { type: 'boolean' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (error) {
+  fail(`${error.message}\n${usage}`, 2);
 }
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-const work = mkdtempSync(path.join(tmpdir(), 'rast-bench-'));
-const mnt = path.join(work, 'mnt');
-mkdirSync(mnt);
-const cleanup = () => {
-  spawnSync('umount', ['-l', mnt]);
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-const imageMib = Math.max(4096, SIZE_MIB * 4 + 2048);
-sh(`truncate -s ${imageMib}M ${work}/fs.img && mkfs.btrfs -q -f ${work}/fs.img && mount -o loop ${work}/fs.img ${mnt}`);
-sh(`btrfs subvolume create ${mnt}/mixed >/dev/null && btrfs subvolume create ${mnt}/small >/dev/null`);
-
-console.error(`building data set (a): ${SIZE_MIB} MiB in ~2,000 files, half random, half text-like`);
-const files = 2000;
-const perFile = Math.floor((SIZE_MIB * 1048576) / files);
-sh(`python3 - <<'EOF'
-import os, random
-random.seed(7)
-words = [''.join(random.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(random.randint(2, 9))) for _ in range(5000)]
-text = ' '.join(random.choice(words) for _ in range(400000)).encode()
-for i in range(${files}):
-    d = '${mnt}/mixed/d%02d' % (i % 50)
-    os.makedirs(d, exist_ok=True)
-    with open('%s/f%04d' % (d, i), 'wb') as f:
-        if i % 2: f.write(os.urandom(${perFile}))
-        else:
-            start = random.randrange(0, len(text) - ${perFile}) if len(text) > ${perFile} else 0
-            f.write((text * (1 + ${perFile} // len(text)))[start:start + ${perFile}])
-EOF`);
-console.error(`building data set (b): ${SMALL_FILES} files of 1-8 KiB`);
-sh(`python3 - <<'EOF'
-import os, random
-random.seed(8)
-for i in range(${SMALL_FILES}):
-    d = '${mnt}/small/d%03d' % (i % 1000)
-    if i < 1000: os.makedirs(d, exist_ok=True)
-    with open('%s/f%06d' % (d, i), 'wb') as f: f.write(os.urandom(random.randint(1024, 8192)))
-EOF`);
-sh('sync');
-
-const config = (name, extra = '') => {
-  const file = path.join(work, `${name}.toml`);
-  writeFileSync(file, `[storage]\nlocal.path = "${work}/repo-${name}"\n${extra}`);
-  return file;
-};
-const btrfsConfig = config('btrfs');
-const plainConfig = config('plain', '[btrfs]\nenabled = false\n');
-const results = new Map();
-const record = (name, value) => results.set(name, [...(results.get(name) ?? []), value]);
-const peerFile = path.join(work, 'peer.stream');
-const snap = (name) => path.join(mnt, `.bench-${name}`);
-
-for (let round = 1; round <= ROUNDS; round++) {
-  console.error(`round ${round} of ${ROUNDS}`);
-  sh(`rm -rf ${work}/repo-* ${mnt}/restored* ${peerFile}; for s in ${mnt}/.bench-*; do [ -e "$s" ] && btrfs subvolume delete "$s" >/dev/null; done; true`);
-  sh(`btrfs subvolume snapshot -r ${mnt}/mixed ${snap('mixed')} >/dev/null`);
-  record('btrfs send > /dev/null (ceiling)', timed(`btrfs send -q ${snap('mixed')} > /dev/null`));
-  record('btrfs send | zstd -3 -T0 > file', timed(`btrfs send -q ${snap('mixed')} | zstd -3 -T0 -q > ${peerFile}`));
-  record('rast-backup create (btrfs, full)', timed(`${BIN} create ${mnt}/mixed --config ${btrfsConfig} > /dev/null`));
-  record('zstd -d < file | btrfs receive', timed(`mkdir ${mnt}/restored-peer && zstd -d -q < ${peerFile} | btrfs receive -q ${mnt}/restored-peer`));
-  record('rast-backup restore (btrfs receive)', timed(`${BIN} restore latest ${mnt}/restored-rast --config ${btrfsConfig} > /dev/null`));
-  record('tar -c | zstd -3 -T0 > file (directory)', timed(`tar -C ${snap('mixed')} -cf - . | zstd -3 -T0 -q > ${peerFile}`));
-  record('rast-backup create (directory, tar)', timed(`${BIN} create ${snap('mixed')} --config ${plainConfig} > /dev/null`));
-  record('rast-backup restore (directory, tar)', timed(`${BIN} restore latest ${work}/restored-tar --config ${plainConfig} > /dev/null`));
-  sh(`rm -rf ${work}/restored-tar; for s in ${mnt}/restored-peer/.bench-* ${mnt}/restored*; do btrfs subvolume delete "$s" >/dev/null 2>&1 || rm -rf "$s"; done; true`);
-
-  // Incremental after changing 1% of the small files (512 bytes in 1,000 files).
-  sh(`${BIN} create ${mnt}/small --config ${btrfsConfig} > /dev/null && btrfs subvolume snapshot -r ${mnt}/small ${snap('small1')} >/dev/null`);
-  sh(`python3 -c "
-import random
-random.seed(${round})
-for i in random.sample(range(${SMALL_FILES}), ${Math.floor(SMALL_FILES / 100)}):
-    with open('${mnt}/small/d%03d/f%06d' % (i % 1000, i), 'r+b') as f: f.seek(0); f.write(bytes(random.getrandbits(8) for _ in range(512)))
-"`);
-  sh(`btrfs subvolume snapshot -r ${mnt}/small ${snap('small2')} >/dev/null`);
-  record('btrfs send -p | zstd -3 -T0 > file (1% change)', timed(`btrfs send -q -p ${snap('small1')} ${snap('small2')} | zstd -3 -T0 -q > ${peerFile}`));
-  record('rast-backup create --parent latest (1% change)', timed(`${BIN} create ${mnt}/small --parent latest --config ${btrfsConfig} > /dev/null`));
+function fail(message, code = 1) {
+  console.error(`bench: ${message}`);
+  process.exit(code);
+}
+if (options.help) {
+  console.log(`${usage}\n\ngroups (for --only):\n${Object.entries(GROUPS).map(([name, group]) => `  ${name.padEnd(13)}${group.about}`).join('\n')}`);
+  process.exit(0);
 }
 
-const base = (name) => median(results.get(name).map((r) => r.seconds));
-const mb = (SIZE_MIB * 1048576) / 1e6;
-const rows = [...results].map(([name, runs]) => {
-  const seconds = median(runs.map((r) => r.seconds));
-  const rss = median(runs.map((r) => r.rss));
-  const throughput = name.includes('1% change') ? '' : `${(mb / seconds).toFixed(0)}`;
-  return { name, seconds, rss, throughput };
+const ROUNDS = options.rounds === undefined ? (options.quick || options.big ? 1 : 3) : Number(options.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) fail(`--rounds: expected a whole number ≥ 1, got ${options.rounds}`, 2);
+const requested = options.only.flatMap((value) => value.split(',')).filter(Boolean);
+for (const name of requested) if (!GROUPS[name]) fail(`--only: unknown group ${name} (groups: ${Object.keys(GROUPS).join(', ')})`, 2);
+const wanted = new Set(requested.length ? requested : options.big ? ['rss'] : Object.keys(GROUPS).filter((name) => name !== 'rss'));
+for (const name of [...wanted]) for (const need of GROUPS[name].needs) wanted.add(need);
+const selected = Object.keys(GROUPS).filter((name) => wanted.has(name));
+const CHECK = options.check ?? options.quick;
+
+const SIZES = options.quick
+  ? { mixedMiB: 256, mixedFiles: 250, smallFiles: 5000, bigMiB: [256, 1024] }
+  : { mixedMiB: 2048, mixedFiles: 2000, smallFiles: 100000, bigMiB: [2048, 8192] };
+
+// A failure outside a measured command (building data, setting up) stops the run with one line; the exit
+// handlers clean up.
+process.on('uncaughtException', (error) => fail(error.message));
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(REPO, 'node_modules', '.bin', 'rast-backup');
+const needs = (name) => selected.includes(name);
+const usesRestic = ['create', 'verify', 'restore', 'incremental'].some(needs);
+const usesS3 = needs('s3') || needs('partial');
+
+// ---- preconditions --------------------------------------------------------------------------------------
+if (process.getuid() !== 0) fail('needs root (loop devices, btrfs snapshots, send and receive): run it with sudo', 2);
+for (const tool of ['btrfs', 'zstd', 'gpg', 'python3', 'losetup', 'findmnt', ...(usesS3 ? ['s3cmd'] : [])]) {
+  if (!commandExists(tool)) fail(`${tool} is missing (Debian: apt-get install btrfs-progs zstd gnupg python3 util-linux mount s3cmd)`, 2);
+}
+if (!commandExists('/usr/bin/time')) fail('GNU time (/usr/bin/time) is missing (Debian: apt-get install time)', 2);
+if (usesRestic && !commandExists('restic')) {
+  console.error('bench: restic is missing: installing Debian\'s package (apt-get install -y restic)');
+  sh('DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic >/dev/null');
+}
+function commandExists(name) {
+  try {
+    sh(`command -v ${name}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+console.error('bench: building the tree (npx tsc -b)');
+execFileSync('npx', ['tsc', '-b'], { cwd: REPO, stdio: 'inherit' });
+
+// ---- workspace ----------------------------------------------------------------------------------------------
+// Disk needed in /var/tmp at the peak of a round: (a) in the image, with one restore at a time, plus about
+// 12 stored copies of it (4 variants × rast-backup and pipeline, restic, 3 on S3); (b) a few times over.
+const needGiB = Math.ceil(
+  (['create', 'verify', 'restore', 's3', 'partial'].some(needs) ? (SIZES.mixedMiB / 1024) * 15 : 0) +
+    (needs('incremental') ? (SIZES.smallFiles / 150000) * 6 : 0) +
+    (needs('rss') ? (SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024) * 2.5 : 0) +
+    1,
+);
+const freeGiB = Number(sh('df --output=avail -B1G /var/tmp | tail -1').trim());
+if (freeGiB < needGiB) fail(`needs about ${needGiB} GiB free in /var/tmp, has ${freeGiB} GiB`, 2);
+const dataGiB = needs('rss') ? SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024 : SIZES.mixedMiB / 1024 + SIZES.smallFiles / 150000;
+const { work, mnt } = createWorkspace(Math.ceil(dataGiB * 2.5 + 4));
+const onSignal = (signal) => {
+  console.error(`\nbench: ${signal}: stopping and cleaning up`);
+  killCurrent();
+  cleanupNow();
+  process.exit(130);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+const at = (...parts) => path.join(work, ...parts);
+const inMnt = (...parts) => path.join(mnt, ...parts);
+mkdirSync(inMnt('.peer'));
+
+const GNUPGHOME = at('gnupg');
+mkdirSync(GNUPGHOME, { mode: 0o700 });
+atExit(() => sh(`GNUPGHOME=${GNUPGHOME} gpgconf --kill gpg-agent || true`));
+// The environment of every command: measured ones and the set-up done with sh().
+const env = Object.assign(process.env, {
+  GNUPGHOME,
+  RAST_BACKUP_STATE_DIR: at('state'),
+  RESTIC_PASSWORD: 'bench',
+  RESTIC_CACHE_DIR: at('restic-cache'),
 });
-const ratio = (a, b) => (base(a) / base(b)).toFixed(2);
-const cpu = cpus()[0]?.model ?? 'unknown';
-let out = `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}; data set (a) ${SIZE_MIB} MiB in ${files} files, (b) ${SMALL_FILES} small files; medians of ${ROUNDS} paired rounds, caches dropped before each command.\n\n`;
-out += '| command | wall s | MB/s | peak RSS MiB |\n|---|---|---|---|\n';
-for (const row of rows) out += `| ${row.name} | ${row.seconds.toFixed(2)} | ${row.throughput} | ${row.rss.toFixed(0)} |\n`;
-out += `\nRatios (wall time, lower is better for rast-backup):\n`;
-out += `- create (btrfs, full) / btrfs send | zstd -3 -T0: ${ratio('rast-backup create (btrfs, full)', 'btrfs send | zstd -3 -T0 > file')}\n`;
-out += `- create (directory, tar) / tar | zstd -3 -T0: ${ratio('rast-backup create (directory, tar)', 'tar -c | zstd -3 -T0 > file (directory)')}\n`;
-out += `- restore (btrfs) / zstd -d | btrfs receive: ${ratio('rast-backup restore (btrfs receive)', 'zstd -d < file | btrfs receive')}\n`;
-out += `- incremental create / btrfs send -p | zstd: ${ratio('rast-backup create --parent latest (1% change)', 'btrfs send -p | zstd -3 -T0 > file (1% change)')}\n`;
-console.log(out);
+const keyFile = at('keys', 'bench.key');
+const { fingerprint } = JSON.parse(execFileSync(BIN, ['generate-key', '--output', keyFile, '--json'], { encoding: 'utf8', env }));
+sh(`GNUPGHOME=${GNUPGHOME} gpg --batch --quiet --import ${keyFile} 2>/dev/null`);
+const GPG_ENCRYPT = `gpg --batch --quiet --trust-model always --compress-algo none --encrypt --recipient ${fingerprint}`;
+const GPG_DECRYPT = 'gpg --batch --quiet --decrypt';
+
+let s3;
+if (usesS3) {
+  const { startS3, swiftAvailable } = await import('./lib/s3.mjs');
+  if (!swiftAvailable) fail('the S3 cases need OpenStack Swift (Debian: apt-get install python3-swift), or leave them out with --only', 2);
+  console.error('bench: starting the S3 server (loopback Swift with s3api)');
+  process.env.TMPDIR = work; // Swift's objects go into the work directory, on disk
+  s3 = await startS3(work);
+  env.AWS_ACCESS_KEY_ID = s3.env.AWS_ACCESS_KEY_ID;
+  env.AWS_SECRET_ACCESS_KEY = s3.env.AWS_SECRET_ACCESS_KEY;
+}
+
+/** Writes a rast-backup config; returns its path. sink: 'local' or { bucket, prefix, endpoint }. */
+function config(name, { sink = 'local', zstd = true, openpgp = false, btrfs = true }) {
+  const file = at('configs', `${name}.toml`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  let text = '';
+  if (sink === 'local') text += `[storage]\nlocal.path = "${at('repos', name)}"\n`;
+  else text += `[s3]\nbucket = "${sink.bucket}"\nprefix = "${sink.prefix}"\nendpoint = "${sink.endpoint}"\naccess_key_id = "${s3.credentials.accessKeyId}"\nsecret_access_key = "${s3.credentials.secretAccessKey}"\ncache_dir = ""\n`;
+  if (!zstd) text += '[compression]\nalgorithm = "none"\n';
+  if (openpgp) text += `[encryption]\nenabled = true\nkey_path = "${keyFile}"\n`;
+  if (!btrfs) text += '[btrfs]\nenabled = false\n';
+  writeFileSync(file, text);
+  return file;
+}
+const rast = (command, configFile, ...rest) => [BIN, command, ...rest, '--config', configFile].join(' ');
+const restic = (repository, rest) => `restic ${rest.startsWith('backup') ? '' : '-q '}-r ${repository} ${rest}`;
+/** restic backup's own account of what it read: shows that a second backup found its parent. */
+const resticFiles = (result) => result.stdout.match(/Files:\s+(\d+ new,\s+\d+ changed,\s+\d+ unmodified)/)?.[1].replace(/\s+/g, ' ') ?? '';
+
+// ---- data sets -----------------------------------------------------------------------------------------------
+const data = {};
+if (['create', 'verify', 'restore', 's3', 'partial'].some(needs)) {
+  console.error(`bench: building data set (a): ${SIZES.mixedMiB} MiB in ${SIZES.mixedFiles} files, half random, half text-like`);
+  buildMixed(inMnt('mixed'), SIZES.mixedMiB, SIZES.mixedFiles);
+  sh(`btrfs subvolume snapshot -r ${inMnt('mixed')} ${inMnt('.peer', 'mixed')} >/dev/null`);
+  data.mixed = { bytes: treeBytes(inMnt('mixed')), files: SIZES.mixedFiles, sample: mixedSample(SIZES.mixedFiles) };
+}
+if (needs('incremental')) {
+  console.error(`bench: building data set (b): ${SIZES.smallFiles} files of 1-8 KiB`);
+  buildSmall(inMnt('small'), SIZES.smallFiles);
+  data.small = { bytes: treeBytes(inMnt('small')), files: SIZES.smallFiles };
+}
+if (needs('rss')) {
+  for (const mib of SIZES.bigMiB) {
+    console.error(`bench: building a ${mib} MiB subvolume for the RSS run`);
+    buildMixed(inMnt(`big${mib}`), mib, Math.round(mib / 1.024));
+    data[`big${mib}`] = { bytes: treeBytes(inMnt(`big${mib}`)), files: Math.round(mib / 1.024) };
+  }
+}
+
+// ---- measuring -----------------------------------------------------------------------------------------------
+/** name → { group, tool, bytes, runs: [{ seconds, rssMiB, treeMiB, fetched?, stored? }], errors: [] } */
+const cases = new Map();
+function record(entry, result, error) {
+  if (!cases.has(entry.name)) cases.set(entry.name, { name: entry.name, group: entry.group, tool: entry.tool, bytes: entry.bytes ?? null, peers: entry.peers ?? [], goal: entry.goal, optional: entry.optional ?? false, runs: [], errors: [] });
+  const row = cases.get(entry.name);
+  if (result) row.runs.push(result);
+  if (error) row.errors.push(error);
+}
+
+/** Waits for btrfs's background cleaning and the disk, then drops the page cache (unless --warm). */
+function settle() {
+  // A transaction commit wakes btrfs's cleaner at once (it would otherwise wait for the 30 s commit interval).
+  sh(`btrfs filesystem sync ${mnt}; btrfs subvolume sync ${mnt} >/dev/null; sync`);
+  if (!options.warm) dropCaches();
+}
+
+/**
+ * Runs a comparison: every entry once, forward in odd rounds and backward in even rounds, so that rast-backup
+ * and its peers take turns at each position. An entry: { name, tool, command, bytes?, peers?, before?, after?,
+ * counted? (S3 bytes fetched through the proxy), stored? () => bytes, describe? (result) => note, goal?,
+ * optional? (a feature still being built: its failure does not fail the run) }. A failing entry is recorded
+ * and the comparison goes on.
+ */
+async function compare(round, group, entries) {
+  const order = round % 2 ? entries : [...entries].reverse();
+  for (const entry of order) {
+    entry.group = group;
+    try {
+      entry.before?.();
+      settle();
+      if (s3) s3.traffic.toClient = 0;
+      const result = await measure(entry.command, { env, timeFile: at('time.out') });
+      const line = `${result.seconds.toFixed(2)} s, ${result.rssMiB.toFixed(0)} MiB`;
+      if (entry.counted) {
+        result.fetched = s3.traffic.toClient;
+        result.stored = entry.stored();
+      }
+      if (options.verbose && result.stdout.trim()) console.error(result.stdout.trim());
+      entry.after?.(result);
+      const { stdout, stderr, ...figures } = result;
+      record(entry, figures);
+      if (entry.describe) cases.get(entry.name).note = entry.describe(result);
+      console.error(`  ${entry.name}: ${line}${entry.counted ? `, fetched ${(result.fetched / 2 ** 20).toFixed(1)} MiB of ${(result.stored / 2 ** 20).toFixed(0)} MiB` : ''}`);
+    } catch (error) {
+      if (error.interrupted) throw error;
+      record(entry, undefined, error.message);
+      console.error(`  ${entry.name}: FAILED: ${error.message}`);
+    }
+  }
+}
+
+/** In --check mode: the restored tree must equal the source (contents, names), else the run fails. */
+function checkSame(source, restored) {
+  if (CHECK) sh(`diff -r --no-dereference ${source} ${restored} >/dev/null`);
+}
+
+const VARIANTS = [
+  { key: 'zg', label: 'zstd+OpenPGP', zstd: true, openpgp: true, pipe: `zstd -3 -T0 -q | ${GPG_ENCRYPT}`, unpipe: `${GPG_DECRYPT} | zstd -d -q`, ext: 'zst.gpg' },
+  { key: 'z', label: 'zstd', zstd: true, openpgp: false, pipe: 'zstd -3 -T0 -q', unpipe: 'zstd -d -q', ext: 'zst' },
+  { key: 'g', label: 'OpenPGP', zstd: false, openpgp: true, pipe: GPG_ENCRYPT, unpipe: GPG_DECRYPT, ext: 'gpg' },
+  { key: 'n', label: 'plain', zstd: false, openpgp: false, pipe: 'cat', unpipe: 'cat', ext: 'stream' },
+];
+const short = (command) => command.replace(/ -q\b/g, '').replace(GPG_ENCRYPT, 'gpg -e').replace(GPG_DECRYPT, 'gpg -d');
+const pipeName = (v, what) => `${what}${v.key === 'n' ? '' : ` | ${short(v.pipe)}`}`;
+/** The reverse pipeline reading `input` (a file), then `tail`: `zstd -d < file | btrfs receive`. */
+const unpipe = (v, input, tail) => {
+  if (v.key === 'n') return tail ? `${tail} < ${input}` : `cat ${input}`;
+  const [first, ...rest] = v.unpipe.split(' | ').concat(tail ? [tail] : []);
+  return [`${first} < ${input}`, ...rest].join(' | ');
+};
+const unpipeName = (v, tail) => short(unpipe(v, 'file', tail));
+
+// ---- the groups ----------------------------------------------------------------------------------------------
+const peerMixed = inMnt('.peer', 'mixed');
+const restoreDir = inMnt('restored');
+const cleanRestore = () => removeTree(restoreDir, mnt);
+
+const groups = {
+  async create(round) {
+    const entries = [];
+    for (const v of VARIANTS) {
+      const pipe = `pipe: ${pipeName(v, 'btrfs send')} > file`;
+      entries.push({ name: `create (a), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config(`a-${v.key}`, v), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['create (a): restic backup'] : []), 'create (a): btrfs send > /dev/null (ceiling)'], goal: v.key === 'zg' ? 'create' : undefined });
+      entries.push({ name: pipe, tool: 'pipe', command: `btrfs send -q ${peerMixed} | ${v.pipe} > ${at('peer', `a.${v.ext}`)}`, bytes: data.mixed.bytes });
+      if (v.key === 'zg') entries.push({ name: 'create (a): restic backup', tool: 'restic', command: restic(at('restic', 'a'), `backup --host bench ${peerMixed}`), describe: resticFiles, bytes: data.mixed.bytes });
+    }
+    entries.push({ name: 'create (a): btrfs send > /dev/null (ceiling)', tool: 'ceiling', command: `btrfs send -q ${peerMixed} > /dev/null`, bytes: data.mixed.bytes });
+    await compare(round, 'create', entries);
+  },
+
+  async verify(round) {
+    const entries = [];
+    for (const v of VARIANTS) {
+      const pipe = `pipe: ${unpipeName(v)} > /dev/null`;
+      entries.push({ name: `verify (a), ${v.label}: rast-backup verify`, tool: 'rast', command: rast('verify', config(`a-${v.key}`, v), 'latest', '--level', 'full'), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['verify (a): restic check --read-data'] : [])] });
+      entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`))} > /dev/null`, bytes: data.mixed.bytes });
+      if (v.key === 'zg') entries.push({ name: 'verify (a): restic check --read-data', tool: 'restic', command: restic(at('restic', 'a'), 'check --read-data'), bytes: data.mixed.bytes });
+    }
+    await compare(round, 'verify', entries);
+  },
+
+  async restore(round) {
+    const entries = [];
+    for (const v of VARIANTS) {
+      const pipe = `pipe: ${unpipeName(v, 'btrfs receive')}`;
+      entries.push({ name: `restore (a), ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config(`a-${v.key}`, v), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['restore (a): restic restore'] : [])], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) });
+      entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`), `btrfs receive -q ${restoreDir}`)}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) });
+      if (v.key === 'zg') entries.push({ name: 'restore (a): restic restore', tool: 'restic', command: restic(at('restic', 'a'), `restore latest --target ${restoreDir}`), bytes: data.mixed.bytes, before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir + peerMixed), cleanRestore()) });
+    }
+    await compare(round, 'restore', entries);
+  },
+
+  async s3(round) {
+    const bucket = `bench-r${round}`;
+    s3.createBucket(bucket);
+    const v = VARIANTS[0];
+    const sink = { bucket, prefix: 'rast', endpoint: s3.endpoint };
+    const pipeCreate = `S3 pipe: ${pipeName(v, 'btrfs send')} | s3cmd put -`;
+    const pipeRestore = `S3 pipe: s3cmd get - | ${short(v.unpipe)} | btrfs receive`;
+    await compare(round, 's3', [
+      { name: `create (a) → S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config('s3-a', { ...v, sink }), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipeCreate] },
+      { name: pipeCreate, tool: 'pipe', command: `btrfs send -q ${peerMixed} | ${v.pipe} | ${s3.s3cmd} put - s3://${bucket}/pipe/a.${v.ext} >/dev/null`, bytes: data.mixed.bytes },
+    ]);
+    await compare(round, 's3', [
+      { name: `restore (a) ← S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config('s3-a', { ...v, sink }), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipeRestore], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) },
+      { name: pipeRestore, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} | btrfs receive -q ${restoreDir}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) },
+    ]);
+    const pipeVerify = `S3 pipe: s3cmd get - | ${short(v.unpipe)} > /dev/null`;
+    await compare(round, 's3', [
+      { name: `verify (a) ← S3, ${v.label}: rast-backup verify`, tool: 'rast', command: rast('verify', config('s3-a', { ...v, sink }), 'latest', '--level', 'full'), bytes: data.mixed.bytes, peers: [pipeVerify] },
+      { name: pipeVerify, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} > /dev/null`, bytes: data.mixed.bytes },
+    ]);
+  },
+
+  async partial(round) {
+    // Needs the s3 group's btrfs-send backup of this round, and adds a tar one.
+    const bucket = `bench-r${round}`;
+    const v = VARIANTS[0];
+    const sample = data.mixed.sample;
+    const tarSink = { bucket, prefix: 'rast-tar', endpoint: s3.endpoint };
+    await compare(round, 'partial', [
+      { name: `create (a) → S3, directory format (tar), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config('s3-a-tar', { ...v, sink: tarSink, btrfs: false }), peerMixed), bytes: data.mixed.bytes, peers: [`create (a) → S3, ${v.label}: rast-backup`] },
+    ]);
+    const viaProxy = (sink) => ({ ...sink, endpoint: s3.proxyEndpoint });
+    const storedUnder = (prefix) => () => Number(sh(`${s3.s3cmd} du s3://${bucket}/${prefix}/`).trim().split(/\s+/)[0]);
+    const sampleFile = path.join(peerMixed, sample);
+    const checkSample = (restored) => CHECK && sh(`cmp ${sampleFile} ${restored}`);
+    const whole = [`S3 pipe: s3cmd get - | ${short(v.unpipe)} | btrfs receive`]; // the peers' only way to one file
+    const btrfsPartial = 'partial restore ← S3 (one file), btrfs-send format: rast-backup restore --include';
+    await compare(round, 'partial', [
+      { name: 'partial restore ← S3 (one file), directory format (tar): rast-backup restore --include', tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast-tar'), peers: whole, command: rast('restore', config('s3-a-tar-proxy', { ...v, sink: viaProxy(tarSink), btrfs: false }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
+      { name: btrfsPartial, tool: 'rast', goal: 'partial', optional: true, counted: true, stored: storedUnder('rast'), peers: whole, command: rast('restore', config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
+    ]);
+  },
+
+  async incremental(round) {
+    const small = inMnt('small');
+    const current = inMnt('.peer', 'small');
+    const previous = inMnt('.peer', 'small-previous');
+    const v = VARIANTS[0];
+    const configFile = config('b', v);
+    const repository = at('restic', 'b');
+    const bytes = data.small.bytes;
+    sh(`${restic(repository, 'init')} >/dev/null`);
+    sh(`btrfs subvolume snapshot -r ${small} ${current} >/dev/null`);
+    const ceiling = 'full create (b): btrfs send > /dev/null (ceiling)';
+    await compare(round, 'incremental', [
+      { name: `full create (b), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', configFile, small), bytes, peers: [`pipe (b): ${pipeName(v, 'btrfs send')} > file`, 'full create (b): restic backup', ceiling] },
+      { name: `pipe (b): ${pipeName(v, 'btrfs send')} > file`, tool: 'pipe', command: `btrfs send -q ${current} | ${v.pipe} > ${at('peer', 'b-full.gpg')}`, bytes },
+      { name: 'full create (b): restic backup', tool: 'restic', command: restic(repository, `backup --host bench ${current}`), describe: resticFiles, bytes },
+      { name: ceiling, tool: 'ceiling', command: `btrfs send -q ${current} > /dev/null`, bytes },
+    ]);
+    changeSmall(small, data.small.files, round);
+    renameSync(current, previous);
+    sh(`btrfs subvolume snapshot -r ${small} ${current} >/dev/null`);
+    const incrementalCeiling = 'incremental (b), 1% changed: btrfs send -p > /dev/null (ceiling)';
+    const resticSecond = 'incremental (b), 1% changed: restic backup (second)';
+    await compare(round, 'incremental', [
+      { name: `incremental (b), 1% changed, ${v.label}: rast-backup create --parent latest`, tool: 'rast', goal: 'incremental', command: rast('create', configFile, small, '--parent', 'latest'), peers: [`incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, resticSecond, incrementalCeiling] },
+      { name: `incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, tool: 'pipe', command: `btrfs send -q -p ${previous} ${current} | ${v.pipe} > ${at('peer', 'b-incremental.gpg')}` },
+      { name: resticSecond, tool: 'restic', command: restic(repository, `backup --host bench ${current}`), describe: resticFiles },
+      { name: incrementalCeiling, tool: 'ceiling', command: `btrfs send -q -p ${previous} ${current} > /dev/null` },
+    ]);
+    const pipeRestore = `restore (b) chain: ${unpipeName(v, 'btrfs receive')} (full, then incremental)`;
+    const second = inMnt('restored-2');
+    await compare(round, 'incremental', [
+      { name: `restore (b) chain, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', configFile, 'latest', restoreDir), bytes, peers: [pipeRestore, 'restore (b): restic restore'], before: cleanRestore, after: () => (checkSame(current, restoreDir), cleanRestore()) },
+      { name: pipeRestore, tool: 'pipe', command: `${unpipe(v, at('peer', 'b-full.gpg'), `btrfs receive -q ${restoreDir}`)} && ${unpipe(v, at('peer', 'b-incremental.gpg'), `btrfs receive -q ${second}`)}`, bytes, before: () => (cleanRestore(), removeTree(second, mnt), mkdirSync(restoreDir), mkdirSync(second)), after: () => (checkSame(current, path.join(second, 'small')), cleanRestore(), removeTree(second, mnt)) },
+      { name: 'restore (b): restic restore', tool: 'restic', command: restic(repository, `restore latest --target ${restoreDir}`), bytes, before: cleanRestore, after: () => (checkSame(current, restoreDir + current), cleanRestore()) },
+    ]);
+    removeTree(current, mnt);
+    removeTree(previous, mnt);
+  },
+
+  async rss(round) {
+    const v = VARIANTS[0];
+    for (const mib of SIZES.bigMiB) {
+      const source = inMnt(`big${mib}`);
+      const configFile = config(`big${mib}`, v);
+      const bytes = data[`big${mib}`].bytes;
+      const label = mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`;
+      await compare(round, 'rss', [{ name: `RSS ${label}: rast-backup create, ${v.label}`, tool: 'rast', goal: 'rss', command: rast('create', configFile, source), bytes }]);
+      await compare(round, 'rss', [{ name: `RSS ${label}: rast-backup verify`, tool: 'rast', goal: 'rss', command: rast('verify', configFile, 'latest'), bytes }]);
+      await compare(round, 'rss', [{ name: `RSS ${label}: rast-backup restore`, tool: 'rast', goal: 'rss', command: rast('restore', configFile, 'latest', restoreDir), bytes, before: cleanRestore, after: cleanRestore }]);
+      rmSync(at('repos', `big${mib}`), { recursive: true, force: true });
+    }
+  },
+};
+
+// ---- the run -------------------------------------------------------------------------------------------------
+const started = new Date();
+for (let round = 1; round <= ROUNDS; round++) {
+  console.error(`bench: round ${round} of ${ROUNDS}`);
+  for (const name of ['repos', 'peer', 'restic', 'state', 'restic-cache']) {
+    rmSync(at(name), { recursive: true, force: true });
+    mkdirSync(at(name));
+  }
+  if (needs('create') || needs('verify') || needs('restore')) sh(`${restic(at('restic', 'a'), 'init')} >/dev/null`);
+  for (const name of selected) {
+    console.error(`bench: ${name}`);
+    await groups[name](round);
+  }
+  if (s3) s3.deleteBucket(`bench-r${round}`);
+}
+
+const meta = {
+  date: started.toISOString(),
+  seconds: Math.round((Date.now() - started.getTime()) / 1000),
+  options: { quick: options.quick, rounds: ROUNDS, groups: selected, big: options.big, warm: options.warm, check: CHECK },
+  data: Object.fromEntries(Object.entries(data).map(([name, set]) => [name, { bytes: set.bytes, files: set.files }])),
+  machine: machine(),
+};
+const { markdown } = writeReport(path.join(REPO, 'bench', 'results'), meta, [...cases.values()]);
+console.log(markdown);
+if (s3) await s3.stop();
+// A case for a feature still being built (optional) may fail without failing the run.
+const failed = [...cases.values()].filter((row) => row.errors.length && !row.optional);
+if (failed.length) console.error(`bench: ${failed.length} case(s) failed: ${failed.map((row) => row.name).join('; ')}`);
+process.exit(failed.length ? 1 : 0);
+
+function machine() {
+  const version = (command) => {
+    try {
+      return sh(command).trim().split('\n')[0];
+    } catch {
+      return 'n/a';
+    }
+  };
+  return {
+    cpu: version("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").trim(),
+    cores: Number(version('nproc')),
+    memoryGiB: Math.round(Number(version("awk '/MemTotal/ {print $2}' /proc/meminfo")) / 2 ** 20),
+    kernel: version('uname -r'),
+    node: process.version,
+    rastBackup: version(`${BIN} --version`),
+    btrfsProgs: version('btrfs --version'),
+    zstd: `zstd ${version('zstd --version').match(/v[\d.]+/)?.[0] ?? 'n/a'}`,
+    gpg: version('gpg --version'),
+    restic: usesRestic ? version('restic version').replace(/ compiled.*/, '') : 'n/a',
+    load: version('cat /proc/loadavg'),
+  };
+}

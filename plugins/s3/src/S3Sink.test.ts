@@ -132,8 +132,11 @@ testNeeding(objects, swiftAvailable, 'python3-swift', 'manifests are served from
     await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'backups/one.json', Body: '{"one":"rewritten"}' }));
     raw.destroy();
     await listed(reader, 'backups/');
+    const answered = proxy.traffic.toClient;
     assert.is((await reader.get('backups/one.json')).toString(), '{"one":"rewritten"}', 'a changed ETag means a download');
     assert.is(gets(), 1);
+    assert.is(proxy.traffic.toClient - answered, '{"one":"rewritten"}'.length, 'the proxy counts the body bytes it answers');
+    assert.ok(proxy.traffic.fromClient >= '{"one":1}'.length, 'and those it is sent');
 
     await reader.delete('backups/one.json');
     await writer.put('backups/one.json', Buffer.from('{"one":"again"}'));

@@ -13,6 +13,8 @@ export interface FaultProxy {
   injected: Record<string, number>;
   /** Every request seen, as `METHOD path`. */
   requests: string[];
+  /** Body bytes passed through so far, each way; the caller may reset them. */
+  traffic: { fromClient: number; toClient: number };
   close(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export interface FaultProxy {
 export async function startFaultProxy(target: number, plan: (request: IncomingMessage, sequence: number) => Fault | undefined): Promise<FaultProxy> {
   const injected: Record<string, number> = {};
   const requests: string[] = [];
+  const traffic = { fromClient: 0, toClient: 0 };
   const server = createServer((request, response) => {
     const sequence = requests.push(`${request.method} ${request.url}`);
     const fault = plan(request, sequence);
@@ -44,6 +47,7 @@ export async function startFaultProxy(target: number, plan: (request: IncomingMe
     const upstream = forward({ host: '127.0.0.1', port: target, method: request.method, path: request.url, headers: request.headers }, (answer) => {
       const pass = () => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.on('data', (chunk: Buffer) => (traffic.toClient += chunk.length));
         if (fault?.kind !== 'truncate') {
           answer.pipe(response);
           return;
@@ -65,6 +69,7 @@ export async function startFaultProxy(target: number, plan: (request: IncomingMe
       else pass();
     });
     upstream.on('error', () => response.socket?.destroy());
+    request.on('data', (chunk: Buffer) => (traffic.fromClient += chunk.length));
     request.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -73,6 +78,7 @@ export async function startFaultProxy(target: number, plan: (request: IncomingMe
     endpoint: `http://127.0.0.1:${port}`,
     injected,
     requests,
+    traffic,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
