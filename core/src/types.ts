@@ -137,7 +137,30 @@ export interface Transform {
   readonly params: Record<string, unknown>;
   /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
   encode(data: Buffer): Promise<Buffer>;
+  /**
+   * The same encoding as a stage the core can run in its own worker threads: when every transform has one,
+   * create runs the whole chain and the SHA-256 of each part in one thread, on buffers it reuses (no copy
+   * between stages, memory that does not depend on garbage collection). Otherwise parts go through `encode`.
+   */
+  readonly worker?: TransformWorker;
 }
+
+/** See Transform.worker. */
+export interface TransformWorker {
+  /** URL of a module whose default export is a WorkerStageFactory. */
+  readonly module: string;
+  /** Handed (structured-cloned) to the module's factory, once per thread. */
+  readonly options?: unknown;
+  /** The most bytes the stage writes for `size` bytes of input. */
+  bound(size: number): number;
+  /** Arguments for one part, made on the main thread (structured-cloned), e.g. a fresh session key. */
+  prepare?(): Promise<unknown>;
+}
+
+/** Default export of a TransformWorker module; runs in a worker thread. */
+export type WorkerStageFactory = (options: unknown) => WorkerStage | Promise<WorkerStage>;
+/** Encodes `input` into `output` (bound(input.length) bytes, not overlapping `input`); returns the bytes written. */
+export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown) => number;
 
 /** Undoes a transform recorded in a manifest. */
 export interface TransformDecoder {
