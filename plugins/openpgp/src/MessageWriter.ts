@@ -10,7 +10,7 @@ const SESSION_KEY_PACKETS_ROOM = 4096;
 /** Packet headers, the CFB prefix, the literal data header and the MDC packet. */
 const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + 2 + 20;
 /** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
-const SLICE = 1024 * 1024;
+const SLICE = 16 * 1024;
 
 /** A new-format packet header (RFC 4880 §4.2.2) for a body of `length` bytes. */
 export function packetHeader(tag: number, length: number): Buffer {
