@@ -6,9 +6,10 @@ import type { EncoderJob, EncoderResult } from './PartEncoderWorker.js';
 import type { Transform } from './types.js';
 
 let pool: Piscina | undefined;
+const THREADS = availableParallelism();
 
 function workers(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./PartEncoderWorker.js', import.meta.url).href, maxThreads: availableParallelism(), idleTimeout: 1000 });
+  pool ??= new Piscina({ filename: new URL('./PartEncoderWorker.js', import.meta.url).href, maxThreads: THREADS, idleTimeout: 1000 });
   return pool;
 }
 
@@ -44,6 +45,14 @@ export class PartEncoder {
   ) {
     this.fused = transforms.every((transform) => transform.worker);
     this.capacity = this.needed(partSize);
+  }
+
+  /**
+   * Buffers for `concurrency` parts in flight: one per part, plus one to fill the next part in only when the
+   * parts in flight could not keep every thread busy without it (fewer parts in flight than threads + 1).
+   */
+  static slotsFor(concurrency: number): number {
+    return Math.min(concurrency + 1, Math.max(concurrency, THREADS + 1));
   }
 
   private needed(size: number): number {

@@ -20,12 +20,13 @@ const stages = new Map<string, Promise<WorkerStage>>();
 let spare: ArrayBuffer | undefined;
 
 /**
- * Stages leave their scratch buffers (e.g. a cipher's output slices, a part's worth) as garbage that V8 only
- * collects once 64 MiB of it has piled up in this thread, because so few JS objects are made here. A minor
- * collection after each part (about 2 ms) keeps it to one part's worth.
+ * Stages leave their scratch buffers (e.g. a cipher's output slices) as garbage that V8 only collects once
+ * 64 MiB of it has piled up in this thread, because so few JS objects are made here. A minor collection
+ * (1–2 ms) after each part, and whenever a stage asks, keeps it small.
  */
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as (options: { type: 'minor' | 'major' }) => void;
+const collectYoung = () => collect({ type: 'minor' });
 
 function stageFor(module: string, options: unknown): Promise<WorkerStage> {
   const key = `${module}\0${JSON.stringify(options ?? null)}`;
@@ -46,7 +47,7 @@ export default async function encode(job: EncoderJob): Promise<unknown> {
     spare = undefined;
     try {
       const stage = await stageFor(module, options);
-      length = stage(Buffer.from(current, 0, length), Buffer.from(output), prepared);
+      length = stage(Buffer.from(current, 0, length), Buffer.from(output), prepared, collectYoung);
     } catch (error) {
       spare = output;
       return { failed: index, message: (error as Error).message } satisfies EncoderResult;

@@ -159,8 +159,12 @@ export interface TransformWorker {
 
 /** Default export of a TransformWorker module; runs in a worker thread. */
 export type WorkerStageFactory = (options: unknown) => WorkerStage | Promise<WorkerStage>;
-/** Encodes `input` into `output` (bound(input.length) bytes, not overlapping `input`); returns the bytes written. */
-export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown) => number;
+/**
+ * Encodes `input` into `output` (bound(input.length) bytes, not overlapping `input`); returns the bytes written.
+ * `collect` runs a minor garbage collection: a stage that leaves much garbage as it goes (e.g. a cipher's output
+ * slices) calls it now and then, because V8 collects late in a thread that makes few JS objects.
+ */
+export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown, collect: () => void) => number;
 
 /** Undoes a transform recorded in a manifest. */
 export interface TransformDecoder {

@@ -78,8 +78,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const parentIndex = parent ? await readParentIndex(runtime, parent) : undefined;
       const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
 
-      // One buffer per part in flight, plus the one being filled.
-      const encoder = new PartEncoder(transforms, settings.partSize, settings.concurrency + 1);
+      const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
       const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
         const size = plain.length;
         const { data, sha256, release } = await encoder.encode(key, plain);

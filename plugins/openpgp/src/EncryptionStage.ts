@@ -9,8 +9,8 @@ export interface PartKeys {
 
 /** The core's worker-thread stage of the OpenPGP transform: one message per part, written straight into the core's buffer. */
 export default function encryptionStage(): WorkerStage {
-  return (input, output, prepared) => {
+  return (input, output, prepared, collect) => {
     const { sessionKeyPackets, sessionKey } = prepared as PartKeys;
-    return writeMessageInto(output, sessionKeyPackets, sessionKey, input);
+    return writeMessageInto(output, sessionKeyPackets, sessionKey, input, collect);
   };
 }

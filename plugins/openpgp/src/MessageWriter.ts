@@ -11,6 +11,8 @@ const SESSION_KEY_PACKETS_ROOM = 4096;
 const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + 2 + 20;
 /** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
 const SLICE = 16 * 1024;
+/** `collect` (if given) is called after every this many bytes of the cipher's output slices. */
+const COLLECT_EVERY = 4 * 1024 * 1024;
 
 /** A new-format packet header (RFC 4880 §4.2.2) for a body of `length` bytes. */
 export function packetHeader(tag: number, length: number): Buffer {
@@ -36,9 +38,10 @@ export function messageBound(size: number): number {
  *
  * openpgp.js writes the same packets, but copies each part several times on the way (a third of its time,
  * measured); here the cipher and the hash are Node's (OpenSSL, AES-NI) and the data is read once, in place.
- * `output` (at least messageBound(data.length) bytes) must not overlap `data`.
+ * `output` (at least messageBound(data.length) bytes) must not overlap `data`. `collect`, if given, frees the
+ * cipher's output slices now and then (a garbage collection; see WorkerStage).
  */
-export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array): number {
+export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array, collect?: () => void): number {
   if (sessionKey.length !== 32) throw new Error('the session key must be 32 bytes (AES-256)');
   if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM) throw new Error(`the session key packets take ${sessionKeyPackets.length} bytes, more than ${SESSION_KEY_PACKETS_ROOM}`);
   if (output.length < messageBound(data.length)) throw new Error(`OpenPGP message writer: ${output.length} bytes of output for ${data.length} bytes of data`);
@@ -60,7 +63,10 @@ export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, 
   // SEIPD v1: CFB over the whole plaintext with a zero IV, no resynchronisation.
   const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
   const encrypt = (piece: Uint8Array) => {
-    for (let start = 0; start < piece.length; start += SLICE) offset += cipher.update(piece.subarray(start, start + SLICE)).copy(output, offset);
+    for (let start = 0; start < piece.length; start += SLICE) {
+      offset += cipher.update(piece.subarray(start, start + SLICE)).copy(output, offset);
+      if (collect && (start + SLICE) % COLLECT_EVERY === 0) collect();
+    }
   };
   for (const piece of [prefix, literalHeader, data, mdcHeader, mdc]) encrypt(piece);
   offset += cipher.final().copy(output, offset);
