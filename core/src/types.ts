@@ -9,7 +9,10 @@ export interface Sink {
   readonly location: string;
   /** A local directory this sink writes into, so that sources can leave it out of backups. */
   readonly localPath?: string;
-  /** Stores `data` under `key` atomically: a reader sees the whole object or nothing. */
+  /**
+   * Stores `data` under `key` atomically: a reader sees the whole object or nothing. `data` is valid only until
+   * the returned promise settles (create reuses its memory for a later part): copy what must be kept.
+   */
   put(key: string, data: Buffer): Promise<void>;
   /** Reads a whole object; throws RastError PART_MISSING when absent. */
   get(key: string): Promise<Buffer>;
