@@ -9,7 +9,10 @@ export interface Sink {
   readonly location: string;
   /** A local directory this sink writes into, so that sources can leave it out of backups. */
   readonly localPath?: string;
-  /** Stores `data` under `key` atomically: a reader sees the whole object or nothing. */
+  /**
+   * Stores `data` under `key` atomically: a reader sees the whole object or nothing. `data` is valid only until
+   * the returned promise settles (create reuses its memory for a later part): copy what must be kept.
+   */
   put(key: string, data: Buffer): Promise<void>;
   /** Reads a whole object; throws RastError PART_MISSING when absent. */
   get(key: string): Promise<Buffer>;
@@ -150,7 +153,34 @@ export interface Transform {
   readonly params: Record<string, unknown>;
   /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
   encode(data: Buffer): Promise<Buffer>;
+  /**
+   * The same encoding as a stage the core can run in its own worker threads: when every transform has one,
+   * create runs the whole chain and the SHA-256 of each part in one thread, on buffers it reuses (no copy
+   * between stages, memory that does not depend on garbage collection). Otherwise parts go through `encode`.
+   */
+  readonly worker?: TransformWorker;
 }
+
+/** See Transform.worker. */
+export interface TransformWorker {
+  /** URL of a module whose default export is a WorkerStageFactory. */
+  readonly module: string;
+  /** Handed (structured-cloned) to the module's factory, once per thread. */
+  readonly options?: unknown;
+  /** The most bytes the stage writes for `size` bytes of input. */
+  bound(size: number): number;
+  /** Arguments for one part, made on the main thread (structured-cloned), e.g. a fresh session key. */
+  prepare?(): Promise<unknown>;
+}
+
+/** Default export of a TransformWorker module; runs in a worker thread. */
+export type WorkerStageFactory = (options: unknown) => WorkerStage | Promise<WorkerStage>;
+/**
+ * Encodes `input` into `output` (bound(input.length) bytes, not overlapping `input`); returns the bytes written.
+ * `collect` runs a minor garbage collection: a stage that leaves much garbage as it goes (e.g. a cipher's output
+ * slices) calls it now and then, because V8 collects late in a thread that makes few JS objects.
+ */
+export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown, collect: () => void) => number;
 
 /** Undoes a transform recorded in a manifest. */
 export interface TransformDecoder {

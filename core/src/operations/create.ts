@@ -7,6 +7,7 @@ import { ErrorCode, RastError } from '../errors.js';
 import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts } from '../PartSplitter.js';
+import { PartEncoder } from '../PartEncoder.js';
 import { RepositoryKeys, sha256, type CatalogEntry } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink, Snapshot, Transform } from '../types.js';
@@ -77,28 +78,24 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const parentIndex = parent ? await readParentIndex(runtime, parent) : undefined;
       const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
 
+      const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
       const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
         const size = plain.length;
-        let data = plain;
-        for (const transform of transforms) {
-          try {
-            data = await transform.encode(data);
-          } catch (error) {
-            if (error instanceof RastError) throw error;
-            throw new RastError(ErrorCode.TRANSFORM_FAILED, `${transform.name} (${transform.plugin}) failed on ${key}: ${(error as Error).message}`, { key }, { cause: error });
-          }
+        const { data, sha256, release } = await encoder.encode(key, plain);
+        try {
+          written.add(key);
+          await Promise.all(working().map((sink) => sink.put(key, data).catch((error: Error) => dropSink(sink, sinkError(sink, `could not store ${key}`, error)))));
+        } finally {
+          release();
         }
-        const digest = await sha256(data);
-        written.add(key);
-        await Promise.all(working().map((sink) => sink.put(key, data).catch((error: Error) => dropSink(sink, sinkError(sink, `could not store ${key}`, error)))));
         if (working().length === 0) throw allSinksFailed(id, failures);
-        return { key, size, storedSize: data.length, sha256: digest };
+        return { key, size, storedSize: data.length, sha256 };
       };
 
       const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
       const parts: PartRecord[] = [];
       let seq = 0;
-      for await (const plain of cutIntoParts(serialization.stream, settings.partSize)) {
+      for await (const plain of cutIntoParts(serialization.stream, settings.partSize, () => encoder.buffer())) {
         const index = seq++;
         const task: Promise<void> = store(RepositoryKeys.part(id, index), plain).then((record) => {
           parts[index] = record;

@@ -43,7 +43,8 @@ export function sendCrc(data: Buffer): number {
 
 /**
  * A push decoder of btrfs send streams (v1–v3, concatenated streams too). Every command's CRC is
- * checked; attributes are found by type, never by position. Memory: at most one command held.
+ * checked; attributes are found by type, never by position. Memory: at most one command held. A command's
+ * attributes are views, valid only while onCommand runs.
  */
 export class SendStreamDecoder {
   /** Unparsed input: views into the pushed chunks, never copied unless a command spans several of them. */
@@ -78,18 +79,20 @@ export class SendStreamDecoder {
     return new RastError(ErrorCode.STREAM_DAMAGED, `${this.label}: send stream damaged at byte ${offset}: ${message}`, { offset });
   }
 
-  /** The next `length` unparsed bytes as one Buffer (a view when they lie in one chunk; else only those bytes are copied). */
+  /** Holds a command that spans chunks; reused, so a command's attributes are valid only during onCommand. */
+  private scratch = Buffer.alloc(0);
+
+  /** The next `length` unparsed bytes as one Buffer: a view of a chunk, or of `scratch` when they span several. */
   private peek(length: number): Buffer {
     const first = this.chunks[0]!;
     if (first.length >= length) return first.subarray(0, length);
-    let count = 0;
-    let taken = 0;
-    while (taken < length) taken += this.chunks[count++]!.length;
-    const joined = Buffer.concat(this.chunks.slice(0, count), length);
-    const last = this.chunks[count - 1]!;
-    const rest = last.subarray(last.length - (taken - length));
-    this.chunks.splice(0, count, ...(rest.length > 0 ? [joined, rest] : [joined]));
-    return joined;
+    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafeSlow(Math.max(length, 256 * 1024));
+    let filled = 0;
+    for (const chunk of this.chunks) {
+      filled += chunk.copy(this.scratch, filled, 0, Math.min(chunk.length, length - filled));
+      if (filled === length) break;
+    }
+    return this.scratch.subarray(0, length);
   }
 
   private consume(length: number): void {

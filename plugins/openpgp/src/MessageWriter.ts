@@ -5,6 +5,14 @@ const LITERAL_DATA = 11;
 const SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA = 18;
 const MODIFICATION_DETECTION_CODE = 19;
 const AES_BLOCK = 16;
+/** Room left for the public-key session key packets (one ECDH or RSA-4096 PKESK is under 600 bytes). */
+const SESSION_KEY_PACKETS_ROOM = 4096;
+/** Packet headers, the CFB prefix, the literal data header and the MDC packet. */
+const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + 2 + 20;
+/** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
+const SLICE = 16 * 1024;
+/** `collect` (if given) is called after every this many bytes of the cipher's output slices. */
+const COLLECT_EVERY = 4 * 1024 * 1024;
 
 /** A new-format packet header (RFC 4880 §4.2.2) for a body of `length` bytes. */
 export function packetHeader(tag: number, length: number): Buffer {
@@ -18,17 +26,25 @@ export function packetHeader(tag: number, length: number): Buffer {
   return header;
 }
 
+/** The largest message writeMessageInto makes from `size` bytes of data. */
+export function messageBound(size: number): number {
+  return size + SESSION_KEY_PACKETS_ROOM + FRAMING;
+}
+
 /**
- * Writes one OpenPGP message: the given public-key session key packets (made by openpgp.js), then a
- * version 1 Symmetrically Encrypted Integrity Protected Data packet (AES-256 CFB with an MDC, RFC 4880
- * §5.13), the form GnuPG 2.2 reads, holding one binary literal data packet with `data`.
+ * Writes one OpenPGP message into `output` and returns its length: the given public-key session key packets
+ * (made by openpgp.js), then a version 1 Symmetrically Encrypted Integrity Protected Data packet (AES-256 CFB
+ * with an MDC, RFC 4880 §5.13), the form GnuPG 2.2 reads, holding one binary literal data packet with `data`.
  *
  * openpgp.js writes the same packets, but copies each part several times on the way (a third of its time,
- * measured); here the cipher and the hash are Node's (OpenSSL, AES-NI) and the part is copied once. The
- * result owns its memory (never a slice of a shared pool), so it can be transferred between threads.
+ * measured); here the cipher and the hash are Node's (OpenSSL, AES-NI) and the data is read once, in place.
+ * `output` (at least messageBound(data.length) bytes) must not overlap `data`. `collect`, if given, frees the
+ * cipher's output slices now and then (a garbage collection; see WorkerStage).
  */
-export function writeMessage(sessionKeyPackets: Uint8Array, sessionKey: Buffer, data: Buffer): Buffer {
+export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array, collect?: () => void): number {
   if (sessionKey.length !== 32) throw new Error('the session key must be 32 bytes (AES-256)');
+  if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM) throw new Error(`the session key packets take ${sessionKeyPackets.length} bytes, more than ${SESSION_KEY_PACKETS_ROOM}`);
+  if (output.length < messageBound(data.length)) throw new Error(`OpenPGP message writer: ${output.length} bytes of output for ${data.length} bytes of data`);
   // Literal data packet: format 'b' (binary), no file name, date 0, then the data.
   const literalBody = 6 + data.length;
   const literalHeader = Buffer.concat([packetHeader(LITERAL_DATA, literalBody), Buffer.from([0x62, 0, 0, 0, 0, 0])]);
@@ -39,14 +55,27 @@ export function writeMessage(sessionKeyPackets: Uint8Array, sessionKey: Buffer, 
 
   const plaintextLength = prefix.length + literalHeader.length + data.length + mdcHeader.length + mdc.length;
   const seipdHeader = packetHeader(SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA, 1 + plaintextLength);
-  const output = Buffer.allocUnsafeSlow(sessionKeyPackets.length + seipdHeader.length + 1 + plaintextLength);
-  let offset = output.set(sessionKeyPackets, 0) ?? sessionKeyPackets.length;
+  const length = sessionKeyPackets.length + seipdHeader.length + 1 + plaintextLength;
+  output.set(sessionKeyPackets, 0);
+  let offset = sessionKeyPackets.length;
   offset += seipdHeader.copy(output, offset);
   output[offset++] = 1;
   // SEIPD v1: CFB over the whole plaintext with a zero IV, no resynchronisation.
   const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
-  for (const piece of [prefix, literalHeader, data, mdcHeader, mdc]) offset += cipher.update(piece).copy(output, offset);
+  const encrypt = (piece: Uint8Array) => {
+    for (let start = 0; start < piece.length; start += SLICE) {
+      offset += cipher.update(piece.subarray(start, start + SLICE)).copy(output, offset);
+      if (collect && (start + SLICE) % COLLECT_EVERY === 0) collect();
+    }
+  };
+  for (const piece of [prefix, literalHeader, data, mdcHeader, mdc]) encrypt(piece);
   offset += cipher.final().copy(output, offset);
-  if (offset !== output.length) throw new Error(`OpenPGP message writer: wrote ${offset} bytes, expected ${output.length}`);
-  return output;
+  if (offset !== length) throw new Error(`OpenPGP message writer: wrote ${offset} bytes, expected ${length}`);
+  return length;
+}
+
+/** writeMessageInto a new Buffer that owns its memory (never a slice of a shared pool), so it can be transferred between threads. */
+export function writeMessage(sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array): Buffer {
+  const output = Buffer.allocUnsafeSlow(messageBound(data.length));
+  return output.subarray(0, writeMessageInto(output, sessionKeyPackets, sessionKey, data));
 }

@@ -5,7 +5,9 @@ import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import type { PartKeys } from './EncryptionStage.js';
 import type { EncryptionJob } from './EncryptionWorker.js';
+import { messageBound } from './MessageWriter.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
@@ -23,10 +25,16 @@ function workers(): Piscina {
  * encrypts the session key, a worker thread the data (see MessageWriter).
  */
 export async function encryptPart(recipient: openpgp.Key, data: Buffer): Promise<Buffer> {
+  const job: EncryptionJob = { ...(await partKeys(recipient)), data };
+  const { buffer, length } = (await workers().run(job, { transferList: transferList(data) })) as { buffer: ArrayBuffer; length: number };
+  return Buffer.from(buffer, 0, length);
+}
+
+/** A fresh session key for one part, encrypted to `recipient` by openpgp.js. */
+async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
   const sessionKey = randomBytes(32);
   const sessionKeyPackets = await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: recipient, format: 'binary' });
-  const job: EncryptionJob = { sessionKeyPackets, sessionKey, data };
-  return Buffer.from((await workers().run(job, { transferList: transferList(data) })) as ArrayBuffer);
+  return { sessionKeyPackets, sessionKey };
 }
 
 /** Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). */
@@ -48,6 +56,7 @@ export async function createEncryption(settings: EncryptionSettings, plugin: str
     stage: TransformStage.ENCRYPT,
     params: { recipient: recipient.fingerprint, encryptionKey: recipient.encryptionFingerprint, cipher: 'AES-256', packet: 'SEIPDv1' },
     encode: (data) => encryptPart(recipient.key, data),
+    worker: { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipient.key) },
   };
 }
 

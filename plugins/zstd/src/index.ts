@@ -1,6 +1,7 @@
 import { definePlugin, TransformStage } from '@rast-backup/core';
 import * as t from 'typanion';
 import { compress, decompress } from './ZstdPool.js';
+import { compressBound } from './ZstdStage.js';
 
 const PLUGIN_NAME = '@rast-backup/plugin-zstd';
 const VERSION = '0.1.0';
@@ -23,7 +24,9 @@ export default definePlugin({
     const level = options.level ?? 3;
     pipeline.hooks.transforms.tap(PLUGIN_NAME, (transforms) => [
       ...transforms,
-      { name: 'zstd', plugin: `${PLUGIN_NAME}@${VERSION}`, stage: TransformStage.COMPRESS, params: { level }, encode: (data: Buffer) => compress(data, level) },
+      { name: 'zstd', plugin: `${PLUGIN_NAME}@${VERSION}`, stage: TransformStage.COMPRESS, params: { level }, encode: (data: Buffer) => compress(data, level),
+        worker: { module: new URL('./ZstdStage.js', import.meta.url).href, options: { level }, bound: compressBound },
+      },
     ]);
   },
 });

@@ -1,0 +1,90 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ErrorCode, RastError } from './errors.js';
+import { PartEncoder } from './PartEncoder.js';
+import { addEncode } from './PartEncoderStage.fixture.js';
+import { TransformStage } from './stages.js';
+import type { Transform } from './types.js';
+
+const module = new URL('./PartEncoderStage.fixture.js', import.meta.url).href;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function adder(add: number, withWorker: boolean): Transform {
+  return {
+    name: `add${add}`,
+    plugin: 'test@1',
+    stage: TransformStage.COMPRESS,
+    params: {},
+    encode: async (data) => addEncode(data, add, add),
+    worker: withWorker ? { module, options: { add }, bound: (size) => size + 1, prepare: async () => add } : undefined,
+  };
+}
+
+const encoder = suite('PartEncoder');
+
+encoder('runs every stage in a worker, hashes the result, and reuses no more than its slots', async () => {
+  const part = 64 * 1024;
+  const parts = new PartEncoder([adder(1, true), adder(2, true)], part, 2);
+  const memory = new Set<ArrayBufferLike>();
+  for (let round = 0; round < 6; round++) {
+    const plain = randomBytes(round === 5 ? 1000 : part);
+    const buffer = await parts.buffer();
+    plain.copy(buffer);
+    const encoded = await parts.encode(`part ${round}`, buffer.subarray(0, plain.length));
+    const expected = addEncode(addEncode(plain, 1, 1), 2, 2);
+    assert.ok(encoded.data.equals(expected), `part ${round}`);
+    assert.is(encoded.sha256, sha256(expected));
+    memory.add(encoded.data.buffer);
+    encoded.release();
+  }
+  // The slot and the worker threads' spares circulate; nothing new is allocated per part.
+  assert.ok(memory.size <= 2 + 2 * 2, `${memory.size} buffers`);
+});
+
+encoder('buffer() waits while every slot is in use', async () => {
+  const parts = new PartEncoder([adder(1, true)], 1024, 2);
+  const first = await parts.buffer();
+  await parts.buffer();
+  let third = false;
+  const waiting = parts.buffer().then(() => (third = true));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.is(third, false);
+  first.fill(7, 0, 10);
+  (await parts.encode('p', first.subarray(0, 10))).release();
+  await waiting;
+  assert.is(third, true);
+});
+
+encoder('a stage that fails is named, and its slot is given back', async () => {
+  const parts = new PartEncoder([adder(1, true), adder(2, true)], 1024, 1);
+  const buffer = await parts.buffer();
+  try {
+    await parts.encode('backups/x/part-3', buffer.subarray(0, 12)); // add1 makes 13 bytes: add2 fails
+    assert.unreachable('should fail');
+  } catch (error) {
+    assert.instance(error, RastError);
+    assert.is((error as RastError).code, ErrorCode.TRANSFORM_FAILED);
+    assert.match((error as Error).message, 'add2 (test@1) failed on backups/x/part-3: thirteen bytes');
+  }
+  assert.ok(await Promise.race([parts.buffer(), new Promise((resolve) => setTimeout(() => resolve(undefined), 200))]), 'the slot came back');
+});
+
+encoder('without a worker stage in every transform, encode runs on the main thread', async () => {
+  const parts = new PartEncoder([adder(1, true), adder(2, false)], 1024, 1);
+  const plain = randomBytes(100);
+  const encoded = await parts.encode('p', Buffer.from(plain));
+  const expected = addEncode(addEncode(plain, 1, 1), 2, 2);
+  assert.ok(encoded.data.equals(expected));
+  assert.is(encoded.sha256, sha256(expected));
+});
+
+encoder('data larger than a part (the file index) gets a buffer of its own', async () => {
+  const parts = new PartEncoder([adder(3, true)], 1024, 1);
+  const plain = randomBytes(5000);
+  const encoded = await parts.encode('index', Buffer.from(plain));
+  assert.ok(encoded.data.equals(addEncode(plain, 3, 3)));
+  encoded.release();
+});
+
+encoder.run();

@@ -1,0 +1,149 @@
+import { webcrypto } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { ErrorCode, RastError } from './errors.js';
+import type { EncoderJob, EncoderResult } from './PartEncoderWorker.js';
+import type { Transform } from './types.js';
+
+let pool: Piscina | undefined;
+const THREADS = availableParallelism();
+
+function workers(): Piscina {
+  pool ??= new Piscina({ filename: new URL('./PartEncoderWorker.js', import.meta.url).href, maxThreads: THREADS, idleTimeout: 1000 });
+  return pool;
+}
+
+export interface EncodedPart {
+  /** The stored bytes. */
+  data: Buffer;
+  sha256: string;
+  /** Gives the memory back for a later part: call once every sink is done with `data`. */
+  release(): void;
+}
+
+/**
+ * Runs the transforms over parts and hashes the result. When every transform offers a worker stage, a part
+ * goes through all of them in one worker thread (one per core) and its memory is reused: `slots` buffers
+ * of the largest size a part can reach, taken by buffer() and given back by release(), plus one spare per
+ * thread. Memory is then bounded by those, whatever the garbage collector does. Otherwise each transform's
+ * `encode` runs in turn on the main thread's side.
+ */
+export class PartEncoder {
+  private readonly fused: boolean;
+  private readonly free: Buffer[] = [];
+  private readonly waiting: Array<() => void> = [];
+  private allocated = 0;
+  /** The slots' memory, whichever thread last gave it back. */
+  private readonly ours = new WeakSet<ArrayBufferLike>();
+  /** Bytes a buffer needs for a part of `partSize` bytes and every stage's output. */
+  private readonly capacity: number;
+
+  constructor(
+    private readonly transforms: Transform[],
+    private readonly partSize: number,
+    private readonly slots: number,
+  ) {
+    this.fused = transforms.every((transform) => transform.worker);
+    this.capacity = this.needed(partSize);
+  }
+
+  /**
+   * Buffers for `concurrency` parts in flight: one per part, plus one to fill the next part in only when the
+   * parts in flight could not keep every thread busy without it (fewer parts in flight than threads + 1).
+   */
+  static slotsFor(concurrency: number): number {
+    return Math.min(concurrency + 1, Math.max(concurrency, THREADS + 1));
+  }
+
+  private needed(size: number): number {
+    let largest = size;
+    for (const transform of this.transforms) {
+      size = transform.worker ? transform.worker.bound(size) : size;
+      largest = Math.max(largest, size);
+    }
+    return largest;
+  }
+
+  /** A buffer of at least partSize bytes for the next part's plaintext; waits while every slot is in use. */
+  async buffer(): Promise<Buffer> {
+    if (!this.fused) return Buffer.allocUnsafeSlow(this.partSize);
+    for (;;) {
+      const free = this.free.pop();
+      if (free) return free;
+      if (this.allocated < this.slots) {
+        this.allocated++;
+        const buffer = Buffer.allocUnsafeSlow(this.capacity);
+        this.ours.add(buffer.buffer);
+        return buffer;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private giveBack(buffer: ArrayBuffer | undefined): void {
+    if (buffer && buffer.byteLength >= this.capacity) {
+      this.ours.add(buffer);
+      this.free.push(Buffer.from(buffer));
+    } else this.allocated--;
+    this.waiting.shift()?.();
+  }
+
+  /** Encodes `data`, taking it over (a buffer from buffer(), or any Buffer the caller does not use again). */
+  async encode(key: string, data: Buffer): Promise<EncodedPart> {
+    if (!this.fused) return this.encodeInTurn(key, data);
+    const pooled = data.byteOffset === 0 && this.ours.has(data.buffer);
+    let buffer = data.buffer as ArrayBuffer;
+    if (!pooled) {
+      // Not one of ours (e.g. the file index): a buffer of its own, big enough for every stage.
+      buffer = new ArrayBuffer(this.needed(data.length));
+      new Uint8Array(buffer).set(data);
+    }
+    const stages = [];
+    for (const transform of this.transforms) {
+      const worker = transform.worker!;
+      stages.push({ module: worker.module, options: worker.options, prepared: await this.step(transform, key, () => worker.prepare?.()) });
+    }
+    const job: EncoderJob = { buffer, length: data.length, capacity: Math.max(buffer.byteLength, this.needed(data.length)), stages };
+    let result: EncoderResult;
+    try {
+      result = await workers().run(job, { transferList: [buffer] });
+    } catch (error) {
+      if (pooled) this.giveBack(undefined);
+      throw new RastError(ErrorCode.TRANSFORM_FAILED, `encoding ${key} failed: ${(error as Error).message}`, { key }, { cause: error });
+    }
+    if ('failed' in result) {
+      if (pooled) this.giveBack(undefined);
+      throw this.failure(this.transforms[result.failed]!, key, new Error(result.message));
+    }
+    const stored = Buffer.from(result.buffer, 0, result.length);
+    let released = false;
+    return {
+      data: stored,
+      sha256: result.sha256,
+      release: () => {
+        if (released || !pooled) return;
+        released = true;
+        this.giveBack(result.buffer);
+      },
+    };
+  }
+
+  private async encodeInTurn(key: string, data: Buffer): Promise<EncodedPart> {
+    for (const transform of this.transforms) data = await this.step(transform, key, () => transform.encode(data));
+    const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+    return { data, sha256: digest, release: () => {} };
+  }
+
+  private async step<T>(transform: Transform, key: string, run: () => Promise<T> | T): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.failure(transform, key, error as Error);
+    }
+  }
+
+  private failure(transform: Transform, key: string, error: Error): RastError {
+    if (error instanceof RastError) return error;
+    return new RastError(ErrorCode.TRANSFORM_FAILED, `${transform.name} (${transform.plugin}) failed on ${key}: ${error.message}`, { key }, { cause: error });
+  }
+}
