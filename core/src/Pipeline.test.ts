@@ -243,6 +243,23 @@ chain('a parent deleted while its incremental is being made: the incremental is 
   assert.equal([...sink.objects.keys()].filter((key) => !key.startsWith(RepositoryKeys.dataPrefix(full.id))), []);
 });
 
+chain('parts removed while the backup is being made (a prune elsewhere): nothing is committed, and the error says why', async () => {
+  const sink = new MemorySink();
+  const runtime = runtimeWith([sink], ['abcdefghij'], (pipeline) => {
+    pipeline.hooks.partStored.tap('test-collect', ({ backupId, seq }) => {
+      if (seq === 0) sink.objects.delete(RepositoryKeys.part(backupId, 0));
+    });
+  });
+  try {
+    await createBackup(runtime, { path: await temporaryDirectory() });
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
+    assert.match((error as Error).message, /1 of the 4 objects of backup \S+ vanished while it was being made \(data\/\S+\/000000\.part\); a prune may have taken them/);
+  }
+  assert.equal([...sink.objects.keys()], []);
+});
+
 chain.run();
 
 // ---

@@ -112,6 +112,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const indexRecord = await store(RepositoryKeys.index(id), Buffer.from(encodedIndex));
       manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
       await Promise.all(working().map((sink) => sink.flush?.().catch((error: Error) => dropSink(sink, sinkError(sink, 'could not make its objects durable', error)))));
+      await checkStillStored(working(), id, [...parts, indexRecord], dropSink);
+      if (working().length === 0) throw allSinksFailed(id, failures);
       if (parent) await checkParentStillExists(runtime, id, parent);
       await commit(runtime, manifest, working(), dropSink);
       if (working().length === 0) throw allSinksFailed(id, failures);
@@ -172,6 +174,35 @@ async function brokenChain(runtime: Runtime, entry: CatalogEntry): Promise<strin
     if (error instanceof RastError && error.code === ErrorCode.PARENT_INVALID) return error.message;
     throw error;
   }
+}
+
+/**
+ * Just before the commit: every object of this backup is still in each sink. A prune (on any host) collects
+ * uncommitted data older than leftover_age_hours, so a create running longer than that may lose its parts;
+ * such a sink is dropped rather than committed with a manifest pointing at nothing.
+ */
+async function checkStillStored(sinks: Sink[], id: string, records: PartRecord[], dropSink: (sink: Sink, error: Error) => void): Promise<void> {
+  await Promise.all(
+    sinks.map(async (sink) => {
+      const present = new Map<string, number>();
+      try {
+        for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) present.set(object.key, object.size);
+      } catch (error) {
+        dropSink(sink, sinkError(sink, `could not list the objects of backup ${id} before committing it`, error as Error));
+        return;
+      }
+      const gone = records.filter((record) => present.get(record.key) !== record.storedSize);
+      if (gone.length === 0) return;
+      dropSink(
+        sink,
+        new RastError(
+          ErrorCode.SINK_FAILED,
+          `sink ${sink.name} (${sink.location}): ${gone.length} of the ${records.length} objects of backup ${id} vanished while it was being made (${gone[0]!.key}); a prune may have taken them for an interrupted create's: leftover_age_hours must exceed the longest create`,
+          { sink: sink.name, backup: id },
+        ),
+      );
+    }),
+  );
 }
 
 /**

@@ -125,6 +125,19 @@ concurrent('prune while a create runs (local): prune never touches the running c
   await host.assertAllIntact('prune during create');
 });
 
+concurrent('two prunes at once: both succeed, and only the newest backup is left, intact', async () => {
+  const home = await temporaryDirectory('rast-stress-');
+  const { host } = await localHost(home);
+  const [source] = await sources(home, [1]);
+  for (let count = 0; count < 5; count++) await host.json(['create', source!]);
+  const newest = (await host.listed()).at(-1);
+  const results = await together([host, ['prune']], [host, ['prune']]);
+  for (const result of results) assert.is(result.status, 0, result.stderr);
+  assert.equal(await host.listed(), [newest]);
+  assert.equal(await host.incomplete(), []);
+  await host.assertAllIntact('two prunes at once');
+});
+
 concurrent('the parent deleted while its incremental is being made: the incremental fails clearly and leaves nothing', async () => {
   const home = await temporaryDirectory('rast-stress-');
   const { host, slow, repository } = await localHost(home);

@@ -1,17 +1,27 @@
-import { statfs } from 'node:fs/promises';
+import { readFile, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canLoopMount, loopFilesystem } from '../support.js';
+import { startSwift, swiftAvailable, type SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
+import { canLoopMount, loopFilesystem, writeConfig } from '../support.js';
 import { assertOnlyListedData } from './Crashes.js';
-import { populate, stressConfig } from './Fixtures.js';
+import { newBucket, populate, stressConfig } from './Fixtures.js';
 import { Host } from './Host.js';
 import { reportDurations } from './Seed.js';
 
 const full = suite('disk full: the repository or the restore destination runs out of space');
 const needs = 'root (a loop-mounted ext4)';
 reportDurations(full);
+let swift: SwiftServer | undefined;
+
+full.before(async () => {
+  if (swiftAvailable && canLoopMount) swift = await startSwift();
+});
+
+full.after(async () => {
+  await swift?.stop();
+});
 
 async function freeBytes(directory: string): Promise<number> {
   const stats = await statfs(directory);
@@ -62,6 +72,26 @@ testNeeding(full, canLoopMount, needs, 'a restore onto a filesystem that fills: 
   const result = await host.run(['restore', id, destination]);
   assert.is(result.status, 1, result.stderr);
   assertOneLine(result.stderr, new RegExp(`^rast-backup: error RB021: restore of ${id} into ${destination} stopped: ENOSPC: no space left on device, write \\(no space left on the device\\); what was restored so far is left there$`));
+});
+
+testNeeding(full, canLoopMount && swiftAvailable, `${needs} and python3-swift`, 'local and S3, the local filesystem fills: committed in S3 only, a warning and one error line naming the local sink, no parts left in local', async () => {
+  const home = await temporaryDirectory('rast-stress-');
+  const { mountPoint } = await loopFilesystem('ext4', '32M', 'rast-stress-ext4-');
+  const repository = path.join(mountPoint, 'repository');
+  const s3 = await stressConfig(home, { kind: 's3', swift: swift!, bucket: await newBucket(swift!), prefix: 'full', cacheDirectory: path.join(home, 'cache') });
+  const config = await writeConfig(home, `${await readFile(s3, 'utf8')}\n[storage]\nlocal.path = ${JSON.stringify(repository)}\n`, 'both.toml');
+  const host = await Host.make(home, config);
+  const large = path.join(home, 'large');
+  await populate(large, 48);
+  const result = await host.run(['create', large]);
+  assert.is(result.status, 1, result.stderr);
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.match(lines[0]!, /^rast-backup: warning: local sink local .*no space left on the device\); backup \S+ goes on in s3 only/);
+  assertOneLine(lines.slice(1).join('\n'), /^rast-backup: error RB017: backup \S+ is committed in s3 only: local sink local .*\(no space left on the device\)$/);
+  const listed = await host.json<Array<{ id: string; sinks: string[] }>>(['list']);
+  assert.equal(listed.map((entry) => entry.sinks), [['s3']]);
+  await host.assertAllIntact('committed in s3 only');
+  assert.equal(await host.incomplete(), [], 'the parts stored in local before it filled were removed');
 });
 
 full.run();
