@@ -54,6 +54,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     await checkSource(sourcePath);
     const parent = options.parent ? await resolveParent(runtime, options.parent, sourcePath) : undefined;
     const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
+    // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
+    const readingParentIndex = parent ? readParentIndex(runtime, parent) : undefined;
+    readingParentIndex?.catch(() => {});
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, exclude });
     if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
 
@@ -75,7 +78,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       if (parent && parent.serializer.format !== format.name) {
         throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`, { parent: parent.id });
       }
-      const parentIndex = parent ? await readParentIndex(runtime, parent) : undefined;
+      const parentIndex = await readingParentIndex;
       const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
 
       const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));

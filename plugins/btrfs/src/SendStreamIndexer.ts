@@ -60,20 +60,34 @@ export class SendStreamIndexer {
   }
 
   private load(parent: FileIndex): void {
+    // Entries come parents first: each directory is found by its path, not by walking from the root.
+    const directories = new Map<string, Node>([['.', this.root]]);
     for (const entry of parent.entries) {
       if (entry.path === '.') {
         Object.assign(this.root, { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime, xattrs: entry.xattrs, from: entry.from });
         continue;
       }
-      const [directory, name] = this.parentOf(entry.path);
+      const slash = entry.path.lastIndexOf('/');
+      const known = directories.get(slash < 0 ? '.' : entry.path.slice(0, slash));
+      const [directory, name] = known?.children ? [known, entry.path.slice(slash + 1)] : this.parentOf(entry.path);
       if (entry.type === 'hardlink') {
         this.parentFiles.set(entry.path, this.parentFiles.get(entry.linkTo!));
         directory.children!.set(name, this.lookup(entry.linkTo!));
         continue;
       }
-      const { path: _path, linkTo: _linkTo, inode: _inode, ctime: _ctime, ranges, ...facts } = entry;
-      if (entry.type === 'file') this.parentFiles.set(entry.path, ranges && copyRanges(ranges));
-      directory.children!.set(name, { ...facts, children: entry.type === 'directory' ? new Map() : undefined, ranges: ranges && [...ranges] });
+      const node: Node = { type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtime: entry.mtime, from: entry.from };
+      if (entry.target !== undefined) node.target = entry.target;
+      if (entry.devMajor !== undefined) [node.devMajor, node.devMinor] = [entry.devMajor, entry.devMinor];
+      if (entry.xattrs) node.xattrs = entry.xattrs;
+      if (entry.type === 'directory') {
+        node.children = new Map();
+        directories.set(entry.path, node);
+      }
+      if (entry.ranges) {
+        node.ranges = [...entry.ranges];
+        this.parentFiles.set(entry.path, copyRanges(entry.ranges));
+      } else if (entry.type === 'file') this.parentFiles.set(entry.path, undefined);
+      directory.children!.set(name, node);
     }
   }
 
@@ -265,17 +279,22 @@ export class SendStreamIndexer {
     const seen = new Map<Node, string>();
     const emit = (node: Node, path: string) => {
       const leader = seen.get(node);
-      const { children, ...facts } = node;
       if (leader !== undefined) {
         entries.push({ path, type: 'hardlink', linkTo: leader, size: 0, mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime, from: node.from });
         return;
       }
       if (node.type === 'file') seen.set(node, path);
-      const { ranges, ...rest } = facts;
-      entries.push({ ...rest, path, size: node.type === 'file' ? node.size : 0, ...(ranges && { ranges }) });
-      if (children) {
-        const names = [...children.keys()].sort((a, b) => Buffer.compare(pathBytes(a), pathBytes(b)));
-        for (const name of names) emit(children.get(name)!, path === '.' ? name : `${path}/${name}`);
+      const entry: IndexEntry = { type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.type === 'file' ? node.size : 0, mtime: node.mtime, from: node.from, path };
+      if (node.target !== undefined) entry.target = node.target;
+      if (node.devMajor !== undefined) [entry.devMajor, entry.devMinor] = [node.devMajor, node.devMinor];
+      if (node.xattrs) entry.xattrs = node.xattrs;
+      if (node.ranges) entry.ranges = node.ranges;
+      entries.push(entry);
+      if (node.children) {
+        // Byte order of the names: each name's bytes are computed once, not per comparison.
+        const names = [...node.children.keys()].map((name) => ({ name, bytes: pathBytes(name) }));
+        names.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+        for (const { name } of names) emit(node.children.get(name)!, path === '.' ? name : `${path}/${name}`);
       }
     };
     emit(this.root, '.');
