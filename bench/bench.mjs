@@ -335,7 +335,7 @@ const groups = {
     const btrfsPartial = 'partial restore ← S3 (one file), btrfs-send format: rast-backup restore --include';
     await compare(round, 'partial', [
       { name: 'partial restore ← S3 (one file), directory format (tar): rast-backup restore --include', tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast-tar'), peers: whole, command: rast('restore', config('s3-a-tar-proxy', { ...v, sink: viaProxy(tarSink), btrfs: false }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
-      { name: btrfsPartial, tool: 'rast', goal: 'partial', optional: true, counted: true, stored: storedUnder('rast'), peers: whole, command: rast('restore', config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
+      { name: btrfsPartial, tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast'), peers: whole, command: rast('restore', config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
     ]);
   },
 
