@@ -58,7 +58,15 @@ export class Repository {
           const match = /^backups\/([^/]+)\.json$/.exec(object.key);
           if (!match) continue;
           const id = match[1]!;
-          const { manifest, problem } = parseManifest(await sink.get(object.key), id);
+          let data: Buffer;
+          try {
+            data = await sink.get(object.key);
+          } catch (error) {
+            // Deleted between the listing and the read (a delete or prune running beside this one): not there.
+            if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) continue;
+            throw error;
+          }
+          const { manifest, problem } = parseManifest(data, id);
           if (!manifest) {
             this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
             continue;

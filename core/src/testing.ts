@@ -1,3 +1,5 @@
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 /**
  * Helpers for tests of the core and of plugins (`@rast-backup/core/testing`). Tests use real parts;
  * MemorySink exists only for tests of the core itself, which must not depend on a storage plugin.
@@ -142,4 +144,11 @@ export function memoryRuntime(sinks: Sink[], content: string[], format: Format =
     log,
     indexCache: new IndexCache(undefined),
   };
+}
+
+/** Seeded pseudo-random numbers for randomized tests (pure-rand's xoroshiro128+): a failing run replays from its seed. */
+export function seededRandom(seed: number): { next(): number; below(n: number): number; between(low: number, high: number): number } {
+  const generator = xoroshiro128plus(seed);
+  const between = (low: number, high: number) => uniformInt(generator, low, high);
+  return { between, below: (n: number) => between(0, n - 1), next: () => uniformInt(generator, 0, 2 ** 31 - 1) / 2 ** 31 };
 }

@@ -8,6 +8,7 @@ import { indexPath } from '@rast-backup/core';
 import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ACL, CAPABILITY } from './testing/Attributes.js';
 
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
 const hasBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && spawnSync('btrfs', ['--version']).status === 0;
@@ -46,16 +47,6 @@ async function btrfsFixture() {
   return { home, mountPoint, source: path.join(mountPoint, 'data'), config };
 }
 
-const ACL = Buffer.alloc(4 + 5 * 8);
-ACL.writeUInt32LE(2, 0);
-[[1, 6, 0xffffffff], [2, 4, 1000], [4, 4, 0xffffffff], [0x10, 4, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], i) => {
-  ACL.writeUInt16LE(tag!, 4 + i * 8);
-  ACL.writeUInt16LE(perm!, 6 + i * 8);
-  ACL.writeUInt32LE(id!, 8 + i * 8);
-});
-const CAPABILITY = Buffer.alloc(20);
-CAPABILITY.writeUInt32LE(0x02000001, 0);
-CAPABILITY.writeUInt32LE(1 << 10, 4);
 
 async function populate(root: string) {
   await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });

@@ -9,17 +9,8 @@ import { makeSpecial } from './SystemTools.js';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
 import { differential } from './testing/Differential.js';
 import { cloneRange, writeAt } from './testing/SourceChanges.js';
+import { ACL, CAPABILITY } from './testing/Attributes.js';
 
-const ACL = Buffer.alloc(4 + 5 * 8);
-ACL.writeUInt32LE(2, 0);
-[[1, 6, 0xffffffff], [2, 4, 1000], [4, 4, 0xffffffff], [0x10, 4, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], i) => {
-  ACL.writeUInt16LE(tag!, 4 + i * 8);
-  ACL.writeUInt16LE(perm!, 6 + i * 8);
-  ACL.writeUInt32LE(id!, 8 + i * 8);
-});
-const CAPABILITY = Buffer.alloc(20);
-CAPABILITY.writeUInt32LE(0x02000001, 0);
-CAPABILITY.writeUInt32LE(1 << 10, 4);
 
 async function populate(root: string): Promise<void> {
   await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });

@@ -3,23 +3,15 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
-import { testNeeding } from '@rast-backup/core/testing';
+import { seededRandom, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import { labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
 import { differential, type Step } from './testing/Differential.js';
 import { cloneRange } from './testing/SourceChanges.js';
 
-/** mulberry32: a small seeded generator, so that a failing run can be replayed with its seed. */
+/** The scenario's choices, from a seeded generator, so that a failing run can be replayed with its seed. */
 function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const below = (n: number) => Math.floor(next() * n);
+  const { next, below } = seededRandom(seed);
   return {
     below,
     chance: (p: number) => next() < p,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
+import { processAlive } from './ProcessAlive.js';
 
 const MOUNT_ROOT = '/run/rast-backup/btrfs';
 
@@ -15,20 +16,12 @@ async function isMountPoint(directory: string): Promise<boolean> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Unmounts the top-level mounts of `uuid` left by processes that were killed (`<uuid>.<pid>`, pid gone). */
 async function unmountStale(uuid: string): Promise<void> {
   for (const name of await readdir(MOUNT_ROOT).catch(() => [] as string[])) {
     const pid = name.startsWith(`${uuid}.`) ? Number(name.slice(uuid.length + 1)) : NaN;
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
     const stale = path.join(MOUNT_ROOT, name);
     if (await isMountPoint(stale)) await runTool('umount', [stale], `unmounting ${stale}`).catch(() => '');
     await rmdir(stale).catch(() => {});

@@ -7,10 +7,10 @@ import { canLoopMount } from '../support.js';
 import { assertOnlyListedData, assertPruneCollectsAgedLeftovers, CRASH_RETENTION, crashCreates, crashDeletes } from './Crashes.js';
 import { btrfsSubvolumes, keptSnapshots, newBucket, populate, stressConfig, toolMounts } from './Fixtures.js';
 import { Host } from './Host.js';
-import { reportDurations, seededRandom, trials } from './Seed.js';
+import { reportDurations, stressRandom, trials } from './Seed.js';
 
 const crash = suite('crash anywhere: create, delete and prune killed with SIGKILL at random moments');
-const random = seededRandom('crash anywhere');
+const random = stressRandom('crash anywhere');
 const TRIALS = trials(2);
 let swift: SwiftServer | undefined;
 

@@ -1,3 +1,5 @@
+import { seededRandom } from '@rast-backup/core/testing';
+
 /**
  * The seeded pseudo-random numbers of the stress suites: the seed comes from RAST_STRESS_SEED, or is drawn
  * at random and printed, so that a failing run can be replayed exactly (timing aside).
@@ -10,20 +12,12 @@ export interface Random {
   between(low: number, high: number): number;
 }
 
-/** mulberry32: small, fast, and good enough to spread kill moments. */
-export function seededRandom(label: string): Random {
+export function stressRandom(label: string): Random {
   const given = process.env.RAST_STRESS_SEED;
   const seed = given ? Number(given) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
   process.stderr.write(`${label}: seed ${seed} (replay with RAST_STRESS_SEED=${seed})\n`);
-  let state = seed;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { seed, next, between: (low, high) => low + Math.floor(next() * (high - low + 1)) };
+  const { next, between } = seededRandom(seed);
+  return { seed, next, between };
 }
 
 /** Trials per case: RAST_STRESS_TRIALS, else the short default that `npm test` runs. */
