@@ -8,6 +8,7 @@ import { Piscina } from 'piscina';
 import type { PartKeys } from './EncryptionStage.js';
 import type { EncryptionJob } from './EncryptionWorker.js';
 import { messageBound } from './MessageWriter.js';
+import { readWrittenMessage } from './MessageReader.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
@@ -39,6 +40,8 @@ async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
 
 /** Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). */
 export async function decryptPart(privateKey: openpgp.PrivateKey, data: Buffer): Promise<Buffer> {
+  const fast = await readWrittenMessage(data, privateKey);
+  if (fast) return fast;
   const message = await openpgp.readMessage({ binaryMessage: data });
   const { data: plain } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
   return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
