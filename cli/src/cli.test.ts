@@ -86,6 +86,22 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.equal(json(cli(['list', '--config', config, '--json'])), []);
 });
 
+flow('restore --include of a tar chain reads only the parts that hold the selected files', async () => {
+  const { config, source, home } = await setup();
+  const full = json(cli(['create', source, '--json', '--config', config]));
+  await writeFile(path.join(source, 'file1'), 'one, changed\n');
+  const incremental = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  const destination = path.join(home, 'partial');
+  const restored = json(cli(['restore', incremental.id, destination, '--include', 'file1', 'dir/a.txt', '--json', '--config', config]));
+  assert.is(await readFile(path.join(destination, 'file1'), 'utf8'), 'one, changed\n');
+  assert.is(await readFile(path.join(destination, 'dir', 'a.txt'), 'utf8'), 'a\n', 'from the full backup, by its span');
+  assert.ok(full.size > 2_500_000 && restored.read <= 2 * 1024 * 1024, `two small files read at most a part of each backup (${restored.read} of ${restored.chainSize} bytes)`);
+  assert.equal(await readFile(path.join(home, 'restored-whole', 'random.bin')).catch(() => null), null);
+  const whole = json(cli(['restore', incremental.id, path.join(home, 'restored-whole'), '--include', 'random.bin', '--json', '--config', config]));
+  assert.equal(await readFile(path.join(home, 'restored-whole', 'random.bin')), await readFile(path.join(source, 'random.bin')), 'a file over several parts');
+  assert.ok(whole.read >= 2_500_000);
+});
+
 flow('restore --include takes several patterns after one flag, and repeated flags', async () => {
   const { config, source, home } = await setup();
   json(cli(['create', source, '--config', config, '--json']));

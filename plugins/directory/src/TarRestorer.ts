@@ -1,37 +1,70 @@
-import { displayPath, ErrorCode, RastError, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import { ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import type tar from 'tar-stream';
 import { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
 import type { SafeTree } from './SafeTree.js';
 import { tarEntries } from './TarEntries.js';
 
+/** Two zero blocks: the end of a tar archive, after a span read on its own. */
+const END_OF_ARCHIVE = Buffer.alloc(1024);
+
+/** A span of the stream as a tar archive of its own (its entry, then the end). */
+async function* archiveOf(span: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  yield* span;
+  yield END_OF_ARCHIVE;
+}
+
 /**
- * Restores a tar backup chain: the index says which backup holds each wanted file; each of those backups'
- * streams is read once, oldest first, and only those files are taken from it.
+ * Restores a tar backup chain: the index says which backup holds each wanted file. For a whole restore,
+ * each of those backups' streams is read once, oldest first, taking only those files. With --include, a
+ * file whose index entry records where it lies in the stream is read from that span alone, so only the
+ * parts holding it are fetched; backups made before spans were recorded are read whole.
  */
 export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
   return restoreIndexedTree(context, async (files: FileToFill[], tree: SafeTree) => {
     let bytes = 0;
+    const write = async (file: FileToFill, manifest: Manifest, header: tar.Header, body: AsyncIterable<Buffer>) => {
+      if (header.type !== 'file' || header.size !== file.entry.size) {
+        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${file.entry.path} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
+      }
+      const handle = await tree.createFile(file.target);
+      try {
+        for await (const chunk of body) {
+          await handle.write(chunk);
+          bytes += chunk.length;
+        }
+      } finally {
+        await handle.close();
+      }
+    };
     for (const manifest of context.chain) {
-      const needed = new Map(files.filter(({ entry }) => entry.from === manifest.id).map((file) => [file.entry.path, file]));
-      if (needed.size === 0) continue;
+      const here = files.filter(({ entry }) => entry.from === manifest.id);
+      if (here.length === 0) continue;
+      const spanned = context.include.length > 0 && here.every(({ entry }) => entry.ranges?.length === 1 && entry.ranges[0]!.from === manifest.id);
+      if (spanned) {
+        const reader = context.rangeReader(manifest);
+        for (const file of here.sort((a, b) => a.entry.ranges![0]!.start - b.entry.ranges![0]!.start)) {
+          const { start, end } = file.entry.ranges![0]!;
+          let found = false;
+          for await (const { path, header, body } of tarEntries(archiveOf(reader.read(start, end)), manifest.id)) {
+            if (found || path !== file.entry.path) {
+              throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${path}, where its index places ${file.entry.path}`, { backup: manifest.id });
+            }
+            found = true;
+            await write(file, manifest, header, body);
+          }
+          if (!found) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${file.entry.path}`, { backup: manifest.id });
+        }
+        continue;
+      }
+      const needed = new Map(here.map((file) => [file.entry.path, file]));
       for await (const { path: entryPath, header, body } of tarEntries(context.openStream(manifest), manifest.id)) {
         const file = needed.get(entryPath);
         if (!file) continue;
         needed.delete(entryPath);
-        if (header.type !== 'file' || header.size !== file.entry.size) {
-          throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${displayPath(entryPath)} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
-        }
-        const handle = await tree.createFile(file.target);
-        try {
-          for await (const chunk of body) {
-            await handle.write(chunk);
-            bytes += chunk.length;
-          }
-        } finally {
-          await handle.close();
-        }
+        await write(file, manifest, header, body);
       }
       if (needed.size > 0) {
-        const missing = [...needed.keys()].slice(0, 3).map(displayPath).join(', ');
+        const missing = [...needed.keys()].slice(0, 3).join(', ');
         throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: its stream lacks ${needed.size} entries its index lists (${missing})`, { backup: manifest.id });
       }
     }

@@ -119,6 +119,13 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   const entries: IndexEntry[] = [];
   let finished = false;
   const pack = tar.pack();
+  // Every byte of the stream goes through push: the count before and after an entry is where it lies.
+  let pushed = 0;
+  const push = pack.push.bind(pack);
+  pack.push = (data: Buffer | null) => {
+    if (data) pushed += data.length;
+    return push(data);
+  };
 
   const produce = async () => {
     const leaders = new Map<string, string>();
@@ -145,10 +152,11 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       }
       const previous = previousByPath.get(entry.path);
       if (previous && sameEntry(previous, entry)) {
-        entries.push({ ...entry, from: previous.from });
+        entries.push({ ...entry, from: previous.from, ...(previous.ranges && { ranges: previous.ranges }) });
         continue;
       }
       entries.push(entry);
+      const start = pushed;
       let header = tarHeader(entry);
       if (hasBinaryName(header)) {
         const { pax, entry: plain } = binaryNameHeaders(header);
@@ -158,6 +166,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       }
       if (entry.type === 'file') {
         await pipeline(Readable.from(fileContent(walked.absolute, entry.size, log, entry.path)), pack.entry(header));
+        // Partial restore reads just this span (headers, data, padding) of the stream.
+        entry.ranges = [{ from: backupId, start, end: pushed, path: entry.path }];
       } else {
         await new Promise<void>((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
       }

@@ -157,7 +157,12 @@ export class LocalSink implements Sink {
         if (entry.isDirectory()) {
           if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
         } else if (entry.isFile() && key.startsWith(prefix) && !beingWritten(entry.name)) {
-          objects.push({ key, size: (await stat(path.join(this.localPath, key))).size });
+          // Removed since the directory was read (a delete or prune beside this one): not there.
+          const stats = await stat(path.join(this.localPath, key)).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === 'ENOENT') return undefined;
+            throw this.failure('list', prefix, error);
+          });
+          if (stats) objects.push({ key, size: stats.size });
         }
       }
     };

@@ -111,6 +111,8 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       try {
         await deleteBackup(runtime, id);
       } catch (error) {
+        // Removed meanwhile by another prune or delete: what this one wanted is done.
+        if (error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND) continue;
         const cause = error as Error;
         throw new RastError(
           error instanceof RastError ? error.code : ErrorCode.SINK_FAILED,
