@@ -1,21 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, truncate, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, open, readdir, readFile, rename, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
+import { differences, fingerprint } from './testing/TreeFingerprint.js';
 
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
-const available = isRoot && spawnSync('mkfs.btrfs', ['--version']).status === 0;
-const needs = 'root and btrfs-progs (a loop-mounted btrfs image)';
-
-function sh(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
 
 function cli(args: string[]) {
   const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
@@ -24,45 +18,25 @@ function cli(args: string[]) {
   return JSON.parse(result.stdout);
 }
 
-/** A loop-mounted btrfs with a subvolume `data`, a tmpfs to restore onto, and a config with 1 MiB parts. */
+/** A lab (loop-mounted btrfs with a subvolume `data`), a tmpfs to restore onto, and a config with 1 MiB parts. */
 async function fixture() {
-  const home = await temporaryDirectory('rast-spans-');
-  const image = path.join(home, 'fs.img');
-  const mountPoint = path.join(home, 'mnt');
-  const tmpfs = path.join(home, 'tmpfs');
-  await mkdir(mountPoint);
-  await mkdir(tmpfs);
-  sh('truncate', ['-s', '600M', image]);
-  sh('mkfs.btrfs', ['-q', '-f', image]);
-  sh('mount', ['-o', 'loop', image, mountPoint]);
-  sh('mount', ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs', tmpfs]);
-  process.on('exit', () => {
-    spawnSync('umount', ['-l', mountPoint]);
-    spawnSync('umount', ['-l', tmpfs]);
-  });
-  sh('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
-  const config = path.join(home, 'config.toml');
-  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n[backup]\npart_size_mib = 1\n`);
-  return { source: path.join(mountPoint, 'data'), tmpfs, config };
+  const lab = await BtrfsLab.create(600);
+  const config = path.join(lab.home, 'config.toml');
+  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(lab.home, 'repository'))}\n[backup]\npart_size_mib = 1\n`);
+  return { source: lab.source, tmpfs: await lab.destination('tmpfs', 200), config };
 }
 
-/** Type, mode, owner, µs mtime, size, content hash, symlink target, and whether a large file stayed sparse. */
-async function describe(file: string): Promise<string> {
-  const stats = await lstat(file, { bigint: true });
-  const facts = [`mode=${stats.mode.toString(8)}`, `owner=${stats.uid}:${stats.gid}`, `mtime_us=${stats.mtimeNs / 1000n}`];
-  if (stats.isFile()) {
-    facts.push(`size=${stats.size}`, `sha=${createHash('sha256').update(await readFile(file)).digest('hex').slice(0, 16)}`, `links=${stats.nlink}`);
-    if (stats.size > 8_000_000n) facts.push(`sparse=${stats.blocks * 512n < stats.size / 2n}`);
-  }
-  if (stats.isSymbolicLink()) facts.push(`target=${await readlink(file)}`);
-  return facts.join(' ');
+/** The restored entries `paths` are the source's, fact for fact (see TreeFingerprint; large files: holes kept). */
+function assertSame(restored: string, source: string, paths: string[]): void {
+  const pick = (tree: Record<string, string>) => Object.fromEntries(paths.map((entry) => [entry, tree[entry] ?? '(absent)']));
+  assert.equal(differences(pick(fingerprint(source, { sparse: /./ })), pick(fingerprint(restored, { sparse: /./ }))), []);
 }
 
 // ---
 
 const spans = suite('btrfs partial restore from the index spans');
 
-testNeeding(spans, available, needs, 'selected files of a chain of three restore exactly onto tmpfs, reading only the parts that hold them', async () => {
+testNeeding(spans, labAvailable, labNeeds, 'selected files of a chain of three restore exactly onto tmpfs, reading only the parts that hold them', async () => {
   const { source, tmpfs, config } = await fixture();
   await mkdir(path.join(source, 'docs', 'deep'), { recursive: true });
   await writeFile(path.join(source, 'docs', 'notes.txt'), 'first version\n');
@@ -112,15 +86,14 @@ testNeeding(spans, available, needs, 'selected files of a chain of three restore
   const selected = ['papers/notes.txt', 'papers/deep/kept.txt', 'papers/new.txt', 'edited.bin', 'sparse', 'shrinks', 'origin', 'copy-of-origin', 'edited-clone'];
   const destination = path.join(tmpfs, 'partial');
   const restored = cli(['restore', third.id, destination, '--include', 'papers/*.txt', 'papers/deep', 'papers/linked-too', 'edited.bin', 'sparse', 'shrinks', '*origin', 'edited-clone', '--json', '--config', config]);
-  for (const file of selected) assert.is(await describe(path.join(destination, file)), await describe(path.join(source, file)), file);
+  assertSame(destination, source, [...selected, 'papers']);
   // The hard link's other name was not selected: the selected one holds the data alone.
   assert.is(await readFile(path.join(destination, 'papers', 'linked-too'), 'utf8'), 'hard');
-  assert.is(await describe(path.join(destination, 'papers')), await describe(path.join(source, 'papers')));
   assert.ok(restored.read < 8_000_000, `the 12 MB big.bin is not read (${restored.read} of ${restored.chainSize} bytes)`);
   assert.equal((await readdir(destination)).sort(), ['copy-of-origin', 'edited-clone', 'edited.bin', 'origin', 'papers', 'shrinks', 'sparse'], 'no scratch file is left');
 
   const cloned = cli(['restore', third.id, path.join(tmpfs, 'cloned'), '--include', 'papers/big-clone', '--json', '--config', config]);
-  assert.is(await describe(path.join(tmpfs, 'cloned', 'papers', 'big-clone')), await describe(path.join(source, 'papers', 'big-clone')));
+  assertSame(path.join(tmpfs, 'cloned'), source, ['papers/big-clone']);
   assert.ok(cloned.read < 16_000_000, `a clone reads its source's spans (${cloned.read} of ${cloned.chainSize} bytes)`);
 
   const small = cli(['restore', third.id, path.join(tmpfs, 'one'), '--include', '/papers/deep/kept.txt', '--json', '--config', config]);
