@@ -5,7 +5,7 @@ import { removeAttribute, setAttribute } from '@napi-rs/xattr';
 import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeSpecial } from './SystemTools.js';
+import { makeSpecialFile } from '@rast-backup/plugin-directory';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
 import { differential } from './testing/Differential.js';
 import { cloneRange, writeAt } from './testing/SourceChanges.js';
@@ -28,7 +28,7 @@ async function populate(root: string): Promise<void> {
   await chown(path.join(root, 'relative-link'), 1234, 5678).catch(() => {});
   sh('chown', ['-h', '4321:8765', path.join(root, 'relative-link')]);
   sh('mkfifo', [path.join(root, 'fifo')]);
-  makeSpecial(root, 'socket', 'socket');
+  makeSpecialFile(root, 'socket', 'socket');
   sh('mknod', [path.join(root, 'null-device'), 'c', '1', '3']);
   sh('mknod', [path.join(root, 'block-device'), 'b', '259', '1048575']);
   await writeFile(path.join(root, 'attributes'), 'x');

@@ -11,7 +11,7 @@ import { ParentFileView } from './ParentFileView.js';
 import { ReceiveTree, UnsafePath, show, type NodeKind, type ReceiveNode, type Time } from './ReceiveTree.js';
 import { Attribute, Command, SendStreamDecoder, u64, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
-import { makeSpecial } from './SystemTools.js';
+import { makeSpecialFile } from '@rast-backup/plugin-directory';
 
 const COMMAND_NAMES = new Map<number, string>(Object.entries(Command).map(([name, number]) => [number, name]));
 const CREATED: Record<number, NodeKind> = {
@@ -281,7 +281,7 @@ export class SendStreamReceiver {
       } else {
         // Made under a plain ASCII name in the stash (the tools take text paths), then linked into place.
         const temporary = `new-${(this.stashCount += 1)}`;
-        makeSpecial(this.stash, temporary, node.kind as 'fifo', major, minor);
+        makeSpecialFile(this.stash, temporary, node.kind as 'fifo', major, minor);
         linkSync(this.stashPath(temporary), target);
         unlinkSync(this.stashPath(temporary));
       }

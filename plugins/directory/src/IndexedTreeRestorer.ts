@@ -1,21 +1,10 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { displayPath, ErrorCode, RastError, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { includeMatcher } from './IncludeMatcher.js';
 import { applyMetadata } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
-import { makeSocketFile } from './SocketFile.js';
+import { makeSpecialFile } from './SpecialFile.js';
 import { checkIndex } from './IndexCheck.js';
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} failed: ${stderr.trim()}`))));
-  });
-}
 
 /** A regular file whose data a format must write: the index entry holding the data, and where it goes. */
 export interface FileToFill {
@@ -73,15 +62,15 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
     if (entry.type === 'symlink') {
       await tree.symlink(entry.target ?? '', entry.path);
     } else if (entry.type === 'fifo') {
-      await tree.special(entry.path, (directory, name) => run('mkfifo', ['-m', '600', path.join(directory, name)]));
+      await tree.special(entry.path, async (directory, name) => makeSpecialFile(directory, name, 'fifo'));
     } else if (entry.type === 'char-device' || entry.type === 'block-device') {
       if (!isRoot) {
         skipped.push(`${displayPath(entry.path)}: device node (needs root)`);
         continue;
       }
-      await tree.special(entry.path, (directory, name) => run('mknod', ['-m', '600', path.join(directory, name), entry.type === 'char-device' ? 'c' : 'b', String(entry.devMajor), String(entry.devMinor)]));
+      await tree.special(entry.path, async (directory, name) => makeSpecialFile(directory, name, entry.type as 'char-device' | 'block-device', entry.devMajor, entry.devMinor));
     } else if (entry.type === 'socket') {
-      await tree.special(entry.path, async (directory, name) => makeSocketFile(directory, name));
+      await tree.special(entry.path, async (directory, name) => makeSpecialFile(directory, name, 'socket'));
     } else continue;
     restored.push(entry);
   }

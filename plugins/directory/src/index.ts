@@ -10,7 +10,7 @@ export { includeMatcher } from './IncludeMatcher.js';
 export { safeRelativePath } from './TarEntries.js';
 export { restoreIndexedTree, type FileToFill, type FillFiles } from './IndexedTreeRestorer.js';
 export type { SafeTree } from './SafeTree.js';
-export { makeSocketFile } from './SocketFile.js';
+export { makeSpecialFile, type SpecialKind } from './SpecialFile.js';
 
 /** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
 export default definePlugin({
