@@ -1,8 +1,8 @@
-import { webcrypto } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ErrorCode, RastError } from './errors.js';
 import type { EncoderJob, EncoderResult } from './PartEncoderWorker.js';
+import { sha256 } from './Repository.js';
 import type { Transform } from './types.js';
 
 let pool: Piscina | undefined;
@@ -130,8 +130,7 @@ export class PartEncoder {
 
   private async encodeInTurn(key: string, data: Buffer): Promise<EncodedPart> {
     for (const transform of this.transforms) data = await this.step(transform, key, () => transform.encode(data));
-    const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
-    return { data, sha256: digest, release: () => {} };
+    return { data, sha256: await sha256(data), release: () => {} };
   }
 
   private async step<T>(transform: Transform, key: string, run: () => Promise<T> | T): Promise<T> {

@@ -22,3 +22,5 @@ export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
 export * from './operations.js';
 export type * from './types.js';
+export { processAlive } from './ProcessAlive.js';
+export { deleteKeys } from './SinkKeys.js';

@@ -8,7 +8,7 @@ import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
-import { RepositoryKeys, sha256, type CatalogEntry } from '../Repository.js';
+import { RepositoryKeys, type CatalogEntry } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';

@@ -4,6 +4,7 @@ import type { Manifest } from '../Manifest.js';
 import { RepositoryKeys } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
 import { runOperation } from './lifecycle.js';
+import { deleteKeys } from '../SinkKeys.js';
 
 /**
  * Removes a backup from every sink: the manifest first (the backup stops existing), then its data.
@@ -32,8 +33,7 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
         await sink.delete(RepositoryKeys.manifest(manifest.id));
         const keys: string[] = [];
         for await (const object of sink.list(RepositoryKeys.dataPrefix(manifest.id))) keys.push(object.key);
-        if (sink.deleteMany) await sink.deleteMany(keys);
-        else for (const key of keys) await sink.delete(key);
+        await deleteKeys(sink, keys);
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
       }
@@ -66,12 +66,11 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
   return runOperation(runtime, 'delete', { backupId: id }, async () => {
     const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${repository.describeSinks()} (see rast-backup list)`, { reference: id });
     if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
-    const catalog = await repository.catalog();
-    if (catalog.some((entry) => entry.manifest.id === id)) {
+    if ((await repository.catalog()).some((entry) => entry.manifest.id === id)) {
       throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
     }
     // A listed backup built on it (its manifest damaged, say) still needs its data: the recovery document can use it.
-    const dependents = catalog.filter((entry) => entry.manifest.parent === id).map((entry) => entry.manifest.id);
+    const dependents = (await repository.dependents(id)).map((manifest) => manifest.id);
     if (dependents.length > 0) {
       throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, { backup: id, dependents });
     }
@@ -81,8 +80,7 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
       try {
         const keys = await repository.leftoverKeys(sink, id);
         if (keys.length === 0) continue;
-        if (sink.deleteMany) await sink.deleteMany(keys);
-        else for (const key of keys) await sink.delete(key);
+        await deleteKeys(sink, keys);
         objects += keys.length;
         holding.push(sink.name);
       } catch (error) {

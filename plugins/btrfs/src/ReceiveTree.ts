@@ -103,7 +103,7 @@ export class ReceiveTree {
     return node;
   }
 
-  /** The directory that would hold `raw` and the last name; the name must not exist yet unless `mayExist`. */
+  /** The directory that would hold `raw`, the last name, and what already has that name there (the caller decides). */
   placeOf(raw: Buffer): { directory: ReceiveNode; name: string; existing?: ReceiveNode } {
     const names = pathComponents(raw, false);
     const name = names.pop()!;

@@ -103,16 +103,6 @@ export class SendStreamReceiver {
     this.stashed = [];
   }
 
-  /** The node a command concerns, as the tree stands before the command is applied (undefined for stream-level commands). */
-  nodeOf(command: SendCommand): ReceiveNode | undefined {
-    const raw = command.attributes.get(Attribute.PATH);
-    if (raw === undefined || command.type === Command.SUBVOL || command.type === Command.SNAPSHOT) return undefined;
-    try {
-      return this.tree.resolve(raw, true);
-    } catch {
-      return undefined;
-    }
-  }
 
   private apply(command: SendCommand): void {
     try {

@@ -1,9 +1,8 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
-import { processAlive } from './ProcessAlive.js';
 
 const MOUNT_ROOT = '/run/rast-backup/btrfs';
 

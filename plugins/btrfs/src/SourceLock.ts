@@ -1,7 +1,6 @@
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
-import { processAlive } from './ProcessAlive.js';
+import { ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
 
 const LOCK_DIRECTORY = '/run/rast-backup/locks';
 

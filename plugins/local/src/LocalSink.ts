@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chown, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, RastError, type Sink, type SinkObject } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, processAlive, RastError, type Sink, type SinkObject } from '@rast-backup/core';
 
 export interface LocalSinkOptions {
   name: string;
@@ -16,12 +16,7 @@ const TEMPORARY_MARK = '.tmp-';
 function beingWritten(name: string): boolean {
   const writer = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
   if (writer === undefined) return name.includes(TEMPORARY_MARK);
-  try {
-    process.kill(Number(writer), 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(Number(writer));
 }
 
 async function syncPath(file: string): Promise<void> {

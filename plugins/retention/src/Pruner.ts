@@ -1,4 +1,4 @@
-import { deleteBackup, ErrorCode, RastError, RepositoryKeys, runOperation, type Runtime } from '@rast-backup/core';
+import { deleteBackup, deleteKeys, ErrorCode, RastError, RepositoryKeys, runOperation, type Runtime } from '@rast-backup/core';
 import { applyRetention, describeRules, removalOrder, type RetentionDecision } from './RetentionPolicy.js';
 import { hasCountingRule, type RetentionSettings } from './RetentionSettings.js';
 
@@ -127,7 +127,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     for (const leftover of leftovers.filter((candidate) => candidate.remove)) {
       const sink = runtime.sinks.find((candidate) => candidate.name === leftover.sink)!;
       try {
-        for (const key of await runtime.repository.leftoverKeys(sink, leftover.id)) await sink.delete(key);
+        await deleteKeys(sink, await runtime.repository.leftoverKeys(sink, leftover.id));
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftovers of interrupted create ${leftover.id} failed: ${(error as Error).message}; run prune again`, { sink: sink.name, backup: leftover.id });
       }
