@@ -187,7 +187,7 @@ if (needs('rss')) {
 /** name → { group, tool, bytes, runs: [{ seconds, rssMiB, treeMiB, fetched?, stored? }], errors: [] } */
 const cases = new Map();
 function record(entry, result, error) {
-  if (!cases.has(entry.name)) cases.set(entry.name, { name: entry.name, group: entry.group, tool: entry.tool, bytes: entry.bytes ?? null, peers: entry.peers ?? [], goal: entry.goal, optional: entry.optional ?? false, runs: [], errors: [] });
+  if (!cases.has(entry.name)) cases.set(entry.name, { name: entry.name, group: entry.group, tool: entry.tool, bytes: entry.bytes ?? null, peers: entry.peers ?? [], goal: entry.goal, runs: [], errors: [] });
   const row = cases.get(entry.name);
   if (result) row.runs.push(result);
   if (error) row.errors.push(error);
@@ -203,8 +203,8 @@ function settle() {
 /**
  * Runs a comparison: every entry once, forward in odd rounds and backward in even rounds, so that rast-backup
  * and its peers take turns at each position. An entry: { name, tool, command, bytes?, peers?, before?, after?,
- * counted? (S3 bytes fetched through the proxy), stored? () => bytes, describe? (result) => note, goal?,
- * optional? (a feature still being built: its failure does not fail the run) }. A failing entry is recorded
+ * counted? (S3 bytes fetched through the proxy), stored? () => bytes, describe? (result) => note, goal? }.
+ * A failing entry is recorded
  * and the comparison goes on.
  */
 async function compare(round, group, entries) {
@@ -419,8 +419,7 @@ const meta = {
 const { markdown } = writeReport(path.join(REPO, 'bench', 'results'), meta, [...cases.values()]);
 console.log(markdown);
 if (s3) await s3.stop();
-// A case for a feature still being built (optional) may fail without failing the run.
-const failed = [...cases.values()].filter((row) => row.errors.length && !row.optional);
+const failed = [...cases.values()].filter((row) => row.errors.length);
 if (failed.length) console.error(`bench: ${failed.length} case(s) failed: ${failed.map((row) => row.name).join('; ')}`);
 process.exit(failed.length ? 1 : 0);
 

@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/node_modules/.bin/rast-backup"
 WORK=$(mktemp -d /var/tmp/rast-memory-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-SIZES=("${@:-2048 8192}")
+SIZES=("$@")
 [ $# -eq 0 ] && SIZES=(2048 8192)
 
 "$BIN" generate-key --output "$WORK/bench.key" --json > /dev/null

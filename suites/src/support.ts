@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,17 +9,12 @@ export const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 
 export const hasBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && spawnSync('btrfs', ['--version']).status === 0;
 export const canLoopMount = isRoot && hasBtrfs;
+export const canMountExt4 = isRoot && spawnSync('mkfs.ext4', ['-V']).status === 0;
 
 export interface Result {
   status: number | null;
   stdout: string;
   stderr: string;
-}
-
-/** Runs the CLI to completion; RAST_BACKUP_CONFIG is cleared so only `--config` counts. */
-export function cli(args: string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
-  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /** Runs the CLI to completion without blocking the event loop, so that independent runs can overlap. */
@@ -54,11 +49,6 @@ export async function mapLimited<T, R>(items: T[], limit: number, task: (item: T
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-/** Starts the CLI without waiting (to kill it midway, or to run two at once). */
-export function startCli(args: string[]) {
-  return spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
 }
 
 export function sh(command: string, args: string[]): string {

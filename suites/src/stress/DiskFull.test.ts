@@ -4,19 +4,19 @@ import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSwift, swiftAvailable, type SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
-import { canLoopMount, loopFilesystem, writeConfig } from '../support.js';
+import { canMountExt4, loopFilesystem, writeConfig } from '../support.js';
 import { assertOnlyListedData } from './Crashes.js';
 import { newBucket, populate, stressConfig } from './Fixtures.js';
 import { Host } from './Host.js';
 import { reportDurations } from './Seed.js';
 
 const full = suite('disk full: the repository or the restore destination runs out of space');
-const needs = 'root (a loop-mounted ext4)';
+const needs = 'root and e2fsprogs (a loop-mounted ext4)';
 reportDurations(full);
 let swift: SwiftServer | undefined;
 
 full.before(async () => {
-  if (swiftAvailable && canLoopMount) swift = await startSwift();
+  if (swiftAvailable && canMountExt4) swift = await startSwift();
 });
 
 full.after(async () => {
@@ -35,7 +35,7 @@ function assertOneLine(stderr: string, pattern: RegExp) {
 
 // ---
 
-testNeeding(full, canLoopMount, needs, 'a backup larger than the local repository\'s filesystem: one clear line, exit 1, earlier backups intact, nothing left behind', async () => {
+testNeeding(full, canMountExt4, needs, 'a backup larger than the local repository\'s filesystem: one clear line, exit 1, earlier backups intact, nothing left behind', async () => {
   const home = await temporaryDirectory('rast-stress-');
   const { mountPoint } = await loopFilesystem('ext4', '32M', 'rast-stress-ext4-');
   const repository = path.join(mountPoint, 'repository');
@@ -61,7 +61,7 @@ testNeeding(full, canLoopMount, needs, 'a backup larger than the local repositor
   assert.is(next.status, 0, `a create that fits works again: ${next.stderr}`);
 });
 
-testNeeding(full, canLoopMount, needs, 'a restore onto a filesystem that fills: one clear line, exit 1', async () => {
+testNeeding(full, canMountExt4, needs, 'a restore onto a filesystem that fills: one clear line, exit 1', async () => {
   const home = await temporaryDirectory('rast-stress-');
   const host = await Host.make(home, await stressConfig(home, { kind: 'local', path: path.join(home, 'repository') }));
   const source = path.join(home, 'source');
@@ -74,7 +74,7 @@ testNeeding(full, canLoopMount, needs, 'a restore onto a filesystem that fills: 
   assertOneLine(result.stderr, new RegExp(`^rast-backup: error RB021: restore of ${id} into ${destination} stopped: ENOSPC: no space left on device, write \\(no space left on the device\\); what was restored so far is left there$`));
 });
 
-testNeeding(full, canLoopMount && swiftAvailable, `${needs} and python3-swift`, 'local and S3, the local filesystem fills: committed in S3 only, a warning and one error line naming the local sink, no parts left in local', async () => {
+testNeeding(full, canMountExt4 && swiftAvailable, `${needs} and python3-swift`, 'local and S3, the local filesystem fills: committed in S3 only, a warning and one error line naming the local sink, no parts left in local', async () => {
   const home = await temporaryDirectory('rast-stress-');
   const { mountPoint } = await loopFilesystem('ext4', '32M', 'rast-stress-ext4-');
   const repository = path.join(mountPoint, 'repository');
