@@ -23,17 +23,19 @@ export interface EncodedPart {
 
 /**
  * Runs the transforms over parts and hashes the result. When every transform offers a worker stage, a part
- * goes through all of them in one worker thread (one per core) and its memory is reused: `slots` buffers
- * of the largest size a part can reach, taken by buffer() and given back by release(), plus one spare per
- * thread. Memory is then bounded by those, whatever the garbage collector does. Otherwise each transform's
- * `encode` runs in turn on the main thread's side.
+ * goes through all of them in one worker thread (one per core), in place: `slots` shared buffers
+ * (SharedArrayBuffer) of the largest size a part can reach, taken by buffer() and given back by release().
+ * A slot is filled on the main thread, encoded in a worker (which keeps one scratch buffer of its own) and
+ * stored from the same memory, so no buffer is made, copied or moved between threads per part: memory is
+ * bounded by the slots, and the garbage collector has nothing to do. Otherwise each transform's `encode`
+ * runs in turn on the main thread's side.
  */
 export class PartEncoder {
   private readonly fused: boolean;
   private readonly free: Buffer[] = [];
   private readonly waiting: Array<() => void> = [];
   private allocated = 0;
-  /** The slots' memory, whichever thread last gave it back. */
+  /** The slots' memory. */
   private readonly ours = new WeakSet<ArrayBufferLike>();
   /** Bytes a buffer needs for a part of `partSize` bytes and every stage's output. */
   private readonly capacity: number;
@@ -72,58 +74,63 @@ export class PartEncoder {
       if (free) return free;
       if (this.allocated < this.slots) {
         this.allocated++;
-        const buffer = Buffer.allocUnsafeSlow(this.capacity);
-        this.ours.add(buffer.buffer);
-        return buffer;
+        const slot = Buffer.from(new SharedArrayBuffer(this.capacity));
+        this.ours.add(slot.buffer);
+        return slot;
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
-  private giveBack(buffer: ArrayBuffer | undefined): void {
-    if (buffer && buffer.byteLength >= this.capacity) {
-      this.ours.add(buffer);
-      this.free.push(Buffer.from(buffer));
-    } else this.allocated--;
+  /** Gives back a buffer from buffer() that was not encoded (e.g. it received no byte at the end of the stream). */
+  recycle(buffer: Buffer): void {
+    if (this.fused && this.ours.has(buffer.buffer)) this.giveBack(buffer.buffer as SharedArrayBuffer);
+  }
+
+  private giveBack(slot: SharedArrayBuffer): void {
+    this.free.push(Buffer.from(slot));
     this.waiting.shift()?.();
   }
 
   /** Encodes `data`, taking it over (a buffer from buffer(), or any Buffer the caller does not use again). */
   async encode(key: string, data: Buffer): Promise<EncodedPart> {
     if (!this.fused) return this.encodeInTurn(key, data);
-    const pooled = data.byteOffset === 0 && this.ours.has(data.buffer);
-    let buffer = data.buffer as ArrayBuffer;
-    if (!pooled) {
-      // Not one of ours (e.g. the file index): a buffer of its own, big enough for every stage.
-      buffer = new ArrayBuffer(this.needed(data.length));
-      new Uint8Array(buffer).set(data);
-    }
+    const slot = data.byteOffset === 0 && this.ours.has(data.buffer) ? (data.buffer as SharedArrayBuffer) : undefined;
     const stages = [];
     for (const transform of this.transforms) {
       const worker = transform.worker!;
       stages.push({ module: worker.module, options: worker.options, prepared: await this.step(transform, key, () => worker.prepare?.()) });
     }
-    const job: EncoderJob = { buffer, length: data.length, capacity: Math.max(buffer.byteLength, this.needed(data.length)), stages };
+    let job: EncoderJob;
+    let transferList: ArrayBuffer[] = [];
+    if (slot) job = { memory: slot, length: data.length, capacity: slot.byteLength, stages };
+    else {
+      // Not one of ours (e.g. the file index): memory of its own, big enough for every stage, moved to the worker and back.
+      const memory = new ArrayBuffer(this.needed(data.length));
+      new Uint8Array(memory).set(data);
+      job = { memory, length: data.length, capacity: memory.byteLength, stages };
+      transferList = [memory];
+    }
     let result: EncoderResult;
     try {
-      result = await workers().run(job, { transferList: [buffer] });
+      result = await workers().run(job, { transferList });
     } catch (error) {
-      if (pooled) this.giveBack(undefined);
+      if (slot) this.giveBack(slot);
       throw new RastError(ErrorCode.TRANSFORM_FAILED, `encoding ${key} failed: ${(error as Error).message}`, { key }, { cause: error });
     }
     if ('failed' in result) {
-      if (pooled) this.giveBack(undefined);
+      if (slot) this.giveBack(slot);
       throw this.failure(this.transforms[result.failed]!, key, new Error(result.message));
     }
-    const stored = Buffer.from(result.buffer, 0, result.length);
+    const stored = Buffer.from(result.memory ?? slot!, 0, result.length);
     let released = false;
     return {
       data: stored,
       sha256: result.sha256,
       release: () => {
-        if (released || !pooled) return;
+        if (released || !slot) return;
         released = true;
-        this.giveBack(result.buffer);
+        this.giveBack(slot);
       },
     };
   }

@@ -5,19 +5,23 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { WorkerStage, WorkerStageFactory } from './types.js';
 
 export interface EncoderJob {
-  /** Holds the plaintext part in its first `length` bytes; at least `capacity` bytes. */
-  buffer: ArrayBuffer;
+  /**
+   * Holds the plaintext part in its first `length` bytes, and the result at the end: a slot shared with the
+   * main thread, or memory moved here and back.
+   */
+  memory: SharedArrayBuffer | ArrayBuffer;
   length: number;
-  /** Room every stage's output needs. */
+  /** Room every stage's output needs; `memory` has at least this many bytes. */
   capacity: number;
   stages: Array<{ module: string; options: unknown; prepared: unknown }>;
 }
 
-export type EncoderResult = { buffer: ArrayBuffer; length: number; sha256: string } | { failed: number; message: string };
+/** `memory` comes back only when it was moved here (not shared). */
+export type EncoderResult = { memory?: ArrayBuffer; length: number; sha256: string } | { failed: number; message: string };
 
 const stages = new Map<string, Promise<WorkerStage>>();
-/** This thread's second buffer: each stage writes into it and hands back its input buffer as the next one. */
-let spare: ArrayBuffer | undefined;
+/** This thread's scratch memory: the stages write alternately into it and into the job's memory. */
+let scratch: ArrayBuffer | undefined;
 
 /**
  * Stages leave their scratch buffers (e.g. a cipher's output slices) as garbage that V8 only collects once
@@ -38,25 +42,27 @@ function stageFor(module: string, options: unknown): Promise<WorkerStage> {
   return stage;
 }
 
-/** Runs in a worker thread (piscina): every transform of one part in turn, then its SHA-256; hands back the buffer holding the result. */
+/** Runs in a worker thread (piscina): every transform of one part in turn, then its SHA-256; the result ends in the job's memory. */
 export default async function encode(job: EncoderJob): Promise<unknown> {
-  let current = job.buffer;
+  if (!scratch || scratch.byteLength < job.capacity) scratch = new ArrayBuffer(job.capacity);
+  const home = Buffer.from(job.memory, 0, job.capacity);
+  const spare = Buffer.from(scratch, 0, job.capacity);
+  let current = home;
   let length = job.length;
   for (const [index, { module, options, prepared }] of job.stages.entries()) {
-    const output = spare && spare.byteLength >= job.capacity ? spare : new ArrayBuffer(job.capacity);
-    spare = undefined;
+    const output = current === home ? spare : home;
     try {
       const stage = await stageFor(module, options);
-      length = stage(Buffer.from(current, 0, length), Buffer.from(output), prepared, collectYoung);
+      length = stage(current.subarray(0, length), output, prepared, collectYoung);
     } catch (error) {
-      spare = output;
       return { failed: index, message: (error as Error).message } satisfies EncoderResult;
     }
-    spare = current;
     current = output;
   }
-  const sha256 = createHash('sha256').update(new Uint8Array(current, 0, length)).digest('hex');
+  if (current !== home) spare.copy(home, 0, 0, length);
+  const sha256 = createHash('sha256').update(home.subarray(0, length)).digest('hex');
   collect({ type: 'minor' });
-  const result: EncoderResult = { buffer: current, length, sha256 };
-  return move({ [transferableSymbol]: current, [valueSymbol]: result } as never);
+  if (job.memory instanceof SharedArrayBuffer) return { length, sha256 } satisfies EncoderResult;
+  const result: EncoderResult = { memory: job.memory, length, sha256 };
+  return move({ [transferableSymbol]: job.memory, [valueSymbol]: result } as never);
 }

@@ -27,3 +27,25 @@ export async function* cutIntoParts(
   }
   if (part && filled > 0) yield part.subarray(0, filled);
 }
+
+/**
+ * Parts of exactly `partSize` bytes (the last one shorter) filled straight into buffers from `allocate` by
+ * `fill` (see Serialization.fill). A buffer that receives no byte at the end goes to `unused`.
+ */
+export async function* fillParts(
+  fill: (target: Buffer) => Promise<number>,
+  partSize: number,
+  allocate: () => Buffer | Promise<Buffer>,
+  unused: (buffer: Buffer) => void = () => {},
+): AsyncGenerator<Buffer> {
+  for (;;) {
+    const part = await allocate();
+    const length = await fill(part.subarray(0, partSize));
+    if (length === 0) {
+      unused(part);
+      return;
+    }
+    yield part.subarray(0, length);
+    if (length < partSize) return;
+  }
+}

@@ -95,8 +95,18 @@ export interface SerializeContext {
   log: Logger;
 }
 
+/** A backup's bytes: exactly one of `stream` and `fill`. */
 export interface Serialization {
-  stream: AsyncIterable<Buffer>;
+  /** The bytes as a stream of chunks, which the core copies into parts. */
+  stream?: AsyncIterable<Buffer>;
+  /**
+   * Or: fills `target` (a part's buffer) with the next bytes and returns how many, fewer than
+   * `target.length` only at the end. Reading straight into the core's part buffers spares a copy and a
+   * garbage-collected buffer per chunk. `target` is the core's again once the promise settles.
+   */
+  fill?(target: Buffer): Promise<number>;
+  /** With `fill`: called when the create stops before the end, to stop whatever produces the bytes. */
+  close?(): void;
   /** The backup's resolved file index; available once the stream has ended. */
   index(): FileIndex;
 }

@@ -6,7 +6,7 @@ import { newBackupId } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
-import { cutIntoParts } from '../PartSplitter.js';
+import { cutIntoParts, fillParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
 import { RepositoryKeys, type CatalogEntry } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
@@ -98,15 +98,26 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
       const parts: PartRecord[] = [];
       let seq = 0;
-      for await (const plain of cutIntoParts(serialization.stream, settings.partSize, () => encoder.buffer())) {
-        const index = seq++;
-        const task: Promise<void> = store(RepositoryKeys.part(id, index), plain).then((record) => {
-          parts[index] = record;
-          hooks.partStored.call({ backupId: id, seq: index, size: record.size, storedSize: record.storedSize });
-        });
-        inFlight.add(task);
-        task.then(() => inFlight.delete(task), () => {});
-        if (inFlight.size >= settings.concurrency) await Promise.race(inFlight);
+      const plainParts = serialization.fill
+        ? fillParts((target) => serialization.fill!(target), settings.partSize, () => encoder.buffer(), (buffer) => encoder.recycle(buffer))
+        : serialization.stream
+          ? cutIntoParts(serialization.stream, settings.partSize, () => encoder.buffer())
+          : undefined;
+      if (!plainParts) throw new RastError(ErrorCode.PLUGIN_INVALID, `format ${format.name} serialized ${snapshot.source} into neither a stream nor fill()`);
+      try {
+        for await (const plain of plainParts) {
+          const index = seq++;
+          const task: Promise<void> = store(RepositoryKeys.part(id, index), plain).then((record) => {
+            parts[index] = record;
+            hooks.partStored.call({ backupId: id, seq: index, size: record.size, storedSize: record.storedSize });
+          });
+          inFlight.add(task);
+          task.then(() => inFlight.delete(task), () => {});
+          if (inFlight.size >= settings.concurrency) await Promise.race(inFlight);
+        }
+      } catch (error) {
+        serialization.close?.();
+        throw error;
       }
       await Promise.all(inFlight);
 

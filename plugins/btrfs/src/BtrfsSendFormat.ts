@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ErrorCode, RastError, type FileIndex, type Format, type RestoreContext, type RestoreReport, type SerializeContext, type Serialization, type VerifyContext } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
-import { commandInput, commandOutput } from './ChildStream.js';
+import { CommandOutput, commandInput } from './ChildStream.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
@@ -31,16 +31,22 @@ function serialize(context: SerializeContext): Serialization {
       log.warn(`backup ${backupId}: the file index is left empty: ${indexProblem}`);
     }
   });
+  let output: Promise<CommandOutput> | undefined;
   let ended = false;
   return {
-    stream: (async function* () {
-      for await (const chunk of commandOutput('btrfs', args, `btrfs send of ${snapshot.source}`)) {
-        decoder.push(chunk);
-        yield chunk;
-      }
-      decoder.finish();
-      ended = true;
-    })(),
+    fill: async (target) => {
+      output ??= CommandOutput.start('btrfs', args, `btrfs send of ${snapshot.source}`);
+      const length = await (await output).fill(target);
+      decoder.push(target.subarray(0, length));
+      if (length < target.length) {
+        decoder.finish();
+        ended = true;
+      } else decoder.detach();
+      return length;
+    },
+    close: () => {
+      output?.then((started) => started.close(), () => {});
+    },
     index: (): FileIndex => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');
       return indexProblem ? { format: 'rast-backup/index', version: 1, backupId, entries: [] } : indexer.index();

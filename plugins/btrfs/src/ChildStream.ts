@@ -1,7 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { toolFailure, toolMissing } from './BtrfsCommand.js';
+import { runTool, toolFailure, toolMissing } from './BtrfsCommand.js';
+
+/** A pipe's capacity: no single read is larger. */
+const SPILL = 64 * 1024;
 
 /** Collects a child's stderr and resolves with its exit code (a missing program becomes TOOL_MISSING). */
 function watch(command: string, child: ChildProcess): { exited: Promise<number | null>; stderr: () => string } {
@@ -15,15 +23,126 @@ function watch(command: string, child: ChildProcess): { exited: Promise<number |
   return { exited, stderr: () => stderr };
 }
 
-/** The stdout of a command as a stream; ends with an error naming `what` when the command fails. */
-export async function* commandOutput(command: string, args: string[], what: string): AsyncGenerator<Buffer> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const { exited, stderr } = watch(command, child);
-  try {
-    yield* child.stdout as AsyncIterable<Buffer>;
-    if ((await exited) !== 0) throw toolFailure(what, stderr());
-  } finally {
-    if (child.exitCode === null) child.kill();
+/**
+ * A command's stdout, read straight into buffers the caller gives (`fill`), with no buffer allocated per read:
+ * the stdout is a FIFO read through a socket in `onread` mode. That keeps the garbage collector out of a
+ * stream of gigabytes (a pipe read the usual way makes a new 64 KiB Buffer per read, and V8 runs a full
+ * collection for about every 64 MiB of them).
+ */
+export class CommandOutput {
+  private readonly exited: Promise<number | null>;
+  private readonly stderr: () => string;
+  private readonly child: ChildProcess;
+  private readonly socket: Socket;
+  /** Where a read lands while no target has room: at most one read, copied into the next target. */
+  private readonly spill = Buffer.allocUnsafeSlow(SPILL);
+  private spilled = 0;
+  private target: Buffer | undefined;
+  private filled = 0;
+  private ended = false;
+  private failure: Error | undefined;
+  private waiting: (() => void) | undefined;
+
+  private constructor(command: string, args: string[], private readonly what: string, fifo: string) {
+    const reading = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writing = openSync(fifo, constants.O_WRONLY);
+    try {
+      this.child = spawn(command, args, { stdio: ['ignore', writing, 'pipe'] });
+    } finally {
+      closeSync(writing);
+    }
+    ({ exited: this.exited, stderr: this.stderr } = watch(command, this.child));
+    // `onread` is honoured by the Socket constructor (Node ≥ 12.2) though @types/node lists it for connect() only.
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd: reading,
+      readable: true,
+      writable: false,
+      onread: { buffer: () => this.room(), callback: (length: number, buffer: Uint8Array) => this.arrived(length, buffer) },
+    };
+    this.socket = new Socket(options);
+    this.socket.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.socket.on('error', (error) => {
+      this.failure ??= error;
+      this.wake();
+    });
+  }
+
+  /** Starts `command args` with its stdout on a private FIFO. */
+  static async start(command: string, args: string[], what: string): Promise<CommandOutput> {
+    const directory = await mkdtemp(path.join(tmpdir(), 'rast-output-'));
+    try {
+      const fifo = path.join(directory, 'stdout');
+      await runTool('mkfifo', ['-m', '600', fifo], `making a FIFO for ${what}`);
+      return new CommandOutput(command, args, what, fifo);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
+  private room(): Buffer {
+    return this.target && this.filled < this.target.length ? this.target.subarray(this.filled) : this.spill;
+  }
+
+  private arrived(length: number, buffer: Uint8Array): boolean {
+    if (buffer === this.spill) {
+      this.spilled = length;
+      this.drainSpill();
+    } else this.filled += length;
+    if (this.spilled > 0 || (this.target && this.filled === this.target.length)) {
+      this.wake();
+      return false;
+    }
+    return true;
+  }
+
+  private drainSpill(): void {
+    if (!this.target || this.spilled === 0) return;
+    const take = Math.min(this.spilled, this.target.length - this.filled);
+    this.spill.copy(this.target, this.filled, 0, take);
+    this.spill.copyWithin(0, take, this.spilled);
+    this.filled += take;
+    this.spilled -= take;
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+  }
+
+  /**
+   * Fills `target` with the next bytes of the output and returns how many: fewer than `target.length` only at
+   * the end, after the command has exited with 0 (a failure is thrown, naming `what`). The target is the
+   * caller's again once this returns.
+   */
+  async fill(target: Buffer): Promise<number> {
+    this.target = target;
+    this.filled = 0;
+    try {
+      for (;;) {
+        this.drainSpill();
+        if (this.failure) throw this.failure;
+        if (this.filled === target.length) return this.filled;
+        if (this.ended) {
+          if ((await this.exited) !== 0) throw toolFailure(this.what, this.stderr());
+          return this.filled;
+        }
+        const waited = new Promise<void>((resolve) => (this.waiting = resolve));
+        this.socket.resume();
+        await waited;
+      }
+    } finally {
+      this.target = undefined;
+    }
+  }
+
+  /** Stops the command if it still runs (after a failure elsewhere) and closes the output. */
+  close(): void {
+    if (this.child.exitCode === null) this.child.kill();
+    this.socket.destroy();
   }
 }
 

@@ -168,6 +168,15 @@ export class SendStreamDecoder {
     return attributes;
   }
 
+  /**
+   * Copies the bytes it holds of an unfinished command into memory of its own, so that the caller may reuse
+   * (or hand to another thread) every buffer it has pushed.
+   */
+  detach(): void {
+    if (this.chunks.length === 0) return;
+    this.chunks = [Buffer.concat(this.chunks, this.available)];
+  }
+
   /** Call at the end of input: the stream must end on a complete END command. */
   finish(): void {
     if (this.available > 0) throw this.damaged(this.consumed, `${this.available} bytes of a truncated command at the end`);
