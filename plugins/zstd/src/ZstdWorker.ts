@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { move } from 'piscina';
+import { compressBound, compressionContext, type CompressionContext } from './CompressionContext.js';
 
 const require = createRequire(import.meta.url);
 const zstd = require('zstd-napi') as typeof import('zstd-napi');
@@ -10,21 +11,21 @@ export interface ZstdTask {
   level: number;
 }
 
-const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
+const compressors = new Map<number, CompressionContext>();
 const decompressor = new zstd.Decompressor();
 
-/** Runs in a worker thread: one self-contained zstd frame per call (content size and no checksum). */
+/** Runs in a worker thread: one self-contained zstd frame per call (see compressionContext). */
 export default function run(task: ZstdTask): ArrayBuffer {
   const input = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   let output: Buffer;
   if (task.operation === 'compress') {
     let compressor = compressors.get(task.level);
     if (!compressor) {
-      compressor = new zstd.Compressor();
-      compressor.setParameters({ compressionLevel: task.level, contentSizeFlag: true, checksumFlag: false });
+      compressor = compressionContext(task.level);
       compressors.set(task.level, compressor);
     }
-    output = compressor.compress(input);
+    output = Buffer.allocUnsafeSlow(compressBound(input.length));
+    output = output.subarray(0, compressor.compress2(output, input));
   } else {
     output = decompressor.decompress(input);
   }

@@ -1,7 +1,7 @@
 import { definePlugin, TransformStage } from '@rast-backup/core';
 import * as t from 'typanion';
 import { compress, decompress } from './ZstdPool.js';
-import { compressBound } from './ZstdStage.js';
+import { compressBound } from './CompressionContext.js';
 
 const PLUGIN_NAME = '@rast-backup/plugin-zstd';
 const VERSION = '0.1.0';
