@@ -45,7 +45,7 @@ function serialize(context: SerializeContext): Serialization {
       return length;
     },
     close: () => {
-      output?.then((started) => started.close(), () => {});
+      output?.then((started) => started.close(), () => {}).catch(() => {});
     },
     index: (): FileIndex => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');

@@ -139,10 +139,11 @@ export class CommandOutput {
     }
   }
 
-  /** Stops the command if it still runs (after a failure elsewhere) and closes the output. */
-  close(): void {
-    if (this.child.exitCode === null) this.child.kill();
+  /** Stops the command if it still runs (after a failure elsewhere) and closes the output; resolves once it has exited. */
+  async close(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
     this.socket.destroy();
+    await this.exited.catch(() => {});
   }
 }
 
