@@ -50,11 +50,11 @@ export class PartEncoder {
   }
 
   /**
-   * Buffers for `concurrency` parts in flight: one per part, plus one to fill the next part in only when the
-   * parts in flight could not keep every thread busy without it (fewer parts in flight than threads + 1).
+   * Buffers for `concurrency` parts in flight (being encoded or stored), plus one being filled: the source
+   * (e.g. `btrfs send`, which stops whenever its pipe is full) keeps running while every part in flight is busy.
    */
   static slotsFor(concurrency: number): number {
-    return Math.min(concurrency + 1, Math.max(concurrency, THREADS + 1));
+    return concurrency + 1;
   }
 
   private needed(size: number): number {

@@ -43,8 +43,8 @@ export function sendCrc(data: Buffer): number {
 
 /**
  * A push decoder of btrfs send streams (v1–v3, concatenated streams too). Every command's CRC is
- * checked; attributes are found by type, never by position. Memory: at most one command held. A command's
- * attributes are views, valid only while onCommand runs.
+ * checked (unless `checkCrc: false`); attributes are found by type, never by position. Memory: at most one
+ * command held. A command's attributes are views, valid only while onCommand runs.
  */
 export class SendStreamDecoder {
   /** Unparsed input: views into the pushed chunks, never copied unless a command spans several of them. */
@@ -62,10 +62,16 @@ export class SendStreamDecoder {
    * `resume`: decode a span of a stream that starts on a command boundary at `offset` (no stream header),
    * of protocol `version`, as partial restore reads the spans the index names.
    */
+  /**
+   * `checkCrc: false` skips the CRC of each command: for a stream read straight from the kernel's
+   * `btrfs send` at create time, which nothing could have damaged; every stored stream is checked where it
+   * is read back (restore, `verify --level full`).
+   */
   constructor(
     private readonly label: string,
     private readonly onCommand: (command: SendCommand) => void,
     resume?: { version: number; offset: number },
+    private readonly options: { checkCrc?: boolean } = {},
   ) {
     this.partial = resume !== undefined;
     if (resume) {
@@ -132,12 +138,14 @@ export class SendStreamDecoder {
       if (this.available < COMMAND_HEADER + length) return;
       const whole = this.peek(COMMAND_HEADER + length);
       const type = whole.readUInt16LE(4);
-      const crc = whole.readUInt32LE(6);
-      // CRC over the header with its crc field zeroed, then the payload.
-      let actual = crc32c(whole.subarray(0, 6), 0xffffffff);
-      actual = crc32c(ZERO_CRC_FIELD, actual);
-      actual = ~crc32c(whole.subarray(COMMAND_HEADER), actual) >>> 0;
-      if (actual !== crc) throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
+      if (this.options.checkCrc !== false) {
+        const crc = whole.readUInt32LE(6);
+        // CRC over the header with its crc field zeroed, then the payload.
+        let actual = crc32c(whole.subarray(0, 6), 0xffffffff);
+        actual = crc32c(ZERO_CRC_FIELD, actual);
+        actual = ~crc32c(whole.subarray(COMMAND_HEADER), actual) >>> 0;
+        if (actual !== crc) throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
+      }
       const attributes = this.parseAttributes(whole.subarray(COMMAND_HEADER), offset, type);
       this.onCommand({ type, offset, size: COMMAND_HEADER + length, attributes, version: this.version });
       this.consume(COMMAND_HEADER + length);
