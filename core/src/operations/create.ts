@@ -57,6 +57,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
     const readingParentIndex = parent ? readParentIndex(runtime, parent) : undefined;
     readingParentIndex?.catch(() => {});
+    // Made while the snapshot is taken too (an encryption transform reads and checks its key).
+    const makingTransforms = hooks.transforms.promise([]);
+    makingTransforms.catch(() => {});
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, exclude });
     if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
 
@@ -79,7 +82,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`, { parent: parent.id });
       }
       const parentIndex = await readingParentIndex;
-      const transforms = [...(await hooks.transforms.promise([]))].sort((a, b) => a.stage - b.stage);
+      const transforms = [...(await makingTransforms)].sort((a, b) => a.stage - b.stage);
 
       const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
       const store = async (key: string, plain: Buffer): Promise<PartRecord> => {
