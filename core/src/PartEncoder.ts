@@ -13,6 +13,22 @@ function workers(): Piscina {
   return pool;
 }
 
+const WASM_PAGE = 64 * 1024;
+
+/**
+ * `bytes` of memory shared with the worker threads, page-aligned where it can be (a shared WebAssembly
+ * memory starts on a page), so that a sink may write a part from it with O_DIRECT. Where the address space
+ * for one is refused (a WebAssembly memory reserves guard pages), a SharedArrayBuffer, of unknown alignment.
+ */
+function sharedMemory(bytes: number): SharedArrayBuffer {
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  try {
+    return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as unknown as SharedArrayBuffer;
+  } catch {
+    return new SharedArrayBuffer(bytes);
+  }
+}
+
 export interface EncodedPart {
   /** The stored bytes. */
   data: Buffer;
@@ -24,7 +40,7 @@ export interface EncodedPart {
 /**
  * Runs the transforms over parts and hashes the result. When every transform offers a worker stage, a part
  * goes through all of them in one worker thread (one per core), in place: `slots` shared buffers
- * (SharedArrayBuffer) of the largest size a part can reach, taken by buffer() and given back by release().
+ * (page-aligned SharedArrayBuffers) of the largest size a part can reach, taken by buffer() and given back by release().
  * A slot is filled on the main thread, encoded in a worker (which keeps one scratch buffer of its own) and
  * stored from the same memory, so no buffer is made, copied or moved between threads per part: memory is
  * bounded by the slots, and the garbage collector has nothing to do. Otherwise each transform's `encode`
@@ -74,7 +90,7 @@ export class PartEncoder {
       if (free) return free;
       if (this.allocated < this.slots) {
         this.allocated++;
-        const slot = Buffer.from(new SharedArrayBuffer(this.capacity));
+        const slot = Buffer.from(sharedMemory(this.capacity));
         this.ours.add(slot.buffer);
         return slot;
       }

@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type RastError } from '@rast-backup/core';
-import { temporaryDirectory } from '@rast-backup/core/testing';
+import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LocalSink } from './LocalSink.js';
@@ -35,6 +37,46 @@ sink('stores, lists by prefix, reads and deletes objects', async () => {
     assert.is((error as RastError).code, ErrorCode.PART_MISSING);
     assert.match((error as Error).message, /data\/a\/000000\.part is missing from local sink local/);
   }
+});
+
+/** Whether `directory`'s filesystem takes O_DIRECT (tmpfs, for one, may not). */
+async function takesDirectIo(directory: string): Promise<boolean> {
+  const probe = path.join(directory, 'direct-probe');
+  try {
+    await (await open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600)).close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
+/** Pages of `file` in the page cache, from fincore (util-linux). */
+function cachedPages(file: string): number {
+  const result = spawnSync('fincore', ['--noheadings', '--raw', '--output', 'PAGES', file], { encoding: 'utf8' });
+  assert.is(result.status, 0, result.stderr);
+  return Number(result.stdout.trim());
+}
+
+const directRoot = await temporaryDirectory();
+const hasFincore = spawnSync('fincore', ['--version']).status === 0;
+
+testNeeding(sink, (await takesDirectIo(directRoot)) && hasFincore, 'O_DIRECT on the temporary directory\'s filesystem, and fincore', "a part from page-aligned memory is written past the page cache, all but its tail; other buffers through it, the same bytes", async () => {
+  const local = new LocalSink({ name: 'local', root: directRoot });
+  const size = 3 * 1024 * 1024 + 1234;
+  const aligned = Buffer.from(new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }).buffer as unknown as SharedArrayBuffer, 0, size);
+  randomFillSync(aligned);
+  await local.put('data/x/000000.part', aligned);
+  await local.flush();
+  const file = path.join(directRoot, 'data/x/000000.part');
+  assert.ok(cachedPages(file) <= 1, `${cachedPages(file)} pages of the part are cached: its bulk went through the page cache`);
+  assert.ok((await readFile(file)).equals(aligned));
+  // Not page-aligned (an odd offset into ordinary memory): written through the cache, whole.
+  const unaligned = randomBytes(size + 1).subarray(1);
+  await local.put('data/x/000001.part', unaligned);
+  assert.ok((await local.get('data/x/000001.part')).equals(unaligned));
+  assert.equal((await allFiles(directRoot)).sort(), ['data/x/000000.part', 'data/x/000001.part']);
 });
 
 sink('keeps the repository private: directories 0700, files 0600', async () => {
