@@ -9,7 +9,7 @@ let pool: Piscina | undefined;
 const THREADS = availableParallelism();
 
 function workers(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./PartEncoderWorker.js', import.meta.url).href, maxThreads: THREADS, idleTimeout: 1000 });
+  pool ??= new Piscina({ filename: new URL('./PartEncoderWorker.js', import.meta.url).href, minThreads: THREADS, maxThreads: THREADS, idleTimeout: 1000 });
   return pool;
 }
 
@@ -63,6 +63,11 @@ export class PartEncoder {
   ) {
     this.fused = transforms.every((transform) => transform.worker);
     this.capacity = this.needed(partSize);
+  }
+
+  /** Starts the worker threads (a few tens of milliseconds each), e.g. while a snapshot is being taken. */
+  static startThreads(): void {
+    workers();
   }
 
   /**

@@ -57,6 +57,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
     const readingParentIndex = parent ? readParentIndex(runtime, parent) : undefined;
     readingParentIndex?.catch(() => {});
+    PartEncoder.startThreads();
     // Made while the snapshot is taken too (an encryption transform reads and checks its key).
     const makingTransforms = hooks.transforms.promise([]);
     makingTransforms.catch(() => {});
