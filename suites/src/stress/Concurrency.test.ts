@@ -89,10 +89,11 @@ testNeeding(concurrent, canLoopMount, 'root and btrfs-progs (a loop-mounted btrf
 
 testNeeding(concurrent, canLoopMount, 'root and btrfs-progs (a loop-mounted btrfs)', 'two creates of the same btrfs source: the second fails at once with one clear line, the first commits', async () => {
   const home = await temporaryDirectory('rast-stress-');
-  const { host } = await localHost(home);
+  const { host, slow } = await localHost(home);
   const { mountPoint, subvolumes } = await btrfsSubvolumes('400M', ['data']);
-  await populate(subvolumes[0]!, 60);
-  const first = finished(host.start(['create', subvolumes[0]!]));
+  // Slow enough (about 5 s) that the second create, Node start-up included, surely comes while it runs.
+  await populate(subvolumes[0]!, 20);
+  const first = finished(slow.start(['create', subvolumes[0]!]));
   await waitFor('the first create to take its snapshot', () => keptSnapshots(mountPoint).length > 0);
   const second = await host.run(['create', subvolumes[0]!]);
   assert.is(second.status, 1, second.stderr);
