@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { runTool, toolFailure, toolMissing } from './BtrfsCommand.js';
 
-/** A pipe's capacity: no single read is larger. */
+/** The spill buffer: a pipe's default capacity, so one read empties the pipe. */
 const SPILL = 64 * 1024;
 
 /** Collects a child's stderr and resolves with its exit code (a missing program becomes TOOL_MISSING). */
