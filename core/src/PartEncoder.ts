@@ -61,8 +61,13 @@ export class PartEncoder {
     private readonly partSize: number,
     private readonly slots: number,
   ) {
-    this.fused = transforms.every((transform) => transform.worker);
+    this.fused = PartEncoder.usesThreads(transforms);
     this.capacity = this.needed(partSize);
+  }
+
+  /** Whether parts go through the worker threads: when every transform has a worker stage. */
+  static usesThreads(transforms: Transform[]): boolean {
+    return transforms.every((transform) => transform.worker);
   }
 
   /** Starts the worker threads (a few tens of milliseconds each), e.g. while a snapshot is being taken. */

@@ -36,7 +36,7 @@ export async function* fillParts(
   fill: (target: Buffer) => Promise<number>,
   partSize: number,
   allocate: () => Buffer | Promise<Buffer>,
-  unused: (buffer: Buffer) => void = () => {},
+  unused: (buffer: Buffer) => void,
 ): AsyncGenerator<Buffer> {
   for (;;) {
     const part = await allocate();

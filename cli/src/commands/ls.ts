@@ -7,7 +7,7 @@ import { formatEntry, writeJson } from '../Output.js';
  * A path as the user types it (`/alice/notes.txt`, `alice/`, `.`, `lat-\xe9` for bytes that are not UTF-8, as listed)
  * in the index's form (`alice/notes.txt`, `.` for the root).
  */
-function indexPath(argument: string): string {
+function pathInBackup(argument: string): string {
   const parts = fromDisplayPath(argument).split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw new RastError(ErrorCode.USAGE, `path ${argument}: ".." is not allowed in a path inside a backup`);
   return parts.length === 0 ? '.' : parts.join('/');
@@ -34,7 +34,7 @@ export class LsCommand extends BaseCommand {
     const runtime = await this.context.runtime();
     const { manifest } = await runtime.repository.resolve(this.id);
     const index = await runtime.repository.readIndex(manifest);
-    const wanted = indexPath(this.inside ?? '.');
+    const wanted = pathInBackup(this.inside ?? '.');
     const self = index.entries.find((entry) => entry.path === wanted);
     if (!self) throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });
     const prefix = wanted === '.' ? '' : `${wanted}/`;

@@ -57,10 +57,10 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
     const readingParentIndex = parent ? readParentIndex(runtime, parent) : undefined;
     readingParentIndex?.catch(() => {});
-    PartEncoder.startThreads();
-    // Made while the snapshot is taken too (an encryption transform reads and checks its key).
+    // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
+    // part encoder's threads when they will be used.
     const makingTransforms = hooks.transforms.promise([]);
-    makingTransforms.catch(() => {});
+    makingTransforms.then((transforms) => PartEncoder.usesThreads(transforms) && PartEncoder.startThreads(), () => {});
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, exclude });
     if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
 

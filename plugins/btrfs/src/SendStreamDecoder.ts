@@ -61,8 +61,6 @@ export class SendStreamDecoder {
   /**
    * `resume`: decode a span of a stream that starts on a command boundary at `offset` (no stream header),
    * of protocol `version`, as partial restore reads the spans the index names.
-   */
-  /**
    * `checkCrc: false` skips the CRC of each command: for a stream read straight from the kernel's
    * `btrfs send` at create time, which nothing could have damaged; every stored stream is checked where it
    * is read back (restore, `verify --level full`).

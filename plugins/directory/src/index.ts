@@ -6,11 +6,9 @@ import { tarFormat } from './TarFormat.js';
 const PLUGIN_NAME = '@rast-backup/plugin-directory';
 const VERSION = '0.1.0';
 
-export { includeMatcher } from './IncludeMatcher.js';
-export { safeRelativePath } from './TarEntries.js';
-export { restoreIndexedTree, type FileToFill, type FillFiles } from './IndexedTreeRestorer.js';
+export { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
 export type { SafeTree } from './SafeTree.js';
-export { makeSpecialFile, type SpecialKind } from './SpecialFile.js';
+export { makeSpecialFile } from './SpecialFile.js';
 
 /** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
 export default definePlugin({

@@ -22,20 +22,24 @@ function beingWritten(name: string): boolean {
 
 /** What O_DIRECT needs of a buffer's address, a length and a file offset (the largest logical block in use). */
 const DIRECT_ALIGNMENT = 4096;
+const FILESYSTEM_REFUSES = -1;
 
 /**
  * Writes the largest prefix of `data` that is a whole number of 4096-byte blocks to a new `file` with
  * O_DIRECT, past the page cache: copying a backup into the cache costs a CPU second or more per GiB here,
  * and would evict what the machine is using. Returns how many bytes it wrote; 0, leaving no file, when the
- * filesystem (e.g. tmpfs) or the buffer's address does not allow it (EINVAL). The part encoder's slots are
- * page-aligned for this; the rest (the tail, other buffers) is written through the cache.
+ * buffer's address does not allow it (EINVAL), and `FILESYSTEM_REFUSES` when the filesystem (e.g. tmpfs)
+ * refuses O_DIRECT at open. The part encoder's slots are page-aligned for this; the rest (the tail, other
+ * buffers) is written through the cache.
  */
 async function writeDirect(file: string, data: Buffer, mode: number): Promise<number> {
   const bulk = data.length - (data.length % DIRECT_ALIGNMENT);
   if (bulk === 0) return 0;
   let handle: FileHandle | undefined;
+  let opened = false;
   try {
     handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, mode);
+    opened = true;
     for (let offset = 0; offset < bulk; ) offset += (await handle.write(data, offset, bulk - offset, offset)).bytesWritten;
     return bulk;
   } catch (error) {
@@ -44,7 +48,7 @@ async function writeDirect(file: string, data: Buffer, mode: number): Promise<nu
     await handle?.close();
     handle = undefined;
     await unlink(file).catch(() => {});
-    return 0;
+    return opened ? 0 : FILESYSTEM_REFUSES;
   } finally {
     await handle?.close();
   }
@@ -71,6 +75,8 @@ export class LocalSink implements Sink {
   private readonly directoryMode: number;
   private readonly fileMode: number;
   /** fsyncs started in the background for objects written since the last flush(), so writeback overlaps the rest of the backup. */
+  /** Cleared once the filesystem refuses O_DIRECT, so that parts are not tried with it again. */
+  private directIo = true;
   private syncing: Array<Promise<unknown>> = [];
   /** Directories that received objects since the last flush(). */
   private readonly unsyncedDirectories = new Set<string>();
@@ -116,7 +122,11 @@ export class LocalSink implements Sink {
     const isManifest = key.endsWith('.json');
     try {
       await this.makeDirectory(path.dirname(target));
-      const direct = isManifest ? 0 : await writeDirect(temporary, data, this.fileMode);
+      let direct = isManifest || !this.directIo ? 0 : await writeDirect(temporary, data, this.fileMode);
+      if (direct === FILESYSTEM_REFUSES) {
+        this.directIo = false;
+        direct = 0;
+      }
       const handle = await open(temporary, direct > 0 ? 'r+' : 'wx', this.fileMode);
       try {
         for (let offset = direct; offset < data.length; ) offset += (await handle.write(data, offset, data.length - offset, offset)).bytesWritten;

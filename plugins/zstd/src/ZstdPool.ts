@@ -23,8 +23,10 @@ async function run(task: ZstdTask, owned: boolean): Promise<Buffer> {
     const result: ArrayBuffer = await workers().run(task, { transferList: owned ? transferList(task.data) : [] });
     return Buffer.from(result);
   } catch (error) {
-    if (/zstd-napi|binding\.node|Cannot find module/.test((error as Error).message)) {
-      throw new RastError(ErrorCode.TOOL_MISSING, `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`);
+    const message = (error as Error).message;
+    if (message.startsWith('the zstd binding')) throw new RastError(ErrorCode.TOOL_MISSING, message);
+    if (/zstd-napi|binding\.node|Cannot find module/.test(message)) {
+      throw new RastError(ErrorCode.TOOL_MISSING, `the zstd binding (zstd-napi) could not be loaded: ${message}; reinstall rast-backup (it builds with node-gyp)`);
     }
     throw error;
   }
