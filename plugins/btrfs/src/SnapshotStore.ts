@@ -2,19 +2,10 @@ import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
+import { isMountPoint } from './Mounts.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
 
 const MOUNT_ROOT = '/run/rast-backup/btrfs';
-
-async function isMountPoint(directory: string): Promise<boolean> {
-  try {
-    await runTool('findmnt', ['-n', '--mountpoint', directory], `findmnt ${directory}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 
 /** Unmounts the top-level mounts of `uuid` left by processes that were killed (`<uuid>.<pid>`, pid gone). */
 async function unmountStale(uuid: string): Promise<void> {
@@ -57,8 +48,8 @@ export class SnapshotStore {
     const mountPoint = path.join(MOUNT_ROOT, `${filesystem.uuid}.${process.pid}`);
     await makeDirectories(mountPoint, 0o700);
     if (!(await isMountPoint(mountPoint))) {
-      await runTool('mount', ['-t', 'btrfs', '-o', 'subvolid=5,noatime', filesystem.device, mountPoint], `mounting the top level of ${filesystem.device} at ${mountPoint}`);
-      await runTool('mount', ['--make-private', mountPoint], `making ${mountPoint} private`).catch(() => '');
+      // private: the mount does not propagate into other mount namespaces (e.g. a systemd service's).
+      await runTool('mount', ['-t', 'btrfs', '-o', 'subvolid=5,noatime,private', filesystem.device, mountPoint], `mounting the top level of ${filesystem.device} at ${mountPoint}`);
     }
     const directory = path.join(mountPoint, '.rast-backup', 'snapshots');
     await makeDirectories(directory, 0o700);

@@ -1,6 +1,7 @@
 import { lstat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { runTool } from './BtrfsCommand.js';
+import { btrfsUuidOf, mountOf } from './Mounts.js';
 
 const BTRFS_SUPER_MAGIC = 0x9123683e;
 /** The inode number of every btrfs subvolume's root directory. */
@@ -47,8 +48,11 @@ export async function subvolumeInfo(subvolume: string): Promise<SubvolumeInfo> {
   };
 }
 
-/** The block device and UUID of the btrfs filesystem holding `target`. */
+/** The block device and UUID of the btrfs filesystem holding `target`: from /proc and /sys, else from `findmnt`. */
 export async function filesystemOf(target: string): Promise<{ device: string; uuid: string }> {
-  const [device = '', uuid = ''] = (await runTool('findmnt', ['-n', '-o', 'SOURCE,UUID', '--nofsroot', '--target', target], `findmnt ${target}`)).trim().split(/\s+/);
-  return { device, uuid };
+  const mount = await mountOf(target);
+  const uuid = mount && (await btrfsUuidOf(mount.source));
+  if (mount && uuid) return { device: mount.source, uuid };
+  const [device = '', found = ''] = (await runTool('findmnt', ['-n', '-o', 'SOURCE,UUID', '--nofsroot', '--target', target], `findmnt ${target}`)).trim().split(/\s+/);
+  return { device, uuid: found };
 }

@@ -10,7 +10,7 @@ const SESSION_KEY_PACKETS_ROOM = 4096;
 /** Packet headers, the CFB prefix, the literal data header and the MDC packet. */
 const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + 2 + 20;
 /** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
-const SLICE = 16 * 1024;
+const SLICE = 64 * 1024;
 /** `collect` (if given) is called after every this many bytes of the cipher's output slices. */
 const COLLECT_EVERY = 4 * 1024 * 1024;
 
