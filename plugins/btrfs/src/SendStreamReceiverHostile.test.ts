@@ -118,6 +118,13 @@ hostile('absurd numbers and lengths are refused', async () => {
   }, ErrorCode.STREAM_DAMAGED, /beyond any real command/);
 });
 
+hostile('attributes missing or shorter than their type are refused as damage', async () => {
+  await refused((s) => s.mkfile('a').command(Command.WRITE, [[Attribute.PATH, 'a'], [Attribute.FILE_OFFSET, u32(0)], [Attribute.DATA, 'x']]), ErrorCode.STREAM_DAMAGED, /WRITE "a": attribute 18 is 4 bytes, not 8/);
+  await refused((s) => s.mkfile('a').command(Command.WRITE, [[Attribute.PATH, 'a'], [Attribute.FILE_OFFSET, 0n]]), ErrorCode.STREAM_DAMAGED, /WRITE "a": the command lacks attribute 19/);
+  await refused((s) => s.mkfile('a').command(Command.FALLOCATE, [[Attribute.PATH, 'a'], [Attribute.FALLOCATE_MODE, Buffer.alloc(2)], [Attribute.FILE_OFFSET, 0n], [Attribute.SIZE, 1n]]), ErrorCode.STREAM_DAMAGED, /attribute 25 is 2 bytes, not 4/);
+  await refused((s) => s.mkfile('a').command(Command.UTIMES, [[Attribute.PATH, 'a'], [Attribute.MTIME, u64(1)]]), ErrorCode.STREAM_DAMAGED, /UTIMES "a": attribute 10 is 8 bytes, not 12/);
+});
+
 hostile('a bad CRC, a truncated stream, and a stream without END are refused', async () => {
   await refused((s) => s.mkfile('a').command(Command.MKFILE, [[Attribute.PATH, 'b'], [Attribute.INO, 301n]], { badCrc: true }), ErrorCode.STREAM_DAMAGED, /CRC32C mismatch/);
   await refused((s) => s.mkfile('a').end().bytes().subarray(0, -5), ErrorCode.STREAM_DAMAGED, /truncated command/);
