@@ -141,6 +141,7 @@ hostile('a chain must be one subvolume and its incrementals', async () => {
 
 hostile('a stream that contradicts itself is refused with the command that does', async () => {
   await refused((s) => s.mkfile('a').mkfile('a'), ErrorCode.STREAM_DAMAGED, /MKFILE "a": creates "a", which exists already/);
+  await refused((s) => s.mkfile('lat-\xe9\n').mkfile('lat-\xe9\n'), ErrorCode.STREAM_DAMAGED, /MKFILE "lat-\\xe9\\x0a": creates "lat-\\xe9\\x0a", which exists already$/);
   await refused((s) => s.mkfile('a').mkfile('a/b'), ErrorCode.RESTORE_UNSAFE, /goes through "a", which is a file/);
   await refused((s) => s.mkdir('d').mkfile('d/f').command(Command.RMDIR, [[Attribute.PATH, 'd']]), ErrorCode.STREAM_DAMAGED, /still holds 1 entries/);
   await refused((s) => s.command(Command.UPDATE_EXTENT, [[Attribute.PATH, 'x'], [Attribute.FILE_OFFSET, 0n], [Attribute.SIZE, 1n]]), ErrorCode.STREAM_DAMAGED, /--no-data/);
