@@ -43,7 +43,7 @@ const PATH_MAX = 4096;
 export class UnsafePath extends Error {}
 
 /** Splits a stream path into names, refusing anything that could leave the tree or is not a plain relative path. */
-export function pathComponents(raw: Buffer, allowRoot: boolean): string[] {
+function pathComponents(raw: Buffer, allowRoot: boolean): string[] {
   if (raw.length === 0) {
     if (allowRoot) return [];
     throw new UnsafePath('an empty path names the root, which this command cannot take');

@@ -3,15 +3,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
+import { u64 } from './testing/SendStreamWriter.js';
 
 const latin1 = Buffer.concat([Buffer.from('dir/lat-'), Buffer.from([0xe9, 0xff])]);
 const command = (type: number, attributes: Array<[number, Buffer]>, offset = 0): SendCommand => ({ type, offset, size: 100, attributes: new Map(attributes), version: 1 });
 const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({ path, type, size: 0, mode: 0o644, uid: 0, gid: 0, mtime: '0', from: 'b0' });
-const u64 = (value: number) => {
-  const buffer = Buffer.alloc(8);
-  buffer.writeBigUInt64LE(BigInt(value));
-  return buffer;
-};
 
 const names = suite('send stream indexer: names that are not UTF-8');
 
