@@ -4,7 +4,7 @@ import { inflateSync, constants as zlibConstants } from 'node:zlib';
 /** The compression numbers of ENCODED_WRITE (btrfs-progs send.h). */
 const COMPRESSION = { NONE: 0, ZLIB: 1, ZSTD: 2, LZO_FIRST: 3, LZO_LAST: 7 } as const;
 /** btrfs compresses at most 128 KiB per extent; anything far larger is a damaged or hostile stream. */
-export const MAX_UNENCODED = 16 * 1024 * 1024;
+const MAX_UNENCODED = 16 * 1024 * 1024;
 
 type ZstdBinding = { decompress(destination: Uint8Array, source: Uint8Array): number; findFrameCompressedSize(source: Uint8Array): number };
 let zstd: ZstdBinding | undefined;

@@ -14,7 +14,7 @@ const FALLOC_FL_KEEP_SIZE = 1;
 const FALLOC_FL_PUNCH_HOLE = 2;
 const COPY_CHUNK = 1024 * 1024;
 /** Number's exact integers: larger offsets or sizes can only come from a damaged stream. */
-export const MAX_FILE_OFFSET = Number.MAX_SAFE_INTEGER;
+const MAX_FILE_OFFSET = Number.MAX_SAFE_INTEGER;
 
 /** A command's data that cannot be applied; the caller adds the backup, offset and command. */
 export class BadFileData extends Error {}

@@ -1,3 +1,5 @@
+import { displayPath, indexPath } from '@rast-backup/core';
+
 /** What a node of the received tree is. */
 export type NodeKind = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device';
 
@@ -41,7 +43,7 @@ const PATH_MAX = 4096;
 export class UnsafePath extends Error {}
 
 /** Splits a stream path into names, refusing anything that could leave the tree or is not a plain relative path. */
-export function pathComponents(raw: Buffer, allowRoot: boolean): string[] {
+function pathComponents(raw: Buffer, allowRoot: boolean): string[] {
   if (raw.length === 0) {
     if (allowRoot) return [];
     throw new UnsafePath('an empty path names the root, which this command cannot take');
@@ -57,11 +59,14 @@ export function pathComponents(raw: Buffer, allowRoot: boolean): string[] {
   return names;
 }
 
-/** A stream path for messages: UTF-8 where it is, escaped bytes elsewhere, cut when long. */
+/**
+ * A stream path for messages, quoted and shown as everywhere else (core's displayPath: `\xHH` for a byte that
+ * is not UTF-8); control characters as `\xHH` too, so that a message stays one line; cut when long.
+ */
 export function show(raw: Buffer | string): string {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
-  const text = JSON.stringify(bytes.toString('utf8').replace(/\uFFFD/g, '?'));
-  return text.length > 200 ? `${text.slice(0, 200)}…"` : text;
+  const text = displayPath(indexPath(bytes)).replace(/[\x00-\x1f\x7f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.length > 200 ? `"${text.slice(0, 200)}…"` : `"${text}"`;
 }
 
 /**

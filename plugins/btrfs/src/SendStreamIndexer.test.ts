@@ -3,15 +3,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
+import { u64 } from './testing/SendStreamWriter.js';
 
 const latin1 = Buffer.concat([Buffer.from('dir/lat-'), Buffer.from([0xe9, 0xff])]);
 const command = (type: number, attributes: Array<[number, Buffer]>, offset = 0): SendCommand => ({ type, offset, size: 100, attributes: new Map(attributes), version: 1 });
 const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({ path, type, size: 0, mode: 0o644, uid: 0, gid: 0, mtime: '0', from: 'b0' });
-const u64 = (value: number) => {
-  const buffer = Buffer.alloc(8);
-  buffer.writeBigUInt64LE(BigInt(value));
-  return buffer;
-};
 
 const names = suite('send stream indexer: names that are not UTF-8');
 
@@ -41,3 +37,27 @@ names('a parent index made before names were kept as bytes (U+FFFD) is still fol
 });
 
 names.run();
+
+// ---
+
+const parentSpans = suite('send stream indexer: the parent index');
+
+parentSpans('its spans are left as they were while this stream writes to their files, and clones from the parent read them so', () => {
+  const spans = [{ from: 'b0', start: 17, end: 200, path: 'f' }];
+  const parent: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'b0', entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }] };
+  const before = structuredClone(parent);
+  const indexer = new SendStreamIndexer('b1', parent);
+  const parentUuid = Buffer.alloc(16, 1);
+  indexer.apply(command(Command.SNAPSHOT, [[Attribute.UUID, Buffer.alloc(16, 2)], [Attribute.CLONE_UUID, parentUuid]]));
+  indexer.apply(command(Command.WRITE, [[Attribute.PATH, Buffer.from('f')], [Attribute.FILE_OFFSET, u64(0)], [Attribute.DATA, Buffer.from('new')]], 100));
+  indexer.apply(command(Command.WRITE, [[Attribute.PATH, Buffer.from('f')], [Attribute.FILE_OFFSET, u64(20)], [Attribute.DATA, Buffer.from('more')]], 200));
+  indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('g')]], 300));
+  indexer.apply(command(Command.CLONE, [[Attribute.PATH, Buffer.from('g')], [Attribute.FILE_OFFSET, u64(0)], [Attribute.CLONE_LEN, u64(10)], [Attribute.CLONE_UUID, parentUuid], [Attribute.CLONE_PATH, Buffer.from('f')], [Attribute.CLONE_OFFSET, u64(0)]], 400));
+  indexer.apply(command(Command.WRITE, [[Attribute.PATH, Buffer.from('f')], [Attribute.FILE_OFFSET, u64(30)], [Attribute.DATA, Buffer.from('last')]], 500));
+  const entries = indexer.index().entries;
+  assert.equal(parent, before, 'the parent index is unchanged');
+  assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [spans[0], { from: 'b1', start: 100, end: 300, path: 'f' }, { from: 'b1', start: 500, end: 600, path: 'f' }]);
+  assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
+});
+
+parentSpans.run();

@@ -84,8 +84,9 @@ export class SendStreamIndexer {
         directories.set(entry.path, node);
       }
       if (entry.ranges) {
+        // The span objects are shared: data() only ever extends a span this stream pushed. The array is not, as data() pushes onto it.
         node.ranges = [...entry.ranges];
-        this.parentFiles.set(entry.path, copyRanges(entry.ranges));
+        this.parentFiles.set(entry.path, entry.ranges);
       } else if (entry.type === 'file') this.parentFiles.set(entry.path, undefined);
       directory.children!.set(name, node);
     }

@@ -5,11 +5,13 @@ import {
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { ErrorCode, RastError, type RestoreReport } from '@rast-backup/core';
+import { BadAttribute, CommandAttributes } from './CommandAttributes.js';
+import { applyDataCommand, type CloneRange } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter, type RangeSource } from './FileDataWriter.js';
 import { ParentFileView } from './ParentFileView.js';
 import { ReceiveTree, UnsafePath, show, type NodeKind, type ReceiveNode, type Time } from './ReceiveTree.js';
-import { Attribute, Command, SendStreamDecoder, u64, type SendCommand } from './SendStreamDecoder.js';
+import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
 import { makeSpecialFile } from '@rast-backup/plugin-directory';
 
@@ -32,17 +34,6 @@ export interface ReceiverOptions {
   onBtrfs: boolean;
   /** Told once per kind of stream content this receiver leaves out by design (FILEATTR, verity). */
   note?: (message: string) => void;
-}
-
-/** A u32 attribute (absent: 0). */
-function u32(value: Buffer | undefined): number {
-  if (value === undefined) return 0;
-  if (value.length < 4) throw new Inconsistent(`a ${value.length}-byte attribute where 4 bytes are expected`);
-  return value.readUInt32LE(0);
-}
-
-function time(value: Buffer | undefined): Time | undefined {
-  return value ? { seconds: Number(value.readBigUInt64LE(0)), nanoseconds: value.readUInt32LE(8) } : undefined;
 }
 
 /** Seconds for utimes(): whole microseconds plus half of one, so that the double rounds to that microsecond. */
@@ -111,7 +102,7 @@ export class SendStreamReceiver {
       const where = `${this.label}: send stream at byte ${command.offset}, ${COMMAND_NAMES.get(command.type) ?? `command ${command.type}`}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
       const facts = { offset: command.offset, command: COMMAND_NAMES.get(command.type) };
       if (error instanceof UnsafePath) throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: ${error.message}`, facts);
-      if (error instanceof Inconsistent || error instanceof BadFileData || error instanceof UndecodableExtent) throw new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${error.message}`, facts);
+      if (error instanceof Inconsistent || error instanceof BadAttribute || error instanceof BadFileData || error instanceof UndecodableExtent) throw new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${error.message}`, facts);
       if (error instanceof RastError) throw new RastError(error.code, `${where}: ${error.message}`, { ...error.facts, ...facts });
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR') throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: the destination holds something the stream did not make there (${code})`, facts);
@@ -129,29 +120,18 @@ export class SendStreamReceiver {
 
   private dispatch(command: SendCommand): void {
     const attributes = command.attributes;
-    const need = (attribute: number): Buffer => {
-      const value = attributes.get(attribute);
-      if (value === undefined) throw new Inconsistent(`the command lacks attribute ${attribute}`);
-      return value;
-    };
-    const number = (attribute: number): number => {
-      const value = need(attribute);
-      if (value.length < 8) throw new Inconsistent(`attribute ${attribute} is ${value.length} bytes, not 8`);
-      const result = u64(value);
-      if (result > Number.MAX_SAFE_INTEGER) throw new Inconsistent(`attribute ${attribute} holds ${value.readBigUInt64LE(0)}, beyond any real value`);
-      return result;
-    };
-    if (command.type === Command.SUBVOL || command.type === Command.SNAPSHOT) return this.begin(command, need);
+    const read = new CommandAttributes(attributes);
+    if (command.type === Command.SUBVOL || command.type === Command.SNAPSHOT) return this.begin(command, read);
     if (command.type === Command.END) return;
     if (!this.begun) throw new Inconsistent('the stream does not start with a subvolume');
-    const raw = () => need(Attribute.PATH);
+    const raw = () => read.bytes(Attribute.PATH);
     const created = CREATED[command.type];
-    if (created) return this.create(created, raw(), command, number);
+    if (created) return this.create(created, raw(), command, read);
     switch (command.type) {
       case Command.RENAME:
-        return this.rename(raw(), need(Attribute.PATH_TO));
+        return this.rename(raw(), read.bytes(Attribute.PATH_TO));
       case Command.LINK:
-        return this.link(need(Attribute.PATH_LINK), raw());
+        return this.link(read.bytes(Attribute.PATH_LINK), raw());
       case Command.UNLINK: {
         const { directory, name, existing } = this.tree.placeOf(raw());
         if (!existing) throw new Inconsistent('unlink of a name that does not exist');
@@ -168,35 +148,30 @@ export class SendStreamReceiver {
       }
       case Command.SET_XATTR:
       case Command.REMOVE_XATTR:
-        return this.xattr(command.type === Command.SET_XATTR, raw(), need(Attribute.XATTR_NAME), attributes.get(Attribute.XATTR_DATA));
+        return this.xattr(command.type === Command.SET_XATTR, raw(), read.bytes(Attribute.XATTR_NAME), attributes.get(Attribute.XATTR_DATA));
       case Command.WRITE:
-        return this.writer(raw()).write(number(Attribute.FILE_OFFSET), need(Attribute.DATA));
       case Command.CLONE:
-        return this.clone(raw(), command, number);
-      case Command.ENCODED_WRITE: {
-        if (u32(attributes.get(Attribute.ENCRYPTION)) !== 0) throw new BadFileData('an encrypted extent, which no receiver can decode');
-        return this.writer(raw()).encodedWrite(
-          number(Attribute.FILE_OFFSET), u32(attributes.get(Attribute.COMPRESSION)), need(Attribute.DATA),
-          number(Attribute.UNENCODED_LEN), number(Attribute.UNENCODED_OFFSET), number(Attribute.UNENCODED_FILE_LEN),
-        );
-      }
+      case Command.ENCODED_WRITE:
       case Command.FALLOCATE:
-        return this.writer(raw()).fallocate(u32(need(Attribute.FALLOCATE_MODE)), number(Attribute.FILE_OFFSET), number(Attribute.SIZE));
-      case Command.TRUNCATE:
-        return this.writer(raw()).truncate(number(Attribute.SIZE));
+      case Command.TRUNCATE: {
+        const path = raw();
+        const writer = this.writer(path);
+        applyDataCommand(command, writer, (range) => this.clone(path, command, writer, range));
+        return;
+      }
       case Command.CHMOD:
-        this.tree.resolve(raw(), true).mode = number(Attribute.MODE) & 0o7777;
+        this.tree.resolve(raw(), true).mode = read.u64(Attribute.MODE) & 0o7777;
         return;
       case Command.CHOWN: {
         const node = this.tree.resolve(raw(), true);
-        node.uid = number(Attribute.UID);
-        node.gid = number(Attribute.GID);
+        node.uid = read.u64(Attribute.UID);
+        node.gid = read.u64(Attribute.GID);
         return;
       }
       case Command.UTIMES: {
         const node = this.tree.resolve(raw(), true);
-        node.atime = time(attributes.get(Attribute.ATIME)) ?? node.atime;
-        node.mtime = time(attributes.get(Attribute.MTIME)) ?? node.mtime;
+        node.atime = read.time(Attribute.ATIME) ?? node.atime;
+        node.mtime = read.time(Attribute.MTIME) ?? node.mtime;
         return;
       }
       case Command.UPDATE_EXTENT:
@@ -217,14 +192,14 @@ export class SendStreamReceiver {
     this.options.note?.(`${this.label}: ${message}`);
   }
 
-  private begin(command: SendCommand, need: (attribute: number) => Buffer): void {
+  private begin(command: SendCommand, read: CommandAttributes): void {
     if (this.begun) throw new Inconsistent('a second subvolume in one backup\'s stream');
-    const uuid = need(Attribute.UUID).toString('hex');
-    const ctransid = need(Attribute.CTRANSID).readBigUInt64LE(0);
+    const uuid = read.bytes(Attribute.UUID).toString('hex');
+    const ctransid = read.bigU64(Attribute.CTRANSID);
     if (command.type === Command.SUBVOL) {
       if (this.streamIndex !== 0) throw new RastError(ErrorCode.PARENT_INVALID, 'a full send stream where the chain needs an incremental one');
     } else {
-      const parent = { uuid: need(Attribute.CLONE_UUID).toString('hex'), ctransid: need(Attribute.CLONE_CTRANSID).readBigUInt64LE(0) };
+      const parent = { uuid: read.bytes(Attribute.CLONE_UUID).toString('hex'), ctransid: read.bigU64(Attribute.CLONE_CTRANSID) };
       if (this.streamIndex === 0) throw new RastError(ErrorCode.PARENT_INVALID, 'an incremental send stream with no full backup before it in the chain');
       if (parent.uuid !== this.subvolume!.uuid || parent.ctransid !== this.subvolume!.ctransid) {
         throw new RastError(ErrorCode.PARENT_INVALID, `an incremental stream on subvolume ${parent.uuid} (ctransid ${parent.ctransid}), but the backup before it in the chain is ${this.subvolume!.uuid} (ctransid ${this.subvolume!.ctransid})`);
@@ -235,7 +210,7 @@ export class SendStreamReceiver {
     this.begun = true;
   }
 
-  private create(kind: NodeKind, raw: Buffer, command: SendCommand, number: (attribute: number) => number): void {
+  private create(kind: NodeKind, raw: Buffer, command: SendCommand, read: CommandAttributes): void {
     const { directory, name, existing } = this.tree.placeOf(raw);
     if (existing) throw new Inconsistent(`creates ${show(raw)}, which exists already`);
     const node: ReceiveNode = {
@@ -258,10 +233,10 @@ export class SendStreamReceiver {
       let major = 0;
       let minor = 0;
       if (command.type === Command.MKNOD) {
-        const mode = number(Attribute.MODE);
+        const mode = read.u64(Attribute.MODE);
         if ((mode & S_IFMT) !== S_IFCHR && (mode & S_IFMT) !== S_IFBLK) throw new Inconsistent(`MKNOD of mode ${mode.toString(8)}, not a device`);
         node.kind = (mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device';
-        const rdev = BigInt(number(Attribute.RDEV));
+        const rdev = BigInt(read.u64(Attribute.RDEV));
         major = Number((rdev >> 8n) & 0xfffn);
         minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
       }
@@ -385,9 +360,9 @@ export class SendStreamReceiver {
     closeSync(writer.fd);
   }
 
-  private clone(raw: Buffer, command: SendCommand, number: (attribute: number) => number): void {
+  /** A CLONE into the file at `raw`, open in `writer`: its source is a file of this stream or of the parent. */
+  private clone(raw: Buffer, command: SendCommand, writer: FileDataWriter, { offset, length, sourceOffset }: CloneRange): void {
     const attributes = command.attributes;
-    const writer = this.writer(raw);
     const target = this.current!.node;
     const uuid = (attributes.get(Attribute.CLONE_UUID) ?? Buffer.alloc(0)).toString('hex');
     const sourcePath = attributes.get(Attribute.CLONE_PATH);
@@ -400,9 +375,6 @@ export class SendStreamReceiver {
       fromParent = true;
     } else throw new UnsafePath(`CLONE from subvolume ${uuid || '(none)'}, which is neither this backup nor its parent`);
     if (source.kind !== 'file') throw new Inconsistent(`CLONE from ${show(sourcePath)}, which is a ${source.kind}`);
-    const offset = number(Attribute.FILE_OFFSET);
-    const length = number(Attribute.CLONE_LEN);
-    const sourceOffset = number(Attribute.CLONE_OFFSET);
     if (source === target) {
       writer.clone(offset, length, fromParent ? this.parentView.reader(source, writer) : writer, sourceOffset);
     } else {

@@ -118,6 +118,13 @@ hostile('absurd numbers and lengths are refused', async () => {
   }, ErrorCode.STREAM_DAMAGED, /beyond any real command/);
 });
 
+hostile('attributes missing or shorter than their type are refused as damage', async () => {
+  await refused((s) => s.mkfile('a').command(Command.WRITE, [[Attribute.PATH, 'a'], [Attribute.FILE_OFFSET, u32(0)], [Attribute.DATA, 'x']]), ErrorCode.STREAM_DAMAGED, /WRITE "a": attribute 18 is 4 bytes, not 8/);
+  await refused((s) => s.mkfile('a').command(Command.WRITE, [[Attribute.PATH, 'a'], [Attribute.FILE_OFFSET, 0n]]), ErrorCode.STREAM_DAMAGED, /WRITE "a": the command lacks attribute 19/);
+  await refused((s) => s.mkfile('a').command(Command.FALLOCATE, [[Attribute.PATH, 'a'], [Attribute.FALLOCATE_MODE, Buffer.alloc(2)], [Attribute.FILE_OFFSET, 0n], [Attribute.SIZE, 1n]]), ErrorCode.STREAM_DAMAGED, /attribute 25 is 2 bytes, not 4/);
+  await refused((s) => s.mkfile('a').command(Command.UTIMES, [[Attribute.PATH, 'a'], [Attribute.MTIME, u64(1)]]), ErrorCode.STREAM_DAMAGED, /UTIMES "a": attribute 10 is 8 bytes, not 12/);
+});
+
 hostile('a bad CRC, a truncated stream, and a stream without END are refused', async () => {
   await refused((s) => s.mkfile('a').command(Command.MKFILE, [[Attribute.PATH, 'b'], [Attribute.INO, 301n]], { badCrc: true }), ErrorCode.STREAM_DAMAGED, /CRC32C mismatch/);
   await refused((s) => s.mkfile('a').end().bytes().subarray(0, -5), ErrorCode.STREAM_DAMAGED, /truncated command/);
@@ -134,6 +141,7 @@ hostile('a chain must be one subvolume and its incrementals', async () => {
 
 hostile('a stream that contradicts itself is refused with the command that does', async () => {
   await refused((s) => s.mkfile('a').mkfile('a'), ErrorCode.STREAM_DAMAGED, /MKFILE "a": creates "a", which exists already/);
+  await refused((s) => s.mkfile('lat-\xe9\n').mkfile('lat-\xe9\n'), ErrorCode.STREAM_DAMAGED, /MKFILE "lat-\\xe9\\x0a": creates "lat-\\xe9\\x0a", which exists already$/);
   await refused((s) => s.mkfile('a').mkfile('a/b'), ErrorCode.RESTORE_UNSAFE, /goes through "a", which is a file/);
   await refused((s) => s.mkdir('d').mkfile('d/f').command(Command.RMDIR, [[Attribute.PATH, 'd']]), ErrorCode.STREAM_DAMAGED, /still holds 1 entries/);
   await refused((s) => s.command(Command.UPDATE_EXTENT, [[Attribute.PATH, 'x'], [Attribute.FILE_OFFSET, 0n], [Attribute.SIZE, 1n]]), ErrorCode.STREAM_DAMAGED, /--no-data/);

@@ -3,10 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readdir, readFile, rename, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testNeeding } from '@rast-backup/core/testing';
+import { ErrorCode, RastError } from '@rast-backup/core';
+import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Attribute, Command } from './SendStreamDecoder.js';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
+import { SendStreamWriter, u32 } from './testing/SendStreamWriter.js';
 import { differences, fingerprint } from './testing/TreeFingerprint.js';
 
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
@@ -102,3 +105,24 @@ testNeeding(spans, labAvailable, labNeeds, 'selected files of a chain of three r
 });
 
 spans.run();
+
+// ---
+
+const damaged = suite('btrfs partial restore of a damaged stream');
+
+damaged('a span with a short attribute fails as a damaged stream naming the backup and byte, not as a RangeError', async () => {
+  const home = await temporaryDirectory('rast-spans-');
+  const stream = path.join(home, 'stream');
+  // UNENCODED_LEN in 4 bytes, not 8: the indexer does not read it, the span restorer does.
+  await writeFile(stream, new SendStreamWriter().subvolume().mkfile('a').write('a', 0, 'data').command(Command.ENCODED_WRITE, [
+    [Attribute.PATH, 'a'], [Attribute.FILE_OFFSET, 4n], [Attribute.UNENCODED_FILE_LEN, 4n], [Attribute.UNENCODED_LEN, u32(4)],
+    [Attribute.UNENCODED_OFFSET, 0n], [Attribute.COMPRESSION, u32(0)], [Attribute.ENCRYPTION, u32(0)], [Attribute.DATA, 'more'],
+  ]).end().bytes());
+  await mkdir(path.join(home, 'destination'));
+  const error = await BtrfsLab.restoreSpans([stream], path.join(home, 'destination'), ['a']).then(() => undefined, (caught: unknown) => caught);
+  assert.instance(error, RastError, String(error));
+  assert.is((error as RastError).code, ErrorCode.STREAM_DAMAGED);
+  assert.match((error as Error).message, /^backup s0: send stream at byte \d+, command 25 for a: attribute 28 is 4 bytes, not 8$/);
+});
+
+damaged.run();

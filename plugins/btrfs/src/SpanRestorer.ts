@@ -4,12 +4,11 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { displayPath, ErrorCode, indexPath, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
 import { btrfsFacts } from './BtrfsSource.js';
+import { BadAttribute } from './CommandAttributes.js';
+import { applyDataCommand, DATA_COMMANDS } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter } from './FileDataWriter.js';
-import { Attribute, Command, SendStreamDecoder, u32, u64, type SendCommand } from './SendStreamDecoder.js';
-
-/** The commands that change a file's data; a span's other commands (times, owners, other files) are left to the index. */
-const DATA_COMMANDS = new Set<number>([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE, Command.UPDATE_EXTENT]);
+import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 
 /** Whether a command's PATH is a span's path: exactly, or as indexes made before names were kept as bytes wrote it (lossy UTF-8). */
 function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
@@ -106,7 +105,8 @@ class SpanReplayer {
   private async replaySpan(manifest: Manifest, range: StreamRange, writer: FileDataWriter): Promise<number> {
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
-      if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
+      // A span's other commands (times, owners, other files) are left to the index; UPDATE_EXTENT is refused below.
+      if (!(DATA_COMMANDS.has(command.type) || command.type === Command.UPDATE_EXTENT) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
       // Attribute values are views valid only during the callback: keep a copy of the ones applied later.
       pending.push({ ...command, attributes: new Map([...command.attributes].map(([type, value]) => [type, Buffer.from(value)])) });
     }, { version: await this.version(manifest), offset: range.start });
@@ -120,40 +120,17 @@ class SpanReplayer {
   }
 
   private async apply(manifest: Manifest, range: StreamRange, command: SendCommand, writer: FileDataWriter): Promise<number> {
-    const attributes = command.attributes;
-    const number = (attribute: number) => u64(attributes.get(attribute));
     try {
-      switch (command.type) {
-        case Command.WRITE: {
-          const data = attributes.get(Attribute.DATA) ?? Buffer.alloc(0);
-          writer.write(number(Attribute.FILE_OFFSET), data);
-          return data.length;
-        }
-        case Command.TRUNCATE:
-          writer.truncate(number(Attribute.SIZE));
-          return 0;
-        case Command.FALLOCATE:
-          writer.fallocate(u32(attributes.get(Attribute.FALLOCATE_MODE)), number(Attribute.FILE_OFFSET), number(Attribute.SIZE));
-          return 0;
-        case Command.ENCODED_WRITE:
-          if (u32(attributes.get(Attribute.ENCRYPTION)) !== 0) throw new BadFileData('an encrypted extent, which no receiver can decode');
-          writer.encodedWrite(
-            number(Attribute.FILE_OFFSET), u32(attributes.get(Attribute.COMPRESSION)), attributes.get(Attribute.DATA) ?? Buffer.alloc(0),
-            number(Attribute.UNENCODED_LEN), number(Attribute.UNENCODED_OFFSET), number(Attribute.UNENCODED_FILE_LEN),
-          );
-          return number(Attribute.UNENCODED_FILE_LEN);
-        case Command.CLONE: {
-          const clone = range.clones?.find((candidate) => candidate.at === command.offset);
-          if (!clone) throw new BadFileData('a clone whose source the index does not hold');
-          const length = number(Attribute.CLONE_LEN);
-          writer.clone(number(Attribute.FILE_OFFSET), length, await this.source(clone.source), number(Attribute.CLONE_OFFSET));
-          return length;
-        }
-        default:
-          throw new BadFileData('a command that holds no data (a stream made with --no-data?)');
+      if (command.type === Command.UPDATE_EXTENT) throw new BadFileData('a command that holds no data (a stream made with --no-data?)');
+      let source: FileDataWriter | undefined;
+      if (command.type === Command.CLONE) {
+        const clone = range.clones?.find((candidate) => candidate.at === command.offset);
+        if (!clone) throw new BadFileData('a clone whose source the index does not hold');
+        source = await this.source(clone.source);
       }
+      return applyDataCommand(command, writer, ({ offset, length, sourceOffset }) => writer.clone(offset, length, source!, sourceOffset));
     } catch (error) {
-      if (error instanceof BadFileData || error instanceof UndecodableExtent) {
+      if (error instanceof BadAttribute || error instanceof BadFileData || error instanceof UndecodableExtent) {
         throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${displayPath(range.path)}: ${error.message}`, { backup: manifest.id, offset: command.offset });
       }
       throw error;

@@ -1,0 +1,53 @@
+import { CommandAttributes } from './CommandAttributes.js';
+import { BadFileData, type FileDataWriter } from './FileDataWriter.js';
+import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
+
+/** The send commands that change a file's data and that applyDataCommand applies (UPDATE_EXTENT holds no data). */
+export const DATA_COMMANDS: ReadonlySet<number> = new Set([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE]);
+
+/** A CLONE's numbers: copy `length` bytes of the source from `sourceOffset` to `offset` of the file. */
+export interface CloneRange {
+  offset: number;
+  length: number;
+  sourceOffset: number;
+}
+
+/**
+ * Applies one data command (one of DATA_COMMANDS) to the file `writer` holds, its attributes read through
+ * CommandAttributes. A CLONE is handed to `clone`, since whoever replays the stream knows where its source is.
+ * Returns the bytes of file data the command stands for.
+ */
+export function applyDataCommand(command: SendCommand, writer: FileDataWriter, clone: (range: CloneRange) => void): number {
+  const attributes = new CommandAttributes(command.attributes);
+  switch (command.type) {
+    case Command.WRITE: {
+      const data = attributes.bytes(Attribute.DATA);
+      writer.write(attributes.u64(Attribute.FILE_OFFSET), data);
+      return data.length;
+    }
+    case Command.CLONE: {
+      const range = { offset: attributes.u64(Attribute.FILE_OFFSET), length: attributes.u64(Attribute.CLONE_LEN), sourceOffset: attributes.u64(Attribute.CLONE_OFFSET) };
+      clone(range);
+      return range.length;
+    }
+    case Command.ENCODED_WRITE: {
+      if (attributes.u32(Attribute.ENCRYPTION, 0) !== 0) throw new BadFileData('an encrypted extent, which no receiver can decode');
+      const offset = attributes.u64(Attribute.FILE_OFFSET);
+      const compression = attributes.u32(Attribute.COMPRESSION, 0);
+      const data = attributes.bytes(Attribute.DATA);
+      const unencodedLength = attributes.u64(Attribute.UNENCODED_LEN);
+      const unencodedOffset = attributes.u64(Attribute.UNENCODED_OFFSET);
+      const length = attributes.u64(Attribute.UNENCODED_FILE_LEN);
+      writer.encodedWrite(offset, compression, data, unencodedLength, unencodedOffset, length);
+      return length;
+    }
+    case Command.FALLOCATE:
+      writer.fallocate(attributes.u32(Attribute.FALLOCATE_MODE), attributes.u64(Attribute.FILE_OFFSET), attributes.u64(Attribute.SIZE));
+      return 0;
+    case Command.TRUNCATE:
+      writer.truncate(attributes.u64(Attribute.SIZE));
+      return 0;
+    default:
+      throw new Error(`command ${command.type} is not a data command`);
+  }
+}
