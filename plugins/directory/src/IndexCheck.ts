@@ -11,7 +11,7 @@ import { safeRelativePath } from './TarEntries.js';
 export function checkIndex(index: FileIndex, backupId: string, chain?: Set<string>): void {
   const types = new Map<string, string>();
   const refuse = (entryPath: string, reason: string) =>
-    new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId}: refusing to restore ${displayPath(entryPath)}: ${reason}`, { backup: backupId, path: displayPath(entryPath) });
+    new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId}: refusing to restore "${displayPath(entryPath)}": ${reason}`, { backup: backupId, path: displayPath(entryPath) });
   for (const entry of index.entries) {
     safeRelativePath(entry.path, backupId);
     if (types.has(entry.path)) throw refuse(entry.path, 'the index lists it twice');
@@ -25,7 +25,7 @@ export function checkIndex(index: FileIndex, backupId: string, chain?: Set<strin
     }
     if (entry.type === 'hardlink') {
       safeRelativePath(entry.linkTo ?? '', backupId);
-      if (types.get(entry.linkTo!) !== 'file') throw refuse(entry.path, `it is a hard link to ${displayPath(entry.linkTo!)}, which the backup does not hold as a file`);
+      if (types.get(entry.linkTo!) !== 'file') throw refuse(entry.path, `it is a hard link to "${displayPath(entry.linkTo!)}", which the backup does not hold as a file`);
     }
   }
 }

@@ -89,7 +89,7 @@ hostile('refusals and damage name a path that is not UTF-8 as \\xHH, as ls shows
     }
   })();
   assert.is(refusal?.code, ErrorCode.RESTORE_UNSAFE);
-  assert.is(refusal?.message, 'backup evil: refusing to restore lat-\\xe9\\xff: the index lists it twice');
+  assert.is(refusal?.message, 'backup evil: refusing to restore "lat-\\xe9\\xff": the index lists it twice');
   const stream = await craftedTar([{ header: { name: 'other', type: 'file', size: 3 } as tar.Header, body: 'abc' }]);
   const { error } = await restoreCrafted(stream, [entry({ path: name, type: 'file', size: 3 })]);
   assert.is(error?.code, ErrorCode.STREAM_DAMAGED);
