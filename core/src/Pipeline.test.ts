@@ -209,11 +209,13 @@ chain('a part damaged in one sink is read from the other', async () => {
   }
 });
 
-chain('delete refuses a backup another depends on, then removes everything', async () => {
+chain('delete refuses a backup another depends on, then removes everything, a temporary of its manifest too', async () => {
   const sink = new MemorySink();
   const directory = await temporaryDirectory();
   const full = await createBackup(runtimeWith([sink], ['a']), { path: directory });
   const child = await createBackup(runtimeWith([sink], ['b']), { path: directory, parent: full.id });
+  // What a sink lists once the writer of a manifest's copy was killed mid-write.
+  await sink.put(`${RepositoryKeys.manifest(child.id)}.tmp-1-0badc0de`, Buffer.from('{"half":'));
   try {
     await deleteBackup(runtimeWith([sink], []), full.id);
     assert.unreachable();

@@ -11,13 +11,31 @@ export interface CatalogEntry {
   sinks: string[];
 }
 
-/** Object keys inside every sink. See docs/repository-format.md. */
+/** `backups/<id>.json`, or with `.…` after it (a temporary of a manifest whose write was cut short). */
+const MANIFEST_KEY = /^backups\/([^/]+)\.json(\..+)?$/;
+const DATA_ROOT = 'data/';
+
+/** Object keys inside every sink, and which backup a key belongs to. See docs/repository-format.md. */
 export const RepositoryKeys = Object.freeze({
   manifestPrefix: 'backups/',
   manifest: (id: string) => `backups/${id}.json`,
-  dataPrefix: (id: string) => `data/${id}/`,
-  part: (id: string, seq: number) => `data/${id}/${String(seq).padStart(6, '0')}.part`,
-  index: (id: string) => `data/${id}/index`,
+  /** Temporaries of `id`'s manifest start with this. */
+  manifestTemporaryPrefix: (id: string) => `backups/${id}.json.`,
+  dataRoot: DATA_ROOT,
+  dataPrefix: (id: string) => `${DATA_ROOT}${id}/`,
+  part: (id: string, seq: number) => `${DATA_ROOT}${id}/${String(seq).padStart(6, '0')}.part`,
+  index: (id: string) => `${DATA_ROOT}${id}/index`,
+  /** The backup id of a manifest key; undefined for any other key (a temporary included). */
+  manifestOwner(key: string): string | undefined {
+    const match = MANIFEST_KEY.exec(key);
+    return match && match[2] === undefined ? match[1] : undefined;
+  },
+  /** The backup id a key of data, or of a manifest's temporary, belongs to; undefined for a manifest and any other key. */
+  leftoverOwner(key: string): string | undefined {
+    if (key.startsWith(DATA_ROOT)) return key.split('/')[1];
+    const match = MANIFEST_KEY.exec(key);
+    return match && match[2] !== undefined ? match[1] : undefined;
+  },
 });
 
 /** SHA-256 in hex, computed on libuv's thread pool (WebCrypto), so the main thread keeps streaming. */
@@ -55,9 +73,8 @@ export class Repository {
       const found: Manifest[] = [];
       try {
         for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
-          const match = /^backups\/([^/]+)\.json$/.exec(object.key);
-          if (!match) continue;
-          const id = match[1]!;
+          const id = RepositoryKeys.manifestOwner(object.key);
+          if (id === undefined) continue;
           let data: Buffer;
           try {
             data = await sink.get(object.key);
@@ -104,15 +121,14 @@ export class Repository {
     const committed = new Set((await this.catalog()).map((entry) => entry.manifest.id));
     const unreadable = new Set(this.unreadable.map(({ sink }) => sink));
     const found = new Map<string, { id: string; sink: string; objects: number; size: number }>();
-    const owner = (key: string) => (key.startsWith('data/') ? key.split('/')[1]! : /^backups\/([^/]+)\.json\../.exec(key)?.[1]);
     for (const sink of this.sinks) {
       if (unreadable.has(sink)) continue;
       const objects = async function* () {
-        yield* sink.list('data/');
+        yield* sink.list(RepositoryKeys.dataRoot);
         yield* sink.list(RepositoryKeys.manifestPrefix);
       };
       for await (const object of objects()) {
-        const id = owner(object.key);
+        const id = RepositoryKeys.leftoverOwner(object.key);
         if (id === undefined || committed.has(id)) continue;
         const key = `${sink.name}\0${id}`;
         const entry = found.get(key) ?? { id, sink: sink.name, objects: 0, size: 0 };
@@ -128,7 +144,7 @@ export class Repository {
   async leftoverKeys(sink: Sink, id: string): Promise<string[]> {
     const keys: string[] = [];
     for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) keys.push(object.key);
-    for await (const object of sink.list(`${RepositoryKeys.manifest(id)}.`)) keys.push(object.key);
+    for await (const object of sink.list(RepositoryKeys.manifestTemporaryPrefix(id))) keys.push(object.key);
     return keys;
   }
 

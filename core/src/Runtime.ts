@@ -67,8 +67,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!(error instanceof RastError)) throw error;
       throw new RastError(error.code, `${where}: ${key}: ${error.message}`, { ...error.facts, file: config.file, key }, { cause: error.cause });
     });
+  const loadingPresets = resolvePlugins(presets, loaderOptions, 'preset');
   const resolved = [
-    ...(await (coreKeys.presets ? fromConfig('presets', resolvePlugins(presets, loaderOptions, 'preset')) : resolvePlugins(presets, loaderOptions, 'preset'))),
+    ...(await (coreKeys.presets ? fromConfig('presets', loadingPresets) : loadingPresets)),
     ...(await fromConfig('plugins', resolvePlugins((coreKeys.plugins as string[] | undefined) ?? [], loaderOptions, 'plugin'))),
   ];
   const byName = new Map<string, ResolvedPlugin>();

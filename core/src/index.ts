@@ -8,7 +8,6 @@ export { loadConfig, parseConfigText, embeddedDefaultConfig, SYSTEM_CONFIG_FILE,
 export { validateConfig, CORE_CONFIG_SHAPE, BACKUP_CONFIG_SHAPE, type ValidatedConfig, type BackupSettings } from './ConfigValidator.js';
 export { createRuntime, type Runtime, type RuntimeOptions } from './Runtime.js';
 export { Repository, RepositoryKeys, checkStored, sha256, type CatalogEntry } from './Repository.js';
-export { StreamRangeReader } from './StreamRangeReader.js';
 export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
 export { encodeFileIndex, decodeFileIndex, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';

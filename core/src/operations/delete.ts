@@ -7,7 +7,8 @@ import { runOperation } from './lifecycle.js';
 import { deleteKeys } from '../SinkKeys.js';
 
 /**
- * Removes a backup from every sink: the manifest first (the backup stops existing), then its data.
+ * Removes a backup from every sink: the manifest first (the backup stops existing), then its data (and any
+ * temporary of its manifest that a killed writer left).
  * Refuses while another backup depends on it. A delete cut short leaves only unlisted data behind.
  */
 export async function deleteBackup(runtime: Runtime, reference: string): Promise<Manifest> {
@@ -31,9 +32,8 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
     for (const sink of sinks) {
       try {
         await sink.delete(RepositoryKeys.manifest(manifest.id));
-        const keys: string[] = [];
-        for await (const object of sink.list(RepositoryKeys.dataPrefix(manifest.id))) keys.push(object.key);
-        await deleteKeys(sink, keys);
+        // Without its manifest, what is left of the backup is a leftover: remove it the way deleteLeftover does.
+        await deleteKeys(sink, await repository.leftoverKeys(sink, manifest.id));
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
       }

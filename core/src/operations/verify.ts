@@ -140,8 +140,8 @@ async function unreadableManifests(runtime: Runtime, committed: Set<string>, lev
       continue; // the catalog has already warned about a sink it could not read
     }
     for (const key of keys) {
-      const id = /^backups\/([^/]+)\.json$/.exec(key)?.[1];
-      if (!id || committed.has(id)) continue;
+      const id = RepositoryKeys.manifestOwner(key);
+      if (id === undefined || committed.has(id)) continue;
       const problem = parseManifest(await sink.get(key).catch(() => Buffer.alloc(0)), id).problem ?? 'unreadable';
       const report = reports.get(id) ?? { backup: id, level, sinks: [], stream: null, problems: [], ok: false, dependents: [] };
       report.sinks.push({ sink: sink.name, holds: false, objects: 0, read: 0, problems: [{ backup: id, kind: 'manifest-damaged', sink: sink.name, object: 'manifest', key, message: `backup ${id}, manifest (${key}) in sink ${sink.name} is damaged: ${problem}` }] });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ErrorCode, RastError, type FileIndex } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError, type FileIndex } from '@rast-backup/core';
 import { safeRelativePath } from './TarEntries.js';
 
 /**
@@ -11,7 +11,7 @@ import { safeRelativePath } from './TarEntries.js';
 export function checkIndex(index: FileIndex, backupId: string, chain?: Set<string>): void {
   const types = new Map<string, string>();
   const refuse = (entryPath: string, reason: string) =>
-    new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId}: refusing to restore ${JSON.stringify(entryPath)}: ${reason}`, { backup: backupId, path: entryPath });
+    new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId}: refusing to restore "${displayPath(entryPath)}": ${reason}`, { backup: backupId, path: displayPath(entryPath) });
   for (const entry of index.entries) {
     safeRelativePath(entry.path, backupId);
     if (types.has(entry.path)) throw refuse(entry.path, 'the index lists it twice');
@@ -21,11 +21,11 @@ export function checkIndex(index: FileIndex, backupId: string, chain?: Set<strin
   for (const entry of index.entries) {
     for (let parent = path.posix.dirname(entry.path); parent !== '.'; parent = path.posix.dirname(parent)) {
       const type = types.get(parent);
-      if (type !== undefined && type !== 'directory') throw refuse(entry.path, `it lies below ${parent}, which is a ${type}`);
+      if (type !== undefined && type !== 'directory') throw refuse(entry.path, `it lies below ${displayPath(parent)}, which is a ${type}`);
     }
     if (entry.type === 'hardlink') {
       safeRelativePath(entry.linkTo ?? '', backupId);
-      if (types.get(entry.linkTo!) !== 'file') throw refuse(entry.path, `it is a hard link to ${JSON.stringify(entry.linkTo)}, which the backup does not hold as a file`);
+      if (types.get(entry.linkTo!) !== 'file') throw refuse(entry.path, `it is a hard link to "${displayPath(entry.linkTo!)}", which the backup does not hold as a file`);
     }
   }
 }

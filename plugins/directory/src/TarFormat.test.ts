@@ -10,7 +10,7 @@ import zstd from '@rast-backup/plugin-zstd';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import directory from './index.js';
-import { withTextPath } from './TextPath.js';
+import { NoTextPath, withTextPath } from './TextPath.js';
 
 /** A runtime from a real config file: local sink, zstd, this plugin; 1 MiB parts so big files span parts. */
 async function runtime(repository: string): Promise<Runtime> {
@@ -42,10 +42,14 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
     if (stats.isSymbolicLink()) facts.push(`target=${indexPath(await readlink(absolute, { encoding: 'buffer' }))}`);
     if (stats.isCharacterDevice() || stats.isBlockDevice()) facts.push(`rdev=${stats.rdev}`);
     if (!stats.isSymbolicLink()) {
-      // Not for files whose own name is not UTF-8: the xattr library cannot reach them without a temporary link.
+      // Not for files whose own name is not UTF-8 (the xattr library cannot reach them without a temporary link),
+      // nor on a filesystem without xattrs (the library reports errno 95, EOPNOTSUPP); any other error fails.
       await withTextPath(absolute, async (text) => {
         for (const name of (await listAttributes(text)).sort()) facts.push(`xattr:${name}=${(await getAttribute(text, name))?.toString('base64')}`);
-      }).catch(() => facts.push('xattrs unread'));
+      }).catch((error: Error) => {
+        if (!(error instanceof NoTextPath) && !/\(os error 95\)$/.test(error.message)) throw error;
+        facts.push('xattrs unread');
+      });
     }
     if (relative.length) result[key] = facts.join(' ');
     if (stats.isDirectory()) {

@@ -5,6 +5,7 @@ import { silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
 import tar from 'tar-stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { checkIndex } from './IndexCheck.js';
 import { safeRelativePath } from './TarEntries.js';
 import { restoreTree } from './TarRestorer.js';
 
@@ -75,6 +76,24 @@ hostile('a stream that disagrees with its index is reported as damaged', async (
   const stream = await craftedTar([{ header: { name: 'file', type: 'file', size: 3 } as tar.Header, body: 'abc' }]);
   const { error } = await restoreCrafted(stream, [entry({ path: 'file', type: 'file', size: 10 })]);
   assert.is(error?.code, ErrorCode.STREAM_DAMAGED);
+});
+
+hostile('refusals and damage name a path that is not UTF-8 as \\xHH, as ls shows it', async () => {
+  const name = 'lat-\udce9\udcff';
+  const index: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'evil', entries: [entry({ path: name, type: 'file' }), entry({ path: name, type: 'file' })] };
+  const refusal = (() => {
+    try {
+      checkIndex(index, 'evil');
+    } catch (error) {
+      return error as RastError;
+    }
+  })();
+  assert.is(refusal?.code, ErrorCode.RESTORE_UNSAFE);
+  assert.is(refusal?.message, 'backup evil: refusing to restore "lat-\\xe9\\xff": the index lists it twice');
+  const stream = await craftedTar([{ header: { name: 'other', type: 'file', size: 3 } as tar.Header, body: 'abc' }]);
+  const { error } = await restoreCrafted(stream, [entry({ path: name, type: 'file', size: 3 })]);
+  assert.is(error?.code, ErrorCode.STREAM_DAMAGED);
+  assert.is(error?.message, 'backup evil: its stream lacks 1 entries its index lists (lat-\\xe9\\xff)');
 });
 
 hostile.run();

@@ -1,4 +1,4 @@
-import { ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import type tar from 'tar-stream';
 import { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
 import type { SafeTree } from './SafeTree.js';
@@ -24,7 +24,7 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
     let bytes = 0;
     const write = async (file: FileToFill, manifest: Manifest, header: tar.Header, body: AsyncIterable<Buffer>) => {
       if (header.type !== 'file' || header.size !== file.entry.size) {
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${file.entry.path} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
+        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${displayPath(file.entry.path)} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
       }
       const handle = await tree.createFile(file.target);
       try {
@@ -47,12 +47,12 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
           let found = false;
           for await (const { path, header, body } of tarEntries(archiveOf(reader.read(start, end)), manifest.id)) {
             if (found || path !== file.entry.path) {
-              throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${path}, where its index places ${file.entry.path}`, { backup: manifest.id });
+              throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${displayPath(path)}, where its index places ${displayPath(file.entry.path)}`, { backup: manifest.id });
             }
             found = true;
             await write(file, manifest, header, body);
           }
-          if (!found) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${file.entry.path}`, { backup: manifest.id });
+          if (!found) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${displayPath(file.entry.path)}`, { backup: manifest.id });
         }
         continue;
       }
@@ -64,7 +64,7 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
         await write(file, manifest, header, body);
       }
       if (needed.size > 0) {
-        const missing = [...needed.keys()].slice(0, 3).join(', ');
+        const missing = [...needed.keys()].slice(0, 3).map(displayPath).join(', ');
         throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: its stream lacks ${needed.size} entries its index lists (${missing})`, { backup: manifest.id });
       }
     }

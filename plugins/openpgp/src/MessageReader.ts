@@ -1,11 +1,7 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import * as openpgp from 'openpgp';
+import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, PUBLIC_KEY_ENCRYPTED_SESSION_KEY, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
 
-const PUBLIC_KEY_ENCRYPTED_SESSION_KEY = 1;
-const LITERAL_DATA = 11;
-const SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA = 18;
-const MDC_HEADER = Buffer.from([0xc0 | 19, 20]);
-const AES_BLOCK = 16;
 const SLICE = 1024 * 1024;
 
 interface Packet {
@@ -44,7 +40,7 @@ export async function readWrittenMessage(data: Uint8Array, privateKey: openpgp.P
     packet = packetAt(data, offset);
   }
   if (!packet || packet.tag !== SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA || offset === 0 || packet.body + packet.length !== data.length) return undefined;
-  if (data[packet.body] !== 1) return undefined;
+  if (data[packet.body] !== SEIPD_VERSION) return undefined;
   const message = await openpgp.readMessage({ binaryMessage: data.subarray(0, offset) });
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
   if (!sessionKey || sessionKey.algorithm !== 'aes256') return undefined;
@@ -56,11 +52,11 @@ export async function readWrittenMessage(data: Uint8Array, privateKey: openpgp.P
   for (let start = 0; start < encrypted.length; start += SLICE) written += decipher.update(encrypted.subarray(start, start + SLICE)).copy(plain, written);
   written += decipher.final().copy(plain, written);
   const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
-  if (written !== encrypted.length || written < AES_BLOCK + 2 + MDC_HEADER.length + 20) throw damaged('too short');
+  if (written !== encrypted.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
   if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1]) throw damaged('the session key does not decrypt it (check bytes differ)');
-  const mdcAt = written - 22;
-  const mdc = createHash('sha1').update(plain.subarray(0, mdcAt + 2)).digest();
-  if (!plain.subarray(mdcAt, mdcAt + 2).equals(MDC_HEADER) || !timingSafeEqual(mdc, plain.subarray(mdcAt + 2, written))) throw damaged('modification detected (MDC mismatch)');
+  const mdcAt = written - MDC_HEADER.length - MDC_LENGTH;
+  const mdc = createHash('sha1').update(plain.subarray(0, mdcAt + MDC_HEADER.length)).digest();
+  if (!plain.subarray(mdcAt, mdcAt + MDC_HEADER.length).equals(MDC_HEADER) || !timingSafeEqual(mdc, plain.subarray(mdcAt + MDC_HEADER.length, written))) throw damaged('modification detected (MDC mismatch)');
   const literal = packetAt(plain, AES_BLOCK + 2);
   if (!literal || literal.tag !== LITERAL_DATA || literal.body + literal.length !== mdcAt) return undefined;
   const nameLength = plain[literal.body + 1]!;

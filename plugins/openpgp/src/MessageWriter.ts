@@ -1,14 +1,10 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
 
-/** OpenPGP packet tags (RFC 4880 §4.3) written here. */
-const LITERAL_DATA = 11;
-const SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA = 18;
-const MODIFICATION_DETECTION_CODE = 19;
-const AES_BLOCK = 16;
 /** Room left for the public-key session key packets (one ECDH or RSA-4096 PKESK is under 600 bytes). */
 const SESSION_KEY_PACKETS_ROOM = 4096;
 /** Packet headers, the CFB prefix, the literal data header and the MDC packet. */
-const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + 2 + 20;
+const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + MDC_HEADER.length + MDC_LENGTH;
 /** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
 const SLICE = 64 * 1024;
 /** `collect` (if given) is called after every this many bytes of the cipher's output slices. */
@@ -50,16 +46,15 @@ export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, 
   const literalHeader = Buffer.concat([packetHeader(LITERAL_DATA, literalBody), Buffer.from([0x62, 0, 0, 0, 0, 0])]);
   const random = randomBytes(AES_BLOCK);
   const prefix = Buffer.concat([random, random.subarray(AES_BLOCK - 2)]);
-  const mdcHeader = Buffer.from([0xc0 | MODIFICATION_DETECTION_CODE, 20]);
-  const mdc = createHash('sha1').update(prefix).update(literalHeader).update(data).update(mdcHeader).digest();
+  const mdc = createHash('sha1').update(prefix).update(literalHeader).update(data).update(MDC_HEADER).digest();
 
-  const plaintextLength = prefix.length + literalHeader.length + data.length + mdcHeader.length + mdc.length;
+  const plaintextLength = prefix.length + literalHeader.length + data.length + MDC_HEADER.length + mdc.length;
   const seipdHeader = packetHeader(SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA, 1 + plaintextLength);
   const length = sessionKeyPackets.length + seipdHeader.length + 1 + plaintextLength;
   output.set(sessionKeyPackets, 0);
   let offset = sessionKeyPackets.length;
   offset += seipdHeader.copy(output, offset);
-  output[offset++] = 1;
+  output[offset++] = SEIPD_VERSION;
   // SEIPD v1: CFB over the whole plaintext with a zero IV, no resynchronisation.
   const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
   const encrypt = (piece: Uint8Array) => {
@@ -68,7 +63,7 @@ export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, 
       if (collect && (start + SLICE) % COLLECT_EVERY === 0) collect();
     }
   };
-  for (const piece of [prefix, literalHeader, data, mdcHeader, mdc]) encrypt(piece);
+  for (const piece of [prefix, literalHeader, data, MDC_HEADER, mdc]) encrypt(piece);
   offset += cipher.final().copy(output, offset);
   if (offset !== length) throw new Error(`OpenPGP message writer: wrote ${offset} bytes, expected ${length}`);
   return length;
