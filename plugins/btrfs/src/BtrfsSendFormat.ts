@@ -57,7 +57,7 @@ function serialize(context: SerializeContext): Serialization {
 }
 
 /** Set to `user-space` to restore with SendStreamReceiver even where `btrfs receive` could be used (tests, comparisons). */
-export const RECEIVER_ENVIRONMENT = 'RAST_BACKUP_BTRFS_RECEIVER';
+const RECEIVER_ENVIRONMENT = 'RAST_BACKUP_BTRFS_RECEIVER';
 
 /**
  * Receives the chain (full, then each incremental) with `btrfs receive` into a staging directory beside

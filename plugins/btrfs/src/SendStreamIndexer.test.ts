@@ -60,4 +60,14 @@ parentSpans('its spans are left as they were while this stream writes to their f
   assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
 });
 
+parentSpans('an xattr removed by this stream stays in the parent index', () => {
+  const parent: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'b0', entries: [entry('.', 'directory'), { ...entry('f', 'file'), xattrs: { 'user.a': '', 'user.b': 'eA==' } }] };
+  const before = structuredClone(parent);
+  const indexer = new SendStreamIndexer('b1', parent);
+  indexer.apply(command(Command.SNAPSHOT, [[Attribute.UUID, Buffer.alloc(16, 2)], [Attribute.CLONE_UUID, Buffer.alloc(16, 1)]]));
+  indexer.apply(command(Command.REMOVE_XATTR, [[Attribute.PATH, Buffer.from('f')], [Attribute.XATTR_NAME, Buffer.from('user.a')]], 100));
+  assert.equal(indexer.index().entries.find((candidate) => candidate.path === 'f')!.xattrs, { 'user.b': 'eA==' });
+  assert.equal(parent, before, 'the parent index is unchanged');
+});
+
 parentSpans.run();

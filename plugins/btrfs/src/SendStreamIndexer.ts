@@ -190,7 +190,11 @@ export class SendStreamIndexer {
       }
       case Command.REMOVE_XATTR: {
         const node = touch(this.lookup(path));
-        if (node.xattrs) delete node.xattrs[text(Attribute.XATTR_NAME)];
+        if (node.xattrs) {
+          // A copy, as SET_XATTR makes: the object may be the parent index's own.
+          node.xattrs = { ...node.xattrs };
+          delete node.xattrs[text(Attribute.XATTR_NAME)];
+        }
         return;
       }
       case Command.WRITE:
