@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { WorkerStage, WorkerStageFactory } from './types.js';
+import { collectYoungGarbage } from './WorkerGarbage.js';
 
 export interface EncoderJob {
   /**
@@ -22,15 +21,6 @@ export type EncoderResult = { memory?: ArrayBuffer; length: number; sha256: stri
 const stages = new Map<string, Promise<WorkerStage>>();
 /** This thread's scratch memory: the stages write alternately into it and into the job's memory. */
 let scratch: ArrayBuffer | undefined;
-
-/**
- * Stages leave their scratch buffers (e.g. a cipher's output slices) as garbage that V8 only collects once
- * 64 MiB of it has piled up in this thread, because so few JS objects are made here. A minor collection
- * (1–2 ms) after each part, and whenever a stage asks, keeps it small.
- */
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (options: { type: 'minor' | 'major' }) => void;
-const collectYoung = () => collect({ type: 'minor' });
 
 function stageFor(module: string, options: unknown): Promise<WorkerStage> {
   const key = `${module}\0${JSON.stringify(options ?? null)}`;
@@ -53,7 +43,7 @@ export default async function encode(job: EncoderJob): Promise<unknown> {
     const output = current === home ? spare : home;
     try {
       const stage = await stageFor(module, options);
-      length = stage(current.subarray(0, length), output, prepared, collectYoung);
+      length = stage(current.subarray(0, length), output, prepared, collectYoungGarbage);
     } catch (error) {
       return { failed: index, message: (error as Error).message } satisfies EncoderResult;
     }
@@ -61,7 +51,7 @@ export default async function encode(job: EncoderJob): Promise<unknown> {
   }
   if (current !== home) spare.copy(home, 0, 0, length);
   const sha256 = createHash('sha256').update(home.subarray(0, length)).digest('hex');
-  collect({ type: 'minor' });
+  collectYoungGarbage();
   if (job.memory instanceof SharedArrayBuffer) return { length, sha256 } satisfies EncoderResult;
   const result: EncoderResult = { memory: job.memory, length, sha256 };
   return move({ [transferableSymbol]: job.memory, [valueSymbol]: result } as never);

@@ -14,7 +14,7 @@ export interface Sink {
    * the returned promise settles (create reuses its memory for a later part): copy what must be kept.
    */
   put(key: string, data: Buffer): Promise<void>;
-  /** Reads a whole object; throws RastError PART_MISSING when absent. */
+  /** Reads a whole object into a buffer the caller owns (the sink keeps no reference); throws RastError PART_MISSING when absent. */
   get(key: string): Promise<Buffer>;
   /** Lists objects whose key starts with `prefix`. */
   list(prefix: string): AsyncIterable<SinkObject>;
@@ -194,6 +194,7 @@ export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown, col
 
 /** Undoes a transform recorded in a manifest. */
 export interface TransformDecoder {
+  /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
   decode(data: Buffer, params: Record<string, unknown>): Promise<Buffer>;
 }
 

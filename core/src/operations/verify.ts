@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type PartRecord } from '../Manifest.js';
 import { checkStored, RepositoryKeys, type CatalogEntry } from '../Repository.js';
@@ -157,7 +158,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
   const level = levelOf(options);
   const objects: Array<[string, PartRecord]> = [...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]), ['file index', manifest.index]];
   const sinks: VerifyReport['sinks'] = [];
-  for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset));
+  for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency));
 
   const problems: VerifyProblem[] = [];
   await runtime.repository.chain(entry).catch((error: Error) => {
@@ -179,7 +180,8 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
   return { backup: manifest.id, level, sinks, stream, problems, ok, dependents: [] };
 }
 
-async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string, PartRecord]>, level: VerifyLevel, subset: VerifyOptions['subset']): Promise<VerifyReport['sinks'][number]> {
+/** Lists and reads one sink's objects of the backup, `concurrency` reads at a time; problems come in the objects' order. */
+async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string, PartRecord]>, level: VerifyLevel, subset: VerifyOptions['subset'], concurrency: number): Promise<VerifyReport['sinks'][number]> {
   const { manifest } = entry;
   const problems: VerifyProblem[] = [];
   const result = { sink: sink.name, holds: entry.sinks.includes(sink.name), objects: 0, read: 0, problems };
@@ -206,25 +208,32 @@ async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string
     if (!result.holds && problems.length === 0) return result;
   }
 
+  const limit = pLimit(concurrency);
+  const reads: Array<Promise<(() => void) | undefined>> = [];
   for (const [label, part] of objects) {
     const size = listed.get(part.key);
     result.objects++;
     if (size === undefined) {
-      problem('missing', label, part.key, 'is missing');
+      reads.push(Promise.resolve(() => problem('missing', label, part.key, 'is missing')));
       continue;
     }
     if (size !== part.storedSize) {
-      problem('size', label, part.key, `size ${size}, expected ${part.storedSize}`);
+      reads.push(Promise.resolve(() => problem('size', label, part.key, `size ${size}, expected ${part.storedSize}`)));
       continue;
     }
     if (level === 'presence' || (level === 'subset' && !sampled(part.key, subset!))) continue;
     result.read++;
-    try {
-      const mismatch = await checkStored(await sink.get(part.key), part);
-      if (mismatch) problem(/^size/.test(mismatch) ? 'size' : 'checksum', label, part.key, mismatch);
-    } catch (error) {
-      problem(error instanceof RastError && error.code === ErrorCode.PART_MISSING ? 'missing' : 'unreadable', label, part.key, (error as Error).message);
-    }
+    reads.push(
+      limit(async () => {
+        try {
+          const mismatch = await checkStored(await sink.get(part.key), part);
+          return mismatch ? () => problem(/^size/.test(mismatch) ? 'size' : 'checksum', label, part.key, mismatch) : undefined;
+        } catch (error) {
+          return () => problem(error instanceof RastError && error.code === ErrorCode.PART_MISSING ? 'missing' : 'unreadable', label, part.key, (error as Error).message);
+        }
+      }),
+    );
   }
+  for (const report of await Promise.all(reads)) report?.();
   return result;
 }

@@ -52,4 +52,18 @@ reader('messages of other shapes (openpgp.js with compression) are left to openp
   assert.equal(await decryptPart(privateKey, await written(mine)), mine);
 });
 
+reader('decryptPart decrypts in a worker thread, taking its input over (moved, not copied) when it owns its memory; damage comes back as the same refusal', async () => {
+  const { privateKey } = await keys;
+  const data = randomBytes(2 * 1024 * 1024 + 3);
+  const message = Buffer.from(await written(data)); // a buffer of its own, as sinks return
+  const shared = Buffer.concat([Buffer.alloc(10), message]);
+  assert.equal(await decryptPart(privateKey, message), data);
+  assert.is(message.length, 0, 'the message was moved to the worker');
+  assert.equal(await decryptPart(privateKey, shared.subarray(10)), data, 'a view into a larger buffer is copied');
+  const damaged = Buffer.from(shared.subarray(10));
+  damaged[damaged.length - 100]! ^= 0x01;
+  const error = await decryptPart(privateKey, damaged).then(() => undefined, (failure: Error) => failure);
+  assert.match(error?.message ?? '', /the OpenPGP message is damaged: modification detected/);
+});
+
 reader.run();

@@ -8,7 +8,8 @@ import { Piscina } from 'piscina';
 import type { PartKeys } from './EncryptionStage.js';
 import type { EncryptionJob } from './EncryptionWorker.js';
 import { messageBound } from './MessageWriter.js';
-import { readWrittenMessage } from './MessageReader.js';
+import type { DecryptionJob, DecryptionResult } from './DecryptionWorker.js';
+import { writtenMessageKey } from './MessageReader.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
@@ -38,10 +39,30 @@ async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
   return { sessionKeyPackets, sessionKey };
 }
 
-/** Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). */
+let decryptionPool: Piscina | undefined;
+
+/**
+ * One thread that deciphers the messages' data, off the main thread (which decodes the stream). One is
+ * enough to keep ahead of decompression and decoding, and each more thread holds parts of its own.
+ */
+function decryptionWorker(): Piscina {
+  decryptionPool ??= new Piscina({ filename: new URL('./DecryptionWorker.js', import.meta.url).href, minThreads: 1, maxThreads: 1, idleTimeout: 1000 });
+  return decryptionPool;
+}
+
+/**
+ * Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). A message MessageWriter
+ * wrote has its session key decrypted here by openpgp.js and its data in a worker thread, taking ownership of
+ * `data` (the TransformDecoder contract); any other is left to openpgp.js whole.
+ */
 export async function decryptPart(privateKey: openpgp.PrivateKey, data: Buffer): Promise<Buffer> {
-  const fast = await readWrittenMessage(data, privateKey);
-  if (fast) return fast;
+  const written = await writtenMessageKey(data, privateKey);
+  if (written) {
+    const job: DecryptionJob = { ...written, data };
+    const result = (await decryptionWorker().run(job, { transferList: transferList(data) })) as DecryptionResult;
+    if ('other' in result) data = Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength);
+    else return Buffer.from(result.buffer, result.offset, result.length);
+  }
   const message = await openpgp.readMessage({ binaryMessage: data });
   const { data: plain } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
   return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);

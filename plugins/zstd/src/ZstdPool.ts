@@ -34,5 +34,5 @@ async function run(task: ZstdTask, owned: boolean): Promise<Buffer> {
 
 /** Compresses `data`, taking ownership of it (the Transform contract). */
 export const compress = (data: Buffer, level: number) => run({ operation: 'compress', data, level }, true);
-/** Decompresses a copy of `data`: decoders do not own their input. */
-export const decompress = (data: Buffer) => run({ operation: 'decompress', data, level: 0 }, false);
+/** Decompresses `data`, taking ownership of it (the TransformDecoder contract). */
+export const decompress = (data: Buffer) => run({ operation: 'decompress', data, level: 0 }, true);

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { collectYoungGarbageAfterTask } from '@rast-backup/core/worker';
 import { move } from 'piscina';
 import { compressBound, compressionContext, type CompressionContext } from './CompressionContext.js';
 
@@ -29,6 +30,7 @@ export default function run(task: ZstdTask): ArrayBuffer {
   } else {
     output = decompressor.decompress(input);
   }
+  collectYoungGarbageAfterTask(); // the part moved in
   // Hand back an ArrayBuffer holding exactly the output (a small Buffer may be a view into a shared pool).
   const exact = output.byteOffset === 0 && output.byteLength === output.buffer.byteLength ? output.buffer : output.buffer.slice(output.byteOffset, output.byteOffset + output.byteLength);
   return move(exact as ArrayBuffer) as ArrayBuffer;

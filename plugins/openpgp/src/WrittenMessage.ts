@@ -1,0 +1,40 @@
+import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, packetAt } from './PacketFormat.js';
+
+/** The encrypted data is deciphered in slices of this size. */
+const SLICE = 1024 * 1024;
+
+/** Where the encrypted data of a message MessageWriter wrote lies, and its session key. */
+export interface WrittenMessage {
+  sessionKey: Uint8Array;
+  /** The SEIPD packet's body after its version byte: `data.subarray(start, end)`. */
+  start: number;
+  end: number;
+}
+
+/**
+ * Decrypts the data writtenMessageKey found, with Node's OpenSSL in one decipher pass into one buffer, and
+ * checks it against the MDC before returning the literal data; undefined when the literal data packet is
+ * not MessageWriter's. Synchronous and free of openpgp.js (the main thread finds the key with
+ * MessageReader), so that a worker thread runs it without loading openpgp.js.
+ */
+export function decryptWritten(data: Uint8Array, { sessionKey, start: from, end }: WrittenMessage): Buffer | undefined {
+  const encrypted = data.subarray(from, end);
+  const plain = Buffer.allocUnsafeSlow(encrypted.length);
+  const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
+  let written = 0;
+  for (let start = 0; start < encrypted.length; start += SLICE) written += decipher.update(encrypted.subarray(start, start + SLICE)).copy(plain, written);
+  written += decipher.final().copy(plain, written);
+  const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
+  if (written !== encrypted.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
+  if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1]) throw damaged('the session key does not decrypt it (check bytes differ)');
+  const mdcAt = written - MDC_HEADER.length - MDC_LENGTH;
+  const mdc = createHash('sha1').update(plain.subarray(0, mdcAt + MDC_HEADER.length)).digest();
+  if (!plain.subarray(mdcAt, mdcAt + MDC_HEADER.length).equals(MDC_HEADER) || !timingSafeEqual(mdc, plain.subarray(mdcAt + MDC_HEADER.length, written))) throw damaged('modification detected (MDC mismatch)');
+  const literal = packetAt(plain, AES_BLOCK + 2);
+  if (!literal || literal.tag !== LITERAL_DATA || literal.body + literal.length !== mdcAt) return undefined;
+  const nameLength = plain[literal.body + 1]!;
+  const start = literal.body + 2 + nameLength + 4;
+  if (start > mdcAt) throw damaged('a literal data packet shorter than its header');
+  return plain.subarray(start, mdcAt);
+}
