@@ -129,6 +129,18 @@ flow('a name that is not UTF-8 is backed up (its xattrs aside), listed as \\xHH,
   assert.equal(await readdir(path.join(restored, 'dir'), { encoding: 'buffer' }), [name]);
 });
 
+flow('a name with a newline is listed on one line as \\x0a, selected by that form, restored as it was', async () => {
+  const { config, source, home } = await setup();
+  await writeFile(path.join(source, 'dir', 'two\nlines'), 'y');
+  assert.is(cli(['create', source, '--config', config]).status, 0);
+  const listed = cli(['ls', 'latest', 'dir', '--config', config]).stdout;
+  assert.match(listed, /  dir\/two\\x0alines\n/);
+  assert.ok(listed.split('\n').every((line) => !line.endsWith('dir/two')), 'no entry is split over two lines');
+  const restored = path.join(home, 'restored');
+  assert.is(cli(['restore', 'latest', restored, '--include', 'dir/two\\x0alines', '--config', config]).status, 0);
+  assert.equal(await readdir(path.join(restored, 'dir')), ['two\nlines']);
+});
+
 flow('a project config in the current directory is found; config shows which file is used', async () => {
   const { config, home } = await setup();
   await writeFile(path.join(home, 'rast-backup.config.toml'), await readFile(config));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { displayPath, indexPath, isBinaryPath, pathBytes } from './IndexPath.js';
+import { displayPath, fromDisplayPath, indexPath, isBinaryPath, pathBytes } from './IndexPath.js';
 
 const paths = suite('index paths of names that are bytes');
 
@@ -14,6 +14,16 @@ paths('UTF-8 names are their own text; other bytes are escaped one by one and co
   assert.is(displayPath('l\udce9\udcff/💀'), 'l\\xe9\\xff/💀');
   assert.is(JSON.parse(JSON.stringify('l\udce9\udcff')), 'l\udce9\udcff');
   assert.match(JSON.stringify('l\udce9'), /\\udce9/);
+});
+
+paths('control characters are shown as \\xHH too, so a name stays on one line, and every shown name reads back', () => {
+  assert.is(displayPath('a\nb\tc\x7f\x00d/é'), 'a\\x0ab\\x09c\\x7f\\x00d/é');
+  for (let round = 0; round < 5_000; round++) {
+    const path = indexPath(randomBytes(round % 7));
+    const shown = displayPath(path);
+    assert.not.match(shown, /[\x00-\x1f\x7f]/);
+    if (!path.includes('\\')) assert.is(fromDisplayPath(shown), path, shown);
+  }
 });
 
 paths('any bytes survive the round trip, and different bytes give different paths', () => {

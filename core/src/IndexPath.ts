@@ -65,12 +65,23 @@ export function isBinaryPath(path: string): boolean {
   return path.search(ESCAPED) >= 0;
 }
 
-/** An index path for people: each byte that is not UTF-8 as `\xHH` (what `--include` patterns accept too). */
+/** Control characters (C0 and DEL), valid UTF-8 but not for a terminal: a newline would split a one-line message. */
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, '0')}`;
+
+/**
+ * An index path for people: each byte that is not UTF-8, and each control character, as `\xHH` (what `ls`
+ * paths and `--include` patterns accept too), so that a name never breaks a line of output.
+ */
 export function displayPath(path: string): string {
-  return path.replace(ESCAPED, (character) => `\\x${(character.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0')}`);
+  return path.replace(ESCAPED, (character) => hex(character.charCodeAt(0) - ESCAPE_BASE)).replace(CONTROL, (character) => hex(character.charCodeAt(0)));
 }
 
-/** A path or pattern as people type it back to an index path: `\xHH` (HH from 80 to ff) is that byte. */
+/** A path or pattern as people type it back to an index path: `\xHH` (HH from 80 to ff, below 20, or 7f) is that byte. */
 export function fromDisplayPath(text: string): string {
-  return text.replace(/\\x([89a-f][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(ESCAPE_BASE + parseInt(hex, 16)));
+  return text.replace(/\\x([89a-f][0-9a-f]|[01][0-9a-f]|7f)/gi, (_, digits: string) => {
+    const byte = parseInt(digits, 16);
+    return String.fromCharCode(byte >= 0x80 ? ESCAPE_BASE + byte : byte);
+  });
 }

@@ -61,11 +61,11 @@ function pathComponents(raw: Buffer, allowRoot: boolean): string[] {
 
 /**
  * A stream path for messages, quoted and shown as everywhere else (core's displayPath: `\xHH` for a byte that
- * is not UTF-8); control characters as `\xHH` too, so that a message stays one line; cut when long.
+ * is not UTF-8, and a control character, so that a message stays one line); cut when long.
  */
 export function show(raw: Buffer | string): string {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
-  const text = displayPath(indexPath(bytes)).replace(/[\x00-\x1f\x7f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const text = displayPath(indexPath(bytes));
   return text.length > 200 ? `"${text.slice(0, 200)}…"` : `"${text}"`;
 }
 
