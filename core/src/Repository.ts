@@ -12,15 +12,16 @@ export interface CatalogEntry {
 }
 
 /** `backups/<id>.json`, or with `.…` after it (a temporary of a manifest whose write was cut short). */
-const MANIFEST_KEY = /^backups\/([^/]+)\.json(\..+)?$/;
+const MANIFEST_ROOT = 'backups/';
+const MANIFEST_KEY = new RegExp(`^${MANIFEST_ROOT}([^/]+)\\.json(\\..+)?$`);
 const DATA_ROOT = 'data/';
 
 /** Object keys inside every sink, and which backup a key belongs to. See docs/repository-format.md. */
 export const RepositoryKeys = Object.freeze({
-  manifestPrefix: 'backups/',
-  manifest: (id: string) => `backups/${id}.json`,
+  manifestPrefix: MANIFEST_ROOT,
+  manifest: (id: string) => `${MANIFEST_ROOT}${id}.json`,
   /** Temporaries of `id`'s manifest start with this. */
-  manifestTemporaryPrefix: (id: string) => `backups/${id}.json.`,
+  manifestTemporaryPrefix: (id: string) => `${MANIFEST_ROOT}${id}.json.`,
   dataRoot: DATA_ROOT,
   dataPrefix: (id: string) => `${DATA_ROOT}${id}/`,
   part: (id: string, seq: number) => `${DATA_ROOT}${id}/${String(seq).padStart(6, '0')}.part`,

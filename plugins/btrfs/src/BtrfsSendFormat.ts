@@ -47,7 +47,7 @@ function serialize(context: SerializeContext): Serialization {
       return length;
     },
     close: () => {
-      output?.then((started) => started.close(), () => {}).catch(() => {});
+      output?.then((started) => started.close(), () => {});
     },
     index: (): FileIndex => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');

@@ -48,6 +48,9 @@ export class CommandOutput {
     const writing = openSync(fifo, constants.O_WRONLY);
     try {
       this.child = spawn(command, args, { stdio: ['ignore', writing, 'pipe'] });
+    } catch (error) {
+      closeSync(reading);
+      throw error;
     } finally {
       closeSync(writing);
     }

@@ -2,8 +2,11 @@ import { CommandAttributes } from './CommandAttributes.js';
 import { BadFileData, type FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 
-/** The send commands that change a file's data and that applyDataCommand applies (UPDATE_EXTENT holds no data). */
-export const DATA_COMMANDS: ReadonlySet<number> = new Set([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE]);
+/** The send commands about a file's data, which applyDataCommand applies (UPDATE_EXTENT, which has none, it refuses). */
+export const DATA_COMMANDS: ReadonlySet<number> = new Set([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE, Command.UPDATE_EXTENT]);
+
+/** Why an UPDATE_EXTENT cannot be applied. */
+export const NO_DATA = 'the stream was made with btrfs send --no-data and holds no file data to restore';
 
 /** A CLONE's numbers: copy `length` bytes of the source from `sourceOffset` to `offset` of the file. */
 export interface CloneRange {
@@ -47,6 +50,8 @@ export function applyDataCommand(command: SendCommand, writer: FileDataWriter, c
     case Command.TRUNCATE:
       writer.truncate(attributes.u64(Attribute.SIZE));
       return 0;
+    case Command.UPDATE_EXTENT:
+      throw new BadFileData(NO_DATA);
     default:
       throw new Error(`command ${command.type} is not a data command`);
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { ErrorCode, RastError, type RestoreReport } from '@rast-backup/core';
 import { BadAttribute, CommandAttributes } from './CommandAttributes.js';
-import { applyDataCommand, type CloneRange } from './DataCommand.js';
+import { applyDataCommand, DATA_COMMANDS, NO_DATA, type CloneRange } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter, type RangeSource } from './FileDataWriter.js';
 import { ParentFileView } from './ParentFileView.js';
@@ -127,6 +127,14 @@ export class SendStreamReceiver {
     const raw = () => read.bytes(Attribute.PATH);
     const created = CREATED[command.type];
     if (created) return this.create(created, raw(), command, read);
+    if (DATA_COMMANDS.has(command.type)) {
+      // Refused before its path is looked up: the path of a --no-data stream's command may not exist here.
+      if (command.type === Command.UPDATE_EXTENT) throw new BadFileData(NO_DATA);
+      const path = raw();
+      const writer = this.writer(path);
+      applyDataCommand(command, writer, (range) => this.clone(path, command, writer, range));
+      return;
+    }
     switch (command.type) {
       case Command.RENAME:
         return this.rename(raw(), read.bytes(Attribute.PATH_TO));
@@ -149,16 +157,6 @@ export class SendStreamReceiver {
       case Command.SET_XATTR:
       case Command.REMOVE_XATTR:
         return this.xattr(command.type === Command.SET_XATTR, raw(), read.bytes(Attribute.XATTR_NAME), attributes.get(Attribute.XATTR_DATA));
-      case Command.WRITE:
-      case Command.CLONE:
-      case Command.ENCODED_WRITE:
-      case Command.FALLOCATE:
-      case Command.TRUNCATE: {
-        const path = raw();
-        const writer = this.writer(path);
-        applyDataCommand(command, writer, (range) => this.clone(path, command, writer, range));
-        return;
-      }
       case Command.CHMOD:
         this.tree.resolve(raw(), true).mode = read.u64(Attribute.MODE) & 0o7777;
         return;
@@ -174,8 +172,6 @@ export class SendStreamReceiver {
         node.mtime = read.time(Attribute.MTIME) ?? node.mtime;
         return;
       }
-      case Command.UPDATE_EXTENT:
-        throw new Inconsistent('the stream was made with btrfs send --no-data and holds no file data to restore');
       case Command.FILEATTR:
         this.tree.resolve(raw(), true);
         return this.note('btrfs inode flags (FILEATTR: immutable, append-only, nodatacow…) are not restored by the user-space receiver');

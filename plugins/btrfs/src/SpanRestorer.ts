@@ -105,8 +105,8 @@ class SpanReplayer {
   private async replaySpan(manifest: Manifest, range: StreamRange, writer: FileDataWriter): Promise<number> {
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
-      // A span's other commands (times, owners, other files) are left to the index; UPDATE_EXTENT is refused below.
-      if (!(DATA_COMMANDS.has(command.type) || command.type === Command.UPDATE_EXTENT) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
+      // A span's other commands (times, owners, other files) are left to the index.
+      if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
       // Attribute values are views valid only during the callback: keep a copy of the ones applied later.
       pending.push({ ...command, attributes: new Map([...command.attributes].map(([type, value]) => [type, Buffer.from(value)])) });
     }, { version: await this.version(manifest), offset: range.start });
@@ -121,7 +121,6 @@ class SpanReplayer {
 
   private async apply(manifest: Manifest, range: StreamRange, command: SendCommand, writer: FileDataWriter): Promise<number> {
     try {
-      if (command.type === Command.UPDATE_EXTENT) throw new BadFileData('a command that holds no data (a stream made with --no-data?)');
       let source: FileDataWriter | undefined;
       if (command.type === Command.CLONE) {
         const clone = range.clones?.find((candidate) => candidate.at === command.offset);

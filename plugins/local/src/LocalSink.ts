@@ -32,6 +32,14 @@ const FILESYSTEM_REFUSES = -1;
  * refuses O_DIRECT at open. The part encoder's slots are page-aligned for this; the rest (the tail, other
  * buffers) is written through the cache.
  */
+/**
+ * Whether `data` may start on a page: only the part encoder's slots (shared memory, page-aligned) can; any other
+ * buffer would cost an open and an unlink for writeDirect to find out.
+ */
+function mayBeAligned(data: Buffer): boolean {
+  return data.buffer instanceof SharedArrayBuffer && data.byteOffset % DIRECT_ALIGNMENT === 0;
+}
+
 async function writeDirect(file: string, data: Buffer, mode: number): Promise<number> {
   const bulk = data.length - (data.length % DIRECT_ALIGNMENT);
   if (bulk === 0) return 0;
@@ -74,9 +82,9 @@ export class LocalSink implements Sink {
   private readonly gid?: number;
   private readonly directoryMode: number;
   private readonly fileMode: number;
-  /** fsyncs started in the background for objects written since the last flush(), so writeback overlaps the rest of the backup. */
   /** Cleared once the filesystem refuses O_DIRECT, so that parts are not tried with it again. */
   private directIo = true;
+  /** fsyncs started in the background for objects written since the last flush(), so writeback overlaps the rest of the backup. */
   private syncing: Array<Promise<unknown>> = [];
   /** Directories that received objects since the last flush(). */
   private readonly unsyncedDirectories = new Set<string>();
@@ -122,7 +130,7 @@ export class LocalSink implements Sink {
     const isManifest = key.endsWith('.json');
     try {
       await this.makeDirectory(path.dirname(target));
-      let direct = isManifest || !this.directIo ? 0 : await writeDirect(temporary, data, this.fileMode);
+      let direct = isManifest || !this.directIo || !mayBeAligned(data) ? 0 : await writeDirect(temporary, data, this.fileMode);
       if (direct === FILESYSTEM_REFUSES) {
         this.directIo = false;
         direct = 0;

@@ -2,9 +2,16 @@ import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readWrittenMessage } from './MessageReader.js';
+import { writtenMessageKey } from './MessageReader.js';
 import { writeMessage } from './MessageWriter.js';
 import { decryptPart } from './OpenPgpTransform.js';
+import { decryptWritten } from './WrittenMessage.js';
+
+/** The two halves decryptPart runs (the key here, the data in its worker thread), in this thread. */
+async function readWrittenMessage(data: Uint8Array, privateKey: openpgp.PrivateKey): Promise<Buffer | undefined> {
+  const written = await writtenMessageKey(data, privateKey);
+  return written && decryptWritten(data, written);
+}
 
 const keys = (async () => {
   const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'reader test' }], format: 'object' });

@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
 import { packetAt, PUBLIC_KEY_ENCRYPTED_SESSION_KEY, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
-import { decryptWritten, type WrittenMessage } from './WrittenMessage.js';
+import type { WrittenMessage } from './WrittenMessage.js';
 
 /**
  * The session key of a message as MessageWriter writes it (public-key session key packets, then one SEIPD v1
@@ -20,10 +20,4 @@ export async function writtenMessageKey(data: Uint8Array, privateKey: openpgp.Pr
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
   if (!sessionKey || sessionKey.algorithm !== 'aes256') return undefined;
   return { sessionKey: sessionKey.data, start: packet.body + 1, end: packet.body + packet.length };
-}
-
-/** writtenMessageKey, then decryptWritten, in this thread. */
-export async function readWrittenMessage(data: Uint8Array, privateKey: openpgp.PrivateKey): Promise<Buffer | undefined> {
-  const written = await writtenMessageKey(data, privateKey);
-  return written && decryptWritten(data, written);
 }

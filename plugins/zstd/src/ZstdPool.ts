@@ -24,7 +24,6 @@ async function run(task: ZstdTask, owned: boolean): Promise<Buffer> {
     return Buffer.from(result);
   } catch (error) {
     const message = (error as Error).message;
-    if (message.startsWith('the zstd binding')) throw new RastError(ErrorCode.TOOL_MISSING, message);
     if (/zstd-napi|binding\.node|Cannot find module/.test(message)) {
       throw new RastError(ErrorCode.TOOL_MISSING, `the zstd binding (zstd-napi) could not be loaded: ${message}; reinstall rast-backup (it builds with node-gyp)`);
     }
