@@ -34,6 +34,8 @@ export interface Plugin<S extends OptionsShape = OptionsShape> {
   /** `always`: applied whenever loaded. `configured`: applied only when its table is in the config. */
   activation?: 'always' | 'configured';
   options?: S;
+  /** Keys of its options table that hold secrets (`secret_access_key`): a config file setting them must be private (see secretFileExposure), else a warning. */
+  secrets?: string[];
   apply(pipeline: Pipeline, options: InferOptions<S>, context: PluginContext): void | Promise<void>;
   /** Clipanion command classes this plugin adds to the CLI. */
   commands?: Array<new () => unknown>;

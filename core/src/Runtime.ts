@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadConfig, SYSTEM_CONFIG_FILE, type LoadedConfig } from './ConfigLoader.js';
+import { configSecretsWarning } from './ConfigSecrets.js';
 import { CORE_CONFIG_SHAPE, validateConfig, type BackupSettings } from './ConfigValidator.js';
 import { ErrorCode, RastError } from './errors.js';
 import { Pipeline } from './Pipeline.js';
@@ -109,6 +110,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (names.has(sink.name)) throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: two sinks are named ${sink.name}`, { key: 'storage' });
     names.add(sink.name);
   }
+  const exposed = await configSecretsWarning(config, validated.active.map(({ plugin }) => plugin));
+  if (exposed) options.log.warn(exposed);
   const activeNames = new Set(validated.active.map((plugin) => plugin.plugin.name));
   const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log, validated.backup.concurrency);
   runtime = {

@@ -16,6 +16,8 @@ export { cutIntoParts } from './PartSplitter.js';
 export { transferList } from './Transfer.js';
 export { stateDirectory } from './StateDirectory.js';
 export { makeDirectories } from './Directories.js';
+export { BACKUP_GROUP, groupId, groupName } from './Group.js';
+export { secretFileExposure } from './SecretFile.js';
 export { IndexCache } from './IndexCache.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';

@@ -141,8 +141,10 @@ export interface StreamSpans {
 export interface RestoreReport {
   entries: number;
   bytes: number;
-  /** What the destination could not hold (ownership without root, xattrs unsupported, …). */
+  /** What the destination could not hold (device nodes without root, xattrs unsupported, …): fails the restore unless accepted. */
   skipped: string[];
+  /** Entries left owned by the restoring user, not root, because setting owners needs root: one warning, not a failure (as restic does). */
+  ownersNotSet?: number;
 }
 
 export interface VerifyContext {

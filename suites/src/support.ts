@@ -70,9 +70,9 @@ export async function loopFilesystem(type: 'btrfs' | 'ext4', size: string, prefi
   return { home, mountPoint };
 }
 
-/** Writes a config file and returns its path. */
+/** Writes a config file, private as one holding S3 keys must be (else every command warns), and returns its path. */
 export async function writeConfig(directory: string, text: string, name = 'config.toml'): Promise<string> {
   const file = path.join(directory, name);
-  await writeFile(file, text);
+  await writeFile(file, text, { mode: 0o600 });
   return file;
 }

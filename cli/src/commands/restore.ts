@@ -8,7 +8,7 @@ export class RestoreCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Restore a backup into a directory',
-    details: 'Restores the backup (id, unique prefix, or latest) and the chain it depends on into DEST, which must not exist or be empty. --include restores only matching paths: paths relative to the backup root (a leading / is allowed) or globs; a directory brings its whole subtree; several patterns may follow one --include; only the parts of the repository that hold the selected files are fetched (tar and btrfs-send backups), and no chain is replayed. Nothing is ever written outside DEST. What the destination cannot hold (owners and device nodes when not root, xattrs or ACLs the filesystem refuses) is listed, and the restore then exits 1 unless --ignore-unrestorable is given. A btrfs-send backup restores with btrfs receive onto btrfs as root, and with the user-space receiver onto any other filesystem or as another user.',
+    details: 'Restores the backup (id, unique prefix, or latest) and the chain it depends on into DEST, which must not exist or be empty. --include restores only matching paths: paths relative to the backup root (a leading / is allowed) or globs; a directory brings its whole subtree; several patterns may follow one --include; only the parts of the repository that hold the selected files are fetched (tar and btrfs-send backups), and no chain is replayed. Nothing is ever written outside DEST. Not root, the restored entries belong to the restoring user: one warning, exit 0 (setting owners needs root). What else the destination cannot hold (device nodes when not root, xattrs or ACLs the filesystem refuses) is listed, and the restore then exits 1 unless --ignore-unrestorable is given. A btrfs-send backup restores with btrfs receive onto btrfs as root, and with the user-space receiver onto any other filesystem or as another user.',
     examples: [
       ['Restore everything', '$0 restore latest /mnt/restore'],
       ['Restore one file and one directory', '$0 restore 20261127T1634 /tmp/r --include "/etc/fstab" "/home/alice/*"'],
@@ -18,7 +18,7 @@ export class RestoreCommand extends BaseCommand {
   id = Option.String({ name: 'id' });
   destination = Option.String({ name: 'dest' });
   include = Option.Array('--include', [], { description: 'Restore only paths matching these patterns (several may follow one flag)' });
-  ignoreUnrestorable = Option.Boolean('--ignore-unrestorable', false, { description: 'Exit 0 even when some content could not be restored (owners without root, xattrs the destination refuses); it is still listed as warnings' });
+  ignoreUnrestorable = Option.Boolean('--ignore-unrestorable', false, { description: 'Exit 0 even when some content could not be restored (device nodes without root, xattrs the destination refuses); it is still listed as warnings' });
   more = Option.Rest();
 
   async run(): Promise<number> {

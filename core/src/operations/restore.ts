@@ -98,6 +98,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     const read = streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0);
     const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);
     log.info(`restore of ${target.id} read ${read} of the chain's ${total} stream bytes`);
+    if (report.ownersNotSet) log.warn(`owners not restored: ${report.ownersNotSet} entries belong to the restoring user (setting owners needs root)`);
     if (report.skipped.length > 0 && !options.ignoreUnrestorable) {
       for (const skipped of report.skipped) log.warn(`not restored: ${skipped}`);
       throw new RastError(

@@ -85,7 +85,7 @@ async function restoreWithBtrfsReceive(context: RestoreContext): Promise<Restore
     }
     await rmdir(staging).catch(() => {});
   }
-  return { entries: 0, bytes, skipped: [] };
+  return { entries: 0, bytes, skipped: [], ownersNotSet: 0 };
 }
 
 /** Applies the chain's streams, oldest first, with the user-space receiver: onto any filesystem, as any user. */

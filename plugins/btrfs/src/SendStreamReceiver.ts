@@ -52,6 +52,8 @@ function seconds(value: Time): number {
 export class SendStreamReceiver {
   readonly tree = new ReceiveTree();
   private readonly skipped = new SkipList();
+  /** Entries whose owner is not the restoring user's, left so because setting owners needs root. */
+  private ownersNotSet = 0;
   private readonly noted = new Set<string>();
   private readonly destination: Buffer;
   private readonly stash: string;
@@ -427,7 +429,7 @@ export class SendStreamReceiver {
         }
       };
       if (this.options.isRoot) refusable('owners', () => lchownSync(absolute, node.uid, node.gid));
-      else if (node.uid !== uid || node.gid !== gid) this.skipped.add('owners (need root)', shown);
+      else if (node.uid !== uid || node.gid !== gid) this.ownersNotSet += 1;
       if (node.kind !== 'symlink') refusable('permissions', () => chmodSync(absolute, node.mode));
       if (node.capability) {
         try {
@@ -446,6 +448,6 @@ export class SendStreamReceiver {
     } catch (error) {
       throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${this.label}: setting owners, modes and times: ${(error as Error).message}`, {}, { cause: error });
     }
-    return { entries, bytes: this.bytes, skipped: this.skipped.lines() };
+    return { entries, bytes: this.bytes, skipped: this.skipped.lines(), ownersNotSet: this.ownersNotSet };
   }
 }

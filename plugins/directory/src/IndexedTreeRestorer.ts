@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { displayPath, ErrorCode, RastError, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { includeMatcher } from './IncludeMatcher.js';
-import { applyMetadata } from './Metadata.js';
+import { applyMetadata, ownerNotSet } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
 import { makeSpecialFile } from './SpecialFile.js';
 import { checkIndex } from './IndexCheck.js';
@@ -86,5 +86,6 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   for (const entry of directoryEntries) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot)));
 
-  return { entries: restored.length + directoryEntries.length + wanted.filter((entry) => entry.type === 'hardlink').length, bytes, skipped };
+  const ownersNotSet = [...restored, ...directoryEntries].filter((entry) => ownerNotSet(entry, isRoot)).length;
+  return { entries: restored.length + directoryEntries.length + wanted.filter((entry) => entry.type === 'hardlink').length, bytes, skipped, ownersNotSet };
 }

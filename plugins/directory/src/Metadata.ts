@@ -9,15 +9,19 @@ function seconds(nanoseconds: string): number {
   return (Number(micro) + 0.5) / 1e6;
 }
 
+/** Whether a restore by a user other than root leaves this entry with another owner than the backup's. */
+export function ownerNotSet(entry: IndexEntry, isRoot: boolean): boolean {
+  return !isRoot && (entry.uid !== process.getuid!() || entry.gid !== process.getgid!());
+}
+
 /**
- * Applies an entry's metadata in the kernel's order: owner, then mode (chown clears setuid), then
- * xattrs, then times. Returns what the destination could not hold.
+ * Applies an entry's metadata in the kernel's order: owner (as root only), then mode (chown clears setuid),
+ * then xattrs, then times. Returns what the destination could not hold.
  */
 export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot: boolean): Promise<string[]> {
   const skipped: string[] = [];
   const isSymlink = entry.type === 'symlink';
   if (isRoot) await lchown(absolute, entry.uid, entry.gid);
-  else if (entry.uid !== process.getuid!() || entry.gid !== process.getgid!()) skipped.push(`${displayPath(entry.path)}: owner ${entry.uid}:${entry.gid} (needs root)`);
   if (!isSymlink) await chmod(absolute, entry.mode);
   if (entry.xattrs && !isSymlink) {
     const xattrs = entry.xattrs;

@@ -5,7 +5,7 @@ import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type RastError } from '@rast-backup/core';
-import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LocalSink } from './LocalSink.js';
@@ -86,6 +86,22 @@ sink('keeps the repository private: directories 0700, files 0600', async () => {
   assert.is((await stat(root)).mode & 0o777, 0o700);
   assert.is((await stat(path.join(root, 'data', 'x'))).mode & 0o777, 0o700);
   assert.is((await stat(path.join(root, 'data', 'x', '000000.part'))).mode & 0o777, 0o600);
+});
+
+testNeeding(sink, isRoot, 'root (to give files a group)', 'with a group: directories 0750 and files 0640 of that group, whatever the umask', async () => {
+  const root = path.join(await temporaryDirectory(), 'repository');
+  const gid = 4242;
+  const local = new LocalSink({ name: 'local', root, gid });
+  const umask = process.umask(0o077);
+  try {
+    await local.put('data/x/000000.part', Buffer.from('shared'));
+  } finally {
+    process.umask(umask);
+  }
+  for (const [entry, mode] of [[root, 0o750], [path.join(root, 'data', 'x'), 0o750], [path.join(root, 'data', 'x', '000000.part'), 0o640]] as const) {
+    const stats = await stat(entry);
+    assert.equal([stats.mode & 0o777, stats.gid], [mode, gid], entry);
+  }
 });
 
 sink('refuses keys that would leave the repository', async () => {

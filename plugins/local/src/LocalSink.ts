@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chown, open, type FileHandle, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, open, type FileHandle, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, makeDirectories, processAlive, RastError, type Sink, type SinkObject } from '@rast-backup/core';
 
@@ -12,6 +12,8 @@ export interface LocalSinkOptions {
 }
 
 const TEMPORARY_MARK = '.tmp-';
+const PRIVATE_DIRECTORY = 0o700;
+const PRIVATE_FILE = 0o600;
 
 /** Whether a file is a temporary whose writer is still running (`<name>.tmp-<pid>-<hex>`, pid alive). */
 function beingWritten(name: string): boolean {
@@ -94,8 +96,8 @@ export class LocalSink implements Sink {
     this.location = options.root;
     this.localPath = options.root;
     this.gid = options.gid;
-    this.directoryMode = options.gid === undefined ? 0o700 : 0o750;
-    this.fileMode = options.gid === undefined ? 0o600 : 0o640;
+    this.directoryMode = options.gid === undefined ? PRIVATE_DIRECTORY : 0o750;
+    this.fileMode = options.gid === undefined ? PRIVATE_FILE : 0o640;
   }
 
   private file(key: string): string {
@@ -104,11 +106,16 @@ export class LocalSink implements Sink {
     return path.join(this.localPath, ...parts);
   }
 
+  /**
+   * Creates `directory` and its missing parents. With a group they are given it and mode 0750 whatever the
+   * umask; where that group cannot be given (not root, not a member) they stay 0700.
+   */
   private async makeDirectory(directory: string): Promise<void> {
     const created = await makeDirectories(directory, this.directoryMode);
     if (created && this.gid !== undefined) {
       for (let current = directory; current.length >= created.length; current = path.dirname(current)) {
-        await chown(current, -1, this.gid).catch(() => {});
+        const grouped = await chown(current, -1, this.gid).then(() => true, () => false);
+        await chmod(current, grouped ? this.directoryMode : PRIVATE_DIRECTORY);
       }
     }
   }
@@ -138,7 +145,10 @@ export class LocalSink implements Sink {
       const handle = await open(temporary, direct > 0 ? 'r+' : 'wx', this.fileMode);
       try {
         for (let offset = direct; offset < data.length; ) offset += (await handle.write(data, offset, data.length - offset, offset)).bytesWritten;
-        if (this.gid !== undefined) await handle.chown(-1, this.gid).catch(() => {});
+        if (this.gid !== undefined) {
+          const grouped = await handle.chown(-1, this.gid).then(() => true, () => false);
+          await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
+        }
         if (isManifest) await handle.sync();
       } finally {
         await handle.close();

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { definePlugin, ErrorCode, RastError } from '@rast-backup/core';
+import { BACKUP_GROUP, definePlugin, ErrorCode, groupId, RastError } from '@rast-backup/core';
 import * as t from 'typanion';
-import { groupId } from './Group.js';
 import { LocalSink } from './LocalSink.js';
 
 export { LocalSink, type LocalSinkOptions } from './LocalSink.js';
@@ -20,7 +19,7 @@ export default definePlugin({
   },
   async apply(pipeline, options, context) {
     const root = path.resolve(context.configDirectory, options.path);
-    const gid = await groupId(options.group ?? 'rast-backup');
+    const gid = await groupId(options.group ?? BACKUP_GROUP);
     if (options.group !== undefined && gid === undefined) {
       throw new RastError(ErrorCode.CONFIG_INVALID, `${context.configFile ?? 'config'}: storage.local.group: no group ${options.group} in /etc/group`, { key: 'storage.local.group' });
     }

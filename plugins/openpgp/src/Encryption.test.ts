@@ -99,7 +99,7 @@ failClosed('a private key readable by group or others is refused with the chmod 
   const key = await keyPair(path.join(home, 'keys'));
   await writeConfig(config, repository, `enabled = true\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
   await chmod(key.privateKeyFile, 0o640);
-  await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, new RegExp(`accessible by group or others \\(mode 0640\\).*run: chmod 600 ${key.privateKeyFile}`));
+  await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, new RegExp(`readable by its group \\S+ \\(mode 0640\\): only the group rast-backup may share a secret; run: chmod 600 ${key.privateKeyFile}`));
   await assertNothingWritten(repository);
 });
 
@@ -208,7 +208,7 @@ passphrase('the passphrase comes from the environment variable or from a private
   const passphraseFile = path.join(home, 'keys', 'passphrase');
   await writeFile(passphraseFile, 'correct horse battery\n', { mode: 0o644 });
   await writeConfig(config, repository, `${base}\npassphrase_file = ${JSON.stringify(passphraseFile)}`);
-  await rejects(restore('d'), ErrorCode.CONFIG_INVALID, /encryption\.passphrase_file: .*accessible by group or others/);
+  await rejects(restore('d'), ErrorCode.CONFIG_INVALID, /encryption\.passphrase_file: .*passphrase is accessible by others \(mode 0644\)/);
   await chmod(passphraseFile, 0o600);
   await restore('e');
   await sameTree(path.join(home, 'e'), source);

@@ -1,9 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Option, UsageError } from 'clipanion';
 import { BaseCommand } from '@rast-backup/core/command';
-import { ErrorCode, RastError, type Runtime } from '@rast-backup/core';
+import { ErrorCode, RastError, secretFileExposure, type Runtime } from '@rast-backup/core';
 import { DEFAULT_KEY_PATH, settingsOf } from './EncryptionSettings.js';
 
 const formatFingerprint = (fingerprint: string) => fingerprint.replace(/(.{4})/g, '$1 ').trim();
@@ -31,10 +31,10 @@ export class GenerateKeyCommand extends BaseCommand {
     const settings = settingsOf(runtime.pipeline);
     const file = this.passphraseFile ? path.resolve(this.passphraseFile) : this.passphraseEnv ? undefined : settings?.passphraseFile;
     if (file) {
-      const stats = await stat(file).catch((error: Error) => {
+      const exposure = await secretFileExposure(file).catch((error: Error) => {
         throw new RastError(ErrorCode.USAGE, `cannot read the passphrase file ${file}: ${error.message}`, { path: file });
       });
-      if ((stats.mode & 0o077) !== 0) throw new RastError(ErrorCode.USAGE, `the passphrase file ${file} is accessible by group or others: run chmod 600 ${file}`, { path: file });
+      if (exposure) throw new RastError(ErrorCode.USAGE, `the passphrase file: ${exposure}`, { path: file });
       const passphrase = (await readFile(file, 'utf8')).split(/\r?\n/)[0];
       if (!passphrase) throw new RastError(ErrorCode.USAGE, `the passphrase file ${file} is empty`, { path: file });
       return { passphrase, source: `file ${file}` };

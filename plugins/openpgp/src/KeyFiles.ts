@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { ErrorCode, RastError, secretFileExposure } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 
@@ -27,16 +27,14 @@ function configError(settings: EncryptionSettings, key: string, message: string)
   return new RastError(ErrorCode.CONFIG_INVALID, `${settings.where}: encryption.${key}: ${message}`, { key: `encryption.${key}` });
 }
 
-/** Refuses a secret file (private key, passphrase) that group or others may read or write. */
+/** Refuses a secret file (private key, passphrase) that others, or a group other than rast-backup, may use. */
 async function checkPrivateFile(settings: EncryptionSettings, configKey: string, file: string): Promise<void> {
   const stats = await stat(file).catch((error: NodeJS.ErrnoException) => {
     throw configError(settings, configKey, `cannot read ${file}: ${describeFsError(error)}`);
   });
   if (!stats.isFile()) throw configError(settings, configKey, `${file} is not a file`);
-  const mode = stats.mode & 0o777;
-  if ((mode & 0o077) !== 0) {
-    throw configError(settings, configKey, `${file} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}): a secret must be private to its owner; run: chmod 600 ${file}`);
-  }
+  const exposure = await secretFileExposure(file);
+  if (exposure) throw configError(settings, configKey, exposure);
 }
 
 function describeFsError(error: NodeJS.ErrnoException): string {

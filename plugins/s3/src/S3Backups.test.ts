@@ -74,7 +74,7 @@ async function setup(options: { bucket: string; local?: boolean; s3?: Record<str
   };
   lines.push('[s3]', ...Object.entries(s3).map(([key, value]) => `${key} = ${JSON.stringify(value)}`), '');
   const config = path.join(home, 'config.toml');
-  await writeFile(config, lines.join('\n'));
+  await writeFile(config, lines.join('\n'), { mode: 0o600 });
   const source = path.join(home, 'source');
   await mkdir(path.join(source, 'dir'), { recursive: true });
   await writeFile(path.join(source, 'file1'), 'one\n');

@@ -14,6 +14,7 @@ export default definePlugin({
   configKey: 's3',
   activation: 'configured',
   options: S3_OPTIONS,
+  secrets: ['secret_access_key', 'session_token'],
   apply(pipeline, options, context) {
     const settings = normaliseSettings(options, context.configFile ?? 'config', context.configDirectory);
     pipeline.hooks.sinks.tap(PLUGIN_NAME, (sinks) => [...sinks, new S3Sink(settings, context.log)]);
