@@ -1,6 +1,8 @@
 import { webcrypto } from 'node:crypto';
+import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
+import { ManifestCache, type CachedManifest } from './ManifestCache.js';
 import { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
@@ -15,6 +17,8 @@ export interface CatalogEntry {
 const MANIFEST_ROOT = 'backups/';
 const MANIFEST_KEY = new RegExp(`^${MANIFEST_ROOT}([^/]+)\\.json(\\..+)?$`);
 const DATA_ROOT = 'data/';
+/** Manifests read from one sink at once when the catalog is built. */
+const MANIFEST_READS = 16;
 
 /** Object keys inside every sink, and which backup a key belongs to. See docs/repository-format.md. */
 export const RepositoryKeys = Object.freeze({
@@ -59,6 +63,8 @@ export class Repository {
     private readonly log: Logger,
     /** Parts fetched and decoded ahead of the one being read (`[backup] concurrency`). */
     private readonly readAhead = 2,
+    /** This host's copies of manifests already read (see ManifestCache); none by default. */
+    private readonly manifestCache = new ManifestCache(undefined),
   ) {}
 
   /**
@@ -71,26 +77,9 @@ export class Repository {
     const byId = new Map<string, CatalogEntry>();
     const unreadable: Array<{ sink: Sink; error: Error }> = [];
     for (const sink of this.sinks) {
-      const found: Manifest[] = [];
+      let found: Manifest[];
       try {
-        for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
-          const id = RepositoryKeys.manifestOwner(object.key);
-          if (id === undefined) continue;
-          let data: Buffer;
-          try {
-            data = await sink.get(object.key);
-          } catch (error) {
-            // Deleted between the listing and the read (a delete or prune running beside this one): not there.
-            if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) continue;
-            throw error;
-          }
-          const { manifest, problem } = parseManifest(data, id);
-          if (!manifest) {
-            this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
-            continue;
-          }
-          found.push(manifest);
-        }
+        found = await this.readManifests(sink);
       } catch (error) {
         unreadable.push({ sink, error: error as Error });
         continue;
@@ -112,6 +101,45 @@ export class Repository {
     const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
     this.cached = [...byId.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     return this.cached;
+  }
+
+  /**
+   * The good manifests one sink holds: the listing, then each manifest from this host's cache or, when new
+   * since the last run, from the sink (several at once). Damaged copies are reported and left out.
+   */
+  private async readManifests(sink: Sink): Promise<Manifest[]> {
+    const listed: Array<{ id: string; key: string; size: number }> = [];
+    for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
+      const id = RepositoryKeys.manifestOwner(object.key);
+      if (id !== undefined) listed.push({ id, key: object.key, size: object.size });
+    }
+    const cached = await this.manifestCache.load(sink);
+    const kept = new Map<string, CachedManifest>();
+    let changed = cached.size !== listed.length;
+    const limit = pLimit(MANIFEST_READS);
+    const read = async ({ id, key, size }: (typeof listed)[number]): Promise<Manifest | undefined> => {
+      let text = cached.get(id)?.size === size ? cached.get(id)!.text : undefined;
+      if (text === undefined) {
+        changed = true;
+        try {
+          text = (await sink.get(key)).toString('utf8');
+        } catch (error) {
+          // Deleted between the listing and the read (a delete or prune running beside this one): not there.
+          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
+          throw error;
+        }
+      }
+      const { manifest, problem } = parseManifest(text, id);
+      if (!manifest) {
+        this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
+        return undefined;
+      }
+      kept.set(id, { size, text });
+      return manifest;
+    };
+    const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);
+    if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
+    return found;
   }
 
   /**

@@ -7,6 +7,7 @@ import { Pipeline } from './Pipeline.js';
 import type { PluginContext, PresetItem } from './Plugin.js';
 import { resolvePlugins, type ResolvedPlugin } from './PluginLoader.js';
 import { IndexCache } from './IndexCache.js';
+import { ManifestCache } from './ManifestCache.js';
 import { Repository } from './Repository.js';
 import { stateDirectory } from './StateDirectory.js';
 import type { Logger, Sink } from './types.js';
@@ -31,7 +32,7 @@ export interface RuntimeOptions {
   environment?: NodeJS.ProcessEnv;
   /** Presets used when the config names none (the CLI passes its default preset). */
   defaultPresets: PresetItem[];
-  /** Host state (index copies); default stateDirectory(environment). */
+  /** Host state (index and manifest copies); default stateDirectory(environment). */
   stateDirectory?: string;
   /** Directories package names are resolved from besides the config's (the CLI's own). */
   resolveFrom: string[];
@@ -113,7 +114,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const exposed = await configSecretsWarning(config, validated.active.map(({ plugin }) => plugin));
   if (exposed) options.log.warn(exposed);
   const activeNames = new Set(validated.active.map((plugin) => plugin.plugin.name));
-  const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log, validated.backup.concurrency);
+  const state = options.stateDirectory ?? stateDirectory(environment);
+  const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log, validated.backup.concurrency, new ManifestCache(state));
   runtime = {
     config,
     pipeline,
@@ -122,7 +124,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     repository,
     settings: validated.backup,
     log: options.log,
-    indexCache: new IndexCache(options.stateDirectory ?? stateDirectory(environment)),
+    indexCache: new IndexCache(state),
   };
   return runtime;
 }

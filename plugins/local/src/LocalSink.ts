@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, chown, open, type FileHandle, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { ErrorCode, makeDirectories, processAlive, RastError, type Sink, type SinkObject } from '@rast-backup/core';
 
 export interface LocalSinkOptions {
@@ -14,6 +15,8 @@ export interface LocalSinkOptions {
 const TEMPORARY_MARK = '.tmp-';
 const PRIVATE_DIRECTORY = 0o700;
 const PRIVATE_FILE = 0o600;
+/** Files stat'ed at once by `list`. */
+const LIST_STATS = 32;
 
 /** Whether a file is a temporary whose writer is still running (`<name>.tmp-<pid>-<hex>`, pid alive). */
 function beingWritten(name: string): boolean {
@@ -198,7 +201,7 @@ export class LocalSink implements Sink {
    */
   async *list(prefix: string): AsyncIterable<SinkObject> {
     const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    const objects: SinkObject[] = [];
+    const keys: string[] = [];
     const walk = async (relative: string): Promise<void> => {
       let entries;
       try {
@@ -212,16 +215,30 @@ export class LocalSink implements Sink {
         if (entry.isDirectory()) {
           if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
         } else if (entry.isFile() && key.startsWith(prefix) && !beingWritten(entry.name)) {
-          // Removed since the directory was read (a delete or prune beside this one): not there.
-          const stats = await stat(path.join(this.localPath, key)).catch((error: NodeJS.ErrnoException) => {
-            if (error.code === 'ENOENT') return undefined;
-            throw this.failure('list', prefix, error);
-          });
-          if (stats) objects.push({ key, size: stats.size });
+          keys.push(key);
         }
       }
     };
     await walk(base);
+    const limit = pLimit(LIST_STATS);
+    const sizes = await Promise.all(
+      keys.map((key) =>
+        limit(() =>
+          // Removed since the directory was read (a delete or prune beside this one): not there.
+          stat(path.join(this.localPath, key)).then(
+            (stats) => stats.size,
+            (error: NodeJS.ErrnoException) => {
+              if (error.code === 'ENOENT') return undefined;
+              throw this.failure('list', prefix, error);
+            },
+          ),
+        ),
+      ),
+    );
+    const objects: SinkObject[] = [];
+    keys.forEach((key, at) => {
+      if (sizes[at] !== undefined) objects.push({ key, size: sizes[at] });
+    });
     objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* objects;
   }
