@@ -214,6 +214,20 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   assert.match(json(cli(['info', second.id, '--json', '--config', config])).facts['local snapshot'], /^gone/);
 });
 
+testNeeding(btrfs, available, needs, 'a restore through btrfs receive counts the entries it received, as the user-space receiver does', async () => {
+  const { home, mountPoint, source, config } = await btrfsFixture();
+  await populate(source);
+  const first = json(cli(['create', source, '--json', '--config', config]));
+  await rm(path.join(source, 'dir1'), { recursive: true });
+  await writeFile(path.join(source, 'added'), 'added');
+  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  const listed = json(cli(['info', second.id, '--files', '--json', '--config', config])).files.length;
+  const received = json(cli(['restore', second.id, path.join(mountPoint, 'received'), '--json', '--config', config]));
+  const userSpace = json(cli(['restore', second.id, path.join(home, 'user-space'), '--json', '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } }));
+  assert.is(userSpace.entries, listed, 'the user-space receiver counts every entry of the index');
+  assert.is(received.entries, listed, `btrfs receive of ${first.id} and ${second.id}: every entry counted`);
+});
+
 testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
   const { source, config } = await btrfsFixture();
   await writeFile(path.join(source, 'a'), 'a');
