@@ -228,6 +228,30 @@ testNeeding(btrfs, available, needs, 'a restore through btrfs receive counts the
   assert.is(received.entries, listed, `btrfs receive of ${first.id} and ${second.id}: every entry counted`);
 });
 
+testNeeding(btrfs, available, needs, 'a file with the btrfs.compression property restores off btrfs, whole or partly, without it', async () => {
+  const { home, source, config } = await btrfsFixture();
+  const content = Buffer.alloc(300_000, 'compressible ');
+  await writeFile(path.join(source, 'compressed'), content);
+  sh('btrfs', ['property', 'set', path.join(source, 'compressed'), 'compression', 'zstd']);
+  await writeFile(path.join(source, 'plain'), 'plain');
+  await setAttribute(path.join(source, 'plain'), 'user.note', 'kept');
+  const created = json(cli(['create', source, '--json', '--config', config]));
+  const files = json(cli(['info', created.id, '--files', '--json', '--config', config])).files;
+  assert.ok(files.find((entry: { path: string }) => entry.path === 'compressed').xattrs['btrfs.compression'], 'the index holds the property');
+  const tmpfs = path.join(home, 'tmpfs');
+  await mkdir(tmpfs);
+  sh('mount', ['-t', 'tmpfs', '-o', 'size=50m', 'tmpfs', tmpfs]);
+  process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
+  for (const include of [[], ['--include', '/compressed', '/plain']]) {
+    const destination = path.join(tmpfs, include.length ? 'partial' : 'whole');
+    const restored = json(cli(['restore', created.id, destination, ...include, '--json', '--config', config]));
+    assert.equal(restored.skipped, [], `restore ${include.join(' ')}: nothing left out but by design`);
+    assert.ok((await readFile(path.join(destination, 'compressed'))).equals(content));
+    assert.equal(await listAttributes(path.join(destination, 'compressed')), []);
+    assert.is((await getAttribute(path.join(destination, 'plain'), 'user.note'))?.toString(), 'kept', 'other xattrs are restored');
+  }
+});
+
 testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
   const { source, config } = await btrfsFixture();
   await writeFile(path.join(source, 'a'), 'a');

@@ -3,12 +3,14 @@ import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { displayPath, ErrorCode, indexPath, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
+import { isRestorableXattr } from './BtrfsProperties.js';
 import { btrfsFacts } from './BtrfsSource.js';
 import { BadAttribute } from './CommandAttributes.js';
 import { applyDataCommand, DATA_COMMANDS } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
+import { isOnBtrfs } from './Subvolume.js';
 
 /** Whether a command's PATH is a span's path: exactly, or as indexes made before names were kept as bytes wrote it (lossy UTF-8). */
 function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
@@ -36,7 +38,8 @@ function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | un
  * the same way (from the spans the index recorded for it at that moment) in a scratch file inside the
  * destination. Works on any filesystem.
  */
-export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
+export async function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
+  const onBtrfs = await isOnBtrfs(context.destination);
   return restoreIndexedTree(context, async (files, tree) => {
     const problems = files.map(({ entry }) => spanProblem(displayPath(entry.path), entry.size, entry.ranges)).filter((problem): problem is string => problem !== undefined);
     if (problems.length > 0) {
@@ -64,7 +67,7 @@ export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
     } finally {
       await spans.close();
     }
-  });
+  }, (name) => isRestorableXattr(name, onBtrfs));
 }
 
 /** Replays spans onto open files; clone sources are rebuilt once each, in scratch files removed at the end. */
