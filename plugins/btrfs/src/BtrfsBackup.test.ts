@@ -252,6 +252,33 @@ testNeeding(btrfs, available, needs, 'a file with the btrfs.compression property
   }
 });
 
+testNeeding(btrfs, available, needs, 'two repositories of one subvolume keep their own parent snapshots: incrementals alternate between them', async () => {
+  const { home, mountPoint, source, config } = await btrfsFixture();
+  const other = path.join(home, 'other.toml');
+  await writeFile(other, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'other-repository'))}\n[backup]\npart_size_mib = 1\n`);
+  const kept = () => sh('btrfs', ['subvolume', 'list', '-a', mountPoint]).split('\n').filter((line) => line.includes('.rast-backup/snapshots/')).map((line) => line.slice(line.lastIndexOf('/') + 1)).sort();
+  await writeFile(path.join(source, 'a'), 'a');
+  const latest = new Map<string, string>();
+  for (const round of [1, 2, 3]) {
+    for (const repository of [config, other]) {
+      await writeFile(path.join(source, `${round}-${path.basename(repository)}`), 'changed');
+      const created = cli(['create', source, ...(round > 1 ? ['--parent', 'latest'] : []), '--json', '--config', repository]);
+      assert.is(created.status, 0, `round ${round}, ${path.basename(repository)}: ${created.stderr}`);
+      const backup = JSON.parse(created.stdout);
+      if (round > 1) assert.is(backup.parent, latest.get(repository), 'an incremental on this repository\'s latest');
+      latest.set(repository, backup.id);
+    }
+  }
+  assert.equal(kept(), [...latest.values()].sort(), 'one snapshot per repository: its latest');
+  const restored = path.join(home, 'restored');
+  assert.is(cli(['restore', latest.get(other)!, restored, '--config', other], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } }).status, 0);
+  assert.equal((await readdir(restored)).sort(), (await readdir(source)).sort());
+  // Deleting a repository's latest backup releases its snapshot, not the other repository's.
+  const deleted = cli(['delete', latest.get(other)!, '--config', other]);
+  assert.is(deleted.status, 0, deleted.stderr);
+  assert.equal(kept(), [latest.get(config)]);
+});
+
 testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
   const { source, config } = await btrfsFixture();
   await writeFile(path.join(source, 'a'), 'a');
