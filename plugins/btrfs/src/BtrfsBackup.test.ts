@@ -279,6 +279,26 @@ testNeeding(btrfs, available, needs, 'two repositories of one subvolume keep the
   assert.equal(kept(), [latest.get(config)]);
 });
 
+testNeeding(btrfs, available, needs, 'a parent snapshot in the layout of versions before repository ids is still used, then released', async () => {
+  const { mountPoint, source, config } = await btrfsFixture();
+  await writeFile(path.join(source, 'a'), 'a');
+  const first = json(cli(['create', source, '--json', '--config', config]));
+  const snapshots = path.join(mountPoint, '.rast-backup', 'snapshots');
+  const [sourceUuid] = await readdir(snapshots);
+  const [repositoryId] = await readdir(path.join(snapshots, sourceUuid!));
+  // A read-only subvolume cannot be moved to another directory: writable for the move, read-only again (its UUID stays).
+  const moved = path.join(snapshots, sourceUuid!, first.id);
+  sh('btrfs', ['property', 'set', '-ts', path.join(snapshots, sourceUuid!, repositoryId!, first.id), 'ro', 'false']);
+  await rename(path.join(snapshots, sourceUuid!, repositoryId!, first.id), moved);
+  sh('btrfs', ['property', 'set', '-ts', moved, 'ro', 'true']);
+  sh('rmdir', [path.join(snapshots, sourceUuid!, repositoryId!)]);
+  await writeFile(path.join(source, 'b'), 'b');
+  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  assert.is(second.parent, first.id);
+  assert.equal((await readdir(path.join(snapshots, sourceUuid!))).sort(), [repositoryId], 'the old-layout parent is released');
+  assert.equal(await readdir(path.join(snapshots, sourceUuid!, repositoryId!)), [second.id]);
+});
+
 testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
   const { source, config } = await btrfsFixture();
   await writeFile(path.join(source, 'a'), 'a');
