@@ -48,8 +48,10 @@ export interface StreamRange {
   /** The file's path in that stream at that moment (orphan names included), as the stream's commands name it. */
   path: string;
   /**
-   * Clones in the span whose source the index could resolve: the command's offset, and the spans that
-   * rebuild the source file as it was at that moment (in this stream, or in the parent backup).
+   * Clones in the span whose source the index could resolve: the command's offset, and the spans of the
+   * source file (in this stream, or in the parent backup). The source as it was at the clone is those spans
+   * with the ones of this span's backup cut at `at` (see sourceAt); a file that clones from itself is its own
+   * source. Stored, a source already given in the same entry is written as its number (see storedEntry).
    */
   clones?: Array<{ at: number; source: StreamRange[] }>;
   /** The span holds a clone whose source the index could not resolve: replaying the span cannot rebuild the data. */
@@ -63,9 +65,57 @@ export interface FileIndex {
   entries: IndexEntry[];
 }
 
+/**
+ * The spans that rebuild a clone's source as it was when the clone at byte `at` of backup `from`'s stream was
+ * made: the source's spans of earlier backups, and those of `from` that start before `at`, cut there.
+ */
+export function sourceAt(source: StreamRange[], from: string, at: number): StreamRange[] {
+  const spans: StreamRange[] = [];
+  for (const range of source) {
+    if (range.from !== from) spans.push(range);
+    else if (range.start < at) spans.push(range.end > at ? { ...range, end: at } : range);
+  }
+  return spans;
+}
+
+/**
+ * An entry as it is stored (and printed as JSON): clone sources may be shared, and a file that clones from
+ * itself is its own source, so each list of spans is written once per entry: in order of first appearance
+ * (0: the entry's own `ranges`), a list met again is written as its number. Its size follows the stream.
+ */
+export function storedEntry(entry: IndexEntry): IndexEntry {
+  if (!entry.ranges?.some((range) => range.clones)) return entry;
+  const numbers = new Map<StreamRange[], number>();
+  const store = (ranges: StreamRange[]): StreamRange[] | number => {
+    const known = numbers.get(ranges);
+    if (known !== undefined) return known;
+    numbers.set(ranges, numbers.size);
+    return ranges.map((range) => (range.clones ? { ...range, clones: range.clones.map((clone) => ({ at: clone.at, source: store(clone.source) as StreamRange[] })) } : range));
+  };
+  return { ...entry, ranges: store(entry.ranges) as StreamRange[] };
+}
+
+/** The inverse of storedEntry, in place: each source number becomes the list of spans it names. */
+function linkSources(entry: IndexEntry): void {
+  if (!entry.ranges?.some((range) => range.clones)) return;
+  const lists: StreamRange[][] = [];
+  const link = (ranges: StreamRange[]) => {
+    lists.push(ranges);
+    for (const range of ranges) {
+      for (const clone of range.clones ?? []) {
+        const source = clone.source as StreamRange[] | number;
+        if (typeof source !== 'number') link(source);
+        else if (lists[source]) clone.source = lists[source];
+        else throw new Error(`file index entry ${entry.path}: a clone names source ${source}, which the entry does not hold before it`);
+      }
+    }
+  };
+  link(entry.ranges);
+}
+
 export function encodeFileIndex(index: FileIndex): Buffer {
   const lines = [JSON.stringify({ format: index.format, version: index.version, backupId: index.backupId, entries: index.entries.length })];
-  for (const entry of index.entries) lines.push(JSON.stringify(entry));
+  for (const entry of index.entries) lines.push(JSON.stringify(storedEntry(entry)));
   return Buffer.from(lines.join('\n') + '\n');
 }
 
@@ -74,6 +124,7 @@ export function decodeFileIndex(data: Buffer): FileIndex {
   const header = JSON.parse(lines[0] ?? '{}');
   if (header.format !== 'rast-backup/index' || header.version !== 1) throw new Error('not a rast-backup file index');
   const entries = lines.slice(1).map((line) => JSON.parse(line) as IndexEntry);
+  for (const entry of entries) linkSources(entry);
   if (entries.length !== header.entries) throw new Error(`file index holds ${entries.length} entries, header says ${header.entries}`);
   return { format: 'rast-backup/index', version: 1, backupId: header.backupId, entries };
 }

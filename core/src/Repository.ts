@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
@@ -66,6 +66,15 @@ export class Repository {
     /** This host's copies of manifests already read (see ManifestCache); none by default. */
     private readonly manifestCache = new ManifestCache(undefined),
   ) {}
+
+  /**
+   * Names this repository to plugins that keep state per repository (the btrfs source keeps the parent
+   * snapshot of each repository's next incremental): 16 hex digits of the SHA-256 of its sinks' locations.
+   */
+  get id(): string {
+    const locations = this.sinks.map((sink) => sink.location).sort();
+    return createHash('sha256').update(locations.join('\n')).digest('hex').slice(0, 16);
+  }
 
   /**
    * Every committed backup, oldest first. Damaged manifests are reported and left out. A sink that cannot

@@ -10,7 +10,7 @@ export { createRuntime, type Runtime, type RuntimeOptions } from './Runtime.js';
 export { Repository, RepositoryKeys, checkStored, sha256, type CatalogEntry } from './Repository.js';
 export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
-export { encodeFileIndex, decodeFileIndex, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';
+export { encodeFileIndex, decodeFileIndex, sourceAt, storedEntry, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';
 export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
 export { transferList } from './Transfer.js';

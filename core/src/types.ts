@@ -42,6 +42,8 @@ export interface SnapshotRequest {
   parent?: Manifest;
   /** Backup id being created (snapshots are named after it). */
   backupId: string;
+  /** The repository the backup goes into (Repository.id): a source that keeps state for later incrementals keeps it per repository. */
+  repository: string;
   /** Absolute paths that must not be backed up (e.g. a local repository inside the source). */
   exclude: string[];
 }

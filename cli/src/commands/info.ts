@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { summarize } from '@rast-backup/core';
+import { storedEntry, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, formatEntry, writeJson } from '../Output.js';
 
@@ -23,7 +23,7 @@ export class InfoCommand extends BaseCommand {
     const index = this.files ? await runtime.repository.readIndex(manifest) : undefined;
     const facts = await runtime.pipeline.hooks.describe.promise({}, manifest);
     if (this.json) {
-      writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest, files: index?.entries });
+      writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest, files: index?.entries.map(storedEntry) });
       return 0;
     }
     const lines = [

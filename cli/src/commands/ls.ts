@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { ErrorCode, fromDisplayPath, RastError, type IndexEntry } from '@rast-backup/core';
+import { ErrorCode, fromDisplayPath, RastError, storedEntry, type IndexEntry } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatEntry, writeJson } from '../Output.js';
 
@@ -40,7 +40,7 @@ export class LsCommand extends BaseCommand {
     const prefix = wanted === '.' ? '' : `${wanted}/`;
     const within = (entry: IndexEntry) => entry.path !== '.' && entry.path.startsWith(prefix) && (this.recursive || !entry.path.slice(prefix.length).includes('/'));
     const entries = self.type === 'directory' ? index.entries.filter(within) : [self];
-    if (this.json) writeJson(this.context.stdout, { backup: manifest.id, path: wanted, entries });
+    if (this.json) writeJson(this.context.stdout, { backup: manifest.id, path: wanted, entries: entries.map(storedEntry) });
     else for (const entry of entries) this.out(formatEntry(entry));
     return 0;
   }

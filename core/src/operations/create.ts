@@ -61,7 +61,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     // part encoder's threads when they will be used.
     const makingTransforms = hooks.transforms.promise([]);
     makingTransforms.then((transforms) => PartEncoder.usesThreads(transforms) && PartEncoder.startThreads(), () => {});
-    const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, exclude });
+    const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
     if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
 
     const written = new Set<string>();

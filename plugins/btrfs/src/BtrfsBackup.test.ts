@@ -214,6 +214,91 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   assert.match(json(cli(['info', second.id, '--json', '--config', config])).facts['local snapshot'], /^gone/);
 });
 
+testNeeding(btrfs, available, needs, 'a restore through btrfs receive counts the entries it received, as the user-space receiver does', async () => {
+  const { home, mountPoint, source, config } = await btrfsFixture();
+  await populate(source);
+  const first = json(cli(['create', source, '--json', '--config', config]));
+  await rm(path.join(source, 'dir1'), { recursive: true });
+  await writeFile(path.join(source, 'added'), 'added');
+  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  const listed = json(cli(['info', second.id, '--files', '--json', '--config', config])).files.length;
+  const received = json(cli(['restore', second.id, path.join(mountPoint, 'received'), '--json', '--config', config]));
+  const userSpace = json(cli(['restore', second.id, path.join(home, 'user-space'), '--json', '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } }));
+  assert.is(userSpace.entries, listed, 'the user-space receiver counts every entry of the index');
+  assert.is(received.entries, listed, `btrfs receive of ${first.id} and ${second.id}: every entry counted`);
+});
+
+testNeeding(btrfs, available, needs, 'a file with the btrfs.compression property restores off btrfs, whole or partly, without it', async () => {
+  const { home, source, config } = await btrfsFixture();
+  const content = Buffer.alloc(300_000, 'compressible ');
+  await writeFile(path.join(source, 'compressed'), content);
+  sh('btrfs', ['property', 'set', path.join(source, 'compressed'), 'compression', 'zstd']);
+  await writeFile(path.join(source, 'plain'), 'plain');
+  await setAttribute(path.join(source, 'plain'), 'user.note', 'kept');
+  const created = json(cli(['create', source, '--json', '--config', config]));
+  const files = json(cli(['info', created.id, '--files', '--json', '--config', config])).files;
+  assert.ok(files.find((entry: { path: string }) => entry.path === 'compressed').xattrs['btrfs.compression'], 'the index holds the property');
+  const tmpfs = path.join(home, 'tmpfs');
+  await mkdir(tmpfs);
+  sh('mount', ['-t', 'tmpfs', '-o', 'size=50m', 'tmpfs', tmpfs]);
+  process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
+  for (const include of [[], ['--include', '/compressed', '/plain']]) {
+    const destination = path.join(tmpfs, include.length ? 'partial' : 'whole');
+    const restored = json(cli(['restore', created.id, destination, ...include, '--json', '--config', config]));
+    assert.equal(restored.skipped, [], `restore ${include.join(' ')}: nothing left out but by design`);
+    assert.ok((await readFile(path.join(destination, 'compressed'))).equals(content));
+    assert.equal(await listAttributes(path.join(destination, 'compressed')), []);
+    assert.is((await getAttribute(path.join(destination, 'plain'), 'user.note'))?.toString(), 'kept', 'other xattrs are restored');
+  }
+});
+
+testNeeding(btrfs, available, needs, 'two repositories of one subvolume keep their own parent snapshots: incrementals alternate between them', async () => {
+  const { home, mountPoint, source, config } = await btrfsFixture();
+  const other = path.join(home, 'other.toml');
+  await writeFile(other, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'other-repository'))}\n[backup]\npart_size_mib = 1\n`);
+  const kept = () => sh('btrfs', ['subvolume', 'list', '-a', mountPoint]).split('\n').filter((line) => line.includes('.rast-backup/snapshots/')).map((line) => line.slice(line.lastIndexOf('/') + 1)).sort();
+  await writeFile(path.join(source, 'a'), 'a');
+  const latest = new Map<string, string>();
+  for (const round of [1, 2, 3]) {
+    for (const repository of [config, other]) {
+      await writeFile(path.join(source, `${round}-${path.basename(repository)}`), 'changed');
+      const created = cli(['create', source, ...(round > 1 ? ['--parent', 'latest'] : []), '--json', '--config', repository]);
+      assert.is(created.status, 0, `round ${round}, ${path.basename(repository)}: ${created.stderr}`);
+      const backup = JSON.parse(created.stdout);
+      if (round > 1) assert.is(backup.parent, latest.get(repository), 'an incremental on this repository\'s latest');
+      latest.set(repository, backup.id);
+    }
+  }
+  assert.equal(kept(), [...latest.values()].sort(), 'one snapshot per repository: its latest');
+  const restored = path.join(home, 'restored');
+  assert.is(cli(['restore', latest.get(other)!, restored, '--config', other], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } }).status, 0);
+  assert.equal((await readdir(restored)).sort(), (await readdir(source)).sort());
+  // Deleting a repository's latest backup releases its snapshot, not the other repository's.
+  const deleted = cli(['delete', latest.get(other)!, '--config', other]);
+  assert.is(deleted.status, 0, deleted.stderr);
+  assert.equal(kept(), [latest.get(config)]);
+});
+
+testNeeding(btrfs, available, needs, 'a parent snapshot in the layout of versions before repository ids is still used, then released', async () => {
+  const { mountPoint, source, config } = await btrfsFixture();
+  await writeFile(path.join(source, 'a'), 'a');
+  const first = json(cli(['create', source, '--json', '--config', config]));
+  const snapshots = path.join(mountPoint, '.rast-backup', 'snapshots');
+  const [sourceUuid] = await readdir(snapshots);
+  const [repositoryId] = await readdir(path.join(snapshots, sourceUuid!));
+  // A read-only subvolume cannot be moved to another directory: writable for the move, read-only again (its UUID stays).
+  const moved = path.join(snapshots, sourceUuid!, first.id);
+  sh('btrfs', ['property', 'set', '-ts', path.join(snapshots, sourceUuid!, repositoryId!, first.id), 'ro', 'false']);
+  await rename(path.join(snapshots, sourceUuid!, repositoryId!, first.id), moved);
+  sh('btrfs', ['property', 'set', '-ts', moved, 'ro', 'true']);
+  sh('rmdir', [path.join(snapshots, sourceUuid!, repositoryId!)]);
+  await writeFile(path.join(source, 'b'), 'b');
+  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+  assert.is(second.parent, first.id);
+  assert.equal((await readdir(path.join(snapshots, sourceUuid!))).sort(), [repositoryId], 'the old-layout parent is released');
+  assert.equal(await readdir(path.join(snapshots, sourceUuid!, repositoryId!)), [second.id]);
+});
+
 testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
   const { source, config } = await btrfsFixture();
   await writeFile(path.join(source, 'a'), 'a');

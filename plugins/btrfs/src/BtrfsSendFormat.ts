@@ -4,6 +4,7 @@ import { ErrorCode, RastError, type FileIndex, type Format, type RestoreContext,
 import { runTool } from './BtrfsCommand.js';
 import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
 import { CommandOutput, commandInput } from './ChildStream.js';
+import { countEntries } from './EntryCount.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
@@ -85,7 +86,7 @@ async function restoreWithBtrfsReceive(context: RestoreContext): Promise<Restore
     }
     await rmdir(staging).catch(() => {});
   }
-  return { entries: 0, bytes, skipped: [], ownersNotSet: 0 };
+  return { entries: await countEntries(destination), bytes, skipped: [], ownersNotSet: 0 };
 }
 
 /** Applies the chain's streams, oldest first, with the user-space receiver: onto any filesystem, as any user. */

@@ -72,7 +72,7 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
         );
       }
     }
-    const snapshotPath = await store.create(subvolume, info.uuid, request.backupId);
+    const snapshotPath = await store.create(subvolume, info.uuid, request.repository, request.backupId);
     const snapshotInfo = await subvolumeInfo(snapshotPath);
     const facts: BtrfsFacts = {
       filesystem: filesystem.uuid,
@@ -94,12 +94,15 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
       async release(outcome) {
         try {
           if (outcome === 'committed' && sendable) {
-            // Keep only the snapshot of the latest committed backup of this source: the next incremental needs it.
-            for (const backupId of await openStore.list(info.uuid)) {
-              if (backupId !== request.backupId) await openStore.remove(info.uuid, backupId);
+            // Keep only the snapshot of this repository's latest committed backup of this source: its next
+            // incremental needs it. Other repositories' snapshots are theirs. A parent snapshot in the layout of
+            // older versions served this repository: it goes too.
+            for (const kept of await openStore.list(info.uuid, request.repository)) {
+              if (kept !== snapshotPath) await openStore.remove(kept);
             }
+            if (parentPath && openStore.isUnassigned(parentPath)) await openStore.remove(parentPath);
           } else {
-            await openStore.remove(info.uuid, request.backupId);
+            await openStore.remove(snapshotPath);
           }
         } finally {
           await openStore.close();

@@ -32,7 +32,8 @@ export async function removeLocalSnapshot(manifest: Manifest, configured: string
   const store = await storeOf(manifest, configured);
   if (!facts || !store) return;
   try {
-    await store.remove(facts.subvolumeUuid, manifest.id);
+    const snapshot = await store.locate(facts.subvolumeUuid, manifest.id);
+    if (snapshot) await store.remove(snapshot);
   } finally {
     await store.close();
   }

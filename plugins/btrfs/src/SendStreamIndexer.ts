@@ -29,10 +29,6 @@ const CREATED: Record<number, EntryType> = {
 };
 const FALLOC_FL_KEEP_SIZE = 1;
 
-/** A copy that later growth of the original's last span cannot change. */
-function copyRanges(ranges: StreamRange[]): StreamRange[] {
-  return ranges.map((range) => ({ ...range, ...(range.clones && { clones: [...range.clones] }) }));
-}
 const S_IFMT = 0o170000;
 const S_IFBLK = 0o060000;
 
@@ -237,15 +233,15 @@ export class SendStreamIndexer {
   }
 
   /**
-   * The spans that rebuild a clone's source as it is at this moment: a file of this stream (by its path now)
-   * or of the parent (by its path there). Undefined when the source lies elsewhere or has no spans.
+   * The spans of a clone's source: a file of this stream (by its path now: its own list, which later commands
+   * extend; readers cut it at the clone, see sourceAt) or of the parent (by its path there). Not copied, so a
+   * file cloning from itself costs one record per clone. Undefined when the source lies elsewhere or has no spans.
    */
   private cloneSource(command: SendCommand): StreamRange[] | undefined {
     const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
     const sourcePath = indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0));
     if (uuid !== undefined && uuid === this.uuid) {
-      const ranges = this.lookupOptional(sourcePath)?.ranges;
-      return ranges && copyRanges(ranges);
+      return this.lookupOptional(sourcePath)?.ranges;
     }
     if (uuid !== undefined && uuid === this.parentUuid) return this.parentFiles.get(sourcePath);
     return undefined;

@@ -5,6 +5,7 @@ import {
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { ErrorCode, RastError, type RestoreReport } from '@rast-backup/core';
+import { isRestorableXattr } from './BtrfsProperties.js';
 import { BadAttribute, CommandAttributes } from './CommandAttributes.js';
 import { applyDataCommand, DATA_COMMANDS, NO_DATA, type CloneRange } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
@@ -303,7 +304,7 @@ export class SendStreamReceiver {
       node.capability = set ? Buffer.from(value ?? Buffer.alloc(0)) : undefined;
       return;
     }
-    if (name.startsWith('btrfs.') && !this.options.onBtrfs) return;
+    if (!isRestorableXattr(name, this.options.onBtrfs)) return;
     if (node.absent) return;
     try {
       this.withTextPath(node, raw, (target) => (set ? setAttributeSync(target, name, value ?? Buffer.alloc(0)) : removeAttributeSync(target, name)));

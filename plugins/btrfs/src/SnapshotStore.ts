@@ -1,6 +1,6 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
+import { BACKUP_ID_PATTERN, ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { isMountPoint } from './Mounts.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
@@ -19,7 +19,8 @@ async function unmountStale(uuid: string): Promise<void> {
 }
 
 /**
- * Where read-only snapshots live: `<directory>/<source subvolume uuid>/<backup id>`. By default the
+ * Where read-only snapshots live: `<directory>/<source subvolume uuid>/<repository id>/<backup id>` (versions
+ * before repository ids kept `<directory>/<source subvolume uuid>/<backup id>`; those are still found). By default the
  * directory is `.rast-backup/snapshots` in the filesystem's top-level subvolume, mounted at
  * /run/rast-backup/btrfs/<filesystem uuid>.<pid> for the time of the operation, so that no snapshot ever appears inside a backed-up
  * subvolume (not even when it is the mounted root, `/`).
@@ -56,44 +57,54 @@ export class SnapshotStore {
     return new SnapshotStore(directory, mountPoint);
   }
 
-  /** Path of the snapshot of `sourceUuid` made for `backupId`. */
-  pathOf(sourceUuid: string, backupId: string): string {
-    return path.join(this.directory, sourceUuid, backupId);
+  /** Path of the snapshot of `sourceUuid` made for `backupId` in `repository`. */
+  pathOf(sourceUuid: string, repository: string, backupId: string): string {
+    return path.join(this.directory, sourceUuid, repository, backupId);
   }
 
-  async create(subvolume: string, sourceUuid: string, backupId: string): Promise<string> {
-    const target = this.pathOf(sourceUuid, backupId);
+  async create(subvolume: string, sourceUuid: string, repository: string, backupId: string): Promise<string> {
+    const target = this.pathOf(sourceUuid, repository, backupId);
     await makeDirectories(path.dirname(target), 0o700);
     await runTool('btrfs', ['subvolume', 'snapshot', '-r', subvolume, target], `snapshot of ${subvolume}`);
     return target;
   }
 
+  /** Where the snapshot made for `backupId` is, whichever repository it was made for (backup ids are unique), or undefined. */
+  async locate(sourceUuid: string, backupId: string): Promise<string | undefined> {
+    const names = await readdir(path.join(this.directory, sourceUuid)).catch(() => [] as string[]);
+    const candidates = names.map((name) => (name === backupId ? path.join(this.directory, sourceUuid, name) : BACKUP_ID_PATTERN.test(name) ? undefined : this.pathOf(sourceUuid, name, backupId)));
+    for (const candidate of candidates) {
+      if (candidate && (await stat(candidate).then(() => true, () => false))) return candidate;
+    }
+    return undefined;
+  }
+
   /** The snapshot made for `backupId`, if it still exists and is the one recorded (same UUID). */
   async find(sourceUuid: string, backupId: string, uuid: string): Promise<string | undefined> {
-    const candidate = this.pathOf(sourceUuid, backupId);
-    try {
-      await stat(candidate);
-    } catch {
-      return undefined;
-    }
+    const candidate = await this.locate(sourceUuid, backupId);
+    if (!candidate) return undefined;
     const info = await subvolumeInfo(candidate);
     return info.uuid === uuid ? candidate : undefined;
   }
 
-  /** Backup ids that have a snapshot of this source. */
-  async list(sourceUuid: string): Promise<string[]> {
-    return readdir(path.join(this.directory, sourceUuid)).catch(() => []);
+  /** Snapshots of this source kept for `repository`: their paths. */
+  async list(sourceUuid: string, repository: string): Promise<string[]> {
+    const directory = path.join(this.directory, sourceUuid, repository);
+    return (await readdir(directory).catch(() => [] as string[])).map((name) => path.join(directory, name));
   }
 
-  async remove(sourceUuid: string, backupId: string): Promise<void> {
-    const target = this.pathOf(sourceUuid, backupId);
-    try {
-      await stat(target);
-    } catch {
-      return;
+  /** Whether a snapshot path is in the layout of versions before repository ids (kept for whichever repository made the latest backup). */
+  isUnassigned(snapshot: string): boolean {
+    return BACKUP_ID_PATTERN.test(path.basename(snapshot)) && path.dirname(path.dirname(snapshot)) === this.directory;
+  }
+
+  /** Deletes a snapshot (a path from create, locate or list), then the directories it leaves empty. */
+  async remove(snapshot: string): Promise<void> {
+    if (!(await stat(snapshot).then(() => true, () => false))) return;
+    await runTool('btrfs', ['subvolume', 'delete', '--commit-after', snapshot], `deleting snapshot ${snapshot}`);
+    for (let directory = path.dirname(snapshot); directory !== this.directory && directory.startsWith(this.directory); directory = path.dirname(directory)) {
+      if (!(await rmdir(directory).then(() => true, () => false))) break;
     }
-    await runTool('btrfs', ['subvolume', 'delete', '--commit-after', target], `deleting snapshot ${target}`);
-    await rmdir(path.dirname(target)).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { Attribute, Command } from './SendStreamDecoder.js';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
 import { SendStreamWriter, u32 } from './testing/SendStreamWriter.js';
+import { cloneRanges } from './testing/SourceChanges.js';
 import { differences, fingerprint } from './testing/TreeFingerprint.js';
 
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
@@ -102,6 +103,28 @@ testNeeding(spans, labAvailable, labNeeds, 'selected files of a chain of three r
   const small = cli(['restore', third.id, path.join(tmpfs, 'one'), '--include', '/papers/deep/kept.txt', '--json', '--config', config]);
   assert.is(await readFile(path.join(tmpfs, 'one', 'papers', 'deep', 'kept.txt'), 'utf8'), 'never changes\n');
   assert.ok(small.read <= 2 * 1024 * 1024, `one small file reads at most two 1 MiB parts (${small.read} of ${small.chainSize} bytes)`);
+});
+
+testNeeding(spans, labAvailable, labNeeds, 'a file that clones its own extent 63 times (xfstests btrfs/130) is backed up in time and restores byte-identical, partly and whole', async () => {
+  const { source, tmpfs, config } = await fixture();
+  const extent = 128 * 1024;
+  const file = path.join(source, 'self-cloned');
+  await writeFile(file, randomBytes(extent));
+  cloneRanges(file, file, Array.from({ length: 63 }, (_, copy) => [0, extent, (copy + 1) * extent]));
+  // Each clone's source held every earlier clone: the index doubled with each one (2^63 with 63).
+  const deadline = 60_000;
+  const create = spawnSync(BINARY, ['create', source, '--json', '--config', config], { encoding: 'utf8', timeout: deadline, env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
+  assert.ok(create.error === undefined, `create did not finish within ${deadline / 1000} s`);
+  assert.is(create.status, 0, create.stderr);
+  const created = JSON.parse(create.stdout);
+  const entry = cli(['ls', created.id, 'self-cloned', '--json', '--config', config]).entries[0];
+  assert.ok(JSON.stringify(entry).length < 20_000, `the index entry stays small (${JSON.stringify(entry).length} bytes)`);
+  const expected = await readFile(file);
+  cli(['restore', created.id, path.join(tmpfs, 'partial'), '--include', 'self-cloned', '--json', '--config', config]);
+  assert.ok((await readFile(path.join(tmpfs, 'partial', 'self-cloned'))).equals(expected), 'partial restore: byte-identical');
+  assert.equal(await readdir(path.join(tmpfs, 'partial')), ['self-cloned'], 'no scratch file is left');
+  cli(['restore', created.id, path.join(tmpfs, 'whole'), '--json', '--config', config]);
+  assert.ok((await readFile(path.join(tmpfs, 'whole', 'self-cloned'))).equals(expected), 'user-space receiver: byte-identical');
 });
 
 spans.run();

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { displayPath, ErrorCode, indexPath, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
+import { displayPath, ErrorCode, indexPath, RastError, sourceAt, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
+import { isRestorableXattr } from './BtrfsProperties.js';
 import { btrfsFacts } from './BtrfsSource.js';
 import { BadAttribute } from './CommandAttributes.js';
 import { applyDataCommand, DATA_COMMANDS } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
+import { isOnBtrfs } from './Subvolume.js';
 
 /** Whether a command's PATH is a span's path: exactly, or as indexes made before names were kept as bytes wrote it (lossy UTF-8). */
 function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
@@ -16,17 +18,36 @@ function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
   return indexPath(bytes) === spanPath || bytes.toString('utf8') === spanPath;
 }
 
-/** Why a file cannot be rebuilt from its spans alone, or undefined when it can. */
-function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | undefined): string | undefined {
+/** Why a file cannot be rebuilt from its spans alone, or undefined when it can. Each list of spans is looked at once (sources are shared, and may be the file itself). */
+function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | undefined, seen = new Set<StreamRange[]>()): string | undefined {
   if (!ranges) return size > 0 ? `${entryPath} has no stream ranges in the index` : undefined;
+  if (seen.has(ranges)) return undefined;
+  seen.add(ranges);
   for (const range of ranges) {
     if (range.clone) return `${entryPath} shares data (a clone) with a file outside the backup chain`;
     for (const clone of range.clones ?? []) {
-      const problem = spanProblem(`the clone source of ${entryPath}`, 1, clone.source);
+      const problem = spanProblem(`the clone source of ${entryPath}`, 1, clone.source, seen);
       if (problem) return problem;
     }
   }
   return undefined;
+}
+
+/** Whether two spans hold the same commands (from the same start; `end` is not compared). */
+function sameStart(a: StreamRange, b: StreamRange): boolean {
+  return a.from === b.from && a.start === b.start && a.path === b.path;
+}
+
+/**
+ * Whether a clone's source, as it was at the clone, is the file being replayed as it stands now: the same
+ * spans as those replayed before, and the current one up to the clone (a file cloning from itself).
+ */
+function isReplayedSoFar(source: StreamRange[], replayed: StreamRange[], current: number): boolean {
+  if (source.length !== current + 1) return false;
+  for (let position = 0; position < current; position += 1) {
+    if (!sameStart(source[position]!, replayed[position]!) || source[position]!.end !== replayed[position]!.end) return false;
+  }
+  return sameStart(source[current]!, replayed[current]!);
 }
 
 /**
@@ -36,7 +57,8 @@ function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | un
  * the same way (from the spans the index recorded for it at that moment) in a scratch file inside the
  * destination. Works on any filesystem.
  */
-export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
+export async function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
+  const onBtrfs = await isOnBtrfs(context.destination);
   return restoreIndexedTree(context, async (files, tree) => {
     const problems = files.map(({ entry }) => spanProblem(displayPath(entry.path), entry.size, entry.ranges)).filter((problem): problem is string => problem !== undefined);
     if (problems.length > 0) {
@@ -64,7 +86,7 @@ export function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
     } finally {
       await spans.close();
     }
-  });
+  }, (name) => isRestorableXattr(name, onBtrfs));
 }
 
 /** Replays spans onto open files; clone sources are rebuilt once each, in scratch files removed at the end. */
@@ -82,10 +104,10 @@ class SpanReplayer {
 
   async replay(ranges: StreamRange[], writer: FileDataWriter): Promise<number> {
     let bytes = 0;
-    for (const range of ranges) {
+    for (const [position, range] of ranges.entries()) {
       const manifest = this.manifests.get(range.from);
       if (!manifest) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${this.context.target.id}: its index places file data in backup ${range.from}, which is not in its chain`, { backup: this.context.target.id });
-      bytes += await this.replaySpan(manifest, range, writer);
+      bytes += await this.replaySpan(manifest, ranges, position, writer);
     }
     return bytes;
   }
@@ -101,8 +123,9 @@ class SpanReplayer {
     return version;
   }
 
-  /** Applies the data commands of one span that name the file (by its path in that stream). */
-  private async replaySpan(manifest: Manifest, range: StreamRange, writer: FileDataWriter): Promise<number> {
+  /** Applies the data commands of one span (`ranges[position]`) that name the file (by its path in that stream). */
+  private async replaySpan(manifest: Manifest, ranges: StreamRange[], position: number, writer: FileDataWriter): Promise<number> {
+    const range = ranges[position]!;
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
       // A span's other commands (times, owners, other files) are left to the index.
@@ -113,19 +136,21 @@ class SpanReplayer {
     let bytes = 0;
     for await (const chunk of this.context.rangeReader(manifest).read(range.start, range.end)) {
       decoder.push(chunk);
-      for (const command of pending.splice(0)) bytes += await this.apply(manifest, range, command, writer);
+      for (const command of pending.splice(0)) bytes += await this.apply(manifest, ranges, position, command, writer);
     }
     decoder.finish();
     return bytes;
   }
 
-  private async apply(manifest: Manifest, range: StreamRange, command: SendCommand, writer: FileDataWriter): Promise<number> {
+  private async apply(manifest: Manifest, ranges: StreamRange[], position: number, command: SendCommand, writer: FileDataWriter): Promise<number> {
+    const range = ranges[position]!;
     try {
       let source: FileDataWriter | undefined;
       if (command.type === Command.CLONE) {
         const clone = range.clones?.find((candidate) => candidate.at === command.offset);
         if (!clone) throw new BadFileData('a clone whose source the index does not hold');
-        source = await this.source(clone.source);
+        const spans = sourceAt(clone.source, range.from, clone.at);
+        source = isReplayedSoFar(spans, ranges, position) ? writer : await this.source(spans);
       }
       return applyDataCommand(command, writer, ({ offset, length, sourceOffset }) => writer.clone(offset, length, source!, sourceOffset));
     } catch (error) {
@@ -136,9 +161,9 @@ class SpanReplayer {
     }
   }
 
-  /** A clone's source file, rebuilt from its spans in a scratch file inside the destination. */
+  /** A clone's source file, rebuilt from its spans in a scratch file inside the destination (once per distinct spans). */
   private async source(ranges: StreamRange[]): Promise<FileDataWriter> {
-    const key = JSON.stringify(ranges);
+    const key = JSON.stringify(ranges.map((range) => [range.from, range.start, range.end, range.path]));
     let scratch = this.scratch.get(key);
     if (!scratch) {
       const name = `.rast-clone-source-${randomBytes(6).toString('hex')}`;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { displayPath, ErrorCode, RastError, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { includeMatcher } from './IncludeMatcher.js';
-import { applyMetadata, ownerNotSet } from './Metadata.js';
+import { applyMetadata, ownerNotSet, type XattrFilter } from './Metadata.js';
 import { SafeTree } from './SafeTree.js';
 import { makeSpecialFile } from './SpecialFile.js';
 import { checkIndex } from './IndexCheck.js';
@@ -45,8 +45,9 @@ function plan(context: RestoreContext) {
  * leading to it) into an empty destination: directories, symlinks, fifos and devices come from the index,
  * file data from the format's `fillFiles`. Hard links are made once all data is in place, metadata after
  * that, directories' last and deepest first. Nothing is written through a symlink or outside the destination.
+ * `restorable` leaves out the xattrs the format does not restore at this destination.
  */
-export async function restoreIndexedTree(context: RestoreContext, fillFiles: FillFiles): Promise<RestoreReport> {
+export async function restoreIndexedTree(context: RestoreContext, fillFiles: FillFiles, restorable?: XattrFilter): Promise<RestoreReport> {
   const { byPath, wanted, dataTarget, directories } = plan(context);
   const tree = new SafeTree(context.destination);
   const isRoot = process.getuid?.() === 0;
@@ -79,12 +80,12 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
     const target = dataTarget.get(entry.linkTo!)!;
     if (target !== entry.path) await tree.hardlink(target, entry.path);
   }
-  for (const entry of restored) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot)));
+  for (const entry of restored) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot, restorable)));
   const directoryEntries = [...new Set([...directories, ...(context.include.length === 0 ? ['.'] : [])])]
     .map((directory) => byPath.get(directory))
     .filter((entry): entry is IndexEntry => entry !== undefined)
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const entry of directoryEntries) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot)));
+  for (const entry of directoryEntries) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot, restorable)));
 
   const ownersNotSet = [...restored, ...directoryEntries].filter((entry) => ownerNotSet(entry, isRoot)).length;
   return { entries: restored.length + directoryEntries.length + wanted.filter((entry) => entry.type === 'hardlink').length, bytes, skipped, ownersNotSet };

@@ -14,11 +14,14 @@ export function ownerNotSet(entry: IndexEntry, isRoot: boolean): boolean {
   return !isRoot && (entry.uid !== process.getuid!() || entry.gid !== process.getgid!());
 }
 
+/** Whether an xattr of the index is to be set at the destination (a format may leave some out by design). */
+export type XattrFilter = (name: string) => boolean;
+
 /**
  * Applies an entry's metadata in the kernel's order: owner (as root only), then mode (chown clears setuid),
- * then xattrs, then times. Returns what the destination could not hold.
+ * then xattrs (those `restorable` keeps), then times. Returns what the destination could not hold.
  */
-export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot: boolean): Promise<string[]> {
+export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot: boolean, restorable: XattrFilter = () => true): Promise<string[]> {
   const skipped: string[] = [];
   const isSymlink = entry.type === 'symlink';
   if (isRoot) await lchown(absolute, entry.uid, entry.gid);
@@ -27,6 +30,7 @@ export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot:
     const xattrs = entry.xattrs;
     await withTextPath(absolute, async (text) => {
       for (const [name, value] of Object.entries(xattrs)) {
+        if (!restorable(name)) continue;
         try {
           await setAttribute(text, name, Buffer.from(value, 'base64'));
         } catch (error) {

@@ -39,9 +39,10 @@ export class SafeTree {
     this.directories.add(relative);
   }
 
+  /** A new file, open for reading too: a format may copy a range of it within itself (a btrfs clone). */
   async createFile(relative: string): Promise<FileHandle> {
     await this.prepareParent(relative);
-    return this.exclusive(relative, () => open(this.absolute(relative), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    return this.exclusive(relative, () => open(this.absolute(relative), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
   }
 
   async symlink(target: string, relative: string): Promise<void> {

@@ -7,6 +7,7 @@ const PLUGIN_NAME = '@rast-backup/plugin-directory';
 const VERSION = '0.1.0';
 
 export { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
+export type { XattrFilter } from './Metadata.js';
 export type { SafeTree } from './SafeTree.js';
 export { makeSpecialFile } from './SpecialFile.js';
 
