@@ -17,7 +17,7 @@ export class RestoreCommand extends BaseCommand {
 
   id = Option.String({ name: 'id' });
   destination = Option.String({ name: 'dest' });
-  include = Option.Array('--include', [], { description: 'Restore only paths matching these patterns (several may follow one flag)' });
+  include = Option.Array('--include', [], { description: 'Restore only paths matching these patterns (several may follow one flag; none may be empty)' });
   ignoreUnrestorable = Option.Boolean('--ignore-unrestorable', false, { description: 'Exit 0 even when some content could not be restored (owners without root, xattrs the destination refuses); it is still listed as warnings' });
   more = Option.Rest();
 

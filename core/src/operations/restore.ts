@@ -59,6 +59,8 @@ export type RestoreOutcome = RestoreReport & { backup: string; read: number; cha
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreOutcome> {
   const { pipeline, repository, log } = runtime;
   const destination = path.resolve(options.destination);
+  if (options.destination.trim() === '') throw new RastError(ErrorCode.USAGE, `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`, { path: options.destination });
+  if (options.include?.includes('')) throw new RastError(ErrorCode.USAGE, '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything', { include: options.include });
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
     const entry = await repository.resolve(options.backup);
     const target = entry.manifest;
