@@ -114,7 +114,7 @@ shown.run();
 
 const secrets = suite('cli: config shows no credentials');
 
-secrets('webhook header values and URL passwords are masked in config and config --json', async () => {
+secrets('webhook header values and URL passwords (in settings and in sink locations) are masked in config and config --json', async () => {
   const { config } = await setup(
     [
       '[notify]',
@@ -123,15 +123,18 @@ secrets('webhook header values and URL passwords are masked in config and config
       'headers = { Authorization = "Bearer tok-header-1", X-Api-Key = "key-header-2" }',
       '[[notify.webhook]]',
       'url = "https://hooks.example.com/plain"',
+      '[s3]',
+      'endpoint = "https://minio:s3pass-endpoint@s3.example.com:9000"',
+      'bucket = "backups"',
       '',
     ].join('\n'),
   );
   for (const args of [['config'], ['config', '--json']]) {
     const result = cli([...args, '--config', config]);
     assert.is(result.status, 0, result.stderr);
-    for (const secret of ['hunter2-url', 'tok-header-1', 'key-header-2']) assert.not.ok(result.stdout.includes(secret), `${args.join(' ')} shows ${secret}: ${result.stdout}`);
+    for (const secret of ['hunter2-url', 'tok-header-1', 'key-header-2', 's3pass-endpoint']) assert.not.ok(result.stdout.includes(secret), `${args.join(' ')} shows ${secret}: ${result.stdout}`);
     assert.ok(result.stdout.includes('hooks.example.com/backup'), `${args.join(' ')}: the URL is still shown`);
-    assert.ok(result.stdout.includes('alice'), `${args.join(' ')}: the user name is still shown`);
+    assert.ok(result.stdout.includes('alice') && result.stdout.includes('minio'), `${args.join(' ')}: user names are still shown`);
     assert.ok(result.stdout.includes('Authorization'), `${args.join(' ')}: the header's name is still shown`);
     assert.ok(result.stdout.includes('https://hooks.example.com/plain'), `${args.join(' ')}: a URL without credentials is shown as it is`);
   }
