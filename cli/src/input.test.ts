@@ -108,6 +108,18 @@ shown('list and info show a name, tag or source with ESC or a newline as \\xHH, 
   assert.equal([info.name, info.tags], [name, [tag]]);
 });
 
+shown('warnings and errors show control characters from a repository or an argument as \\xHH', async () => {
+  const { config, source, repository } = await setup();
+  json(cli(['create', source, '--json', '--config', config]));
+  await writeFile(path.join(repository, 'backups', 'x\x1b[2J.json'), 'not a manifest');
+  const listed = cli(['list', '--config', config]);
+  assert.is(listed.status, 0, listed.stderr);
+  assert.match(listed.stderr, /manifest of backup x\\x1b\[2J in sink local .* is damaged/);
+  const missing = cli(['info', 'no\x1b[2Jpe', '--config', config]);
+  assertError(missing, 1, 'RB010', 'info of an unknown id');
+  for (const result of [listed, missing]) assert.not.ok(result.stderr.includes('\x1b'), `no raw ESC: ${JSON.stringify(result.stderr)}`);
+});
+
 shown.run();
 
 // ---

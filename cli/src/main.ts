@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Builtins, Cli, type CommandClass } from 'clipanion';
-import { createRuntime, isRastError, type Runtime } from '@rast-backup/core';
+import { createRuntime, displayPath, isRastError, type Runtime } from '@rast-backup/core';
 import defaultPreset from '@rast-backup/preset-default';
 import type { RastContext } from '@rast-backup/core/command';
 import { ConfigCommand } from './commands/config.js';
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // The command may be a plugin's that the config error kept from loading (`prune` with a bad [retention]).
     if (isRastError(failure)) {
-      process.stderr.write(`rast-backup: error ${failure.code}: ${failure.message}\n`);
+      process.stderr.write(`rast-backup: error ${failure.code}: ${displayPath(failure.message)}\n`);
       return failure.exitCode;
     }
     const message = (error as Error).message.replace(/\x1b\[[0-9;]*m/g, '').trim();

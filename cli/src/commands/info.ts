@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { summarize } from '@rast-backup/core';
+import { displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, formatEntry, writeJson } from '../Output.js';
 
@@ -41,7 +41,8 @@ export class InfoCommand extends BaseCommand {
       `sinks:       ${entry.sinks.join(', ')}`,
       ...Object.entries(facts).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),
     ];
-    this.out(lines.join('\n'));
+    // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
+    this.out(lines.map(displayPath).join('\n'));
     if (index) {
       for (const file of index.entries) this.out(formatEntry(file));
     }

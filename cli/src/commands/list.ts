@@ -1,6 +1,6 @@
 import { Option } from 'clipanion';
 import Table from 'cli-table3';
-import { summarize } from '@rast-backup/core';
+import { displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 
@@ -28,7 +28,7 @@ export class ListCommand extends BaseCommand {
       return 0;
     }
     for (const leftover of leftovers) {
-      this.context.stderr.write(`incomplete: ${leftover.id} in ${leftover.sink}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`);
+      this.context.stderr.write(`incomplete: ${displayPath(leftover.id)} in ${displayPath(leftover.sink)}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`);
     }
     if (shown.length === 0) {
       this.out(`no backups in ${runtime.repository.describeSinks()}`);
@@ -36,7 +36,9 @@ export class ListCommand extends BaseCommand {
     }
     const table = new Table({ head: ['id', 'created', 'name', 'source', 'parent', 'size', 'stored', 'tags', 'sinks'], style: { head: [], border: [] } });
     for (const summary of shown) {
-      table.push([summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', summary.source, summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')]);
+      // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
+      const cells = [summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', summary.source, summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')];
+      table.push(cells.map(displayPath));
     }
     this.out(table.toString());
     return 0;
