@@ -158,21 +158,26 @@ secrets.run();
 
 const destinations = suite('cli: restore destinations');
 
-destinations('a destination inside a sink or inside the backed-up source is refused, and nothing is created', async () => {
+destinations('a destination inside a sink or a snapshot store is refused and nothing is created; inside the source, a warning', async () => {
   const { config, source, home, repository } = await setup();
+  const snapshots = path.join(home, 'snapshots');
+  await mkdir(snapshots);
+  await writeFile(config, `\n[btrfs]\nsnapshot_dir = ${JSON.stringify(snapshots)}\n`, { flag: 'a' });
   const created = json(cli(['create', source, '--json', '--config', config]));
   const link = path.join(home, 'link-to-repository');
   await symlink(repository, link);
-  const refused = [path.join(repository, 'data', 'x'), repository, path.join(link, 'new'), path.join(source, 'restored'), source];
-  for (const destination of refused) {
+  for (const destination of [path.join(repository, 'data', 'x'), path.join(repository, 'new'), path.join(link, 'new'), path.join(snapshots, 'x')]) {
     assertError(cli(['restore', 'latest', destination, '--config', config]), 1, 'RB009', `restore into ${destination}`);
   }
   assert.equal((await readdir(repository)).sort(), ['backups', 'data']);
   assert.equal(await readdir(path.join(repository, 'data')), [created.id], 'no leftover in the repository');
-  assert.equal((await readdir(source)).sort(), ['dir', 'file1']);
+  assert.equal(await readdir(snapshots), []);
   assert.equal(ids(config), [created.id]);
-  // Beside them is fine.
-  json(cli(['restore', 'latest', path.join(home, 'restored'), '--json', '--config', config]));
+  // Inside the backed-up source it works (a backup of / is restored below /), with a warning.
+  const inside = cli(['restore', 'latest', path.join(source, 'restored'), '--config', config]);
+  assert.is(inside.status, 0, inside.stderr);
+  assert.match(inside.stderr, /^rast-backup: warning: destination .*restored is inside /m);
+  assert.equal((await readdir(path.join(source, 'restored'))).sort(), ['dir', 'file1']);
 });
 
 destinations.run();
