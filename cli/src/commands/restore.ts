@@ -1,5 +1,5 @@
 import { Option, UsageError } from 'clipanion';
-import { restoreBackup } from '@rast-backup/core';
+import { displayPath, restoreBackup } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 
@@ -25,9 +25,9 @@ export class RestoreCommand extends BaseCommand {
     if (this.more.length > 0 && this.include.length === 0) throw new UsageError(`unexpected arguments: ${this.more.join(' ')}`);
     const runtime = await this.context.runtime();
     const report = await restoreBackup(runtime, { backup: this.id, destination: this.destination, include: [...this.include, ...this.more], ignoreUnrestorable: this.ignoreUnrestorable });
-    for (const skipped of report.skipped) this.context.stderr.write(`rast-backup: warning: not restored: ${skipped}\n`);
+    for (const skipped of report.skipped) this.context.stderr.write(`rast-backup: warning: not restored: ${displayPath(skipped)}\n`);
     if (this.json) writeJson(this.context.stdout, report);
-    else this.out(`restored ${report.backup} into ${this.destination}: ${report.entries} entries, ${formatBytes(report.bytes)}`);
+    else this.out(displayPath(`restored ${report.backup} into ${this.destination}: ${report.entries} entries, ${formatBytes(report.bytes)}`));
     return 0;
   }
 }
