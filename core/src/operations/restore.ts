@@ -57,7 +57,9 @@ async function checkDestinationPlace(runtime: Runtime, destination: string, targ
       throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} is inside ${place}, which holds ${what}: restore somewhere else`, { path: destination, occupied: place });
     }
   }
-  if (target.host === hostname() && isWithin(await realLocation(target.source.path), real)) {
+  const source = await realLocation(target.source.path);
+  // Into the source itself (empty: a lost tree restored in place) is what a restore is for.
+  if (target.host === hostname() && real !== source && isWithin(source, real)) {
     runtime.log.warn(`destination ${destination} is inside ${target.source.path}, the source of backup ${target.id}: its next backup will hold the restored copy too`);
   }
 }
