@@ -8,7 +8,7 @@ export class InfoCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Show one backup in detail',
-    details: 'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files.',
+    details: 'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
     examples: [['The latest backup, with its files', '$0 info latest --files']],
   });
 

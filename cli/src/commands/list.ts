@@ -9,7 +9,7 @@ export class ListCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'List backups',
-    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each. With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`).',
+    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each. With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`). A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.',
     examples: [
       ['Backups as JSON', '$0 list --json'],
       ['Everything that takes space, including interrupted backups', '$0 list --all'],
