@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Builtins, Cli, type CommandClass } from 'clipanion';
-import { createRuntime, type Runtime } from '@rast-backup/core';
+import { createRuntime, displayPath, isRastError, type Runtime } from '@rast-backup/core';
 import defaultPreset from '@rast-backup/preset-default';
 import type { RastContext } from '@rast-backup/core/command';
 import { ConfigCommand } from './commands/config.js';
@@ -33,9 +33,10 @@ export async function main(argv: string[]): Promise<number> {
   const log = stderrLogger(process.stderr, () => verbose.enabled);
   const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
   // Loaded before parsing, so that plugins' commands exist for parsing and --help; a config error is
-  // reported by the command that needs the runtime, not here.
+  // reported by the command that needs the runtime, or here when the command line names no command.
   const loading: Promise<Runtime> = createRuntime({ configFile: configFlag(argv), defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log });
-  const runtime = await loading.catch(() => undefined);
+  const failure: unknown = await loading.then(() => undefined, (error: unknown) => error ?? new Error('loading the config failed'));
+  const runtime = failure === undefined ? await loading : undefined;
 
   const cli = new Cli<RastContext>({ binaryLabel: 'rast-backup', binaryName: 'rast-backup', binaryVersion: version, enableCapture: false });
   for (const command of COMMANDS) cli.register(command);
@@ -58,6 +59,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     command = cli.process(argv, context);
   } catch (error) {
+    // The command may be a plugin's that the config error kept from loading (`prune` with a bad [retention]).
+    if (isRastError(failure)) {
+      process.stderr.write(`rast-backup: error ${failure.code}: ${displayPath(failure.message)}\n`);
+      return failure.exitCode;
+    }
     const message = (error as Error).message.replace(/\x1b\[[0-9;]*m/g, '').trim();
     process.stderr.write(`rast-backup: usage error: ${message}\n(see rast-backup --help)\n`);
     return 2;

@@ -1,7 +1,7 @@
 import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, HookMap, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable';
 import { pluginFailed } from './errors.js';
 import type { Manifest } from './Manifest.js';
-import type { Format, OperationEvent, ParentRequest, PartEvent, Sink, Snapshot, SnapshotRequest, Transform, TransformDecoder } from './types.js';
+import type { Format, OccupiedPath, OperationEvent, ParentRequest, PartEvent, Sink, Snapshot, SnapshotRequest, Transform, TransformDecoder } from './types.js';
 
 type AnyHook = { intercept(interceptor: object): void };
 
@@ -38,6 +38,11 @@ export class Pipeline {
     deleted: new AsyncSeriesHook<[Manifest]>(['manifest']),
     /** Waterfall: facts plugins add to `info` about a backup (e.g. whether its local snapshot still exists). */
     describe: new AsyncSeriesWaterfallHook<[Record<string, string>, Manifest]>(['facts', 'manifest']),
+    /**
+     * Waterfall: local directories plugins keep their own data in, besides sinks' `localPath` (a snapshot
+     * store); each appends its own. Restore refuses a destination inside one.
+     */
+    occupiedPaths: new AsyncSeriesWaterfallHook<[OccupiedPath[]]>(['paths']),
 
     // --- restore: fetch → untransform → deserialize ---
     /** Decoders by transform name, for the transforms a manifest records. */

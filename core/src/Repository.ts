@@ -191,8 +191,9 @@ export class Repository {
     this.unreadable = [];
   }
 
-  /** Resolves a full id, a unique prefix, or `latest`. */
+  /** Resolves a full id, a unique prefix, or `latest`. An empty or blank reference is a usage error, never a prefix of every id. */
   async resolve(reference: string): Promise<CatalogEntry> {
+    if (reference.trim() === '') throw new RastError(ErrorCode.USAGE, `backup id ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`, { reference });
     const entries = await this.catalog();
     if (reference === 'latest') {
       const latest = entries.at(-1);

@@ -34,6 +34,14 @@ export interface SinkObject {
   size: number;
 }
 
+/** A local directory a plugin keeps its own data in (see the `occupiedPaths` hook). */
+export interface OccupiedPath {
+  /** Absolute path. */
+  path: string;
+  /** What it holds, for messages (`btrfs snapshots`). */
+  what: string;
+}
+
 /** What `create` asks the snapshot sources to handle. */
 export interface SnapshotRequest {
   /** Absolute path given by the user. */

@@ -1,12 +1,13 @@
 import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
+import { maskSecrets, maskUrlPasswords } from '../SecretMask.js';
 
 export class ConfigCommand extends BaseCommand {
   static override paths = [['config']];
   static override usage = BaseCommand.Usage({
     category: 'Introspection',
     description: 'Show which config file is used and the resolved settings',
-    details: 'Tries --config, then RAST_BACKUP_CONFIG, then rast-backup.config.toml / .rast-backuprc.toml / .rast-backuprc.json / rast-backup.config.json in the current directory, then /etc/rast/backup/config.toml, then the embedded default. Secrets are masked.',
+    details: 'Tries --config, then RAST_BACKUP_CONFIG, then rast-backup.config.toml / .rast-backuprc.toml / .rast-backuprc.json / rast-backup.config.json in the current directory, then /etc/rast/backup/config.toml, then the embedded default. Secrets are masked: values of keys named like secret, password or passphrase, every value of a headers table, and the password of every URL.',
   });
 
   async run(): Promise<number> {
@@ -15,9 +16,9 @@ export class ConfigCommand extends BaseCommand {
     const resolved = {
       file: config.file,
       origin: config.origin,
-      settings: mask(config.data),
+      settings: maskSecrets(config.data),
       backup: runtime.settings,
-      sinks: runtime.sinks.map((sink) => ({ name: sink.name, location: sink.location })),
+      sinks: runtime.sinks.map((sink) => ({ name: sink.name, location: maskUrlPasswords(sink.location) })),
       plugins: runtime.plugins.filter((plugin) => plugin.active).map(({ plugin }) => plugin.name),
     };
     if (this.json) writeJson(this.context.stdout, resolved);
@@ -27,10 +28,4 @@ export class ConfigCommand extends BaseCommand {
     }
     return 0;
   }
-}
-
-function mask(value: unknown, key = ''): unknown {
-  if (Array.isArray(value)) return value.map((inner) => mask(inner));
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([innerKey, inner]) => [innerKey, mask(inner, innerKey)]));
-  return /secret|password|passphrase/i.test(key) ? '********' : value;
 }

@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { createBackup, summarize } from '@rast-backup/core';
+import { createBackup, displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 import { showProgress } from '../Progress.js';
@@ -33,7 +33,7 @@ export class CreateCommand extends BaseCommand {
     const entry = { manifest, sinks: runtime.sinks.map((sink) => sink.name) };
     if (this.json) writeJson(this.context.stdout, summarize(entry));
     else {
-      const kind = manifest.parent ? `incremental on ${manifest.parent}` : 'full';
+      const kind = manifest.parent ? `incremental on ${displayPath(manifest.parent)}` : 'full';
       this.out(`${manifest.id}  ${kind}, ${manifest.index.entries} entries, ${formatBytes(manifest.size)} stored as ${formatBytes(manifest.storedSize)} in ${entry.sinks.join(', ')}`);
     }
     return 0;

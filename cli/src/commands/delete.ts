@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { deleteBackup, deleteLeftover, ErrorCode, RastError } from '@rast-backup/core';
+import { deleteBackup, deleteLeftover, displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 
@@ -26,11 +26,11 @@ export class DeleteCommand extends BaseCommand {
         throw failure instanceof RastError && failure.code === ErrorCode.BACKUP_NOT_FOUND ? error : failure;
       });
       if (this.json) writeJson(this.context.stdout, { deleted: leftover.id, leftover: true });
-      else this.out(`deleted the leftover data of ${leftover.id}: ${leftover.objects} objects in ${leftover.sinks.join(', ')}`);
+      else this.out(`deleted the leftover data of ${displayPath(leftover.id)}: ${leftover.objects} objects in ${leftover.sinks.join(', ')}`);
       return 0;
     }
     if (this.json) writeJson(this.context.stdout, { deleted: manifest.id });
-    else this.out(`deleted ${manifest.id}`);
+    else this.out(`deleted ${displayPath(manifest.id)}`);
     return 0;
   }
 }

@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { storedEntry, summarize } from '@rast-backup/core';
+import { displayPath, storedEntry, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, formatEntry, writeJson } from '../Output.js';
 
@@ -8,7 +8,7 @@ export class InfoCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Show one backup in detail',
-    details: 'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files.',
+    details: 'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
     examples: [['The latest backup, with its files', '$0 info latest --files']],
   });
 
@@ -41,7 +41,8 @@ export class InfoCommand extends BaseCommand {
       `sinks:       ${entry.sinks.join(', ')}`,
       ...Object.entries(facts).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),
     ];
-    this.out(lines.join('\n'));
+    // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
+    this.out(lines.map(displayPath).join('\n'));
     if (index) {
       for (const file of index.entries) this.out(formatEntry(file));
     }

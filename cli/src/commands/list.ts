@@ -1,6 +1,6 @@
 import { Option } from 'clipanion';
 import Table from 'cli-table3';
-import { summarize } from '@rast-backup/core';
+import { displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 
@@ -9,7 +9,7 @@ export class ListCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'List backups',
-    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each. With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`).',
+    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each. With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`). A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.',
     examples: [
       ['Backups as JSON', '$0 list --json'],
       ['Everything that takes space, including interrupted backups', '$0 list --all'],
@@ -28,7 +28,7 @@ export class ListCommand extends BaseCommand {
       return 0;
     }
     for (const leftover of leftovers) {
-      this.context.stderr.write(`incomplete: ${leftover.id} in ${leftover.sink}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`);
+      this.context.stderr.write(`incomplete: ${displayPath(leftover.id)} in ${displayPath(leftover.sink)}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`);
     }
     if (shown.length === 0) {
       this.out(`no backups in ${runtime.repository.describeSinks()}`);
@@ -36,7 +36,9 @@ export class ListCommand extends BaseCommand {
     }
     const table = new Table({ head: ['id', 'created', 'name', 'source', 'parent', 'size', 'stored', 'tags', 'sinks'], style: { head: [], border: [] } });
     for (const summary of shown) {
-      table.push([summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', summary.source, summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')]);
+      // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
+      const cells = [summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', summary.source, summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')];
+      table.push(cells.map(displayPath));
     }
     this.out(table.toString());
     return 0;

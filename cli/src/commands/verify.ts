@@ -1,6 +1,6 @@
 import { Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
-import { isRastError, verifyAll, verifyBackup, type VerifyAllReport, type VerifyOptions, type VerifyReport } from '@rast-backup/core';
+import { displayPath, isRastError, verifyAll, verifyBackup, type VerifyAllReport, type VerifyOptions, type VerifyReport } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 import { readState, writeState } from '../StateDirectory.js';
@@ -59,7 +59,7 @@ export class VerifyCommand extends BaseCommand {
       const summary = `${report.backups.length} backups checked (${report.level}): ${report.damaged.length} damaged`;
       const affected = report.affected.length > 0 ? `; ${report.affected.length} more depend on a damaged one and cannot be restored either: ${report.affected.join(', ')}` : '';
       if (ok) this.status(summary);
-      else this.context.stderr.write(`rast-backup: ${summary}${affected}\n`);
+      else this.context.stderr.write(`rast-backup: ${displayPath(`${summary}${affected}`)}\n`);
     }
     return ok ? 0 : 1;
   }
@@ -77,10 +77,10 @@ export class VerifyCommand extends BaseCommand {
   }
 
   private status(line: string): void {
-    if (!this.json) this.out(line);
+    if (!this.json) this.out(displayPath(line));
   }
 
   private damage(line: string): void {
-    this.context.stderr.write(`rast-backup: damaged: ${line}\n`);
+    this.context.stderr.write(`rast-backup: damaged: ${displayPath(line)}\n`);
   }
 }

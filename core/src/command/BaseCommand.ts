@@ -5,6 +5,7 @@
  */
 import { Command, Option, UsageError, type BaseContext } from 'clipanion';
 import { isRastError } from '../errors.js';
+import { displayPath } from '../IndexPath.js';
 import type { Runtime } from '../Runtime.js';
 
 export interface RastContext extends BaseContext {
@@ -36,12 +37,13 @@ export abstract class BaseCommand extends Command<RastContext> {
       return 2;
     }
     if (isRastError(error)) {
-      this.context.stderr.write(`rast-backup: error ${error.code}: ${error.message}\n`);
+      // One line that drives no terminal, whatever the repository's names hold (\xHH, as paths are shown).
+      this.context.stderr.write(`rast-backup: error ${error.code}: ${displayPath(error.message)}\n`);
       if (this.verbose && error.cause instanceof Error) this.context.stderr.write(`${error.cause.stack}\n`);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.context.stderr.write(`rast-backup: unexpected error: ${message}${this.verbose ? '' : ' (run with --verbose for details)'}\n`);
+    this.context.stderr.write(`rast-backup: unexpected error: ${displayPath(message)}${this.verbose ? '' : ' (run with --verbose for details)'}\n`);
     if (this.verbose && error instanceof Error) this.context.stderr.write(`${error.stack}\n`);
     return 1;
   }

@@ -47,12 +47,13 @@ async function checkSource(sourcePath: string): Promise<void> {
 export async function createBackup(runtime: Runtime, options: CreateOptions): Promise<Manifest> {
   const { pipeline, repository, sinks, settings, log } = runtime;
   const { hooks } = pipeline;
+  if (options.path.trim() === '') throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, { path: options.path });
   const sourcePath = path.resolve(options.path);
   const id = newBackupId();
 
   return runOperation(runtime, 'create', { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] }, async () => {
     await checkSource(sourcePath);
-    const parent = options.parent ? await resolveParent(runtime, options.parent, sourcePath) : undefined;
+    const parent = options.parent !== undefined ? await resolveParent(runtime, options.parent, sourcePath) : undefined;
     const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
     // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
     const readingParentIndex = parent ? readParentIndex(runtime, parent) : undefined;
@@ -234,6 +235,7 @@ async function checkParentStillExists(runtime: Runtime, id: string, parent: Mani
 }
 
 async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest | undefined> {
+  if (reference.trim() === '') throw new RastError(ErrorCode.USAGE, `--parent ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`, { reference });
   if (reference === 'latest') {
     const entries = await runtime.repository.catalog();
     const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);

@@ -1,7 +1,10 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { makeDirectories } from '../Directories.js';
 import { ErrorCode, RastError } from '../errors.js';
+import type { Manifest } from '../Manifest.js';
+import { isWithin, realLocation } from '../PathContainment.js';
 import type { Runtime } from '../Runtime.js';
 import type { StreamRangeReader } from '../StreamRangeReader.js';
 import type { RestoreReport } from '../types.js';
@@ -38,6 +41,29 @@ async function prepareDestination(destination: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * A destination inside a sink's directory (the repository) or a directory a plugin keeps its data in (a
+ * snapshot store) is refused: what is restored there would pass for their data. Inside the backed-up source
+ * it is allowed (a backup of `/` is restored somewhere below `/`), with a warning.
+ */
+async function checkDestinationPlace(runtime: Runtime, destination: string, target: Manifest): Promise<void> {
+  const real = await realLocation(destination);
+  const occupied = [
+    ...runtime.sinks.flatMap((sink) => (sink.localPath ? [{ path: sink.localPath, what: `the repository of sink ${sink.name}` }] : [])),
+    ...(await runtime.pipeline.hooks.occupiedPaths.promise([])),
+  ];
+  for (const { path: place, what } of occupied) {
+    if (isWithin(await realLocation(place), real)) {
+      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} is inside ${place}, which holds ${what}: restore somewhere else`, { path: destination, occupied: place });
+    }
+  }
+  const source = await realLocation(target.source.path);
+  // Into the source itself (empty: a lost tree restored in place) is what a restore is for.
+  if (target.host === hostname() && real !== source && isWithin(source, real)) {
+    runtime.log.warn(`destination ${destination} is inside ${target.source.path}, the source of backup ${target.id}: its next backup will hold the restored copy too`);
+  }
+}
+
 const HINTS: Record<string, string> = { ENOSPC: ' (no space left on the device)', EDQUOT: ' (disk quota exceeded)', EROFS: ' (read-only filesystem)' };
 
 /** A system error while writing the destination (a full disk) as one line naming the backup and the destination. */
@@ -59,10 +85,13 @@ export type RestoreOutcome = RestoreReport & { backup: string; read: number; cha
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreOutcome> {
   const { pipeline, repository, log } = runtime;
   const destination = path.resolve(options.destination);
+  if (options.destination.trim() === '') throw new RastError(ErrorCode.USAGE, `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`, { path: options.destination });
+  if (options.include?.includes('')) throw new RastError(ErrorCode.USAGE, '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything', { include: options.include });
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
     const entry = await repository.resolve(options.backup);
     const target = entry.manifest;
     event.backupId = target.id;
+    await checkDestinationPlace(runtime, destination, target);
     const chain = await repository.chain(entry);
     const format = pipeline.hooks.format.get(target.serializer.format)?.call();
     if (!format) {

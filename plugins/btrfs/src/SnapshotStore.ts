@@ -1,11 +1,16 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BACKUP_ID_PATTERN, ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
+import { BACKUP_ID_PATTERN, ErrorCode, makeDirectories, processAlive, RastError, type OccupiedPath } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { isMountPoint } from './Mounts.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
 
 const MOUNT_ROOT = '/run/rast-backup/btrfs';
+
+/** The directories snapshots live in, with `snapshot_dir` configured or not: no restore may write there. */
+export function snapshotPlaces(configured: string | undefined): OccupiedPath[] {
+  return [{ path: MOUNT_ROOT, what: 'the mounts of btrfs top-level subvolumes' }, ...(configured ? [{ path: configured, what: 'btrfs snapshots ([btrfs] snapshot_dir)' }] : [])];
+}
 
 /** Unmounts the top-level mounts of `uuid` left by processes that were killed (`<uuid>.<pid>`, pid gone). */
 async function unmountStale(uuid: string): Promise<void> {

@@ -3,6 +3,7 @@ import * as t from 'typanion';
 import { btrfsSnapshot } from './BtrfsSource.js';
 import { btrfsSendFormat } from './BtrfsSendFormat.js';
 import { describeLocalSnapshot, removeLocalSnapshot } from './LocalSnapshots.js';
+import { snapshotPlaces } from './SnapshotStore.js';
 
 const PLUGIN_NAME = '@rast-backup/plugin-btrfs';
 const VERSION = '0.1.0';
@@ -22,6 +23,7 @@ export default definePlugin({
   apply(pipeline, options) {
     const format = btrfsSendFormat(`${PLUGIN_NAME}@${VERSION}`);
     pipeline.hooks.format.for('btrfs-send').tap(PLUGIN_NAME, () => format);
+    pipeline.hooks.occupiedPaths.tap(PLUGIN_NAME, (paths) => [...paths, ...snapshotPlaces(options.snapshot_dir)]);
     if (options.enabled === false) return;
     pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.SPECIFIC }, (request) => btrfsSnapshot(request, { snapshotDirectory: options.snapshot_dir }));
     pipeline.hooks.deleted.tapPromise(PLUGIN_NAME, (manifest) => removeLocalSnapshot(manifest, options.snapshot_dir));

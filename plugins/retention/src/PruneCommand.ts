@@ -1,7 +1,7 @@
 import { Option, UsageError } from 'clipanion';
 import prettyBytes from 'pretty-bytes';
 import { BaseCommand } from '@rast-backup/core/command';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import { prune, type PruneReport } from './Pruner.js';
 import { settingsOf } from './RetentionSettings.js';
 
@@ -55,5 +55,6 @@ function render(report: PruneReport): string {
       (leftoversRemoved ? ` and ${leftoversRemoved} leftovers of interrupted creates` : '') +
       `, ${formatBytes(report.freedBytes)} (rules: ${report.rules})`,
   );
-  return `${lines.join('\n')}\n`;
+  // Ids and sources come from the repository: on a terminal only escaped, as \xHH.
+  return `${lines.map(displayPath).join('\n')}\n`;
 }
