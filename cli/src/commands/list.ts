@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import Table from 'cli-table3';
+import Table from 'easy-table';
 import { displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
@@ -34,13 +34,14 @@ export class ListCommand extends BaseCommand {
       this.out(`no backups in ${runtime.repository.describeSinks()}`);
       return 0;
     }
-    const table = new Table({ head: ['id', 'created', 'name', 'source', 'parent', 'size', 'stored', 'tags', 'sinks'], style: { head: [], border: [] } });
+    const table = new Table();
     for (const summary of shown) {
+      const cells = { id: summary.id, created: summary.created.replace(/\.\d+Z$/, 'Z'), name: summary.name ?? '', source: summary.source, parent: summary.parent ?? 'full', size: formatBytes(summary.size), stored: formatBytes(summary.storedSize), tags: summary.tags.join(','), sinks: summary.sinks.join(',') };
       // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
-      const cells = [summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', summary.source, summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')];
-      table.push(cells.map(displayPath));
+      for (const [column, value] of Object.entries(cells)) table.cell(column, displayPath(value));
+      table.newRow();
     }
-    this.out(table.toString());
+    this.out(table.toString().trimEnd());
     return 0;
   }
 }
