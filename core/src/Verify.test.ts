@@ -129,4 +129,17 @@ chains('a damaged full backup: each incremental above it is damaged, naming it; 
   assert.equal(reads(), single, 'verify --all reads what verify of the last incremental reads: no backup twice');
 });
 
+chains('a parent damaged in one sink only: the incremental is reported, and told that a restore reads the good copy', async () => {
+  const a = new MemorySink('a');
+  const b = new MemorySink('b');
+  const runtime = runtimeWith([a, b]);
+  const source = await temporaryDirectory();
+  const full = await createBackup(runtime, { path: source });
+  const incremental = await createBackup(runtime, { path: source, parent: 'latest' });
+  b.objects.get(RepositoryKeys.part(full.id, 0))![0] ^= 0xff;
+  const report = await failure<VerifyReport>(verifyBackup(runtime, { backup: incremental.id }));
+  assert.equal(report.problems.map((problem) => problem.message), [`backup ${incremental.id} needs backup ${full.id}, which is damaged in sink b (a restore reads the good copies in the other sinks)`]);
+  assert.is(report.ancestors![0]!.stream, null, 'the stream decodes from the good copies');
+});
+
 chains.run();

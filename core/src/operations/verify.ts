@@ -160,6 +160,13 @@ export async function verifyAll(runtime: Runtime, options: Omit<VerifyOptions, '
 /** Whether the backup is damaged itself, not only through a damaged ancestor. */
 const ownDamage = (report: VerifyReport): boolean => report.problems.some((problem) => problem.kind !== 'ancestor') || report.sinks.some((sink) => sink.problems.length > 0);
 
+/** Whether a restore would fail on what the report found: a problem that is no sink's, or an object with no good copy in any sink. */
+function restoreFails(report: VerifyReport, manifest: Manifest): boolean {
+  if (report.problems.some((problem) => problem.kind !== 'ancestor')) return true;
+  const good = report.sinks.filter((sink) => sink.holds && !sink.problems.some((problem) => problem.key === null || problem.object === 'manifest'));
+  return [...manifest.parts, manifest.index].some((part) => !good.some((sink) => !sink.problems.some((problem) => problem.key === part.key)));
+}
+
 const okOf = (status: VerifyStatus): boolean | null => (status === 'intact' ? true : status === 'damaged' ? false : null);
 
 /** The error a report ends verify with, or undefined when it is intact. */
@@ -223,7 +230,11 @@ async function checkWithChain(runtime: Runtime, entry: CatalogEntry, options: Om
   for (const ancestor of chain.slice(0, -1)) {
     const ancestorReport = await checkWithChain(runtime, entries.get(ancestor.id)!, options, checked);
     if (ownDamage(ancestorReport)) {
-      report.problems.push({ backup: manifest.id, kind: 'ancestor', sink: null, object: null, key: null, ancestor: ancestor.id, message: `backup ${manifest.id} cannot be restored: it needs backup ${ancestor.id}, which is damaged` });
+      const damagedIn = ancestorReport.sinks.filter((sink) => sink.problems.length > 0).map((sink) => sink.sink);
+      const message = restoreFails(ancestorReport, ancestor)
+        ? `backup ${manifest.id} cannot be restored: it needs backup ${ancestor.id}, which is damaged`
+        : `backup ${manifest.id} needs backup ${ancestor.id}, which is damaged in sink ${damagedIn.join(', ')} (a restore reads the good copies in the other sinks)`;
+      report.problems.push({ backup: manifest.id, kind: 'ancestor', sink: null, object: null, key: null, ancestor: ancestor.id, message });
     }
     if (ancestorReport.status === 'unchecked') ancestorUnchecked = true;
   }
