@@ -75,7 +75,7 @@ export interface VerifyAllReport {
   backups: VerifyReport[];
   /** Ids of the backups damaged themselves. */
   damaged: string[];
-  /** Backups not damaged themselves that depend on a damaged one, so cannot be restored either. */
+  /** Backups not damaged themselves that depend on a damaged one (each has an `ancestor` problem). */
   affected: string[];
   /** Ids of the backups that could not be checked in full (and are not damaged). */
   unchecked: string[];
@@ -212,7 +212,8 @@ async function damagedManifests(runtime: Runtime, level: VerifyLevel): Promise<V
 
 /**
  * Checks a backup and every backup below it in its chain, each once per `checked` (which gathers their
- * reports, oldest first). A damaged ancestor makes the backup damaged (restore would fail), naming it.
+ * reports, oldest first). A damaged ancestor makes the backup damaged, naming it and whether a restore
+ * would fail on it or read the good copies in other sinks.
  */
 async function checkWithChain(runtime: Runtime, entry: CatalogEntry, options: Omit<VerifyOptions, 'backup'>, checked: Map<string, VerifyReport>): Promise<VerifyReport> {
   const { manifest } = entry;
