@@ -263,13 +263,15 @@ damage('a missing part fails restore; a missing manifest means the backup is not
   assert.equal(json(cli(['list', '--json', '--config', config])), []);
 });
 
-damage('a corrupt manifest is reported and left out of the list', async () => {
+damage('a corrupt manifest is reported and listed as damaged, not as a backup', async () => {
   const { config, source, repository } = await setup();
   const created = json(cli(['create', source, '--config', config, '--json']));
   await writeFile(path.join(repository, 'backups', `${created.id}.json`), '{"format": "rast-backup/manifest", "id": "x"');
   const result = cli(['list', '--json', '--config', config]);
-  assert.equal(json(result), []);
+  assert.equal(json(result).map((entry: any) => [entry.id, entry.status, entry.sinks]), [[created.id, 'damaged', ['local']]]);
   assert.match(result.stderr, new RegExp(`manifest of backup ${created.id} in sink local .* is damaged`));
+  const text = cli(['list', '--config', config]);
+  assert.match(text.stdout, new RegExp(`^damaged: ${created.id}: manifest unreadable \\(backups/${created.id}\\.json in sink local: not JSON`, 'm'));
 });
 
 damage('a create killed mid-way lists nothing, and the next create works', async () => {

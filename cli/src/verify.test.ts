@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { temporaryDirectory } from '@rast-backup/core/testing';
@@ -130,3 +130,115 @@ levels('bad flags are usage errors (exit 2)', async () => {
 });
 
 levels.run();
+
+// ---
+
+const chains = suite('cli: verify checks what restore needs');
+
+chains('an incremental whose parent is damaged is damaged too, naming that parent, as restore fails', async () => {
+  const { home, config, full, incremental, part, state } = await repositoryWithChain();
+  await flipByte(part(full, 1));
+  const result = cli(['verify', incremental, '--json', '--config', config], state);
+  damaged(
+    result,
+    new RegExp(`damaged: backup ${full}, part 2 of 3 \\(data/${full}/000001\\.part\\) in sink local: SHA-256`),
+    new RegExp(`damaged: backup ${incremental} cannot be restored: it needs backup ${full}, which is damaged`),
+  );
+  const report = JSON.parse(result.stdout);
+  assert.equal([report.status, report.ok, report.ancestors.map((ancestor: any) => [ancestor.backup, ancestor.status])], ['damaged', false, [[full, 'damaged']]]);
+  assert.equal(report.problems.map((problem: any) => [problem.kind, problem.ancestor]), [['ancestor', full]]);
+  const restore = cli(['restore', incremental, path.join(home, 'restored'), '--config', config], state);
+  assert.match(restore.stderr, /error RB014: /, 'restore fails on the same part');
+  const presence = cli(['verify', incremental, '--level', 'presence', '--config', config], state);
+  assert.is(presence.status, 0, 'presence cannot see a flipped byte, in the parent either');
+  assert.match(presence.stdout, new RegExp(`${full}: intact[\\s\\S]*${incremental}: intact`), 'the parent is checked and shown first');
+});
+
+chains.run();
+
+// ---
+
+const host = suite('cli: what this host cannot check is no damage');
+
+/** An encrypted repository (full + incremental) made with a passphrase-protected key, and configs for hosts that lack something. */
+const encrypted = (async () => {
+  const home = await temporaryDirectory();
+  const keys = path.join(home, 'keys');
+  await mkdir(keys);
+  const passphrase = { RAST_TEST_PASSPHRASE: 'correct horse battery' };
+  for (const [name, environment] of [['locked.key', passphrase], ['other.key', {}]] as const) {
+    const generated = cli(['generate-key', '--output', path.join(keys, name), ...(name === 'locked.key' ? ['--passphrase-env', 'RAST_TEST_PASSPHRASE'] : [])], environment);
+    assert.is(generated.status, 0, generated.stderr);
+  }
+  await copyFile(path.join(keys, 'locked.key'), path.join(keys, 'shared.key'));
+  await chmod(path.join(keys, 'shared.key'), 0o644);
+  const repository = path.join(home, 'repository');
+  const configFile = async (name: string, encryption: string) => {
+    const file = path.join(home, name);
+    await writeFile(file, `${configFor(repository)}\n[encryption]\nenabled = true\npassphrase_env = "RAST_TEST_PASSPHRASE"\n${encryption}\n`);
+    return file;
+  };
+  const key = (name: string) => `key_path = ${JSON.stringify(path.join(keys, name))}`;
+  const configs = {
+    right: await configFile('right.toml', key('locked.key')),
+    wrongKey: await configFile('wrong-key.toml', key('other.key')),
+    sharedKey: await configFile('shared-key.toml', key('shared.key')),
+    writeOnly: await configFile('write-only.toml', `public_key_path = ${JSON.stringify(path.join(keys, 'locked.key.pub'))}`),
+  };
+  const source = path.join(home, 'source');
+  await mkdir(source);
+  await writeFile(path.join(source, 'file'), 'secret\n');
+  const full = JSON.parse(cli(['create', source, '--json', '--config', configs.writeOnly]).stdout).id as string;
+  await writeFile(path.join(source, 'new'), 'new\n');
+  const incremental = JSON.parse(cli(['create', source, '--parent', 'latest', '--json', '--config', configs.right], passphrase).stdout).id as string;
+  return { home, repository, configs, passphrase, full, incremental, state: { RAST_BACKUP_STATE_DIR: path.join(home, 'state') } };
+})();
+
+function cannotCheck(result: ReturnType<typeof cli>, label: string, code: string) {
+  assert.is(result.status, 2, `${label}: expected exit 2: ${result.stderr}`);
+  assert.not.match(result.stderr, /damaged:/, `${label}: no damage reported`);
+  assert.match(result.stderr, /cannot check the stream of /, label);
+  const report = JSON.parse(result.stdout);
+  assert.equal([report.status, report.ok, report.damaged, report.unchecked.length], ['unchecked', null, [], 2], label);
+  for (const backup of report.backups) assert.equal([backup.status, backup.ok, backup.problems, backup.undecodable?.code], ['unchecked', null, [], code], `${label}: ${backup.backup}`);
+}
+
+host('a wrong key, a key others may read, a missing passphrase, a public key only: exit 2 and status unchecked, never damage', async () => {
+  const { configs, passphrase, state } = await encrypted;
+  const right = cli(['verify', '--all', '--json', '--config', configs.right], { ...state, ...passphrase });
+  assert.is(right.status, 0, right.stderr);
+  cannotCheck(cli(['verify', '--all', '--json', '--config', configs.wrongKey], { ...state, ...passphrase }), 'wrong key', 'RB018');
+  cannotCheck(cli(['verify', '--all', '--json', '--config', configs.sharedKey], { ...state, ...passphrase }), 'key of mode 0644', 'RB002');
+  cannotCheck(cli(['verify', '--all', '--json', '--config', configs.right], state), 'no passphrase', 'RB002');
+  cannotCheck(cli(['verify', '--all', '--json', '--config', configs.writeOnly], state), 'public key only', 'RB018');
+  assert.equal(JSON.parse(right.stdout).status, 'intact');
+});
+
+host('a write-only host: presence and --read-subset pass and say the stream cannot be decoded here; verify <id> exits 2', async () => {
+  const { configs, full, incremental, state } = await encrypted;
+  const presence = cli(['verify', incremental, '--level', 'presence', '--config', configs.writeOnly], state);
+  assert.is(presence.status, 0, presence.stderr);
+  assert.match(presence.stdout, new RegExp(`${incremental}: intact \\(2 objects in local; presence and sizes only; this host cannot decode its stream\\)`));
+  assert.match(presence.stderr, new RegExp(`cannot check the stream of ${full}, ${incremental} on this host: .*only a public key`));
+  const subset = cli(['verify', '--all', '--read-subset', '100%', '--json', '--config', configs.writeOnly], state);
+  assert.is(subset.status, 0, subset.stderr);
+  const report = JSON.parse(subset.stdout);
+  assert.equal(report.backups.map((backup: any) => [backup.status, backup.sinks[0].read, backup.undecodable?.code]), [['intact', 2, 'RB018'], ['intact', 2, 'RB018']]);
+  const full1 = cli(['verify', incremental, '--config', configs.writeOnly], state);
+  assert.is(full1.status, 2, full1.stderr);
+  assert.match(full1.stdout, new RegExp(`${incremental}: no damage found, not checked in full`));
+});
+
+host('damage is still damage without the key: exit 1', async () => {
+  const { home, repository, configs, full, incremental, state } = await encrypted;
+  const copy = path.join(home, 'damaged-copy');
+  await cp(repository, copy, { recursive: true });
+  const config = path.join(home, 'damaged-copy.toml');
+  await writeFile(config, (await readFile(configs.writeOnly, 'utf8')).replace(JSON.stringify(repository), JSON.stringify(copy)));
+  await flipByte(path.join(copy, 'data', full, '000000.part'), 100);
+  const result = cli(['verify', '--all', '--json', '--config', config], state);
+  damaged(result, new RegExp(`backup ${full}, part 1 of 1 .* SHA-256`), new RegExp(`backup ${incremental} cannot be restored: it needs backup ${full}`));
+  assert.equal(JSON.parse(result.stdout).status, 'damaged');
+});
+
+host.run();

@@ -13,6 +13,14 @@ export interface CatalogEntry {
   sinks: string[];
 }
 
+/** A manifest that a sink holds and that does not parse: its backup is in no catalog, but it is there. */
+export interface DamagedManifest {
+  id: string;
+  sink: string;
+  key: string;
+  problem: string;
+}
+
 /** `backups/<id>.json`, or with `.…` after it (a temporary of a manifest whose write was cut short). */
 const MANIFEST_ROOT = 'backups/';
 const MANIFEST_KEY = new RegExp(`^${MANIFEST_ROOT}([^/]+)\\.json(\\..+)?$`);
@@ -56,6 +64,8 @@ export class Repository {
   private cached?: CatalogEntry[];
   /** Sinks the last catalog had to leave out, and why. */
   private unreadable: Array<{ sink: Sink; error: Error }> = [];
+  /** Manifests the last catalog could not parse, in the sinks' order. */
+  private damaged: DamagedManifest[] = [];
 
   constructor(
     readonly sinks: Sink[],
@@ -85,14 +95,17 @@ export class Repository {
     if (this.cached) return this.cached;
     const byId = new Map<string, CatalogEntry>();
     const unreadable: Array<{ sink: Sink; error: Error }> = [];
+    const damaged: DamagedManifest[] = [];
     for (const sink of this.sinks) {
       let found: Manifest[];
+      let damagedHere: DamagedManifest[];
       try {
-        found = await this.readManifests(sink);
+        ({ found, damaged: damagedHere } = await this.readManifests(sink));
       } catch (error) {
         unreadable.push({ sink, error: error as Error });
         continue;
       }
+      damaged.push(...damagedHere);
       for (const manifest of found) {
         const entry = byId.get(manifest.id);
         if (entry) entry.sinks.push(sink.name);
@@ -107,6 +120,7 @@ export class Repository {
       this.log.warn(`sink ${sink.name} could not be read, so its backups are left out: ${error.message}`);
     }
     this.unreadable = unreadable;
+    this.damaged = damaged;
     const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
     this.cached = [...byId.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     return this.cached;
@@ -114,9 +128,9 @@ export class Repository {
 
   /**
    * The good manifests one sink holds: the listing, then each manifest from this host's cache or, when new
-   * since the last run, from the sink (several at once). Damaged copies are reported and left out.
+   * since the last run, from the sink (several at once). Damaged copies are reported and returned apart.
    */
-  private async readManifests(sink: Sink): Promise<Manifest[]> {
+  private async readManifests(sink: Sink): Promise<{ found: Manifest[]; damaged: DamagedManifest[] }> {
     const listed: Array<{ id: string; key: string; size: number }> = [];
     for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
@@ -125,6 +139,7 @@ export class Repository {
     const cached = await this.manifestCache.load(sink);
     const kept = new Map<string, CachedManifest>();
     let changed = cached.size !== listed.length;
+    const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
     const read = async ({ id, key, size }: (typeof listed)[number]): Promise<Manifest | undefined> => {
       let text = cached.get(id)?.size === size ? cached.get(id)!.text : undefined;
@@ -141,6 +156,7 @@ export class Repository {
       const { manifest, problem } = parseManifest(text, id);
       if (!manifest) {
         this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
+        damaged.push({ id, sink: sink.name, key, problem: problem ?? 'unreadable' });
         return undefined;
       }
       kept.set(id, { size, text });
@@ -148,7 +164,17 @@ export class Repository {
     };
     const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);
     if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
-    return found;
+    damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { found, damaged };
+  }
+
+  /**
+   * Backups whose manifest is damaged in every sink that holds one: listed by no catalog, restorable by
+   * nothing, but there (`list` shows them, `verify --all` names them, `delete <id>` removes them).
+   */
+  async damagedManifests(): Promise<DamagedManifest[]> {
+    const committed = new Set((await this.catalog()).map((entry) => entry.manifest.id));
+    return this.damaged.filter((damaged) => !committed.has(damaged.id));
   }
 
   /**
@@ -189,6 +215,7 @@ export class Repository {
   invalidate(): void {
     this.cached = undefined;
     this.unreadable = [];
+    this.damaged = [];
   }
 
   /** Resolves a full id, a unique prefix, or `latest`. An empty or blank reference is a usage error, never a prefix of every id. */
@@ -218,7 +245,9 @@ export class Repository {
       if (seen.has(parent)) throw new RastError(ErrorCode.PARENT_INVALID, `backup ${entry.manifest.id}: its chain of parents loops at ${parent}`, { backup: entry.manifest.id });
       const manifest = entries.get(parent);
       if (!manifest) {
-        throw new RastError(ErrorCode.PARENT_INVALID, `backup ${entry.manifest.id} needs its parent ${parent}, which is in no sink (${this.describeSinks()})`, { backup: entry.manifest.id, parent });
+        const damaged = this.damaged.filter((candidate) => candidate.id === parent);
+        const where = damaged.length > 0 ? `whose manifest is damaged in ${damaged.map((candidate) => `sink ${candidate.sink} (${candidate.problem})`).join(', ')}` : `which is in no sink (${this.describeSinks()})`;
+        throw new RastError(ErrorCode.PARENT_INVALID, `backup ${entry.manifest.id} needs its parent ${parent}, ${where}`, { backup: entry.manifest.id, parent });
       }
       seen.add(parent);
       chain.unshift(manifest);
@@ -254,10 +283,10 @@ export class Repository {
         problems.push(`${sink.name}: ${(error as Error).message}`);
         continue;
       }
-      const problem = await checkStored(data, part);
-      if (!problem) return data;
-      problems.push(`${sink.name}: ${problem}`);
-      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${problem}); trying the next sink`);
+      const mismatch = await checkStored(data, part);
+      if (!mismatch) return data;
+      problems.push(`${sink.name}: ${mismatch.message}`);
+      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${mismatch.message}); trying the next sink`);
     }
     const damaged = missing < problems.length;
     throw new RastError(
@@ -267,13 +296,27 @@ export class Repository {
     );
   }
 
+  /**
+   * Throws what decoding the backup would throw for a reason of this host, not of the data (no plugin for a
+   * transform, a key it lacks), without reading anything.
+   */
+  async checkDecodable(manifest: Manifest): Promise<void> {
+    for (const transform of manifest.transforms) {
+      const decoder = this.decoderFor(transform.name);
+      if (!decoder) throw this.noDecoder(manifest, transform);
+      await decoder.ready?.(transform.params);
+    }
+  }
+
+  private noDecoder(manifest: Manifest, transform: Manifest['transforms'][number]): RastError {
+    return new RastError(ErrorCode.TRANSFORM_FAILED, `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`, { backup: manifest.id });
+  }
+
   /** Undoes the manifest's transforms, last applied first. */
   async untransform(manifest: Manifest, data: Buffer, label: string): Promise<Buffer> {
     for (const transform of [...manifest.transforms].reverse()) {
       const decoder = this.decoderFor(transform.name);
-      if (!decoder) {
-        throw new RastError(ErrorCode.TRANSFORM_FAILED, `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`, { backup: manifest.id });
-      }
+      if (!decoder) throw this.noDecoder(manifest, transform);
       try {
         data = await decoder.decode(data, transform.params);
       } catch (error) {
@@ -322,10 +365,10 @@ export class Repository {
   }
 }
 
-/** Why a stored object does not match its record, or undefined when it does. */
-export async function checkStored(data: Buffer, part: PartRecord): Promise<string | undefined> {
-  if (data.length !== part.storedSize) return `size ${data.length}, expected ${part.storedSize}`;
+/** How a stored object does not match its record, or undefined when it does. */
+export async function checkStored(data: Buffer, part: PartRecord): Promise<{ kind: 'size' | 'checksum'; message: string } | undefined> {
+  if (data.length !== part.storedSize) return { kind: 'size', message: `size ${data.length}, expected ${part.storedSize}` };
   const digest = await sha256(data);
-  if (digest !== part.sha256) return `SHA-256 ${digest.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`;
+  if (digest !== part.sha256) return { kind: 'checksum', message: `SHA-256 ${digest.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…` };
   return undefined;
 }

@@ -89,8 +89,57 @@ sinks('a manifest damaged in every sink: verify --all still finds the backup and
   runtime.repository.invalidate();
   const report = await failure<VerifyAllReport>(verifyAll(runtime, {}));
   assert.equal(report.damaged.sort(), [full.id, incremental.id].sort());
-  assert.match(messages(report.backups.find((backup) => backup.backup === incremental.id)!).join('\n'), new RegExp(`chain null: backup ${incremental.id} needs its parent ${full.id}, which is in no sink`));
+  assert.match(messages(report.backups.find((backup) => backup.backup === incremental.id)!).join('\n'), new RegExp(`chain null: backup ${incremental.id} needs its parent ${full.id}, whose manifest is damaged in sink a \\(not JSON`));
   assert.match(messages(report.backups.find((backup) => backup.backup === full.id)!).join('\n'), /manifest-damaged a: .* is damaged: not JSON/);
 });
 
 sinks.run();
+
+// ---
+
+const chains = suite('verify: the chain below a backup');
+
+chains('a damaged full backup: each incremental above it is damaged, naming it; verify --all reads each object as often as one verify of it', async () => {
+  const a = new MemorySink('a');
+  const runtime = runtimeWith([a]);
+  const source = await temporaryDirectory();
+  const full = await createBackup(runtime, { path: source });
+  const second = await createBackup(runtime, { path: source, parent: 'latest' });
+  const third = await createBackup(runtime, { path: source, parent: 'latest' });
+  a.objects.get(RepositoryKeys.part(full.id, 0))![0] ^= 0xff;
+
+  const reads = () => {
+    const counts = new Map<string, number>();
+    for (const call of a.calls.splice(0)) if (call.startsWith('get data/')) counts.set(call, (counts.get(call) ?? 0) + 1);
+    return counts;
+  };
+  reads();
+  const one = await failure<VerifyReport>(verifyBackup(runtime, { backup: third.id }));
+  assert.equal(one.ancestors!.map((ancestor) => [ancestor.backup, ancestor.status]), [[full.id, 'damaged'], [second.id, 'damaged']]);
+  assert.equal(one.problems.map((problem) => [problem.kind, problem.ancestor]), [['ancestor', full.id]], 'named once: the damaged backup itself, not the incremental between');
+  const single = reads();
+
+  const all = await failure<VerifyAllReport>(verifyAll(runtime, {}));
+  assert.equal([all.damaged, all.affected], [[full.id], [second.id, third.id]]);
+  assert.equal(all.backups.map((backup) => [backup.backup, backup.status, backup.problems.filter((problem) => problem.kind === 'ancestor').map((problem) => problem.ancestor)]), [
+    [full.id, 'damaged', []],
+    [second.id, 'damaged', [full.id]],
+    [third.id, 'damaged', [full.id]],
+  ]);
+  assert.equal(reads(), single, 'verify --all reads what verify of the last incremental reads: no backup twice');
+});
+
+chains('a parent damaged in one sink only: the incremental is reported, and told that a restore reads the good copy', async () => {
+  const a = new MemorySink('a');
+  const b = new MemorySink('b');
+  const runtime = runtimeWith([a, b]);
+  const source = await temporaryDirectory();
+  const full = await createBackup(runtime, { path: source });
+  const incremental = await createBackup(runtime, { path: source, parent: 'latest' });
+  b.objects.get(RepositoryKeys.part(full.id, 0))![0] ^= 0xff;
+  const report = await failure<VerifyReport>(verifyBackup(runtime, { backup: incremental.id }));
+  assert.equal(report.problems.map((problem) => problem.message), [`backup ${incremental.id} needs backup ${full.id}, which is damaged in sink b (a restore reads the good copies in the other sinks)`]);
+  assert.is(report.ancestors![0]!.stream, null, 'the stream decodes from the good copies');
+});
+
+chains.run();

@@ -28,9 +28,11 @@ export enum ErrorCode {
   VERIFY_FAILED = 'RB023',
   LOCKED = 'RB024',
   INTERRUPTED = 'RB025',
+  /** Verify found no damage but could not check everything asked for (a key or plugin this host lacks). */
+  CANNOT_CHECK = 'RB026',
 }
 
-/** Codes that mean "the user asked for something malformed": the CLI exits 2 for these. */
+/** Codes that mean "the user asked for something malformed, or the config does not allow it": the CLI exits 2 for these. */
 const USAGE_CODES = new Set<ErrorCode>([
   ErrorCode.CONFIG_SYNTAX,
   ErrorCode.CONFIG_INVALID,
@@ -38,6 +40,7 @@ const USAGE_CODES = new Set<ErrorCode>([
   ErrorCode.PLUGIN_NOT_FOUND,
   ErrorCode.PLUGIN_INVALID,
   ErrorCode.USAGE,
+  ErrorCode.CANNOT_CHECK,
 ]);
 
 /** An expected failure: one message that says what, where and what to do. */

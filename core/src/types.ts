@@ -208,6 +208,11 @@ export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown, col
 export interface TransformDecoder {
   /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
   decode(data: Buffer, params: Record<string, unknown>): Promise<Buffer>;
+  /**
+   * Optional: throws what `decode` would throw for a reason of this host rather than of the data (a key it
+   * lacks, locked or the wrong one), without any data. `verify` uses it to say what this host cannot check.
+   */
+  ready?(params: Record<string, unknown>): Promise<void>;
 }
 
 export interface Logger {

@@ -9,7 +9,7 @@ export class DeleteCommand extends BaseCommand {
     category: 'Backups',
     description: 'Delete a backup from every sink',
     details:
-      'Removes the manifest first (the backup stops being listed), then its data. Refuses while another backup depends on it as its parent, and names those backups. Given the full id of a leftover shown by `list --all` (an interrupted create or delete), removes its data.',
+      'Removes the manifest first (the backup stops being listed), then its data. Refuses while another backup depends on it as its parent, and names those backups. Given the full id of a leftover shown by `list --all` (an interrupted create or delete), removes its data; given the full id of a backup that `list` shows as damaged (its manifest unreadable), removes that manifest and its data.',
     examples: [['Delete an old backup', '$0 delete 20261127T163408Z-3f9a1c']],
   });
 
@@ -26,7 +26,7 @@ export class DeleteCommand extends BaseCommand {
         throw failure instanceof RastError && failure.code === ErrorCode.BACKUP_NOT_FOUND ? error : failure;
       });
       if (this.json) writeJson(this.context.stdout, { deleted: leftover.id, leftover: true });
-      else this.out(`deleted the leftover data of ${displayPath(leftover.id)}: ${leftover.objects} objects in ${leftover.sinks.join(', ')}`);
+      else this.out(`deleted ${leftover.damagedManifest ? `${displayPath(leftover.id)}, whose manifest was damaged` : `the leftover data of ${displayPath(leftover.id)}`}: ${leftover.objects} objects in ${leftover.sinks.join(', ')}`);
       return 0;
     }
     if (this.json) writeJson(this.context.stdout, { deleted: manifest.id });

@@ -9,7 +9,7 @@ export class ListCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'List backups',
-    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each. With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`). A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.',
+    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each, then backups whose manifest is damaged in every sink that holds it (status `damaged`: not restorable; `verify --all` names the damage, `delete <id>` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`). A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.',
     examples: [
       ['Backups as JSON', '$0 list --json'],
       ['Everything that takes space, including interrupted backups', '$0 list --all'],
@@ -21,17 +21,28 @@ export class ListCommand extends BaseCommand {
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
     const shown = (await runtime.repository.catalog()).map(summarize);
+    const damaged = new Map<string, { id: string; status: 'damaged'; sinks: string[]; problems: string[] }>();
+    for (const manifest of await runtime.repository.damagedManifests()) {
+      const entry = damaged.get(manifest.id) ?? { id: manifest.id, status: 'damaged', sinks: [], problems: [] };
+      entry.sinks.push(manifest.sink);
+      entry.problems.push(`${manifest.key} in sink ${manifest.sink}: ${manifest.problem}`);
+      damaged.set(manifest.id, entry);
+    }
     const leftovers = this.all ? await runtime.repository.leftovers() : [];
     if (this.json) {
       const incomplete = leftovers.map((leftover) => ({ id: leftover.id, status: 'incomplete', sinks: [leftover.sink], storedSize: leftover.size, objects: leftover.objects }));
-      writeJson(this.context.stdout, [...shown, ...incomplete]);
+      writeJson(this.context.stdout, [...shown, ...damaged.values(), ...incomplete]);
       return 0;
     }
     for (const leftover of leftovers) {
       this.context.stderr.write(`incomplete: ${displayPath(leftover.id)} in ${displayPath(leftover.sink)}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`);
     }
+    const describeDamaged = () => {
+      for (const entry of damaged.values()) this.out(displayPath(`damaged: ${entry.id}: manifest unreadable (${entry.problems.join('; ')}); not restorable: rast-backup delete ${entry.id} removes it`));
+    };
     if (shown.length === 0) {
       this.out(`no backups in ${runtime.repository.describeSinks()}`);
+      describeDamaged();
       return 0;
     }
     const table = new Table();
@@ -42,6 +53,7 @@ export class ListCommand extends BaseCommand {
       table.newRow();
     }
     this.out(table.toString().trimEnd());
+    describeDamaged();
     return 0;
   }
 }

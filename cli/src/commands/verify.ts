@@ -13,7 +13,7 @@ export class VerifyCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Check that backups are intact',
-    details: `Checks one backup, or every backup with --all, in every sink that holds it. The default level, full, downloads every part and the file index from every sink, checks each one's size and SHA-256, then decodes the stream end to end (decrypting and decompressing it) and compares it with the file index. --level presence only lists the sinks and checks that every object is there with its recorded size: it downloads nothing, for large remote repositories. --read-subset N% does that and also downloads about N% of the objects: a different group on each run (the run number is kept in verify-rotation.json in the state directory: RAST_BACKUP_STATE_DIR, else systemd's STATE_DIRECTORY, else /var/lib/rast-backup as root, else ~/.local/state/rast-backup), so that round(100/N) runs read everything. Also reports a manifest missing or damaged in a sink, and a chain of parents that is broken. Exits 1 on any damage, naming each damaged backup, part and sink, and the backups that depend on a damaged one.`,
+    details: `Checks one backup and the backups below it in its chain (what its restore reads), or every backup once with --all, in every sink that holds it. The default level, full, downloads every part and the file index from every sink, checks each one's size and SHA-256, then decodes the stream end to end (decrypting and decompressing it) and compares it with the file index. --level presence only lists the sinks and checks that every object is there with its recorded size: it downloads nothing, for large remote repositories. --read-subset N% does that and also downloads about N% of the objects: a different group on each run (the run number is kept in verify-rotation.json in the state directory: RAST_BACKUP_STATE_DIR, else systemd's STATE_DIRECTORY, else /var/lib/rast-backup as root, else ~/.local/state/rast-backup), so that round(100/N) runs read everything. Also reports a manifest missing or damaged in a sink (or in every sink: give its full id, or --all), a chain of parents that is broken, and a backup whose chain holds a damaged one. Exits 1 on any damage, naming each damaged backup, part and sink, and the backups that depend on a damaged one. What this host cannot check is no damage: a wrong, locked or too-readable key, a missing passphrase, a host with only a public key, a missing plugin or tool. Then the full level still checks every object's SHA-256 but not the stream, says why, and exits 2 (RB026; status unchecked in --json); presence and --read-subset pass and say that this host cannot decode the stream.`,
     examples: [
       ['Verify the latest backup', '$0 verify latest'],
       ['Verify every backup, for monitoring', '$0 verify --all --json'],
@@ -41,39 +41,54 @@ export class VerifyCommand extends BaseCommand {
     }
     const runtime = await this.context.runtime();
     let report: VerifyReport | VerifyAllReport;
-    let ok = true;
+    let exit = 0;
     try {
       report = this.all ? await verifyAll(runtime, options) : await verifyBackup(runtime, { ...options, backup: this.id! });
     } catch (error) {
       if (!isRastError(error) || !error.facts.report) throw error;
       report = error.facts.report as VerifyReport | VerifyAllReport;
-      ok = false;
+      exit = error.exitCode;
     }
     if (run !== undefined) {
       await writeState(ROTATION_FILE, { run: run + 1 }).catch((error: Error) => runtime.log.warn(`could not save the --read-subset rotation (${error.message}): the next run reads the same group`));
     }
     if (this.json) writeJson(this.context.stdout, report);
-    const backups = 'backups' in report ? report.backups : [report];
+    const backups = 'backups' in report ? report.backups : [...(report.ancestors ?? []), report];
     for (const backup of backups) this.describe(backup);
+    this.explainUndecodable(backups);
     if ('backups' in report) {
-      const summary = `${report.backups.length} backups checked (${report.level}): ${report.damaged.length} damaged`;
+      const unchecked = report.unchecked.length > 0 ? `, ${report.unchecked.length} could not be checked in full on this host` : '';
+      const summary = `${report.backups.length} backups checked (${report.level}): ${report.damaged.length} damaged${unchecked}`;
       const affected = report.affected.length > 0 ? `; ${report.affected.length} more depend on a damaged one and cannot be restored either: ${report.affected.join(', ')}` : '';
-      if (ok) this.status(summary);
+      if (report.status === 'intact') this.status(summary);
       else this.context.stderr.write(`rast-backup: ${displayPath(`${summary}${affected}`)}\n`);
     }
-    return ok ? 0 : 1;
+    return exit;
   }
 
-  /** Intact backups to stdout (unless --json); damage always to stderr. */
+  /** Intact (or not damaged) backups to stdout (unless --json); damage always to stderr. */
   private describe(report: VerifyReport): void {
-    if (report.ok) {
+    if (report.status !== 'damaged') {
       const held = report.sinks.filter((sink) => sink.holds);
+      const objects = held.map((sink) => `${sink.objects} objects in ${sink.sink}`).join(', ');
+      if (report.status === 'unchecked') {
+        this.status(`${report.backup}: no damage found, not checked in full (${objects}, ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read; ${report.undecodable ? 'stream not decoded: this host cannot decode it' : 'a backup it needs could not be checked'})`);
+        return;
+      }
       const read = report.level === 'full' ? '; stream decoded end to end' : report.level === 'subset' ? `; ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read` : '; presence and sizes only';
-      this.status(`${report.backup}: intact (${held.map((sink) => `${sink.objects} objects in ${sink.sink}`).join(', ')}${read})`);
+      const notDecodable = report.undecodable ? '; this host cannot decode its stream' : '';
+      this.status(`${report.backup}: intact (${objects}${read}${notDecodable})`);
       return;
     }
     for (const problem of [...report.sinks.flatMap((sink) => sink.problems), ...report.problems]) this.damage(problem.message);
     if (report.dependents.length > 0) this.damage(`backup ${report.backup} is needed to restore ${report.dependents.join(', ')}`);
+  }
+
+  /** Why this host cannot decode backups, once per reason (one missing key leaves them all undecoded). */
+  private explainUndecodable(backups: VerifyReport[]): void {
+    const reasons = new Map<string, string[]>();
+    for (const backup of backups) if (backup.undecodable) reasons.set(backup.undecodable.message, [...(reasons.get(backup.undecodable.message) ?? []), backup.backup]);
+    for (const [message, ids] of reasons) this.context.stderr.write(`rast-backup: ${displayPath(`cannot check the stream of ${ids.join(', ')} on this host: ${message}`)}\n`);
   }
 
   private status(line: string): void {

@@ -58,10 +58,11 @@ async function ancestorsOf(runtime: Runtime, manifest: Manifest): Promise<Set<st
 }
 
 /**
- * Removes the data of an unlisted backup id from every sink: what an interrupted create or delete left
- * (`list --all`). Only for a full id without a manifest; throws BACKUP_NOT_FOUND when no sink holds data of it.
+ * Removes an unlisted backup id from every sink: the data an interrupted create or delete left
+ * (`list --all`), and a manifest damaged in every sink that holds it (`list` shows it as damaged). Only for a
+ * full id that no sink holds a readable manifest of; throws BACKUP_NOT_FOUND when no sink holds anything of it.
  */
-export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id: string; objects: number; sinks: string[] }> {
+export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id: string; objects: number; sinks: string[]; damagedManifest: boolean }> {
   const { repository, sinks } = runtime;
   return runOperation(runtime, 'delete', { backupId: id }, async () => {
     const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${repository.describeSinks()} (see rast-backup list)`, { reference: id });
@@ -74,14 +75,18 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
     if (dependents.length > 0) {
       throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, { backup: id, dependents });
     }
+    const damaged = (await repository.damagedManifests()).filter((manifest) => manifest.id === id);
     let objects = 0;
     const holding: string[] = [];
     for (const sink of sinks) {
       try {
         const keys = await repository.leftoverKeys(sink, id);
-        if (keys.length === 0) continue;
+        const manifests = damaged.filter((manifest) => manifest.sink === sink.name).map((manifest) => manifest.key);
+        if (keys.length + manifests.length === 0) continue;
         await deleteKeys(sink, keys);
-        objects += keys.length;
+        // The damaged manifest last: a delete cut short leaves it, so that list still shows what is left.
+        await deleteKeys(sink, manifests);
+        objects += keys.length + manifests.length;
         holding.push(sink.name);
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftover data of ${id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
@@ -89,6 +94,6 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
     }
     if (holding.length === 0) throw notFound();
     repository.invalidate();
-    return { id, objects, sinks: holding };
+    return { id, objects, sinks: holding, damagedManifest: damaged.length > 0 };
   });
 }

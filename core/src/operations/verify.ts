@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from '../errors.js';
-import { parseManifest, type PartRecord } from '../Manifest.js';
+import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import { checkStored, RepositoryKeys, type CatalogEntry } from '../Repository.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -27,7 +27,7 @@ export interface VerifyOptions {
   subset?: { percent: number; run: number };
 }
 
-export type VerifyProblemKind = 'missing' | 'size' | 'checksum' | 'manifest-missing' | 'manifest-damaged' | 'unreadable' | 'chain' | 'stream';
+export type VerifyProblemKind = 'missing' | 'size' | 'checksum' | 'manifest-missing' | 'manifest-damaged' | 'unreadable' | 'chain' | 'ancestor' | 'stream';
 
 /** One piece of damage, naming the backup, the sink and the object where they apply. */
 export interface VerifyProblem {
@@ -37,32 +37,62 @@ export interface VerifyProblem {
   /** `part 2 of 5`, `file index`, `manifest`. */
   object: string | null;
   key: string | null;
+  /** Kind `ancestor`: the damaged backup below this one in its chain. */
+  ancestor?: string;
   message: string;
 }
+
+/** `intact`: all the level asks for was checked and is good; `damaged`: damage found; `unchecked`: no damage found, but not all could be checked. */
+export type VerifyStatus = 'intact' | 'damaged' | 'unchecked';
 
 export interface VerifyReport {
   backup: string;
   level: VerifyLevel;
+  status: VerifyStatus;
+  /** `true` intact, `false` damaged, `null` when it could not all be checked (see `undecodable`). */
+  ok: boolean | null;
   /** Each configured sink: whether it holds the backup, objects listed and read there, problems found. */
   sinks: Array<{ sink: string; holds: boolean; objects: number; read: number; problems: VerifyProblem[] }>;
   /** Problem found decoding the stream end to end (`full` only), if any. */
   stream: string | null;
-  /** Problems that are no sink's: a broken chain, the stream. */
+  /**
+   * Why this host cannot decode the backup (a key, passphrase, plugin or tool it lacks: `code` says which
+   * error), found at every level without reading; at `full` it leaves the stream unchecked. Not damage.
+   */
+  undecodable: { code: string; message: string } | null;
+  /** Problems that are no sink's: a broken chain, a damaged ancestor, the stream. */
   problems: VerifyProblem[];
-  ok: boolean;
   /** When damaged: the backups whose restore needs this one (its incrementals, theirs, …). */
   dependents: string[];
+  /** `verify <id>` only: the reports of the backups below it in its chain, the full backup first. */
+  ancestors?: VerifyReport[];
 }
 
 export interface VerifyAllReport {
   level: VerifyLevel;
-  ok: boolean;
+  status: VerifyStatus;
+  ok: boolean | null;
   backups: VerifyReport[];
-  /** Ids of the damaged backups. */
+  /** Ids of the backups damaged themselves. */
   damaged: string[];
-  /** Intact backups that depend on a damaged one, so cannot be restored either. */
+  /** Backups not damaged themselves that depend on a damaged one (each has an `ancestor` problem). */
   affected: string[];
+  /** Ids of the backups that could not be checked in full (and are not damaged). */
+  unchecked: string[];
 }
+
+/** Errors that come from this host (its config, keys, plugins, tools), not from the stored data: they leave a backup unchecked, not damaged. */
+const HOST_PROBLEMS = new Set<ErrorCode>([
+  ErrorCode.CONFIG_SYNTAX,
+  ErrorCode.CONFIG_INVALID,
+  ErrorCode.CONFIG_NOT_FOUND,
+  ErrorCode.PLUGIN_NOT_FOUND,
+  ErrorCode.PLUGIN_INVALID,
+  ErrorCode.TRANSFORM_FAILED,
+  ErrorCode.TOOL_MISSING,
+]);
+
+const isHostProblem = (error: unknown): error is RastError => error instanceof RastError && HOST_PROBLEMS.has(error.code);
 
 const levelOf = (options: Omit<VerifyOptions, 'backup'>): VerifyLevel => (options.subset ? 'subset' : options.level ?? 'full');
 
@@ -72,42 +102,81 @@ function sampled(key: string, subset: { percent: number; run: number }): boolean
   return createHash('sha256').update(key).digest().readUInt32BE(0) % groups === subset.run % groups;
 }
 
-/** Verifies one backup; exits with VERIFY_FAILED (details.report) on any damage. */
+/**
+ * Verifies one backup and the backups below it in its chain (what a restore of it reads). Exits with
+ * VERIFY_FAILED on any damage, else with CANNOT_CHECK when not all could be checked (both with facts.report).
+ */
 export async function verifyBackup(runtime: Runtime, options: VerifyOptions): Promise<VerifyReport> {
   const { repository } = runtime;
   return runOperation(runtime, 'verify', { backupId: options.backup }, async (event) => {
-    const entry = await repository.resolve(options.backup);
+    const entry = await repository.resolve(options.backup).catch(async (error: unknown) => {
+      const damaged = error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND ? (await damagedManifests(runtime, levelOf(options))).find((report) => report.backup === options.backup) : undefined;
+      if (!damaged) throw error;
+      damaged.dependents = descendants(await repository.catalog(), [damaged.backup]);
+      throw outcome(damaged)!;
+    });
     event.backupId = entry.manifest.id;
-    const report = await checkBackup(runtime, entry, options);
-    if (!report.ok) {
-      report.dependents = descendants(await repository.catalog(), [entry.manifest.id]);
-      throw new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${firstProblem(report)}`, { backup: entry.manifest.id, report });
-    }
+    const checked = new Map<string, VerifyReport>();
+    const report = await checkWithChain(runtime, entry, options, checked);
+    report.ancestors = [...checked.values()].filter((ancestor) => ancestor !== report);
+    if (report.status === 'damaged') report.dependents = descendants(await repository.catalog(), [entry.manifest.id]);
+    const failure = outcome(report);
+    if (failure) throw failure;
     return report;
   });
 }
 
 /**
- * Verifies every backup, and finds backups that exist in no readable form: manifests damaged in every
- * sink. Exits with VERIFY_FAILED (details.report) on any damage.
+ * Verifies every backup, each once (an ancestor checked for one incremental is not checked again for the
+ * next), and finds backups that exist in no readable form: manifests damaged in every sink. Exits with
+ * VERIFY_FAILED on any damage, else with CANNOT_CHECK when not all could be checked (both with facts.report).
  */
 export async function verifyAll(runtime: Runtime, options: Omit<VerifyOptions, 'backup'>): Promise<VerifyAllReport> {
   const { repository } = runtime;
   return runOperation(runtime, 'verify', {}, async () => {
     const entries = await repository.catalog();
+    const checked = new Map<string, VerifyReport>();
     const backups: VerifyReport[] = [];
-    for (const entry of entries) backups.push(await checkBackup(runtime, entry, options));
-    backups.push(...(await unreadableManifests(runtime, new Set(entries.map((entry) => entry.manifest.id)), levelOf(options))));
-    const damaged = backups.filter((report) => !report.ok).map((report) => report.backup);
-    for (const report of backups) if (!report.ok) report.dependents = descendants(entries, [report.backup]);
+    for (const entry of entries) backups.push(await checkWithChain(runtime, entry, options, checked));
+    backups.push(...(await damagedManifests(runtime, levelOf(options))));
+    const damaged = backups.filter(ownDamage).map((report) => report.backup);
+    for (const report of backups) if (report.status === 'damaged') report.dependents = descendants(entries, [report.backup]);
     const affected = descendants(entries, damaged).filter((id) => !damaged.includes(id));
-    const report: VerifyAllReport = { level: levelOf(options), ok: damaged.length === 0, backups, damaged, affected };
-    if (!report.ok) {
-      const first = backups.find((candidate) => !candidate.ok)!;
+    const unchecked = backups.filter((report) => report.status === 'unchecked').map((report) => report.backup);
+    const status: VerifyStatus = damaged.length > 0 ? 'damaged' : unchecked.length > 0 ? 'unchecked' : 'intact';
+    const report: VerifyAllReport = { level: levelOf(options), status, ok: okOf(status), backups, damaged, affected, unchecked };
+    if (status === 'damaged') {
+      const first = backups.find((candidate) => candidate.status === 'damaged')!;
       throw new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${damaged.length} damaged backup${damaged.length === 1 ? '' : 's'}, first: ${firstProblem(first)}`, { report });
+    }
+    if (status === 'unchecked') {
+      const first = backups.find((candidate) => candidate.status === 'unchecked')!;
+      throw new RastError(ErrorCode.CANNOT_CHECK, `cannot check ${unchecked.length} backup${unchecked.length === 1 ? '' : 's'} in full on this host, first: ${first.backup}: ${first.undecodable?.message ?? 'a backup it needs could not be checked'}`, { report });
     }
     return report;
   });
+}
+
+/** Whether the backup is damaged itself, not only through a damaged ancestor. */
+const ownDamage = (report: VerifyReport): boolean => report.problems.some((problem) => problem.kind !== 'ancestor') || report.sinks.some((sink) => sink.problems.length > 0);
+
+/** Whether a restore would fail on what the report found: a problem that is no sink's, or an object with no good copy in any sink. */
+function restoreFails(report: VerifyReport, manifest: Manifest): boolean {
+  if (report.problems.some((problem) => problem.kind !== 'ancestor')) return true;
+  const good = report.sinks.filter((sink) => sink.holds && !sink.problems.some((problem) => problem.key === null || problem.object === 'manifest'));
+  return [...manifest.parts, manifest.index].some((part) => !good.some((sink) => !sink.problems.some((problem) => problem.key === part.key)));
+}
+
+const okOf = (status: VerifyStatus): boolean | null => (status === 'intact' ? true : status === 'damaged' ? false : null);
+
+/** The error a report ends verify with, or undefined when it is intact. */
+function outcome(report: VerifyReport): RastError | undefined {
+  if (report.status === 'damaged') return new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${firstProblem(report)}`, { backup: report.backup, report });
+  if (report.status === 'unchecked') {
+    const reason = report.undecodable ?? report.ancestors?.find((ancestor) => ancestor.undecodable)?.undecodable;
+    return new RastError(ErrorCode.CANNOT_CHECK, `cannot check backup ${report.backup} in full on this host: ${reason?.message ?? 'a backup it needs could not be checked'}`, { backup: report.backup, report });
+  }
+  return undefined;
 }
 
 function firstProblem(report: VerifyReport): string {
@@ -130,29 +199,54 @@ function descendants(entries: CatalogEntry[], ids: string[]): string[] {
   return entries.map((entry) => entry.manifest.id).filter((id) => found.has(id));
 }
 
-/** Manifests present in some sink but readable in none: their backups are lost to list and restore. */
-async function unreadableManifests(runtime: Runtime, committed: Set<string>, level: VerifyLevel): Promise<VerifyReport[]> {
+/** Backups whose manifest is damaged in every sink that holds one: lost to list and restore. */
+async function damagedManifests(runtime: Runtime, level: VerifyLevel): Promise<VerifyReport[]> {
   const reports = new Map<string, VerifyReport>();
-  for (const sink of runtime.sinks) {
-    const keys: string[] = [];
-    try {
-      for await (const object of sink.list(RepositoryKeys.manifestPrefix)) keys.push(object.key);
-    } catch {
-      continue; // the catalog has already warned about a sink it could not read
-    }
-    for (const key of keys) {
-      const id = RepositoryKeys.manifestOwner(key);
-      if (id === undefined || committed.has(id)) continue;
-      const problem = parseManifest(await sink.get(key).catch(() => Buffer.alloc(0)), id).problem ?? 'unreadable';
-      const report = reports.get(id) ?? { backup: id, level, sinks: [], stream: null, problems: [], ok: false, dependents: [] };
-      report.sinks.push({ sink: sink.name, holds: false, objects: 0, read: 0, problems: [{ backup: id, kind: 'manifest-damaged', sink: sink.name, object: 'manifest', key, message: `backup ${id}, manifest (${key}) in sink ${sink.name} is damaged: ${problem}` }] });
-      reports.set(id, report);
-    }
+  for (const { id, sink, key, problem } of await runtime.repository.damagedManifests()) {
+    const report = reports.get(id) ?? { backup: id, level, status: 'damaged', ok: false, sinks: [], stream: null, undecodable: null, problems: [], dependents: [] };
+    report.sinks.push({ sink, holds: false, objects: 0, read: 0, problems: [{ backup: id, kind: 'manifest-damaged', sink, object: 'manifest', key, message: `backup ${id}, manifest (${key}) in sink ${sink} is damaged: ${problem}` }] });
+    reports.set(id, report);
   }
   return [...reports.values()];
 }
 
-/** Checks one backup at the level asked for; never throws for damage, only reports it. */
+/**
+ * Checks a backup and every backup below it in its chain, each once per `checked` (which gathers their
+ * reports, oldest first). A damaged ancestor makes the backup damaged, naming it and whether a restore
+ * would fail on it or read the good copies in other sinks.
+ */
+async function checkWithChain(runtime: Runtime, entry: CatalogEntry, options: Omit<VerifyOptions, 'backup'>, checked: Map<string, VerifyReport>): Promise<VerifyReport> {
+  const { manifest } = entry;
+  const known = checked.get(manifest.id);
+  if (known) return known;
+  const report = await checkBackup(runtime, entry, options);
+  let chain: Manifest[] = [manifest];
+  try {
+    chain = await runtime.repository.chain(entry);
+  } catch (error) {
+    report.problems.push({ backup: manifest.id, kind: 'chain', sink: null, object: null, key: null, message: (error as Error).message });
+  }
+  const entries = new Map((await runtime.repository.catalog()).map((candidate) => [candidate.manifest.id, candidate]));
+  let ancestorUnchecked = false;
+  for (const ancestor of chain.slice(0, -1)) {
+    const ancestorReport = await checkWithChain(runtime, entries.get(ancestor.id)!, options, checked);
+    if (ownDamage(ancestorReport)) {
+      const damagedIn = ancestorReport.sinks.filter((sink) => sink.problems.length > 0).map((sink) => sink.sink);
+      const message = restoreFails(ancestorReport, ancestor)
+        ? `backup ${manifest.id} cannot be restored: it needs backup ${ancestor.id}, which is damaged`
+        : `backup ${manifest.id} needs backup ${ancestor.id}, which is damaged in sink ${damagedIn.join(', ')} (a restore reads the good copies in the other sinks)`;
+      report.problems.push({ backup: manifest.id, kind: 'ancestor', sink: null, object: null, key: null, ancestor: ancestor.id, message });
+    }
+    if (ancestorReport.status === 'unchecked') ancestorUnchecked = true;
+  }
+  const damaged = report.problems.length > 0 || report.sinks.some((sink) => sink.problems.length > 0);
+  report.status = damaged ? 'damaged' : report.level === 'full' && (report.undecodable || ancestorUnchecked) ? 'unchecked' : 'intact';
+  report.ok = okOf(report.status);
+  checked.set(manifest.id, report);
+  return report;
+}
+
+/** Checks one backup's own objects and stream at the level asked for; never throws for damage, only reports it. */
 async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<VerifyOptions, 'backup'>): Promise<VerifyReport> {
   const { manifest } = entry;
   const level = levelOf(options);
@@ -161,23 +255,28 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
   for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency));
 
   const problems: VerifyProblem[] = [];
-  await runtime.repository.chain(entry).catch((error: Error) => {
-    problems.push({ backup: manifest.id, kind: 'chain', sink: null, object: null, key: null, message: error.message });
-  });
+  let undecodable: VerifyReport['undecodable'] = null;
+  const cannotDecode = (error: unknown) => {
+    if (!isHostProblem(error)) throw error;
+    undecodable = { code: error.code, message: error.message };
+  };
+  await runtime.repository.checkDecodable(manifest).catch(cannotDecode);
   let stream: string | null = null;
-  if (level === 'full') {
+  if (level === 'full' && !undecodable) {
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
       const index = await runtime.repository.readIndex(manifest);
       await format.verify({ manifest, index, stream: runtime.repository.openStream(manifest) });
     } catch (error) {
-      stream = (error as Error).message;
-      problems.push({ backup: manifest.id, kind: 'stream', sink: null, object: null, key: null, message: stream });
+      if (isHostProblem(error)) cannotDecode(error);
+      else {
+        stream = (error as Error).message;
+        problems.push({ backup: manifest.id, kind: 'stream', sink: null, object: null, key: null, message: stream });
+      }
     }
   }
-  const ok = problems.length === 0 && sinks.every((sink) => sink.problems.length === 0);
-  return { backup: manifest.id, level, sinks, stream, problems, ok, dependents: [] };
+  return { backup: manifest.id, level, status: 'intact', ok: true, sinks, stream, undecodable, problems, dependents: [] };
 }
 
 /** Lists and reads one sink's objects of the backup, `concurrency` reads at a time; problems come in the objects' order. */
@@ -227,7 +326,7 @@ async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string
       limit(async () => {
         try {
           const mismatch = await checkStored(await sink.get(part.key), part);
-          return mismatch ? () => problem(/^size/.test(mismatch) ? 'size' : 'checksum', label, part.key, mismatch) : undefined;
+          return mismatch ? () => problem(mismatch.kind, label, part.key, mismatch.message) : undefined;
         } catch (error) {
           return () => problem(error instanceof RastError && error.code === ErrorCode.PART_MISSING ? 'missing' : 'unreadable', label, part.key, (error as Error).message);
         }

@@ -28,7 +28,7 @@ export function notificationOf(operation: OperationEvent, outcome: 'succeeded' |
   const manifest = operation.operation === 'create' && value && typeof value.id === 'string' ? value : undefined;
   const details: Record<string, unknown> = {};
   if (operation.operation === 'verify' && value) {
-    for (const key of ['ok', 'level', 'damaged', 'affected', 'dependents']) if (key in value) details[key] = value[key];
+    for (const key of ['ok', 'status', 'level', 'damaged', 'affected', 'unchecked', 'dependents']) if (key in value) details[key] = value[key];
     if (Array.isArray(value.backups)) details.backups = value.backups.length;
   }
   if (operation.operation === 'prune' && value) {

@@ -169,8 +169,9 @@ writeOnly('with only the public key, full and incremental creates work; restore 
   for (const { bytes } of await storedFiles(path.join(repository, 'data'))) assert.not.ok(containsMarker(bytes));
   const needed = /this host has only a public key \(encryption\.public_key_path in .*\): it can make backups but not read them.*set encryption\.key_path/;
   await rejects(restoreBackup(rt, { backup: backup.id, destination: path.join(home, 'restored') }), ErrorCode.TRANSFORM_FAILED, needed);
-  const failed = await rejects(verifyBackup(rt, { backup: backup.id }), ErrorCode.VERIFY_FAILED, needed);
-  assert.equal((failed.facts.report as { sinks: Array<{ problems: string[] }> }).sinks[0]!.problems, [], 'the stored bytes themselves are intact');
+  const failed = await rejects(verifyBackup(rt, { backup: backup.id }), ErrorCode.CANNOT_CHECK, needed);
+  const report = failed.facts.report as { status: string; sinks: Array<{ problems: string[] }>; undecodable: { code: string } };
+  assert.equal([report.status, report.undecodable.code, report.sinks[0]!.problems], ['unchecked', ErrorCode.TRANSFORM_FAILED, []], 'the stored bytes themselves are intact; the stream is not checked, not damaged');
   // The parent's index is encrypted to a key this host lacks: the incremental uses the host's own copy of it.
   await writeFile(path.join(source, 'added-on-a-write-only-host'), 'new');
   const incremental = await createBackup(rt, { path: source, parent: 'latest' });

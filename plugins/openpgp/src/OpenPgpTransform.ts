@@ -87,26 +87,33 @@ export async function createEncryption(settings: EncryptionSettings, plugin: str
 /** Decodes parts with `key_path`'s private key, loaded (and unlocked) once, on first use. */
 export function createDecryption(settings: EncryptionSettings): TransformDecoder {
   let loading: Promise<LoadedKey & { key: openpgp.PrivateKey }> | undefined;
+  /** The private key that decrypts parts encrypted with `params`; a missing, locked or wrong key is CONFIG_INVALID or TRANSFORM_FAILED. */
+  const keyFor = async (params: Record<string, unknown>) => {
+    const recipient = typeof params.recipient === 'string' ? params.recipient : undefined;
+    const needed = recipient ? `key ${formatFingerprint(recipient)}` : 'an OpenPGP key';
+    if (!settings.keyPath) {
+      const message = settings.publicKeyPath
+        ? `this backup is encrypted to ${needed}, and this host has only a public key (encryption.public_key_path in ${settings.where}): it can make backups but not read them. Restore, verify, and an incremental create (which reads its parent's file index) need the private key: set encryption.key_path to it`
+        : `this backup is encrypted to ${needed}: set [encryption] key_path in ${settings.where} to its private key to read it`;
+      throw new RastError(ErrorCode.TRANSFORM_FAILED, message, { recipient });
+    }
+    loading ??= loadPrivateKey(settings);
+    const key = await loading;
+    if (recipient && recipient !== key.fingerprint) {
+      throw new RastError(
+        ErrorCode.TRANSFORM_FAILED,
+        `this backup is encrypted to ${needed}, but encryption.key_path (${key.file}) is key ${formatFingerprint(key.fingerprint)}: set key_path to the private key ${recipient}`,
+        { recipient, configured: key.fingerprint },
+      );
+    }
+    return key.key;
+  };
   return {
     async decode(data, params) {
-      const recipient = typeof params.recipient === 'string' ? params.recipient : undefined;
-      const needed = recipient ? `key ${formatFingerprint(recipient)}` : 'an OpenPGP key';
-      if (!settings.keyPath) {
-        const message = settings.publicKeyPath
-          ? `this backup is encrypted to ${needed}, and this host has only a public key (encryption.public_key_path in ${settings.where}): it can make backups but not read them. Restore, verify, and an incremental create (which reads its parent's file index) need the private key: set encryption.key_path to it`
-          : `this backup is encrypted to ${needed}: set [encryption] key_path in ${settings.where} to its private key to read it`;
-        throw new RastError(ErrorCode.TRANSFORM_FAILED, message, { recipient });
-      }
-      loading ??= loadPrivateKey(settings);
-      const key = await loading;
-      if (recipient && recipient !== key.fingerprint) {
-        throw new RastError(
-          ErrorCode.TRANSFORM_FAILED,
-          `this backup is encrypted to ${needed}, but encryption.key_path (${key.file}) is key ${formatFingerprint(key.fingerprint)}: set key_path to the private key ${recipient}`,
-          { recipient, configured: key.fingerprint },
-        );
-      }
-      return decryptPart(key.key, data);
+      return decryptPart(await keyFor(params), data);
+    },
+    async ready(params) {
+      await keyFor(params);
     },
   };
 }

@@ -39,8 +39,10 @@ export default definePlugin({
     registerSettings(pipeline, settings);
     const modules = () => import('./OpenPgpTransform.js');
     let decoder: Promise<TransformDecoder> | undefined;
+    const loaded = () => (decoder ??= modules().then((module) => module.createDecryption(settings)));
     pipeline.hooks.untransform.for('openpgp').tap(PLUGIN_NAME, () => ({
-      decode: async (data, params) => (await (decoder ??= modules().then((module) => module.createDecryption(settings)))).decode(data, params),
+      decode: async (data, params) => (await loaded()).decode(data, params),
+      ready: async (params) => (await loaded()).ready?.(params),
     }));
     if (!settings.enabled) return;
     pipeline.hooks.transforms.tapPromise(PLUGIN_NAME, async (transforms) => [...transforms, await (await modules()).createEncryption(settings, `${PLUGIN_NAME}@${VERSION}`)]);

@@ -30,6 +30,8 @@ interface DamageCase {
   damage: (repo: Repo) => Promise<void>;
   /** The backups `list` must show, of A, B, C. */
   listed: Name[];
+  /** The backups `list` must show as damaged (a manifest damaged in every sink), after those listed. */
+  damaged?: Name[];
   expect: Record<Command, Expect>;
   /** More commands to check (`ID:X` is backup X's id, `DEST` a fresh destination). */
   extra?: Array<[args: string[], expect: Expect]>;
@@ -146,10 +148,11 @@ const CASES: DamageCase[] = [
     target: 'A',
     damage: (repo) => writeFile(manifestFile(repo, 'A'), '{"format": "rast-backup/manifest", "id": '),
     listed: ['B', 'C'],
+    damaged: ['A'],
     expect: {
       list: [0, /warning: manifest of backup ID:A in sink local .* is damaged: not JSON/],
       info: [1, /RB010: no backup ID:A/],
-      verify: [1, /RB010: no backup ID:A/],
+      verify: [1, /damaged: backup ID:A, manifest \(backups\/ID:A\.json\) in sink local is damaged: not JSON[\s\S]*backup ID:A is needed to restore ID:B/],
       verifyAll: [1, /damaged: backup ID:A, manifest \(backups\/ID:A\.json\) in sink local is damaged: not JSON/],
       restore: [1, /RB010: no backup ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
@@ -168,10 +171,11 @@ const CASES: DamageCase[] = [
       await writeManifest(repo.repository, manifest);
     },
     listed: ['B', 'C'],
+    damaged: ['A'],
     expect: {
       list: [0, /warning: manifest of backup ID:A in sink local .* is damaged: .*parts/],
       info: [1, /RB010: no backup ID:A/],
-      verify: [1, /RB010: no backup ID:A/],
+      verify: [1, /damaged: backup ID:A, manifest .* is damaged: .*parts/],
       verifyAll: [1, /damaged: backup ID:A, manifest .* is damaged: .*parts/],
       restore: [1, /RB010: no backup ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
@@ -189,15 +193,16 @@ const CASES: DamageCase[] = [
       await writeManifest(repo.repository, manifest);
     },
     listed: ['A', 'C'],
+    damaged: ['B'],
     expect: {
       list: [0, /warning: manifest of backup ID:B in sink local .* is damaged: it points at data\/ID:A\/000000\.part, outside data\/ID:B\//],
       info: [1, /RB010: no backup ID:B/],
-      verify: [1, /RB010: no backup ID:B/],
+      verify: [1, /damaged: backup ID:B, manifest .* is damaged: it points at data\/ID:A/],
       verifyAll: [1, /damaged: backup ID:B, manifest .* is damaged: it points at data\/ID:A/],
       restore: [1, /RB010: no backup ID:B/],
       create: [0],
       prune: [0],
-      // Nothing is built on it: delete <full id> removes its data (what list --all shows).
+      // Nothing is built on it: delete <full id> removes its manifest and data.
       delete: [0],
     },
   },
@@ -209,15 +214,16 @@ const CASES: DamageCase[] = [
       await writeFile(manifestFile(repo, 'B'), JSON.stringify(manifest));
     },
     listed: ['A', 'C'],
+    damaged: ['B'],
     expect: {
       list: [0, /warning: manifest of backup ID:B .* is damaged: it names backup ID:A, not ID:B/],
       info: [1, /RB010: no backup ID:B/],
-      verify: [1, /RB010: no backup ID:B/],
+      verify: [1, /damaged: backup ID:B, manifest .* it names backup ID:A/],
       verifyAll: [1, /damaged: backup ID:B, manifest .* it names backup ID:A/],
       restore: [1, /RB010: no backup ID:B/],
       create: [0],
       prune: [0],
-      // Nothing is built on it: delete <full id> removes its data (what list --all shows).
+      // Nothing is built on it: delete <full id> removes its manifest and data.
       delete: [0],
     },
   },
@@ -406,8 +412,8 @@ async function runCase(damage: DamageCase): Promise<string[]> {
     const result = await run(args);
     attempt(() => check(result, damage.expect[command], `${damage.name}: ${args.join(' ')}`, repo.ids));
     if (command === 'list' && result.status === 0) {
-      const listed = (JSON.parse(result.stdout) as Array<{ id: string }>).map((summary) => summary.id);
-      const expected = damage.listed.map((name) => repo.ids[name]);
+      const listed = (JSON.parse(result.stdout) as Array<{ id: string; status: string }>).map((summary) => `${summary.id} ${summary.status}`);
+      const expected = [...damage.listed.map((name) => `${repo.ids[name]} complete`), ...(damage.damaged ?? []).map((name) => `${repo.ids[name]} damaged`)];
       attempt(() => assert.equal(listed, expected, `${damage.name}: list shows ${listed.join(', ')}`));
     }
   }
@@ -431,6 +437,15 @@ async function runCase(damage: DamageCase): Promise<string[]> {
   attempt(() => check(pruned, damage.expect.prune, `${damage.name}: prune`, repo.ids));
   const deleted = await run(['delete', id]);
   attempt(() => check(deleted, damage.expect.delete, `${damage.name}: delete`, repo.ids));
+  if (deleted.status === 0) {
+    // Nothing of it is left: not listed, not warned about, not even as a leftover.
+    const after = await run(['list', '--all', '--json']);
+    attempt(() => {
+      assert.is(after.status, 0, after.stderr);
+      const ids = (JSON.parse(after.stdout) as Array<{ id: string }>).map((entry) => entry.id);
+      assert.not.ok(ids.includes(id) || after.stderr.includes(id), `${damage.name}: after delete, list --all still names ${id}:\n${after.stderr}${ids.join(', ')}`);
+    });
+  }
   return failures;
 }
 
