@@ -196,6 +196,12 @@ badInput('a source that cannot be read', async () => {
   }
 });
 
+badInput('a pseudo filesystem as the source (/proc) is refused at once', async () => {
+  const { config } = await setup();
+  // Walking /proc would read /proc/kcore and thousands of vanishing files: refused before any of that.
+  assertFails(cli(['create', '/proc', '--config', config], { timeout: 60_000 }), 1, /RB008: source \/proc is on a proc filesystem/);
+});
+
 badInput('a destination that is not empty', async () => {
   const { config, source, home } = await setup();
   json(cli(['create', source, '--config', config, '--json']));

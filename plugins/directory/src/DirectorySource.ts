@@ -1,12 +1,17 @@
 import { realpath } from 'node:fs/promises';
-import type { Snapshot, SnapshotRequest } from '@rast-backup/core';
+import { ErrorCode, RastError, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import { pseudoFilesystem } from './PseudoFilesystem.js';
 
 /**
  * The catch-all source: the directory itself, read live. Not atomic: files that change while they are
- * read are stored as read (the manifest records `atomic: false`).
+ * read are stored as read (the manifest records `atomic: false`). A pseudo filesystem (/proc, /sys) is refused.
  */
 export async function directorySnapshot(request: SnapshotRequest): Promise<Snapshot> {
   const resolved = await realpath(request.path);
+  const pseudo = await pseudoFilesystem(resolved);
+  if (pseudo) {
+    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${request.path} is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`, { path: request.path });
+  }
   return {
     path: resolved,
     source: request.path,

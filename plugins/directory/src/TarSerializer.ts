@@ -130,10 +130,12 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   const produce = async () => {
     const leaders = new Map<string, string>();
     const unreadXattrs: string[] = [];
+    const mountPoints: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
       oneFileSystem: options.oneFileSystem,
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
+      onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });
     for await (const walked of walk) {
       let entry: IndexEntry;
@@ -175,6 +177,10 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
     if (unreadXattrs.length > 0) {
       const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
       log.warn(`extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`);
+    }
+    if (mountPoints.length > 0) {
+      const cross = options.oneFileSystem ? '; [directory] one_file_system = false crosses into other filesystems' : '';
+      log.warn(`${mountPoints.length} mount points stored as empty directories, their contents not backed up (other or pseudo filesystems${cross}): ${mountPoints.join(', ')}`);
     }
     pack.finalize();
     finished = true;
