@@ -14,8 +14,8 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
+function cli(args: string[], options: SpawnSyncOptions = {}, command = BINARY): Result {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -84,6 +84,23 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.is(cli(['delete', incremental.id, '--config', config]).status, 0);
   assert.is(cli(['delete', created.id, '--config', config]).status, 0);
   assert.equal(json(cli(['list', '--config', config, '--json'])), []);
+});
+
+flow('a source path that is not UTF-8 is backed up, listed and restored from its exact bytes', async () => {
+  const { config, home } = await setup();
+  // Its bytes reach the binary only through a shell (Node passes arguments as text): printf makes \351 the byte 0xe9.
+  const source = Buffer.concat([Buffer.from(`${home}/lat`), Buffer.from([0xe9])]);
+  await mkdir(source);
+  await writeFile(Buffer.concat([source, Buffer.from('/inside.txt')]), 'inside\n');
+  const create = (...extra: string[]) => cli(['-c', `exec "$0" create "$(printf "$1")" --json --config "$2" ${extra.join(' ')}`, BINARY, `${home}/lat\\351`, config], {}, 'sh');
+  const full = json(create());
+  assert.is(full.source, `${home}/lat\udce9`, 'the manifest names the source by its bytes');
+  const incremental = json(create('--parent', 'latest'));
+  assert.is(incremental.parent, full.id, '--parent latest finds the earlier backup of the same bytes');
+  assert.match(cli(['list', '--config', config]).stdout, /lat\\xe9/, 'list shows the byte as \\xe9');
+  const destination = path.join(home, 'restored');
+  json(cli(['restore', incremental.id, destination, '--json', '--config', config]));
+  assert.is(await readFile(path.join(destination, 'inside.txt'), 'utf8'), 'inside\n');
 });
 
 flow('restore --include of a tar chain reads only the parts that hold the selected files', async () => {

@@ -1,6 +1,6 @@
 import { Option } from 'clipanion';
 import Table from 'cli-table3';
-import { summarize } from '@rast-backup/core';
+import { displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
 
@@ -36,7 +36,7 @@ export class ListCommand extends BaseCommand {
     }
     const table = new Table({ head: ['id', 'created', 'name', 'source', 'parent', 'size', 'stored', 'tags', 'sinks'], style: { head: [], border: [] } });
     for (const summary of shown) {
-      table.push([summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', summary.source, summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')]);
+      table.push([summary.id, summary.created.replace(/\.\d+Z$/, 'Z'), summary.name ?? '', displayPath(summary.source), summary.parent ?? 'full', formatBytes(summary.size), formatBytes(summary.storedSize), summary.tags.join(','), summary.sinks.join(',')]);
     }
     this.out(table.toString());
     return 0;

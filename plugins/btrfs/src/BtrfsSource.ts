@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ErrorCode, RastError, type Manifest, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import { displayPath, ErrorCode, isBinaryPath, pathBytes, RastError, type Manifest, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
 import { SnapshotStore, notRoot } from './SnapshotStore.js';
 import { lockSource } from './SourceLock.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo, subvolumeRootOf, type SubvolumeInfo } from './Subvolume.js';
@@ -32,7 +32,11 @@ export function btrfsFacts(manifest: Manifest): BtrfsFacts | undefined {
  * with `btrfs send`; a path below a subvolume's root is served from the snapshot as a tar tree.
  */
 export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSourceOptions): Promise<Snapshot | undefined> {
-  if (!(await isOnBtrfs(request.path))) return undefined;
+  if (!(await isOnBtrfs(pathBytes(request.path)))) return undefined;
+  if (isBinaryPath(request.path)) {
+    const shown = displayPath(request.path);
+    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is on btrfs and its path is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`, { path: shown });
+  }
   if (process.getuid?.() !== 0) throw notRoot(`backing up ${request.path}`);
   const subvolume = await subvolumeRootOf(request.path);
   const subtree = path.relative(subvolume, request.path) || '.';

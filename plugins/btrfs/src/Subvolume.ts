@@ -7,7 +7,7 @@ const BTRFS_SUPER_MAGIC = 0x9123683e;
 /** The inode number of every btrfs subvolume's root directory. */
 const SUBVOLUME_ROOT_INODE = 256n;
 
-export async function isOnBtrfs(target: string): Promise<boolean> {
+export async function isOnBtrfs(target: string | Buffer): Promise<boolean> {
   return (await statfs(target)).type === BTRFS_SUPER_MAGIC;
 }
 

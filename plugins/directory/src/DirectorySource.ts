@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { ErrorCode, RastError, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import { displayPath, ErrorCode, indexPath, pathBytes, RastError, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
 import { pseudoFilesystem } from './PseudoFilesystem.js';
 
 /**
@@ -7,13 +7,14 @@ import { pseudoFilesystem } from './PseudoFilesystem.js';
  * read are stored as read (the manifest records `atomic: false`). A pseudo filesystem (/proc, /sys) is refused.
  */
 export async function directorySnapshot(request: SnapshotRequest): Promise<Snapshot> {
-  const resolved = await realpath(request.path);
+  const resolved = await realpath(pathBytes(request.path), { encoding: 'buffer' });
   const pseudo = await pseudoFilesystem(resolved);
   if (pseudo) {
-    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${request.path} is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`, { path: request.path });
+    const shown = displayPath(request.path);
+    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`, { path: shown });
   }
   return {
-    path: resolved,
+    path: indexPath(resolved),
     source: request.path,
     kind: 'directory',
     format: 'tar',

@@ -1,7 +1,7 @@
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { indexPath } from '@rast-backup/core';
+import { indexPath, pathBytes } from '@rast-backup/core';
 import { pseudoFilesystem } from './PseudoFilesystem.js';
 
 export interface WalkedEntry {
@@ -22,12 +22,16 @@ export interface WalkOptions {
   onMountPointSkipped(relative: string, pseudo: string | undefined): void;
 }
 
-/** Walks a tree depth-first, parents before children, names in byte order, never following symlinks. */
+/**
+ * Walks a tree depth-first, parents before children, names in byte order, never following symlinks. `root` is
+ * an index path (see IndexPath).
+ */
 export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
-  const rootStats = await lstat(root, { bigint: true });
+  const rootBytes = pathBytes(root);
+  const rootStats = await lstat(rootBytes, { bigint: true });
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
-  yield { path: '.', absolute: Buffer.from(root), stats: rootStats };
-  const stack: Array<{ relative: string; directory: Buffer; dev: bigint }> = [{ relative: '.', directory: Buffer.from(root), dev: rootStats.dev }];
+  yield { path: '.', absolute: rootBytes, stats: rootStats };
+  const stack: Array<{ relative: string; directory: Buffer; dev: bigint }> = [{ relative: '.', directory: rootBytes, dev: rootStats.dev }];
   while (stack.length > 0) {
     const { relative, directory, dev } = stack.pop()!;
     let names: Buffer[];
