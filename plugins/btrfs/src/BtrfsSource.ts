@@ -33,12 +33,13 @@ export function btrfsFacts(manifest: Manifest): BtrfsFacts | undefined {
  */
 export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSourceOptions): Promise<Snapshot | undefined> {
   if (!(await isOnBtrfs(pathBytes(request.path)))) return undefined;
-  if (isBinaryPath(request.path)) {
-    const shown = displayPath(request.path);
-    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is on btrfs and its path is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`, { path: shown });
-  }
-  if (process.getuid?.() !== 0) throw notRoot(`backing up ${request.path}`);
+  if (process.getuid?.() !== 0) throw notRoot(`backing up ${displayPath(request.path)}`);
   const subvolume = await subvolumeRootOf(request.path);
+  if (isBinaryPath(subvolume)) {
+    // A subtree below it may have such a name (it is read as a tar tree), the subvolume itself may not.
+    const shown = displayPath(subvolume);
+    throw new RastError(ErrorCode.SOURCE_INVALID, `subvolume ${shown} has a path that is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`, { path: shown });
+  }
   const subtree = path.relative(subvolume, request.path) || '.';
   const finding = filesystemOf(subvolume);
   // The store's mount is made while the subvolume is looked up and locked: `btrfs send` starts that much sooner.
@@ -48,7 +49,7 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
   let unlock: () => Promise<void>;
   try {
     info = await subvolumeInfo(subvolume);
-    unlock = await lockSource(info.uuid, request.path);
+    unlock = await lockSource(info.uuid, displayPath(request.path));
   } catch (error) {
     await opening.then((store) => store.close(), () => {});
     throw error;
