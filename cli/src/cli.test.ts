@@ -213,6 +213,24 @@ badInput('a source that cannot be read', async () => {
   }
 });
 
+badInput('a file that cannot be read is left out with a warning; the backup succeeds', async () => {
+  const { config, home, repository, source } = await setup();
+  await chmod(path.join(source, 'file1'), 0);
+  // root reads everything: run the CLI as nobody, who may read the rest of the source and write the repository.
+  const as = isRoot ? { uid: 65534, gid: 65534 } : {};
+  if (isRoot) {
+    await mkdir(repository, { recursive: true });
+    await chmod(home, 0o755);
+    await chmod(repository, 0o777);
+    await chmod(config, 0o644);
+  }
+  const result = cli(['create', source, '--json', '--config', config], as);
+  const created = json(result);
+  assert.match(result.stderr, /warning: file1: not backed up: EACCES/);
+  const listed = json(cli(['ls', created.id, '--json', '--config', config], as));
+  assert.equal(listed.entries.map((entry: any) => entry.path), ['dir', 'random.bin'], 'file1 is not in the index');
+});
+
 badInput('a pseudo filesystem as the source (/proc) is refused at once', async () => {
   const { config } = await setup();
   // Walking /proc would read /proc/kcore and thousands of vanishing files: refused before any of that.

@@ -168,8 +168,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         continue;
       }
       if (entry.type === 'socket') continue;
+      const identity = `${walked.stats.dev}:${walked.stats.ino}`;
       if (entry.type === 'file' && walked.stats.nlink > 1n) {
-        const identity = `${walked.stats.dev}:${walked.stats.ino}`;
         const leader = leaders.get(identity);
         if (leader === undefined) leaders.set(identity, entry.path);
         else Object.assign(entry, { type: 'hardlink', linkTo: leader, size: 0 });
@@ -178,6 +178,17 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       if (previous && sameEntry(previous, entry)) {
         entries.push({ ...entry, from: previous.from, ...(previous.ranges && { ranges: previous.ranges }) });
         continue;
+      }
+      let handle: FileHandle | undefined;
+      if (entry.type === 'file') {
+        try {
+          handle = await open(walked.absolute, 'r');
+        } catch (error) {
+          // Unreadable, or gone since it was listed: left out like what the walk cannot read. A hard link to it becomes the next one's leader.
+          if (leaders.get(identity) === entry.path) leaders.delete(identity);
+          log.warn(`${displayPath(entry.path)}: not backed up: ${(error as Error).message}`);
+          continue;
+        }
       }
       entries.push(entry);
       const start = pushed;
@@ -188,8 +199,7 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         pack.push(pax);
         return plain;
       };
-      if (entry.type === 'file') {
-        const handle = await open(walked.absolute, 'r');
+      if (handle) {
         try {
           const { header, content } = fileEntry(handle, tarHeader(entry), entry, walked.stats, log);
           await pipeline(Readable.from(content), pack.entry(writeable(header)));
