@@ -28,11 +28,14 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
       const handle = await tree.createFile(file.target);
       try {
         // At their offsets: a sparse file's holes are never written, so they stay holes.
+        let end = 0;
         for await (const { position, chunk } of data()) {
           await handle.write(chunk, 0, chunk.length, position);
           bytes += chunk.length;
+          end = position + chunk.length;
         }
-        await handle.truncate(size);
+        // A file that ends in a hole.
+        if (end < size) await handle.truncate(size);
       } finally {
         await handle.close();
       }
