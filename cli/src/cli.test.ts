@@ -14,8 +14,8 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
+function cli(args: string[], options: SpawnSyncOptions = {}, command = BINARY): Result {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -84,6 +84,23 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.is(cli(['delete', incremental.id, '--config', config]).status, 0);
   assert.is(cli(['delete', created.id, '--config', config]).status, 0);
   assert.equal(json(cli(['list', '--config', config, '--json'])), []);
+});
+
+flow('a source path that is not UTF-8 is backed up, listed and restored from its exact bytes', async () => {
+  const { config, home } = await setup();
+  // Its bytes reach the binary only through a shell (Node passes arguments as text): printf makes \351 the byte 0xe9.
+  const source = Buffer.concat([Buffer.from(`${home}/lat`), Buffer.from([0xe9])]);
+  await mkdir(source);
+  await writeFile(Buffer.concat([source, Buffer.from('/inside.txt')]), 'inside\n');
+  const create = (...extra: string[]) => cli(['-c', `exec "$0" create "$(printf "$1")" --json --config "$2" ${extra.join(' ')}`, BINARY, `${home}/lat\\351`, config], {}, 'sh');
+  const full = json(create());
+  assert.is(full.source, `${home}/lat\udce9`, 'the manifest names the source by its bytes');
+  const incremental = json(create('--parent', 'latest'));
+  assert.is(incremental.parent, full.id, '--parent latest finds the earlier backup of the same bytes');
+  assert.match(cli(['list', '--config', config]).stdout, /lat\\xe9/, 'list shows the byte as \\xe9');
+  const destination = path.join(home, 'restored');
+  json(cli(['restore', incremental.id, destination, '--json', '--config', config]));
+  assert.is(await readFile(path.join(destination, 'inside.txt'), 'utf8'), 'inside\n');
 });
 
 flow('restore --include of a tar chain reads only the parts that hold the selected files', async () => {
@@ -194,6 +211,30 @@ badInput('a source that cannot be read', async () => {
     await chmod(secret, 0);
     assertFails(cli(['create', secret, '--config', config]), 1, /secret is not readable/);
   }
+});
+
+badInput('a file that cannot be read is left out with a warning; the backup succeeds', async () => {
+  const { config, home, repository, source } = await setup();
+  await chmod(path.join(source, 'file1'), 0);
+  // root reads everything: run the CLI as nobody, who may read the rest of the source and write the repository.
+  const as = isRoot ? { uid: 65534, gid: 65534 } : {};
+  if (isRoot) {
+    await mkdir(repository, { recursive: true });
+    await chmod(home, 0o755);
+    await chmod(repository, 0o777);
+    await chmod(config, 0o644);
+  }
+  const result = cli(['create', source, '--json', '--config', config], as);
+  const created = json(result);
+  assert.match(result.stderr, /warning: file1: not backed up: EACCES/);
+  const listed = json(cli(['ls', created.id, '--json', '--config', config], as));
+  assert.equal(listed.entries.map((entry: any) => entry.path), ['dir', 'random.bin'], 'file1 is not in the index');
+});
+
+badInput('a pseudo filesystem as the source (/proc) is refused at once', async () => {
+  const { config } = await setup();
+  // Walking /proc would read /proc/kcore and thousands of vanishing files: refused before any of that.
+  assertFails(cli(['create', '/proc', '--config', config], { timeout: 60_000 }), 1, /RB008: source \/proc is on a proc filesystem/);
 });
 
 badInput('a destination that is not empty', async () => {

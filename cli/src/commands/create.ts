@@ -23,7 +23,7 @@ export class CreateCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
-    const stop = showProgress(runtime.pipeline, `backing up ${this.source}:`);
+    const stop = showProgress(runtime.pipeline, `backing up ${displayPath(this.source)}:`);
     let manifest;
     try {
       manifest = await createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent });

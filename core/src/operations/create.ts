@@ -5,6 +5,7 @@ import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
+import { displayPath, pathBytes } from '../IndexPath.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts, fillParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
@@ -14,6 +15,7 @@ import type { Sink, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
 
 export interface CreateOptions {
+  /** The source: an index path (a name that is not UTF-8 as its escaped bytes, see IndexPath). */
   path: string;
   name?: string;
   tags?: string[];
@@ -21,16 +23,18 @@ export interface CreateOptions {
   parent?: string;
 }
 
+/** `sourcePath` is an index path: a name that is not UTF-8 comes as its escaped bytes (see IndexPath). */
 async function checkSource(sourcePath: string): Promise<void> {
+  const shown = displayPath(sourcePath);
   try {
-    const stats = await stat(sourcePath);
-    if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} is not a directory`, { path: sourcePath });
-    await access(sourcePath, constants.R_OK | constants.X_OK);
+    const stats = await stat(pathBytes(sourcePath));
+    if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is not a directory`, { path: shown });
+    await access(pathBytes(sourcePath), constants.R_OK | constants.X_OK);
   } catch (error) {
     if (error instanceof RastError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (error as Error).message;
-    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} ${reason}`, { path: sourcePath });
+    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} ${reason}`, { path: shown });
   }
 }
 
@@ -63,7 +67,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     const makingTransforms = hooks.transforms.promise([]);
     makingTransforms.then((transforms) => PartEncoder.usesThreads(transforms) && PartEncoder.startThreads(), () => {});
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
-    if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
+    if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, { path: displayPath(sourcePath) });
 
     const written = new Set<string>();
     const inFlight = new Set<Promise<void>>();
@@ -241,7 +245,7 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
     const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
     if (!latest) {
       // So that one timer line (`create / --parent latest`) starts its chain by itself.
-      runtime.log.warn(`--parent latest: no earlier backup of ${sourcePath}; making a full backup`);
+      runtime.log.warn(`--parent latest: no earlier backup of ${displayPath(sourcePath)}; making a full backup`);
       return undefined;
     }
     // An incremental on a broken chain could never be restored: start a new one.
@@ -256,7 +260,7 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
   const entry = await runtime.repository.resolve(reference);
   const { manifest } = entry;
   if (manifest.source.path !== sourcePath) {
-    throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${manifest.source.path}, not ${sourcePath}`, { parent: manifest.id });
+    throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`, { parent: manifest.id });
   }
   const broken = await brokenChain(runtime, entry);
   if (broken) throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });
