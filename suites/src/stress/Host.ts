@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { waitFor } from '@rast-backup/core/testing';
 import * as assert from 'uvu/assert';
 import { BINARY, type Result } from '../support.js';
+
+export { waitFor };
 
 /**
  * One machine running rast-backup: its config file, its own state directory and, optionally, its own
@@ -76,15 +79,6 @@ export async function killAfter(host: Host, args: string[], delay: number): Prom
   const result = await done;
   clearTimeout(timer);
   return { killed: result.signal === 'SIGKILL', result };
-}
-
-/** Polls `condition` every 20 ms until it holds, or fails after `timeout` ms. */
-export async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeout = 30_000): Promise<void> {
-  const end = Date.now() + timeout;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The UTC second encoded in a backup id, in ms. */
