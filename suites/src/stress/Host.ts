@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { waitFor } from '@rast-backup/core/testing';
@@ -24,12 +24,16 @@ export class Host {
     return new Host(config, state, hostname);
   }
 
-  /** Starts the CLI with this host's config; the child is the CLI itself (so a SIGKILL hits it). */
-  start(args: string[]): ChildProcess {
+  /**
+   * Starts the CLI with this host's config; the child is the CLI itself (so a SIGKILL hits it). With `ownGroup`
+   * it leads its own process group, which `process.kill(-pid, …)` signals as a Ctrl-C at a terminal does.
+   */
+  start(args: string[], ownGroup = false): ChildProcess {
     const env = { ...process.env, RAST_BACKUP_CONFIG: '', RAST_BACKUP_STATE_DIR: this.stateDirectory };
     const full = [...args, '--config', this.config];
-    if (!this.hostname) return spawn(BINARY, full, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    return spawn('unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', this.hostname, BINARY, ...full], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], env, detached: ownGroup };
+    if (!this.hostname) return spawn(BINARY, full, options);
+    return spawn('unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', this.hostname, BINARY, ...full], options);
   }
 
   run(args: string[]): Promise<Result> {

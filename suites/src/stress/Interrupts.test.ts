@@ -4,7 +4,7 @@ import path from 'node:path';
 import { temporaryDirectory, testNeeding, waitFor } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canLoopMount, type Result } from '../support.js';
+import { canLoopMount, sh, type Result } from '../support.js';
 import { assertOneLineError } from '../hostile/expectations.js';
 import { btrfsSubvolumes, keptSnapshots, populate, SLOW, stressConfig, toolMounts } from './Fixtures.js';
 import { finished, Host } from './Host.js';
@@ -24,9 +24,12 @@ async function bytes(directory: string): Promise<number> {
   return total;
 }
 
-/** Starts the CLI, waits until `ready` holds while it still runs, sends `signal` once, and collects its result. */
-async function interruptWhen(host: Host, args: string[], what: string, ready: () => Promise<boolean>, signal: NodeJS.Signals): Promise<Result> {
-  const child: ChildProcess = host.start(args);
+/**
+ * Starts the CLI, waits until `ready` holds while it still runs, sends `signal` once (to its whole process group
+ * with `group`, as a Ctrl-C at a terminal does: its children get it too), and collects its result.
+ */
+async function interruptWhen(host: Host, args: string[], what: string, ready: () => Promise<boolean>, signal: NodeJS.Signals, group = false): Promise<Result> {
+  const child: ChildProcess = host.start(args, group);
   const done = finished(child);
   let ended = false;
   void done.then(() => (ended = true));
@@ -34,7 +37,8 @@ async function interruptWhen(host: Host, args: string[], what: string, ready: ()
     if (ended) throw new Error(`${args[0]} ended before ${what}: ${(await done).stderr}`);
     return ready();
   }, 120_000);
-  child.kill(signal);
+  if (group) process.kill(-child.pid!, signal);
+  else child.kill(signal);
   return done;
 }
 
@@ -81,7 +85,7 @@ interrupts('restore, SIGINT or SIGTERM while files are written: the destination 
   assert.equal((await files(empty)).sort(), (await files(source)).sort());
 });
 
-testNeeding(interrupts, canLoopMount, 'root and btrfs-progs (a loop-mounted btrfs)', 'create of a btrfs subvolume, SIGTERM while parts are written: exit 143, one line, no object, snapshot or mount left', async () => {
+testNeeding(interrupts, canLoopMount, 'root and btrfs-progs (a loop-mounted btrfs)', 'btrfs: create, SIGTERM while parts are written: exit 143, one line, no object, snapshot or mount left; restore with btrfs receive, Ctrl-C (SIGINT to the process group): exit 130, no staging directory or subvolume left', async () => {
   const home = await temporaryDirectory('rast-interrupts-btrfs-');
   const { mountPoint, subvolumes } = await btrfsSubvolumes('1G', ['data']);
   const source = subvolumes[0]!;
@@ -101,6 +105,19 @@ testNeeding(interrupts, canLoopMount, 'root and btrfs-progs (a loop-mounted btrf
   assert.equal(await toolMounts(mountPoint), [], 'no mount is left under /run/rast-backup');
   assert.equal(await host.listed(), [id]);
   assert.equal(await host.incomplete(), []);
+
+  // Restored with btrfs receive into a staging directory beside the destination; Ctrl-C reaches btrfs receive too.
+  const { id: latest } = await host.json<{ id: string }>(['create', source, '--parent', 'latest']);
+  const destination = path.join(mountPoint, 'restored');
+  const staging = async () => (await readdir(mountPoint)).filter((name) => name.startsWith('.rast-restore-'));
+  const before = sh('btrfs', ['subvolume', 'list', mountPoint]);
+  const restore = await interruptWhen(host, ['restore', latest, destination], 'btrfs receive to write', async () => (await Promise.all((await staging()).map((name) => bytes(path.join(mountPoint, name))))).some((size) => size > 0), 'SIGINT', true);
+  await assertInterrupted(restore, 130, 'restore onto btrfs');
+  assert.equal(await staging(), [], 'no staging directory is left');
+  assert.not.ok(await stat(destination).catch(() => undefined), 'the destination the restore created is removed');
+  assert.is(sh('btrfs', ['subvolume', 'list', mountPoint]), before, 'no received subvolume is left');
+  const finish = await host.run(['restore', latest, destination]);
+  assert.is(finish.status, 0, finish.stderr);
 });
 
 interrupts.run();
