@@ -76,7 +76,7 @@ export interface S3Settings {
 export const S3_DEFAULTS = {
   concurrency: 8,
   connectTimeoutSeconds: 3,
-  idleTimeoutSeconds: 15,
+  idleTimeoutSeconds: 12,
   requestTimeoutSeconds: 600,
   maxAttempts: 3,
   retryBaseDelayMs: 200,
