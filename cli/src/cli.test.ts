@@ -2,7 +2,7 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRoot, temporaryDirectory } from '@rast-backup/core/testing';
+import { isRoot, temporaryDirectory, waitFor } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -321,15 +321,10 @@ damage('a create killed mid-way lists nothing, and the next create works', async
   await mkdir(big);
   await writeFile(path.join(big, 'data'), Buffer.alloc(96 * 1024 * 1024, 1));
   const child = spawn(BINARY, ['create', big, '--config', config], { stdio: 'ignore' });
-  let sawPart = false;
-  for (let attempt = 0; attempt < 2000 && !sawPart; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const data = await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => []);
-    sawPart = data.some((name) => name.endsWith('000001.part'));
-  }
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  await waitFor('the create to store its second part', async () => (await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => [])).some((name) => name.endsWith('000001.part')), 60_000);
   child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('close', resolve));
-  assert.ok(sawPart, 'the create was killed after it had stored parts');
+  await closed;
   assert.equal(json(cli(['list', '--json', '--config', config])), []);
   const everything = json<any[]>(cli(['list', '--all', '--json', '--config', config]));
   assert.equal(everything.map((entry) => [entry.status, entry.sinks]), [['incomplete', ['local']]]);

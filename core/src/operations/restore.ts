@@ -1,13 +1,14 @@
-import { readdir, rmdir, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { makeDirectories } from '../Directories.js';
 import { ErrorCode, RastError } from '../errors.js';
+import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
 import { isWithin, realLocation } from '../PathContainment.js';
 import type { Runtime } from '../Runtime.js';
 import type { StreamRangeReader } from '../StreamRangeReader.js';
-import type { RestoreReport } from '../types.js';
+import type { RestoreReport, StreamSpans } from '../types.js';
 import { runOperation } from './lifecycle.js';
 
 export interface RestoreOptions {
@@ -16,6 +17,8 @@ export interface RestoreOptions {
   include?: string[];
   /** Succeed even when the destination could not hold everything (the report's `skipped`); else that fails with RESTORE_INCOMPLETE. */
   ignoreUnrestorable?: boolean;
+  /** Stops the restore (SIGINT, SIGTERM in the CLI): what it wrote into the destination is removed, and it throws INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 /** The destination may not exist yet, or be an empty directory. Returns whether it created the destination (so that a restore that fails at once can remove it again). */
@@ -66,6 +69,20 @@ async function checkDestinationPlace(runtime: Runtime, destination: string, targ
 
 const HINTS: Record<string, string> = { ENOSPC: ' (no space left on the device)', EDQUOT: ' (disk quota exceeded)', EROFS: ' (read-only filesystem)' };
 
+/**
+ * Removes what an interrupted restore wrote: the destination itself when the restore created it, else
+ * everything in it (it was empty when the restore began). Returns what could not be removed.
+ */
+async function removeRestored(destination: string, created: boolean): Promise<string | undefined> {
+  try {
+    if (created) await rm(destination, { recursive: true, force: true });
+    else for (const name of await readdir(destination)) await rm(path.join(destination, name), { recursive: true, force: true });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** A system error while writing the destination (a full disk) as one line naming the backup and the destination. */
 function writeFailure(error: unknown, id: string, destination: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
@@ -87,6 +104,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
   const destination = path.resolve(options.destination);
   if (options.destination.trim() === '') throw new RastError(ErrorCode.USAGE, `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`, { path: options.destination });
   if (options.include?.includes('')) throw new RastError(ErrorCode.USAGE, '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything', { include: options.include });
+  const { signal } = options;
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
     const entry = await repository.resolve(options.backup);
     const target = entry.manifest;
@@ -98,11 +116,24 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       throw new RastError(ErrorCode.PLUGIN_INVALID, `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`, { backup: target.id });
     }
     const index = await repository.readIndex(target);
+    if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
     const created = await prepareDestination(destination);
     const readers = new Map<string, StreamRangeReader>();
+    const checked = (reader: StreamRangeReader): StreamSpans => ({
+      read: async function* (start, end) {
+        for await (const chunk of reader.read(start, end)) {
+          stopIfInterrupted(signal);
+          yield chunk;
+        }
+      },
+      get fetchedBytes() {
+        return reader.fetchedBytes;
+      },
+    });
     let streamed = 0;
     const counted = async function* (stream: AsyncIterable<Buffer>) {
       for await (const chunk of stream) {
+        stopIfInterrupted(signal);
         streamed += chunk.length;
         yield chunk;
       }
@@ -117,10 +148,15 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       rangeReader: (manifest) => {
         let reader = readers.get(manifest.id);
         if (!reader) readers.set(manifest.id, (reader = repository.rangeReader(manifest)));
-        return reader;
+        return checked(reader);
       },
       log,
     }).catch(async (error) => {
+      if (signal?.aborted) {
+        const kept = await removeRestored(destination, created);
+        const outcome = kept ? `what it wrote into ${destination} could not all be removed (${kept})` : created ? `${destination}, which it created, was removed` : `what it wrote into ${destination} was removed`;
+        throw interrupted(signal, `restore of ${target.id}`, outcome);
+      }
       if (created) await rmdir(destination).catch(() => {});
       throw writeFailure(error, target.id, destination);
     });
