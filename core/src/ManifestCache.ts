@@ -4,9 +4,10 @@ import path from 'node:path';
 import { makeDirectories } from './Directories.js';
 import type { Sink } from './types.js';
 
-/** A manifest's stored text, and the size the sink listed it with. */
+/** A manifest's stored text, and the size (and version, where the sink has them) it was listed with. */
 export interface CachedManifest {
   size: number;
+  version?: string;
   text: string;
 }
 
@@ -14,8 +15,8 @@ const FORMAT = 'rast-backup/manifest-cache';
 
 /**
  * Copies of the manifests this host has read, one file per sink in its state directory. A committed
- * manifest is never rewritten in place, so the copy of a key the sink still lists, at the listed size, is
- * that manifest: the catalog reads only the listing and the manifests that are new since the last run. The
+ * manifest is never rewritten in place, so the copy of a key the sink still lists, at the listed size and
+ * version (an S3 ETag), is that manifest: the catalog reads only the listing and the manifests that are new since the last run. The
  * manifests in the sinks stay the truth; a missing or unreadable cache only costs time.
  */
 export class ManifestCache {

@@ -131,18 +131,19 @@ export class Repository {
    * since the last run, from the sink (several at once). Damaged copies are reported and returned apart.
    */
   private async readManifests(sink: Sink): Promise<{ found: Manifest[]; damaged: DamagedManifest[] }> {
-    const listed: Array<{ id: string; key: string; size: number }> = [];
+    const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
-      if (id !== undefined) listed.push({ id, key: object.key, size: object.size });
+      if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
     }
     const cached = await this.manifestCache.load(sink);
     const kept = new Map<string, CachedManifest>();
     let changed = cached.size !== listed.length;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
-    const read = async ({ id, key, size }: (typeof listed)[number]): Promise<Manifest | undefined> => {
-      let text = cached.get(id)?.size === size ? cached.get(id)!.text : undefined;
+    const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Manifest | undefined> => {
+      const copy = cached.get(id);
+      let text = copy?.size === size && copy.version === version ? copy.text : undefined;
       if (text === undefined) {
         changed = true;
         try {
@@ -159,7 +160,7 @@ export class Repository {
         damaged.push({ id, sink: sink.name, key, problem: problem ?? 'unreadable' });
         return undefined;
       }
-      kept.set(id, { size, text });
+      kept.set(id, { size, version, text });
       return manifest;
     };
     const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);

@@ -32,6 +32,8 @@ export interface Sink {
 export interface SinkObject {
   key: string;
   size: number;
+  /** Where the store has one: a token that changes whenever the object's content does (S3's ETag). */
+  version?: string;
 }
 
 /** A local directory a plugin keeps its own data in (see the `occupiedPaths` hook). */

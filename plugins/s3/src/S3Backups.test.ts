@@ -68,7 +68,6 @@ async function setup(options: { bucket: string; local?: boolean; s3?: Record<str
     bucket: options.bucket,
     region: 'us-east-1',
     prefix: 'host1',
-    cache_dir: path.join(home, 'cache'),
     max_attempts: 2,
     idle_timeout_seconds: SWIFT_IDLE_TIMEOUT_SECONDS,
     ...options.s3,

@@ -1,5 +1,3 @@
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { ErrorCode, RastError } from '@rast-backup/core';
 import * as t from 'typanion';
 import { backoffCeilingMs } from './Retry.js';
@@ -38,7 +36,7 @@ export const S3_OPTIONS = {
   multipart_threshold_mib: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(5, 5120)])),
   /** Size of each piece of a multipart upload (S3's minimum is 5 MiB). */
   multipart_chunk_mib: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(5, 5120)])),
-  /** Directory of the local manifest cache; "" turns the cache off. */
+  /** No longer used (manifests are cached for every sink in the state directory); accepted so that older configs load. */
   cache_dir: t.isOptional(t.isString()),
 };
 
@@ -65,8 +63,6 @@ export interface S3Settings {
   retryBaseDelayMs: number;
   multipartThreshold: number;
   multipartChunkSize: number;
-  /** Undefined: no manifest cache. */
-  cacheDirectory?: string;
 }
 
 /**
@@ -84,14 +80,8 @@ export const S3_DEFAULTS = {
   multipartChunkMib: 16,
 };
 
-/** The manifest cache's default home: /var/cache for root, the XDG cache directory otherwise. */
-export function defaultCacheDirectory(environment: NodeJS.ProcessEnv = process.env): string {
-  if (process.getuid?.() === 0) return '/var/cache/rast/backup';
-  return path.join(environment.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'rast-backup');
-}
-
 /** Checks what typanion cannot (keys that go together) and fills in the defaults. */
-export function normaliseSettings(options: S3Options, where: string, configDirectory: string): S3Settings {
+export function normaliseSettings(options: S3Options, where: string): S3Settings {
   const invalid = (key: string, message: string) => new RastError(ErrorCode.CONFIG_INVALID, `${where}: s3.${key}: ${message}`, { key: `s3.${key}` });
   if ((options.access_key_id === undefined) !== (options.secret_access_key === undefined)) {
     throw invalid(options.access_key_id === undefined ? 'access_key_id' : 'secret_access_key', 'access_key_id and secret_access_key go together: set both, or neither to use the default credential chain');
@@ -102,7 +92,6 @@ export function normaliseSettings(options: S3Options, where: string, configDirec
   if (chunk > threshold) throw invalid('multipart_chunk_mib', `${chunk / MiB} is larger than multipart_threshold_mib (${threshold / MiB})`);
   const endpoint = options.endpoint?.replace(/\/+$/, '');
   const prefix = options.prefix ? options.prefix.replace(/\/*$/, '/') : '';
-  const cacheDirectory = options.cache_dir === '' ? undefined : path.resolve(configDirectory, options.cache_dir ?? defaultCacheDirectory());
   return {
     name: 's3',
     endpoint,
@@ -120,7 +109,6 @@ export function normaliseSettings(options: S3Options, where: string, configDirec
     retryBaseDelayMs: S3_DEFAULTS.retryBaseDelayMs,
     multipartThreshold: threshold,
     multipartChunkSize: chunk,
-    cacheDirectory,
   };
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createBackup, createRuntime, ErrorCode, restoreBackup, verifyBackup, type RastError } from '@rast-backup/core';
 import { silentLogger, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import directory from '@rast-backup/plugin-directory';
@@ -33,7 +33,7 @@ function rawClient(endpoint = swift.endpoint): S3Client {
 }
 
 function sinkFor(options: Partial<S3Options> & { bucket: string }, log = silentLogger()): S3Sink {
-  const settings = normaliseSettings({ endpoint: swift.endpoint, access_key_id: swift.accessKeyId, secret_access_key: swift.secretAccessKey, cache_dir: '', idle_timeout_seconds: SWIFT_IDLE_TIMEOUT_SECONDS, ...options } as S3Options, 'test config', '/');
+  const settings = normaliseSettings({ endpoint: swift.endpoint, access_key_id: swift.accessKeyId, secret_access_key: swift.secretAccessKey, idle_timeout_seconds: SWIFT_IDLE_TIMEOUT_SECONDS, ...options } as S3Options, 'test config');
   return new S3Sink({ ...settings, retryBaseDelayMs: 20 }, log);
 }
 
@@ -115,33 +115,36 @@ testNeeding(objects, swiftAvailable, 'python3-swift', 'large objects go up in se
   raw.destroy();
 });
 
-testNeeding(objects, swiftAvailable, 'python3-swift', 'manifests are served from the local cache while their ETag is unchanged', async () => {
+testNeeding(objects, swiftAvailable, 'python3-swift', 'the catalog downloads a manifest once, and again when its ETag changes at the same size', async () => {
   const bucket = await newBucket();
-  const cache = await temporaryDirectory();
+  const home = await temporaryDirectory();
   const proxy = await startFaultProxy(swift.port, () => undefined);
   try {
-    const writer = sinkFor({ bucket, cache_dir: cache, endpoint: proxy.endpoint });
-    await writer.put('backups/one.json', Buffer.from('{"one":1}'));
-    const reader = sinkFor({ bucket, cache_dir: cache, endpoint: proxy.endpoint });
-    const gets = () => proxy.requests.filter((request) => request.startsWith('GET') && request.includes('backups/one.json')).length;
-    assert.equal(await listed(reader, 'backups/'), ['backups/one.json:9']);
-    assert.is((await reader.get('backups/one.json')).toString(), '{"one":1}');
-    assert.is(gets(), 0, 'a listed, cached manifest is not downloaded');
+    const config = path.join(home, 'config.toml');
+    const lines = ['[s3]', `endpoint = "${proxy.endpoint}"`, `access_key_id = "${swift.accessKeyId}"`, `secret_access_key = "${swift.secretAccessKey}"`, `bucket = "${bucket}"`, 'prefix = "cached"', ''];
+    await writeFile(config, lines.join('\n'), { mode: 0o600 });
+    const source = path.join(home, 'source');
+    await mkdir(source);
+    await writeFile(path.join(source, 'a.txt'), 'a\n');
+    const runtime = () => createRuntime({ configFile: config, defaultPresets: [s3, directory, zstd], resolveFrom: [], log: silentLogger(), stateDirectory: path.join(home, 'state') });
+    const made = await createBackup(await runtime(), { path: source });
+    const key = `cached/backups/${made.id}.json`;
+    const gets = () => proxy.requests.filter((request) => request.startsWith('GET') && request.includes(key)).length;
+    const hosts = async () => (await (await runtime()).repository.catalog()).map((entry) => entry.manifest.host);
+
+    const before = gets();
+    assert.equal(await hosts(), [made.host]);
+    assert.is(gets() - before, 1, 'a manifest new to this host is downloaded');
+    assert.equal(await hosts(), [made.host]);
+    assert.is(gets() - before, 1, 'a listed manifest with the cached ETag is not');
 
     const raw = rawClient();
-    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'backups/one.json', Body: '{"one":"rewritten"}' }));
+    const stored = Buffer.from(await (await raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray()).toString();
+    const other = 'x'.repeat(made.host.length);
+    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: stored.replace(`"host": ${JSON.stringify(made.host)}`, `"host": "${other}"`) }));
     raw.destroy();
-    await listed(reader, 'backups/');
-    const answered = proxy.traffic.toClient;
-    assert.is((await reader.get('backups/one.json')).toString(), '{"one":"rewritten"}', 'a changed ETag means a download');
-    assert.is(gets(), 1);
-    assert.is(proxy.traffic.toClient - answered, '{"one":"rewritten"}'.length, 'the proxy counts the body bytes it answers');
-    assert.ok(proxy.traffic.fromClient >= '{"one":1}'.length, 'and those it is sent');
-
-    await reader.delete('backups/one.json');
-    await writer.put('backups/one.json', Buffer.from('{"one":"again"}'));
-    await listed(reader, 'backups/');
-    assert.is((await reader.get('backups/one.json')).toString(), '{"one":"again"}');
+    assert.equal(await hosts(), [other], 'the same size with another ETag is downloaded again');
+    assert.is(gets() - before, 2);
   } finally {
     await proxy.close();
   }
@@ -181,7 +184,6 @@ testNeeding(objects, swiftAvailable, 'python3-swift', 'a backup survives 500, 50
         'max_attempts = 6',
         'multipart_threshold_mib = 5',
         'multipart_chunk_mib = 5',
-        'cache_dir = ""',
         '',
       ].join('\n'),
     );

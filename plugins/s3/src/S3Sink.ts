@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, RastError, type Logger, type Sink, type SinkObject } from '@rast-backup/core';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ManifestCache, normaliseEtag } from './ManifestCache.js';
 import { uploadMultipart } from './MultipartUpload.js';
 import { retrying } from './Retry.js';
 import { connect, type S3Connection } from './S3Connection.js';
 import { sinkFailure } from './S3Failure.js';
 import { describeLocation, type S3Settings } from './S3Settings.js';
-
-/** Keys whose objects are small and never rewritten: kept in the manifest cache. */
-const CACHED_PREFIX = 'backups/';
 
 /** A body shorter than its Content-Length: the connection ended early. Transient. */
 class TruncatedBody extends Error {
@@ -26,9 +22,6 @@ export class S3Sink implements Sink {
   readonly location: string;
   private connection?: Promise<S3Connection>;
   private readonly limit: LimitFunction;
-  private readonly cache?: ManifestCache;
-  /** ETags of cached-kind objects as last listed, so that a cache entry is used only while it is current. */
-  private readonly listedEtags = new Map<string, string>();
 
   constructor(
     readonly settings: S3Settings,
@@ -37,9 +30,6 @@ export class S3Sink implements Sink {
     this.name = settings.name;
     this.location = describeLocation(settings);
     this.limit = pLimit(settings.concurrency);
-    if (settings.cacheDirectory) {
-      this.cache = new ManifestCache(settings.cacheDirectory, `${settings.endpoint ?? `aws:${settings.region}`}\0${settings.bucket}\0${settings.prefix}`, (message) => log.warn(`sink ${this.name}: ${message}`));
-    }
   }
 
   private connected(): Promise<S3Connection> {
@@ -67,30 +57,19 @@ export class S3Sink implements Sink {
   async put(key: string, data: Buffer): Promise<void> {
     const { sdk, client } = await this.connected();
     const target = { Bucket: this.settings.bucket, Key: this.objectKey(key), StorageClass: this.settings.storageClass };
-    let etag: string | undefined;
     if (data.length >= this.settings.multipartThreshold) {
-      etag = await uploadMultipart({ sdk, client }, target, data, this.settings.multipartChunkSize, (action, request) => this.run(action, request));
+      await uploadMultipart({ sdk, client }, target, data, this.settings.multipartChunkSize, (action, request) => this.run(action, request));
     } else {
       const ContentMD5 = createHash('md5').update(data).digest('base64');
-      const answer = await this.run(`store ${key}`, () =>
+      await this.run(`store ${key}`, () =>
         client.send(new sdk.PutObjectCommand({ ...target, StorageClass: target.StorageClass as never, Body: data, ContentLength: data.length, ContentMD5 })),
       );
-      etag = answer.ETag;
-    }
-    if (this.cache && key.startsWith(CACHED_PREFIX)) {
-      if (etag) this.listedEtags.set(key, normaliseEtag(etag));
-      await this.cache.put(key, etag, data);
     }
   }
 
   async get(key: string): Promise<Buffer> {
-    const listedEtag = this.listedEtags.get(key);
-    if (this.cache && listedEtag) {
-      const cached = await this.cache.get(key, listedEtag);
-      if (cached) return cached;
-    }
     const { sdk, client } = await this.connected();
-    const { data, etag } = await this.run(`read ${key}`, async () => {
+    return this.run(`read ${key}`, async () => {
       let answer;
       try {
         answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
@@ -102,10 +81,8 @@ export class S3Sink implements Sink {
       if (answer.ContentLength !== undefined && bytes.length !== answer.ContentLength) {
         throw new TruncatedBody(`${key}: received ${bytes.length} of ${answer.ContentLength} bytes`);
       }
-      return { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), etag: answer.ETag };
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     });
-    if (this.cache && key.startsWith(CACHED_PREFIX)) await this.cache.put(key, etag, data);
-    return data;
   }
 
   async *list(prefix: string): AsyncIterable<SinkObject> {
@@ -117,8 +94,7 @@ export class S3Sink implements Sink {
       );
       for (const object of page.Contents ?? []) {
         const key = object.Key!.slice(this.settings.prefix.length);
-        if (object.ETag && key.startsWith(CACHED_PREFIX)) this.listedEtags.set(key, normaliseEtag(object.ETag));
-        yield { key, size: object.Size ?? 0 };
+        yield { key, size: object.Size ?? 0, version: object.ETag === undefined ? undefined : normaliseEtag(object.ETag) };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -127,7 +103,6 @@ export class S3Sink implements Sink {
   async delete(key: string): Promise<void> {
     const { sdk, client } = await this.connected();
     await this.run(`delete ${key}`, () => client.send(new sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) })));
-    await this.forget(key);
   }
 
   /** Removes many objects with DeleteObjects, 1000 keys per request; absent objects are not an error. */
@@ -147,17 +122,15 @@ export class S3Sink implements Sink {
         }
       }),
     );
-    for (const key of keys) await this.forget(key);
-  }
-
-  private async forget(key: string): Promise<void> {
-    if (!key.startsWith(CACHED_PREFIX)) return;
-    this.listedEtags.delete(key);
-    await this.cache?.delete(key);
   }
 
   /** Closes idle connections so that the process can exit at once. */
   destroy(): void {
     void this.connection?.then(({ client }) => client.destroy()).catch(() => {});
   }
+}
+
+/** ETags are quoted in some answers and not in others. */
+function normaliseEtag(etag: string): string {
+  return etag.replace(/^(W\/)?"|"$/g, '');
 }

@@ -25,7 +25,7 @@ async function silentServer(): Promise<{ endpoint: string; connections: () => nu
 const test = suite('s3 timeouts');
 
 test('with the default settings, an endpoint that accepts and never answers fails a request within 60 s', () => {
-  const settings = normaliseSettings({ bucket: 'b', endpoint: 'http://127.0.0.1:1' } as S3Options, 'test config', '/');
+  const settings = normaliseSettings({ bucket: 'b', endpoint: 'http://127.0.0.1:1' } as S3Options, 'test config');
   const worst = silentEndpointFailsWithinMs(settings);
   assert.ok(worst < 60_000, `the defaults let a silent endpoint hold a request for ${worst} ms`);
   assert.ok(settings.requestTimeoutMs >= 300_000, 'the per-request deadline leaves a slow upload minutes');
@@ -34,8 +34,8 @@ test('with the default settings, an endpoint that accepts and never answers fail
 test('a sink whose endpoint accepts and never answers fails with RB017 naming the endpoint, after max_attempts tries', async () => {
   const server = await silentServer();
   try {
-    const options = { bucket: 'b', endpoint: server.endpoint, access_key_id: 'k', secret_access_key: 's', cache_dir: '', connect_timeout_seconds: 1, idle_timeout_seconds: 0.5, max_attempts: 3 };
-    const settings = normaliseSettings(options as S3Options, 'test config', '/');
+    const options = { bucket: 'b', endpoint: server.endpoint, access_key_id: 'k', secret_access_key: 's', connect_timeout_seconds: 1, idle_timeout_seconds: 0.5, max_attempts: 3 };
+    const settings = normaliseSettings(options as S3Options, 'test config');
     const sink = new S3Sink(settings, silentLogger());
     const started = Date.now();
     let failure: RastError | undefined;

@@ -16,9 +16,7 @@ export default definePlugin({
   options: S3_OPTIONS,
   secrets: ['secret_access_key', 'session_token'],
   apply(pipeline, options, context) {
-    const settings = normaliseSettings(options, context.configFile ?? 'config', context.configDirectory);
+    const settings = normaliseSettings(options, context.configFile ?? 'config');
     pipeline.hooks.sinks.tap(PLUGIN_NAME, (sinks) => [...sinks, new S3Sink(settings, context.log)]);
-    const cache = settings.cacheDirectory;
-    if (cache) pipeline.hooks.occupiedPaths.tap(PLUGIN_NAME, (paths) => [...paths, { path: cache, what: 'the S3 manifest cache ([s3] cache_dir)' }]);
   },
 });

@@ -160,7 +160,7 @@ testNeeding(concurrent, swiftAvailable && isRoot, 'python3-swift and root (unsha
   const home = await temporaryDirectory('rast-stress-');
   const bucket = await newBucket(swift!);
   const [one, two] = await sources(home, [6, 6]);
-  const storage = (prefix: string): Storage => ({ kind: 's3', swift: swift!, bucket, prefix, cacheDirectory: path.join(home, `cache-${prefix}`) });
+  const storage = (prefix: string): Storage => ({ kind: 's3', swift: swift!, bucket, prefix });
   const alpha = await Host.make(home, await stressConfig(home, storage('alpha'), RETENTION, 'alpha.toml'), 'host-alpha');
   const beta = await Host.make(home, await stressConfig(home, storage('beta'), RETENTION, 'beta.toml'), 'host-beta');
   const results = await together([alpha, ['create', one!, '--json']], [beta, ['create', two!, '--json']]);
@@ -177,7 +177,7 @@ testNeeding(concurrent, swiftAvailable && isRoot, 'python3-swift and root (unsha
   const home = await temporaryDirectory('rast-stress-');
   const bucket = await newBucket(swift!);
   const [one, two, big] = await sources(home, [4, 4, 12]);
-  const storage = (name: string): Storage => ({ kind: 's3', swift: swift!, bucket, prefix: 'shared', cacheDirectory: path.join(home, `cache-${name}`) });
+  const storage = (name: string): Storage => ({ kind: 's3', swift: swift!, bucket, prefix: 'shared' });
   const alpha = await Host.make(home, await stressConfig(home, storage('alpha'), RETENTION, 'alpha.toml'), 'host-alpha');
   const beta = await Host.make(home, await stressConfig(home, storage('beta'), RETENTION, 'beta.toml'), 'host-beta');
   for (let round = 0; round < 2; round++) {

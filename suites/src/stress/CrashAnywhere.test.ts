@@ -37,7 +37,7 @@ async function s3Host(megabytes: number) {
   const home = await temporaryDirectory('rast-stress-');
   const source = path.join(home, 'source');
   await populate(source, megabytes);
-  const storage = { kind: 's3' as const, swift: swift!, bucket: await newBucket(swift!), prefix: 'crash', cacheDirectory: path.join(home, 'cache') };
+  const storage = { kind: 's3' as const, swift: swift!, bucket: await newBucket(swift!), prefix: 'crash' };
   return { home, source, host: await Host.make(home, await stressConfig(home, storage, CRASH_RETENTION)) };
 }
 

@@ -78,7 +78,7 @@ testNeeding(full, canMountExt4 && swiftAvailable, `${needs} and python3-swift`, 
   const home = await temporaryDirectory('rast-stress-');
   const { mountPoint } = await loopFilesystem('ext4', '32M', 'rast-stress-ext4-');
   const repository = path.join(mountPoint, 'repository');
-  const s3 = await stressConfig(home, { kind: 's3', swift: swift!, bucket: await newBucket(swift!), prefix: 'full', cacheDirectory: path.join(home, 'cache') });
+  const s3 = await stressConfig(home, { kind: 's3', swift: swift!, bucket: await newBucket(swift!), prefix: 'full' });
   const config = await writeConfig(home, `${await readFile(s3, 'utf8')}\n[storage]\nlocal.path = ${JSON.stringify(repository)}\n`, 'both.toml');
   const host = await Host.make(home, config);
   const large = path.join(home, 'large');

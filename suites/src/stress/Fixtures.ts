@@ -8,7 +8,7 @@ import { loopFilesystem, sh, writeConfig } from '../support.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Where a host stores its backups. */
-export type Storage = { kind: 'local'; path: string } | { kind: 's3'; swift: SwiftServer; bucket: string; prefix: string; cacheDirectory: string };
+export type Storage = { kind: 'local'; path: string } | { kind: 's3'; swift: SwiftServer; bucket: string; prefix: string };
 
 /** Appended to a config, makes `create` slow (zstd level 19, one part at a time: about 4 MB/s of random data), to act while it runs. */
 export const SLOW = '\n[compression]\nlevel = 19\n';
@@ -27,7 +27,6 @@ export async function stressConfig(home: string, storage: Storage, extra = '', n
       `bucket = ${JSON.stringify(storage.bucket)}`,
       'region = "us-east-1"',
       `prefix = ${JSON.stringify(storage.prefix)}`,
-      `cache_dir = ${JSON.stringify(storage.cacheDirectory)}`,
       `idle_timeout_seconds = ${SWIFT_IDLE_TIMEOUT_SECONDS}`,
       '',
     );
