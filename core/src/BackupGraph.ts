@@ -6,8 +6,8 @@ import type { Manifest } from './Manifest.js';
 type WalkEnd = { at: 'full' } | { at: 'missing'; id: string } | { at: 'loop'; id: string };
 
 /**
- * The backups as a graph of incrementals on their parents, over the catalog: the only place that follows
- * `parent` links. Restore reads a chain; delete, prune and verify ask who depends on whom.
+ * The backups as a graph of incrementals on their parents, over the catalog: the only place in the core
+ * that follows `parent` links. Restore and create read chains; delete and verify ask who depends on whom.
  */
 export class BackupGraph {
   constructor(private readonly catalog: Catalog) {}
