@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
 import { createBackup } from './operations.js';
+import { walkParents } from './BackupGraph.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
 
@@ -78,6 +79,28 @@ graph('parents that loop break the chain; the ancestors of a backup in a loop ho
   assert.equal([...(await graph.ancestors(looped))], [A.id]);
   assert.equal(ids(await graph.dependents(A.id)), [A.id, B.id, E.id]);
   assert.equal(await graph.descendants([A.id]), [B.id, C.id, E.id]);
+});
+
+graph('walkParents follows any linked records, nearest first, and says where it ended', () => {
+  const records = [
+    { id: 'a', parent: null },
+    { id: 'b', parent: 'a' },
+    { id: 'c', parent: 'b' },
+    { id: 'd', parent: 'gone' },
+    { id: 'e', parent: 'f' },
+    { id: 'f', parent: 'e' },
+    { id: 'g', parent: 'g' },
+  ];
+  const byId = new Map(records.map((record) => [record.id, record]));
+  const walk = (id: string) => {
+    const { parents, end } = walkParents(byId.get(id)!, byId);
+    return { parents: parents.map((parent) => parent.id), end };
+  };
+  assert.equal(walk('c'), { parents: ['b', 'a'], end: { at: 'full' } });
+  assert.equal(walk('a'), { parents: [], end: { at: 'full' } });
+  assert.equal(walk('d'), { parents: [], end: { at: 'missing', id: 'gone' } });
+  assert.equal(walk('e'), { parents: ['f'], end: { at: 'loop', id: 'e' } });
+  assert.equal(walk('g'), { parents: [], end: { at: 'loop', id: 'g' } });
 });
 
 graph.run();

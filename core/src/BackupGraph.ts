@@ -2,12 +2,34 @@ import type { Catalog } from './Catalog.js';
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
 
-/** Where a walk up the parents ended: at a full backup, at a parent the catalog lacks, or at a loop. */
-type WalkEnd = { at: 'full' } | { at: 'missing'; id: string } | { at: 'loop'; id: string };
+/** A backup as far as the graph is concerned (a manifest, or retention's candidate). */
+export interface Linked {
+  id: string;
+  /** Full id of the parent backup, or null for a full backup. */
+  parent: string | null;
+}
+
+/** Where a walk up the parents ended: at a full backup, at a parent not there, or at a loop (a parent already passed). */
+export type WalkEnd = { at: 'full' } | { at: 'missing'; id: string } | { at: 'loop'; id: string };
+
+/** Follows the parents up from `start` through `byId`: those found, nearest first, and where the walk ended. */
+export function walkParents<T extends Linked>(start: T, byId: ReadonlyMap<string, T>): { parents: T[]; end: WalkEnd } {
+  const parents: T[] = [];
+  const seen = new Set([start.id]);
+  for (let parent = start.parent; parent !== null; ) {
+    if (seen.has(parent)) return { parents, end: { at: 'loop', id: parent } };
+    const found = byId.get(parent);
+    if (!found) return { parents, end: { at: 'missing', id: parent } };
+    seen.add(parent);
+    parents.push(found);
+    parent = found.parent;
+  }
+  return { parents, end: { at: 'full' } };
+}
 
 /**
- * The backups as a graph of incrementals on their parents, over the catalog: the only place in the core
- * that follows `parent` links. Restore and create read chains; delete and verify ask who depends on whom.
+ * The backups as a graph of incrementals on their parents, over the catalog: with `walkParents`, the only
+ * code that follows `parent` links. Restore and create read chains; delete and verify ask who depends on whom.
  */
 export class BackupGraph {
   constructor(private readonly catalog: Catalog) {}
@@ -66,19 +88,9 @@ export class BackupGraph {
     return (await this.catalog.entries()).map((entry) => entry.manifest);
   }
 
-  /** Follows the parents up from `manifest`: those the catalog has, nearest first, and why the walk ended. */
+  /** Follows the parents up from `manifest` through the catalog. */
   private async walk(manifest: Manifest): Promise<{ parents: Manifest[]; end: WalkEnd }> {
-    const byId = new Map((await this.manifests()).map((candidate) => [candidate.id, candidate]));
-    const parents: Manifest[] = [];
-    const seen = new Set([manifest.id]);
-    for (let parent = manifest.parent; parent !== null; ) {
-      if (seen.has(parent)) return { parents, end: { at: 'loop', id: parent } };
-      const found = byId.get(parent);
-      if (!found) return { parents, end: { at: 'missing', id: parent } };
-      seen.add(parent);
-      parents.push(found);
-      parent = found.parent;
-    }
-    return { parents, end: { at: 'full' } };
+    return walkParents(manifest, new Map((await this.manifests()).map((candidate) => [candidate.id, candidate])));
   }
+
 }

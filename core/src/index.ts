@@ -10,7 +10,7 @@ export { createRuntime, type Runtime, type RuntimeOptions } from './Runtime.js';
 export { Repository } from './Repository.js';
 export { RepositoryKeys } from './RepositoryKeys.js';
 export { Catalog, type CatalogEntry, type DamagedManifest, type Leftover } from './Catalog.js';
-export { BackupGraph } from './BackupGraph.js';
+export { BackupGraph, walkParents, type Linked, type WalkEnd } from './BackupGraph.js';
 export { PartReader, partLabel, type ReadPart } from './PartReader.js';
 export { checkStored, sha256 } from './PartChecksum.js';
 export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
