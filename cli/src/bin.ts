@@ -1,3 +1,4 @@
+import { commandLineArguments } from './CommandLine.js';
 import { main } from './main.js';
 
 // A reader that stops early (`rast-backup list | head`) is not an error.
@@ -6,7 +7,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-main(process.argv.slice(2)).then(
+main(commandLineArguments()).then(
   (code) => {
     process.exitCode = code;
   },

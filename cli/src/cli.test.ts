@@ -2,7 +2,7 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRoot, temporaryDirectory } from '@rast-backup/core/testing';
+import { isRoot, temporaryDirectory, waitFor } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -14,8 +14,8 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(BINARY, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
+function cli(args: string[], options: SpawnSyncOptions = {}, command = BINARY): Result {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' }, ...options });
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -84,6 +84,23 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.is(cli(['delete', incremental.id, '--config', config]).status, 0);
   assert.is(cli(['delete', created.id, '--config', config]).status, 0);
   assert.equal(json(cli(['list', '--config', config, '--json'])), []);
+});
+
+flow('a source path that is not UTF-8 is backed up, listed and restored from its exact bytes', async () => {
+  const { config, home } = await setup();
+  // Its bytes reach the binary only through a shell (Node passes arguments as text): printf makes \351 the byte 0xe9.
+  const source = Buffer.concat([Buffer.from(`${home}/lat`), Buffer.from([0xe9])]);
+  await mkdir(source);
+  await writeFile(Buffer.concat([source, Buffer.from('/inside.txt')]), 'inside\n');
+  const create = (...extra: string[]) => cli(['-c', `exec "$0" create "$(printf "$1")" --json --config "$2" ${extra.join(' ')}`, BINARY, `${home}/lat\\351`, config], {}, 'sh');
+  const full = json(create());
+  assert.is(full.source, `${home}/lat\udce9`, 'the manifest names the source by its bytes');
+  const incremental = json(create('--parent', 'latest'));
+  assert.is(incremental.parent, full.id, '--parent latest finds the earlier backup of the same bytes');
+  assert.match(cli(['list', '--config', config]).stdout, /lat\\xe9/, 'list shows the byte as \\xe9');
+  const destination = path.join(home, 'restored');
+  json(cli(['restore', incremental.id, destination, '--json', '--config', config]));
+  assert.is(await readFile(path.join(destination, 'inside.txt'), 'utf8'), 'inside\n');
 });
 
 flow('restore --include of a tar chain reads only the parts that hold the selected files', async () => {
@@ -196,6 +213,30 @@ badInput('a source that cannot be read', async () => {
   }
 });
 
+badInput('a file that cannot be read is left out with a warning; the backup succeeds', async () => {
+  const { config, home, repository, source } = await setup();
+  await chmod(path.join(source, 'file1'), 0);
+  // root reads everything: run the CLI as nobody, who may read the rest of the source and write the repository.
+  const as = isRoot ? { uid: 65534, gid: 65534 } : {};
+  if (isRoot) {
+    await mkdir(repository, { recursive: true });
+    await chmod(home, 0o755);
+    await chmod(repository, 0o777);
+    await chmod(config, 0o644);
+  }
+  const result = cli(['create', source, '--json', '--config', config], as);
+  const created = json(result);
+  assert.match(result.stderr, /warning: file1: not backed up: EACCES/);
+  const listed = json(cli(['ls', created.id, '--json', '--config', config], as));
+  assert.equal(listed.entries.map((entry: any) => entry.path), ['dir', 'random.bin'], 'file1 is not in the index');
+});
+
+badInput('a pseudo filesystem as the source (/proc) is refused at once', async () => {
+  const { config } = await setup();
+  // Walking /proc would read /proc/kcore and thousands of vanishing files: refused before any of that.
+  assertFails(cli(['create', '/proc', '--config', config], { timeout: 60_000 }), 1, /RB008: source \/proc is on a proc filesystem/);
+});
+
 badInput('a destination that is not empty', async () => {
   const { config, source, home } = await setup();
   json(cli(['create', source, '--config', config, '--json']));
@@ -280,15 +321,10 @@ damage('a create killed mid-way lists nothing, and the next create works', async
   await mkdir(big);
   await writeFile(path.join(big, 'data'), Buffer.alloc(96 * 1024 * 1024, 1));
   const child = spawn(BINARY, ['create', big, '--config', config], { stdio: 'ignore' });
-  let sawPart = false;
-  for (let attempt = 0; attempt < 2000 && !sawPart; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const data = await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => []);
-    sawPart = data.some((name) => name.endsWith('000001.part'));
-  }
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  await waitFor('the create to store its second part', async () => (await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => [])).some((name) => name.endsWith('000001.part')), 60_000);
   child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('close', resolve));
-  assert.ok(sawPart, 'the create was killed after it had stored parts');
+  await closed;
   assert.equal(json(cli(['list', '--json', '--config', config])), []);
   const everything = json<any[]>(cli(['list', '--all', '--json', '--config', config]));
   assert.equal(everything.map((entry) => [entry.status, entry.sinks]), [['incomplete', ['local']]]);

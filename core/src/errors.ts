@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 /**
  * Expected failures carry a stable code from this append-only list; the CLI prints the code and the
  * message, and a stack trace only for unexpected errors (or with --verbose). Never renumber or reuse.
@@ -56,7 +58,12 @@ export class RastError extends Error {
     this.facts = facts;
   }
 
+  /** 2 for usage and config errors; 128 + the signal's number for an operation interrupted by a signal (130 for SIGINT, 143 for SIGTERM); else 1. */
   get exitCode(): number {
+    if (this.code === ErrorCode.INTERRUPTED) {
+      const number = constants.signals[this.facts.signal as NodeJS.Signals];
+      if (number) return 128 + number;
+    }
     return USAGE_CODES.has(this.code) ? 2 : 1;
   }
 }

@@ -26,6 +26,7 @@ export { secretFileExposure } from './SecretFile.js';
 export { IndexCache } from './IndexCache.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
+export { interrupted, stopIfInterrupted, whenInterrupted } from './Interruption.js';
 export * from './operations.js';
 export type * from './types.js';
 export { processAlive } from './ProcessAlive.js';

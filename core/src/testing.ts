@@ -146,6 +146,18 @@ export function memoryRuntime(sinks: Sink[], content: string[], format: Format =
   };
 }
 
+/**
+ * Polls `condition` every 20 ms until it holds; fails naming `what` never came after `timeout` ms. Tests that act
+ * on another process's progress (kill it, signal it) wait for the state they need this way, never for a fixed time.
+ */
+export async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeout = 30_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Seeded pseudo-random numbers for randomized tests (pure-rand's xoroshiro128+): a failing run replays from its seed. */
 export function seededRandom(seed: number): { next(): number; below(n: number): number; between(low: number, high: number): number } {
   const generator = xoroshiro128plus(seed);

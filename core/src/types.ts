@@ -44,7 +44,7 @@ export interface OccupiedPath {
 
 /** What `create` asks the snapshot sources to handle. */
 export interface SnapshotRequest {
-  /** Absolute path given by the user. */
+  /** Absolute path given by the user, as an index path: bytes that are not UTF-8 escaped (use pathBytes for fs calls). */
   path: string;
   /** The parent backup, for an incremental backup. */
   parent?: Manifest;
@@ -66,7 +66,7 @@ export interface ParentRequest {
 
 /** A consistent, read-only view of the source, produced by a snapshot source. */
 export interface Snapshot {
-  /** Directory to serialize. */
+  /** Directory to serialize (an index path, like SnapshotRequest.path). */
   path: string;
   /** The source as recorded in the manifest (canonical absolute path). */
   source: string;

@@ -1,6 +1,7 @@
 import { Option } from 'clipanion';
 import { createBackup, displayPath, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
+import { interruptible } from '../Interrupts.js';
 import { formatBytes, writeJson } from '../Output.js';
 import { showProgress } from '../Progress.js';
 
@@ -9,7 +10,7 @@ export class CreateCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Back up a directory or btrfs subvolume',
-    details: 'Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed.',
+    details: 'Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed. On SIGINT (Ctrl-C) or SIGTERM before that, it stops, removes the parts it wrote and its snapshot, prints one line (RB025) and exits 130 or 143; a second signal exits at once, leaving what a killed create leaves (list --all, prune).',
     examples: [
       ['A full backup', '$0 create /home --name "Full Backup"'],
       ['An incremental backup on top of the latest one of the same path', '$0 create /home --parent latest --tag daily'],
@@ -23,10 +24,10 @@ export class CreateCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
-    const stop = showProgress(runtime.pipeline, `backing up ${this.source}:`);
+    const stop = showProgress(runtime.pipeline, `backing up ${displayPath(this.source)}:`);
     let manifest;
     try {
-      manifest = await createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent });
+      manifest = await interruptible((signal) => createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent, signal }));
     } finally {
       stop();
     }

@@ -27,7 +27,7 @@ export class InfoCommand extends BaseCommand {
       `id:          ${manifest.id}`,
       `name:        ${manifest.name ?? ''}`,
       `created:     ${manifest.created} on ${manifest.host}`,
-      `source:      ${manifest.source.path} (${manifest.source.kind}${manifest.source.atomic ? ', atomic snapshot' : ', live directory'})`,
+      `source:      ${displayPath(manifest.source.path)} (${manifest.source.kind}${manifest.source.atomic ? ', atomic snapshot' : ', live directory'})`,
       `parent:      ${manifest.parent ?? 'none (full backup)'}`,
       `chain:       ${chain.length} backup(s): ${chain.map((link) => link.id).join(' → ')}`,
       `format:      ${manifest.serializer.format} v${manifest.serializer.version} (${manifest.serializer.plugin})`,

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
+import { displayPath, pathBytes } from '../IndexPath.js';
+import { interrupted, stopIfInterrupted, whenInterrupted } from '../Interruption.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts, fillParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
@@ -15,23 +17,28 @@ import type { Sink, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
 
 export interface CreateOptions {
+  /** The source: an index path (a name that is not UTF-8 as its escaped bytes, see IndexPath). */
   path: string;
   name?: string;
   tags?: string[];
   /** Parent backup: id, unique prefix or `latest` (the latest backup of the same source). */
   parent?: string;
+  /** Stops the create (SIGINT, SIGTERM in the CLI): what it made so far is removed, and it throws INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
+/** `sourcePath` is an index path: a name that is not UTF-8 comes as its escaped bytes (see IndexPath). */
 async function checkSource(sourcePath: string): Promise<void> {
+  const shown = displayPath(sourcePath);
   try {
-    const stats = await stat(sourcePath);
-    if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} is not a directory`, { path: sourcePath });
-    await access(sourcePath, constants.R_OK | constants.X_OK);
+    const stats = await stat(pathBytes(sourcePath));
+    if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is not a directory`, { path: shown });
+    await access(pathBytes(sourcePath), constants.R_OK | constants.X_OK);
   } catch (error) {
     if (error instanceof RastError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (error as Error).message;
-    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${sourcePath} ${reason}`, { path: sourcePath });
+    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} ${reason}`, { path: shown });
   }
 }
 
@@ -44,6 +51,9 @@ async function checkSource(sourcePath: string): Promise<void> {
  * not all sinks, the backup exists (in those) and this throws SINK_FAILED naming the sinks that failed
  * and the sinks that hold the backup; the failed sinks get no manifest, and their parts are removed
  * where that still works. If no sink stored every part, nothing is committed anywhere.
+ *
+ * Interrupted (options.signal) before the commit, it stops reading the source, removes what it wrote and the
+ * snapshot, and throws INTERRUPTED; once the manifest is being written, it finishes.
  */
 export async function createBackup(runtime: Runtime, options: CreateOptions): Promise<Manifest> {
   const { pipeline, repository, sinks, settings, log } = runtime;
@@ -51,6 +61,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
   if (options.path.trim() === '') throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, { path: options.path });
   const sourcePath = path.resolve(options.path);
   const id = newBackupId();
+  const { signal } = options;
+  const aborted = whenInterrupted(signal);
 
   return runOperation(runtime, 'create', { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] }, async () => {
     await checkSource(sourcePath);
@@ -63,8 +75,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     // part encoder's threads when they will be used.
     const makingTransforms = hooks.transforms.promise([]);
     makingTransforms.then((transforms) => PartEncoder.usesThreads(transforms) && PartEncoder.startThreads(), () => {});
+    if (signal?.aborted) throw interrupted(signal, `create of ${displayPath(sourcePath)}`, 'nothing was written');
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
-    if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${sourcePath}`, { path: sourcePath });
+    if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, { path: displayPath(sourcePath) });
 
     const written = new Set<string>();
     const inFlight = new Set<Promise<void>>();
@@ -79,6 +92,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     let manifest: Manifest;
     let encoded: Buffer;
     try {
+      stopIfInterrupted(signal);
       const format = hooks.format.get(snapshot.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`);
       if (parent && parent.serializer.format !== format.name) {
@@ -112,6 +126,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       if (!plainParts) throw new RastError(ErrorCode.PLUGIN_INVALID, `format ${format.name} serialized ${snapshot.source} into neither a stream nor fill()`);
       try {
         for await (const plain of plainParts) {
+          stopIfInterrupted(signal);
           const index = seq++;
           const task: Promise<void> = store(RepositoryKeys.part(id, index), plain).then((record) => {
             parts[index] = record;
@@ -119,13 +134,13 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
           });
           inFlight.add(task);
           task.then(() => inFlight.delete(task), () => {});
-          if (inFlight.size >= settings.concurrency) await Promise.race(inFlight);
+          if (inFlight.size >= settings.concurrency) await Promise.race([...inFlight, aborted]);
         }
       } catch (error) {
         serialization.close?.();
         throw error;
       }
-      await Promise.all(inFlight);
+      await Promise.race([Promise.all(inFlight), aborted]);
 
       const fileIndex: FileIndex = serialization.index();
       const encodedIndex = encodeFileIndex(fileIndex);
@@ -135,14 +150,18 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       await checkStillStored(working(), id, [...parts, indexRecord], dropSink);
       if (working().length === 0) throw allSinksFailed(id, failures);
       if (parent) await checkParentStillExists(runtime, id, parent);
+      stopIfInterrupted(signal);
       await commit(runtime, manifest, working(), dropSink);
       if (working().length === 0) throw allSinksFailed(id, failures);
       encoded = encodedIndex;
     } catch (error) {
       await Promise.allSettled(inFlight);
-      await Promise.allSettled(sinks.flatMap((sink) => [...written].map((key) => sink.delete(key))));
-      await snapshot.release('failed').catch(() => {});
-      throw error;
+      const removals = await Promise.allSettled(sinks.flatMap((sink) => [...written].map((key) => sink.delete(key))));
+      const released = await snapshot.release('failed').then(() => true, () => false);
+      if (!signal?.aborted) throw error;
+      const kept = removals.filter((removal) => removal.status === 'rejected').length;
+      const objects = kept === 0 ? `the ${written.size} objects it wrote were removed` : `${kept} of the objects it wrote could not be removed (list --all shows them)`;
+      throw interrupted(signal, `create of ${sourcePath}`, `backup ${id} was not made; ${objects}${released ? '' : '; its snapshot could not be removed'}`);
     }
     // Committed: nothing below may remove what the manifest points at.
     await Promise.allSettled([...failures.keys()].flatMap((sink) => [...written].map((key) => sink.delete(key))));
@@ -242,7 +261,7 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
     const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
     if (!latest) {
       // So that one timer line (`create / --parent latest`) starts its chain by itself.
-      runtime.log.warn(`--parent latest: no earlier backup of ${sourcePath}; making a full backup`);
+      runtime.log.warn(`--parent latest: no earlier backup of ${displayPath(sourcePath)}; making a full backup`);
       return undefined;
     }
     // An incremental on a broken chain could never be restored: start a new one.
@@ -257,7 +276,7 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
   const entry = await runtime.repository.catalog.resolve(reference);
   const { manifest } = entry;
   if (manifest.source.path !== sourcePath) {
-    throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${manifest.source.path}, not ${sourcePath}`, { parent: manifest.id });
+    throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`, { parent: manifest.id });
   }
   const broken = await brokenChain(runtime, entry);
   if (broken) throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });

@@ -1,8 +1,9 @@
-import { readdir, rmdir, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { makeDirectories } from '../Directories.js';
 import { ErrorCode, RastError } from '../errors.js';
+import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
 import { partLabel, type PartReader, type ReadPart } from '../PartReader.js';
 import { isWithin, realLocation } from '../PathContainment.js';
@@ -17,6 +18,8 @@ export interface RestoreOptions {
   include?: string[];
   /** Succeed even when the destination could not hold everything (the report's `skipped`); else that fails with RESTORE_INCOMPLETE. */
   ignoreUnrestorable?: boolean;
+  /** Stops the restore (SIGINT, SIGTERM in the CLI): what it wrote into the destination is removed, and it throws INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 /** The destination may not exist yet, or be an empty directory. Returns whether it created the destination (so that a restore that fails at once can remove it again). */
@@ -67,6 +70,20 @@ async function checkDestinationPlace(runtime: Runtime, destination: string, targ
 
 const HINTS: Record<string, string> = { ENOSPC: ' (no space left on the device)', EDQUOT: ' (disk quota exceeded)', EROFS: ' (read-only filesystem)' };
 
+/**
+ * Removes what an interrupted restore wrote: the destination itself when the restore created it, else
+ * everything in it (it was empty when the restore began). Returns what could not be removed.
+ */
+async function removeRestored(destination: string, created: boolean): Promise<string | undefined> {
+  try {
+    if (created) await rm(destination, { recursive: true, force: true });
+    else for (const name of await readdir(destination)) await rm(path.join(destination, name), { recursive: true, force: true });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** A system error while writing the destination (a full disk) as one line naming the backup and the destination. */
 function writeFailure(error: unknown, id: string, destination: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
@@ -79,13 +96,17 @@ function writeFailure(error: unknown, id: string, destination: string): unknown 
   );
 }
 
-/** The chain's streams as the format reads them, whole or in spans (one range reader per backup), counting the plaintext bytes read. */
-function countedStreams(parts: PartReader, readPart: ReadPart): Pick<RestoreContext, 'openStream' | 'rangeReader'> & { read(): number } {
+/**
+ * The chain's streams as the format reads them, whole or in spans (one range reader per backup), counting
+ * the plaintext bytes read; an interruption stops the format at its next chunk.
+ */
+function countedStreams(parts: PartReader, readPart: ReadPart, signal: AbortSignal | undefined): Pick<RestoreContext, 'openStream' | 'rangeReader'> & { read(): number } {
   const readers = new Map<string, StreamRangeReader>();
   let streamed = 0;
   return {
     openStream: async function* (manifest) {
       for await (const chunk of parts.openStream(manifest, readPart)) {
+        stopIfInterrupted(signal);
         streamed += chunk.length;
         yield chunk;
       }
@@ -93,7 +114,18 @@ function countedStreams(parts: PartReader, readPart: ReadPart): Pick<RestoreCont
     rangeReader: (manifest) => {
       let reader = readers.get(manifest.id);
       if (!reader) readers.set(manifest.id, (reader = parts.rangeReader(manifest, readPart)));
-      return reader;
+      const spans = reader;
+      return {
+        read: async function* (start, end) {
+          for await (const chunk of spans.read(start, end)) {
+            stopIfInterrupted(signal);
+            yield chunk;
+          }
+        },
+        get fetchedBytes() {
+          return spans.fetchedBytes;
+        },
+      };
     },
     read: () => streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0),
   };
@@ -109,6 +141,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
   const destination = path.resolve(options.destination);
   if (options.destination.trim() === '') throw new RastError(ErrorCode.USAGE, `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`, { path: options.destination });
   if (options.include?.includes('')) throw new RastError(ErrorCode.USAGE, '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything', { include: options.include });
+  const { signal } = options;
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
     // index: the target, the chain of backups its restore reads (full backup first), its format and file index
     const { manifest: target } = await catalog.resolve(options.backup);
@@ -120,6 +153,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       throw new RastError(ErrorCode.PLUGIN_INVALID, `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`, { backup: target.id });
     }
     const index = await parts.readIndex(target);
+    if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
     const created = await prepareDestination(destination);
     // fetch → untransform, each part the format reads: from the first sink whose copy has the recorded SHA-256,
     // then the transforms the manifest records undone, last applied first
@@ -128,7 +162,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       const stored = await parts.readStored(manifest, part, partLabel(manifest, seq));
       return parts.untransform(manifest, part, stored, partLabel(manifest, seq));
     };
-    const streams = countedStreams(parts, readPart);
+    const streams = countedStreams(parts, readPart, signal);
     // deserialize into the destination
     const report = await format.restore({
       chain,
@@ -140,6 +174,11 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       rangeReader: streams.rangeReader,
       log,
     }).catch(async (error) => {
+      if (signal?.aborted) {
+        const kept = await removeRestored(destination, created);
+        const outcome = kept ? `what it wrote into ${destination} could not all be removed (${kept})` : created ? `${destination}, which it created, was removed` : `what it wrote into ${destination} was removed`;
+        throw interrupted(signal, `restore of ${target.id}`, outcome);
+      }
       if (created) await rmdir(destination).catch(() => {});
       throw writeFailure(error, target.id, destination);
     });

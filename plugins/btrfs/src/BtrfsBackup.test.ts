@@ -321,6 +321,20 @@ testNeeding(btrfs, available, needs, 'a path below a subvolume root is snapshott
   assert.equal(withoutGroups(await fingerprint(destination)), withoutGroups(await fingerprint(path.join(source, 'dir1'))));
 });
 
+testNeeding(btrfs, available, needs, 'a path below a subvolume root whose name is not UTF-8 is snapshotted and backed up by its bytes', async () => {
+  const { source, config, home } = await btrfsFixture();
+  const subtree = Buffer.concat([Buffer.from(`${source}/lat`), Buffer.from([0xe9])]);
+  await mkdir(subtree);
+  await writeFile(Buffer.concat([subtree, Buffer.from('/inside.txt')]), 'inside\n');
+  // Node passes arguments as text: the bytes reach the binary through sh, whose printf makes \351 the byte 0xe9.
+  const created = spawnSync('sh', ['-c', 'exec "$0" create "$(printf "$1")" --json --config "$2"', BINARY, `${source}/lat\\351`, config], { encoding: 'utf8' });
+  const manifest = json({ status: created.status, stdout: created.stdout, stderr: created.stderr });
+  assert.equal([manifest.format, manifest.source], ['tar', `${source}/lat\udce9`]);
+  const destination = path.join(home, 'restored');
+  assert.is(cli(['restore', manifest.id, destination, '--config', config]).status, 0);
+  assert.is(await readFile(path.join(destination, 'inside.txt'), 'utf8'), 'inside\n');
+});
+
 testNeeding(btrfs, available, needs, 'a second create of the same source is refused while one runs', async () => {
   const { source, config } = await btrfsFixture();
   const uuid = /UUID:\s+(\S+)/.exec(sh('btrfs', ['subvolume', 'show', source]))![1]!;

@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
 import { ErrorCode, RastError } from '@rast-backup/core';
 
-/** Runs `btrfs …` (or another system tool) and returns its stdout; failures become one clear line. */
+/**
+ * Runs `btrfs …` (or another system tool) and returns its stdout; failures become one clear line. The tool runs
+ * in its own process group: a Ctrl-C at the terminal reaches rast-backup only, which lets a short step that
+ * changes the system (a mount, a snapshot, a subvolume delete while cleaning up) finish rather than stop half-way.
+ */
 export function runTool(command: string, args: string[], what: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

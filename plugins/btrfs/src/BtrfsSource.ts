@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ErrorCode, RastError, type Manifest, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import { displayPath, ErrorCode, isBinaryPath, pathBytes, RastError, type Manifest, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
 import { SnapshotStore, notRoot } from './SnapshotStore.js';
 import { lockSource } from './SourceLock.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo, subvolumeRootOf, type SubvolumeInfo } from './Subvolume.js';
@@ -32,9 +32,14 @@ export function btrfsFacts(manifest: Manifest): BtrfsFacts | undefined {
  * with `btrfs send`; a path below a subvolume's root is served from the snapshot as a tar tree.
  */
 export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSourceOptions): Promise<Snapshot | undefined> {
-  if (!(await isOnBtrfs(request.path))) return undefined;
-  if (process.getuid?.() !== 0) throw notRoot(`backing up ${request.path}`);
+  if (!(await isOnBtrfs(pathBytes(request.path)))) return undefined;
+  if (process.getuid?.() !== 0) throw notRoot(`backing up ${displayPath(request.path)}`);
   const subvolume = await subvolumeRootOf(request.path);
+  if (isBinaryPath(subvolume)) {
+    // A subtree below it may have such a name (it is read as a tar tree), the subvolume itself may not.
+    const shown = displayPath(subvolume);
+    throw new RastError(ErrorCode.SOURCE_INVALID, `subvolume ${shown} has a path that is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`, { path: shown });
+  }
   const subtree = path.relative(subvolume, request.path) || '.';
   const finding = filesystemOf(subvolume);
   // The store's mount is made while the subvolume is looked up and locked: `btrfs send` starts that much sooner.
@@ -44,7 +49,7 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
   let unlock: () => Promise<void>;
   try {
     info = await subvolumeInfo(subvolume);
-    unlock = await lockSource(info.uuid, request.path);
+    unlock = await lockSource(info.uuid, displayPath(request.path));
   } catch (error) {
     await opening.then((store) => store.close(), () => {});
     throw error;

@@ -1,5 +1,6 @@
 import { lstat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { pathBytes } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { btrfsUuidOf, mountOf } from './Mounts.js';
 
@@ -7,16 +8,16 @@ const BTRFS_SUPER_MAGIC = 0x9123683e;
 /** The inode number of every btrfs subvolume's root directory. */
 const SUBVOLUME_ROOT_INODE = 256n;
 
-export async function isOnBtrfs(target: string): Promise<boolean> {
+export async function isOnBtrfs(target: string | Buffer): Promise<boolean> {
   return (await statfs(target)).type === BTRFS_SUPER_MAGIC;
 }
 
-/** The root of the subvolume holding `target` (the path itself when it is a subvolume root). */
+/** The root of the subvolume holding `target` (the path itself when it is a subvolume root); index paths (see IndexPath). */
 export async function subvolumeRootOf(target: string): Promise<string> {
   let current = target;
-  const device = (await lstat(current, { bigint: true })).dev;
+  const device = (await lstat(pathBytes(current), { bigint: true })).dev;
   for (;;) {
-    const stats = await lstat(current, { bigint: true });
+    const stats = await lstat(pathBytes(current), { bigint: true });
     if (stats.dev === device && stats.ino === SUBVOLUME_ROOT_INODE) return current;
     const parent = path.dirname(current);
     if (parent === current) return current;

@@ -66,7 +66,8 @@ function paxHeaderBlock(size: number, mtime: Date): Buffer {
 export function binaryNameHeaders(header: tar.Header): { pax: Buffer; entry: tar.Header } {
   const records = [paxRecord('path', pathBytes(header.name))];
   if (header.linkname) records.push(paxRecord('linkpath', pathBytes(header.linkname)));
-  for (const [key, value] of Object.entries(header.pax ?? {})) records.push(paxRecord(key, Buffer.from(value)));
+  // Values are index paths or plain text (a sparse file's GNU.sparse.name is a path too): their bytes.
+  for (const [key, value] of Object.entries(header.pax ?? {})) records.push(paxRecord(key, pathBytes(value)));
   const body = Buffer.concat(records);
   const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
   const entry = { ...header, name: standIn(header.name), ...(header.linkname && { linkname: standIn(header.linkname) }) };
@@ -85,7 +86,7 @@ export function binaryNameExtract(): tar.Extract {
       super._decodeLongHeader(buffer);
       if ((this._header.type as string) !== 'pax-header' || !this._pax) return;
       const records = paxRecords(buffer);
-      for (const key of ['path', 'linkpath']) {
+      for (const key of ['path', 'linkpath', 'GNU.sparse.name']) {
         const value = records.get(key);
         if (value) this._pax[key] = indexPath(value);
       }

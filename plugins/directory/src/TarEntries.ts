@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import tar from 'tar-stream';
 import { binaryNameExtract } from './BinaryPaxNames.js';
+import { BadSparseMap, entryName, fileData, fileSize } from './PaxSparse.js';
 
 /**
  * Checks a path from an archive: relative, no `.` or `..` or empty components, no NUL. Returns it
@@ -21,7 +22,11 @@ export interface TarEntry {
   /** An index path (see IndexPath). */
   path: string;
   header: tar.Header;
+  /** The size of the file it holds (a sparse entry stores less). */
+  size: number;
   body: AsyncIterable<Buffer> & { resume(): void };
+  /** A file's data, read from `body`: each chunk with its offset in the file (a sparse file's holes are skipped). */
+  data(): AsyncIterable<{ position: number; chunk: Buffer }>;
 }
 
 /**
@@ -55,7 +60,16 @@ export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: strin
         },
         resume: () => entry.resume(),
       };
-      yield { path: safeRelativePath(entry.header.name, backupId), header: entry.header, body };
+      const path = safeRelativePath(entryName(entry.header), backupId);
+      const data = async function* () {
+        try {
+          yield* fileData(entry.header, body);
+        } catch (error) {
+          if (!(error instanceof BadSparseMap)) throw error;
+          throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${backupId}: ${displayPath(path)}: ${error.message}`, { backup: backupId });
+        }
+      };
+      yield { path, header: entry.header, size: fileSize(entry.header), body, data };
       entry.resume();
     }
   } catch (error) {

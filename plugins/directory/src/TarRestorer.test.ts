@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, type FileIndex, type IndexEntry, type Manifest, type RastError } from '@rast-backup/core';
 import { silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
@@ -76,6 +76,20 @@ hostile('a stream that disagrees with its index is reported as damaged', async (
   const stream = await craftedTar([{ header: { name: 'file', type: 'file', size: 3 } as tar.Header, body: 'abc' }]);
   const { error } = await restoreCrafted(stream, [entry({ path: 'file', type: 'file', size: 10 })]);
   assert.is(error?.code, ErrorCode.STREAM_DAMAGED);
+});
+
+hostile('a sparse file whose map does not fit its entry or its size is reported as damaged, and one that fits is restored', async () => {
+  const sparse = (map: string, data: string, realSize = 50) => {
+    const body = map.padEnd(Math.ceil(map.length / 512) * 512, '\0') + data;
+    const pax = { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'f', 'GNU.sparse.realsize': String(realSize) };
+    return craftedTar([{ header: { name: 'GNUSparseFile.0/f', type: 'file', size: body.length, pax } as tar.Header, body }]);
+  };
+  const restore = async (stream: Buffer) => restoreCrafted(stream, [entry({ path: 'f', type: 'file', size: 50 })]);
+  const damaged = ['2\n0\n10\n5\n5\n', '1\n45\n10\n', '1\n0\n20\n', 'x\n', '1\n0\n'];
+  for (const map of damaged) assert.is((await restore(await sparse(map, 'a'.repeat(10)))).error?.code, ErrorCode.STREAM_DAMAGED, JSON.stringify(map));
+  const { error, destination } = await restore(await sparse('2\n0\n4\n40\n6\n', 'abcdefghij'));
+  assert.is(error, undefined);
+  assert.equal(await readFile(path.join(destination, 'f')), Buffer.concat([Buffer.from('abcd'), Buffer.alloc(36), Buffer.from('efghij'), Buffer.alloc(4)]));
 });
 
 hostile('refusals and damage name a path that is not UTF-8 as \\xHH, as ls shows it', async () => {

@@ -1,8 +1,7 @@
 import { displayPath, ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
-import type tar from 'tar-stream';
 import { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
 import type { SafeTree } from './SafeTree.js';
-import { tarEntries } from './TarEntries.js';
+import { tarEntries, type TarEntry } from './TarEntries.js';
 
 /** Two zero blocks: the end of a tar archive, after a span read on its own. */
 const END_OF_ARCHIVE = Buffer.alloc(1024);
@@ -22,16 +21,21 @@ async function* archiveOf(span: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
 export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
   return restoreIndexedTree(context, async (files: FileToFill[], tree: SafeTree) => {
     let bytes = 0;
-    const write = async (file: FileToFill, manifest: Manifest, header: tar.Header, body: AsyncIterable<Buffer>) => {
-      if (header.type !== 'file' || header.size !== file.entry.size) {
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${displayPath(file.entry.path)} in the stream (${header.type}, ${header.size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
+    const write = async (file: FileToFill, manifest: Manifest, { header, size, data }: TarEntry) => {
+      if (header.type !== 'file' || size !== file.entry.size) {
+        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${displayPath(file.entry.path)} in the stream (${header.type}, ${size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
       }
       const handle = await tree.createFile(file.target);
       try {
-        for await (const chunk of body) {
-          await handle.write(chunk);
+        // At their offsets: a sparse file's holes are never written, so they stay holes.
+        let end = 0;
+        for await (const { position, chunk } of data()) {
+          await handle.write(chunk, 0, chunk.length, position);
           bytes += chunk.length;
+          end = position + chunk.length;
         }
+        // A file that ends in a hole.
+        if (end < size) await handle.truncate(size);
       } finally {
         await handle.close();
       }
@@ -45,23 +49,24 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
         for (const file of here.sort((a, b) => a.entry.ranges![0]!.start - b.entry.ranges![0]!.start)) {
           const { start, end } = file.entry.ranges![0]!;
           let found = false;
-          for await (const { path, header, body } of tarEntries(archiveOf(reader.read(start, end)), manifest.id)) {
+          for await (const entry of tarEntries(archiveOf(reader.read(start, end)), manifest.id)) {
+            const { path } = entry;
             if (found || path !== file.entry.path) {
               throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${displayPath(path)}, where its index places ${displayPath(file.entry.path)}`, { backup: manifest.id });
             }
             found = true;
-            await write(file, manifest, header, body);
+            await write(file, manifest, entry);
           }
           if (!found) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${displayPath(file.entry.path)}`, { backup: manifest.id });
         }
         continue;
       }
       const needed = new Map(here.map((file) => [file.entry.path, file]));
-      for await (const { path: entryPath, header, body } of tarEntries(context.openStream(manifest), manifest.id)) {
-        const file = needed.get(entryPath);
+      for await (const entry of tarEntries(context.openStream(manifest), manifest.id)) {
+        const file = needed.get(entry.path);
         if (!file) continue;
-        needed.delete(entryPath);
-        await write(file, manifest, header, body);
+        needed.delete(entry.path);
+        await write(file, manifest, entry);
       }
       if (needed.size > 0) {
         const missing = [...needed.keys()].slice(0, 3).map(displayPath).join(', ');

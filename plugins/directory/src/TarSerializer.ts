@@ -1,14 +1,18 @@
-import { createReadStream } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { open, readlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listAttributes, getAttribute } from '@napi-rs/xattr';
 import { displayPath, indexPath, type FileIndex, type IndexEntry, type Logger, type SerializeContext, type Serialization } from '@rast-backup/core';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
+import { dataSegments, type Segment } from './DataSegments.js';
+import { sparseEntry } from './PaxSparse.js';
 import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription.js';
 import { NoTextPath, withTextPath } from './TextPath.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
+
+const CHUNK = 1024 * 1024;
 
 /** The entry's xattrs; `unread` collects the paths whose xattrs the xattr library cannot reach (see NoTextPath). */
 async function readXattrs(walked: WalkedEntry, unread: string[]): Promise<Record<string, string> | undefined> {
@@ -88,24 +92,42 @@ function tarHeader(entry: IndexEntry): tar.Header {
   return header;
 }
 
-/** Exactly `size` bytes of a file that may change while it is read: cut if it grew, zero-padded if it shrank. */
-async function* fileContent(absolute: Buffer, size: number, log: Logger, relative: string): AsyncGenerator<Buffer> {
-  let sent = 0;
-  if (size > 0) {
-    for await (const chunk of createReadStream(absolute, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-      sent += chunk.length;
-      yield chunk;
+/**
+ * Exactly the bytes of `segments` of a file that may change while it is read: cut where it grew, zero-padded
+ * where it shrank.
+ */
+async function* fileContent(handle: FileHandle, segments: Segment[], log: Logger, relative: string): AsyncGenerator<Buffer> {
+  let shrank = false;
+  for (const { offset, length } of segments) {
+    for (let done = 0; done < length; ) {
+      const want = Math.min(length - done, CHUNK);
+      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, offset + done);
+      if (bytesRead === 0) {
+        shrank = true;
+        const zeros = Buffer.alloc(want);
+        done += want;
+        yield zeros;
+        continue;
+      }
+      done += bytesRead;
+      yield buffer.subarray(0, bytesRead);
     }
   }
-  if (sent < size) {
-    log.warn(`${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`);
-    const zeros = Buffer.alloc(Math.min(size - sent, 1024 * 1024));
-    while (sent < size) {
-      const take = Math.min(zeros.length, size - sent);
-      sent += take;
-      yield zeros.subarray(0, take);
-    }
-  }
+  if (shrank) log.warn(`${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`);
+}
+
+/** A file's entry: plain, or sparse (GNU PAX 1.0) when it has holes, which are then not stored. */
+function fileEntry(handle: FileHandle, header: tar.Header, entry: IndexEntry, stats: BigIntStats, log: Logger): { header: tar.Header; content: AsyncIterable<Buffer> } {
+  const segments = stats.blocks * 512n < stats.size ? dataSegments(handle.fd, entry.size) : undefined;
+  if (!segments) return { header, content: fileContent(handle, [{ offset: 0, length: entry.size }], log, entry.path) };
+  const sparse = sparseEntry(header, entry.size, segments);
+  return {
+    header: sparse.header,
+    content: (async function* () {
+      yield sparse.map;
+      yield* fileContent(handle, segments, log, entry.path);
+    })(),
+  };
 }
 
 /**
@@ -130,10 +152,12 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   const produce = async () => {
     const leaders = new Map<string, string>();
     const unreadXattrs: string[] = [];
+    const mountPoints: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
       oneFileSystem: options.oneFileSystem,
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
+      onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });
     for await (const walked of walk) {
       let entry: IndexEntry;
@@ -144,8 +168,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         continue;
       }
       if (entry.type === 'socket') continue;
+      const identity = `${walked.stats.dev}:${walked.stats.ino}`;
       if (entry.type === 'file' && walked.stats.nlink > 1n) {
-        const identity = `${walked.stats.dev}:${walked.stats.ino}`;
         const leader = leaders.get(identity);
         if (leader === undefined) leaders.set(identity, entry.path);
         else Object.assign(entry, { type: 'hardlink', linkTo: leader, size: 0 });
@@ -155,26 +179,47 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         entries.push({ ...entry, from: previous.from, ...(previous.ranges && { ranges: previous.ranges }) });
         continue;
       }
+      let handle: FileHandle | undefined;
+      if (entry.type === 'file') {
+        try {
+          handle = await open(walked.absolute, 'r');
+        } catch (error) {
+          // Unreadable, or gone since it was listed: left out like what the walk cannot read. A hard link to it becomes the next one's leader.
+          if (leaders.get(identity) === entry.path) leaders.delete(identity);
+          log.warn(`${displayPath(entry.path)}: not backed up: ${(error as Error).message}`);
+          continue;
+        }
+      }
       entries.push(entry);
       const start = pushed;
-      let header = tarHeader(entry);
-      if (hasBinaryName(header)) {
+      // Between entries (the previous one is complete), so a pax header pushed here lands right before its entry.
+      const writeable = (header: tar.Header): tar.Header => {
+        if (!hasBinaryName(header)) return header;
         const { pax, entry: plain } = binaryNameHeaders(header);
-        // Between entries (the previous one is complete), so the pax header lands right before its entry.
         pack.push(pax);
-        header = plain;
-      }
-      if (entry.type === 'file') {
-        await pipeline(Readable.from(fileContent(walked.absolute, entry.size, log, entry.path)), pack.entry(header));
+        return plain;
+      };
+      if (handle) {
+        try {
+          const { header, content } = fileEntry(handle, tarHeader(entry), entry, walked.stats, log);
+          await pipeline(Readable.from(content), pack.entry(writeable(header)));
+        } finally {
+          await handle.close();
+        }
         // Partial restore reads just this span (headers, data, padding) of the stream.
         entry.ranges = [{ from: backupId, start, end: pushed, path: entry.path }];
       } else {
+        const header = writeable(tarHeader(entry));
         await new Promise<void>((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
       }
     }
     if (unreadXattrs.length > 0) {
       const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
       log.warn(`extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`);
+    }
+    if (mountPoints.length > 0) {
+      const cross = options.oneFileSystem ? '; [directory] one_file_system = false crosses into other filesystems' : '';
+      log.warn(`${mountPoints.length} mount points stored as empty directories, their contents not backed up (other or pseudo filesystems${cross}): ${mountPoints.join(', ')}`);
     }
     pack.finalize();
     finished = true;

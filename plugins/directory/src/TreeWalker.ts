@@ -1,7 +1,8 @@
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { indexPath } from '@rast-backup/core';
+import { indexPath, pathBytes } from '@rast-backup/core';
+import { pseudoFilesystem } from './PseudoFilesystem.js';
 
 export interface WalkedEntry {
   /** Relative to the root, `/`-separated, as an index path (see IndexPath); the root is `.`. */
@@ -14,19 +15,25 @@ export interface WalkedEntry {
 export interface WalkOptions {
   /** Absolute paths left out with everything below them. */
   exclude: string[];
-  /** Directories on other filesystems are kept, empty, and not descended into. */
+  /** Directories on other filesystems are kept, empty, and not descended into. Pseudo filesystems (proc, sysfs…) never are. */
   oneFileSystem: boolean;
   onError(relative: string, error: NodeJS.ErrnoException): void;
+  /** A mount point kept empty: of another filesystem (`pseudo` undefined), or of a pseudo filesystem (its name). */
+  onMountPointSkipped(relative: string, pseudo: string | undefined): void;
 }
 
-/** Walks a tree depth-first, parents before children, names in byte order, never following symlinks. */
+/**
+ * Walks a tree depth-first, parents before children, names in byte order, never following symlinks. `root` is
+ * an index path (see IndexPath).
+ */
 export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
-  const rootStats = await lstat(root, { bigint: true });
+  const rootBytes = pathBytes(root);
+  const rootStats = await lstat(rootBytes, { bigint: true });
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
-  yield { path: '.', absolute: Buffer.from(root), stats: rootStats };
-  const stack: Array<{ relative: string; directory: Buffer }> = [{ relative: '.', directory: Buffer.from(root) }];
+  yield { path: '.', absolute: rootBytes, stats: rootStats };
+  const stack: Array<{ relative: string; directory: Buffer; dev: bigint }> = [{ relative: '.', directory: rootBytes, dev: rootStats.dev }];
   while (stack.length > 0) {
-    const { relative, directory } = stack.pop()!;
+    const { relative, directory, dev } = stack.pop()!;
     let names: Buffer[];
     try {
       names = (await readdir(directory, { encoding: 'buffer' })).sort(Buffer.compare);
@@ -34,7 +41,7 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
       options.onError(relative, error as NodeJS.ErrnoException);
       continue;
     }
-    const subdirectories: Array<{ relative: string; directory: Buffer }> = [];
+    const subdirectories: Array<{ relative: string; directory: Buffer; dev: bigint }> = [];
     for (const name of names) {
       const absolute = Buffer.concat([directory, Buffer.from(directory.at(-1) === 0x2f ? '' : '/'), name]);
       if (excluded.size > 0 && excluded.has(indexPath(absolute))) continue;
@@ -47,7 +54,15 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
         continue;
       }
       yield { path: childRelative, absolute, stats };
-      if (stats.isDirectory() && !(options.oneFileSystem && stats.dev !== rootStats.dev)) subdirectories.push({ relative: childRelative, directory: absolute });
+      if (!stats.isDirectory()) continue;
+      if (stats.dev !== dev) {
+        const pseudo = await pseudoFilesystem(absolute).catch(() => undefined);
+        if (options.oneFileSystem || pseudo) {
+          options.onMountPointSkipped(childRelative, pseudo);
+          continue;
+        }
+      }
+      subdirectories.push({ relative: childRelative, directory: absolute, dev: stats.dev });
     }
     // Pushed in reverse so that they are visited in order, each right after its own entries are listed.
     for (const subdirectory of subdirectories.reverse()) stack.push(subdirectory);

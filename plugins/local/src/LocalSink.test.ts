@@ -5,7 +5,7 @@ import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type RastError } from '@rast-backup/core';
-import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
+import { isRoot, temporaryDirectory, testNeeding, waitFor } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LocalSink } from './LocalSink.js';
@@ -126,12 +126,7 @@ sink('a writer killed mid-write leaves no visible object; its temporary file is 
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  // Wait until the temporary file exists and is being filled, then kill the writer.
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const files = await allFiles(root).catch(() => []);
-    if (files.some((file) => file.includes('.tmp-'))) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor('the writer\'s temporary file', async () => (await allFiles(root).catch(() => [])).some((file) => file.includes('.tmp-')), 60_000);
   const local = new LocalSink({ name: 'local', root });
   const whileWriting: string[] = [];
   for await (const object of local.list('data/')) whileWriting.push(object.key);

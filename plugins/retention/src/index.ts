@@ -1,4 +1,4 @@
-import { definePlugin, ErrorCode, RastError } from '@rast-backup/core';
+import { definePlugin, displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import { PruneCommand } from './PruneCommand.js';
 import { prune } from './Pruner.js';
 import { newChainReason } from './RetentionPolicy.js';
@@ -31,12 +31,12 @@ export default definePlugin({
         try {
           chain = await request.chain();
         } catch (error) {
-          context.log.warn(`the chain of backup ${parent.id} is broken (${(error as Error).message}): starting a new full backup of ${request.path}`);
+          context.log.warn(`the chain of backup ${parent.id} is broken (${(error as Error).message}): starting a new full backup of ${displayPath(request.path)}`);
           return null;
         }
         const reason = newChainReason(chain, settings.chain, new Date());
         if (!reason) return parent;
-        context.log.info(`starting a new full backup of ${request.path}: ${reason}`);
+        context.log.info(`starting a new full backup of ${displayPath(request.path)}: ${reason}`);
         return null;
       });
     }

@@ -28,6 +28,11 @@ export function isTransient(error: unknown): boolean {
   return candidate.cause !== undefined && candidate.cause !== error && isTransient(candidate.cause);
 }
 
+/** The longest wait after try `tryNumber` fails. */
+export function backoffCeilingMs(policy: RetryPolicy, tryNumber: number): number {
+  return Math.min(policy.maxDelayMs ?? 20_000, policy.baseDelayMs * 2 ** (tryNumber - 1));
+}
+
 /** Runs `attempt` until it succeeds, fails with a permanent error, or has used every try. */
 export async function retrying<T>(policy: RetryPolicy, attempt: (tryNumber: number) => Promise<T>, onRetry?: (error: unknown, tryNumber: number, delayMs: number) => void): Promise<T> {
   for (let tryNumber = 1; ; tryNumber++) {
@@ -35,7 +40,7 @@ export async function retrying<T>(policy: RetryPolicy, attempt: (tryNumber: numb
       return await attempt(tryNumber);
     } catch (error) {
       if (tryNumber >= policy.attempts || !isTransient(error)) throw error;
-      const ceiling = Math.min(policy.maxDelayMs ?? 20_000, policy.baseDelayMs * 2 ** (tryNumber - 1));
+      const ceiling = backoffCeilingMs(policy, tryNumber);
       const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
       onRetry?.(error, tryNumber, delayMs);
       await sleep(delayMs);

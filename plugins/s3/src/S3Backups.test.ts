@@ -8,7 +8,7 @@ import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFaultProxy } from './testing/FaultProxy.js';
-import { startSwift, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
+import { startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
@@ -70,6 +70,7 @@ async function setup(options: { bucket: string; local?: boolean; s3?: Record<str
     prefix: 'host1',
     cache_dir: path.join(home, 'cache'),
     max_attempts: 2,
+    idle_timeout_seconds: SWIFT_IDLE_TIMEOUT_SECONDS,
     ...options.s3,
   };
   lines.push('[s3]', ...Object.entries(s3).map(([key, value]) => `${key} = ${JSON.stringify(value)}`), '');

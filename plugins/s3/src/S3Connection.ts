@@ -16,13 +16,13 @@ export interface S3Connection {
  *   break R2, B2, older Ceph, Swift and others;
  * - Content-MD5 on DeleteObjects, which S3 requires and the SDK no longer sends;
  * - no retries of its own: the sink retries every request, including downloads whose body is cut short;
- * - a request timeout that fails the request (the SDK's default only warns).
+ * - three timeouts: to connect, for a connection that moves no byte (idle), and a deadline per request that
+ *   fails it (the SDK's default only warns); see S3_DEFAULTS.
  */
 export async function connect(settings: S3Settings): Promise<S3Connection> {
   // The SDK's version is pinned (docs/s3.md): its notice about future releases and Node 22 is noise on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sdk = await import('@aws-sdk/client-s3');
-  const timeout = settings.requestTimeoutMs;
   const client = new sdk.S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
@@ -32,9 +32,9 @@ export async function connect(settings: S3Settings): Promise<S3Connection> {
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
     requestHandler: {
-      connectionTimeout: Math.min(timeout, 10_000),
-      requestTimeout: timeout,
-      socketTimeout: timeout,
+      connectionTimeout: settings.connectTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      socketTimeout: settings.idleTimeoutMs,
       throwOnRequestTimeout: true,
       httpAgent: { keepAlive: true, maxSockets: settings.concurrency + 4 },
       httpsAgent: { keepAlive: true, maxSockets: settings.concurrency + 4 },

@@ -28,7 +28,10 @@ export function explain(error: unknown, bucket: string): string {
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(sdk.code ?? '')) {
     return `the endpoint is unreachable (${sdk.code}): check [s3] endpoint and the network`;
   }
-  if (name === 'TimeoutError') return `no answer in time (${detail}): the store is slow or unreachable; raise [s3] request_timeout_seconds if it is just slow`;
+  if (name === 'TimeoutError' || sdk.code === 'ETIMEDOUT') {
+    const setting = /establish a connection/.test(sdk.message ?? '') ? 'connect_timeout_seconds' : /inactivity/.test(sdk.message ?? '') ? 'idle_timeout_seconds' : 'request_timeout_seconds';
+    return `no answer in time (${detail}): the endpoint is unreachable, does not answer, or is slow; check [s3] endpoint, or raise [s3] ${setting} if it is just slow`;
+  }
   return detail;
 }
 

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, RastError } from '@rast-backup/core';
 import * as t from 'typanion';
+import { backoffCeilingMs } from './Retry.js';
 
 const MiB = 1024 * 1024;
 
@@ -25,8 +26,12 @@ export const S3_OPTIONS = {
   storage_class: t.isOptional(t.isString()),
   /** Requests to the store at once (uploads, downloads, listings). */
   concurrency: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 256)])),
-  /** A request is abandoned (and retried) after this many seconds without an answer or without progress. */
-  request_timeout_seconds: t.isOptional(t.cascade(t.isNumber(), [t.isInInclusiveRange(0.1, 3600)])),
+  /** A connection not established after this many seconds is abandoned (and the request retried). */
+  connect_timeout_seconds: t.isOptional(t.cascade(t.isNumber(), [t.isInInclusiveRange(0.1, 600)])),
+  /** A request whose connection moves no byte for this many seconds (no answer yet, or a stalled transfer) is abandoned and retried. */
+  idle_timeout_seconds: t.isOptional(t.cascade(t.isNumber(), [t.isInInclusiveRange(0.1, 3600)])),
+  /** Deadline of one request, from its start until its answer begins (a whole upload included): abandoned and retried after it. */
+  request_timeout_seconds: t.isOptional(t.cascade(t.isNumber(), [t.isInInclusiveRange(0.1, 86400)])),
   /** Tries per request, the first included, on 5xx, throttling, timeouts, resets and cut bodies. */
   max_attempts: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 20)])),
   /** Objects at least this large are uploaded in several pieces (multipart upload). */
@@ -52,6 +57,8 @@ export interface S3Settings {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   storageClass?: string;
   concurrency: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
   requestTimeoutMs: number;
   maxAttempts: number;
   /** First delay between tries; doubles each time, with jitter. */
@@ -62,10 +69,16 @@ export interface S3Settings {
   cacheDirectory?: string;
 }
 
+/**
+ * The timeouts are chosen so that an endpoint that accepts connections and never answers fails a command
+ * within a minute (silentEndpointFailsWithinMs), while a long upload on a slow link only needs to keep moving.
+ */
 export const S3_DEFAULTS = {
   concurrency: 8,
-  requestTimeoutSeconds: 120,
-  maxAttempts: 5,
+  connectTimeoutSeconds: 3,
+  idleTimeoutSeconds: 12,
+  requestTimeoutSeconds: 600,
+  maxAttempts: 3,
   retryBaseDelayMs: 200,
   multipartThresholdMib: 32,
   multipartChunkMib: 16,
@@ -100,6 +113,8 @@ export function normaliseSettings(options: S3Options, where: string, configDirec
     credentials: options.access_key_id !== undefined ? { accessKeyId: options.access_key_id, secretAccessKey: options.secret_access_key!, sessionToken: options.session_token } : undefined,
     storageClass: options.storage_class,
     concurrency: options.concurrency ?? S3_DEFAULTS.concurrency,
+    connectTimeoutMs: (options.connect_timeout_seconds ?? S3_DEFAULTS.connectTimeoutSeconds) * 1000,
+    idleTimeoutMs: (options.idle_timeout_seconds ?? S3_DEFAULTS.idleTimeoutSeconds) * 1000,
     requestTimeoutMs: (options.request_timeout_seconds ?? S3_DEFAULTS.requestTimeoutSeconds) * 1000,
     maxAttempts: options.max_attempts ?? S3_DEFAULTS.maxAttempts,
     retryBaseDelayMs: S3_DEFAULTS.retryBaseDelayMs,
@@ -107,6 +122,20 @@ export function normaliseSettings(options: S3Options, where: string, configDirec
     multipartChunkSize: chunk,
     cacheDirectory,
   };
+}
+
+/** The AWS SDK's HTTP handler starts watching a socket for inactivity this late when the idle timeout is 6 s or more. */
+const IDLE_WATCH_DELAY_MS = 3000;
+
+/**
+ * How long a request to an endpoint that accepts the connection and never answers takes to fail, at most:
+ * every try waits for the connection, then for the idle timeout; the backoff between tries adds up to its ceilings.
+ */
+export function silentEndpointFailsWithinMs(settings: Pick<S3Settings, 'connectTimeoutMs' | 'idleTimeoutMs' | 'maxAttempts' | 'retryBaseDelayMs'>): number {
+  const watchStarts = settings.idleTimeoutMs >= 6000 ? Math.max(settings.connectTimeoutMs, IDLE_WATCH_DELAY_MS) : settings.connectTimeoutMs;
+  let backoff = 0;
+  for (let tryNumber = 1; tryNumber < settings.maxAttempts; tryNumber++) backoff += backoffCeilingMs({ attempts: settings.maxAttempts, baseDelayMs: settings.retryBaseDelayMs }, tryNumber);
+  return settings.maxAttempts * (watchStarts + settings.idleTimeoutMs) + backoff;
 }
 
 /** `s3://bucket/prefix at endpoint`, for messages and `list`. */

@@ -12,7 +12,7 @@ import s3 from './index.js';
 import { S3Sink } from './S3Sink.js';
 import { normaliseSettings, type S3Options } from './S3Settings.js';
 import { startFaultProxy, type Fault } from './testing/FaultProxy.js';
-import { startSwift, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
+import { startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -33,7 +33,7 @@ function rawClient(endpoint = swift.endpoint): S3Client {
 }
 
 function sinkFor(options: Partial<S3Options> & { bucket: string }, log = silentLogger()): S3Sink {
-  const settings = normaliseSettings({ endpoint: swift.endpoint, access_key_id: swift.accessKeyId, secret_access_key: swift.secretAccessKey, cache_dir: '', ...options } as S3Options, 'test config', '/');
+  const settings = normaliseSettings({ endpoint: swift.endpoint, access_key_id: swift.accessKeyId, secret_access_key: swift.secretAccessKey, cache_dir: '', idle_timeout_seconds: SWIFT_IDLE_TIMEOUT_SECONDS, ...options } as S3Options, 'test config', '/');
   return new S3Sink({ ...settings, retryBaseDelayMs: 20 }, log);
 }
 
@@ -177,7 +177,7 @@ testNeeding(objects, swiftAvailable, 'python3-swift', 'a backup survives 500, 50
         `secret_access_key = "${swift.secretAccessKey}"`,
         `bucket = "${bucket}"`,
         'prefix = "faulty"',
-        'request_timeout_seconds = 0.5',
+        'idle_timeout_seconds = 0.8',
         'max_attempts = 6',
         'multipart_threshold_mib = 5',
         'multipart_chunk_mib = 5',

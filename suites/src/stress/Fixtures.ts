@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
+import { SWIFT_IDLE_TIMEOUT_SECONDS, type SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
 import { loopFilesystem, sh, writeConfig } from '../support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -28,6 +28,7 @@ export async function stressConfig(home: string, storage: Storage, extra = '', n
       'region = "us-east-1"',
       `prefix = ${JSON.stringify(storage.prefix)}`,
       `cache_dir = ${JSON.stringify(storage.cacheDirectory)}`,
+      `idle_timeout_seconds = ${SWIFT_IDLE_TIMEOUT_SECONDS}`,
       '',
     );
   }

@@ -1,8 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { waitFor } from '@rast-backup/core/testing';
 import * as assert from 'uvu/assert';
 import { BINARY, type Result } from '../support.js';
+
+export { waitFor };
 
 /**
  * One machine running rast-backup: its config file, its own state directory and, optionally, its own
@@ -21,12 +24,16 @@ export class Host {
     return new Host(config, state, hostname);
   }
 
-  /** Starts the CLI with this host's config; the child is the CLI itself (so a SIGKILL hits it). */
-  start(args: string[]): ChildProcess {
+  /**
+   * Starts the CLI with this host's config; the child is the CLI itself (so a SIGKILL hits it). With `ownGroup`
+   * it leads its own process group, which `process.kill(-pid, …)` signals as a Ctrl-C at a terminal does.
+   */
+  start(args: string[], ownGroup = false): ChildProcess {
     const env = { ...process.env, RAST_BACKUP_CONFIG: '', RAST_BACKUP_STATE_DIR: this.stateDirectory };
     const full = [...args, '--config', this.config];
-    if (!this.hostname) return spawn(BINARY, full, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    return spawn('unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', this.hostname, BINARY, ...full], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], env, detached: ownGroup };
+    if (!this.hostname) return spawn(BINARY, full, options);
+    return spawn('unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', this.hostname, BINARY, ...full], options);
   }
 
   run(args: string[]): Promise<Result> {
@@ -76,15 +83,6 @@ export async function killAfter(host: Host, args: string[], delay: number): Prom
   const result = await done;
   clearTimeout(timer);
   return { killed: result.signal === 'SIGKILL', result };
-}
-
-/** Polls `condition` every 20 ms until it holds, or fails after `timeout` ms. */
-export async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeout = 30_000): Promise<void> {
-  const end = Date.now() + timeout;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The UTC second encoded in a backup id, in ms. */

@@ -12,6 +12,12 @@ const LAUNCHER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 /** Whether OpenStack Swift with s3api can run here. */
 export const swiftAvailable = spawnSync(SWIFT_PYTHON, ['-c', 'import swift.common.middleware.s3api, swift.common.wsgi'], { stdio: 'ignore' }).status === 0;
 
+/**
+ * `[s3] idle_timeout_seconds` for configs that talk to this server: on a loaded test machine it can stay silent
+ * longer than the default 15 s (a DeleteObjects of 1000 keys), which is slowness, not the silence tests look for.
+ */
+export const SWIFT_IDLE_TIMEOUT_SECONDS = 120;
+
 export interface SwiftServer {
   endpoint: string;
   port: number;
