@@ -4,7 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ManifestCache } from './ManifestCache.js';
 import { createBackup } from './operations.js';
-import { Repository, RepositoryKeys } from './Repository.js';
+import { Catalog } from './Catalog.js';
+import { RepositoryKeys } from './RepositoryKeys.js';
 import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory } from './testing.js';
 
 const cache = suite('catalog: manifests already read come from the host cache, the sink stays the truth');
@@ -16,46 +17,46 @@ async function setUp() {
   const first = await createBackup(runtime, { path: source });
   const second = await createBackup(runtime, { path: source, parent: 'latest' });
   const state = await temporaryDirectory();
-  const repository = () => new Repository([sink], () => undefined, silentLogger(), 2, new ManifestCache(state));
+  const catalog = () => new Catalog([sink], silentLogger(), new ManifestCache(state));
   sink.calls.length = 0;
   const manifestReads = () => sink.calls.filter((call) => call.startsWith(`get ${RepositoryKeys.manifestPrefix}`));
-  return { sink, runtime, source, ids: [first.id, second.id], state, repository, manifestReads };
+  return { sink, runtime, source, ids: [first.id, second.id], state, catalog, manifestReads };
 }
 
-const ids = async (repository: Repository) => (await repository.catalog()).map((entry) => entry.manifest.id);
+const ids = async (catalog: Catalog) => (await catalog.entries()).map((entry) => entry.manifest.id);
 
 cache('a second catalog reads no manifest, and a new backup is the only one read', async () => {
-  const { sink, runtime, source, ids: made, repository, manifestReads } = await setUp();
-  assert.equal(await ids(repository()), made);
+  const { sink, runtime, source, ids: made, catalog, manifestReads } = await setUp();
+  assert.equal(await ids(catalog()), made);
   assert.is(manifestReads().length, 2);
   sink.calls.length = 0;
-  assert.equal(await ids(repository()), made);
+  assert.equal(await ids(catalog()), made);
   assert.equal(manifestReads(), []);
   const third = await createBackup(runtime, { path: source, parent: 'latest' });
   sink.calls.length = 0;
-  assert.equal(await ids(repository()), [...made, third.id]);
+  assert.equal(await ids(catalog()), [...made, third.id]);
   assert.equal(manifestReads(), [`get ${RepositoryKeys.manifest(third.id)}`]);
 });
 
 cache('a manifest gone from the sink is gone from the catalog; one of another size is read again', async () => {
-  const { sink, ids: made, repository, manifestReads } = await setUp();
-  await repository().catalog();
+  const { sink, ids: made, catalog, manifestReads } = await setUp();
+  await catalog().entries();
   sink.objects.delete(RepositoryKeys.manifest(made[0]!));
-  assert.equal(await ids(repository()), [made[1]]);
+  assert.equal(await ids(catalog()), [made[1]]);
   const key = RepositoryKeys.manifest(made[1]!);
   sink.objects.set(key, sink.objects.get(key)!.subarray(0, 40));
   sink.calls.length = 0;
-  assert.equal(await ids(repository()), []);
+  assert.equal(await ids(catalog()), []);
   assert.equal(manifestReads(), [`get ${key}`]);
 });
 
 cache('a damaged cache file costs only the reads', async () => {
-  const { ids: made, state, repository, manifestReads } = await setUp();
-  await repository().catalog();
+  const { ids: made, state, catalog, manifestReads } = await setUp();
+  await catalog().entries();
   const directory = path.join(state, 'manifests');
   const [file] = await readdir(directory);
   await writeFile(path.join(directory, file!), '{"format":"rast-backup/manifest-cache","manifests":');
-  assert.equal(await ids(repository()), made);
+  assert.equal(await ids(catalog()), made);
   assert.is(manifestReads().length, 4);
 });
 

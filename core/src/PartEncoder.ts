@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ErrorCode, RastError } from './errors.js';
 import type { EncoderJob, EncoderResult } from './PartEncoderWorker.js';
-import { sha256 } from './Repository.js';
+import { sha256 } from './PartChecksum.js';
 import type { Transform } from './types.js';
 
 let pool: Piscina | undefined;

@@ -4,7 +4,7 @@ import { createBackup, deleteBackup, restoreBackup, verifyBackup } from './opera
 import { ErrorCode, RastError } from './errors.js';
 import { Pipeline } from './Pipeline.js';
 import { cutIntoParts } from './PartSplitter.js';
-import { RepositoryKeys } from './Repository.js';
+import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
 import { SourceStage, TransformStage } from './stages.js';
 import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory, textFormat } from './testing.js';
@@ -53,7 +53,7 @@ create('every sink gets every part; list shows both sinks', async () => {
   const second = new MemorySink('second');
   const runtime = runtimeWith([first, second], ['hello world']);
   const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
-  const [entry] = await runtime.repository.catalog();
+  const [entry] = await runtime.repository.catalog.entries();
   assert.equal(entry!.sinks, ['first', 'second']);
   for (const part of manifest.parts) {
     assert.ok(first.objects.has(part.key));
@@ -74,7 +74,7 @@ create('a sink failing mid-way leaves no manifest and no parts, and names the si
     assert.match((error as Error).message, /flaky/);
   }
   assert.is(sink.objects.size, 0);
-  assert.equal(await runtime.repository.catalog(), []);
+  assert.equal(await runtime.repository.catalog.entries(), []);
 });
 
 create('with several sinks, one failing mid-way: committed in the others, named, and absent from it', async () => {
@@ -90,7 +90,7 @@ create('with several sinks, one failing mid-way: committed in the others, named,
   const id = failure!.facts.backup as string;
   assert.ok(good.objects.has(RepositoryKeys.manifest(id)));
   assert.is(flaky.objects.size, 0, 'the failed sink keeps neither manifest nor parts');
-  const [entry] = await runtime.repository.catalog();
+  const [entry] = await runtime.repository.catalog.entries();
   assert.equal([entry!.manifest.id, entry!.sinks], [id, ['good']]);
   assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /flaky.*goes on in good only/);
 });
@@ -103,19 +103,19 @@ create('a sink that cannot be listed is left out of the catalog with a warning; 
   down.list = async function* () {
     throw new Error('connection refused');
   };
-  runtime.repository.invalidate();
-  const entries = await runtime.repository.catalog();
+  runtime.repository.catalog.invalidate();
+  const entries = await runtime.repository.catalog.entries();
   assert.equal(entries.map((entry) => entry.sinks), [['good']]);
   assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /sink down could not be read.*connection refused/);
   try {
-    await runtime.repository.dependents(manifest.id);
+    await runtime.repository.graph.dependents(manifest.id);
     assert.unreachable();
   } catch (error) {
     assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
   }
   good.list = down.list;
-  runtime.repository.invalidate();
-  await runtime.repository.catalog().then(() => assert.unreachable(), (error: RastError) => assert.is(error.code, ErrorCode.SINK_FAILED));
+  runtime.repository.catalog.invalidate();
+  await runtime.repository.catalog.entries().then(() => assert.unreachable(), (error: RastError) => assert.is(error.code, ErrorCode.SINK_FAILED));
 });
 
 create('lifecycle hooks see started then succeeded, or started then failed', async () => {

@@ -10,7 +10,7 @@ async function backup() {
   const sink = new MemorySink('memory');
   const runtime = memoryRuntime([sink], CONTENT);
   const created = await createBackup(runtime, { path: await temporaryDirectory() });
-  const { manifest } = await runtime.repository.resolve(created.id);
+  const { manifest } = await runtime.repository.catalog.resolve(created.id);
   return { runtime, manifest, sink };
 }
 
@@ -27,7 +27,7 @@ const ranges = suite('stream ranges: only the parts that hold a span are fetched
 ranges('spans inside one part, across parts, at the ends; each part fetched once', async () => {
   const { runtime, manifest, sink } = await backup();
   assert.is(manifest.parts.length, 9, '36 bytes in 4-byte parts');
-  const reader = runtime.repository.rangeReader(manifest);
+  const reader = runtime.repository.parts.rangeReader(manifest);
   const gets = () => sink.calls.filter((call) => call.startsWith('get data/') && !call.endsWith('index')).length;
   const before = gets();
   assert.is(await read(reader, 13, 15), STREAM.slice(13, 15));
@@ -43,7 +43,7 @@ ranges('spans inside one part, across parts, at the ends; each part fetched once
 
 ranges('a span outside the stream is an error naming the backup', async () => {
   const { runtime, manifest } = await backup();
-  const reader = runtime.repository.rangeReader(manifest);
+  const reader = runtime.repository.parts.rangeReader(manifest);
   try {
     await read(reader, 30, 40);
     assert.unreachable('should fail');

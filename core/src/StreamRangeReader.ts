@@ -1,6 +1,5 @@
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
-import type { Repository } from './Repository.js';
 import type { StreamSpans } from './types.js';
 
 /**
@@ -17,8 +16,9 @@ export class StreamRangeReader implements StreamSpans {
   fetchedBytes = 0;
 
   constructor(
-    private readonly repository: Repository,
     readonly manifest: Manifest,
+    /** Reads part `seq` as plaintext, checked (PartReader.readPart). */
+    private readonly readPart: (seq: number) => Promise<Buffer>,
     private readonly readAhead = 2,
     private readonly keep = 4,
   ) {
@@ -28,7 +28,7 @@ export class StreamRangeReader implements StreamSpans {
   private part(seq: number): Promise<Buffer> {
     let reading = this.parts.get(seq);
     if (!reading) {
-      reading = this.repository.readPlain(this.manifest, this.manifest.parts[seq]!, `part ${seq + 1} of ${this.manifest.parts.length}`);
+      reading = this.readPart(seq);
       reading.catch(() => {});
       if (!this.fetched.has(seq)) {
         this.fetched.add(seq);

@@ -1,4 +1,4 @@
-import type { CatalogEntry } from './Repository.js';
+import type { CatalogEntry } from './Catalog.js';
 
 /** What `list --json` prints for each backup (the CLI contract in docs/cli.md). */
 export interface BackupSummary {

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
 import { createBackup, verifyAll, verifyBackup, type VerifyAllReport, type VerifyReport } from './operations.js';
-import { RepositoryKeys } from './Repository.js';
+import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
 import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
 
@@ -62,7 +62,7 @@ sinks('a manifest missing from one sink while its data is there; a damaged manif
   const second = await createBackup(runtime, { path: source });
   b.objects.delete(RepositoryKeys.manifest(first.id));
   a.objects.set(RepositoryKeys.manifest(second.id), Buffer.from('{}'));
-  runtime.repository.invalidate();
+  runtime.repository.catalog.invalidate();
   const report = await failure<VerifyAllReport>(verifyAll(runtime, { level: 'presence' }));
   assert.equal(report.damaged.sort(), [first.id, second.id].sort());
   const reportOf = (id: string) => report.backups.find((backup) => backup.backup === id)!;
@@ -86,7 +86,7 @@ sinks('a manifest damaged in every sink: verify --all still finds the backup and
   const full = await createBackup(runtime, { path: source });
   const incremental = await createBackup(runtime, { path: source, parent: full.id });
   a.objects.set(RepositoryKeys.manifest(full.id), Buffer.from('garbage'));
-  runtime.repository.invalidate();
+  runtime.repository.catalog.invalidate();
   const report = await failure<VerifyAllReport>(verifyAll(runtime, {}));
   assert.equal(report.damaged.sort(), [full.id, incremental.id].sort());
   assert.match(messages(report.backups.find((backup) => backup.backup === incremental.id)!).join('\n'), new RegExp(`chain null: backup ${incremental.id} needs its parent ${full.id}, whose manifest is damaged in sink a \\(not JSON`));

@@ -7,7 +7,12 @@ export { resolvePlugins, candidateNames, type ResolvedPlugin, type LoaderOptions
 export { loadConfig, parseConfigText, embeddedDefaultConfig, SYSTEM_CONFIG_FILE, type LoadedConfig, type ConfigData, type ConfigOrigin } from './ConfigLoader.js';
 export { validateConfig, CORE_CONFIG_SHAPE, BACKUP_CONFIG_SHAPE, type ValidatedConfig, type BackupSettings } from './ConfigValidator.js';
 export { createRuntime, type Runtime, type RuntimeOptions } from './Runtime.js';
-export { Repository, RepositoryKeys, checkStored, sha256, type CatalogEntry } from './Repository.js';
+export { Repository } from './Repository.js';
+export { RepositoryKeys } from './RepositoryKeys.js';
+export { Catalog, type CatalogEntry, type DamagedManifest, type Leftover } from './Catalog.js';
+export { BackupGraph, walkParents, type Linked, type WalkEnd } from './BackupGraph.js';
+export { PartReader, partLabel, type ReadPart } from './PartReader.js';
+export { checkStored, sha256 } from './PartChecksum.js';
 export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
 export { encodeFileIndex, decodeFileIndex, sourceAt, storedEntry, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';

@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { displayPath, storedEntry, summarize } from '@rast-backup/core';
+import { describeBackup, displayPath, storedEntry, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, formatEntry, writeJson } from '../Output.js';
 
@@ -17,11 +17,8 @@ export class InfoCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
-    const entry = await runtime.repository.resolve(this.id);
+    const { entry, chain, facts, index } = await describeBackup(runtime, { backup: this.id, files: this.files });
     const { manifest } = entry;
-    const chain = await runtime.repository.chain(entry);
-    const index = this.files ? await runtime.repository.readIndex(manifest) : undefined;
-    const facts = await runtime.pipeline.hooks.describe.promise({}, manifest);
     if (this.json) {
       writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest, files: index?.entries.map(storedEntry) });
       return 0;

@@ -20,15 +20,15 @@ export class ListCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
-    const shown = (await runtime.repository.catalog()).map(summarize);
+    const shown = (await runtime.repository.catalog.entries()).map(summarize);
     const damaged = new Map<string, { id: string; status: 'damaged'; sinks: string[]; problems: string[] }>();
-    for (const manifest of await runtime.repository.damagedManifests()) {
+    for (const manifest of await runtime.repository.catalog.damagedManifests()) {
       const entry = damaged.get(manifest.id) ?? { id: manifest.id, status: 'damaged', sinks: [], problems: [] };
       entry.sinks.push(manifest.sink);
       entry.problems.push(`${manifest.key} in sink ${manifest.sink}: ${manifest.problem}`);
       damaged.set(manifest.id, entry);
     }
-    const leftovers = this.all ? await runtime.repository.leftovers() : [];
+    const leftovers = this.all ? await runtime.repository.catalog.leftovers() : [];
     if (this.json) {
       const incomplete = leftovers.map((leftover) => ({ id: leftover.id, status: 'incomplete', sinks: [leftover.sink], storedSize: leftover.size, objects: leftover.objects }));
       writeJson(this.context.stdout, [...shown, ...damaged.values(), ...incomplete]);
@@ -41,7 +41,7 @@ export class ListCommand extends BaseCommand {
       for (const entry of damaged.values()) this.out(displayPath(`damaged: ${entry.id}: manifest unreadable (${entry.problems.join('; ')}); not restorable: rast-backup delete ${entry.id} removes it`));
     };
     if (shown.length === 0) {
-      this.out(`no backups in ${runtime.repository.describeSinks()}`);
+      this.out(`no backups in ${runtime.repository.catalog.describeSinks()}`);
       describeDamaged();
       return 0;
     }

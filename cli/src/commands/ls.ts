@@ -32,8 +32,8 @@ export class LsCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
-    const { manifest } = await runtime.repository.resolve(this.id);
-    const index = await runtime.repository.readIndex(manifest);
+    const { manifest } = await runtime.repository.catalog.resolve(this.id);
+    const index = await runtime.repository.parts.readIndex(manifest);
     const wanted = pathInBackup(this.inside ?? '.');
     const self = index.entries.find((entry) => entry.path === wanted);
     if (!self) throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });

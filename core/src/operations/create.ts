@@ -10,7 +10,8 @@ import { interrupted, stopIfInterrupted, whenInterrupted } from '../Interruption
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { cutIntoParts, fillParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
-import { RepositoryKeys, type CatalogEntry } from '../Repository.js';
+import type { CatalogEntry } from '../Catalog.js';
+import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
@@ -193,7 +194,7 @@ function allSinksFailed(id: string, failures: Map<Sink, Error>): RastError {
 /** The parent's index from the repository, or this host's own copy when the repository's cannot be decoded here. */
 async function readParentIndex(runtime: Runtime, parent: Manifest): Promise<FileIndex> {
   try {
-    return await runtime.repository.readIndex(parent);
+    return await runtime.repository.parts.readIndex(parent);
   } catch (error) {
     if (!(error instanceof RastError) || error.code !== ErrorCode.TRANSFORM_FAILED) throw error;
     const kept = await runtime.indexCache.load(parent);
@@ -206,7 +207,7 @@ async function readParentIndex(runtime: Runtime, parent: Manifest): Promise<File
 /** Why the chain of `entry` cannot be restored (a parent missing, a loop), or undefined when it is whole. */
 async function brokenChain(runtime: Runtime, entry: CatalogEntry): Promise<string | undefined> {
   try {
-    await runtime.repository.chain(entry);
+    await runtime.repository.graph.chain(entry.manifest);
     return undefined;
   } catch (error) {
     if (error instanceof RastError && error.code === ErrorCode.PARENT_INVALID) return error.message;
@@ -248,15 +249,15 @@ async function checkStillStored(sinks: Sink[], id: string, records: PartRecord[]
  * incremental committed on a missing parent could never be restored, so it is not committed.
  */
 async function checkParentStillExists(runtime: Runtime, id: string, parent: Manifest): Promise<void> {
-  runtime.repository.invalidate();
-  if ((await runtime.repository.catalog()).some((entry) => entry.manifest.id === parent.id)) return;
+  runtime.repository.catalog.invalidate();
+  if ((await runtime.repository.catalog.entries()).some((entry) => entry.manifest.id === parent.id)) return;
   throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} was deleted while backup ${id} was being made, so ${id} was not committed: run create again`, { parent: parent.id });
 }
 
 async function resolveParent(runtime: Runtime, reference: string, sourcePath: string): Promise<Manifest | undefined> {
   if (reference.trim() === '') throw new RastError(ErrorCode.USAGE, `--parent ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`, { reference });
   if (reference === 'latest') {
-    const entries = await runtime.repository.catalog();
+    const entries = await runtime.repository.catalog.entries();
     const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
     if (!latest) {
       // So that one timer line (`create / --parent latest`) starts its chain by itself.
@@ -270,9 +271,9 @@ async function resolveParent(runtime: Runtime, reference: string, sourcePath: st
       return undefined;
     }
     // Plugins may start a new full backup instead (null), e.g. retention's full_every.
-    return (await runtime.pipeline.hooks.parent.promise(latest.manifest, { path: sourcePath, chain: () => runtime.repository.chain(latest) })) ?? undefined;
+    return (await runtime.pipeline.hooks.parent.promise(latest.manifest, { path: sourcePath, chain: () => runtime.repository.graph.chain(latest.manifest) })) ?? undefined;
   }
-  const entry = await runtime.repository.resolve(reference);
+  const entry = await runtime.repository.catalog.resolve(reference);
   const { manifest } = entry;
   if (manifest.source.path !== sourcePath) {
     throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`, { parent: manifest.id });
@@ -333,5 +334,5 @@ async function commit(runtime: Runtime, manifest: Manifest, sinks: Sink[], dropS
     dropSink(sink, sinkError(sink, `could not commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error));
   }
   await Promise.allSettled(failed.map((sink) => sink.delete(key)));
-  runtime.repository.invalidate();
+  runtime.repository.catalog.invalidate();
 }

@@ -1,7 +1,7 @@
 import { BACKUP_ID_PATTERN } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
 import type { Manifest } from '../Manifest.js';
-import { RepositoryKeys } from '../Repository.js';
+import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import { runOperation } from './lifecycle.js';
 import { deleteKeys } from '../SinkKeys.js';
@@ -12,12 +12,13 @@ import { deleteKeys } from '../SinkKeys.js';
  * Refuses while another backup depends on it. A delete cut short leaves only unlisted data behind.
  */
 export async function deleteBackup(runtime: Runtime, reference: string): Promise<Manifest> {
-  const { repository, sinks } = runtime;
+  const { sinks } = runtime;
+  const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'delete', { backupId: reference }, async (event) => {
-    const { manifest } = await repository.resolve(reference);
+    const { manifest } = await catalog.resolve(reference);
     event.backupId = manifest.id;
-    const ancestors = await ancestorsOf(runtime, manifest);
-    const all = await repository.dependents(manifest.id);
+    const ancestors = await graph.ancestors(manifest);
+    const all = await graph.dependents(manifest.id);
     // A dependent that is also an ancestor is a loop of parents (damage): none of it can be restored, so it holds nothing back.
     const looped = all.filter((dependent) => ancestors.has(dependent.id));
     if (looped.length > 0) runtime.log.warn(`backup ${manifest.id} is in a loop of parents with ${looped.map((dependent) => dependent.id).join(', ')} (none of them can be restored); deleting it anyway`);
@@ -33,12 +34,12 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
       try {
         await sink.delete(RepositoryKeys.manifest(manifest.id));
         // Without its manifest, what is left of the backup is a leftover: remove it the way deleteLeftover does.
-        await deleteKeys(sink, await repository.leftoverKeys(sink, manifest.id));
+        await deleteKeys(sink, await catalog.leftoverKeys(sink, manifest.id));
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
       }
     }
-    repository.invalidate();
+    catalog.invalidate();
     await runtime.indexCache.remove(manifest.id);
     try {
       await runtime.pipeline.hooks.deleted.promise(manifest);
@@ -49,38 +50,31 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
   });
 }
 
-/** Ids of the backups on the chain of parents above `manifest`, as far as the catalog has them (loops end it). */
-async function ancestorsOf(runtime: Runtime, manifest: Manifest): Promise<Set<string>> {
-  const byId = new Map((await runtime.repository.catalog()).map((entry) => [entry.manifest.id, entry.manifest]));
-  const ancestors = new Set<string>();
-  for (let parent = manifest.parent; parent !== null && !ancestors.has(parent); parent = byId.get(parent)?.parent ?? null) ancestors.add(parent);
-  return ancestors;
-}
-
 /**
  * Removes an unlisted backup id from every sink: the data an interrupted create or delete left
  * (`list --all`), and a manifest damaged in every sink that holds it (`list` shows it as damaged). Only for a
  * full id that no sink holds a readable manifest of; throws BACKUP_NOT_FOUND when no sink holds anything of it.
  */
 export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id: string; objects: number; sinks: string[]; damagedManifest: boolean }> {
-  const { repository, sinks } = runtime;
+  const { sinks } = runtime;
+  const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'delete', { backupId: id }, async () => {
-    const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${repository.describeSinks()} (see rast-backup list)`, { reference: id });
+    const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${catalog.describeSinks()} (see rast-backup list)`, { reference: id });
     if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
-    if ((await repository.catalog()).some((entry) => entry.manifest.id === id)) {
+    if ((await catalog.entries()).some((entry) => entry.manifest.id === id)) {
       throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
     }
     // A listed backup built on it (its manifest damaged, say) still needs its data: the recovery document can use it.
-    const dependents = (await repository.dependents(id)).map((manifest) => manifest.id);
+    const dependents = (await graph.dependents(id)).map((manifest) => manifest.id);
     if (dependents.length > 0) {
       throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, { backup: id, dependents });
     }
-    const damaged = (await repository.damagedManifests()).filter((manifest) => manifest.id === id);
+    const damaged = (await catalog.damagedManifests()).filter((manifest) => manifest.id === id);
     let objects = 0;
     const holding: string[] = [];
     for (const sink of sinks) {
       try {
-        const keys = await repository.leftoverKeys(sink, id);
+        const keys = await catalog.leftoverKeys(sink, id);
         const manifests = damaged.filter((manifest) => manifest.sink === sink.name).map((manifest) => manifest.key);
         if (keys.length + manifests.length === 0) continue;
         await deleteKeys(sink, keys);
@@ -93,7 +87,7 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
       }
     }
     if (holding.length === 0) throw notFound();
-    repository.invalidate();
+    catalog.invalidate();
     return { id, objects, sinks: holding, damagedManifest: damaged.length > 0 };
   });
 }

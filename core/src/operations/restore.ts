@@ -5,10 +5,11 @@ import { makeDirectories } from '../Directories.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
+import { partLabel, type PartReader, type ReadPart } from '../PartReader.js';
 import { isWithin, realLocation } from '../PathContainment.js';
 import type { Runtime } from '../Runtime.js';
 import type { StreamRangeReader } from '../StreamRangeReader.js';
-import type { RestoreReport, StreamSpans } from '../types.js';
+import type { RestoreContext, RestoreReport } from '../types.js';
 import { runOperation } from './lifecycle.js';
 
 export interface RestoreOptions {
@@ -95,61 +96,82 @@ function writeFailure(error: unknown, id: string, destination: string): unknown 
   );
 }
 
+/**
+ * The chain's streams as the format reads them, whole or in spans (one range reader per backup), counting
+ * the plaintext bytes read; an interruption stops the format at its next chunk.
+ */
+function countedStreams(parts: PartReader, readPart: ReadPart, signal: AbortSignal | undefined): Pick<RestoreContext, 'openStream' | 'rangeReader'> & { read(): number } {
+  const readers = new Map<string, StreamRangeReader>();
+  let streamed = 0;
+  return {
+    openStream: async function* (manifest) {
+      for await (const chunk of parts.openStream(manifest, readPart)) {
+        stopIfInterrupted(signal);
+        streamed += chunk.length;
+        yield chunk;
+      }
+    },
+    rangeReader: (manifest) => {
+      let reader = readers.get(manifest.id);
+      if (!reader) readers.set(manifest.id, (reader = parts.rangeReader(manifest, readPart)));
+      const spans = reader;
+      return {
+        read: async function* (start, end) {
+          for await (const chunk of spans.read(start, end)) {
+            stopIfInterrupted(signal);
+            yield chunk;
+          }
+        },
+        get fetchedBytes() {
+          return spans.fetchedBytes;
+        },
+      };
+    },
+    read: () => streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0),
+  };
+}
+
 /** What a restore did; `read` counts the plaintext stream bytes fetched, of `chainSize` (partial restores fetch less). */
 export type RestoreOutcome = RestoreReport & { backup: string; read: number; chainSize: number };
 
 /** index (resolve the chain) → fetch → untransform → deserialize into the destination. Anything the destination could not hold fails the restore unless `ignoreUnrestorable`. */
 export async function restoreBackup(runtime: Runtime, options: RestoreOptions): Promise<RestoreOutcome> {
-  const { pipeline, repository, log } = runtime;
+  const { pipeline, log } = runtime;
+  const { catalog, graph, parts } = runtime.repository;
   const destination = path.resolve(options.destination);
   if (options.destination.trim() === '') throw new RastError(ErrorCode.USAGE, `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`, { path: options.destination });
   if (options.include?.includes('')) throw new RastError(ErrorCode.USAGE, '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything', { include: options.include });
   const { signal } = options;
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
-    const entry = await repository.resolve(options.backup);
-    const target = entry.manifest;
+    // index: the target, the chain of backups its restore reads (full backup first), its format and file index
+    const { manifest: target } = await catalog.resolve(options.backup);
     event.backupId = target.id;
     await checkDestinationPlace(runtime, destination, target);
-    const chain = await repository.chain(entry);
+    const chain = await graph.chain(target);
     const format = pipeline.hooks.format.get(target.serializer.format)?.call();
     if (!format) {
       throw new RastError(ErrorCode.PLUGIN_INVALID, `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`, { backup: target.id });
     }
-    const index = await repository.readIndex(target);
+    const index = await parts.readIndex(target);
     if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
     const created = await prepareDestination(destination);
-    const readers = new Map<string, StreamRangeReader>();
-    const checked = (reader: StreamRangeReader): StreamSpans => ({
-      read: async function* (start, end) {
-        for await (const chunk of reader.read(start, end)) {
-          stopIfInterrupted(signal);
-          yield chunk;
-        }
-      },
-      get fetchedBytes() {
-        return reader.fetchedBytes;
-      },
-    });
-    let streamed = 0;
-    const counted = async function* (stream: AsyncIterable<Buffer>) {
-      for await (const chunk of stream) {
-        stopIfInterrupted(signal);
-        streamed += chunk.length;
-        yield chunk;
-      }
+    // fetch → untransform, each part the format reads: from the first sink whose copy has the recorded SHA-256,
+    // then the transforms the manifest records undone, last applied first
+    const readPart: ReadPart = async (manifest, seq) => {
+      const part = manifest.parts[seq]!;
+      const stored = await parts.readStored(manifest, part, partLabel(manifest, seq));
+      return parts.untransform(manifest, part, stored, partLabel(manifest, seq));
     };
+    const streams = countedStreams(parts, readPart, signal);
+    // deserialize into the destination
     const report = await format.restore({
       chain,
       target,
       index,
       destination,
       include: options.include ?? [],
-      openStream: (manifest) => counted(repository.openStream(manifest)),
-      rangeReader: (manifest) => {
-        let reader = readers.get(manifest.id);
-        if (!reader) readers.set(manifest.id, (reader = repository.rangeReader(manifest)));
-        return checked(reader);
-      },
+      openStream: streams.openStream,
+      rangeReader: streams.rangeReader,
       log,
     }).catch(async (error) => {
       if (signal?.aborted) {
@@ -160,7 +182,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       if (created) await rmdir(destination).catch(() => {});
       throw writeFailure(error, target.id, destination);
     });
-    const read = streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0);
+    const read = streams.read();
     const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);
     log.info(`restore of ${target.id} read ${read} of the chain's ${total} stream bytes`);
     if (report.ownersNotSet) log.warn(`owners not restored: ${report.ownersNotSet} entries belong to the restoring user (setting owners needs root)`);

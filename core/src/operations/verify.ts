@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
-import { checkStored, RepositoryKeys, type CatalogEntry } from '../Repository.js';
+import type { CatalogEntry } from '../Catalog.js';
+import { checkStored } from '../PartChecksum.js';
+import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
 import { runOperation } from './lifecycle.js';
@@ -107,19 +109,19 @@ function sampled(key: string, subset: { percent: number; run: number }): boolean
  * VERIFY_FAILED on any damage, else with CANNOT_CHECK when not all could be checked (both with facts.report).
  */
 export async function verifyBackup(runtime: Runtime, options: VerifyOptions): Promise<VerifyReport> {
-  const { repository } = runtime;
+  const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'verify', { backupId: options.backup }, async (event) => {
-    const entry = await repository.resolve(options.backup).catch(async (error: unknown) => {
+    const entry = await catalog.resolve(options.backup).catch(async (error: unknown) => {
       const damaged = error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND ? (await damagedManifests(runtime, levelOf(options))).find((report) => report.backup === options.backup) : undefined;
       if (!damaged) throw error;
-      damaged.dependents = descendants(await repository.catalog(), [damaged.backup]);
+      damaged.dependents = await graph.descendants([damaged.backup]);
       throw outcome(damaged)!;
     });
     event.backupId = entry.manifest.id;
     const checked = new Map<string, VerifyReport>();
     const report = await checkWithChain(runtime, entry, options, checked);
     report.ancestors = [...checked.values()].filter((ancestor) => ancestor !== report);
-    if (report.status === 'damaged') report.dependents = descendants(await repository.catalog(), [entry.manifest.id]);
+    if (report.status === 'damaged') report.dependents = await graph.descendants([entry.manifest.id]);
     const failure = outcome(report);
     if (failure) throw failure;
     return report;
@@ -132,16 +134,16 @@ export async function verifyBackup(runtime: Runtime, options: VerifyOptions): Pr
  * VERIFY_FAILED on any damage, else with CANNOT_CHECK when not all could be checked (both with facts.report).
  */
 export async function verifyAll(runtime: Runtime, options: Omit<VerifyOptions, 'backup'>): Promise<VerifyAllReport> {
-  const { repository } = runtime;
+  const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'verify', {}, async () => {
-    const entries = await repository.catalog();
+    const entries = await catalog.entries();
     const checked = new Map<string, VerifyReport>();
     const backups: VerifyReport[] = [];
     for (const entry of entries) backups.push(await checkWithChain(runtime, entry, options, checked));
     backups.push(...(await damagedManifests(runtime, levelOf(options))));
     const damaged = backups.filter(ownDamage).map((report) => report.backup);
-    for (const report of backups) if (report.status === 'damaged') report.dependents = descendants(entries, [report.backup]);
-    const affected = descendants(entries, damaged).filter((id) => !damaged.includes(id));
+    for (const report of backups) if (report.status === 'damaged') report.dependents = await graph.descendants([report.backup]);
+    const affected = (await graph.descendants(damaged)).filter((id) => !damaged.includes(id));
     const unchecked = backups.filter((report) => report.status === 'unchecked').map((report) => report.backup);
     const status: VerifyStatus = damaged.length > 0 ? 'damaged' : unchecked.length > 0 ? 'unchecked' : 'intact';
     const report: VerifyAllReport = { level: levelOf(options), status, ok: okOf(status), backups, damaged, affected, unchecked };
@@ -183,26 +185,10 @@ function firstProblem(report: VerifyReport): string {
   return [...report.sinks.flatMap((sink) => sink.problems), ...report.problems][0]?.message ?? 'unknown problem';
 }
 
-/** Every backup whose chain contains one of `ids`, except those ids. */
-function descendants(entries: CatalogEntry[], ids: string[]): string[] {
-  const found = new Set<string>();
-  const pending = [...ids];
-  while (pending.length > 0) {
-    const id = pending.pop()!;
-    for (const { manifest } of entries) {
-      if (manifest.parent === id && !found.has(manifest.id) && !ids.includes(manifest.id)) {
-        found.add(manifest.id);
-        pending.push(manifest.id);
-      }
-    }
-  }
-  return entries.map((entry) => entry.manifest.id).filter((id) => found.has(id));
-}
-
 /** Backups whose manifest is damaged in every sink that holds one: lost to list and restore. */
 async function damagedManifests(runtime: Runtime, level: VerifyLevel): Promise<VerifyReport[]> {
   const reports = new Map<string, VerifyReport>();
-  for (const { id, sink, key, problem } of await runtime.repository.damagedManifests()) {
+  for (const { id, sink, key, problem } of await runtime.repository.catalog.damagedManifests()) {
     const report = reports.get(id) ?? { backup: id, level, status: 'damaged', ok: false, sinks: [], stream: null, undecodable: null, problems: [], dependents: [] };
     report.sinks.push({ sink, holds: false, objects: 0, read: 0, problems: [{ backup: id, kind: 'manifest-damaged', sink, object: 'manifest', key, message: `backup ${id}, manifest (${key}) in sink ${sink} is damaged: ${problem}` }] });
     reports.set(id, report);
@@ -222,11 +208,11 @@ async function checkWithChain(runtime: Runtime, entry: CatalogEntry, options: Om
   const report = await checkBackup(runtime, entry, options);
   let chain: Manifest[] = [manifest];
   try {
-    chain = await runtime.repository.chain(entry);
+    chain = await runtime.repository.graph.chain(manifest);
   } catch (error) {
     report.problems.push({ backup: manifest.id, kind: 'chain', sink: null, object: null, key: null, message: (error as Error).message });
   }
-  const entries = new Map((await runtime.repository.catalog()).map((candidate) => [candidate.manifest.id, candidate]));
+  const entries = new Map((await runtime.repository.catalog.entries()).map((candidate) => [candidate.manifest.id, candidate]));
   let ancestorUnchecked = false;
   for (const ancestor of chain.slice(0, -1)) {
     const ancestorReport = await checkWithChain(runtime, entries.get(ancestor.id)!, options, checked);
@@ -260,14 +246,14 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
     if (!isHostProblem(error)) throw error;
     undecodable = { code: error.code, message: error.message };
   };
-  await runtime.repository.checkDecodable(manifest).catch(cannotDecode);
+  await runtime.repository.parts.checkDecodable(manifest).catch(cannotDecode);
   let stream: string | null = null;
   if (level === 'full' && !undecodable) {
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
-      const index = await runtime.repository.readIndex(manifest);
-      await format.verify({ manifest, index, stream: runtime.repository.openStream(manifest) });
+      const index = await runtime.repository.parts.readIndex(manifest);
+      await format.verify({ manifest, index, stream: runtime.repository.parts.openStream(manifest) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
       else {

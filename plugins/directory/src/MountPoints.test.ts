@@ -35,7 +35,7 @@ testNeeding(mounts, isRoot, 'root (to mount)', 'other filesystems are kept as em
     try {
       await writeFile(path.join(source, 'other', 'mounted-file'), 'there');
       const staying = await runtime();
-      const paths = async (rt: Runtime) => (await rt.repository.readIndex(await createBackup(rt, { path: source }))).entries.map((entry) => entry.path).sort();
+      const paths = async (rt: Runtime) => (await rt.repository.parts.readIndex(await createBackup(rt, { path: source }))).entries.map((entry) => entry.path).sort();
       assert.equal(await paths(staying.rt), ['.', 'other', 'own-file', 'proc']);
       assert.is(staying.warnings.length, 1, staying.warnings.join('\n'));
       assert.match(staying.warnings[0]!, /2 mount points .*: other, proc \(proc\)$/);

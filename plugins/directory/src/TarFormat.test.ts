@@ -167,7 +167,7 @@ roundTrip('names that are not UTF-8 are kept byte for byte, in the index, the st
   for (const name of ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']) assert.ok(original[name], `the source has ${JSON.stringify(name)}`);
   assert.match(original['bin\udcfe']!, /xattr:user.name=eA==/);
   assert.match(original['link\udcfb']!, /target=bin\udcfe\/lat-\udce9\udcff/);
-  const index = await rt.repository.readIndex(manifest);
+  const index = await rt.repository.parts.readIndex(manifest);
   assert.equal(index.entries.filter((entry) => /[\udc80-\udcff]/.test(entry.path)).map((entry) => entry.path).sort(), ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']);
   assert.equal(await fingerprint(await restoreInto(rt, manifest.id)), original);
   await verifyBackup(rt, { backup: manifest.id });
@@ -217,7 +217,7 @@ incremental('a chain of three restores each state, and stores only what changed'
   assert.is(second.parent, first.id);
   assert.ok(second.size < first.size / 10, `incremental stream ${second.size} bytes vs full ${first.size}`);
 
-  const index2 = await rt.repository.readIndex(second);
+  const index2 = await rt.repository.parts.readIndex(second);
   const fromSecond = index2.entries.filter((entry) => entry.from === second.id && entry.type !== 'directory').map((entry) => entry.path).sort();
   assert.equal(fromSecond, ['README.txt', 'docs/added.txt', 'docs/deep/deeper/notes.md', 'docs/deep/hardlink-two', 'docs/original', 'hardlink-one', 'hardlink-three', 'private', 'script.sh'].sort());
   assert.is(index2.entries.find((entry) => entry.path === 'big.bin')!.from, first.id);

@@ -54,7 +54,7 @@ async function hasManifest(runtime: Runtime, sinkName: string, id: string): Prom
 /** Which leftovers of interrupted creates are old enough to be garbage. */
 async function planLeftovers(runtime: Runtime, settings: RetentionSettings, now: Date): Promise<LeftoverDecision[]> {
   const decisions: LeftoverDecision[] = [];
-  for (const leftover of await runtime.repository.leftovers()) {
+  for (const leftover of await runtime.repository.catalog.leftovers()) {
     const started = startedAt(leftover.id);
     const hours = started === undefined ? undefined : (now.getTime() - started) / 3_600_000;
     let reason: string;
@@ -86,7 +86,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       );
     }
     const now = options.now ?? new Date();
-    const entries = await runtime.repository.catalog();
+    const entries = await runtime.repository.catalog.entries();
     const candidates = entries.map(({ manifest }) => ({ id: manifest.id, created: manifest.created, parent: manifest.parent, tags: manifest.tags, host: manifest.host, source: manifest.source.path }));
     const decisions = applyRetention(candidates, settings.rules);
     const order = removalOrder(decisions, candidates);
@@ -127,13 +127,13 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     for (const leftover of leftovers.filter((candidate) => candidate.remove)) {
       const sink = runtime.sinks.find((candidate) => candidate.name === leftover.sink)!;
       try {
-        await deleteKeys(sink, await runtime.repository.leftoverKeys(sink, leftover.id));
+        await deleteKeys(sink, await runtime.repository.catalog.leftoverKeys(sink, leftover.id));
       } catch (error) {
         throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftovers of interrupted create ${leftover.id} failed: ${(error as Error).message}; run prune again`, { sink: sink.name, backup: leftover.id });
       }
       report.freedBytes += leftover.size;
     }
-    runtime.repository.invalidate();
+    runtime.repository.catalog.invalidate();
     return report;
   });
 }

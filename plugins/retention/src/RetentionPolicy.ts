@@ -9,6 +9,7 @@
  * Then the chain rule: every backup a kept incremental depends on (its parent, the parent's parent, …, the
  * full backup) is kept too.
  */
+import { walkParents } from '@rast-backup/core';
 
 export interface RetentionRules {
   last?: number;
@@ -123,9 +124,7 @@ export function applyRetention(candidates: RetentionCandidate[], rules: Retentio
   const keptByRule = candidates.filter((candidate) => reasons.get(candidate.id)!.length > 0).sort((a, b) => time(b) - time(a));
   const needed = new Set<string>();
   for (const kept of keptByRule) {
-    const seen = new Set([kept.id]);
-    for (let parent = byId.get(kept.parent ?? ''); parent && !seen.has(parent.id); parent = byId.get(parent.parent ?? '')) {
-      seen.add(parent.id);
+    for (const parent of walkParents(kept, byId).parents) {
       if (needed.has(parent.id)) break;
       needed.add(parent.id);
       keep(parent.id, `needed by ${kept.id}`);
@@ -146,14 +145,10 @@ export function applyRetention(candidates: RetentionCandidate[], rules: Retentio
 export function removalOrder(decisions: RetentionDecision[], candidates: RetentionCandidate[]): string[] {
   const removed = new Set(decisions.filter((decision) => !decision.keep).map((decision) => decision.id));
   const byId = new Map(candidates.map((candidate) => [candidate.id, candidate]));
+  /** Parent links followed up to the full backup (or the first parent not there), or until the parents loop. */
   const depth = (id: string): number => {
-    let count = 0;
-    const seen = new Set<string>();
-    for (let candidate = byId.get(id); candidate?.parent && byId.has(candidate.parent) && !seen.has(candidate.id); candidate = byId.get(candidate.parent)) {
-      seen.add(candidate.id);
-      count++;
-    }
-    return count;
+    const { parents, end } = walkParents(byId.get(id)!, byId);
+    return parents.length + (end.at === 'loop' ? 1 : 0);
   };
   return [...removed].map((id) => ({ id, depth: depth(id), created: byId.get(id)!.created })).sort((a, b) => b.depth - a.depth || (a.created < b.created ? 1 : -1)).map(({ id }) => id);
 }

@@ -130,7 +130,7 @@ testNeeding(objects, swiftAvailable, 'python3-swift', 'the catalog downloads a m
     const made = await createBackup(await runtime(), { path: source });
     const key = `cached/backups/${made.id}.json`;
     const gets = () => proxy.requests.filter((request) => request.startsWith('GET') && request.includes(key)).length;
-    const hosts = async () => (await (await runtime()).repository.catalog()).map((entry) => entry.manifest.host);
+    const hosts = async () => (await (await runtime()).repository.catalog.entries()).map((entry) => entry.manifest.host);
 
     const before = gets();
     assert.equal(await hosts(), [made.host]);

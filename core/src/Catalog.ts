@@ -1,0 +1,212 @@
+import pLimit from 'p-limit';
+import { ErrorCode, RastError } from './errors.js';
+import { ManifestCache, type CachedManifest } from './ManifestCache.js';
+import { parseManifest, type Manifest } from './Manifest.js';
+import { RepositoryKeys } from './RepositoryKeys.js';
+import type { Logger, Sink } from './types.js';
+
+/** One backup as the catalog sees it: its manifest and the sinks holding a committed copy. */
+export interface CatalogEntry {
+  manifest: Manifest;
+  sinks: string[];
+}
+
+/** A manifest that a sink holds and that does not parse: its backup is in no catalog, but it is there. */
+export interface DamagedManifest {
+  id: string;
+  sink: string;
+  key: string;
+  problem: string;
+}
+
+/** Data of a backup that was never committed, in one sink. */
+export interface Leftover {
+  id: string;
+  sink: string;
+  objects: number;
+  size: number;
+}
+
+/** Manifests read from one sink at once when the catalog is built. */
+const MANIFEST_READS = 16;
+
+/**
+ * What the sinks hold: the committed backups (their manifests merged over every sink), the manifests that
+ * are damaged, and the data of backups never committed. Built once and kept until `invalidate()`.
+ */
+export class Catalog {
+  private cached?: CatalogEntry[];
+  /** Sinks the last catalog had to leave out, and why. */
+  private unreadableSinks: Array<{ sink: Sink; error: Error }> = [];
+  /** Manifests the last catalog could not parse, in the sinks' order. */
+  private damaged: DamagedManifest[] = [];
+
+  constructor(
+    readonly sinks: Sink[],
+    private readonly log: Logger,
+    /** This host's copies of manifests already read (see ManifestCache); none by default. */
+    private readonly manifestCache = new ManifestCache(undefined),
+  ) {}
+
+  /**
+   * Every committed backup, oldest first. Damaged manifests are reported and left out. A sink that cannot
+   * be read is reported and left out while another sink can be read (so a local copy stays usable while a
+   * remote store is down); when no sink can be read, this throws.
+   */
+  async entries(): Promise<CatalogEntry[]> {
+    if (this.cached) return this.cached;
+    const byId = new Map<string, CatalogEntry>();
+    const unreadable: Array<{ sink: Sink; error: Error }> = [];
+    const damaged: DamagedManifest[] = [];
+    for (const sink of this.sinks) {
+      let found: Manifest[];
+      let damagedHere: DamagedManifest[];
+      try {
+        ({ found, damaged: damagedHere } = await this.readManifests(sink));
+      } catch (error) {
+        unreadable.push({ sink, error: error as Error });
+        continue;
+      }
+      damaged.push(...damagedHere);
+      for (const manifest of found) {
+        const entry = byId.get(manifest.id);
+        if (entry) entry.sinks.push(sink.name);
+        else byId.set(manifest.id, { manifest, sinks: [sink.name] });
+      }
+    }
+    if (unreadable.length > 0 && unreadable.length === this.sinks.length) {
+      if (unreadable.length === 1) throw unreadable[0]!.error;
+      throw new RastError(ErrorCode.SINK_FAILED, `no sink can be read: ${unreadable.map(({ sink, error }) => `${sink.name}: ${error.message}`).join('; ')}`, { sinks: unreadable.map(({ sink }) => sink.name) });
+    }
+    for (const { sink, error } of unreadable) {
+      this.log.warn(`sink ${sink.name} could not be read, so its backups are left out: ${error.message}`);
+    }
+    this.unreadableSinks = unreadable;
+    this.damaged = damaged;
+    const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
+    this.cached = [...byId.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    return this.cached;
+  }
+
+  /**
+   * The good manifests one sink holds: the listing, then each manifest from this host's cache or, when new
+   * since the last run, from the sink (several at once). Damaged copies are reported and returned apart.
+   */
+  private async readManifests(sink: Sink): Promise<{ found: Manifest[]; damaged: DamagedManifest[] }> {
+    const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
+    for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
+      const id = RepositoryKeys.manifestOwner(object.key);
+      if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
+    }
+    const cached = await this.manifestCache.load(sink);
+    const kept = new Map<string, CachedManifest>();
+    let changed = cached.size !== listed.length;
+    const damaged: DamagedManifest[] = [];
+    const limit = pLimit(MANIFEST_READS);
+    const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Manifest | undefined> => {
+      const copy = cached.get(id);
+      let text = copy?.size === size && copy.version === version ? copy.text : undefined;
+      if (text === undefined) {
+        changed = true;
+        try {
+          text = (await sink.get(key)).toString('utf8');
+        } catch (error) {
+          // Deleted between the listing and the read (a delete or prune running beside this one): not there.
+          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
+          throw error;
+        }
+      }
+      const { manifest, problem } = parseManifest(text, id);
+      if (!manifest) {
+        this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
+        damaged.push({ id, sink: sink.name, key, problem: problem ?? 'unreadable' });
+        return undefined;
+      }
+      kept.set(id, { size, version, text });
+      return manifest;
+    };
+    const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);
+    if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
+    damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { found, damaged };
+  }
+
+  /** Sinks the catalog had to leave out, and why: a backup there is unknown (empty while every sink can be read). */
+  async unreadable(): Promise<ReadonlyArray<{ sink: Sink; error: Error }>> {
+    await this.entries();
+    return this.unreadableSinks;
+  }
+
+  /**
+   * Backups whose manifest is damaged in every sink that holds one: listed by no catalog, restorable by
+   * nothing, but there (`list` shows them, `verify --all` names them, `delete <id>` removes them).
+   */
+  async damagedManifests(): Promise<DamagedManifest[]> {
+    const committed = new Set((await this.entries()).map((entry) => entry.manifest.id));
+    return this.damaged.filter((damaged) => !committed.has(damaged.id));
+  }
+
+  /**
+   * Data of backups that were never committed (an interrupted create or delete), per sink: garbage to collect.
+   * A manifest's temporary (`backups/<id>.json.…`, which a sink lists once its writer is gone) counts too.
+   */
+  async leftovers(): Promise<Leftover[]> {
+    const committed = new Set((await this.entries()).map((entry) => entry.manifest.id));
+    const unreadable = new Set(this.unreadableSinks.map(({ sink }) => sink));
+    const found = new Map<string, Leftover>();
+    for (const sink of this.sinks) {
+      if (unreadable.has(sink)) continue;
+      const objects = async function* () {
+        yield* sink.list(RepositoryKeys.dataRoot);
+        yield* sink.list(RepositoryKeys.manifestPrefix);
+      };
+      for await (const object of objects()) {
+        const id = RepositoryKeys.leftoverOwner(object.key);
+        if (id === undefined || committed.has(id)) continue;
+        const key = `${sink.name}\0${id}`;
+        const entry = found.get(key) ?? { id, sink: sink.name, objects: 0, size: 0 };
+        entry.objects++;
+        entry.size += object.size;
+        found.set(key, entry);
+      }
+    }
+    return [...found.values()];
+  }
+
+  /** The keys of a leftover in one sink: its data, and temporaries of a manifest whose write was cut short. */
+  async leftoverKeys(sink: Sink, id: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) keys.push(object.key);
+    for await (const object of sink.list(RepositoryKeys.manifestTemporaryPrefix(id))) keys.push(object.key);
+    return keys;
+  }
+
+  /** Forgets what was read: the next call reads the sinks again (after this process changed them). */
+  invalidate(): void {
+    this.cached = undefined;
+    this.unreadableSinks = [];
+    this.damaged = [];
+  }
+
+  /** Resolves a full id, a unique prefix, or `latest`. An empty or blank reference is a usage error, never a prefix of every id. */
+  async resolve(reference: string): Promise<CatalogEntry> {
+    if (reference.trim() === '') throw new RastError(ErrorCode.USAGE, `backup id ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`, { reference });
+    const entries = await this.entries();
+    if (reference === 'latest') {
+      const latest = entries.at(-1);
+      if (!latest) throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backups yet in ${this.describeSinks()}`, { reference });
+      return latest;
+    }
+    const exact = entries.find((entry) => entry.manifest.id === reference);
+    if (exact) return exact;
+    const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${reference} in ${this.describeSinks()} (see rast-backup list)`, { reference });
+    const shown = matches.slice(0, 5).map((entry) => entry.manifest.id).join(', ');
+    throw new RastError(ErrorCode.BACKUP_AMBIGUOUS, `backup id ${reference} is ambiguous: it matches ${matches.length} backups (${shown}${matches.length > 5 ? ', …' : ''}); give more of the id`, { reference });
+  }
+
+  describeSinks(): string {
+    return this.sinks.map((sink) => `${sink.name} (${sink.location})`).join(', ');
+  }
+}

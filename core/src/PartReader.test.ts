@@ -1,0 +1,53 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ErrorCode, RastError } from './errors.js';
+import { createBackup } from './operations.js';
+import { partLabel } from './PartReader.js';
+import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
+
+const reader = suite('part reader: every read checked, named by code when no sink has a good copy');
+
+async function setUp() {
+  const a = new MemorySink('a');
+  const b = new MemorySink('b');
+  const runtime = memoryRuntime([a, b], ['0123456789']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  return { a, b, manifest, parts: runtime.repository.parts };
+}
+
+async function failure(call: Promise<unknown>): Promise<ErrorCode> {
+  const error = await call.then(() => undefined, (caught: unknown) => caught);
+  assert.instance(error, RastError, 'the read succeeded, though no good copy is left');
+  return (error as RastError).code;
+}
+
+reader('a part gone from every sink is PART_MISSING; damaged in one and gone from the other, PART_DAMAGED', async () => {
+  const { a, b, manifest, parts } = await setUp();
+  const part = manifest.parts[1]!;
+  assert.is((await parts.readPart(manifest, 1)).toString(), '4567');
+  b.objects.delete(part.key);
+  assert.is((await parts.readStored(manifest, part, partLabel(manifest, 1))).length, part.storedSize);
+  a.objects.delete(part.key);
+  assert.is(await failure(parts.readStored(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_MISSING);
+  a.objects.set(part.key, Buffer.from('4568'));
+  assert.is(await failure(parts.readStored(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_DAMAGED);
+});
+
+reader('untransform checks the plaintext size the manifest records', async () => {
+  const { manifest, parts } = await setUp();
+  const part = manifest.parts[0]!;
+  const stored = await parts.readStored(manifest, part, 'part 1');
+  assert.is((await parts.untransform(manifest, part, stored, 'part 1')).toString(), '0123');
+  assert.is(await failure(parts.untransform(manifest, { ...part, size: part.size + 1 }, stored, 'part 1')), ErrorCode.PART_DAMAGED);
+});
+
+reader('a transform no loaded plugin decodes is TRANSFORM_FAILED before anything is read', async () => {
+  const { a, manifest, parts } = await setUp();
+  const encrypted = { ...manifest, transforms: [{ name: 'rot13', stage: 0, plugin: 'rast-backup-plugin-rot13@1.0.0', params: {} }] };
+  a.calls.length = 0;
+  assert.is(await failure(parts.checkDecodable(encrypted)), ErrorCode.TRANSFORM_FAILED);
+  assert.equal(a.calls, []);
+  assert.is(await failure(parts.readPart(encrypted, 0)), ErrorCode.TRANSFORM_FAILED);
+});
+
+reader.run();

@@ -1,0 +1,123 @@
+import { ErrorCode, RastError } from './errors.js';
+import { decodeFileIndex, type FileIndex } from './FileIndex.js';
+import type { Manifest, PartRecord } from './Manifest.js';
+import { checkStored } from './PartChecksum.js';
+import { StreamRangeReader } from './StreamRangeReader.js';
+import type { Logger, Sink, TransformDecoder } from './types.js';
+
+/** Reads part `seq` of a backup's stream as plaintext. */
+export type ReadPart = (manifest: Manifest, seq: number) => Promise<Buffer>;
+
+/** How a part is named in messages: `part 2 of 5`. */
+export const partLabel = (manifest: Manifest, seq: number): string => `part ${seq + 1} of ${manifest.parts.length}`;
+
+/**
+ * Reads what a backup stored, checked: each object from the first sink whose copy has the recorded size and
+ * SHA-256 (fetch), then decoded by the transforms the manifest names (untransform), whatever today's config says.
+ */
+export class PartReader {
+  constructor(
+    private readonly sinks: Sink[],
+    private readonly decoderFor: (name: string) => TransformDecoder | undefined,
+    private readonly log: Logger,
+    /** Parts fetched and decoded ahead of the one being read (`[backup] concurrency`). */
+    private readonly readAhead = 2,
+  ) {}
+
+  /** Reads one stored object of a backup from the first sink with a good copy; throws naming every failure. */
+  async readStored(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
+    const problems: string[] = [];
+    let missing = 0;
+    for (const sink of this.sinks) {
+      let data: Buffer;
+      try {
+        data = await sink.get(part.key);
+      } catch (error) {
+        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
+        problems.push(`${sink.name}: ${(error as Error).message}`);
+        continue;
+      }
+      const mismatch = await checkStored(data, part);
+      if (!mismatch) return data;
+      problems.push(`${sink.name}: ${mismatch.message}`);
+      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${mismatch.message}); trying the next sink`);
+    }
+    const damaged = missing < problems.length;
+    throw new RastError(
+      damaged ? ErrorCode.PART_DAMAGED : ErrorCode.PART_MISSING,
+      `backup ${manifest.id}, ${label} (${part.key}): no good copy in any sink: ${problems.join('; ')}`,
+      { backup: manifest.id, part: part.key },
+    );
+  }
+
+  /**
+   * Throws what decoding the backup would throw for a reason of this host, not of the data (no plugin for a
+   * transform, a key it lacks), without reading anything.
+   */
+  async checkDecodable(manifest: Manifest): Promise<void> {
+    for (const transform of manifest.transforms) {
+      const decoder = this.decoderFor(transform.name);
+      if (!decoder) throw noDecoder(manifest, transform);
+      await decoder.ready?.(transform.params);
+    }
+  }
+
+  /** Undoes the manifest's transforms on a stored object, last applied first, and checks the plaintext size it records. */
+  async untransform(manifest: Manifest, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
+    for (const transform of [...manifest.transforms].reverse()) {
+      const decoder = this.decoderFor(transform.name);
+      if (!decoder) throw noDecoder(manifest, transform);
+      try {
+        data = await decoder.decode(data, transform.params);
+      } catch (error) {
+        if (error instanceof RastError) throw error;
+        throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`, { backup: manifest.id }, { cause: error });
+      }
+    }
+    if (data.length !== part.size) {
+      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: decodes to ${data.length} bytes, the manifest says ${part.size}`, { backup: manifest.id, part: part.key });
+    }
+    return data;
+  }
+
+  /** fetch → untransform of one object. */
+  async readPlain(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
+    return this.untransform(manifest, part, await this.readStored(manifest, part, label), label);
+  }
+
+  /** Part `seq` of the backup's stream, fetched and untransformed. */
+  readonly readPart: ReadPart = (manifest, seq) => this.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq));
+
+  async readIndex(manifest: Manifest): Promise<FileIndex> {
+    const data = await this.readPlain(manifest, manifest.index, 'file index');
+    try {
+      return decodeFileIndex(data);
+    } catch (error) {
+      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, file index: ${(error as Error).message}`, { backup: manifest.id });
+    }
+  }
+
+  /** Reads spans of the backup's plaintext stream, reading (with `readPart`) only the parts that hold them. */
+  rangeReader(manifest: Manifest, readPart: ReadPart = this.readPart): StreamRangeReader {
+    return new StreamRangeReader(manifest, (seq) => readPart(manifest, seq), this.readAhead);
+  }
+
+  /** The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead. */
+  async *openStream(manifest: Manifest, readPart: ReadPart = this.readPart): AsyncIterable<Buffer> {
+    const read = (seq: number) => {
+      const reading = readPart(manifest, seq);
+      reading.catch(() => {});
+      return reading;
+    };
+    const ahead: Array<Promise<Buffer>> = [];
+    let requested = 0;
+    while (requested < manifest.parts.length || ahead.length > 0) {
+      while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(read(requested++));
+      yield await ahead.shift()!;
+    }
+  }
+}
+
+function noDecoder(manifest: Manifest, transform: Manifest['transforms'][number]): RastError {
+  return new RastError(ErrorCode.TRANSFORM_FAILED, `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`, { backup: manifest.id });
+}
