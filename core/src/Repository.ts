@@ -2,6 +2,7 @@ import { createHash, webcrypto } from 'node:crypto';
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
+import { decodePart } from './PartDecoder.js';
 import { ManifestCache, type CachedManifest } from './ManifestCache.js';
 import { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
@@ -318,7 +319,7 @@ export class Repository {
       const decoder = this.decoderFor(transform.name);
       if (!decoder) throw this.noDecoder(manifest, transform);
       try {
-        data = await decoder.decode(data, transform.params);
+        data = await decodePart(decoder.worker, data, transform.params);
       } catch (error) {
         if (error instanceof RastError) throw error;
         throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`, { backup: manifest.id }, { cause: error });
