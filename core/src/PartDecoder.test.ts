@@ -45,4 +45,13 @@ decoder('prepare runs on this thread with the stored bytes and the params, and t
   assert.equal(seen, [1000, { level: 1 }, 1000, { level: 1 }]);
 });
 
+decoder('a decoder stage decodes one part at a time, whatever the size of the pool', async () => {
+  const busy = new Int32Array(new SharedArrayBuffer(12));
+  const counted: DecoderWorker = { ...xor, prepare: async () => ({ busy }) };
+  const parts = Array.from({ length: 4 }, () => randomBytes(1000));
+  const decoded = await Promise.all(parts.map((part) => decodePart(counted, Buffer.from(part), {})));
+  decoded.forEach((plain, index) => assert.ok(plain.equals(byteTransform('xor', parts[index]!)), `part ${index}`));
+  assert.is(busy[1], 1, 'the most parts the stage decoded at once');
+});
+
 decoder.run();

@@ -207,7 +207,7 @@ export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown, col
 
 /**
  * Undoes a transform recorded in a manifest, in the same shape as Transform: a worker stage the core runs in
- * its worker pool, one stored part at a time (`decodeHere` runs it on the calling thread).
+ * its worker pool, one part at a time per stage (`decodeHere` runs it on the calling thread).
  */
 export interface TransformDecoder {
   /** The decoding, as a stage the core runs in its worker threads. */
