@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
+import { encodeHere } from './MainThreadStages.js';
 import { PartEncoder } from './PartEncoder.js';
 import { addEncode } from './PartEncoderStage.fixture.js';
 import { TransformStage } from './stages.js';
@@ -10,22 +11,15 @@ import type { Transform } from './types.js';
 const module = new URL('./PartEncoderStage.fixture.js', import.meta.url).href;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function adder(add: number, withWorker: boolean): Transform {
-  return {
-    name: `add${add}`,
-    plugin: 'test@1',
-    stage: TransformStage.COMPRESS,
-    params: {},
-    encode: async (data) => addEncode(data, add, add),
-    worker: withWorker ? { module, options: { add }, bound: (size) => size + 1, prepare: async () => add } : undefined,
-  };
+function adder(add: number): Transform {
+  return { name: `add${add}`, plugin: 'test@1', stage: TransformStage.COMPRESS, params: {}, worker: { module, options: { add }, bound: (size) => size + 1, prepare: async () => add } };
 }
 
 const encoder = suite('PartEncoder');
 
 encoder('runs every stage in a worker, hashes the result, and reuses no more than its slots', async () => {
   const part = 64 * 1024;
-  const parts = new PartEncoder([adder(1, true), adder(2, true)], part, 2);
+  const parts = new PartEncoder([adder(1), adder(2)], part, 2);
   const memory = new Set<ArrayBufferLike>();
   for (let round = 0; round < 6; round++) {
     const plain = randomBytes(round === 5 ? 1000 : part);
@@ -43,7 +37,7 @@ encoder('runs every stage in a worker, hashes the result, and reuses no more tha
 });
 
 encoder('buffer() waits while every slot is in use', async () => {
-  const parts = new PartEncoder([adder(1, true)], 1024, 2);
+  const parts = new PartEncoder([adder(1)], 1024, 2);
   const first = await parts.buffer();
   await parts.buffer();
   let third = false;
@@ -57,7 +51,7 @@ encoder('buffer() waits while every slot is in use', async () => {
 });
 
 encoder('a stage that fails is named, and its slot is given back', async () => {
-  const parts = new PartEncoder([adder(1, true), adder(2, true)], 1024, 1);
+  const parts = new PartEncoder([adder(1), adder(2)], 1024, 1);
   const buffer = await parts.buffer();
   try {
     await parts.encode('backups/x/part-3', buffer.subarray(0, 12)); // add1 makes 13 bytes: add2 fails
@@ -70,17 +64,18 @@ encoder('a stage that fails is named, and its slot is given back', async () => {
   assert.ok(await Promise.race([parts.buffer(), new Promise((resolve) => setTimeout(() => resolve(undefined), 200))]), 'the slot came back');
 });
 
-encoder('without a worker stage in every transform, encode runs on the main thread', async () => {
-  const parts = new PartEncoder([adder(1, true), adder(2, false)], 1024, 1);
+encoder('the main-thread adapter runs the same stage to the same bytes', async () => {
+  const parts = new PartEncoder([adder(1), adder(2)], 1024, 1);
   const plain = randomBytes(100);
   const encoded = await parts.encode('p', Buffer.from(plain));
   const expected = addEncode(addEncode(plain, 1, 1), 2, 2);
   assert.ok(encoded.data.equals(expected));
   assert.is(encoded.sha256, sha256(expected));
+  assert.ok((await encodeHere(adder(2).worker, await encodeHere(adder(1).worker, plain))).equals(expected));
 });
 
 encoder('data larger than a part (the file index) gets a buffer of its own', async () => {
-  const parts = new PartEncoder([adder(3, true)], 1024, 1);
+  const parts = new PartEncoder([adder(3)], 1024, 1);
   const plain = randomBytes(5000);
   const encoded = await parts.encode('index', Buffer.from(plain));
   assert.ok(encoded.data.equals(addEncode(plain, 3, 3)));

@@ -1,17 +1,8 @@
-import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
 import { ErrorCode, RastError } from './errors.js';
-import type { EncoderJob, EncoderResult } from './PartEncoderWorker.js';
-import { sha256 } from './PartChecksum.js';
+import type { EncoderJob, EncoderResult } from './PartWorker.js';
+import { stageError } from './StageFailure.js';
 import type { Transform } from './types.js';
-
-let pool: Piscina | undefined;
-const THREADS = availableParallelism();
-
-function workers(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./PartEncoderWorker.js', import.meta.url).href, minThreads: THREADS, maxThreads: THREADS, idleTimeout: 1000 });
-  return pool;
-}
+import { workerPool } from './WorkerPool.js';
 
 const WASM_PAGE = 64 * 1024;
 
@@ -38,16 +29,14 @@ export interface EncodedPart {
 }
 
 /**
- * Runs the transforms over parts and hashes the result. When every transform offers a worker stage, a part
- * goes through all of them in one worker thread (one per core), in place: `slots` shared buffers
+ * Runs the transforms over parts and hashes the result. A part goes through every transform's worker stage
+ * in one thread of the core's worker pool, in place: `slots` shared buffers
  * (page-aligned SharedArrayBuffers) of the largest size a part can reach, taken by buffer() and given back by release().
  * A slot is filled on the main thread, encoded in a worker (which keeps one scratch buffer of its own) and
  * stored from the same memory, so no buffer is made, copied or moved between threads per part: memory is
- * bounded by the slots, and the garbage collector has nothing to do. Otherwise each transform's `encode`
- * runs in turn on the main thread's side.
+ * bounded by the slots, and the garbage collector has nothing to do.
  */
 export class PartEncoder {
-  private readonly fused: boolean;
   private readonly free: Buffer[] = [];
   private readonly waiting: Array<() => void> = [];
   private allocated = 0;
@@ -61,18 +50,12 @@ export class PartEncoder {
     private readonly partSize: number,
     private readonly slots: number,
   ) {
-    this.fused = PartEncoder.usesThreads(transforms);
     this.capacity = this.needed(partSize);
-  }
-
-  /** Whether parts go through the worker threads: when every transform has a worker stage. */
-  static usesThreads(transforms: Transform[]): boolean {
-    return transforms.every((transform) => transform.worker);
   }
 
   /** Starts the worker threads (a few tens of milliseconds each), e.g. while a snapshot is being taken. */
   static startThreads(): void {
-    workers();
+    workerPool();
   }
 
   /**
@@ -86,7 +69,7 @@ export class PartEncoder {
   private needed(size: number): number {
     let largest = size;
     for (const transform of this.transforms) {
-      size = transform.worker ? transform.worker.bound(size) : size;
+      size = transform.worker.bound(size);
       largest = Math.max(largest, size);
     }
     return largest;
@@ -94,7 +77,6 @@ export class PartEncoder {
 
   /** A buffer of at least partSize bytes for the next part's plaintext; waits while every slot is in use. */
   async buffer(): Promise<Buffer> {
-    if (!this.fused) return Buffer.allocUnsafeSlow(this.partSize);
     for (;;) {
       const free = this.free.pop();
       if (free) return free;
@@ -110,7 +92,7 @@ export class PartEncoder {
 
   /** Gives back a buffer from buffer() that was not encoded (e.g. it received no byte at the end of the stream). */
   recycle(buffer: Buffer): void {
-    if (this.fused && this.ours.has(buffer.buffer)) this.giveBack(buffer.buffer as SharedArrayBuffer);
+    if (this.ours.has(buffer.buffer)) this.giveBack(buffer.buffer as SharedArrayBuffer);
   }
 
   private giveBack(slot: SharedArrayBuffer): void {
@@ -120,11 +102,10 @@ export class PartEncoder {
 
   /** Encodes `data`, taking it over (a buffer from buffer(), or any Buffer the caller does not use again). */
   async encode(key: string, data: Buffer): Promise<EncodedPart> {
-    if (!this.fused) return this.encodeInTurn(key, data);
     const slot = data.byteOffset === 0 && this.ours.has(data.buffer) ? (data.buffer as SharedArrayBuffer) : undefined;
     const stages = [];
     for (const transform of this.transforms) {
-      const worker = transform.worker!;
+      const worker = transform.worker;
       stages.push({ module: worker.module, options: worker.options, prepared: await this.step(transform, key, () => worker.prepare?.()) });
     }
     let job: EncoderJob;
@@ -139,14 +120,14 @@ export class PartEncoder {
     }
     let result: EncoderResult;
     try {
-      result = await workers().run(job, { transferList });
+      result = await workerPool().run(job, { transferList });
     } catch (error) {
       if (slot) this.giveBack(slot);
       throw new RastError(ErrorCode.TRANSFORM_FAILED, `encoding ${key} failed: ${(error as Error).message}`, { key }, { cause: error });
     }
     if ('failed' in result) {
       if (slot) this.giveBack(slot);
-      throw this.failure(this.transforms[result.failed]!, key, new Error(result.message));
+      throw this.failure(this.transforms[result.failed]!, key, stageError(result));
     }
     const stored = Buffer.from(result.memory ?? slot!, 0, result.length);
     let released = false;
@@ -159,11 +140,6 @@ export class PartEncoder {
         this.giveBack(slot);
       },
     };
-  }
-
-  private async encodeInTurn(key: string, data: Buffer): Promise<EncodedPart> {
-    for (const transform of this.transforms) data = await this.step(transform, key, () => transform.encode(data));
-    return { data, sha256: await sha256(data), release: () => {} };
   }
 
   private async step<T>(transform: Transform, key: string, run: () => Promise<T> | T): Promise<T> {

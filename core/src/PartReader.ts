@@ -1,6 +1,7 @@
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import type { Manifest, PartRecord } from './Manifest.js';
+import { decodePart } from './PartDecoder.js';
 import { checkStored } from './PartChecksum.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
@@ -68,7 +69,7 @@ export class PartReader {
       const decoder = this.decoderFor(transform.name);
       if (!decoder) throw noDecoder(manifest, transform);
       try {
-        data = await decoder.decode(data, transform.params);
+        data = await decodePart(decoder.worker, data, transform.params);
       } catch (error) {
         if (error instanceof RastError) throw error;
         throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`, { backup: manifest.id }, { cause: error });

@@ -6,23 +6,26 @@ import { Pipeline } from './Pipeline.js';
 import { cutIntoParts } from './PartSplitter.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
+import { byteTransform } from './ByteStages.fixture.js';
 import { SourceStage, TransformStage } from './stages.js';
 import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory, textFormat } from './testing.js';
 import type { OperationEvent } from './types.js';
 
 const restored: string[] = [];
 
-const xor = (data: Buffer) => Buffer.from(data.map((byte) => byte ^ 0x55));
-const reverse = (data: Buffer) => Buffer.from(data).reverse();
+const stages = new URL('./ByteStages.fixture.js', import.meta.url).href;
+const decoderStages = new URL('./ByteDecoderStages.fixture.js', import.meta.url).href;
+const byteWorker = (op: string) => ({ module: stages, options: { op }, bound: (size: number) => size });
+const byteDecoder = (op: string) => ({ worker: { module: decoderStages, options: { op } } });
 
 function runtimeWith(sinks: MemorySink[], content: string[], extra: (pipeline: Pipeline) => void = () => {}): Runtime {
   const runtime = memoryRuntime(sinks, content, textFormat(restored));
   const { pipeline } = runtime;
   // Tapped encrypt-first on purpose: the core must order transforms by stage, not by tap order.
-  pipeline.hooks.transforms.tap('test-encrypt', (list) => [...list, { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, encode: async (data) => xor(data) }]);
-  pipeline.hooks.transforms.tap('test-compress', (list) => [...list, { name: 'reverse', plugin: 'r@1', stage: TransformStage.COMPRESS, params: {}, encode: async (data) => reverse(data) }]);
-  pipeline.hooks.untransform.for('xor').tap('test-encrypt', () => ({ decode: async (data) => xor(data) }));
-  pipeline.hooks.untransform.for('reverse').tap('test-compress', () => ({ decode: async (data) => reverse(data) }));
+  pipeline.hooks.transforms.tap('test-encrypt', (list) => [...list, { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, worker: byteWorker('xor') }]);
+  pipeline.hooks.transforms.tap('test-compress', (list) => [...list, { name: 'reverse', plugin: 'r@1', stage: TransformStage.COMPRESS, params: {}, worker: byteWorker('reverse') }]);
+  pipeline.hooks.untransform.for('xor').tap('test-encrypt', () => byteDecoder('xor'));
+  pipeline.hooks.untransform.for('reverse').tap('test-compress', () => byteDecoder('reverse'));
   extra(pipeline);
   return runtime;
 }
@@ -38,7 +41,7 @@ create('transforms run in stage order whatever order they were tapped in', async
   assert.equal(manifest.transforms.map((transform) => transform.name), ['reverse', 'xor']);
   assert.equal(manifest.parts.map((part) => part.size), [4, 4, 2]);
   const stored = await sink.get(manifest.parts[0]!.key);
-  assert.equal(stored, xor(reverse(Buffer.from('abcd'))));
+  assert.equal(stored, byteTransform('xor', byteTransform('reverse', Buffer.from('abcd'))));
 });
 
 create('the manifest is written last, after every part and the index', async () => {

@@ -18,7 +18,8 @@ export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from
 export { encodeFileIndex, decodeFileIndex, sourceAt, storedEntry, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';
 export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
-export { transferList } from './Transfer.js';
+export { encodeHere, decodeHere } from './MainThreadStages.js';
+export { decodePart } from './PartDecoder.js';
 export { stateDirectory } from './StateDirectory.js';
 export { makeDirectories } from './Directories.js';
 export { BACKUP_GROUP, groupId, groupName } from './Group.js';

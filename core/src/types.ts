@@ -165,7 +165,14 @@ export interface VerifyContext {
   stream: AsyncIterable<Buffer>;
 }
 
-/** One byte transformation applied to every part on create and undone on restore. */
+/**
+ * One byte transformation applied to every part on create and undone on restore. A plugin describes it; the
+ * core runs it. Its encoding is a worker stage (`worker`): a module the core loads in the threads of its one
+ * worker pool, where create runs a part's whole chain of stages and its SHA-256 in one thread, in place, on
+ * buffers it reuses (no copy between stages, memory that does not depend on garbage collection). The core's
+ * main-thread adapter (`encodeHere`) runs the same stage on the calling thread. Transforms run in `stage`
+ * order (TransformStage), lowest first, and are undone in reverse.
+ */
 export interface Transform {
   /** Name recorded in the manifest; restore looks up its decoder by this name. */
   readonly name: string;
@@ -175,14 +182,8 @@ export interface Transform {
   readonly stage: number;
   /** Parameters recorded in the manifest (level, key fingerprint, …). */
   readonly params: Record<string, unknown>;
-  /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
-  encode(data: Buffer): Promise<Buffer>;
-  /**
-   * The same encoding as a stage the core can run in its own worker threads: when every transform has one,
-   * create runs the whole chain and the SHA-256 of each part in one thread, on buffers it reuses (no copy
-   * between stages, memory that does not depend on garbage collection). Otherwise parts go through `encode`.
-   */
-  readonly worker?: TransformWorker;
+  /** The encoding, as a stage the core runs in its worker threads. */
+  readonly worker: TransformWorker;
 }
 
 /** See Transform.worker. */
@@ -206,16 +207,41 @@ export type WorkerStageFactory = (options: unknown) => WorkerStage | Promise<Wor
  */
 export type WorkerStage = (input: Buffer, output: Buffer, prepared: unknown, collect: () => void) => number;
 
-/** Undoes a transform recorded in a manifest. */
+/**
+ * Undoes a transform recorded in a manifest, in the same shape as Transform: a worker stage the core runs in
+ * its worker pool, one part at a time per stage (`decodeHere` runs it on the calling thread).
+ */
 export interface TransformDecoder {
-  /** May take ownership of `data` (e.g. transfer it to a worker thread): the caller does not use it again. */
-  decode(data: Buffer, params: Record<string, unknown>): Promise<Buffer>;
+  /** The decoding, as a stage the core runs in its worker threads. */
+  readonly worker: DecoderWorker;
   /**
-   * Optional: throws what `decode` would throw for a reason of this host rather than of the data (a key it
+   * Optional: throws what decoding would throw for a reason of this host rather than of the data (a key it
    * lacks, locked or the wrong one), without any data. `verify` uses it to say what this host cannot check.
    */
   ready?(params: Record<string, unknown>): Promise<void>;
 }
+
+/** See TransformDecoder.worker. */
+export interface DecoderWorker {
+  /** URL of a module whose default export is a DecoderStageFactory. */
+  readonly module: string;
+  /** Handed (structured-cloned) to the module's factory, once per thread. */
+  readonly options?: unknown;
+  /**
+   * Arguments for one part, made on the main thread (structured-cloned) from the stored bytes and the params
+   * the manifest recorded, e.g. the session key a private key decrypts. A RastError it throws stops the read.
+   */
+  prepare?(data: Buffer, params: Record<string, unknown>): Promise<unknown>;
+}
+
+/** Default export of a DecoderWorker module; runs in a worker thread. */
+export type DecoderStageFactory = (options: unknown) => DecoderStage | Promise<DecoderStage>;
+/**
+ * Decodes `input` (which it may write over) and returns the result, in memory it does not keep: the core
+ * moves that memory to the main thread. Throws on damaged input; a RastError keeps its code on the main
+ * thread. `collect` as for WorkerStage.
+ */
+export type DecoderStage = (input: Buffer, prepared: unknown, collect: () => void) => Uint8Array | Promise<Uint8Array>;
 
 export interface Logger {
   info(message: string): void;

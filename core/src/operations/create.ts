@@ -72,9 +72,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     const readingParentIndex = parent ? readParentIndex(runtime, parent) : undefined;
     readingParentIndex?.catch(() => {});
     // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
-    // part encoder's threads when they will be used.
+    // threads of the worker pool that encodes the parts.
     const makingTransforms = hooks.transforms.promise([]);
-    makingTransforms.then((transforms) => PartEncoder.usesThreads(transforms) && PartEncoder.startThreads(), () => {});
+    makingTransforms.then(() => PartEncoder.startThreads(), () => {});
     if (signal?.aborted) throw interrupted(signal, `create of ${displayPath(sourcePath)}`, 'nothing was written');
     const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
     if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, { path: displayPath(sourcePath) });

@@ -6,7 +6,8 @@ import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import * as openpgp from 'openpgp';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decryptPart, encryptPart } from './OpenPgpTransform.js';
+import { decodePart, encodeHere } from '@rast-backup/core';
+import { decryptionWorker, encryptionWorker } from './OpenPgpTransform.js';
 import { cli, fixture, gnupg, hasGpg, keyPair, writeConfig, type Result } from './TestFixtures.js';
 
 function assertFails(result: Result, status: number, message: RegExp) {
@@ -94,7 +95,7 @@ testNeeding(interop, hasGpg, 'gpg (GnuPG)', 'gpg imports the generated key as ed
     // Sizes around the packet length encodings (1, 2 and 5 octets) and a multi-MiB part.
     for (const size of [0, 1, 150, 191, 192, 8000, 8383, 8384, 65536, 3 * 1024 * 1024 + 7]) {
       const data = randomBytes(size);
-      const message = await encryptPart(recipient, Buffer.from(data)); // encode takes ownership of its input
+      const message = await encodeHere(encryptionWorker(recipient), Buffer.from(data));
       const file = path.join(directory, `part-${size}`);
       await writeFile(file, message);
       const decrypted = gpg.run(['--quiet', '--decrypt', file]);
@@ -110,7 +111,7 @@ testNeeding(interop, hasGpg, 'gpg (GnuPG)', 'gpg imports the generated key as ed
     const encrypted = spawnSync('gpg', ['--batch', '--trust-model', 'always', '--encrypt', '--recipient', key.fingerprint], { env: gpg.env, input: plain });
     assert.is(encrypted.status, 0, String(encrypted.stderr));
     const privateKey = await openpgp.readPrivateKey({ armoredKey: await readFile(key.privateKeyFile, 'utf8') });
-    assert.ok((await decryptPart(privateKey, encrypted.stdout)).equals(plain));
+    assert.ok((await decodePart(decryptionWorker(privateKey), encrypted.stdout, {})).equals(plain));
   } finally {
     gpg.close();
   }

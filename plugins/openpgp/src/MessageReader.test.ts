@@ -4,10 +4,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writtenMessageKey } from './MessageReader.js';
 import { writeMessage } from './MessageWriter.js';
-import { decryptPart } from './OpenPgpTransform.js';
+import { decodePart } from '@rast-backup/core';
+import { decryptionWorker } from './OpenPgpTransform.js';
 import { decryptWritten } from './WrittenMessage.js';
 
-/** The two halves decryptPart runs (the key here, the data in its worker thread), in this thread. */
+/** The two halves decryptPart runs (the key here, the data in a worker thread), in this thread. */
 async function readWrittenMessage(data: Uint8Array, privateKey: openpgp.PrivateKey): Promise<Buffer | undefined> {
   const written = await writtenMessageKey(data, privateKey);
   return written && decryptWritten(data, written);
@@ -17,6 +18,9 @@ const keys = (async () => {
   const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'reader test' }], format: 'object' });
   return { privateKey, publicKey };
 })();
+
+/** A part decrypted as restore does: its session key here, its data in the core's worker pool. */
+const decryptPart = (privateKey: openpgp.PrivateKey, data: Buffer) => decodePart(decryptionWorker(privateKey), data, {});
 
 async function written(data: Buffer): Promise<Buffer> {
   const { publicKey } = await keys;

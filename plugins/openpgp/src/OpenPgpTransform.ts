@@ -1,71 +1,47 @@
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, RastError, TransformStage, transferList, type Transform, type TransformDecoder } from '@rast-backup/core';
+import { ErrorCode, RastError, TransformStage, type DecoderWorker, type Transform, type TransformDecoder, type TransformWorker } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
-import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { MessageKey } from './DecryptionStage.js';
 import type { PartKeys } from './EncryptionStage.js';
-import type { EncryptionJob } from './EncryptionWorker.js';
 import { messageBound } from './MessageWriter.js';
-import type { DecryptionJob, DecryptionResult } from './DecryptionWorker.js';
 import { writtenMessageKey } from './MessageReader.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
 
-let pool: Piscina | undefined;
-
-/** Threads that write the messages, one per core, beside compression and the main thread's serialization. */
-function workers(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./EncryptionWorker.js', import.meta.url).href, maxThreads: availableParallelism(), idleTimeout: 1000 });
-  return pool;
+/** The encoding's worker stage: one self-contained message per part to `recipient`, with a fresh session key. */
+export function encryptionWorker(recipient: openpgp.Key): TransformWorker {
+  return { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipient) };
 }
 
 /**
- * Encrypts one part as a self-contained OpenPGP message to `recipient`, with a fresh session key: openpgp.js
- * encrypts the session key, a worker thread the data (see MessageWriter).
+ * A fresh session key for one part, encrypted to `recipient` by openpgp.js; the worker stage encrypts the data
+ * with it (see MessageWriter).
  */
-export async function encryptPart(recipient: openpgp.Key, data: Buffer): Promise<Buffer> {
-  const job: EncryptionJob = { ...(await partKeys(recipient)), data };
-  const { buffer, length } = (await workers().run(job, { transferList: transferList(data) })) as { buffer: ArrayBuffer; length: number };
-  return Buffer.from(buffer, 0, length);
-}
-
-/** A fresh session key for one part, encrypted to `recipient` by openpgp.js. */
 async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
   const sessionKey = randomBytes(32);
   const sessionKeyPackets = await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: recipient, format: 'binary' });
   return { sessionKeyPackets, sessionKey };
 }
 
-let decryptionPool: Piscina | undefined;
-
 /**
- * One thread that deciphers the messages' data, off the main thread (which decodes the stream). One is
- * enough to keep ahead of decompression and decoding, and each more thread holds parts of its own.
+ * The decoding's worker stage for messages to `privateKey` (any that openpgp.js reads, integrity-protected
+ * only): the session key is decrypted here by openpgp.js, the data in the worker stage.
  */
-function decryptionWorker(): Piscina {
-  decryptionPool ??= new Piscina({ filename: new URL('./DecryptionWorker.js', import.meta.url).href, minThreads: 1, maxThreads: 1, idleTimeout: 1000 });
-  return decryptionPool;
+export function decryptionWorker(privateKey: openpgp.PrivateKey): DecoderWorker {
+  return { module: DECRYPTION_STAGE, prepare: async (data) => messageKey(privateKey, data) };
 }
 
-/**
- * Decrypts one OpenPGP message (any that openpgp.js reads, integrity-protected only). A message MessageWriter
- * wrote has its session key decrypted here by openpgp.js and its data in a worker thread, taking ownership of
- * `data` (the TransformDecoder contract); any other is left to openpgp.js whole.
- */
-export async function decryptPart(privateKey: openpgp.PrivateKey, data: Buffer): Promise<Buffer> {
+const DECRYPTION_STAGE = new URL('./DecryptionStage.js', import.meta.url).href;
+
+async function messageKey(privateKey: openpgp.PrivateKey, data: Buffer): Promise<MessageKey> {
   const written = await writtenMessageKey(data, privateKey);
-  if (written) {
-    const job: DecryptionJob = { ...written, data };
-    const result = (await decryptionWorker().run(job, { transferList: transferList(data) })) as DecryptionResult;
-    if ('other' in result) data = Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength);
-    else return Buffer.from(result.buffer, result.offset, result.length);
-  }
+  if (written) return { written };
   const message = await openpgp.readMessage({ binaryMessage: data });
-  const { data: plain } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
-  return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
+  const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
+  return { other: { data: sessionKey!.data, algorithm: sessionKey!.algorithm! } };
 }
 
 /**
@@ -79,8 +55,7 @@ export async function createEncryption(settings: EncryptionSettings, plugin: str
     plugin,
     stage: TransformStage.ENCRYPT,
     params: { recipient: recipient.fingerprint, encryptionKey: recipient.encryptionFingerprint, cipher: 'AES-256', packet: 'SEIPDv1' },
-    encode: (data) => encryptPart(recipient.key, data),
-    worker: { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipient.key) },
+    worker: encryptionWorker(recipient.key),
   };
 }
 
@@ -109,9 +84,7 @@ export function createDecryption(settings: EncryptionSettings): TransformDecoder
     return key.key;
   };
   return {
-    async decode(data, params) {
-      return decryptPart(await keyFor(params), data);
-    },
+    worker: { module: DECRYPTION_STAGE, prepare: async (data, params) => messageKey(await keyFor(params), data) },
     async ready(params) {
       await keyFor(params);
     },

@@ -41,7 +41,8 @@ export default definePlugin({
     let decoder: Promise<TransformDecoder> | undefined;
     const loaded = () => (decoder ??= modules().then((module) => module.createDecryption(settings)));
     pipeline.hooks.untransform.for('openpgp').tap(PLUGIN_NAME, () => ({
-      decode: async (data, params) => (await loaded()).decode(data, params),
+      // openpgp.js is loaded on the first part, to find its session key.
+      worker: { module: new URL('./DecryptionStage.js', import.meta.url).href, prepare: async (data, params) => (await loaded()).worker.prepare!(data, params) },
       ready: async (params) => (await loaded()).ready?.(params),
     }));
     if (!settings.enabled) return;

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { decodeHere, decodePart, encodeHere, TransformStage, type Transform, type TransformDecoder } from '@rast-backup/core';
 import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compressBound } from './CompressionContext.js';
-import { compress, decompress } from './ZstdPool.js';
 import zstdStage from './ZstdStage.js';
 
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
@@ -26,11 +26,16 @@ function stageCompress(data: Buffer, level = 3): Buffer {
   return output.subarray(0, zstdStage({ level })(data, output, undefined, () => {}));
 }
 
-test('the worker stage and the pool make the same frames, and both decode', async () => {
+const transform: Transform = { name: 'zstd', plugin: 'test@1', stage: TransformStage.COMPRESS, params: { level: 3 },
+  worker: { module: new URL('./ZstdStage.js', import.meta.url).href, options: { level: 3 }, bound: compressBound } };
+const decoder: TransformDecoder = { worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href } };
+
+test('the worker stage and the main-thread adapter of the core make the same frames, which decode in the worker pool and here', async () => {
   for (const data of [Buffer.alloc(0), Buffer.from('a'), mixed(3 * 1024 * 1024)]) {
     const framed = stageCompress(data);
-    assert.ok(framed.equals(await compress(Buffer.from(data), 3)), `${data.length} bytes`);
-    assert.ok((await decompress(framed)).equals(data), `${data.length} bytes round trip`);
+    assert.ok(framed.equals(await encodeHere(transform.worker, Buffer.from(data))), `${data.length} bytes`);
+    assert.ok((await decodePart(decoder.worker, Buffer.from(framed), {})).equals(data), `${data.length} bytes round trip`);
+    assert.ok((await decodeHere(decoder.worker, framed, {})).equals(data), `${data.length} bytes round trip on this thread`);
   }
 });
 

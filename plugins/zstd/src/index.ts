@@ -1,6 +1,5 @@
 import { definePlugin, TransformStage } from '@rast-backup/core';
 import * as t from 'typanion';
-import { compress, decompress } from './ZstdPool.js';
 import { compressBound } from './CompressionContext.js';
 
 const PLUGIN_NAME = '@rast-backup/plugin-zstd';
@@ -19,12 +18,12 @@ export default definePlugin({
     level: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 22)])),
   },
   apply(pipeline, options) {
-    pipeline.hooks.untransform.for('zstd').tap(PLUGIN_NAME, () => ({ decode: (data) => decompress(data) }));
+    pipeline.hooks.untransform.for('zstd').tap(PLUGIN_NAME, () => ({ worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href } }));
     if (options.algorithm === 'none') return;
     const level = options.level ?? 3;
     pipeline.hooks.transforms.tap(PLUGIN_NAME, (transforms) => [
       ...transforms,
-      { name: 'zstd', plugin: `${PLUGIN_NAME}@${VERSION}`, stage: TransformStage.COMPRESS, params: { level }, encode: (data: Buffer) => compress(data, level),
+      { name: 'zstd', plugin: `${PLUGIN_NAME}@${VERSION}`, stage: TransformStage.COMPRESS, params: { level },
         worker: { module: new URL('./ZstdStage.js', import.meta.url).href, options: { level }, bound: compressBound },
       },
     ]);

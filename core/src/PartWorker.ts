@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { stageFailure, type StageFailure } from './StageFailure.js';
+import { stageOf } from './StageModules.js';
+import { collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
+
+export interface EncoderJob {
+  /**
+   * Holds the plaintext part in its first `length` bytes, and the result at the end: a slot shared with the
+   * main thread, or memory moved here and back.
+   */
+  memory: SharedArrayBuffer | ArrayBuffer;
+  length: number;
+  /** Room every stage's output needs; `memory` has at least this many bytes. */
+  capacity: number;
+  stages: Array<{ module: string; options: unknown; prepared: unknown }>;
+}
+
+/** `memory` comes back only when it was moved here (not shared). */
+export type EncoderResult = { memory?: ArrayBuffer; length: number; sha256: string } | ({ failed: number } & StageFailure);
+
+export interface DecoderJob {
+  module: string;
+  options: unknown;
+  prepared: unknown;
+  /** The stored bytes (moved here when the caller owned all of their memory). */
+  data: Uint8Array;
+}
+
+/** The decoded bytes: `length` bytes at `offset` of `buffer` (moved, not copied). */
+export type DecoderResult = { buffer: ArrayBuffer; offset: number; length: number } | ({ failed: true } & StageFailure);
+
+/** This thread's scratch memory: the stages write alternately into it and into the job's memory. */
+let scratch: ArrayBuffer | undefined;
+
+/** Runs in a worker thread (piscina): every transform of one part in turn, then its SHA-256; the result ends in the job's memory. */
+export default async function encode(job: EncoderJob): Promise<unknown> {
+  if (!scratch || scratch.byteLength < job.capacity) scratch = new ArrayBuffer(job.capacity);
+  const home = Buffer.from(job.memory, 0, job.capacity);
+  const spare = Buffer.from(scratch, 0, job.capacity);
+  let current = home;
+  let length = job.length;
+  for (const [index, { module, options, prepared }] of job.stages.entries()) {
+    const output = current === home ? spare : home;
+    try {
+      const stage = await stageOf(module, options);
+      length = stage(current.subarray(0, length), output, prepared, collectYoungGarbage);
+    } catch (error) {
+      return { failed: index, ...stageFailure(error) } satisfies EncoderResult;
+    }
+    current = output;
+  }
+  if (current !== home) spare.copy(home, 0, 0, length);
+  const sha256 = createHash('sha256').update(home.subarray(0, length)).digest('hex');
+  collectYoungGarbage();
+  if (job.memory instanceof SharedArrayBuffer) return { length, sha256 } satisfies EncoderResult;
+  const result: EncoderResult = { memory: job.memory, length, sha256 };
+  return move({ [transferableSymbol]: job.memory, [valueSymbol]: result } as never);
+}
+
+/** Runs in a worker thread (piscina, `name: 'decode'`): one decoder's stage over one stored part. */
+export async function decode(job: DecoderJob): Promise<unknown> {
+  let output: Uint8Array;
+  try {
+    const stage = await stageOf(job.module, job.options, 'decoder');
+    output = await stage(Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength), job.prepared, collectYoungGarbage);
+  } catch (error) {
+    return { failed: true, ...stageFailure(error) } satisfies DecoderResult;
+  } finally {
+    collectYoungGarbageAfterTask(); // the part moved in
+  }
+  // The output's whole memory is moved back, unless it is small enough to be a slice of Node's shared pool.
+  const owned = output.buffer instanceof ArrayBuffer && output.buffer.byteLength > Buffer.poolSize;
+  const buffer = owned ? (output.buffer as ArrayBuffer) : new Uint8Array(output).buffer;
+  const result: DecoderResult = owned ? { buffer, offset: output.byteOffset, length: output.byteLength } : { buffer, offset: 0, length: output.byteLength };
+  return move({ [transferableSymbol]: buffer, [valueSymbol]: result } as never);
+}

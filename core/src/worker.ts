@@ -1,0 +1,5 @@
+// What a transform's or decoder's worker stage may import from the core: no more than these modules, so
+// that a worker thread does not load the rest of the core.
+export { collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
+export { ErrorCode, RastError } from './errors.js';
+export type { DecoderStage, DecoderStageFactory, WorkerStage, WorkerStageFactory } from './types.js';

@@ -1,0 +1,29 @@
+import type { DecoderStage } from '@rast-backup/core/worker';
+import { decryptWritten, type WrittenMessage } from './WrittenMessage.js';
+
+/**
+ * What the main thread found in one message with the private key: where the data of a message MessageWriter
+ * wrote lies and its session key, or only the session key of a message of another shape.
+ */
+export type MessageKey = { written: WrittenMessage } | { other: { data: Uint8Array; algorithm: string } };
+
+/**
+ * The OpenPGP decoder's worker-thread stage: deciphers and checks a message MessageWriter wrote with Node's
+ * OpenSSL (see decryptWritten); leaves any other shape to openpgp.js, loaded only then, with its session key.
+ */
+export default function decryptionStage(): DecoderStage {
+  return async (input, prepared) => {
+    const key = prepared as MessageKey;
+    if ('written' in key) {
+      return decryptWritten(input, key.written) ?? decryptOther(input, { data: key.written.sessionKey, algorithm: 'aes256' });
+    }
+    return decryptOther(input, key.other);
+  };
+}
+
+async function decryptOther(data: Uint8Array, sessionKeys: { data: Uint8Array; algorithm: string }): Promise<Uint8Array> {
+  const openpgp = await import('openpgp');
+  const message = await openpgp.readMessage({ binaryMessage: data });
+  const { data: plain } = await openpgp.decrypt({ message, sessionKeys: sessionKeys as import('openpgp').SessionKey, format: 'binary' });
+  return plain;
+}

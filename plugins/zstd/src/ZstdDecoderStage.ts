@@ -1,0 +1,16 @@
+import { createRequire } from 'node:module';
+import { ErrorCode, RastError, type DecoderStage } from '@rast-backup/core/worker';
+
+type Zstd = typeof import('zstd-napi');
+
+/** The zstd decoder's worker-thread stage: one self-contained frame per part, decompressed by libzstd (zstd-napi). */
+export default function zstdDecoderStage(): DecoderStage {
+  let zstd: Zstd;
+  try {
+    zstd = createRequire(import.meta.url)('zstd-napi') as Zstd;
+  } catch (error) {
+    throw new RastError(ErrorCode.TOOL_MISSING, `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`);
+  }
+  const decompressor = new zstd.Decompressor();
+  return (input) => decompressor.decompress(input);
+}
