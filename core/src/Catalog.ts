@@ -105,24 +105,26 @@ export class Catalog {
     const limit = pLimit(MANIFEST_READS);
     const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Manifest | undefined> => {
       const copy = cached.get(id);
-      let text = copy?.size === size && copy.version === version ? copy.text : undefined;
-      if (text === undefined) {
-        changed = true;
-        try {
-          text = (await sink.get(key)).toString('utf8');
-        } catch (error) {
-          // Deleted between the listing and the read (a delete or prune running beside this one): not there.
-          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
-          throw error;
-        }
+      if (copy?.size === size && copy.version === version) {
+        kept.set(id, copy);
+        return copy.manifest;
       }
-      const { manifest, problem } = parseManifest(text, id);
+      changed = true;
+      let data: Buffer;
+      try {
+        data = await sink.get(key);
+      } catch (error) {
+        // Deleted between the listing and the read (a delete or prune running beside this one): not there.
+        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
+        throw error;
+      }
+      const { manifest, problem } = parseManifest(data, id);
       if (!manifest) {
         this.log.warn(`manifest of backup ${id} in sink ${sink.name} (${sink.location}) is damaged: ${problem}; ignoring that copy`);
         damaged.push({ id, sink: sink.name, key, problem: problem ?? 'unreadable' });
         return undefined;
       }
-      kept.set(id, { size, version, text });
+      kept.set(id, { size, version, manifest });
       return manifest;
     };
     const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);

@@ -66,10 +66,10 @@ const isManifest = t.isObject(
 );
 
 /** Parses a stored manifest; returns the reasons it is not one. */
-export function parseManifest(data: Buffer | string, expectedId: string): { manifest?: Manifest; problem?: string } {
+export function parseManifest(data: Buffer, expectedId: string): { manifest?: Manifest; problem?: string } {
   let value: unknown;
   try {
-    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+    value = JSON.parse(data.toString('utf8'));
   } catch (error) {
     return { problem: `not JSON (${(error as Error).message})` };
   }

@@ -2,22 +2,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
+import type { Manifest } from './Manifest.js';
 import type { Sink } from './types.js';
 
-/** A manifest's stored text, and the size (and version, where the sink has them) it was listed with. */
+/** A manifest as checked when it was read, and the size (and version, where the sink has one) it was listed with. */
 export interface CachedManifest {
   size: number;
   version?: string;
-  text: string;
+  manifest: Manifest;
 }
 
-const FORMAT = 'rast-backup/manifest-cache';
+const FORMAT = 'rast-backup/manifest-cache/2';
 
 /**
- * Copies of the manifests this host has read, one file per sink in its state directory. A committed
+ * The manifests this host has read and checked, one file per sink in its state directory. A committed
  * manifest is never rewritten in place, so the copy of a key the sink still lists, at the listed size and
- * version (an S3 ETag), is that manifest: the catalog reads only the listing and the manifests that are new since the last run. The
- * manifests in the sinks stay the truth; a missing or unreadable cache only costs time.
+ * version (an S3 ETag), is that manifest: the catalog reads only the listing and the manifests that are
+ * new since the last run. The manifests in the sinks stay the truth; a missing or unreadable cache only
+ * costs time.
  */
 export class ManifestCache {
   constructor(private readonly directory: string | undefined) {}

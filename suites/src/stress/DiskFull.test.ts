@@ -86,7 +86,7 @@ testNeeding(full, canMountExt4 && swiftAvailable, `${needs} and python3-swift`, 
   const result = await host.run(['create', large]);
   assert.is(result.status, 1, result.stderr);
   const lines = result.stderr.trimEnd().split('\n');
-  assert.match(lines[0]!, /^rast-backup: warning: local sink local .*no space left on the device\); backup \S+ goes on in s3 only/);
+  assert.match(lines[0]!, /^rast-backup: warning: local sink local .*no space left on the device\); backup \S+ goes on in s3 only/, result.stderr);
   assertOneLine(lines.slice(1).join('\n'), /^rast-backup: error RB017: backup \S+ is committed in s3 only: local sink local .*\(no space left on the device\)$/);
   const listed = await host.json<Array<{ id: string; sinks: string[] }>>(['list']);
   assert.equal(listed.map((entry) => entry.sinks), [['s3']]);
