@@ -49,6 +49,7 @@ create('the manifest is written last, after every part and the index', async () 
   const manifest = await createBackup(runtimeWith([sink], ['0123456789']), { path: await temporaryDirectory() });
   assert.is(sink.calls.at(-1), `put ${RepositoryKeys.manifest(manifest.id)}`);
   assert.is(sink.calls.filter((call) => call.startsWith('put')).length, 3 + 1 + 1);
+  assert.equal([...sink.durable], [RepositoryKeys.manifest(manifest.id)]);
 });
 
 create('every sink gets every part; list shows both sinks', async () => {

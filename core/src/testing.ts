@@ -14,7 +14,7 @@ import { Pipeline } from './Pipeline.js';
 import { Repository } from './Repository.js';
 import type { Runtime } from './Runtime.js';
 import { SourceStage } from './stages.js';
-import type { Format, Logger, Sink, SinkObject } from './types.js';
+import type { Format, Logger, PutOptions, Sink, SinkObject } from './types.js';
 
 const cleanups: string[] = [];
 process.on('exit', () => {
@@ -67,14 +67,17 @@ export const silentLogger = (): Logger & { warnings: string[] } => {
 export class MemorySink implements Sink {
   readonly objects = new Map<string, Buffer>();
   readonly calls: string[] = [];
+  /** Keys put with `{ durable: true }`. */
+  readonly durable = new Set<string>();
   failPutsMatching?: RegExp;
 
   constructor(readonly name = 'memory', readonly location = 'memory://') {}
 
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, data: Buffer, options?: PutOptions): Promise<void> {
     this.calls.push(`put ${key}`);
     if (this.failPutsMatching?.test(key)) throw new Error(`refusing ${key}`);
     this.objects.set(key, Buffer.from(data));
+    if (options?.durable) this.durable.add(key);
   }
 
   async get(key: string): Promise<Buffer> {

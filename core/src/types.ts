@@ -12,8 +12,10 @@ export interface Sink {
   /**
    * Stores `data` under `key` atomically: a reader sees the whole object or nothing. `data` is valid only until
    * the returned promise settles (create reuses its memory for a later part): copy what must be kept.
+   * `options.durable`: the object must be durable once the promise resolves (create's manifest, the commit);
+   * without it, a sink may defer making it durable to `flush()`.
    */
-  put(key: string, data: Buffer): Promise<void>;
+  put(key: string, data: Buffer, options?: PutOptions): Promise<void>;
   /** Reads a whole object into a buffer the caller owns (the sink keeps no reference); throws RastError PART_MISSING when absent. */
   get(key: string): Promise<Buffer>;
   /** Lists objects whose key starts with `prefix`. */
@@ -27,6 +29,11 @@ export interface Sink {
    * defer its fsyncs to here (objects without a manifest are garbage after a crash, never a backup).
    */
   flush?(): Promise<void>;
+}
+
+export interface PutOptions {
+  /** Durable when put() resolves, not at the next flush(): set for a manifest, the commit point. */
+  durable?: boolean;
 }
 
 export interface SinkObject {

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { chmod, chown, open, type FileHandle, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { ErrorCode, makeDirectories, processAlive, RastError, type Sink, type SinkObject } from '@rast-backup/core';
+import { ErrorCode, makeDirectories, processAlive, RastError, type PutOptions, type Sink, type SinkObject } from '@rast-backup/core';
 
 export interface LocalSinkOptions {
   name: string;
@@ -131,16 +131,16 @@ export class LocalSink implements Sink {
 
   /**
    * Writes to a temporary file (a part's bulk with O_DIRECT where it can: see writeDirect), then renames it
-   * into place. Manifests are fsynced before the rename (and their directory after it); a part's fsync starts
-   * at once in the background and flush() waits for it, before the manifest is written.
+   * into place. A durable put (a manifest) is fsynced before the rename, and its directory after it; any other
+   * object's fsync starts at once in the background and flush() waits for it, before the manifest is written.
    */
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, data: Buffer, options?: PutOptions): Promise<void> {
     const target = this.file(key);
     const temporary = `${target}${TEMPORARY_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
-    const isManifest = key.endsWith('.json');
+    const durable = options?.durable === true;
     try {
       await this.makeDirectory(path.dirname(target));
-      let direct = isManifest || !this.directIo || !mayBeAligned(data) ? 0 : await writeDirect(temporary, data, this.fileMode);
+      let direct = durable || !this.directIo || !mayBeAligned(data) ? 0 : await writeDirect(temporary, data, this.fileMode);
       if (direct === FILESYSTEM_REFUSES) {
         this.directIo = false;
         direct = 0;
@@ -152,12 +152,12 @@ export class LocalSink implements Sink {
           const grouped = await handle.chown(-1, this.gid).then(() => true, () => false);
           await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
         }
-        if (isManifest) await handle.sync();
+        if (durable) await handle.sync();
       } finally {
         await handle.close();
       }
       await rename(temporary, target);
-      if (isManifest) await syncPath(path.dirname(target));
+      if (durable) await syncPath(path.dirname(target));
       else {
         const started = syncPath(target);
         started.catch(() => {});

@@ -1,0 +1,87 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ErrorCode, RastError } from './errors.js';
+import { createBackup } from './operations.js';
+import { ParentResolver } from './ParentResolver.js';
+import { RepositoryKeys } from './RepositoryKeys.js';
+import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory } from './testing.js';
+
+const parents = suite('ParentResolver');
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as RastError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+parents('latest: the latest backup of the same source; none yet is a full backup, with a warning', async () => {
+  const sink = new MemorySink();
+  const [source, other] = [await temporaryDirectory(), await temporaryDirectory()];
+  const log = silentLogger();
+  const runtime = { ...memoryRuntime([sink], ['x']), log };
+  const resolver = new ParentResolver(runtime);
+  assert.is(await resolver.resolve('latest', source), undefined);
+  assert.is(log.warnings.length, 1);
+  const first = await createBackup(runtime, { path: source });
+  const second = await createBackup(runtime, { path: source });
+  await createBackup(runtime, { path: other });
+  runtime.repository.catalog.invalidate();
+  assert.is((await resolver.resolve('latest', source))?.id, second.id);
+  assert.is.not(first.id, second.id);
+});
+
+parents('latest on a broken chain is a full backup; the parent hook may make it one too', async () => {
+  const sink = new MemorySink();
+  const source = await temporaryDirectory();
+  const log = silentLogger();
+  const runtime = { ...memoryRuntime([sink], ['x']), log };
+  const full = await createBackup(runtime, { path: source });
+  await createBackup(runtime, { path: source, parent: full.id });
+  sink.objects.delete(RepositoryKeys.manifest(full.id));
+  runtime.repository.catalog.invalidate();
+  const resolver = new ParentResolver(runtime);
+  assert.is(await resolver.resolve('latest', source), undefined);
+  assert.match(log.warnings.at(-1)!, full.id);
+
+  const fresh = memoryRuntime([new MemorySink()], ['x']);
+  await createBackup(fresh, { path: source });
+  fresh.pipeline.hooks.parent.tap('test-full-every', () => null);
+  assert.is(await new ParentResolver(fresh).resolve('latest', source), undefined);
+});
+
+parents('an explicit parent must be of the same source with a whole chain; an empty one is a usage error', async () => {
+  const sink = new MemorySink();
+  const [source, other] = [await temporaryDirectory(), await temporaryDirectory()];
+  const runtime = memoryRuntime([sink], ['x']);
+  const full = await createBackup(runtime, { path: source });
+  const child = await createBackup(runtime, { path: source, parent: full.id });
+  const resolver = new ParentResolver(runtime);
+  assert.is((await resolver.resolve(child.id.slice(0, -2), source))?.id, child.id);
+  assert.is(await codeOf(resolver.resolve(child.id, other)), ErrorCode.PARENT_INVALID);
+  assert.is(await codeOf(resolver.resolve(' ', source)), ErrorCode.USAGE);
+  sink.objects.delete(RepositoryKeys.manifest(full.id));
+  runtime.repository.catalog.invalidate();
+  assert.is(await codeOf(resolver.resolve(child.id, source)), ErrorCode.PARENT_INVALID);
+});
+
+parents('checkStillExists reads the catalog afresh: a parent deleted since is PARENT_INVALID', async () => {
+  const sink = new MemorySink();
+  const runtime = memoryRuntime([sink], ['x']);
+  const full = await createBackup(runtime, { path: await temporaryDirectory() });
+  const resolver = new ParentResolver(runtime);
+  await resolver.checkStillExists(full, 'b-next');
+  await runtime.repository.catalog.entries();
+  sink.objects.delete(RepositoryKeys.manifest(full.id));
+  assert.is(await codeOf(resolver.checkStillExists(full, 'b-next')), ErrorCode.PARENT_INVALID);
+});
+
+parents('readIndex reads the parent index from the repository', async () => {
+  const runtime = memoryRuntime([new MemorySink()], ['x']);
+  const full = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.is((await new ParentResolver(runtime).readIndex(full)).backupId, full.id);
+});
+
+parents.run();
