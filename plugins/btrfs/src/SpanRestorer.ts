@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { displayPath, ErrorCode, indexPath, RastError, sourceAt, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
-import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
+import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { isRestorableXattr } from './BtrfsProperties.js';
 import { btrfsFacts } from './BtrfsSource.js';
 import { BadAttribute } from './CommandAttributes.js';
