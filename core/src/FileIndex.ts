@@ -50,7 +50,7 @@ export interface StreamRange {
   /**
    * Clones in the span whose source the index could resolve: the command's offset, and the spans of the
    * source file (in this stream, or in the parent backup). The source as it was at the clone is those spans
-   * with the ones of this span's backup cut at `at` (see sourceAt); a file that clones from itself is its own
+   * with the ones of this span's backup cut at `at` (the btrfs plugin's CloneSource.ts); a file that clones from itself is its own
    * source. Stored, a source already given in the same entry is written as its number (see storedEntry).
    */
   clones?: Array<{ at: number; source: StreamRange[] }>;
@@ -63,19 +63,6 @@ export interface FileIndex {
   version: 1;
   backupId: string;
   entries: IndexEntry[];
-}
-
-/**
- * The spans that rebuild a clone's source as it was when the clone at byte `at` of backup `from`'s stream was
- * made: the source's spans of earlier backups, and those of `from` that start before `at`, cut there.
- */
-export function sourceAt(source: StreamRange[], from: string, at: number): StreamRange[] {
-  const spans: StreamRange[] = [];
-  for (const range of source) {
-    if (range.from !== from) spans.push(range);
-    else if (range.start < at) spans.push(range.end > at ? { ...range, end: at } : range);
-  }
-  return spans;
 }
 
 /**

@@ -15,7 +15,7 @@ export { PartReader, partLabel, type ReadPart } from './PartReader.js';
 export { checkStored, sha256 } from './PartChecksum.js';
 export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
-export { encodeFileIndex, decodeFileIndex, sourceAt, storedEntry, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';
+export { encodeFileIndex, decodeFileIndex, storedEntry, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';
 export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
 export { encodeHere, decodeHere } from './MainThreadStages.js';

@@ -234,7 +234,7 @@ export class SendStreamIndexer {
 
   /**
    * The spans of a clone's source: a file of this stream (by its path now: its own list, which later commands
-   * extend; readers cut it at the clone, see sourceAt) or of the parent (by its path there). Not copied, so a
+   * extend; readers cut it at the clone, see CloneSource.ts) or of the parent (by its path there). Not copied, so a
    * file cloning from itself costs one record per clone. Undefined when the source lies elsewhere or has no spans.
    */
   private cloneSource(command: SendCommand): StreamRange[] | undefined {

@@ -5,7 +5,7 @@ import { removeAttribute, setAttribute } from '@napi-rs/xattr';
 import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeSpecialFile } from '@rast-backup/plugin-directory';
+import { makeSpecialFile } from '@rast-backup/restore-kit';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
 import { differential } from './testing/Differential.js';
 import { cloneRange, writeAt } from './testing/SourceChanges.js';

@@ -14,7 +14,7 @@ import { ParentFileView } from './ParentFileView.js';
 import { ReceiveTree, UnsafePath, show, type NodeKind, type ReceiveNode, type Time } from './ReceiveTree.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
-import { makeSpecialFile } from '@rast-backup/plugin-directory';
+import { makeSpecialFile } from '@rast-backup/restore-kit';
 
 const COMMAND_NAMES = new Map<number, string>(Object.entries(Command).map(([name, number]) => [number, name]));
 const CREATED: Record<number, NodeKind> = {

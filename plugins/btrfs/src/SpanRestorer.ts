@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { displayPath, ErrorCode, indexPath, RastError, sourceAt, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
-import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/plugin-directory';
+import { displayPath, ErrorCode, indexPath, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
+import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { isRestorableXattr } from './BtrfsProperties.js';
+import { sourceAt } from './CloneSource.js';
 import { btrfsFacts } from './BtrfsSource.js';
 import { BadAttribute } from './CommandAttributes.js';
 import { applyDataCommand, DATA_COMMANDS } from './DataCommand.js';

@@ -1,22 +1,9 @@
 import { Readable } from 'node:stream';
 import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
+import { safeRelativePath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameExtract } from './BinaryPaxNames.js';
 import { BadSparseMap, entryName, fileData, fileSize } from './PaxSparse.js';
-
-/**
- * Checks a path from an archive: relative, no `.` or `..` or empty components, no NUL. Returns it
- * normalized (`./a/b/` → `a/b`, the root → `.`), or throws RESTORE_UNSAFE.
- */
-export function safeRelativePath(name: string, backupId: string): string {
-  let path = name.replace(/\/+$/, '');
-  while (path.startsWith('./')) path = path.slice(2);
-  if (path === '' || path === '.') return '.';
-  if (path.startsWith('/') || path.includes('\0') || path.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId} holds an unsafe path ${JSON.stringify(displayPath(name))}: refusing to restore outside the destination`, { backup: backupId });
-  }
-  return path;
-}
 
 export interface TarEntry {
   /** An index path (see IndexPath). */

@@ -10,7 +10,7 @@ import zstd from '@rast-backup/plugin-zstd';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import directory from './index.js';
-import { NoTextPath, withTextPath } from './TextPath.js';
+import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 
 /** A runtime from a real config file: local sink, zstd, this plugin; 1 MiB parts so big files span parts. */
 async function runtime(repository: string): Promise<Runtime> {

@@ -1,6 +1,5 @@
 import { displayPath, ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
-import { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
-import type { SafeTree } from './SafeTree.js';
+import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { tarEntries, type TarEntry } from './TarEntries.js';
 
 /** Two zero blocks: the end of a tar archive, after a span read on its own. */

@@ -4,12 +4,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listAttributes, getAttribute } from '@napi-rs/xattr';
 import { displayPath, indexPath, type FileIndex, type IndexEntry, type Logger, type SerializeContext, type Serialization } from '@rast-backup/core';
+import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { dataSegments, type Segment } from './DataSegments.js';
 import { sparseEntry } from './PaxSparse.js';
 import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription.js';
-import { NoTextPath, withTextPath } from './TextPath.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
 
 const CHUNK = 1024 * 1024;

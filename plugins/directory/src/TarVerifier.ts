@@ -1,5 +1,5 @@
 import { displayPath, ErrorCode, RastError, type VerifyContext } from '@rast-backup/core';
-import { checkIndex } from './IndexCheck.js';
+import { checkIndex } from '@rast-backup/restore-kit';
 import { tarEntries } from './TarEntries.js';
 
 const TAR_TYPES: Record<string, string> = {

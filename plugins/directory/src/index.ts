@@ -6,11 +6,6 @@ import { tarFormat } from './TarFormat.js';
 const PLUGIN_NAME = '@rast-backup/plugin-directory';
 const VERSION = '0.1.0';
 
-export { restoreIndexedTree, type FileToFill } from './IndexedTreeRestorer.js';
-export type { XattrFilter } from './Metadata.js';
-export type { SafeTree } from './SafeTree.js';
-export { makeSpecialFile } from './SpecialFile.js';
-
 /** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
 export default definePlugin({
   name: PLUGIN_NAME,

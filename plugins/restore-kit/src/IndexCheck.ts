@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { displayPath, ErrorCode, RastError, type FileIndex } from '@rast-backup/core';
-import { safeRelativePath } from './TarEntries.js';
+import { safeRelativePath } from './SafeRelativePath.js';
 
 /**
  * Checks that a file index describes a tree that can be restored inside a destination: safe relative paths,
