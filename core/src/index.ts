@@ -22,6 +22,7 @@ export { encodeHere, decodeHere } from './MainThreadStages.js';
 export { decodePart } from './PartDecoder.js';
 export { stateDirectory } from './StateDirectory.js';
 export { makeDirectories } from './Directories.js';
+export { packageIdentity } from './PackageIdentity.js';
 export { BACKUP_GROUP, groupId, groupName } from './Group.js';
 export { secretFileExposure } from './SecretFile.js';
 export { IndexCache } from './IndexCache.js';

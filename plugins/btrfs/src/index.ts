@@ -1,12 +1,12 @@
-import { definePlugin, SourceStage } from '@rast-backup/core';
+import { definePlugin, packageIdentity, SourceStage } from '@rast-backup/core';
 import * as t from 'typanion';
 import { btrfsSnapshot } from './BtrfsSource.js';
 import { btrfsSendFormat } from './BtrfsSendFormat.js';
 import { describeLocalSnapshot, removeLocalSnapshot } from './LocalSnapshots.js';
 import { snapshotPlaces } from './SnapshotStore.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-btrfs';
-const VERSION = '0.1.0';
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
+
 
 /** `[btrfs]`: atomic read-only snapshots of btrfs subvolumes, sent with `btrfs send`, restored with `btrfs receive` or the user-space receiver. */
 export default definePlugin({

@@ -1,10 +1,10 @@
-import { definePlugin, SourceStage } from '@rast-backup/core';
+import { definePlugin, packageIdentity, SourceStage } from '@rast-backup/core';
 import * as t from 'typanion';
 import { directorySnapshot } from './DirectorySource.js';
 import { tarFormat } from './TarFormat.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-directory';
-const VERSION = '0.1.0';
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
+
 
 /** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
 export default definePlugin({

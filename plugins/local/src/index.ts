@@ -1,14 +1,16 @@
 import path from 'node:path';
-import { BACKUP_GROUP, definePlugin, ErrorCode, groupId, RastError } from '@rast-backup/core';
+import { BACKUP_GROUP, definePlugin, ErrorCode, groupId, packageIdentity, RastError } from '@rast-backup/core';
 import * as t from 'typanion';
 import { LocalSink } from './LocalSink.js';
+
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
 export { LocalSink, type LocalSinkOptions } from './LocalSink.js';
 
 /** `[storage] local.path`: a repository in a local directory. */
 export default definePlugin({
-  name: '@rast-backup/plugin-local',
-  version: '0.1.0',
+  name: PLUGIN_NAME,
+  version: VERSION,
   configKey: 'storage.local',
   activation: 'configured',
   options: {
@@ -23,6 +25,6 @@ export default definePlugin({
     if (options.group !== undefined && gid === undefined) {
       throw new RastError(ErrorCode.CONFIG_INVALID, `${context.configFile ?? 'config'}: storage.local.group: no group ${options.group} in /etc/group`, { key: 'storage.local.group' });
     }
-    pipeline.hooks.sinks.tap('@rast-backup/plugin-local', (sinks) => [...sinks, new LocalSink({ name: 'local', root, gid })]);
+    pipeline.hooks.sinks.tap(PLUGIN_NAME, (sinks) => [...sinks, new LocalSink({ name: 'local', root, gid })]);
   },
 });

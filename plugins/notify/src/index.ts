@@ -1,14 +1,15 @@
-import { definePlugin, type Operation, type Pipeline } from '@rast-backup/core';
+import { definePlugin, type Operation, packageIdentity, type Pipeline } from '@rast-backup/core';
 import { notificationOf } from './NotificationEvent.js';
 import { CommandNotifier, notifyAll, WebhookNotifier, type Notifier } from './Notifiers.js';
 import { NotifyCommand } from './NotifyCommand.js';
 import { NOTIFY_OPTIONS } from './NotifySettings.js';
 
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
+
 export { notificationOf, type NotificationEvent } from './NotificationEvent.js';
 export { WebhookNotifier, CommandNotifier, notifyAll, type Notifier } from './Notifiers.js';
 export { NotifyCommand } from './NotifyCommand.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-notify';
 const registry = new WeakMap<Pipeline, Notifier[]>();
 
 /** The notifiers `[notify]` configured on this pipeline (for `rast-backup notify`). */
@@ -22,7 +23,7 @@ export function notifiersOf(pipeline: Pipeline): Notifier[] | undefined {
  */
 export default definePlugin({
   name: PLUGIN_NAME,
-  version: '0.1.0',
+  version: VERSION,
   configKey: 'notify',
   activation: 'configured',
   options: NOTIFY_OPTIONS,

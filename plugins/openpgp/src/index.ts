@@ -1,10 +1,10 @@
-import { definePlugin, type TransformDecoder } from '@rast-backup/core';
+import { definePlugin, packageIdentity, type TransformDecoder } from '@rast-backup/core';
 import * as t from 'typanion';
 import { normaliseSettings, registerSettings } from './EncryptionSettings.js';
 import { GenerateKeyCommand } from './GenerateKeyCommand.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-openpgp';
-const VERSION = '0.1.0';
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
+
 
 export { settingsOf, DEFAULT_KEY_PATH, DEFAULT_PASSPHRASE_ENV, type EncryptionSettings } from './EncryptionSettings.js';
 export { GenerateKeyCommand } from './GenerateKeyCommand.js';

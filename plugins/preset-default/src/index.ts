@@ -1,4 +1,4 @@
-import { definePreset } from '@rast-backup/core';
+import { definePreset, packageIdentity } from '@rast-backup/core';
 import btrfs from '@rast-backup/plugin-btrfs';
 import directory from '@rast-backup/plugin-directory';
 import local from '@rast-backup/plugin-local';
@@ -8,8 +8,10 @@ import retention from '@rast-backup/plugin-retention';
 import s3 from '@rast-backup/plugin-s3';
 import zstd from '@rast-backup/plugin-zstd';
 
+const { name: PRESET_NAME } = packageIdentity(import.meta.url);
+
 /** The built-in plugins; each activates when its config section is present (or always, for sources and formats). */
 export default definePreset({
-  name: '@rast-backup/preset-default',
+  name: PRESET_NAME,
   plugins: [local, s3, btrfs, directory, zstd, openpgp, retention, notify],
 });

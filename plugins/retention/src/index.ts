@@ -1,8 +1,10 @@
-import { definePlugin, displayPath, ErrorCode, RastError } from '@rast-backup/core';
+import { definePlugin, displayPath, ErrorCode, packageIdentity, RastError } from '@rast-backup/core';
 import { PruneCommand } from './PruneCommand.js';
 import { prune } from './Pruner.js';
 import { newChainReason } from './RetentionPolicy.js';
 import { hasCountingRule, normaliseSettings, RETENTION_OPTIONS, setSettings } from './RetentionSettings.js';
+
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
 export { applyRetention, removalOrder, newChainReason, periodsOf, describeRules } from './RetentionPolicy.js';
 export type { RetentionRules, RetentionCandidate, RetentionDecision, ChainRules } from './RetentionPolicy.js';
@@ -10,12 +12,11 @@ export { prune, type PruneReport, type PruneOptions, type LeftoverDecision } fro
 export { settingsOf, type RetentionSettings } from './RetentionSettings.js';
 export { PruneCommand } from './PruneCommand.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-retention';
 
 /** `[retention]`: which backups `prune` keeps, when `create --parent latest` starts a new chain, prune after create. */
 export default definePlugin({
   name: PLUGIN_NAME,
-  version: '0.1.0',
+  version: VERSION,
   configKey: 'retention',
   activation: 'configured',
   options: RETENTION_OPTIONS,

@@ -1,16 +1,17 @@
-import { definePlugin } from '@rast-backup/core';
+import { definePlugin, packageIdentity } from '@rast-backup/core';
 import { normaliseSettings, S3_OPTIONS } from './S3Settings.js';
 import { S3Sink } from './S3Sink.js';
+
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
 export { S3Sink } from './S3Sink.js';
 export { normaliseSettings, describeLocation, S3_OPTIONS, type S3Settings, type S3Options } from './S3Settings.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-s3';
 
 /** `[s3]`: a repository in an S3 bucket, beside any other sink. The AWS SDK loads only when the sink is first used. */
 export default definePlugin({
   name: PLUGIN_NAME,
-  version: '0.1.0',
+  version: VERSION,
   configKey: 's3',
   activation: 'configured',
   options: S3_OPTIONS,

@@ -1,9 +1,9 @@
-import { definePlugin, TransformStage } from '@rast-backup/core';
+import { definePlugin, packageIdentity, TransformStage } from '@rast-backup/core';
 import * as t from 'typanion';
 import { compressBound } from './CompressionContext.js';
 
-const PLUGIN_NAME = '@rast-backup/plugin-zstd';
-const VERSION = '0.1.0';
+const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
+
 
 /** `[compression]`: zstd on every part (default level 3), or none. Always decodes zstd parts on restore. */
 export default definePlugin({
