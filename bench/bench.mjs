@@ -12,12 +12,28 @@ import { writeReport } from './lib/report.mjs';
 import { atExit, cleanupNow, createWorkspace, dropCaches, removeTree, sh } from './lib/workspace.mjs';
 
 const GROUPS = {
-  create: { needs: [], about: 'full create of (a) to a local repository: rast-backup ×4 variants, the shell pipelines, restic, the btrfs send ceiling' },
-  verify: { needs: ['create'], about: 'verify of (a): rast-backup verify --level full, gpg -d | zstd -d > /dev/null, restic check --read-data' },
+  create: {
+    needs: [],
+    about: 'full create of (a) to a local repository: rast-backup ×4 variants, the shell pipelines, restic, the btrfs send ceiling',
+  },
+  verify: {
+    needs: ['create'],
+    about: 'verify of (a): rast-backup verify --level full, gpg -d | zstd -d > /dev/null, restic check --read-data',
+  },
   restore: { needs: ['create'], about: 'restore of (a) onto btrfs: rast-backup restore, gpg -d | zstd -d | btrfs receive, restic restore' },
-  s3: { needs: [], about: 'create, restore and verify of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd (restic: see docs/benchmarks.md)' },
-  partial: { needs: ['s3'], about: 'restore of one file of (a) from S3, counting the bytes fetched: rast-backup restore --include (tar and btrfs-send formats)' },
-  incremental: { needs: [], about: '(b): full create, incremental create after a 1% change, restore of the chain: rast-backup, btrfs send -p pipeline, restic' },
+  s3: {
+    needs: [],
+    about:
+      'create, restore and verify of (a) with an S3 repository (loopback Swift): rast-backup, pipeline | s3cmd (restic: see docs/benchmarks.md)',
+  },
+  partial: {
+    needs: ['s3'],
+    about: 'restore of one file of (a) from S3, counting the bytes fetched: rast-backup restore --include (tar and btrfs-send formats)',
+  },
+  incremental: {
+    needs: [],
+    about: '(b): full create, incremental create after a 1% change, restore of the chain: rast-backup, btrfs send -p pipeline, restic',
+  },
   rss: { needs: [], about: 'peak RSS of rast-backup create, verify and restore for a 2 GiB and an 8 GiB stream (--big only)' },
 };
 
@@ -44,7 +60,11 @@ function fail(message, code = 1) {
   process.exit(code);
 }
 if (options.help) {
-  console.log(`${usage}\n\ngroups (for --only):\n${Object.entries(GROUPS).map(([name, group]) => `  ${name.padEnd(13)}${group.about}`).join('\n')}`);
+  console.log(
+    `${usage}\n\ngroups (for --only):\n${Object.entries(GROUPS)
+      .map(([name, group]) => `  ${name.padEnd(13)}${group.about}`)
+      .join('\n')}`,
+  );
   process.exit(0);
 }
 
@@ -78,7 +98,7 @@ for (const tool of ['btrfs', 'zstd', 'gpg', 'python3', 'losetup', 'findmnt', ...
 }
 if (!commandExists('/usr/bin/time')) fail('GNU time (/usr/bin/time) is missing (Debian: apt-get install time)', 2);
 if (usesRestic && !commandExists('restic')) {
-  console.error('bench: restic is missing: installing Debian\'s package (apt-get install -y restic)');
+  console.error("bench: restic is missing: installing Debian's package (apt-get install -y restic)");
   sh('DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic >/dev/null');
 }
 function commandExists(name) {
@@ -150,7 +170,8 @@ function config(name, { sink = 'local', zstd = true, openpgp = false, btrfs = tr
   mkdirSync(path.dirname(file), { recursive: true });
   let text = '';
   if (sink === 'local') text += `[storage]\nlocal.path = "${at('repos', name)}"\n`;
-  else text += `[s3]\nbucket = "${sink.bucket}"\nprefix = "${sink.prefix}"\nendpoint = "${sink.endpoint}"\naccess_key_id = "${s3.credentials.accessKeyId}"\nsecret_access_key = "${s3.credentials.secretAccessKey}"\ncache_dir = ""\n`;
+  else
+    text += `[s3]\nbucket = "${sink.bucket}"\nprefix = "${sink.prefix}"\nendpoint = "${sink.endpoint}"\naccess_key_id = "${s3.credentials.accessKeyId}"\nsecret_access_key = "${s3.credentials.secretAccessKey}"\ncache_dir = ""\n`;
   if (!zstd) text += '[compression]\nalgorithm = "none"\n';
   if (openpgp) text += `[encryption]\nenabled = true\nkey_path = "${keyFile}"\n`;
   if (!btrfs) text += '[btrfs]\nenabled = false\n';
@@ -187,7 +208,17 @@ if (needs('rss')) {
 /** name → { group, tool, bytes, runs: [{ seconds, rssMiB, treeMiB, fetched?, stored? }], errors: [] } */
 const cases = new Map();
 function record(entry, result, error) {
-  if (!cases.has(entry.name)) cases.set(entry.name, { name: entry.name, group: entry.group, tool: entry.tool, bytes: entry.bytes ?? null, peers: entry.peers ?? [], goal: entry.goal, runs: [], errors: [] });
+  if (!cases.has(entry.name))
+    cases.set(entry.name, {
+      name: entry.name,
+      group: entry.group,
+      tool: entry.tool,
+      bytes: entry.bytes ?? null,
+      peers: entry.peers ?? [],
+      goal: entry.goal,
+      runs: [],
+      errors: [],
+    });
   const row = cases.get(entry.name);
   if (result) row.runs.push(result);
   if (error) row.errors.push(error);
@@ -226,7 +257,9 @@ async function compare(round, group, entries) {
       const { stdout, stderr, ...figures } = result;
       record(entry, figures);
       if (entry.describe) cases.get(entry.name).note = entry.describe(result);
-      console.error(`  ${entry.name}: ${line}${entry.counted ? `, fetched ${(result.fetched / 2 ** 20).toFixed(1)} MiB of ${(result.stored / 2 ** 20).toFixed(0)} MiB` : ''}`);
+      console.error(
+        `  ${entry.name}: ${line}${entry.counted ? `, fetched ${(result.fetched / 2 ** 20).toFixed(1)} MiB of ${(result.stored / 2 ** 20).toFixed(0)} MiB` : ''}`,
+      );
     } catch (error) {
       if (error.interrupted) throw error;
       record(entry, undefined, error.message);
@@ -241,7 +274,15 @@ function checkSame(source, restored) {
 }
 
 const VARIANTS = [
-  { key: 'zg', label: 'zstd+OpenPGP', zstd: true, openpgp: true, pipe: `zstd -3 -T0 -q | ${GPG_ENCRYPT}`, unpipe: `${GPG_DECRYPT} | zstd -d -q`, ext: 'zst.gpg' },
+  {
+    key: 'zg',
+    label: 'zstd+OpenPGP',
+    zstd: true,
+    openpgp: true,
+    pipe: `zstd -3 -T0 -q | ${GPG_ENCRYPT}`,
+    unpipe: `${GPG_DECRYPT} | zstd -d -q`,
+    ext: 'zst.gpg',
+  },
   { key: 'z', label: 'zstd', zstd: true, openpgp: false, pipe: 'zstd -3 -T0 -q', unpipe: 'zstd -d -q', ext: 'zst' },
   { key: 'g', label: 'OpenPGP', zstd: false, openpgp: true, pipe: GPG_ENCRYPT, unpipe: GPG_DECRYPT, ext: 'gpg' },
   { key: 'n', label: 'plain', zstd: false, openpgp: false, pipe: 'cat', unpipe: 'cat', ext: 'stream' },
@@ -266,11 +307,35 @@ const groups = {
     const entries = [];
     for (const v of VARIANTS) {
       const pipe = `pipe: ${pipeName(v, 'btrfs send')} > file`;
-      entries.push({ name: `create (a), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config(`a-${v.key}`, v), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['create (a): restic backup'] : []), 'create (a): btrfs send > /dev/null (ceiling)'], goal: v.key === 'zg' ? 'create' : undefined });
-      entries.push({ name: pipe, tool: 'pipe', command: `btrfs send -q ${peerMixed} | ${v.pipe} > ${at('peer', `a.${v.ext}`)}`, bytes: data.mixed.bytes });
-      if (v.key === 'zg') entries.push({ name: 'create (a): restic backup', tool: 'restic', command: restic(at('restic', 'a'), `backup --host bench ${peerMixed}`), describe: resticFiles, bytes: data.mixed.bytes });
+      entries.push({
+        name: `create (a), ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('create', config(`a-${v.key}`, v), inMnt('mixed')),
+        bytes: data.mixed.bytes,
+        peers: [pipe, ...(v.key === 'zg' ? ['create (a): restic backup'] : []), 'create (a): btrfs send > /dev/null (ceiling)'],
+        goal: v.key === 'zg' ? 'create' : undefined,
+      });
+      entries.push({
+        name: pipe,
+        tool: 'pipe',
+        command: `btrfs send -q ${peerMixed} | ${v.pipe} > ${at('peer', `a.${v.ext}`)}`,
+        bytes: data.mixed.bytes,
+      });
+      if (v.key === 'zg')
+        entries.push({
+          name: 'create (a): restic backup',
+          tool: 'restic',
+          command: restic(at('restic', 'a'), `backup --host bench ${peerMixed}`),
+          describe: resticFiles,
+          bytes: data.mixed.bytes,
+        });
     }
-    entries.push({ name: 'create (a): btrfs send > /dev/null (ceiling)', tool: 'ceiling', command: `btrfs send -q ${peerMixed} > /dev/null`, bytes: data.mixed.bytes });
+    entries.push({
+      name: 'create (a): btrfs send > /dev/null (ceiling)',
+      tool: 'ceiling',
+      command: `btrfs send -q ${peerMixed} > /dev/null`,
+      bytes: data.mixed.bytes,
+    });
     await compare(round, 'create', entries);
   },
 
@@ -278,9 +343,21 @@ const groups = {
     const entries = [];
     for (const v of VARIANTS) {
       const pipe = `pipe: ${unpipeName(v)} > /dev/null`;
-      entries.push({ name: `verify (a), ${v.label}: rast-backup verify`, tool: 'rast', command: rast('verify', config(`a-${v.key}`, v), 'latest', '--level', 'full'), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['verify (a): restic check --read-data'] : [])] });
+      entries.push({
+        name: `verify (a), ${v.label}: rast-backup verify`,
+        tool: 'rast',
+        command: rast('verify', config(`a-${v.key}`, v), 'latest', '--level', 'full'),
+        bytes: data.mixed.bytes,
+        peers: [pipe, ...(v.key === 'zg' ? ['verify (a): restic check --read-data'] : [])],
+      });
       entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`))} > /dev/null`, bytes: data.mixed.bytes });
-      if (v.key === 'zg') entries.push({ name: 'verify (a): restic check --read-data', tool: 'restic', command: restic(at('restic', 'a'), 'check --read-data'), bytes: data.mixed.bytes });
+      if (v.key === 'zg')
+        entries.push({
+          name: 'verify (a): restic check --read-data',
+          tool: 'restic',
+          command: restic(at('restic', 'a'), 'check --read-data'),
+          bytes: data.mixed.bytes,
+        });
     }
     await compare(round, 'verify', entries);
   },
@@ -289,9 +366,32 @@ const groups = {
     const entries = [];
     for (const v of VARIANTS) {
       const pipe = `pipe: ${unpipeName(v, 'btrfs receive')}`;
-      entries.push({ name: `restore (a), ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config(`a-${v.key}`, v), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipe, ...(v.key === 'zg' ? ['restore (a): restic restore'] : [])], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) });
-      entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`), `btrfs receive -q ${restoreDir}`)}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) });
-      if (v.key === 'zg') entries.push({ name: 'restore (a): restic restore', tool: 'restic', command: restic(at('restic', 'a'), `restore latest --target ${restoreDir}`), bytes: data.mixed.bytes, before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir + peerMixed), cleanRestore()) });
+      entries.push({
+        name: `restore (a), ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('restore', config(`a-${v.key}`, v), 'latest', restoreDir),
+        bytes: data.mixed.bytes,
+        peers: [pipe, ...(v.key === 'zg' ? ['restore (a): restic restore'] : [])],
+        before: cleanRestore,
+        after: () => (checkSame(peerMixed, restoreDir), cleanRestore()),
+      });
+      entries.push({
+        name: pipe,
+        tool: 'pipe',
+        command: `${unpipe(v, at('peer', `a.${v.ext}`), `btrfs receive -q ${restoreDir}`)}`,
+        bytes: data.mixed.bytes,
+        before: () => (cleanRestore(), mkdirSync(restoreDir)),
+        after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()),
+      });
+      if (v.key === 'zg')
+        entries.push({
+          name: 'restore (a): restic restore',
+          tool: 'restic',
+          command: restic(at('restic', 'a'), `restore latest --target ${restoreDir}`),
+          bytes: data.mixed.bytes,
+          before: cleanRestore,
+          after: () => (checkSame(peerMixed, restoreDir + peerMixed), cleanRestore()),
+        });
     }
     await compare(round, 'restore', entries);
   },
@@ -304,17 +404,54 @@ const groups = {
     const pipeCreate = `S3 pipe: ${pipeName(v, 'btrfs send')} | s3cmd put -`;
     const pipeRestore = `S3 pipe: s3cmd get - | ${short(v.unpipe)} | btrfs receive`;
     await compare(round, 's3', [
-      { name: `create (a) → S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config('s3-a', { ...v, sink }), inMnt('mixed')), bytes: data.mixed.bytes, peers: [pipeCreate] },
-      { name: pipeCreate, tool: 'pipe', command: `btrfs send -q ${peerMixed} | ${v.pipe} | ${s3.s3cmd} put - s3://${bucket}/pipe/a.${v.ext} >/dev/null`, bytes: data.mixed.bytes },
+      {
+        name: `create (a) → S3, ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('create', config('s3-a', { ...v, sink }), inMnt('mixed')),
+        bytes: data.mixed.bytes,
+        peers: [pipeCreate],
+      },
+      {
+        name: pipeCreate,
+        tool: 'pipe',
+        command: `btrfs send -q ${peerMixed} | ${v.pipe} | ${s3.s3cmd} put - s3://${bucket}/pipe/a.${v.ext} >/dev/null`,
+        bytes: data.mixed.bytes,
+      },
     ]);
     await compare(round, 's3', [
-      { name: `restore (a) ← S3, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', config('s3-a', { ...v, sink }), 'latest', restoreDir), bytes: data.mixed.bytes, peers: [pipeRestore], before: cleanRestore, after: () => (checkSame(peerMixed, restoreDir), cleanRestore()) },
-      { name: pipeRestore, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} | btrfs receive -q ${restoreDir}`, bytes: data.mixed.bytes, before: () => (cleanRestore(), mkdirSync(restoreDir)), after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()) },
+      {
+        name: `restore (a) ← S3, ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('restore', config('s3-a', { ...v, sink }), 'latest', restoreDir),
+        bytes: data.mixed.bytes,
+        peers: [pipeRestore],
+        before: cleanRestore,
+        after: () => (checkSame(peerMixed, restoreDir), cleanRestore()),
+      },
+      {
+        name: pipeRestore,
+        tool: 'pipe',
+        command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} | btrfs receive -q ${restoreDir}`,
+        bytes: data.mixed.bytes,
+        before: () => (cleanRestore(), mkdirSync(restoreDir)),
+        after: () => (checkSame(peerMixed, path.join(restoreDir, 'mixed')), cleanRestore()),
+      },
     ]);
     const pipeVerify = `S3 pipe: s3cmd get - | ${short(v.unpipe)} > /dev/null`;
     await compare(round, 's3', [
-      { name: `verify (a) ← S3, ${v.label}: rast-backup verify`, tool: 'rast', command: rast('verify', config('s3-a', { ...v, sink }), 'latest', '--level', 'full'), bytes: data.mixed.bytes, peers: [pipeVerify] },
-      { name: pipeVerify, tool: 'pipe', command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} > /dev/null`, bytes: data.mixed.bytes },
+      {
+        name: `verify (a) ← S3, ${v.label}: rast-backup verify`,
+        tool: 'rast',
+        command: rast('verify', config('s3-a', { ...v, sink }), 'latest', '--level', 'full'),
+        bytes: data.mixed.bytes,
+        peers: [pipeVerify],
+      },
+      {
+        name: pipeVerify,
+        tool: 'pipe',
+        command: `${s3.s3cmd} get s3://${bucket}/pipe/a.${v.ext} - | ${v.unpipe} > /dev/null`,
+        bytes: data.mixed.bytes,
+      },
     ]);
   },
 
@@ -325,7 +462,13 @@ const groups = {
     const sample = data.mixed.sample;
     const tarSink = { bucket, prefix: 'rast-tar', endpoint: s3.endpoint };
     await compare(round, 'partial', [
-      { name: `create (a) → S3, directory format (tar), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', config('s3-a-tar', { ...v, sink: tarSink, btrfs: false }), peerMixed), bytes: data.mixed.bytes, peers: [`create (a) → S3, ${v.label}: rast-backup`] },
+      {
+        name: `create (a) → S3, directory format (tar), ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('create', config('s3-a-tar', { ...v, sink: tarSink, btrfs: false }), peerMixed),
+        bytes: data.mixed.bytes,
+        peers: [`create (a) → S3, ${v.label}: rast-backup`],
+      },
     ]);
     const viaProxy = (sink) => ({ ...sink, endpoint: s3.proxyEndpoint });
     const storedUnder = (prefix) => () => Number(sh(`${s3.s3cmd} du s3://${bucket}/${prefix}/`).trim().split(/\s+/)[0]);
@@ -334,8 +477,42 @@ const groups = {
     const whole = [`S3 pipe: s3cmd get - | ${short(v.unpipe)} | btrfs receive`]; // the peers' only way to one file
     const btrfsPartial = 'partial restore ← S3 (one file), btrfs-send format: rast-backup restore --include';
     await compare(round, 'partial', [
-      { name: 'partial restore ← S3 (one file), directory format (tar): rast-backup restore --include', tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast-tar'), peers: whole, command: rast('restore', config('s3-a-tar-proxy', { ...v, sink: viaProxy(tarSink), btrfs: false }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
-      { name: btrfsPartial, tool: 'rast', goal: 'partial', counted: true, stored: storedUnder('rast'), peers: whole, command: rast('restore', config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }), 'latest', restoreDir, '--include', sample), before: cleanRestore, after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()) },
+      {
+        name: 'partial restore ← S3 (one file), directory format (tar): rast-backup restore --include',
+        tool: 'rast',
+        goal: 'partial',
+        counted: true,
+        stored: storedUnder('rast-tar'),
+        peers: whole,
+        command: rast(
+          'restore',
+          config('s3-a-tar-proxy', { ...v, sink: viaProxy(tarSink), btrfs: false }),
+          'latest',
+          restoreDir,
+          '--include',
+          sample,
+        ),
+        before: cleanRestore,
+        after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()),
+      },
+      {
+        name: btrfsPartial,
+        tool: 'rast',
+        goal: 'partial',
+        counted: true,
+        stored: storedUnder('rast'),
+        peers: whole,
+        command: rast(
+          'restore',
+          config('s3-a-proxy', { ...v, sink: viaProxy({ bucket, prefix: 'rast' }) }),
+          'latest',
+          restoreDir,
+          '--include',
+          sample,
+        ),
+        before: cleanRestore,
+        after: () => (checkSample(path.join(restoreDir, sample)), cleanRestore()),
+      },
     ]);
   },
 
@@ -351,9 +528,26 @@ const groups = {
     sh(`btrfs subvolume snapshot -r ${small} ${current} >/dev/null`);
     const ceiling = 'full create (b): btrfs send > /dev/null (ceiling)';
     await compare(round, 'incremental', [
-      { name: `full create (b), ${v.label}: rast-backup`, tool: 'rast', command: rast('create', configFile, small), bytes, peers: [`pipe (b): ${pipeName(v, 'btrfs send')} > file`, 'full create (b): restic backup', ceiling] },
-      { name: `pipe (b): ${pipeName(v, 'btrfs send')} > file`, tool: 'pipe', command: `btrfs send -q ${current} | ${v.pipe} > ${at('peer', 'b-full.gpg')}`, bytes },
-      { name: 'full create (b): restic backup', tool: 'restic', command: restic(repository, `backup --host bench ${current}`), describe: resticFiles, bytes },
+      {
+        name: `full create (b), ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('create', configFile, small),
+        bytes,
+        peers: [`pipe (b): ${pipeName(v, 'btrfs send')} > file`, 'full create (b): restic backup', ceiling],
+      },
+      {
+        name: `pipe (b): ${pipeName(v, 'btrfs send')} > file`,
+        tool: 'pipe',
+        command: `btrfs send -q ${current} | ${v.pipe} > ${at('peer', 'b-full.gpg')}`,
+        bytes,
+      },
+      {
+        name: 'full create (b): restic backup',
+        tool: 'restic',
+        command: restic(repository, `backup --host bench ${current}`),
+        describe: resticFiles,
+        bytes,
+      },
       { name: ceiling, tool: 'ceiling', command: `btrfs send -q ${current} > /dev/null`, bytes },
     ]);
     changeSmall(small, data.small.files, round);
@@ -362,17 +556,49 @@ const groups = {
     const incrementalCeiling = 'incremental (b), 1% changed: btrfs send -p > /dev/null (ceiling)';
     const resticSecond = 'incremental (b), 1% changed: restic backup (second)';
     await compare(round, 'incremental', [
-      { name: `incremental (b), 1% changed, ${v.label}: rast-backup create --parent latest`, tool: 'rast', goal: 'incremental', command: rast('create', configFile, small, '--parent', 'latest'), peers: [`incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, resticSecond, incrementalCeiling] },
-      { name: `incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, tool: 'pipe', command: `btrfs send -q -p ${previous} ${current} | ${v.pipe} > ${at('peer', 'b-incremental.gpg')}` },
+      {
+        name: `incremental (b), 1% changed, ${v.label}: rast-backup create --parent latest`,
+        tool: 'rast',
+        goal: 'incremental',
+        command: rast('create', configFile, small, '--parent', 'latest'),
+        peers: [`incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`, resticSecond, incrementalCeiling],
+      },
+      {
+        name: `incremental (b), 1% changed: ${pipeName(v, 'btrfs send -p')} > file`,
+        tool: 'pipe',
+        command: `btrfs send -q -p ${previous} ${current} | ${v.pipe} > ${at('peer', 'b-incremental.gpg')}`,
+      },
       { name: resticSecond, tool: 'restic', command: restic(repository, `backup --host bench ${current}`), describe: resticFiles },
       { name: incrementalCeiling, tool: 'ceiling', command: `btrfs send -q -p ${previous} ${current} > /dev/null` },
     ]);
     const pipeRestore = `restore (b) chain: ${unpipeName(v, 'btrfs receive')} (full, then incremental)`;
     const second = inMnt('restored-2');
     await compare(round, 'incremental', [
-      { name: `restore (b) chain, ${v.label}: rast-backup`, tool: 'rast', command: rast('restore', configFile, 'latest', restoreDir), bytes, peers: [pipeRestore, 'restore (b): restic restore'], before: cleanRestore, after: () => (checkSame(current, restoreDir), cleanRestore()) },
-      { name: pipeRestore, tool: 'pipe', command: `${unpipe(v, at('peer', 'b-full.gpg'), `btrfs receive -q ${restoreDir}`)} && ${unpipe(v, at('peer', 'b-incremental.gpg'), `btrfs receive -q ${second}`)}`, bytes, before: () => (cleanRestore(), removeTree(second, mnt), mkdirSync(restoreDir), mkdirSync(second)), after: () => (checkSame(current, path.join(second, 'small')), cleanRestore(), removeTree(second, mnt)) },
-      { name: 'restore (b): restic restore', tool: 'restic', command: restic(repository, `restore latest --target ${restoreDir}`), bytes, before: cleanRestore, after: () => (checkSame(current, restoreDir + current), cleanRestore()) },
+      {
+        name: `restore (b) chain, ${v.label}: rast-backup`,
+        tool: 'rast',
+        command: rast('restore', configFile, 'latest', restoreDir),
+        bytes,
+        peers: [pipeRestore, 'restore (b): restic restore'],
+        before: cleanRestore,
+        after: () => (checkSame(current, restoreDir), cleanRestore()),
+      },
+      {
+        name: pipeRestore,
+        tool: 'pipe',
+        command: `${unpipe(v, at('peer', 'b-full.gpg'), `btrfs receive -q ${restoreDir}`)} && ${unpipe(v, at('peer', 'b-incremental.gpg'), `btrfs receive -q ${second}`)}`,
+        bytes,
+        before: () => (cleanRestore(), removeTree(second, mnt), mkdirSync(restoreDir), mkdirSync(second)),
+        after: () => (checkSame(current, path.join(second, 'small')), cleanRestore(), removeTree(second, mnt)),
+      },
+      {
+        name: 'restore (b): restic restore',
+        tool: 'restic',
+        command: restic(repository, `restore latest --target ${restoreDir}`),
+        bytes,
+        before: cleanRestore,
+        after: () => (checkSame(current, restoreDir + current), cleanRestore()),
+      },
     ]);
     removeTree(current, mnt);
     removeTree(previous, mnt);
@@ -385,9 +611,29 @@ const groups = {
       const configFile = config(`big${mib}`, v);
       const bytes = data[`big${mib}`].bytes;
       const label = mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`;
-      await compare(round, 'rss', [{ name: `RSS ${label}: rast-backup create, ${v.label}`, tool: 'rast', goal: 'rss', command: rast('create', configFile, source), bytes }]);
-      await compare(round, 'rss', [{ name: `RSS ${label}: rast-backup verify`, tool: 'rast', goal: 'rss', command: rast('verify', configFile, 'latest'), bytes }]);
-      await compare(round, 'rss', [{ name: `RSS ${label}: rast-backup restore`, tool: 'rast', goal: 'rss', command: rast('restore', configFile, 'latest', restoreDir), bytes, before: cleanRestore, after: cleanRestore }]);
+      await compare(round, 'rss', [
+        {
+          name: `RSS ${label}: rast-backup create, ${v.label}`,
+          tool: 'rast',
+          goal: 'rss',
+          command: rast('create', configFile, source),
+          bytes,
+        },
+      ]);
+      await compare(round, 'rss', [
+        { name: `RSS ${label}: rast-backup verify`, tool: 'rast', goal: 'rss', command: rast('verify', configFile, 'latest'), bytes },
+      ]);
+      await compare(round, 'rss', [
+        {
+          name: `RSS ${label}: rast-backup restore`,
+          tool: 'rast',
+          goal: 'rss',
+          command: rast('restore', configFile, 'latest', restoreDir),
+          bytes,
+          before: cleanRestore,
+          after: cleanRestore,
+        },
+      ]);
       rmSync(at('repos', `big${mib}`), { recursive: true, force: true });
     }
   },

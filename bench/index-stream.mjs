@@ -18,5 +18,7 @@ for (const [position, stream] of process.argv.slice(2).entries()) {
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const gib = statSync(stream).size / 2 ** 30;
-  console.log(`${stream}: ${gib.toFixed(2)} GiB, ${index.entries.length} entries: ${seconds.toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU (${(seconds / gib).toFixed(2)} s/GiB)`);
+  console.log(
+    `${stream}: ${gib.toFixed(2)} GiB, ${index.entries.length} entries: ${seconds.toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU (${(seconds / gib).toFixed(2)} s/GiB)`,
+  );
 }

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
 const filter = process.argv.slice(2).join('|');
 const pattern = filter ? `^(?=.*(${filter})).*dist/.*\\.test\\.js$` : 'dist/.*\\.test\\.js$';
-const child = spawn(process.execPath, [uvu, '.', pattern, '-i', 'node_modules', '-i', 'examples'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [uvu, '.', pattern, '-i', 'node_modules', '-i', 'examples'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 let output = '';
 child.stdout.on('data', (chunk) => {
   output += chunk;

@@ -28,7 +28,11 @@ function treeResident(pid) {
  */
 export async function measure(command, { env = process.env, timeFile } = {}) {
   const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   current = child;
   let stdout = '';
   let stderr = '';

@@ -5,7 +5,9 @@ const escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').repla
 
 /** Returns the SVG text, or null when no case has a ratio. */
 export function ratioChart(rows) {
-  const bars = rows.filter((row) => row.tool === 'rast').flatMap((row) => row.ratios.map((r) => ({ label: row.name.replace(/: rast-backup.*$/, ''), ...r })));
+  const bars = rows
+    .filter((row) => row.tool === 'rast')
+    .flatMap((row) => row.ratios.map((r) => ({ label: row.name.replace(/: rast-backup.*$/, ''), ...r })));
   if (!bars.length) return null;
   const labelWidth = 520;
   const plotWidth = 420;
@@ -27,6 +29,10 @@ export function ratioChart(rows) {
     );
   });
   const one = x(1).toFixed(1);
-  parts.push(`<line x1="${one}" y1="${top - 6}" x2="${one}" y2="${height - 30}" stroke="#d62728" stroke-dasharray="4 3"/>`, `<text x="${one}" y="${height - 16}" text-anchor="middle">1×</text>`, '</svg>');
+  parts.push(
+    `<line x1="${one}" y1="${top - 6}" x2="${one}" y2="${height - 30}" stroke="#d62728" stroke-dasharray="4 3"/>`,
+    `<text x="${one}" y="${height - 16}" text-anchor="middle">1×</text>`,
+    '</svg>',
+  );
   return `${parts.join('\n')}\n`;
 }

@@ -57,7 +57,9 @@ function goals(rows, byName) {
   list.push({
     goal: "incremental create after a 1% change of (b) at least 10× faster than restic's second backup",
     target: `restic's time ÷ rast-backup's ≥ ${INCREMENTAL_FACTOR}`,
-    measured: restic ? `${(1 / restic.ratio).toFixed(2)} (restic ${fixed(byName.get(restic.peer).seconds, 2)} s, rast-backup ${fixed(incremental.seconds, 2)} s)` : '',
+    measured: restic
+      ? `${(1 / restic.ratio).toFixed(2)} (restic ${fixed(byName.get(restic.peer).seconds, 2)} s, rast-backup ${fixed(incremental.seconds, 2)} s)`
+      : '',
     status: status(restic && 1 / restic.ratio >= INCREMENTAL_FACTOR),
   });
 
@@ -90,7 +92,12 @@ function goals(rows, byName) {
       status: status(worstGrowth.growth <= 1.1),
     });
   } else {
-    list.push({ goal: 'peak RSS does not grow with the size of the stream', target: 'run with --big (2 GiB and 8 GiB)', measured: '', status: 'not measured' });
+    list.push({
+      goal: 'peak RSS does not grow with the size of the stream',
+      target: 'run with --big (2 GiB and 8 GiB)',
+      measured: '',
+      status: 'not measured',
+    });
   }
 
   for (const row of rows.filter((r) => r.goal === 'partial')) {
@@ -98,7 +105,12 @@ function goals(rows, byName) {
     list.push({
       goal: `restore of one small file from a large S3 backup reads a small fraction (${row.name.match(/, ([^:]+format[^:]*):/)?.[1] ?? row.name})`,
       target: `< ${PARTIAL_LIMIT * 100}% of the stored bytes fetched`,
-      measured: fraction !== undefined ? `${mib(row.fetched)} of ${mib(row.stored)} (${(fraction * 100).toFixed(2)}%), ${fixed(row.seconds, 2)} s` : row.errors.length ? `failed: ${row.errors[0].slice(0, 160)}` : '',
+      measured:
+        fraction !== undefined
+          ? `${mib(row.fetched)} of ${mib(row.stored)} (${(fraction * 100).toFixed(2)}%), ${fixed(row.seconds, 2)} s`
+          : row.errors.length
+            ? `failed: ${row.errors[0].slice(0, 160)}`
+            : '',
       status: status(fraction === undefined ? undefined : fraction < PARTIAL_LIMIT),
     });
   }
@@ -139,7 +151,12 @@ function render(meta, rows, goalList) {
     ]);
   }
   lines.push(markdownTable(table, { align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l'] }), '', '## Goals', '');
-  lines.push(markdownTable([['goal', 'target', 'measured', 'status'], ...goalList.map((g) => [g.goal.replaceAll('|', '\\|'), g.target, g.measured.replaceAll('|', '\\|'), g.status])]));
+  lines.push(
+    markdownTable([
+      ['goal', 'target', 'measured', 'status'],
+      ...goalList.map((g) => [g.goal.replaceAll('|', '\\|'), g.target, g.measured.replaceAll('|', '\\|'), g.status]),
+    ]),
+  );
   return `${lines.join('\n')}\n`;
 }
 

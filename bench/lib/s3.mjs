@@ -19,7 +19,10 @@ export async function startS3(work) {
   const proxy = await startFaultProxy(swift.port, () => undefined);
   const host = swift.endpoint.replace('http://', '');
   const config = path.join(work, 's3cfg');
-  writeFileSync(config, `[default]\naccess_key = ${swift.accessKeyId}\nsecret_key = ${swift.secretAccessKey}\nhost_base = ${host}\nhost_bucket = ${host}\nuse_https = False\nsignature_v2 = False\nmultipart_chunk_size_mb = 16\n`);
+  writeFileSync(
+    config,
+    `[default]\naccess_key = ${swift.accessKeyId}\nsecret_key = ${swift.secretAccessKey}\nhost_base = ${host}\nhost_bucket = ${host}\nuse_https = False\nsignature_v2 = False\nmultipart_chunk_size_mb = 16\n`,
+  );
   const s3cmd = `s3cmd -c ${config} --no-progress`;
   return {
     endpoint: swift.endpoint,

@@ -8,10 +8,21 @@ import path from 'node:path';
 /** Runs a shell command synchronously; returns its stdout; throws with its stderr on failure. */
 export function sh(command) {
   try {
-    return execFileSync('bash', ['-o', 'pipefail', '-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
+    return execFileSync('bash', ['-o', 'pipefail', '-c', command], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 2 ** 20,
+    });
   } catch (error) {
-    if (error.signal === 'SIGINT' || error.signal === 'SIGTERM') throw Object.assign(new Error(`interrupted (${error.signal})`), { interrupted: true });
-    throw new Error(`${command.split('\n')[0].slice(0, 200)}: ${String(error.stderr ?? error.message).trim().split('\n').slice(-3).join(' | ')}`);
+    if (error.signal === 'SIGINT' || error.signal === 'SIGTERM')
+      throw Object.assign(new Error(`interrupted (${error.signal})`), { interrupted: true });
+    throw new Error(
+      `${command.split('\n')[0].slice(0, 200)}: ${String(error.stderr ?? error.message)
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ')}`,
+    );
   }
 }
 
@@ -51,7 +62,10 @@ export function createWorkspace(imageGiB, parent = '/var/tmp') {
   // Every mount of the device: ours, bind mounts, and rast-backup's private mount of the top-level subvolume
   // left behind if a create was killed.
   atExit(() => {
-    const targets = spawnSync('findmnt', ['-rn', '-S', device, '-o', 'TARGET'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const targets = spawnSync('findmnt', ['-rn', '-S', device, '-o', 'TARGET'], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
     for (const target of targets.reverse()) spawnSync('umount', ['-l', target]);
   });
   return { work, mnt, device };

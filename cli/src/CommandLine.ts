@@ -15,7 +15,7 @@ export function commandLineArguments(argv: string[] = process.argv.slice(2)): st
     return argv;
   }
   const all: Buffer[] = [];
-  for (let at = 0; at < raw.length; ) {
+  for (let at = 0; at < raw.length;) {
     const end = raw.indexOf(0, at);
     all.push(raw.subarray(at, end < 0 ? raw.length : end));
     at = end < 0 ? raw.length : end + 1;

@@ -26,7 +26,10 @@ if (enabled) {
     await mkdir(path.join(home, 'source'));
     await writeFile(path.join(home, 'source', 'file'), 'content\n');
     await writeFile(path.join(home, 'config.toml'), `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n`);
-    const created = spawnSync(binary, ['create', path.join(home, 'source'), '--json', '--config', path.join(home, 'config.toml')], { encoding: 'utf8', env: { ...process.env, RAST_BACKUP_CONFIG: '' } });
+    const created = spawnSync(binary, ['create', path.join(home, 'source'), '--json', '--config', path.join(home, 'config.toml')], {
+      encoding: 'utf8',
+      env: { ...process.env, RAST_BACKUP_CONFIG: '' },
+    });
     assert.is(created.status, 0, created.stderr);
     assert.ok(JSON.parse(created.stdout).id);
     assert.is(spawnSync(binary, ['verify', 'latest', '--config', path.join(home, 'config.toml')]).status, 0);

@@ -55,8 +55,12 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.match(created.id, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
   const listed = json<any[]>(cli(['list', '--json', '--config', config]));
   assert.is(listed.length, 1);
-  for (const key of ['id', 'name', 'tags', 'parent', 'created', 'source', 'format', 'size', 'storedSize', 'sinks']) assert.ok(key in listed[0], `list --json has ${key}`);
-  assert.equal([listed[0].name, listed[0].tags, listed[0].parent, listed[0].source, listed[0].sinks], ['Full Backup', ['daily', 'test'], null, source, ['local']]);
+  for (const key of ['id', 'name', 'tags', 'parent', 'created', 'source', 'format', 'size', 'storedSize', 'sinks'])
+    assert.ok(key in listed[0], `list --json has ${key}`);
+  assert.equal(
+    [listed[0].name, listed[0].tags, listed[0].parent, listed[0].source, listed[0].sinks],
+    ['Full Backup', ['daily', 'test'], null, source, ['local']],
+  );
   assert.ok(!Number.isNaN(Date.parse(listed[0].created)));
 
   const info = json(cli(['info', created.id.slice(0, -1), '--json', '--config', config]));
@@ -65,9 +69,15 @@ flow('create, list, info, verify, restore and delete through the real binary', a
   assert.is(cli(['verify', 'latest', '--config', config]).status, 0);
 
   const root = json(cli(['ls', 'latest', '--json', '--config', config]));
-  assert.equal(root.entries.map((entry: any) => entry.path), ['dir', 'file1', 'random.bin']);
+  assert.equal(
+    root.entries.map((entry: any) => entry.path),
+    ['dir', 'file1', 'random.bin'],
+  );
   const tree = json(cli(['ls', 'latest', '/dir/', '-R', '--json', '--config', config]));
-  assert.equal(tree.entries.map((entry: any) => entry.path), ['dir/a.txt', 'dir/sub', 'dir/sub/b.txt']);
+  assert.equal(
+    tree.entries.map((entry: any) => entry.path),
+    ['dir/a.txt', 'dir/sub', 'dir/sub/b.txt'],
+  );
   assert.match(cli(['ls', 'latest', 'dir/a.txt', '--config', config]).stdout, /^file\s+0\d{3}.*\s2  dir\/a\.txt\n$/);
   assertFails(cli(['ls', 'latest', 'dir/nope', '--config', config]), 2, /backup \S+ has no dir\/nope/);
   assertFails(cli(['ls', 'latest', '../etc', '--config', config]), 2, /"\.\." is not allowed/);
@@ -92,7 +102,8 @@ flow('a source path that is not UTF-8 is backed up, listed and restored from its
   const source = Buffer.concat([Buffer.from(`${home}/lat`), Buffer.from([0xe9])]);
   await mkdir(source);
   await writeFile(Buffer.concat([source, Buffer.from('/inside.txt')]), 'inside\n');
-  const create = (...extra: string[]) => cli(['-c', `exec "$0" create "$(printf "$1")" --json --config "$2" ${extra.join(' ')}`, BINARY, `${home}/lat\\351`, config], {}, 'sh');
+  const create = (...extra: string[]) =>
+    cli(['-c', `exec "$0" create "$(printf "$1")" --json --config "$2" ${extra.join(' ')}`, BINARY, `${home}/lat\\351`, config], {}, 'sh');
   const full = json(create());
   assert.is(full.source, `${home}/lat\udce9`, 'the manifest names the source by its bytes');
   const incremental = json(create('--parent', 'latest'));
@@ -112,10 +123,19 @@ flow('restore --include of a tar chain reads only the parts that hold the select
   const restored = json(cli(['restore', incremental.id, destination, '--include', 'file1', 'dir/a.txt', '--json', '--config', config]));
   assert.is(await readFile(path.join(destination, 'file1'), 'utf8'), 'one, changed\n');
   assert.is(await readFile(path.join(destination, 'dir', 'a.txt'), 'utf8'), 'a\n', 'from the full backup, by its span');
-  assert.ok(full.size > 2_500_000 && restored.read <= 2 * 1024 * 1024, `two small files read at most a part of each backup (${restored.read} of ${restored.chainSize} bytes)`);
+  assert.ok(
+    full.size > 2_500_000 && restored.read <= 2 * 1024 * 1024,
+    `two small files read at most a part of each backup (${restored.read} of ${restored.chainSize} bytes)`,
+  );
   assert.equal((await readdir(destination, { recursive: true })).sort(), ['dir', 'dir/a.txt', 'file1'], 'only the selected files');
-  const whole = json(cli(['restore', incremental.id, path.join(home, 'restored-whole'), '--include', 'random.bin', '--json', '--config', config]));
-  assert.equal(await readFile(path.join(home, 'restored-whole', 'random.bin')), await readFile(path.join(source, 'random.bin')), 'a file over several parts');
+  const whole = json(
+    cli(['restore', incremental.id, path.join(home, 'restored-whole'), '--include', 'random.bin', '--json', '--config', config]),
+  );
+  assert.equal(
+    await readFile(path.join(home, 'restored-whole', 'random.bin')),
+    await readFile(path.join(source, 'random.bin')),
+    'a file over several parts',
+  );
   assert.ok(whole.read >= 2_500_000);
 });
 
@@ -130,21 +150,26 @@ flow('restore --include takes several patterns after one flag, and repeated flag
   assert.equal((await readdir(second, { recursive: true })).sort(), ['dir', 'dir/a.txt', 'file1']);
 });
 
-flow('a name that is not UTF-8 is backed up (its xattrs aside), listed as \\xHH, selected by that form, restored byte for byte', async () => {
-  const { config, source, home } = await setup();
-  const name = Buffer.concat([Buffer.from('lat-'), Buffer.from([0xe9, 0xff])]);
-  await writeFile(Buffer.concat([Buffer.from(`${source}/dir/`), name]), 'x');
-  const created = cli(['create', source, '--config', config]);
-  assert.is(created.status, 0, created.stderr);
-  // The file is kept; only its xattrs cannot be read (the xattr binding takes text paths): one summary line.
-  assert.equal(created.stderr.trim().split('\n'), ['rast-backup: warning: extended attributes not backed up of 1 entries whose names are not UTF-8 (dir/lat-\\xe9\\xff): the xattr library takes only UTF-8 paths']);
-  const listed = cli(['ls', 'latest', 'dir', '--config', config]);
-  assert.match(listed.stdout, /  dir\/lat-\\xe9\\xff\n/);
-  assert.match(cli(['ls', 'latest', 'dir/lat-\\xe9\\xff', '--config', config]).stdout, /file .* 1  dir\/lat-\\xe9\\xff\n/);
-  const restored = path.join(home, 'restored');
-  assert.is(cli(['restore', 'latest', restored, '--include', 'dir/lat-\\xe9\\xff', '--config', config]).status, 0);
-  assert.equal(await readdir(path.join(restored, 'dir'), { encoding: 'buffer' }), [name]);
-});
+flow(
+  'a name that is not UTF-8 is backed up (its xattrs aside), listed as \\xHH, selected by that form, restored byte for byte',
+  async () => {
+    const { config, source, home } = await setup();
+    const name = Buffer.concat([Buffer.from('lat-'), Buffer.from([0xe9, 0xff])]);
+    await writeFile(Buffer.concat([Buffer.from(`${source}/dir/`), name]), 'x');
+    const created = cli(['create', source, '--config', config]);
+    assert.is(created.status, 0, created.stderr);
+    // The file is kept; only its xattrs cannot be read (the xattr binding takes text paths): one summary line.
+    assert.equal(created.stderr.trim().split('\n'), [
+      'rast-backup: warning: extended attributes not backed up of 1 entries whose names are not UTF-8 (dir/lat-\\xe9\\xff): the xattr library takes only UTF-8 paths',
+    ]);
+    const listed = cli(['ls', 'latest', 'dir', '--config', config]);
+    assert.match(listed.stdout, /  dir\/lat-\\xe9\\xff\n/);
+    assert.match(cli(['ls', 'latest', 'dir/lat-\\xe9\\xff', '--config', config]).stdout, /file .* 1  dir\/lat-\\xe9\\xff\n/);
+    const restored = path.join(home, 'restored');
+    assert.is(cli(['restore', 'latest', restored, '--include', 'dir/lat-\\xe9\\xff', '--config', config]).status, 0);
+    assert.equal(await readdir(path.join(restored, 'dir'), { encoding: 'buffer' }), [name]);
+  },
+);
 
 flow('a name with a newline is listed on one line as \\x0a, selected by that form, restored as it was', async () => {
   const { config, source, home } = await setup();
@@ -152,7 +177,10 @@ flow('a name with a newline is listed on one line as \\x0a, selected by that for
   assert.is(cli(['create', source, '--config', config]).status, 0);
   const listed = cli(['ls', 'latest', 'dir', '--config', config]).stdout;
   assert.match(listed, /  dir\/two\\x0alines\n/);
-  assert.ok(listed.split('\n').every((line) => !line.endsWith('dir/two')), 'no entry is split over two lines');
+  assert.ok(
+    listed.split('\n').every((line) => !line.endsWith('dir/two')),
+    'no entry is split over two lines',
+  );
   const restored = path.join(home, 'restored');
   assert.is(cli(['restore', 'latest', restored, '--include', 'dir/two\\x0alines', '--config', config]).status, 0);
   assert.equal(await readdir(path.join(restored, 'dir')), ['two\nlines']);
@@ -228,7 +256,11 @@ badInput('a file that cannot be read is left out with a warning; the backup succ
   const created = json(result);
   assert.match(result.stderr, /warning: file1: not backed up: EACCES/);
   const listed = json(cli(['ls', created.id, '--json', '--config', config], as));
-  assert.equal(listed.entries.map((entry: any) => entry.path), ['dir', 'random.bin'], 'file1 is not in the index');
+  assert.equal(
+    listed.entries.map((entry: any) => entry.path),
+    ['dir', 'random.bin'],
+    'file1 is not in the index',
+  );
 });
 
 badInput('a pseudo filesystem as the source (/proc) is refused at once', async () => {
@@ -281,19 +313,30 @@ badInput.run();
 
 const damage = suite('cli: damaged repositories');
 
-damage('a flipped byte in a part: verify and restore fail naming backup, part and sink, and write nothing outside the destination', async () => {
-  const { config, source, home, repository } = await setup();
-  const created = json(cli(['create', source, '--config', config, '--json']));
-  const partFile = path.join(repository, 'data', created.id, '000001.part');
-  const bytes = await readFile(partFile);
-  bytes[100] ^= 0xff;
-  await writeFile(partFile, bytes);
-  assertFails(cli(['verify', created.id, '--config', config]), 1, new RegExp(`backup ${created.id}, part 2 of \\d+ \\(data/${created.id}/000001\\.part\\) in sink local: SHA-256`));
-  const outer = path.join(home, 'outer');
-  await mkdir(outer);
-  assertFails(cli(['restore', created.id, path.join(outer, 'destination'), '--config', config]), 1, new RegExp(`backup ${created.id}, part 2 of \\d+ .*local: SHA-256`));
-  assert.equal(await readdir(outer), ['destination']);
-});
+damage(
+  'a flipped byte in a part: verify and restore fail naming backup, part and sink, and write nothing outside the destination',
+  async () => {
+    const { config, source, home, repository } = await setup();
+    const created = json(cli(['create', source, '--config', config, '--json']));
+    const partFile = path.join(repository, 'data', created.id, '000001.part');
+    const bytes = await readFile(partFile);
+    bytes[100] ^= 0xff;
+    await writeFile(partFile, bytes);
+    assertFails(
+      cli(['verify', created.id, '--config', config]),
+      1,
+      new RegExp(`backup ${created.id}, part 2 of \\d+ \\(data/${created.id}/000001\\.part\\) in sink local: SHA-256`),
+    );
+    const outer = path.join(home, 'outer');
+    await mkdir(outer);
+    assertFails(
+      cli(['restore', created.id, path.join(outer, 'destination'), '--config', config]),
+      1,
+      new RegExp(`backup ${created.id}, part 2 of \\d+ .*local: SHA-256`),
+    );
+    assert.equal(await readdir(outer), ['destination']);
+  },
+);
 
 damage('a missing part fails restore; a missing manifest means the backup is not listed', async () => {
   const { config, source, home, repository } = await setup();
@@ -309,10 +352,16 @@ damage('a corrupt manifest is reported and listed as damaged, not as a backup', 
   const created = json(cli(['create', source, '--config', config, '--json']));
   await writeFile(path.join(repository, 'backups', `${created.id}.json`), '{"format": "rast-backup/manifest", "id": "x"');
   const result = cli(['list', '--json', '--config', config]);
-  assert.equal(json(result).map((entry: any) => [entry.id, entry.status, entry.sinks]), [[created.id, 'damaged', ['local']]]);
+  assert.equal(
+    json(result).map((entry: any) => [entry.id, entry.status, entry.sinks]),
+    [[created.id, 'damaged', ['local']]],
+  );
   assert.match(result.stderr, new RegExp(`manifest of backup ${created.id} in sink local .* is damaged`));
   const text = cli(['list', '--config', config]);
-  assert.match(text.stdout, new RegExp(`^damaged: ${created.id}: manifest unreadable \\(backups/${created.id}\\.json in sink local: not JSON`, 'm'));
+  assert.match(
+    text.stdout,
+    new RegExp(`^damaged: ${created.id}: manifest unreadable \\(backups/${created.id}\\.json in sink local: not JSON`, 'm'),
+  );
 });
 
 damage('a create killed mid-way lists nothing, and the next create works', async () => {
@@ -322,14 +371,25 @@ damage('a create killed mid-way lists nothing, and the next create works', async
   await writeFile(path.join(big, 'data'), Buffer.alloc(96 * 1024 * 1024, 1));
   const child = spawn(BINARY, ['create', big, '--config', config], { stdio: 'ignore' });
   const closed = new Promise((resolve) => child.once('close', resolve));
-  await waitFor('the create to store its second part', async () => (await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => [])).some((name) => name.endsWith('000001.part')), 60_000);
+  await waitFor(
+    'the create to store its second part',
+    async () =>
+      (await readdir(path.join(repository, 'data'), { recursive: true }).catch(() => [])).some((name) => name.endsWith('000001.part')),
+    60_000,
+  );
   child.kill('SIGKILL');
   await closed;
   assert.equal(json(cli(['list', '--json', '--config', config])), []);
   const everything = json<any[]>(cli(['list', '--all', '--json', '--config', config]));
-  assert.equal(everything.map((entry) => [entry.status, entry.sinks]), [['incomplete', ['local']]]);
+  assert.equal(
+    everything.map((entry) => [entry.status, entry.sinks]),
+    [['incomplete', ['local']]],
+  );
   const created = json(cli(['create', big, '--config', config, '--json']));
-  assert.equal(json<any[]>(cli(['list', '--json', '--config', config])).map((entry) => entry.id), [created.id]);
+  assert.equal(
+    json<any[]>(cli(['list', '--json', '--config', config])).map((entry) => entry.id),
+    [created.id],
+  );
 
   // delete <full id> removes a leftover's data at once; a prefix or an unknown id still finds nothing.
   const leftover = everything[0].id as string;
@@ -337,7 +397,10 @@ damage('a create killed mid-way lists nothing, and the next create works', async
   const removed = cli(['delete', leftover, '--config', config]);
   assert.is(removed.status, 0, removed.stderr);
   assert.match(removed.stdout, new RegExp(`^deleted the leftover data of ${leftover}: \\d+ objects in local$`, 'm'));
-  assert.equal(json<any[]>(cli(['list', '--all', '--json', '--config', config])).map((entry) => entry.id), [created.id]);
+  assert.equal(
+    json<any[]>(cli(['list', '--all', '--json', '--config', config])).map((entry) => entry.id),
+    [created.id],
+  );
   assert.equal(await readdir(path.join(repository, 'data')), [created.id]);
   assertFails(cli(['delete', leftover, '--config', config]), 1, /error RB010: no backup/);
 });

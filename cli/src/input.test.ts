@@ -63,7 +63,12 @@ empty('an empty or blank backup id is a usage error in every command that takes 
     assertError(cli(['create', source, '--parent', id, '--config', config]), 2, 'RB007', `create --parent ${shown}`);
     // An empty path is not the current directory.
     assertError(cli(['create', id, '--config', config], { cwd: source }), 2, 'RB007', `create ${shown}`);
-    assertError(cli(['restore', 'latest', id, '--config', config], { cwd: await temporaryDirectory() }), 2, 'RB007', `restore latest ${shown}`);
+    assertError(
+      cli(['restore', 'latest', id, '--config', config], { cwd: await temporaryDirectory() }),
+      2,
+      'RB007',
+      `restore latest ${shown}`,
+    );
   }
   assert.equal(ids(config), [created.id], 'the backup is still there, and no other was made');
   assert.equal(await readdir(home), ['config.toml', 'repository', 'source'], 'no destination was created');
@@ -75,7 +80,12 @@ empty('restore --include with an empty pattern is a usage error, among others to
   const destination = path.join(home, 'restored');
   assertError(cli(['restore', 'latest', destination, '--include', '', '--config', config]), 2, 'RB007', '--include ""');
   assertError(cli(['restore', 'latest', destination, '--include', '/file1', '', '--config', config]), 2, 'RB007', '--include /file1 ""');
-  assertError(cli(['restore', 'latest', destination, '--include', '/file1', '--include', '', '--config', config]), 2, 'RB007', '--include /file1 --include ""');
+  assertError(
+    cli(['restore', 'latest', destination, '--include', '/file1', '--include', '', '--config', config]),
+    2,
+    'RB007',
+    '--include /file1 --include ""',
+  );
   assert.equal(await readdir(home), ['config.toml', 'repository', 'source'], 'nothing was restored');
 });
 
@@ -144,7 +154,8 @@ secrets('webhook header values and URL passwords (in settings and in sink locati
   for (const args of [['config'], ['config', '--json']]) {
     const result = cli([...args, '--config', config]);
     assert.is(result.status, 0, result.stderr);
-    for (const secret of ['hunter2-url', 'tok-header-1', 'key-header-2', 's3pass-endpoint']) assert.not.ok(result.stdout.includes(secret), `${args.join(' ')} shows ${secret}: ${result.stdout}`);
+    for (const secret of ['hunter2-url', 'tok-header-1', 'key-header-2', 's3pass-endpoint'])
+      assert.not.ok(result.stdout.includes(secret), `${args.join(' ')} shows ${secret}: ${result.stdout}`);
     assert.ok(result.stdout.includes('hooks.example.com/backup'), `${args.join(' ')}: the URL is still shown`);
     assert.ok(result.stdout.includes('alice') && result.stdout.includes('minio'), `${args.join(' ')}: user names are still shown`);
     assert.ok(result.stdout.includes('Authorization'), `${args.join(' ')}: the header's name is still shown`);
@@ -158,27 +169,35 @@ secrets.run();
 
 const destinations = suite('cli: restore destinations');
 
-destinations('a destination inside a sink or a snapshot store is refused and nothing is created; inside the source, a warning', async () => {
-  const { config, source, home, repository } = await setup();
-  const snapshots = path.join(home, 'snapshots');
-  await mkdir(snapshots);
-  await writeFile(config, `\n[btrfs]\nsnapshot_dir = ${JSON.stringify(snapshots)}\n`, { flag: 'a' });
-  const created = json(cli(['create', source, '--json', '--config', config]));
-  const link = path.join(home, 'link-to-repository');
-  await symlink(repository, link);
-  for (const destination of [path.join(repository, 'data', 'x'), path.join(repository, 'new'), path.join(link, 'new'), path.join(snapshots, 'x')]) {
-    assertError(cli(['restore', 'latest', destination, '--config', config]), 1, 'RB009', `restore into ${destination}`);
-  }
-  assert.equal((await readdir(repository)).sort(), ['backups', 'data']);
-  assert.equal(await readdir(path.join(repository, 'data')), [created.id], 'no leftover in the repository');
-  assert.equal(await readdir(snapshots), []);
-  assert.equal(ids(config), [created.id]);
-  // Inside the backed-up source it works (a backup of / is restored below /), with a warning.
-  const inside = cli(['restore', 'latest', path.join(source, 'restored'), '--config', config]);
-  assert.is(inside.status, 0, inside.stderr);
-  assert.match(inside.stderr, /^rast-backup: warning: destination .*restored is inside /m);
-  assert.equal((await readdir(path.join(source, 'restored'))).sort(), ['dir', 'file1']);
-});
+destinations(
+  'a destination inside a sink or a snapshot store is refused and nothing is created; inside the source, a warning',
+  async () => {
+    const { config, source, home, repository } = await setup();
+    const snapshots = path.join(home, 'snapshots');
+    await mkdir(snapshots);
+    await writeFile(config, `\n[btrfs]\nsnapshot_dir = ${JSON.stringify(snapshots)}\n`, { flag: 'a' });
+    const created = json(cli(['create', source, '--json', '--config', config]));
+    const link = path.join(home, 'link-to-repository');
+    await symlink(repository, link);
+    for (const destination of [
+      path.join(repository, 'data', 'x'),
+      path.join(repository, 'new'),
+      path.join(link, 'new'),
+      path.join(snapshots, 'x'),
+    ]) {
+      assertError(cli(['restore', 'latest', destination, '--config', config]), 1, 'RB009', `restore into ${destination}`);
+    }
+    assert.equal((await readdir(repository)).sort(), ['backups', 'data']);
+    assert.equal(await readdir(path.join(repository, 'data')), [created.id], 'no leftover in the repository');
+    assert.equal(await readdir(snapshots), []);
+    assert.equal(ids(config), [created.id]);
+    // Inside the backed-up source it works (a backup of / is restored below /), with a warning.
+    const inside = cli(['restore', 'latest', path.join(source, 'restored'), '--config', config]);
+    assert.is(inside.status, 0, inside.stderr);
+    assert.match(inside.stderr, /^rast-backup: warning: destination .*restored is inside /m);
+    assert.equal((await readdir(path.join(source, 'restored'))).sort(), ['dir', 'file1']);
+  },
+);
 
 destinations.run();
 

@@ -16,7 +16,17 @@ import { RestoreCommand } from './commands/restore.js';
 import { VerifyCommand } from './commands/verify.js';
 import { stderrLogger } from './Logger.js';
 
-const COMMANDS = [CreateCommand, ListCommand, InfoCommand, LsCommand, VerifyCommand, RestoreCommand, DeleteCommand, PluginsCommand, ConfigCommand];
+const COMMANDS = [
+  CreateCommand,
+  ListCommand,
+  InfoCommand,
+  LsCommand,
+  VerifyCommand,
+  RestoreCommand,
+  DeleteCommand,
+  PluginsCommand,
+  ConfigCommand,
+];
 const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** `--config FILE` or `--config=FILE`, wherever it stands: plugins (and their commands) depend on it. */
@@ -34,8 +44,16 @@ export async function main(argv: string[]): Promise<number> {
   const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
   // Loaded before parsing, so that plugins' commands exist for parsing and --help; a config error is
   // reported by the command that needs the runtime, or here when the command line names no command.
-  const loading: Promise<Runtime> = createRuntime({ configFile: configFlag(argv), defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log });
-  const failure: unknown = await loading.then(() => undefined, (error: unknown) => error ?? new Error('loading the config failed'));
+  const loading: Promise<Runtime> = createRuntime({
+    configFile: configFlag(argv),
+    defaultPresets: [defaultPreset],
+    resolveFrom: [cliDirectory],
+    log,
+  });
+  const failure: unknown = await loading.then(
+    () => undefined,
+    (error: unknown) => error ?? new Error('loading the config failed'),
+  );
   const runtime = failure === undefined ? await loading : undefined;
 
   const cli = new Cli<RastContext>({ binaryLabel: 'rast-backup', binaryName: 'rast-backup', binaryVersion: version, enableCapture: false });

@@ -63,7 +63,10 @@ levels('an intact repository: every level passes; --all --json reports each back
   assert.is(all.status, 0, all.stderr);
   const report = JSON.parse(all.stdout);
   assert.equal([report.ok, report.level, report.backups.map((backup: any) => backup.backup)], [true, 'full', [full, incremental]]);
-  assert.equal(report.backups[0].sinks.map((sink: any) => [sink.sink, sink.holds, sink.objects, sink.read]), [['local', true, 4, 4]]);
+  assert.equal(
+    report.backups[0].sinks.map((sink: any) => [sink.sink, sink.holds, sink.objects, sink.read]),
+    [['local', true, 4, 4]],
+  );
   const presence = cli(['verify', full, '--level', 'presence', '--config', config], state);
   assert.is(presence.status, 0, presence.stderr);
   assert.match(presence.stdout, new RegExp(`${full}: intact \\(4 objects in local; presence and sizes only\\)`));
@@ -83,7 +86,10 @@ levels('a flipped byte: full names backup, part, sink and the dependent incremen
   const report = JSON.parse(all.stdout);
   assert.equal([report.damaged, report.affected], [[full], [incremental]]);
   const problem = report.backups[0].sinks[0].problems[0];
-  assert.equal([problem.backup, problem.kind, problem.sink, problem.object, problem.key], [full, 'checksum', 'local', 'part 2 of 3', `data/${full}/000001.part`]);
+  assert.equal(
+    [problem.backup, problem.kind, problem.sink, problem.object, problem.key],
+    [full, 'checksum', 'local', 'part 2 of 3', `data/${full}/000001.part`],
+  );
 });
 
 levels('a truncated part and a missing part are found by presence alone', async () => {
@@ -97,7 +103,10 @@ levels('a truncated part and a missing part are found by presence alone', async 
     new RegExp(`backup ${incremental}, part 1 of 1 \\(data/${incremental}/000000\\.part\\) in sink local: is missing`),
   );
   const report = JSON.parse(result.stdout);
-  assert.equal(report.backups.map((backup: any) => backup.sinks[0].problems.map((problem: any) => problem.kind)), [['size'], ['missing']]);
+  assert.equal(
+    report.backups.map((backup: any) => backup.sinks[0].problems.map((problem: any) => problem.kind)),
+    [['size'], ['missing']],
+  );
 });
 
 levels('a missing manifest: the backups that need it are named; a damaged manifest is named with its sink', async () => {
@@ -105,10 +114,16 @@ levels('a missing manifest: the backups that need it are named; a damaged manife
   const manifest = path.join(repository, 'backups', `${incremental}.json`);
   const intact = await readFile(manifest);
   await writeFile(manifest, '{ "format": "rast-backup/manifest"');
-  damaged(cli(['verify', '--all', '--level', 'presence', '--config', config], state), new RegExp(`backup ${incremental}, manifest \\(backups/${incremental}\\.json\\) in sink local is damaged: not JSON`));
+  damaged(
+    cli(['verify', '--all', '--level', 'presence', '--config', config], state),
+    new RegExp(`backup ${incremental}, manifest \\(backups/${incremental}\\.json\\) in sink local is damaged: not JSON`),
+  );
   await writeFile(manifest, intact);
   await rm(path.join(repository, 'backups', `${full}.json`));
-  damaged(cli(['verify', '--all', '--level', 'presence', '--config', config], state), new RegExp(`backup ${incremental} needs its parent ${full}, which is in no sink`));
+  damaged(
+    cli(['verify', '--all', '--level', 'presence', '--config', config], state),
+    new RegExp(`backup ${incremental} needs its parent ${full}, which is in no sink`),
+  );
 });
 
 levels('--read-subset 50% reads a different half on each run: a damaged part is found by exactly one of two runs', async () => {
@@ -118,12 +133,22 @@ levels('--read-subset 50% reads a different half on each run: a damaged part is 
   assert.equal(statuses.sort(), [0, 1]);
   assert.equal(JSON.parse(await readFile(path.join(home, 'state', 'verify-rotation.json'), 'utf8')), { run: 2 });
   const reads = JSON.parse(cli(['verify', '--all', '--read-subset', '100%', '--json', '--config', config], state).stdout);
-  assert.equal(reads.backups.map((backup: any) => backup.sinks[0].read), [4, 2], '100% reads every object');
+  assert.equal(
+    reads.backups.map((backup: any) => backup.sinks[0].read),
+    [4, 2],
+    '100% reads every object',
+  );
 });
 
 levels('bad flags are usage errors (exit 2)', async () => {
   const { config, full } = await repositoryWithChain();
-  for (const args of [['verify'], ['verify', full, '--all'], ['verify', full, '--read-subset', '0%'], ['verify', full, '--level', 'quick'], ['verify', full, '--level', 'presence', '--read-subset', '5%']]) {
+  for (const args of [
+    ['verify'],
+    ['verify', full, '--all'],
+    ['verify', full, '--read-subset', '0%'],
+    ['verify', full, '--level', 'quick'],
+    ['verify', full, '--level', 'presence', '--read-subset', '5%'],
+  ]) {
     const result = cli([...args, '--config', config]);
     assert.is(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
   }
@@ -145,8 +170,14 @@ chains('an incremental whose parent is damaged is damaged too, naming that paren
     new RegExp(`damaged: backup ${incremental} cannot be restored: it needs backup ${full}, which is damaged`),
   );
   const report = JSON.parse(result.stdout);
-  assert.equal([report.status, report.ok, report.ancestors.map((ancestor: any) => [ancestor.backup, ancestor.status])], ['damaged', false, [[full, 'damaged']]]);
-  assert.equal(report.problems.map((problem: any) => [problem.kind, problem.ancestor]), [['ancestor', full]]);
+  assert.equal(
+    [report.status, report.ok, report.ancestors.map((ancestor: any) => [ancestor.backup, ancestor.status])],
+    ['damaged', false, [[full, 'damaged']]],
+  );
+  assert.equal(
+    report.problems.map((problem: any) => [problem.kind, problem.ancestor]),
+    [['ancestor', full]],
+  );
   const restore = cli(['restore', incremental, path.join(home, 'restored'), '--config', config], state);
   assert.match(restore.stderr, /error RB014: /, 'restore fails on the same part');
   const presence = cli(['verify', incremental, '--level', 'presence', '--config', config], state);
@@ -166,8 +197,14 @@ const encrypted = (async () => {
   const keys = path.join(home, 'keys');
   await mkdir(keys);
   const passphrase = { RAST_TEST_PASSPHRASE: 'correct horse battery' };
-  for (const [name, environment] of [['locked.key', passphrase], ['other.key', {}]] as const) {
-    const generated = cli(['generate-key', '--output', path.join(keys, name), ...(name === 'locked.key' ? ['--passphrase-env', 'RAST_TEST_PASSPHRASE'] : [])], environment);
+  for (const [name, environment] of [
+    ['locked.key', passphrase],
+    ['other.key', {}],
+  ] as const) {
+    const generated = cli(
+      ['generate-key', '--output', path.join(keys, name), ...(name === 'locked.key' ? ['--passphrase-env', 'RAST_TEST_PASSPHRASE'] : [])],
+      environment,
+    );
     assert.is(generated.status, 0, generated.stderr);
   }
   await copyFile(path.join(keys, 'locked.key'), path.join(keys, 'shared.key'));
@@ -175,7 +212,10 @@ const encrypted = (async () => {
   const repository = path.join(home, 'repository');
   const configFile = async (name: string, encryption: string) => {
     const file = path.join(home, name);
-    await writeFile(file, `${configFor(repository)}\n[encryption]\nenabled = true\npassphrase_env = "RAST_TEST_PASSPHRASE"\n${encryption}\n`);
+    await writeFile(
+      file,
+      `${configFor(repository)}\n[encryption]\nenabled = true\npassphrase_env = "RAST_TEST_PASSPHRASE"\n${encryption}\n`,
+    );
     return file;
   };
   const key = (name: string) => `key_path = ${JSON.stringify(path.join(keys, name))}`;
@@ -190,7 +230,8 @@ const encrypted = (async () => {
   await writeFile(path.join(source, 'file'), 'secret\n');
   const full = JSON.parse(cli(['create', source, '--json', '--config', configs.writeOnly]).stdout).id as string;
   await writeFile(path.join(source, 'new'), 'new\n');
-  const incremental = JSON.parse(cli(['create', source, '--parent', 'latest', '--json', '--config', configs.right], passphrase).stdout).id as string;
+  const incremental = JSON.parse(cli(['create', source, '--parent', 'latest', '--json', '--config', configs.right], passphrase).stdout)
+    .id as string;
   return { home, repository, configs, passphrase, full, incremental, state: { RAST_BACKUP_STATE_DIR: path.join(home, 'state') } };
 })();
 
@@ -200,7 +241,12 @@ function cannotCheck(result: ReturnType<typeof cli>, label: string, code: string
   assert.match(result.stderr, /cannot check the stream of /, label);
   const report = JSON.parse(result.stdout);
   assert.equal([report.status, report.ok, report.damaged, report.unchecked.length], ['unchecked', null, [], 2], label);
-  for (const backup of report.backups) assert.equal([backup.status, backup.ok, backup.problems, backup.undecodable?.code], ['unchecked', null, [], code], `${label}: ${backup.backup}`);
+  for (const backup of report.backups)
+    assert.equal(
+      [backup.status, backup.ok, backup.problems, backup.undecodable?.code],
+      ['unchecked', null, [], code],
+      `${label}: ${backup.backup}`,
+    );
 }
 
 host('a wrong key, a key others may read, a missing passphrase, a public key only: exit 2 and status unchecked, never damage', async () => {
@@ -218,12 +264,21 @@ host('a write-only host: presence and --read-subset pass and say the stream cann
   const { configs, full, incremental, state } = await encrypted;
   const presence = cli(['verify', incremental, '--level', 'presence', '--config', configs.writeOnly], state);
   assert.is(presence.status, 0, presence.stderr);
-  assert.match(presence.stdout, new RegExp(`${incremental}: intact \\(2 objects in local; presence and sizes only; this host cannot decode its stream\\)`));
+  assert.match(
+    presence.stdout,
+    new RegExp(`${incremental}: intact \\(2 objects in local; presence and sizes only; this host cannot decode its stream\\)`),
+  );
   assert.match(presence.stderr, new RegExp(`cannot check the stream of ${full}, ${incremental} on this host: .*only a public key`));
   const subset = cli(['verify', '--all', '--read-subset', '100%', '--json', '--config', configs.writeOnly], state);
   assert.is(subset.status, 0, subset.stderr);
   const report = JSON.parse(subset.stdout);
-  assert.equal(report.backups.map((backup: any) => [backup.status, backup.sinks[0].read, backup.undecodable?.code]), [['intact', 2, 'RB018'], ['intact', 2, 'RB018']]);
+  assert.equal(
+    report.backups.map((backup: any) => [backup.status, backup.sinks[0].read, backup.undecodable?.code]),
+    [
+      ['intact', 2, 'RB018'],
+      ['intact', 2, 'RB018'],
+    ],
+  );
   const full1 = cli(['verify', incremental, '--config', configs.writeOnly], state);
   assert.is(full1.status, 2, full1.stderr);
   assert.match(full1.stdout, new RegExp(`${incremental}: no damage found, not checked in full`));
@@ -237,7 +292,11 @@ host('damage is still damage without the key: exit 1', async () => {
   await writeFile(config, (await readFile(configs.writeOnly, 'utf8')).replace(JSON.stringify(repository), JSON.stringify(copy)));
   await flipByte(path.join(copy, 'data', full, '000000.part'), 100);
   const result = cli(['verify', '--all', '--json', '--config', config], state);
-  damaged(result, new RegExp(`backup ${full}, part 1 of 1 .* SHA-256`), new RegExp(`backup ${incremental} cannot be restored: it needs backup ${full}`));
+  damaged(
+    result,
+    new RegExp(`backup ${full}, part 1 of 1 .* SHA-256`),
+    new RegExp(`backup ${incremental} cannot be restored: it needs backup ${full}`),
+  );
   assert.equal(JSON.parse(result.stdout).status, 'damaged');
 });
 

@@ -31,7 +31,10 @@ async function setUp() {
 const ids = (manifests: Manifest[]) => manifests.map((manifest) => manifest.id);
 
 async function parentInvalid(call: Promise<unknown>): Promise<RastError> {
-  const error = await call.then(() => undefined, (caught: unknown) => caught);
+  const error = await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.instance(error, RastError, 'the chain was returned, though it is broken');
   assert.is((error as RastError).code, ErrorCode.PARENT_INVALID);
   return error as RastError;

@@ -16,7 +16,7 @@ export type WalkEnd = { at: 'full' } | { at: 'missing'; id: string } | { at: 'lo
 export function walkParents<T extends Linked>(start: T, byId: ReadonlyMap<string, T>): { parents: T[]; end: WalkEnd } {
   const parents: T[] = [];
   const seen = new Set([start.id]);
-  for (let parent = start.parent; parent !== null; ) {
+  for (let parent = start.parent; parent !== null;) {
     if (seen.has(parent)) return { parents, end: { at: 'loop', id: parent } };
     const found = byId.get(parent);
     if (!found) return { parents, end: { at: 'missing', id: parent } };
@@ -37,11 +37,20 @@ export class BackupGraph {
   /** The backups a restore of `manifest` needs, from the full backup to `manifest`, oldest first; PARENT_INVALID when a parent is missing or the parents loop. */
   async chain(manifest: Manifest): Promise<Manifest[]> {
     const { parents, end } = await this.walk(manifest);
-    if (end.at === 'loop') throw new RastError(ErrorCode.PARENT_INVALID, `backup ${manifest.id}: its chain of parents loops at ${end.id}`, { backup: manifest.id });
+    if (end.at === 'loop')
+      throw new RastError(ErrorCode.PARENT_INVALID, `backup ${manifest.id}: its chain of parents loops at ${end.id}`, {
+        backup: manifest.id,
+      });
     if (end.at === 'missing') {
       const damaged = (await this.catalog.damagedManifests()).filter((candidate) => candidate.id === end.id);
-      const where = damaged.length > 0 ? `whose manifest is damaged in ${damaged.map((candidate) => `sink ${candidate.sink} (${candidate.problem})`).join(', ')}` : `which is in no sink (${this.catalog.describeSinks()})`;
-      throw new RastError(ErrorCode.PARENT_INVALID, `backup ${manifest.id} needs its parent ${end.id}, ${where}`, { backup: manifest.id, parent: end.id });
+      const where =
+        damaged.length > 0
+          ? `whose manifest is damaged in ${damaged.map((candidate) => `sink ${candidate.sink} (${candidate.problem})`).join(', ')}`
+          : `which is in no sink (${this.catalog.describeSinks()})`;
+      throw new RastError(ErrorCode.PARENT_INVALID, `backup ${manifest.id} needs its parent ${end.id}, ${where}`, {
+        backup: manifest.id,
+        parent: end.id,
+      });
     }
     return [...parents.reverse(), manifest];
   }
@@ -60,7 +69,11 @@ export class BackupGraph {
     const unreadable = await this.catalog.unreadable();
     if (unreadable.length > 0) {
       const { sink, error } = unreadable[0]!;
-      throw new RastError(ErrorCode.SINK_FAILED, `cannot tell which backups depend on ${id}: sink ${sink.name} could not be read (${error.message}); try again when every sink is reachable`, { backup: id, sink: sink.name });
+      throw new RastError(
+        ErrorCode.SINK_FAILED,
+        `cannot tell which backups depend on ${id}: sink ${sink.name} could not be read (${error.message}); try again when every sink is reachable`,
+        { backup: id, sink: sink.name },
+      );
     }
     return manifests.filter((manifest) => manifest.parent === id);
   }
@@ -92,5 +105,4 @@ export class BackupGraph {
   private async walk(manifest: Manifest): Promise<{ parents: Manifest[]; end: WalkEnd }> {
     return walkParents(manifest, new Map((await this.manifests()).map((candidate) => [candidate.id, candidate])));
   }
-
 }

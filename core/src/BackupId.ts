@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 
 /** Backup ids sort by creation time: `20261127T163408Z-3f9a1c`. */
 export function newBackupId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -76,7 +76,11 @@ export class Catalog {
     }
     if (unreadable.length > 0 && unreadable.length === this.sinks.length) {
       if (unreadable.length === 1) throw unreadable[0]!.error;
-      throw new RastError(ErrorCode.SINK_FAILED, `no sink can be read: ${unreadable.map(({ sink, error }) => `${sink.name}: ${error.message}`).join('; ')}`, { sinks: unreadable.map(({ sink }) => sink.name) });
+      throw new RastError(
+        ErrorCode.SINK_FAILED,
+        `no sink can be read: ${unreadable.map(({ sink, error }) => `${sink.name}: ${error.message}`).join('; ')}`,
+        { sinks: unreadable.map(({ sink }) => sink.name) },
+      );
     }
     for (const { sink, error } of unreadable) {
       this.log.warn(`sink ${sink.name} could not be read, so its backups are left out: ${error.message}`);
@@ -192,7 +196,12 @@ export class Catalog {
 
   /** Resolves a full id, a unique prefix, or `latest`. An empty or blank reference is a usage error, never a prefix of every id. */
   async resolve(reference: string): Promise<CatalogEntry> {
-    if (reference.trim() === '') throw new RastError(ErrorCode.USAGE, `backup id ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`, { reference });
+    if (reference.trim() === '')
+      throw new RastError(
+        ErrorCode.USAGE,
+        `backup id ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`,
+        { reference },
+      );
     const entries = await this.entries();
     if (reference === 'latest') {
       const latest = entries.at(-1);
@@ -203,9 +212,19 @@ export class Catalog {
     if (exact) return exact;
     const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0) throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${reference} in ${this.describeSinks()} (see rast-backup list)`, { reference });
-    const shown = matches.slice(0, 5).map((entry) => entry.manifest.id).join(', ');
-    throw new RastError(ErrorCode.BACKUP_AMBIGUOUS, `backup id ${reference} is ambiguous: it matches ${matches.length} backups (${shown}${matches.length > 5 ? ', …' : ''}); give more of the id`, { reference });
+    if (matches.length === 0)
+      throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${reference} in ${this.describeSinks()} (see rast-backup list)`, {
+        reference,
+      });
+    const shown = matches
+      .slice(0, 5)
+      .map((entry) => entry.manifest.id)
+      .join(', ');
+    throw new RastError(
+      ErrorCode.BACKUP_AMBIGUOUS,
+      `backup id ${reference} is ambiguous: it matches ${matches.length} backups (${shown}${matches.length > 5 ? ', …' : ''}); give more of the id`,
+      { reference },
+    );
   }
 
   describeSinks(): string {

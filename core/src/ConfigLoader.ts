@@ -76,7 +76,10 @@ async function readConfigFile(file: string, origin: ConfigOrigin): Promise<Loade
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     const via = origin === 'flag' ? '--config' : origin === 'environment' ? 'RAST_BACKUP_CONFIG' : 'config';
-    throw new RastError(ErrorCode.CONFIG_NOT_FOUND, `cannot read config file ${file} (given by ${via}): ${reason}`, { file, missing: reason === 'no such file' });
+    throw new RastError(ErrorCode.CONFIG_NOT_FOUND, `cannot read config file ${file} (given by ${via}): ${reason}`, {
+      file,
+      missing: reason === 'no such file',
+    });
   }
   return { file, origin, data: parseConfigText(text, file) };
 }
@@ -92,7 +95,10 @@ export async function loadConfig(locations: ConfigLocations): Promise<LoadedConf
   const explorer = cosmiconfig('rast-backup', {
     searchPlaces: PROJECT_SEARCH_PLACES,
     searchStrategy: 'none',
-    loaders: { '.toml': (file: string, text: string) => parseConfigText(text, file), '.json': (file: string, text: string) => parseConfigText(text, file) },
+    loaders: {
+      '.toml': (file: string, text: string) => parseConfigText(text, file),
+      '.json': (file: string, text: string) => parseConfigText(text, file),
+    },
   });
   const found = await explorer.search(locations.cwd);
   if (found) return { file: found.filepath, origin: 'project', data: (found.config ?? {}) as ConfigData };

@@ -12,8 +12,26 @@ import { temporaryDirectory } from './testing.js';
 
 // Plugins shaped like the built-in ones: the validator only sees their configKey and options.
 const resolved = (plugin: ResolvedPlugin['plugin']): ResolvedPlugin => ({ plugin, from: 'test', via: [], defaults: {} });
-const local = resolved(definePlugin({ name: 'local', version: '1', configKey: 'storage.local', activation: 'configured', options: { path: t.isString() }, apply() {} }));
-const zstd = resolved(definePlugin({ name: 'zstd', version: '1', configKey: 'compression', activation: 'always', options: { level: t.isOptional(t.isNumber()) }, apply() {} }));
+const local = resolved(
+  definePlugin({
+    name: 'local',
+    version: '1',
+    configKey: 'storage.local',
+    activation: 'configured',
+    options: { path: t.isString() },
+    apply() {},
+  }),
+);
+const zstd = resolved(
+  definePlugin({
+    name: 'zstd',
+    version: '1',
+    configKey: 'compression',
+    activation: 'always',
+    options: { level: t.isOptional(t.isNumber()) },
+    apply() {},
+  }),
+);
 const plugins = [local, zstd];
 
 function expectInvalid(text: string, message: RegExp) {
@@ -33,16 +51,24 @@ function expectInvalid(text: string, message: RegExp) {
 const validation = suite('config validation');
 
 validation("the seed's storage table loads as written", async () => {
-  const seed = await readFile(path.resolve('..', 'shared', 'seed.md'), 'utf8').catch(() => '[storage]\n# Local storage\nlocal.path = "/var/lib/rast/backups"\n');
+  const seed = await readFile(path.resolve('..', 'shared', 'seed.md'), 'utf8').catch(
+    () => '[storage]\n# Local storage\nlocal.path = "/var/lib/rast/backups"\n',
+  );
   const storage = /\[storage\][\s\S]*?local\.path = "[^"]+"/.exec(seed)![0];
   const config = validateConfig(parseConfigText(storage, 'seed.toml'), 'seed.toml', plugins);
-  assert.equal(config.active.map((plugin) => plugin.plugin.name), ['local', 'zstd']);
+  assert.equal(
+    config.active.map((plugin) => plugin.plugin.name),
+    ['local', 'zstd'],
+  );
   assert.equal(config.active[0]!.options, { path: '/var/lib/rast/backups' });
 });
 
 validation('a plugin activated by its section is left out when the section is absent', () => {
   const config = validateConfig(parseConfigText('[compression]\nlevel = 5\n', 'c.toml'), 'c.toml', plugins);
-  assert.equal(config.active.map((plugin) => plugin.plugin.name), ['zstd']);
+  assert.equal(
+    config.active.map((plugin) => plugin.plugin.name),
+    ['zstd'],
+  );
 });
 
 validation('a wrong type names the file and the dotted key', () => {
@@ -79,7 +105,8 @@ loader('malformed TOML names the file and the line', () => {
 
 loader('--config wins over RAST_BACKUP_CONFIG, which wins over a project file, which wins over the system file', async () => {
   const directory = await temporaryDirectory();
-  for (const name of ['flag.toml', 'env.toml', 'rast-backup.config.toml', 'system.toml']) await writeFile(path.join(directory, name), `# ${name}\n`);
+  for (const name of ['flag.toml', 'env.toml', 'rast-backup.config.toml', 'system.toml'])
+    await writeFile(path.join(directory, name), `# ${name}\n`);
   const base = { cwd: directory, systemFile: path.join(directory, 'system.toml') };
   assert.is((await loadConfig({ ...base, flag: 'flag.toml', environment: 'env.toml' })).origin, 'flag');
   assert.is((await loadConfig({ ...base, environment: 'env.toml' })).origin, 'environment');

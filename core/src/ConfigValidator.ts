@@ -101,9 +101,13 @@ export function validateConfig(data: ConfigData, file: string | null, plugins: R
         walk(value, fullKey);
         continue;
       }
-      const siblings = [...new Set([...owners.keys(), ...Object.keys(CORE_CONFIG_SHAPE)]
-        .filter((owner) => (prefix ? owner.startsWith(`${prefix}.`) : true))
-        .map((owner) => owner.slice(prefix ? prefix.length + 1 : 0).split('.')[0]!))];
+      const siblings = [
+        ...new Set(
+          [...owners.keys(), ...Object.keys(CORE_CONFIG_SHAPE)]
+            .filter((owner) => (prefix ? owner.startsWith(`${prefix}.`) : true))
+            .map((owner) => owner.slice(prefix ? prefix.length + 1 : 0).split('.')[0]!),
+        ),
+      ];
       throw invalid(where, fullKey, `unknown key: no loaded plugin reads it${suggestion(key, siblings)}`);
     }
   };

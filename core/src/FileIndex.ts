@@ -77,7 +77,11 @@ export function storedEntry(entry: IndexEntry): IndexEntry {
     const known = numbers.get(ranges);
     if (known !== undefined) return known;
     numbers.set(ranges, numbers.size);
-    return ranges.map((range) => (range.clones ? { ...range, clones: range.clones.map((clone) => ({ at: clone.at, source: store(clone.source) as StreamRange[] })) } : range));
+    return ranges.map((range) =>
+      range.clones
+        ? { ...range, clones: range.clones.map((clone) => ({ at: clone.at, source: store(clone.source) as StreamRange[] })) }
+        : range,
+    );
   };
   return { ...entry, ranges: store(entry.ranges) as StreamRange[] };
 }
@@ -107,7 +111,10 @@ export function encodeFileIndex(index: FileIndex): Buffer {
 }
 
 export function decodeFileIndex(data: Buffer): FileIndex {
-  const lines = data.toString('utf8').split('\n').filter((line) => line.length > 0);
+  const lines = data
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
   const header = JSON.parse(lines[0] ?? '{}');
   if (header.format !== 'rast-backup/index' || header.version !== 1) throw new Error('not a rast-backup file index');
   const entries = lines.slice(1).map((line) => JSON.parse(line) as IndexEntry);

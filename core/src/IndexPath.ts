@@ -15,7 +15,8 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 function sequenceLength(bytes: Uint8Array, at: number): number {
   const first = bytes[at]!;
   if (first < 0x80) return 1;
-  const tail = (offset: number, low = 0x80, high = 0xbf) => at + offset < bytes.length && bytes[at + offset]! >= low && bytes[at + offset]! <= high;
+  const tail = (offset: number, low = 0x80, high = 0xbf) =>
+    at + offset < bytes.length && bytes[at + offset]! >= low && bytes[at + offset]! <= high;
   if (first >= 0xc2 && first <= 0xdf) return tail(1) ? 2 : 0;
   if (first >= 0xe0 && first <= 0xef) {
     const [low, high] = first === 0xe0 ? [0xa0, 0xbf] : first === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
@@ -34,7 +35,7 @@ export function indexPath(bytes: Uint8Array): string {
     return strictUtf8.decode(bytes);
   } catch {
     let text = '';
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const length = sequenceLength(bytes, at);
       if (length === 0) text += String.fromCharCode(ESCAPE_BASE + bytes[at]!);
       else text += Buffer.from(bytes.subarray(at, at + length)).toString('utf8');
@@ -75,7 +76,9 @@ const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, '0')}`;
  * paths and `--include` patterns accept too), so that a name never breaks a line of output.
  */
 export function displayPath(path: string): string {
-  return path.replace(ESCAPED, (character) => hex(character.charCodeAt(0) - ESCAPE_BASE)).replace(CONTROL, (character) => hex(character.charCodeAt(0)));
+  return path
+    .replace(ESCAPED, (character) => hex(character.charCodeAt(0) - ESCAPE_BASE))
+    .replace(CONTROL, (character) => hex(character.charCodeAt(0)));
 }
 
 /** A path or pattern as people type it back to an index path: `\xHH` (HH from 80 to ff, below 20, or 7f) is that byte. */

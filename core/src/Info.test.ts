@@ -17,7 +17,10 @@ info('describeBackup resolves the backup, its chain and its files, and asks the 
   });
   const described = await describeBackup(runtime, { backup: 'latest' });
   assert.is(described.entry.manifest.id, incremental.id);
-  assert.equal(described.chain.map((manifest) => manifest.id), [full.id, incremental.id]);
+  assert.equal(
+    described.chain.map((manifest) => manifest.id),
+    [full.id, incremental.id],
+  );
   assert.equal(described.facts, { snapshot: `kept for ${incremental.id}` });
   assert.equal(asked, [incremental.id]);
   assert.is(described.index, undefined);

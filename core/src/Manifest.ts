@@ -40,7 +40,12 @@ export interface PartRecord {
   sha256: string;
 }
 
-const isPart = t.isObject({ key: t.isString(), size: t.isNumber(), storedSize: t.isNumber(), sha256: t.cascade(t.isString(), [t.matchesRegExp(/^[0-9a-f]{64}$/)]) });
+const isPart = t.isObject({
+  key: t.isString(),
+  size: t.isNumber(),
+  storedSize: t.isNumber(),
+  sha256: t.cascade(t.isString(), [t.matchesRegExp(/^[0-9a-f]{64}$/)]),
+});
 
 const isManifest = t.isObject(
   {

@@ -34,7 +34,11 @@ export class ManifestCache {
     const file = this.file(sink);
     if (!file) return new Map();
     try {
-      const saved = JSON.parse(await readFile(file, 'utf8')) as { format?: string; location?: string; manifests?: Record<string, CachedManifest> };
+      const saved = JSON.parse(await readFile(file, 'utf8')) as {
+        format?: string;
+        location?: string;
+        manifests?: Record<string, CachedManifest>;
+      };
       if (saved.format !== FORMAT || saved.location !== sink.location || typeof saved.manifests !== 'object') return new Map();
       return new Map(Object.entries(saved.manifests ?? {}));
     } catch {
@@ -49,7 +53,10 @@ export class ManifestCache {
     const temporary = `${file}.tmp-${randomBytes(4).toString('hex')}`;
     try {
       await makeDirectories(path.dirname(file), 0o700);
-      await writeFile(temporary, JSON.stringify({ format: FORMAT, location: sink.location, manifests: Object.fromEntries(manifests) }), { mode: 0o600, flag: 'wx' });
+      await writeFile(temporary, JSON.stringify({ format: FORMAT, location: sink.location, manifests: Object.fromEntries(manifests) }), {
+        mode: 0o600,
+        flag: 'wx',
+      });
       await rename(temporary, file);
     } catch {
       await unlink(temporary).catch(() => {});

@@ -16,7 +16,8 @@ export function packageIdentity(moduleUrl: string): { name: string; version: str
       continue;
     }
     const { name, version } = JSON.parse(text) as { name?: unknown; version?: unknown };
-    if (typeof name !== 'string' || typeof version !== 'string') throw new Error(`${path.join(directory, 'package.json')} has no name and version`);
+    if (typeof name !== 'string' || typeof version !== 'string')
+      throw new Error(`${path.join(directory, 'package.json')} has no name and version`);
     return { name, version };
   }
 }

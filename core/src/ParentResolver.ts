@@ -17,7 +17,12 @@ export class ParentResolver {
    */
   async resolve(reference: string, sourcePath: string): Promise<Manifest | undefined> {
     const { repository, log, pipeline } = this.runtime;
-    if (reference.trim() === '') throw new RastError(ErrorCode.USAGE, `--parent ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`, { reference });
+    if (reference.trim() === '')
+      throw new RastError(
+        ErrorCode.USAGE,
+        `--parent ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`,
+        { reference },
+      );
     if (reference === 'latest') {
       const entries = await repository.catalog.entries();
       const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
@@ -33,15 +38,25 @@ export class ParentResolver {
         return undefined;
       }
       // Plugins may start a new full backup instead (null), e.g. retention's full_every.
-      return (await pipeline.hooks.parent.promise(latest.manifest, { path: sourcePath, chain: () => repository.graph.chain(latest.manifest) })) ?? undefined;
+      return (
+        (await pipeline.hooks.parent.promise(latest.manifest, {
+          path: sourcePath,
+          chain: () => repository.graph.chain(latest.manifest),
+        })) ?? undefined
+      );
     }
     const entry = await repository.catalog.resolve(reference);
     const { manifest } = entry;
     if (manifest.source.path !== sourcePath) {
-      throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`, { parent: manifest.id });
+      throw new RastError(
+        ErrorCode.PARENT_INVALID,
+        `--parent ${reference}: backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`,
+        { parent: manifest.id },
+      );
     }
     const broken = await this.brokenChain(entry);
-    if (broken) throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });
+    if (broken)
+      throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });
     return manifest;
   }
 
@@ -66,7 +81,11 @@ export class ParentResolver {
     const { catalog } = this.runtime.repository;
     catalog.invalidate();
     if ((await catalog.entries()).some((entry) => entry.manifest.id === parent.id)) return;
-    throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} was deleted while backup ${id} was being made, so ${id} was not committed: run create again`, { parent: parent.id });
+    throw new RastError(
+      ErrorCode.PARENT_INVALID,
+      `parent ${parent.id} was deleted while backup ${id} was being made, so ${id} was not committed: run create again`,
+      { parent: parent.id },
+    );
   }
 
   /** Why the chain of `entry` cannot be restored (a parent missing, a loop), or undefined when it is whole. */

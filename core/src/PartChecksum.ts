@@ -10,6 +10,7 @@ export async function sha256(data: Buffer): Promise<string> {
 export async function checkStored(data: Buffer, part: PartRecord): Promise<{ kind: 'size' | 'checksum'; message: string } | undefined> {
   if (data.length !== part.storedSize) return { kind: 'size', message: `size ${data.length}, expected ${part.storedSize}` };
   const digest = await sha256(data);
-  if (digest !== part.sha256) return { kind: 'checksum', message: `SHA-256 ${digest.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…` };
+  if (digest !== part.sha256)
+    return { kind: 'checksum', message: `SHA-256 ${digest.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…` };
   return undefined;
 }

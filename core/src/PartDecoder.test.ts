@@ -29,10 +29,16 @@ decoder('small results (which a worker may keep in a shared pool) come back whol
 });
 
 decoder('a stage that fails: an Error keeps its message, a RastError its code', async () => {
-  const plain = await decodePart(xor, Buffer.alloc(13), {}).then(() => undefined, (error: Error) => error);
+  const plain = await decodePart(xor, Buffer.alloc(13), {}).then(
+    () => undefined,
+    (error: Error) => error,
+  );
   assert.ok(plain && !(plain instanceof RastError));
   assert.match(plain!.message, 'thirteen bytes');
-  const coded = await decodePart(xor, Buffer.alloc(14), {}).then(() => undefined, (error: Error) => error);
+  const coded = await decodePart(xor, Buffer.alloc(14), {}).then(
+    () => undefined,
+    (error: Error) => error,
+  );
   assert.instance(coded, RastError);
   assert.is((coded as RastError).code, ErrorCode.TOOL_MISSING);
 });
@@ -41,7 +47,9 @@ decoder('prepare runs on this thread with the stored bytes and the params, and t
   const seen: unknown[] = [];
   const watched: DecoderWorker = { ...xor, prepare: async (data, params) => void seen.push(data.length, params) };
   const stored = randomBytes(1000);
-  assert.ok((await decodeHere(watched, Buffer.from(stored), { level: 1 })).equals(await decodePart(watched, Buffer.from(stored), { level: 1 })));
+  assert.ok(
+    (await decodeHere(watched, Buffer.from(stored), { level: 1 })).equals(await decodePart(watched, Buffer.from(stored), { level: 1 })),
+  );
   assert.equal(seen, [1000, { level: 1 }, 1000, { level: 1 }]);
 });
 

@@ -12,7 +12,13 @@ const module = new URL('./PartEncoderStage.fixture.js', import.meta.url).href;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 function adder(add: number): Transform {
-  return { name: `add${add}`, plugin: 'test@1', stage: TransformStage.COMPRESS, params: {}, worker: { module, options: { add }, bound: (size) => size + 1, prepare: async () => add } };
+  return {
+    name: `add${add}`,
+    plugin: 'test@1',
+    stage: TransformStage.COMPRESS,
+    params: {},
+    worker: { module, options: { add }, bound: (size) => size + 1, prepare: async () => add },
+  };
 }
 
 const encoder = suite('PartEncoder');
@@ -61,7 +67,10 @@ encoder('a stage that fails is named, and its slot is given back', async () => {
     assert.is((error as RastError).code, ErrorCode.TRANSFORM_FAILED);
     assert.match((error as Error).message, 'add2 (test@1) failed on backups/x/part-3: thirteen bytes');
   }
-  assert.ok(await Promise.race([parts.buffer(), new Promise((resolve) => setTimeout(() => resolve(undefined), 200))]), 'the slot came back');
+  assert.ok(
+    await Promise.race([parts.buffer(), new Promise((resolve) => setTimeout(() => resolve(undefined), 200))]),
+    'the slot came back',
+  );
 });
 
 encoder('the main-thread adapter runs the same stage to the same bytes', async () => {

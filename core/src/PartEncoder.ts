@@ -152,6 +152,11 @@ export class PartEncoder {
 
   private failure(transform: Transform, key: string, error: Error): RastError {
     if (error instanceof RastError) return error;
-    return new RastError(ErrorCode.TRANSFORM_FAILED, `${transform.name} (${transform.plugin}) failed on ${key}: ${error.message}`, { key }, { cause: error });
+    return new RastError(
+      ErrorCode.TRANSFORM_FAILED,
+      `${transform.name} (${transform.plugin}) failed on ${key}: ${error.message}`,
+      { key },
+      { cause: error },
+    );
   }
 }

@@ -16,7 +16,10 @@ async function setUp() {
 }
 
 async function failure(call: Promise<unknown>): Promise<ErrorCode> {
-  const error = await call.then(() => undefined, (caught: unknown) => caught);
+  const error = await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.instance(error, RastError, 'the read succeeded, though no good copy is left');
   return (error as RastError).code;
 }

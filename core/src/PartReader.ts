@@ -72,11 +72,20 @@ export class PartReader {
         data = await decodePart(decoder.worker, data, transform.params);
       } catch (error) {
         if (error instanceof RastError) throw error;
-        throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`, { backup: manifest.id }, { cause: error });
+        throw new RastError(
+          ErrorCode.PART_DAMAGED,
+          `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`,
+          { backup: manifest.id },
+          { cause: error },
+        );
       }
     }
     if (data.length !== part.size) {
-      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${label}: decodes to ${data.length} bytes, the manifest says ${part.size}`, { backup: manifest.id, part: part.key });
+      throw new RastError(
+        ErrorCode.PART_DAMAGED,
+        `backup ${manifest.id}, ${label}: decodes to ${data.length} bytes, the manifest says ${part.size}`,
+        { backup: manifest.id, part: part.key },
+      );
     }
     return data;
   }
@@ -94,7 +103,9 @@ export class PartReader {
     try {
       return decodeFileIndex(data);
     } catch (error) {
-      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, file index: ${(error as Error).message}`, { backup: manifest.id });
+      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, file index: ${(error as Error).message}`, {
+        backup: manifest.id,
+      });
     }
   }
 
@@ -120,5 +131,9 @@ export class PartReader {
 }
 
 function noDecoder(manifest: Manifest, transform: Manifest['transforms'][number]): RastError {
-  return new RastError(ErrorCode.TRANSFORM_FAILED, `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`, { backup: manifest.id });
+  return new RastError(
+    ErrorCode.TRANSFORM_FAILED,
+    `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`,
+    { backup: manifest.id },
+  );
 }

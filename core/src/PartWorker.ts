@@ -72,6 +72,8 @@ export async function decode(job: DecoderJob): Promise<unknown> {
   // The output's whole memory is moved back, unless it is small enough to be a slice of Node's shared pool.
   const owned = output.buffer instanceof ArrayBuffer && output.buffer.byteLength > Buffer.poolSize;
   const buffer = owned ? (output.buffer as ArrayBuffer) : new Uint8Array(output).buffer;
-  const result: DecoderResult = owned ? { buffer, offset: output.byteOffset, length: output.byteLength } : { buffer, offset: 0, length: output.byteLength };
+  const result: DecoderResult = owned
+    ? { buffer, offset: output.byteOffset, length: output.byteLength }
+    : { buffer, offset: 0, length: output.byteLength };
   return move({ [transferableSymbol]: buffer, [valueSymbol]: result } as never);
 }

@@ -22,8 +22,14 @@ function runtimeWith(sinks: MemorySink[], content: string[], extra: (pipeline: P
   const runtime = memoryRuntime(sinks, content, textFormat(restored));
   const { pipeline } = runtime;
   // Tapped encrypt-first on purpose: the core must order transforms by stage, not by tap order.
-  pipeline.hooks.transforms.tap('test-encrypt', (list) => [...list, { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, worker: byteWorker('xor') }]);
-  pipeline.hooks.transforms.tap('test-compress', (list) => [...list, { name: 'reverse', plugin: 'r@1', stage: TransformStage.COMPRESS, params: {}, worker: byteWorker('reverse') }]);
+  pipeline.hooks.transforms.tap('test-encrypt', (list) => [
+    ...list,
+    { name: 'xor', plugin: 'x@1', stage: TransformStage.ENCRYPT, params: {}, worker: byteWorker('xor') },
+  ]);
+  pipeline.hooks.transforms.tap('test-compress', (list) => [
+    ...list,
+    { name: 'reverse', plugin: 'r@1', stage: TransformStage.COMPRESS, params: {}, worker: byteWorker('reverse') },
+  ]);
   pipeline.hooks.untransform.for('xor').tap('test-encrypt', () => byteDecoder('xor'));
   pipeline.hooks.untransform.for('reverse').tap('test-compress', () => byteDecoder('reverse'));
   extra(pipeline);
@@ -38,8 +44,14 @@ create('transforms run in stage order whatever order they were tapped in', async
   const sink = new MemorySink();
   const runtime = runtimeWith([sink], ['abcdefgh', 'ij']);
   const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
-  assert.equal(manifest.transforms.map((transform) => transform.name), ['reverse', 'xor']);
-  assert.equal(manifest.parts.map((part) => part.size), [4, 4, 2]);
+  assert.equal(
+    manifest.transforms.map((transform) => transform.name),
+    ['reverse', 'xor'],
+  );
+  assert.equal(
+    manifest.parts.map((part) => part.size),
+    [4, 4, 2],
+  );
   const stored = await sink.get(manifest.parts[0]!.key);
   assert.equal(stored, byteTransform('xor', byteTransform('reverse', Buffer.from('abcd'))));
 });
@@ -109,7 +121,10 @@ create('a sink that cannot be listed is left out of the catalog with a warning; 
   };
   runtime.repository.catalog.invalidate();
   const entries = await runtime.repository.catalog.entries();
-  assert.equal(entries.map((entry) => entry.sinks), [['good']]);
+  assert.equal(
+    entries.map((entry) => entry.sinks),
+    [['good']],
+  );
   assert.match((runtime.log as ReturnType<typeof silentLogger>).warnings.join('\n'), /sink down could not be read.*connection refused/);
   try {
     await runtime.repository.graph.dependents(manifest.id);
@@ -119,7 +134,10 @@ create('a sink that cannot be listed is left out of the catalog with a warning; 
   }
   good.list = down.list;
   runtime.repository.catalog.invalidate();
-  await runtime.repository.catalog.entries().then(() => assert.unreachable(), (error: RastError) => assert.is(error.code, ErrorCode.SINK_FAILED));
+  await runtime.repository.catalog.entries().then(
+    () => assert.unreachable(),
+    (error: RastError) => assert.is(error.code, ErrorCode.SINK_FAILED),
+  );
 });
 
 create('lifecycle hooks see started then succeeded, or started then failed', async () => {
@@ -167,7 +185,13 @@ create('a failure after the commit (releasing the snapshot) never removes what t
   const sink = new MemorySink();
   const runtime = runtimeWith([sink], ['0123456789'], (pipeline) => {
     pipeline.hooks.snapshot.tapPromise({ name: 'test-fragile-source', stage: SourceStage.SPECIFIC }, async (request) => ({
-      path: request.path, source: request.path, kind: 'test', format: 'text', atomic: true, exclude: [], details: { content: ['0123456789'] },
+      path: request.path,
+      source: request.path,
+      kind: 'test',
+      format: 'text',
+      atomic: true,
+      exclude: [],
+      details: { content: ['0123456789'] },
       release: async (outcome) => {
         if (outcome === 'committed') throw new Error('cannot delete the old snapshot');
       },
@@ -246,7 +270,10 @@ chain('a parent deleted while its incremental is being made: the incremental is 
     assert.is((error as RastError).code, ErrorCode.PARENT_INVALID);
     assert.match((error as Error).message, `parent ${full.id} was deleted while backup`);
   }
-  assert.equal([...sink.objects.keys()].filter((key) => !key.startsWith(RepositoryKeys.dataPrefix(full.id))), []);
+  assert.equal(
+    [...sink.objects.keys()].filter((key) => !key.startsWith(RepositoryKeys.dataPrefix(full.id))),
+    [],
+  );
 });
 
 chain('parts removed while the backup is being made (a prune elsewhere): nothing is committed, and the error says why', async () => {
@@ -261,7 +288,10 @@ chain('parts removed while the backup is being made (a prune elsewhere): nothing
     assert.unreachable();
   } catch (error) {
     assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
-    assert.match((error as Error).message, /1 of the 4 objects of backup \S+ vanished while it was being made \(data\/\S+\/000000\.part\); a prune may have taken them/);
+    assert.match(
+      (error as Error).message,
+      /1 of the 4 objects of backup \S+ vanished while it was being made \(data\/\S+\/000000\.part\); a prune may have taken them/,
+    );
   }
   assert.equal([...sink.objects.keys()], []);
 });
@@ -275,7 +305,13 @@ const parts = suite('cutIntoParts');
 parts('cuts any chunking into parts of exactly the part size', async () => {
   const chunks = [Buffer.from('a'), Buffer.from('bcdefgh'), Buffer.alloc(0), Buffer.from('ijklmnopq')];
   const result: string[] = [];
-  for await (const part of cutIntoParts((async function* () { yield* chunks; })(), 5)) result.push(part.toString());
+  for await (const part of cutIntoParts(
+    (async function* () {
+      yield* chunks;
+    })(),
+    5,
+  ))
+    result.push(part.toString());
   assert.equal(result, ['abcde', 'fghij', 'klmno', 'pq']);
 });
 
@@ -286,4 +322,3 @@ parts('an empty stream makes no parts', async () => {
 });
 
 parts.run();
-

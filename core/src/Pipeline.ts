@@ -1,7 +1,26 @@
-import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, HookMap, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable';
+import {
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  HookMap,
+  SyncBailHook,
+  SyncHook,
+  SyncWaterfallHook,
+} from 'tapable';
 import { pluginFailed } from './errors.js';
 import type { Manifest } from './Manifest.js';
-import type { Format, OccupiedPath, OperationEvent, ParentRequest, PartEvent, Sink, Snapshot, SnapshotRequest, Transform, TransformDecoder } from './types.js';
+import type {
+  Format,
+  OccupiedPath,
+  OperationEvent,
+  ParentRequest,
+  PartEvent,
+  Sink,
+  Snapshot,
+  SnapshotRequest,
+  Transform,
+  TransformDecoder,
+} from './types.js';
 
 type AnyHook = { intercept(interceptor: object): void };
 

@@ -67,5 +67,10 @@ export function isPreset(value: unknown): value is Preset {
 }
 
 export function isPlugin(value: unknown): value is Plugin<any> {
-  return typeof value === 'object' && value !== null && typeof (value as Plugin).name === 'string' && typeof (value as Plugin).apply === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Plugin).name === 'string' &&
+    typeof (value as Plugin).apply === 'function'
+  );
 }

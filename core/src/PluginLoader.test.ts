@@ -44,7 +44,11 @@ presets('keep one entry for a plugin named twice, with merged options (the later
 });
 
 presets('an empty preset is an error', async () => {
-  await expectCode(resolvePlugins([definePreset({ name: 'hollow', plugins: [] })], options), ErrorCode.PLUGIN_INVALID, /preset hollow is empty/);
+  await expectCode(
+    resolvePlugins([definePreset({ name: 'hollow', plugins: [] })], options),
+    ErrorCode.PLUGIN_INVALID,
+    /preset hollow is empty/,
+  );
 });
 
 presets.run();
@@ -63,8 +67,14 @@ loading('resolves a short name from node_modules beside the config, and a relati
   const directory = await temporaryDirectory();
   const packageDirectory = path.join(directory, 'node_modules', 'rast-backup-plugin-hello');
   await mkdir(packageDirectory, { recursive: true });
-  await writeFile(path.join(packageDirectory, 'package.json'), JSON.stringify({ name: 'rast-backup-plugin-hello', type: 'module', main: 'index.js' }));
-  await writeFile(path.join(packageDirectory, 'index.js'), "export default { name: 'rast-backup-plugin-hello', version: '2.0.0', apply() {} };\n");
+  await writeFile(
+    path.join(packageDirectory, 'package.json'),
+    JSON.stringify({ name: 'rast-backup-plugin-hello', type: 'module', main: 'index.js' }),
+  );
+  await writeFile(
+    path.join(packageDirectory, 'index.js'),
+    "export default { name: 'rast-backup-plugin-hello', version: '2.0.0', apply() {} };\n",
+  );
   await writeFile(path.join(directory, 'local.mjs'), "export default { name: 'local-file-plugin', version: '0.0.1', apply() {} };\n");
   const resolved = await resolvePlugins(['hello', './local.mjs'], { resolveFrom: [directory], relativeTo: directory });
   assert.equal(names(resolved), ['rast-backup-plugin-hello', 'local-file-plugin']);
@@ -78,13 +88,21 @@ loading('an unknown plugin names every name looked for and where', async () => {
     ErrorCode.PLUGIN_NOT_FOUND,
     new RegExp(`plugin nosuch not found: looked for rast-backup-plugin-nosuch, @rast-backup/plugin-nosuch, nosuch from ${directory}`),
   );
-  await expectCode(resolvePlugins(['./missing.mjs'], { resolveFrom: [directory], relativeTo: directory }), ErrorCode.PLUGIN_NOT_FOUND, /no file .*missing\.mjs/);
+  await expectCode(
+    resolvePlugins(['./missing.mjs'], { resolveFrom: [directory], relativeTo: directory }),
+    ErrorCode.PLUGIN_NOT_FOUND,
+    /no file .*missing\.mjs/,
+  );
 });
 
 loading('a module that is not a plugin is refused with the reason', async () => {
   const directory = await temporaryDirectory();
   await writeFile(path.join(directory, 'bad.mjs'), 'export default { hello: 1 };\n');
-  await expectCode(resolvePlugins(['./bad.mjs'], { resolveFrom: [directory], relativeTo: directory }), ErrorCode.PLUGIN_INVALID, /not a rast-backup plugin or preset/);
+  await expectCode(
+    resolvePlugins(['./bad.mjs'], { resolveFrom: [directory], relativeTo: directory }),
+    ErrorCode.PLUGIN_INVALID,
+    /not a rast-backup plugin or preset/,
+  );
 });
 
 loading.run();

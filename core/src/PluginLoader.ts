@@ -40,7 +40,9 @@ async function importReference(reference: string, kind: Kind, options: LoaderOpt
       const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
       throw new RastError(
         missing ? ErrorCode.PLUGIN_NOT_FOUND : ErrorCode.PLUGIN_INVALID,
-        missing ? `${kind} ${reference} not found: no file ${file}` : `${kind} ${reference} (${file}) failed to load: ${(error as Error).message}`,
+        missing
+          ? `${kind} ${reference} not found: no file ${file}`
+          : `${kind} ${reference} (${file}) failed to load: ${(error as Error).message}`,
         { reference, file },
       );
     }
@@ -70,7 +72,11 @@ async function importReference(reference: string, kind: Kind, options: LoaderOpt
  * Flattens plugin and preset references depth-first in the order written. The same plugin twice keeps
  * its first place, with the options of both merged (the later wins). An empty preset is an error.
  */
-export async function resolvePlugins(references: PresetItem[], options: LoaderOptions, defaultKind: Kind = 'plugin'): Promise<ResolvedPlugin[]> {
+export async function resolvePlugins(
+  references: PresetItem[],
+  options: LoaderOptions,
+  defaultKind: Kind = 'plugin',
+): Promise<ResolvedPlugin[]> {
   const resolved = new Map<string, ResolvedPlugin>();
 
   async function visit(item: PresetItem, via: string[], kind: Kind, parentFrom: string): Promise<void> {
@@ -79,13 +85,18 @@ export async function resolvePlugins(references: PresetItem[], options: LoaderOp
     let from = parentFrom;
     if (typeof reference === 'string') ({ value, from } = await importReference(reference, kind, options));
     if (isPreset(value)) {
-      if (value.plugins.length === 0) throw new RastError(ErrorCode.PLUGIN_INVALID, `preset ${value.name} is empty`, { preset: value.name });
+      if (value.plugins.length === 0)
+        throw new RastError(ErrorCode.PLUGIN_INVALID, `preset ${value.name} is empty`, { preset: value.name });
       for (const inner of value.plugins) await visit(inner, [...via, value.name], 'plugin', from);
       return;
     }
     if (!isPlugin(value)) {
       const label = typeof reference === 'string' ? reference : String(reference);
-      throw new RastError(ErrorCode.PLUGIN_INVALID, `${label} (${from}) is not a rast-backup plugin or preset: its default export needs a name and an apply() function`, { reference: label });
+      throw new RastError(
+        ErrorCode.PLUGIN_INVALID,
+        `${label} (${from}) is not a rast-backup plugin or preset: its default export needs a name and an apply() function`,
+        { reference: label },
+      );
     }
     const existing = resolved.get(value.name);
     if (existing) existing.defaults = { ...existing.defaults, ...defaults };

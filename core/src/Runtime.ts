@@ -43,14 +43,24 @@ export interface RuntimeOptions {
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const cwd = options.cwd ?? process.cwd();
   const environment = options.environment ?? process.env;
-  const config = await loadConfig({ flag: options.configFile, environment: environment.RAST_BACKUP_CONFIG, cwd, systemFile: SYSTEM_CONFIG_FILE });
+  const config = await loadConfig({
+    flag: options.configFile,
+    environment: environment.RAST_BACKUP_CONFIG,
+    cwd,
+    systemFile: SYSTEM_CONFIG_FILE,
+  });
   const where = config.file ?? 'embedded default config';
   const configDirectory = config.file ? path.dirname(config.file) : cwd;
 
-  const coreKeys = Object.fromEntries(Object.keys(CORE_CONFIG_SHAPE).filter((key) => key in config.data).map((key) => [key, config.data[key]]));
+  const coreKeys = Object.fromEntries(
+    Object.keys(CORE_CONFIG_SHAPE)
+      .filter((key) => key in config.data)
+      .map((key) => [key, config.data[key]]),
+  );
   for (const [key, validator] of Object.entries(CORE_CONFIG_SHAPE)) {
     const errors: string[] = [];
-    if (!validator(coreKeys[key], { errors })) throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: ${key}: ${errors[0]?.replace(/^\.: /, '')}`, { key });
+    if (!validator(coreKeys[key], { errors }))
+      throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: ${key}: ${errors[0]?.replace(/^\.: /, '')}`, { key });
   }
 
   const isRoot = process.getuid?.() === 0;
@@ -67,7 +77,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const fromConfig = async (key: 'plugins' | 'presets', loading: Promise<ResolvedPlugin[]>) =>
     loading.catch((error: unknown) => {
       if (!(error instanceof RastError)) throw error;
-      throw new RastError(error.code, `${where}: ${key}: ${error.message}`, { ...error.facts, file: config.file, key }, { cause: error.cause });
+      throw new RastError(
+        error.code,
+        `${where}: ${key}: ${error.message}`,
+        { ...error.facts, file: config.file, key },
+        { cause: error.cause },
+      );
     });
   const loadingPresets = resolvePlugins(presets, loaderOptions, 'preset');
   const resolved = [
@@ -99,23 +114,40 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await plugin.apply(pipeline, pluginOptions as never, context);
     } catch (error) {
       if (error instanceof RastError) throw error;
-      throw new RastError(ErrorCode.PLUGIN_FAILED, `plugin ${plugin.name} failed to apply: ${(error as Error).message}`, { plugin: plugin.name }, { cause: error });
+      throw new RastError(
+        ErrorCode.PLUGIN_FAILED,
+        `plugin ${plugin.name} failed to apply: ${(error as Error).message}`,
+        { plugin: plugin.name },
+        { cause: error },
+      );
     }
   }
   const sinks = await pipeline.hooks.sinks.promise([]);
   if (sinks.length === 0) {
-    throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: no storage configured: set [storage] local.path (or configure another sink)`, { key: 'storage' });
+    throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: no storage configured: set [storage] local.path (or configure another sink)`, {
+      key: 'storage',
+    });
   }
   const names = new Set<string>();
   for (const sink of sinks) {
-    if (names.has(sink.name)) throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: two sinks are named ${sink.name}`, { key: 'storage' });
+    if (names.has(sink.name))
+      throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: two sinks are named ${sink.name}`, { key: 'storage' });
     names.add(sink.name);
   }
-  const exposed = await configSecretsWarning(config, validated.active.map(({ plugin }) => plugin));
+  const exposed = await configSecretsWarning(
+    config,
+    validated.active.map(({ plugin }) => plugin),
+  );
   if (exposed) options.log.warn(exposed);
   const activeNames = new Set(validated.active.map((plugin) => plugin.plugin.name));
   const state = options.stateDirectory ?? stateDirectory(environment);
-  const repository = new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), options.log, validated.backup.concurrency, new ManifestCache(state));
+  const repository = new Repository(
+    sinks,
+    (name) => pipeline.hooks.untransform.get(name)?.call(),
+    options.log,
+    validated.backup.concurrency,
+    new ManifestCache(state),
+  );
   runtime = {
     config,
     pipeline,

@@ -11,10 +11,12 @@ export async function secretFileExposure(file: string): Promise<string | undefin
   const mode = stats.mode & 0o777;
   const shown = `mode ${mode.toString(8).padStart(4, '0')}`;
   const fix = `run: chmod 600 ${file}`;
-  if ((mode & 0o007) !== 0) return `${file} is accessible by others (${shown}): a secret must be private to its owner (or readable by the group ${BACKUP_GROUP} only); ${fix}`;
+  if ((mode & 0o007) !== 0)
+    return `${file} is accessible by others (${shown}): a secret must be private to its owner (or readable by the group ${BACKUP_GROUP} only); ${fix}`;
   if ((mode & 0o070) === 0) return undefined;
   const group = await groupName(stats.gid);
-  if ((mode & 0o070) !== 0o040) return `${file} is writable or executable by its group ${group} (${shown}): a secret may at most be readable by the group ${BACKUP_GROUP}; ${fix} (or chmod 640 and chgrp ${BACKUP_GROUP})`;
+  if ((mode & 0o070) !== 0o040)
+    return `${file} is writable or executable by its group ${group} (${shown}): a secret may at most be readable by the group ${BACKUP_GROUP}; ${fix} (or chmod 640 and chgrp ${BACKUP_GROUP})`;
   if (stats.gid === (await groupId(BACKUP_GROUP))) return undefined;
   return `${file} is readable by its group ${group} (${shown}): only the group ${BACKUP_GROUP} may share a secret; ${fix} (or chgrp ${BACKUP_GROUP} ${file})`;
 }

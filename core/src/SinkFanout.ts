@@ -6,7 +6,12 @@ import type { Logger, Sink } from './types.js';
 /** A sink's failure as one message naming the sink; a sink's own RastError already names it. */
 function sinkError(sink: Sink, action: string, error: Error): Error {
   if (error instanceof RastError) return error;
-  return new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}) ${action}: ${error.message}`, { sink: sink.name }, { cause: error });
+  return new RastError(
+    ErrorCode.SINK_FAILED,
+    `sink ${sink.name} (${sink.location}) ${action}: ${error.message}`,
+    { sink: sink.name },
+    { cause: error },
+  );
 }
 
 /**
@@ -33,13 +38,21 @@ export class SinkFanout {
   /** Puts `data` under `key` in every working sink; `data` may be reused once this settles. */
   async put(key: string, data: Buffer): Promise<void> {
     this.written.add(key);
-    await Promise.all(this.working.map((sink) => sink.put(key, data).catch((error: Error) => this.drop(sink, sinkError(sink, `could not store ${key}`, error)))));
+    await Promise.all(
+      this.working.map((sink) =>
+        sink.put(key, data).catch((error: Error) => this.drop(sink, sinkError(sink, `could not store ${key}`, error))),
+      ),
+    );
     this.throwIfNoneLeft();
   }
 
   /** Makes what every working sink stored durable (`Sink.flush`). */
   async flush(): Promise<void> {
-    await Promise.all(this.working.map((sink) => sink.flush?.().catch((error: Error) => this.drop(sink, sinkError(sink, 'could not make its objects durable', error)))));
+    await Promise.all(
+      this.working.map((sink) =>
+        sink.flush?.().catch((error: Error) => this.drop(sink, sinkError(sink, 'could not make its objects durable', error))),
+      ),
+    );
     this.throwIfNoneLeft();
   }
 
@@ -85,7 +98,10 @@ export class SinkFanout {
     const results = await Promise.allSettled(sinks.map((sink) => sink.put(key, data, { durable: true })));
     const failed = sinks.filter((_, index) => results[index]!.status === 'rejected');
     for (const sink of failed) {
-      this.drop(sink, sinkError(sink, `could not commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error));
+      this.drop(
+        sink,
+        sinkError(sink, `could not commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error),
+      );
     }
     await Promise.allSettled(failed.map((sink) => sink.delete(key)));
     this.throwIfNoneLeft();
@@ -117,16 +133,23 @@ export class SinkFanout {
     if (this.failures.has(sink)) return;
     this.failures.set(sink, error);
     const others = this.working;
-    if (others.length > 0) this.log.warn(`${error.message}; backup ${this.backupId} goes on in ${others.map((other) => other.name).join(', ')} only and will not be committed in ${sink.name}`);
+    if (others.length > 0)
+      this.log.warn(
+        `${error.message}; backup ${this.backupId} goes on in ${others.map((other) => other.name).join(', ')} only and will not be committed in ${sink.name}`,
+      );
   }
 
   private throwIfNoneLeft(): void {
     if (this.working.length > 0) return;
     const errors = [...this.failures.values()];
     if (errors.length === 1 && errors[0] instanceof RastError) throw errors[0];
-    throw new RastError(ErrorCode.SINK_FAILED, `backup ${this.backupId} was not stored: ${errors.map((error) => error.message).join('; ')}`, {
-      backup: this.backupId,
-      failed: [...this.failures.keys()].map((sink) => sink.name),
-    });
+    throw new RastError(
+      ErrorCode.SINK_FAILED,
+      `backup ${this.backupId} was not stored: ${errors.map((error) => error.message).join('; ')}`,
+      {
+        backup: this.backupId,
+        failed: [...this.failures.keys()].map((sink) => sink.name),
+      },
+    );
   }
 }

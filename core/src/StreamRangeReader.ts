@@ -59,7 +59,11 @@ export class StreamRangeReader implements StreamSpans {
   async *read(start: number, end: number): AsyncIterable<Buffer> {
     const size = this.starts.at(-1)!;
     if (start < 0 || end > size || start > end) {
-      throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${this.manifest.id}: span ${start}–${end} lies outside its stream of ${size} bytes`, { backup: this.manifest.id });
+      throw new RastError(
+        ErrorCode.STREAM_DAMAGED,
+        `backup ${this.manifest.id}: span ${start}–${end} lies outside its stream of ${size} bytes`,
+        { backup: this.manifest.id },
+      );
     }
     if (start === end) return;
     const first = this.partAt(start);

@@ -20,7 +20,10 @@ async function failure<T>(promise: Promise<unknown>): Promise<T> {
   throw new Error('expected VERIFY_FAILED');
 }
 
-const messages = (report: VerifyReport) => [...report.sinks.flatMap((sink) => sink.problems), ...report.problems].map((problem) => `${problem.kind} ${problem.sink}: ${problem.message}`);
+const messages = (report: VerifyReport) =>
+  [...report.sinks.flatMap((sink) => sink.problems), ...report.problems].map(
+    (problem) => `${problem.kind} ${problem.sink}: ${problem.message}`,
+  );
 
 // ---
 
@@ -49,8 +52,16 @@ sinks('a flipped byte in one sink, a missing part and a truncated index in the o
   assert.is(report.stream, null, 'each part has a good copy in one sink, so the stream still decodes');
 
   const presence = await failure<VerifyReport>(verifyBackup(runtime, { backup: full.id, level: 'presence' }));
-  assert.equal(presence.sinks.map((sink) => sink.problems.map((problem) => problem.kind)), [[], ['missing', 'size']], 'presence cannot see a flipped byte');
-  assert.equal(presence.sinks.map((sink) => sink.read), [0, 0], 'presence downloads nothing');
+  assert.equal(
+    presence.sinks.map((sink) => sink.problems.map((problem) => problem.kind)),
+    [[], ['missing', 'size']],
+    'presence cannot see a flipped byte',
+  );
+  assert.equal(
+    presence.sinks.map((sink) => sink.read),
+    [0, 0],
+    'presence downloads nothing',
+  );
 });
 
 sinks('a manifest missing from one sink while its data is there; a damaged manifest in the other', async () => {
@@ -66,8 +77,13 @@ sinks('a manifest missing from one sink while its data is there; a damaged manif
   const report = await failure<VerifyAllReport>(verifyAll(runtime, { level: 'presence' }));
   assert.equal(report.damaged.sort(), [first.id, second.id].sort());
   const reportOf = (id: string) => report.backups.find((backup) => backup.backup === id)!;
-  assert.equal(messages(reportOf(first.id)), [`manifest-missing b: backup ${first.id}, manifest (${RepositoryKeys.manifest(first.id)}) in sink b: is missing, though 5 of its data objects are there`]);
-  assert.match(messages(reportOf(second.id)).join('\n'), new RegExp(`^manifest-damaged a: backup ${second.id}, manifest \\(${RepositoryKeys.manifest(second.id)}\\) in sink a: is damaged`));
+  assert.equal(messages(reportOf(first.id)), [
+    `manifest-missing b: backup ${first.id}, manifest (${RepositoryKeys.manifest(first.id)}) in sink b: is missing, though 5 of its data objects are there`,
+  ]);
+  assert.match(
+    messages(reportOf(second.id)).join('\n'),
+    new RegExp(`^manifest-damaged a: backup ${second.id}, manifest \\(${RepositoryKeys.manifest(second.id)}\\) in sink a: is damaged`),
+  );
 });
 
 sinks('a sink that never held a backup (added later) is not damage', async () => {
@@ -76,7 +92,13 @@ sinks('a sink that never held a backup (added later) is not damage', async () =>
   const backup = await createBackup(runtime, { path: await temporaryDirectory() });
   const later = runtimeWith([a, new MemorySink('new')]);
   const report = await verifyBackup(later, { backup: backup.id });
-  assert.equal(report.sinks.map((sink) => [sink.sink, sink.holds, sink.objects]), [['a', true, 5], ['new', false, 0]]);
+  assert.equal(
+    report.sinks.map((sink) => [sink.sink, sink.holds, sink.objects]),
+    [
+      ['a', true, 5],
+      ['new', false, 0],
+    ],
+  );
 });
 
 sinks('a manifest damaged in every sink: verify --all still finds the backup and names the incremental that needs it', async () => {
@@ -89,8 +111,14 @@ sinks('a manifest damaged in every sink: verify --all still finds the backup and
   runtime.repository.catalog.invalidate();
   const report = await failure<VerifyAllReport>(verifyAll(runtime, {}));
   assert.equal(report.damaged.sort(), [full.id, incremental.id].sort());
-  assert.match(messages(report.backups.find((backup) => backup.backup === incremental.id)!).join('\n'), new RegExp(`chain null: backup ${incremental.id} needs its parent ${full.id}, whose manifest is damaged in sink a \\(not JSON`));
-  assert.match(messages(report.backups.find((backup) => backup.backup === full.id)!).join('\n'), /manifest-damaged a: .* is damaged: not JSON/);
+  assert.match(
+    messages(report.backups.find((backup) => backup.backup === incremental.id)!).join('\n'),
+    new RegExp(`chain null: backup ${incremental.id} needs its parent ${full.id}, whose manifest is damaged in sink a \\(not JSON`),
+  );
+  assert.match(
+    messages(report.backups.find((backup) => backup.backup === full.id)!).join('\n'),
+    /manifest-damaged a: .* is damaged: not JSON/,
+  );
 });
 
 sinks.run();
@@ -99,35 +127,55 @@ sinks.run();
 
 const chains = suite('verify: the chain below a backup');
 
-chains('a damaged full backup: each incremental above it is damaged, naming it; verify --all reads each object as often as one verify of it', async () => {
-  const a = new MemorySink('a');
-  const runtime = runtimeWith([a]);
-  const source = await temporaryDirectory();
-  const full = await createBackup(runtime, { path: source });
-  const second = await createBackup(runtime, { path: source, parent: 'latest' });
-  const third = await createBackup(runtime, { path: source, parent: 'latest' });
-  a.objects.get(RepositoryKeys.part(full.id, 0))![0] ^= 0xff;
+chains(
+  'a damaged full backup: each incremental above it is damaged, naming it; verify --all reads each object as often as one verify of it',
+  async () => {
+    const a = new MemorySink('a');
+    const runtime = runtimeWith([a]);
+    const source = await temporaryDirectory();
+    const full = await createBackup(runtime, { path: source });
+    const second = await createBackup(runtime, { path: source, parent: 'latest' });
+    const third = await createBackup(runtime, { path: source, parent: 'latest' });
+    a.objects.get(RepositoryKeys.part(full.id, 0))![0] ^= 0xff;
 
-  const reads = () => {
-    const counts = new Map<string, number>();
-    for (const call of a.calls.splice(0)) if (call.startsWith('get data/')) counts.set(call, (counts.get(call) ?? 0) + 1);
-    return counts;
-  };
-  reads();
-  const one = await failure<VerifyReport>(verifyBackup(runtime, { backup: third.id }));
-  assert.equal(one.ancestors!.map((ancestor) => [ancestor.backup, ancestor.status]), [[full.id, 'damaged'], [second.id, 'damaged']]);
-  assert.equal(one.problems.map((problem) => [problem.kind, problem.ancestor]), [['ancestor', full.id]], 'named once: the damaged backup itself, not the incremental between');
-  const single = reads();
+    const reads = () => {
+      const counts = new Map<string, number>();
+      for (const call of a.calls.splice(0)) if (call.startsWith('get data/')) counts.set(call, (counts.get(call) ?? 0) + 1);
+      return counts;
+    };
+    reads();
+    const one = await failure<VerifyReport>(verifyBackup(runtime, { backup: third.id }));
+    assert.equal(
+      one.ancestors!.map((ancestor) => [ancestor.backup, ancestor.status]),
+      [
+        [full.id, 'damaged'],
+        [second.id, 'damaged'],
+      ],
+    );
+    assert.equal(
+      one.problems.map((problem) => [problem.kind, problem.ancestor]),
+      [['ancestor', full.id]],
+      'named once: the damaged backup itself, not the incremental between',
+    );
+    const single = reads();
 
-  const all = await failure<VerifyAllReport>(verifyAll(runtime, {}));
-  assert.equal([all.damaged, all.affected], [[full.id], [second.id, third.id]]);
-  assert.equal(all.backups.map((backup) => [backup.backup, backup.status, backup.problems.filter((problem) => problem.kind === 'ancestor').map((problem) => problem.ancestor)]), [
-    [full.id, 'damaged', []],
-    [second.id, 'damaged', [full.id]],
-    [third.id, 'damaged', [full.id]],
-  ]);
-  assert.equal(reads(), single, 'verify --all reads what verify of the last incremental reads: no backup twice');
-});
+    const all = await failure<VerifyAllReport>(verifyAll(runtime, {}));
+    assert.equal([all.damaged, all.affected], [[full.id], [second.id, third.id]]);
+    assert.equal(
+      all.backups.map((backup) => [
+        backup.backup,
+        backup.status,
+        backup.problems.filter((problem) => problem.kind === 'ancestor').map((problem) => problem.ancestor),
+      ]),
+      [
+        [full.id, 'damaged', []],
+        [second.id, 'damaged', [full.id]],
+        [third.id, 'damaged', [full.id]],
+      ],
+    );
+    assert.equal(reads(), single, 'verify --all reads what verify of the last incremental reads: no backup twice');
+  },
+);
 
 chains('a parent damaged in one sink only: the incremental is reported, and told that a restore reads the good copy', async () => {
   const a = new MemorySink('a');
@@ -138,7 +186,10 @@ chains('a parent damaged in one sink only: the incremental is reported, and told
   const incremental = await createBackup(runtime, { path: source, parent: 'latest' });
   b.objects.get(RepositoryKeys.part(full.id, 0))![0] ^= 0xff;
   const report = await failure<VerifyReport>(verifyBackup(runtime, { backup: incremental.id }));
-  assert.equal(report.problems.map((problem) => problem.message), [`backup ${incremental.id} needs backup ${full.id}, which is damaged in sink b (a restore reads the good copies in the other sinks)`]);
+  assert.equal(
+    report.problems.map((problem) => problem.message),
+    [`backup ${incremental.id} needs backup ${full.id}, which is damaged in sink b (a restore reads the good copies in the other sinks)`],
+  );
   assert.is(report.ancestors![0]!.stream, null, 'the stream decodes from the good copies');
 });
 

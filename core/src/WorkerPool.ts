@@ -9,6 +9,11 @@ let pool: Piscina | undefined;
  * decoder's stage (PartWorker), for create's encoding and for the reads' decoding alike.
  */
 export function workerPool(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./PartWorker.js', import.meta.url).href, minThreads: THREADS, maxThreads: THREADS, idleTimeout: 1000 });
+  pool ??= new Piscina({
+    filename: new URL('./PartWorker.js', import.meta.url).href,
+    minThreads: THREADS,
+    maxThreads: THREADS,
+    idleTimeout: 1000,
+  });
   return pool;
 }

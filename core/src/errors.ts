@@ -76,5 +76,10 @@ export function isRastError(error: unknown): error is RastError {
 export function pluginFailed(pluginName: string, hookName: string, error: unknown): RastError {
   if (isRastError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new RastError(ErrorCode.PLUGIN_FAILED, `plugin ${pluginName} failed in hook ${hookName}: ${message}`, { plugin: pluginName, hook: hookName }, { cause: error });
+  return new RastError(
+    ErrorCode.PLUGIN_FAILED,
+    `plugin ${pluginName} failed in hook ${hookName}: ${message}`,
+    { plugin: pluginName, hook: hookName },
+    { cause: error },
+  );
 }

@@ -4,7 +4,15 @@ export { TransformStage, SourceStage } from './stages.js';
 export { definePlugin, definePreset, isPlugin, isPreset } from './Plugin.js';
 export type { Plugin, Preset, PresetItem, PluginReference, PluginContext, OptionsShape, InferOptions } from './Plugin.js';
 export { resolvePlugins, candidateNames, type ResolvedPlugin, type LoaderOptions } from './PluginLoader.js';
-export { loadConfig, parseConfigText, embeddedDefaultConfig, SYSTEM_CONFIG_FILE, type LoadedConfig, type ConfigData, type ConfigOrigin } from './ConfigLoader.js';
+export {
+  loadConfig,
+  parseConfigText,
+  embeddedDefaultConfig,
+  SYSTEM_CONFIG_FILE,
+  type LoadedConfig,
+  type ConfigData,
+  type ConfigOrigin,
+} from './ConfigLoader.js';
 export { validateConfig, CORE_CONFIG_SHAPE, BACKUP_CONFIG_SHAPE, type ValidatedConfig, type BackupSettings } from './ConfigValidator.js';
 export { createRuntime, type Runtime, type RuntimeOptions } from './Runtime.js';
 export { Repository } from './Repository.js';
@@ -15,7 +23,15 @@ export { PartReader, partLabel, type ReadPart } from './PartReader.js';
 export { checkStored, sha256 } from './PartChecksum.js';
 export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
-export { encodeFileIndex, decodeFileIndex, storedEntry, type FileIndex, type IndexEntry, type EntryType, type StreamRange } from './FileIndex.js';
+export {
+  encodeFileIndex,
+  decodeFileIndex,
+  storedEntry,
+  type FileIndex,
+  type IndexEntry,
+  type EntryType,
+  type StreamRange,
+} from './FileIndex.js';
 export { newBackupId, BACKUP_ID_PATTERN } from './BackupId.js';
 export { cutIntoParts } from './PartSplitter.js';
 export { encodeHere, decodeHere } from './MainThreadStages.js';

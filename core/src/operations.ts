@@ -1,6 +1,16 @@
 export { createBackup, type CreateOptions } from './operations/create.js';
 export { restoreBackup, type RestoreOptions } from './operations/restore.js';
-export { verifyBackup, verifyAll, type VerifyOptions, type VerifyReport, type VerifyAllReport, type VerifyLevel, type VerifyProblem, type VerifyProblemKind, type VerifyStatus } from './operations/verify.js';
+export {
+  verifyBackup,
+  verifyAll,
+  type VerifyOptions,
+  type VerifyReport,
+  type VerifyAllReport,
+  type VerifyLevel,
+  type VerifyProblem,
+  type VerifyProblemKind,
+  type VerifyStatus,
+} from './operations/verify.js';
 export { deleteBackup, deleteLeftover } from './operations/delete.js';
 export { describeBackup, type InfoOptions, type BackupInfo } from './operations/info.js';
 export { runOperation } from './operations/lifecycle.js';

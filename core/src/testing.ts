@@ -71,7 +71,10 @@ export class MemorySink implements Sink {
   readonly durable = new Set<string>();
   failPutsMatching?: RegExp;
 
-  constructor(readonly name = 'memory', readonly location = 'memory://') {}
+  constructor(
+    readonly name = 'memory',
+    readonly location = 'memory://',
+  ) {}
 
   async put(key: string, data: Buffer, options?: PutOptions): Promise<void> {
     this.calls.push(`put ${key}`);
@@ -134,7 +137,14 @@ export function memoryRuntime(sinks: Sink[], content: string[], format: Format =
   const pipeline = new Pipeline();
   const log = silentLogger();
   pipeline.hooks.snapshot.tapPromise({ name: 'test-source', stage: SourceStage.FALLBACK }, async (request) => ({
-    path: request.path, source: request.path, kind: 'test', format: 'text', atomic: false, exclude: [], details: { content }, release: async () => {},
+    path: request.path,
+    source: request.path,
+    kind: 'test',
+    format: 'text',
+    atomic: false,
+    exclude: [],
+    details: { content },
+    release: async () => {},
   }));
   pipeline.hooks.format.for('text').tap('test-format', () => format);
   return {

@@ -8,8 +8,5 @@ import { definePreset } from '@rast-backup/core';
 
 export default definePreset({
   name: 'rast-backup-preset-astos',
-  plugins: [
-    '@rast-backup/preset-default',
-    ['@rast-backup/plugin-zstd', { level: 6 }],
-  ],
+  plugins: ['@rast-backup/preset-default', ['@rast-backup/plugin-zstd', { level: 6 }]],
 });

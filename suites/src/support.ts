@@ -20,7 +20,11 @@ export interface Result {
 /** Runs the CLI to completion without blocking the event loop, so that independent runs can overlap. */
 export function cliAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BINARY, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAST_BACKUP_CONFIG: '', ...options.env } });
+    const child = spawn(BINARY, args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RAST_BACKUP_CONFIG: '', ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -58,7 +62,11 @@ export function sh(command: string, args: string[]): string {
 }
 
 /** A loop-mounted filesystem of `size` (e.g. "300M") made with `mkfs.<type>`, unmounted when the process exits. Needs root. */
-export async function loopFilesystem(type: 'btrfs' | 'ext4', size: string, prefix = 'rast-suite-'): Promise<{ home: string; mountPoint: string }> {
+export async function loopFilesystem(
+  type: 'btrfs' | 'ext4',
+  size: string,
+  prefix = 'rast-suite-',
+): Promise<{ home: string; mountPoint: string }> {
   const home = await temporaryDirectory(prefix);
   const image = path.join(home, `${type}.img`);
   const mountPoint = path.join(home, 'mnt');

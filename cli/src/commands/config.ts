@@ -7,7 +7,8 @@ export class ConfigCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Introspection',
     description: 'Show which config file is used and the resolved settings',
-    details: 'Tries --config, then RAST_BACKUP_CONFIG, then rast-backup.config.toml / .rast-backuprc.toml / .rast-backuprc.json / rast-backup.config.json in the current directory, then /etc/rast/backup/config.toml, then the embedded default. Secrets are masked: values of keys named like secret, password or passphrase, every value of a headers table, and the password of every URL.',
+    details:
+      'Tries --config, then RAST_BACKUP_CONFIG, then rast-backup.config.toml / .rast-backuprc.toml / .rast-backuprc.json / rast-backup.config.json in the current directory, then /etc/rast/backup/config.toml, then the embedded default. Secrets are masked: values of keys named like secret, password or passphrase, every value of a headers table, and the password of every URL.',
   });
 
   async run(): Promise<number> {

@@ -10,7 +10,8 @@ export class CreateCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Back up a directory or btrfs subvolume',
-    details: 'Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed. On SIGINT (Ctrl-C) or SIGTERM before that, it stops, removes the parts it wrote and its snapshot, prints one line (RB025) and exits 130 or 143; a second signal exits at once, leaving what a killed create leaves (list --all, prune).',
+    details:
+      'Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed. On SIGINT (Ctrl-C) or SIGTERM before that, it stops, removes the parts it wrote and its snapshot, prints one line (RB025) and exits 130 or 143; a second signal exits at once, leaving what a killed create leaves (list --all, prune).',
     examples: [
       ['A full backup', '$0 create /home --name "Full Backup"'],
       ['An incremental backup on top of the latest one of the same path', '$0 create /home --parent latest --tag daily'],
@@ -27,7 +28,9 @@ export class CreateCommand extends BaseCommand {
     const stop = showProgress(runtime.pipeline, `backing up ${displayPath(this.source)}:`);
     let manifest;
     try {
-      manifest = await interruptible((signal) => createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent, signal }));
+      manifest = await interruptible((signal) =>
+        createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent, signal }),
+      );
     } finally {
       stop();
     }
@@ -35,7 +38,9 @@ export class CreateCommand extends BaseCommand {
     if (this.json) writeJson(this.context.stdout, summarize(entry));
     else {
       const kind = manifest.parent ? `incremental on ${displayPath(manifest.parent)}` : 'full';
-      this.out(`${manifest.id}  ${kind}, ${manifest.index.entries} entries, ${formatBytes(manifest.size)} stored as ${formatBytes(manifest.storedSize)} in ${entry.sinks.join(', ')}`);
+      this.out(
+        `${manifest.id}  ${kind}, ${manifest.index.entries} entries, ${formatBytes(manifest.size)} stored as ${formatBytes(manifest.storedSize)} in ${entry.sinks.join(', ')}`,
+      );
     }
     return 0;
   }

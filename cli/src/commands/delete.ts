@@ -26,7 +26,10 @@ export class DeleteCommand extends BaseCommand {
         throw failure instanceof RastError && failure.code === ErrorCode.BACKUP_NOT_FOUND ? error : failure;
       });
       if (this.json) writeJson(this.context.stdout, { deleted: leftover.id, leftover: true });
-      else this.out(`deleted ${leftover.damagedManifest ? `${displayPath(leftover.id)}, whose manifest was damaged` : `the leftover data of ${displayPath(leftover.id)}`}: ${leftover.objects} objects in ${leftover.sinks.join(', ')}`);
+      else
+        this.out(
+          `deleted ${leftover.damagedManifest ? `${displayPath(leftover.id)}, whose manifest was damaged` : `the leftover data of ${displayPath(leftover.id)}`}: ${leftover.objects} objects in ${leftover.sinks.join(', ')}`,
+        );
       return 0;
     }
     if (this.json) writeJson(this.context.stdout, { deleted: manifest.id });

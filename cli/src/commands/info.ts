@@ -8,7 +8,8 @@ export class InfoCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Show one backup in detail',
-    details: 'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
+    details:
+      'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
     examples: [['The latest backup, with its files', '$0 info latest --files']],
   });
 
@@ -20,7 +21,13 @@ export class InfoCommand extends BaseCommand {
     const { entry, chain, facts, index } = await describeBackup(runtime, { backup: this.id, files: this.files });
     const { manifest } = entry;
     if (this.json) {
-      writeJson(this.context.stdout, { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest, files: index?.entries.map(storedEntry) });
+      writeJson(this.context.stdout, {
+        ...summarize(entry),
+        chain: chain.map((link) => link.id),
+        facts,
+        manifest,
+        files: index?.entries.map(storedEntry),
+      });
       return 0;
     }
     const lines = [

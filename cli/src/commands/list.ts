@@ -9,7 +9,8 @@ export class ListCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'List backups',
-    details: 'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each, then backups whose manifest is damaged in every sink that holds it (status `damaged`: not restorable; `verify --all` names the damage, `delete <id>` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`). A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.',
+    details:
+      'Lists the committed backups of every configured sink, oldest first, with the sinks that hold each, then backups whose manifest is damaged in every sink that holds it (status `damaged`: not restorable; `verify --all` names the damage, `delete <id>` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status `incomplete`). A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.',
     examples: [
       ['Backups as JSON', '$0 list --json'],
       ['Everything that takes space, including interrupted backups', '$0 list --all'],
@@ -30,15 +31,28 @@ export class ListCommand extends BaseCommand {
     }
     const leftovers = this.all ? await runtime.repository.catalog.leftovers() : [];
     if (this.json) {
-      const incomplete = leftovers.map((leftover) => ({ id: leftover.id, status: 'incomplete', sinks: [leftover.sink], storedSize: leftover.size, objects: leftover.objects }));
+      const incomplete = leftovers.map((leftover) => ({
+        id: leftover.id,
+        status: 'incomplete',
+        sinks: [leftover.sink],
+        storedSize: leftover.size,
+        objects: leftover.objects,
+      }));
       writeJson(this.context.stdout, [...shown, ...damaged.values(), ...incomplete]);
       return 0;
     }
     for (const leftover of leftovers) {
-      this.context.stderr.write(`incomplete: ${displayPath(leftover.id)} in ${displayPath(leftover.sink)}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`);
+      this.context.stderr.write(
+        `incomplete: ${displayPath(leftover.id)} in ${displayPath(leftover.sink)}: ${leftover.objects} objects, ${formatBytes(leftover.size)} (never committed; not restorable)\n`,
+      );
     }
     const describeDamaged = () => {
-      for (const entry of damaged.values()) this.out(displayPath(`damaged: ${entry.id}: manifest unreadable (${entry.problems.join('; ')}); not restorable: rast-backup delete ${entry.id} removes it`));
+      for (const entry of damaged.values())
+        this.out(
+          displayPath(
+            `damaged: ${entry.id}: manifest unreadable (${entry.problems.join('; ')}); not restorable: rast-backup delete ${entry.id} removes it`,
+          ),
+        );
     };
     if (shown.length === 0) {
       this.out(`no backups in ${runtime.repository.catalog.describeSinks()}`);
@@ -47,7 +61,17 @@ export class ListCommand extends BaseCommand {
     }
     const table = new Table();
     for (const summary of shown) {
-      const cells = { id: summary.id, created: summary.created.replace(/\.\d+Z$/, 'Z'), name: summary.name ?? '', source: summary.source, parent: summary.parent ?? 'full', size: formatBytes(summary.size), stored: formatBytes(summary.storedSize), tags: summary.tags.join(','), sinks: summary.sinks.join(',') };
+      const cells = {
+        id: summary.id,
+        created: summary.created.replace(/\.\d+Z$/, 'Z'),
+        name: summary.name ?? '',
+        source: summary.source,
+        parent: summary.parent ?? 'full',
+        size: formatBytes(summary.size),
+        stored: formatBytes(summary.storedSize),
+        tags: summary.tags.join(','),
+        sinks: summary.sinks.join(','),
+      };
       // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
       for (const [column, value] of Object.entries(cells)) table.cell(column, displayPath(value));
       table.newRow();

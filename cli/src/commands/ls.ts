@@ -8,7 +8,9 @@ import { formatEntry, writeJson } from '../Output.js';
  * in the index's form (`alice/notes.txt`, `.` for the root).
  */
 function pathInBackup(argument: string): string {
-  const parts = fromDisplayPath(argument).split('/').filter((part) => part !== '' && part !== '.');
+  const parts = fromDisplayPath(argument)
+    .split('/')
+    .filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw new RastError(ErrorCode.USAGE, `path ${argument}: ".." is not allowed in a path inside a backup`);
   return parts.length === 0 ? '.' : parts.join('/');
 }
@@ -27,7 +29,7 @@ export class LsCommand extends BaseCommand {
   });
 
   id = Option.String({ name: 'id' });
-  inside = Option.String({ required: false, name: "path" });
+  inside = Option.String({ required: false, name: 'path' });
   recursive = Option.Boolean('-R,--recursive', false, { description: 'List the whole subtree' });
 
   async run(): Promise<number> {
@@ -36,9 +38,11 @@ export class LsCommand extends BaseCommand {
     const index = await runtime.repository.parts.readIndex(manifest);
     const wanted = pathInBackup(this.inside ?? '.');
     const self = index.entries.find((entry) => entry.path === wanted);
-    if (!self) throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });
+    if (!self)
+      throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });
     const prefix = wanted === '.' ? '' : `${wanted}/`;
-    const within = (entry: IndexEntry) => entry.path !== '.' && entry.path.startsWith(prefix) && (this.recursive || !entry.path.slice(prefix.length).includes('/'));
+    const within = (entry: IndexEntry) =>
+      entry.path !== '.' && entry.path.startsWith(prefix) && (this.recursive || !entry.path.slice(prefix.length).includes('/'));
     const entries = self.type === 'directory' ? index.entries.filter(within) : [self];
     if (this.json) writeJson(this.context.stdout, { backup: manifest.id, path: wanted, entries: entries.map(storedEntry) });
     else for (const entry of entries) this.out(formatEntry(entry));

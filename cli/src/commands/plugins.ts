@@ -6,7 +6,8 @@ export class PluginsCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Introspection',
     description: 'Show the loaded plugins',
-    details: 'Lists every plugin the config and presets load: its version, where it was loaded from, the preset that brought it, whether its config section activates it, and the hooks it taps.',
+    details:
+      'Lists every plugin the config and presets load: its version, where it was loaded from, the preset that brought it, whether its config section activates it, and the hooks it taps.',
   });
 
   async run(): Promise<number> {

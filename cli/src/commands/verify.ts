@@ -1,6 +1,14 @@
 import { Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
-import { displayPath, isRastError, verifyAll, verifyBackup, type VerifyAllReport, type VerifyOptions, type VerifyReport } from '@rast-backup/core';
+import {
+  displayPath,
+  isRastError,
+  verifyAll,
+  verifyBackup,
+  type VerifyAllReport,
+  type VerifyOptions,
+  type VerifyReport,
+} from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 import { readState, writeState } from '../StateDirectory.js';
@@ -24,17 +32,22 @@ export class VerifyCommand extends BaseCommand {
 
   id = Option.String({ name: 'id', required: false });
   all = Option.Boolean('--all', false, { description: 'Verify every backup' });
-  level = Option.String('--level', { description: 'presence (list and sizes, no download) or full (the default: every byte, stream decoded)', validator: t.isEnum(['presence', 'full']) });
+  level = Option.String('--level', {
+    description: 'presence (list and sizes, no download) or full (the default: every byte, stream decoded)',
+    validator: t.isEnum(['presence', 'full']),
+  });
   readSubset = Option.String('--read-subset', { description: 'Download and check about N% of the objects (e.g. 10%), rotating over runs' });
 
   async run(): Promise<number> {
-    if (this.all === (this.id !== undefined)) throw new UsageError(this.all ? 'give a backup id or --all, not both' : 'give a backup id (or latest), or --all');
+    if (this.all === (this.id !== undefined))
+      throw new UsageError(this.all ? 'give a backup id or --all, not both' : 'give a backup id (or latest), or --all');
     const options: Omit<VerifyOptions, 'backup'> = { level: this.level as 'presence' | 'full' | undefined };
     let run: number | undefined;
     if (this.readSubset !== undefined) {
       const match = /^(\d+(?:\.\d+)?)%?$/.exec(this.readSubset);
       const percent = match ? Number(match[1]) : NaN;
-      if (!(percent > 0 && percent <= 100)) throw new UsageError(`--read-subset ${this.readSubset}: expected a percentage above 0 and at most 100, like 10%`);
+      if (!(percent > 0 && percent <= 100))
+        throw new UsageError(`--read-subset ${this.readSubset}: expected a percentage above 0 and at most 100, like 10%`);
       if (this.level === 'presence') throw new UsageError('--read-subset reads data, --level presence reads none: give one of them');
       run = (await readState<{ run?: number }>(ROTATION_FILE, {})).run ?? 0;
       options.subset = { percent, run };
@@ -50,7 +63,9 @@ export class VerifyCommand extends BaseCommand {
       exit = error.exitCode;
     }
     if (run !== undefined) {
-      await writeState(ROTATION_FILE, { run: run + 1 }).catch((error: Error) => runtime.log.warn(`could not save the --read-subset rotation (${error.message}): the next run reads the same group`));
+      await writeState(ROTATION_FILE, { run: run + 1 }).catch((error: Error) =>
+        runtime.log.warn(`could not save the --read-subset rotation (${error.message}): the next run reads the same group`),
+      );
     }
     if (this.json) writeJson(this.context.stdout, report);
     const backups = 'backups' in report ? report.backups : [...(report.ancestors ?? []), report];
@@ -59,7 +74,10 @@ export class VerifyCommand extends BaseCommand {
     if ('backups' in report) {
       const unchecked = report.unchecked.length > 0 ? `, ${report.unchecked.length} could not be checked in full on this host` : '';
       const summary = `${report.backups.length} backups checked (${report.level}): ${report.damaged.length} damaged${unchecked}`;
-      const affected = report.affected.length > 0 ? `; ${report.affected.length} more depend on a damaged one and cannot be restored either: ${report.affected.join(', ')}` : '';
+      const affected =
+        report.affected.length > 0
+          ? `; ${report.affected.length} more depend on a damaged one and cannot be restored either: ${report.affected.join(', ')}`
+          : '';
       if (report.status === 'intact') this.status(summary);
       else this.context.stderr.write(`rast-backup: ${displayPath(`${summary}${affected}`)}\n`);
     }
@@ -72,10 +90,17 @@ export class VerifyCommand extends BaseCommand {
       const held = report.sinks.filter((sink) => sink.holds);
       const objects = held.map((sink) => `${sink.objects} objects in ${sink.sink}`).join(', ');
       if (report.status === 'unchecked') {
-        this.status(`${report.backup}: no damage found, not checked in full (${objects}, ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read; ${report.undecodable ? 'stream not decoded: this host cannot decode it' : 'a backup it needs could not be checked'})`);
+        this.status(
+          `${report.backup}: no damage found, not checked in full (${objects}, ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read; ${report.undecodable ? 'stream not decoded: this host cannot decode it' : 'a backup it needs could not be checked'})`,
+        );
         return;
       }
-      const read = report.level === 'full' ? '; stream decoded end to end' : report.level === 'subset' ? `; ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read` : '; presence and sizes only';
+      const read =
+        report.level === 'full'
+          ? '; stream decoded end to end'
+          : report.level === 'subset'
+            ? `; ${held.map((sink) => sink.read).reduce((a, b) => a + b, 0)} read`
+            : '; presence and sizes only';
       const notDecodable = report.undecodable ? '; this host cannot decode its stream' : '';
       this.status(`${report.backup}: intact (${objects}${read}${notDecodable})`);
       return;
@@ -87,8 +112,10 @@ export class VerifyCommand extends BaseCommand {
   /** Why this host cannot decode backups, once per reason (one missing key leaves them all undecoded). */
   private explainUndecodable(backups: VerifyReport[]): void {
     const reasons = new Map<string, string[]>();
-    for (const backup of backups) if (backup.undecodable) reasons.set(backup.undecodable.message, [...(reasons.get(backup.undecodable.message) ?? []), backup.backup]);
-    for (const [message, ids] of reasons) this.context.stderr.write(`rast-backup: ${displayPath(`cannot check the stream of ${ids.join(', ')} on this host: ${message}`)}\n`);
+    for (const backup of backups)
+      if (backup.undecodable) reasons.set(backup.undecodable.message, [...(reasons.get(backup.undecodable.message) ?? []), backup.backup]);
+    for (const [message, ids] of reasons)
+      this.context.stderr.write(`rast-backup: ${displayPath(`cannot check the stream of ${ids.join(', ')} on this host: ${message}`)}\n`);
   }
 
   private status(line: string): void {

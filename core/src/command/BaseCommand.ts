@@ -16,7 +16,9 @@ export interface RastContext extends BaseContext {
 
 /** Options every command takes, and the one place where errors become a message and an exit code. */
 export abstract class BaseCommand extends Command<RastContext> {
-  config = Option.String('--config', { description: 'Config file to use (else RAST_BACKUP_CONFIG, a project config, /etc/rast/backup/config.toml, the embedded default)' });
+  config = Option.String('--config', {
+    description: 'Config file to use (else RAST_BACKUP_CONFIG, a project config, /etc/rast/backup/config.toml, the embedded default)',
+  });
   json = Option.Boolean('--json', false, { description: 'Print one JSON document on stdout; logs go to stderr' });
   verbose = Option.Boolean('--verbose', false, { description: 'Print more, and stack traces of unexpected errors' });
 
@@ -43,7 +45,9 @@ export abstract class BaseCommand extends Command<RastContext> {
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.context.stderr.write(`rast-backup: unexpected error: ${displayPath(message)}${this.verbose ? '' : ' (run with --verbose for details)'}\n`);
+    this.context.stderr.write(
+      `rast-backup: unexpected error: ${displayPath(message)}${this.verbose ? '' : ' (run with --verbose for details)'}\n`,
+    );
     if (this.verbose && error instanceof Error) this.context.stderr.write(`${error.stack}\n`);
     return 1;
   }

@@ -38,7 +38,8 @@ async function checkSource(sourcePath: string): Promise<void> {
   } catch (error) {
     if (error instanceof RastError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (error as Error).message;
+    const reason =
+      code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (error as Error).message;
     throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} ${reason}`, { path: shown });
   }
 }
@@ -59,84 +60,141 @@ async function checkSource(sourcePath: string): Promise<void> {
 export async function createBackup(runtime: Runtime, options: CreateOptions): Promise<Manifest> {
   const { pipeline, repository, sinks, settings, log } = runtime;
   const { hooks } = pipeline;
-  if (options.path.trim() === '') throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, { path: options.path });
+  if (options.path.trim() === '')
+    throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, {
+      path: options.path,
+    });
   const sourcePath = path.resolve(options.path);
   const id = newBackupId();
   const { signal } = options;
 
-  return runOperation(runtime, 'create', { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] }, async () => {
-    await checkSource(sourcePath);
-    const parents = new ParentResolver(runtime);
-    const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
-    // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
-    const readingParentIndex = parent ? parents.readIndex(parent) : undefined;
-    readingParentIndex?.catch(() => {});
-    // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
-    // threads of the worker pool that encodes the parts.
-    const makingTransforms = hooks.transforms.promise([]);
-    makingTransforms.then(() => PartEncoder.startThreads(), () => {});
-    if (signal?.aborted) throw interrupted(signal, `create of ${displayPath(sourcePath)}`, 'nothing was written');
+  return runOperation(
+    runtime,
+    'create',
+    { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] },
+    async () => {
+      await checkSource(sourcePath);
+      const parents = new ParentResolver(runtime);
+      const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
+      // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
+      const readingParentIndex = parent ? parents.readIndex(parent) : undefined;
+      readingParentIndex?.catch(() => {});
+      // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
+      // threads of the worker pool that encodes the parts.
+      const makingTransforms = hooks.transforms.promise([]);
+      makingTransforms.then(
+        () => PartEncoder.startThreads(),
+        () => {},
+      );
+      if (signal?.aborted) throw interrupted(signal, `create of ${displayPath(sourcePath)}`, 'nothing was written');
 
-    // snapshot
-    const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
-    const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
-    if (!snapshot) throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, { path: displayPath(sourcePath) });
+      // snapshot
+      const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
+      const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
+      if (!snapshot)
+        throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, {
+          path: displayPath(sourcePath),
+        });
 
-    const store = new SinkFanout(sinks, id, log);
-    let manifest: Manifest;
-    let encodedIndex: Buffer;
-    try {
-      stopIfInterrupted(signal);
-      // serialize
-      const format = formatOf(runtime, snapshot, parent);
-      const parentIndex = await readingParentIndex;
-      const transforms = [...(await makingTransforms)].sort((a, b) => a.stage - b.stage);
-      const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
-      const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
-      // parts → transform → store
-      const plainParts = cutParts(serialization, format.name, snapshot, settings.partSize, encoder);
-      const parts = await storeParts(runtime, id, plainParts, (key, plain) => transformAndStore(encoder, store, key, plain), signal, () => serialization.close?.());
-      // index
-      const fileIndex = serialization.index();
-      encodedIndex = encodeFileIndex(fileIndex);
-      const indexRecord = await transformAndStore(encoder, store, RepositoryKeys.index(id), Buffer.from(encodedIndex));
-      // commit
-      manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }));
-      await store.flush();
-      await store.checkStillStored([...parts, indexRecord]);
-      if (parent) await parents.checkStillExists(parent, id);
-      stopIfInterrupted(signal);
-      await store.commit(manifest).finally(() => repository.catalog.invalidate());
-    } catch (error) {
-      const { written, kept } = await store.removeWritten();
-      const released = await snapshot.release('failed').then(() => true, () => false);
-      if (!signal?.aborted) throw error;
-      const objects = kept === 0 ? `the ${written} objects it wrote were removed` : `${kept} of the objects it wrote could not be removed (list --all shows them)`;
-      throw interrupted(signal, `create of ${sourcePath}`, `backup ${id} was not made; ${objects}${released ? '' : '; its snapshot could not be removed'}`);
-    }
-    // Committed: nothing below may remove what the manifest points at.
-    await store.cleanUp();
-    await snapshot.release('committed').catch((error: Error) => log.warn(`backup ${id} is committed, but releasing its snapshot failed: ${error.message}`));
-    await runtime.indexCache.save(id, encodedIndex).catch((error: Error) => log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`));
-    const partial = store.partialCommit();
-    if (partial) throw partial;
-    return manifest;
-  });
+      const store = new SinkFanout(sinks, id, log);
+      let manifest: Manifest;
+      let encodedIndex: Buffer;
+      try {
+        stopIfInterrupted(signal);
+        // serialize
+        const format = formatOf(runtime, snapshot, parent);
+        const parentIndex = await readingParentIndex;
+        const transforms = [...(await makingTransforms)].sort((a, b) => a.stage - b.stage);
+        const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
+        const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
+        // parts → transform → store
+        const plainParts = cutParts(serialization, format.name, snapshot, settings.partSize, encoder);
+        const parts = await storeParts(
+          runtime,
+          id,
+          plainParts,
+          (key, plain) => transformAndStore(encoder, store, key, plain),
+          signal,
+          () => serialization.close?.(),
+        );
+        // index
+        const fileIndex = serialization.index();
+        encodedIndex = encodeFileIndex(fileIndex);
+        const indexRecord = await transformAndStore(encoder, store, RepositoryKeys.index(id), Buffer.from(encodedIndex));
+        // commit
+        manifest = hooks.manifest.call(
+          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }),
+        );
+        await store.flush();
+        await store.checkStillStored([...parts, indexRecord]);
+        if (parent) await parents.checkStillExists(parent, id);
+        stopIfInterrupted(signal);
+        await store.commit(manifest).finally(() => repository.catalog.invalidate());
+      } catch (error) {
+        const { written, kept } = await store.removeWritten();
+        const released = await snapshot.release('failed').then(
+          () => true,
+          () => false,
+        );
+        if (!signal?.aborted) throw error;
+        const objects =
+          kept === 0
+            ? `the ${written} objects it wrote were removed`
+            : `${kept} of the objects it wrote could not be removed (list --all shows them)`;
+        throw interrupted(
+          signal,
+          `create of ${sourcePath}`,
+          `backup ${id} was not made; ${objects}${released ? '' : '; its snapshot could not be removed'}`,
+        );
+      }
+      // Committed: nothing below may remove what the manifest points at.
+      await store.cleanUp();
+      await snapshot
+        .release('committed')
+        .catch((error: Error) => log.warn(`backup ${id} is committed, but releasing its snapshot failed: ${error.message}`));
+      await runtime.indexCache
+        .save(id, encodedIndex)
+        .catch((error: Error) => log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`));
+      const partial = store.partialCommit();
+      if (partial) throw partial;
+      return manifest;
+    },
+  );
 }
 
 /** The format the snapshot names; an incremental's parent must have been made by the same one. */
 function formatOf(runtime: Runtime, snapshot: Snapshot, parent: Manifest | undefined): Format {
   const format = runtime.pipeline.hooks.format.get(snapshot.format)?.call();
-  if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`);
+  if (!format)
+    throw new RastError(
+      ErrorCode.PLUGIN_INVALID,
+      `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`,
+    );
   if (parent && parent.serializer.format !== format.name) {
-    throw new RastError(ErrorCode.PARENT_INVALID, `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`, { parent: parent.id });
+    throw new RastError(
+      ErrorCode.PARENT_INVALID,
+      `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`,
+      { parent: parent.id },
+    );
   }
   return format;
 }
 
 /** The serialized bytes as plaintext parts of `partSize` bytes, in the encoder's slots. */
-function cutParts(serialization: Serialization, formatName: string, snapshot: Snapshot, partSize: number, encoder: PartEncoder): AsyncIterable<Buffer> {
-  if (serialization.fill) return fillParts((target) => serialization.fill!(target), partSize, () => encoder.buffer(), (buffer) => encoder.recycle(buffer));
+function cutParts(
+  serialization: Serialization,
+  formatName: string,
+  snapshot: Snapshot,
+  partSize: number,
+  encoder: PartEncoder,
+): AsyncIterable<Buffer> {
+  if (serialization.fill)
+    return fillParts(
+      (target) => serialization.fill!(target),
+      partSize,
+      () => encoder.buffer(),
+      (buffer) => encoder.recycle(buffer),
+    );
   if (serialization.stream) return cutIntoParts(serialization.stream, partSize, () => encoder.buffer());
   throw new RastError(ErrorCode.PLUGIN_INVALID, `format ${formatName} serialized ${snapshot.source} into neither a stream nor fill()`);
 }
@@ -180,7 +238,10 @@ async function storeParts(
           runtime.pipeline.hooks.partStored.call({ backupId: id, seq: index, size: record.size, storedSize: record.storedSize });
         });
         inFlight.add(task);
-        task.then(() => inFlight.delete(task), () => {});
+        task.then(
+          () => inFlight.delete(task),
+          () => {},
+        );
         if (inFlight.size >= runtime.settings.concurrency) await Promise.race([...inFlight, aborted]);
       }
     } catch (error) {
@@ -223,7 +284,12 @@ function buildManifest(facts: ManifestFacts): Manifest {
     parent: parent?.id ?? null,
     source: { ...snapshot.details, path: snapshot.source, kind: snapshot.kind, atomic: snapshot.atomic },
     serializer: { format: format.name, version: format.version, plugin: format.plugin },
-    transforms: transforms.map((transform) => ({ name: transform.name, stage: transform.stage, params: transform.params, plugin: transform.plugin })),
+    transforms: transforms.map((transform) => ({
+      name: transform.name,
+      stage: transform.stage,
+      params: transform.params,
+      plugin: transform.plugin,
+    })),
     partSize: runtime.settings.partSize,
     parts,
     index: { ...indexRecord, entries: fileIndex.entries.length },

@@ -21,7 +21,10 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
     const all = await graph.dependents(manifest.id);
     // A dependent that is also an ancestor is a loop of parents (damage): none of it can be restored, so it holds nothing back.
     const looped = all.filter((dependent) => ancestors.has(dependent.id));
-    if (looped.length > 0) runtime.log.warn(`backup ${manifest.id} is in a loop of parents with ${looped.map((dependent) => dependent.id).join(', ')} (none of them can be restored); deleting it anyway`);
+    if (looped.length > 0)
+      runtime.log.warn(
+        `backup ${manifest.id} is in a loop of parents with ${looped.map((dependent) => dependent.id).join(', ')} (none of them can be restored); deleting it anyway`,
+      );
     const dependents = all.filter((dependent) => !ancestors.has(dependent.id));
     if (dependents.length > 0) {
       throw new RastError(
@@ -36,7 +39,11 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
         // Without its manifest, what is left of the backup is a leftover: remove it the way deleteLeftover does.
         await deleteKeys(sink, await catalog.leftoverKeys(sink, manifest.id));
       } catch (error) {
-        throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
+        throw new RastError(
+          ErrorCode.SINK_FAILED,
+          `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`,
+          { sink: sink.name },
+        );
       }
     }
     catalog.invalidate();
@@ -55,11 +62,15 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
  * (`list --all`), and a manifest damaged in every sink that holds it (`list` shows it as damaged). Only for a
  * full id that no sink holds a readable manifest of; throws BACKUP_NOT_FOUND when no sink holds anything of it.
  */
-export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id: string; objects: number; sinks: string[]; damagedManifest: boolean }> {
+export async function deleteLeftover(
+  runtime: Runtime,
+  id: string,
+): Promise<{ id: string; objects: number; sinks: string[]; damagedManifest: boolean }> {
   const { sinks } = runtime;
   const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'delete', { backupId: id }, async () => {
-    const notFound = () => new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${catalog.describeSinks()} (see rast-backup list)`, { reference: id });
+    const notFound = () =>
+      new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${catalog.describeSinks()} (see rast-backup list)`, { reference: id });
     if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
     if ((await catalog.entries()).some((entry) => entry.manifest.id === id)) {
       throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
@@ -67,7 +78,10 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
     // A listed backup built on it (its manifest damaged, say) still needs its data: the recovery document can use it.
     const dependents = (await graph.dependents(id)).map((manifest) => manifest.id);
     if (dependents.length > 0) {
-      throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, { backup: id, dependents });
+      throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, {
+        backup: id,
+        dependents,
+      });
     }
     const damaged = (await catalog.damagedManifests()).filter((manifest) => manifest.id === id);
     let objects = 0;
@@ -83,7 +97,11 @@ export async function deleteLeftover(runtime: Runtime, id: string): Promise<{ id
         objects += keys.length + manifests.length;
         holding.push(sink.name);
       } catch (error) {
-        throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftover data of ${id} failed: ${(error as Error).message}; run delete again`, { sink: sink.name });
+        throw new RastError(
+          ErrorCode.SINK_FAILED,
+          `sink ${sink.name} (${sink.location}): removing the leftover data of ${id} failed: ${(error as Error).message}; run delete again`,
+          { sink: sink.name },
+        );
       }
     }
     if (holding.length === 0) throw notFound();

@@ -5,7 +5,12 @@ import type { Operation, OperationEvent } from '../types.js';
  * Runs an operation between the lifecycle hooks. A failing lifecycle tap (a notification that could not
  * be sent) is reported as a warning and never changes the operation's outcome.
  */
-export async function runOperation<T>(runtime: Runtime, operation: Operation, facts: Omit<OperationEvent, 'operation' | 'startedAt'>, body: (event: OperationEvent) => Promise<T>): Promise<T> {
+export async function runOperation<T>(
+  runtime: Runtime,
+  operation: Operation,
+  facts: Omit<OperationEvent, 'operation' | 'startedAt'>,
+  body: (event: OperationEvent) => Promise<T>,
+): Promise<T> {
   const { hooks } = runtime.pipeline;
   const event: OperationEvent = { operation, startedAt: new Date(), ...facts };
   const quietly = async (call: () => Promise<void>) => {

@@ -27,20 +27,28 @@ async function prepareDestination(destination: string): Promise<boolean> {
   let entries: string[];
   try {
     const stats = await stat(destination);
-    if (!stats.isDirectory()) throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} exists and is not a directory`, { path: destination });
+    if (!stats.isDirectory())
+      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} exists and is not a directory`, { path: destination });
     entries = await readdir(destination);
   } catch (error) {
     if (error instanceof RastError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination}: ${(error as Error).message}`, { path: destination });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination}: ${(error as Error).message}`, { path: destination });
     try {
       await makeDirectories(destination, 0o700);
     } catch (cause) {
-      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} cannot be created: ${(cause as Error).message}`, { path: destination });
+      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} cannot be created: ${(cause as Error).message}`, {
+        path: destination,
+      });
     }
     return true;
   }
   if (entries.length > 0) {
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} is not empty (${entries.length} entries): restore into a new or empty directory`, { path: destination });
+    throw new RastError(
+      ErrorCode.DESTINATION_INVALID,
+      `destination ${destination} is not empty (${entries.length} entries): restore into a new or empty directory`,
+      { path: destination },
+    );
   }
   return false;
 }
@@ -58,17 +66,27 @@ async function checkDestinationPlace(runtime: Runtime, destination: string, targ
   ];
   for (const { path: place, what } of occupied) {
     if (isWithin(await realLocation(place), real)) {
-      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} is inside ${place}, which holds ${what}: restore somewhere else`, { path: destination, occupied: place });
+      throw new RastError(
+        ErrorCode.DESTINATION_INVALID,
+        `destination ${destination} is inside ${place}, which holds ${what}: restore somewhere else`,
+        { path: destination, occupied: place },
+      );
     }
   }
   const source = await realLocation(target.source.path);
   // Into the source itself (empty: a lost tree restored in place) is what a restore is for.
   if (target.host === hostname() && real !== source && isWithin(source, real)) {
-    runtime.log.warn(`destination ${destination} is inside ${target.source.path}, the source of backup ${target.id}: its next backup will hold the restored copy too`);
+    runtime.log.warn(
+      `destination ${destination} is inside ${target.source.path}, the source of backup ${target.id}: its next backup will hold the restored copy too`,
+    );
   }
 }
 
-const HINTS: Record<string, string> = { ENOSPC: ' (no space left on the device)', EDQUOT: ' (disk quota exceeded)', EROFS: ' (read-only filesystem)' };
+const HINTS: Record<string, string> = {
+  ENOSPC: ' (no space left on the device)',
+  EDQUOT: ' (disk quota exceeded)',
+  EROFS: ' (read-only filesystem)',
+};
 
 /**
  * Removes what an interrupted restore wrote: the destination itself when the restore created it, else
@@ -100,7 +118,11 @@ function writeFailure(error: unknown, id: string, destination: string): unknown 
  * The chain's streams as the format reads them, whole or in spans (one range reader per backup), counting
  * the plaintext bytes read; an interruption stops the format at its next chunk.
  */
-function countedStreams(parts: PartReader, readPart: ReadPart, signal: AbortSignal | undefined): Pick<RestoreContext, 'openStream' | 'rangeReader'> & { read(): number } {
+function countedStreams(
+  parts: PartReader,
+  readPart: ReadPart,
+  signal: AbortSignal | undefined,
+): Pick<RestoreContext, 'openStream' | 'rangeReader'> & { read(): number } {
   const readers = new Map<string, StreamRangeReader>();
   let streamed = 0;
   return {
@@ -139,8 +161,18 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
   const { pipeline, log } = runtime;
   const { catalog, graph, parts } = runtime.repository;
   const destination = path.resolve(options.destination);
-  if (options.destination.trim() === '') throw new RastError(ErrorCode.USAGE, `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`, { path: options.destination });
-  if (options.include?.includes('')) throw new RastError(ErrorCode.USAGE, '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything', { include: options.include });
+  if (options.destination.trim() === '')
+    throw new RastError(
+      ErrorCode.USAGE,
+      `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`,
+      { path: options.destination },
+    );
+  if (options.include?.includes(''))
+    throw new RastError(
+      ErrorCode.USAGE,
+      '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything',
+      { include: options.include },
+    );
   const { signal } = options;
   return runOperation(runtime, 'restore', { backupId: options.backup, path: destination }, async (event) => {
     // index: the target, the chain of backups its restore reads (full backup first), its format and file index
@@ -150,7 +182,11 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     const chain = await graph.chain(target);
     const format = pipeline.hooks.format.get(target.serializer.format)?.call();
     if (!format) {
-      throw new RastError(ErrorCode.PLUGIN_INVALID, `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`, { backup: target.id });
+      throw new RastError(
+        ErrorCode.PLUGIN_INVALID,
+        `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`,
+        { backup: target.id },
+      );
     }
     const index = await parts.readIndex(target);
     if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
@@ -164,28 +200,35 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     };
     const streams = countedStreams(parts, readPart, signal);
     // deserialize into the destination
-    const report = await format.restore({
-      chain,
-      target,
-      index,
-      destination,
-      include: options.include ?? [],
-      openStream: streams.openStream,
-      rangeReader: streams.rangeReader,
-      log,
-    }).catch(async (error) => {
-      if (signal?.aborted) {
-        const kept = await removeRestored(destination, created);
-        const outcome = kept ? `what it wrote into ${destination} could not all be removed (${kept})` : created ? `${destination}, which it created, was removed` : `what it wrote into ${destination} was removed`;
-        throw interrupted(signal, `restore of ${target.id}`, outcome);
-      }
-      if (created) await rmdir(destination).catch(() => {});
-      throw writeFailure(error, target.id, destination);
-    });
+    const report = await format
+      .restore({
+        chain,
+        target,
+        index,
+        destination,
+        include: options.include ?? [],
+        openStream: streams.openStream,
+        rangeReader: streams.rangeReader,
+        log,
+      })
+      .catch(async (error) => {
+        if (signal?.aborted) {
+          const kept = await removeRestored(destination, created);
+          const outcome = kept
+            ? `what it wrote into ${destination} could not all be removed (${kept})`
+            : created
+              ? `${destination}, which it created, was removed`
+              : `what it wrote into ${destination} was removed`;
+          throw interrupted(signal, `restore of ${target.id}`, outcome);
+        }
+        if (created) await rmdir(destination).catch(() => {});
+        throw writeFailure(error, target.id, destination);
+      });
     const read = streams.read();
     const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);
     log.info(`restore of ${target.id} read ${read} of the chain's ${total} stream bytes`);
-    if (report.ownersNotSet) log.warn(`owners not restored: ${report.ownersNotSet} entries belong to the restoring user (setting owners needs root)`);
+    if (report.ownersNotSet)
+      log.warn(`owners not restored: ${report.ownersNotSet} entries belong to the restoring user (setting owners needs root)`);
     if (report.skipped.length > 0 && !options.ignoreUnrestorable) {
       for (const skipped of report.skipped) log.warn(`not restored: ${skipped}`);
       throw new RastError(

@@ -29,7 +29,8 @@ export interface VerifyOptions {
   subset?: { percent: number; run: number };
 }
 
-export type VerifyProblemKind = 'missing' | 'size' | 'checksum' | 'manifest-missing' | 'manifest-damaged' | 'unreadable' | 'chain' | 'ancestor' | 'stream';
+export type VerifyProblemKind =
+  'missing' | 'size' | 'checksum' | 'manifest-missing' | 'manifest-damaged' | 'unreadable' | 'chain' | 'ancestor' | 'stream';
 
 /** One piece of damage, naming the backup, the sink and the object where they apply. */
 export interface VerifyProblem {
@@ -96,7 +97,7 @@ const HOST_PROBLEMS = new Set<ErrorCode>([
 
 const isHostProblem = (error: unknown): error is RastError => error instanceof RastError && HOST_PROBLEMS.has(error.code);
 
-const levelOf = (options: Omit<VerifyOptions, 'backup'>): VerifyLevel => (options.subset ? 'subset' : options.level ?? 'full');
+const levelOf = (options: Omit<VerifyOptions, 'backup'>): VerifyLevel => (options.subset ? 'subset' : (options.level ?? 'full'));
 
 /** Whether an object belongs to this run's group of the sample. */
 function sampled(key: string, subset: { percent: number; run: number }): boolean {
@@ -112,7 +113,10 @@ export async function verifyBackup(runtime: Runtime, options: VerifyOptions): Pr
   const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'verify', { backupId: options.backup }, async (event) => {
     const entry = await catalog.resolve(options.backup).catch(async (error: unknown) => {
-      const damaged = error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND ? (await damagedManifests(runtime, levelOf(options))).find((report) => report.backup === options.backup) : undefined;
+      const damaged =
+        error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND
+          ? (await damagedManifests(runtime, levelOf(options))).find((report) => report.backup === options.backup)
+          : undefined;
       if (!damaged) throw error;
       damaged.dependents = await graph.descendants([damaged.backup]);
       throw outcome(damaged)!;
@@ -149,34 +153,52 @@ export async function verifyAll(runtime: Runtime, options: Omit<VerifyOptions, '
     const report: VerifyAllReport = { level: levelOf(options), status, ok: okOf(status), backups, damaged, affected, unchecked };
     if (status === 'damaged') {
       const first = backups.find((candidate) => candidate.status === 'damaged')!;
-      throw new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${damaged.length} damaged backup${damaged.length === 1 ? '' : 's'}, first: ${firstProblem(first)}`, { report });
+      throw new RastError(
+        ErrorCode.VERIFY_FAILED,
+        `verify failed: ${damaged.length} damaged backup${damaged.length === 1 ? '' : 's'}, first: ${firstProblem(first)}`,
+        { report },
+      );
     }
     if (status === 'unchecked') {
       const first = backups.find((candidate) => candidate.status === 'unchecked')!;
-      throw new RastError(ErrorCode.CANNOT_CHECK, `cannot check ${unchecked.length} backup${unchecked.length === 1 ? '' : 's'} in full on this host, first: ${first.backup}: ${first.undecodable?.message ?? 'a backup it needs could not be checked'}`, { report });
+      throw new RastError(
+        ErrorCode.CANNOT_CHECK,
+        `cannot check ${unchecked.length} backup${unchecked.length === 1 ? '' : 's'} in full on this host, first: ${first.backup}: ${first.undecodable?.message ?? 'a backup it needs could not be checked'}`,
+        { report },
+      );
     }
     return report;
   });
 }
 
 /** Whether the backup is damaged itself, not only through a damaged ancestor. */
-const ownDamage = (report: VerifyReport): boolean => report.problems.some((problem) => problem.kind !== 'ancestor') || report.sinks.some((sink) => sink.problems.length > 0);
+const ownDamage = (report: VerifyReport): boolean =>
+  report.problems.some((problem) => problem.kind !== 'ancestor') || report.sinks.some((sink) => sink.problems.length > 0);
 
 /** Whether a restore would fail on what the report found: a problem that is no sink's, or an object with no good copy in any sink. */
 function restoreFails(report: VerifyReport, manifest: Manifest): boolean {
   if (report.problems.some((problem) => problem.kind !== 'ancestor')) return true;
-  const good = report.sinks.filter((sink) => sink.holds && !sink.problems.some((problem) => problem.key === null || problem.object === 'manifest'));
-  return [...manifest.parts, manifest.index].some((part) => !good.some((sink) => !sink.problems.some((problem) => problem.key === part.key)));
+  const good = report.sinks.filter(
+    (sink) => sink.holds && !sink.problems.some((problem) => problem.key === null || problem.object === 'manifest'),
+  );
+  return [...manifest.parts, manifest.index].some(
+    (part) => !good.some((sink) => !sink.problems.some((problem) => problem.key === part.key)),
+  );
 }
 
 const okOf = (status: VerifyStatus): boolean | null => (status === 'intact' ? true : status === 'damaged' ? false : null);
 
 /** The error a report ends verify with, or undefined when it is intact. */
 function outcome(report: VerifyReport): RastError | undefined {
-  if (report.status === 'damaged') return new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${firstProblem(report)}`, { backup: report.backup, report });
+  if (report.status === 'damaged')
+    return new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${firstProblem(report)}`, { backup: report.backup, report });
   if (report.status === 'unchecked') {
     const reason = report.undecodable ?? report.ancestors?.find((ancestor) => ancestor.undecodable)?.undecodable;
-    return new RastError(ErrorCode.CANNOT_CHECK, `cannot check backup ${report.backup} in full on this host: ${reason?.message ?? 'a backup it needs could not be checked'}`, { backup: report.backup, report });
+    return new RastError(
+      ErrorCode.CANNOT_CHECK,
+      `cannot check backup ${report.backup} in full on this host: ${reason?.message ?? 'a backup it needs could not be checked'}`,
+      { backup: report.backup, report },
+    );
   }
   return undefined;
 }
@@ -189,8 +211,33 @@ function firstProblem(report: VerifyReport): string {
 async function damagedManifests(runtime: Runtime, level: VerifyLevel): Promise<VerifyReport[]> {
   const reports = new Map<string, VerifyReport>();
   for (const { id, sink, key, problem } of await runtime.repository.catalog.damagedManifests()) {
-    const report = reports.get(id) ?? { backup: id, level, status: 'damaged', ok: false, sinks: [], stream: null, undecodable: null, problems: [], dependents: [] };
-    report.sinks.push({ sink, holds: false, objects: 0, read: 0, problems: [{ backup: id, kind: 'manifest-damaged', sink, object: 'manifest', key, message: `backup ${id}, manifest (${key}) in sink ${sink} is damaged: ${problem}` }] });
+    const report = reports.get(id) ?? {
+      backup: id,
+      level,
+      status: 'damaged',
+      ok: false,
+      sinks: [],
+      stream: null,
+      undecodable: null,
+      problems: [],
+      dependents: [],
+    };
+    report.sinks.push({
+      sink,
+      holds: false,
+      objects: 0,
+      read: 0,
+      problems: [
+        {
+          backup: id,
+          kind: 'manifest-damaged',
+          sink,
+          object: 'manifest',
+          key,
+          message: `backup ${id}, manifest (${key}) in sink ${sink} is damaged: ${problem}`,
+        },
+      ],
+    });
     reports.set(id, report);
   }
   return [...reports.values()];
@@ -201,7 +248,12 @@ async function damagedManifests(runtime: Runtime, level: VerifyLevel): Promise<V
  * reports, oldest first). A damaged ancestor makes the backup damaged, naming it and whether a restore
  * would fail on it or read the good copies in other sinks.
  */
-async function checkWithChain(runtime: Runtime, entry: CatalogEntry, options: Omit<VerifyOptions, 'backup'>, checked: Map<string, VerifyReport>): Promise<VerifyReport> {
+async function checkWithChain(
+  runtime: Runtime,
+  entry: CatalogEntry,
+  options: Omit<VerifyOptions, 'backup'>,
+  checked: Map<string, VerifyReport>,
+): Promise<VerifyReport> {
   const { manifest } = entry;
   const known = checked.get(manifest.id);
   if (known) return known;
@@ -236,7 +288,10 @@ async function checkWithChain(runtime: Runtime, entry: CatalogEntry, options: Om
 async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<VerifyOptions, 'backup'>): Promise<VerifyReport> {
   const { manifest } = entry;
   const level = levelOf(options);
-  const objects: Array<[string, PartRecord]> = [...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]), ['file index', manifest.index]];
+  const objects: Array<[string, PartRecord]> = [
+    ...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]),
+    ['file index', manifest.index],
+  ];
   const sinks: VerifyReport['sinks'] = [];
   for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency));
 
@@ -266,12 +321,26 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
 }
 
 /** Lists and reads one sink's objects of the backup, `concurrency` reads at a time; problems come in the objects' order. */
-async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string, PartRecord]>, level: VerifyLevel, subset: VerifyOptions['subset'], concurrency: number): Promise<VerifyReport['sinks'][number]> {
+async function checkSink(
+  sink: Sink,
+  entry: CatalogEntry,
+  objects: Array<[string, PartRecord]>,
+  level: VerifyLevel,
+  subset: VerifyOptions['subset'],
+  concurrency: number,
+): Promise<VerifyReport['sinks'][number]> {
   const { manifest } = entry;
   const problems: VerifyProblem[] = [];
   const result = { sink: sink.name, holds: entry.sinks.includes(sink.name), objects: 0, read: 0, problems };
   const problem = (kind: VerifyProblemKind, object: string | null, key: string | null, what: string) =>
-    problems.push({ backup: manifest.id, kind, sink: sink.name, object, key, message: `backup ${manifest.id}, ${object ?? 'data'}${key ? ` (${key})` : ''} in sink ${sink.name}: ${what}` });
+    problems.push({
+      backup: manifest.id,
+      kind,
+      sink: sink.name,
+      object,
+      key,
+      message: `backup ${manifest.id}, ${object ?? 'data'}${key ? ` (${key})` : ''} in sink ${sink.name}: ${what}`,
+    });
 
   const listed = new Map<string, number>();
   try {
@@ -285,11 +354,13 @@ async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string
     const key = RepositoryKeys.manifest(manifest.id);
     const stored = await sink.get(key).then(
       (data) => parseManifest(data, manifest.id).problem ?? null,
-      (error: Error) => (error instanceof RastError && error.code === ErrorCode.PART_MISSING ? undefined : `cannot be read: ${error.message}`),
+      (error: Error) =>
+        error instanceof RastError && error.code === ErrorCode.PART_MISSING ? undefined : `cannot be read: ${error.message}`,
     );
     if (stored === null) result.holds = true;
     else if (stored !== undefined) problem('manifest-damaged', 'manifest', key, `is damaged: ${stored}`);
-    else if (listed.size > 0) problem('manifest-missing', 'manifest', key, `is missing, though ${listed.size} of its data objects are there`);
+    else if (listed.size > 0)
+      problem('manifest-missing', 'manifest', key, `is missing, though ${listed.size} of its data objects are there`);
     if (!result.holds && problems.length === 0) return result;
   }
 
@@ -314,7 +385,13 @@ async function checkSink(sink: Sink, entry: CatalogEntry, objects: Array<[string
           const mismatch = await checkStored(await sink.get(part.key), part);
           return mismatch ? () => problem(mismatch.kind, label, part.key, mismatch.message) : undefined;
         } catch (error) {
-          return () => problem(error instanceof RastError && error.code === ErrorCode.PART_MISSING ? 'missing' : 'unreadable', label, part.key, (error as Error).message);
+          return () =>
+            problem(
+              error instanceof RastError && error.code === ErrorCode.PART_MISSING ? 'missing' : 'unreadable',
+              label,
+              part.key,
+              (error as Error).message,
+            );
         }
       }),
     );

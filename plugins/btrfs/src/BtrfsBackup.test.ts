@@ -1,6 +1,21 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, truncate, writeFile, open } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  truncate,
+  writeFile,
+  open,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
@@ -47,7 +62,6 @@ async function btrfsFixture() {
   return { home, mountPoint, source: path.join(mountPoint, 'data'), config };
 }
 
-
 async function populate(root: string) {
   await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });
   await writeFile(path.join(root, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'deep\n');
@@ -88,7 +102,13 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
     const facts = [`mode=${stats.mode.toString(8)}`, `owner=${stats.uid}:${stats.gid}`];
     if (!stats.isDirectory()) facts.push(`mtime_us=${stats.mtimeNs / 1000n}`);
     if (stats.isFile()) {
-      facts.push(`size=${stats.size}`, `sha=${createHash('sha256').update(await readFile(absolute)).digest('hex').slice(0, 16)}`);
+      facts.push(
+        `size=${stats.size}`,
+        `sha=${createHash('sha256')
+          .update(await readFile(absolute))
+          .digest('hex')
+          .slice(0, 16)}`,
+      );
       if (stats.size > 1_000_000n) facts.push(`sparse=${stats.blocks * 512n < stats.size / 2n}`);
       if (stats.nlink > 1n) {
         if (!groups.has(stats.ino)) groups.set(stats.ino, key);
@@ -98,7 +118,9 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
     if (stats.isSymbolicLink()) facts.push(`target=${(await readlink(absolute)).toString()}`);
     if (!stats.isSymbolicLink()) {
       const name = absolute.toString('latin1');
-      if (/^[\x00-\x7f]*$/.test(name)) for (const xattr of (await listAttributes(name)).sort()) facts.push(`${xattr}=${(await getAttribute(name, xattr))?.toString('hex')}`);
+      if (/^[\x00-\x7f]*$/.test(name))
+        for (const xattr of (await listAttributes(name)).sort())
+          facts.push(`${xattr}=${(await getAttribute(name, xattr))?.toString('hex')}`);
     }
     if (key) result[key] = facts.join(' ');
     if (stats.isDirectory()) {
@@ -121,21 +143,48 @@ async function treeView(root: string): Promise<Record<string, string>> {
     const absolute = relative.length ? Buffer.concat([Buffer.from(root + '/'), relative]) : Buffer.from(root);
     const stats = await lstat(absolute, { bigint: true });
     const key = relative.length ? indexPath(relative) : '.';
-    const type = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : stats.isFIFO() ? 'fifo' : 'other';
+    const type = stats.isFile()
+      ? 'file'
+      : stats.isDirectory()
+        ? 'directory'
+        : stats.isSymbolicLink()
+          ? 'symlink'
+          : stats.isFIFO()
+            ? 'fifo'
+            : 'other';
     const leader = stats.isFile() && stats.nlink > 1n ? leaders.get(stats.ino) : undefined;
     if (stats.isFile() && stats.nlink > 1n && leader === undefined) leaders.set(stats.ino, key);
-    const extra = leader !== undefined ? `=> ${leader}` : stats.isSymbolicLink() ? `-> ${indexPath(await readlink(absolute, { encoding: 'buffer' }))}` : '';
+    const extra =
+      leader !== undefined
+        ? `=> ${leader}`
+        : stats.isSymbolicLink()
+          ? `-> ${indexPath(await readlink(absolute, { encoding: 'buffer' }))}`
+          : '';
     const mtime = type === 'directory' ? '' : String(stats.mtimeNs / 1000n);
-    view[key] = `${leader !== undefined ? 'hardlink' : type} ${(Number(stats.mode) & 0o7777).toString(8)} ${stats.uid}:${stats.gid} ${leader !== undefined ? 0 : type === 'file' ? stats.size : 0} ${mtime} ${extra}`;
+    view[key] =
+      `${leader !== undefined ? 'hardlink' : type} ${(Number(stats.mode) & 0o7777).toString(8)} ${stats.uid}:${stats.gid} ${leader !== undefined ? 0 : type === 'file' ? stats.size : 0} ${mtime} ${extra}`;
     if (stats.isDirectory()) {
-      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare)) await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
+      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare))
+        await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
     }
   };
   await visit(Buffer.alloc(0));
   return view;
 }
 
-function indexView(entries: Array<{ path: string; type: string; mode: number; uid: number; gid: number; size: number; mtime: string; target?: string; linkTo?: string }>): Record<string, string> {
+function indexView(
+  entries: Array<{
+    path: string;
+    type: string;
+    mode: number;
+    uid: number;
+    gid: number;
+    size: number;
+    mtime: string;
+    target?: string;
+    linkTo?: string;
+  }>,
+): Record<string, string> {
   const view: Record<string, string> = {};
   for (const entry of entries) {
     const extra = entry.type === 'hardlink' ? `=> ${entry.linkTo}` : entry.type === 'symlink' ? `-> ${entry.target}` : '';
@@ -181,7 +230,11 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   const index3 = json(cli(['info', third.id, '--files', '--json', '--config', config]));
   assert.equal(indexView(index3.files), await treeView(source));
 
-  for (const [backup, state] of [[third, state3], [second, state2], [first, state1]] as const) {
+  for (const [backup, state] of [
+    [third, state3],
+    [second, state2],
+    [first, state1],
+  ] as const) {
     const destination = path.join(mountPoint, `restored-${backup.id}`);
     const restored = cli(['restore', backup.id, destination, '--config', config]);
     assert.is(restored.status, 0, restored.stderr);
@@ -194,7 +247,11 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   await mkdir(tmpfs);
   sh('mount', ['-t', 'tmpfs', '-o', 'size=300m', 'tmpfs', tmpfs]);
   process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
-  for (const [backup, state] of [[third, state3], [second, state2], [first, state1]] as const) {
+  for (const [backup, state] of [
+    [third, state3],
+    [second, state2],
+    [first, state1],
+  ] as const) {
     const destination = path.join(tmpfs, `restored-${backup.id}`);
     const restored = cli(['restore', backup.id, destination, '--json', '--config', config]);
     assert.is(restored.status, 0, restored.stderr);
@@ -203,7 +260,9 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
     await rm(destination, { recursive: true });
   }
   const forced = path.join(mountPoint, 'forced-user-space');
-  const restored = cli(['restore', third.id, forced, '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } });
+  const restored = cli(['restore', third.id, forced, '--config', config], {
+    env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' },
+  });
   assert.is(restored.status, 0, restored.stderr);
   assert.equal(await fingerprint(forced), state3, 'user-space restore onto btrfs');
   assert.is.not((await lstat(forced)).ino, 256, 'a plain directory, not a subvolume');
@@ -214,90 +273,131 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   assert.match(json(cli(['info', second.id, '--json', '--config', config])).facts['local snapshot'], /^gone/);
 });
 
-testNeeding(btrfs, available, needs, 'a restore through btrfs receive counts the entries it received, as the user-space receiver does', async () => {
-  const { home, mountPoint, source, config } = await btrfsFixture();
-  await populate(source);
-  const first = json(cli(['create', source, '--json', '--config', config]));
-  await rm(path.join(source, 'dir1'), { recursive: true });
-  await writeFile(path.join(source, 'added'), 'added');
-  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
-  const listed = json(cli(['info', second.id, '--files', '--json', '--config', config])).files.length;
-  const received = json(cli(['restore', second.id, path.join(mountPoint, 'received'), '--json', '--config', config]));
-  const userSpace = json(cli(['restore', second.id, path.join(home, 'user-space'), '--json', '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } }));
-  assert.is(userSpace.entries, listed, 'the user-space receiver counts every entry of the index');
-  assert.is(received.entries, listed, `btrfs receive of ${first.id} and ${second.id}: every entry counted`);
-});
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'a restore through btrfs receive counts the entries it received, as the user-space receiver does',
+  async () => {
+    const { home, mountPoint, source, config } = await btrfsFixture();
+    await populate(source);
+    const first = json(cli(['create', source, '--json', '--config', config]));
+    await rm(path.join(source, 'dir1'), { recursive: true });
+    await writeFile(path.join(source, 'added'), 'added');
+    const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+    const listed = json(cli(['info', second.id, '--files', '--json', '--config', config])).files.length;
+    const received = json(cli(['restore', second.id, path.join(mountPoint, 'received'), '--json', '--config', config]));
+    const userSpace = json(
+      cli(['restore', second.id, path.join(home, 'user-space'), '--json', '--config', config], {
+        env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' },
+      }),
+    );
+    assert.is(userSpace.entries, listed, 'the user-space receiver counts every entry of the index');
+    assert.is(received.entries, listed, `btrfs receive of ${first.id} and ${second.id}: every entry counted`);
+  },
+);
 
-testNeeding(btrfs, available, needs, 'a file with the btrfs.compression property restores off btrfs, whole or partly, without it', async () => {
-  const { home, source, config } = await btrfsFixture();
-  const content = Buffer.alloc(300_000, 'compressible ');
-  await writeFile(path.join(source, 'compressed'), content);
-  sh('btrfs', ['property', 'set', path.join(source, 'compressed'), 'compression', 'zstd']);
-  await writeFile(path.join(source, 'plain'), 'plain');
-  await setAttribute(path.join(source, 'plain'), 'user.note', 'kept');
-  const created = json(cli(['create', source, '--json', '--config', config]));
-  const files = json(cli(['info', created.id, '--files', '--json', '--config', config])).files;
-  assert.ok(files.find((entry: { path: string }) => entry.path === 'compressed').xattrs['btrfs.compression'], 'the index holds the property');
-  const tmpfs = path.join(home, 'tmpfs');
-  await mkdir(tmpfs);
-  sh('mount', ['-t', 'tmpfs', '-o', 'size=50m', 'tmpfs', tmpfs]);
-  process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
-  for (const include of [[], ['--include', '/compressed', '/plain']]) {
-    const destination = path.join(tmpfs, include.length ? 'partial' : 'whole');
-    const restored = json(cli(['restore', created.id, destination, ...include, '--json', '--config', config]));
-    assert.equal(restored.skipped, [], `restore ${include.join(' ')}: nothing left out but by design`);
-    assert.ok((await readFile(path.join(destination, 'compressed'))).equals(content));
-    assert.equal(await listAttributes(path.join(destination, 'compressed')), []);
-    assert.is((await getAttribute(path.join(destination, 'plain'), 'user.note'))?.toString(), 'kept', 'other xattrs are restored');
-  }
-});
-
-testNeeding(btrfs, available, needs, 'two repositories of one subvolume keep their own parent snapshots: incrementals alternate between them', async () => {
-  const { home, mountPoint, source, config } = await btrfsFixture();
-  const other = path.join(home, 'other.toml');
-  await writeFile(other, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'other-repository'))}\n[backup]\npart_size_mib = 1\n`);
-  const kept = () => sh('btrfs', ['subvolume', 'list', '-a', mountPoint]).split('\n').filter((line) => line.includes('.rast-backup/snapshots/')).map((line) => line.slice(line.lastIndexOf('/') + 1)).sort();
-  await writeFile(path.join(source, 'a'), 'a');
-  const latest = new Map<string, string>();
-  for (const round of [1, 2, 3]) {
-    for (const repository of [config, other]) {
-      await writeFile(path.join(source, `${round}-${path.basename(repository)}`), 'changed');
-      const created = cli(['create', source, ...(round > 1 ? ['--parent', 'latest'] : []), '--json', '--config', repository]);
-      assert.is(created.status, 0, `round ${round}, ${path.basename(repository)}: ${created.stderr}`);
-      const backup = JSON.parse(created.stdout);
-      if (round > 1) assert.is(backup.parent, latest.get(repository), 'an incremental on this repository\'s latest');
-      latest.set(repository, backup.id);
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'a file with the btrfs.compression property restores off btrfs, whole or partly, without it',
+  async () => {
+    const { home, source, config } = await btrfsFixture();
+    const content = Buffer.alloc(300_000, 'compressible ');
+    await writeFile(path.join(source, 'compressed'), content);
+    sh('btrfs', ['property', 'set', path.join(source, 'compressed'), 'compression', 'zstd']);
+    await writeFile(path.join(source, 'plain'), 'plain');
+    await setAttribute(path.join(source, 'plain'), 'user.note', 'kept');
+    const created = json(cli(['create', source, '--json', '--config', config]));
+    const files = json(cli(['info', created.id, '--files', '--json', '--config', config])).files;
+    assert.ok(
+      files.find((entry: { path: string }) => entry.path === 'compressed').xattrs['btrfs.compression'],
+      'the index holds the property',
+    );
+    const tmpfs = path.join(home, 'tmpfs');
+    await mkdir(tmpfs);
+    sh('mount', ['-t', 'tmpfs', '-o', 'size=50m', 'tmpfs', tmpfs]);
+    process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
+    for (const include of [[], ['--include', '/compressed', '/plain']]) {
+      const destination = path.join(tmpfs, include.length ? 'partial' : 'whole');
+      const restored = json(cli(['restore', created.id, destination, ...include, '--json', '--config', config]));
+      assert.equal(restored.skipped, [], `restore ${include.join(' ')}: nothing left out but by design`);
+      assert.ok((await readFile(path.join(destination, 'compressed'))).equals(content));
+      assert.equal(await listAttributes(path.join(destination, 'compressed')), []);
+      assert.is((await getAttribute(path.join(destination, 'plain'), 'user.note'))?.toString(), 'kept', 'other xattrs are restored');
     }
-  }
-  assert.equal(kept(), [...latest.values()].sort(), 'one snapshot per repository: its latest');
-  const restored = path.join(home, 'restored');
-  assert.is(cli(['restore', latest.get(other)!, restored, '--config', other], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' } }).status, 0);
-  assert.equal((await readdir(restored)).sort(), (await readdir(source)).sort());
-  // Deleting a repository's latest backup releases its snapshot, not the other repository's.
-  const deleted = cli(['delete', latest.get(other)!, '--config', other]);
-  assert.is(deleted.status, 0, deleted.stderr);
-  assert.equal(kept(), [latest.get(config)]);
-});
+  },
+);
 
-testNeeding(btrfs, available, needs, 'a parent snapshot in the layout of versions before repository ids is still used, then released', async () => {
-  const { mountPoint, source, config } = await btrfsFixture();
-  await writeFile(path.join(source, 'a'), 'a');
-  const first = json(cli(['create', source, '--json', '--config', config]));
-  const snapshots = path.join(mountPoint, '.rast-backup', 'snapshots');
-  const [sourceUuid] = await readdir(snapshots);
-  const [repositoryId] = await readdir(path.join(snapshots, sourceUuid!));
-  // A read-only subvolume cannot be moved to another directory: writable for the move, read-only again (its UUID stays).
-  const moved = path.join(snapshots, sourceUuid!, first.id);
-  sh('btrfs', ['property', 'set', '-ts', path.join(snapshots, sourceUuid!, repositoryId!, first.id), 'ro', 'false']);
-  await rename(path.join(snapshots, sourceUuid!, repositoryId!, first.id), moved);
-  sh('btrfs', ['property', 'set', '-ts', moved, 'ro', 'true']);
-  sh('rmdir', [path.join(snapshots, sourceUuid!, repositoryId!)]);
-  await writeFile(path.join(source, 'b'), 'b');
-  const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
-  assert.is(second.parent, first.id);
-  assert.equal((await readdir(path.join(snapshots, sourceUuid!))).sort(), [repositoryId], 'the old-layout parent is released');
-  assert.equal(await readdir(path.join(snapshots, sourceUuid!, repositoryId!)), [second.id]);
-});
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'two repositories of one subvolume keep their own parent snapshots: incrementals alternate between them',
+  async () => {
+    const { home, mountPoint, source, config } = await btrfsFixture();
+    const other = path.join(home, 'other.toml');
+    await writeFile(other, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'other-repository'))}\n[backup]\npart_size_mib = 1\n`);
+    const kept = () =>
+      sh('btrfs', ['subvolume', 'list', '-a', mountPoint])
+        .split('\n')
+        .filter((line) => line.includes('.rast-backup/snapshots/'))
+        .map((line) => line.slice(line.lastIndexOf('/') + 1))
+        .sort();
+    await writeFile(path.join(source, 'a'), 'a');
+    const latest = new Map<string, string>();
+    for (const round of [1, 2, 3]) {
+      for (const repository of [config, other]) {
+        await writeFile(path.join(source, `${round}-${path.basename(repository)}`), 'changed');
+        const created = cli(['create', source, ...(round > 1 ? ['--parent', 'latest'] : []), '--json', '--config', repository]);
+        assert.is(created.status, 0, `round ${round}, ${path.basename(repository)}: ${created.stderr}`);
+        const backup = JSON.parse(created.stdout);
+        if (round > 1) assert.is(backup.parent, latest.get(repository), "an incremental on this repository's latest");
+        latest.set(repository, backup.id);
+      }
+    }
+    assert.equal(kept(), [...latest.values()].sort(), 'one snapshot per repository: its latest');
+    const restored = path.join(home, 'restored');
+    assert.is(
+      cli(['restore', latest.get(other)!, restored, '--config', other], {
+        env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'user-space' },
+      }).status,
+      0,
+    );
+    assert.equal((await readdir(restored)).sort(), (await readdir(source)).sort());
+    // Deleting a repository's latest backup releases its snapshot, not the other repository's.
+    const deleted = cli(['delete', latest.get(other)!, '--config', other]);
+    assert.is(deleted.status, 0, deleted.stderr);
+    assert.equal(kept(), [latest.get(config)]);
+  },
+);
+
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'a parent snapshot in the layout of versions before repository ids is still used, then released',
+  async () => {
+    const { mountPoint, source, config } = await btrfsFixture();
+    await writeFile(path.join(source, 'a'), 'a');
+    const first = json(cli(['create', source, '--json', '--config', config]));
+    const snapshots = path.join(mountPoint, '.rast-backup', 'snapshots');
+    const [sourceUuid] = await readdir(snapshots);
+    const [repositoryId] = await readdir(path.join(snapshots, sourceUuid!));
+    // A read-only subvolume cannot be moved to another directory: writable for the move, read-only again (its UUID stays).
+    const moved = path.join(snapshots, sourceUuid!, first.id);
+    sh('btrfs', ['property', 'set', '-ts', path.join(snapshots, sourceUuid!, repositoryId!, first.id), 'ro', 'false']);
+    await rename(path.join(snapshots, sourceUuid!, repositoryId!, first.id), moved);
+    sh('btrfs', ['property', 'set', '-ts', moved, 'ro', 'true']);
+    sh('rmdir', [path.join(snapshots, sourceUuid!, repositoryId!)]);
+    await writeFile(path.join(source, 'b'), 'b');
+    const second = json(cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+    assert.is(second.parent, first.id);
+    assert.equal((await readdir(path.join(snapshots, sourceUuid!))).sort(), [repositoryId], 'the old-layout parent is released');
+    assert.equal(await readdir(path.join(snapshots, sourceUuid!, repositoryId!)), [second.id]);
+  },
+);
 
 testNeeding(btrfs, available, needs, 'an incremental on a parent whose local snapshot is gone is refused with what to do', async () => {
   const { source, config } = await btrfsFixture();
@@ -317,23 +417,34 @@ testNeeding(btrfs, available, needs, 'a path below a subvolume root is snapshott
   const destination = path.join(home, 'subtree');
   assert.is(cli(['restore', created.id, destination, '--config', config]).status, 0);
   // linked-too's other hard link lies outside the subtree: only the link group differs.
-  const withoutGroups = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).map(([key, value]) => [key, value.replace(/ group=\S+/, '')]));
+  const withoutGroups = (tree: Record<string, string>) =>
+    Object.fromEntries(Object.entries(tree).map(([key, value]) => [key, value.replace(/ group=\S+/, '')]));
   assert.equal(withoutGroups(await fingerprint(destination)), withoutGroups(await fingerprint(path.join(source, 'dir1'))));
 });
 
-testNeeding(btrfs, available, needs, 'a path below a subvolume root whose name is not UTF-8 is snapshotted and backed up by its bytes', async () => {
-  const { source, config, home } = await btrfsFixture();
-  const subtree = Buffer.concat([Buffer.from(`${source}/lat`), Buffer.from([0xe9])]);
-  await mkdir(subtree);
-  await writeFile(Buffer.concat([subtree, Buffer.from('/inside.txt')]), 'inside\n');
-  // Node passes arguments as text: the bytes reach the binary through sh, whose printf makes \351 the byte 0xe9.
-  const created = spawnSync('sh', ['-c', 'exec "$0" create "$(printf "$1")" --json --config "$2"', BINARY, `${source}/lat\\351`, config], { encoding: 'utf8' });
-  const manifest = json({ status: created.status, stdout: created.stdout, stderr: created.stderr });
-  assert.equal([manifest.format, manifest.source], ['tar', `${source}/lat\udce9`]);
-  const destination = path.join(home, 'restored');
-  assert.is(cli(['restore', manifest.id, destination, '--config', config]).status, 0);
-  assert.is(await readFile(path.join(destination, 'inside.txt'), 'utf8'), 'inside\n');
-});
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'a path below a subvolume root whose name is not UTF-8 is snapshotted and backed up by its bytes',
+  async () => {
+    const { source, config, home } = await btrfsFixture();
+    const subtree = Buffer.concat([Buffer.from(`${source}/lat`), Buffer.from([0xe9])]);
+    await mkdir(subtree);
+    await writeFile(Buffer.concat([subtree, Buffer.from('/inside.txt')]), 'inside\n');
+    // Node passes arguments as text: the bytes reach the binary through sh, whose printf makes \351 the byte 0xe9.
+    const created = spawnSync(
+      'sh',
+      ['-c', 'exec "$0" create "$(printf "$1")" --json --config "$2"', BINARY, `${source}/lat\\351`, config],
+      { encoding: 'utf8' },
+    );
+    const manifest = json({ status: created.status, stdout: created.stdout, stderr: created.stderr });
+    assert.equal([manifest.format, manifest.source], ['tar', `${source}/lat\udce9`]);
+    const destination = path.join(home, 'restored');
+    assert.is(cli(['restore', manifest.id, destination, '--config', config]).status, 0);
+    assert.is(await readFile(path.join(destination, 'inside.txt'), 'utf8'), 'inside\n');
+  },
+);
 
 testNeeding(btrfs, available, needs, 'a second create of the same source is refused while one runs', async () => {
   const { source, config } = await btrfsFixture();
@@ -350,90 +461,120 @@ testNeeding(btrfs, available, needs, 'a second create of the same source is refu
   assert.is(cli(['create', source, '--config', config]).status, 0);
 });
 
-testNeeding(btrfs, available, needs, 'clear errors: snapshot directory on another filesystem, btrfs receive forced onto ext4, not root; the user-space receiver restores onto ext4', async () => {
-  const { source, config, home } = await btrfsFixture();
-  const elsewhere = path.join(home, 'other-config.toml');
-  await writeFile(elsewhere, `${await readFile(config, 'utf8')}[btrfs]\nsnapshot_dir = ${JSON.stringify(path.join(home, 'snapshots'))}\n`);
-  const crossDevice = cli(['create', source, '--config', elsewhere]);
-  assert.is(crossDevice.status, 2, crossDevice.stderr);
-  assert.match(crossDevice.stderr, /snapshot directory is on another filesystem/);
-  assert.equal(json(cli(['list', '--json', '--config', elsewhere])), []);
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'clear errors: snapshot directory on another filesystem, btrfs receive forced onto ext4, not root; the user-space receiver restores onto ext4',
+  async () => {
+    const { source, config, home } = await btrfsFixture();
+    const elsewhere = path.join(home, 'other-config.toml');
+    await writeFile(
+      elsewhere,
+      `${await readFile(config, 'utf8')}[btrfs]\nsnapshot_dir = ${JSON.stringify(path.join(home, 'snapshots'))}\n`,
+    );
+    const crossDevice = cli(['create', source, '--config', elsewhere]);
+    assert.is(crossDevice.status, 2, crossDevice.stderr);
+    assert.match(crossDevice.stderr, /snapshot directory is on another filesystem/);
+    assert.equal(json(cli(['list', '--json', '--config', elsewhere])), []);
 
-  const created = json(cli(['create', source, '--json', '--config', config]));
-  const onExt4 = path.join(home, 'not-btrfs');
-  const ext4 = cli(['restore', created.id, onExt4, '--config', config]);
-  assert.is(ext4.status, 0, ext4.stderr);
-  assert.equal(await fingerprint(onExt4), await fingerprint(source), 'restored onto ext4 by the user-space receiver');
-  const forcedReceive = cli(['restore', created.id, path.join(home, 'forced'), '--config', config], { env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'btrfs-receive' } });
-  assert.is(forcedReceive.status, 1);
-  assert.match(forcedReceive.stderr, /btrfs receive needs root and a destination on btrfs/);
+    const created = json(cli(['create', source, '--json', '--config', config]));
+    const onExt4 = path.join(home, 'not-btrfs');
+    const ext4 = cli(['restore', created.id, onExt4, '--config', config]);
+    assert.is(ext4.status, 0, ext4.stderr);
+    assert.equal(await fingerprint(onExt4), await fingerprint(source), 'restored onto ext4 by the user-space receiver');
+    const forcedReceive = cli(['restore', created.id, path.join(home, 'forced'), '--config', config], {
+      env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: 'btrfs-receive' },
+    });
+    assert.is(forcedReceive.status, 1);
+    assert.match(forcedReceive.stderr, /btrfs receive needs root and a destination on btrfs/);
 
-  await chmod(home, 0o755);
-  await chmod(config, 0o644);
-  const asNobody = cli(['create', source, '--config', config], { uid: 65534, gid: 65534 });
-  assert.is(asNobody.status, 1);
-  assert.match(asNobody.stderr, /need root/);
-  assert.not.match(asNobody.stderr, /^\s+at /m);
-});
+    await chmod(home, 0o755);
+    await chmod(config, 0o644);
+    const asNobody = cli(['create', source, '--config', config], { uid: 65534, gid: 65534 });
+    assert.is(asNobody.status, 1);
+    assert.match(asNobody.stderr, /need root/);
+    assert.not.match(asNobody.stderr, /^\s+at /m);
+  },
+);
 
-testNeeding(btrfs, available, needs, 'btrfs-progs missing, and a full repository: one-line errors, nothing listed, nothing left behind', async () => {
-  const { source, config, home } = await btrfsFixture();
-  await writeFile(path.join(source, 'big'), randomBytes(40_000_000));
-  const bin = path.join(home, 'bin');
-  await mkdir(bin);
-  await symlink(process.execPath, path.join(bin, 'node'));
-  const noBtrfs = cli(['create', source, '--config', config], { env: { ...process.env, PATH: bin } });
-  assert.is(noBtrfs.status, 1, noBtrfs.stderr + noBtrfs.stdout);
-  assert.match(noBtrfs.stderr, /btrfs is not installed: install the btrfs-progs package/);
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'btrfs-progs missing, and a full repository: one-line errors, nothing listed, nothing left behind',
+  async () => {
+    const { source, config, home } = await btrfsFixture();
+    await writeFile(path.join(source, 'big'), randomBytes(40_000_000));
+    const bin = path.join(home, 'bin');
+    await mkdir(bin);
+    await symlink(process.execPath, path.join(bin, 'node'));
+    const noBtrfs = cli(['create', source, '--config', config], { env: { ...process.env, PATH: bin } });
+    assert.is(noBtrfs.status, 1, noBtrfs.stderr + noBtrfs.stdout);
+    assert.match(noBtrfs.stderr, /btrfs is not installed: install the btrfs-progs package/);
 
-  const small = path.join(home, 'small-repository');
-  await mkdir(small);
-  sh('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', small]);
-  try {
-    const full = path.join(home, 'full.toml');
-    await writeFile(full, `[storage]\nlocal.path = ${JSON.stringify(small)}\n[compression]\nalgorithm = "none"\n`);
-    const result = cli(['create', source, '--config', full]);
-    assert.is(result.status, 1, result.stderr + result.stdout);
-    assert.match(result.stderr, /local sink local .*no space left on the device/);
-    assert.equal(json(cli(['list', '--all', '--json', '--config', full])), []);
-    assert.equal(await readdir(path.join(source)), ['big'], 'the source is unchanged');
-    assert.equal(await readdir(path.join(small, 'data')).catch(() => []), [], 'no parts are left behind');
-  } finally {
-    sh('umount', [small]);
-  }
-});
+    const small = path.join(home, 'small-repository');
+    await mkdir(small);
+    sh('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', small]);
+    try {
+      const full = path.join(home, 'full.toml');
+      await writeFile(full, `[storage]\nlocal.path = ${JSON.stringify(small)}\n[compression]\nalgorithm = "none"\n`);
+      const result = cli(['create', source, '--config', full]);
+      assert.is(result.status, 1, result.stderr + result.stdout);
+      assert.match(result.stderr, /local sink local .*no space left on the device/);
+      assert.equal(json(cli(['list', '--all', '--json', '--config', full])), []);
+      assert.equal(await readdir(path.join(source)), ['big'], 'the source is unchanged');
+      assert.equal(await readdir(path.join(small, 'data')).catch(() => []), [], 'no parts are left behind');
+    } finally {
+      sh('umount', [small]);
+    }
+  },
+);
 
-testNeeding(btrfs, available, needs, 'as another user, owners are one summary warning; what else cannot be restored is listed and fails the restore, unless --ignore-unrestorable', async () => {
-  const { source, config, home } = await btrfsFixture();
-  await populate(source);
-  const created = json(cli(['create', source, '--json', '--config', config]));
-  await chmod(home, 0o755);
-  await chmod(config, 0o644);
-  sh('chmod', ['-R', 'a+rX', path.join(home, 'repository')]);
-  const state = path.join(home, 'state');
-  await mkdir(state);
-  await chown(state, 65534, 65534);
-  const asNobody = async (name: string, extra: string[]) => {
-    const destination = path.join(home, name);
-    await mkdir(destination);
-    await chown(destination, 65534, 65534);
-    return { destination, result: cli(['restore', created.id, destination, '--config', config, ...extra], { uid: 65534, gid: 65534, env: { ...process.env, RAST_BACKUP_STATE_DIR: state } }) };
-  };
-  const strict = await asNobody('strict', []);
-  assert.is(strict.result.status, 1, strict.result.stderr);
-  assert.match(strict.result.stderr, /warning: owners not restored: \d+ entries belong to the restoring user/);
-  assert.not.match(strict.result.stderr, /not restored: owners/);
-  assert.match(strict.result.stderr, /warning: not restored: file capabilities .*"capable"/);
-  assert.match(strict.result.stderr, /error RB021: restore of backup .* is incomplete: .*--ignore-unrestorable/);
-  assert.is(strict.result.stdout, '');
-  const accepted = await asNobody('accepted', ['--ignore-unrestorable', '--json']);
-  assert.is(accepted.result.status, 0, accepted.result.stderr);
-  assert.is(accepted.result.stderr.match(/warning: owners not restored/g)?.length, 1, accepted.result.stderr);
-  const report = JSON.parse(accepted.result.stdout);
-  assert.ok(report.ownersNotSet > 0 && report.skipped.length >= 1);
-  assert.is(await readFile(path.join(accepted.destination, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'utf8'), 'deep\n');
-  assert.is((await lstat(path.join(accepted.destination, 'setuid'))).mode & 0o7777, 0o4755);
-  assert.is((await lstat(path.join(accepted.destination, 'random.bin'))).uid, 65534);
-});
+testNeeding(
+  btrfs,
+  available,
+  needs,
+  'as another user, owners are one summary warning; what else cannot be restored is listed and fails the restore, unless --ignore-unrestorable',
+  async () => {
+    const { source, config, home } = await btrfsFixture();
+    await populate(source);
+    const created = json(cli(['create', source, '--json', '--config', config]));
+    await chmod(home, 0o755);
+    await chmod(config, 0o644);
+    sh('chmod', ['-R', 'a+rX', path.join(home, 'repository')]);
+    const state = path.join(home, 'state');
+    await mkdir(state);
+    await chown(state, 65534, 65534);
+    const asNobody = async (name: string, extra: string[]) => {
+      const destination = path.join(home, name);
+      await mkdir(destination);
+      await chown(destination, 65534, 65534);
+      return {
+        destination,
+        result: cli(['restore', created.id, destination, '--config', config, ...extra], {
+          uid: 65534,
+          gid: 65534,
+          env: { ...process.env, RAST_BACKUP_STATE_DIR: state },
+        }),
+      };
+    };
+    const strict = await asNobody('strict', []);
+    assert.is(strict.result.status, 1, strict.result.stderr);
+    assert.match(strict.result.stderr, /warning: owners not restored: \d+ entries belong to the restoring user/);
+    assert.not.match(strict.result.stderr, /not restored: owners/);
+    assert.match(strict.result.stderr, /warning: not restored: file capabilities .*"capable"/);
+    assert.match(strict.result.stderr, /error RB021: restore of backup .* is incomplete: .*--ignore-unrestorable/);
+    assert.is(strict.result.stdout, '');
+    const accepted = await asNobody('accepted', ['--ignore-unrestorable', '--json']);
+    assert.is(accepted.result.status, 0, accepted.result.stderr);
+    assert.is(accepted.result.stderr.match(/warning: owners not restored/g)?.length, 1, accepted.result.stderr);
+    const report = JSON.parse(accepted.result.stdout);
+    assert.ok(report.ownersNotSet > 0 && report.skipped.length >= 1);
+    assert.is(await readFile(path.join(accepted.destination, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'utf8'), 'deep\n');
+    assert.is((await lstat(path.join(accepted.destination, 'setuid'))).mode & 0o7777, 0o4755);
+    assert.is((await lstat(path.join(accepted.destination, 'random.bin'))).uid, 65534);
+  },
+);
 
 btrfs.run();

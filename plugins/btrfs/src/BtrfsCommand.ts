@@ -22,15 +22,23 @@ export function runTool(command: string, args: string[], what: string): Promise<
 }
 
 export function toolMissing(command: string): RastError {
-  const packageName = command === 'btrfs' ? 'btrfs-progs' : command === 'findmnt' || command === 'mount' || command === 'umount' ? 'util-linux' : command;
+  const packageName =
+    command === 'btrfs' ? 'btrfs-progs' : command === 'findmnt' || command === 'mount' || command === 'umount' ? 'util-linux' : command;
   return new RastError(ErrorCode.TOOL_MISSING, `${command} is not installed: install the ${packageName} package`, { tool: command });
 }
 
 /** Turns a tool's stderr into a one-line error, recognising the failures users can act on. */
 export function toolFailure(what: string, stderr: string): RastError {
-  const text = stderr.trim().split('\n').filter((line) => !/^\s*$/.test(line)).join('; ');
+  const text = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !/^\s*$/.test(line))
+    .join('; ');
   if (/Operation not permitted|Permission denied|EPERM|must be root/i.test(text)) {
-    return new RastError(ErrorCode.SOURCE_INVALID, `${what}: permission denied: btrfs snapshots and send need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`);
+    return new RastError(
+      ErrorCode.SOURCE_INVALID,
+      `${what}: permission denied: btrfs snapshots and send need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`,
+    );
   }
   if (/crc32 mismatch|short read|unexpected (EOF|end)|invalid (command|stream)|bad stream|premature end/i.test(text)) {
     // btrfs receive read a damaged stream: say that, with its ERROR lines only (not "Chroot to …; At subvol …").
@@ -39,7 +47,10 @@ export function toolFailure(what: string, stderr: string): RastError {
   }
   if (/No space left/i.test(text)) return new RastError(ErrorCode.SINK_FAILED, `${what}: no space left on the device (${text})`);
   if (/Invalid cross-device link|EXDEV/i.test(text)) {
-    return new RastError(ErrorCode.CONFIG_INVALID, `${what}: the snapshot directory is on another filesystem than the source: [btrfs] snapshot_dir must be on the same btrfs filesystem`);
+    return new RastError(
+      ErrorCode.CONFIG_INVALID,
+      `${what}: the snapshot directory is on another filesystem than the source: [btrfs] snapshot_dir must be on the same btrfs filesystem`,
+    );
   }
   return new RastError(ErrorCode.SOURCE_INVALID, `${what}: ${text || 'failed'}`);
 }

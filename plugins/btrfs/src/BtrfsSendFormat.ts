@@ -1,6 +1,16 @@
 import { mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, RastError, type FileIndex, type Format, type RestoreContext, type RestoreReport, type SerializeContext, type Serialization, type VerifyContext } from '@rast-backup/core';
+import {
+  ErrorCode,
+  RastError,
+  type FileIndex,
+  type Format,
+  type RestoreContext,
+  type RestoreReport,
+  type SerializeContext,
+  type Serialization,
+  type VerifyContext,
+} from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
 import { CommandOutput, commandInput } from './ChildStream.js';
@@ -24,16 +34,21 @@ function serialize(context: SerializeContext): Serialization {
   const facts = snapshot.details!.btrfs as BtrfsFacts;
   const indexer = new SendStreamIndexer(backupId, parent ? context.parentIndex : undefined);
   let indexProblem: string | undefined;
-  const decoder = new SendStreamDecoder(`btrfs send of ${snapshot.source}`, (command) => {
-    facts.sendProtocol = command.version;
-    if (indexProblem) return;
-    try {
-      indexer.apply(command);
-    } catch (error) {
-      indexProblem = (error as Error).message;
-      log.warn(`backup ${backupId}: the file index is left empty: ${indexProblem}`);
-    }
-  }, undefined, { checkCrc: false });
+  const decoder = new SendStreamDecoder(
+    `btrfs send of ${snapshot.source}`,
+    (command) => {
+      facts.sendProtocol = command.version;
+      if (indexProblem) return;
+      try {
+        indexer.apply(command);
+      } catch (error) {
+        indexProblem = (error as Error).message;
+        log.warn(`backup ${backupId}: the file index is left empty: ${indexProblem}`);
+      }
+    },
+    undefined,
+    { checkCrc: false },
+  );
   let output: Promise<CommandOutput> | undefined;
   let ended = false;
   return {
@@ -48,7 +63,10 @@ function serialize(context: SerializeContext): Serialization {
       return length;
     },
     close: () => {
-      output?.then((started) => started.close(), () => {});
+      output?.then(
+        (started) => started.close(),
+        () => {},
+      );
     },
     index: (): FileIndex => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');
@@ -76,10 +94,19 @@ async function restoreWithBtrfsReceive(context: RestoreContext): Promise<Restore
   };
   try {
     for (const manifest of chain) {
-      await commandInput('btrfs', ['receive', '-e', '-C', staging], counted(context.openStream(manifest)), `btrfs receive of backup ${manifest.id}`);
+      await commandInput(
+        'btrfs',
+        ['receive', '-e', '-C', staging],
+        counted(context.openStream(manifest)),
+        `btrfs receive of backup ${manifest.id}`,
+      );
     }
     await rmdir(destination);
-    await runTool('btrfs', ['subvolume', 'snapshot', path.join(staging, target.id), destination], `placing backup ${target.id} at ${destination}`);
+    await runTool(
+      'btrfs',
+      ['subvolume', 'snapshot', path.join(staging, target.id), destination],
+      `placing backup ${target.id} at ${destination}`,
+    );
   } finally {
     for (const name of await readdir(staging).catch(() => [])) {
       await runTool('btrfs', ['subvolume', 'delete', path.join(staging, name)], `removing ${name} from ${staging}`).catch(() => '');
@@ -119,7 +146,11 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
   }
   const isRoot = process.getuid?.() === 0;
   if (forced === 'btrfs-receive' && !(onBtrfs && isRoot)) {
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `${RECEIVER_ENVIRONMENT}=btrfs-receive: btrfs receive needs root and a destination on btrfs (${destination} is ${onBtrfs ? '' : 'not '}on btrfs)`, { backup: target.id });
+    throw new RastError(
+      ErrorCode.DESTINATION_INVALID,
+      `${RECEIVER_ENVIRONMENT}=btrfs-receive: btrfs receive needs root and a destination on btrfs (${destination} is ${onBtrfs ? '' : 'not '}on btrfs)`,
+      { backup: target.id },
+    );
   }
   if (onBtrfs && isRoot && forced !== 'user-space') return restoreWithBtrfsReceive(context);
   return restoreWithReceiver(context, onBtrfs);
@@ -138,7 +169,9 @@ async function verify(context: VerifyContext): Promise<void> {
   if (!indexer) return;
   const describe = (entries: FileIndex['entries']) => entries.map((entry) => `${entry.path} ${entry.type} ${entry.size}`).join('\n');
   if (describe(indexer.index().entries) !== describe(index.entries)) {
-    throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: the send stream does not hold the files its index lists`, { backup: manifest.id });
+    throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: the send stream does not hold the files its index lists`, {
+      backup: manifest.id,
+    });
   }
 }
 

@@ -1,5 +1,14 @@
 import path from 'node:path';
-import { displayPath, ErrorCode, isBinaryPath, pathBytes, RastError, type Manifest, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import {
+  displayPath,
+  ErrorCode,
+  isBinaryPath,
+  pathBytes,
+  RastError,
+  type Manifest,
+  type Snapshot,
+  type SnapshotRequest,
+} from '@rast-backup/core';
 import { SnapshotStore, notRoot } from './SnapshotStore.js';
 import { lockSource } from './SourceLock.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo, subvolumeRootOf, type SubvolumeInfo } from './Subvolume.js';
@@ -38,7 +47,11 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
   if (isBinaryPath(subvolume)) {
     // A subtree below it may have such a name (it is read as a tar tree), the subvolume itself may not.
     const shown = displayPath(subvolume);
-    throw new RastError(ErrorCode.SOURCE_INVALID, `subvolume ${shown} has a path that is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`, { path: shown });
+    throw new RastError(
+      ErrorCode.SOURCE_INVALID,
+      `subvolume ${shown} has a path that is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`,
+      { path: shown },
+    );
   }
   const subtree = path.relative(subvolume, request.path) || '.';
   const finding = filesystemOf(subvolume);
@@ -51,7 +64,10 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
     info = await subvolumeInfo(subvolume);
     unlock = await lockSource(info.uuid, displayPath(request.path));
   } catch (error) {
-    await opening.then((store) => store.close(), () => {});
+    await opening.then(
+      (store) => store.close(),
+      () => {},
+    );
     throw error;
   }
   let store: SnapshotStore | undefined;
@@ -59,14 +75,22 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
     store = await opening;
     const filesystem = await finding;
     if (store.isInside(subvolume)) {
-      throw new RastError(ErrorCode.CONFIG_INVALID, `[btrfs] snapshot_dir ${store.directory} is inside the backed-up subvolume ${subvolume}: snapshots would change the source; choose a directory outside it`, { key: 'btrfs.snapshot_dir' });
+      throw new RastError(
+        ErrorCode.CONFIG_INVALID,
+        `[btrfs] snapshot_dir ${store.directory} is inside the backed-up subvolume ${subvolume}: snapshots would change the source; choose a directory outside it`,
+        { key: 'btrfs.snapshot_dir' },
+      );
     }
     const sendable = subtree === '.';
     let parentPath: string | undefined;
     const parentFacts = request.parent ? btrfsFacts(request.parent) : undefined;
     if (request.parent && sendable) {
       if (!parentFacts || parentFacts.subtree !== '.') {
-        throw new RastError(ErrorCode.PARENT_INVALID, `parent ${request.parent.id} is not a btrfs-send backup of ${request.path}: make a full backup (omit --parent)`, { parent: request.parent.id });
+        throw new RastError(
+          ErrorCode.PARENT_INVALID,
+          `parent ${request.parent.id} is not a btrfs-send backup of ${request.path}: make a full backup (omit --parent)`,
+          { parent: request.parent.id },
+        );
       }
       parentPath = await store.find(parentFacts.subvolumeUuid, request.parent.id, parentFacts.snapshotUuid);
       if (!parentPath) {

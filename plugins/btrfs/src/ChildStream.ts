@@ -43,7 +43,12 @@ export class CommandOutput {
   private failure: Error | undefined;
   private waiting: (() => void) | undefined;
 
-  private constructor(command: string, args: string[], private readonly what: string, fifo: string) {
+  private constructor(
+    command: string,
+    args: string[],
+    private readonly what: string,
+    fifo: string,
+  ) {
     const reading = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const writing = openSync(fifo, constants.O_WRONLY);
     try {

@@ -30,7 +30,10 @@ test('fills each target whole until the end, whatever the target sizes, and retu
   for (const sizes of [[1000], [7, 65536, 100_003], [1024 * 1024]]) {
     const { data, lengths } = await readAll(await CommandOutput.start('cat', [file], 'cat'), sizes);
     assert.ok(data.equals(source), `targets of ${sizes.join(', ')} bytes`);
-    assert.ok(lengths.slice(0, -1).every((length, round) => length === sizes[round % sizes.length]), 'every target but the last is filled whole');
+    assert.ok(
+      lengths.slice(0, -1).every((length, round) => length === sizes[round % sizes.length]),
+      'every target but the last is filled whole',
+    );
   }
 });
 

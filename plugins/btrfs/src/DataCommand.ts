@@ -3,7 +3,14 @@ import { BadFileData, type FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 
 /** The send commands about a file's data, which applyDataCommand applies (UPDATE_EXTENT, which has none, it refuses). */
-export const DATA_COMMANDS: ReadonlySet<number> = new Set([Command.WRITE, Command.CLONE, Command.ENCODED_WRITE, Command.FALLOCATE, Command.TRUNCATE, Command.UPDATE_EXTENT]);
+export const DATA_COMMANDS: ReadonlySet<number> = new Set([
+  Command.WRITE,
+  Command.CLONE,
+  Command.ENCODED_WRITE,
+  Command.FALLOCATE,
+  Command.TRUNCATE,
+  Command.UPDATE_EXTENT,
+]);
 
 /** Why an UPDATE_EXTENT cannot be applied. */
 export const NO_DATA = 'the stream was made with btrfs send --no-data and holds no file data to restore';
@@ -29,7 +36,11 @@ export function applyDataCommand(command: SendCommand, writer: FileDataWriter, c
       return data.length;
     }
     case Command.CLONE: {
-      const range = { offset: attributes.u64(Attribute.FILE_OFFSET), length: attributes.u64(Attribute.CLONE_LEN), sourceOffset: attributes.u64(Attribute.CLONE_OFFSET) };
+      const range = {
+        offset: attributes.u64(Attribute.FILE_OFFSET),
+        length: attributes.u64(Attribute.CLONE_LEN),
+        sourceOffset: attributes.u64(Attribute.CLONE_OFFSET),
+      };
       clone(range);
       return range.length;
     }

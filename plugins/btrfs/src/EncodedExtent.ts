@@ -17,7 +17,8 @@ export class UndecodableExtent extends Error {}
  * followed by zero padding to the sector size); the rest of the buffer is zero-filled. LZO is not supported.
  */
 export function decodeExtent(compression: number, data: Buffer, unencodedLength: number): Buffer {
-  if (unencodedLength > MAX_UNENCODED) throw new UndecodableExtent(`an encoded extent of ${unencodedLength} bytes (more than ${MAX_UNENCODED})`);
+  if (unencodedLength > MAX_UNENCODED)
+    throw new UndecodableExtent(`an encoded extent of ${unencodedLength} bytes (more than ${MAX_UNENCODED})`);
   const output = Buffer.alloc(unencodedLength);
   if (compression === COMPRESSION.NONE) {
     data.copy(output, 0, 0, Math.min(data.length, unencodedLength));
@@ -44,7 +45,9 @@ export function decodeExtent(compression: number, data: Buffer, unencodedLength:
     return output;
   }
   if (compression >= COMPRESSION.LZO_FIRST && compression <= COMPRESSION.LZO_LAST) {
-    throw new UndecodableExtent('an LZO-compressed extent (made by btrfs send --compressed-data of a file compressed with lzo); this receiver decodes zlib and zstd only: restore this backup onto btrfs as root, where btrfs receive is used');
+    throw new UndecodableExtent(
+      'an LZO-compressed extent (made by btrfs send --compressed-data of a file compressed with lzo); this receiver decodes zlib and zstd only: restore this backup onto btrfs as root, where btrfs receive is used',
+    );
   }
   throw new UndecodableExtent(`an extent with unknown compression ${compression}`);
 }

@@ -67,7 +67,10 @@ writer('encoded writes: zlib and zstd (with sector padding), only the unencoded 
   assert.equal(contents.subarray(0, 8192), plain.subarray(4096, 12288));
   assert.equal(contents.subarray(8192), plain);
   assert.throws(() => new FileDataWriter(fd, 0).encodedWrite(0, 3, Buffer.alloc(10), 4096, 0, 4096), /LZO/);
-  assert.throws(() => new FileDataWriter(fd, 0).encodedWrite(0, 1, Buffer.alloc(10), 4096, 4000, 4096), (error: Error) => error instanceof BadFileData && /an encoded write of bytes 4000\+4096/.test(error.message));
+  assert.throws(
+    () => new FileDataWriter(fd, 0).encodedWrite(0, 1, Buffer.alloc(10), 4096, 4000, 4096),
+    (error: Error) => error instanceof BadFileData && /an encoded write of bytes 4000\+4096/.test(error.message),
+  );
 });
 
 writer('an undo log keeps the parent bytes that writes, truncation and holes replace', async () => {

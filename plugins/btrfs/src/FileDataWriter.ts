@@ -26,7 +26,8 @@ function isZero(data: Buffer): boolean {
 }
 
 function checkRange(offset: number, length: number): void {
-  if (!(offset >= 0 && length >= 0 && offset + length <= MAX_FILE_OFFSET)) throw new BadFileData(`a range of ${length} bytes at offset ${offset}, beyond any file`);
+  if (!(offset >= 0 && length >= 0 && offset + length <= MAX_FILE_OFFSET))
+    throw new BadFileData(`a range of ${length} bytes at offset ${offset}, beyond any file`);
 }
 
 /**
@@ -58,7 +59,7 @@ export class FileDataWriter {
     if (isZero(data)) return this.zeroes(offset, end);
     this.flush();
     this.beforeChange(offset, end, this.size);
-    for (let done = 0; done < data.length; ) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+    for (let done = 0; done < data.length;) done += writeSync(this.fd, data, done, data.length - done, offset + done);
     if (end > this.size) this.size = end;
   }
 
@@ -89,7 +90,8 @@ export class FileDataWriter {
       fallocate(this.fd, ['--punch-hole', '--keep-size'], hole.start, hole.end - hole.start);
     } catch {
       const zero = Buffer.alloc(Math.min(COPY_CHUNK, hole.end - hole.start));
-      for (let position = hole.start; position < hole.end; ) position += writeSync(this.fd, zero, 0, Math.min(zero.length, hole.end - position), position);
+      for (let position = hole.start; position < hole.end;)
+        position += writeSync(this.fd, zero, 0, Math.min(zero.length, hole.end - position), position);
     }
   }
 
@@ -114,7 +116,14 @@ export class FileDataWriter {
     if (offset + length > this.size) this.truncate(offset + length);
   }
 
-  encodedWrite(offset: number, compression: number, data: Buffer, unencodedLength: number, unencodedOffset: number, unencodedFileLength: number): void {
+  encodedWrite(
+    offset: number,
+    compression: number,
+    data: Buffer,
+    unencodedLength: number,
+    unencodedOffset: number,
+    unencodedFileLength: number,
+  ): void {
     checkRange(offset, unencodedFileLength);
     if (unencodedOffset + unencodedFileLength > unencodedLength) {
       throw new BadFileData(`an encoded write of bytes ${unencodedOffset}+${unencodedFileLength} of a ${unencodedLength}-byte extent`);
@@ -126,7 +135,8 @@ export class FileDataWriter {
   fallocate(mode: number, offset: number, length: number): void {
     this.flush();
     checkRange(offset, length);
-    if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) !== 0) throw new BadFileData(`fallocate mode ${mode}, which no btrfs send emits`);
+    if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) !== 0)
+      throw new BadFileData(`fallocate mode ${mode}, which no btrfs send emits`);
     if (mode & FALLOC_FL_PUNCH_HOLE) {
       if (!(mode & FALLOC_FL_KEEP_SIZE)) throw new BadFileData('a hole punch without KEEP_SIZE');
       const end = Math.min(offset + length, this.size);

@@ -7,7 +7,11 @@ import { SnapshotStore } from './SnapshotStore.js';
 async function storeOf(manifest: Manifest, configured: string | undefined): Promise<SnapshotStore | undefined> {
   const facts = btrfsFacts(manifest);
   if (!facts || facts.subtree !== '.' || process.getuid?.() !== 0) return undefined;
-  const device = (await runTool('findmnt', ['-n', '-o', 'SOURCE', '--nofsroot', '--source', `UUID=${facts.filesystem}`], 'findmnt').catch(() => '')).trim().split('\n')[0];
+  const device = (
+    await runTool('findmnt', ['-n', '-o', 'SOURCE', '--nofsroot', '--source', `UUID=${facts.filesystem}`], 'findmnt').catch(() => '')
+  )
+    .trim()
+    .split('\n')[0];
   if (!device) return undefined;
   return SnapshotStore.open({ device, uuid: facts.filesystem }, configured);
 }
@@ -20,7 +24,9 @@ export async function describeLocalSnapshot(manifest: Manifest, configured: stri
   if (!store) return 'unknown (needs root and the filesystem mounted)';
   try {
     const found = await store.find(facts.subvolumeUuid, manifest.id, facts.snapshotUuid);
-    return found ? `kept (${facts.snapshotUuid}): the next --parent ${manifest.id} can be incremental` : 'gone: an incremental on this backup is not possible';
+    return found
+      ? `kept (${facts.snapshotUuid}): the next --parent ${manifest.id} can be incremental`
+      : 'gone: an incremental on this backup is not possible';
   } finally {
     await store.close();
   }

@@ -55,10 +55,10 @@ export class ParentFileView {
 
   private keep(saved: Saved, fd: number, start: number, end: number): void {
     const at = this.length;
-    for (let position = start; position < end; ) {
+    for (let position = start; position < end;) {
       const got = readSync(fd, this.buffer, 0, Math.min(CHUNK, end - position), position);
       if (got === 0) break;
-      for (let done = 0; done < got; ) done += writeSync(this.fd, this.buffer, done, got - done, this.length + done);
+      for (let done = 0; done < got;) done += writeSync(this.fd, this.buffer, done, got - done, this.length + done);
       this.length += got;
       position += got;
     }

@@ -92,7 +92,9 @@ export class ReceiveTree {
 
   /** The node a path named in the parent snapshot, as it was when this stream started. */
   resolveInParent(raw: Buffer): ReceiveNode {
-    const node = this.walk(pathComponents(raw, false), raw, (directory) => (directory.savedIn === this.stream ? directory.parentChildren! : directory.children!));
+    const node = this.walk(pathComponents(raw, false), raw, (directory) =>
+      directory.savedIn === this.stream ? directory.parentChildren! : directory.children!,
+    );
     if (node.bornIn >= this.stream) throw new UnsafePath(`${show(raw)} is not in the parent snapshot`);
     return node;
   }
@@ -100,7 +102,8 @@ export class ReceiveTree {
   private walk(names: string[], raw: Buffer, childrenOf: (directory: ReceiveNode) => Map<string, ReceiveNode>): ReceiveNode {
     let node = this.root;
     for (const name of names) {
-      if (node.kind !== 'directory') throw new UnsafePath(`${show(raw)} goes through ${show(name)}, which is a ${node.kind}, not a directory`);
+      if (node.kind !== 'directory')
+        throw new UnsafePath(`${show(raw)} goes through ${show(name)}, which is a ${node.kind}, not a directory`);
       const next = childrenOf(node).get(name);
       if (!next) throw new UnsafePath(`${show(raw)} does not exist at this point of the stream`);
       node = next;
@@ -113,7 +116,8 @@ export class ReceiveTree {
     const names = pathComponents(raw, false);
     const name = names.pop()!;
     const directory = this.walk(names, raw, (node) => node.children!);
-    if (directory.kind !== 'directory') throw new UnsafePath(`${show(raw)} goes through ${show(names[names.length - 1]!)}, which is a ${directory.kind}, not a directory`);
+    if (directory.kind !== 'directory')
+      throw new UnsafePath(`${show(raw)} goes through ${show(names[names.length - 1]!)}, which is a ${directory.kind}, not a directory`);
     if (directory.absent) throw new UnsafePath(`${show(raw)}: its parent is not on disk`);
     return { directory, name, existing: directory.children!.get(name) };
   }

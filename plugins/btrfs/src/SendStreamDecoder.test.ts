@@ -56,30 +56,39 @@ decoder('a flipped bit, a truncated stream, a missing END and a bad header are d
   expectDamage(Buffer.concat([Buffer.from('not-a-stream!'), Buffer.alloc(20)]), /damaged at byte 0: no btrfs-stream header/);
 });
 
-testNeeding(decoder, isRoot && hasBtrfs, 'root and btrfs-progs', 'real v1 and v2 streams decode to the same commands btrfs receive --dump reads', async () => {
-  const home = await temporaryDirectory('rast-send-');
-  const mountPoint = path.join(home, 'mnt');
-  await mkdir(mountPoint);
-  spawnSync('truncate', ['-s', '300M', path.join(home, 'fs.img')]);
-  spawnSync('mkfs.btrfs', ['-q', '-f', path.join(home, 'fs.img')]);
-  assert.is(spawnSync('mount', ['-o', 'loop', path.join(home, 'fs.img'), mountPoint]).status, 0);
-  try {
-    spawnSync('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
-    await writeFile(path.join(mountPoint, 'data', 'big'), Buffer.alloc(500_000, 'x'));
-    await writeFile(path.join(mountPoint, 'data', 'small'), 'small');
-    spawnSync('btrfs', ['subvolume', 'snapshot', '-r', path.join(mountPoint, 'data'), path.join(mountPoint, 'snap')]);
-    for (const proto of ['1', '2']) {
-      const stream = spawnSync('btrfs', ['send', '-q', '--proto', proto, path.join(mountPoint, 'snap')], { maxBuffer: 1 << 26 }).stdout;
-      const dump = spawnSync('btrfs', ['receive', '--dump'], { input: stream, encoding: 'utf8', maxBuffer: 1 << 26 }).stdout;
-      const dumped = dump.trim().split('\n').length;
-      const commands = decode(stream, 65536);
-      // --dump prints every command but END.
-      assert.is(commands.length, dumped + 1, `protocol ${proto}`);
-      assert.is(commands.filter((type) => type === Command.WRITE).length, dump.split('\n').filter((line) => line.startsWith('write')).length);
+testNeeding(
+  decoder,
+  isRoot && hasBtrfs,
+  'root and btrfs-progs',
+  'real v1 and v2 streams decode to the same commands btrfs receive --dump reads',
+  async () => {
+    const home = await temporaryDirectory('rast-send-');
+    const mountPoint = path.join(home, 'mnt');
+    await mkdir(mountPoint);
+    spawnSync('truncate', ['-s', '300M', path.join(home, 'fs.img')]);
+    spawnSync('mkfs.btrfs', ['-q', '-f', path.join(home, 'fs.img')]);
+    assert.is(spawnSync('mount', ['-o', 'loop', path.join(home, 'fs.img'), mountPoint]).status, 0);
+    try {
+      spawnSync('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
+      await writeFile(path.join(mountPoint, 'data', 'big'), Buffer.alloc(500_000, 'x'));
+      await writeFile(path.join(mountPoint, 'data', 'small'), 'small');
+      spawnSync('btrfs', ['subvolume', 'snapshot', '-r', path.join(mountPoint, 'data'), path.join(mountPoint, 'snap')]);
+      for (const proto of ['1', '2']) {
+        const stream = spawnSync('btrfs', ['send', '-q', '--proto', proto, path.join(mountPoint, 'snap')], { maxBuffer: 1 << 26 }).stdout;
+        const dump = spawnSync('btrfs', ['receive', '--dump'], { input: stream, encoding: 'utf8', maxBuffer: 1 << 26 }).stdout;
+        const dumped = dump.trim().split('\n').length;
+        const commands = decode(stream, 65536);
+        // --dump prints every command but END.
+        assert.is(commands.length, dumped + 1, `protocol ${proto}`);
+        assert.is(
+          commands.filter((type) => type === Command.WRITE).length,
+          dump.split('\n').filter((line) => line.startsWith('write')).length,
+        );
+      }
+    } finally {
+      spawnSync('umount', [mountPoint]);
     }
-  } finally {
-    spawnSync('umount', [mountPoint]);
-  }
-});
+  },
+);
 
 decoder.run();

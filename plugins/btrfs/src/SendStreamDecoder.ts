@@ -3,17 +3,67 @@ import { ErrorCode, RastError } from '@rast-backup/core';
 
 /** Command numbers of the btrfs send stream (btrfs-progs kernel-shared/send.h). */
 export const Command = Object.freeze({
-  SUBVOL: 1, SNAPSHOT: 2, MKFILE: 3, MKDIR: 4, MKNOD: 5, MKFIFO: 6, MKSOCK: 7, SYMLINK: 8, RENAME: 9, LINK: 10,
-  UNLINK: 11, RMDIR: 12, SET_XATTR: 13, REMOVE_XATTR: 14, WRITE: 15, CLONE: 16, TRUNCATE: 17, CHMOD: 18,
-  CHOWN: 19, UTIMES: 20, END: 21, UPDATE_EXTENT: 22, FALLOCATE: 23, FILEATTR: 24, ENCODED_WRITE: 25, ENABLE_VERITY: 26,
+  SUBVOL: 1,
+  SNAPSHOT: 2,
+  MKFILE: 3,
+  MKDIR: 4,
+  MKNOD: 5,
+  MKFIFO: 6,
+  MKSOCK: 7,
+  SYMLINK: 8,
+  RENAME: 9,
+  LINK: 10,
+  UNLINK: 11,
+  RMDIR: 12,
+  SET_XATTR: 13,
+  REMOVE_XATTR: 14,
+  WRITE: 15,
+  CLONE: 16,
+  TRUNCATE: 17,
+  CHMOD: 18,
+  CHOWN: 19,
+  UTIMES: 20,
+  END: 21,
+  UPDATE_EXTENT: 22,
+  FALLOCATE: 23,
+  FILEATTR: 24,
+  ENCODED_WRITE: 25,
+  ENABLE_VERITY: 26,
 });
 
 /** Attribute types (TLV). */
 export const Attribute = Object.freeze({
-  UUID: 1, CTRANSID: 2, INO: 3, SIZE: 4, MODE: 5, UID: 6, GID: 7, RDEV: 8, CTIME: 9, MTIME: 10, ATIME: 11, OTIME: 12,
-  XATTR_NAME: 13, XATTR_DATA: 14, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19, CLONE_UUID: 20,
-  CLONE_CTRANSID: 21, CLONE_PATH: 22, CLONE_OFFSET: 23, CLONE_LEN: 24, FALLOCATE_MODE: 25, FILEATTR: 26,
-  UNENCODED_FILE_LEN: 27, UNENCODED_LEN: 28, UNENCODED_OFFSET: 29, COMPRESSION: 30, ENCRYPTION: 31,
+  UUID: 1,
+  CTRANSID: 2,
+  INO: 3,
+  SIZE: 4,
+  MODE: 5,
+  UID: 6,
+  GID: 7,
+  RDEV: 8,
+  CTIME: 9,
+  MTIME: 10,
+  ATIME: 11,
+  OTIME: 12,
+  XATTR_NAME: 13,
+  XATTR_DATA: 14,
+  PATH: 15,
+  PATH_TO: 16,
+  PATH_LINK: 17,
+  FILE_OFFSET: 18,
+  DATA: 19,
+  CLONE_UUID: 20,
+  CLONE_CTRANSID: 21,
+  CLONE_PATH: 22,
+  CLONE_OFFSET: 23,
+  CLONE_LEN: 24,
+  FALLOCATE_MODE: 25,
+  FILEATTR: 26,
+  UNENCODED_FILE_LEN: 27,
+  UNENCODED_LEN: 28,
+  UNENCODED_OFFSET: 29,
+  COMPRESSION: 30,
+  ENCRYPTION: 31,
 });
 
 const MAGIC = Buffer.from('btrfs-stream\0');
@@ -142,7 +192,8 @@ export class SendStreamDecoder {
         let actual = crc32c(whole.subarray(0, 6), 0xffffffff);
         actual = crc32c(ZERO_CRC_FIELD, actual);
         actual = ~crc32c(whole.subarray(COMMAND_HEADER), actual) >>> 0;
-        if (actual !== crc) throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
+        if (actual !== crc)
+          throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
       }
       const attributes = this.parseAttributes(whole.subarray(COMMAND_HEADER), offset, type);
       this.onCommand({ type, offset, size: COMMAND_HEADER + length, attributes, version: this.version });
@@ -160,7 +211,8 @@ export class SendStreamDecoder {
     while (position < payload.length) {
       if (payload.length - position < 2) throw this.damaged(offset, `truncated attribute in command ${type}`);
       const attribute = payload.readUInt16LE(position);
-      if (attribute === 0 || attribute > MAX_ATTRIBUTE_TYPE) throw this.damaged(offset, `invalid attribute type ${attribute} in command ${type}`);
+      if (attribute === 0 || attribute > MAX_ATTRIBUTE_TYPE)
+        throw this.damaged(offset, `invalid attribute type ${attribute} in command ${type}`);
       if (attribute === Attribute.DATA && this.version >= 2) {
         attributes.set(attribute, payload.subarray(position + 2));
         break;

@@ -6,8 +6,23 @@ import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { u64 } from './testing/SendStreamWriter.js';
 
 const latin1 = Buffer.concat([Buffer.from('dir/lat-'), Buffer.from([0xe9, 0xff])]);
-const command = (type: number, attributes: Array<[number, Buffer]>, offset = 0): SendCommand => ({ type, offset, size: 100, attributes: new Map(attributes), version: 1 });
-const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({ path, type, size: 0, mode: 0o644, uid: 0, gid: 0, mtime: '0', from: 'b0' });
+const command = (type: number, attributes: Array<[number, Buffer]>, offset = 0): SendCommand => ({
+  type,
+  offset,
+  size: 100,
+  attributes: new Map(attributes),
+  version: 1,
+});
+const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({
+  path,
+  type,
+  size: 0,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  mtime: '0',
+  from: 'b0',
+});
 
 const names = suite('send stream indexer: names that are not UTF-8');
 
@@ -16,24 +31,55 @@ names('paths are index paths of the exact bytes, and spans name them so', () => 
   indexer.apply(command(Command.SUBVOL, []));
   indexer.apply(command(Command.MKDIR, [[Attribute.PATH, Buffer.from('dir')]]));
   indexer.apply(command(Command.MKFILE, [[Attribute.PATH, latin1]]));
-  indexer.apply(command(Command.WRITE, [[Attribute.PATH, latin1], [Attribute.FILE_OFFSET, u64(0)], [Attribute.DATA, Buffer.from('abc')]], 500));
-  indexer.apply(command(Command.SYMLINK, [[Attribute.PATH, Buffer.from('link')], [Attribute.PATH_LINK, latin1]]));
+  indexer.apply(
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, latin1],
+        [Attribute.FILE_OFFSET, u64(0)],
+        [Attribute.DATA, Buffer.from('abc')],
+      ],
+      500,
+    ),
+  );
+  indexer.apply(
+    command(Command.SYMLINK, [
+      [Attribute.PATH, Buffer.from('link')],
+      [Attribute.PATH_LINK, latin1],
+    ]),
+  );
   const index = indexer.index();
   const file = index.entries.find((candidate) => candidate.type === 'file')!;
   assert.is(file.path, 'dir/lat-\udce9\udcff');
   assert.is(file.size, 3);
-  assert.equal(file.ranges?.map((range) => range.path), ['dir/lat-\udce9\udcff']);
+  assert.equal(
+    file.ranges?.map((range) => range.path),
+    ['dir/lat-\udce9\udcff'],
+  );
   assert.is(index.entries.find((candidate) => candidate.type === 'symlink')!.target, 'dir/lat-\udce9\udcff');
 });
 
 names('a parent index made before names were kept as bytes (U+FFFD) is still followed', () => {
-  const parent: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'b0', entries: [entry('.', 'directory'), entry('dir', 'directory'), entry('dir/lat-\ufffd\ufffd', 'file')] };
+  const parent: FileIndex = {
+    format: 'rast-backup/index',
+    version: 1,
+    backupId: 'b0',
+    entries: [entry('.', 'directory'), entry('dir', 'directory'), entry('dir/lat-\ufffd\ufffd', 'file')],
+  };
   const indexer = new SendStreamIndexer('b1', parent);
-  indexer.apply(command(Command.CHMOD, [[Attribute.PATH, latin1], [Attribute.MODE, u64(0o600)]]));
+  indexer.apply(
+    command(Command.CHMOD, [
+      [Attribute.PATH, latin1],
+      [Attribute.MODE, u64(0o600)],
+    ]),
+  );
   const file = indexer.index().entries.find((candidate) => candidate.type === 'file')!;
   assert.equal([file.path, file.mode], ['dir/lat-\udce9\udcff', 0o600]);
   indexer.apply(command(Command.UNLINK, [[Attribute.PATH, latin1]]));
-  assert.equal(indexer.index().entries.map((candidate) => candidate.path), ['.', 'dir']);
+  assert.equal(
+    indexer.index().entries.map((candidate) => candidate.path),
+    ['.', 'dir'],
+  );
 });
 
 names.run();
@@ -44,28 +90,104 @@ const parentSpans = suite('send stream indexer: the parent index');
 
 parentSpans('its spans are left as they were while this stream writes to their files, and clones from the parent read them so', () => {
   const spans = [{ from: 'b0', start: 17, end: 200, path: 'f' }];
-  const parent: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'b0', entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }] };
+  const parent: FileIndex = {
+    format: 'rast-backup/index',
+    version: 1,
+    backupId: 'b0',
+    entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }],
+  };
   const before = structuredClone(parent);
   const indexer = new SendStreamIndexer('b1', parent);
   const parentUuid = Buffer.alloc(16, 1);
-  indexer.apply(command(Command.SNAPSHOT, [[Attribute.UUID, Buffer.alloc(16, 2)], [Attribute.CLONE_UUID, parentUuid]]));
-  indexer.apply(command(Command.WRITE, [[Attribute.PATH, Buffer.from('f')], [Attribute.FILE_OFFSET, u64(0)], [Attribute.DATA, Buffer.from('new')]], 100));
-  indexer.apply(command(Command.WRITE, [[Attribute.PATH, Buffer.from('f')], [Attribute.FILE_OFFSET, u64(20)], [Attribute.DATA, Buffer.from('more')]], 200));
+  indexer.apply(
+    command(Command.SNAPSHOT, [
+      [Attribute.UUID, Buffer.alloc(16, 2)],
+      [Attribute.CLONE_UUID, parentUuid],
+    ]),
+  );
+  indexer.apply(
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, Buffer.from('f')],
+        [Attribute.FILE_OFFSET, u64(0)],
+        [Attribute.DATA, Buffer.from('new')],
+      ],
+      100,
+    ),
+  );
+  indexer.apply(
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, Buffer.from('f')],
+        [Attribute.FILE_OFFSET, u64(20)],
+        [Attribute.DATA, Buffer.from('more')],
+      ],
+      200,
+    ),
+  );
   indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('g')]], 300));
-  indexer.apply(command(Command.CLONE, [[Attribute.PATH, Buffer.from('g')], [Attribute.FILE_OFFSET, u64(0)], [Attribute.CLONE_LEN, u64(10)], [Attribute.CLONE_UUID, parentUuid], [Attribute.CLONE_PATH, Buffer.from('f')], [Attribute.CLONE_OFFSET, u64(0)]], 400));
-  indexer.apply(command(Command.WRITE, [[Attribute.PATH, Buffer.from('f')], [Attribute.FILE_OFFSET, u64(30)], [Attribute.DATA, Buffer.from('last')]], 500));
+  indexer.apply(
+    command(
+      Command.CLONE,
+      [
+        [Attribute.PATH, Buffer.from('g')],
+        [Attribute.FILE_OFFSET, u64(0)],
+        [Attribute.CLONE_LEN, u64(10)],
+        [Attribute.CLONE_UUID, parentUuid],
+        [Attribute.CLONE_PATH, Buffer.from('f')],
+        [Attribute.CLONE_OFFSET, u64(0)],
+      ],
+      400,
+    ),
+  );
+  indexer.apply(
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, Buffer.from('f')],
+        [Attribute.FILE_OFFSET, u64(30)],
+        [Attribute.DATA, Buffer.from('last')],
+      ],
+      500,
+    ),
+  );
   const entries = indexer.index().entries;
   assert.equal(parent, before, 'the parent index is unchanged');
-  assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [spans[0], { from: 'b1', start: 100, end: 300, path: 'f' }, { from: 'b1', start: 500, end: 600, path: 'f' }]);
+  assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [
+    spans[0],
+    { from: 'b1', start: 100, end: 300, path: 'f' },
+    { from: 'b1', start: 500, end: 600, path: 'f' },
+  ]);
   assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
 });
 
 parentSpans('an xattr removed by this stream stays in the parent index', () => {
-  const parent: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'b0', entries: [entry('.', 'directory'), { ...entry('f', 'file'), xattrs: { 'user.a': '', 'user.b': 'eA==' } }] };
+  const parent: FileIndex = {
+    format: 'rast-backup/index',
+    version: 1,
+    backupId: 'b0',
+    entries: [entry('.', 'directory'), { ...entry('f', 'file'), xattrs: { 'user.a': '', 'user.b': 'eA==' } }],
+  };
   const before = structuredClone(parent);
   const indexer = new SendStreamIndexer('b1', parent);
-  indexer.apply(command(Command.SNAPSHOT, [[Attribute.UUID, Buffer.alloc(16, 2)], [Attribute.CLONE_UUID, Buffer.alloc(16, 1)]]));
-  indexer.apply(command(Command.REMOVE_XATTR, [[Attribute.PATH, Buffer.from('f')], [Attribute.XATTR_NAME, Buffer.from('user.a')]], 100));
+  indexer.apply(
+    command(Command.SNAPSHOT, [
+      [Attribute.UUID, Buffer.alloc(16, 2)],
+      [Attribute.CLONE_UUID, Buffer.alloc(16, 1)],
+    ]),
+  );
+  indexer.apply(
+    command(
+      Command.REMOVE_XATTR,
+      [
+        [Attribute.PATH, Buffer.from('f')],
+        [Attribute.XATTR_NAME, Buffer.from('user.a')],
+      ],
+      100,
+    ),
+  );
   assert.equal(indexer.index().entries.find((candidate) => candidate.path === 'f')!.xattrs, { 'user.b': 'eA==' });
   assert.equal(parent, before, 'the parent index is unchanged');
 });

@@ -60,7 +60,14 @@ export class SendStreamIndexer {
     const directories = new Map<string, Node>([['.', this.root]]);
     for (const entry of parent.entries) {
       if (entry.path === '.') {
-        Object.assign(this.root, { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime, xattrs: entry.xattrs, from: entry.from });
+        Object.assign(this.root, {
+          mode: entry.mode,
+          uid: entry.uid,
+          gid: entry.gid,
+          mtime: entry.mtime,
+          xattrs: entry.xattrs,
+          from: entry.from,
+        });
         continue;
       }
       const slash = entry.path.lastIndexOf('/');
@@ -71,7 +78,15 @@ export class SendStreamIndexer {
         directory.children!.set(name, this.lookup(entry.linkTo!));
         continue;
       }
-      const node: Node = { type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtime: entry.mtime, from: entry.from };
+      const node: Node = {
+        type: entry.type,
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        size: entry.size,
+        mtime: entry.mtime,
+        from: entry.from,
+      };
       if (entry.target !== undefined) node.target = entry.target;
       if (entry.devMajor !== undefined) [node.devMajor, node.devMinor] = [entry.devMajor, entry.devMinor];
       if (entry.xattrs) node.xattrs = entry.xattrs;
@@ -135,7 +150,15 @@ export class SendStreamIndexer {
     if (created) {
       const [directory, name] = this.parentOf(path);
       const mode = Number(u64(attributes.get(Attribute.MODE)));
-      const node: Node = { type: created, mode: created === 'symlink' ? 0o777 : created === 'directory' ? 0o700 : 0o600, uid: 0, gid: 0, size: 0, mtime: '0', from: this.backupId };
+      const node: Node = {
+        type: created,
+        mode: created === 'symlink' ? 0o777 : created === 'directory' ? 0o700 : 0o600,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: '0',
+        from: this.backupId,
+      };
       if (created === 'directory') node.children = new Map();
       if (created === 'file') node.ranges = [];
       if (created === 'symlink') node.target = text(Attribute.PATH_LINK);
@@ -181,7 +204,10 @@ export class SendStreamIndexer {
       }
       case Command.SET_XATTR: {
         const node = touch(this.lookup(path));
-        node.xattrs = { ...node.xattrs, [text(Attribute.XATTR_NAME)]: (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64') };
+        node.xattrs = {
+          ...node.xattrs,
+          [text(Attribute.XATTR_NAME)]: (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64'),
+        };
         return;
       }
       case Command.REMOVE_XATTR: {
@@ -281,11 +307,30 @@ export class SendStreamIndexer {
     const emit = (node: Node, path: string) => {
       const leader = seen.get(node);
       if (leader !== undefined) {
-        entries.push({ path, type: 'hardlink', linkTo: leader, size: 0, mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime, from: node.from });
+        entries.push({
+          path,
+          type: 'hardlink',
+          linkTo: leader,
+          size: 0,
+          mode: node.mode,
+          uid: node.uid,
+          gid: node.gid,
+          mtime: node.mtime,
+          from: node.from,
+        });
         return;
       }
       if (node.type === 'file') seen.set(node, path);
-      const entry: IndexEntry = { type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.type === 'file' ? node.size : 0, mtime: node.mtime, from: node.from, path };
+      const entry: IndexEntry = {
+        type: node.type,
+        mode: node.mode,
+        uid: node.uid,
+        gid: node.gid,
+        size: node.type === 'file' ? node.size : 0,
+        mtime: node.mtime,
+        from: node.from,
+        path,
+      };
       if (node.target !== undefined) entry.target = node.target;
       if (node.devMajor !== undefined) [entry.devMajor, entry.devMinor] = [node.devMajor, node.devMinor];
       if (node.xattrs) entry.xattrs = node.xattrs;

@@ -11,7 +11,6 @@ import { differential } from './testing/Differential.js';
 import { cloneRange, writeAt } from './testing/SourceChanges.js';
 import { ACL, CAPABILITY } from './testing/Attributes.js';
 
-
 async function populate(root: string): Promise<void> {
   await mkdir(path.join(root, 'dir1', 'dir2', 'dir3'), { recursive: true });
   await writeFile(path.join(root, 'dir1', 'dir2', 'dir3', 'deep.txt'), 'deep\n');
@@ -58,75 +57,96 @@ async function populate(root: string): Promise<void> {
 
 const receiver = suite('user-space receiver, differential against btrfs receive');
 
-testNeeding(receiver, labAvailable, labNeeds, 'every kind of entry and its metadata, then an incremental with renames, deletes, truncates and clones', async () => {
-  await differential([
-    populate,
-    async (root) => {
-      await rename(path.join(root, 'empty'), path.join(root, 'renamed-empty'));
-      await rename(path.join(root, 'dir1', 'dir2'), path.join(root, 'dir2'));
-      await rename(path.join(root, 'dir1'), path.join(root, 'dir2', 'dir1'));
-      await rm(path.join(root, 'dangling-link'));
-      await truncate(path.join(root, 'random.bin'), 1000);
-      sh('cp', ['--reflink=always', path.join(root, 'sparse'), path.join(root, 'sparse-clone')]);
-      await chown(path.join(root, 'capable'), 1001, 1001);
-      await setAttribute(path.join(root, 'capable'), 'security.capability', CAPABILITY);
-      await writeFile(path.join(root, 'attributes'), 'rewritten');
-      await removeAttribute(path.join(root, 'attributes'), 'user.note');
-      await rm(path.join(root, 'null-device'));
-      sh('mknod', [path.join(root, 'null-device'), 'c', '1', '5']);
-    },
-  ], { sparse: /sparse/ });
-});
+testNeeding(
+  receiver,
+  labAvailable,
+  labNeeds,
+  'every kind of entry and its metadata, then an incremental with renames, deletes, truncates and clones',
+  async () => {
+    await differential(
+      [
+        populate,
+        async (root) => {
+          await rename(path.join(root, 'empty'), path.join(root, 'renamed-empty'));
+          await rename(path.join(root, 'dir1', 'dir2'), path.join(root, 'dir2'));
+          await rename(path.join(root, 'dir1'), path.join(root, 'dir2', 'dir1'));
+          await rm(path.join(root, 'dangling-link'));
+          await truncate(path.join(root, 'random.bin'), 1000);
+          sh('cp', ['--reflink=always', path.join(root, 'sparse'), path.join(root, 'sparse-clone')]);
+          await chown(path.join(root, 'capable'), 1001, 1001);
+          await setAttribute(path.join(root, 'capable'), 'security.capability', CAPABILITY);
+          await writeFile(path.join(root, 'attributes'), 'rewritten');
+          await removeAttribute(path.join(root, 'attributes'), 'user.note');
+          await rm(path.join(root, 'null-device'));
+          sh('mknod', [path.join(root, 'null-device'), 'c', '1', '5']);
+        },
+      ],
+      { sparse: /sparse/ },
+    );
+  },
+);
 
-testNeeding(receiver, labAvailable, labNeeds, 'directory renames: swaps, a parent moved under its former child, a file renamed over another', async () => {
-  await differential([
-    async (root) => {
-      await mkdir(path.join(root, 'a', 'b', 'c', 'd'), { recursive: true });
-      await mkdir(path.join(root, 'x', 'y'), { recursive: true });
-      for (const directory of ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'x', 'x/y']) await writeFile(path.join(root, directory, 'f'), directory);
-      await writeFile(path.join(root, 'one'), '1');
-      await writeFile(path.join(root, 'two'), '2');
-    },
-    async (root) => {
-      await rename(path.join(root, 'a', 'b', 'c'), path.join(root, 'c'));
-      await rename(path.join(root, 'a'), path.join(root, 'c', 'd', 'a'));
-      await rename(path.join(root, 'x'), path.join(root, 'tmp'));
-      await rename(path.join(root, 'tmp', 'y'), path.join(root, 'x'));
-      await rename(path.join(root, 'tmp'), path.join(root, 'x', 'tmp'));
-      await rename(path.join(root, 'one'), path.join(root, 'two'));
-    },
-    async (root) => {
-      await rename(path.join(root, 'c', 'd'), path.join(root, 'd'));
-      await rename(path.join(root, 'c'), path.join(root, 'd', 'a', 'c'));
-      await rename(path.join(root, 'x', 'tmp', 'f'), path.join(root, 'x', 'f'));
-    },
-  ]);
-});
+testNeeding(
+  receiver,
+  labAvailable,
+  labNeeds,
+  'directory renames: swaps, a parent moved under its former child, a file renamed over another',
+  async () => {
+    await differential([
+      async (root) => {
+        await mkdir(path.join(root, 'a', 'b', 'c', 'd'), { recursive: true });
+        await mkdir(path.join(root, 'x', 'y'), { recursive: true });
+        for (const directory of ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'x', 'x/y']) await writeFile(path.join(root, directory, 'f'), directory);
+        await writeFile(path.join(root, 'one'), '1');
+        await writeFile(path.join(root, 'two'), '2');
+      },
+      async (root) => {
+        await rename(path.join(root, 'a', 'b', 'c'), path.join(root, 'c'));
+        await rename(path.join(root, 'a'), path.join(root, 'c', 'd', 'a'));
+        await rename(path.join(root, 'x'), path.join(root, 'tmp'));
+        await rename(path.join(root, 'tmp', 'y'), path.join(root, 'x'));
+        await rename(path.join(root, 'tmp'), path.join(root, 'x', 'tmp'));
+        await rename(path.join(root, 'one'), path.join(root, 'two'));
+      },
+      async (root) => {
+        await rename(path.join(root, 'c', 'd'), path.join(root, 'd'));
+        await rename(path.join(root, 'c'), path.join(root, 'd', 'a', 'c'));
+        await rename(path.join(root, 'x', 'tmp', 'f'), path.join(root, 'x', 'f'));
+      },
+    ]);
+  },
+);
 
-testNeeding(receiver, labAvailable, labNeeds, 'orphans and rmdir order: non-empty trees deleted, a directory replaced by a file and back', async () => {
-  await differential([
-    async (root) => {
-      await mkdir(path.join(root, 'tree', 'sub', 'deeper'), { recursive: true });
-      await writeFile(path.join(root, 'tree', 'sub', 'deeper', 'keep'), 'keep');
-      await writeFile(path.join(root, 'tree', 'sub', 'gone'), 'gone');
-      await mkdir(path.join(root, 'becomes-file'));
-      await writeFile(path.join(root, 'becomes-dir'), 'file');
-    },
-    async (root) => {
-      await rename(path.join(root, 'tree', 'sub', 'deeper', 'keep'), path.join(root, 'keep'));
-      await rm(path.join(root, 'tree'), { recursive: true });
-      await rm(path.join(root, 'becomes-file'), { recursive: true });
-      await writeFile(path.join(root, 'becomes-file'), 'now a file');
-      await rm(path.join(root, 'becomes-dir'));
-      await mkdir(path.join(root, 'becomes-dir', 'tree'), { recursive: true });
-    },
-    async (root) => {
-      await rm(path.join(root, 'becomes-dir'), { recursive: true });
-      await mkdir(path.join(root, 'tree'));
-      await rename(path.join(root, 'keep'), path.join(root, 'tree', 'keep'));
-    },
-  ]);
-});
+testNeeding(
+  receiver,
+  labAvailable,
+  labNeeds,
+  'orphans and rmdir order: non-empty trees deleted, a directory replaced by a file and back',
+  async () => {
+    await differential([
+      async (root) => {
+        await mkdir(path.join(root, 'tree', 'sub', 'deeper'), { recursive: true });
+        await writeFile(path.join(root, 'tree', 'sub', 'deeper', 'keep'), 'keep');
+        await writeFile(path.join(root, 'tree', 'sub', 'gone'), 'gone');
+        await mkdir(path.join(root, 'becomes-file'));
+        await writeFile(path.join(root, 'becomes-dir'), 'file');
+      },
+      async (root) => {
+        await rename(path.join(root, 'tree', 'sub', 'deeper', 'keep'), path.join(root, 'keep'));
+        await rm(path.join(root, 'tree'), { recursive: true });
+        await rm(path.join(root, 'becomes-file'), { recursive: true });
+        await writeFile(path.join(root, 'becomes-file'), 'now a file');
+        await rm(path.join(root, 'becomes-dir'));
+        await mkdir(path.join(root, 'becomes-dir', 'tree'), { recursive: true });
+      },
+      async (root) => {
+        await rm(path.join(root, 'becomes-dir'), { recursive: true });
+        await mkdir(path.join(root, 'tree'));
+        await rename(path.join(root, 'keep'), path.join(root, 'tree', 'keep'));
+      },
+    ]);
+  },
+);
 
 testNeeding(receiver, labAvailable, labNeeds, 'hard links: added, removed, the first name deleted, renamed over each other', async () => {
   await differential([
@@ -172,82 +192,106 @@ testNeeding(receiver, labAvailable, labNeeds, 'inode numbers reused by new files
   ]);
 });
 
-testNeeding(receiver, labAvailable, labNeeds, 'clones: within a snapshot, and from the parent after the source was moved, overwritten in place, truncated or deleted', async () => {
-  const data = randomBytes(4 * 1024 * 1024);
-  await differential([
-    async (root) => {
-      await writeFile(path.join(root, 'orig'), data);
-      await writeFile(path.join(root, 'other'), randomBytes(1024 * 1024));
-      await writeFile(path.join(root, 'victim'), randomBytes(2 * 1024 * 1024));
-      await writeFile(path.join(root, 'doomed'), randomBytes(1024 * 1024));
-      sh('cp', ['--reflink=always', path.join(root, 'orig'), path.join(root, 'copy-in-full')]);
-      cloneRange(path.join(root, 'orig'), 1024 * 1024, 512 * 1024, path.join(root, 'part'), 64 * 1024);
-      cloneRange(path.join(root, 'orig'), 0, 256 * 1024, path.join(root, 'orig'), 3 * 1024 * 1024 + 512 * 1024);
-    },
-    async (root) => {
-      // The clones below read the parent's data by the parent's paths, which this same stream changes first.
-      sh('cp', ['--reflink=always', path.join(root, 'orig'), path.join(root, 'clone-of-moved')]);
-      sh('cp', ['--reflink=always', path.join(root, 'victim'), path.join(root, 'clone-of-overwritten')]);
-      sh('cp', ['--reflink=always', path.join(root, 'doomed'), path.join(root, 'clone-of-deleted')]);
-      cloneRange(path.join(root, 'other'), 0, 512 * 1024, path.join(root, 'zz-range-of-truncated'), 0);
-      await rename(path.join(root, 'orig'), path.join(root, 'moved'));
-      await writeFile(path.join(root, 'orig'), 'a new file at the old path');
-      await writeAt(path.join(root, 'victim'), 0, randomBytes(1024 * 1024));
-      await truncate(path.join(root, 'other'), 100);
-      await rm(path.join(root, 'doomed'));
-      await writeAt(path.join(root, 'moved'), 2 * 1024 * 1024, randomBytes(4096));
-      cloneRange(path.join(root, 'copy-in-full'), 0, 1024 * 1024, path.join(root, 'copy-in-full'), 2 * 1024 * 1024);
-    },
-    async (root) => {
-      sh('cp', ['--reflink=always', path.join(root, 'clone-of-moved'), path.join(root, 'third')]);
-      await rm(path.join(root, 'clone-of-moved'));
-      await writeFile(path.join(root, 'clone-of-overwritten'), 'replaced');
-    },
-  ]);
-});
+testNeeding(
+  receiver,
+  labAvailable,
+  labNeeds,
+  'clones: within a snapshot, and from the parent after the source was moved, overwritten in place, truncated or deleted',
+  async () => {
+    const data = randomBytes(4 * 1024 * 1024);
+    await differential([
+      async (root) => {
+        await writeFile(path.join(root, 'orig'), data);
+        await writeFile(path.join(root, 'other'), randomBytes(1024 * 1024));
+        await writeFile(path.join(root, 'victim'), randomBytes(2 * 1024 * 1024));
+        await writeFile(path.join(root, 'doomed'), randomBytes(1024 * 1024));
+        sh('cp', ['--reflink=always', path.join(root, 'orig'), path.join(root, 'copy-in-full')]);
+        cloneRange(path.join(root, 'orig'), 1024 * 1024, 512 * 1024, path.join(root, 'part'), 64 * 1024);
+        cloneRange(path.join(root, 'orig'), 0, 256 * 1024, path.join(root, 'orig'), 3 * 1024 * 1024 + 512 * 1024);
+      },
+      async (root) => {
+        // The clones below read the parent's data by the parent's paths, which this same stream changes first.
+        sh('cp', ['--reflink=always', path.join(root, 'orig'), path.join(root, 'clone-of-moved')]);
+        sh('cp', ['--reflink=always', path.join(root, 'victim'), path.join(root, 'clone-of-overwritten')]);
+        sh('cp', ['--reflink=always', path.join(root, 'doomed'), path.join(root, 'clone-of-deleted')]);
+        cloneRange(path.join(root, 'other'), 0, 512 * 1024, path.join(root, 'zz-range-of-truncated'), 0);
+        await rename(path.join(root, 'orig'), path.join(root, 'moved'));
+        await writeFile(path.join(root, 'orig'), 'a new file at the old path');
+        await writeAt(path.join(root, 'victim'), 0, randomBytes(1024 * 1024));
+        await truncate(path.join(root, 'other'), 100);
+        await rm(path.join(root, 'doomed'));
+        await writeAt(path.join(root, 'moved'), 2 * 1024 * 1024, randomBytes(4096));
+        cloneRange(path.join(root, 'copy-in-full'), 0, 1024 * 1024, path.join(root, 'copy-in-full'), 2 * 1024 * 1024);
+      },
+      async (root) => {
+        sh('cp', ['--reflink=always', path.join(root, 'clone-of-moved'), path.join(root, 'third')]);
+        await rm(path.join(root, 'clone-of-moved'));
+        await writeFile(path.join(root, 'clone-of-overwritten'), 'replaced');
+      },
+    ]);
+  },
+);
 
-testNeeding(receiver, labAvailable, labNeeds, 'holes and preallocation: sparse files, fallocate, punched holes, truncation up and down', async () => {
-  await differential([
-    async (root) => {
-      await writeAt(path.join(root, 'holes'), 0, randomBytes(200_000));
-      await writeAt(path.join(root, 'holes'), 8 * 1024 * 1024, randomBytes(200_000));
-      await truncate(path.join(root, 'holes'), 32 * 1024 * 1024);
-      sh('fallocate', ['-l', '2M', path.join(root, 'preallocated')]);
-      await writeAt(path.join(root, 'keep-size'), 0, 'small');
-      sh('fallocate', ['-n', '-o', '0', '-l', '4M', path.join(root, 'keep-size')]);
-      await writeFile(path.join(root, 'only-a-hole'), '');
-      await truncate(path.join(root, 'only-a-hole'), 16 * 1024 * 1024);
-      await writeFile(path.join(root, 'dense'), randomBytes(6 * 1024 * 1024));
-    },
-    async (root) => {
-      sh('fallocate', ['-p', '-o', '1M', '-l', '3M', path.join(root, 'dense')]);
-      await truncate(path.join(root, 'holes'), 4 * 1024 * 1024);
-      await truncate(path.join(root, 'only-a-hole'), 40 * 1024 * 1024);
-      await writeAt(path.join(root, 'preallocated'), 4096, 'written into preallocated space');
-      await writeAt(path.join(root, 'holes'), 20 * 1024 * 1024, 'past the end');
-    },
-    // Preallocated space is not sparse-checked: protocol 1 sends it as a hole.
-  ], { sparse: /hole/ });
-});
+testNeeding(
+  receiver,
+  labAvailable,
+  labNeeds,
+  'holes and preallocation: sparse files, fallocate, punched holes, truncation up and down',
+  async () => {
+    await differential(
+      [
+        async (root) => {
+          await writeAt(path.join(root, 'holes'), 0, randomBytes(200_000));
+          await writeAt(path.join(root, 'holes'), 8 * 1024 * 1024, randomBytes(200_000));
+          await truncate(path.join(root, 'holes'), 32 * 1024 * 1024);
+          sh('fallocate', ['-l', '2M', path.join(root, 'preallocated')]);
+          await writeAt(path.join(root, 'keep-size'), 0, 'small');
+          sh('fallocate', ['-n', '-o', '0', '-l', '4M', path.join(root, 'keep-size')]);
+          await writeFile(path.join(root, 'only-a-hole'), '');
+          await truncate(path.join(root, 'only-a-hole'), 16 * 1024 * 1024);
+          await writeFile(path.join(root, 'dense'), randomBytes(6 * 1024 * 1024));
+        },
+        async (root) => {
+          sh('fallocate', ['-p', '-o', '1M', '-l', '3M', path.join(root, 'dense')]);
+          await truncate(path.join(root, 'holes'), 4 * 1024 * 1024);
+          await truncate(path.join(root, 'only-a-hole'), 40 * 1024 * 1024);
+          await writeAt(path.join(root, 'preallocated'), 4096, 'written into preallocated space');
+          await writeAt(path.join(root, 'holes'), 20 * 1024 * 1024, 'past the end');
+        },
+        // Preallocated space is not sparse-checked: protocol 1 sends it as a hole.
+      ],
+      { sparse: /hole/ },
+    );
+  },
+);
 
 testNeeding(receiver, labAvailable, labNeeds, 'compressed extents sent as they are (v2 --compressed-data, zlib and zstd)', async () => {
   const lab = await BtrfsLab.create();
   const compressible = (seed: string) => Buffer.from(Array.from({ length: 60_000 }, (_, i) => `${seed} line ${i % 977}\n`).join(''));
-  await differential([
-    async (root) => {
-      sh('mount', ['-o', 'remount,compress-force=zstd', lab.mountPoint]);
-      await writeFile(path.join(root, 'zstd'), compressible('zstd'));
-      sh('mount', ['-o', 'remount,compress-force=zlib', lab.mountPoint]);
-      await writeFile(path.join(root, 'zlib'), compressible('zlib'));
-      await writeAt(path.join(root, 'zlib-tail'), 5000, compressible('tail'));
+  await differential(
+    [
+      async (root) => {
+        sh('mount', ['-o', 'remount,compress-force=zstd', lab.mountPoint]);
+        await writeFile(path.join(root, 'zstd'), compressible('zstd'));
+        sh('mount', ['-o', 'remount,compress-force=zlib', lab.mountPoint]);
+        await writeFile(path.join(root, 'zlib'), compressible('zlib'));
+        await writeAt(path.join(root, 'zlib-tail'), 5000, compressible('tail'));
+      },
+      async (root) => {
+        sh('mount', ['-o', 'remount,compress-force=zstd', lab.mountPoint]);
+        await writeAt(path.join(root, 'zlib'), 100_000, compressible('overwritten'));
+        await truncate(path.join(root, 'zstd'), 123_457);
+        sh('cp', ['--reflink=always', path.join(root, 'zlib-tail'), path.join(root, 'zlib-clone')]);
+      },
+    ],
+    {
+      lab,
+      flags: [
+        ['--proto', '2', '--compressed-data'],
+        ['--proto', '1'],
+      ],
     },
-    async (root) => {
-      sh('mount', ['-o', 'remount,compress-force=zstd', lab.mountPoint]);
-      await writeAt(path.join(root, 'zlib'), 100_000, compressible('overwritten'));
-      await truncate(path.join(root, 'zstd'), 123_457);
-      sh('cp', ['--reflink=always', path.join(root, 'zlib-tail'), path.join(root, 'zlib-clone')]);
-    },
-  ], { lab, flags: [['--proto', '2', '--compressed-data'], ['--proto', '1']] });
+  );
   const stream = sh('btrfs', ['receive', '--dump', '-f', path.join(lab.home, 'streams', 's0--proto2--compressed-data.stream')]);
   assert.match(stream, /encoded_write.*compression=(1|zlib)\b/, 'the stream holds zlib extents');
   assert.match(stream, /encoded_write.*compression=(2|zstd)\b/, 'the stream holds zstd extents');

@@ -1,6 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants, fstatSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readSync, renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync,
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
 } from 'node:fs';
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
@@ -18,7 +33,12 @@ import { makeSpecialFile } from '@rast-backup/restore-kit';
 
 const COMMAND_NAMES = new Map<number, string>(Object.entries(Command).map(([name, number]) => [number, name]));
 const CREATED: Record<number, NodeKind> = {
-  [Command.MKFILE]: 'file', [Command.MKDIR]: 'directory', [Command.MKNOD]: 'char-device', [Command.MKFIFO]: 'fifo', [Command.MKSOCK]: 'socket', [Command.SYMLINK]: 'symlink',
+  [Command.MKFILE]: 'file',
+  [Command.MKDIR]: 'directory',
+  [Command.MKNOD]: 'char-device',
+  [Command.MKFIFO]: 'fifo',
+  [Command.MKSOCK]: 'socket',
+  [Command.SYMLINK]: 'symlink',
 };
 const S_IFMT = 0o170000;
 const S_IFCHR = 0o020000;
@@ -69,7 +89,10 @@ export class SendStreamReceiver {
   private bytes = 0;
   private label = '';
 
-  constructor(destination: string, private readonly options: ReceiverOptions) {
+  constructor(
+    destination: string,
+    private readonly options: ReceiverOptions,
+  ) {
     this.destination = Buffer.from(destination);
     this.stash = path.join(destination, `.rast-receive-${randomBytes(6).toString('hex')}`);
     mkdirSync(this.stash, { mode: 0o700 });
@@ -97,7 +120,6 @@ export class SendStreamReceiver {
     this.stashed = [];
   }
 
-
   private apply(command: SendCommand): void {
     try {
       this.dispatch(command);
@@ -105,10 +127,21 @@ export class SendStreamReceiver {
       const where = `${this.label}: send stream at byte ${command.offset}, ${COMMAND_NAMES.get(command.type) ?? `command ${command.type}`}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
       const facts = { offset: command.offset, command: COMMAND_NAMES.get(command.type) };
       if (error instanceof UnsafePath) throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: ${error.message}`, facts);
-      if (error instanceof Inconsistent || error instanceof BadAttribute || error instanceof BadFileData || error instanceof UndecodableExtent) throw new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${error.message}`, facts);
+      if (
+        error instanceof Inconsistent ||
+        error instanceof BadAttribute ||
+        error instanceof BadFileData ||
+        error instanceof UndecodableExtent
+      )
+        throw new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${error.message}`, facts);
       if (error instanceof RastError) throw new RastError(error.code, `${where}: ${error.message}`, { ...error.facts, ...facts });
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR') throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: the destination holds something the stream did not make there (${code})`, facts);
+      if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR')
+        throw new RastError(
+          ErrorCode.RESTORE_UNSAFE,
+          `${where}: refused: the destination holds something the stream did not make there (${code})`,
+          facts,
+        );
       throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${where}: ${(error as Error).message}`, facts, { cause: error });
     }
   }
@@ -159,7 +192,12 @@ export class SendStreamReceiver {
       }
       case Command.SET_XATTR:
       case Command.REMOVE_XATTR:
-        return this.xattr(command.type === Command.SET_XATTR, raw(), read.bytes(Attribute.XATTR_NAME), attributes.get(Attribute.XATTR_DATA));
+        return this.xattr(
+          command.type === Command.SET_XATTR,
+          raw(),
+          read.bytes(Attribute.XATTR_NAME),
+          attributes.get(Attribute.XATTR_DATA),
+        );
       case Command.CHMOD:
         this.tree.resolve(raw(), true).mode = read.u64(Attribute.MODE) & 0o7777;
         return;
@@ -192,16 +230,21 @@ export class SendStreamReceiver {
   }
 
   private begin(command: SendCommand, read: CommandAttributes): void {
-    if (this.begun) throw new Inconsistent('a second subvolume in one backup\'s stream');
+    if (this.begun) throw new Inconsistent("a second subvolume in one backup's stream");
     const uuid = read.bytes(Attribute.UUID).toString('hex');
     const ctransid = read.bigU64(Attribute.CTRANSID);
     if (command.type === Command.SUBVOL) {
-      if (this.streamIndex !== 0) throw new RastError(ErrorCode.PARENT_INVALID, 'a full send stream where the chain needs an incremental one');
+      if (this.streamIndex !== 0)
+        throw new RastError(ErrorCode.PARENT_INVALID, 'a full send stream where the chain needs an incremental one');
     } else {
       const parent = { uuid: read.bytes(Attribute.CLONE_UUID).toString('hex'), ctransid: read.bigU64(Attribute.CLONE_CTRANSID) };
-      if (this.streamIndex === 0) throw new RastError(ErrorCode.PARENT_INVALID, 'an incremental send stream with no full backup before it in the chain');
+      if (this.streamIndex === 0)
+        throw new RastError(ErrorCode.PARENT_INVALID, 'an incremental send stream with no full backup before it in the chain');
       if (parent.uuid !== this.subvolume!.uuid || parent.ctransid !== this.subvolume!.ctransid) {
-        throw new RastError(ErrorCode.PARENT_INVALID, `an incremental stream on subvolume ${parent.uuid} (ctransid ${parent.ctransid}), but the backup before it in the chain is ${this.subvolume!.uuid} (ctransid ${this.subvolume!.ctransid})`);
+        throw new RastError(
+          ErrorCode.PARENT_INVALID,
+          `an incremental stream on subvolume ${parent.uuid} (ctransid ${parent.ctransid}), but the backup before it in the chain is ${this.subvolume!.uuid} (ctransid ${this.subvolume!.ctransid})`,
+        );
       }
       this.parent = parent;
     }
@@ -213,8 +256,13 @@ export class SendStreamReceiver {
     const { directory, name, existing } = this.tree.placeOf(raw);
     if (existing) throw new Inconsistent(`creates ${show(raw)}, which exists already`);
     const node: ReceiveNode = {
-      kind, links: [], bornIn: this.streamIndex, size: 0,
-      mode: kind === 'directory' ? 0o700 : kind === 'symlink' ? 0o777 : 0o600, uid: this.tree.root.uid, gid: this.tree.root.gid,
+      kind,
+      links: [],
+      bornIn: this.streamIndex,
+      size: 0,
+      mode: kind === 'directory' ? 0o700 : kind === 'symlink' ? 0o777 : 0o600,
+      uid: this.tree.root.uid,
+      gid: this.tree.root.gid,
     };
     if (kind === 'directory') node.children = new Map();
     const target = this.absolute(raw);
@@ -233,7 +281,8 @@ export class SendStreamReceiver {
       let minor = 0;
       if (command.type === Command.MKNOD) {
         const mode = read.u64(Attribute.MODE);
-        if ((mode & S_IFMT) !== S_IFCHR && (mode & S_IFMT) !== S_IFBLK) throw new Inconsistent(`MKNOD of mode ${mode.toString(8)}, not a device`);
+        if ((mode & S_IFMT) !== S_IFCHR && (mode & S_IFMT) !== S_IFBLK)
+          throw new Inconsistent(`MKNOD of mode ${mode.toString(8)}, not a device`);
         node.kind = (mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device';
         const rdev = BigInt(read.u64(Attribute.RDEV));
         major = Number((rdev >> 8n) & 0xfffn);
@@ -258,11 +307,13 @@ export class SendStreamReceiver {
     const node = source.existing;
     if (!node) throw new Inconsistent('rename of a name that does not exist');
     const destination = this.tree.placeOf(to);
-    if (node.kind === 'directory' && this.tree.isAncestor(node, destination.directory)) throw new UnsafePath(`moves directory ${show(from)} into itself (${show(to)})`);
+    if (node.kind === 'directory' && this.tree.isAncestor(node, destination.directory))
+      throw new UnsafePath(`moves directory ${show(from)} into itself (${show(to)})`);
     const replaced = destination.existing;
     if (replaced === node) return;
     if (replaced) {
-      if ((replaced.kind === 'directory') !== (node.kind === 'directory')) throw new Inconsistent(`renames onto ${show(to)}, which is ${replaced.kind === 'directory' ? '' : 'not '}a directory`);
+      if ((replaced.kind === 'directory') !== (node.kind === 'directory'))
+        throw new Inconsistent(`renames onto ${show(to)}, which is ${replaced.kind === 'directory' ? '' : 'not '}a directory`);
       if (replaced.kind === 'directory') {
         if (replaced.children!.size > 0) throw new Inconsistent(`renames onto directory ${show(to)}, which is not empty`);
         rmdirSync(this.absolute(to));
@@ -299,7 +350,8 @@ export class SendStreamReceiver {
   private xattr(set: boolean, raw: Buffer, rawName: Buffer, value: Buffer | undefined): void {
     const node = this.tree.resolve(raw, true);
     const name = rawName.toString('utf8');
-    if (rawName.length === 0 || rawName.includes(0) || !Buffer.from(name).equals(rawName)) throw new Inconsistent('an xattr name that is empty or not text');
+    if (rawName.length === 0 || rawName.includes(0) || !Buffer.from(name).equals(rawName))
+      throw new Inconsistent('an xattr name that is empty or not text');
     if (name === CAPABILITY) {
       node.capability = set ? Buffer.from(value ?? Buffer.alloc(0)) : undefined;
       return;
@@ -307,7 +359,9 @@ export class SendStreamReceiver {
     if (!isRestorableXattr(name, this.options.onBtrfs)) return;
     if (node.absent) return;
     try {
-      this.withTextPath(node, raw, (target) => (set ? setAttributeSync(target, name, value ?? Buffer.alloc(0)) : removeAttributeSync(target, name)));
+      this.withTextPath(node, raw, (target) =>
+        set ? setAttributeSync(target, name, value ?? Buffer.alloc(0)) : removeAttributeSync(target, name),
+      );
     } catch (error) {
       if (!set && /No data available|ENODATA/.test((error as Error).message)) return;
       this.skipped.add(`xattr ${name} (${(error as Error).message.replace(/ \(os error \d+\)$/, '')})`, show(raw));
@@ -414,7 +468,11 @@ export class SendStreamReceiver {
       if (done.has(node)) return;
       done.add(node);
       if (node.children) {
-        for (const [name, child] of node.children) visit(child, relative.length ? Buffer.concat([relative, Buffer.from('/'), Buffer.from(name, 'latin1')]) : Buffer.from(name, 'latin1'));
+        for (const [name, child] of node.children)
+          visit(
+            child,
+            relative.length ? Buffer.concat([relative, Buffer.from('/'), Buffer.from(name, 'latin1')]) : Buffer.from(name, 'latin1'),
+          );
       }
       if (node.absent) return;
       const absolute = this.absolute(relative);
@@ -447,7 +505,12 @@ export class SendStreamReceiver {
     try {
       visit(this.tree.root, Buffer.alloc(0));
     } catch (error) {
-      throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${this.label}: setting owners, modes and times: ${(error as Error).message}`, {}, { cause: error });
+      throw new RastError(
+        ErrorCode.RESTORE_INCOMPLETE,
+        `${this.label}: setting owners, modes and times: ${(error as Error).message}`,
+        {},
+        { cause: error },
+      );
     }
     return { entries, bytes: this.bytes, skipped: this.skipped.lines(), ownersNotSet: this.ownersNotSet };
   }

@@ -1,5 +1,18 @@
 import {
-  chmodSync, closeSync, linkSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, lutimesSync, writeSync,
+  chmodSync,
+  closeSync,
+  linkSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  lutimesSync,
+  writeSync,
 } from 'node:fs';
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
@@ -72,7 +85,11 @@ function randomChanges(random: ReturnType<typeof generator>, operations: number)
             }
             break;
           case 4:
-            if (file) truncateSync(file, random.chance(0.5) ? random.below(lstatSync(file).size + 1) : lstatSync(file).size + random.below(3 * 1024 * 1024));
+            if (file)
+              truncateSync(
+                file,
+                random.chance(0.5) ? random.below(lstatSync(file).size + 1) : lstatSync(file).size + random.below(3 * 1024 * 1024),
+              );
             break;
           case 5:
           case 6:
@@ -131,12 +148,18 @@ function randomChanges(random: ReturnType<typeof generator>, operations: number)
 
 const randomized = suite('user-space receiver, randomized chains (RAST_RECEIVER_SEED, RAST_RECEIVER_ROUNDS)');
 
-testNeeding(randomized, labAvailable, labNeeds, 'random changes, snapshots and incremental streams restore the same as btrfs receive', async () => {
-  const seed = Number(process.env.RAST_RECEIVER_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const rounds = Number(process.env.RAST_RECEIVER_ROUNDS ?? 4);
-  process.stdout.write(`\n  randomized receiver chains: RAST_RECEIVER_SEED=${seed} RAST_RECEIVER_ROUNDS=${rounds}\n`);
-  const random = generator(seed);
-  await differential(Array.from({ length: rounds }, (_, round) => randomChanges(random, round === 0 ? 40 : 25)));
-});
+testNeeding(
+  randomized,
+  labAvailable,
+  labNeeds,
+  'random changes, snapshots and incremental streams restore the same as btrfs receive',
+  async () => {
+    const seed = Number(process.env.RAST_RECEIVER_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const rounds = Number(process.env.RAST_RECEIVER_ROUNDS ?? 4);
+    process.stdout.write(`\n  randomized receiver chains: RAST_RECEIVER_SEED=${seed} RAST_RECEIVER_ROUNDS=${rounds}\n`);
+    const random = generator(seed);
+    await differential(Array.from({ length: rounds }, (_, round) => randomChanges(random, round === 0 ? 40 : 25)));
+  },
+);
 
 randomized.run();

@@ -13,6 +13,9 @@ export class SkipList {
 
   /** One line per reason: `<reason>: <n> entries (a, b, c, …)`. */
   lines(): string[] {
-    return [...this.reasons].map(([reason, { count, examples }]) => `${reason}: ${count} ${count === 1 ? 'entry' : 'entries'} (${examples.join(', ')}${count > examples.length ? ', …' : ''})`);
+    return [...this.reasons].map(
+      ([reason, { count, examples }]) =>
+        `${reason}: ${count} ${count === 1 ? 'entry' : 'entries'} (${examples.join(', ')}${count > examples.length ? ', …' : ''})`,
+    );
   }
 }

@@ -9,7 +9,10 @@ const MOUNT_ROOT = '/run/rast-backup/btrfs';
 
 /** The directories snapshots live in, with `snapshot_dir` configured or not: no restore may write there. */
 export function snapshotPlaces(configured: string | undefined): OccupiedPath[] {
-  return [{ path: MOUNT_ROOT, what: 'the mounts of btrfs top-level subvolumes' }, ...(configured ? [{ path: configured, what: 'btrfs snapshots ([btrfs] snapshot_dir)' }] : [])];
+  return [
+    { path: MOUNT_ROOT, what: 'the mounts of btrfs top-level subvolumes' },
+    ...(configured ? [{ path: configured, what: 'btrfs snapshots ([btrfs] snapshot_dir)' }] : []),
+  ];
 }
 
 /** Unmounts the top-level mounts of `uuid` left by processes that were killed (`<uuid>.<pid>`, pid gone). */
@@ -55,7 +58,11 @@ export class SnapshotStore {
     await makeDirectories(mountPoint, 0o700);
     if (!(await isMountPoint(mountPoint))) {
       // private: the mount does not propagate into other mount namespaces (e.g. a systemd service's).
-      await runTool('mount', ['-t', 'btrfs', '-o', 'subvolid=5,noatime,private', filesystem.device, mountPoint], `mounting the top level of ${filesystem.device} at ${mountPoint}`);
+      await runTool(
+        'mount',
+        ['-t', 'btrfs', '-o', 'subvolid=5,noatime,private', filesystem.device, mountPoint],
+        `mounting the top level of ${filesystem.device} at ${mountPoint}`,
+      );
     }
     const directory = path.join(mountPoint, '.rast-backup', 'snapshots');
     await makeDirectories(directory, 0o700);
@@ -77,9 +84,22 @@ export class SnapshotStore {
   /** Where the snapshot made for `backupId` is, whichever repository it was made for (backup ids are unique), or undefined. */
   async locate(sourceUuid: string, backupId: string): Promise<string | undefined> {
     const names = await readdir(path.join(this.directory, sourceUuid)).catch(() => [] as string[]);
-    const candidates = names.map((name) => (name === backupId ? path.join(this.directory, sourceUuid, name) : BACKUP_ID_PATTERN.test(name) ? undefined : this.pathOf(sourceUuid, name, backupId)));
+    const candidates = names.map((name) =>
+      name === backupId
+        ? path.join(this.directory, sourceUuid, name)
+        : BACKUP_ID_PATTERN.test(name)
+          ? undefined
+          : this.pathOf(sourceUuid, name, backupId),
+    );
     for (const candidate of candidates) {
-      if (candidate && (await stat(candidate).then(() => true, () => false))) return candidate;
+      if (
+        candidate &&
+        (await stat(candidate).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return candidate;
     }
     return undefined;
   }
@@ -105,10 +125,26 @@ export class SnapshotStore {
 
   /** Deletes a snapshot (a path from create, locate or list), then the directories it leaves empty. */
   async remove(snapshot: string): Promise<void> {
-    if (!(await stat(snapshot).then(() => true, () => false))) return;
+    if (
+      !(await stat(snapshot).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     await runTool('btrfs', ['subvolume', 'delete', '--commit-after', snapshot], `deleting snapshot ${snapshot}`);
-    for (let directory = path.dirname(snapshot); directory !== this.directory && directory.startsWith(this.directory); directory = path.dirname(directory)) {
-      if (!(await rmdir(directory).then(() => true, () => false))) break;
+    for (
+      let directory = path.dirname(snapshot);
+      directory !== this.directory && directory.startsWith(this.directory);
+      directory = path.dirname(directory)
+    ) {
+      if (
+        !(await rmdir(directory).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
     }
   }
 
@@ -126,5 +162,8 @@ export class SnapshotStore {
 }
 
 export function notRoot(what: string): RastError {
-  return new RastError(ErrorCode.SOURCE_INVALID, `${what}: btrfs snapshots need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`);
+  return new RastError(
+    ErrorCode.SOURCE_INVALID,
+    `${what}: btrfs snapshots need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`,
+  );
 }

@@ -30,7 +30,8 @@ async function create(file: string): Promise<boolean> {
 export async function lockSource(key: string, label: string): Promise<() => Promise<void>> {
   await makeDirectories(LOCK_DIRECTORY, 0o700);
   const file = path.join(LOCK_DIRECTORY, `${key}.lock`);
-  const locked = (owner: number) => new RastError(ErrorCode.LOCKED, `a backup of ${label} is already running (pid ${owner}); wait for it to finish`, { source: label });
+  const locked = (owner: number) =>
+    new RastError(ErrorCode.LOCKED, `a backup of ${label} is already running (pid ${owner}); wait for it to finish`, { source: label });
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await create(file)) {
       return async () => {

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { displayPath, ErrorCode, indexPath, RastError, type Manifest, type RestoreContext, type RestoreReport, type StreamRange } from '@rast-backup/core';
+import {
+  displayPath,
+  ErrorCode,
+  indexPath,
+  RastError,
+  type Manifest,
+  type RestoreContext,
+  type RestoreReport,
+  type StreamRange,
+} from '@rast-backup/core';
 import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { isRestorableXattr } from './BtrfsProperties.js';
 import { sourceAt } from './CloneSource.js';
@@ -20,7 +29,12 @@ function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
 }
 
 /** Why a file cannot be rebuilt from its spans alone, or undefined when it can. Each list of spans is looked at once (sources are shared, and may be the file itself). */
-function spanProblem(entryPath: string, size: number, ranges: StreamRange[] | undefined, seen = new Set<StreamRange[]>()): string | undefined {
+function spanProblem(
+  entryPath: string,
+  size: number,
+  ranges: StreamRange[] | undefined,
+  seen = new Set<StreamRange[]>(),
+): string | undefined {
   if (!ranges) return size > 0 ? `${entryPath} has no stream ranges in the index` : undefined;
   if (seen.has(ranges)) return undefined;
   seen.add(ranges);
@@ -60,34 +74,44 @@ function isReplayedSoFar(source: StreamRange[], replayed: StreamRange[], current
  */
 export async function restoreSpans(context: RestoreContext): Promise<RestoreReport> {
   const onBtrfs = await isOnBtrfs(context.destination);
-  return restoreIndexedTree(context, async (files, tree) => {
-    const problems = files.map(({ entry }) => spanProblem(displayPath(entry.path), entry.size, entry.ranges)).filter((problem): problem is string => problem !== undefined);
-    if (problems.length > 0) {
-      throw new RastError(ErrorCode.USAGE, `backup ${context.target.id}: --include cannot be served from the index's spans: ${problems.slice(0, 3).join('; ')}; restore the backup whole`, { backup: context.target.id });
-    }
-    const position = (file: FileToFill): [number, number] => {
-      const first = file.entry.ranges?.[0];
-      return first ? [context.chain.findIndex((manifest) => manifest.id === first.from), first.start] : [-1, 0];
-    };
-    files.sort((a, b) => position(a)[0] - position(b)[0] || position(a)[1] - position(b)[1]);
-    const spans = new SpanReplayer(context, tree);
-    try {
-      let bytes = 0;
-      for (const file of files) {
-        const handle = await tree.createFile(file.target);
-        try {
-          const writer = FileDataWriter.open(handle.fd);
-          bytes += await spans.replay(file.entry.ranges ?? [], writer);
-          writer.truncate(file.entry.size);
-        } finally {
-          await handle.close();
-        }
+  return restoreIndexedTree(
+    context,
+    async (files, tree) => {
+      const problems = files
+        .map(({ entry }) => spanProblem(displayPath(entry.path), entry.size, entry.ranges))
+        .filter((problem): problem is string => problem !== undefined);
+      if (problems.length > 0) {
+        throw new RastError(
+          ErrorCode.USAGE,
+          `backup ${context.target.id}: --include cannot be served from the index's spans: ${problems.slice(0, 3).join('; ')}; restore the backup whole`,
+          { backup: context.target.id },
+        );
       }
-      return bytes;
-    } finally {
-      await spans.close();
-    }
-  }, (name) => isRestorableXattr(name, onBtrfs));
+      const position = (file: FileToFill): [number, number] => {
+        const first = file.entry.ranges?.[0];
+        return first ? [context.chain.findIndex((manifest) => manifest.id === first.from), first.start] : [-1, 0];
+      };
+      files.sort((a, b) => position(a)[0] - position(b)[0] || position(a)[1] - position(b)[1]);
+      const spans = new SpanReplayer(context, tree);
+      try {
+        let bytes = 0;
+        for (const file of files) {
+          const handle = await tree.createFile(file.target);
+          try {
+            const writer = FileDataWriter.open(handle.fd);
+            bytes += await spans.replay(file.entry.ranges ?? [], writer);
+            writer.truncate(file.entry.size);
+          } finally {
+            await handle.close();
+          }
+        }
+        return bytes;
+      } finally {
+        await spans.close();
+      }
+    },
+    (name) => isRestorableXattr(name, onBtrfs),
+  );
 }
 
 /** Replays spans onto open files; clone sources are rebuilt once each, in scratch files removed at the end. */
@@ -107,7 +131,12 @@ class SpanReplayer {
     let bytes = 0;
     for (const [position, range] of ranges.entries()) {
       const manifest = this.manifests.get(range.from);
-      if (!manifest) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${this.context.target.id}: its index places file data in backup ${range.from}, which is not in its chain`, { backup: this.context.target.id });
+      if (!manifest)
+        throw new RastError(
+          ErrorCode.STREAM_DAMAGED,
+          `backup ${this.context.target.id}: its index places file data in backup ${range.from}, which is not in its chain`,
+          { backup: this.context.target.id },
+        );
       bytes += await this.replaySpan(manifest, ranges, position, writer);
     }
     return bytes;
@@ -128,12 +157,16 @@ class SpanReplayer {
   private async replaySpan(manifest: Manifest, ranges: StreamRange[], position: number, writer: FileDataWriter): Promise<number> {
     const range = ranges[position]!;
     const pending: SendCommand[] = [];
-    const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => {
-      // A span's other commands (times, owners, other files) are left to the index.
-      if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
-      // Attribute values are views valid only during the callback: keep a copy of the ones applied later.
-      pending.push({ ...command, attributes: new Map([...command.attributes].map(([type, value]) => [type, Buffer.from(value)])) });
-    }, { version: await this.version(manifest), offset: range.start });
+    const decoder = new SendStreamDecoder(
+      `backup ${manifest.id}`,
+      (command) => {
+        // A span's other commands (times, owners, other files) are left to the index.
+        if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
+        // Attribute values are views valid only during the callback: keep a copy of the ones applied later.
+        pending.push({ ...command, attributes: new Map([...command.attributes].map(([type, value]) => [type, Buffer.from(value)])) });
+      },
+      { version: await this.version(manifest), offset: range.start },
+    );
     let bytes = 0;
     for await (const chunk of this.context.rangeReader(manifest).read(range.start, range.end)) {
       decoder.push(chunk);
@@ -143,7 +176,13 @@ class SpanReplayer {
     return bytes;
   }
 
-  private async apply(manifest: Manifest, ranges: StreamRange[], position: number, command: SendCommand, writer: FileDataWriter): Promise<number> {
+  private async apply(
+    manifest: Manifest,
+    ranges: StreamRange[],
+    position: number,
+    command: SendCommand,
+    writer: FileDataWriter,
+  ): Promise<number> {
     const range = ranges[position]!;
     try {
       let source: FileDataWriter | undefined;
@@ -156,7 +195,11 @@ class SpanReplayer {
       return applyDataCommand(command, writer, ({ offset, length, sourceOffset }) => writer.clone(offset, length, source!, sourceOffset));
     } catch (error) {
       if (error instanceof BadAttribute || error instanceof BadFileData || error instanceof UndecodableExtent) {
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${displayPath(range.path)}: ${error.message}`, { backup: manifest.id, offset: command.offset });
+        throw new RastError(
+          ErrorCode.STREAM_DAMAGED,
+          `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${displayPath(range.path)}: ${error.message}`,
+          { backup: manifest.id, offset: command.offset },
+        );
       }
       throw error;
     }

@@ -54,6 +54,10 @@ export async function filesystemOf(target: string): Promise<{ device: string; uu
   const mount = await mountOf(target);
   const uuid = mount && (await btrfsUuidOf(mount.source));
   if (mount && uuid) return { device: mount.source, uuid };
-  const [device = '', found = ''] = (await runTool('findmnt', ['-n', '-o', 'SOURCE,UUID', '--nofsroot', '--target', target], `findmnt ${target}`)).trim().split(/\s+/);
+  const [device = '', found = ''] = (
+    await runTool('findmnt', ['-n', '-o', 'SOURCE,UUID', '--nofsroot', '--target', target], `findmnt ${target}`)
+  )
+    .trim()
+    .split(/\s+/);
   return { device, uuid: found };
 }

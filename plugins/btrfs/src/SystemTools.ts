@@ -6,7 +6,8 @@ import { toolMissing } from './BtrfsCommand.js';
 function run(command: string, args: string[], stdin: number): void {
   const result = spawnSync(command, args, { stdio: [stdin, 'ignore', 'pipe'], encoding: 'utf8' });
   if (result.error) throw (result.error as NodeJS.ErrnoException).code === 'ENOENT' ? toolMissing(command) : result.error;
-  if (result.status !== 0) throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${command} ${args.join(' ')}: ${result.stderr.trim() || `exit ${result.status}`}`);
+  if (result.status !== 0)
+    throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${command} ${args.join(' ')}: ${result.stderr.trim() || `exit ${result.status}`}`);
 }
 
 /** fallocate(2) on an open file (passed as the tool's stdin, so that no path is resolved again). */

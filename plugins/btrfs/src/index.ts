@@ -7,7 +7,6 @@ import { snapshotPlaces } from './SnapshotStore.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
-
 /** `[btrfs]`: atomic read-only snapshots of btrfs subvolumes, sent with `btrfs send`, restored with `btrfs receive` or the user-space receiver. */
 export default definePlugin({
   name: PLUGIN_NAME,
@@ -25,7 +24,9 @@ export default definePlugin({
     pipeline.hooks.format.for('btrfs-send').tap(PLUGIN_NAME, () => format);
     pipeline.hooks.occupiedPaths.tap(PLUGIN_NAME, (paths) => [...paths, ...snapshotPlaces(options.snapshot_dir)]);
     if (options.enabled === false) return;
-    pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.SPECIFIC }, (request) => btrfsSnapshot(request, { snapshotDirectory: options.snapshot_dir }));
+    pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.SPECIFIC }, (request) =>
+      btrfsSnapshot(request, { snapshotDirectory: options.snapshot_dir }),
+    );
     pipeline.hooks.deleted.tapPromise(PLUGIN_NAME, (manifest) => removeLocalSnapshot(manifest, options.snapshot_dir));
     pipeline.hooks.describe.tapPromise(PLUGIN_NAME, async (facts, manifest) => {
       const snapshot = await describeLocalSnapshot(manifest, options.snapshot_dir);

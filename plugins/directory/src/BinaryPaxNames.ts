@@ -19,7 +19,7 @@ function paxRecord(key: string, value: Buffer): Buffer {
 /** The records of a pax header body, values as bytes. */
 export function paxRecords(body: Buffer): Map<string, Buffer> {
   const records = new Map<string, Buffer>();
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     const space = body.indexOf(0x20, at);
     const length = Number(body.toString('latin1', at, space));
     if (space < 0 || !Number.isInteger(length) || length <= space - at || at + length > body.length) break;
@@ -38,13 +38,17 @@ export function hasBinaryName(header: tar.Header): boolean {
 
 /** An ASCII stand-in for the ustar fields (which readers ignore when the pax header names the entry). */
 function standIn(path: string): string {
-  return pathBytes(path).toString('latin1').replace(/[^\x20-\x7e]/g, '_').slice(-99);
+  return pathBytes(path)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '_')
+    .slice(-99);
 }
 
 /** A ustar header block, as tar-stream writes them, of type `x`: the pax extended header for the next entry. */
 function paxHeaderBlock(size: number, mtime: Date): Buffer {
   const block = Buffer.alloc(512);
-  const octal = (value: number, offset: number, length: number) => block.write(value.toString(8).padStart(length - 1, '0') + '\0', offset, 'latin1');
+  const octal = (value: number, offset: number, length: number) =>
+    block.write(value.toString(8).padStart(length - 1, '0') + '\0', offset, 'latin1');
   block.write('PaxHeader', 0, 'latin1');
   octal(0o644, 100, 8);
   octal(0, 108, 8);
@@ -77,7 +81,8 @@ export function binaryNameHeaders(header: tar.Header): { pax: Buffer; entry: tar
 
 type ExtractInternals = tar.Extract & { _header: tar.Header; _pax: Record<string, string> | null; _decodeLongHeader(buffer: Buffer): void };
 const Extract = Object.getPrototypeOf(tar.extract()).constructor as new (options?: object) => ExtractInternals;
-if (typeof Extract.prototype._decodeLongHeader !== 'function') throw new Error('tar-stream no longer has Extract._decodeLongHeader: update BinaryPaxNames');
+if (typeof Extract.prototype._decodeLongHeader !== 'function')
+  throw new Error('tar-stream no longer has Extract._decodeLongHeader: update BinaryPaxNames');
 
 /** tar-stream's extractor, but pax `path` and `linkpath` are read from their bytes into index paths. */
 export function binaryNameExtract(): tar.Extract {

@@ -33,7 +33,7 @@ export function dataSegments(fd: number, size: number): Segment[] | undefined {
   const seek = libcLseek();
   if (!seek || size === 0) return undefined;
   const segments: Segment[] = [];
-  for (let position = 0; position < size; ) {
+  for (let position = 0; position < size;) {
     const data = seek(fd, position, SEEK_DATA);
     if (data < 0) {
       if (koffi.errno() === ENXIO) break;

@@ -11,7 +11,11 @@ export async function directorySnapshot(request: SnapshotRequest): Promise<Snaps
   const pseudo = await pseudoFilesystem(resolved);
   if (pseudo) {
     const shown = displayPath(request.path);
-    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`, { path: shown });
+    throw new RastError(
+      ErrorCode.SOURCE_INVALID,
+      `source ${shown} is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`,
+      { path: shown },
+    );
   }
   return {
     path: indexPath(resolved),

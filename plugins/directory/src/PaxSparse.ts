@@ -24,7 +24,13 @@ export function sparseEntry(header: tar.Header, realSize: number, segments: Segm
   const directory = path.posix.dirname(header.name);
   const name = `${directory === '.' ? '' : `${directory}/`}GNUSparseFile.0/${path.posix.basename(header.name)}`;
   const data = segments.reduce((sum, segment) => sum + segment.length, 0);
-  const pax = { ...paxOf(header), 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': header.name, 'GNU.sparse.realsize': String(realSize) };
+  const pax = {
+    ...paxOf(header),
+    'GNU.sparse.major': '1',
+    'GNU.sparse.minor': '0',
+    'GNU.sparse.name': header.name,
+    'GNU.sparse.realsize': String(realSize),
+  };
   return { header: { ...header, name, size: map.length + data, pax }, map };
 }
 
@@ -35,7 +41,7 @@ export function isSparse(header: tar.Header): boolean {
 
 /** The path of an entry as written: a sparse entry's GNU.sparse.name, or its name. */
 export function entryName(header: tar.Header): string {
-  return isSparse(header) ? paxOf(header)['GNU.sparse.name'] ?? header.name : header.name;
+  return isSparse(header) ? (paxOf(header)['GNU.sparse.name'] ?? header.name) : header.name;
 }
 
 /** The size of the file an entry holds (a sparse entry's real size, not the bytes it stores). */
@@ -76,7 +82,8 @@ export async function* fileData(header: tar.Header, body: AsyncIterable<Buffer>)
       }
       segments = parsed.segments;
       data = segments.reduce((sum, each) => sum + each.length, 0);
-      if (parsed.blockLength + data !== header.size) throw new BadSparseMap(`its sparse map lists ${data} bytes of data, its entry holds ${(header.size ?? 0) - parsed.blockLength}`);
+      if (parsed.blockLength + data !== header.size)
+        throw new BadSparseMap(`its sparse map lists ${data} bytes of data, its entry holds ${(header.size ?? 0) - parsed.blockLength}`);
       rest = pending.subarray(parsed.blockLength);
     }
     while (rest.length > 0) {
@@ -103,7 +110,8 @@ function parseMap(bytes: Buffer, realSize: number): { segments: Segment[]; block
     const newline = bytes.indexOf(0x0a, at);
     if (newline < 0) return undefined;
     const text = bytes.toString('latin1', at, newline);
-    if (!/^\d{1,16}$/.test(text)) throw new BadSparseMap(`its sparse map holds ${JSON.stringify(text.slice(0, 20))} where a number belongs`);
+    if (!/^\d{1,16}$/.test(text))
+      throw new BadSparseMap(`its sparse map holds ${JSON.stringify(text.slice(0, 20))} where a number belongs`);
     numbers.push(Number(text));
     at = newline + 1;
     if (numbers.length === 1 + 2 * numbers[0]!) break;
@@ -114,7 +122,10 @@ function parseMap(bytes: Buffer, realSize: number): { segments: Segment[]; block
   let end = 0;
   for (let i = 1; i < numbers.length; i += 2) {
     const segment = { offset: numbers[i]!, length: numbers[i + 1]! };
-    if (segment.offset < end || segment.offset + segment.length > realSize) throw new BadSparseMap(`its sparse map has a segment (${segment.offset}, ${segment.length}) out of order or past the file's ${realSize} bytes`);
+    if (segment.offset < end || segment.offset + segment.length > realSize)
+      throw new BadSparseMap(
+        `its sparse map has a segment (${segment.offset}, ${segment.length}) out of order or past the file's ${realSize} bytes`,
+      );
     end = segment.offset + segment.length;
     segments.push(segment);
   }

@@ -78,7 +78,10 @@ sparse('holes stay holes: full, incremental, partial restore, verify, and GNU ta
   await writeFile(path.join(source, 'plain.txt'), 'not sparse\n');
   const names = ['vm.img', 'tail.img', 'empty.img', 'disk-\udce9.img'];
   const original = await describe(source, names);
-  assert.ok(original['vm.img']!.allocated <= 64 * 1024, `the test's filesystem keeps holes (vm.img has ${original['vm.img']!.allocated} bytes allocated)`);
+  assert.ok(
+    original['vm.img']!.allocated <= 64 * 1024,
+    `the test's filesystem keeps holes (vm.img has ${original['vm.img']!.allocated} bytes allocated)`,
+  );
 
   const repository = await temporaryDirectory();
   const rt = await runtime(repository);

@@ -33,7 +33,12 @@ export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: strin
   const explain = (error: unknown): RastError => {
     const cause = failure ?? error;
     if (cause instanceof RastError) return cause;
-    return new RastError(ErrorCode.STREAM_DAMAGED, `backup ${backupId}: the tar stream is damaged: ${(cause as Error).message}`, { backup: backupId }, { cause });
+    return new RastError(
+      ErrorCode.STREAM_DAMAGED,
+      `backup ${backupId}: the tar stream is damaged: ${(cause as Error).message}`,
+      { backup: backupId },
+      { cause },
+    );
   };
   try {
     for await (const entry of extract) {

@@ -3,7 +3,17 @@ import { createHash } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
-import { createBackup, createRuntime, ErrorCode, indexPath, restoreBackup, verifyBackup, type Manifest, type RastError, type Runtime } from '@rast-backup/core';
+import {
+  createBackup,
+  createRuntime,
+  ErrorCode,
+  indexPath,
+  restoreBackup,
+  verifyBackup,
+  type Manifest,
+  type RastError,
+  type Runtime,
+} from '@rast-backup/core';
 import { isRoot, silentLogger, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import local from '@rast-backup/plugin-local';
 import zstd from '@rast-backup/plugin-zstd';
@@ -33,7 +43,13 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
     const stats = await lstat(absolute, { bigint: true });
     const facts = [`mode=${(stats.mode & 0o177777n).toString(8)}`, `owner=${stats.uid}:${stats.gid}`, `mtime_us=${stats.mtimeNs / 1000n}`];
     if (stats.isFile()) {
-      facts.push(`size=${stats.size}`, `sha=${createHash('sha256').update(await readFile(absolute)).digest('hex').slice(0, 16)}`);
+      facts.push(
+        `size=${stats.size}`,
+        `sha=${createHash('sha256')
+          .update(await readFile(absolute))
+          .digest('hex')
+          .slice(0, 16)}`,
+      );
       if (stats.nlink > 1n) {
         if (!groups.has(stats.ino)) groups.set(stats.ino, key);
         facts.push(`linkgroup=${groups.get(stats.ino)}`);
@@ -45,7 +61,8 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
       // Not for files whose own name is not UTF-8 (the xattr library cannot reach them without a temporary link),
       // nor on a filesystem without xattrs (the library reports errno 95, EOPNOTSUPP); any other error fails.
       await withTextPath(absolute, async (text) => {
-        for (const name of (await listAttributes(text)).sort()) facts.push(`xattr:${name}=${(await getAttribute(text, name))?.toString('base64')}`);
+        for (const name of (await listAttributes(text)).sort())
+          facts.push(`xattr:${name}=${(await getAttribute(text, name))?.toString('base64')}`);
       }).catch((error: Error) => {
         if (!(error instanceof NoTextPath) && !/\(os error 95\)$/.test(error.message)) throw error;
         facts.push('xattrs unread');
@@ -53,7 +70,8 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
     }
     if (relative.length) result[key] = facts.join(' ');
     if (stats.isDirectory()) {
-      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare)) await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
+      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare))
+        await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
     }
   };
   await visit(Buffer.alloc(0));
@@ -62,7 +80,8 @@ async function fingerprint(root: string): Promise<Record<string, string>> {
 
 /** A name with bytes that are not UTF-8 (Linux names are bytes). */
 const bytes = (text: string, ...raw: number[]) => Buffer.concat([Buffer.from(text), Buffer.from(raw)]);
-const under = (root: string, ...parts: Buffer[]) => Buffer.concat([Buffer.from(root), ...parts.flatMap((part) => [Buffer.from('/'), part])]);
+const under = (root: string, ...parts: Buffer[]) =>
+  Buffer.concat([Buffer.from(root), ...parts.flatMap((part) => [Buffer.from('/'), part])]);
 
 const setTime = (file: string, seconds: number) => utimes(file, seconds, seconds);
 
@@ -126,7 +145,10 @@ roundTrip('a tree with every kind of entry comes back identical', async () => {
   const rt = await runtime(await temporaryDirectory());
   const manifest = await createBackup(rt, { path: source, name: 'all kinds' });
   assert.ok(manifest.parts.length >= 3, 'big.bin spans several 1 MiB parts');
-  assert.equal(manifest.transforms.map((transform) => transform.name), ['zstd']);
+  assert.equal(
+    manifest.transforms.map((transform) => transform.name),
+    ['zstd'],
+  );
   const destination = await restoreInto(rt, manifest.id);
   assert.equal(await fingerprint(destination), await fingerprint(source));
   await verifyBackup(rt, { backup: manifest.id });
@@ -164,18 +186,28 @@ roundTrip('names that are not UTF-8 are kept byte for byte, in the index, the st
   const rt = await runtime(repository);
   const manifest = await createBackup(rt, { path: source });
   const original = await fingerprint(source);
-  for (const name of ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']) assert.ok(original[name], `the source has ${JSON.stringify(name)}`);
+  for (const name of ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0'])
+    assert.ok(original[name], `the source has ${JSON.stringify(name)}`);
   assert.match(original['bin\udcfe']!, /xattr:user.name=eA==/);
   assert.match(original['link\udcfb']!, /target=bin\udcfe\/lat-\udce9\udcff/);
   const index = await rt.repository.parts.readIndex(manifest);
-  assert.equal(index.entries.filter((entry) => /[\udc80-\udcff]/.test(entry.path)).map((entry) => entry.path).sort(), ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']);
+  assert.equal(
+    index.entries
+      .filter((entry) => /[\udc80-\udcff]/.test(entry.path))
+      .map((entry) => entry.path)
+      .sort(),
+    ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0'],
+  );
   assert.equal(await fingerprint(await restoreInto(rt, manifest.id)), original);
   await verifyBackup(rt, { backup: manifest.id });
 
   // Patterns are text: a glob around the bytes, or the bytes as ls shows them (\xHH).
   const selected = await fingerprint(await restoreInto(rt, manifest.id, ['bin?/lat-*', 'link\\xfb']));
   assert.equal(Object.keys(selected).sort(), ['bin\udcfe', 'bin\udcfe/lat-\udce9\udcff', 'link\udcfb']);
-  assert.is(selected['bin\udcfe/lat-\udce9\udcff']!.replace(/ linkgroup=\S+/, ''), original['bin\udcfe/lat-\udce9\udcff']!.replace(/ linkgroup=\S+/, ''));
+  assert.is(
+    selected['bin\udcfe/lat-\udce9\udcff']!.replace(/ linkgroup=\S+/, ''),
+    original['bin\udcfe/lat-\udce9\udcff']!.replace(/ linkgroup=\S+/, ''),
+  );
 
   const extracted = await temporaryDirectory();
   const parts = manifest.parts.map((part) => path.join(repository, part.key));
@@ -183,7 +215,8 @@ roundTrip('names that are not UTF-8 are kept byte for byte, in the index, the st
   assert.is(tar.status, 0, tar.stderr);
   assert.is(tar.stderr, '');
   const byTar = await fingerprint(extracted);
-  for (const name of ['bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0']) assert.is(byTar[name], original[name], name);
+  for (const name of ['bin\udcfe/lat-\udce9\udcff', 'hard\udcfd', 'link\udcfb', 'pipe-\udcf0'])
+    assert.is(byTar[name], original[name], name);
 });
 
 roundTrip.run();
@@ -218,8 +251,24 @@ incremental('a chain of three restores each state, and stores only what changed'
   assert.ok(second.size < first.size / 10, `incremental stream ${second.size} bytes vs full ${first.size}`);
 
   const index2 = await rt.repository.parts.readIndex(second);
-  const fromSecond = index2.entries.filter((entry) => entry.from === second.id && entry.type !== 'directory').map((entry) => entry.path).sort();
-  assert.equal(fromSecond, ['README.txt', 'docs/added.txt', 'docs/deep/deeper/notes.md', 'docs/deep/hardlink-two', 'docs/original', 'hardlink-one', 'hardlink-three', 'private', 'script.sh'].sort());
+  const fromSecond = index2.entries
+    .filter((entry) => entry.from === second.id && entry.type !== 'directory')
+    .map((entry) => entry.path)
+    .sort();
+  assert.equal(
+    fromSecond,
+    [
+      'README.txt',
+      'docs/added.txt',
+      'docs/deep/deeper/notes.md',
+      'docs/deep/hardlink-two',
+      'docs/original',
+      'hardlink-one',
+      'hardlink-three',
+      'private',
+      'script.sh',
+    ].sort(),
+  );
   assert.is(index2.entries.find((entry) => entry.path === 'big.bin')!.from, first.id);
   assert.not.ok(index2.entries.some((entry) => entry.path.startsWith('l'.repeat(60))));
 
@@ -268,7 +317,13 @@ async function sharedBackup() {
 partial('a directory brings its subtree and the directories leading to it', async () => {
   const { rt, manifest, source } = await sharedBackup();
   const restored = await fingerprint(await restoreInto(rt, manifest.id, ['/docs/deep']));
-  assert.equal(Object.keys(restored).sort(), ['docs', 'docs/deep', 'docs/deep/deeper', 'docs/deep/deeper/notes.md', 'docs/deep/hardlink-two']);
+  assert.equal(Object.keys(restored).sort(), [
+    'docs',
+    'docs/deep',
+    'docs/deep/deeper',
+    'docs/deep/deeper/notes.md',
+    'docs/deep/hardlink-two',
+  ]);
   const original = await fingerprint(source);
   assert.is(restored['docs/deep/deeper/notes.md'], original['docs/deep/deeper/notes.md']);
   assert.is(restored['docs'], original['docs']);

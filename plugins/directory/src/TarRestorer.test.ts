@@ -18,7 +18,15 @@ async function craftedTar(entries: Array<{ header: tar.Header; body?: string }>)
   return Buffer.concat(chunks);
 }
 
-const entry = (fields: Partial<IndexEntry> & Pick<IndexEntry, 'path' | 'type'>): IndexEntry => ({ size: 0, mode: 0o644, uid: 0, gid: 0, mtime: '0', from: 'evil', ...fields });
+const entry = (fields: Partial<IndexEntry> & Pick<IndexEntry, 'path' | 'type'>): IndexEntry => ({
+  size: 0,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  mtime: '0',
+  from: 'evil',
+  ...fields,
+});
 
 async function restoreCrafted(stream: Buffer, entries: IndexEntry[]) {
   const parent = await temporaryDirectory();
@@ -28,10 +36,22 @@ async function restoreCrafted(stream: Buffer, entries: IndexEntry[]) {
   const manifest = { id: 'evil' } as Manifest;
   const index: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'evil', entries };
   const error = await restoreTree({
-    chain: [manifest], target: manifest, index, destination, include: [], log: silentLogger(),
-    openStream: async function* () { yield stream; },
-    rangeReader: () => { throw new Error('tar restore reads whole streams'); },
-  }).then(() => undefined, (failure: RastError) => failure);
+    chain: [manifest],
+    target: manifest,
+    index,
+    destination,
+    include: [],
+    log: silentLogger(),
+    openStream: async function* () {
+      yield stream;
+    },
+    rangeReader: () => {
+      throw new Error('tar restore reads whole streams');
+    },
+  }).then(
+    () => undefined,
+    (failure: RastError) => failure,
+  );
   return { error, parent, destination };
 }
 
@@ -52,7 +72,10 @@ hostile('a file written through a symlink the archive made is refused', async ()
     { header: { name: 'link', type: 'symlink', linkname: outside } as tar.Header },
     { header: { name: 'link/owned', type: 'file', size: 4 } as tar.Header, body: 'evil' },
   ]);
-  const { error } = await restoreCrafted(stream, [entry({ path: 'link', type: 'symlink', target: outside }), entry({ path: 'link/owned', type: 'file', size: 4 })]);
+  const { error } = await restoreCrafted(stream, [
+    entry({ path: 'link', type: 'symlink', target: outside }),
+    entry({ path: 'link/owned', type: 'file', size: 4 }),
+  ]);
   assert.is(error?.code, ErrorCode.RESTORE_UNSAFE);
   assert.equal(await readdir(outside), []);
 });
@@ -77,15 +100,24 @@ hostile('a sparse file whose map does not fit its entry or its size is reported 
   };
   const restore = async (stream: Buffer) => restoreCrafted(stream, [entry({ path: 'f', type: 'file', size: 50 })]);
   const damaged = ['2\n0\n10\n5\n5\n', '1\n45\n10\n', '1\n0\n20\n', 'x\n', '1\n0\n'];
-  for (const map of damaged) assert.is((await restore(await sparse(map, 'a'.repeat(10)))).error?.code, ErrorCode.STREAM_DAMAGED, JSON.stringify(map));
+  for (const map of damaged)
+    assert.is((await restore(await sparse(map, 'a'.repeat(10)))).error?.code, ErrorCode.STREAM_DAMAGED, JSON.stringify(map));
   const { error, destination } = await restore(await sparse('2\n0\n4\n40\n6\n', 'abcdefghij'));
   assert.is(error, undefined);
-  assert.equal(await readFile(path.join(destination, 'f')), Buffer.concat([Buffer.from('abcd'), Buffer.alloc(36), Buffer.from('efghij'), Buffer.alloc(4)]));
+  assert.equal(
+    await readFile(path.join(destination, 'f')),
+    Buffer.concat([Buffer.from('abcd'), Buffer.alloc(36), Buffer.from('efghij'), Buffer.alloc(4)]),
+  );
 });
 
 hostile('refusals and damage name a path that is not UTF-8 as \\xHH, as ls shows it', async () => {
   const name = 'lat-\udce9\udcff';
-  const index: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'evil', entries: [entry({ path: name, type: 'file' }), entry({ path: name, type: 'file' })] };
+  const index: FileIndex = {
+    format: 'rast-backup/index',
+    version: 1,
+    backupId: 'evil',
+    entries: [entry({ path: name, type: 'file' }), entry({ path: name, type: 'file' })],
+  };
   const refusal = (() => {
     try {
       checkIndex(index, 'evil');

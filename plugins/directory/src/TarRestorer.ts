@@ -22,7 +22,11 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
     let bytes = 0;
     const write = async (file: FileToFill, manifest: Manifest, { header, size, data }: TarEntry) => {
       if (header.type !== 'file' || size !== file.entry.size) {
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${displayPath(file.entry.path)} in the stream (${header.type}, ${size} bytes) does not match the index (${file.entry.size} bytes)`, { backup: manifest.id });
+        throw new RastError(
+          ErrorCode.STREAM_DAMAGED,
+          `backup ${manifest.id}: ${displayPath(file.entry.path)} in the stream (${header.type}, ${size} bytes) does not match the index (${file.entry.size} bytes)`,
+          { backup: manifest.id },
+        );
       }
       const handle = await tree.createFile(file.target);
       try {
@@ -42,7 +46,8 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
     for (const manifest of context.chain) {
       const here = files.filter(({ entry }) => entry.from === manifest.id);
       if (here.length === 0) continue;
-      const spanned = context.include.length > 0 && here.every(({ entry }) => entry.ranges?.length === 1 && entry.ranges[0]!.from === manifest.id);
+      const spanned =
+        context.include.length > 0 && here.every(({ entry }) => entry.ranges?.length === 1 && entry.ranges[0]!.from === manifest.id);
       if (spanned) {
         const reader = context.rangeReader(manifest);
         for (const file of here.sort((a, b) => a.entry.ranges![0]!.start - b.entry.ranges![0]!.start)) {
@@ -51,12 +56,21 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
           for await (const entry of tarEntries(archiveOf(reader.read(start, end)), manifest.id)) {
             const { path } = entry;
             if (found || path !== file.entry.path) {
-              throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${displayPath(path)}, where its index places ${displayPath(file.entry.path)}`, { backup: manifest.id });
+              throw new RastError(
+                ErrorCode.STREAM_DAMAGED,
+                `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${displayPath(path)}, where its index places ${displayPath(file.entry.path)}`,
+                { backup: manifest.id },
+              );
             }
             found = true;
             await write(file, manifest, entry);
           }
-          if (!found) throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${displayPath(file.entry.path)}`, { backup: manifest.id });
+          if (!found)
+            throw new RastError(
+              ErrorCode.STREAM_DAMAGED,
+              `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${displayPath(file.entry.path)}`,
+              { backup: manifest.id },
+            );
         }
         continue;
       }
@@ -69,7 +83,11 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
       }
       if (needed.size > 0) {
         const missing = [...needed.keys()].slice(0, 3).map(displayPath).join(', ');
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: its stream lacks ${needed.size} entries its index lists (${missing})`, { backup: manifest.id });
+        throw new RastError(
+          ErrorCode.STREAM_DAMAGED,
+          `backup ${manifest.id}: its stream lacks ${needed.size} entries its index lists (${missing})`,
+          { backup: manifest.id },
+        );
       }
     }
     return bytes;

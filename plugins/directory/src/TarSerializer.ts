@@ -3,7 +3,15 @@ import { open, readlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listAttributes, getAttribute } from '@napi-rs/xattr';
-import { displayPath, indexPath, type FileIndex, type IndexEntry, type Logger, type SerializeContext, type Serialization } from '@rast-backup/core';
+import {
+  displayPath,
+  indexPath,
+  type FileIndex,
+  type IndexEntry,
+  type Logger,
+  type SerializeContext,
+  type Serialization,
+} from '@rast-backup/core';
 import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
@@ -99,7 +107,7 @@ function tarHeader(entry: IndexEntry): tar.Header {
 async function* fileContent(handle: FileHandle, segments: Segment[], log: Logger, relative: string): AsyncGenerator<Buffer> {
   let shrank = false;
   for (const { offset, length } of segments) {
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const want = Math.min(length - done, CHUNK);
       const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, offset + done);
       if (bytesRead === 0) {
@@ -113,11 +121,20 @@ async function* fileContent(handle: FileHandle, segments: Segment[], log: Logger
       yield buffer.subarray(0, bytesRead);
     }
   }
-  if (shrank) log.warn(`${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`);
+  if (shrank)
+    log.warn(
+      `${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`,
+    );
 }
 
 /** A file's entry: plain, or sparse (GNU PAX 1.0) when it has holes, which are then not stored. */
-function fileEntry(handle: FileHandle, header: tar.Header, entry: IndexEntry, stats: BigIntStats, log: Logger): { header: tar.Header; content: AsyncIterable<Buffer> } {
+function fileEntry(
+  handle: FileHandle,
+  header: tar.Header,
+  entry: IndexEntry,
+  stats: BigIntStats,
+  log: Logger,
+): { header: tar.Header; content: AsyncIterable<Buffer> } {
   const segments = stats.blocks * 512n < stats.size ? dataSegments(handle.fd, entry.size) : undefined;
   if (!segments) return { header, content: fileContent(handle, [{ offset: 0, length: entry.size }], log, entry.path) };
   const sparse = sparseEntry(header, entry.size, segments);
@@ -215,11 +232,15 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
     }
     if (unreadXattrs.length > 0) {
       const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
-      log.warn(`extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`);
+      log.warn(
+        `extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`,
+      );
     }
     if (mountPoints.length > 0) {
       const cross = options.oneFileSystem ? '; [directory] one_file_system = false crosses into other filesystems' : '';
-      log.warn(`${mountPoints.length} mount points stored as empty directories, their contents not backed up (other or pseudo filesystems${cross}): ${mountPoints.join(', ')}`);
+      log.warn(
+        `${mountPoints.length} mount points stored as empty directories, their contents not backed up (other or pseudo filesystems${cross}): ${mountPoints.join(', ')}`,
+      );
     }
     pack.finalize();
     finished = true;

@@ -16,7 +16,8 @@ const TAR_TYPES: Record<string, string> = {
 export async function verifyTree(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
   const expected = new Map(index.entries.filter((entry) => entry.from === manifest.id).map((entry) => [entry.path, entry]));
-  const damaged = (message: string) => new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${message}`, { backup: manifest.id });
+  const damaged = (message: string) =>
+    new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${message}`, { backup: manifest.id });
   // A full backup holds all its data; an incremental's chain is checked by restore.
   checkIndex(index, manifest.id, manifest.parent === null ? new Set([manifest.id]) : undefined);
   for await (const { path: indexed, header, size: fileSize, data } of tarEntries(context.stream, manifest.id)) {
@@ -29,5 +30,8 @@ export async function verifyTree(context: VerifyContext): Promise<void> {
     for await (const _ of data()) void _;
     if (fileSize !== entry.size) throw damaged(`${path} holds ${fileSize} bytes in the stream, ${entry.size} in the index`);
   }
-  if (expected.size > 0) throw damaged(`the stream lacks ${expected.size} entries its index lists (${[...expected.keys()].slice(0, 3).map(displayPath).join(', ')})`);
+  if (expected.size > 0)
+    throw damaged(
+      `the stream lacks ${expected.size} entries its index lists (${[...expected.keys()].slice(0, 3).map(displayPath).join(', ')})`,
+    );
 }

@@ -5,7 +5,6 @@ import { tarFormat } from './TarFormat.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
-
 /** Backs up any directory as a tar stream (the `directory` source and the `tar` format). */
 export default definePlugin({
   name: PLUGIN_NAME,

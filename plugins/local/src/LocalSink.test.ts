@@ -62,22 +62,32 @@ function cachedPages(file: string): number {
 const directRoot = await temporaryDirectory();
 const hasFincore = spawnSync('fincore', ['--version']).status === 0;
 
-testNeeding(sink, (await takesDirectIo(directRoot)) && hasFincore, 'O_DIRECT on the temporary directory\'s filesystem, and fincore', "a part from page-aligned memory is written past the page cache, all but its tail; other buffers through it, the same bytes", async () => {
-  const local = new LocalSink({ name: 'local', root: directRoot });
-  const size = 3 * 1024 * 1024 + 1234;
-  const aligned = Buffer.from(new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }).buffer as unknown as SharedArrayBuffer, 0, size);
-  randomFillSync(aligned);
-  await local.put('data/x/000000.part', aligned);
-  await local.flush();
-  const file = path.join(directRoot, 'data/x/000000.part');
-  assert.ok(cachedPages(file) <= 1, `${cachedPages(file)} pages of the part are cached: its bulk went through the page cache`);
-  assert.ok((await readFile(file)).equals(aligned));
-  // Not page-aligned (an odd offset into ordinary memory): written through the cache, whole.
-  const unaligned = randomBytes(size + 1).subarray(1);
-  await local.put('data/x/000001.part', unaligned);
-  assert.ok((await local.get('data/x/000001.part')).equals(unaligned));
-  assert.equal((await allFiles(directRoot)).sort(), ['data/x/000000.part', 'data/x/000001.part']);
-});
+testNeeding(
+  sink,
+  (await takesDirectIo(directRoot)) && hasFincore,
+  "O_DIRECT on the temporary directory's filesystem, and fincore",
+  'a part from page-aligned memory is written past the page cache, all but its tail; other buffers through it, the same bytes',
+  async () => {
+    const local = new LocalSink({ name: 'local', root: directRoot });
+    const size = 3 * 1024 * 1024 + 1234;
+    const aligned = Buffer.from(
+      new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }).buffer as unknown as SharedArrayBuffer,
+      0,
+      size,
+    );
+    randomFillSync(aligned);
+    await local.put('data/x/000000.part', aligned);
+    await local.flush();
+    const file = path.join(directRoot, 'data/x/000000.part');
+    assert.ok(cachedPages(file) <= 1, `${cachedPages(file)} pages of the part are cached: its bulk went through the page cache`);
+    assert.ok((await readFile(file)).equals(aligned));
+    // Not page-aligned (an odd offset into ordinary memory): written through the cache, whole.
+    const unaligned = randomBytes(size + 1).subarray(1);
+    await local.put('data/x/000001.part', unaligned);
+    assert.ok((await local.get('data/x/000001.part')).equals(unaligned));
+    assert.equal((await allFiles(directRoot)).sort(), ['data/x/000000.part', 'data/x/000001.part']);
+  },
+);
 
 sink('keeps the repository private: directories 0700, files 0600', async () => {
   const root = path.join(await temporaryDirectory(), 'repository');
@@ -88,21 +98,31 @@ sink('keeps the repository private: directories 0700, files 0600', async () => {
   assert.is((await stat(path.join(root, 'data', 'x', '000000.part'))).mode & 0o777, 0o600);
 });
 
-testNeeding(sink, isRoot, 'root (to give files a group)', 'with a group: directories 0750 and files 0640 of that group, whatever the umask', async () => {
-  const root = path.join(await temporaryDirectory(), 'repository');
-  const gid = 4242;
-  const local = new LocalSink({ name: 'local', root, gid });
-  const umask = process.umask(0o077);
-  try {
-    await local.put('data/x/000000.part', Buffer.from('shared'));
-  } finally {
-    process.umask(umask);
-  }
-  for (const [entry, mode] of [[root, 0o750], [path.join(root, 'data', 'x'), 0o750], [path.join(root, 'data', 'x', '000000.part'), 0o640]] as const) {
-    const stats = await stat(entry);
-    assert.equal([stats.mode & 0o777, stats.gid], [mode, gid], entry);
-  }
-});
+testNeeding(
+  sink,
+  isRoot,
+  'root (to give files a group)',
+  'with a group: directories 0750 and files 0640 of that group, whatever the umask',
+  async () => {
+    const root = path.join(await temporaryDirectory(), 'repository');
+    const gid = 4242;
+    const local = new LocalSink({ name: 'local', root, gid });
+    const umask = process.umask(0o077);
+    try {
+      await local.put('data/x/000000.part', Buffer.from('shared'));
+    } finally {
+      process.umask(umask);
+    }
+    for (const [entry, mode] of [
+      [root, 0o750],
+      [path.join(root, 'data', 'x'), 0o750],
+      [path.join(root, 'data', 'x', '000000.part'), 0o640],
+    ] as const) {
+      const stats = await stat(entry);
+      assert.equal([stats.mode & 0o777, stats.gid], [mode, gid], entry);
+    }
+  },
+);
 
 sink('refuses keys that would leave the repository', async () => {
   const local = new LocalSink({ name: 'local', root: await temporaryDirectory() });
@@ -126,7 +146,11 @@ sink('a writer killed mid-write leaves no visible object; its temporary file is 
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  await waitFor('the writer\'s temporary file', async () => (await allFiles(root).catch(() => [])).some((file) => file.includes('.tmp-')), 60_000);
+  await waitFor(
+    "the writer's temporary file",
+    async () => (await allFiles(root).catch(() => [])).some((file) => file.includes('.tmp-')),
+    60_000,
+  );
   const local = new LocalSink({ name: 'local', root });
   const whileWriting: string[] = [];
   for await (const object of local.list('data/')) whileWriting.push(object.key);
@@ -136,7 +160,11 @@ sink('a writer killed mid-write leaves no visible object; its temporary file is 
   const listed: string[] = [];
   for await (const object of local.list('data/')) listed.push(object.key);
   assert.equal(listed.length, 1);
-  assert.match(listed[0]!, new RegExp(`^data/big/000000\\.part\\.tmp-${child.pid}-[0-9a-f]{8}$`), 'the dead writer\'s temporary, under its own name');
+  assert.match(
+    listed[0]!,
+    new RegExp(`^data/big/000000\\.part\\.tmp-${child.pid}-[0-9a-f]{8}$`),
+    "the dead writer's temporary, under its own name",
+  );
   try {
     await local.get('data/big/000000.part');
     assert.unreachable('a partial object is visible');

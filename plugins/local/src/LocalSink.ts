@@ -53,7 +53,7 @@ async function writeDirect(file: string, data: Buffer, mode: number): Promise<nu
   try {
     handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, mode);
     opened = true;
-    for (let offset = 0; offset < bulk; ) offset += (await handle.write(data, offset, bulk - offset, offset)).bytesWritten;
+    for (let offset = 0; offset < bulk;) offset += (await handle.write(data, offset, bulk - offset, offset)).bytesWritten;
     return bulk;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
@@ -117,7 +117,10 @@ export class LocalSink implements Sink {
     const created = await makeDirectories(directory, this.directoryMode);
     if (created && this.gid !== undefined) {
       for (let current = directory; current.length >= created.length; current = path.dirname(current)) {
-        const grouped = await chown(current, -1, this.gid).then(() => true, () => false);
+        const grouped = await chown(current, -1, this.gid).then(
+          () => true,
+          () => false,
+        );
         await chmod(current, grouped ? this.directoryMode : PRIVATE_DIRECTORY);
       }
     }
@@ -126,7 +129,12 @@ export class LocalSink implements Sink {
   private failure(action: string, key: string, error: unknown): RastError {
     const code = (error as NodeJS.ErrnoException).code;
     const hint = code === 'ENOSPC' ? ' (no space left on the device)' : code === 'EACCES' ? ' (permission denied)' : '';
-    return new RastError(ErrorCode.SINK_FAILED, `local sink ${this.name} (${this.location}): cannot ${action} ${key}: ${(error as Error).message}${hint}`, { sink: this.name, key }, { cause: error });
+    return new RastError(
+      ErrorCode.SINK_FAILED,
+      `local sink ${this.name} (${this.location}): cannot ${action} ${key}: ${(error as Error).message}${hint}`,
+      { sink: this.name, key },
+      { cause: error },
+    );
   }
 
   /**
@@ -147,9 +155,13 @@ export class LocalSink implements Sink {
       }
       const handle = await open(temporary, direct > 0 ? 'r+' : 'wx', this.fileMode);
       try {
-        for (let offset = direct; offset < data.length; ) offset += (await handle.write(data, offset, data.length - offset, offset)).bytesWritten;
+        for (let offset = direct; offset < data.length;)
+          offset += (await handle.write(data, offset, data.length - offset, offset)).bytesWritten;
         if (this.gid !== undefined) {
-          const grouped = await handle.chown(-1, this.gid).then(() => true, () => false);
+          const grouped = await handle.chown(-1, this.gid).then(
+            () => true,
+            () => false,
+          );
           await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
         }
         if (durable) await handle.sync();
@@ -188,7 +200,10 @@ export class LocalSink implements Sink {
       return await readFile(this.file(key));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from local sink ${this.name} (${this.location})`, { sink: this.name, key });
+        throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from local sink ${this.name} (${this.location})`, {
+          sink: this.name,
+          key,
+        });
       }
       throw this.failure('read', key, error);
     }

@@ -23,7 +23,11 @@ export default definePlugin({
     const root = path.resolve(context.configDirectory, options.path);
     const gid = await groupId(options.group ?? BACKUP_GROUP);
     if (options.group !== undefined && gid === undefined) {
-      throw new RastError(ErrorCode.CONFIG_INVALID, `${context.configFile ?? 'config'}: storage.local.group: no group ${options.group} in /etc/group`, { key: 'storage.local.group' });
+      throw new RastError(
+        ErrorCode.CONFIG_INVALID,
+        `${context.configFile ?? 'config'}: storage.local.group: no group ${options.group} in /etc/group`,
+        { key: 'storage.local.group' },
+      );
     }
     pipeline.hooks.sinks.tap(PLUGIN_NAME, (sinks) => [...sinks, new LocalSink({ name: 'local', root, gid })]);
   },

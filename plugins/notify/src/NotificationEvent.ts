@@ -8,7 +8,14 @@ export interface NotificationEvent {
   operation: string;
   outcome: 'succeeded' | 'failed';
   host: string;
-  backup: { id: string | null; name: string | null; tags: string[]; parent: string | null; size: number | null; storedSize: number | null } | null;
+  backup: {
+    id: string | null;
+    name: string | null;
+    tags: string[];
+    parent: string | null;
+    size: number | null;
+    storedSize: number | null;
+  } | null;
   /** Source path (create) or destination (restore). */
   path: string | null;
   startedAt: string;
@@ -22,13 +29,19 @@ export interface NotificationEvent {
 type Loose = Record<string, unknown> | undefined;
 
 /** Facts of an operation's outcome, whatever the operation (results are read structurally). */
-export function notificationOf(operation: OperationEvent, outcome: 'succeeded' | 'failed', result: unknown, error?: Error): NotificationEvent {
+export function notificationOf(
+  operation: OperationEvent,
+  outcome: 'succeeded' | 'failed',
+  result: unknown,
+  error?: Error,
+): NotificationEvent {
   const finished = new Date();
   const value = (isRastError(error) ? (error.facts.report as Loose) : undefined) ?? (result as Loose);
   const manifest = operation.operation === 'create' && value && typeof value.id === 'string' ? value : undefined;
   const details: Record<string, unknown> = {};
   if (operation.operation === 'verify' && value) {
-    for (const key of ['ok', 'status', 'level', 'damaged', 'affected', 'unchecked', 'dependents']) if (key in value) details[key] = value[key];
+    for (const key of ['ok', 'status', 'level', 'damaged', 'affected', 'unchecked', 'dependents'])
+      if (key in value) details[key] = value[key];
     if (Array.isArray(value.backups)) details.backups = value.backups.length;
   }
   if (operation.operation === 'prune' && value) {

@@ -49,7 +49,10 @@ export class WebhookNotifier implements Notifier {
         if (response.status !== 429 && response.status < 500) break;
       } catch (error) {
         const cause = (error as Error & { cause?: Error }).cause;
-        problem = (error as Error).name === 'TimeoutError' ? `no answer within ${this.options.timeoutSeconds} s` : `${(error as Error).message}${cause ? ` (${cause.message})` : ''}`;
+        problem =
+          (error as Error).name === 'TimeoutError'
+            ? `no answer within ${this.options.timeoutSeconds} s`
+            : `${(error as Error).message}${cause ? ` (${cause.message})` : ''}`;
       }
     }
     const attempts = this.options.retries + 1;
@@ -87,15 +90,26 @@ export class CommandNotifier implements Notifier {
       RAST_BACKUP_DURATION_SECONDS: String(event.durationSeconds),
     };
     return new Promise((resolve, reject) => {
-      const child = spawn(program!, args, { env: environment, stdio: ['pipe', 'ignore', 'pipe'], timeout: this.options.timeoutSeconds * 1000, killSignal: 'SIGKILL' });
+      const child = spawn(program!, args, {
+        env: environment,
+        stdio: ['pipe', 'ignore', 'pipe'],
+        timeout: this.options.timeoutSeconds * 1000,
+        killSignal: 'SIGKILL',
+      });
       let stderr = '';
       child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
       child.stdin.on('error', () => {}); // a program that does not read stdin is fine
       child.stdin.end(`${JSON.stringify(event)}\n`);
-      child.on('error', (error: NodeJS.ErrnoException) => reject(new Error(`${this.label}: ${error.code === 'ENOENT' ? 'not found' : error.message}`)));
+      child.on('error', (error: NodeJS.ErrnoException) =>
+        reject(new Error(`${this.label}: ${error.code === 'ENOENT' ? 'not found' : error.message}`)),
+      );
       child.on('close', (code, signal) => {
         if (code === 0) return resolve();
-        const why = signal ? (signal === 'SIGKILL' ? `killed after ${this.options.timeoutSeconds} s` : `killed by ${signal}`) : `exit ${code}`;
+        const why = signal
+          ? signal === 'SIGKILL'
+            ? `killed after ${this.options.timeoutSeconds} s`
+            : `killed by ${signal}`
+          : `exit ${code}`;
         const said = stderr.trim().split('\n').at(-1);
         reject(new Error(`${this.label}: ${why}${said ? `: ${said}` : ''}`));
       });

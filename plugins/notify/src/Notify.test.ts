@@ -52,7 +52,11 @@ appendFileSync(${JSON.stringify(output)}, JSON.stringify({ environment, stdin: J
 if (${exitCode}) { process.stderr.write('mail server says no\\n'); process.exit(${exitCode}); }
 `,
   );
-  const recorded = async () => (await readFile(output, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const recorded = async () =>
+    (await readFile(output, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
   return { command: [process.execPath, script], recorded };
 }
 
@@ -85,15 +89,30 @@ delivery('create succeeded and failed reach both; the webhook is retried after a
     const { body, headers } = server.requests[1]!;
     assert.is(headers.authorization, 'Bearer secret');
     assert.is(headers['content-type'], 'application/json');
-    assert.equal([body.event, body.operation, body.outcome, body.path, body.error], ['create.succeeded', 'create', 'succeeded', source, null]);
-    assert.equal(body.backup, { id: manifest.id, name: 'Daily Backup', tags: ['daily'], parent: null, size: manifest.size, storedSize: manifest.storedSize });
+    assert.equal(
+      [body.event, body.operation, body.outcome, body.path, body.error],
+      ['create.succeeded', 'create', 'succeeded', source, null],
+    );
+    assert.equal(body.backup, {
+      id: manifest.id,
+      name: 'Daily Backup',
+      tags: ['daily'],
+      parent: null,
+      size: manifest.size,
+      storedSize: manifest.storedSize,
+    });
     assert.type(body.host, 'string');
     assert.ok(body.durationSeconds >= 0 && Date.parse(body.finishedAt) >= Date.parse(body.startedAt));
 
     const [first] = await recorder.recorded();
     assert.equal(first.stdin, { ...body, finishedAt: first.stdin.finishedAt, durationSeconds: first.stdin.durationSeconds });
     assert.equal(
-      [first.environment.RAST_BACKUP_EVENT, first.environment.RAST_BACKUP_OUTCOME, first.environment.RAST_BACKUP_BACKUP_ID, first.environment.RAST_BACKUP_BACKUP_NAME],
+      [
+        first.environment.RAST_BACKUP_EVENT,
+        first.environment.RAST_BACKUP_OUTCOME,
+        first.environment.RAST_BACKUP_BACKUP_ID,
+        first.environment.RAST_BACKUP_BACKUP_NAME,
+      ],
       ['create.succeeded', 'succeeded', manifest.id, 'Daily Backup'],
     );
 
@@ -120,7 +139,10 @@ delivery('on = ["failure"] (the default) sends nothing for a success', async () 
     assert.is((await cli(['create', source, '--config', config])).status, 0);
     assert.is(server.requests.length, 0);
     assert.is((await cli(['create', path.join(source, 'missing'), '--config', config])).status, 1);
-    assert.equal(server.requests.map((request) => request.body.event), ['create.failed']);
+    assert.equal(
+      server.requests.map((request) => request.body.event),
+      ['create.failed'],
+    );
   } finally {
     server.close();
   }

@@ -10,7 +10,8 @@ export class NotifyCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Notifications',
     description: 'Send a notification through [notify]',
-    details: 'Without --unit, sends the event test.succeeded to every configured notifier, whatever their `on` filters, to check the configuration. With --unit NAME, sends unit.failed naming the systemd unit: use it from an OnFailure= unit, so that a backup that could not even start (or was killed) is reported too. Exits 1 when a notifier fails.',
+    details:
+      'Without --unit, sends the event test.succeeded to every configured notifier, whatever their `on` filters, to check the configuration. With --unit NAME, sends unit.failed naming the systemd unit: use it from an OnFailure= unit, so that a backup that could not even start (or was killed) is reported too. Exits 1 when a notifier fails.',
     examples: [
       ['Check that notifications arrive', '$0 notify'],
       ['From a systemd OnFailure= unit', '$0 notify --unit rast-backup-daily.service'],
@@ -25,10 +26,20 @@ export class NotifyCommand extends BaseCommand {
     const runtime = await this.context.runtime();
     const { notifiersOf } = await import('./index.js');
     const notifiers = notifiersOf(runtime.pipeline) ?? [];
-    if (notifiers.length === 0) throw new RastError(ErrorCode.CONFIG_INVALID, `${runtime.config.file ?? 'embedded default config'}: notify: no [[notify.webhook]] or [[notify.command]] configured`, { key: 'notify' });
+    if (notifiers.length === 0)
+      throw new RastError(
+        ErrorCode.CONFIG_INVALID,
+        `${runtime.config.file ?? 'embedded default config'}: notify: no [[notify.webhook]] or [[notify.command]] configured`,
+        { key: 'notify' },
+      );
     const started = { operation: (this.unit ? 'unit' : 'test') as never, startedAt: new Date(), path: this.unit };
     const event = this.unit
-      ? notificationOf(started, 'failed', undefined, new Error(this.message ?? `systemd unit ${this.unit} failed; see journalctl -u ${this.unit}`))
+      ? notificationOf(
+          started,
+          'failed',
+          undefined,
+          new Error(this.message ?? `systemd unit ${this.unit} failed; see journalctl -u ${this.unit}`),
+        )
       : notificationOf(started, 'succeeded', undefined);
     try {
       await notifyAll(notifiers, event, !this.unit);

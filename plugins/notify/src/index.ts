@@ -44,7 +44,9 @@ export default definePlugin({
             headers: webhook.headers ?? {},
           }),
       ),
-      ...(options.command ?? []).map((command) => new CommandNotifier({ command: command.command, on: on(command.on), timeoutSeconds: command.timeout_seconds ?? 60 })),
+      ...(options.command ?? []).map(
+        (command) => new CommandNotifier({ command: command.command, on: on(command.on), timeoutSeconds: command.timeout_seconds ?? 60 }),
+      ),
     ];
     registry.set(pipeline, notifiers);
     const operations = new Set<Operation>(options.operations ?? ['create', 'verify', 'prune']);

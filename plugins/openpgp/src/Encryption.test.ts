@@ -32,30 +32,40 @@ const containsMarker = (bytes: Buffer) => bytes.includes(MARKER) || bytes.includ
 
 const roundTrip = suite('openpgp: encrypted directory backups');
 
-roundTrip('a chain of two encrypted backups restores exactly; the manifest records the recipient; no stored byte holds the plaintext marker', async () => {
-  const { home, source, config, repository } = await fixture();
-  const key = await keyPair(path.join(home, 'keys'));
-  await writeConfig(config, repository, `enabled = true\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
-  const rt = await runtime(config);
-  const full = await createBackup(rt, { path: source });
-  await writeFile(path.join(source, 'sub', 'small'), 'changed\n');
-  const incremental = await createBackup(rt, { path: source, parent: 'latest' });
-  assert.is(incremental.parent, full.id);
+roundTrip(
+  'a chain of two encrypted backups restores exactly; the manifest records the recipient; no stored byte holds the plaintext marker',
+  async () => {
+    const { home, source, config, repository } = await fixture();
+    const key = await keyPair(path.join(home, 'keys'));
+    await writeConfig(config, repository, `enabled = true\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
+    const rt = await runtime(config);
+    const full = await createBackup(rt, { path: source });
+    await writeFile(path.join(source, 'sub', 'small'), 'changed\n');
+    const incremental = await createBackup(rt, { path: source, parent: 'latest' });
+    assert.is(incremental.parent, full.id);
 
-  const transform = incremental.transforms.at(-1)!;
-  assert.equal([transform.name, transform.stage, transform.params.recipient, transform.params.packet], ['openpgp', 200, key.fingerprint, 'SEIPDv1']);
-  assert.equal(incremental.transforms.map((t) => t.name), ['zstd', 'openpgp'], 'compressed, then encrypted');
+    const transform = incremental.transforms.at(-1)!;
+    assert.equal(
+      [transform.name, transform.stage, transform.params.recipient, transform.params.packet],
+      ['openpgp', 200, key.fingerprint, 'SEIPDv1'],
+    );
+    assert.equal(
+      incremental.transforms.map((t) => t.name),
+      ['zstd', 'openpgp'],
+      'compressed, then encrypted',
+    );
 
-  const stored = await storedFiles(path.join(repository, 'data'));
-  assert.ok(stored.length >= 5);
-  for (const { file, bytes } of stored) assert.not.ok(containsMarker(bytes), `${file} holds the plaintext marker`);
-  for (const { file, bytes } of stored) assert.is(bytes[0], 0xc1, `${file} starts with a public-key encrypted session key packet`);
+    const stored = await storedFiles(path.join(repository, 'data'));
+    assert.ok(stored.length >= 5);
+    for (const { file, bytes } of stored) assert.not.ok(containsMarker(bytes), `${file} holds the plaintext marker`);
+    for (const { file, bytes } of stored) assert.is(bytes[0], 0xc1, `${file} starts with a public-key encrypted session key packet`);
 
-  await verifyBackup(rt, { backup: incremental.id });
-  const destination = path.join(home, 'restored');
-  await restoreBackup(rt, { backup: incremental.id, destination });
-  await sameTree(destination, source);
-});
+    await verifyBackup(rt, { backup: incremental.id });
+    const destination = path.join(home, 'restored');
+    await restoreBackup(rt, { backup: incremental.id, destination });
+    await sameTree(destination, source);
+  },
+);
 
 roundTrip('control: without encryption the marker is visible in the stored bytes (so the test above can see it)', async () => {
   const { source, config, repository } = await fixture();
@@ -72,7 +82,10 @@ roundTrip('enabled = false writes unencrypted backups and still reads encrypted 
   await writeConfig(config, repository, `enabled = false\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
   const rt = await runtime(config);
   const plain = await createBackup(rt, { path: source });
-  assert.equal(plain.transforms.map((t) => t.name), ['zstd']);
+  assert.equal(
+    plain.transforms.map((t) => t.name),
+    ['zstd'],
+  );
   await restoreBackup(rt, { backup: encrypted.id, destination: path.join(home, 'restored') });
   await sameTree(path.join(home, 'restored'), source);
 });
@@ -85,12 +98,22 @@ const failClosed = suite('openpgp: fail closed');
 
 async function assertNothingWritten(repository: string) {
   const files = await storedFiles(repository).catch(() => []);
-  assert.equal(files.map(({ file }) => file), [], 'nothing written to the repository');
+  assert.equal(
+    files.map(({ file }) => file),
+    [],
+    'nothing written to the repository',
+  );
 }
 
 failClosed('a missing key file refuses to create and writes nothing', async () => {
   const { home, source, config, repository } = await fixture(`enabled = true\nkey_path = "keys/missing.key"`);
-  await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, new RegExp(`encryption\\.key_path: cannot read ${home}/keys/missing\\.key: no such file \\(create a key with: rast-backup generate-key\\)`));
+  await rejects(
+    createBackup(await runtime(config), { path: source }),
+    ErrorCode.CONFIG_INVALID,
+    new RegExp(
+      `encryption\\.key_path: cannot read ${home}/keys/missing\\.key: no such file \\(create a key with: rast-backup generate-key\\)`,
+    ),
+  );
   await assertNothingWritten(repository);
 });
 
@@ -99,7 +122,13 @@ failClosed('a private key readable by group or others is refused with the chmod 
   const key = await keyPair(path.join(home, 'keys'));
   await writeConfig(config, repository, `enabled = true\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
   await chmod(key.privateKeyFile, 0o640);
-  await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, new RegExp(`readable by its group \\S+ \\(mode 0640\\): only the group rast-backup may share a secret; run: chmod 600 ${key.privateKeyFile}`));
+  await rejects(
+    createBackup(await runtime(config), { path: source }),
+    ErrorCode.CONFIG_INVALID,
+    new RegExp(
+      `readable by its group \\S+ \\(mode 0640\\): only the group rast-backup may share a secret; run: chmod 600 ${key.privateKeyFile}`,
+    ),
+  );
   await assertNothingWritten(repository);
 });
 
@@ -113,8 +142,16 @@ failClosed('a file that is not a key, a public key given as key_path, or two dif
   await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, /garbage\.key is not an OpenPGP key/);
   await chmod(key.publicKeyFile, 0o600);
   await writeConfig(config, repository, `key_path = ${JSON.stringify(key.publicKeyFile)}`);
-  await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, /holds a public key, not a private one: .*public_key_path/);
-  await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}\npublic_key_path = ${JSON.stringify(other.publicKeyFile)}`);
+  await rejects(
+    createBackup(await runtime(config), { path: source }),
+    ErrorCode.CONFIG_INVALID,
+    /holds a public key, not a private one: .*public_key_path/,
+  );
+  await writeConfig(
+    config,
+    repository,
+    `key_path = ${JSON.stringify(key.privateKeyFile)}\npublic_key_path = ${JSON.stringify(other.publicKeyFile)}`,
+  );
   await rejects(createBackup(await runtime(config), { path: source }), ErrorCode.CONFIG_INVALID, /they must be the same key/);
   await assertNothingWritten(repository);
 });
@@ -128,30 +165,47 @@ failClosed('restoring with the wrong key names the key the backup needs', async 
   await writeConfig(config, repository, `key_path = ${JSON.stringify(other.privateKeyFile)}`);
   const spaced = key.fingerprint.replace(/(.{4})/g, '$1 ').trim();
   const destination = path.join(home, 'restored');
-  await rejects(restoreBackup(await runtime(config), { backup: backup.id, destination }), ErrorCode.TRANSFORM_FAILED, new RegExp(`encrypted to key ${spaced}, but encryption\\.key_path \\(.*other\\.key\\) is key .*: set key_path to the private key ${key.fingerprint}`));
+  await rejects(
+    restoreBackup(await runtime(config), { backup: backup.id, destination }),
+    ErrorCode.TRANSFORM_FAILED,
+    new RegExp(
+      `encrypted to key ${spaced}, but encryption\\.key_path \\(.*other\\.key\\) is key .*: set key_path to the private key ${key.fingerprint}`,
+    ),
+  );
   await writeConfig(config, repository);
-  await rejects(restoreBackup(await runtime(config), { backup: backup.id, destination }), ErrorCode.TRANSFORM_FAILED, new RegExp(`encrypted to key ${spaced}: set \\[encryption\\] key_path`));
+  await rejects(
+    restoreBackup(await runtime(config), { backup: backup.id, destination }),
+    ErrorCode.TRANSFORM_FAILED,
+    new RegExp(`encrypted to key ${spaced}: set \\[encryption\\] key_path`),
+  );
 });
 
-failClosed('a part altered after the manifest was written is caught by its SHA-256; re-encrypted content is caught by OpenPGP integrity', async () => {
-  const { home, source, config, repository } = await fixture();
-  const key = await keyPair(path.join(home, 'keys'));
-  await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}`);
-  const rt = await runtime(config);
-  const backup = await createBackup(rt, { path: source });
-  const partFile = path.join(repository, backup.parts[0]!.key);
-  const bytes = await readFile(partFile);
-  bytes[bytes.length - 30]! ^= 1;
-  await writeFile(partFile, bytes);
-  await rejects(restoreBackup(rt, { backup: backup.id, destination: path.join(home, 'one') }), ErrorCode.PART_DAMAGED, /SHA-256/);
-  // Fix up the manifest's hash, as an attacker with write access could: the MDC still refuses the part.
-  const manifestFile = path.join(repository, 'backups', `${backup.id}.json`);
-  const { sha256 } = await import('@rast-backup/core');
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
-  manifest.parts[0].sha256 = await sha256(bytes);
-  await writeFile(manifestFile, JSON.stringify(manifest));
-  await rejects(restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, 'two') }), ErrorCode.PART_DAMAGED, /openpgp could not decode it/);
-});
+failClosed(
+  'a part altered after the manifest was written is caught by its SHA-256; re-encrypted content is caught by OpenPGP integrity',
+  async () => {
+    const { home, source, config, repository } = await fixture();
+    const key = await keyPair(path.join(home, 'keys'));
+    await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}`);
+    const rt = await runtime(config);
+    const backup = await createBackup(rt, { path: source });
+    const partFile = path.join(repository, backup.parts[0]!.key);
+    const bytes = await readFile(partFile);
+    bytes[bytes.length - 30]! ^= 1;
+    await writeFile(partFile, bytes);
+    await rejects(restoreBackup(rt, { backup: backup.id, destination: path.join(home, 'one') }), ErrorCode.PART_DAMAGED, /SHA-256/);
+    // Fix up the manifest's hash, as an attacker with write access could: the MDC still refuses the part.
+    const manifestFile = path.join(repository, 'backups', `${backup.id}.json`);
+    const { sha256 } = await import('@rast-backup/core');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    manifest.parts[0].sha256 = await sha256(bytes);
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    await rejects(
+      restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, 'two') }),
+      ErrorCode.PART_DAMAGED,
+      /openpgp could not decode it/,
+    );
+  },
+);
 
 failClosed.run();
 
@@ -167,11 +221,16 @@ writeOnly('with only the public key, full and incremental creates work; restore 
   const backup = await createBackup(rt, { path: source });
   assert.is(backup.transforms.at(-1)!.params.recipient, key.fingerprint);
   for (const { bytes } of await storedFiles(path.join(repository, 'data'))) assert.not.ok(containsMarker(bytes));
-  const needed = /this host has only a public key \(encryption\.public_key_path in .*\): it can make backups but not read them.*set encryption\.key_path/;
+  const needed =
+    /this host has only a public key \(encryption\.public_key_path in .*\): it can make backups but not read them.*set encryption\.key_path/;
   await rejects(restoreBackup(rt, { backup: backup.id, destination: path.join(home, 'restored') }), ErrorCode.TRANSFORM_FAILED, needed);
   const failed = await rejects(verifyBackup(rt, { backup: backup.id }), ErrorCode.CANNOT_CHECK, needed);
   const report = failed.facts.report as { status: string; sinks: Array<{ problems: string[] }>; undecodable: { code: string } };
-  assert.equal([report.status, report.undecodable.code, report.sinks[0]!.problems], ['unchecked', ErrorCode.TRANSFORM_FAILED, []], 'the stored bytes themselves are intact; the stream is not checked, not damaged');
+  assert.equal(
+    [report.status, report.undecodable.code, report.sinks[0]!.problems],
+    ['unchecked', ErrorCode.TRANSFORM_FAILED, []],
+    'the stored bytes themselves are intact; the stream is not checked, not damaged',
+  );
   // The parent's index is encrypted to a key this host lacks: the incremental uses the host's own copy of it.
   await writeFile(path.join(source, 'added-on-a-write-only-host'), 'new');
   const incremental = await createBackup(rt, { path: source, parent: 'latest' });
@@ -198,9 +257,17 @@ passphrase('the passphrase comes from the environment variable or from a private
   const restore = async (name: string) => restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, name) });
 
   delete process.env.RAST_TEST_PASSPHRASE;
-  await rejects(restore('a'), ErrorCode.CONFIG_INVALID, /locked\.key is protected by a passphrase: put it in the environment variable RAST_TEST_PASSPHRASE/);
+  await rejects(
+    restore('a'),
+    ErrorCode.CONFIG_INVALID,
+    /locked\.key is protected by a passphrase: put it in the environment variable RAST_TEST_PASSPHRASE/,
+  );
   process.env.RAST_TEST_PASSPHRASE = 'wrong';
-  await rejects(restore('b'), ErrorCode.CONFIG_INVALID, /the passphrase from the environment variable RAST_TEST_PASSPHRASE does not unlock/);
+  await rejects(
+    restore('b'),
+    ErrorCode.CONFIG_INVALID,
+    /the passphrase from the environment variable RAST_TEST_PASSPHRASE does not unlock/,
+  );
   process.env.RAST_TEST_PASSPHRASE = 'correct horse battery';
   await restore('c');
   await sameTree(path.join(home, 'c'), source);
@@ -215,25 +282,38 @@ passphrase('the passphrase comes from the environment variable or from a private
   await sameTree(path.join(home, 'e'), source);
 });
 
-testNeeding(passphrase, hasGpg, 'gpg (GnuPG)', 'gpg imports a passphrase-protected key and decrypts a part with the passphrase', async () => {
-  const { home, source, config, repository } = await fixture();
-  const key = await keyPair(path.join(home, 'keys'), 'locked.key', 'correct horse battery');
-  await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}`);
-  const backup = await createBackup(await runtime(config), { path: source });
-  const gpg = await gnupg();
-  try {
-    assert.is(gpg.run(['--import', key.privateKeyFile]).status, 0);
-    const passphraseFile = path.join(await temporaryDirectory(), 'pass');
-    await writeFile(passphraseFile, 'correct horse battery\n', { mode: 0o600 });
-    const wrong = gpg.run(['--pinentry-mode', 'loopback', '--passphrase', 'nope', '--decrypt', path.join(repository, backup.index.key)]);
-    assert.is.not(wrong.status, 0);
-    const right = gpg.run(['--pinentry-mode', 'loopback', '--passphrase-file', passphraseFile, '--decrypt', path.join(repository, backup.index.key)]);
-    assert.is(right.status, 0, right.stderr);
-    const index = spawnSync('zstd', ['-d', '-q'], { input: right.stdout }).stdout.toString();
-    assert.ok(index.startsWith(`{"format":"rast-backup/index","version":1,"backupId":"${backup.id}"`), index.slice(0, 80));
-  } finally {
-    gpg.close();
-  }
-});
+testNeeding(
+  passphrase,
+  hasGpg,
+  'gpg (GnuPG)',
+  'gpg imports a passphrase-protected key and decrypts a part with the passphrase',
+  async () => {
+    const { home, source, config, repository } = await fixture();
+    const key = await keyPair(path.join(home, 'keys'), 'locked.key', 'correct horse battery');
+    await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}`);
+    const backup = await createBackup(await runtime(config), { path: source });
+    const gpg = await gnupg();
+    try {
+      assert.is(gpg.run(['--import', key.privateKeyFile]).status, 0);
+      const passphraseFile = path.join(await temporaryDirectory(), 'pass');
+      await writeFile(passphraseFile, 'correct horse battery\n', { mode: 0o600 });
+      const wrong = gpg.run(['--pinentry-mode', 'loopback', '--passphrase', 'nope', '--decrypt', path.join(repository, backup.index.key)]);
+      assert.is.not(wrong.status, 0);
+      const right = gpg.run([
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase-file',
+        passphraseFile,
+        '--decrypt',
+        path.join(repository, backup.index.key),
+      ]);
+      assert.is(right.status, 0, right.stderr);
+      const index = spawnSync('zstd', ['-d', '-q'], { input: right.stdout }).stdout.toString();
+      assert.ok(index.startsWith(`{"format":"rast-backup/index","version":1,"backupId":"${backup.id}"`), index.slice(0, 80));
+    } finally {
+      gpg.close();
+    }
+  },
+);
 
 passphrase.run();

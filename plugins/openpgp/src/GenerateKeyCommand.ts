@@ -17,7 +17,10 @@ export class GenerateKeyCommand extends BaseCommand {
     details: `Writes a new OpenPGP private key (mode 0600) to --output, else to [encryption] key_path, else to ${DEFAULT_KEY_PATH}, and its public key beside it (same name plus .pub); never overwrites a file. The key is Curve25519 (ed25519 + cv25519), usable by GnuPG 2.2 and later, so backups can be recovered with gpg alone. To protect the key with a passphrase, name where the passphrase is (never on the command line): --passphrase-env or --passphrase-file, else [encryption] passphrase_file, else the variable named by passphrase_env (RAST_BACKUP_PASSPHRASE) when it is set.`,
     examples: [
       ['Make the key named by the config', '$0 generate-key'],
-      ['Make a key elsewhere, protected by the passphrase in $BACKUP_PASS', '$0 generate-key --output /root/backup.key --passphrase-env BACKUP_PASS'],
+      [
+        'Make a key elsewhere, protected by the passphrase in $BACKUP_PASS',
+        '$0 generate-key --output /root/backup.key --passphrase-env BACKUP_PASS',
+      ],
     ],
   });
 
@@ -41,7 +44,8 @@ export class GenerateKeyCommand extends BaseCommand {
     }
     const variable = this.passphraseEnv ?? settings?.passphraseEnv;
     const value = variable ? process.env[variable] : undefined;
-    if (this.passphraseEnv && !value) throw new RastError(ErrorCode.USAGE, `--passphrase-env ${variable}: the environment variable is not set or empty`);
+    if (this.passphraseEnv && !value)
+      throw new RastError(ErrorCode.USAGE, `--passphrase-env ${variable}: the environment variable is not set or empty`);
     return value ? { passphrase: value, source: `environment variable ${variable}` } : {};
   }
 

@@ -53,8 +53,14 @@ generate('is available without [encryption] (with --output), and --json describe
 generate('protects the key with a passphrase named by --passphrase-env, never taken from a flag value', async () => {
   const { home, config } = await fixture();
   const output = path.join(home, 'locked.key');
-  assertFails(cli(['generate-key', '--output', output, '--passphrase-env', 'RAST_TEST_UNSET', '--config', config]), 2, /RB007: --passphrase-env RAST_TEST_UNSET: the environment variable is not set/);
-  const made = cli(['generate-key', '--output', output, '--passphrase-env', 'RAST_TEST_PASS', '--json', '--config', config], { env: { RAST_TEST_PASS: 'secret words' } });
+  assertFails(
+    cli(['generate-key', '--output', output, '--passphrase-env', 'RAST_TEST_UNSET', '--config', config]),
+    2,
+    /RB007: --passphrase-env RAST_TEST_UNSET: the environment variable is not set/,
+  );
+  const made = cli(['generate-key', '--output', output, '--passphrase-env', 'RAST_TEST_PASS', '--json', '--config', config], {
+    env: { RAST_TEST_PASS: 'secret words' },
+  });
   assert.is(JSON.parse(made.stdout).protected, true);
   const key = await openpgp.readPrivateKey({ armoredKey: await readFile(output, 'utf8') });
   assert.not.ok(key.isDecrypted());
@@ -80,41 +86,50 @@ cliErrors.run();
 
 const interop = suite('openpgp: GnuPG interoperability');
 
-testNeeding(interop, hasGpg, 'gpg (GnuPG)', 'gpg imports the generated key as ed25519 + cv25519 and decrypts parts of every size; openpgp.js reads what gpg encrypts', async () => {
-  const directory = await temporaryDirectory();
-  const key = await keyPair(directory);
-  const gpg = await gnupg();
-  try {
-    assert.is(gpg.run(['--import', key.privateKeyFile]).status, 0);
-    const listing = gpg.run(['--with-colons', '--list-secret-keys']).stdout.toString();
-    assert.match(listing, new RegExp(`fpr:+${key.fingerprint}:`));
-    assert.match(listing, /^sec:.*:ed25519:/m);
-    assert.match(listing, /^ssb:[^:]*:255:18:.*:e:.*:cv25519:/m);
+testNeeding(
+  interop,
+  hasGpg,
+  'gpg (GnuPG)',
+  'gpg imports the generated key as ed25519 + cv25519 and decrypts parts of every size; openpgp.js reads what gpg encrypts',
+  async () => {
+    const directory = await temporaryDirectory();
+    const key = await keyPair(directory);
+    const gpg = await gnupg();
+    try {
+      assert.is(gpg.run(['--import', key.privateKeyFile]).status, 0);
+      const listing = gpg.run(['--with-colons', '--list-secret-keys']).stdout.toString();
+      assert.match(listing, new RegExp(`fpr:+${key.fingerprint}:`));
+      assert.match(listing, /^sec:.*:ed25519:/m);
+      assert.match(listing, /^ssb:[^:]*:255:18:.*:e:.*:cv25519:/m);
 
-    const recipient = await openpgp.readKey({ armoredKey: await readFile(key.publicKeyFile, 'utf8') });
-    // Sizes around the packet length encodings (1, 2 and 5 octets) and a multi-MiB part.
-    for (const size of [0, 1, 150, 191, 192, 8000, 8383, 8384, 65536, 3 * 1024 * 1024 + 7]) {
-      const data = randomBytes(size);
-      const message = await encodeHere(encryptionWorker(recipient), Buffer.from(data));
-      const file = path.join(directory, `part-${size}`);
-      await writeFile(file, message);
-      const decrypted = gpg.run(['--quiet', '--decrypt', file]);
-      assert.is(decrypted.status, 0, decrypted.stderr);
-      assert.ok(decrypted.stdout.equals(data), `gpg decrypts a ${size}-byte part`);
-      assert.not.match(decrypted.stderr, /WARNING: message was not integrity protected/);
+      const recipient = await openpgp.readKey({ armoredKey: await readFile(key.publicKeyFile, 'utf8') });
+      // Sizes around the packet length encodings (1, 2 and 5 octets) and a multi-MiB part.
+      for (const size of [0, 1, 150, 191, 192, 8000, 8383, 8384, 65536, 3 * 1024 * 1024 + 7]) {
+        const data = randomBytes(size);
+        const message = await encodeHere(encryptionWorker(recipient), Buffer.from(data));
+        const file = path.join(directory, `part-${size}`);
+        await writeFile(file, message);
+        const decrypted = gpg.run(['--quiet', '--decrypt', file]);
+        assert.is(decrypted.status, 0, decrypted.stderr);
+        assert.ok(decrypted.stdout.equals(data), `gpg decrypts a ${size}-byte part`);
+        assert.not.match(decrypted.stderr, /WARNING: message was not integrity protected/);
+      }
+      const packets = gpg.run(['--list-packets', path.join(directory, 'part-150')]).stdout.toString();
+      assert.match(packets, /:pubkey enc packet: version 3, algo 18/);
+      assert.match(packets, /:encrypted data packet:\n\s+length: \d+\n\s+mdc_method: 2/, 'SEIPD version 1, with an MDC');
+
+      const plain = randomBytes(100_000);
+      const encrypted = spawnSync('gpg', ['--batch', '--trust-model', 'always', '--encrypt', '--recipient', key.fingerprint], {
+        env: gpg.env,
+        input: plain,
+      });
+      assert.is(encrypted.status, 0, String(encrypted.stderr));
+      const privateKey = await openpgp.readPrivateKey({ armoredKey: await readFile(key.privateKeyFile, 'utf8') });
+      assert.ok((await decodePart(decryptionWorker(privateKey), encrypted.stdout, {})).equals(plain));
+    } finally {
+      gpg.close();
     }
-    const packets = gpg.run(['--list-packets', path.join(directory, 'part-150')]).stdout.toString();
-    assert.match(packets, /:pubkey enc packet: version 3, algo 18/);
-    assert.match(packets, /:encrypted data packet:\n\s+length: \d+\n\s+mdc_method: 2/, 'SEIPD version 1, with an MDC');
-
-    const plain = randomBytes(100_000);
-    const encrypted = spawnSync('gpg', ['--batch', '--trust-model', 'always', '--encrypt', '--recipient', key.fingerprint], { env: gpg.env, input: plain });
-    assert.is(encrypted.status, 0, String(encrypted.stderr));
-    const privateKey = await openpgp.readPrivateKey({ armoredKey: await readFile(key.privateKeyFile, 'utf8') });
-    assert.ok((await decodePart(decryptionWorker(privateKey), encrypted.stdout, {})).equals(plain));
-  } finally {
-    gpg.close();
-  }
-});
+  },
+);
 
 interop.run();

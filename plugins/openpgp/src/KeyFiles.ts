@@ -39,7 +39,7 @@ async function checkPrivateFile(settings: EncryptionSettings, configKey: string,
 
 function describeFsError(error: NodeJS.ErrnoException): string {
   if (error.code === 'ENOENT') return 'no such file (create a key with: rast-backup generate-key)';
-  if (error.code === 'EACCES') return 'permission denied (run as the key file\'s owner, usually root)';
+  if (error.code === 'EACCES') return "permission denied (run as the key file's owner, usually root)";
   return error.message;
 }
 
@@ -64,11 +64,19 @@ async function describeKey(settings: EncryptionSettings, configKey: string, file
   try {
     encryptionKey = await key.getEncryptionKey();
   } catch (error) {
-    throw configError(settings, configKey, `${file} has no usable encryption key (${(error as Error).message}); make one with rast-backup generate-key`);
+    throw configError(
+      settings,
+      configKey,
+      `${file} has no usable encryption key (${(error as Error).message}); make one with rast-backup generate-key`,
+    );
   }
   const algorithm = encryptionKey.getAlgorithmInfo().algorithm;
   if (key.keyPacket.version !== 4 || UNSUPPORTED_BY_GNUPG_22.has(algorithm)) {
-    throw configError(settings, configKey, `${file} is a version ${key.keyPacket.version} key using ${algorithm}, which GnuPG 2.2 cannot use: backups could not be recovered with gpg; make a key with rast-backup generate-key`);
+    throw configError(
+      settings,
+      configKey,
+      `${file} is a version ${key.keyPacket.version} key using ${algorithm}, which GnuPG 2.2 cannot use: backups could not be recovered with gpg; make a key with rast-backup generate-key`,
+    );
   }
   return {
     key,
@@ -89,7 +97,11 @@ export async function loadRecipient(settings: EncryptionSettings): Promise<Loade
     await checkPrivateFile(settings, 'key_path', settings.keyPath);
     const key = await parseKeyFile(settings, 'key_path', settings.keyPath);
     if (!key.isPrivate()) {
-      throw configError(settings, 'key_path', `${settings.keyPath} holds a public key, not a private one: for a host that only makes backups, set it as encryption.public_key_path instead`);
+      throw configError(
+        settings,
+        'key_path',
+        `${settings.keyPath} holds a public key, not a private one: for a host that only makes backups, set it as encryption.public_key_path instead`,
+      );
     }
     fromPrivate = await describeKey(settings, 'key_path', settings.keyPath, key.toPublic());
   }
@@ -97,7 +109,11 @@ export async function loadRecipient(settings: EncryptionSettings): Promise<Loade
   const key = await parseKeyFile(settings, 'public_key_path', settings.publicKeyPath);
   const recipient = await describeKey(settings, 'public_key_path', settings.publicKeyPath, key.toPublic());
   if (fromPrivate && fromPrivate.fingerprint !== recipient.fingerprint) {
-    throw configError(settings, 'public_key_path', `${settings.publicKeyPath} is key ${recipient.fingerprint}, but key_path ${settings.keyPath} is key ${fromPrivate.fingerprint}: they must be the same key (or leave public_key_path out)`);
+    throw configError(
+      settings,
+      'public_key_path',
+      `${settings.publicKeyPath} is key ${recipient.fingerprint}, but key_path ${settings.keyPath} is key ${fromPrivate.fingerprint}: they must be the same key (or leave public_key_path out)`,
+    );
   }
   return recipient;
 }
@@ -123,7 +139,11 @@ export async function loadPrivateKey(settings: EncryptionSettings): Promise<Load
   if (!privateKey.isDecrypted()) {
     const { passphrase, source } = await readPassphrase(settings);
     if (passphrase === undefined) {
-      throw configError(settings, 'key_path', `${file} is protected by a passphrase: put it in the ${source} (or set encryption.passphrase_file to a file holding it)`);
+      throw configError(
+        settings,
+        'key_path',
+        `${file} is protected by a passphrase: put it in the ${source} (or set encryption.passphrase_file to a file holding it)`,
+      );
     }
     try {
       privateKey = await openpgp.decryptKey({ privateKey, passphrase });

@@ -15,10 +15,13 @@ export interface GeneratedKey {
 export const publicKeyFileFor = (privateKeyFile: string) => `${privateKeyFile}.pub`;
 
 async function exists(file: string): Promise<boolean> {
-  return lstat(file).then(() => true, (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return false;
-    throw error;
-  });
+  return lstat(file).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
 }
 
 /**
@@ -30,7 +33,11 @@ export async function generateKeyFiles(privateKeyFile: string, userId: string, p
   const publicKeyFile = publicKeyFileFor(privateKeyFile);
   for (const file of [privateKeyFile, publicKeyFile]) {
     if (await exists(file)) {
-      throw new RastError(ErrorCode.DESTINATION_INVALID, `${file} already exists: refusing to overwrite a key (backups made with it would become unreadable); move it away or choose another --output`, { path: file });
+      throw new RastError(
+        ErrorCode.DESTINATION_INVALID,
+        `${file} already exists: refusing to overwrite a key (backups made with it would become unreadable); move it away or choose another --output`,
+        { path: file },
+      );
     }
   }
   const { privateKey, publicKey } = await openpgp.generateKey({
@@ -47,13 +54,17 @@ export async function generateKeyFiles(privateKeyFile: string, userId: string, p
   try {
     await writeFile(privateKeyFile, privateKey, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `cannot write ${privateKeyFile}: ${(error as Error).message}`, { path: privateKeyFile });
+    throw new RastError(ErrorCode.DESTINATION_INVALID, `cannot write ${privateKeyFile}: ${(error as Error).message}`, {
+      path: privateKeyFile,
+    });
   }
   try {
     await writeFile(publicKeyFile, publicKey, { flag: 'wx', mode: 0o644 });
   } catch (error) {
     await rm(privateKeyFile, { force: true });
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `cannot write ${publicKeyFile}: ${(error as Error).message}`, { path: publicKeyFile });
+    throw new RastError(ErrorCode.DESTINATION_INVALID, `cannot write ${publicKeyFile}: ${(error as Error).message}`, {
+      path: publicKeyFile,
+    });
   }
   return { privateKeyFile, publicKeyFile, fingerprint, protected: passphrase !== undefined };
 }

@@ -15,7 +15,12 @@ async function readWrittenMessage(data: Uint8Array, privateKey: openpgp.PrivateK
 }
 
 const keys = (async () => {
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'reader test' }], format: 'object' });
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'reader test' }],
+    format: 'object',
+  });
   return { privateKey, publicKey };
 })();
 
@@ -47,7 +52,10 @@ reader('a changed byte anywhere in the encrypted data is refused, never returned
   for (const at of [message.length - 1, message.length - 30, message.length - 50_000, 200]) {
     const damaged = Buffer.from(message);
     damaged[at]! ^= 0x01;
-    const error = await readWrittenMessage(damaged, privateKey).then(() => undefined, (failure: Error) => failure);
+    const error = await readWrittenMessage(damaged, privateKey).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
     assert.ok(error, `byte ${at} of ${message.length}`);
     assert.match(error!.message, /damaged|decrypt|session key/i);
   }
@@ -56,25 +64,38 @@ reader('a changed byte anywhere in the encrypted data is refused, never returned
 reader('messages of other shapes (openpgp.js with compression) are left to openpgp.js, and decryptPart reads both', async () => {
   const { privateKey, publicKey } = await keys;
   const data = Buffer.from('made by openpgp.js '.repeat(1000));
-  const other = Buffer.from(await openpgp.encrypt({ message: await openpgp.createMessage({ binary: data }), encryptionKeys: publicKey, format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib } }));
+  const other = Buffer.from(
+    await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: data }),
+      encryptionKeys: publicKey,
+      format: 'binary',
+      config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+    }),
+  );
   assert.is(await readWrittenMessage(other, privateKey), undefined);
   assert.equal(await decryptPart(privateKey, other), data);
   const mine = randomBytes(5000);
   assert.equal(await decryptPart(privateKey, await written(mine)), mine);
 });
 
-reader('decryptPart decrypts in a worker thread, taking its input over (moved, not copied) when it owns its memory; damage comes back as the same refusal', async () => {
-  const { privateKey } = await keys;
-  const data = randomBytes(2 * 1024 * 1024 + 3);
-  const message = Buffer.from(await written(data)); // a buffer of its own, as sinks return
-  const shared = Buffer.concat([Buffer.alloc(10), message]);
-  assert.equal(await decryptPart(privateKey, message), data);
-  assert.is(message.length, 0, 'the message was moved to the worker');
-  assert.equal(await decryptPart(privateKey, shared.subarray(10)), data, 'a view into a larger buffer is copied');
-  const damaged = Buffer.from(shared.subarray(10));
-  damaged[damaged.length - 100]! ^= 0x01;
-  const error = await decryptPart(privateKey, damaged).then(() => undefined, (failure: Error) => failure);
-  assert.match(error?.message ?? '', /the OpenPGP message is damaged: modification detected/);
-});
+reader(
+  'decryptPart decrypts in a worker thread, taking its input over (moved, not copied) when it owns its memory; damage comes back as the same refusal',
+  async () => {
+    const { privateKey } = await keys;
+    const data = randomBytes(2 * 1024 * 1024 + 3);
+    const message = Buffer.from(await written(data)); // a buffer of its own, as sinks return
+    const shared = Buffer.concat([Buffer.alloc(10), message]);
+    assert.equal(await decryptPart(privateKey, message), data);
+    assert.is(message.length, 0, 'the message was moved to the worker');
+    assert.equal(await decryptPart(privateKey, shared.subarray(10)), data, 'a view into a larger buffer is copied');
+    const damaged = Buffer.from(shared.subarray(10));
+    damaged[damaged.length - 100]! ^= 0x01;
+    const error = await decryptPart(privateKey, damaged).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+    assert.match(error?.message ?? '', /the OpenPGP message is damaged: modification detected/);
+  },
+);
 
 reader.run();

@@ -14,7 +14,8 @@ export async function writtenMessageKey(data: Uint8Array, privateKey: openpgp.Pr
     offset = packet.body + packet.length;
     packet = packetAt(data, offset);
   }
-  if (!packet || packet.tag !== SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA || offset === 0 || packet.body + packet.length !== data.length) return undefined;
+  if (!packet || packet.tag !== SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA || offset === 0 || packet.body + packet.length !== data.length)
+    return undefined;
   if (data[packet.body] !== SEIPD_VERSION) return undefined;
   const message = await openpgp.readMessage({ binaryMessage: data.subarray(0, offset) });
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });

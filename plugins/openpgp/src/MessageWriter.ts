@@ -37,10 +37,18 @@ export function messageBound(size: number): number {
  * `output` (at least messageBound(data.length) bytes) must not overlap `data`. `collect`, if given, frees the
  * cipher's output slices now and then (a garbage collection; see WorkerStage).
  */
-export function writeMessageInto(output: Buffer, sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array, collect?: () => void): number {
+export function writeMessageInto(
+  output: Buffer,
+  sessionKeyPackets: Uint8Array,
+  sessionKey: Uint8Array,
+  data: Uint8Array,
+  collect?: () => void,
+): number {
   if (sessionKey.length !== 32) throw new Error('the session key must be 32 bytes (AES-256)');
-  if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM) throw new Error(`the session key packets take ${sessionKeyPackets.length} bytes, more than ${SESSION_KEY_PACKETS_ROOM}`);
-  if (output.length < messageBound(data.length)) throw new Error(`OpenPGP message writer: ${output.length} bytes of output for ${data.length} bytes of data`);
+  if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM)
+    throw new Error(`the session key packets take ${sessionKeyPackets.length} bytes, more than ${SESSION_KEY_PACKETS_ROOM}`);
+  if (output.length < messageBound(data.length))
+    throw new Error(`OpenPGP message writer: ${output.length} bytes of output for ${data.length} bytes of data`);
   // Literal data packet: format 'b' (binary), no file name, date 0, then the data.
   const literalBody = 6 + data.length;
   const literalHeader = Buffer.concat([packetHeader(LITERAL_DATA, literalBody), Buffer.from([0x62, 0, 0, 0, 0, 0])]);

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, RastError, TransformStage, type DecoderWorker, type Transform, type TransformDecoder, type TransformWorker } from '@rast-backup/core';
+import {
+  ErrorCode,
+  RastError,
+  TransformStage,
+  type DecoderWorker,
+  type Transform,
+  type TransformDecoder,
+  type TransformWorker,
+} from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
@@ -22,7 +30,12 @@ export function encryptionWorker(recipient: openpgp.Key): TransformWorker {
  */
 async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
   const sessionKey = randomBytes(32);
-  const sessionKeyPackets = await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: recipient, format: 'binary' });
+  const sessionKeyPackets = await openpgp.encryptSessionKey({
+    data: sessionKey,
+    algorithm: 'aes256',
+    encryptionKeys: recipient,
+    format: 'binary',
+  });
   return { sessionKeyPackets, sessionKey };
 }
 

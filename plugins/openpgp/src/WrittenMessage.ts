@@ -23,14 +23,22 @@ export function decryptWritten(data: Uint8Array, { sessionKey, start: from, end 
   const plain = Buffer.allocUnsafeSlow(encrypted.length);
   const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
   let written = 0;
-  for (let start = 0; start < encrypted.length; start += SLICE) written += decipher.update(encrypted.subarray(start, start + SLICE)).copy(plain, written);
+  for (let start = 0; start < encrypted.length; start += SLICE)
+    written += decipher.update(encrypted.subarray(start, start + SLICE)).copy(plain, written);
   written += decipher.final().copy(plain, written);
   const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
   if (written !== encrypted.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
-  if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1]) throw damaged('the session key does not decrypt it (check bytes differ)');
+  if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1])
+    throw damaged('the session key does not decrypt it (check bytes differ)');
   const mdcAt = written - MDC_HEADER.length - MDC_LENGTH;
-  const mdc = createHash('sha1').update(plain.subarray(0, mdcAt + MDC_HEADER.length)).digest();
-  if (!plain.subarray(mdcAt, mdcAt + MDC_HEADER.length).equals(MDC_HEADER) || !timingSafeEqual(mdc, plain.subarray(mdcAt + MDC_HEADER.length, written))) throw damaged('modification detected (MDC mismatch)');
+  const mdc = createHash('sha1')
+    .update(plain.subarray(0, mdcAt + MDC_HEADER.length))
+    .digest();
+  if (
+    !plain.subarray(mdcAt, mdcAt + MDC_HEADER.length).equals(MDC_HEADER) ||
+    !timingSafeEqual(mdc, plain.subarray(mdcAt + MDC_HEADER.length, written))
+  )
+    throw damaged('modification detected (MDC mismatch)');
   const literal = packetAt(plain, AES_BLOCK + 2);
   if (!literal || literal.tag !== LITERAL_DATA || literal.body + literal.length !== mdcAt) return undefined;
   const nameLength = plain[literal.body + 1]!;

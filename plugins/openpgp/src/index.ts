@@ -5,7 +5,6 @@ import { GenerateKeyCommand } from './GenerateKeyCommand.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
-
 export { settingsOf, DEFAULT_KEY_PATH, DEFAULT_PASSPHRASE_ENV, type EncryptionSettings } from './EncryptionSettings.js';
 export { GenerateKeyCommand } from './GenerateKeyCommand.js';
 
@@ -42,10 +41,16 @@ export default definePlugin({
     const loaded = () => (decoder ??= modules().then((module) => module.createDecryption(settings)));
     pipeline.hooks.untransform.for('openpgp').tap(PLUGIN_NAME, () => ({
       // openpgp.js is loaded on the first part, to find its session key.
-      worker: { module: new URL('./DecryptionStage.js', import.meta.url).href, prepare: async (data, params) => (await loaded()).worker.prepare!(data, params) },
+      worker: {
+        module: new URL('./DecryptionStage.js', import.meta.url).href,
+        prepare: async (data, params) => (await loaded()).worker.prepare!(data, params),
+      },
       ready: async (params) => (await loaded()).ready?.(params),
     }));
     if (!settings.enabled) return;
-    pipeline.hooks.transforms.tapPromise(PLUGIN_NAME, async (transforms) => [...transforms, await (await modules()).createEncryption(settings, `${PLUGIN_NAME}@${VERSION}`)]);
+    pipeline.hooks.transforms.tapPromise(PLUGIN_NAME, async (transforms) => [
+      ...transforms,
+      await (await modules()).createEncryption(settings, `${PLUGIN_NAME}@${VERSION}`),
+    ]);
   },
 });

@@ -11,11 +11,15 @@ import { safeRelativePath } from './SafeRelativePath.js';
 export function checkIndex(index: FileIndex, backupId: string, chain?: Set<string>): void {
   const types = new Map<string, string>();
   const refuse = (entryPath: string, reason: string) =>
-    new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId}: refusing to restore "${displayPath(entryPath)}": ${reason}`, { backup: backupId, path: displayPath(entryPath) });
+    new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId}: refusing to restore "${displayPath(entryPath)}": ${reason}`, {
+      backup: backupId,
+      path: displayPath(entryPath),
+    });
   for (const entry of index.entries) {
     safeRelativePath(entry.path, backupId);
     if (types.has(entry.path)) throw refuse(entry.path, 'the index lists it twice');
-    if (chain && !chain.has(entry.from)) throw refuse(entry.path, `the index says backup ${entry.from} holds it, which is not in its chain`);
+    if (chain && !chain.has(entry.from))
+      throw refuse(entry.path, `the index says backup ${entry.from} holds it, which is not in its chain`);
     types.set(entry.path, entry.type);
   }
   for (const entry of index.entries) {
@@ -25,7 +29,8 @@ export function checkIndex(index: FileIndex, backupId: string, chain?: Set<strin
     }
     if (entry.type === 'hardlink') {
       safeRelativePath(entry.linkTo ?? '', backupId);
-      if (types.get(entry.linkTo!) !== 'file') throw refuse(entry.path, `it is a hard link to "${displayPath(entry.linkTo!)}", which the backup does not hold as a file`);
+      if (types.get(entry.linkTo!) !== 'file')
+        throw refuse(entry.path, `it is a hard link to "${displayPath(entry.linkTo!)}", which the backup does not hold as a file`);
     }
   }
 }

@@ -24,10 +24,16 @@ function plan(context: RestoreContext) {
   checkIndex(context.index, context.target.id, new Set(context.chain.map((manifest) => manifest.id)));
   const matcher = includeMatcher(context.include);
   const byPath = new Map(context.index.entries.map((entry) => [entry.path, entry]));
-  const wanted = context.index.entries.filter((entry) => matcher.matches(entry.path) || (context.include.length === 0 && entry.path === '.'));
+  const wanted = context.index.entries.filter(
+    (entry) => matcher.matches(entry.path) || (context.include.length === 0 && entry.path === '.'),
+  );
   const unused = matcher.unused();
   if (unused.length > 0) {
-    throw new RastError(ErrorCode.USAGE, `--include ${unused.join(' ')}: matches nothing in backup ${context.target.id} (see its files with rast-backup ls)`, { backup: context.target.id });
+    throw new RastError(
+      ErrorCode.USAGE,
+      `--include ${unused.join(' ')}: matches nothing in backup ${context.target.id} (see its files with rast-backup ls)`,
+      { backup: context.target.id },
+    );
   }
   const dataTarget = new Map<string, string>();
   for (const entry of wanted) if (entry.type === 'file') dataTarget.set(entry.path, entry.path);
@@ -69,7 +75,9 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
         skipped.push(`${displayPath(entry.path)}: device node (needs root)`);
         continue;
       }
-      await tree.special(entry.path, async (directory, name) => makeSpecialFile(directory, name, entry.type as 'char-device' | 'block-device', entry.devMajor, entry.devMinor));
+      await tree.special(entry.path, async (directory, name) =>
+        makeSpecialFile(directory, name, entry.type as 'char-device' | 'block-device', entry.devMajor, entry.devMinor),
+      );
     } else if (entry.type === 'socket') {
       await tree.special(entry.path, async (directory, name) => makeSpecialFile(directory, name, 'socket'));
     } else continue;
@@ -88,5 +96,10 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
   for (const entry of directoryEntries) skipped.push(...(await applyMetadata(tree.absolute(entry.path), entry, isRoot, restorable)));
 
   const ownersNotSet = [...restored, ...directoryEntries].filter((entry) => ownerNotSet(entry, isRoot)).length;
-  return { entries: restored.length + directoryEntries.length + wanted.filter((entry) => entry.type === 'hardlink').length, bytes, skipped, ownersNotSet };
+  return {
+    entries: restored.length + directoryEntries.length + wanted.filter((entry) => entry.type === 'hardlink').length,
+    bytes,
+    skipped,
+    ownersNotSet,
+  };
 }

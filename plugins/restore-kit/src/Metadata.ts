@@ -21,23 +21,32 @@ export type XattrFilter = (name: string) => boolean;
  * Applies an entry's metadata in the kernel's order: owner (as root only), then mode (chown clears setuid),
  * then xattrs (those `restorable` keeps), then times. Returns what the destination could not hold.
  */
-export async function applyMetadata(absolute: Buffer, entry: IndexEntry, isRoot: boolean, restorable: XattrFilter = () => true): Promise<string[]> {
+export async function applyMetadata(
+  absolute: Buffer,
+  entry: IndexEntry,
+  isRoot: boolean,
+  restorable: XattrFilter = () => true,
+): Promise<string[]> {
   const skipped: string[] = [];
   const isSymlink = entry.type === 'symlink';
   if (isRoot) await lchown(absolute, entry.uid, entry.gid);
   if (!isSymlink) await chmod(absolute, entry.mode);
   if (entry.xattrs && !isSymlink) {
     const xattrs = entry.xattrs;
-    await withTextPath(absolute, async (text) => {
-      for (const [name, value] of Object.entries(xattrs)) {
-        if (!restorable(name)) continue;
-        try {
-          await setAttribute(text, name, Buffer.from(value, 'base64'));
-        } catch (error) {
-          skipped.push(`${displayPath(entry.path)}: xattr ${name} (${(error as Error).message})`);
+    await withTextPath(
+      absolute,
+      async (text) => {
+        for (const [name, value] of Object.entries(xattrs)) {
+          if (!restorable(name)) continue;
+          try {
+            await setAttribute(text, name, Buffer.from(value, 'base64'));
+          } catch (error) {
+            skipped.push(`${displayPath(entry.path)}: xattr ${name} (${(error as Error).message})`);
+          }
         }
-      }
-    }, { mayLink: true });
+      },
+      { mayLink: true },
+    );
   }
   const time = seconds(entry.mtime);
   if (isSymlink) await lutimes(absolute, time, time);

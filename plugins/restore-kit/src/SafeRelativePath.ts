@@ -9,7 +9,11 @@ export function safeRelativePath(name: string, backupId: string): string {
   while (path.startsWith('./')) path = path.slice(2);
   if (path === '' || path === '.') return '.';
   if (path.startsWith('/') || path.includes('\0') || path.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${backupId} holds an unsafe path ${JSON.stringify(displayPath(name))}: refusing to restore outside the destination`, { backup: backupId });
+    throw new RastError(
+      ErrorCode.RESTORE_UNSAFE,
+      `backup ${backupId} holds an unsafe path ${JSON.stringify(displayPath(name))}: refusing to restore outside the destination`,
+      { backup: backupId },
+    );
   }
   return path;
 }

@@ -42,7 +42,9 @@ export class SafeTree {
   /** A new file, open for reading too: a format may copy a range of it within itself (a btrfs clone). */
   async createFile(relative: string): Promise<FileHandle> {
     await this.prepareParent(relative);
-    return this.exclusive(relative, () => open(this.absolute(relative), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    return this.exclusive(relative, () =>
+      open(this.absolute(relative), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600),
+    );
   }
 
   async symlink(target: string, relative: string): Promise<void> {
@@ -76,7 +78,8 @@ export class SafeTree {
     try {
       return await create();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ELOOP') throw this.unsafe(relative, 'already exists: the backup lists it twice, or as a directory too');
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ELOOP')
+        throw this.unsafe(relative, 'already exists: the backup lists it twice, or as a directory too');
       throw error;
     }
   }
@@ -89,6 +92,8 @@ export class SafeTree {
   }
 
   private unsafe(relative: string, reason: string): RastError {
-    return new RastError(ErrorCode.RESTORE_UNSAFE, `refusing to restore ${displayPath(relative)}: it ${reason}`, { path: displayPath(relative) });
+    return new RastError(ErrorCode.RESTORE_UNSAFE, `refusing to restore ${displayPath(relative)}: it ${reason}`, {
+      path: displayPath(relative),
+    });
   }
 }

@@ -10,7 +10,11 @@ function run(command: string, args: string[], directory: string): void {
     throw new RastError(ErrorCode.TOOL_MISSING, `${command} is not installed: install the coreutils package`, { tool: command });
   }
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${command} ${args.join(' ')} in ${directory}: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`);
+  if (result.status !== 0)
+    throw new RastError(
+      ErrorCode.RESTORE_INCOMPLETE,
+      `${command} ${args.join(' ')} in ${directory}: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`,
+    );
 }
 
 /**
@@ -22,7 +26,8 @@ function run(command: string, args: string[], directory: string): void {
 export function makeSpecialFile(directory: string, name: string, kind: SpecialKind, major = 0, minor = 0): void {
   if (kind === 'fifo') return run('mkfifo', ['-m', '600', name], directory);
   if (kind === 'socket') {
-    const script = "const fs=require('fs'),n=process.argv[1];const s=require('net').createServer().listen(n+'.0',()=>{fs.linkSync(n+'.0',n);fs.chmodSync(n,0o600);s.close()})";
+    const script =
+      "const fs=require('fs'),n=process.argv[1];const s=require('net').createServer().listen(n+'.0',()=>{fs.linkSync(n+'.0',n);fs.chmodSync(n,0o600);s.close()})";
     return run(process.execPath, ['-e', script, name], directory);
   }
   run('mknod', ['-m', '600', name, kind === 'char-device' ? 'c' : 'b', String(major), String(minor)], directory);

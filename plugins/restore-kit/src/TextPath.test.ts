@@ -17,15 +17,21 @@ textPaths('a directory, and a file in a directory whose name is not UTF-8, are r
   await withTextPath(directory, (text) => setAttribute(text, 'user.on', 'directory'));
   await withTextPath(Buffer.concat([directory, Buffer.from('/plain')]), (text) => setAttribute(text, 'user.on', 'file'));
   assert.is((await withTextPath(directory, (text) => getAttribute(text, 'user.on')))?.toString(), 'directory');
-  assert.is((await withTextPath(Buffer.concat([directory, Buffer.from('/plain')]), (text) => getAttribute(text, 'user.on')))?.toString(), 'file');
-  assert.is((await getAttribute(`${root}/${(await readdir(root))[0]}`, 'user.on').catch(() => null)), null, 'the lossy name reaches nothing');
+  assert.is(
+    (await withTextPath(Buffer.concat([directory, Buffer.from('/plain')]), (text) => getAttribute(text, 'user.on')))?.toString(),
+    'file',
+  );
+  assert.is(await getAttribute(`${root}/${(await readdir(root))[0]}`, 'user.on').catch(() => null), null, 'the lossy name reaches nothing');
 });
 
 textPaths('a file whose own name is not UTF-8: refused for reading, reached through a temporary link for restores', async () => {
   const root = await temporaryDirectory();
   const file = Buffer.concat([Buffer.from(`${root}/`), bytes('lat-', 0xe9, 0xff)]);
   await writeFile(file, 'x');
-  await withTextPath(file, async () => assert.unreachable()).then(() => assert.unreachable(), (error) => assert.instance(error, NoTextPath));
+  await withTextPath(file, async () => assert.unreachable()).then(
+    () => assert.unreachable(),
+    (error) => assert.instance(error, NoTextPath),
+  );
   await withTextPath(file, (text) => setAttribute(text, 'user.on', 'file'), { mayLink: true });
   await link(file, `${root}/check`);
   assert.is((await getAttribute(`${root}/check`, 'user.on'))?.toString(), 'file');

@@ -23,7 +23,11 @@ export class NoTextPath extends Error {
  * reached only with `mayLink`: through a temporary hard link of an ASCII name beside it (which changes its ctime:
  * for restores only). Without it, such a file throws.
  */
-export async function withTextPath<T>(absolute: Buffer, use: (path: string) => Promise<T>, options: { mayLink?: boolean } = {}): Promise<T> {
+export async function withTextPath<T>(
+  absolute: Buffer,
+  use: (path: string) => Promise<T>,
+  options: { mayLink?: boolean } = {},
+): Promise<T> {
   if (!isBinaryPath(indexPath(absolute))) return use(absolute.toString('utf8'));
   const isDirectory = (await lstat(absolute)).isDirectory();
   const parent = isDirectory ? absolute : absolute.subarray(0, Math.max(slash(absolute), 1));

@@ -67,7 +67,11 @@ prune('full_every starts new chains; prune --dry-run explains; prune removes chi
   assert.equal([leftovers[old].remove, leftovers[recent].remove, leftovers[damaged].remove], [true, false, false]);
   assert.match(leftovers[recent].reason, /a create may still be writing it/);
   assert.match(leftovers[damaged].reason, /manifest is there but unreadable/);
-  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.status), ['complete', 'complete', 'complete', 'complete', 'complete', 'damaged'], 'a dry run removes nothing');
+  assert.equal(
+    json<any[]>(['list', '--config', config]).map((backup) => backup.status),
+    ['complete', 'complete', 'complete', 'complete', 'complete', 'damaged'],
+    'a dry run removes nothing',
+  );
   assert.equal((await readdir(path.join(repository, 'data'))).sort(), [...ids, old, recent, damaged].sort());
 
   const text = cli(['prune', '--dry-run', '--config', config]);
@@ -78,7 +82,11 @@ prune('full_every starts new chains; prune --dry-run explains; prune removes chi
 
   const done = json(['prune', '--config', config]);
   assert.equal(done.removed, [ids[2], ids[1], ids[0]]);
-  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.id), [ids[3], ids[4], damaged], 'the damaged manifest is left for inspection');
+  assert.equal(
+    json<any[]>(['list', '--config', config]).map((backup) => backup.id),
+    [ids[3], ids[4], damaged],
+    'the damaged manifest is left for inspection',
+  );
   assert.equal((await readdir(path.join(repository, 'data'))).sort(), [ids[3], ids[4], recent, damaged].sort());
   assert.is(cli(['verify', 'latest', '--config', config]).status, 0, 'the kept chain is whole');
   assert.equal(json(['prune', '--config', config]).removed, [], 'a second prune has nothing to do');
@@ -88,10 +96,17 @@ prune('prune_after_create prunes after each successful create', async () => {
   const { config, source } = await setup('last = 1\nprune_after_create = true');
   const first = json(['create', source, '--config', config]).id;
   const second = json(['create', source, '--config', config]).id;
-  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.id), [second]);
+  assert.equal(
+    json<any[]>(['list', '--config', config]).map((backup) => backup.id),
+    [second],
+  );
   const incremental = json(['create', source, '--parent', 'latest', '--config', config]);
   assert.is(incremental.parent, second);
-  assert.equal(json<any[]>(['list', '--config', config]).map((backup) => backup.id), [second, incremental.id], 'the parent a kept incremental needs stays');
+  assert.equal(
+    json<any[]>(['list', '--config', config]).map((backup) => backup.id),
+    [second, incremental.id],
+    'the parent a kept incremental needs stays',
+  );
   assert.is.not(first, second);
 });
 
@@ -118,9 +133,15 @@ prune('the temporary files of a create killed mid-write (a part and the manifest
   await writeFile(path.join(repository, 'data', id, `000001.part.tmp-${dead}-0badc0de`), 'half a part');
   await writeFile(path.join(repository, 'backups', `${id}.json.tmp-${dead}-0badc0de`), '{"half":');
   const listed = json<any[]>(['list', '--all', '--config', config]).filter((entry) => entry.status === 'incomplete');
-  assert.equal(listed.map((entry) => [entry.id, entry.objects]), [[id, 3]]);
+  assert.equal(
+    listed.map((entry) => [entry.id, entry.objects]),
+    [[id, 3]],
+  );
   const done = json(['prune', '--config', config]);
-  assert.equal(done.leftovers.map((entry: any) => [entry.id, entry.objects, entry.remove]), [[id, 3, true]]);
+  assert.equal(
+    done.leftovers.map((entry: any) => [entry.id, entry.objects, entry.remove]),
+    [[id, 3, true]],
+  );
   assert.equal(await readdir(path.join(repository, 'data')), [kept]);
   assert.equal(await readdir(path.join(repository, 'backups')), [`${kept}.json`]);
 });

@@ -20,12 +20,19 @@ export class PruneCommand extends BaseCommand {
     ],
   });
 
-  dryRun = Option.Boolean('--dry-run,-n', false, { description: 'Print what would be removed and why each backup is kept; remove nothing' });
+  dryRun = Option.Boolean('--dry-run,-n', false, {
+    description: 'Print what would be removed and why each backup is kept; remove nothing',
+  });
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
     const settings = settingsOf(runtime.pipeline);
-    if (!settings) throw new RastError(ErrorCode.CONFIG_INVALID, `${runtime.config.file ?? 'embedded default config'}: no [retention] table: prune needs one (e.g. daily = 7)`, { key: 'retention' });
+    if (!settings)
+      throw new RastError(
+        ErrorCode.CONFIG_INVALID,
+        `${runtime.config.file ?? 'embedded default config'}: no [retention] table: prune needs one (e.g. daily = 7)`,
+        { key: 'retention' },
+      );
     const report = await prune(runtime, settings, { dryRun: this.dryRun });
     if (this.json) this.context.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else this.context.stdout.write(render(report));
@@ -47,7 +54,9 @@ function render(report: PruneReport): string {
     lines.push(`  ${action} ${backup.id}${backup.name ? ` ${JSON.stringify(backup.name)}` : ''}: ${backup.reasons.join('; ')}`);
   }
   for (const leftover of report.leftovers) {
-    lines.push(`${leftover.remove ? (report.dryRun ? 'remove' : 'removed') : 'keep  '} leftover ${leftover.id} in ${leftover.sink} (${leftover.objects} objects, ${formatBytes(leftover.size)}): ${leftover.reason}`);
+    lines.push(
+      `${leftover.remove ? (report.dryRun ? 'remove' : 'removed') : 'keep  '} leftover ${leftover.id} in ${leftover.sink} (${leftover.objects} objects, ${formatBytes(leftover.size)}): ${leftover.reason}`,
+    );
   }
   const leftoversRemoved = report.leftovers.filter((leftover) => leftover.remove).length;
   lines.push(

@@ -60,8 +60,10 @@ async function planLeftovers(runtime: Runtime, settings: RetentionSettings, now:
     let reason: string;
     let remove = false;
     if (hours === undefined) reason = 'not named like a backup id: left alone';
-    else if (await hasManifest(runtime, leftover.sink, leftover.id)) reason = 'its manifest is there but unreadable (damaged?): left for inspection; see rast-backup list warnings';
-    else if (hours < settings.leftoverAgeHours) reason = `started ${hours.toFixed(1)} hours ago: a create may still be writing it (leftover_age_hours = ${settings.leftoverAgeHours})`;
+    else if (await hasManifest(runtime, leftover.sink, leftover.id))
+      reason = 'its manifest is there but unreadable (damaged?): left for inspection; see rast-backup list warnings';
+    else if (hours < settings.leftoverAgeHours)
+      reason = `started ${hours.toFixed(1)} hours ago: a create may still be writing it (leftover_age_hours = ${settings.leftoverAgeHours})`;
     else {
       remove = true;
       reason = `interrupted create, started ${Math.floor(hours)} hours ago, never committed`;
@@ -87,7 +89,14 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     }
     const now = options.now ?? new Date();
     const entries = await runtime.repository.catalog.entries();
-    const candidates = entries.map(({ manifest }) => ({ id: manifest.id, created: manifest.created, parent: manifest.parent, tags: manifest.tags, host: manifest.host, source: manifest.source.path }));
+    const candidates = entries.map(({ manifest }) => ({
+      id: manifest.id,
+      created: manifest.created,
+      parent: manifest.parent,
+      tags: manifest.tags,
+      host: manifest.host,
+      source: manifest.source.path,
+    }));
     const decisions = applyRetention(candidates, settings.rules);
     const order = removalOrder(decisions, candidates);
     const leftovers = await planLeftovers(runtime, settings, now);
@@ -95,7 +104,11 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     const report: PruneReport = {
       dryRun: options.dryRun,
       rules: describeRules(settings.rules),
-      backups: decisions.map((decision) => ({ ...decision, name: byId.get(decision.id)!.name, storedSize: byId.get(decision.id)!.storedSize })),
+      backups: decisions.map((decision) => ({
+        ...decision,
+        name: byId.get(decision.id)!.name,
+        storedSize: byId.get(decision.id)!.storedSize,
+      })),
       removed: options.dryRun ? order : [],
       leftovers,
       freedBytes: 0,
@@ -129,7 +142,11 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       try {
         await deleteKeys(sink, await runtime.repository.catalog.leftoverKeys(sink, leftover.id));
       } catch (error) {
-        throw new RastError(ErrorCode.SINK_FAILED, `sink ${sink.name} (${sink.location}): removing the leftovers of interrupted create ${leftover.id} failed: ${(error as Error).message}; run prune again`, { sink: sink.name, backup: leftover.id });
+        throw new RastError(
+          ErrorCode.SINK_FAILED,
+          `sink ${sink.name} (${sink.location}): removing the leftovers of interrupted create ${leftover.id} failed: ${(error as Error).message}; run prune again`,
+          { sink: sink.name, backup: leftover.id },
+        );
       }
       report.freedBytes += leftover.size;
     }

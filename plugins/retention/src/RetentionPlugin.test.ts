@@ -9,7 +9,12 @@ const manifest = (id: string, created: string, parent: string | null = null) => 
 async function applied(options: Record<string, unknown>) {
   const pipeline = new Pipeline();
   const log = silentLogger();
-  await retention.apply(pipeline, options as never, { configFile: '/etc/rast/backup/config.toml', configDirectory: '/etc/rast/backup', log, runtime: () => assert.unreachable('not needed') as never });
+  await retention.apply(pipeline, options as never, {
+    configFile: '/etc/rast/backup/config.toml',
+    configDirectory: '/etc/rast/backup',
+    log,
+    runtime: () => assert.unreachable('not needed') as never,
+  });
   return { pipeline, log };
 }
 
@@ -28,9 +33,15 @@ parent('full_every ends a chain that is full, and extends one that is not', asyn
 parent('a broken chain starts a new full backup, with a warning', async () => {
   const { pipeline, log } = await applied({ full_after_days: 30 });
   const latest = manifest('b', new Date().toISOString(), 'a');
-  const result = await pipeline.hooks.parent.promise(latest, { path: '/', chain: () => Promise.reject(new Error('backup b needs its parent a, which is in no sink')) });
+  const result = await pipeline.hooks.parent.promise(latest, {
+    path: '/',
+    chain: () => Promise.reject(new Error('backup b needs its parent a, which is in no sink')),
+  });
   assert.is(result, null);
-  assert.match(log.warnings.join('\n'), /the chain of backup b is broken \(backup b needs its parent a.*\): starting a new full backup of \//);
+  assert.match(
+    log.warnings.join('\n'),
+    /the chain of backup b is broken \(backup b needs its parent a.*\): starting a new full backup of \//,
+  );
 });
 
 parent('without full_every or full_after_days the hook is not tapped', async () => {

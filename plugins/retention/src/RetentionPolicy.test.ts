@@ -1,6 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyRetention, newChainReason, periodsOf, removalOrder, type RetentionCandidate, type RetentionRules } from './RetentionPolicy.js';
+import {
+  applyRetention,
+  newChainReason,
+  periodsOf,
+  removalOrder,
+  type RetentionCandidate,
+  type RetentionRules,
+} from './RetentionPolicy.js';
 
 // Backups named by their time: `b('2025-03-01T03')` is made at 03:00 UTC that day.
 const at = (time: string) => new Date(`${time}:00:00Z`).toISOString();
@@ -9,7 +16,10 @@ function b(time: string, parent: string | null = null, extra: Partial<RetentionC
   return { id: idOf(time), created: at(time), parent: parent && idOf(parent), tags: [], host: 'h', source: '/', ...extra };
 }
 const utc = { timeZone: 'utc' as const };
-const kept = (candidates: RetentionCandidate[], rules: RetentionRules) => applyRetention(candidates, rules, utc).filter((decision) => decision.keep).map((decision) => decision.id);
+const kept = (candidates: RetentionCandidate[], rules: RetentionRules) =>
+  applyRetention(candidates, rules, utc)
+    .filter((decision) => decision.keep)
+    .map((decision) => decision.id);
 const day = (date: Date) => date.toISOString().slice(0, 10);
 
 // ---
@@ -42,7 +52,10 @@ year('full_every = 7 makes every Wednesday a full backup, each chain one full an
   assert.is(backups.length, 365);
   const fulls = backups.filter((backup) => backup.parent === null).map((backup) => new Date(backup.created).getUTCDay());
   assert.is(fulls.length, 53);
-  assert.ok(fulls.every((weekday) => weekday === 3), 'every full backup is on a Wednesday (1 January 2025 was one)');
+  assert.ok(
+    fulls.every((weekday) => weekday === 3),
+    'every full backup is on a Wednesday (1 January 2025 was one)',
+  );
 });
 
 year('daily 7, weekly 4, monthly 12 keeps what the rules pick and exactly the chains those need', () => {
@@ -66,11 +79,19 @@ year('daily 7, weekly 4, monthly 12 keeps what the rules pick and exactly the ch
     ['2025-12-24', '2025-12-31'], // daily 25–31, weekly W52 and 2026-W01, monthly December
   ].flatMap(([first, last]) => days(first!, last!).map((date) => `id-${date}`));
   const decisions = applyRetention(backups, { daily: 7, weekly: 4, monthly: 12 }, utc);
-  assert.equal(decisions.filter((decision) => decision.keep).map((decision) => decision.id), expected);
+  assert.equal(
+    decisions.filter((decision) => decision.keep).map((decision) => decision.id),
+    expected,
+  );
   assert.is(expected.length, 63);
 
   const reasons = new Map(decisions.map((decision) => [decision.id, decision.reasons]));
-  assert.equal(reasons.get('id-2025-12-31'), ['latest of h:/', 'daily 1/7 (2025-12-31)', 'weekly 1/4 (2026-W01)', 'monthly 1/12 (2025-12)']);
+  assert.equal(reasons.get('id-2025-12-31'), [
+    'latest of h:/',
+    'daily 1/7 (2025-12-31)',
+    'weekly 1/4 (2026-W01)',
+    'monthly 1/12 (2025-12)',
+  ]);
   assert.equal(reasons.get('id-2025-01-31'), ['monthly 12/12 (2025-01)']);
   assert.equal(reasons.get('id-2025-01-29'), ['needed by id-2025-01-31']);
   assert.equal(reasons.get('id-2025-12-24'), ['needed by id-2025-12-30'], 'names the newest kept backup that needs it');
@@ -91,7 +112,10 @@ year('no kept backup is left without its chain, and removal goes children before
   assert.is(order.length, 365 - 63);
   const removed = new Set<string>();
   for (const id of order) {
-    assert.not.ok(backups.some((backup) => backup.parent === id && !removed.has(backup.id)), `every child of ${id} is gone before it`);
+    assert.not.ok(
+      backups.some((backup) => backup.parent === id && !removed.has(backup.id)),
+      `every child of ${id} is gone before it`,
+    );
     removed.add(id);
   }
 });
@@ -116,7 +140,10 @@ const table: Array<{ name: string; backups: RetentionCandidate[]; rules: Retenti
   },
   {
     name: 'hourly keeps the newest of each hour',
-    backups: [b('2025-01-01T01'), b('2025-01-01T02'), b('2025-01-01T03')].flatMap((backup) => [{ ...backup, id: `${backup.id}-a`, created: backup.created.replace(':00:00', ':10:00') }, { ...backup, id: `${backup.id}-b`, created: backup.created.replace(':00:00', ':50:00') }]),
+    backups: [b('2025-01-01T01'), b('2025-01-01T02'), b('2025-01-01T03')].flatMap((backup) => [
+      { ...backup, id: `${backup.id}-a`, created: backup.created.replace(':00:00', ':10:00') },
+      { ...backup, id: `${backup.id}-b`, created: backup.created.replace(':00:00', ':50:00') },
+    ]),
     rules: { hourly: 2 },
     keep: ['2025-01-01T02-b', '2025-01-01T03-b'],
   },
@@ -146,7 +173,13 @@ const table: Array<{ name: string; backups: RetentionCandidate[]; rules: Retenti
   },
   {
     name: 'each host and source is its own group; the latest of each is always kept',
-    backups: [b('2025-01-01T03'), b('2025-01-02T03'), b('2025-01-01T04', null, { source: '/home' }), b('2025-01-01T05', null, { host: 'other' }), b('2025-01-03T03')],
+    backups: [
+      b('2025-01-01T03'),
+      b('2025-01-02T03'),
+      b('2025-01-01T04', null, { source: '/home' }),
+      b('2025-01-01T05', null, { host: 'other' }),
+      b('2025-01-03T03'),
+    ],
     rules: { last: 1 },
     keep: ['2025-01-01T04', '2025-01-01T05', '2025-01-03T03'],
   },
@@ -177,7 +210,13 @@ for (const row of table) {
 }
 
 rules('removal order: deepest first, so every delete finds no dependents', () => {
-  const backups = [b('2025-01-01T01'), b('2025-01-01T02', '2025-01-01T01'), b('2025-01-01T03', '2025-01-01T02'), b('2025-01-01T04'), b('2025-01-01T05', '2025-01-01T04')];
+  const backups = [
+    b('2025-01-01T01'),
+    b('2025-01-01T02', '2025-01-01T01'),
+    b('2025-01-01T03', '2025-01-01T02'),
+    b('2025-01-01T04'),
+    b('2025-01-01T05', '2025-01-01T04'),
+  ];
   const decisions = applyRetention(backups, { last: 1 }, utc);
   assert.equal(removalOrder(decisions, backups), ['2025-01-01T03', '2025-01-01T02', '2025-01-01T01'].map(idOf));
 });
@@ -195,7 +234,8 @@ rules.run();
 
 const chainRule = suite('retention: when create --parent latest starts a new full backup');
 
-const chainOf = (length: number, fullCreated = '2025-01-01T03:00:00.000Z') => Array.from({ length }, (_, index) => ({ id: `c${index}`, created: index === 0 ? fullCreated : '2025-01-05T03:00:00.000Z' }));
+const chainOf = (length: number, fullCreated = '2025-01-01T03:00:00.000Z') =>
+  Array.from({ length }, (_, index) => ({ id: `c${index}`, created: index === 0 ? fullCreated : '2025-01-05T03:00:00.000Z' }));
 const now = new Date('2025-01-08T03:00:00Z');
 
 const chainTable: Array<[string, number, { fullEvery?: number; fullAfterDays?: number }, RegExp | undefined]> = [

@@ -83,7 +83,11 @@ export function describeRules(rules: RetentionRules): string {
 }
 
 /** Decides for every backup; the result is in the order of `candidates`. */
-export function applyRetention(candidates: RetentionCandidate[], rules: RetentionRules, options: RetentionOptions = {}): RetentionDecision[] {
+export function applyRetention(
+  candidates: RetentionCandidate[],
+  rules: RetentionRules,
+  options: RetentionOptions = {},
+): RetentionDecision[] {
   const time = (candidate: RetentionCandidate) => Date.parse(candidate.created);
   const reasons = new Map<string, string[]>(candidates.map((candidate) => [candidate.id, []]));
   const keep = (id: string, reason: string) => reasons.get(id)!.push(reason);
@@ -134,7 +138,13 @@ export function applyRetention(candidates: RetentionCandidate[], rules: Retentio
   const removal = `kept by no rule (${describeRules(rules)}), and no kept backup depends on it`;
   return candidates.map((candidate) => {
     const why = reasons.get(candidate.id)!;
-    return { id: candidate.id, group: groupOf(candidate), created: candidate.created, keep: why.length > 0, reasons: why.length > 0 ? why : [removal] };
+    return {
+      id: candidate.id,
+      group: groupOf(candidate),
+      created: candidate.created,
+      keep: why.length > 0,
+      reasons: why.length > 0 ? why : [removal],
+    };
   });
 }
 
@@ -150,7 +160,10 @@ export function removalOrder(decisions: RetentionDecision[], candidates: Retenti
     const { parents, end } = walkParents(byId.get(id)!, byId);
     return parents.length + (end.at === 'loop' ? 1 : 0);
   };
-  return [...removed].map((id) => ({ id, depth: depth(id), created: byId.get(id)!.created })).sort((a, b) => b.depth - a.depth || (a.created < b.created ? 1 : -1)).map(({ id }) => id);
+  return [...removed]
+    .map((id) => ({ id, depth: depth(id), created: byId.get(id)!.created }))
+    .sort((a, b) => b.depth - a.depth || (a.created < b.created ? 1 : -1))
+    .map(({ id }) => id);
 }
 
 export interface ChainRules {
@@ -171,7 +184,8 @@ export function newChainReason(chain: Array<{ id: string; created: string }>, ru
   }
   if (rules.fullAfterDays !== undefined) {
     const days = (now.getTime() - Date.parse(chain[0]!.created)) / 86_400_000;
-    if (days >= rules.fullAfterDays) return `the chain's full backup ${chain[0]!.id} is ${Math.floor(days)} days old (full_after_days = ${rules.fullAfterDays})`;
+    if (days >= rules.fullAfterDays)
+      return `the chain's full backup ${chain[0]!.id} is ${Math.floor(days)} days old (full_after_days = ${rules.fullAfterDays})`;
   }
   return undefined;
 }

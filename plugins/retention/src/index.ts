@@ -12,7 +12,6 @@ export { prune, type PruneReport, type PruneOptions, type LeftoverDecision } fro
 export { settingsOf, type RetentionSettings } from './RetentionSettings.js';
 export { PruneCommand } from './PruneCommand.js';
 
-
 /** `[retention]`: which backups `prune` keeps, when `create --parent latest` starts a new chain, prune after create. */
 export default definePlugin({
   name: PLUGIN_NAME,
@@ -32,7 +31,9 @@ export default definePlugin({
         try {
           chain = await request.chain();
         } catch (error) {
-          context.log.warn(`the chain of backup ${parent.id} is broken (${(error as Error).message}): starting a new full backup of ${displayPath(request.path)}`);
+          context.log.warn(
+            `the chain of backup ${parent.id} is broken (${(error as Error).message}): starting a new full backup of ${displayPath(request.path)}`,
+          );
           return null;
         }
         const reason = newChainReason(chain, settings.chain, new Date());
@@ -44,7 +45,11 @@ export default definePlugin({
 
     if (settings.pruneAfterCreate) {
       if (!hasCountingRule(settings.rules)) {
-        throw new RastError(ErrorCode.CONFIG_INVALID, `${settings.where}: retention.prune_after_create: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly`, { key: 'retention.prune_after_create' });
+        throw new RastError(
+          ErrorCode.CONFIG_INVALID,
+          `${settings.where}: retention.prune_after_create: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly`,
+          { key: 'retention.prune_after_create' },
+        );
       }
       pipeline.hooks.succeeded.tapPromise(PLUGIN_NAME, async (event) => {
         if (event.operation !== 'create') return;

@@ -9,15 +9,43 @@ export interface RetryPolicy {
 }
 
 const TRANSIENT_NAMES = new Set([
-  'InternalError', 'ServiceUnavailable', 'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException',
-  'RequestTimeout', 'RequestTimeoutException', 'RequestTimeTooSkewed', 'TimeoutError', 'TruncatedBody', 'OperationAborted',
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'RequestTimeTooSkewed',
+  'TimeoutError',
+  'TruncatedBody',
+  'OperationAborted',
 ]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+]);
 
 /** Whether trying again may help: 5xx, throttling, timeouts, connection resets, a body cut short. */
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const candidate = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; cause?: unknown };
+  const candidate = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    cause?: unknown;
+  };
   const status = candidate.$metadata?.httpStatusCode;
   if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
   if (status !== undefined && status >= 400) return candidate.name === 'RequestTimeTooSkewed';
@@ -34,7 +62,11 @@ export function backoffCeilingMs(policy: RetryPolicy, tryNumber: number): number
 }
 
 /** Runs `attempt` until it succeeds, fails with a permanent error, or has used every try. */
-export async function retrying<T>(policy: RetryPolicy, attempt: (tryNumber: number) => Promise<T>, onRetry?: (error: unknown, tryNumber: number, delayMs: number) => void): Promise<T> {
+export async function retrying<T>(
+  policy: RetryPolicy,
+  attempt: (tryNumber: number) => Promise<T>,
+  onRetry?: (error: unknown, tryNumber: number, delayMs: number) => void,
+): Promise<T> {
   for (let tryNumber = 1; ; tryNumber++) {
     try {
       return await attempt(tryNumber);

@@ -83,7 +83,10 @@ async function setup(options: { bucket: string; local?: boolean; s3?: Record<str
   return { home, config, source, repository: path.join(home, 'repository') };
 }
 
-const digest = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+const digest = async (file: string) =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 
 // ---
 
@@ -92,113 +95,184 @@ const backups = suite('s3: backups through the real CLI');
 backups.before(async () => {
   if (!swiftAvailable) return;
   swift = await startSwift();
-  client = new S3Client({ endpoint: swift.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 8, credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey } });
+  client = new S3Client({
+    endpoint: swift.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 8,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
 });
 
-testNeeding(backups, swiftAvailable, 'python3-swift (OpenStack Swift with s3api)', 'create, list, info, verify, restore and delete with S3 alone', async () => {
-  const bucket = await newBucket();
-  const { config, source, home } = await setup({ bucket });
-  const created = json(await cli(['create', source, '--name', 'Full Backup', '--json', '--config', config]));
-  assert.equal(created.sinks, ['s3']);
-  const listed = json<any[]>(await cli(['list', '--json', '--config', config]));
-  assert.equal(listed.map((entry) => [entry.id, entry.name, entry.sinks]), [[created.id, 'Full Backup', ['s3']]]);
-  const info = json(await cli(['info', 'latest', '--json', '--config', config]));
-  assert.is(info.manifest.parts.length, created.parts);
-  assert.is((await cli(['verify', created.id, '--config', config])).status, 0);
-  const destination = path.join(home, 'restored');
-  json(await cli(['restore', created.id, destination, '--json', '--config', config]));
-  assert.is(await digest(path.join(destination, 'random.bin')), await digest(path.join(source, 'random.bin')));
-  assert.is(await readFile(path.join(destination, 'dir', 'a.txt'), 'utf8'), 'a\n');
-  const keys = await bucketKeys(bucket);
-  assert.ok(keys.includes(`host1/backups/${created.id}.json`));
-  assert.ok(keys.every((key) => key.startsWith('host1/')), 'everything under the prefix');
+testNeeding(
+  backups,
+  swiftAvailable,
+  'python3-swift (OpenStack Swift with s3api)',
+  'create, list, info, verify, restore and delete with S3 alone',
+  async () => {
+    const bucket = await newBucket();
+    const { config, source, home } = await setup({ bucket });
+    const created = json(await cli(['create', source, '--name', 'Full Backup', '--json', '--config', config]));
+    assert.equal(created.sinks, ['s3']);
+    const listed = json<any[]>(await cli(['list', '--json', '--config', config]));
+    assert.equal(
+      listed.map((entry) => [entry.id, entry.name, entry.sinks]),
+      [[created.id, 'Full Backup', ['s3']]],
+    );
+    const info = json(await cli(['info', 'latest', '--json', '--config', config]));
+    assert.is(info.manifest.parts.length, created.parts);
+    assert.is((await cli(['verify', created.id, '--config', config])).status, 0);
+    const destination = path.join(home, 'restored');
+    json(await cli(['restore', created.id, destination, '--json', '--config', config]));
+    assert.is(await digest(path.join(destination, 'random.bin')), await digest(path.join(source, 'random.bin')));
+    assert.is(await readFile(path.join(destination, 'dir', 'a.txt'), 'utf8'), 'a\n');
+    const keys = await bucketKeys(bucket);
+    assert.ok(keys.includes(`host1/backups/${created.id}.json`));
+    assert.ok(
+      keys.every((key) => key.startsWith('host1/')),
+      'everything under the prefix',
+    );
 
-  // The manifest cache: with the bucket's copy gone, list no longer shows it (the listing is the truth).
-  const incremental = json(await cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
-  assert.is(incremental.parent, created.id);
-  assert.is((await cli(['delete', incremental.id, '--config', config])).status, 0);
-  assert.is((await cli(['delete', created.id, '--config', config])).status, 0);
-  assert.equal(json(await cli(['list', '--json', '--config', config])), []);
-  assert.equal(await bucketKeys(bucket), []);
-});
+    // The manifest cache: with the bucket's copy gone, list no longer shows it (the listing is the truth).
+    const incremental = json(await cli(['create', source, '--parent', 'latest', '--json', '--config', config]));
+    assert.is(incremental.parent, created.id);
+    assert.is((await cli(['delete', incremental.id, '--config', config])).status, 0);
+    assert.is((await cli(['delete', created.id, '--config', config])).status, 0);
+    assert.equal(json(await cli(['list', '--json', '--config', config])), []);
+    assert.equal(await bucketKeys(bucket), []);
+  },
+);
 
-testNeeding(backups, swiftAvailable && s3cmdAvailable, 'python3-swift and s3cmd', 's3cmd reads what the tool stored: plain objects, a JSON manifest, zstd parts of a tar stream', async () => {
-  const bucket = await newBucket();
-  const { config, source, home } = await setup({ bucket });
-  const created = json(await cli(['create', source, '--json', '--config', config]));
-  const s3cfg = path.join(home, 's3cfg');
-  const hostPort = swift.endpoint.replace('http://', '');
-  await writeFile(s3cfg, `[default]\naccess_key = ${swift.accessKeyId}\nsecret_key = ${swift.secretAccessKey}\nhost_base = ${hostPort}\nhost_bucket = ${hostPort}\nuse_https = False\nsignature_v2 = False\n`);
-  const download = path.join(home, 'download');
-  await mkdir(download);
-  const got = spawnSync('s3cmd', ['-c', s3cfg, 'get', '--recursive', `s3://${bucket}/host1/`, `${download}/`], { encoding: 'utf8' });
-  assert.is(got.status, 0, got.stderr);
-  const manifest = JSON.parse(await readFile(path.join(download, 'backups', `${created.id}.json`), 'utf8'));
-  assert.is(manifest.id, created.id);
-  for (const part of manifest.parts) assert.is(await digest(path.join(download, part.key)), part.sha256, `${part.key} has the SHA-256 its manifest records`);
-  const files = manifest.parts.map((part: { key: string }) => path.join(download, part.key)).join(' ');
-  const listing = spawnSync('sh', ['-c', `cat ${files} | zstd -d | tar -tf -`], { encoding: 'utf8' });
-  assert.is(listing.status, 0, listing.stderr);
-  assert.match(listing.stdout, /dir\/a\.txt/);
-  assert.match(listing.stdout, /random\.bin/);
-});
+testNeeding(
+  backups,
+  swiftAvailable && s3cmdAvailable,
+  'python3-swift and s3cmd',
+  's3cmd reads what the tool stored: plain objects, a JSON manifest, zstd parts of a tar stream',
+  async () => {
+    const bucket = await newBucket();
+    const { config, source, home } = await setup({ bucket });
+    const created = json(await cli(['create', source, '--json', '--config', config]));
+    const s3cfg = path.join(home, 's3cfg');
+    const hostPort = swift.endpoint.replace('http://', '');
+    await writeFile(
+      s3cfg,
+      `[default]\naccess_key = ${swift.accessKeyId}\nsecret_key = ${swift.secretAccessKey}\nhost_base = ${hostPort}\nhost_bucket = ${hostPort}\nuse_https = False\nsignature_v2 = False\n`,
+    );
+    const download = path.join(home, 'download');
+    await mkdir(download);
+    const got = spawnSync('s3cmd', ['-c', s3cfg, 'get', '--recursive', `s3://${bucket}/host1/`, `${download}/`], { encoding: 'utf8' });
+    assert.is(got.status, 0, got.stderr);
+    const manifest = JSON.parse(await readFile(path.join(download, 'backups', `${created.id}.json`), 'utf8'));
+    assert.is(manifest.id, created.id);
+    for (const part of manifest.parts)
+      assert.is(await digest(path.join(download, part.key)), part.sha256, `${part.key} has the SHA-256 its manifest records`);
+    const files = manifest.parts.map((part: { key: string }) => path.join(download, part.key)).join(' ');
+    const listing = spawnSync('sh', ['-c', `cat ${files} | zstd -d | tar -tf -`], { encoding: 'utf8' });
+    assert.is(listing.status, 0, listing.stderr);
+    assert.match(listing.stdout, /dir\/a\.txt/);
+    assert.match(listing.stdout, /random\.bin/);
+  },
+);
 
-testNeeding(backups, swiftAvailable, 'python3-swift', 'local and S3 together: list shows both; a part missing from each sink still restores', async () => {
-  const bucket = await newBucket();
-  const { config, source, home, repository } = await setup({ bucket, local: true });
-  const created = json(await cli(['create', source, '--json', '--config', config]));
-  assert.equal(created.sinks, ['local', 's3']);
-  assert.equal(json<any[]>(await cli(['list', '--json', '--config', config]))[0].sinks, ['local', 's3']);
-  const info = json(await cli(['info', created.id, '--json', '--config', config]));
-  const [first, second] = info.manifest.parts as Array<{ key: string }>;
-  await rm(path.join(repository, first!.key));
-  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `host1/${second!.key}` }));
-  // verify checks every sink's copy: it reports each missing part where it is missing.
-  const verified = await cli(['verify', created.id, '--config', config]);
-  assert.is(verified.status, 1, verified.stderr);
-  assert.match(verified.stderr, new RegExp(`${first!.key}\\) in sink local: is missing`));
-  assert.match(verified.stderr, new RegExp(`${second!.key}\\) in sink s3: is missing`));
-  const destination = path.join(home, 'restored');
-  json(await cli(['restore', created.id, destination, '--json', '--config', config]));
-  assert.is(await digest(path.join(destination, 'random.bin')), await digest(path.join(source, 'random.bin')));
-});
+testNeeding(
+  backups,
+  swiftAvailable,
+  'python3-swift',
+  'local and S3 together: list shows both; a part missing from each sink still restores',
+  async () => {
+    const bucket = await newBucket();
+    const { config, source, home, repository } = await setup({ bucket, local: true });
+    const created = json(await cli(['create', source, '--json', '--config', config]));
+    assert.equal(created.sinks, ['local', 's3']);
+    assert.equal(json<any[]>(await cli(['list', '--json', '--config', config]))[0].sinks, ['local', 's3']);
+    const info = json(await cli(['info', created.id, '--json', '--config', config]));
+    const [first, second] = info.manifest.parts as Array<{ key: string }>;
+    await rm(path.join(repository, first!.key));
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `host1/${second!.key}` }));
+    // verify checks every sink's copy: it reports each missing part where it is missing.
+    const verified = await cli(['verify', created.id, '--config', config]);
+    assert.is(verified.status, 1, verified.stderr);
+    assert.match(verified.stderr, new RegExp(`${first!.key}\\) in sink local: is missing`));
+    assert.match(verified.stderr, new RegExp(`${second!.key}\\) in sink s3: is missing`));
+    const destination = path.join(home, 'restored');
+    json(await cli(['restore', created.id, destination, '--json', '--config', config]));
+    assert.is(await digest(path.join(destination, 'random.bin')), await digest(path.join(source, 'random.bin')));
+  },
+);
 
-testNeeding(backups, swiftAvailable, 'python3-swift', 'local and S3 with the bucket missing: committed in local only, exit 1 naming s3, endpoint and bucket', async () => {
-  const { config, source } = await setup({ bucket: 'no-such-bucket', local: true });
-  const result = await cli(['create', source, '--json', '--config', config]);
-  assertFails(result, new RegExp(`committed in local only: sink s3 \\(s3://no-such-bucket/host1/ at ${swift.endpoint}\\): cannot store .*bucket no-such-bucket does not exist`));
-  assert.is(result.stdout, '');
-  const listed = await cli(['list', '--json', '--config', config]);
-  assert.equal(json<any[]>(listed).map((entry) => entry.sinks), [['local']]);
-  assert.match(listed.stderr, /warning: sink s3 could not be read/);
-});
+testNeeding(
+  backups,
+  swiftAvailable,
+  'python3-swift',
+  'local and S3 with the bucket missing: committed in local only, exit 1 naming s3, endpoint and bucket',
+  async () => {
+    const { config, source } = await setup({ bucket: 'no-such-bucket', local: true });
+    const result = await cli(['create', source, '--json', '--config', config]);
+    assertFails(
+      result,
+      new RegExp(
+        `committed in local only: sink s3 \\(s3://no-such-bucket/host1/ at ${swift.endpoint}\\): cannot store .*bucket no-such-bucket does not exist`,
+      ),
+    );
+    assert.is(result.stdout, '');
+    const listed = await cli(['list', '--json', '--config', config]);
+    assert.equal(
+      json<any[]>(listed).map((entry) => entry.sinks),
+      [['local']],
+    );
+    assert.match(listed.stderr, /warning: sink s3 could not be read/);
+  },
+);
 
-testNeeding(backups, swiftAvailable, 'python3-swift', 'S3 failing mid-create: the backup is in local only, no manifest and no parts in the bucket', async () => {
-  const bucket = await newBucket();
-  let puts = 0;
-  const proxy = await startFaultProxy(swift.port, (request) => (request.method === 'PUT' && ++puts > 2 ? { kind: 'status', status: 503 } : undefined));
-  try {
-    const { config, source } = await setup({ bucket, local: true, s3: { endpoint: proxy.endpoint, max_attempts: 2 } });
-    const result = await cli(['create', source, '--config', config]);
-    assertFails(result, /committed in local only: sink s3 .*: cannot store data\/.*SlowDown 503/);
-    assert.equal(await bucketKeys(bucket), [], 'the parts that made it were removed');
-  } finally {
-    await proxy.close();
-  }
-});
+testNeeding(
+  backups,
+  swiftAvailable,
+  'python3-swift',
+  'S3 failing mid-create: the backup is in local only, no manifest and no parts in the bucket',
+  async () => {
+    const bucket = await newBucket();
+    let puts = 0;
+    const proxy = await startFaultProxy(swift.port, (request) =>
+      request.method === 'PUT' && ++puts > 2 ? { kind: 'status', status: 503 } : undefined,
+    );
+    try {
+      const { config, source } = await setup({ bucket, local: true, s3: { endpoint: proxy.endpoint, max_attempts: 2 } });
+      const result = await cli(['create', source, '--config', config]);
+      assertFails(result, /committed in local only: sink s3 .*: cannot store data\/.*SlowDown 503/);
+      assert.equal(await bucketKeys(bucket), [], 'the parts that made it were removed');
+    } finally {
+      await proxy.close();
+    }
+  },
+);
 
-testNeeding(backups, swiftAvailable, 'python3-swift', 'S3 alone with wrong credentials or a missing bucket: one line, exit 1, nothing committed', async () => {
-  const bucket = await newBucket();
-  const wrong = await setup({ bucket, s3: { secret_access_key: 'not-the-secret' } });
-  const denied = await cli(['create', wrong.source, '--config', wrong.config]);
-  assertFails(denied, new RegExp(`^rast-backup: .*sink s3 \\(s3://${bucket}/host1/ at ${swift.endpoint}\\): cannot store .*: the credentials were refused \\(SignatureDoesNotMatch 403`, 'm'));
-  assert.is(denied.stderr.trim().split('\n').length, 1, denied.stderr);
-  assertFails(await cli(['list', '--config', wrong.config]), /credentials were refused/);
-  assert.equal(await bucketKeys(bucket), []);
+testNeeding(
+  backups,
+  swiftAvailable,
+  'python3-swift',
+  'S3 alone with wrong credentials or a missing bucket: one line, exit 1, nothing committed',
+  async () => {
+    const bucket = await newBucket();
+    const wrong = await setup({ bucket, s3: { secret_access_key: 'not-the-secret' } });
+    const denied = await cli(['create', wrong.source, '--config', wrong.config]);
+    assertFails(
+      denied,
+      new RegExp(
+        `^rast-backup: .*sink s3 \\(s3://${bucket}/host1/ at ${swift.endpoint}\\): cannot store .*: the credentials were refused \\(SignatureDoesNotMatch 403`,
+        'm',
+      ),
+    );
+    assert.is(denied.stderr.trim().split('\n').length, 1, denied.stderr);
+    assertFails(await cli(['list', '--config', wrong.config]), /credentials were refused/);
+    assert.equal(await bucketKeys(bucket), []);
 
-  const missing = await setup({ bucket: 'absent-bucket' });
-  assertFails(await cli(['create', missing.source, '--config', missing.config]), /sink s3 \(s3:\/\/absent-bucket\/host1\/ at http:\/\/127\.0\.0\.1:\d+\): cannot store .*bucket absent-bucket does not exist/);
-});
+    const missing = await setup({ bucket: 'absent-bucket' });
+    assertFails(
+      await cli(['create', missing.source, '--config', missing.config]),
+      /sink s3 \(s3:\/\/absent-bucket\/host1\/ at http:\/\/127\.0\.0\.1:\d+\): cannot store .*bucket absent-bucket does not exist/,
+    );
+  },
+);
 
 backups.after(async () => {
   client?.destroy();

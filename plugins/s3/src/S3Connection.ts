@@ -43,7 +43,11 @@ export async function connect(settings: S3Settings): Promise<S3Connection> {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const request = args.request as { body?: unknown; headers?: Record<string, string> };
-      if (context.commandName === 'DeleteObjectsCommand' && request.headers && (typeof request.body === 'string' || Buffer.isBuffer(request.body))) {
+      if (
+        context.commandName === 'DeleteObjectsCommand' &&
+        request.headers &&
+        (typeof request.body === 'string' || Buffer.isBuffer(request.body))
+      ) {
         request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
       }
       return next(args);

@@ -14,7 +14,16 @@ export function explain(error: unknown, bucket: string): string {
   const name = sdk.Code ?? sdk.name ?? 'Error';
   const status = sdk.$metadata?.httpStatusCode;
   const detail = `${name}${status ? ` ${status}` : ''}${sdk.message && sdk.message !== name && sdk.message !== 'UnknownError' ? `: ${sdk.message}` : ''}`;
-  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'InvalidClientTokenId', 'CredentialsProviderError'].includes(name)) {
+  if (
+    [
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'InvalidToken',
+      'ExpiredToken',
+      'InvalidClientTokenId',
+      'CredentialsProviderError',
+    ].includes(name)
+  ) {
     return `the credentials were refused (${detail}): check [s3] access_key_id and secret_access_key, or the environment's AWS credentials`;
   }
   if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403) {
@@ -29,7 +38,11 @@ export function explain(error: unknown, bucket: string): string {
     return `the endpoint is unreachable (${sdk.code}): check [s3] endpoint and the network`;
   }
   if (name === 'TimeoutError' || sdk.code === 'ETIMEDOUT') {
-    const setting = /establish a connection/.test(sdk.message ?? '') ? 'connect_timeout_seconds' : /inactivity/.test(sdk.message ?? '') ? 'idle_timeout_seconds' : 'request_timeout_seconds';
+    const setting = /establish a connection/.test(sdk.message ?? '')
+      ? 'connect_timeout_seconds'
+      : /inactivity/.test(sdk.message ?? '')
+        ? 'idle_timeout_seconds'
+        : 'request_timeout_seconds';
     return `no answer in time (${detail}): the endpoint is unreachable, does not answer, or is slow; check [s3] endpoint, or raise [s3] ${setting} if it is just slow`;
   }
   return detail;
@@ -38,5 +51,10 @@ export function explain(error: unknown, bucket: string): string {
 /** One message that names the sink, the endpoint and the bucket, what was being done, and why it failed. */
 export function sinkFailure(sinkName: string, location: string, bucket: string, action: string, error: unknown): RastError {
   if (error instanceof RastError) return error;
-  return new RastError(ErrorCode.SINK_FAILED, `sink ${sinkName} (${location}): cannot ${action}: ${explain(error, bucket)}`, { sink: sinkName }, { cause: error });
+  return new RastError(
+    ErrorCode.SINK_FAILED,
+    `sink ${sinkName} (${location}): cannot ${action}: ${explain(error, bucket)}`,
+    { sink: sinkName },
+    { cause: error },
+  );
 }

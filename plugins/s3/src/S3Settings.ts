@@ -82,11 +82,16 @@ export const S3_DEFAULTS = {
 
 /** Checks what typanion cannot (keys that go together) and fills in the defaults. */
 export function normaliseSettings(options: S3Options, where: string): S3Settings {
-  const invalid = (key: string, message: string) => new RastError(ErrorCode.CONFIG_INVALID, `${where}: s3.${key}: ${message}`, { key: `s3.${key}` });
+  const invalid = (key: string, message: string) =>
+    new RastError(ErrorCode.CONFIG_INVALID, `${where}: s3.${key}: ${message}`, { key: `s3.${key}` });
   if ((options.access_key_id === undefined) !== (options.secret_access_key === undefined)) {
-    throw invalid(options.access_key_id === undefined ? 'access_key_id' : 'secret_access_key', 'access_key_id and secret_access_key go together: set both, or neither to use the default credential chain');
+    throw invalid(
+      options.access_key_id === undefined ? 'access_key_id' : 'secret_access_key',
+      'access_key_id and secret_access_key go together: set both, or neither to use the default credential chain',
+    );
   }
-  if (options.session_token !== undefined && options.access_key_id === undefined) throw invalid('session_token', 'needs access_key_id and secret_access_key');
+  if (options.session_token !== undefined && options.access_key_id === undefined)
+    throw invalid('session_token', 'needs access_key_id and secret_access_key');
   const threshold = (options.multipart_threshold_mib ?? S3_DEFAULTS.multipartThresholdMib) * MiB;
   const chunk = (options.multipart_chunk_mib ?? S3_DEFAULTS.multipartChunkMib) * MiB;
   if (chunk > threshold) throw invalid('multipart_chunk_mib', `${chunk / MiB} is larger than multipart_threshold_mib (${threshold / MiB})`);
@@ -99,7 +104,10 @@ export function normaliseSettings(options: S3Options, where: string): S3Settings
     bucket: options.bucket,
     prefix,
     forcePathStyle: options.force_path_style ?? endpoint !== undefined,
-    credentials: options.access_key_id !== undefined ? { accessKeyId: options.access_key_id, secretAccessKey: options.secret_access_key!, sessionToken: options.session_token } : undefined,
+    credentials:
+      options.access_key_id !== undefined
+        ? { accessKeyId: options.access_key_id, secretAccessKey: options.secret_access_key!, sessionToken: options.session_token }
+        : undefined,
     storageClass: options.storage_class,
     concurrency: options.concurrency ?? S3_DEFAULTS.concurrency,
     connectTimeoutMs: (options.connect_timeout_seconds ?? S3_DEFAULTS.connectTimeoutSeconds) * 1000,
@@ -119,10 +127,13 @@ const IDLE_WATCH_DELAY_MS = 3000;
  * How long a request to an endpoint that accepts the connection and never answers takes to fail, at most:
  * every try waits for the connection, then for the idle timeout; the backoff between tries adds up to its ceilings.
  */
-export function silentEndpointFailsWithinMs(settings: Pick<S3Settings, 'connectTimeoutMs' | 'idleTimeoutMs' | 'maxAttempts' | 'retryBaseDelayMs'>): number {
+export function silentEndpointFailsWithinMs(
+  settings: Pick<S3Settings, 'connectTimeoutMs' | 'idleTimeoutMs' | 'maxAttempts' | 'retryBaseDelayMs'>,
+): number {
   const watchStarts = settings.idleTimeoutMs >= 6000 ? Math.max(settings.connectTimeoutMs, IDLE_WATCH_DELAY_MS) : settings.connectTimeoutMs;
   let backoff = 0;
-  for (let tryNumber = 1; tryNumber < settings.maxAttempts; tryNumber++) backoff += backoffCeilingMs({ attempts: settings.maxAttempts, baseDelayMs: settings.retryBaseDelayMs }, tryNumber);
+  for (let tryNumber = 1; tryNumber < settings.maxAttempts; tryNumber++)
+    backoff += backoffCeilingMs({ attempts: settings.maxAttempts, baseDelayMs: settings.retryBaseDelayMs }, tryNumber);
   return settings.maxAttempts * (watchStarts + settings.idleTimeoutMs) + backoff;
 }
 

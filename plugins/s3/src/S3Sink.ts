@@ -45,9 +45,15 @@ export class S3Sink implements Sink {
   private run<T>(action: string, request: () => Promise<T>): Promise<T> {
     return this.limit(async () => {
       try {
-        return await retrying({ attempts: this.settings.maxAttempts, baseDelayMs: this.settings.retryBaseDelayMs }, request, (error, tryNumber, delayMs) => {
-          this.log.info(`sink ${this.name}: ${action}: try ${tryNumber} failed (${(error as Error).name}: ${(error as Error).message}); trying again in ${delayMs} ms`);
-        });
+        return await retrying(
+          { attempts: this.settings.maxAttempts, baseDelayMs: this.settings.retryBaseDelayMs },
+          request,
+          (error, tryNumber, delayMs) => {
+            this.log.info(
+              `sink ${this.name}: ${action}: try ${tryNumber} failed (${(error as Error).name}: ${(error as Error).message}); trying again in ${delayMs} ms`,
+            );
+          },
+        );
       } catch (error) {
         throw sinkFailure(this.name, this.location, this.settings.bucket, action, error);
       }
@@ -58,11 +64,21 @@ export class S3Sink implements Sink {
     const { sdk, client } = await this.connected();
     const target = { Bucket: this.settings.bucket, Key: this.objectKey(key), StorageClass: this.settings.storageClass };
     if (data.length >= this.settings.multipartThreshold) {
-      await uploadMultipart({ sdk, client }, target, data, this.settings.multipartChunkSize, (action, request) => this.run(action, request));
+      await uploadMultipart({ sdk, client }, target, data, this.settings.multipartChunkSize, (action, request) =>
+        this.run(action, request),
+      );
     } else {
       const ContentMD5 = createHash('md5').update(data).digest('base64');
       await this.run(`store ${key}`, () =>
-        client.send(new sdk.PutObjectCommand({ ...target, StorageClass: target.StorageClass as never, Body: data, ContentLength: data.length, ContentMD5 })),
+        client.send(
+          new sdk.PutObjectCommand({
+            ...target,
+            StorageClass: target.StorageClass as never,
+            Body: data,
+            ContentLength: data.length,
+            ContentMD5,
+          }),
+        ),
       );
     }
   }
@@ -74,7 +90,11 @@ export class S3Sink implements Sink {
       try {
         answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
       } catch (error) {
-        if ((error as Error).name === 'NoSuchKey') throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from sink ${this.name} (${this.location})`, { sink: this.name, key });
+        if ((error as Error).name === 'NoSuchKey')
+          throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from sink ${this.name} (${this.location})`, {
+            sink: this.name,
+            key,
+          });
         throw error;
       }
       const bytes = await answer.Body!.transformToByteArray();
@@ -102,7 +122,9 @@ export class S3Sink implements Sink {
 
   async delete(key: string): Promise<void> {
     const { sdk, client } = await this.connected();
-    await this.run(`delete ${key}`, () => client.send(new sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) })));
+    await this.run(`delete ${key}`, () =>
+      client.send(new sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) })),
+    );
   }
 
   /** Removes many objects with DeleteObjects, 1000 keys per request; absent objects are not an error. */
@@ -113,12 +135,21 @@ export class S3Sink implements Sink {
     await Promise.all(
       batches.map(async (batch) => {
         const answer = await this.run(`delete ${batch.length} objects`, () =>
-          client.send(new sdk.DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Quiet: true, Objects: batch.map((key) => ({ Key: this.objectKey(key) })) } })),
+          client.send(
+            new sdk.DeleteObjectsCommand({
+              Bucket: this.settings.bucket,
+              Delete: { Quiet: true, Objects: batch.map((key) => ({ Key: this.objectKey(key) })) },
+            }),
+          ),
         );
         const refused = (answer.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
         if (refused.length > 0) {
           const first = refused[0]!;
-          throw new RastError(ErrorCode.SINK_FAILED, `sink ${this.name} (${this.location}): cannot delete ${refused.length} objects, e.g. ${first.Key}: ${first.Code}: ${first.Message}`, { sink: this.name });
+          throw new RastError(
+            ErrorCode.SINK_FAILED,
+            `sink ${this.name} (${this.location}): cannot delete ${refused.length} objects, e.g. ${first.Key}: ${first.Code}: ${first.Message}`,
+            { sink: this.name },
+          );
         }
       }),
     );

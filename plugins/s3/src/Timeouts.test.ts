@@ -34,7 +34,15 @@ test('with the default settings, an endpoint that accepts and never answers fail
 test('a sink whose endpoint accepts and never answers fails with RB017 naming the endpoint, after max_attempts tries', async () => {
   const server = await silentServer();
   try {
-    const options = { bucket: 'b', endpoint: server.endpoint, access_key_id: 'k', secret_access_key: 's', connect_timeout_seconds: 1, idle_timeout_seconds: 0.5, max_attempts: 3 };
+    const options = {
+      bucket: 'b',
+      endpoint: server.endpoint,
+      access_key_id: 'k',
+      secret_access_key: 's',
+      connect_timeout_seconds: 1,
+      idle_timeout_seconds: 0.5,
+      max_attempts: 3,
+    };
     const settings = normaliseSettings(options as S3Options, 'test config');
     const sink = new S3Sink(settings, silentLogger());
     const started = Date.now();

@@ -7,7 +7,6 @@ const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url)
 export { S3Sink } from './S3Sink.js';
 export { normaliseSettings, describeLocation, S3_OPTIONS, type S3Settings, type S3Options } from './S3Settings.js';
 
-
 /** `[s3]`: a repository in an S3 bucket, beside any other sink. The AWS SDK loads only when the sink is first used. */
 export default definePlugin({
   name: PLUGIN_NAME,

@@ -19,7 +19,9 @@ function loaded(): Binding {
   try {
     binding = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
   } catch (error) {
-    throw new Error(`the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`);
+    throw new Error(
+      `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`,
+    );
   }
   return binding;
 }

@@ -16,18 +16,30 @@ function mixed(size: number): Buffer {
   const words = Array.from({ length: 500 }, (_, i) => `word${i.toString(36)} `).join('');
   const chunks: Buffer[] = [];
   for (let length = 0; length < size; length += 256 * 1024) {
-    chunks.push(chunks.length % 2 ? randomBytes(256 * 1024) : Buffer.from(words.repeat(Math.ceil((256 * 1024) / words.length))).subarray(0, 256 * 1024));
+    chunks.push(
+      chunks.length % 2
+        ? randomBytes(256 * 1024)
+        : Buffer.from(words.repeat(Math.ceil((256 * 1024) / words.length))).subarray(0, 256 * 1024),
+    );
   }
   return Buffer.concat(chunks).subarray(0, size);
 }
 
 function stageCompress(data: Buffer, level = 3): Buffer {
   const output = Buffer.alloc(compressBound(data.length));
-  return output.subarray(0, zstdStage({ level })(data, output, undefined, () => {}));
+  return output.subarray(
+    0,
+    zstdStage({ level })(data, output, undefined, () => {}),
+  );
 }
 
-const transform: Transform = { name: 'zstd', plugin: 'test@1', stage: TransformStage.COMPRESS, params: { level: 3 },
-  worker: { module: new URL('./ZstdStage.js', import.meta.url).href, options: { level: 3 }, bound: compressBound } };
+const transform: Transform = {
+  name: 'zstd',
+  plugin: 'test@1',
+  stage: TransformStage.COMPRESS,
+  params: { level: 3 },
+  worker: { module: new URL('./ZstdStage.js', import.meta.url).href, options: { level: 3 }, bound: compressBound },
+};
 const decoder: TransformDecoder = { worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href } };
 
 test('the worker stage and the main-thread adapter of the core make the same frames, which decode in the worker pool and here', async () => {

@@ -9,7 +9,10 @@ export default function zstdDecoderStage(): DecoderStage {
   try {
     zstd = createRequire(import.meta.url)('zstd-napi') as Zstd;
   } catch (error) {
-    throw new RastError(ErrorCode.TOOL_MISSING, `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`);
+    throw new RastError(
+      ErrorCode.TOOL_MISSING,
+      `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`,
+    );
   }
   const decompressor = new zstd.Decompressor();
   return (input) => decompressor.decompress(input);

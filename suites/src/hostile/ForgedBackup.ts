@@ -23,7 +23,10 @@ export const hasZstd = spawnSync('zstd', ['--version']).status === 0;
 
 /** A backup id a second after `base` (or now), so forged backups sort as made later. */
 export function forgedId(secondsFromNow = 0): string {
-  const stamp = new Date(Date.now() + secondsFromNow * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(Date.now() + secondsFromNow * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -63,7 +66,12 @@ export async function forgeBackup(repository: string, options: ForgeOptions): Pr
   for (let offset = 0, seq = 0; offset < stream.length || seq === 0; offset += partSize, seq++) {
     parts.push(await storeObject(repository, RepositoryKeys.part(id, seq), stream.subarray(offset, offset + partSize), zstd));
   }
-  const index = await storeObject(repository, RepositoryKeys.index(id), encodeFileIndex({ format: 'rast-backup/index', version: 1, backupId: id, entries }), zstd);
+  const index = await storeObject(
+    repository,
+    RepositoryKeys.index(id),
+    encodeFileIndex({ format: 'rast-backup/index', version: 1, backupId: id, entries }),
+    zstd,
+  );
   const manifest: Manifest = {
     format: 'rast-backup/manifest',
     version: 1,
@@ -101,7 +109,13 @@ export async function writeManifest(repository: string, manifest: Manifest | Rec
  * Replaces a stored object of a backup (`index` or a part number) by `plain` (compressed when the backup
  * is) and fixes its record in the manifest, so the damage passes the checksum and meets the decoders.
  */
-export async function resealObject(repository: string, id: string, which: 'index' | number, plain: Buffer, options: { raw?: boolean } = {}): Promise<void> {
+export async function resealObject(
+  repository: string,
+  id: string,
+  which: 'index' | number,
+  plain: Buffer,
+  options: { raw?: boolean } = {},
+): Promise<void> {
   const manifest = await readManifest(repository, id);
   const record = which === 'index' ? manifest.index : manifest.parts[which]!;
   const zstd = !options.raw && manifest.transforms.some((transform) => transform.name === 'zstd');

@@ -15,7 +15,18 @@ export async function tarArchive(members: Member[]): Promise<Buffer> {
   })();
   for (const { header, data } of members) {
     await new Promise<void>((resolve, reject) =>
-      pack.entry({ mtime: new Date(1_700_000_000_000), mode: header.type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, ...header, size: data?.length ?? 0 }, data ?? Buffer.alloc(0), (error) => (error ? reject(error) : resolve())),
+      pack.entry(
+        {
+          mtime: new Date(1_700_000_000_000),
+          mode: header.type === 'directory' ? 0o755 : 0o644,
+          uid: 0,
+          gid: 0,
+          ...header,
+          size: data?.length ?? 0,
+        },
+        data ?? Buffer.alloc(0),
+        (error) => (error ? reject(error) : resolve()),
+      ),
     );
   }
   pack.finalize();

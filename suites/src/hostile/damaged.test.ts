@@ -85,14 +85,22 @@ const CASES: DamageCase[] = [
     expect: {
       list: [0],
       info: [0],
-      verify: [1, /damaged: backup ID:A, part 2 of 3 \(data\/ID:A\/000001\.part\) in sink local: SHA-256 [0-9a-f]+…, expected [0-9a-f]+…[\s\S]*backup ID:A is needed to restore ID:B/],
+      verify: [
+        1,
+        /damaged: backup ID:A, part 2 of 3 \(data\/ID:A\/000001\.part\) in sink local: SHA-256 [0-9a-f]+…, expected [0-9a-f]+…[\s\S]*backup ID:A is needed to restore ID:B/,
+      ],
       verifyAll: [1, /damaged: backup ID:A, part 2 of 3/],
       restore: [1, /RB014: backup ID:A, part 2 of 3 \(data\/ID:A\/000001\.part\): no good copy in any sink: local: SHA-256/],
       create: [0],
       prune: [0],
       delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
-    extra: [[['restore', 'ID:B', 'DEST'], [1, /RB014: backup ID:A, part 2 of 3 .*SHA-256/]]],
+    extra: [
+      [
+        ['restore', 'ID:B', 'DEST'],
+        [1, /RB014: backup ID:A, part 2 of 3 .*SHA-256/],
+      ],
+    ],
   },
   {
     name: 'truncated part',
@@ -125,7 +133,12 @@ const CASES: DamageCase[] = [
       prune: [0],
       delete: [1, /RB012: backup ID:A is the parent of ID:B/],
     },
-    extra: [[['restore', 'ID:B', 'DEST'], [1, /RB013: backup ID:A, part 3 of 3 .*missing/]]],
+    extra: [
+      [
+        ['restore', 'ID:B', 'DEST'],
+        [1, /RB013: backup ID:A, part 3 of 3 .*missing/],
+      ],
+    ],
   },
   {
     name: 'missing manifest of the parent',
@@ -152,7 +165,10 @@ const CASES: DamageCase[] = [
     expect: {
       list: [0, /warning: manifest of backup ID:A in sink local .* is damaged: not JSON/],
       info: [1, /RB010: no backup ID:A/],
-      verify: [1, /damaged: backup ID:A, manifest \(backups\/ID:A\.json\) in sink local is damaged: not JSON[\s\S]*backup ID:A is needed to restore ID:B/],
+      verify: [
+        1,
+        /damaged: backup ID:A, manifest \(backups\/ID:A\.json\) in sink local is damaged: not JSON[\s\S]*backup ID:A is needed to restore ID:B/,
+      ],
       verifyAll: [1, /damaged: backup ID:A, manifest \(backups\/ID:A\.json\) in sink local is damaged: not JSON/],
       restore: [1, /RB010: no backup ID:A/],
       create: [0, /warning: .*ID:B.*full backup/],
@@ -195,7 +211,10 @@ const CASES: DamageCase[] = [
     listed: ['A', 'C'],
     damaged: ['B'],
     expect: {
-      list: [0, /warning: manifest of backup ID:B in sink local .* is damaged: it points at data\/ID:A\/000000\.part, outside data\/ID:B\//],
+      list: [
+        0,
+        /warning: manifest of backup ID:B in sink local .* is damaged: it points at data\/ID:A\/000000\.part, outside data\/ID:B\//,
+      ],
       info: [1, /RB010: no backup ID:B/],
       verify: [1, /damaged: backup ID:B, manifest .* is damaged: it points at data\/ID:A/],
       verifyAll: [1, /damaged: backup ID:B, manifest .* is damaged: it points at data\/ID:A/],
@@ -302,7 +321,13 @@ const CASES: DamageCase[] = [
   {
     name: 'file index of bad JSON lines (checksum resealed)',
     target: 'B',
-    damage: (repo) => resealObject(repo.repository, repo.ids.B, 'index', Buffer.from(`{"format":"rast-backup/index","version":1,"backupId":"${repo.ids.B}","entries":2}\n{"path":".","type":"directory"\n`)),
+    damage: (repo) =>
+      resealObject(
+        repo.repository,
+        repo.ids.B,
+        'index',
+        Buffer.from(`{"format":"rast-backup/index","version":1,"backupId":"${repo.ids.B}","entries":2}\n{"path":".","type":"directory"\n`),
+      ),
     listed: ['A', 'B', 'C'],
     expect: {
       list: [0],
@@ -382,8 +407,15 @@ function check(result: Result, [status, pattern]: Expect, label: string, ids: Re
     assert.match(unexpected[0]!, /^rast-backup: error RB\d{3}: /, `${label}: not an expected error: ${unexpected[0]}`);
   }
   if (pattern) {
-    const resolved = new RegExp(pattern.source.replace(/ID:([ABC])/g, (_, name: Name) => ids[name]), pattern.flags);
-    assert.match(result.stderr + result.stdout, resolved, `${label}: output does not match ${resolved}:\n${result.stderr}${result.stdout.slice(0, 2000)}`);
+    const resolved = new RegExp(
+      pattern.source.replace(/ID:([ABC])/g, (_, name: Name) => ids[name]),
+      pattern.flags,
+    );
+    assert.match(
+      result.stderr + result.stdout,
+      resolved,
+      `${label}: output does not match ${resolved}:\n${result.stderr}${result.stdout.slice(0, 2000)}`,
+    );
   }
 }
 
@@ -412,13 +444,20 @@ async function runCase(damage: DamageCase): Promise<string[]> {
     const result = await run(args);
     attempt(() => check(result, damage.expect[command], `${damage.name}: ${args.join(' ')}`, repo.ids));
     if (command === 'list' && result.status === 0) {
-      const listed = (JSON.parse(result.stdout) as Array<{ id: string; status: string }>).map((summary) => `${summary.id} ${summary.status}`);
-      const expected = [...damage.listed.map((name) => `${repo.ids[name]} complete`), ...(damage.damaged ?? []).map((name) => `${repo.ids[name]} damaged`)];
+      const listed = (JSON.parse(result.stdout) as Array<{ id: string; status: string }>).map(
+        (summary) => `${summary.id} ${summary.status}`,
+      );
+      const expected = [
+        ...damage.listed.map((name) => `${repo.ids[name]} complete`),
+        ...(damage.damaged ?? []).map((name) => `${repo.ids[name]} damaged`),
+      ];
       attempt(() => assert.equal(listed, expected, `${damage.name}: list shows ${listed.join(', ')}`));
     }
   }
   for (const [number, [args, expect]] of (damage.extra ?? []).entries()) {
-    const resolved = args.map((arg) => (arg === 'DEST' ? path.join(repo.home, `extra-${number}`) : arg.replace(/^ID:([ABC])$/, (_, name: Name) => repo.ids[name])));
+    const resolved = args.map((arg) =>
+      arg === 'DEST' ? path.join(repo.home, `extra-${number}`) : arg.replace(/^ID:([ABC])$/, (_, name: Name) => repo.ids[name]),
+    );
     const result = await run(resolved);
     attempt(() => check(result, expect, `${damage.name}: ${resolved.join(' ')}`, repo.ids));
   }
@@ -443,17 +482,26 @@ async function runCase(damage: DamageCase): Promise<string[]> {
     attempt(() => {
       assert.is(after.status, 0, after.stderr);
       const ids = (JSON.parse(after.stdout) as Array<{ id: string }>).map((entry) => entry.id);
-      assert.not.ok(ids.includes(id) || after.stderr.includes(id), `${damage.name}: after delete, list --all still names ${id}:\n${after.stderr}${ids.join(', ')}`);
+      assert.not.ok(
+        ids.includes(id) || after.stderr.includes(id),
+        `${damage.name}: after delete, list --all still names ${id}:\n${after.stderr}${ids.join(', ')}`,
+      );
     });
   }
   return failures;
 }
 
-testNeeding(test, hasZstd, 'the zstd command', 'each kind of damage: every command fails cleanly naming the backup and the damage, and the intact backup still verifies and restores', async () => {
-  await template;
-  const failures = (await mapLimited(CASES, 2, runCase)).flat();
-  assert.equal(failures, [], `${failures.length} failures:\n${failures.join('\n\n')}`);
-});
+testNeeding(
+  test,
+  hasZstd,
+  'the zstd command',
+  'each kind of damage: every command fails cleanly naming the backup and the damage, and the intact backup still verifies and restores',
+  async () => {
+    await template;
+    const failures = (await mapLimited(CASES, 2, runCase)).flat();
+    assert.equal(failures, [], `${failures.length} failures:\n${failures.join('\n\n')}`);
+  },
+);
 
 test('a loop of parents: create --parent naming it is refused, prune clears it once a newer full backup exists', async () => {
   const repo = await copyRepository(100);
@@ -464,13 +512,21 @@ test('a loop of parents: create --parent naming it is refused, prune clears it o
   const src1 = path.join(templateHome, 'src1');
   const env = { RAST_BACKUP_STATE_DIR: path.join(repo.home, 'state') };
   const explicit = await cliAsync(['create', src1, '--parent', repo.ids.B, '--config', repo.config], { env, timeoutMs: 30_000 });
-  check(explicit, [1, new RegExp(`RB022: --parent ${repo.ids.B}: backup ${repo.ids.B}: its chain of parents loops at ${repo.ids.B}: make a full backup`)], 'create --parent <loop>', repo.ids);
+  check(
+    explicit,
+    [1, new RegExp(`RB022: --parent ${repo.ids.B}: backup ${repo.ids.B}: its chain of parents loops at ${repo.ids.B}: make a full backup`)],
+    'create --parent <loop>',
+    repo.ids,
+  );
   assert.is((await cliAsync(['create', src1, '--config', repo.config], { env })).status, 0);
-  const config = await writeConfig(repo.home, `[storage]\nlocal.path = ${JSON.stringify(repo.repository)}\n\n[retention]\nlast = 1\n`, 'last1.toml');
+  const config = await writeConfig(
+    repo.home,
+    `[storage]\nlocal.path = ${JSON.stringify(repo.repository)}\n\n[retention]\nlast = 1\n`,
+    'last1.toml',
+  );
   const pruned = await cliAsync(['prune', '--json', '--config', config], { env, timeoutMs: 30_000 });
   check(pruned, [0, /in a loop of parents/], 'prune', repo.ids);
   assert.equal(new Set(JSON.parse(pruned.stdout).removed), new Set([repo.ids.A, repo.ids.B]));
 });
 
 test.run();
-

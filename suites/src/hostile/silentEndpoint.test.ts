@@ -16,7 +16,17 @@ test('list fails with RB017 naming the endpoint, within the configured timeouts'
     const home = await temporaryDirectory('rast-hostile-silent-');
     const config = await writeConfig(
       home,
-      ['[s3]', `endpoint = "${endpoint}"`, 'bucket = "b"', 'access_key_id = "k"', 'secret_access_key = "s"', 'connect_timeout_seconds = 1', 'idle_timeout_seconds = 1', 'max_attempts = 2', ''].join('\n'),
+      [
+        '[s3]',
+        `endpoint = "${endpoint}"`,
+        'bucket = "b"',
+        'access_key_id = "k"',
+        'secret_access_key = "s"',
+        'connect_timeout_seconds = 1',
+        'idle_timeout_seconds = 1',
+        'max_attempts = 2',
+        '',
+      ].join('\n'),
     );
     const started = Date.now();
     const result = await cliAsync(['list', '--config', config], { env: { RAST_BACKUP_STATE_DIR: home }, timeoutMs: 30_000 });

@@ -44,7 +44,10 @@ const hardlink = (id: string, name: string, linkTo: string) => ({
   member: { header: { name, type: 'link' as const, linkname: linkTo } },
   entry: entry(id, { path: name, type: 'hardlink', linkTo }),
 });
-const both = (...items: Array<{ member: Member; entry: IndexEntry }>) => ({ members: items.map((item) => item.member), entries: items.map((item) => item.entry) });
+const both = (...items: Array<{ member: Member; entry: IndexEntry }>) => ({
+  members: items.map((item) => item.member),
+  entries: items.map((item) => item.entry),
+});
 
 const UNSAFE = /RB020: .*(unsafe path|refusing to restore)/;
 
@@ -57,10 +60,26 @@ const TRICKS: Trick[] = [
     },
     restore: [1, /RB020: backup \S+ holds an unsafe path "\.\.\/outside\.txt"/],
   },
-  { name: '../ path in index and stream', build: ({ id }) => both(file(id, '../outside.txt')), restore: [1, /RB020: backup \S+ holds an unsafe path "\.\.\/outside\.txt"/] },
-  { name: 'nested ../ path (sub/../../outside.txt)', build: ({ id }) => both(file(id, 'sub/../../outside.txt')), restore: [1, /RB020: .*unsafe path "sub\/\.\.\/\.\.\/outside\.txt"/] },
-  { name: 'absolute path into the sandbox', build: ({ id, sandbox }) => both(file(id, path.join(sandbox, 'victim', 'pwned.txt'))), restore: [1, /RB020: .*unsafe path "\//] },
-  { name: 'absolute path at the filesystem root', build: ({ id }) => both(file(id, ROOT_TARGET)), restore: [1, /RB020: .*unsafe path "\/rast-hostile-pwned/] },
+  {
+    name: '../ path in index and stream',
+    build: ({ id }) => both(file(id, '../outside.txt')),
+    restore: [1, /RB020: backup \S+ holds an unsafe path "\.\.\/outside\.txt"/],
+  },
+  {
+    name: 'nested ../ path (sub/../../outside.txt)',
+    build: ({ id }) => both(file(id, 'sub/../../outside.txt')),
+    restore: [1, /RB020: .*unsafe path "sub\/\.\.\/\.\.\/outside\.txt"/],
+  },
+  {
+    name: 'absolute path into the sandbox',
+    build: ({ id, sandbox }) => both(file(id, path.join(sandbox, 'victim', 'pwned.txt'))),
+    restore: [1, /RB020: .*unsafe path "\//],
+  },
+  {
+    name: 'absolute path at the filesystem root',
+    build: ({ id }) => both(file(id, ROOT_TARGET)),
+    restore: [1, /RB020: .*unsafe path "\/rast-hostile-pwned/],
+  },
   {
     name: 'absolute path in the stream only',
     build: ({ id, sandbox }) => {
@@ -84,7 +103,10 @@ const TRICKS: Trick[] = [
     name: 'symlink to a directory, then a directory and a file through it',
     build: ({ id, sandbox }) => {
       const link = symlink(id, 'dir', path.join(sandbox, 'victim'));
-      const directory = { member: { header: { name: 'dir', type: 'directory' as const } }, entry: entry(id, { path: 'dir', type: 'directory' }) };
+      const directory = {
+        member: { header: { name: 'dir', type: 'directory' as const } },
+        entry: entry(id, { path: 'dir', type: 'directory' }),
+      };
       return both(link, directory, file(id, 'dir/pwned.txt'));
     },
     restore: [1, /RB0(20|16): /],
@@ -94,8 +116,16 @@ const TRICKS: Trick[] = [
     build: ({ id, sandbox }) => both(symlink(id, 'x', path.join(sandbox, 'outside.txt')), file(id, 'x')),
     restore: [1, /RB0(20|16): /],
   },
-  { name: 'hard link to ../', build: ({ id }) => both(hardlink(id, 'hl', '../outside.txt')), restore: [1, /RB020: .*unsafe path "\.\.\/outside\.txt"/] },
-  { name: 'hard link to an absolute path', build: ({ id, sandbox }) => both(hardlink(id, 'hl', path.join(sandbox, 'outside.txt'))), restore: [1, /RB020: .*unsafe path "\//] },
+  {
+    name: 'hard link to ../',
+    build: ({ id }) => both(hardlink(id, 'hl', '../outside.txt')),
+    restore: [1, /RB020: .*unsafe path "\.\.\/outside\.txt"/],
+  },
+  {
+    name: 'hard link to an absolute path',
+    build: ({ id, sandbox }) => both(hardlink(id, 'hl', path.join(sandbox, 'outside.txt'))),
+    restore: [1, /RB020: .*unsafe path "\//],
+  },
   {
     name: 'hard link to a symlink that points outside',
     build: ({ id, sandbox }) => both(symlink(id, 'sl', path.join(sandbox, 'outside.txt')), hardlink(id, 'hl', 'sl')),
@@ -108,7 +138,10 @@ const TRICKS: Trick[] = [
   },
   {
     name: 'path with a NUL byte (index)',
-    build: ({ id }) => ({ members: [file(id, 'a.txt').member], entries: [{ ...file(id, 'a.txt').entry, path: 'a\u0000/../../outside.txt' }] }),
+    build: ({ id }) => ({
+      members: [file(id, 'a.txt').member],
+      entries: [{ ...file(id, 'a.txt').entry, path: 'a\u0000/../../outside.txt' }],
+    }),
     restore: [1, /RB020: /],
   },
   {
@@ -122,14 +155,21 @@ const TRICKS: Trick[] = [
   },
   {
     name: 'huge size in the tar header only',
-    build: ({ id }) => ({ ...both(file(id, 'big.bin', Buffer.alloc(1000, 1))), patch: (archive) => claimSize(archive, 'big.bin', 8 * 1024 ** 3 - 1) }),
+    build: ({ id }) => ({
+      ...both(file(id, 'big.bin', Buffer.alloc(1000, 1))),
+      patch: (archive) => claimSize(archive, 'big.bin', 8 * 1024 ** 3 - 1),
+    }),
     restore: [1, /RB016: /],
   },
   {
     name: 'huge size in header and index, data cut short',
     build: ({ id }) => {
       const big = file(id, 'big.bin', Buffer.alloc(1000, 1));
-      return { members: [big.member], entries: [{ ...big.entry, size: 8 * 1024 ** 3 - 1 }], patch: (archive) => claimSize(archive, 'big.bin', 8 * 1024 ** 3 - 1) };
+      return {
+        members: [big.member],
+        entries: [{ ...big.entry, size: 8 * 1024 ** 3 - 1 }],
+        patch: (archive) => claimSize(archive, 'big.bin', 8 * 1024 ** 3 - 1),
+      };
     },
     restore: [1, /RB016: /],
   },
@@ -149,7 +189,12 @@ async function snapshot(root: string, skip: string[]): Promise<Record<string, st
         // Not its mtime: creating and removing the destination changes its parent's.
         found[relative] = `directory ${stats.mode.toString(8)}`;
         await walk(absolute);
-      } else found[relative] = `${stats.isFile() ? 'file' : 'other'} ${stats.mode.toString(8)} ${stats.nlink} ${stats.mtimeMs} ${createHash('sha256').update(await readFile(absolute)).digest('hex')}`;
+      } else
+        found[relative] = `${stats.isFile() ? 'file' : 'other'} ${stats.mode.toString(8)} ${stats.nlink} ${stats.mtimeMs} ${createHash(
+          'sha256',
+        )
+          .update(await readFile(absolute))
+          .digest('hex')}`;
     }
   };
   await walk(root);
@@ -174,7 +219,10 @@ async function runTrick(home: string, trick: Trick, number: number): Promise<str
   const config = await writeConfig(caseHome, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n`);
   const id = forgedId();
   const built = trick.build({ id, sandbox });
-  const root = { member: { header: { name: '.', type: 'directory' as const } }, entry: entry(id, { path: '.', type: 'directory', mode: 0o755 }) };
+  const root = {
+    member: { header: { name: '.', type: 'directory' as const } },
+    entry: entry(id, { path: '.', type: 'directory', mode: 0o755 }),
+  };
   let stream = await tarArchive([root.member, ...built.members]);
   if (built.patch) stream = built.patch(stream);
   await forgeBackup(repository, { id, stream, entries: [root.entry, ...built.entries], sourcePath: '/forged', zstd: trick.zstd });
@@ -205,13 +253,19 @@ async function runTrick(home: string, trick: Trick, number: number): Promise<str
   return failures;
 }
 
-testNeeding(test, hasZstd, 'the zstd command', 'archives that try to write outside the destination are refused, change nothing outside it, and do not verify', async () => {
-  const home = await temporaryDirectory('rast-hostile-tar-');
-  const failures = (await mapLimited(TRICKS, 2, (trick) => runTrick(home, trick, TRICKS.indexOf(trick)))).flat();
-  // Checked once all tricks have run: tricks run two at a time, so one must not remove what another wrote.
-  if (existsSync(ROOT_TARGET)) failures.push(`a restore created ${ROOT_TARGET}`);
-  await rm(ROOT_TARGET, { force: true, recursive: true });
-  assert.equal(failures, [], `${failures.length} failures:\n${failures.join('\n\n')}`);
-});
+testNeeding(
+  test,
+  hasZstd,
+  'the zstd command',
+  'archives that try to write outside the destination are refused, change nothing outside it, and do not verify',
+  async () => {
+    const home = await temporaryDirectory('rast-hostile-tar-');
+    const failures = (await mapLimited(TRICKS, 2, (trick) => runTrick(home, trick, TRICKS.indexOf(trick)))).flat();
+    // Checked once all tricks have run: tricks run two at a time, so one must not remove what another wrote.
+    if (existsSync(ROOT_TARGET)) failures.push(`a restore created ${ROOT_TARGET}`);
+    await rm(ROOT_TARGET, { force: true, recursive: true });
+    assert.equal(failures, [], `${failures.length} failures:\n${failures.join('\n\n')}`);
+  },
+);
 
 test.run();

@@ -49,28 +49,40 @@ crash('create killed anywhere, directory source, local repository: consistent, a
   await assertPruneCollectsAgedLeftovers(host, repository, 'local');
 });
 
-testNeeding(crash, swiftAvailable, 'python3-swift (OpenStack Swift with s3api)', 'create killed anywhere, directory source, S3 repository: consistent, and delete <id> collects the leftovers', async () => {
-  const { source, host } = await s3Host(4);
-  await crashCreates(host, source, random, TRIALS, 's3');
-  for (const leftover of await host.incomplete()) {
-    const removed = await host.run(['delete', leftover.id]);
-    assert.is(removed.status, 0, removed.stderr);
-  }
-  assert.equal(await host.incomplete(), []);
-});
+testNeeding(
+  crash,
+  swiftAvailable,
+  'python3-swift (OpenStack Swift with s3api)',
+  'create killed anywhere, directory source, S3 repository: consistent, and delete <id> collects the leftovers',
+  async () => {
+    const { source, host } = await s3Host(4);
+    await crashCreates(host, source, random, TRIALS, 's3');
+    for (const leftover of await host.incomplete()) {
+      const removed = await host.run(['delete', leftover.id]);
+      assert.is(removed.status, 0, removed.stderr);
+    }
+    assert.equal(await host.incomplete(), []);
+  },
+);
 
-testNeeding(crash, canLoopMount, 'root and btrfs-progs (a loop-mounted btrfs)', 'create killed anywhere, btrfs source: consistent, and only the latest snapshot is kept', async () => {
-  const home = await temporaryDirectory('rast-stress-');
-  const { mountPoint, subvolumes } = await btrfsSubvolumes('400M', ['data']);
-  await populate(subvolumes[0]!, 8);
-  const repository = path.join(home, 'repository');
-  const host = await Host.make(home, await stressConfig(home, { kind: 'local', path: repository }, CRASH_RETENTION));
-  await crashCreates(host, subvolumes[0]!, random, TRIALS, 'btrfs');
-  const latest = (await host.listed()).at(-1);
-  assert.equal(keptSnapshots(mountPoint), [latest], 'the snapshots of killed creates are gone once a create commits');
-  assert.equal(await toolMounts(mountPoint), [], 'the top-level mounts of killed creates are gone once a create ran');
-  await assertPruneCollectsAgedLeftovers(host, repository, 'btrfs');
-});
+testNeeding(
+  crash,
+  canLoopMount,
+  'root and btrfs-progs (a loop-mounted btrfs)',
+  'create killed anywhere, btrfs source: consistent, and only the latest snapshot is kept',
+  async () => {
+    const home = await temporaryDirectory('rast-stress-');
+    const { mountPoint, subvolumes } = await btrfsSubvolumes('400M', ['data']);
+    await populate(subvolumes[0]!, 8);
+    const repository = path.join(home, 'repository');
+    const host = await Host.make(home, await stressConfig(home, { kind: 'local', path: repository }, CRASH_RETENTION));
+    await crashCreates(host, subvolumes[0]!, random, TRIALS, 'btrfs');
+    const latest = (await host.listed()).at(-1);
+    assert.equal(keptSnapshots(mountPoint), [latest], 'the snapshots of killed creates are gone once a create commits');
+    assert.equal(await toolMounts(mountPoint), [], 'the top-level mounts of killed creates are gone once a create ran');
+    await assertPruneCollectsAgedLeftovers(host, repository, 'btrfs');
+  },
+);
 
 crash('delete and prune killed anywhere, local repository: nothing half-deleted is listed; running them again finishes', async () => {
   const { repository, source, host } = await localHost(2);
@@ -78,10 +90,15 @@ crash('delete and prune killed anywhere, local repository: nothing half-deleted 
   await assertOnlyListedData(host, repository, 'local');
 });
 
-testNeeding(crash, swiftAvailable, 'python3-swift (OpenStack Swift with s3api)', 'delete and prune killed anywhere, S3 repository: nothing half-deleted is listed; running them again finishes', async () => {
-  const { source, host } = await s3Host(2);
-  await crashDeletes(host, source, random, TRIALS, 's3');
-});
+testNeeding(
+  crash,
+  swiftAvailable,
+  'python3-swift (OpenStack Swift with s3api)',
+  'delete and prune killed anywhere, S3 repository: nothing half-deleted is listed; running them again finishes',
+  async () => {
+    const { source, host } = await s3Host(2);
+    await crashDeletes(host, source, random, TRIALS, 's3');
+  },
+);
 
 crash.run();
-

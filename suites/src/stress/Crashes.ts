@@ -12,7 +12,8 @@ export async function assertConsistent(host: Host, before: string[], context: st
   const after = await host.listed();
   for (const id of before) assert.ok(after.includes(id), `${context}: ${id} was listed before and is gone`);
   await host.assertAllIntact(context);
-  for (const leftover of await host.incomplete()) assert.not.ok(after.includes(leftover.id), `${context}: ${leftover.id} is both listed and incomplete`);
+  for (const leftover of await host.incomplete())
+    assert.not.ok(after.includes(leftover.id), `${context}: ${leftover.id} is both listed and incomplete`);
   return after;
 }
 
@@ -39,7 +40,10 @@ export async function crashCreates(host: Host, source: string, random: Random, c
     for (const leftover of await host.incomplete()) {
       if (leftovers.has(leftover.id)) continue;
       assert.ok(killed, `${context}: a create that finished left ${leftover.id} behind`);
-      assert.ok(idTime(leftover.id) >= Math.floor(killedAt / 1000) * 1000, `${context}: new leftover ${leftover.id} is not the killed create's`);
+      assert.ok(
+        idTime(leftover.id) >= Math.floor(killedAt / 1000) * 1000,
+        `${context}: new leftover ${leftover.id} is not the killed create's`,
+      );
       leftovers.add(leftover.id);
     }
     const next = await host.run(['create', source, '--parent', 'latest']);
@@ -61,7 +65,9 @@ export async function assertPruneCollectsAgedLeftovers(host: Host, repository: s
   const leftovers = await host.incomplete();
   for (const { id } of leftovers) await rename(path.join(repository, 'data', id), path.join(repository, 'data', agedId(id, 2)));
   const pruned = await host.json(['prune']);
-  const removed = (pruned.leftovers as Array<{ id: string; remove: boolean }>).filter((decision) => decision.remove).map((decision) => decision.id);
+  const removed = (pruned.leftovers as Array<{ id: string; remove: boolean }>)
+    .filter((decision) => decision.remove)
+    .map((decision) => decision.id);
   assert.equal(removed.sort(), leftovers.map(({ id }) => agedId(id, 2)).sort(), `${context}: prune removes every aged leftover`);
   assert.equal(await host.incomplete(), [], `${context}: nothing incomplete after prune`);
   await assertOnlyListedData(host, repository, context);
@@ -110,8 +116,15 @@ export async function crashDeletes(host: Host, source: string, random: Random, c
       assert.is(collected.status, 0, `${context}: delete of the half-deleted ${leftover.id} failed: ${collected.stderr}`);
     }
     const final = await host.json<Array<{ id: string; status: string }>>(['list', '--all']);
-    assert.equal(final.filter((entry) => entry.status === 'incomplete'), [], `${context}: nothing incomplete once the command ran again`);
-    assert.not.ok(final.some((entry) => entry.id === victim), `${context}: ${victim} is still there after ${args[0]} ran again`);
+    assert.equal(
+      final.filter((entry) => entry.status === 'incomplete'),
+      [],
+      `${context}: nothing incomplete once the command ran again`,
+    );
+    assert.not.ok(
+      final.some((entry) => entry.id === victim),
+      `${context}: ${victim} is still there after ${args[0]} ran again`,
+    );
   }
   await assertConsistent(host, [], `${label}: at the end`);
 }

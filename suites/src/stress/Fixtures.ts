@@ -38,7 +38,12 @@ let buckets = 0;
 
 /** A new empty bucket on the Swift server. */
 export async function newBucket(swift: SwiftServer): Promise<string> {
-  const client = new S3Client({ endpoint: swift.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: swift.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
   const bucket = `stress-${process.pid}-${++buckets}`;
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -77,4 +82,3 @@ export async function toolMounts(mountPoint: string): Promise<string[]> {
   const uuid = sh('findmnt', ['-n', '-o', 'UUID', mountPoint]).trim();
   return (await readdir('/run/rast-backup/btrfs').catch(() => [])).filter((name) => name.startsWith(uuid));
 }
-

@@ -53,7 +53,9 @@ export class Host {
 
   /** Leftovers of interrupted creates and deletes, as `list --all` shows them. */
   async incomplete(): Promise<Array<{ id: string; sinks: string[]; objects: number }>> {
-    return (await this.json<Array<{ id: string; status: string; sinks: string[]; objects: number }>>(['list', '--all'])).filter((entry) => entry.status === 'incomplete');
+    return (await this.json<Array<{ id: string; status: string; sinks: string[]; objects: number }>>(['list', '--all'])).filter(
+      (entry) => entry.status === 'incomplete',
+    );
   }
 
   /** Every listed backup verifies at full level. */
@@ -95,6 +97,9 @@ export function idTime(id: string): number {
 
 /** The same id, as if its create had started `hours` earlier (to age a leftover for prune). */
 export function agedId(id: string, hours: number): string {
-  const stamp = new Date(idTime(id) - hours * 3_600_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(idTime(id) - hours * 3_600_000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${id.split('-')[1]}`;
 }

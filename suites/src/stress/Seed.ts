@@ -27,7 +27,10 @@ export function trials(short: number): number {
 }
 
 /** With RAST_STRESS_TIMING set, prints how long each test of `tests` took (to keep `npm test` short). */
-export function reportDurations(tests: { before: { each(fn: () => void): void }; after: { each(fn: (context: { __test__?: string }) => void): void } }): void {
+export function reportDurations(tests: {
+  before: { each(fn: () => void): void };
+  after: { each(fn: (context: { __test__?: string }) => void): void };
+}): void {
   if (!process.env.RAST_STRESS_TIMING) return;
   let started = 0;
   tests.before.each(() => void (started = Date.now()));

@@ -76,7 +76,11 @@ export class BtrfsLab {
 
   /** `btrfs send [-p parent] [flags] snapshot` into a file. */
   send(snapshot: string, parent?: string, flags: string[] = []): string {
-    const file = path.join(this.home, 'streams', `${path.basename(snapshot)}${parent ? `-from-${path.basename(parent)}` : ''}${flags.join('')}.stream`);
+    const file = path.join(
+      this.home,
+      'streams',
+      `${path.basename(snapshot)}${parent ? `-from-${path.basename(parent)}` : ''}${flags.join('')}.stream`,
+    );
     sh('btrfs', ['send', '-q', ...flags, ...(parent ? ['-p', parent] : []), '-f', file, snapshot]);
     return file;
   }
@@ -123,7 +127,12 @@ export class BtrfsLab {
       decoder.finish();
       index = indexer.index();
       const size = (await stat(stream)).size;
-      chain.push({ id, parent: position > 0 ? `s${position - 1}` : null, size, source: { btrfs: { sendProtocol: version } } } as unknown as Manifest);
+      chain.push({
+        id,
+        parent: position > 0 ? `s${position - 1}` : null,
+        size,
+        source: { btrfs: { sendProtocol: version } },
+      } as unknown as Manifest);
     }
     const files = new Map(chain.map((manifest, position) => [manifest.id, streams[position]!]));
     const readers = new Map<string, StreamSpans>();
@@ -143,8 +152,16 @@ export class BtrfsLab {
       return reader;
     };
     return restoreSpans({
-      chain, target: chain.at(-1)!, index: index!, destination, include, log: silentLogger(), rangeReader,
-      openStream: () => { throw new Error('a partial restore reads spans, never a whole stream'); },
+      chain,
+      target: chain.at(-1)!,
+      index: index!,
+      destination,
+      include,
+      log: silentLogger(),
+      rangeReader,
+      openStream: () => {
+        throw new Error('a partial restore reads spans, never a whole stream');
+      },
     });
   }
 

@@ -21,7 +21,10 @@ export async function differential(steps: Step[], options: { flags?: string[][];
     snapshots.push(lab.snapshot());
   }
   const destinations = await lab.destination('tmpfs', 1024);
-  for (const flags of options.flags ?? [['--proto', '1'], ['--proto', '2']]) {
+  for (const flags of options.flags ?? [
+    ['--proto', '1'],
+    ['--proto', '2'],
+  ]) {
     const streams = snapshots.map((snapshot, index) => lab.send(snapshot, index > 0 ? snapshots[index - 1] : undefined, flags));
     for (let last = 0; last < snapshots.length; last += 1) {
       const expected = fingerprint(snapshots[last]!, { sparse: options.sparse });
@@ -36,14 +39,22 @@ export async function differential(steps: Step[], options: { flags?: string[][];
       await mkdir(destination);
       const report = await BtrfsLab.receive(streams.slice(0, last + 1), destination);
       assert.equal(report.skipped, [], 'as root onto tmpfs, everything is restored');
-      assert.equal(differences(expected, fingerprint(destination, { sparse: options.sparse })), [], `user-space receiver of ${flags.join(' ')} chain up to ${last}`);
+      assert.equal(
+        differences(expected, fingerprint(destination, { sparse: options.sparse })),
+        [],
+        `user-space receiver of ${flags.join(' ')} chain up to ${last}`,
+      );
       // Partial restore of everything (each top-level entry selected) from the index's spans: the same tree, but the root's own metadata.
       const partial = `${destination}-spans`;
       await mkdir(partial);
       // Names as index paths: bytes that are not UTF-8 (the receiver test makes one) must select the exact name.
       const topLevel = readdirSync(snapshots[last]!, { encoding: 'buffer' }).map((name) => indexPath(name));
       if (topLevel.length > 0) {
-        const spans = await BtrfsLab.restoreSpans(streams.slice(0, last + 1), partial, topLevel.map((name) => name.replace(/[*?[\]{}()!@+]/g, '\\$&')));
+        const spans = await BtrfsLab.restoreSpans(
+          streams.slice(0, last + 1),
+          partial,
+          topLevel.map((name) => name.replace(/[*?[\]{}()!@+]/g, '\\$&')),
+        );
         assert.equal(spans.skipped, [], 'as root onto tmpfs, the span restorer restores everything');
         const { '.': _root, ...withoutRoot } = expected;
         const { '.': _partialRoot, ...partialWithoutRoot } = fingerprint(partial, { sparse: options.sparse });
@@ -52,4 +63,3 @@ export async function differential(steps: Step[], options: { flags?: string[][];
     }
   }
 }
-

@@ -27,13 +27,15 @@ export class SendStreamWriter {
 
   /** One command; attributes in the order given (strings are bytes in latin1, bigints u64). */
   command(type: number, attributes: Array<[number, Value]> = [], options: { badCrc?: boolean } = {}): this {
-    const payload = Buffer.concat(attributes.map(([attribute, value]) => {
-      const bytes = typeof value === 'bigint' ? u64(value) : typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
-      const header = Buffer.alloc(4);
-      header.writeUInt16LE(attribute, 0);
-      header.writeUInt16LE(bytes.length, 2);
-      return Buffer.concat([header, bytes]);
-    }));
+    const payload = Buffer.concat(
+      attributes.map(([attribute, value]) => {
+        const bytes = typeof value === 'bigint' ? u64(value) : typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+        const header = Buffer.alloc(4);
+        header.writeUInt16LE(attribute, 0);
+        header.writeUInt16LE(bytes.length, 2);
+        return Buffer.concat([header, bytes]);
+      }),
+    );
     const header = Buffer.alloc(10);
     header.writeUInt32LE(payload.length, 0);
     header.writeUInt16LE(type, 4);
@@ -44,23 +46,41 @@ export class SendStreamWriter {
   }
 
   subvolume(uuid = Buffer.alloc(16, 1), ctransid = 7n): this {
-    return this.command(Command.SUBVOL, [[Attribute.PATH, 'subvolume'], [Attribute.UUID, uuid], [Attribute.CTRANSID, ctransid]]);
+    return this.command(Command.SUBVOL, [
+      [Attribute.PATH, 'subvolume'],
+      [Attribute.UUID, uuid],
+      [Attribute.CTRANSID, ctransid],
+    ]);
   }
 
   mkfile(path: string, ino = 300n): this {
-    return this.command(Command.MKFILE, [[Attribute.PATH, path], [Attribute.INO, ino]]);
+    return this.command(Command.MKFILE, [
+      [Attribute.PATH, path],
+      [Attribute.INO, ino],
+    ]);
   }
 
   mkdir(path: string, ino = 301n): this {
-    return this.command(Command.MKDIR, [[Attribute.PATH, path], [Attribute.INO, ino]]);
+    return this.command(Command.MKDIR, [
+      [Attribute.PATH, path],
+      [Attribute.INO, ino],
+    ]);
   }
 
   symlink(path: string, target: string): this {
-    return this.command(Command.SYMLINK, [[Attribute.PATH, path], [Attribute.INO, 302n], [Attribute.PATH_LINK, target]]);
+    return this.command(Command.SYMLINK, [
+      [Attribute.PATH, path],
+      [Attribute.INO, 302n],
+      [Attribute.PATH_LINK, target],
+    ]);
   }
 
   write(path: string, offset: number | bigint, data: Buffer | string): this {
-    return this.command(Command.WRITE, [[Attribute.PATH, path], [Attribute.FILE_OFFSET, BigInt(offset)], [Attribute.DATA, typeof data === 'string' ? Buffer.from(data) : data]]);
+    return this.command(Command.WRITE, [
+      [Attribute.PATH, path],
+      [Attribute.FILE_OFFSET, BigInt(offset)],
+      [Attribute.DATA, typeof data === 'string' ? Buffer.from(data) : data],
+    ]);
   }
 
   end(): this {

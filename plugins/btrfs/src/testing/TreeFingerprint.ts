@@ -14,7 +14,7 @@ function contentHash(path: Buffer): string {
   const fd = openSync(path, 'r');
   const buffer = Buffer.alloc(1024 * 1024);
   try {
-    for (let got; (got = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, got));
+    for (let got; (got = readSync(fd, buffer, 0, buffer.length, null)) > 0;) hash.update(buffer.subarray(0, got));
   } finally {
     closeSync(fd);
   }

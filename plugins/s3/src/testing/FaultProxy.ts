@@ -2,10 +2,7 @@ import { createServer, request as forward, type IncomingMessage } from 'node:htt
 
 /** What the proxy does to one request instead of passing it through unchanged. */
 export type Fault =
-  | { kind: 'status'; status: 500 | 503 }
-  | { kind: 'reset' }
-  | { kind: 'truncate'; afterBytes: number }
-  | { kind: 'delay'; ms: number };
+  { kind: 'status'; status: 500 | 503 } | { kind: 'reset' } | { kind: 'truncate'; afterBytes: number } | { kind: 'delay'; ms: number };
 
 export interface FaultProxy {
   endpoint: string;
@@ -23,14 +20,19 @@ export interface FaultProxy {
  * signatures stay valid) unless `plan` picks a fault for them: an S3 error status, a reset connection,
  * a response body cut after some bytes, or a delay before the answer.
  */
-export async function startFaultProxy(target: number, plan: (request: IncomingMessage, sequence: number) => Fault | undefined): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: number,
+  plan: (request: IncomingMessage, sequence: number) => Fault | undefined,
+): Promise<FaultProxy> {
   const injected: Record<string, number> = {};
   const requests: string[] = [];
   const traffic = { fromClient: 0, toClient: 0 };
   const server = createServer((request, response) => {
     const sequence = requests.push(`${request.method} ${request.url}`);
     const fault = plan(request, sequence);
-    if (fault) injected[fault.kind === 'status' ? String(fault.status) : fault.kind] = (injected[fault.kind === 'status' ? String(fault.status) : fault.kind] ?? 0) + 1;
+    if (fault)
+      injected[fault.kind === 'status' ? String(fault.status) : fault.kind] =
+        (injected[fault.kind === 'status' ? String(fault.status) : fault.kind] ?? 0) + 1;
     if (fault?.kind === 'reset') {
       request.socket.destroy();
       return;
@@ -40,34 +42,39 @@ export async function startFaultProxy(target: number, plan: (request: IncomingMe
       request.once('end', () => {
         const code = fault.status === 503 ? 'SlowDown' : 'InternalError';
         response.writeHead(fault.status, { 'content-type': 'application/xml', connection: 'close' });
-        response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the test proxy</Message></Error>`);
+        response.end(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the test proxy</Message></Error>`,
+        );
       });
       return;
     }
-    const upstream = forward({ host: '127.0.0.1', port: target, method: request.method, path: request.url, headers: request.headers }, (answer) => {
-      const pass = () => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.on('data', (chunk: Buffer) => (traffic.toClient += chunk.length));
-        if (fault?.kind !== 'truncate') {
-          answer.pipe(response);
-          return;
-        }
-        let sent = 0;
-        answer.on('data', (chunk: Buffer) => {
-          if (sent >= fault.afterBytes) return;
-          const piece = chunk.subarray(0, fault.afterBytes - sent);
-          sent += piece.length;
-          response.write(piece);
-          if (sent >= fault.afterBytes) {
-            answer.destroy();
-            setTimeout(() => response.socket?.destroy(), 20);
+    const upstream = forward(
+      { host: '127.0.0.1', port: target, method: request.method, path: request.url, headers: request.headers },
+      (answer) => {
+        const pass = () => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.on('data', (chunk: Buffer) => (traffic.toClient += chunk.length));
+          if (fault?.kind !== 'truncate') {
+            answer.pipe(response);
+            return;
           }
-        });
-        answer.on('end', () => response.end());
-      };
-      if (fault?.kind === 'delay') setTimeout(pass, fault.ms);
-      else pass();
-    });
+          let sent = 0;
+          answer.on('data', (chunk: Buffer) => {
+            if (sent >= fault.afterBytes) return;
+            const piece = chunk.subarray(0, fault.afterBytes - sent);
+            sent += piece.length;
+            response.write(piece);
+            if (sent >= fault.afterBytes) {
+              answer.destroy();
+              setTimeout(() => response.socket?.destroy(), 20);
+            }
+          });
+          answer.on('end', () => response.end());
+        };
+        if (fault?.kind === 'delay') setTimeout(pass, fault.ms);
+        else pass();
+      },
+    );
     upstream.on('error', () => response.socket?.destroy());
     request.on('data', (chunk: Buffer) => (traffic.fromClient += chunk.length));
     request.pipe(upstream);

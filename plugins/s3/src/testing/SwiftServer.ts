@@ -10,7 +10,8 @@ export const SWIFT_PYTHON = '/usr/bin/python3';
 const LAUNCHER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-server', 'swift-server.py');
 
 /** Whether OpenStack Swift with s3api can run here. */
-export const swiftAvailable = spawnSync(SWIFT_PYTHON, ['-c', 'import swift.common.middleware.s3api, swift.common.wsgi'], { stdio: 'ignore' }).status === 0;
+export const swiftAvailable =
+  spawnSync(SWIFT_PYTHON, ['-c', 'import swift.common.middleware.s3api, swift.common.wsgi'], { stdio: 'ignore' }).status === 0;
 
 /**
  * `[s3] idle_timeout_seconds` for configs that talk to this server: on a loaded test machine it can stay silent
