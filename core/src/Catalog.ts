@@ -104,7 +104,7 @@ export class Catalog {
     }
     const cached = await this.manifestCache.load(sink);
     const kept = new Map<string, CachedManifest>();
-    let changed = cached.size !== listed.length;
+    let changed = false;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
     const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Manifest | undefined> => {
