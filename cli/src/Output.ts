@@ -4,6 +4,40 @@ import { displayPath, type IndexEntry } from '@rast-backup/core';
 
 export const formatBytes = (bytes: number) => prettyBytes(bytes, { binary: true });
 
+export async function* mapped<T, U>(items: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of items) yield map(item);
+}
+
+/** Writes chunks of text to `stdout` in batches, waiting whenever it is full: memory stays flat for any number of lines. */
+export async function writeAll(stdout: Writable, chunks: AsyncIterable<string>): Promise<void> {
+  let batch = '';
+  const send = async () => {
+    if (!stdout.write(batch)) await new Promise((resolve) => stdout.once('drain', resolve));
+    batch = '';
+  };
+  for await (const chunk of chunks) {
+    batch += chunk;
+    if (batch.length >= 65536) await send();
+  }
+  if (batch.length > 0) await send();
+}
+
+/** Writes `value` as writeJson does, with `items` streamed in as its last member `key`. */
+export async function writeJsonWith(stdout: Writable, value: object, key: string, items: AsyncIterable<unknown>): Promise<void> {
+  const whole = JSON.stringify({ ...value, [key]: [] }, null, 2);
+  const cut = whole.lastIndexOf('[]');
+  async function* text() {
+    yield whole.slice(0, cut + 1);
+    let first = true;
+    for await (const item of items) {
+      yield `${first ? '' : ','}\n    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}`;
+      first = false;
+    }
+    yield `${first ? '' : '\n  '}${whole.slice(cut + 1)}\n`;
+  }
+  await writeAll(stdout, text());
+}
+
 /** Writes one JSON document to stdout (the `--json` contract: nothing else goes there). */
 export function writeJson(stdout: Writable, value: unknown): void {
   stdout.write(JSON.stringify(value, null, 2) + '\n');

@@ -87,7 +87,7 @@ export function storedEntry(entry: IndexEntry): IndexEntry {
 }
 
 /** The inverse of storedEntry, in place: each source number becomes the list of spans it names. */
-function linkSources(entry: IndexEntry): void {
+export function linkSources(entry: IndexEntry): void {
   if (!entry.ranges?.some((range) => range.clones)) return;
   const lists: StreamRange[][] = [];
   const link = (ranges: StreamRange[]) => {

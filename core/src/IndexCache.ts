@@ -1,44 +1,129 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
+import { decodeBlock, decodeRunHeader, indexVersion, type IndexRecord, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import type { Manifest } from './Manifest.js';
+
+/** A run kept in the state directory: its header, and its blocks' plaintext one after another. */
+class KeptRun implements IndexRun {
+  readonly firsts: string[];
+  private readonly offsets: number[] = [];
+  constructor(
+    readonly backupId: string,
+    readonly header: IndexRunHeader,
+    private readonly blocksFile: string,
+  ) {
+    this.firsts = header.blocks.map((block) => block.first);
+    let offset = 0;
+    for (const block of header.blocks) {
+      this.offsets.push(offset);
+      offset += block.size;
+    }
+  }
+
+  async readBlock(block: number): Promise<readonly IndexRecord[]> {
+    const { size } = this.header.blocks[block]!;
+    const handle = await open(this.blocksFile, 'r');
+    try {
+      const data = Buffer.alloc(size);
+      const { bytesRead } = await handle.read(data, 0, size, this.offsets[block]);
+      if (bytesRead !== size) throw new Error(`this host's copy of the file index of ${this.backupId} is cut short`);
+      return decodeBlock(data);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Writes the copy of one run as create stores it; nothing is visible until finish(). Never throws. */
+export interface RunCopy {
+  add(block: Buffer): Promise<void>;
+  finish(header: Buffer): Promise<void>;
+  abandon(): Promise<void>;
+}
 
 /**
  * Plaintext copies of the file indexes this host wrote, in its state directory (0600). An incremental
  * create reads its parent's index from the repository; when that fails because this host cannot decode it
- * (a write-only host holds only the encryption public key), the copy kept here is used instead.
+ * (a write-only host holds only the encryption public key), the copy kept here is used instead. A version 2
+ * index is kept run by run: `<id>.header` (the run's header) and `<id>.blocks` (its blocks' plaintext).
  */
 export class IndexCache {
   constructor(private readonly directory: string | undefined) {}
 
-  private file(id: string): string | undefined {
-    return this.directory && /^[\w.-]+$/.test(id) ? path.join(this.directory, 'indexes', `${id}.jsonl`) : undefined;
+  private file(id: string, extension: string): string | undefined {
+    return this.directory && /^[\w.-]+$/.test(id) ? path.join(this.directory, 'indexes', `${id}.${extension}`) : undefined;
   }
 
-  async save(id: string, encoded: Buffer): Promise<void> {
-    const file = this.file(id);
-    if (!file) return;
-    await makeDirectories(path.dirname(file), 0o700);
-    const temporary = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-    const handle = await open(temporary, 'wx', 0o600);
-    try {
-      await handle.writeFile(encoded);
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
+  /**
+   * Starts keeping a copy of backup `id`'s run; undefined without a state directory. A copy is a convenience:
+   * its failures go to `onError` and end the copy, never the create.
+   */
+  begin(id: string, onError: (error: Error) => void): RunCopy | undefined {
+    const blocksFile = this.file(id, 'blocks');
+    const headerFile = this.file(id, 'header');
+    if (!blocksFile || !headerFile) return undefined;
+    const suffix = `.tmp-${randomBytes(4).toString('hex')}`;
+    let failed = false;
+    let opening: Promise<FileHandle> | undefined;
+    const blocks = () =>
+      (opening ??= makeDirectories(path.dirname(blocksFile), 0o700).then(() => open(blocksFile + suffix, 'wx', 0o600)));
+    const attempt = async (step: () => Promise<void>) => {
+      if (failed) return;
+      try {
+        await step();
+      } catch (error) {
+        failed = true;
+        onError(error as Error);
+        await removeTemporaries();
+      }
+    };
+    const removeTemporaries = async () => {
+      await opening?.then((handle) => handle.close()).catch(() => {});
+      await Promise.all([unlink(blocksFile + suffix), unlink(headerFile + suffix)].map((removing) => removing.catch(() => {})));
+    };
+    return {
+      add: (block) =>
+        attempt(async () => {
+          await (await blocks()).write(block);
+        }),
+      finish: (header) =>
+        attempt(async () => {
+          await (await blocks()).close();
+          const handle = await open(headerFile + suffix, 'wx', 0o600);
+          try {
+            await handle.writeFile(header);
+          } finally {
+            await handle.close();
+          }
+          await rename(blocksFile + suffix, blocksFile);
+          await rename(headerFile + suffix, headerFile);
+        }),
+      abandon: async () => {
+        failed = true;
+        await removeTemporaries();
+        await this.remove(id);
+      },
+    };
   }
 
-  /** The kept index of `manifest`, if there is one of the recorded size and for that backup. */
-  async load(manifest: Manifest): Promise<FileIndex | undefined> {
-    const file = this.file(manifest.id);
-    if (!file) return undefined;
+  /** The kept index of `manifest`: its run (version 2) or whole (version 1); undefined unless kept for that backup at the recorded size. */
+  async load(manifest: Manifest): Promise<KeptRun | FileIndex | undefined> {
     try {
-      const data = await readFile(file);
-      if (data.length !== manifest.index.size) return undefined;
-      const index = decodeFileIndex(data);
+      const headerFile = this.file(manifest.id, 'header');
+      const data = headerFile ? await readFile(headerFile).catch(() => undefined) : undefined;
+      if (data) {
+        if (data.length !== manifest.index.size) return undefined;
+        const header = decodeRunHeader(data);
+        return header.backupId === manifest.id ? new KeptRun(manifest.id, header, this.file(manifest.id, 'blocks')!) : undefined;
+      }
+      const legacy = this.file(manifest.id, 'jsonl');
+      if (!legacy) return undefined;
+      const whole = await readFile(legacy);
+      if (whole.length !== manifest.index.size || indexVersion(whole) !== 1) return undefined;
+      const index = decodeFileIndex(whole);
       return index.backupId === manifest.id ? index : undefined;
     } catch {
       return undefined;
@@ -46,7 +131,11 @@ export class IndexCache {
   }
 
   async remove(id: string): Promise<void> {
-    const file = this.file(id);
-    if (file) await unlink(file).catch(() => {});
+    for (const extension of ['header', 'blocks', 'jsonl']) {
+      const file = this.file(id, extension);
+      if (file) await unlink(file).catch(() => {});
+    }
   }
 }
+
+export type { KeptRun };

@@ -78,10 +78,10 @@ parents('checkStillExists reads the catalog afresh: a parent deleted since is PA
   assert.is(await codeOf(resolver.checkStillExists(full, 'b-next')), ErrorCode.PARENT_INVALID);
 });
 
-parents('readIndex reads the parent index from the repository', async () => {
+parents('the parent index is read from the repository', async () => {
   const runtime = memoryRuntime([new MemorySink()], ['x']);
   const full = await createBackup(runtime, { path: await temporaryDirectory() });
-  assert.is((await new ParentResolver(runtime).readIndex(full)).backupId, full.id);
+  assert.is((await runtime.repository.indexes.open(full)).backupId, full.id);
 });
 
 parents.run();

@@ -1,11 +1,10 @@
 import type { CatalogEntry } from './Catalog.js';
 import { ErrorCode, RastError } from './errors.js';
-import type { FileIndex } from './FileIndex.js';
 import { displayPath } from './IndexPath.js';
 import type { Manifest } from './Manifest.js';
 import type { Runtime } from './Runtime.js';
 
-/** The parent of an incremental create: which backup it is, its file index, and whether it is still there at the commit. */
+/** The parent of an incremental create: which backup it is, and whether it is still there at the commit. */
 export class ParentResolver {
   constructor(private readonly runtime: Runtime) {}
 
@@ -58,19 +57,6 @@ export class ParentResolver {
     if (broken)
       throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });
     return manifest;
-  }
-
-  /** The parent's index from the repository, or this host's own copy when the repository's cannot be decoded here. */
-  async readIndex(parent: Manifest): Promise<FileIndex> {
-    try {
-      return await this.runtime.repository.parts.readIndex(parent);
-    } catch (error) {
-      if (!(error instanceof RastError) || error.code !== ErrorCode.TRANSFORM_FAILED) throw error;
-      const kept = await this.runtime.indexCache.load(parent);
-      if (!kept) throw error;
-      this.runtime.log.info(`backup ${parent.id}: using this host's copy of its file index (${error.message})`);
-      return kept;
-    }
   }
 
   /**

@@ -1,5 +1,4 @@
 import { ErrorCode, RastError } from './errors.js';
-import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodePart } from './PartDecoder.js';
 import { checkStored } from './PartChecksum.js';
@@ -97,17 +96,6 @@ export class PartReader {
 
   /** Part `seq` of the backup's stream, fetched and untransformed. */
   readonly readPart: ReadPart = (manifest, seq) => this.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq));
-
-  async readIndex(manifest: Manifest): Promise<FileIndex> {
-    const data = await this.readPlain(manifest, manifest.index, 'file index');
-    try {
-      return decodeFileIndex(data);
-    } catch (error) {
-      throw new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, file index: ${(error as Error).message}`, {
-        backup: manifest.id,
-      });
-    }
-  }
 
   /** Reads spans of the backup's plaintext stream, reading (with `readPart`) only the parts that hold them. */
   rangeReader(manifest: Manifest, readPart: ReadPart = this.readPart): StreamRangeReader {

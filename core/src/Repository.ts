@@ -1,19 +1,22 @@
 import { createHash } from 'node:crypto';
 import { BackupGraph } from './BackupGraph.js';
 import { Catalog } from './Catalog.js';
+import { IndexCache } from './IndexCache.js';
+import { IndexStore } from './IndexStore.js';
 import { ManifestCache } from './ManifestCache.js';
 import { PartReader } from './PartReader.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
 /**
- * The repository format over every configured sink, as three views: the `catalog` of what the sinks hold
- * (manifests are the commit points), the `graph` of incrementals on their parents, and the `parts` reader
- * that fetches each object from whichever sink has a good copy and untransforms it.
+ * The repository format over every configured sink, as four views: the `catalog` of what the sinks hold
+ * (manifests are the commit points), the `graph` of incrementals on their parents, the `parts` reader
+ * that fetches each object from whichever sink has a good copy and untransforms it, and the file `indexes`.
  */
 export class Repository {
   readonly catalog: Catalog;
   readonly graph: BackupGraph;
   readonly parts: PartReader;
+  readonly indexes: IndexStore;
 
   constructor(
     readonly sinks: Sink[],
@@ -23,10 +26,13 @@ export class Repository {
     readAhead = 2,
     /** This host's copies of manifests already read (see ManifestCache); none by default. */
     manifestCache = new ManifestCache(undefined),
+    /** This host's copies of the file indexes it wrote (see IndexCache); none by default. */
+    indexCache = new IndexCache(undefined),
   ) {
     this.catalog = new Catalog(sinks, log, manifestCache);
     this.graph = new BackupGraph(this.catalog);
     this.parts = new PartReader(sinks, decoderFor, log, readAhead);
+    this.indexes = new IndexStore(this.parts, this.graph, indexCache, log);
   }
 
   /**

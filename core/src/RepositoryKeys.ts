@@ -13,6 +13,8 @@ export const RepositoryKeys = Object.freeze({
   dataPrefix: (id: string) => `${DATA_ROOT}${id}/`,
   part: (id: string, seq: number) => `${DATA_ROOT}${id}/${String(seq).padStart(6, '0')}.part`,
   index: (id: string) => `${DATA_ROOT}${id}/index`,
+  /** Block `n` of a version 2 file index (see IndexRun). */
+  indexBlock: (id: string, n: number) => `${DATA_ROOT}${id}/index.${String(n).padStart(6, '0')}`,
   /** The backup id of a manifest key; undefined for any other key (a temporary included). */
   manifestOwner(key: string): string | undefined {
     const match = MANIFEST_KEY.exec(key);

@@ -141,12 +141,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (exposed) options.log.warn(exposed);
   const activeNames = new Set(validated.active.map((plugin) => plugin.plugin.name));
   const state = options.stateDirectory ?? stateDirectory(environment);
+  const indexCache = new IndexCache(state);
   const repository = new Repository(
     sinks,
     (name) => pipeline.hooks.untransform.get(name)?.call(),
     options.log,
     validated.backup.concurrency,
     new ManifestCache(state),
+    indexCache,
   );
   runtime = {
     config,
@@ -156,7 +158,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     repository,
     settings: validated.backup,
     log: options.log,
-    indexCache: new IndexCache(state),
+    indexCache,
   };
   return runtime;
 }

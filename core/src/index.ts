@@ -41,7 +41,22 @@ export { makeDirectories } from './Directories.js';
 export { packageIdentity } from './PackageIdentity.js';
 export { BACKUP_GROUP, groupId, groupName } from './Group.js';
 export { secretFileExposure } from './SecretFile.js';
-export { IndexCache } from './IndexCache.js';
+export { IndexCache, type RunCopy } from './IndexCache.js';
+export { comparePaths, compareNames, isWithin } from './IndexOrder.js';
+export { IndexView } from './IndexView.js';
+export { IndexStore } from './IndexStore.js';
+export { writeIndex, writeRun, INDEX_BLOCK_BYTES, MAX_INDEX_LAYERS, type StoreObject, type WrittenIndex } from './IndexWriter.js';
+export {
+  MemoryRun,
+  isTombstone,
+  encodeBlock,
+  decodeBlock,
+  type IndexRun,
+  type IndexRecord,
+  type IndexTombstone,
+  type IndexBlock,
+  type IndexRunHeader,
+} from './IndexRun.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
 export { interrupted, stopIfInterrupted, whenInterrupted } from './Interruption.js';

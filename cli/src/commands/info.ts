@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import { describeBackup, displayPath, storedEntry, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
-import { formatBytes, formatEntry, writeJson } from '../Output.js';
+import { formatBytes, formatEntry, mapped, writeAll, writeJson, writeJsonWith } from '../Output.js';
 
 export class InfoCommand extends BaseCommand {
   static override paths = [['info']];
@@ -21,13 +21,9 @@ export class InfoCommand extends BaseCommand {
     const { entry, chain, facts, index } = await describeBackup(runtime, { backup: this.id, files: this.files });
     const { manifest } = entry;
     if (this.json) {
-      writeJson(this.context.stdout, {
-        ...summarize(entry),
-        chain: chain.map((link) => link.id),
-        facts,
-        manifest,
-        files: index?.entries.map(storedEntry),
-      });
+      const value = { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest };
+      if (index) await writeJsonWith(this.context.stdout, value, 'files', mapped(index.all(), storedEntry));
+      else writeJson(this.context.stdout, value);
       return 0;
     }
     const lines = [
@@ -47,9 +43,7 @@ export class InfoCommand extends BaseCommand {
     ];
     // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
     this.out(lines.map(displayPath).join('\n'));
-    if (index) {
-      for (const file of index.entries) this.out(formatEntry(file));
-    }
+    if (index) await writeAll(this.context.stdout, mapped(index.all(), (file) => `${formatEntry(file)}\n`));
     return 0;
   }
 }

@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import { ErrorCode, fromDisplayPath, RastError, storedEntry, type IndexEntry } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
-import { formatEntry, writeJson } from '../Output.js';
+import { formatEntry, mapped, writeAll, writeJsonWith } from '../Output.js';
 
 /**
  * A path as the user types it (`/alice/notes.txt`, `alice/`, `.`, `lat-\xe9` for bytes that are not UTF-8, as listed)
@@ -35,17 +35,20 @@ export class LsCommand extends BaseCommand {
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
     const { manifest } = await runtime.repository.catalog.resolve(this.id);
-    const index = await runtime.repository.parts.readIndex(manifest);
+    const index = await runtime.repository.indexes.open(manifest);
     const wanted = pathInBackup(this.inside ?? '.');
-    const self = index.entries.find((entry) => entry.path === wanted);
+    const self = await index.get(wanted);
     if (!self)
       throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });
-    const prefix = wanted === '.' ? '' : `${wanted}/`;
-    const within = (entry: IndexEntry) =>
-      entry.path !== '.' && entry.path.startsWith(prefix) && (this.recursive || !entry.path.slice(prefix.length).includes('/'));
-    const entries = self.type === 'directory' ? index.entries.filter(within) : [self];
-    if (this.json) writeJson(this.context.stdout, { backup: manifest.id, path: wanted, entries: entries.map(storedEntry) });
-    else for (const entry of entries) this.out(formatEntry(entry));
+    const recursive = this.recursive;
+    // Read from the index block by block: a directory's listing reads only the blocks that hold it.
+    async function* listed(): AsyncGenerator<IndexEntry> {
+      if (self!.type !== 'directory') yield self!;
+      else if (!recursive) yield* index.children(wanted);
+      else for await (const entry of index.subtree(wanted)) if (entry.path !== wanted) yield entry;
+    }
+    if (this.json) await writeJsonWith(this.context.stdout, { backup: manifest.id, path: wanted }, 'entries', mapped(listed(), storedEntry));
+    else await writeAll(this.context.stdout, mapped(listed(), (entry) => `${formatEntry(entry)}\n`));
     return 0;
   }
 }

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
-import { encodeFileIndex, type FileIndex } from '../FileIndex.js';
+import { writeIndex } from '../IndexWriter.js';
 import { displayPath, pathBytes } from '../IndexPath.js';
 import { interrupted, stopIfInterrupted, whenInterrupted } from '../Interruption.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
@@ -77,7 +77,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const parents = new ParentResolver(runtime);
       const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
       // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
-      const readingParentIndex = parent ? parents.readIndex(parent) : undefined;
+      const readingParentIndex = parent ? repository.indexes.open(parent).then(async (view) => ({ view, whole: await view.load() })) : undefined;
       readingParentIndex?.catch(() => {});
       // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
       // threads of the worker pool that encodes the parts.
@@ -98,7 +98,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 
       const store = new SinkFanout(sinks, id, log);
       let manifest: Manifest;
-      let encodedIndex: Buffer;
+      const indexCopy = runtime.indexCache.begin(id, (error) =>
+        log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`),
+      );
       try {
         stopIfInterrupted(signal);
         // serialize
@@ -106,7 +108,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         const parentIndex = await readingParentIndex;
         const transforms = [...(await makingTransforms)].sort((a, b) => a.stage - b.stage);
         const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
-        const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
+        const serialization = format.serialize({ snapshot, backupId: id, parentIndex: parentIndex?.whole, log });
         // parts → transform → store
         const plainParts = cutParts(serialization, format.name, snapshot, settings.partSize, encoder);
         const parts = await storeParts(
@@ -118,19 +120,25 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
           () => serialization.close?.(),
         );
         // index
-        const fileIndex = serialization.index();
-        encodedIndex = encodeFileIndex(fileIndex);
-        const indexRecord = await transformAndStore(encoder, store, RepositoryKeys.index(id), Buffer.from(encodedIndex));
+        const written = await writeIndex(
+          id,
+          serialization.index().entries,
+          parentIndex?.view,
+          (key, plain) => transformAndStore(encoder, store, key, plain),
+          indexCopy,
+        );
+        const indexRecord = written.record;
         // commit
         manifest = hooks.manifest.call(
-          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime }),
+          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, runtime }),
         );
         await store.flush();
-        await store.checkStillStored([...parts, indexRecord]);
+        await store.checkStillStored([...parts, ...written.header.blocks, indexRecord]);
         if (parent) await parents.checkStillExists(parent, id);
         stopIfInterrupted(signal);
         await store.commit(manifest).finally(() => repository.catalog.invalidate());
       } catch (error) {
+        await indexCopy?.abandon();
         const { written, kept } = await store.removeWritten();
         const released = await snapshot.release('failed').then(
           () => true,
@@ -152,9 +160,6 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       await snapshot
         .release('committed')
         .catch((error: Error) => log.warn(`backup ${id} is committed, but releasing its snapshot failed: ${error.message}`));
-      await runtime.indexCache
-        .save(id, encodedIndex)
-        .catch((error: Error) => log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`));
       const partial = store.partialCommit();
       if (partial) throw partial;
       return manifest;
@@ -264,13 +269,12 @@ interface ManifestFacts {
   format: { name: string; version: number; plugin: string };
   transforms: Transform[];
   parts: PartRecord[];
-  indexRecord: PartRecord;
-  fileIndex: FileIndex;
+  indexRecord: PartRecord & { entries: number };
   runtime: Runtime;
 }
 
 function buildManifest(facts: ManifestFacts): Manifest {
-  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, fileIndex, runtime } = facts;
+  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, runtime } = facts;
   const size = parts.reduce((sum, part) => sum + part.size, 0);
   const storedSize = parts.reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
   return {
@@ -292,7 +296,7 @@ function buildManifest(facts: ManifestFacts): Manifest {
     })),
     partSize: runtime.settings.partSize,
     parts,
-    index: { ...indexRecord, entries: fileIndex.entries.length },
+    index: indexRecord,
     size,
     storedSize,
     plugins: Object.fromEntries(runtime.plugins.filter((plugin) => plugin.active).map(({ plugin }) => [plugin.name, plugin.version])),

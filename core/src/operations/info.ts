@@ -1,5 +1,5 @@
 import type { CatalogEntry } from '../Catalog.js';
-import type { FileIndex } from '../FileIndex.js';
+import type { IndexView } from '../IndexView.js';
 import type { Manifest } from '../Manifest.js';
 import type { Runtime } from '../Runtime.js';
 
@@ -16,15 +16,16 @@ export interface BackupInfo {
   chain: Manifest[];
   /** From the `describe` hook (e.g. whether a local snapshot still exists). */
   facts: Record<string, string>;
-  index?: FileIndex;
+  /** The file index, read block by block as its entries are iterated. */
+  index?: IndexView;
 }
 
 /** Describes one backup (`rast-backup info`); reads nothing but its manifests, and its index with `files`. */
 export async function describeBackup(runtime: Runtime, options: InfoOptions): Promise<BackupInfo> {
-  const { catalog, graph, parts } = runtime.repository;
+  const { catalog, graph, indexes } = runtime.repository;
   const entry = await catalog.resolve(options.backup);
   const chain = await graph.chain(entry.manifest);
-  const index = options.files ? await parts.readIndex(entry.manifest) : undefined;
+  const index = options.files ? await indexes.open(entry.manifest) : undefined;
   const facts = await runtime.pipeline.hooks.describe.promise({}, entry.manifest);
   return { entry, chain, facts, index };
 }

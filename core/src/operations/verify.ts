@@ -291,6 +291,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
   const objects: Array<[string, PartRecord]> = [
     ...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]),
     ['file index', manifest.index],
+    ...(await indexBlocks(runtime, manifest)).map((block, n, all): [string, PartRecord] => [`file index block ${n + 1} of ${all.length}`, block]),
   ];
   const sinks: VerifyReport['sinks'] = [];
   for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency));
@@ -307,7 +308,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
-      const index = await runtime.repository.parts.readIndex(manifest);
+      const index = await (await runtime.repository.indexes.open(manifest)).load();
       await format.verify({ manifest, index, stream: runtime.repository.parts.openStream(manifest) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
@@ -318,6 +319,15 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
     }
   }
   return { backup: manifest.id, level, status: 'intact', ok: true, sinks, stream, undecodable, problems, dependents: [] };
+}
+
+/** The blocks of the backup's index run, when its header can be read (a damaged header is reported as the file index). */
+async function indexBlocks(runtime: Runtime, manifest: Manifest): Promise<PartRecord[]> {
+  try {
+    return await runtime.repository.indexes.blocks(manifest);
+  } catch {
+    return [];
+  }
 }
 
 /** Lists and reads one sink's objects of the backup, `concurrency` reads at a time; problems come in the objects' order. */

@@ -87,7 +87,7 @@ sparse('holes stay holes: full, incremental, partial restore, verify, and GNU ta
   const rt = await runtime(repository);
   const full = await createBackup(rt, { path: source });
   assert.ok(full.size < MiB, `the stream does not store the holes (${full.size} bytes)`);
-  const index = await rt.repository.parts.readIndex(full);
+  const index = await (await rt.repository.indexes.open(full)).load();
   assert.is(index.entries.find((entry) => entry.path === 'vm.img')!.size, 256 * MiB, 'the index records the real size');
   await verifyBackup(rt, { backup: full.id });
 

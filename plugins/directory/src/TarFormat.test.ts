@@ -190,7 +190,7 @@ roundTrip('names that are not UTF-8 are kept byte for byte, in the index, the st
     assert.ok(original[name], `the source has ${JSON.stringify(name)}`);
   assert.match(original['bin\udcfe']!, /xattr:user.name=eA==/);
   assert.match(original['link\udcfb']!, /target=bin\udcfe\/lat-\udce9\udcff/);
-  const index = await rt.repository.parts.readIndex(manifest);
+  const index = await (await rt.repository.indexes.open(manifest)).load();
   assert.equal(
     index.entries
       .filter((entry) => /[\udc80-\udcff]/.test(entry.path))
@@ -250,7 +250,7 @@ incremental('a chain of three restores each state, and stores only what changed'
   assert.is(second.parent, first.id);
   assert.ok(second.size < first.size / 10, `incremental stream ${second.size} bytes vs full ${first.size}`);
 
-  const index2 = await rt.repository.parts.readIndex(second);
+  const index2 = await (await rt.repository.indexes.open(second)).load();
   const fromSecond = index2.entries
     .filter((entry) => entry.from === second.id && entry.type !== 'directory')
     .map((entry) => entry.path)

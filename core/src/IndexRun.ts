@@ -1,0 +1,94 @@
+import { linkSources, storedEntry, type IndexEntry } from './FileIndex.js';
+import type { PartRecord } from './Manifest.js';
+
+/** A path that a run removes from the layers below it. */
+export interface IndexTombstone {
+  path: string;
+  deleted: true;
+}
+
+/** What a run holds for one path: its entry as of the run's backup, or its removal. */
+export type IndexRecord = IndexEntry | IndexTombstone;
+
+export const isTombstone = (record: IndexRecord): record is IndexTombstone => (record as IndexTombstone).deleted === true;
+
+/** One block of a run as the run's header lists it: a stored object like a part, and the first path it holds. */
+export interface IndexBlock extends PartRecord {
+  first: string;
+  records: number;
+}
+
+/**
+ * The stored header of a version 2 file index (the object at `data/<id>/index`). The backup's index is its
+ * run over the index of backup `over` (an ancestor in its chain), or its run alone when `over` is null.
+ * See docs/repository-format.md.
+ */
+export interface IndexRunHeader {
+  format: 'rast-backup/index';
+  version: 2;
+  backupId: string;
+  over: string | null;
+  /** Entries in the backup's whole index (all layers merged). */
+  entries: number;
+  /** How many runs the index is made of, this one included. */
+  layers: number;
+  blocks: IndexBlock[];
+}
+
+/** A sorted run of records (index order, one per path), read block by block. */
+export interface IndexRun {
+  readonly backupId: string;
+  /** The first path of each block, in order. */
+  readonly firsts: readonly string[];
+  readBlock(block: number): Promise<readonly IndexRecord[]>;
+}
+
+/** A run whose records are all in memory: a version 1 index, or records being written. */
+export class MemoryRun implements IndexRun {
+  readonly firsts: string[];
+  constructor(
+    readonly backupId: string,
+    private readonly records: readonly IndexRecord[],
+  ) {
+    this.firsts = records.length > 0 ? [records[0]!.path] : [];
+  }
+  async readBlock(): Promise<readonly IndexRecord[]> {
+    return this.records;
+  }
+}
+
+/** A block's plaintext: one record per line, as JSON (clone sources numbered, see storedEntry). */
+export function encodeBlock(records: readonly IndexRecord[]): Buffer {
+  return Buffer.from(records.map((record) => JSON.stringify(isTombstone(record) ? record : storedEntry(record))).join('\n') + '\n');
+}
+
+export function decodeBlock(data: Buffer): IndexRecord[] {
+  const records: IndexRecord[] = [];
+  for (const line of data.toString('utf8').split('\n')) {
+    if (line.length === 0) continue;
+    const record = JSON.parse(line) as IndexRecord;
+    if (typeof record.path !== 'string') throw new Error('a record without a path');
+    if (!isTombstone(record)) linkSources(record);
+    records.push(record);
+  }
+  return records;
+}
+
+export function encodeRunHeader(header: IndexRunHeader): Buffer {
+  return Buffer.from(JSON.stringify(header) + '\n');
+}
+
+/** The version of a decoded index object: 1 (JSON lines, whole) or 2 (a run header). */
+export function indexVersion(data: Buffer): number {
+  const end = data.indexOf(0x0a);
+  const header = JSON.parse(data.subarray(0, end < 0 ? data.length : end).toString('utf8'));
+  if (header?.format !== 'rast-backup/index' || (header.version !== 1 && header.version !== 2)) throw new Error('not a rast-backup file index');
+  return header.version;
+}
+
+export function decodeRunHeader(data: Buffer): IndexRunHeader {
+  const header = JSON.parse(data.toString('utf8')) as IndexRunHeader;
+  if (header?.format !== 'rast-backup/index' || header.version !== 2 || !Array.isArray(header.blocks))
+    throw new Error('not a version 2 rast-backup file index');
+  return header;
+}
