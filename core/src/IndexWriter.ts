@@ -4,6 +4,7 @@ import { comparePaths } from './IndexOrder.js';
 import { encodeBlock, encodeRunHeader, MemoryRun, type IndexBlock, type IndexRecord, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { PartRecord } from './Manifest.js';
+import type { IndexChanges, IndexOutput } from './types.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 
 /** Plaintext bytes per index block: a lookup reads and decodes one block per layer. */
@@ -55,41 +56,68 @@ export async function writeRun(
 
 const same = (a: IndexEntry, b: IndexEntry): boolean => JSON.stringify(storedEntry(a)) === JSON.stringify(storedEntry(b));
 
-/** The records that turn `base` into `entries` (sorted): changed and new entries, and a tombstone for each path gone. */
-async function changes(entries: readonly IndexEntry[], base: IndexView): Promise<IndexRecord[]> {
+/** The records that turn `base` into `view`, both read in index order, and how many entries `view` has. */
+async function difference(view: IndexView, base: IndexView): Promise<{ records: IndexRecord[]; entries: number }> {
   const records: IndexRecord[] = [];
-  let at = 0;
-  for await (const old of base.all()) {
-    for (; at < entries.length && comparePaths(entries[at]!.path, old.path) < 0; at++) records.push(entries[at]!);
-    if (at < entries.length && entries[at]!.path === old.path) {
-      if (!same(entries[at]!, old)) records.push(entries[at]!);
-      at++;
-    } else records.push({ path: old.path, deleted: true });
+  let entries = 0;
+  const older = base.all();
+  let old = await older.next();
+  for await (const entry of view.all()) {
+    entries++;
+    for (; !old.done && comparePaths(old.value.path, entry.path) < 0; old = await older.next()) records.push({ path: old.value.path, deleted: true });
+    if (!old.done && old.value.path === entry.path) {
+      if (!same(entry, old.value)) records.push(entry);
+      old = await older.next();
+    } else records.push(entry);
   }
-  for (; at < entries.length; at++) records.push(entries[at]!);
-  return records;
+  for (; !old.done; old = await older.next()) records.push({ path: old.value.path, deleted: true });
+  return { records, entries };
 }
 
 /**
- * Stores backup `id`'s file index, given whole: as the changes since its parent's index (one more layer),
- * as every change since the parent's bottom run once MAX_INDEX_LAYERS would be passed, or alone (a full
- * backup, a parent with a version 1 index, or changes of more than half of the entries).
+ * Stores backup `id`'s file index: as the changes since its parent's index (one more layer), as every
+ * change since the parent's bottom run once MAX_INDEX_LAYERS would be passed, or alone (a full backup, a
+ * parent with a version 1 index, or changes to more than half of the entries).
  */
 export async function writeIndex(
   id: string,
-  given: readonly IndexEntry[],
+  output: IndexOutput,
   parent: IndexView | undefined,
   store: StoreObject,
   copy?: RunCopy,
 ): Promise<WrittenIndex> {
+  if ('changes' in output) return writeChanges(id, output, parent, store, copy);
+  const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
   const full = () => writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy);
   const bottom = parent?.layers.at(-1);
   if (!parent || !bottom || bottom instanceof MemoryRun) return full();
   const base = parent.layers.length < MAX_INDEX_LAYERS ? parent : new IndexView(bottom.backupId, [bottom], 0);
-  const records = await changes(entries, base);
+  const { records } = await difference(new IndexView(id, [new MemoryRun(id, entries)], entries.length), base);
   if (records.length > entries.length / 2) return full();
   return writeRun({ id, over: base.backupId, entries: entries.length, layers: base.layers.length + 1 }, records, store, copy);
+}
+
+/** A format's changes to the parent's index: stored as they are, or folded into the bottom run's changes. */
+async function writeChanges(
+  id: string,
+  output: IndexChanges,
+  parent: IndexView | undefined,
+  store: StoreObject,
+  copy?: RunCopy,
+): Promise<WrittenIndex> {
+  if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
+  const view = new IndexView(id, [new MemoryRun(id, output.changes), ...parent.layers], output.entries);
+  const bottom = parent.layers.at(-1)!;
+  if (bottom instanceof MemoryRun || output.changes.length > output.entries / 2) {
+    const entries: IndexEntry[] = [];
+    for await (const entry of view.all()) entries.push(entry);
+    return writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy);
+  }
+  if (parent.layers.length < MAX_INDEX_LAYERS)
+    return writeRun({ id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 }, output.changes, store, copy);
+  const { records, entries } = await difference(view, new IndexView(bottom.backupId, [bottom], 0));
+  return writeRun({ id, over: bottom.backupId, entries, layers: 2 }, records, store, copy);
 }
 
 function isSorted(entries: readonly IndexEntry[]): boolean {

@@ -1,4 +1,6 @@
 import type { FileIndex } from './FileIndex.js';
+import type { IndexRecord } from './IndexRun.js';
+import type { IndexView } from './IndexView.js';
 import type { Manifest } from './Manifest.js';
 
 /** A place that stores objects by key: a local directory, an S3 bucket, … Sinks know nothing of backups. */
@@ -109,8 +111,11 @@ export interface Format {
 export interface SerializeContext {
   snapshot: Snapshot;
   backupId: string;
-  /** The parent's resolved file index, for an incremental backup. */
-  parentIndex?: FileIndex;
+  /**
+   * The parent's file index, for an incremental backup: look paths up (get, children, subtree) or read it in
+   * index order (from, all); only the blocks needed are read. load() reads it whole, in memory.
+   */
+  parentIndex?: IndexView;
   log: Logger;
 }
 
@@ -126,8 +131,21 @@ export interface Serialization {
   fill?(target: Buffer): Promise<number>;
   /** With `fill`: called when the create stops before the end, to stop whatever produces the bytes. */
   close?(): void;
-  /** The backup's resolved file index; available once the stream has ended. */
-  index(): FileIndex;
+  /** The backup's file index, whole or as its changes since the parent's; available once the stream has ended. */
+  index(): IndexOutput | Promise<IndexOutput>;
+}
+
+/**
+ * What a format tells of a backup's files: the whole index (any order), or, for an incremental, the
+ * changes to the parent's index: in index order (comparePaths), one record per path, a tombstone for a
+ * path gone, and how many entries the whole index now has.
+ */
+export type IndexOutput = FileIndex | IndexChanges;
+
+export interface IndexChanges {
+  backupId: string;
+  changes: IndexRecord[];
+  entries: number;
 }
 
 export interface RestoreContext {

@@ -76,8 +76,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       await checkSource(sourcePath);
       const parents = new ParentResolver(runtime);
       const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
-      // Fetched and decoded while the snapshot is taken: for many files, the parent's index takes as long.
-      const readingParentIndex = parent ? repository.indexes.open(parent).then(async (view) => ({ view, whole: await view.load() })) : undefined;
+      // Opened while the snapshot is taken (its header, and those of the runs below it).
+      const readingParentIndex = parent ? repository.indexes.open(parent) : undefined;
       readingParentIndex?.catch(() => {});
       // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
       // threads of the worker pool that encodes the parts.
@@ -108,7 +108,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         const parentIndex = await readingParentIndex;
         const transforms = [...(await makingTransforms)].sort((a, b) => a.stage - b.stage);
         const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
-        const serialization = format.serialize({ snapshot, backupId: id, parentIndex: parentIndex?.whole, log });
+        const serialization = format.serialize({ snapshot, backupId: id, parentIndex, log });
         // parts → transform → store
         const plainParts = cutParts(serialization, format.name, snapshot, settings.partSize, encoder);
         const parts = await storeParts(
@@ -122,8 +122,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         // index
         const written = await writeIndex(
           id,
-          serialization.index().entries,
-          parentIndex?.view,
+          await serialization.index(),
+          parentIndex,
           (key, plain) => transformAndStore(encoder, store, key, plain),
           indexCopy,
         );

@@ -32,7 +32,7 @@ function serialize(context: SerializeContext): Serialization {
   const parent = parentSnapshots.get(snapshot);
   const args = ['send', '--proto', '0', '-q', ...(parent ? ['-p', parent] : []), snapshot.path];
   const facts = snapshot.details!.btrfs as BtrfsFacts;
-  const indexer = new SendStreamIndexer(backupId, parent ? context.parentIndex : undefined);
+  let indexer: SendStreamIndexer | undefined;
   let indexProblem: string | undefined;
   const decoder = new SendStreamDecoder(
     `btrfs send of ${snapshot.source}`,
@@ -40,7 +40,7 @@ function serialize(context: SerializeContext): Serialization {
       facts.sendProtocol = command.version;
       if (indexProblem) return;
       try {
-        indexer.apply(command);
+        indexer!.apply(command);
       } catch (error) {
         indexProblem = (error as Error).message;
         log.warn(`backup ${backupId}: the file index is left empty: ${indexProblem}`);
@@ -53,6 +53,7 @@ function serialize(context: SerializeContext): Serialization {
   let ended = false;
   return {
     fill: async (target) => {
+      indexer ??= new SendStreamIndexer(backupId, parent ? await context.parentIndex?.load() : undefined);
       output ??= CommandOutput.start('btrfs', args, `btrfs send of ${snapshot.source}`);
       const length = await (await output).fill(target);
       decoder.push(target.subarray(0, length));
@@ -70,7 +71,7 @@ function serialize(context: SerializeContext): Serialization {
     },
     index: (): FileIndex => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');
-      return indexProblem ? { format: 'rast-backup/index', version: 1, backupId, entries: [] } : indexer.index();
+      return indexProblem || !indexer ? { format: 'rast-backup/index', version: 1, backupId, entries: [] } : indexer.index();
     },
   };
 }

@@ -154,7 +154,6 @@ function fileEntry(
  */
 export function serializeTree(context: SerializeContext, options: { oneFileSystem: boolean }): Serialization {
   const { snapshot, backupId, parentIndex, log } = context;
-  const previousByPath = new Map((parentIndex?.entries ?? []).map((entry) => [entry.path, entry]));
   const entries: IndexEntry[] = [];
   let finished = false;
   const pack = tar.pack();
@@ -167,6 +166,7 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   };
 
   const produce = async () => {
+    const previousByPath = new Map(((await parentIndex?.load())?.entries ?? []).map((entry) => [entry.path, entry]));
     const leaders = new Map<string, string>();
     const unreadXattrs: string[] = [];
     const mountPoints: string[] = [];
