@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import prettyBytes from 'pretty-bytes';
 import type { Writable } from 'node:stream';
 import { displayPath, type IndexEntry } from '@rast-backup/core';
@@ -24,16 +25,18 @@ export async function writeAll(stdout: Writable, chunks: AsyncIterable<string>):
 
 /** Writes `value` as writeJson does, with `items` streamed in as its last member `key`. */
 export async function writeJsonWith(stdout: Writable, value: object, key: string, items: AsyncIterable<unknown>): Promise<void> {
-  const whole = JSON.stringify({ ...value, [key]: [] }, null, 2);
-  const cut = whole.lastIndexOf('[]');
+  // The member keeps its place in `value` (JSON keeps the first place of a key): a marker stands for it.
+  const marker = `"${randomBytes(16).toString('hex')}"`;
+  const whole = JSON.stringify({ ...value, [key]: JSON.parse(marker) }, null, 2);
+  const cut = whole.indexOf(marker);
   async function* text() {
-    yield whole.slice(0, cut + 1);
+    yield `${whole.slice(0, cut)}[`;
     let first = true;
     for await (const item of items) {
       yield `${first ? '' : ','}\n    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}`;
       first = false;
     }
-    yield `${first ? '' : '\n  '}${whole.slice(cut + 1)}\n`;
+    yield `${first ? '' : '\n  '}]${whole.slice(cut + marker.length)}\n`;
   }
   await writeAll(stdout, text());
 }

@@ -65,11 +65,11 @@ levels('an intact repository: every level passes; --all --json reports each back
   assert.equal([report.ok, report.level, report.backups.map((backup: any) => backup.backup)], [true, 'full', [full, incremental]]);
   assert.equal(
     report.backups[0].sinks.map((sink: any) => [sink.sink, sink.holds, sink.objects, sink.read]),
-    [['local', true, 4, 4]],
+    [['local', true, 5, 5]],
   );
   const presence = cli(['verify', full, '--level', 'presence', '--config', config], state);
   assert.is(presence.status, 0, presence.stderr);
-  assert.match(presence.stdout, new RegExp(`${full}: intact \\(4 objects in local; presence and sizes only\\)`));
+  assert.match(presence.stdout, new RegExp(`${full}: intact \\(5 objects in local; presence and sizes only\\)`));
 });
 
 levels('a flipped byte: full names backup, part, sink and the dependent incremental; presence, which reads nothing, passes', async () => {
@@ -135,7 +135,7 @@ levels('--read-subset 50% reads a different half on each run: a damaged part is 
   const reads = JSON.parse(cli(['verify', '--all', '--read-subset', '100%', '--json', '--config', config], state).stdout);
   assert.equal(
     reads.backups.map((backup: any) => backup.sinks[0].read),
-    [4, 2],
+    [5, 3],
     '100% reads every object',
   );
 });

@@ -68,8 +68,7 @@ export class IndexCache {
     const suffix = `.tmp-${randomBytes(4).toString('hex')}`;
     let failed = false;
     let opening: Promise<FileHandle> | undefined;
-    const blocks = () =>
-      (opening ??= makeDirectories(path.dirname(blocksFile), 0o700).then(() => open(blocksFile + suffix, 'wx', 0o600)));
+    const blocks = () => (opening ??= makeDirectories(path.dirname(blocksFile), 0o700).then(() => open(blocksFile + suffix, 'wx', 0o600)));
     const attempt = async (step: () => Promise<void>) => {
       if (failed) return;
       try {

@@ -82,7 +82,8 @@ export function encodeRunHeader(header: IndexRunHeader): Buffer {
 export function indexVersion(data: Buffer): number {
   const end = data.indexOf(0x0a);
   const header = JSON.parse(data.subarray(0, end < 0 ? data.length : end).toString('utf8'));
-  if (header?.format !== 'rast-backup/index' || (header.version !== 1 && header.version !== 2)) throw new Error('not a rast-backup file index');
+  if (header?.format !== 'rast-backup/index' || (header.version !== 1 && header.version !== 2))
+    throw new Error('not a rast-backup file index');
   return header.version;
 }
 

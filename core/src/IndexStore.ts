@@ -2,7 +2,15 @@ import type { BackupGraph } from './BackupGraph.js';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
-import { decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRecord, type IndexRun, type IndexRunHeader } from './IndexRun.js';
+import {
+  decodeBlock,
+  decodeRunHeader,
+  indexVersion,
+  type IndexBlock,
+  type IndexRecord,
+  type IndexRun,
+  type IndexRunHeader,
+} from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { Manifest } from './Manifest.js';
 import type { PartReader } from './PartReader.js';
@@ -40,8 +48,9 @@ type IndexObject = { version: 1; view: IndexView } | { version: 2; header: Index
 
 /**
  * Opens backups' file indexes as views over their runs (see IndexView): the index object of the backup, then
- * those of the backups it lies over. A host that cannot decode an index (a write-only host holds only the
- * encryption public key) uses the copy it kept when it made the backup, if it has one.
+ * those of the backups it lies over. With `kept`, a host that cannot decode an index (a write-only host holds
+ * only the encryption public key: create reads its parent's index) uses the copy it kept when it made the
+ * backup, if it has one.
  */
 export class IndexStore {
   constructor(
@@ -51,12 +60,12 @@ export class IndexStore {
     private readonly log: Logger,
   ) {}
 
-  private async object(manifest: Manifest): Promise<IndexObject> {
+  private async object(manifest: Manifest, useKept = false): Promise<IndexObject> {
     let data: Buffer;
     try {
       data = await this.parts.readPlain(manifest, manifest.index, 'file index');
     } catch (error) {
-      if (!(error instanceof RastError) || error.code !== ErrorCode.TRANSFORM_FAILED) throw error;
+      if (!useKept || !(error instanceof RastError) || error.code !== ErrorCode.TRANSFORM_FAILED) throw error;
       const kept = await this.cache.load(manifest);
       if (!kept) throw error;
       this.log.info(`backup ${manifest.id}: using this host's copy of its file index (${error.message})`);
@@ -73,12 +82,12 @@ export class IndexStore {
   }
 
   /** The backup's file index. */
-  async open(manifest: Manifest): Promise<IndexView> {
+  async open(manifest: Manifest, options: { kept?: boolean } = {}): Promise<IndexView> {
     const layers: IndexRun[] = [];
     let entries: number | undefined;
     let chain: Manifest[] | undefined;
     for (let current: Manifest | undefined = manifest; current;) {
-      const object = await this.object(current);
+      const object = await this.object(current, options.kept);
       if (object.version === 1) {
         layers.push(...object.view.layers);
         entries ??= object.view.entries;

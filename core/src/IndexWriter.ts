@@ -4,6 +4,7 @@ import { comparePaths } from './IndexOrder.js';
 import { encodeBlock, encodeRunHeader, MemoryRun, type IndexBlock, type IndexRecord, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { PartRecord } from './Manifest.js';
+import type { IndexSpool } from './IndexSpool.js';
 import type { IndexChanges, IndexOutput } from './types.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 
@@ -24,7 +25,7 @@ export interface WrittenIndex {
 /** Stores sorted records as one run: blocks of about INDEX_BLOCK_BYTES, then the header that lists them. */
 export async function writeRun(
   facts: { id: string; over: string | null; entries: number; layers: number },
-  records: Iterable<IndexRecord>,
+  records: Iterable<IndexRecord> | AsyncIterable<IndexRecord>,
   store: StoreObject,
   copy?: RunCopy,
 ): Promise<WrittenIndex> {
@@ -40,13 +41,17 @@ export async function writeRun(
     pending = [];
     bytes = 0;
   };
-  for (const record of records) {
+  let count = 0;
+  for await (const record of records) {
+    count++;
     pending.push(record);
     bytes += record.path.length * 2 + 200;
     if (bytes >= INDEX_BLOCK_BYTES) await flush();
   }
   await flush();
-  const { id, over, entries, layers } = facts;
+  const { id, over, layers } = facts;
+  // A run alone holds the whole index: its entries are its records.
+  const entries = over === null ? count : facts.entries;
   const header: IndexRunHeader = { format: 'rast-backup/index', version: 2, backupId: id, over, entries, layers, blocks };
   const plain = encodeRunHeader(header);
   const record = await store(RepositoryKeys.index(id), plain);
@@ -64,7 +69,8 @@ async function difference(view: IndexView, base: IndexView): Promise<{ records: 
   let old = await older.next();
   for await (const entry of view.all()) {
     entries++;
-    for (; !old.done && comparePaths(old.value.path, entry.path) < 0; old = await older.next()) records.push({ path: old.value.path, deleted: true });
+    for (; !old.done && comparePaths(old.value.path, entry.path) < 0; old = await older.next())
+      records.push({ path: old.value.path, deleted: true });
     if (!old.done && old.value.path === entry.path) {
       if (!same(entry, old.value)) records.push(entry);
       old = await older.next();
@@ -87,6 +93,7 @@ export async function writeIndex(
   copy?: RunCopy,
 ): Promise<WrittenIndex> {
   if ('changes' in output) return writeChanges(id, output, parent, store, copy);
+  if ('spool' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy);
   const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
   const full = () => writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy);
@@ -107,15 +114,18 @@ async function writeChanges(
   copy?: RunCopy,
 ): Promise<WrittenIndex> {
   if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
-  const view = new IndexView(id, [new MemoryRun(id, output.changes), ...parent.layers], output.entries);
   const bottom = parent.layers.at(-1)!;
-  if (bottom instanceof MemoryRun || output.changes.length > output.entries / 2) {
-    const entries: IndexEntry[] = [];
-    for await (const entry of view.all()) entries.push(entry);
-    return writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy);
+  const count = Array.isArray(output.changes) ? output.changes.length : (output.changes as IndexSpool).count;
+  if (parent.layers.length < MAX_INDEX_LAYERS && !(bottom instanceof MemoryRun) && count <= output.entries / 2) {
+    const records = Array.isArray(output.changes) ? output.changes : (output.changes as IndexSpool).records();
+    return writeRun({ id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 }, records, store, copy);
   }
-  if (parent.layers.length < MAX_INDEX_LAYERS)
-    return writeRun({ id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 }, output.changes, store, copy);
+  const changes: IndexRecord[] = [];
+  if (Array.isArray(output.changes)) changes.push(...output.changes);
+  else for await (const record of (output.changes as IndexSpool).records()) changes.push(record);
+  const view = new IndexView(id, [new MemoryRun(id, changes), ...parent.layers], output.entries);
+  if (bottom instanceof MemoryRun || count > output.entries / 2)
+    return writeRun({ id, over: null, entries: 0, layers: 1 }, view.all(), store, copy);
   const { records, entries } = await difference(view, new IndexView(bottom.backupId, [bottom], 0));
   return writeRun({ id, over: bottom.backupId, entries, layers: 2 }, records, store, copy);
 }

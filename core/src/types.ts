@@ -1,5 +1,6 @@
 import type { FileIndex } from './FileIndex.js';
 import type { IndexRecord } from './IndexRun.js';
+import type { IndexSpool } from './IndexSpool.js';
 import type { IndexView } from './IndexView.js';
 import type { Manifest } from './Manifest.js';
 
@@ -136,15 +137,24 @@ export interface Serialization {
 }
 
 /**
- * What a format tells of a backup's files: the whole index (any order), or, for an incremental, the
- * changes to the parent's index: in index order (comparePaths), one record per path, a tombstone for a
- * path gone, and how many entries the whole index now has.
+ * What a format tells of a backup's files: the whole index, in memory (any order) or spooled (in index
+ * order, for any number of files); or, for an incremental, the changes to the parent's index.
  */
-export type IndexOutput = FileIndex | IndexChanges;
+export type IndexOutput = FileIndex | SpooledIndex | IndexChanges;
 
+/** The whole index, in index order (comparePaths), kept in a spool instead of memory. */
+export interface SpooledIndex {
+  backupId: string;
+  spool: IndexSpool;
+}
+
+/**
+ * Changes to the parent's index, in index order, one record per path (a tombstone for a path gone), and how
+ * many entries the whole index now has.
+ */
 export interface IndexChanges {
   backupId: string;
-  changes: IndexRecord[];
+  changes: IndexRecord[] | IndexSpool;
   entries: number;
 }
 

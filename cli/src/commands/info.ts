@@ -43,7 +43,11 @@ export class InfoCommand extends BaseCommand {
     ];
     // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
     this.out(lines.map(displayPath).join('\n'));
-    if (index) await writeAll(this.context.stdout, mapped(index.all(), (file) => `${formatEntry(file)}\n`));
+    if (index)
+      await writeAll(
+        this.context.stdout,
+        mapped(index.all(), (file) => `${formatEntry(file)}\n`),
+      );
     return 0;
   }
 }

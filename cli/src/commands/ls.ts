@@ -47,8 +47,13 @@ export class LsCommand extends BaseCommand {
       else if (!recursive) yield* index.children(wanted);
       else for await (const entry of index.subtree(wanted)) if (entry.path !== wanted) yield entry;
     }
-    if (this.json) await writeJsonWith(this.context.stdout, { backup: manifest.id, path: wanted }, 'entries', mapped(listed(), storedEntry));
-    else await writeAll(this.context.stdout, mapped(listed(), (entry) => `${formatEntry(entry)}\n`));
+    if (this.json)
+      await writeJsonWith(this.context.stdout, { backup: manifest.id, path: wanted }, 'entries', mapped(listed(), storedEntry));
+    else
+      await writeAll(
+        this.context.stdout,
+        mapped(listed(), (entry) => `${formatEntry(entry)}\n`),
+      );
     return 0;
   }
 }

@@ -77,7 +77,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       const parents = new ParentResolver(runtime);
       const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
       // Opened while the snapshot is taken (its header, and those of the runs below it).
-      const readingParentIndex = parent ? repository.indexes.open(parent) : undefined;
+      const readingParentIndex = parent ? repository.indexes.open(parent, { kept: true }) : undefined;
       readingParentIndex?.catch(() => {});
       // Made while the snapshot is taken too (an encryption transform reads and checks its key), and so are the
       // threads of the worker pool that encodes the parts.
@@ -129,9 +129,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         );
         const indexRecord = written.record;
         // commit
-        manifest = hooks.manifest.call(
-          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, runtime }),
-        );
+        manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, runtime }));
         await store.flush();
         await store.checkStillStored([...parts, ...written.header.blocks, indexRecord]);
         if (parent) await parents.checkStillExists(parent, id);

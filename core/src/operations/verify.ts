@@ -291,7 +291,10 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
   const objects: Array<[string, PartRecord]> = [
     ...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]),
     ['file index', manifest.index],
-    ...(await indexBlocks(runtime, manifest)).map((block, n, all): [string, PartRecord] => [`file index block ${n + 1} of ${all.length}`, block]),
+    ...(await indexBlocks(runtime, manifest)).map((block, n, all): [string, PartRecord] => [
+      `file index block ${n + 1} of ${all.length}`,
+      block,
+    ]),
   ];
   const sinks: VerifyReport['sinks'] = [];
   for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency));

@@ -44,7 +44,9 @@ testNeeding(
         await writeFile(path.join(source, 'other', 'mounted-file'), 'there');
         const staying = await runtime();
         const paths = async (rt: Runtime) =>
-          (await (await rt.repository.indexes.open(await createBackup(rt, { path: source }))).load()).entries.map((entry) => entry.path).sort();
+          (await (await rt.repository.indexes.open(await createBackup(rt, { path: source }))).load()).entries
+            .map((entry) => entry.path)
+            .sort();
         assert.equal(await paths(staying.rt), ['.', 'other', 'own-file', 'proc']);
         assert.is(staying.warnings.length, 1, staying.warnings.join('\n'));
         assert.match(staying.warnings[0]!, /2 mount points .*: other, proc \(proc\)$/);

@@ -309,7 +309,7 @@ testNeeding(
       ]);
       assert.is(right.status, 0, right.stderr);
       const index = spawnSync('zstd', ['-d', '-q'], { input: right.stdout }).stdout.toString();
-      assert.ok(index.startsWith(`{"format":"rast-backup/index","version":1,"backupId":"${backup.id}"`), index.slice(0, 80));
+      assert.ok(index.startsWith(`{"format":"rast-backup/index","version":2,"backupId":"${backup.id}"`), index.slice(0, 80));
     } finally {
       gpg.close();
     }
