@@ -22,12 +22,13 @@ export interface WrittenIndex {
   header: IndexRunHeader;
 }
 
-/** Stores sorted records as one run: blocks of about INDEX_BLOCK_BYTES, then the header that lists them. */
+/** Stores sorted records as one run: blocks of about `blockBytes` (tests make them small), then the header that lists them. */
 export async function writeRun(
   facts: { id: string; over: string | null; entries: number; layers: number },
   records: Iterable<IndexRecord> | AsyncIterable<IndexRecord>,
   store: StoreObject,
   copy?: RunCopy,
+  blockBytes = INDEX_BLOCK_BYTES,
 ): Promise<WrittenIndex> {
   const blocks: IndexBlock[] = [];
   let pending: IndexRecord[] = [];
@@ -46,7 +47,7 @@ export async function writeRun(
     count++;
     pending.push(record);
     bytes += record.path.length * 2 + 200;
-    if (bytes >= INDEX_BLOCK_BYTES) await flush();
+    if (bytes >= blockBytes) await flush();
   }
   await flush();
   const { id, over, layers } = facts;
@@ -91,18 +92,19 @@ export async function writeIndex(
   parent: IndexView | undefined,
   store: StoreObject,
   copy?: RunCopy,
+  blockBytes = INDEX_BLOCK_BYTES,
 ): Promise<WrittenIndex> {
-  if ('changes' in output) return writeChanges(id, output, parent, store, copy);
-  if ('spool' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy);
+  if ('changes' in output) return writeChanges(id, output, parent, store, copy, blockBytes);
+  if ('spool' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy, blockBytes);
   const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
-  const full = () => writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy);
+  const full = () => writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy, blockBytes);
   const bottom = parent?.layers.at(-1);
   if (!parent || !bottom || bottom instanceof MemoryRun) return full();
   const base = parent.layers.length < MAX_INDEX_LAYERS ? parent : new IndexView(bottom.backupId, [bottom], 0);
   const { records } = await difference(new IndexView(id, [new MemoryRun(id, entries)], entries.length), base);
   if (records.length > entries.length / 2) return full();
-  return writeRun({ id, over: base.backupId, entries: entries.length, layers: base.layers.length + 1 }, records, store, copy);
+  return writeRun({ id, over: base.backupId, entries: entries.length, layers: base.layers.length + 1 }, records, store, copy, blockBytes);
 }
 
 /** A format's changes to the parent's index: stored as they are, or folded into the bottom run's changes. */
@@ -112,22 +114,29 @@ async function writeChanges(
   parent: IndexView | undefined,
   store: StoreObject,
   copy?: RunCopy,
+  blockBytes = INDEX_BLOCK_BYTES,
 ): Promise<WrittenIndex> {
   if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
   const bottom = parent.layers.at(-1)!;
   const count = Array.isArray(output.changes) ? output.changes.length : (output.changes as IndexSpool).count;
   if (parent.layers.length < MAX_INDEX_LAYERS && !(bottom instanceof MemoryRun) && count <= output.entries / 2) {
     const records = Array.isArray(output.changes) ? output.changes : (output.changes as IndexSpool).records();
-    return writeRun({ id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 }, records, store, copy);
+    return writeRun(
+      { id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 },
+      records,
+      store,
+      copy,
+      blockBytes,
+    );
   }
   const changes: IndexRecord[] = [];
   if (Array.isArray(output.changes)) changes.push(...output.changes);
   else for await (const record of (output.changes as IndexSpool).records()) changes.push(record);
   const view = new IndexView(id, [new MemoryRun(id, changes), ...parent.layers], output.entries);
   if (bottom instanceof MemoryRun || count > output.entries / 2)
-    return writeRun({ id, over: null, entries: 0, layers: 1 }, view.all(), store, copy);
+    return writeRun({ id, over: null, entries: 0, layers: 1 }, view.all(), store, copy, blockBytes);
   const { records, entries } = await difference(view, new IndexView(bottom.backupId, [bottom], 0));
-  return writeRun({ id, over: bottom.backupId, entries, layers: 2 }, records, store, copy);
+  return writeRun({ id, over: bottom.backupId, entries, layers: 2 }, records, store, copy, blockBytes);
 }
 
 function isSorted(entries: readonly IndexEntry[]): boolean {
