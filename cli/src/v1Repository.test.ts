@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cp, readFile, rm, writeFile, appendFile, mkdir, unlink } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { displayPath } from '@rast-backup/core';
@@ -151,6 +151,15 @@ testNeeding(
       const decoded = (id: string) => spawnSync('zstd', ['-dc', path.join(repository, 'data', id, 'index')], { encoding: 'utf8' }).stdout;
       assert.is(JSON.parse(decoded(parent).split('\n')[0]!).version, 1, 'the parent keeps its version 1 index');
       const index = JSON.parse(decoded(created.id));
+      // storedSize counts every object the backup stored: its parts, its index header and the index's blocks.
+      const stored = await readdir(path.join(repository, 'data', created.id));
+      assert.ok(
+        stored.some((name) => /^index\.\d{6}$/.test(name)),
+        stored.join(' '),
+      );
+      let bytes = 0;
+      for (const name of stored) bytes += (await stat(path.join(repository, 'data', created.id, name))).size;
+      assert.is(created.storedSize, bytes, 'storedSize');
       assert.equal([index.version, index.over, index.layers], [2, null, 1], 'a version 2 index, alone: it never lies over a version 1 one');
 
       const print = await fingerprint(SOURCE);

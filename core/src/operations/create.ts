@@ -129,7 +129,10 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         );
         const indexRecord = written.record;
         // commit
-        manifest = hooks.manifest.call(buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, runtime }));
+        const indexBlocks = written.header.blocks;
+        manifest = hooks.manifest.call(
+          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, runtime }),
+        );
         await store.flush();
         await store.checkStillStored([...parts, ...written.header.blocks, indexRecord]);
         if (parent) await parents.checkStillExists(parent, id);
@@ -268,13 +271,15 @@ interface ManifestFacts {
   transforms: Transform[];
   parts: PartRecord[];
   indexRecord: PartRecord & { entries: number };
+  /** The blocks of the backup's index run: stored like parts, counted in storedSize. */
+  indexBlocks: PartRecord[];
   runtime: Runtime;
 }
 
 function buildManifest(facts: ManifestFacts): Manifest {
-  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, runtime } = facts;
+  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, runtime } = facts;
   const size = parts.reduce((sum, part) => sum + part.size, 0);
-  const storedSize = parts.reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
+  const storedSize = [...parts, ...indexBlocks].reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
   return {
     format: 'rast-backup/manifest',
     version: 1,
