@@ -12,8 +12,9 @@ import { writeIndex, writeRun, MAX_INDEX_LAYERS, type StoreObject } from './Inde
 import type { Manifest } from './Manifest.js';
 import { Repository } from './Repository.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
-import { MemorySink, seededRandom, silentLogger } from './testing.js';
-import type { IndexOutput } from './types.js';
+import { createBackup } from './operations.js';
+import { MemorySink, memoryRuntime, seededRandom, silentLogger, temporaryDirectory, textFormat } from './testing.js';
+import type { Format, IndexOutput } from './types.js';
 
 /**
  * Property tests of the file index format: random changes applied across chains of backups, each backup's index
@@ -328,6 +329,47 @@ properties('every backup of random chains reads back as its model (all, get, chi
   // The chains went through every kind of output and every layering case.
   assert.equal([...seen.kinds].sort(), ['changes', 'full', 'shuffled', 'spool', 'spooled changes', 'version 1', 'whole']);
   assert.ok(seen.stacked > 0 && seen.collapsed > 0 && seen.alone > 0, JSON.stringify({ ...seen, kinds: undefined }));
+});
+
+properties("through create: the format is given its parent's index as the model, and its index output is stored", async () => {
+  const random = seededRandom(99);
+  const source = await temporaryDirectory();
+  // What the next create's format sees and gives: set before each createBackup.
+  let next: { kind: Kind; before?: Model; after: Model } = { kind: 'whole', after: new Map() };
+  const problems: string[] = [];
+  const format: Format = {
+    ...textFormat(),
+    serialize: ({ backupId, parentIndex }) => {
+      const { kind, before, after } = next;
+      return {
+        stream: (async function* () {
+          const given = parentIndex ? keys(await collect(parentIndex.all())) : undefined;
+          if (JSON.stringify(given) !== JSON.stringify(before && keys(sorted(before)))) problems.push(`${backupId}: the parent's index`);
+          yield Buffer.from('x');
+        })(),
+        index: () => outputOf(random, kind, backupId, before, after),
+      };
+    },
+  };
+  const runtime = memoryRuntime([new MemorySink()], ['x'], format);
+  let model: Model = new Map([['.', entry(random, '.', 'directory', 'b0')]]);
+  grow(random, model, 'b0', 60);
+  let parent: Manifest | undefined;
+  const layers: number[] = [];
+  for (let at = 0; at < 12; at++) {
+    const before = parent && model;
+    const after = new Map(model);
+    if (at > 0) for (let step = 1 + random.below(5); step > 0; step--) change(random, after, `b${at}`);
+    next = { kind: pick<Kind>(random, ['whole', 'shuffled', 'changes', 'spooled changes']), before, after };
+    const manifest = await createBackup(runtime, { path: source, parent: parent?.id });
+    const view = await runtime.repository.indexes.open(manifest);
+    layers.push(view.layers.length);
+    await checkView(random, view, after, `create ${at + 1} (${next.kind})`);
+    assert.is(manifest.index.entries, after.size);
+    [parent, model] = [manifest, after];
+  }
+  assert.equal(problems, []);
+  assert.ok(layers.includes(MAX_INDEX_LAYERS) && layers.lastIndexOf(2) > layers.indexOf(MAX_INDEX_LAYERS), `layers ${layers.join(' ')}`);
 });
 
 const damage = suite('index format: damaged indexes');
