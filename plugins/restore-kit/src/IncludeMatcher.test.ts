@@ -30,4 +30,10 @@ test('every path a pattern matches lies in one of its subtrees', () => {
   );
 });
 
+test('a pattern inside another pattern’s subtree is used too', () => {
+  const matcher = includeMatcher(['a', 'a/b']);
+  assert.ok(matcher.matches('a/b/c'));
+  assert.equal(matcher.unused(), []);
+});
+
 test.run();

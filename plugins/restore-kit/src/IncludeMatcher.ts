@@ -48,14 +48,15 @@ export function includeMatcher(patterns: string[]): IncludeMatcher {
       for (let depth = 1; depth <= parts.length; depth++) {
         const prefix = parts.slice(0, depth).join('/');
         for (const candidate of compiled) {
-          if (candidate.test(prefix)) {
+          // Once the path is in, only patterns not yet used are tried (`a` and `a/b` both count as used).
+          if ((!matched || !candidate.used) && candidate.test(prefix)) {
             candidate.used = true;
             matched = true;
           }
         }
-        if (matched) return true;
+        if (matched && compiled.every((candidate) => candidate.used)) return true;
       }
-      return false;
+      return matched;
     },
     roots,
     unused: () => compiled.filter((candidate) => !candidate.used).map((candidate) => candidate.pattern),
