@@ -162,7 +162,8 @@ export interface RestoreContext {
   /** Backups from the full one to the target, oldest first. */
   chain: Manifest[];
   target: Manifest;
-  index: FileIndex;
+  /** The target's file index: look paths up or read the part needed in index order; only the blocks needed are read. */
+  index: IndexView;
   /** Absolute destination directory; exists and is empty. */
   destination: string;
   /** Patterns relative to the backup root; empty means everything. */
@@ -196,7 +197,8 @@ export interface RestoreReport {
 
 export interface VerifyContext {
   manifest: Manifest;
-  index: FileIndex;
+  /** The backup's file index, read block by block (see IndexView). */
+  index: IndexView;
   stream: AsyncIterable<Buffer>;
 }
 

@@ -188,7 +188,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
         { backup: target.id },
       );
     }
-    const index = await (await runtime.repository.indexes.open(target)).load();
+    const index = await runtime.repository.indexes.open(target);
     if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
     const created = await prepareDestination(destination);
     // fetch → untransform, each part the format reads: from the first sink whose copy has the recorded SHA-256,

@@ -311,7 +311,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
-      const index = await (await runtime.repository.indexes.open(manifest)).load();
+      const index = await runtime.repository.indexes.open(manifest);
       await format.verify({ manifest, index, stream: runtime.repository.parts.openStream(manifest) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);

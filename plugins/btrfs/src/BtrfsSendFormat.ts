@@ -15,6 +15,7 @@ import { runTool } from './BtrfsCommand.js';
 import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
 import { CommandOutput, commandInput } from './ChildStream.js';
 import { countEntries } from './EntryCount.js';
+import { indexDifference } from './IndexComparison.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
@@ -159,20 +160,22 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
 
 /**
  * Decodes the whole stream (every command's CRC32C, attribute framing, the END of every stream); for a full
- * backup, also rebuilds its file index and compares it with the stored one.
+ * backup, also rebuilds its file index and compares it with the stored one, both in index order.
  */
 async function verify(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
-  const indexer = manifest.parent === null && index.entries.length > 0 ? new SendStreamIndexer(manifest.id) : undefined;
+  const indexer = manifest.parent === null && index.entries > 0 ? new SendStreamIndexer(manifest.id) : undefined;
   const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => indexer?.apply(command));
   for await (const chunk of context.stream) decoder.push(chunk);
   decoder.finish();
   if (!indexer) return;
-  const describe = (entries: FileIndex['entries']) => entries.map((entry) => `${entry.path} ${entry.type} ${entry.size}`).join('\n');
-  if (describe(indexer.index().entries) !== describe(index.entries)) {
-    throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: the send stream does not hold the files its index lists`, {
-      backup: manifest.id,
-    });
+  const difference = await indexDifference(await indexer.index(), index);
+  if (difference) {
+    throw new RastError(
+      ErrorCode.STREAM_DAMAGED,
+      `backup ${manifest.id}: the send stream does not hold the files its index lists: ${difference}`,
+      { backup: manifest.id },
+    );
   }
 }
 

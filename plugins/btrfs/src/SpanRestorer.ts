@@ -11,7 +11,7 @@ import {
   type RestoreReport,
   type StreamRange,
 } from '@rast-backup/core';
-import { restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
+import { batches, restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { isRestorableXattr } from './BtrfsProperties.js';
 import { sourceAt } from './CloneSource.js';
 import { btrfsFacts } from './BtrfsSource.js';
@@ -21,6 +21,9 @@ import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { isOnBtrfs } from './Subvolume.js';
+
+/** Files restored from their spans are sorted by stream offset this many at a time. */
+const SPAN_BATCH = 4096;
 
 /** Whether a command's PATH is a span's path: exactly, or as indexes made before names were kept as bytes wrote it (lossy UTF-8). */
 function namesFile(commandPath: Buffer | undefined, spanPath: string): boolean {
@@ -77,13 +80,15 @@ export async function restoreSpans(context: RestoreContext): Promise<RestoreRepo
   return restoreIndexedTree(
     context,
     async (files, tree) => {
-      const problems = files
-        .map(({ entry }) => spanProblem(displayPath(entry.path), entry.size, entry.ranges))
-        .filter((problem): problem is string => problem !== undefined);
+      const problems: string[] = [];
+      for await (const { entry } of files) {
+        const problem = spanProblem(displayPath(entry.path), entry.size, entry.ranges);
+        if (problem && problems.push(problem) === 3) break;
+      }
       if (problems.length > 0) {
         throw new RastError(
           ErrorCode.USAGE,
-          `backup ${context.target.id}: --include cannot be served from the index's spans: ${problems.slice(0, 3).join('; ')}; restore the backup whole`,
+          `backup ${context.target.id}: --include cannot be served from the index's spans: ${problems.join('; ')}; restore the backup whole`,
           { backup: context.target.id },
         );
       }
@@ -91,18 +96,21 @@ export async function restoreSpans(context: RestoreContext): Promise<RestoreRepo
         const first = file.entry.ranges?.[0];
         return first ? [context.chain.findIndex((manifest) => manifest.id === first.from), first.start] : [-1, 0];
       };
-      files.sort((a, b) => position(a)[0] - position(b)[0] || position(a)[1] - position(b)[1]);
       const spans = new SpanReplayer(context, tree);
       try {
         let bytes = 0;
-        for (const file of files) {
-          const handle = await tree.createFile(file.target);
-          try {
-            const writer = FileDataWriter.open(handle.fd);
-            bytes += await spans.replay(file.entry.ranges ?? [], writer);
-            writer.truncate(file.entry.size);
-          } finally {
-            await handle.close();
+        // In stream order a batch at a time: parts are fetched once per batch, and memory stays bounded.
+        for await (const batch of batches(files, SPAN_BATCH)) {
+          batch.sort((a, b) => position(a)[0] - position(b)[0] || position(a)[1] - position(b)[1]);
+          for (const file of batch) {
+            const handle = await tree.createFile(file.target);
+            try {
+              const writer = FileDataWriter.open(handle.fd);
+              bytes += await spans.replay(file.entry.ranges ?? [], writer);
+              writer.truncate(file.entry.size);
+            } finally {
+              await handle.close();
+            }
           }
         }
         return bytes;

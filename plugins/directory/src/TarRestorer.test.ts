@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, type FileIndex, type IndexEntry, type Manifest, type RastError } from '@rast-backup/core';
+import { ErrorCode, IndexView, type FileIndex, type IndexEntry, type Manifest, type RastError } from '@rast-backup/core';
 import { silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
 import tar from 'tar-stream';
 import { suite } from 'uvu';
@@ -34,7 +34,7 @@ async function restoreCrafted(stream: Buffer, entries: IndexEntry[]) {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(destination);
   const manifest = { id: 'evil' } as Manifest;
-  const index: FileIndex = { format: 'rast-backup/index', version: 1, backupId: 'evil', entries };
+  const index = IndexView.of({ format: 'rast-backup/index', version: 1, backupId: 'evil', entries });
   const error = await restoreTree({
     chain: [manifest],
     target: manifest,
@@ -118,13 +118,10 @@ hostile('refusals and damage name a path that is not UTF-8 as \\xHH, as ls shows
     backupId: 'evil',
     entries: [entry({ path: name, type: 'file' }), entry({ path: name, type: 'file' })],
   };
-  const refusal = (() => {
-    try {
-      checkIndex(index, 'evil');
-    } catch (error) {
-      return error as RastError;
-    }
-  })();
+  const refusal = await checkIndex(IndexView.of(index), 'evil').then(
+    () => undefined,
+    (error: RastError) => error,
+  );
   assert.is(refusal?.code, ErrorCode.RESTORE_UNSAFE);
   assert.is(refusal?.message, 'backup evil: refusing to restore "lat-\\xe9\\xff": the index lists it twice');
   const stream = await craftedTar([{ header: { name: 'other', type: 'file', size: 3 } as tar.Header, body: 'abc' }]);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileIndex, Manifest, StreamSpans } from '@rast-backup/core';
+import { IndexView, type FileIndex, type Manifest, type StreamSpans } from '@rast-backup/core';
 import { isRoot, silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
 import { SendStreamDecoder } from '../SendStreamDecoder.js';
 import { SendStreamIndexer } from '../SendStreamIndexer.js';
@@ -154,7 +154,7 @@ export class BtrfsLab {
     return restoreSpans({
       chain,
       target: chain.at(-1)!,
-      index: index!,
+      index: IndexView.of(index!),
       destination,
       include,
       log: silentLogger(),
