@@ -1,9 +1,14 @@
-import { mkdtemp, readdir, rmdir } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  comparePaths,
   ErrorCode,
+  isTombstone,
+  pathBytes,
   RastError,
   type FileIndex,
+  type IndexOutput,
+  type IndexRecord,
   type Format,
   type RestoreContext,
   type RestoreReport,
@@ -20,6 +25,12 @@ import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
 import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
+
+/** The link count of a path (an index path) in the parent snapshot, for the indexer to find hard links. */
+function linkCount(snapshot: string): (path: string) => Promise<number> {
+  const root = Buffer.from(`${snapshot}/`);
+  return async (path) => (await lstat(Buffer.concat([root, pathBytes(path)]))).nlink;
+}
 
 /**
  * `btrfs send [-p parent] snapshot`, newest protocol the kernel offers, read straight into the parts. The
@@ -53,7 +64,11 @@ function serialize(context: SerializeContext): Serialization {
   let ended = false;
   return {
     fill: async (target) => {
-      indexer ??= new SendStreamIndexer(backupId, parent ? await context.parentIndex?.load() : undefined);
+      indexer ??= new SendStreamIndexer(
+        backupId,
+        parent ? context.parentIndex : undefined,
+        parent ? { parentLinks: linkCount(parent) } : {},
+      );
       output ??= CommandOutput.start('btrfs', args, `btrfs send of ${snapshot.source}`);
       const length = await (await output).fill(target);
       decoder.push(target.subarray(0, length));
@@ -69,9 +84,16 @@ function serialize(context: SerializeContext): Serialization {
         () => {},
       );
     },
-    index: (): FileIndex => {
+    index: async (): Promise<IndexOutput> => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');
-      return indexProblem || !indexer ? { format: 'rast-backup/index', version: 1, backupId, entries: [] } : indexer.index();
+      const empty: FileIndex = { format: 'rast-backup/index', version: 1, backupId, entries: [] };
+      if (indexProblem || !indexer) return empty;
+      try {
+        return await indexer.index();
+      } catch (error) {
+        log.warn(`backup ${backupId}: the file index is left empty: ${(error as Error).message}`);
+        return empty;
+      }
     },
   };
 }
@@ -168,8 +190,14 @@ async function verify(context: VerifyContext): Promise<void> {
   for await (const chunk of context.stream) decoder.push(chunk);
   decoder.finish();
   if (!indexer) return;
-  const describe = (entries: FileIndex['entries']) => entries.map((entry) => `${entry.path} ${entry.type} ${entry.size}`).join('\n');
-  if (describe(indexer.index().entries) !== describe(index.entries)) {
+  const describe = (entry: IndexRecord) => (isTombstone(entry) ? `${entry.path} deleted` : `${entry.path} ${entry.type} ${entry.size}`);
+  const stored = [...index.entries].sort((a, b) => comparePaths(a.path, b.path));
+  const output = await indexer.index();
+  let same = 'spool' in output;
+  let at = 0;
+  if ('spool' in output)
+    for await (const record of output.spool.records()) same &&= at < stored.length && describe(record) === describe(stored[at++]!);
+  if (!same || at !== stored.length) {
     throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: the send stream does not hold the files its index lists`, {
       backup: manifest.id,
     });

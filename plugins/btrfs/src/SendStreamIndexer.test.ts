@@ -1,8 +1,9 @@
-import type { FileIndex, IndexEntry } from '@rast-backup/core';
+import { IndexView, type FileIndex, type IndexEntry } from '@rast-backup/core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
+import { loadedIndex } from './testing/LoadedIndex.js';
 import { u64 } from './testing/SendStreamWriter.js';
 
 const latin1 = Buffer.concat([Buffer.from('dir/lat-'), Buffer.from([0xe9, 0xff])]);
@@ -24,9 +25,13 @@ const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({
   from: 'b0',
 });
 
+/** The index an indexer gives, whole. */
+const indexOf = async (indexer: SendStreamIndexer, parent?: FileIndex) =>
+  loadedIndex(await indexer.index(), parent && IndexView.of(parent));
+
 const names = suite('send stream indexer: names that are not UTF-8');
 
-names('paths are index paths of the exact bytes, and spans name them so', () => {
+names('paths are index paths of the exact bytes, and spans name them so', async () => {
   const indexer = new SendStreamIndexer('b1');
   indexer.apply(command(Command.SUBVOL, []));
   indexer.apply(command(Command.MKDIR, [[Attribute.PATH, Buffer.from('dir')]]));
@@ -48,7 +53,7 @@ names('paths are index paths of the exact bytes, and spans name them so', () => 
       [Attribute.PATH_LINK, latin1],
     ]),
   );
-  const index = indexer.index();
+  const index = await indexOf(indexer);
   const file = index.entries.find((candidate) => candidate.type === 'file')!;
   assert.is(file.path, 'dir/lat-\udce9\udcff');
   assert.is(file.size, 3);
@@ -59,25 +64,26 @@ names('paths are index paths of the exact bytes, and spans name them so', () => 
   assert.is(index.entries.find((candidate) => candidate.type === 'symlink')!.target, 'dir/lat-\udce9\udcff');
 });
 
-names('a parent index made before names were kept as bytes (U+FFFD) is still followed', () => {
+names('a parent index made before names were kept as bytes (U+FFFD) is still followed', async () => {
   const parent: FileIndex = {
     format: 'rast-backup/index',
     version: 1,
     backupId: 'b0',
     entries: [entry('.', 'directory'), entry('dir', 'directory'), entry('dir/lat-\ufffd\ufffd', 'file')],
   };
-  const indexer = new SendStreamIndexer('b1', parent);
+  const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
   indexer.apply(
     command(Command.CHMOD, [
       [Attribute.PATH, latin1],
       [Attribute.MODE, u64(0o600)],
     ]),
   );
-  const file = indexer.index().entries.find((candidate) => candidate.type === 'file')!;
+  const file = (await indexOf(indexer, parent)).entries.find((candidate) => candidate.type === 'file')!;
   assert.equal([file.path, file.mode], ['dir/lat-\udce9\udcff', 0o600]);
-  indexer.apply(command(Command.UNLINK, [[Attribute.PATH, latin1]]));
+  const unlinking = new SendStreamIndexer('b1', IndexView.of(parent));
+  unlinking.apply(command(Command.UNLINK, [[Attribute.PATH, latin1]]));
   assert.equal(
-    indexer.index().entries.map((candidate) => candidate.path),
+    (await indexOf(unlinking, parent)).entries.map((candidate) => candidate.path),
     ['.', 'dir'],
   );
 });
@@ -88,82 +94,85 @@ names.run();
 
 const parentSpans = suite('send stream indexer: the parent index');
 
-parentSpans('its spans are left as they were while this stream writes to their files, and clones from the parent read them so', () => {
-  const spans = [{ from: 'b0', start: 17, end: 200, path: 'f' }];
-  const parent: FileIndex = {
-    format: 'rast-backup/index',
-    version: 1,
-    backupId: 'b0',
-    entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }],
-  };
-  const before = structuredClone(parent);
-  const indexer = new SendStreamIndexer('b1', parent);
-  const parentUuid = Buffer.alloc(16, 1);
-  indexer.apply(
-    command(Command.SNAPSHOT, [
-      [Attribute.UUID, Buffer.alloc(16, 2)],
-      [Attribute.CLONE_UUID, parentUuid],
-    ]),
-  );
-  indexer.apply(
-    command(
-      Command.WRITE,
-      [
-        [Attribute.PATH, Buffer.from('f')],
-        [Attribute.FILE_OFFSET, u64(0)],
-        [Attribute.DATA, Buffer.from('new')],
-      ],
-      100,
-    ),
-  );
-  indexer.apply(
-    command(
-      Command.WRITE,
-      [
-        [Attribute.PATH, Buffer.from('f')],
-        [Attribute.FILE_OFFSET, u64(20)],
-        [Attribute.DATA, Buffer.from('more')],
-      ],
-      200,
-    ),
-  );
-  indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('g')]], 300));
-  indexer.apply(
-    command(
-      Command.CLONE,
-      [
-        [Attribute.PATH, Buffer.from('g')],
-        [Attribute.FILE_OFFSET, u64(0)],
-        [Attribute.CLONE_LEN, u64(10)],
+parentSpans(
+  'its spans are left as they were while this stream writes to their files, and clones from the parent read them so',
+  async () => {
+    const spans = [{ from: 'b0', start: 17, end: 200, path: 'f' }];
+    const parent: FileIndex = {
+      format: 'rast-backup/index',
+      version: 1,
+      backupId: 'b0',
+      entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }],
+    };
+    const before = structuredClone(parent);
+    const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
+    const parentUuid = Buffer.alloc(16, 1);
+    indexer.apply(
+      command(Command.SNAPSHOT, [
+        [Attribute.UUID, Buffer.alloc(16, 2)],
         [Attribute.CLONE_UUID, parentUuid],
-        [Attribute.CLONE_PATH, Buffer.from('f')],
-        [Attribute.CLONE_OFFSET, u64(0)],
-      ],
-      400,
-    ),
-  );
-  indexer.apply(
-    command(
-      Command.WRITE,
-      [
-        [Attribute.PATH, Buffer.from('f')],
-        [Attribute.FILE_OFFSET, u64(30)],
-        [Attribute.DATA, Buffer.from('last')],
-      ],
-      500,
-    ),
-  );
-  const entries = indexer.index().entries;
-  assert.equal(parent, before, 'the parent index is unchanged');
-  assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [
-    spans[0],
-    { from: 'b1', start: 100, end: 300, path: 'f' },
-    { from: 'b1', start: 500, end: 600, path: 'f' },
-  ]);
-  assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
-});
+      ]),
+    );
+    indexer.apply(
+      command(
+        Command.WRITE,
+        [
+          [Attribute.PATH, Buffer.from('f')],
+          [Attribute.FILE_OFFSET, u64(0)],
+          [Attribute.DATA, Buffer.from('new')],
+        ],
+        100,
+      ),
+    );
+    indexer.apply(
+      command(
+        Command.WRITE,
+        [
+          [Attribute.PATH, Buffer.from('f')],
+          [Attribute.FILE_OFFSET, u64(20)],
+          [Attribute.DATA, Buffer.from('more')],
+        ],
+        200,
+      ),
+    );
+    indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('g')]], 300));
+    indexer.apply(
+      command(
+        Command.CLONE,
+        [
+          [Attribute.PATH, Buffer.from('g')],
+          [Attribute.FILE_OFFSET, u64(0)],
+          [Attribute.CLONE_LEN, u64(10)],
+          [Attribute.CLONE_UUID, parentUuid],
+          [Attribute.CLONE_PATH, Buffer.from('f')],
+          [Attribute.CLONE_OFFSET, u64(0)],
+        ],
+        400,
+      ),
+    );
+    indexer.apply(
+      command(
+        Command.WRITE,
+        [
+          [Attribute.PATH, Buffer.from('f')],
+          [Attribute.FILE_OFFSET, u64(30)],
+          [Attribute.DATA, Buffer.from('last')],
+        ],
+        500,
+      ),
+    );
+    const entries = (await indexOf(indexer, parent)).entries;
+    assert.equal(parent, before, 'the parent index is unchanged');
+    assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [
+      spans[0],
+      { from: 'b1', start: 100, end: 300, path: 'f' },
+      { from: 'b1', start: 500, end: 600, path: 'f' },
+    ]);
+    assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
+  },
+);
 
-parentSpans('an xattr removed by this stream stays in the parent index', () => {
+parentSpans('an xattr removed by this stream stays in the parent index', async () => {
   const parent: FileIndex = {
     format: 'rast-backup/index',
     version: 1,
@@ -171,7 +180,7 @@ parentSpans('an xattr removed by this stream stays in the parent index', () => {
     entries: [entry('.', 'directory'), { ...entry('f', 'file'), xattrs: { 'user.a': '', 'user.b': 'eA==' } }],
   };
   const before = structuredClone(parent);
-  const indexer = new SendStreamIndexer('b1', parent);
+  const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
   indexer.apply(
     command(Command.SNAPSHOT, [
       [Attribute.UUID, Buffer.alloc(16, 2)],
@@ -188,7 +197,7 @@ parentSpans('an xattr removed by this stream stays in the parent index', () => {
       100,
     ),
   );
-  assert.equal(indexer.index().entries.find((candidate) => candidate.path === 'f')!.xattrs, { 'user.b': 'eA==' });
+  assert.equal((await indexOf(indexer, parent)).entries.find((candidate) => candidate.path === 'f')!.xattrs, { 'user.b': 'eA==' });
   assert.equal(parent, before, 'the parent index is unchanged');
 });
 
