@@ -33,7 +33,7 @@ interface Node {
   devMajor?: number;
   devMinor?: number;
   xattrs?: Record<string, string>;
-  /** Regular files: where their data lies in the chain's streams (see IndexEntry.ranges). */
+  /** Regular files: where their data lies in the chain's streams (see IndexEntry.ranges); made at the first span. */
   ranges?: StreamRange[];
   /** Directories: their names as the stream left them; null hides a name the parent's directory has. */
   children?: Map<string, Node | null>;
@@ -213,9 +213,10 @@ export class SendStreamIndexer {
         size: 0,
         mtime: '0',
         from: this.backupId,
+        // Kept inside the object: a field added later would go to a separate store.
+        ranges: undefined,
       };
       if (created === 'directory') node.children = new Map();
-      if (created === 'file') node.ranges = [];
       if (created === 'symlink') node.target = text(Attribute.PATH_LINK);
       if (command.type === Command.MKNOD) {
         const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
@@ -352,13 +353,14 @@ export class SendStreamIndexer {
     this.change(node, (changed) => {
       if (end > changed.size) changed.size = end;
     });
-    if (node.origin) node.ranges ??= [];
     let range: StreamRange | undefined;
-    if (node.ranges) {
-      const last = node.ranges.at(-1);
-      if (this.lastWritten === node && last?.from === this.backupId && last.path === path)
-        (range = last).end = command.offset + command.size;
-      else node.ranges.push((range = { from: this.backupId, start: command.offset, end: command.offset + command.size, path }));
+    const last = node.ranges?.at(-1);
+    if (this.lastWritten === node && last?.from === this.backupId && last.path === path) (range = last).end = command.offset + command.size;
+    else if (node.ranges || node.origin || node.type === 'file') {
+      range = { from: this.backupId, start: command.offset, end: command.offset + command.size, path };
+      // A list made with its first span holds one: an empty one that is pushed to is made room for 17.
+      if (node.ranges) node.ranges.push(range);
+      else node.ranges = [range];
     }
     this.lastWritten = node;
     return range;
@@ -377,10 +379,8 @@ export class SendStreamIndexer {
     let pending: Omit<PendingClone, 'range' | 'clone'> | undefined;
     if (uuid !== undefined && uuid === this.uuid) {
       const node = this.lookupOptional(sourcePath);
-      if (node?.origin) {
-        node.ranges ??= [];
-        pending = { node };
-      }
+      if (node?.origin || node?.type === 'file') node.ranges ??= [];
+      if (node?.origin) pending = { node };
       source = node?.ranges;
     } else if (uuid !== undefined && uuid === this.parentUuid && this.parent) {
       source = [];
@@ -711,6 +711,7 @@ export class SendStreamIndexer {
     if (node.devMajor !== undefined) [entry.devMajor, entry.devMinor] = [node.devMajor, node.devMinor];
     if (node.xattrs) entry.xattrs = node.xattrs;
     if (node.ranges) entry.ranges = node.ranges;
+    else if (node.type === 'file' && !node.origin) entry.ranges = [];
     return entry;
   }
 }
