@@ -2,6 +2,7 @@
 # Wall time and peak RSS of an incremental `rast-backup create` of a btrfs subvolume of many small files after a
 # "1% change" (append to 1% of the files, delete 0.1%, add 0.1%), beside the raw `btrfs send -p | zstd -3 -T0`
 # of the same two snapshots; the full create before it is timed too. Each run starts from the same tree.
+# Prints one line per step: label, wall seconds, CPU seconds (user + system), peak RSS MiB.
 # Usage (root): bench/btrfs-incremental.sh [FILES] [RUNS] [BUILD...]   (default 100000 3 and this tree's build);
 # each BUILD is the root of a built rast-backup tree, run in turn on the same data (paired).
 set -euo pipefail
@@ -57,15 +58,18 @@ for n, path in enumerate(random.sample(paths, len(paths) // 1000)):
 PY
 }
 
-measure() { # label command...: prints "label seconds MiB"
+measure() { # label command...: prints "label wall-seconds cpu-seconds peak-MiB"
   local label=$1
   shift
-  read -r seconds kib < <(/usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -n 1)
-  echo "$label $seconds $((kib / 1024))"
+  read -r seconds user system kib < <(/usr/bin/time -f '%e %U %S %M' "$@" 2>&1 >/dev/null | tail -n 1)
+  echo "$label $seconds $(echo "$user + $system" | bc) $((kib / 1024))"
 }
 
 for run in $(seq 1 "$RUNS"); do
-  for build in "${BUILDS[@]}"; do
+  # Builds in turn, the order reversed every other run, so that a machine getting busier favours none.
+  order=("${BUILDS[@]}")
+  [ $((run % 2)) -eq 0 ] && order=($(printf '%s\n' "${BUILDS[@]}" | tac))
+  for build in "${order[@]}"; do
     name=$(basename "$build")
     btrfs -q subvolume delete "$MOUNT/data" 2>/dev/null || true
     btrfs -q subvolume snapshot "$MOUNT/pristine" "$MOUNT/data"

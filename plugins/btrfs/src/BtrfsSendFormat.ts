@@ -26,10 +26,13 @@ import { SendStreamReceiver } from './SendStreamReceiver.js';
 import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
 
-/** The link count of a path (an index path) in the parent snapshot, for the indexer to find hard links. */
+/**
+ * The link count of a path (an index path) in the parent snapshot, for the indexer to find hard links; a path
+ * it cannot stat (a name an older index kept lossily) counts as linked, so that the indexer looks for the others.
+ */
 function linkCount(snapshot: string): (path: string) => Promise<number> {
   const root = Buffer.from(`${snapshot}/`);
-  return async (path) => (await lstat(Buffer.concat([root, pathBytes(path)]))).nlink;
+  return async (path) => (await lstat(Buffer.concat([root, pathBytes(path)])).catch(() => ({ nlink: 2 }))).nlink;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { IndexView, type FileIndex, type IndexEntry } from '@rast-backup/core';
+import { comparePaths, IndexView, type FileIndex, type IndexEntry, type IndexRecord, type IndexRun } from '@rast-backup/core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
@@ -202,3 +202,90 @@ parentSpans('an xattr removed by this stream stays in the parent index', async (
 });
 
 parentSpans.run();
+
+// ---
+
+/** A parent index of `directories` × `files` entries stored as a run of blocks of 100 records, counting the blocks read. */
+function countedParent(directories: number, files: number) {
+  const entries: IndexEntry[] = [entry('.', 'directory')];
+  for (let d = 0; d < directories; d++) {
+    entries.push(entry(`d${d}`, 'directory'));
+    for (let f = 0; f < files; f++)
+      entries.push({ ...entry(`d${d}/f${f}`, 'file'), size: 5, ranges: [{ from: 'b0', start: 0, end: 9, path: `d${d}/f${f}` }] });
+  }
+  entries.sort((a, b) => comparePaths(a.path, b.path));
+  const blocks: IndexEntry[][] = [];
+  for (let at = 0; at < entries.length; at += 100) blocks.push(entries.slice(at, at + 100));
+  const reads = new Set<number>();
+  const run: IndexRun = {
+    backupId: 'b0',
+    firsts: blocks.map((block) => block[0]!.path),
+    readBlock: async (block) => {
+      reads.add(block);
+      return blocks[block]!;
+    },
+  };
+  return { view: new IndexView('b0', [run], entries.length), reads, blocks: blocks.length };
+}
+
+async function changesOf(indexer: SendStreamIndexer): Promise<{ records: IndexRecord[]; entries: number }> {
+  const output = await indexer.index();
+  assert.ok('changes' in output, 'an incremental gives changes');
+  const records: IndexRecord[] = [];
+  for await (const record of Array.isArray(output.changes) ? output.changes : output.changes.records()) records.push(record);
+  return { records, entries: output.entries };
+}
+
+const lookups = suite('send stream indexer: an incremental reads what its stream touches');
+
+lookups('a write to one file of 10,000 reads the blocks of its path in the parent index and gives one change', async () => {
+  const parent = countedParent(100, 100);
+  // The parent snapshot says the file has one name: no need to look for others.
+  const indexer = new SendStreamIndexer('b1', parent.view, { parentLinks: async () => 1 });
+  indexer.apply(
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, Buffer.from('d42/f7')],
+        [Attribute.FILE_OFFSET, u64(5)],
+        [Attribute.DATA, Buffer.from('abc')],
+      ],
+      300,
+    ),
+  );
+  const { records, entries } = await changesOf(indexer);
+  assert.is(entries, parent.view.entries);
+  assert.equal(records, [
+    {
+      ...entry('d42/f7', 'file'),
+      size: 8,
+      from: 'b1',
+      ranges: [
+        { from: 'b0', start: 0, end: 9, path: 'd42/f7' },
+        { from: 'b1', start: 300, end: 400, path: 'd42/f7' },
+      ],
+    },
+  ]);
+  // The blocks of ., d42 and d42/f7.
+  assert.ok(parent.reads.size <= 3, `${parent.reads.size} of ${parent.blocks} blocks read`);
+});
+
+lookups('a renamed directory: a tombstone for each old path, its subtree under the new one, the same number of entries', async () => {
+  const parent = countedParent(3, 2);
+  const indexer = new SendStreamIndexer('b1', parent.view, { parentLinks: async () => 1 });
+  indexer.apply(
+    command(Command.RENAME, [
+      [Attribute.PATH, Buffer.from('d1')],
+      [Attribute.PATH_TO, Buffer.from('d0/moved')],
+    ]),
+  );
+  indexer.apply(command(Command.UNLINK, [[Attribute.PATH, Buffer.from('d0/moved/f0')]]));
+  const { records, entries } = await changesOf(indexer);
+  assert.equal(
+    records.map((record) => ('deleted' in record ? `-${record.path}` : `${record.path} ${record.from}`)),
+    ['d0/moved b0', 'd0/moved/f1 b0', '-d1', '-d1/f0', '-d1/f1'],
+  );
+  assert.is(entries, parent.view.entries - 1);
+});
+
+lookups.run();
