@@ -1,9 +1,11 @@
-import { mkdtemp, readdir, rmdir } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ErrorCode,
+  pathBytes,
   RastError,
   type FileIndex,
+  type IndexOutput,
   type Format,
   type RestoreContext,
   type RestoreReport,
@@ -21,6 +23,15 @@ import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
 import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
+
+/**
+ * The link count of a path (an index path) in the parent snapshot, for the indexer to find hard links; a path
+ * it cannot stat (a name an older index kept lossily) counts as linked, so that the indexer looks for the others.
+ */
+function linkCount(snapshot: string): (path: string) => Promise<number> {
+  const root = Buffer.from(`${snapshot}/`);
+  return async (path) => (await lstat(Buffer.concat([root, pathBytes(path)])).catch(() => ({ nlink: 2 }))).nlink;
+}
 
 /**
  * `btrfs send [-p parent] snapshot`, newest protocol the kernel offers, read straight into the parts. The
@@ -54,7 +65,11 @@ function serialize(context: SerializeContext): Serialization {
   let ended = false;
   return {
     fill: async (target) => {
-      indexer ??= new SendStreamIndexer(backupId, parent ? await context.parentIndex?.load() : undefined);
+      indexer ??= new SendStreamIndexer(
+        backupId,
+        parent ? context.parentIndex : undefined,
+        parent ? { parentLinks: linkCount(parent) } : {},
+      );
       output ??= CommandOutput.start('btrfs', args, `btrfs send of ${snapshot.source}`);
       const length = await (await output).fill(target);
       decoder.push(target.subarray(0, length));
@@ -70,9 +85,16 @@ function serialize(context: SerializeContext): Serialization {
         () => {},
       );
     },
-    index: (): FileIndex => {
+    index: async (): Promise<IndexOutput> => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');
-      return indexProblem || !indexer ? { format: 'rast-backup/index', version: 1, backupId, entries: [] } : indexer.index();
+      const empty: FileIndex = { format: 'rast-backup/index', version: 1, backupId, entries: [] };
+      if (indexProblem || !indexer) return empty;
+      try {
+        return await indexer.index();
+      } catch (error) {
+        log.warn(`backup ${backupId}: the file index is left empty: ${(error as Error).message}`);
+        return empty;
+      }
     },
   };
 }

@@ -1,8 +1,9 @@
-import type { FileIndex, IndexEntry } from '@rast-backup/core';
+import { comparePaths, IndexView, type FileIndex, type IndexEntry, type IndexRecord, type IndexRun } from '@rast-backup/core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
+import { loadedIndex } from './testing/LoadedIndex.js';
 import { u64 } from './testing/SendStreamWriter.js';
 
 const latin1 = Buffer.concat([Buffer.from('dir/lat-'), Buffer.from([0xe9, 0xff])]);
@@ -24,9 +25,13 @@ const entry = (path: string, type: IndexEntry['type']): IndexEntry => ({
   from: 'b0',
 });
 
+/** The index an indexer gives, whole. */
+const indexOf = async (indexer: SendStreamIndexer, parent?: FileIndex) =>
+  loadedIndex(await indexer.index(), parent && IndexView.of(parent));
+
 const names = suite('send stream indexer: names that are not UTF-8');
 
-names('paths are index paths of the exact bytes, and spans name them so', () => {
+names('paths are index paths of the exact bytes, and spans name them so', async () => {
   const indexer = new SendStreamIndexer('b1');
   indexer.apply(command(Command.SUBVOL, []));
   indexer.apply(command(Command.MKDIR, [[Attribute.PATH, Buffer.from('dir')]]));
@@ -48,7 +53,7 @@ names('paths are index paths of the exact bytes, and spans name them so', () => 
       [Attribute.PATH_LINK, latin1],
     ]),
   );
-  const index = indexer.index();
+  const index = await indexOf(indexer);
   const file = index.entries.find((candidate) => candidate.type === 'file')!;
   assert.is(file.path, 'dir/lat-\udce9\udcff');
   assert.is(file.size, 3);
@@ -59,25 +64,26 @@ names('paths are index paths of the exact bytes, and spans name them so', () => 
   assert.is(index.entries.find((candidate) => candidate.type === 'symlink')!.target, 'dir/lat-\udce9\udcff');
 });
 
-names('a parent index made before names were kept as bytes (U+FFFD) is still followed', () => {
+names('a parent index made before names were kept as bytes (U+FFFD) is still followed', async () => {
   const parent: FileIndex = {
     format: 'rast-backup/index',
     version: 1,
     backupId: 'b0',
     entries: [entry('.', 'directory'), entry('dir', 'directory'), entry('dir/lat-\ufffd\ufffd', 'file')],
   };
-  const indexer = new SendStreamIndexer('b1', parent);
+  const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
   indexer.apply(
     command(Command.CHMOD, [
       [Attribute.PATH, latin1],
       [Attribute.MODE, u64(0o600)],
     ]),
   );
-  const file = indexer.index().entries.find((candidate) => candidate.type === 'file')!;
+  const file = (await indexOf(indexer, parent)).entries.find((candidate) => candidate.type === 'file')!;
   assert.equal([file.path, file.mode], ['dir/lat-\udce9\udcff', 0o600]);
-  indexer.apply(command(Command.UNLINK, [[Attribute.PATH, latin1]]));
+  const unlinking = new SendStreamIndexer('b1', IndexView.of(parent));
+  unlinking.apply(command(Command.UNLINK, [[Attribute.PATH, latin1]]));
   assert.equal(
-    indexer.index().entries.map((candidate) => candidate.path),
+    (await indexOf(unlinking, parent)).entries.map((candidate) => candidate.path),
     ['.', 'dir'],
   );
 });
@@ -88,82 +94,85 @@ names.run();
 
 const parentSpans = suite('send stream indexer: the parent index');
 
-parentSpans('its spans are left as they were while this stream writes to their files, and clones from the parent read them so', () => {
-  const spans = [{ from: 'b0', start: 17, end: 200, path: 'f' }];
-  const parent: FileIndex = {
-    format: 'rast-backup/index',
-    version: 1,
-    backupId: 'b0',
-    entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }],
-  };
-  const before = structuredClone(parent);
-  const indexer = new SendStreamIndexer('b1', parent);
-  const parentUuid = Buffer.alloc(16, 1);
-  indexer.apply(
-    command(Command.SNAPSHOT, [
-      [Attribute.UUID, Buffer.alloc(16, 2)],
-      [Attribute.CLONE_UUID, parentUuid],
-    ]),
-  );
-  indexer.apply(
-    command(
-      Command.WRITE,
-      [
-        [Attribute.PATH, Buffer.from('f')],
-        [Attribute.FILE_OFFSET, u64(0)],
-        [Attribute.DATA, Buffer.from('new')],
-      ],
-      100,
-    ),
-  );
-  indexer.apply(
-    command(
-      Command.WRITE,
-      [
-        [Attribute.PATH, Buffer.from('f')],
-        [Attribute.FILE_OFFSET, u64(20)],
-        [Attribute.DATA, Buffer.from('more')],
-      ],
-      200,
-    ),
-  );
-  indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('g')]], 300));
-  indexer.apply(
-    command(
-      Command.CLONE,
-      [
-        [Attribute.PATH, Buffer.from('g')],
-        [Attribute.FILE_OFFSET, u64(0)],
-        [Attribute.CLONE_LEN, u64(10)],
+parentSpans(
+  'its spans are left as they were while this stream writes to their files, and clones from the parent read them so',
+  async () => {
+    const spans = [{ from: 'b0', start: 17, end: 200, path: 'f' }];
+    const parent: FileIndex = {
+      format: 'rast-backup/index',
+      version: 1,
+      backupId: 'b0',
+      entries: [entry('.', 'directory'), { ...entry('f', 'file'), size: 10, ranges: spans }],
+    };
+    const before = structuredClone(parent);
+    const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
+    const parentUuid = Buffer.alloc(16, 1);
+    indexer.apply(
+      command(Command.SNAPSHOT, [
+        [Attribute.UUID, Buffer.alloc(16, 2)],
         [Attribute.CLONE_UUID, parentUuid],
-        [Attribute.CLONE_PATH, Buffer.from('f')],
-        [Attribute.CLONE_OFFSET, u64(0)],
-      ],
-      400,
-    ),
-  );
-  indexer.apply(
-    command(
-      Command.WRITE,
-      [
-        [Attribute.PATH, Buffer.from('f')],
-        [Attribute.FILE_OFFSET, u64(30)],
-        [Attribute.DATA, Buffer.from('last')],
-      ],
-      500,
-    ),
-  );
-  const entries = indexer.index().entries;
-  assert.equal(parent, before, 'the parent index is unchanged');
-  assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [
-    spans[0],
-    { from: 'b1', start: 100, end: 300, path: 'f' },
-    { from: 'b1', start: 500, end: 600, path: 'f' },
-  ]);
-  assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
-});
+      ]),
+    );
+    indexer.apply(
+      command(
+        Command.WRITE,
+        [
+          [Attribute.PATH, Buffer.from('f')],
+          [Attribute.FILE_OFFSET, u64(0)],
+          [Attribute.DATA, Buffer.from('new')],
+        ],
+        100,
+      ),
+    );
+    indexer.apply(
+      command(
+        Command.WRITE,
+        [
+          [Attribute.PATH, Buffer.from('f')],
+          [Attribute.FILE_OFFSET, u64(20)],
+          [Attribute.DATA, Buffer.from('more')],
+        ],
+        200,
+      ),
+    );
+    indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('g')]], 300));
+    indexer.apply(
+      command(
+        Command.CLONE,
+        [
+          [Attribute.PATH, Buffer.from('g')],
+          [Attribute.FILE_OFFSET, u64(0)],
+          [Attribute.CLONE_LEN, u64(10)],
+          [Attribute.CLONE_UUID, parentUuid],
+          [Attribute.CLONE_PATH, Buffer.from('f')],
+          [Attribute.CLONE_OFFSET, u64(0)],
+        ],
+        400,
+      ),
+    );
+    indexer.apply(
+      command(
+        Command.WRITE,
+        [
+          [Attribute.PATH, Buffer.from('f')],
+          [Attribute.FILE_OFFSET, u64(30)],
+          [Attribute.DATA, Buffer.from('last')],
+        ],
+        500,
+      ),
+    );
+    const entries = (await indexOf(indexer, parent)).entries;
+    assert.equal(parent, before, 'the parent index is unchanged');
+    assert.equal(entries.find((candidate) => candidate.path === 'f')!.ranges, [
+      spans[0],
+      { from: 'b1', start: 100, end: 300, path: 'f' },
+      { from: 'b1', start: 500, end: 600, path: 'f' },
+    ]);
+    assert.equal(entries.find((candidate) => candidate.path === 'g')!.ranges![0]!.clones, [{ at: 400, source: before.entries[1]!.ranges }]);
+  },
+);
 
-parentSpans('an xattr removed by this stream stays in the parent index', () => {
+parentSpans('an xattr removed by this stream stays in the parent index', async () => {
   const parent: FileIndex = {
     format: 'rast-backup/index',
     version: 1,
@@ -171,7 +180,7 @@ parentSpans('an xattr removed by this stream stays in the parent index', () => {
     entries: [entry('.', 'directory'), { ...entry('f', 'file'), xattrs: { 'user.a': '', 'user.b': 'eA==' } }],
   };
   const before = structuredClone(parent);
-  const indexer = new SendStreamIndexer('b1', parent);
+  const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
   indexer.apply(
     command(Command.SNAPSHOT, [
       [Attribute.UUID, Buffer.alloc(16, 2)],
@@ -188,8 +197,95 @@ parentSpans('an xattr removed by this stream stays in the parent index', () => {
       100,
     ),
   );
-  assert.equal(indexer.index().entries.find((candidate) => candidate.path === 'f')!.xattrs, { 'user.b': 'eA==' });
+  assert.equal((await indexOf(indexer, parent)).entries.find((candidate) => candidate.path === 'f')!.xattrs, { 'user.b': 'eA==' });
   assert.equal(parent, before, 'the parent index is unchanged');
 });
 
 parentSpans.run();
+
+// ---
+
+/** A parent index of `directories` × `files` entries stored as a run of blocks of 100 records, counting the blocks read. */
+function countedParent(directories: number, files: number) {
+  const entries: IndexEntry[] = [entry('.', 'directory')];
+  for (let d = 0; d < directories; d++) {
+    entries.push(entry(`d${d}`, 'directory'));
+    for (let f = 0; f < files; f++)
+      entries.push({ ...entry(`d${d}/f${f}`, 'file'), size: 5, ranges: [{ from: 'b0', start: 0, end: 9, path: `d${d}/f${f}` }] });
+  }
+  entries.sort((a, b) => comparePaths(a.path, b.path));
+  const blocks: IndexEntry[][] = [];
+  for (let at = 0; at < entries.length; at += 100) blocks.push(entries.slice(at, at + 100));
+  const reads = new Set<number>();
+  const run: IndexRun = {
+    backupId: 'b0',
+    firsts: blocks.map((block) => block[0]!.path),
+    readBlock: async (block) => {
+      reads.add(block);
+      return blocks[block]!;
+    },
+  };
+  return { view: new IndexView('b0', [run], entries.length), reads, blocks: blocks.length };
+}
+
+async function changesOf(indexer: SendStreamIndexer): Promise<{ records: IndexRecord[]; entries: number }> {
+  const output = await indexer.index();
+  assert.ok('changes' in output, 'an incremental gives changes');
+  const records: IndexRecord[] = [];
+  for await (const record of Array.isArray(output.changes) ? output.changes : output.changes.records()) records.push(record);
+  return { records, entries: output.entries };
+}
+
+const lookups = suite('send stream indexer: an incremental reads what its stream touches');
+
+lookups('a write to one file of 10,000 reads the blocks of its path in the parent index and gives one change', async () => {
+  const parent = countedParent(100, 100);
+  // The parent snapshot says the file has one name: no need to look for others.
+  const indexer = new SendStreamIndexer('b1', parent.view, { parentLinks: async () => 1 });
+  indexer.apply(
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, Buffer.from('d42/f7')],
+        [Attribute.FILE_OFFSET, u64(5)],
+        [Attribute.DATA, Buffer.from('abc')],
+      ],
+      300,
+    ),
+  );
+  const { records, entries } = await changesOf(indexer);
+  assert.is(entries, parent.view.entries);
+  assert.equal(records, [
+    {
+      ...entry('d42/f7', 'file'),
+      size: 8,
+      from: 'b1',
+      ranges: [
+        { from: 'b0', start: 0, end: 9, path: 'd42/f7' },
+        { from: 'b1', start: 300, end: 400, path: 'd42/f7' },
+      ],
+    },
+  ]);
+  // The blocks of ., d42 and d42/f7.
+  assert.ok(parent.reads.size <= 3, `${parent.reads.size} of ${parent.blocks} blocks read`);
+});
+
+lookups('a renamed directory: a tombstone for each old path, its subtree under the new one, the same number of entries', async () => {
+  const parent = countedParent(3, 2);
+  const indexer = new SendStreamIndexer('b1', parent.view, { parentLinks: async () => 1 });
+  indexer.apply(
+    command(Command.RENAME, [
+      [Attribute.PATH, Buffer.from('d1')],
+      [Attribute.PATH_TO, Buffer.from('d0/moved')],
+    ]),
+  );
+  indexer.apply(command(Command.UNLINK, [[Attribute.PATH, Buffer.from('d0/moved/f0')]]));
+  const { records, entries } = await changesOf(indexer);
+  assert.equal(
+    records.map((record) => ('deleted' in record ? `-${record.path}` : `${record.path} ${record.from}`)),
+    ['d0/moved b0', 'd0/moved/f1 b0', '-d1', '-d1/f0', '-d1/f1'],
+  );
+  assert.is(entries, parent.view.entries - 1);
+});
+
+lookups.run();

@@ -1,22 +1,79 @@
-import { indexPath, isBinaryPath, pathBytes, type EntryType, type FileIndex, type IndexEntry, type StreamRange } from '@rast-backup/core';
-import { Attribute, Command, timespec, u32, u64, type SendCommand } from './SendStreamDecoder.js';
+import {
+  compareNames,
+  comparePaths,
+  indexPath,
+  isBinaryPath,
+  isWithin,
+  IndexSpool,
+  pathBytes,
+  type EntryType,
+  type IndexChanges,
+  type IndexEntry,
+  type IndexRecord,
+  type IndexView,
+  type SpooledIndex,
+  type StreamRange,
+} from '@rast-backup/core';
+import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
+
+/** A change the stream made to a node, replayed once the node's entry in the parent is known. */
+type Change = (node: Node) => void;
 
 /** One inode of the tree being received; several names may share it (hard links). */
 interface Node {
-  type: EntryType;
+  /** Undefined while the node is the parent's and its entry has not been read. */
+  type?: EntryType;
   mode: number;
   uid: number;
   gid: number;
   size: number;
-  mtime: string;
+  /** Nanoseconds since the epoch: a bigint takes half the memory of its decimal string. */
+  mtime: string | bigint;
+  from: string;
   target?: string;
   devMajor?: number;
   devMinor?: number;
   xattrs?: Record<string, string>;
-  children?: Map<string, Node>;
-  from: string;
-  /** Regular files: where their data lies in the chain's streams (see IndexEntry.ranges). */
+  /** Regular files: where their data lies in the chain's streams (see IndexEntry.ranges); made at the first span. */
   ranges?: StreamRange[];
+  /** Directories: their names as the stream left them; null hides a name the parent's directory has. */
+  children?: Map<string, Node | null>;
+  /** Nodes of the parent's tree ("parent-backed"): what is known of them there. */
+  origin?: Origin;
+}
+
+interface Origin {
+  /** The directory holding the node in the parent and its name there; none for the root. */
+  directory?: Node;
+  name: string;
+  /** The parent's names in this directory that the stream met, by their name in the parent. */
+  children?: Map<string, Node>;
+  /** The stream's changes, numbered in stream order across all nodes. */
+  changes: Array<[number, Change]>;
+  /** The stream changed the node, or another name of its inode: it is written again. */
+  dirty: boolean;
+  /** A name of it was removed, or added: its other names in the parent may change roles. */
+  relinked: boolean;
+  entry?: IndexEntry;
+  /** The node holding this inode's state, when several of the parent's names of it were met. */
+  same?: Node;
+}
+
+/** A clone whose source is known only once the parent is read. */
+interface PendingClone {
+  range: StreamRange;
+  clone: { at: number; source: StreamRange[] };
+  /** A node of the parent's tree, as this stream named it, or a path in the parent. */
+  node?: Node;
+  path?: string;
+}
+
+export interface IndexerOptions {
+  /**
+   * How many names the inode at this path of the parent snapshot has (its link count). Without it, an
+   * incremental that touches a file reads the whole parent index once to find the other names of hard links.
+   */
+  parentLinks?: (path: string) => Promise<number>;
 }
 
 const CREATED: Record<number, EntryType> = {
@@ -32,10 +89,15 @@ const FALLOC_FL_KEEP_SIZE = 1;
 const S_IFMT = 0o170000;
 const S_IFBLK = 0o060000;
 
+const join = (directory: string, name: string) => (directory === '.' ? name : `${directory}/${name}`);
+const real = (node: Node) => node.origin?.same ?? node;
+
 /**
- * Builds a backup's file index from its send stream as it flows past: the parent's index (for an
- * incremental stream) with this stream's changes applied. Paths in a send stream name the tree as it is
- * at that moment, so the tree is simulated node by node (renames move whole subtrees, orphan names included).
+ * Builds a backup's file index from its send stream as it flows past. Paths in a send stream name the tree as
+ * it is at that moment, so the tree is simulated node by node (renames move whole subtrees, orphan names
+ * included). A full stream's tree is all in memory, and is given whole, in index order, through a spool. An
+ * incremental's tree holds only the nodes the stream names: the others stay in the parent's index, read after
+ * the stream (in index order) where the stream's changes need them; the result is the changes to the parent's index.
  */
 export class SendStreamIndexer {
   private readonly root: Node;
@@ -44,108 +106,102 @@ export class SendStreamIndexer {
   /** UUIDs (hex) of the subvolume this stream makes and of its parent, for resolving clone sources. */
   private uuid?: string;
   private parentUuid?: string;
-  /** The parent's files as they were, by path: a clone from the parent reads them, whatever this stream did since. */
-  private readonly parentFiles = new Map<string, StreamRange[] | undefined>();
+  private changeNumber = 0;
+  private readonly pendingClones: PendingClone[] = [];
+  /** Written to the spool: the first name of each file met (a later name of it is a hard link). */
+  private readonly leaders = new Map<Node, string>();
+  private entries = 0;
 
   constructor(
     private readonly backupId: string,
-    parent?: FileIndex,
+    private readonly parent?: IndexView,
+    private readonly options: IndexerOptions = {},
   ) {
-    this.root = { type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: '0', children: new Map(), from: backupId };
-    if (parent) this.load(parent);
+    this.root = parent
+      ? this.parentNode(undefined, '.')
+      : { type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: '0', children: new Map(), from: backupId };
   }
 
-  private load(parent: FileIndex): void {
-    // Entries come parents first: each directory is found by its path, not by walking from the root.
-    const directories = new Map<string, Node>([['.', this.root]]);
-    for (const entry of parent.entries) {
-      if (entry.path === '.') {
-        Object.assign(this.root, {
-          mode: entry.mode,
-          uid: entry.uid,
-          gid: entry.gid,
-          mtime: entry.mtime,
-          xattrs: entry.xattrs,
-          from: entry.from,
-        });
-        continue;
-      }
-      const slash = entry.path.lastIndexOf('/');
-      const known = directories.get(slash < 0 ? '.' : entry.path.slice(0, slash));
-      const [directory, name] = known?.children ? [known, entry.path.slice(slash + 1)] : this.parentOf(entry.path);
-      if (entry.type === 'hardlink') {
-        this.parentFiles.set(entry.path, this.parentFiles.get(entry.linkTo!));
-        directory.children!.set(name, this.lookup(entry.linkTo!));
-        continue;
-      }
-      const node: Node = {
-        type: entry.type,
-        mode: entry.mode,
-        uid: entry.uid,
-        gid: entry.gid,
-        size: entry.size,
-        mtime: entry.mtime,
-        from: entry.from,
-      };
-      if (entry.target !== undefined) node.target = entry.target;
-      if (entry.devMajor !== undefined) [node.devMajor, node.devMinor] = [entry.devMajor, entry.devMinor];
-      if (entry.xattrs) node.xattrs = entry.xattrs;
-      if (entry.type === 'directory') {
-        node.children = new Map();
-        directories.set(entry.path, node);
-      }
-      if (entry.ranges) {
-        // The span objects are shared: data() only ever extends a span this stream pushed. The array is not, as data() pushes onto it.
-        node.ranges = [...entry.ranges];
-        this.parentFiles.set(entry.path, entry.ranges);
-      } else if (entry.type === 'file') this.parentFiles.set(entry.path, undefined);
-      directory.children!.set(name, node);
-    }
+  private parentNode(directory: Node | undefined, name: string): Node {
+    return {
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: '0',
+      from: '',
+      origin: { directory, name, changes: [], dirty: false, relinked: false },
+    };
+  }
+
+  private originPath(node: Node): string {
+    const origin = node.origin!;
+    return origin.directory ? join(this.originPath(origin.directory), origin.name) : '.';
+  }
+
+  /** The node under `name` now; a name the stream has not met in a directory of the parent is the parent's. */
+  private child(directory: Node, name: string): Node | undefined {
+    const known = directory.children?.get(name);
+    if (known !== undefined) return known ?? undefined;
+    if (!directory.origin || directory.children?.has(name)) return undefined;
+    const node = this.parentNode(directory, name);
+    (directory.origin.children ??= new Map()).set(name, node);
+    (directory.children ??= new Map()).set(name, node);
+    return node;
   }
 
   private lookup(path: string): Node {
     if (path === '' || path === '.') return this.root;
     let node = this.root;
     for (const part of path.split('/')) {
-      const next = node.children?.get(part) ?? (node.children && this.legacyName(node.children, part));
+      const next = this.child(node, part);
       if (!next) throw new Error(`the stream names ${path}, which does not exist at that point`);
       node = next;
     }
     return node;
   }
 
+  private lookupOptional(path: string): Node | undefined {
+    try {
+      return this.lookup(path);
+    } catch {
+      return undefined;
+    }
+  }
+
   private parentOf(path: string): [Node, string] {
     const slash = path.lastIndexOf('/');
     const directory = this.lookup(slash < 0 ? '' : path.slice(0, slash));
+    if (directory.origin && directory.type === undefined) directory.children ??= new Map();
     if (!directory.children) throw new Error(`${path}: its parent is not a directory`);
-    const name = path.slice(slash + 1);
-    this.legacyName(directory.children, name);
-    return [directory, name];
+    return [directory, path.slice(slash + 1)];
   }
 
-  /**
-   * Indexes made before names were kept as bytes hold a name that is not UTF-8 decoded lossily (U+FFFD): found
-   * under that form, the entry is filed under its exact name from now on.
-   */
-  private legacyName(children: Map<string, Node>, name: string): Node | undefined {
-    if (children.has(name) || !isBinaryPath(name)) return children.get(name);
-    const lossy = pathBytes(name).toString('utf8');
-    const node = children.get(lossy);
-    if (node) {
-      children.delete(lossy);
-      children.set(name, node);
-    }
-    return node;
+  /** Puts `node` under `name`, or removes the name (hiding the parent's entry there). */
+  private place(directory: Node, name: string, node: Node | null): void {
+    if (node === null && !directory.origin) directory.children!.delete(name);
+    else directory.children!.set(name, node);
+  }
+
+  /** Applies a change now, or, to a node of the parent, once its entry is read. */
+  private change(node: Node, change: Change): void {
+    if (node.origin) {
+      node.origin.changes.push([this.changeNumber++, change]);
+      node.origin.dirty = true;
+    } else change(node);
+  }
+
+  private touch(node: Node): void {
+    const backupId = this.backupId;
+    this.change(node, (changed) => {
+      changed.from = backupId;
+    });
   }
 
   apply(command: SendCommand): void {
     const attributes = command.attributes;
     const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
     const path = text(Attribute.PATH);
-    const touch = (node: Node) => {
-      node.from = this.backupId;
-      return node;
-    };
     const created = CREATED[command.type];
     if (created) {
       const [directory, name] = this.parentOf(path);
@@ -158,9 +214,10 @@ export class SendStreamIndexer {
         size: 0,
         mtime: '0',
         from: this.backupId,
+        // Kept inside the object: a field added later would go to a separate store.
+        ranges: undefined,
       };
       if (created === 'directory') node.children = new Map();
-      if (created === 'file') node.ranges = [];
       if (created === 'symlink') node.target = text(Attribute.PATH_LINK);
       if (command.type === Command.MKNOD) {
         const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
@@ -169,13 +226,13 @@ export class SendStreamIndexer {
         node.devMinor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
       }
       if (mode) node.mode = mode & 0o7777;
-      directory.children!.set(name, node);
+      this.place(directory, name, node);
       return;
     }
     switch (command.type) {
       case Command.SUBVOL:
         this.root.children = new Map();
-        touch(this.root);
+        this.touch(this.root);
         this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
         return;
       case Command.SNAPSHOT:
@@ -184,47 +241,57 @@ export class SendStreamIndexer {
         return;
       case Command.RENAME: {
         const [from, name] = this.parentOf(path);
-        const node = from.children!.get(name);
+        const node = this.child(from, name);
         if (!node) throw new Error(`rename of ${path}, which does not exist`);
-        from.children!.delete(name);
+        this.place(from, name, null);
         const [to, newName] = this.parentOf(text(Attribute.PATH_TO));
-        to.children!.set(newName, node);
+        this.place(to, newName, node);
         return;
       }
       case Command.LINK: {
         const [directory, name] = this.parentOf(path);
-        directory.children!.set(name, touch(this.lookup(text(Attribute.PATH_LINK))));
+        const node = this.lookup(text(Attribute.PATH_LINK));
+        this.touch(node);
+        if (node.origin) node.origin.relinked = true;
+        this.place(directory, name, node);
         return;
       }
       case Command.UNLINK:
       case Command.RMDIR: {
         const [directory, name] = this.parentOf(path);
-        directory.children!.delete(name);
+        const node = this.child(directory, name);
+        if (node?.origin) node.origin.relinked = true;
+        this.place(directory, name, null);
         return;
       }
       case Command.SET_XATTR: {
-        const node = touch(this.lookup(path));
-        node.xattrs = {
-          ...node.xattrs,
-          [text(Attribute.XATTR_NAME)]: (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64'),
-        };
+        const node = this.lookup(path);
+        const name = text(Attribute.XATTR_NAME);
+        const value = (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64');
+        this.touch(node);
+        this.change(node, (changed) => {
+          changed.xattrs = { ...changed.xattrs, [name]: value };
+        });
         return;
       }
       case Command.REMOVE_XATTR: {
-        const node = touch(this.lookup(path));
-        if (node.xattrs) {
-          // A copy, as SET_XATTR makes: the object may be the parent index's own.
-          node.xattrs = { ...node.xattrs };
-          delete node.xattrs[text(Attribute.XATTR_NAME)];
-        }
+        const node = this.lookup(path);
+        const name = text(Attribute.XATTR_NAME);
+        this.touch(node);
+        this.change(node, (changed) => {
+          if (!changed.xattrs) return;
+          // A copy: the object may be the parent index's own.
+          changed.xattrs = { ...changed.xattrs };
+          delete changed.xattrs[name];
+        });
         return;
       }
       case Command.WRITE:
         this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
         return;
       case Command.CLONE: {
-        const source = this.cloneSource(command);
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)), source);
+        const range = this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
+        if (range) this.cloneInto(range, command);
         return;
       }
       case Command.ENCODED_WRITE:
@@ -238,112 +305,415 @@ export class SendStreamIndexer {
         this.data(command, path, keepSize ? 0 : u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
         return;
       }
-      case Command.TRUNCATE:
-        this.data(command, path, 0).size = u64(attributes.get(Attribute.SIZE));
-        return;
-      case Command.CHMOD:
-        touch(this.lookup(path)).mode = u64(attributes.get(Attribute.MODE)) & 0o7777;
-        return;
-      case Command.CHOWN: {
-        const node = touch(this.lookup(path));
-        node.uid = u64(attributes.get(Attribute.UID));
-        node.gid = u64(attributes.get(Attribute.GID));
+      case Command.TRUNCATE: {
+        const size = u64(attributes.get(Attribute.SIZE));
+        this.data(command, path, 0);
+        this.change(this.lookup(path), (changed) => {
+          changed.size = size;
+        });
         return;
       }
-      case Command.UTIMES:
-        this.lookup(path).mtime = timespec(attributes.get(Attribute.MTIME));
+      case Command.CHMOD: {
+        const mode = u64(attributes.get(Attribute.MODE)) & 0o7777;
+        const node = this.lookup(path);
+        this.touch(node);
+        this.change(node, (changed) => {
+          changed.mode = mode;
+        });
         return;
+      }
+      case Command.CHOWN: {
+        const [uid, gid] = [u64(attributes.get(Attribute.UID)), u64(attributes.get(Attribute.GID))];
+        const node = this.lookup(path);
+        this.touch(node);
+        this.change(node, (changed) => {
+          [changed.uid, changed.gid] = [uid, gid];
+        });
+        return;
+      }
+      case Command.UTIMES: {
+        const value = attributes.get(Attribute.MTIME);
+        const mtime = value ? value.readBigUInt64LE(0) * 1_000_000_000n + BigInt(value.readUInt32LE(8)) : '0';
+        this.change(this.lookup(path), (changed) => {
+          changed.mtime = mtime;
+        });
+        return;
+      }
       default:
         return;
     }
   }
 
   /**
-   * The spans of a clone's source: a file of this stream (by its path now: its own list, which later commands
-   * extend; readers cut it at the clone, see CloneSource.ts) or of the parent (by its path there). Not copied, so a
-   * file cloning from itself costs one record per clone. Undefined when the source lies elsewhere or has no spans.
+   * A command that changes a file's data: the file grows to `end`, and its span in this stream covers the
+   * command (the span, for a clone to note its source). A file of the parent keeps this stream's spans apart
+   * until the parent's are read.
    */
-  private cloneSource(command: SendCommand): StreamRange[] | undefined {
-    const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
-    const sourcePath = indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0));
-    if (uuid !== undefined && uuid === this.uuid) {
-      return this.lookupOptional(sourcePath)?.ranges;
-    }
-    if (uuid !== undefined && uuid === this.parentUuid) return this.parentFiles.get(sourcePath);
-    return undefined;
-  }
-
-  private lookupOptional(path: string): Node | undefined {
-    try {
-      return this.lookup(path);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** A command that changes a file's data: the file grows to `end`, and its span in this stream covers the command. */
-  private data(command: SendCommand, path: string, end: number, cloneSource?: StreamRange[]): Node {
+  private data(command: SendCommand, path: string, end: number): StreamRange | undefined {
     const node = this.lookup(path);
-    node.from = this.backupId;
-    if (end > node.size) node.size = end;
-    if (node.ranges) {
-      const last = node.ranges.at(-1);
-      let range = last;
-      if (this.lastWritten === node && last?.from === this.backupId && last.path === path) last.end = command.offset + command.size;
-      else node.ranges.push((range = { from: this.backupId, start: command.offset, end: command.offset + command.size, path }));
-      if (command.type === Command.CLONE) {
-        if (cloneSource) (range!.clones ??= []).push({ at: command.offset, source: cloneSource });
-        else range!.clone = true;
-      }
+    this.touch(node);
+    this.change(node, (changed) => {
+      if (end > changed.size) changed.size = end;
+    });
+    let range: StreamRange | undefined;
+    const last = node.ranges?.at(-1);
+    if (this.lastWritten === node && last?.from === this.backupId && last.path === path) (range = last).end = command.offset + command.size;
+    else if (node.ranges || node.origin || node.type === 'file') {
+      range = { from: this.backupId, start: command.offset, end: command.offset + command.size, path };
+      // A list made with its first span holds one: an empty one that is pushed to is made room for 17.
+      if (node.ranges) node.ranges.push(range);
+      else node.ranges = [range];
     }
     this.lastWritten = node;
+    return range;
+  }
+
+  /**
+   * Notes a clone's source on its span: a file of this stream (by its path now: its own list, which later
+   * commands extend; readers cut it at the clone, see CloneSource.ts) or of the parent (by its path there). Not
+   * copied, so a file cloning from itself costs one record per clone. A source elsewhere or without spans
+   * marks the span as one replaying cannot rebuild.
+   */
+  private cloneInto(range: StreamRange, command: SendCommand): void {
+    const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
+    const sourcePath = indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0));
+    let source: StreamRange[] | undefined;
+    let pending: Omit<PendingClone, 'range' | 'clone'> | undefined;
+    if (uuid !== undefined && uuid === this.uuid) {
+      const node = this.lookupOptional(sourcePath);
+      if (node?.origin || node?.type === 'file') node.ranges ??= [];
+      if (node?.origin) pending = { node };
+      source = node?.ranges;
+    } else if (uuid !== undefined && uuid === this.parentUuid && this.parent) {
+      source = [];
+      pending = { path: sourcePath };
+    }
+    if (!source) {
+      range.clone = true;
+      return;
+    }
+    const clone = { at: command.offset, source };
+    (range.clones ??= []).push(clone);
+    if (pending) this.pendingClones.push({ range, clone, ...pending });
+  }
+
+  /**
+   * The index, once the stream has ended: a full stream's whole index, spooled in index order, or an
+   * incremental's changes to the parent's index (spooled too: a renamed directory rewrites its subtree).
+   */
+  async index(): Promise<SpooledIndex | IndexChanges> {
+    const spool = new IndexSpool();
+    try {
+      if (!this.parent) {
+        for await (const entry of this.whole(this.root, '.')) await spool.add(entry);
+        return { backupId: this.backupId, spool };
+      }
+      await this.resolve(this.parent);
+      this.entries = this.parent.entries;
+      await this.inPlace(this.root, '.', spool);
+      return { backupId: this.backupId, changes: spool, entries: this.entries };
+    } catch (error) {
+      await spool.close();
+      throw error;
+    }
+  }
+
+  /** Reads the parent's entry of every node of the parent the stream met, and replays the stream's changes on them. */
+  private async resolve(parent: IndexView): Promise<void> {
+    const met: Node[] = [];
+    // Depth first, names sorted: the parent's blocks are read in order, each once.
+    const visit = async (node: Node) => {
+      await this.read(parent, node);
+      met.push(node);
+      const children = node.origin!.children;
+      if (children) for (const name of [...children.keys()].sort(compareNames)) await visit(children.get(name)!);
+    };
+    await visit(this.root);
+    met.push(...(await this.otherNames(parent, met)));
+
+    const inodes = new Map<string, Node[]>();
+    for (const node of met) {
+      const entry = node.origin!.entry!;
+      if (entry.type !== 'file' && entry.type !== 'hardlink') {
+        this.settle(node, entry, node.origin!.changes);
+        continue;
+      }
+      const leader = entry.type === 'hardlink' ? entry.linkTo! : entry.path;
+      const names = inodes.get(leader);
+      if (names) names.push(node);
+      else inodes.set(leader, [node]);
+    }
+    for (const [leader, names] of inodes) {
+      const base = names.map((node) => node.origin!.entry!).find((entry) => entry.path === leader) ?? (await parent.get(leader));
+      if (base?.type !== 'file')
+        throw new Error(`the parent index links ${names[0]!.origin!.entry!.path} to ${leader}, which is not a file there`);
+      const [node, ...others] = names;
+      const spans = names.flatMap((name) => name.ranges ?? []).sort((a, b) => a.start - b.start);
+      if (base.ranges) {
+        const ranges = (node!.ranges ??= []);
+        ranges.splice(0, ranges.length, ...base.ranges, ...spans);
+      } else node!.ranges = undefined;
+      for (const other of others) {
+        other.origin!.same = node;
+        node!.origin!.dirty ||= other.origin!.dirty;
+      }
+      this.settle(
+        node!,
+        base,
+        names.flatMap((name) => name.origin!.changes),
+      );
+    }
+
+    const parentSpans = new Map<string, Promise<StreamRange[] | undefined>>();
+    const spansIn = (path: string): Promise<StreamRange[] | undefined> => {
+      let known = parentSpans.get(path);
+      if (!known) {
+        known = parent
+          .get(path)
+          .then((entry): Promise<StreamRange[] | undefined> | StreamRange[] | undefined =>
+            entry?.type === 'hardlink' ? spansIn(entry.linkTo!) : entry?.ranges,
+          );
+        parentSpans.set(path, known);
+      }
+      return known;
+    };
+    for (const pending of this.pendingClones) {
+      const source = pending.node ? real(pending.node).ranges : await spansIn(pending.path!);
+      if (source) pending.clone.source = source;
+      else {
+        const clones = pending.range.clones!;
+        clones.splice(clones.indexOf(pending.clone), 1);
+        if (clones.length === 0) delete pending.range.clones;
+        pending.range.clone = true;
+      }
+    }
+  }
+
+  /** The parent's entry of a node; a name not found may be kept there in its lossy UTF-8 form (older indexes). */
+  private async read(parent: IndexView, node: Node): Promise<void> {
+    const origin = node.origin!;
+    const path = this.originPath(node);
+    let entry = await parent.get(path);
+    const directory = origin.directory;
+    if (!entry && directory && isBinaryPath(origin.name)) {
+      const lossy = pathBytes(origin.name).toString('utf8');
+      entry = await parent.get(join(this.originPath(directory), lossy));
+      if (entry) {
+        // Filed under its exact name from now on: the lossy one is removed.
+        const children = directory.origin!.children!;
+        children.delete(origin.name);
+        children.set(lossy, node);
+        origin.name = lossy;
+        if (!directory.children!.has(lossy)) directory.children!.set(lossy, null);
+      }
+    }
+    if (!entry) throw new Error(`the stream names ${path}, which does not exist at that point`);
+    origin.entry = entry;
+  }
+
+  private settle(node: Node, base: IndexEntry, changes: Array<[number, Change]>): void {
+    node.type = base.type;
+    node.mode = base.mode;
+    node.uid = base.uid;
+    node.gid = base.gid;
+    node.size = base.type === 'file' ? base.size : 0;
+    node.mtime = base.mtime;
+    node.from = base.from;
+    if (base.target !== undefined) node.target = base.target;
+    if (base.devMajor !== undefined) [node.devMajor, node.devMinor] = [base.devMajor, base.devMinor];
+    if (base.xattrs) node.xattrs = base.xattrs;
+    if (base.type !== 'file') node.ranges = undefined;
+    for (const [, change] of changes.sort((a, b) => a[0] - b[0])) change(node);
+  }
+
+  /** Whether the node is where it was in the parent, under the same path. */
+  private isInPlace(node: Node): boolean {
+    const directory = node.origin!.directory;
+    return !directory || (directory.children?.get(node.origin!.name) === node && this.isInPlace(directory));
+  }
+
+  /**
+   * The parent's other names of the inodes whose names change or whose state is written again (a file the
+   * stream touched, moved, linked or unlinked; every file under a moved directory): each is written again,
+   * its first name in index order as the file, the others as hard links to it. They are found in one pass
+   * over the parent's index, needed only when such a file has several names (asked of `parentLinks`).
+   */
+  private async otherNames(parent: IndexView, met: Node[]): Promise<Node[]> {
+    const files: IndexEntry[] = [];
+    const moved: string[] = [];
+    for (const node of met) {
+      const origin = node.origin!;
+      const entry = origin.entry!;
+      const inPlace = this.isInPlace(node);
+      if (entry.type === 'directory' && !inPlace) moved.push(entry.path);
+      else if ((entry.type === 'file' || entry.type === 'hardlink') && (origin.dirty || origin.relinked || !inPlace)) files.push(entry);
+    }
+    if (files.length === 0 && moved.length === 0) return [];
+    const links = this.options.parentLinks;
+    const linked = async (entry: IndexEntry) =>
+      entry.type === 'hardlink' || (entry.type === 'file' && (!links || (await links(entry.path)) > 1));
+    let any = false;
+    for (const entry of files) if ((any = await linked(entry))) break;
+    for (const directory of moved) {
+      if (any) break;
+      for await (const entry of parent.subtree(directory)) if ((any = await linked(entry))) break;
+    }
+    if (!any) return [];
+
+    const names = new Map<string, string[]>();
+    for await (const entry of parent.all()) {
+      if (entry.type !== 'hardlink') continue;
+      const others = names.get(entry.linkTo!);
+      if (others) others.push(entry.path);
+      else names.set(entry.linkTo!, [entry.path]);
+    }
+    const changed = new Set(files.map((entry) => entry.path));
+    const found: Node[] = [];
+    for (const [leader, others] of names) {
+      const all = [leader, ...others];
+      if (!all.some((path) => changed.has(path) || moved.some((directory) => isWithin(path, directory)))) continue;
+      for (const path of all) {
+        for (const node of this.parentPath(path)) {
+          await this.read(parent, node);
+          found.push(node);
+        }
+        this.nodeAt(path).origin!.dirty = true;
+      }
+    }
+    return found;
+  }
+
+  /** Meets the parent's path `path`: the nodes made for it (those not met yet), outermost first. */
+  private parentPath(path: string): Node[] {
+    const made: Node[] = [];
+    let node = this.root;
+    for (const name of path.split('/')) {
+      const origin = node.origin!;
+      let next = origin.children?.get(name);
+      if (!next) {
+        next = this.parentNode(node, name);
+        (origin.children ??= new Map()).set(name, next);
+        // A name the stream replaced without meeting the parent's node there: the node is gone.
+        const children = (node.children ??= new Map());
+        if (!children.has(name)) children.set(name, next);
+        made.push(next);
+      }
+      node = next;
+    }
+    return made;
+  }
+
+  private nodeAt(path: string): Node {
+    let node = this.root;
+    for (const name of path.split('/')) node = node.origin!.children!.get(name)!;
     return node;
   }
 
-  /** The resolved tree as index entries: parents first, names in byte order; later names of an inode are hard links. */
-  index(): FileIndex {
-    const entries: IndexEntry[] = [];
-    const seen = new Map<Node, string>();
-    const emit = (node: Node, path: string) => {
-      const leader = seen.get(node);
-      if (leader !== undefined) {
-        entries.push({
-          path,
-          type: 'hardlink',
-          linkTo: leader,
-          size: 0,
-          mode: node.mode,
-          uid: node.uid,
-          gid: node.gid,
-          mtime: node.mtime,
-          from: node.from,
-        });
-        return;
+  /** Writes the changes under a node of the parent that is where it was. */
+  private async inPlace(node: Node, path: string, spool: IndexSpool): Promise<void> {
+    const state = real(node);
+    if (state.origin!.dirty) await spool.add(this.entryOf(state, path));
+    if (state.type !== 'directory' || !node.children) return;
+    for (const name of [...node.children.keys()].sort(compareNames)) {
+      const child = node.children.get(name)!;
+      const at = join(path, name);
+      if (child === null) await this.replace(at, undefined, spool);
+      else if (child.origin?.directory === node && child.origin.name === name) await this.inPlace(child, at, spool);
+      else await this.replace(at, this.whole(child, at), spool);
+    }
+  }
+
+  /** Writes the entries now under `path` over the parent's there: tombstones for the parent's paths gone. */
+  private async replace(path: string, entries: AsyncIterable<IndexEntry> | undefined, spool: IndexSpool): Promise<void> {
+    const before = this.parent!.subtree(path);
+    let old = await before.next();
+    for await (const entry of entries ?? []) {
+      for (; !old.done && comparePaths(old.value.path, entry.path) < 0; old = await before.next())
+        await this.tombstone(old.value.path, spool);
+      if (!old.done && old.value.path === entry.path) old = await before.next();
+      else this.entries++;
+      await spool.add(entry);
+    }
+    for (; !old.done; old = await before.next()) await this.tombstone(old.value.path, spool);
+  }
+
+  private async tombstone(path: string, spool: IndexSpool): Promise<void> {
+    this.entries--;
+    const record: IndexRecord = { path, deleted: true };
+    await spool.add(record);
+  }
+
+  /**
+   * Every entry of a node's subtree under its path now, in index order: a node of the parent brings the
+   * parent's entries below it (moved to the new path) where the stream left them as they were.
+   */
+  private async *whole(node: Node, path: string): AsyncGenerator<IndexEntry> {
+    const state = real(node);
+    yield this.entryOf(state, path);
+    if (state.type !== 'directory') return;
+    const children = node.children ?? new Map<string, Node | null>();
+    const names = [...children.keys()].sort(compareNames);
+    let next = 0;
+    if (node.origin) {
+      const base = this.originPath(node);
+      const prefix = base === '.' ? 0 : base.length + 1;
+      let skipping: string | undefined;
+      for await (const entry of this.parent!.subtree(base)) {
+        if (entry.path === base) continue;
+        const rest = entry.path.slice(prefix);
+        const slash = rest.indexOf('/');
+        const name = slash < 0 ? rest : rest.slice(0, slash);
+        if (name === skipping) continue;
+        for (; next < names.length && compareNames(names[next]!, name) < 0; next++) yield* this.wholeChild(children, names[next]!, path);
+        if (names[next] === name) {
+          // The stream's node under this name replaces the parent's subtree there.
+          yield* this.wholeChild(children, names[next++]!, path);
+          skipping = name;
+          continue;
+        }
+        yield { ...entry, path: join(path, rest) };
       }
-      if (node.type === 'file') seen.set(node, path);
-      const entry: IndexEntry = {
-        type: node.type,
+    }
+    for (; next < names.length; next++) yield* this.wholeChild(children, names[next]!, path);
+  }
+
+  private async *wholeChild(children: Map<string, Node | null>, name: string, path: string): AsyncGenerator<IndexEntry> {
+    const child = children.get(name);
+    if (child) yield* this.whole(child, join(path, name));
+  }
+
+  /** A node's entry at `path`: a file's later names, in index order, are hard links to its first. */
+  private entryOf(node: Node, path: string): IndexEntry {
+    const leader = this.leaders.get(node);
+    if (leader !== undefined) {
+      return {
+        path,
+        type: 'hardlink',
+        linkTo: leader,
+        size: 0,
         mode: node.mode,
         uid: node.uid,
         gid: node.gid,
-        size: node.type === 'file' ? node.size : 0,
-        mtime: node.mtime,
+        mtime: String(node.mtime),
         from: node.from,
-        path,
       };
-      if (node.target !== undefined) entry.target = node.target;
-      if (node.devMajor !== undefined) [entry.devMajor, entry.devMinor] = [node.devMajor, node.devMinor];
-      if (node.xattrs) entry.xattrs = node.xattrs;
-      if (node.ranges) entry.ranges = node.ranges;
-      entries.push(entry);
-      if (node.children) {
-        // Byte order of the names: each name's bytes are computed once, not per comparison.
-        const names = [...node.children.keys()].map((name) => ({ name, bytes: pathBytes(name) }));
-        names.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-        for (const { name } of names) emit(node.children.get(name)!, path === '.' ? name : `${path}/${name}`);
-      }
+    }
+    if (node.type === 'file') this.leaders.set(node, path);
+    const entry: IndexEntry = {
+      type: node.type!,
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+      size: node.type === 'file' ? node.size : 0,
+      mtime: String(node.mtime),
+      from: node.from,
+      path,
     };
-    emit(this.root, '.');
-    return { format: 'rast-backup/index', version: 1, backupId: this.backupId, entries };
+    if (node.target !== undefined) entry.target = node.target;
+    if (node.devMajor !== undefined) [entry.devMajor, entry.devMinor] = [node.devMajor, node.devMinor];
+    if (node.xattrs) entry.xattrs = node.xattrs;
+    if (node.ranges) entry.ranges = node.ranges;
+    else if (node.type === 'file' && !node.origin) entry.ranges = [];
+    return entry;
   }
 }

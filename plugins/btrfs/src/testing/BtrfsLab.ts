@@ -6,6 +6,7 @@ import { IndexView, type FileIndex, type Manifest, type StreamSpans } from '@ras
 import { isRoot, silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
 import { SendStreamDecoder } from '../SendStreamDecoder.js';
 import { SendStreamIndexer } from '../SendStreamIndexer.js';
+import { loadedIndex } from './LoadedIndex.js';
 import { SendStreamReceiver } from '../SendStreamReceiver.js';
 import { restoreSpans } from '../SpanRestorer.js';
 
@@ -117,7 +118,8 @@ export class BtrfsLab {
     let index: FileIndex | undefined;
     for (const [position, stream] of streams.entries()) {
       const id = `s${position}`;
-      const indexer = new SendStreamIndexer(id, index);
+      const parent = index && IndexView.of(index);
+      const indexer = new SendStreamIndexer(id, parent);
       let version = 0;
       const decoder = new SendStreamDecoder(id, (command) => {
         version = command.version;
@@ -125,7 +127,7 @@ export class BtrfsLab {
       });
       for await (const chunk of createReadStream(stream)) decoder.push(chunk as Buffer);
       decoder.finish();
-      index = indexer.index();
+      index = await loadedIndex(await indexer.index(), parent);
       const size = (await stat(stream)).size;
       chain.push({
         id,
