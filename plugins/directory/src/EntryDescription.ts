@@ -49,3 +49,21 @@ export function fromPaxTime(text: string): string {
   const [seconds = '0', fraction = ''] = text.split('.');
   return String(BigInt(seconds) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9)));
 }
+
+/**
+ * Whether an entry's lstat shows it unchanged since the parent's entry: same type, size, mtime, ctime, inode,
+ * mode and owner. Its target and xattrs are then the parent's: changing either changes the ctime.
+ */
+export function unchangedStats(previous: IndexEntry, stats: BigIntStats): boolean {
+  const type = entryType(stats);
+  return (
+    (previous.type === type || (previous.type === 'hardlink' && type === 'file')) &&
+    (previous.type !== 'file' || previous.size === Number(stats.size)) &&
+    previous.mtime === String(stats.mtimeNs) &&
+    previous.ctime === String(stats.ctimeNs) &&
+    previous.inode === String(stats.ino) &&
+    previous.mode === Number(stats.mode & 0o7777n) &&
+    previous.uid === Number(stats.uid) &&
+    previous.gid === Number(stats.gid)
+  );
+}

@@ -6,8 +6,10 @@ import { listAttributes, getAttribute } from '@napi-rs/xattr';
 import {
   displayPath,
   indexPath,
-  type FileIndex,
+  IndexSpool,
+  isBinaryPath,
   type IndexEntry,
+  type IndexOutput,
   type Logger,
   type SerializeContext,
   type Serialization,
@@ -17,7 +19,9 @@ import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { dataSegments, type Segment } from './DataSegments.js';
 import { sparseEntry } from './PaxSparse.js';
-import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription.js';
+import { deviceNumbers, entryType, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
+import { mergeWithParent } from './ParentMerge.js';
+import { readAhead } from './ReadAhead.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
 
 const CHUNK = 1024 * 1024;
@@ -48,7 +52,11 @@ async function readXattrsAt(absolute: string): Promise<Record<string, string> | 
   return xattrs;
 }
 
-async function describe(walked: WalkedEntry, backupId: string, unread: string[]): Promise<IndexEntry> {
+/**
+ * The entry of a walked path. When its lstat shows it unchanged since `previous`, its symlink target and
+ * xattrs are the parent's and are not read again.
+ */
+async function describe(walked: WalkedEntry, backupId: string, previous: IndexEntry | undefined, unread: string[]): Promise<IndexEntry> {
   const { stats } = walked;
   const type = entryType(stats);
   const entry: IndexEntry = {
@@ -64,8 +72,15 @@ async function describe(walked: WalkedEntry, backupId: string, unread: string[])
     inode: String(stats.ino),
     from: backupId,
   };
-  if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
+  if (type === 'socket') return entry;
+  // A name the xattr library cannot reach is tried again, so that the warning counts it.
+  if (previous && unchangedStats(previous, stats) && !isBinaryPath(walked.path)) {
+    if (previous.target !== undefined) entry.target = previous.target;
+    if (previous.xattrs) entry.xattrs = previous.xattrs;
+    return entry;
+  }
+  if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   const xattrs = await readXattrs(walked, unread);
   if (xattrs) entry.xattrs = xattrs;
   return entry;
@@ -147,14 +162,20 @@ function fileEntry(
   };
 }
 
+/** Entries described (lstat done, target and xattrs read) ahead of the one being written. */
+const DESCRIBED_AHEAD = 32;
+
 /**
- * Writes the tree as a POSIX pax tar stream (readable by `tar` alone) and builds the file index as it goes.
- * With a parent index, only entries that changed since the parent are written; the index still lists every
- * entry, each with the backup that holds it.
+ * Writes the tree as a POSIX pax tar stream (readable by `tar` alone) and its file index as it goes, both in
+ * index order. With a parent index, the walk is merged with it (see ParentMerge): only the entries that changed
+ * since the parent are read and written, and the index is given as those changes, with a tombstone for each
+ * path gone. Neither index is held in memory: the records go to a spool.
  */
 export function serializeTree(context: SerializeContext, options: { oneFileSystem: boolean }): Serialization {
   const { snapshot, backupId, parentIndex, log } = context;
-  const entries: IndexEntry[] = [];
+  // The whole index (a full backup) or the changes to the parent's.
+  const records = new IndexSpool();
+  let entries = 0;
   let finished = false;
   const pack = tar.pack();
   // Every byte of the stream goes through push: the count before and after an entry is where it lies.
@@ -166,7 +187,6 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   };
 
   const produce = async () => {
-    const previousByPath = new Map(((await parentIndex?.load())?.entries ?? []).map((entry) => [entry.path, entry]));
     const leaders = new Map<string, string>();
     const unreadXattrs: string[] = [];
     const mountPoints: string[] = [];
@@ -176,24 +196,45 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
       onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });
-    for await (const walked of walk) {
-      let entry: IndexEntry;
-      try {
-        entry = await describe(walked, backupId, unreadXattrs);
-      } catch (error) {
-        log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
+    const described = async function* () {
+      for await (const merged of mergeWithParent(walk, parentIndex?.all())) {
+        if (merged.gone !== undefined) {
+          yield merged;
+          continue;
+        }
+        const entry = describe(merged.walked, backupId, merged.previous, unreadXattrs);
+        entry.catch(() => {});
+        yield { ...merged, entry };
+      }
+    };
+    const gone = (path: string) => records.add({ path, deleted: true });
+    for await (const item of readAhead(described(), DESCRIBED_AHEAD)) {
+      if (item.gone !== undefined) {
+        await gone(item.gone);
         continue;
       }
-      if (entry.type === 'socket') continue;
+      const { walked, previous } = item;
+      let entry: IndexEntry;
+      try {
+        entry = await item.entry;
+      } catch (error) {
+        log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
+        if (previous) await gone(walked.path);
+        continue;
+      }
+      if (entry.type === 'socket') {
+        if (previous) await gone(walked.path);
+        continue;
+      }
       const identity = `${walked.stats.dev}:${walked.stats.ino}`;
       if (entry.type === 'file' && walked.stats.nlink > 1n) {
         const leader = leaders.get(identity);
         if (leader === undefined) leaders.set(identity, entry.path);
         else Object.assign(entry, { type: 'hardlink', linkTo: leader, size: 0 });
       }
-      const previous = previousByPath.get(entry.path);
       if (previous && sameEntry(previous, entry)) {
-        entries.push({ ...entry, from: previous.from, ...(previous.ranges && { ranges: previous.ranges }) });
+        // Unchanged: the parent's entry stands, not read, not in the stream, not among the changes.
+        entries++;
         continue;
       }
       let handle: FileHandle | undefined;
@@ -204,10 +245,10 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
           // Unreadable, or gone since it was listed: left out like what the walk cannot read. A hard link to it becomes the next one's leader.
           if (leaders.get(identity) === entry.path) leaders.delete(identity);
           log.warn(`${displayPath(entry.path)}: not backed up: ${(error as Error).message}`);
+          if (previous) await gone(walked.path);
           continue;
         }
       }
-      entries.push(entry);
       const start = pushed;
       // Between entries (the previous one is complete), so a pax header pushed here lands right before its entry.
       const writeable = (header: tar.Header): tar.Header => {
@@ -229,6 +270,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         const header = writeable(tarHeader(entry));
         await new Promise<void>((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
       }
+      entries++;
+      await records.add(entry);
     }
     if (unreadXattrs.length > 0) {
       const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
@@ -249,12 +292,16 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   return {
     stream: (async function* () {
       const producing = produce().catch((error) => pack.destroy(error));
-      yield* pack as AsyncIterable<Buffer>;
-      await producing;
+      try {
+        yield* pack as AsyncIterable<Buffer>;
+        await producing;
+      } finally {
+        if (!finished) await records.close();
+      }
     })(),
-    index(): FileIndex {
+    index(): IndexOutput {
       if (!finished) throw new Error('the file index is known only once the stream has ended');
-      return { format: 'rast-backup/index', version: 1, backupId, entries };
+      return parentIndex ? { backupId, changes: records, entries } : { backupId, spool: records };
     },
   };
 }
