@@ -1,4 +1,3 @@
-import type { BigIntStats } from 'node:fs';
 import { open, readlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,21 +9,17 @@ import {
   isBinaryPath,
   type IndexEntry,
   type IndexOutput,
-  type Logger,
   type SerializeContext,
   type Serialization,
 } from '@rast-backup/core';
 import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
-import { dataSegments, type Segment } from './DataSegments.js';
-import { sparseEntry } from './PaxSparse.js';
+import { fileEntry, mayBeSparse, readSmallFile, shrankWarning, SMALL_FILE } from './FileContent.js';
 import { deviceNumbers, entryType, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
 import { mergeWithParent } from './ParentMerge.js';
 import { readAhead } from './ReadAhead.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
-
-const CHUNK = 1024 * 1024;
 
 /** The entry's xattrs; `unread` collects the paths whose xattrs the xattr library cannot reach (see NoTextPath). */
 async function readXattrs(walked: WalkedEntry, unread: string[]): Promise<Record<string, string> | undefined> {
@@ -115,53 +110,6 @@ function tarHeader(entry: IndexEntry): tar.Header {
   return header;
 }
 
-/**
- * Exactly the bytes of `segments` of a file that may change while it is read: cut where it grew, zero-padded
- * where it shrank.
- */
-async function* fileContent(handle: FileHandle, segments: Segment[], log: Logger, relative: string): AsyncGenerator<Buffer> {
-  let shrank = false;
-  for (const { offset, length } of segments) {
-    for (let done = 0; done < length;) {
-      const want = Math.min(length - done, CHUNK);
-      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, offset + done);
-      if (bytesRead === 0) {
-        shrank = true;
-        const zeros = Buffer.alloc(want);
-        done += want;
-        yield zeros;
-        continue;
-      }
-      done += bytesRead;
-      yield buffer.subarray(0, bytesRead);
-    }
-  }
-  if (shrank)
-    log.warn(
-      `${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`,
-    );
-}
-
-/** A file's entry: plain, or sparse (GNU PAX 1.0) when it has holes, which are then not stored. */
-function fileEntry(
-  handle: FileHandle,
-  header: tar.Header,
-  entry: IndexEntry,
-  stats: BigIntStats,
-  log: Logger,
-): { header: tar.Header; content: AsyncIterable<Buffer> } {
-  const segments = stats.blocks * 512n < stats.size ? dataSegments(handle.fd, entry.size) : undefined;
-  if (!segments) return { header, content: fileContent(handle, [{ offset: 0, length: entry.size }], log, entry.path) };
-  const sparse = sparseEntry(header, entry.size, segments);
-  return {
-    header: sparse.header,
-    content: (async function* () {
-      yield sparse.map;
-      yield* fileContent(handle, segments, log, entry.path);
-    })(),
-  };
-}
-
 /** Entries described (lstat done, target and xattrs read) ahead of the one being written. */
 const DESCRIBED_AHEAD = 32;
 
@@ -202,9 +150,22 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
           yield merged;
           continue;
         }
-        const entry = describe(merged.walked, backupId, merged.previous, unreadXattrs);
-        entry.catch(() => {});
-        yield { ...merged, entry };
+        const prepared = prepare(merged.walked, merged.previous);
+        prepared.catch(() => {});
+        yield { ...merged, prepared };
+      }
+    };
+    // Described, and a small file's content read, ahead of its turn.
+    const prepare = async (walked: WalkedEntry, previous: IndexEntry | undefined) => {
+      const entry = await describe(walked, backupId, previous, unreadXattrs);
+      const { stats } = walked;
+      // Not a hard link (its leader is known in order), not unchanged, not sparse (read by segments).
+      if (entry.type !== 'file' || entry.size > SMALL_FILE || stats.nlink > 1n || mayBeSparse(stats)) return { entry };
+      if (previous && sameEntry(previous, entry)) return { entry };
+      try {
+        return { entry, content: await readSmallFile(walked.absolute, entry.size) };
+      } catch (error) {
+        return { entry, unreadable: error as Error };
       }
     };
     const gone = (path: string) => records.add({ path, deleted: true });
@@ -215,8 +176,10 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       }
       const { walked, previous } = item;
       let entry: IndexEntry;
+      let content: { data: Buffer; shrank: boolean } | undefined;
+      let unreadable: Error | undefined;
       try {
-        entry = await item.entry;
+        ({ entry, content, unreadable } = await item.prepared);
       } catch (error) {
         log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
         if (previous) await gone(walked.path);
@@ -238,8 +201,9 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         continue;
       }
       let handle: FileHandle | undefined;
-      if (entry.type === 'file') {
+      if (entry.type === 'file' && !content) {
         try {
+          if (unreadable) throw unreadable;
           handle = await open(walked.absolute, 'r');
         } catch (error) {
           // Unreadable, or gone since it was listed: left out like what the walk cannot read. A hard link to it becomes the next one's leader.
@@ -257,7 +221,12 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         pack.push(pax);
         return plain;
       };
-      if (handle) {
+      if (content) {
+        const header = writeable(tarHeader(entry));
+        await new Promise<void>((resolve, reject) => pack.entry(header, content.data, (error) => (error ? reject(error) : resolve())));
+        if (content.shrank) log.warn(shrankWarning(entry.path));
+        entry.ranges = [{ from: backupId, start, end: pushed, path: entry.path }];
+      } else if (handle) {
         try {
           const { header, content } = fileEntry(handle, tarHeader(entry), entry, walked.stats, log);
           await pipeline(Readable.from(content), pack.entry(writeable(header)));
