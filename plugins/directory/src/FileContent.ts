@@ -18,6 +18,8 @@ export const mayBeSparse = (stats: BigIntStats): boolean => stats.blocks * 512n 
  * Throws what open throws (unreadable, gone).
  */
 export async function readSmallFile(absolute: Buffer, size: number): Promise<{ data: Buffer; shrank: boolean }> {
+  // Nothing to read: not even opened (an empty file's content is known, readable or not).
+  if (size === 0) return { data: Buffer.alloc(0), shrank: false };
   const handle = await open(absolute, 'r');
   try {
     const data = Buffer.allocUnsafe(size);
