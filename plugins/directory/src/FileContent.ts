@@ -1,8 +1,8 @@
-import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { displayPath, type IndexEntry, type Logger } from '@rast-backup/core';
 import type tar from 'tar-stream';
 import { dataSegments, type Segment } from './DataSegments.js';
+import type { EntryStats } from './EntryStats.js';
 import { sparseEntry } from './PaxSparse.js';
 
 const CHUNK = 1024 * 1024;
@@ -11,7 +11,7 @@ const CHUNK = 1024 * 1024;
 export const SMALL_FILE = 128 * 1024;
 
 /** Whether a file's blocks hold less than its size: it has holes, which a sparse entry leaves out. */
-export const mayBeSparse = (stats: BigIntStats): boolean => stats.blocks * 512n < stats.size;
+export const mayBeSparse = (stats: EntryStats): boolean => stats.blocks * 512n < stats.size;
 
 /**
  * A small file's `size` bytes, read in one go: cut where it grew, zero-padded (and `shrank`) where it shrank.
@@ -68,7 +68,7 @@ export function fileEntry(
   handle: FileHandle,
   header: tar.Header,
   entry: IndexEntry,
-  stats: BigIntStats,
+  stats: EntryStats,
   log: Logger,
 ): { header: tar.Header; content: AsyncIterable<Buffer> } {
   const segments = mayBeSparse(stats) ? dataSegments(handle.fd, entry.size) : undefined;

@@ -16,7 +16,8 @@ import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { fileEntry, mayBeSparse, readSmallFile, shrankWarning, SMALL_FILE } from './FileContent.js';
-import { deviceNumbers, entryType, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
+import { deviceNumbers, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
+import { entryType } from './EntryStats.js';
 import { mergeWithParent } from './ParentMerge.js';
 import { readAhead } from './ReadAhead.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
@@ -73,6 +74,12 @@ async function describe(walked: WalkedEntry, backupId: string, previous: IndexEn
   if (previous && unchangedStats(previous, stats) && !isBinaryPath(walked.path)) {
     if (previous.target !== undefined) entry.target = previous.target;
     if (previous.xattrs) entry.xattrs = previous.xattrs;
+    return entry;
+  }
+  const { details } = walked;
+  if (details) {
+    if (details.target) entry.target = indexPath(details.target);
+    if (details.xattrs) entry.xattrs = details.xattrs;
     return entry;
   }
   if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
@@ -141,6 +148,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
       oneFileSystem: options.oneFileSystem,
+      // A full backup reads every entry whole; an incremental reads only what its lstat shows changed.
+      details: !parentIndex,
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
       onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });
@@ -162,6 +171,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       // Not a hard link (its leader is known in order), not unchanged, not sparse (read by segments).
       if (entry.type !== 'file' || entry.size > SMALL_FILE || stats.nlink > 1n || mayBeSparse(stats)) return { entry };
       if (previous && sameEntry(previous, entry)) return { entry };
+      const { content, unreadable } = walked.details ?? {};
+      if (content || unreadable) return { entry, content, unreadable };
       try {
         return { entry, content: await readSmallFile(walked.absolute, entry.size) };
       } catch (error) {
