@@ -140,12 +140,20 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         await store.commit(manifest).finally(() => repository.catalog.invalidate());
       } catch (error) {
         await indexCopy?.abandon();
+        // A format reads the parent's index as it goes: a parent deleted meanwhile is the cause to report, not the read that failed.
+        const cause =
+          parent && !signal?.aborted && !(error instanceof RastError && error.code === ErrorCode.PARENT_INVALID)
+            ? await parents.checkStillExists(parent, id).then(
+                () => error,
+                (gone: unknown) => (gone instanceof RastError && gone.code === ErrorCode.PARENT_INVALID ? gone : error),
+              )
+            : error;
         const { written, kept } = await store.removeWritten();
         const released = await snapshot.release('failed').then(
           () => true,
           () => false,
         );
-        if (!signal?.aborted) throw error;
+        if (!signal?.aborted) throw cause;
         const objects =
           kept === 0
             ? `the ${written} objects it wrote were removed`

@@ -1,16 +1,5 @@
-import type { BigIntStats } from 'node:fs';
-import type { EntryType, IndexEntry } from '@rast-backup/core';
-
-/** The entry type of an lstat result. */
-export function entryType(stats: BigIntStats): EntryType {
-  if (stats.isFile()) return 'file';
-  if (stats.isDirectory()) return 'directory';
-  if (stats.isSymbolicLink()) return 'symlink';
-  if (stats.isFIFO()) return 'fifo';
-  if (stats.isCharacterDevice()) return 'char-device';
-  if (stats.isBlockDevice()) return 'block-device';
-  return 'socket';
-}
+import type { IndexEntry } from '@rast-backup/core';
+import { entryType, type EntryStats } from './EntryStats.js';
 
 /** Linux's encoding of device numbers (glibc major()/minor()). */
 export function deviceNumbers(rdev: bigint): { devMajor: number; devMinor: number } {
@@ -48,4 +37,22 @@ export function paxTime(nanoseconds: string): string {
 export function fromPaxTime(text: string): string {
   const [seconds = '0', fraction = ''] = text.split('.');
   return String(BigInt(seconds) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9)));
+}
+
+/**
+ * Whether an entry's lstat shows it unchanged since the parent's entry: same type, size, mtime, ctime, inode,
+ * mode and owner. Its target and xattrs are then the parent's: changing either changes the ctime.
+ */
+export function unchangedStats(previous: IndexEntry, stats: EntryStats): boolean {
+  const type = entryType(stats);
+  return (
+    (previous.type === type || (previous.type === 'hardlink' && type === 'file')) &&
+    (previous.type !== 'file' || previous.size === Number(stats.size)) &&
+    previous.mtime === String(stats.mtimeNs) &&
+    previous.ctime === String(stats.ctimeNs) &&
+    previous.inode === String(stats.ino) &&
+    previous.mode === Number(stats.mode & 0o7777n) &&
+    previous.uid === Number(stats.uid) &&
+    previous.gid === Number(stats.gid)
+  );
 }

@@ -20,6 +20,7 @@ import zstd from '@rast-backup/plugin-zstd';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import directory from './index.js';
+import { fingerprint } from './TreeFingerprint.fixture.js';
 import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 
 /** A runtime from a real config file: local sink, zstd, this plugin; 1 MiB parts so big files span parts. */
@@ -28,54 +29,6 @@ async function runtime(repository: string): Promise<Runtime> {
   const configFile = path.join(configDirectory, 'config.toml');
   await writeFile(configFile, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n\n[backup]\npart_size_mib = 1\n`);
   return createRuntime({ configFile, defaultPresets: [local, directory, zstd], resolveFrom: [], log: silentLogger() });
-}
-
-/**
- * Everything restore must keep, per path (an index path: names are read as bytes, those that are not UTF-8
- * escaped): type, mode, owner, size, content hash, µs mtime, target, xattrs, hard-link group.
- */
-async function fingerprint(root: string): Promise<Record<string, string>> {
-  const result: Record<string, string> = {};
-  const groups = new Map<bigint, string>();
-  const visit = async (relative: Buffer) => {
-    const absolute = relative.length ? Buffer.concat([Buffer.from(`${root}/`), relative]) : Buffer.from(root);
-    const key = relative.length ? indexPath(relative) : '.';
-    const stats = await lstat(absolute, { bigint: true });
-    const facts = [`mode=${(stats.mode & 0o177777n).toString(8)}`, `owner=${stats.uid}:${stats.gid}`, `mtime_us=${stats.mtimeNs / 1000n}`];
-    if (stats.isFile()) {
-      facts.push(
-        `size=${stats.size}`,
-        `sha=${createHash('sha256')
-          .update(await readFile(absolute))
-          .digest('hex')
-          .slice(0, 16)}`,
-      );
-      if (stats.nlink > 1n) {
-        if (!groups.has(stats.ino)) groups.set(stats.ino, key);
-        facts.push(`linkgroup=${groups.get(stats.ino)}`);
-      }
-    }
-    if (stats.isSymbolicLink()) facts.push(`target=${indexPath(await readlink(absolute, { encoding: 'buffer' }))}`);
-    if (stats.isCharacterDevice() || stats.isBlockDevice()) facts.push(`rdev=${stats.rdev}`);
-    if (!stats.isSymbolicLink()) {
-      // Not for files whose own name is not UTF-8 (the xattr library cannot reach them without a temporary link),
-      // nor on a filesystem without xattrs (the library reports errno 95, EOPNOTSUPP); any other error fails.
-      await withTextPath(absolute, async (text) => {
-        for (const name of (await listAttributes(text)).sort())
-          facts.push(`xattr:${name}=${(await getAttribute(text, name))?.toString('base64')}`);
-      }).catch((error: Error) => {
-        if (!(error instanceof NoTextPath) && !/\(os error 95\)$/.test(error.message)) throw error;
-        facts.push('xattrs unread');
-      });
-    }
-    if (relative.length) result[key] = facts.join(' ');
-    if (stats.isDirectory()) {
-      for (const name of (await readdir(absolute, { encoding: 'buffer' })).sort(Buffer.compare))
-        await visit(relative.length ? Buffer.concat([relative, Buffer.from('/'), name]) : name);
-    }
-  };
-  await visit(Buffer.alloc(0));
-  return result;
 }
 
 /** A name with bytes that are not UTF-8 (Linux names are bytes). */

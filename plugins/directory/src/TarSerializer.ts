@@ -1,4 +1,3 @@
-import type { BigIntStats } from 'node:fs';
 import { open, readlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,21 +5,22 @@ import { listAttributes, getAttribute } from '@napi-rs/xattr';
 import {
   displayPath,
   indexPath,
-  type FileIndex,
+  IndexSpool,
+  isBinaryPath,
   type IndexEntry,
-  type Logger,
+  type IndexOutput,
   type SerializeContext,
   type Serialization,
 } from '@rast-backup/core';
 import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
-import { dataSegments, type Segment } from './DataSegments.js';
-import { sparseEntry } from './PaxSparse.js';
-import { deviceNumbers, entryType, paxTime, sameEntry } from './EntryDescription.js';
+import { fileEntry, mayBeSparse, readSmallFile, shrankWarning, SMALL_FILE } from './FileContent.js';
+import { deviceNumbers, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
+import { entryType } from './EntryStats.js';
+import { mergeWithParent } from './ParentMerge.js';
+import { readAhead } from './ReadAhead.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
-
-const CHUNK = 1024 * 1024;
 
 /** The entry's xattrs; `unread` collects the paths whose xattrs the xattr library cannot reach (see NoTextPath). */
 async function readXattrs(walked: WalkedEntry, unread: string[]): Promise<Record<string, string> | undefined> {
@@ -48,7 +48,11 @@ async function readXattrsAt(absolute: string): Promise<Record<string, string> | 
   return xattrs;
 }
 
-async function describe(walked: WalkedEntry, backupId: string, unread: string[]): Promise<IndexEntry> {
+/**
+ * The entry of a walked path. When its lstat shows it unchanged since `previous`, its symlink target and
+ * xattrs are the parent's and are not read again.
+ */
+async function describe(walked: WalkedEntry, backupId: string, previous: IndexEntry | undefined, unread: string[]): Promise<IndexEntry> {
   const { stats } = walked;
   const type = entryType(stats);
   const entry: IndexEntry = {
@@ -64,8 +68,21 @@ async function describe(walked: WalkedEntry, backupId: string, unread: string[])
     inode: String(stats.ino),
     from: backupId,
   };
-  if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
+  if (type === 'socket') return entry;
+  // A name the xattr library cannot reach is tried again, so that the warning counts it.
+  if (previous && unchangedStats(previous, stats) && !isBinaryPath(walked.path)) {
+    if (previous.target !== undefined) entry.target = previous.target;
+    if (previous.xattrs) entry.xattrs = previous.xattrs;
+    return entry;
+  }
+  const { details } = walked;
+  if (details) {
+    if (details.target) entry.target = indexPath(details.target);
+    if (details.xattrs) entry.xattrs = details.xattrs;
+    return entry;
+  }
+  if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
   const xattrs = await readXattrs(walked, unread);
   if (xattrs) entry.xattrs = xattrs;
   return entry;
@@ -100,61 +117,20 @@ function tarHeader(entry: IndexEntry): tar.Header {
   return header;
 }
 
-/**
- * Exactly the bytes of `segments` of a file that may change while it is read: cut where it grew, zero-padded
- * where it shrank.
- */
-async function* fileContent(handle: FileHandle, segments: Segment[], log: Logger, relative: string): AsyncGenerator<Buffer> {
-  let shrank = false;
-  for (const { offset, length } of segments) {
-    for (let done = 0; done < length;) {
-      const want = Math.min(length - done, CHUNK);
-      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, offset + done);
-      if (bytesRead === 0) {
-        shrank = true;
-        const zeros = Buffer.alloc(want);
-        done += want;
-        yield zeros;
-        continue;
-      }
-      done += bytesRead;
-      yield buffer.subarray(0, bytesRead);
-    }
-  }
-  if (shrank)
-    log.warn(
-      `${displayPath(relative)} shrank while it was read; the rest of it is stored as zeros (back up a snapshot for a consistent copy)`,
-    );
-}
-
-/** A file's entry: plain, or sparse (GNU PAX 1.0) when it has holes, which are then not stored. */
-function fileEntry(
-  handle: FileHandle,
-  header: tar.Header,
-  entry: IndexEntry,
-  stats: BigIntStats,
-  log: Logger,
-): { header: tar.Header; content: AsyncIterable<Buffer> } {
-  const segments = stats.blocks * 512n < stats.size ? dataSegments(handle.fd, entry.size) : undefined;
-  if (!segments) return { header, content: fileContent(handle, [{ offset: 0, length: entry.size }], log, entry.path) };
-  const sparse = sparseEntry(header, entry.size, segments);
-  return {
-    header: sparse.header,
-    content: (async function* () {
-      yield sparse.map;
-      yield* fileContent(handle, segments, log, entry.path);
-    })(),
-  };
-}
+/** Entries described (lstat done, target and xattrs read) ahead of the one being written. */
+const DESCRIBED_AHEAD = 32;
 
 /**
- * Writes the tree as a POSIX pax tar stream (readable by `tar` alone) and builds the file index as it goes.
- * With a parent index, only entries that changed since the parent are written; the index still lists every
- * entry, each with the backup that holds it.
+ * Writes the tree as a POSIX pax tar stream (readable by `tar` alone) and its file index as it goes, both in
+ * index order. With a parent index, the walk is merged with it (see ParentMerge): only the entries that changed
+ * since the parent are read and written, and the index is given as those changes, with a tombstone for each
+ * path gone. Neither index is held in memory: the records go to a spool.
  */
 export function serializeTree(context: SerializeContext, options: { oneFileSystem: boolean }): Serialization {
   const { snapshot, backupId, parentIndex, log } = context;
-  const entries: IndexEntry[] = [];
+  // The whole index (a full backup) or the changes to the parent's.
+  const records = new IndexSpool();
+  let entries = 0;
   let finished = false;
   const pack = tar.pack();
   // Every byte of the stream goes through push: the count before and after an entry is where it lies.
@@ -166,48 +142,88 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   };
 
   const produce = async () => {
-    const previousByPath = new Map(((await parentIndex?.load())?.entries ?? []).map((entry) => [entry.path, entry]));
     const leaders = new Map<string, string>();
     const unreadXattrs: string[] = [];
     const mountPoints: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
       oneFileSystem: options.oneFileSystem,
+      // A full backup reads every entry whole; an incremental reads only what its lstat shows changed.
+      details: !parentIndex,
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
       onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });
-    for await (const walked of walk) {
-      let entry: IndexEntry;
+    const described = async function* () {
+      for await (const merged of mergeWithParent(walk, parentIndex?.all())) {
+        if (merged.gone !== undefined) {
+          yield merged;
+          continue;
+        }
+        const prepared = prepare(merged.walked, merged.previous);
+        prepared.catch(() => {});
+        yield { ...merged, prepared };
+      }
+    };
+    // Described, and a small file's content read, ahead of its turn.
+    const prepare = async (walked: WalkedEntry, previous: IndexEntry | undefined) => {
+      const entry = await describe(walked, backupId, previous, unreadXattrs);
+      const { stats } = walked;
+      // Not a hard link (its leader is known in order), not unchanged, not sparse (read by segments).
+      if (entry.type !== 'file' || entry.size > SMALL_FILE || stats.nlink > 1n || mayBeSparse(stats)) return { entry };
+      if (previous && sameEntry(previous, entry)) return { entry };
+      const { content, unreadable } = walked.details ?? {};
+      if (content || unreadable) return { entry, content, unreadable };
       try {
-        entry = await describe(walked, backupId, unreadXattrs);
+        return { entry, content: await readSmallFile(walked.absolute, entry.size) };
       } catch (error) {
-        log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
+        return { entry, unreadable: error as Error };
+      }
+    };
+    const gone = (path: string) => records.add({ path, deleted: true });
+    for await (const item of readAhead(described(), DESCRIBED_AHEAD)) {
+      if (item.gone !== undefined) {
+        await gone(item.gone);
         continue;
       }
-      if (entry.type === 'socket') continue;
+      const { walked, previous } = item;
+      let entry: IndexEntry;
+      let content: { data: Buffer; shrank: boolean } | undefined;
+      let unreadable: Error | undefined;
+      try {
+        ({ entry, content, unreadable } = await item.prepared);
+      } catch (error) {
+        log.warn(`${displayPath(walked.path)}: not backed up: ${(error as Error).message}`);
+        if (previous) await gone(walked.path);
+        continue;
+      }
+      if (entry.type === 'socket') {
+        if (previous) await gone(walked.path);
+        continue;
+      }
       const identity = `${walked.stats.dev}:${walked.stats.ino}`;
       if (entry.type === 'file' && walked.stats.nlink > 1n) {
         const leader = leaders.get(identity);
         if (leader === undefined) leaders.set(identity, entry.path);
         else Object.assign(entry, { type: 'hardlink', linkTo: leader, size: 0 });
       }
-      const previous = previousByPath.get(entry.path);
       if (previous && sameEntry(previous, entry)) {
-        entries.push({ ...entry, from: previous.from, ...(previous.ranges && { ranges: previous.ranges }) });
+        // Unchanged: the parent's entry stands, not read, not in the stream, not among the changes.
+        entries++;
         continue;
       }
       let handle: FileHandle | undefined;
-      if (entry.type === 'file') {
+      if (entry.type === 'file' && !content) {
         try {
+          if (unreadable) throw unreadable;
           handle = await open(walked.absolute, 'r');
         } catch (error) {
           // Unreadable, or gone since it was listed: left out like what the walk cannot read. A hard link to it becomes the next one's leader.
           if (leaders.get(identity) === entry.path) leaders.delete(identity);
           log.warn(`${displayPath(entry.path)}: not backed up: ${(error as Error).message}`);
+          if (previous) await gone(walked.path);
           continue;
         }
       }
-      entries.push(entry);
       const start = pushed;
       // Between entries (the previous one is complete), so a pax header pushed here lands right before its entry.
       const writeable = (header: tar.Header): tar.Header => {
@@ -216,7 +232,12 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         pack.push(pax);
         return plain;
       };
-      if (handle) {
+      if (content) {
+        const header = writeable(tarHeader(entry));
+        await new Promise<void>((resolve, reject) => pack.entry(header, content.data, (error) => (error ? reject(error) : resolve())));
+        if (content.shrank) log.warn(shrankWarning(entry.path));
+        entry.ranges = [{ from: backupId, start, end: pushed, path: entry.path }];
+      } else if (handle) {
         try {
           const { header, content } = fileEntry(handle, tarHeader(entry), entry, walked.stats, log);
           await pipeline(Readable.from(content), pack.entry(writeable(header)));
@@ -229,6 +250,8 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
         const header = writeable(tarHeader(entry));
         await new Promise<void>((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
       }
+      entries++;
+      await records.add(entry);
     }
     if (unreadXattrs.length > 0) {
       const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
@@ -249,12 +272,16 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
   return {
     stream: (async function* () {
       const producing = produce().catch((error) => pack.destroy(error));
-      yield* pack as AsyncIterable<Buffer>;
-      await producing;
+      try {
+        yield* pack as AsyncIterable<Buffer>;
+        await producing;
+      } finally {
+        if (!finished) await records.close();
+      }
     })(),
-    index(): FileIndex {
+    index(): IndexOutput {
       if (!finished) throw new Error('the file index is known only once the stream has ended');
-      return { format: 'rast-backup/index', version: 1, backupId, entries };
+      return parentIndex ? { backupId, changes: records, entries } : { backupId, spool: records };
     },
   };
 }

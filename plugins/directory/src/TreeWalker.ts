@@ -1,15 +1,35 @@
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { indexPath, pathBytes } from '@rast-backup/core';
+import { compareNames, indexPath, pathBytes } from '@rast-backup/core';
+import { EntryReader, type ReadEntry } from './EntryReader.js';
+import type { Failure } from './EntryReaderThread.js';
+import type { EntryStats } from './EntryStats.js';
+import { ListingPrefetch, type PlannedDirectory } from './ListingPrefetch.js';
 import { pseudoFilesystem } from './PseudoFilesystem.js';
+
+/** Directories listed ahead of the walk… */
+const LISTINGS_AHEAD = 8;
+/** …each with at most this many bytes of small files' content. */
+const LISTING_CONTENT = 1024 * 1024;
+
+/** What a reader thread read of an entry besides its lstat (see EntryReaderThread). */
+export interface EntryDetails {
+  /** A symlink's target, as bytes. */
+  target?: Buffer;
+  xattrs?: Record<string, string>;
+  /** A small file's content (absent for files it did not read: large, sparse, hard-linked, past the listing's budget). */
+  content?: { data: Buffer; shrank: boolean };
+  /** The file could not be opened. */
+  unreadable?: Error;
+}
 
 export interface WalkedEntry {
   /** Relative to the root, `/`-separated, as an index path (see IndexPath); the root is `.`. */
   path: string;
   /** The exact bytes of the name (Linux names need not be UTF-8). */
   absolute: Buffer;
-  stats: BigIntStats;
+  stats: EntryStats;
+  /** With WalkOptions.details, for entries whose path is UTF-8. */
+  details?: EntryDetails;
 }
 
 export interface WalkOptions {
@@ -17,54 +37,99 @@ export interface WalkOptions {
   exclude: string[];
   /** Directories on other filesystems are kept, empty, and not descended into. Pseudo filesystems (proc, sysfs…) never are. */
   oneFileSystem: boolean;
+  /** Read every entry's symlink target, xattrs and (small files) content as well (a full backup needs them all). */
+  details: boolean;
   onError(relative: string, error: NodeJS.ErrnoException): void;
   /** A mount point kept empty: of another filesystem (`pseudo` undefined), or of a pseudo filesystem (its name). */
   onMountPointSkipped(relative: string, pseudo: string | undefined): void;
 }
 
+const errorOf = (failure: Failure): NodeJS.ErrnoException => Object.assign(new Error(failure.message), { code: failure.code });
+const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+const isDirectory = (stats: EntryStats) => (stats.mode & 0o170000n) === 0o040000n;
+
+function walkedEntry(relative: string, absolute: Buffer, read: ReadEntry): WalkedEntry {
+  const walked: WalkedEntry = { path: relative, absolute, stats: read.stats! };
+  if (read.detailed) {
+    const details: EntryDetails = {};
+    if (read.target) details.target = bytesOf(read.target);
+    if (read.xattrs) details.xattrs = read.xattrs;
+    if (read.content) details.content = { data: bytesOf(read.content), shrank: read.shrank! };
+    if (read.unreadable) details.unreadable = errorOf(read.unreadable);
+    walked.details = details;
+  }
+  return walked;
+}
+
+interface Child {
+  read: ReadEntry;
+  absolute: Buffer;
+  name: string;
+  /** A mount point not descended into: the pseudo filesystem's name, or null for another filesystem. */
+  mountPoint?: string | null;
+  planned?: PlannedDirectory;
+}
+
 /**
- * Walks a tree depth-first, parents before children, names in byte order, never following symlinks. `root` is
- * an index path (see IndexPath).
+ * Walks a tree in index order (comparePaths): a directory, then its whole subtree, then its next sibling, names
+ * compared as index paths; never following symlinks. Threads of an EntryReader list directories (readdir, and
+ * lstat, xattrs… of each entry) LISTINGS_AHEAD ahead of the walk; memory holds the entries of the directories
+ * on the current path and the listings ahead. `root` is an index path.
  */
 export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
-  const rootBytes = pathBytes(root);
-  const rootStats = await lstat(rootBytes, { bigint: true });
+  const reader = new EntryReader();
+  const prefetch = new ListingPrefetch(reader, { details: options.details, window: LISTINGS_AHEAD, contentBudget: LISTING_CONTENT });
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
-  yield { path: '.', absolute: rootBytes, stats: rootStats };
-  const stack: Array<{ relative: string; directory: Buffer; dev: bigint }> = [{ relative: '.', directory: rootBytes, dev: rootStats.dev }];
-  while (stack.length > 0) {
-    const { relative, directory, dev } = stack.pop()!;
-    let names: Buffer[];
-    try {
-      names = (await readdir(directory, { encoding: 'buffer' })).sort(Buffer.compare);
-    } catch (error) {
-      options.onError(relative, error as NodeJS.ErrnoException);
-      continue;
+
+  async function* below(relative: string, directory: PlannedDirectory, dev: bigint): AsyncGenerator<WalkedEntry> {
+    const listing = await prefetch.take(directory);
+    if (listing.error) {
+      options.onError(relative, errorOf(listing.error));
+      return;
     }
-    const subdirectories: Array<{ relative: string; directory: Buffer; dev: bigint }> = [];
-    for (const name of names) {
-      const absolute = Buffer.concat([directory, Buffer.from(directory.at(-1) === 0x2f ? '' : '/'), name]);
-      if (excluded.size > 0 && excluded.has(indexPath(absolute))) continue;
-      const childRelative = relative === '.' ? indexPath(name) : `${relative}/${indexPath(name)}`;
-      let stats: BigIntStats;
-      try {
-        stats = await lstat(absolute, { bigint: true });
-      } catch (error) {
-        options.onError(childRelative, error as NodeJS.ErrnoException);
-        continue;
-      }
-      yield { path: childRelative, absolute, stats };
-      if (!stats.isDirectory()) continue;
+    const separator = Buffer.from(directory.absolute.at(-1) === 0x2f ? '' : '/');
+    const children: Child[] = listing.entries
+      .map((read) => {
+        const name = bytesOf(read.name!);
+        return { read, absolute: Buffer.concat([directory.absolute, separator, name]), name: indexPath(name) };
+      })
+      .filter((child) => excluded.size === 0 || !excluded.has(indexPath(child.absolute)))
+      .sort((a, b) => compareNames(a.name, b.name));
+    // Which subdirectories the walk enters is known now, so that they are listed ahead.
+    const entered: Child[] = [];
+    for (const child of children) {
+      const stats = child.read.stats;
+      if (!stats || !isDirectory(stats)) continue;
       if (stats.dev !== dev) {
-        const pseudo = await pseudoFilesystem(absolute).catch(() => undefined);
+        const pseudo = await pseudoFilesystem(child.absolute).catch(() => undefined);
         if (options.oneFileSystem || pseudo) {
-          options.onMountPointSkipped(childRelative, pseudo);
+          child.mountPoint = pseudo ?? null;
           continue;
         }
       }
-      subdirectories.push({ relative: childRelative, directory: absolute, dev: stats.dev });
+      entered.push(child);
     }
-    // Pushed in reverse so that they are visited in order, each right after its own entries are listed.
-    for (const subdirectory of subdirectories.reverse()) stack.push(subdirectory);
+    const planned = prefetch.plan(entered.map((child) => child.absolute));
+    entered.forEach((child, at) => (child.planned = planned[at]));
+    for (const child of children) {
+      const childRelative = relative === '.' ? child.name : `${relative}/${child.name}`;
+      if (!child.read.stats) {
+        options.onError(childRelative, errorOf(child.read.error!));
+        continue;
+      }
+      yield walkedEntry(childRelative, child.absolute, child.read);
+      if (child.mountPoint !== undefined) options.onMountPointSkipped(childRelative, child.mountPoint ?? undefined);
+      else if (child.planned) yield* below(childRelative, child.planned, child.read.stats.dev);
+    }
+  }
+
+  try {
+    const rootBytes = pathBytes(root);
+    const [rootRead] = await reader.read([rootBytes], options.details, LISTING_CONTENT);
+    if (!rootRead!.stats) throw errorOf(rootRead!.error!);
+    yield walkedEntry('.', rootBytes, rootRead!);
+    yield* below('.', prefetch.plan([rootBytes])[0]!, rootRead!.stats.dev);
+  } finally {
+    await reader.close();
   }
 }

@@ -1,0 +1,70 @@
+import { Worker } from 'node:worker_threads';
+import type { ReadEntry, ReadRequest, ReadResponse } from './EntryReaderThread.js';
+
+export type { ReadEntry, ReadResponse } from './EntryReaderThread.js';
+
+/** Threads that read entries (see EntryReaderThread). */
+const THREADS = 2;
+
+/**
+ * Reads entries (lstat, and with `details` symlink targets, xattrs and small files' content) a batch or a whole
+ * directory at a time, with synchronous system calls in threads of its own: a batch costs the main thread one
+ * message, not one thread-pool round trip per call.
+ */
+export class EntryReader {
+  private workers: Worker[] = [];
+  private pending = new Map<number, { resolve(response: ReadResponse): void; reject(error: Error): void }>();
+  private ids = 0;
+  private failure?: Error;
+
+  private worker(): Worker {
+    if (this.workers.length < THREADS) {
+      const worker = new Worker(new URL('./EntryReaderThread.js', import.meta.url));
+      worker.unref();
+      worker.on('message', (response: ReadResponse) => {
+        this.pending.get(response.id)?.resolve(response);
+        this.pending.delete(response.id);
+      });
+      const fail = (error: Error) => {
+        this.failure ??= error;
+        for (const { reject } of this.pending.values()) reject(error);
+        this.pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (code !== 0 || this.pending.size > 0) fail(new Error(`a thread reading the tree stopped (exit code ${code})`));
+      });
+      this.workers.push(worker);
+      return worker;
+    }
+    return this.workers[this.ids % THREADS]!;
+  }
+
+  /** The entries at `paths`, in their order. */
+  async read(paths: Buffer[], details: boolean, contentBudget: number): Promise<ReadEntry[]> {
+    return (await this.send({ paths: paths.map((path) => Uint8Array.from(path)), details, contentBudget })).entries;
+  }
+
+  /** The entries of a directory, each with its name, in the order listed. */
+  list(directory: Buffer, details: boolean, contentBudget: number): Promise<ReadResponse> {
+    // A copy: a view is sent with all of the memory under it (a Buffer's may be a shared pool).
+    return this.send({ directory: Uint8Array.from(directory), details, contentBudget });
+  }
+
+  private send(request: Omit<ReadRequest, 'id'>): Promise<ReadResponse> {
+    if (this.failure) return Promise.reject(this.failure);
+    const worker = this.worker();
+    const id = this.ids++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    this.failure ??= new Error('the tree reader is closed');
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}

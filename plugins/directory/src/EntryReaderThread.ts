@@ -1,0 +1,152 @@
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+import { plainStats, type EntryStats } from './EntryStats.js';
+
+/** Files up to this size are read whole by the reader thread (a copy of FileContent's SMALL_FILE). */
+const SMALL_FILE = 128 * 1024;
+
+export interface ReadRequest {
+  id: number;
+  /** Entries to read… */
+  paths?: Uint8Array[];
+  /** …or a directory to list, reading each of its entries. */
+  directory?: Uint8Array;
+  /** Read symlink targets, xattrs and small files' content too (up to `contentBudget` bytes of content). */
+  details: boolean;
+  contentBudget: number;
+}
+
+export interface ReadResponse {
+  id: number;
+  /** The directory's listing failed. */
+  error?: Failure;
+  /** The entries of `paths`, in order; or the directory's, in the order listed, with their names. */
+  entries: ReadEntry[];
+}
+
+export interface Failure {
+  message: string;
+  code?: string;
+}
+
+export interface ReadEntry {
+  /** In a directory's listing: the entry's name. */
+  name?: Uint8Array;
+  stats?: EntryStats;
+  error?: Failure;
+  /** Whether the details below were read (not for a path that is not UTF-8: the xattr library takes only text). */
+  detailed?: boolean;
+  target?: Uint8Array;
+  xattrs?: Record<string, string>;
+  content?: Uint8Array;
+  shrank?: boolean;
+  /** The file could not be opened. */
+  unreadable?: Failure;
+}
+
+const failure = (error: unknown): Failure => ({ message: (error as Error).message, code: (error as NodeJS.ErrnoException).code });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function xattrsOf(text: string): Record<string, string> | undefined {
+  let names: string[];
+  try {
+    names = listAttributesSync(text);
+  } catch {
+    return undefined;
+  }
+  if (names.length === 0) return undefined;
+  const xattrs: Record<string, string> = {};
+  for (const name of names.sort()) {
+    let value: Buffer | null = null;
+    try {
+      value = getAttributeSync(text, name);
+    } catch {
+      value = null;
+    }
+    if (value) xattrs[name] = value.toString('base64');
+  }
+  return xattrs;
+}
+
+/** `size` bytes of a file: cut where it grew, zero-padded where it shrank. */
+function contentOf(path: Buffer, size: number): { content: Uint8Array; shrank: boolean } {
+  const fd = openSync(path, 'r');
+  try {
+    const data = Buffer.allocUnsafeSlow(size);
+    let done = 0;
+    while (done < size) {
+      const bytesRead = readSync(fd, data, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done < size) data.fill(0, done);
+    return { content: data, shrank: done < size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readEntry(path: Buffer, request: ReadRequest, budget: { left: number }): ReadEntry {
+  let stats: EntryStats;
+  try {
+    stats = plainStats(lstatSync(path, { bigint: true }));
+  } catch (error) {
+    return { error: failure(error) };
+  }
+  const format = stats.mode & 0o170000n;
+  if (!request.details || format === 0o140000n) return { stats };
+  let text: string;
+  try {
+    text = strictUtf8.decode(path);
+  } catch {
+    return { stats };
+  }
+  const entry: ReadEntry = { stats, detailed: true };
+  if (format === 0o120000n) {
+    try {
+      entry.target = Uint8Array.from(readlinkSync(path, { encoding: 'buffer' }));
+    } catch (error) {
+      return { error: failure(error) };
+    }
+  }
+  const xattrs = xattrsOf(text);
+  if (xattrs) entry.xattrs = xattrs;
+  const size = Number(stats.size);
+  if (format === 0o100000n && stats.nlink === 1n && size <= SMALL_FILE && stats.blocks * 512n >= stats.size && size <= budget.left) {
+    try {
+      Object.assign(entry, contentOf(path, size));
+      budget.left -= size;
+    } catch (error) {
+      entry.unreadable = failure(error);
+    }
+  }
+  return entry;
+}
+
+const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+function respond(request: ReadRequest): ReadResponse {
+  const budget = { left: request.contentBudget };
+  if (request.paths) return { id: request.id, entries: request.paths.map((path) => readEntry(bytesOf(path), request, budget)) };
+  const directory = bytesOf(request.directory!);
+  let names: Buffer[];
+  try {
+    names = readdirSync(directory, { encoding: 'buffer' });
+  } catch (error) {
+    return { id: request.id, error: failure(error), entries: [] };
+  }
+  const separator = Buffer.from(directory.at(-1) === 0x2f ? '' : '/');
+  // Names copied out of the buffer they share: a view is sent with all of the memory under it.
+  const entries = names.map((name) => ({
+    name: Uint8Array.from(name),
+    ...readEntry(Buffer.concat([directory, separator, name]), request, budget),
+  }));
+  return { id: request.id, entries };
+}
+
+parentPort!.on('message', (request: ReadRequest) => {
+  const response = respond(request);
+  const transfer = response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : []));
+  parentPort!.postMessage(response, transfer);
+});

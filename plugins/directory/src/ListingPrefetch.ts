@@ -1,0 +1,55 @@
+import type { EntryReader, ReadResponse } from './EntryReader.js';
+
+/** A directory the walk will enter, and its listing once started. */
+export interface PlannedDirectory {
+  absolute: Buffer;
+  listing?: Promise<ReadResponse>;
+  taken?: boolean;
+}
+
+/**
+ * Lists directories ahead of a depth-first walk, in the order it enters them, at most `window` listings ahead:
+ * the subdirectories of the directory just entered come before those planned earlier (a stack).
+ */
+export class ListingPrefetch {
+  private readonly stack: PlannedDirectory[] = [];
+  private ahead = 0;
+
+  constructor(
+    private readonly reader: EntryReader,
+    private readonly options: { details: boolean; window: number; contentBudget: number },
+  ) {}
+
+  /** The subdirectories of the directory being entered, in walk order. */
+  plan(directories: Buffer[]): PlannedDirectory[] {
+    const planned = directories.map((absolute): PlannedDirectory => ({ absolute }));
+    for (let at = planned.length - 1; at >= 0; at--) this.stack.push(planned[at]!);
+    this.pump();
+    return planned;
+  }
+
+  /** The listing of a planned directory, which the walk enters now. */
+  take(planned: PlannedDirectory): Promise<ReadResponse> {
+    planned.taken = true;
+    if (planned.listing) this.ahead--;
+    const listing = planned.listing ?? this.start(planned);
+    planned.listing = undefined;
+    this.pump();
+    return listing;
+  }
+
+  private start(planned: PlannedDirectory): Promise<ReadResponse> {
+    const listing = this.reader.list(planned.absolute, this.options.details, this.options.contentBudget);
+    listing.catch(() => {});
+    return listing;
+  }
+
+  private pump(): void {
+    while (this.ahead < this.options.window && this.stack.length > 0) {
+      const next = this.stack.pop()!;
+      if (next.taken) continue;
+      next.listing = this.start(next);
+      this.ahead++;
+    }
+  }
+}
