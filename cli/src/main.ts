@@ -13,12 +13,14 @@ import { ListCommand } from './commands/list.js';
 import { LsCommand } from './commands/ls.js';
 import { PluginsCommand } from './commands/plugins.js';
 import { RestoreCommand } from './commands/restore.js';
+import { StatsCommand } from './commands/stats.js';
 import { VerifyCommand } from './commands/verify.js';
 import { stderrLogger } from './Logger.js';
 
 const COMMANDS = [
   CreateCommand,
   ListCommand,
+  StatsCommand,
   InfoCommand,
   LsCommand,
   VerifyCommand,

@@ -34,13 +34,24 @@ export class CliFixture {
     const home = await temporaryDirectory();
     const repository = path.join(home, 'repository');
     const config = path.join(home, 'config.toml');
-    await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n\n[backup]\npart_size_mib = 1\n${extra}`);
+    await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n\n[backup]\npart_size_mib = 1\n${extra}`, {
+      mode: 0o600,
+    });
     return new CliFixture(home, repository, config);
   }
 
-  /** Runs the binary with this fixture's config. */
-  cli(args: string[], options: SpawnSyncOptions = {}): Result {
-    const result = spawnSync(BINARY, [...args, '--config', this.config], {
+  /** Another config file for the same local repository (`extra` appended). */
+  async otherConfig(name: string, extra = ''): Promise<string> {
+    const file = path.join(this.home, `${name}.toml`);
+    await writeFile(file, `[storage]\nlocal.path = ${JSON.stringify(this.repository)}\n\n[backup]\npart_size_mib = 1\n${extra}`, {
+      mode: 0o600,
+    });
+    return file;
+  }
+
+  /** Runs the binary with this fixture's config (or `config`). */
+  cli(args: string[], options: SpawnSyncOptions = {}, config = this.config): Result {
+    const result = spawnSync(BINARY, [...args, '--config', config], {
       encoding: 'utf8',
       env: { ...process.env, RAST_BACKUP_CONFIG: '', RAST_BACKUP_STATE_DIR: path.join(this.home, 'state') },
       ...options,
@@ -49,8 +60,8 @@ export class CliFixture {
   }
 
   /** Runs the binary with `--json` and parses what it printed; fails the test on a non-zero exit. */
-  json<T = any>(args: string[], options: SpawnSyncOptions = {}): T {
-    const result = this.cli([...args, '--json'], options);
+  json<T = any>(args: string[], options: SpawnSyncOptions = {}, config = this.config): T {
+    const result = this.cli([...args, '--json'], options, config);
     assert.is(result.status, 0, `rast-backup ${args.join(' ')}: exit ${result.status}: ${result.stderr}`);
     return JSON.parse(result.stdout) as T;
   }
