@@ -44,6 +44,7 @@ export function parsePointInTime(value: string, option: string, edge: 'start' | 
   const [checkYear, checkMonth, checkDay] = zone
     ? [check.getUTCFullYear(), check.getUTCMonth(), check.getUTCDate()]
     : [check.getFullYear(), check.getMonth(), check.getDate()];
-  if (Number.isNaN(moment.getTime()) || checkYear !== year || checkMonth !== month - 1 || checkDay !== day) throw invalid('no such day');
+  if (Number.isNaN(moment.getTime())) throw invalid('no such time zone');
+  if (checkYear !== year || checkMonth !== month - 1 || checkDay !== day) throw invalid('no such day');
   return moment;
 }
