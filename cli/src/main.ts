@@ -13,12 +13,14 @@ import { ListCommand } from './commands/list.js';
 import { LsCommand } from './commands/ls.js';
 import { PluginsCommand } from './commands/plugins.js';
 import { RestoreCommand } from './commands/restore.js';
+import { StatsCommand } from './commands/stats.js';
 import { VerifyCommand } from './commands/verify.js';
 import { stderrLogger } from './Logger.js';
 
 const COMMANDS = [
   CreateCommand,
   ListCommand,
+  StatsCommand,
   InfoCommand,
   LsCommand,
   VerifyCommand,
@@ -36,6 +38,16 @@ function configFlag(argv: string[]): string | undefined {
     if (argv[i]!.startsWith('--config=')) return argv[i]!.slice('--config='.length);
   }
   return undefined;
+}
+
+/** Clipanion's message for an option left without its value, made one line naming it (and a negative number, which reads as an option: `--keep-last -1`). */
+function usageMessage(message: string, argv: string[]): string {
+  const option = /^Not enough arguments to option (\S+)\./.exec(message)?.[1];
+  if (option === undefined) return message;
+  const next = argv[argv.indexOf(option) + 1];
+  return next !== undefined && /^-\d/.test(next)
+    ? `option ${option} needs a value: ${JSON.stringify(next)} is read as an option (write ${option}=${next} to give it as the value)`
+    : `option ${option} needs a value`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -82,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`rast-backup: error ${failure.code}: ${displayPath(failure.message)}\n`);
       return failure.exitCode;
     }
-    const message = (error as Error).message.replace(/\x1b\[[0-9;]*m/g, '').trim();
+    const message = usageMessage((error as Error).message.replace(/\x1b\[[0-9;]*m/g, '').trim(), argv);
     process.stderr.write(`rast-backup: usage error: ${message}\n(see rast-backup --help)\n`);
     return 2;
   }

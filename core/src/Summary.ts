@@ -9,6 +9,8 @@ export interface BackupSummary {
   tags: string[];
   parent: string | null;
   created: string;
+  /** The host that made it. */
+  host: string;
   source: string;
   format: string;
   size: number;
@@ -27,6 +29,7 @@ export function summarize(entry: CatalogEntry): BackupSummary {
     tags: manifest.tags,
     parent: manifest.parent,
     created: manifest.created,
+    host: manifest.host,
     source: manifest.source.path,
     format: manifest.serializer.format,
     size: manifest.size,

@@ -59,6 +59,8 @@ export {
   type IndexRunHeader,
 } from './IndexRun.js';
 export { summarize, type BackupSummary } from './Summary.js';
+export { backupFilter, type BackupFilter, type BackupFilterOptions } from './BackupFilter.js';
+export { parsePointInTime, POINT_IN_TIME_FORMS } from './PointInTime.js';
 export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
 export { interrupted, stopIfInterrupted, whenInterrupted } from './Interruption.js';
 export * from './operations.js';

@@ -14,3 +14,13 @@ export {
 export { deleteBackup, deleteLeftover } from './operations/delete.js';
 export { describeBackup, type InfoOptions, type BackupInfo } from './operations/info.js';
 export { runOperation } from './operations/lifecycle.js';
+export {
+  repositoryStats,
+  statsOf,
+  type RepositoryStats,
+  type SinkStats,
+  type SourceStats,
+  type BackupTotals,
+  type BackupMoment,
+  type SinkProblems,
+} from './operations/stats.js';

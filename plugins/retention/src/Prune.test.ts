@@ -20,11 +20,13 @@ function json<T = any>(args: string[]): T {
   return JSON.parse(result.stdout) as T;
 }
 
-async function setup(retention: string) {
+/** A local repository and a source; `retention` is the [retention] table's body, or null for a config without one. */
+async function setup(retention: string | null) {
   const home = await temporaryDirectory();
   const repository = path.join(home, 'repository');
   const config = path.join(home, 'config.toml');
-  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n\n[retention]\n${retention}\n`);
+  const table = retention === null ? '' : `\n[retention]\n${retention}\n`;
+  await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(repository)}\n${table}`);
   const source = path.join(home, 'source');
   await mkdir(source);
   await writeFile(path.join(source, 'file'), 'content\n');
@@ -147,3 +149,104 @@ prune('the temporary files of a create killed mid-write (a part and the manifest
 });
 
 prune.run();
+
+// ---
+
+const flags = suite('prune --keep-*: retention from the command line');
+
+flags('the --keep-* options replace [retention] for one run; --dry-run explains each decision', async () => {
+  const { config, source } = await setup('last = 10');
+  const ids: string[] = [];
+  for (let index = 0; index < 4; index++)
+    ids.push(json(['create', source, '--config', config, ...(index === 1 ? ['--tag', 'keep'] : [])]).id);
+  assert.equal(json(['prune', '--dry-run', '--config', config]).removed, [], '[retention] last = 10 keeps all four');
+
+  const plan = json(['prune', '--dry-run', '--keep-last', '2', '--config', config]);
+  assert.equal([plan.rules, plan.rulesFrom], ['last 2', 'command line']);
+  assert.equal(plan.removed, [ids[1], ids[0]]);
+  const reasons = Object.fromEntries(plan.backups.map((backup: any) => [backup.id, backup.reasons.join('; ')]));
+  assert.match(reasons[ids[0]!], /^kept by no rule \(last 2\)/);
+  assert.match(reasons[ids[2]!], /^last 2\/2$/);
+
+  const tagged = json(['prune', '--dry-run', '--keep-last', '1', '--keep-tag', 'keep', '--keep-tag', 'other', '--config', config]);
+  assert.equal([tagged.rules, tagged.removed], ['last 1, keep_tags keep, other', [ids[2], ids[0]]]);
+  assert.match(tagged.backups[1].reasons.join('; '), /^tag keep$/);
+
+  const calendar = json([
+    'prune',
+    '--dry-run',
+    '--keep-hourly',
+    '1',
+    '--keep-daily',
+    '1',
+    '--keep-weekly',
+    '1',
+    '--keep-monthly',
+    '1',
+    '--keep-yearly=1',
+    '--config',
+    config,
+  ]);
+  assert.equal(calendar.removed, [ids[2], ids[1], ids[0]], 'each calendar rule with 1 keeps only the newest backup');
+  assert.match(
+    calendar.backups[3].reasons.join('; '),
+    /latest of .*; hourly 1\/1 \(.*\); daily 1\/1 \(.*\); weekly 1\/1 \(.*\); monthly 1\/1 \(.*\); yearly 1\/1/,
+  );
+  assert.is(calendar.rules, 'hourly 1, daily 1, weekly 1, monthly 1, yearly 1');
+
+  const text = cli(['prune', '--dry-run', '--keep-last', '3', '--config', config]);
+  assert.is(text.status, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`remove ${ids[0]}: kept by no rule \\(last 3\\)`));
+  assert.match(text.stdout, /dry run: would remove 1 of 4 backups, .* \(rules from the command line: last 3\)/);
+  assert.equal(json<any[]>(['list', '--config', config]).length, 4, 'dry runs remove nothing');
+
+  const done = json(['prune', '--keep-last', '2', '--config', config]);
+  assert.equal([done.dryRun, done.removed], [false, [ids[1], ids[0]]]);
+  assert.equal(
+    json<any[]>(['list', '--config', config]).map((backup) => backup.id),
+    [ids[2], ids[3]],
+  );
+  assert.equal(json(['prune', '--config', config]).rulesFrom, 'config', 'the next run follows [retention] again');
+});
+
+flags('without a [retention] table, prune runs on --keep-* alone, and without them names both ways', async () => {
+  const { config, source } = await setup(null);
+  const first = json(['create', source, '--config', config]).id;
+  const incremental = json(['create', source, '--parent', 'latest', '--config', config]).id;
+  const last = json(['create', source, '--config', config]).id;
+  const done = json(['prune', '--keep-last', '1', '--config', config]);
+  assert.equal(done.removed, [incremental, first], 'children before parents');
+  assert.equal(
+    json<any[]>(['list', '--config', config]).map((backup) => backup.id),
+    [last],
+  );
+  const bare = cli(['prune', '--config', config]);
+  assert.is(bare.status, 2, bare.stderr);
+  assert.match(bare.stderr, /^rast-backup: error RB002: .*config\.toml: retention: no rule says how many backups to keep: .*--keep-last/);
+});
+
+flags('bad --keep-* values: a usage error naming the option and the value, exit 2, nothing removed', async () => {
+  const { config, source } = await setup('last = 1');
+  json(['create', source, '--config', config]);
+  json(['create', source, '--config', config]);
+  const cases: Array<[string[], RegExp]> = [
+    [['--keep-last=-1'], /usage error: Invalid value for --keep-last: expected to be at least 0 \(got -1\)/],
+    [['--keep-last', '-1'], /usage error: option --keep-last needs a value: "-1" is read as an option/],
+    [['--keep-daily', '1.5'], /usage error: Invalid value for --keep-daily: expected to be an integer \(got 1\.5\)/],
+    [['--keep-weekly', 'four'], /usage error: Invalid value for --keep-weekly: expected a number \(got "four"\)/],
+    [['--keep-monthly', ''], /usage error: Invalid value for --keep-monthly: expected a number \(got an empty string\)/],
+    [['--keep-yearly', '2', '--keep-tag', ''], /error RB007: --keep-tag "": empty/],
+    [['--keep-tag', 'keep'], /error RB007: --keep-tag keep: does not say how many backups to keep/],
+    [['--keep-hourly', '0'], /error RB007: --keep-hourly 0: does not say how many backups to keep/],
+  ];
+  for (const [args, message] of cases) {
+    const result = cli(['prune', ...args, '--config', config]);
+    assert.is(result.status, 2, `prune ${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.ok(result.stderr.split('\n')[0]!.length > 0 && !/^\s+at /m.test(result.stderr), 'one message, no stack trace');
+    assert.is(result.stdout, '');
+  }
+  assert.equal(json<any[]>(['list', '--config', config]).length, 2);
+});
+
+flags.run();

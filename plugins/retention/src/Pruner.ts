@@ -21,6 +21,8 @@ export interface LeftoverDecision {
 export interface PruneReport {
   dryRun: boolean;
   rules: string;
+  /** `config` (`[retention]`) or `command line` (`prune --keep-*`). */
+  rulesFrom: 'config' | 'command line';
   /** Every backup, oldest first, with the decision and its reasons. */
   backups: Array<RetentionDecision & { name: string | null; storedSize: number }>;
   /** Ids removed (or, with dryRun, to be removed), in the order of removal: children before parents. */
@@ -83,7 +85,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     if (!hasCountingRule(settings.rules)) {
       throw new RastError(
         ErrorCode.CONFIG_INVALID,
-        `${settings.where}: retention: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly`,
+        `${settings.where}: retention: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly in [retention], or give prune --keep-last, --keep-daily, … for one run`,
         { key: 'retention' },
       );
     }
@@ -104,6 +106,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     const report: PruneReport = {
       dryRun: options.dryRun,
       rules: describeRules(settings.rules),
+      rulesFrom: settings.rulesFrom,
       backups: decisions.map((decision) => ({
         ...decision,
         name: byId.get(decision.id)!.name,

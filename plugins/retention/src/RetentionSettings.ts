@@ -1,4 +1,4 @@
-import type { Pipeline } from '@rast-backup/core';
+import { ErrorCode, RastError, type Pipeline } from '@rast-backup/core';
 import * as t from 'typanion';
 import type { ChainRules, RetentionRules } from './RetentionPolicy.js';
 
@@ -35,6 +35,8 @@ export interface RetentionSettings {
   leftoverAgeHours: number;
   /** Where the settings came from, for messages (`/etc/rast/backup/config.toml`). */
   where: string;
+  /** Whether `rules` are the config's or `prune --keep-*`'s. */
+  rulesFrom: 'config' | 'command line';
 }
 
 export const DEFAULT_LEFTOVER_AGE_HOURS = 48;
@@ -54,12 +56,51 @@ export function normaliseSettings(options: RetentionOptions, where: string): Ret
     pruneAfterCreate: options.prune_after_create ?? false,
     leftoverAgeHours: options.leftover_age_hours ?? DEFAULT_LEFTOVER_AGE_HOURS,
     where,
+    rulesFrom: 'config',
   };
 }
 
 /** Whether the rules select anything by count; without one, prune would keep only the latest backups. */
 export function hasCountingRule(rules: RetentionRules): boolean {
   return (['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).some((rule) => (rules[rule] ?? 0) > 0);
+}
+
+const FLAGS: Record<Exclude<keyof RetentionRules, 'keepTags'>, string> = {
+  last: '--keep-last',
+  hourly: '--keep-hourly',
+  daily: '--keep-daily',
+  weekly: '--keep-weekly',
+  monthly: '--keep-monthly',
+  yearly: '--keep-yearly',
+};
+
+/**
+ * The rules `prune --keep-*` gives (counts already checked as whole numbers ≥ 0), or undefined when none is
+ * given: then the config's apply. They replace the config's rules as a whole, as restic's `forget` flags do.
+ */
+export function commandLineRules(flags: RetentionRules): RetentionRules | undefined {
+  const given = (Object.keys(FLAGS) as Array<keyof typeof FLAGS>).filter((rule) => flags[rule] !== undefined);
+  const tags = flags.keepTags ?? [];
+  if (given.length === 0 && tags.length === 0) return undefined;
+  const empty = tags.find((tag) => tag.trim() === '');
+  if (empty !== undefined)
+    throw new RastError(ErrorCode.USAGE, `--keep-tag ${JSON.stringify(empty)}: empty; give the tag to keep`, {
+      option: '--keep-tag',
+      value: empty,
+    });
+  const rules: RetentionRules = {
+    ...Object.fromEntries(given.map((rule) => [rule, flags[rule]])),
+    keepTags: tags.length > 0 ? tags : undefined,
+  };
+  if (!hasCountingRule(rules)) {
+    const written = [...given.map((rule) => `${FLAGS[rule]} ${flags[rule]}`), ...tags.map((tag) => `--keep-tag ${tag}`)].join(' ');
+    throw new RastError(
+      ErrorCode.USAGE,
+      `${written}: does not say how many backups to keep, and replaces [retention] for this run; add one of ${Object.values(FLAGS).join(', ')} with a number above 0`,
+      { option: given.length > 0 ? FLAGS[given[0]!] : '--keep-tag' },
+    );
+  }
+  return rules;
 }
 
 const registry = new WeakMap<Pipeline, RetentionSettings>();

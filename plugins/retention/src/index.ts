@@ -12,12 +12,15 @@ export { prune, type PruneReport, type PruneOptions, type LeftoverDecision } fro
 export { settingsOf, type RetentionSettings } from './RetentionSettings.js';
 export { PruneCommand } from './PruneCommand.js';
 
-/** `[retention]`: which backups `prune` keeps, when `create --parent latest` starts a new chain, prune after create. */
+/**
+ * `[retention]`: which backups `prune` keeps, when `create --parent latest` starts a new chain, prune after create.
+ * Always applied, so that `prune --keep-*` works without the table; without it nothing is tapped.
+ */
 export default definePlugin({
   name: PLUGIN_NAME,
   version: VERSION,
   configKey: 'retention',
-  activation: 'configured',
+  activation: 'always',
   options: RETENTION_OPTIONS,
   commands: [PruneCommand],
   apply(pipeline, options, context) {
