@@ -14,3 +14,5 @@ export {
 export { deleteBackup, deleteLeftover } from './operations/delete.js';
 export { describeBackup, type InfoOptions, type BackupInfo } from './operations/info.js';
 export { runOperation } from './operations/lifecycle.js';
+export { diffBackups, type DiffOptions, type BackupDiff } from './operations/diff.js';
+export { findPaths, type FindOptions, type FoundPath, type FindResult } from './operations/find.js';
