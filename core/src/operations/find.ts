@@ -3,6 +3,7 @@ import { comparePaths, isWithin } from '../IndexOrder.js';
 import type { IndexView } from '../IndexView.js';
 import type { Manifest } from '../Manifest.js';
 import { PathPattern } from '../PathPattern.js';
+import { SharedBlocks } from '../SharedBlocks.js';
 import type { Runtime } from '../Runtime.js';
 
 export interface FindOptions {
@@ -61,8 +62,9 @@ export async function findPaths(runtime: Runtime, options: FindOptions): Promise
     .filter((manifest) => options.source === undefined || manifest.source.path === options.source)
     .filter((manifest) => options.since === undefined || Date.parse(manifest.created) >= options.since.getTime());
   async function* found(): AsyncGenerator<FoundPath> {
+    const blocks = new SharedBlocks();
     for (const backup of backups) {
-      const index = await indexes.open(backup);
+      const index = blocks.view(await indexes.open(backup));
       for (const region of regions(patterns)) {
         for await (const entry of entriesIn(index, region)) {
           let matched = false;
