@@ -189,6 +189,11 @@ for (const kind of ['directory', 'btrfs'] as const) {
       [first],
     );
     assert.equal(
+      json(['find', '**/ol?', '--config', config]).matches.map((match: any) => match.backup),
+      [first],
+      'a glob: the removal in the incremental hides the entry of the full backup',
+    );
+    assert.equal(
       json(['find', '**/new', '--source', source, '--config', config]).matches.map((match: any) => match.backup),
       [second, third],
     );

@@ -3,6 +3,7 @@ import { comparePaths, isWithin } from '../IndexOrder.js';
 import type { IndexView } from '../IndexView.js';
 import type { Manifest } from '../Manifest.js';
 import { PathPattern } from '../PathPattern.js';
+import { RunSearch } from '../RunSearch.js';
 import { SharedBlocks } from '../SharedBlocks.js';
 import type { Runtime } from '../Runtime.js';
 
@@ -46,8 +47,9 @@ function regions(patterns: PathPattern[]): Array<{ path: string; only: boolean }
   return kept;
 }
 
-async function* entriesIn(index: IndexView, region: { path: string; only: boolean }): AsyncGenerator<IndexEntry> {
-  if (!region.only) return yield* index.subtree(region.path);
+/** A region of one backup's index: a lookup, or a subtree searched run by run (or read whole when its runs match too much). */
+async function* entriesIn(index: IndexView, region: { path: string; only: boolean; search?: RunSearch }): AsyncGenerator<IndexEntry> {
+  if (region.search) return yield* (await region.search.search(index)) ?? index.subtree(region.path);
   const entry = await index.get(region.path);
   if (entry) yield entry;
 }
@@ -63,9 +65,11 @@ export async function findPaths(runtime: Runtime, options: FindOptions): Promise
     .filter((manifest) => options.since === undefined || Date.parse(manifest.created) >= options.since.getTime());
   async function* found(): AsyncGenerator<FoundPath> {
     const blocks = new SharedBlocks();
+    const test = (path: string) => patterns.some((pattern) => pattern.matches(path));
+    const searched = regions(patterns).map((region) => ({ ...region, search: region.only ? undefined : new RunSearch(region.path, test) }));
     for (const backup of backups) {
       const index = blocks.view(await indexes.open(backup));
-      for (const region of regions(patterns)) {
+      for (const region of searched) {
         for await (const entry of entriesIn(index, region)) {
           let matched = false;
           for (const pattern of patterns)
