@@ -23,8 +23,17 @@ export async function writeAll(stdout: Writable, chunks: AsyncIterable<string>):
   if (batch.length > 0) await send();
 }
 
-/** Writes `value` as writeJson does, with `items` streamed in as its last member `key`. */
-export async function writeJsonWith(stdout: Writable, value: object, key: string, items: AsyncIterable<unknown>): Promise<void> {
+/**
+ * Writes `value` as writeJson does, with `items` streamed in as its member `key`, followed by the members of
+ * `after()` (read once the items are written: counts of them, for example).
+ */
+export async function writeJsonWith(
+  stdout: Writable,
+  value: object,
+  key: string,
+  items: AsyncIterable<unknown>,
+  after: () => object = () => ({}),
+): Promise<void> {
   // The member keeps its place in `value` (JSON keeps the first place of a key): a marker stands for it.
   const marker = `"${randomBytes(16).toString('hex')}"`;
   const whole = JSON.stringify({ ...value, [key]: JSON.parse(marker) }, null, 2);
@@ -36,7 +45,8 @@ export async function writeJsonWith(stdout: Writable, value: object, key: string
       yield `${first ? '' : ','}\n    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}`;
       first = false;
     }
-    yield `${first ? '' : '\n  '}]${whole.slice(cut + marker.length)}\n`;
+    const tail = JSON.stringify(after(), null, 2).slice(1, -1).trim();
+    yield `${first ? '' : '\n  '}]${tail ? `,\n  ${tail}` : ''}${whole.slice(cut + marker.length)}\n`;
   }
   await writeAll(stdout, text());
 }
@@ -45,6 +55,9 @@ export async function writeJsonWith(stdout: Writable, value: object, key: string
 export function writeJson(stdout: Writable, value: unknown): void {
   stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** An index's mtime (nanoseconds since the epoch, decimal) as an ISO-8601 time, to the millisecond. */
+export const formatMtime = (mtime: string): string => new Date(Number(BigInt(mtime) / 1_000_000n)).toISOString();
 
 /** One line of a file listing (`info --files`, `ls`): type, mode, owner, size, path and what it points at. */
 export function formatEntry(file: IndexEntry): string {

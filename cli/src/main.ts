@@ -8,6 +8,8 @@ import type { RastContext } from '@rast-backup/core/command';
 import { ConfigCommand } from './commands/config.js';
 import { CreateCommand } from './commands/create.js';
 import { DeleteCommand } from './commands/delete.js';
+import { DiffCommand } from './commands/diff.js';
+import { FindCommand } from './commands/find.js';
 import { InfoCommand } from './commands/info.js';
 import { ListCommand } from './commands/list.js';
 import { LsCommand } from './commands/ls.js';
@@ -23,6 +25,8 @@ const COMMANDS = [
   StatsCommand,
   InfoCommand,
   LsCommand,
+  DiffCommand,
+  FindCommand,
   VerifyCommand,
   RestoreCommand,
   DeleteCommand,

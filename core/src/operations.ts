@@ -24,3 +24,5 @@ export {
   type BackupMoment,
   type SinkProblems,
 } from './operations/stats.js';
+export { diffBackups, type DiffOptions, type BackupDiff } from './operations/diff.js';
+export { findPaths, type FindOptions, type FoundPath, type FindResult } from './operations/find.js';

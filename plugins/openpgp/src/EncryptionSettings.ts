@@ -13,6 +13,7 @@ export interface EncryptionOptions {
   public_key_path?: string;
   passphrase_env?: string;
   passphrase_file?: string;
+  recipients?: string[];
 }
 
 /** `[encryption]`, normalised: absolute paths, defaults applied. */
@@ -27,25 +28,28 @@ export interface EncryptionSettings {
   passphraseEnv: string;
   /** File holding the private key's passphrase (first line). */
   passphraseFile?: string;
+  /** More public keys every new backup is encrypted to as well (an offline recovery key, …). */
+  recipients: string[];
   /** The config file, for messages. */
   where: string;
 }
 
 /**
  * Encryption is on with `enabled = true`, and also when a key is named and `enabled` is left out (never a
- * silent plaintext backup); `enabled = false` turns it off. With encryption on and no key named, the seed's
- * `/etc/rast/backup/encryption.key` is used.
+ * silent plaintext backup); `enabled = false` turns it off. With encryption on and neither `key_path` nor
+ * `public_key_path`, the seed's `/etc/rast/backup/encryption.key` is used.
  */
 export function normaliseSettings(options: EncryptionOptions, configDirectory: string, configFile: string | null): EncryptionSettings {
   const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(configDirectory, file));
   const named = options.key_path !== undefined || options.public_key_path !== undefined;
-  const enabled = options.enabled ?? named;
+  const enabled = options.enabled ?? (named || (options.recipients ?? []).length > 0);
   return {
     enabled,
     keyPath: resolve(options.key_path) ?? (enabled && !named ? DEFAULT_KEY_PATH : undefined),
     publicKeyPath: resolve(options.public_key_path),
     passphraseEnv: options.passphrase_env ?? DEFAULT_PASSPHRASE_ENV,
     passphraseFile: resolve(options.passphrase_file),
+    recipients: (options.recipients ?? []).map((file) => path.resolve(configDirectory, file)),
     where: configFile ?? 'embedded default config',
   };
 }

@@ -154,3 +154,26 @@ export async function loadPrivateKey(settings: EncryptionSettings): Promise<Load
   const described = await describeKey(settings, 'key_path', file, privateKey);
   return { ...described, key: privateKey };
 }
+
+/**
+ * Every key new backups are encrypted to: loadRecipient's, then each of `recipients` (public or private key
+ * files; only their public part is used). A key named twice is a config error.
+ */
+export async function loadRecipients(settings: EncryptionSettings): Promise<LoadedKey[]> {
+  const keys = [await loadRecipient(settings)];
+  for (const [position, file] of settings.recipients.entries()) {
+    const configKey = `recipients[${position}]`;
+    const key = await parseKeyFile(settings, configKey, file);
+    if (key.isPrivate()) await checkPrivateFile(settings, configKey, file);
+    const loaded = await describeKey(settings, configKey, file, key.toPublic());
+    const same = keys.find((known) => known.fingerprint === loaded.fingerprint);
+    if (same)
+      throw configError(
+        settings,
+        configKey,
+        `${file} is key ${loaded.fingerprint}, which ${same.file} already is: name each recipient once`,
+      );
+    keys.push(loaded);
+  }
+  return keys;
+}

@@ -1,8 +1,8 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
 
-/** Room left for the public-key session key packets (one ECDH or RSA-4096 PKESK is under 600 bytes). */
-const SESSION_KEY_PACKETS_ROOM = 4096;
+/** Room left for the public-key session key packets, one per recipient (an ECDH PKESK is about 100 bytes, an RSA-4096 one under 600). */
+export const SESSION_KEY_PACKETS_ROOM = 16384;
 /** Packet headers, the CFB prefix, the literal data header and the MDC packet. */
 const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + MDC_HEADER.length + MDC_LENGTH;
 /** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */

@@ -10,30 +10,34 @@ import {
 } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
-import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
+import { formatFingerprint, loadPrivateKey, loadRecipients, type LoadedKey } from './KeyFiles.js';
 import type { MessageKey } from './DecryptionStage.js';
 import type { PartKeys } from './EncryptionStage.js';
-import { messageBound } from './MessageWriter.js';
+import { messageBound, SESSION_KEY_PACKETS_ROOM } from './MessageWriter.js';
+import { recipientsOf } from './Recipients.js';
 import { writtenMessageKey } from './MessageReader.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
 
-/** The encoding's worker stage: one self-contained message per part to `recipient`, with a fresh session key. */
-export function encryptionWorker(recipient: openpgp.Key): TransformWorker {
-  return { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipient) };
+/**
+ * The encoding's worker stage: one self-contained message per part to the recipients (one session key packet
+ * each), with a fresh session key.
+ */
+export function encryptionWorker(recipients: openpgp.Key | openpgp.Key[]): TransformWorker {
+  return { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipients) };
 }
 
 /**
- * A fresh session key for one part, encrypted to `recipient` by openpgp.js; the worker stage encrypts the data
- * with it (see MessageWriter).
+ * A fresh session key for one part, encrypted to each recipient by openpgp.js; the worker stage encrypts the
+ * data with it (see MessageWriter).
  */
-async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
+async function partKeys(recipients: openpgp.Key | openpgp.Key[]): Promise<PartKeys> {
   const sessionKey = randomBytes(32);
   const sessionKeyPackets = await openpgp.encryptSessionKey({
     data: sessionKey,
     algorithm: 'aes256',
-    encryptionKeys: recipient,
+    encryptionKeys: recipients,
     format: 'binary',
   });
   return { sessionKeyPackets, sessionKey };
@@ -62,13 +66,30 @@ async function messageKey(privateKey: openpgp.PrivateKey, data: Buffer): Promise
  * wrong key stops `create` before anything is written. The manifest records the key's fingerprint.
  */
 export async function createEncryption(settings: EncryptionSettings, plugin: string): Promise<Transform> {
-  const recipient = await loadRecipient(settings);
+  const keys = await loadRecipients(settings);
+  const [recipient] = keys as [LoadedKey];
+  const { sessionKeyPackets } = await partKeys(keys.map((key) => key.key));
+  if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM)
+    throw new RastError(
+      ErrorCode.CONFIG_INVALID,
+      `${settings.where}: encryption.recipients: the ${keys.length} keys' session key packets take ${sessionKeyPackets.length} bytes, more than the ${SESSION_KEY_PACKETS_ROOM} a part has room for: name fewer keys`,
+      { key: 'encryption.recipients' },
+    );
+  // One key: the params as they always were. Several: each is listed too, the first one being `recipient`.
+  const several: Record<string, unknown> =
+    keys.length > 1 ? { recipients: keys.map((key) => ({ recipient: key.fingerprint, encryptionKey: key.encryptionFingerprint })) } : {};
   return {
     name: TRANSFORM_NAME,
     plugin,
     stage: TransformStage.ENCRYPT,
-    params: { recipient: recipient.fingerprint, encryptionKey: recipient.encryptionFingerprint, cipher: 'AES-256', packet: 'SEIPDv1' },
-    worker: encryptionWorker(recipient.key),
+    params: {
+      recipient: recipient.fingerprint,
+      encryptionKey: recipient.encryptionFingerprint,
+      ...several,
+      cipher: 'AES-256',
+      packet: 'SEIPDv1',
+    },
+    worker: encryptionWorker(keys.map((key) => key.key)),
   };
 }
 
@@ -77,8 +98,14 @@ export function createDecryption(settings: EncryptionSettings): TransformDecoder
   let loading: Promise<LoadedKey & { key: openpgp.PrivateKey }> | undefined;
   /** The private key that decrypts parts encrypted with `params`; a missing, locked or wrong key is CONFIG_INVALID or TRANSFORM_FAILED. */
   const keyFor = async (params: Record<string, unknown>) => {
-    const recipient = typeof params.recipient === 'string' ? params.recipient : undefined;
-    const needed = recipient ? `key ${formatFingerprint(recipient)}` : 'an OpenPGP key';
+    const recipients = recipientsOf(params);
+    const recipient = recipients.length > 0 ? recipients.join(', ') : undefined;
+    const needed =
+      recipients.length > 1
+        ? `keys ${recipients.map(formatFingerprint).join(' and ')} (any one of them reads it)`
+        : recipient
+          ? `key ${formatFingerprint(recipient)}`
+          : 'an OpenPGP key';
     if (!settings.keyPath) {
       const message = settings.publicKeyPath
         ? `this backup is encrypted to ${needed}, and this host has only a public key (encryption.public_key_path in ${settings.where}): it can make backups but not read them. Restore, verify, and an incremental create (which reads its parent's file index) need the private key: set encryption.key_path to it`
@@ -87,10 +114,10 @@ export function createDecryption(settings: EncryptionSettings): TransformDecoder
     }
     loading ??= loadPrivateKey(settings);
     const key = await loading;
-    if (recipient && recipient !== key.fingerprint) {
+    if (recipients.length > 0 && !recipients.includes(key.fingerprint)) {
       throw new RastError(
         ErrorCode.TRANSFORM_FAILED,
-        `this backup is encrypted to ${needed}, but encryption.key_path (${key.file}) is key ${formatFingerprint(key.fingerprint)}: set key_path to the private key ${recipient}`,
+        `this backup is encrypted to ${needed}, but encryption.key_path (${key.file}) is key ${formatFingerprint(key.fingerprint)}: set key_path to the private key ${recipients.length > 1 ? `of one of ${recipient}` : recipient}`,
         { recipient, configured: key.fingerprint },
       );
     }

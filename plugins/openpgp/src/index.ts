@@ -2,6 +2,7 @@ import { definePlugin, packageIdentity, type TransformDecoder } from '@rast-back
 import * as t from 'typanion';
 import { normaliseSettings, registerSettings } from './EncryptionSettings.js';
 import { GenerateKeyCommand } from './GenerateKeyCommand.js';
+import { recipientsOf } from './Recipients.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
@@ -31,6 +32,8 @@ export default definePlugin({
     passphrase_env: t.isOptional(t.cascade(t.isString(), [t.matchesRegExp(/^[A-Za-z_][A-Za-z0-9_]*$/)])),
     /** File (mode 0600) whose first line is the private key's passphrase. */
     passphrase_file: t.isOptional(isPath()),
+    /** More public key files every new backup is also encrypted to (e.g. an offline recovery key); any one private key reads it. */
+    recipients: t.isOptional(t.isArray(isPath())),
   },
   commands: [GenerateKeyCommand],
   apply(pipeline, options, context) {
@@ -47,6 +50,11 @@ export default definePlugin({
       },
       ready: async (params) => (await loaded()).ready?.(params),
     }));
+    pipeline.hooks.describe.tap(PLUGIN_NAME, (facts, manifest) => {
+      const params = manifest.transforms.find((transform) => transform.name === 'openpgp')?.params;
+      const recipients = params ? recipientsOf(params) : [];
+      return recipients.length > 0 ? { ...facts, 'encrypted to': recipients.join(', ') } : facts;
+    });
     if (!settings.enabled) return;
     pipeline.hooks.transforms.tapPromise(PLUGIN_NAME, async (transforms) => [
       ...transforms,

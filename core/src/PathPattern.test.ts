@@ -1,0 +1,38 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { indexPath } from './IndexPath.js';
+import { PathPattern } from './PathPattern.js';
+
+const patterns = suite('path patterns');
+
+patterns('the part of the tree a pattern can match: one path, a literal directory, or everything', () => {
+  const cases: Array<[string, string | undefined, string]> = [
+    ['/etc/fstab', 'etc/fstab', 'etc'],
+    ['file1', 'file1', '.'],
+    ['/etc/ssh/*.conf', undefined, 'etc/ssh'],
+    ['/etc/**', undefined, 'etc'],
+    ['etc/ss?/x', undefined, 'etc'],
+    ['**/id_rsa', undefined, '.'],
+    ['/', '.', '.'],
+    ['a/\\*b/c', undefined, 'a'],
+  ];
+  for (const [pattern, literal, within] of cases) {
+    const compiled = new PathPattern(pattern);
+    assert.equal([compiled.literal, compiled.within], [literal, within], pattern);
+  }
+});
+
+patterns('matches entries as --include does, dotfiles included, but not what lies below a match', () => {
+  const conf = new PathPattern('/etc/**/*.conf');
+  assert.ok(conf.matches('etc/a.conf') && conf.matches('etc/x/.hidden.conf'));
+  assert.not.ok(conf.matches('usr/etc/a.conf'));
+  const ssh = new PathPattern('/etc/ssh');
+  assert.ok(ssh.matches('etc/ssh'));
+  assert.not.ok(ssh.matches('etc/ssh/sshd_config'));
+  // A byte that is not UTF-8, as listed (\xHH) and as the index holds it (see IndexPath).
+  const binary = indexPath(Buffer.from('lat-\xe9', 'latin1'));
+  assert.is(new PathPattern('lat-\\xe9').literal, binary);
+  assert.ok(new PathPattern('lat-?').matches(binary));
+});
+
+patterns.run();

@@ -1,0 +1,28 @@
+import picomatch from 'picomatch';
+import { fromDisplayPath } from './IndexPath.js';
+
+/**
+ * A glob over index paths, in the syntax of `restore --include` (picomatch, dotfiles matched, a leading or
+ * trailing `/` ignored, `\xHH` for a byte that is not UTF-8), and the part of the tree it can match: the one
+ * path it names, or the literal directory it starts with, so that a search reads only that subtree.
+ */
+export class PathPattern {
+  readonly matches: (path: string) => boolean;
+  /** The one path the pattern names, when it has no glob characters. */
+  readonly literal?: string;
+  /** The directory every match lies in (`.` when the pattern starts with a glob). */
+  readonly within: string;
+
+  constructor(readonly pattern: string) {
+    const clean = fromDisplayPath(pattern).replace(/^\/+/, '').replace(/\/+$/, '') || '.';
+    this.matches = clean === '.' ? (path) => path === '.' : picomatch(clean, { dot: true });
+    const scanned = picomatch.scan(clean);
+    // A backslash escapes a glob character: the base is literal only up to the name holding the first one.
+    const names = scanned.negated ? [] : scanned.base.split('/');
+    const escaped = names.findIndex((name) => name.includes('\\'));
+    const plain = escaped < 0 ? names : names.slice(0, escaped);
+    if (!scanned.isGlob && !scanned.negated && escaped < 0) this.literal = clean;
+    const directory = (this.literal ? plain.slice(0, -1) : plain).filter((name) => name !== '' && name !== '.');
+    this.within = directory.length > 0 ? directory.join('/') : '.';
+  }
+}

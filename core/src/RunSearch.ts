@@ -1,0 +1,108 @@
+import type { IndexEntry } from './FileIndex.js';
+import { comparePaths, isWithin } from './IndexOrder.js';
+import { isTombstone, type IndexRecord, type IndexRun } from './IndexRun.js';
+import type { IndexView } from './IndexView.js';
+
+/** Matches one run may have for the search to keep them; a run with more is searched view by view instead. */
+const MATCHES_PER_RUN = 4096;
+/** Matches kept across runs; the runs searched first are let go first. */
+const MATCHES_KEPT = 32768;
+
+/** The last block whose first path is at or before `path` (0 when none is). */
+function blockFor(firsts: readonly string[], path: string): number {
+  let low = 0;
+  let high = firsts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (comparePaths(firsts[middle]!, path) <= 0) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+/** The first record at or after `path`. */
+function recordFor(records: readonly IndexRecord[], path: string): number {
+  let low = 0;
+  let high = records.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (comparePaths(records[middle]!.path, path) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Whether the run holds a record (an entry or a tombstone) of `path`. */
+async function holds(run: IndexRun, path: string): Promise<boolean> {
+  if (run.firsts.length === 0) return false;
+  const records = await run.readBlock(blockFor(run.firsts, path));
+  return records[recordFor(records, path)]?.path === path;
+}
+
+/**
+ * A search of many backups' indexes for the entries below one directory that pass a test. Backups of a chain
+ * lie over the same runs (see IndexView): each run is searched once, and a backup's answer is its layers'
+ * matches, each kept unless a layer above the one holding it has a record of its path (a newer entry that
+ * does not match, or a tombstone). The cost follows the runs, not backups × entries.
+ */
+export class RunSearch {
+  private readonly matched = new Map<string, IndexEntry[] | null>();
+  private kept = 0;
+
+  constructor(
+    private readonly within: string,
+    private readonly test: (path: string) => boolean,
+    private readonly perRun = MATCHES_PER_RUN,
+  ) {}
+
+  /** The run's matching entries below `within`, in index order; null when it has more than `perRun`. */
+  private async matchesOf(run: IndexRun): Promise<IndexEntry[] | null> {
+    const known = this.matched.get(run.backupId);
+    if (known !== undefined) return known;
+    const found: IndexEntry[] | null = await this.scan(run);
+    this.kept += found?.length ?? 0;
+    for (const [id, old] of this.matched) {
+      if (this.kept <= MATCHES_KEPT) break;
+      this.matched.delete(id);
+      this.kept -= old?.length ?? 0;
+    }
+    this.matched.set(run.backupId, found);
+    return found;
+  }
+
+  private async scan(run: IndexRun): Promise<IndexEntry[] | null> {
+    const found: IndexEntry[] = [];
+    if (run.firsts.length === 0) return found;
+    const first = blockFor(run.firsts, this.within);
+    for (let block = first; block < run.firsts.length; block++) {
+      const records = await run.readBlock(block);
+      for (let at = block === first ? recordFor(records, this.within) : 0; at < records.length; at++) {
+        const record = records[at]!;
+        if (!isWithin(record.path, this.within)) return found;
+        if (isTombstone(record) || !this.test(record.path)) continue;
+        if (found.length === this.perRun) return null;
+        found.push(record);
+      }
+    }
+    return found;
+  }
+
+  /** The view's matching entries below `within`, in index order; undefined when a run had too many to keep (scan the view). */
+  async search(view: IndexView): Promise<IndexEntry[] | undefined> {
+    const candidates: Array<{ entry: IndexEntry; layer: number }> = [];
+    for (const [layer, run] of view.layers.entries()) {
+      const matches = await this.matchesOf(run);
+      if (matches === null) return undefined;
+      for (const entry of matches) candidates.push({ entry, layer });
+    }
+    candidates.sort((a, b) => comparePaths(a.entry.path, b.entry.path) || a.layer - b.layer);
+    const found: IndexEntry[] = [];
+    for (const [at, { entry, layer }] of candidates.entries()) {
+      if (at > 0 && candidates[at - 1]!.entry.path === entry.path) continue;
+      let shadowed = false;
+      for (let above = 0; above < layer && !shadowed; above++) shadowed = await holds(view.layers[above]!, entry.path);
+      if (!shadowed) found.push(entry);
+    }
+    return found;
+  }
+}
