@@ -13,15 +13,20 @@ import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient, type LoadedKey } from './KeyFiles.js';
 import type { MessageKey } from './DecryptionStage.js';
 import type { PartKeys } from './EncryptionStage.js';
+import { expectedLiteralName, LITERAL_NAME_IS_KEY } from './LiteralName.js';
 import { messageBound } from './MessageWriter.js';
 import { writtenMessageKey } from './MessageReader.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
 
-/** The encoding's worker stage: one self-contained message per part to `recipient`, with a fresh session key. */
+/** The encoding's worker stage: one self-contained message per part to `recipient`, with a fresh session key, bound to the part's key. */
 export function encryptionWorker(recipient: openpgp.Key): TransformWorker {
-  return { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipient) };
+  return {
+    module: new URL('./EncryptionStage.js', import.meta.url).href,
+    bound: messageBound,
+    prepare: async (object) => ({ ...(await partKeys(recipient)), literalName: object.key }),
+  };
 }
 
 /**
@@ -44,17 +49,23 @@ async function partKeys(recipient: openpgp.Key): Promise<PartKeys> {
  * only): the session key is decrypted here by openpgp.js, the data in the worker stage.
  */
 export function decryptionWorker(privateKey: openpgp.PrivateKey): DecoderWorker {
-  return { module: DECRYPTION_STAGE, prepare: async (data) => messageKey(privateKey, data) };
+  return { module: DECRYPTION_STAGE, prepare: async (data, params, object) => messageKey(privateKey, data, params, object) };
 }
 
 const DECRYPTION_STAGE = new URL('./DecryptionStage.js', import.meta.url).href;
 
-async function messageKey(privateKey: openpgp.PrivateKey, data: Buffer): Promise<MessageKey> {
+async function messageKey(
+  privateKey: openpgp.PrivateKey,
+  data: Buffer,
+  params: Record<string, unknown> = {},
+  object?: { key: string },
+): Promise<MessageKey> {
+  const literalName = expectedLiteralName(params, object);
   const written = await writtenMessageKey(data, privateKey);
-  if (written) return { written };
+  if (written) return { written, literalName };
   const message = await openpgp.readMessage({ binaryMessage: data });
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
-  return { other: { data: sessionKey!.data, algorithm: sessionKey!.algorithm! } };
+  return { other: { data: sessionKey!.data, algorithm: sessionKey!.algorithm! }, literalName };
 }
 
 /**
@@ -67,7 +78,13 @@ export async function createEncryption(settings: EncryptionSettings, plugin: str
     name: TRANSFORM_NAME,
     plugin,
     stage: TransformStage.ENCRYPT,
-    params: { recipient: recipient.fingerprint, encryptionKey: recipient.encryptionFingerprint, cipher: 'AES-256', packet: 'SEIPDv1' },
+    params: {
+      recipient: recipient.fingerprint,
+      encryptionKey: recipient.encryptionFingerprint,
+      cipher: 'AES-256',
+      packet: 'SEIPDv1',
+      literalName: LITERAL_NAME_IS_KEY,
+    },
     worker: encryptionWorker(recipient.key),
   };
 }
@@ -97,7 +114,7 @@ export function createDecryption(settings: EncryptionSettings): TransformDecoder
     return key.key;
   };
   return {
-    worker: { module: DECRYPTION_STAGE, prepare: async (data, params) => messageKey(await keyFor(params), data) },
+    worker: { module: DECRYPTION_STAGE, prepare: async (data, params, object) => messageKey(await keyFor(params), data, params, object) },
     async ready(params) {
       await keyFor(params);
     },
