@@ -40,8 +40,11 @@ async function loadHostKey(signing: SigningSettings, file: string): Promise<open
 export async function createSigner(signing: SigningSettings, encryption: EncryptionSettings): Promise<ManifestSigner> {
   let key: openpgp.PrivateKey;
   if (signing.keyPath) key = await loadHostKey(signing, signing.keyPath);
-  else if (encryption.keyPath) key = (await loadPrivateKey(encryption)).key;
-  else
+  else if (encryption.keyPath) {
+    // The recipient first: its checks say what is wrong with the key files as the encryption does.
+    await loadRecipient(encryption);
+    key = (await loadPrivateKey(encryption)).key;
+  } else
     throw signingError(
       signing,
       'signing.key_path',
