@@ -133,7 +133,8 @@ export class Catalog {
     const limit = pLimit(MANIFEST_READS);
     const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Found | undefined> => {
       const copy = cached.get(id);
-      if (copy?.size === size && copy.version === version && (copy.signature || !verifier)) {
+      // A copy whose signature was refused is checked again (its signature may have been put right since).
+      if (copy?.size === size && copy.version === version && (!verifier || (copy.signature && !('problem' in copy.signature)))) {
         kept.set(id, copy);
         return copy;
       }
