@@ -56,7 +56,7 @@ export class BackupGraph {
       });
     }
     const chain = [...parents.reverse(), manifest];
-    for (const member of chain) await this.catalog.checkAuthenticated(member);
+    await this.catalog.checkAuthenticated(chain);
     return chain;
   }
 

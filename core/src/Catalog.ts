@@ -221,28 +221,35 @@ export class Catalog {
   }
 
   /**
-   * Throws BACKUP_UNAUTHENTICATED naming the backup when the catalog refused it (a bad or untrusted signature,
-   * or unsigned where it may not be); warns once when it is an unsigned backup from before signing.
+   * Throws BACKUP_UNAUTHENTICATED naming the backup when the catalog refused one of `manifests` (a bad or
+   * untrusted signature, or unsigned where it may not be); warns once, in one line, of those that are unsigned
+   * backups from before signing.
    */
-  async checkAuthenticated(manifest: Manifest): Promise<void> {
-    const entry = (await this.entries()).find((candidate) => candidate.manifest.id === manifest.id);
-    if (!entry) return;
-    const refused = unauthenticated(manifest.id, entry.authentication);
-    if (refused) throw refused;
-    if (entry.authentication.status === 'unsigned' && !this.warned.has(manifest.id)) {
-      this.warned.add(manifest.id);
-      this.log.warn(`backup ${manifest.id} is unsigned (made before manifests were signed): it is not authenticated`);
+  async checkAuthenticated(manifests: Manifest[], options: { warn?: boolean } = {}): Promise<void> {
+    const entries = new Map((await this.entries()).map((entry) => [entry.manifest.id, entry]));
+    const unsigned: string[] = [];
+    for (const { id } of manifests) {
+      const authentication = entries.get(id)?.authentication;
+      if (!authentication) continue;
+      const refused = unauthenticated(id, authentication);
+      if (refused) throw refused;
+      if (authentication.status === 'unsigned' && !this.warned.has(id)) unsigned.push(id);
     }
+    if (unsigned.length === 0 || options.warn === false) return;
+    for (const id of unsigned) this.warned.add(id);
+    const which = unsigned.length === 1 ? `backup ${unsigned[0]} is` : `backups ${unsigned.join(', ')} are`;
+    this.log.warn(`${which} unsigned (made before manifests were signed): not authenticated`);
   }
 
   /**
-   * Resolves a full id, a unique prefix, or `latest`, and checks that it is authenticated (see
+   * Resolves a full id, a unique prefix, or `latest`, and checks that it is not refused (see
    * checkAuthenticated) unless `unauthenticated` (delete). An empty or blank reference is a usage error, never a
    * prefix of every id.
    */
   async resolve(reference: string, options: { unauthenticated?: boolean } = {}): Promise<CatalogEntry> {
     const entry = await this.find(reference);
-    if (!options.unauthenticated) await this.checkAuthenticated(entry.manifest);
+    // Refused ones stop here; the warning for unsigned ones comes with the chain (one line for all of them).
+    if (!options.unauthenticated) await this.checkAuthenticated([entry.manifest], { warn: false });
     return entry;
   }
 

@@ -218,14 +218,16 @@ testNeeding(
     const { home, repository: repo, config, key, fresh, create } = await repository();
     const plain = `key_path = ${JSON.stringify(key.privateKeyFile)}`;
     await writeConfig(config, repo, `${plain}\n\n[signing]\nenabled = false`);
-    const old = create();
+    const oldFull = create();
+    const old = create(['--parent', oldFull.id]);
     await writeConfig(config, repo, plain);
     const restored = await fresh(['restore', old.id, path.join(home, 'old')]);
     assert.is(restored.status, 0, restored.stderr);
-    assert.match(restored.stderr, new RegExp(`warning: backup ${old.id} is unsigned \\(made before manifests were signed\\)`));
-    assert.is(restored.stderr.match(/unsigned/g)!.length, 1, restored.stderr);
+    assert.equal(restored.stderr.trim().split('\n'), [
+      `rast-backup: warning: backups ${oldFull.id}, ${old.id} are unsigned (made before manifests were signed): not authenticated`,
+    ]);
     const signed = create();
-    assert.equal((await readManifest(repo, signed.id)).unsignedAccepted, [old.id]);
+    assert.equal((await readManifest(repo, signed.id)).unsignedAccepted, [oldFull.id, old.id]);
     await writeConfig(config, repo, `${plain}\n\n[signing]\nenabled = false`);
     const planted = create();
     await writeConfig(config, repo, plain);
@@ -234,7 +236,7 @@ testNeeding(
     const list = JSON.parse((await fresh(['list', '--json'])).stdout) as Json[];
     assert.equal(
       list.map((entry) => entry.signature),
-      ['unsigned', 'signed', 'refused'],
+      ['unsigned', 'unsigned', 'signed', 'refused'],
     );
   },
 );
