@@ -251,7 +251,7 @@ const values: ConfigCase[] = [
     name: 'signing.trusted not a fingerprint',
     text: `${storage}[signing]\ntrusted = ["not a fingerprint"]\n`,
     status: 2,
-    pattern: /RB002: .*: signing\.trusted\[0\]: /,
+    pattern: /RB002: .*: signing\.trusted: \.\[0\]: .*"not a fingerprint"/,
   },
   {
     name: 'signing.key_path a number',
