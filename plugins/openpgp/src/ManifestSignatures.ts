@@ -41,9 +41,14 @@ export async function createSigner(signing: SigningSettings, encryption: Encrypt
   let key: openpgp.PrivateKey;
   if (signing.keyPath) key = await loadHostKey(signing, signing.keyPath);
   else if (encryption.keyPath) {
-    // The recipient first: its checks say what is wrong with the key files as the encryption does.
-    await loadRecipient(encryption);
-    key = (await loadPrivateKey(encryption)).key;
+    key = await loadPrivateKey(encryption).then(
+      (loaded) => loaded.key,
+      // Let the encryption's checks say what is wrong with the key files, as create would without signing.
+      async (error: unknown) => {
+        await loadRecipient(encryption);
+        throw error;
+      },
+    );
   } else
     throw signingError(
       signing,
