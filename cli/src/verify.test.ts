@@ -197,16 +197,18 @@ const encrypted = (async () => {
   const keys = path.join(home, 'keys');
   await mkdir(keys);
   const passphrase = { RAST_TEST_PASSPHRASE: 'correct horse battery' };
-  for (const [name, environment] of [
-    ['locked.key', passphrase],
-    ['other.key', {}],
+  const fingerprints: string[] = [];
+  for (const [name, flags, environment] of [
+    ['locked.key', ['--passphrase-env', 'RAST_TEST_PASSPHRASE'], passphrase],
+    ['other.key', [], {}],
+    ['host.key', ['--signing'], {}],
   ] as const) {
-    const generated = cli(
-      ['generate-key', '--output', path.join(keys, name), ...(name === 'locked.key' ? ['--passphrase-env', 'RAST_TEST_PASSPHRASE'] : [])],
-      environment,
-    );
+    const generated = cli(['generate-key', '--output', path.join(keys, name), '--json', ...flags], environment);
     assert.is(generated.status, 0, generated.stderr);
+    fingerprints.push(JSON.parse(generated.stdout).fingerprint);
   }
+  // Every host trusts the backups' signers (the encryption key, the write-only host's signing key): what is tested is decoding.
+  const trusted = `\n[signing]\ntrusted = ${JSON.stringify([fingerprints[0], fingerprints[2]])}\n`;
   await copyFile(path.join(keys, 'locked.key'), path.join(keys, 'shared.key'));
   await chmod(path.join(keys, 'shared.key'), 0o644);
   const repository = path.join(home, 'repository');
@@ -218,12 +220,15 @@ const encrypted = (async () => {
     );
     return file;
   };
-  const key = (name: string) => `key_path = ${JSON.stringify(path.join(keys, name))}`;
+  const key = (name: string) => `key_path = ${JSON.stringify(path.join(keys, name))}${trusted}`;
   const configs = {
     right: await configFile('right.toml', key('locked.key')),
     wrongKey: await configFile('wrong-key.toml', key('other.key')),
     sharedKey: await configFile('shared-key.toml', key('shared.key')),
-    writeOnly: await configFile('write-only.toml', `public_key_path = ${JSON.stringify(path.join(keys, 'locked.key.pub'))}`),
+    writeOnly: await configFile(
+      'write-only.toml',
+      `public_key_path = ${JSON.stringify(path.join(keys, 'locked.key.pub'))}${trusted}key_path = ${JSON.stringify(path.join(keys, 'host.key'))}`,
+    ),
   };
   const source = path.join(home, 'source');
   await mkdir(source);

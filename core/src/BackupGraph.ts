@@ -34,7 +34,10 @@ export function walkParents<T extends Linked>(start: T, byId: ReadonlyMap<string
 export class BackupGraph {
   constructor(private readonly catalog: Catalog) {}
 
-  /** The backups a restore of `manifest` needs, from the full backup to `manifest`, oldest first; PARENT_INVALID when a parent is missing or the parents loop. */
+  /**
+   * The backups a restore of `manifest` needs, from the full backup to `manifest`, oldest first; PARENT_INVALID
+   * when a parent is missing or the parents loop, BACKUP_UNAUTHENTICATED when one of them is refused.
+   */
   async chain(manifest: Manifest): Promise<Manifest[]> {
     const { parents, end } = await this.walk(manifest);
     if (end.at === 'loop')
@@ -52,7 +55,9 @@ export class BackupGraph {
         parent: end.id,
       });
     }
-    return [...parents.reverse(), manifest];
+    const chain = [...parents.reverse(), manifest];
+    await this.catalog.checkAuthenticated(chain);
+    return chain;
   }
 
   /** Ids of the backups above `manifest` on its chain of parents, as far as the catalog has them; a loop ends it (and may hold `manifest` itself). */

@@ -1,14 +1,22 @@
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
+import { authenticate, checkSignature, unauthenticated, type Authentication, type SignatureCheck } from './ManifestAuthentication.js';
 import { ManifestCache, type CachedManifest } from './ManifestCache.js';
 import { parseManifest, type Manifest } from './Manifest.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
-import type { Logger, Sink } from './types.js';
+import type { Logger, ManifestVerifier, Sink } from './types.js';
 
-/** One backup as the catalog sees it: its manifest and the sinks holding a committed copy. */
+/** One backup as the catalog sees it: its manifest, the sinks holding a committed copy, and whether it is authenticated. */
 export interface CatalogEntry {
   manifest: Manifest;
   sinks: string[];
+  authentication: Authentication;
+}
+
+/** A manifest one sink holds, with its signature check. */
+interface Found {
+  manifest: Manifest;
+  signature?: SignatureCheck;
 }
 
 /** A manifest that a sink holds and that does not parse: its backup is in no catalog, but it is there. */
@@ -40,12 +48,16 @@ export class Catalog {
   private unreadableSinks: Array<{ sink: Sink; error: Error }> = [];
   /** Manifests the last catalog could not parse, in the sinks' order. */
   private damaged: DamagedManifest[] = [];
+  /** Unsigned backups already warned about by this process. */
+  private readonly warned = new Set<string>();
 
   constructor(
     readonly sinks: Sink[],
     private readonly log: Logger,
     /** This host's copies of manifests already read (see ManifestCache); none by default. */
     private readonly manifestCache = new ManifestCache(undefined),
+    /** The signature checker when signing is on (the `verifier` hook); none by default. */
+    private readonly verifier: () => Promise<ManifestVerifier | undefined> = async () => undefined,
   ) {}
 
   /**
@@ -55,23 +67,28 @@ export class Catalog {
    */
   async entries(): Promise<CatalogEntry[]> {
     if (this.cached) return this.cached;
-    const byId = new Map<string, CatalogEntry>();
+    const byId = new Map<string, Found & { sinks: string[] }>();
     const unreadable: Array<{ sink: Sink; error: Error }> = [];
     const damaged: DamagedManifest[] = [];
+    const verifier = await this.verifier();
     for (const sink of this.sinks) {
-      let found: Manifest[];
+      let found: Found[];
       let damagedHere: DamagedManifest[];
       try {
-        ({ found, damaged: damagedHere } = await this.readManifests(sink));
+        ({ found, damaged: damagedHere } = await this.readManifests(sink, verifier));
       } catch (error) {
         unreadable.push({ sink, error: error as Error });
         continue;
       }
       damaged.push(...damagedHere);
-      for (const manifest of found) {
-        const entry = byId.get(manifest.id);
-        if (entry) entry.sinks.push(sink.name);
-        else byId.set(manifest.id, { manifest, sinks: [sink.name] });
+      for (const copy of found) {
+        const entry = byId.get(copy.manifest.id);
+        if (!entry) byId.set(copy.manifest.id, { ...copy, sinks: [sink.name] });
+        else {
+          entry.sinks.push(sink.name);
+          // A sink whose copy is signed wins over one whose copy is not (or is badly signed).
+          if (entry.signature && !('signer' in entry.signature) && copy.signature && 'signer' in copy.signature) Object.assign(entry, copy);
+        }
       }
     }
     if (unreadable.length > 0 && unreadable.length === this.sinks.length) {
@@ -87,8 +104,15 @@ export class Catalog {
     }
     this.unreadableSinks = unreadable;
     this.damaged = damaged;
+    const copies = [...byId.values()];
+    const authentications = authenticate(verifier, copies);
+    const entries = copies.map(({ manifest, sinks }, index): CatalogEntry => ({
+      manifest,
+      sinks,
+      authentication: authentications[index]!,
+    }));
     const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
-    this.cached = [...byId.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    this.cached = entries.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     return this.cached;
   }
 
@@ -96,7 +120,7 @@ export class Catalog {
    * The good manifests one sink holds: the listing, then each manifest from this host's cache or, when new
    * since the last run, from the sink (several at once). Damaged copies are reported and returned apart.
    */
-  private async readManifests(sink: Sink): Promise<{ found: Manifest[]; damaged: DamagedManifest[] }> {
+  private async readManifests(sink: Sink, verifier: ManifestVerifier | undefined): Promise<{ found: Found[]; damaged: DamagedManifest[] }> {
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
@@ -107,11 +131,12 @@ export class Catalog {
     let changed = false;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
-    const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Manifest | undefined> => {
+    const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Found | undefined> => {
       const copy = cached.get(id);
-      if (copy?.size === size && copy.version === version) {
+      // A copy whose signature was refused is checked again (its signature may have been put right since).
+      if (copy?.size === size && copy.version === version && (!verifier || (copy.signature && !('problem' in copy.signature)))) {
         kept.set(id, copy);
-        return copy.manifest;
+        return copy;
       }
       changed = true;
       let data: Buffer;
@@ -128,8 +153,9 @@ export class Catalog {
         damaged.push({ id, sink: sink.name, key, problem: problem ?? 'unreadable' });
         return undefined;
       }
-      kept.set(id, { size, version, manifest });
-      return manifest;
+      const signature = verifier ? await checkSignature(verifier, sink, manifest, data) : undefined;
+      kept.set(id, { size, version, manifest, signature });
+      return { manifest, signature };
     };
     const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);
     if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
@@ -194,8 +220,40 @@ export class Catalog {
     this.damaged = [];
   }
 
-  /** Resolves a full id, a unique prefix, or `latest`. An empty or blank reference is a usage error, never a prefix of every id. */
-  async resolve(reference: string): Promise<CatalogEntry> {
+  /**
+   * Throws BACKUP_UNAUTHENTICATED naming the backup when the catalog refused one of `manifests` (a bad or
+   * untrusted signature, or unsigned where it may not be); warns once, in one line, of those that are unsigned
+   * backups from before signing.
+   */
+  async checkAuthenticated(manifests: Manifest[], options: { warn?: boolean } = {}): Promise<void> {
+    const entries = new Map((await this.entries()).map((entry) => [entry.manifest.id, entry]));
+    const unsigned: string[] = [];
+    for (const { id } of manifests) {
+      const authentication = entries.get(id)?.authentication;
+      if (!authentication) continue;
+      const refused = unauthenticated(id, authentication);
+      if (refused) throw refused;
+      if (authentication.status === 'unsigned' && !this.warned.has(id)) unsigned.push(id);
+    }
+    if (unsigned.length === 0 || options.warn === false) return;
+    for (const id of unsigned) this.warned.add(id);
+    const which = unsigned.length === 1 ? `backup ${unsigned[0]} is` : `backups ${unsigned.join(', ')} are`;
+    this.log.warn(`${which} unsigned (made before manifests were signed): not authenticated`);
+  }
+
+  /**
+   * Resolves a full id, a unique prefix, or `latest`, and checks that it is not refused (see
+   * checkAuthenticated) unless `unauthenticated` (delete). An empty or blank reference is a usage error, never a
+   * prefix of every id.
+   */
+  async resolve(reference: string, options: { unauthenticated?: boolean } = {}): Promise<CatalogEntry> {
+    const entry = await this.find(reference);
+    // Refused ones stop here; the warning for unsigned ones comes with the chain (one line for all of them).
+    if (!options.unauthenticated) await this.checkAuthenticated([entry.manifest], { warn: false });
+    return entry;
+  }
+
+  private async find(reference: string): Promise<CatalogEntry> {
     if (reference.trim() === '')
       throw new RastError(
         ErrorCode.USAGE,

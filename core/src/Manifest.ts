@@ -27,6 +27,13 @@ export interface Manifest {
   /** Bytes stored per sink (parts and index). */
   storedSize: number;
   plugins: Record<string, string>;
+  /** The key that signed this manifest (`backups/<id>.json.sig`), when signing is on. */
+  signer?: { fingerprint: string; publicKey: string };
+  /**
+   * Signed manifests only: the unsigned backups (made before signing was on) that this one vouches for, so
+   * that they still restore (with a warning) while an unsigned manifest added later is refused.
+   */
+  unsignedAccepted?: string[];
 }
 
 export interface PartRecord {
@@ -66,9 +73,18 @@ const isManifest = t.isObject(
     size: t.isNumber(),
     storedSize: t.isNumber(),
     plugins: t.isRecord(t.isString()),
+    signer: t.isOptional(
+      t.isObject({ fingerprint: t.cascade(t.isString(), [t.matchesRegExp(/^[0-9A-F]{40,64}$/)]), publicKey: t.isString() }),
+    ),
+    unsignedAccepted: t.isOptional(t.isArray(t.isString())),
   },
   { extra: t.isUnknown() },
 );
+
+/** A manifest's bytes as stored: what its signature covers. */
+export function manifestBytes(manifest: Manifest): Buffer {
+  return Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+}
 
 /** Parses a stored manifest; returns the reasons it is not one. */
 export function parseManifest(data: Buffer, expectedId: string): { manifest?: Manifest; problem?: string } {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
+import type { SignatureCheck } from './ManifestAuthentication.js';
 import type { Manifest } from './Manifest.js';
 import type { Sink } from './types.js';
 
@@ -10,12 +11,15 @@ export interface CachedManifest {
   size: number;
   version?: string;
   manifest: Manifest;
+  /** Its signature as checked when read; absent when signing was off then (read again once it is on). */
+  signature?: SignatureCheck;
 }
 
-const FORMAT = 'rast-backup/manifest-cache/2';
+/** Version 3: manifests are kept with their signature check (version 2's were not checked: they are read again). */
+const FORMAT = 'rast-backup/manifest-cache/3';
 
 /**
- * The manifests this host has read and checked, one file per sink in its state directory. A committed
+ * The manifests this host has read and checked (their signature too, when signing is on), one file per sink in its state directory. A committed
  * manifest is never rewritten in place, so the copy of a key the sink still lists, at the listed size and
  * version (an S3 ETag), is that manifest: the catalog reads only the listing and the manifests that are
  * new since the last run. The manifests in the sinks stay the truth; a missing or unreadable cache only

@@ -3,7 +3,7 @@ import { ErrorCode, RastError } from './errors.js';
 import type { DecoderJob, DecoderResult } from './PartWorker.js';
 import { stageError } from './StageFailure.js';
 import { transferList } from './Transfer.js';
-import type { DecoderWorker } from './types.js';
+import type { DecoderWorker, StoredObject } from './types.js';
 import { workerPool } from './WorkerPool.js';
 
 /**
@@ -24,12 +24,17 @@ function turnOf(module: string): LimitFunction {
 
 /**
  * Undoes one transform of a stored part: the decoder stage's `prepare` on this thread, its stage in the
- * core's worker pool. Takes `data` over (its memory is moved to the worker when it owns all of it, else
+ * core's worker pool; `object` is where `data` was read from. Takes `data` over (its memory is moved to the worker when it owns all of it, else
  * copied). A stage's RastError keeps its code; any other failure is an Error with the stage's message.
  */
-export async function decodePart(worker: DecoderWorker, data: Buffer, params: Record<string, unknown>): Promise<Buffer> {
+export async function decodePart(
+  worker: DecoderWorker,
+  data: Buffer,
+  params: Record<string, unknown>,
+  object?: StoredObject,
+): Promise<Buffer> {
   const { module, options, prepare } = worker;
-  const job: DecoderJob = { module, options, prepared: await prepare?.(data, params), data };
+  const job: DecoderJob = { module, options, prepared: await prepare?.(data, params, object), data };
   let result: DecoderResult;
   try {
     result = await turnOf(module)(() => workerPool().run(job, { name: 'decode', transferList: transferList(data) }));

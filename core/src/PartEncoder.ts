@@ -106,7 +106,11 @@ export class PartEncoder {
     const stages = [];
     for (const transform of this.transforms) {
       const worker = transform.worker;
-      stages.push({ module: worker.module, options: worker.options, prepared: await this.step(transform, key, () => worker.prepare?.()) });
+      stages.push({
+        module: worker.module,
+        options: worker.options,
+        prepared: await this.step(transform, key, () => worker.prepare?.({ key })),
+      });
     }
     let job: EncoderJob;
     let transferList: ArrayBuffer[] = [];

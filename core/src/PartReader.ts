@@ -68,7 +68,7 @@ export class PartReader {
       const decoder = this.decoderFor(transform.name);
       if (!decoder) throw noDecoder(manifest, transform);
       try {
-        data = await decodePart(decoder.worker, data, transform.params);
+        data = await decodePart(decoder.worker, data, transform.params, { key: part.key });
       } catch (error) {
         if (error instanceof RastError) throw error;
         throw new RastError(

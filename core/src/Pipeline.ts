@@ -11,6 +11,8 @@ import { pluginFailed } from './errors.js';
 import type { Manifest } from './Manifest.js';
 import type {
   Format,
+  ManifestSigner,
+  ManifestVerifier,
   OccupiedPath,
   OperationEvent,
   ParentRequest,
@@ -51,6 +53,11 @@ export class Pipeline {
     partStored: new SyncHook<[PartEvent]>(['part']),
     /** Waterfall: the last chance to add facts to a manifest before it is committed. */
     manifest: new SyncWaterfallHook<[Manifest]>(['manifest']),
+    /**
+     * Bail: the plugin that signs new manifests returns its signer, its key loaded (create calls it before it
+     * writes anything, so a missing key stops it there); undefined from every plugin: manifests are unsigned.
+     */
+    signer: new AsyncSeriesBailHook<[], ManifestSigner | undefined>([]),
 
     // --- after create and delete ---
     /** A backup was removed from every sink: release what plugins keep for it (local snapshots). */
@@ -63,7 +70,9 @@ export class Pipeline {
      */
     occupiedPaths: new AsyncSeriesWaterfallHook<[OccupiedPath[]]>(['paths']),
 
-    // --- restore: fetch → untransform → deserialize ---
+    // --- reading: authenticate → fetch → untransform → deserialize ---
+    /** Bail: the plugin that checks manifests' signatures returns its verifier; undefined from every plugin: signing is off. */
+    verifier: new AsyncSeriesBailHook<[], ManifestVerifier | undefined>([]),
     /** Decoders by transform name, for the transforms a manifest records. */
     untransform: new HookMap<SyncBailHook<[], TransformDecoder | undefined>>(() => new SyncBailHook<[], TransformDecoder | undefined>()),
 

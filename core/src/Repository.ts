@@ -5,7 +5,7 @@ import { IndexCache } from './IndexCache.js';
 import { IndexStore } from './IndexStore.js';
 import { ManifestCache } from './ManifestCache.js';
 import { PartReader } from './PartReader.js';
-import type { Logger, Sink, TransformDecoder } from './types.js';
+import type { Logger, ManifestVerifier, Sink, TransformDecoder } from './types.js';
 
 /**
  * The repository format over every configured sink, as four views: the `catalog` of what the sinks hold
@@ -28,8 +28,10 @@ export class Repository {
     manifestCache = new ManifestCache(undefined),
     /** This host's copies of the file indexes it wrote (see IndexCache); none by default. */
     indexCache = new IndexCache(undefined),
+    /** The signature checker when signing is on (the `verifier` hook); none by default. */
+    verifier: () => Promise<ManifestVerifier | undefined> = async () => undefined,
   ) {
-    this.catalog = new Catalog(sinks, log, manifestCache);
+    this.catalog = new Catalog(sinks, log, manifestCache, verifier);
     this.graph = new BackupGraph(this.catalog);
     this.parts = new PartReader(sinks, decoderFor, log, readAhead);
     this.indexes = new IndexStore(this.parts, this.graph, indexCache, log);

@@ -7,6 +7,8 @@ const DATA_ROOT = 'data/';
 export const RepositoryKeys = Object.freeze({
   manifestPrefix: MANIFEST_ROOT,
   manifest: (id: string) => `${MANIFEST_ROOT}${id}.json`,
+  /** The manifest's detached OpenPGP signature, written before it (a leftover of `id` while no manifest is there). */
+  signature: (id: string) => `${MANIFEST_ROOT}${id}.json.sig`,
   /** Temporaries of `id`'s manifest start with this. */
   manifestTemporaryPrefix: (id: string) => `${MANIFEST_ROOT}${id}.json.`,
   dataRoot: DATA_ROOT,

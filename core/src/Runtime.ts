@@ -149,6 +149,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     validated.backup.concurrency,
     new ManifestCache(state),
     indexCache,
+    () => pipeline.hooks.verifier.promise(),
   );
   runtime = {
     config,

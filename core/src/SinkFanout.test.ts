@@ -1,13 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
-import type { Manifest, PartRecord } from './Manifest.js';
+import { manifestBytes, type Manifest, type PartRecord } from './Manifest.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import { SinkFanout } from './SinkFanout.js';
 import { MemorySink, silentLogger } from './testing.js';
 
 const fanout = suite('SinkFanout');
 const id = 'b-test';
+const unsigned = (manifest: Manifest) => ({ manifest, data: manifestBytes(manifest) });
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -28,7 +29,7 @@ fanout('puts to every sink; commits the manifest durably in each, the parts not'
   await store.put(RepositoryKeys.part(id, 0), part);
   await store.flush();
   await store.checkStillStored([record(RepositoryKeys.part(id, 0), part)]);
-  await store.commit(manifest);
+  await store.commit(unsigned(manifest));
   for (const sink of [first, second]) {
     assert.ok(sink.objects.has(RepositoryKeys.part(id, 0)));
     assert.equal([...sink.durable], [RepositoryKeys.manifest(id)]);
@@ -46,7 +47,7 @@ fanout('a failing sink is dropped with a warning; the others carry on and the ba
   assert.equal(store.working, [second]);
   assert.is(log.warnings.length, 1);
   assert.match(log.warnings[0]!, 'first');
-  await store.commit(manifest);
+  await store.commit(unsigned(manifest));
   assert.not.ok(first.objects.has(RepositoryKeys.manifest(id)));
   assert.ok(second.objects.has(RepositoryKeys.manifest(id)));
   const partial = store.partialCommit();
@@ -87,7 +88,7 @@ fanout('a sink whose flush fails is dropped; after the commit, cleanUp removes i
   await store.put(RepositoryKeys.part(id, 0), Buffer.from('a'));
   await store.flush();
   assert.equal(store.working, [second]);
-  await store.commit(manifest);
+  await store.commit(unsigned(manifest));
   await store.cleanUp();
   assert.is(first.objects.size, 0);
   assert.is(second.objects.size, 2);
@@ -97,11 +98,11 @@ fanout('a manifest write that fails drops the sink and deletes its copy', async 
   const [first, second] = [new MemorySink('first'), new MemorySink('second')];
   first.failPutsMatching = /backups\//;
   const store = new SinkFanout([first, second], id, silentLogger());
-  await store.commit(manifest);
+  await store.commit(unsigned(manifest));
   assert.ok(first.calls.includes(`delete ${RepositoryKeys.manifest(id)}`));
   assert.equal(store.working, [second]);
   second.failPutsMatching = /backups\//;
-  assert.is(await codeOf(new SinkFanout([second], id, silentLogger()).commit(manifest)), ErrorCode.SINK_FAILED);
+  assert.is(await codeOf(new SinkFanout([second], id, silentLogger()).commit(unsigned(manifest))), ErrorCode.SINK_FAILED);
 });
 
 fanout.run();

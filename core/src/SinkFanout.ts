@@ -1,5 +1,6 @@
 import { ErrorCode, RastError } from './errors.js';
-import type { Manifest, PartRecord } from './Manifest.js';
+import type { PartRecord } from './Manifest.js';
+import type { SignedManifest } from './ManifestSigning.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Logger, Sink } from './types.js';
 
@@ -88,14 +89,22 @@ export class SinkFanout {
   }
 
   /**
-   * Writes the manifest, durably, to every working sink: the commit point. A sink that fails here is dropped, and
-   * its copy of the manifest removed in case the write landed after all.
+   * Writes the manifest, durably, to every working sink: the commit point; its signature first, so that a listed
+   * backup always has it. A sink that fails here is dropped, and its copies removed in case a write landed after all.
    */
-  async commit(manifest: Manifest): Promise<void> {
-    const data = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+  async commit({ manifest, data, signature }: SignedManifest): Promise<void> {
     const key = RepositoryKeys.manifest(manifest.id);
+    const signatureKey = RepositoryKeys.signature(manifest.id);
     const sinks = this.working;
-    const results = await Promise.allSettled(sinks.map((sink) => sink.put(key, data, { durable: true })));
+    const results = await Promise.allSettled(
+      sinks.map(async (sink) => {
+        if (signature) {
+          this.written.add(signatureKey);
+          await sink.put(signatureKey, signature, { durable: true });
+        }
+        await sink.put(key, data, { durable: true });
+      }),
+    );
     const failed = sinks.filter((_, index) => results[index]!.status === 'rejected');
     for (const sink of failed) {
       this.drop(
@@ -103,7 +112,7 @@ export class SinkFanout {
         sinkError(sink, `could not commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error),
       );
     }
-    await Promise.allSettled(failed.map((sink) => sink.delete(key)));
+    await Promise.allSettled(failed.map(async (sink) => (await sink.delete(key), await sink.delete(signatureKey))));
     this.throwIfNoneLeft();
   }
 

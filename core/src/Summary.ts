@@ -1,10 +1,20 @@
 import type { CatalogEntry } from './Catalog.js';
+import type { Authentication } from './ManifestAuthentication.js';
 
 /** What `list --json` prints for each backup (the CLI contract in docs/cli.md). */
 export interface BackupSummary {
   id: string;
-  /** `complete` for committed backups (`list --all` adds `incomplete` leftovers). */
-  status: 'complete';
+  /**
+   * `complete` for committed backups, `unauthenticated` for those whose signature is bad, by a key the config
+   * does not trust, or missing where it is needed (`list` adds `damaged` manifests, `list --all` `incomplete` leftovers).
+   */
+  status: 'complete' | 'unauthenticated';
+  /** `signed` (by a trusted key), `unsigned` (from before signing), `unchecked` (signing is off), `refused`. */
+  signature: Authentication['status'];
+  /** The fingerprint of the key that signed it, when signed. */
+  signer: string | null;
+  /** Why it is refused, when it is. */
+  problem?: string;
   name: string | null;
   tags: string[];
   parent: string | null;
@@ -21,10 +31,13 @@ export interface BackupSummary {
 }
 
 export function summarize(entry: CatalogEntry): BackupSummary {
-  const { manifest } = entry;
+  const { manifest, authentication } = entry;
   return {
     id: manifest.id,
-    status: 'complete',
+    status: authentication.status === 'refused' ? 'unauthenticated' : 'complete',
+    signature: authentication.status,
+    signer: authentication.status === 'signed' ? authentication.signer : null,
+    ...(authentication.status === 'refused' ? { problem: authentication.problem } : {}),
     name: manifest.name,
     tags: manifest.tags,
     parent: manifest.parent,

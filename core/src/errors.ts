@@ -32,6 +32,8 @@ export enum ErrorCode {
   INTERRUPTED = 'RB025',
   /** Verify found no damage but could not check everything asked for (a key or plugin this host lacks). */
   CANNOT_CHECK = 'RB026',
+  /** A backup's manifest has no good signature by a trusted key (see docs/encryption.md): restore, verify, ls and info refuse it. */
+  BACKUP_UNAUTHENTICATED = 'RB027',
 }
 
 /** Codes that mean "the user asked for something malformed, or the config does not allow it": the CLI exits 2 for these. */

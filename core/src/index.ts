@@ -21,7 +21,8 @@ export { Catalog, type CatalogEntry, type DamagedManifest, type Leftover } from 
 export { BackupGraph, walkParents, type Linked, type WalkEnd } from './BackupGraph.js';
 export { PartReader, partLabel, type ReadPart } from './PartReader.js';
 export { checkStored, sha256 } from './PartChecksum.js';
-export { parseManifest, type Manifest, type PartRecord } from './Manifest.js';
+export { manifestBytes, parseManifest, type Manifest, type PartRecord } from './Manifest.js';
+export { type Authentication, type SignatureCheck } from './ManifestAuthentication.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
 export {
   encodeFileIndex,

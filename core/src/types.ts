@@ -231,8 +231,11 @@ export interface TransformWorker {
   readonly options?: unknown;
   /** The most bytes the stage writes for `size` bytes of input. */
   bound(size: number): number;
-  /** Arguments for one part, made on the main thread (structured-cloned), e.g. a fresh session key. */
-  prepare?(): Promise<unknown>;
+  /**
+   * Arguments for one part, made on the main thread (structured-cloned), e.g. a fresh session key. `object` is
+   * where the output will be stored: a stage may bind its output to that key (the decoder gets it back).
+   */
+  prepare?(object: StoredObject): Promise<unknown>;
 }
 
 /** Default export of a TransformWorker module; runs in a worker thread. */
@@ -267,8 +270,9 @@ export interface DecoderWorker {
   /**
    * Arguments for one part, made on the main thread (structured-cloned) from the stored bytes and the params
    * the manifest recorded, e.g. the session key a private key decrypts. A RastError it throws stops the read.
+   * `object` is the key the data was read from (absent when the caller has none, e.g. a test of bare bytes).
    */
-  prepare?(data: Buffer, params: Record<string, unknown>): Promise<unknown>;
+  prepare?(data: Buffer, params: Record<string, unknown>, object?: StoredObject): Promise<unknown>;
 }
 
 /** Default export of a DecoderWorker module; runs in a worker thread. */
@@ -279,6 +283,36 @@ export type DecoderStageFactory = (options: unknown) => DecoderStage | Promise<D
  * thread. `collect` as for WorkerStage.
  */
 export type DecoderStage = (input: Buffer, prepared: unknown, collect: () => void) => Uint8Array | Promise<Uint8Array>;
+
+/** The object a part's encoded bytes are stored under (or were read from). */
+export interface StoredObject {
+  /** Its key in every sink (`data/<id>/000000.part`, `data/<id>/index`): names the backup and the position. */
+  key: string;
+}
+
+/**
+ * Signs new manifests (the `signer` hook): a plugin returns one with its key loaded and checked, and create
+ * asks for it before it writes anything.
+ */
+export interface ManifestSigner {
+  /** The signing key's primary fingerprint, upper-case hex. */
+  readonly fingerprint: string;
+  /** Its public key, armored: recorded in the manifest so that any reader can check the signature. */
+  readonly publicKey: string;
+  /** A detached signature of `data` (the manifest's exact bytes), as stored beside it. */
+  sign(data: Buffer): Promise<Buffer>;
+}
+
+/** Checks manifests' signatures (the `verifier` hook); present whenever signing is on. */
+export interface ManifestVerifier {
+  /**
+   * Checks the detached `signature` over `data` with the key `manifest.signer` names (its fingerprint must be
+   * that key's): resolves to the signer's fingerprint, rejects with why it is not a good signature.
+   */
+  check(data: Buffer, signature: Buffer, manifest: Manifest): Promise<string>;
+  /** Undefined when the config trusts `fingerprint`, else why not (naming the key and the setting). */
+  distrust(fingerprint: string): string | undefined;
+}
 
 export interface Logger {
   info(message: string): void;

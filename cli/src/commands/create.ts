@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { createBackup, displayPath, summarize } from '@rast-backup/core';
+import { createBackup, displayPath, summarize, type CatalogEntry } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { interruptible } from '../Interrupts.js';
 import { formatBytes, writeJson } from '../Output.js';
@@ -34,7 +34,11 @@ export class CreateCommand extends BaseCommand {
     } finally {
       stop();
     }
-    const entry = { manifest, sinks: runtime.sinks.map((sink) => sink.name) };
+    const entry: CatalogEntry = {
+      manifest,
+      sinks: runtime.sinks.map((sink) => sink.name),
+      authentication: manifest.signer ? { status: 'signed', signer: manifest.signer.fingerprint } : { status: 'unchecked' },
+    };
     if (this.json) writeJson(this.context.stdout, summarize(entry));
     else {
       const kind = manifest.parent ? `incremental on ${displayPath(manifest.parent)}` : 'full';

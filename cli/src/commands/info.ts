@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { describeBackup, displayPath, storedEntry, summarize } from '@rast-backup/core';
+import { describeBackup, displayPath, storedEntry, summarize, type Authentication } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, formatEntry, mapped, writeAll, writeJson, writeJsonWith } from '../Output.js';
 
@@ -39,6 +39,7 @@ export class InfoCommand extends BaseCommand {
       `entries:     ${manifest.index.entries}`,
       `tags:        ${manifest.tags.join(', ')}`,
       `sinks:       ${entry.sinks.join(', ')}`,
+      `signature:   ${describeSignature(entry.authentication)}`,
       ...Object.entries(facts).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),
     ];
     // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
@@ -50,4 +51,11 @@ export class InfoCommand extends BaseCommand {
       );
     return 0;
   }
+}
+
+function describeSignature(authentication: Authentication): string {
+  if (authentication.status === 'signed') return `signed by ${authentication.signer.replace(/(.{4})/g, '$1 ').trim()} (trusted)`;
+  if (authentication.status === 'unsigned') return 'unsigned (made before manifests were signed)';
+  if (authentication.status === 'unchecked') return 'not checked (signing is off)';
+  return authentication.problem;
 }

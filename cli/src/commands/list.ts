@@ -9,7 +9,7 @@ export class ListCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'List backups',
-    details: `Lists the committed backups of every configured sink, oldest first, with the sinks that hold each, then backups whose manifest is damaged in every sink that holds it (status \`damaged\`: not restorable; \`verify --all\` names the damage, \`delete <id>\` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status \`incomplete\`). Filters (--tag, --host, --source, --since, --until) combine: a backup is listed when it matches every filter given, and a filter given several times matches any of its values. --since and --until take ${POINT_IN_TIME_FORMS}; both ends are included. With a filter, damaged manifests and (with --all) interrupted data are not listed: their tags, host and source are unknown. A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.`,
+    details: `Lists the committed backups of every configured sink, oldest first, with the sinks that hold each, the signature of each (\`signed\` by a trusted key, \`unsigned\` from before signing, \`unchecked\` when signing is off, \`UNAUTHENTICATED\`: refused by restore, verify, ls and info, with the reason below the table), then backups whose manifest is damaged in every sink that holds it (status \`damaged\`: not restorable; \`verify --all\` names the damage, \`delete <id>\` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status \`incomplete\`). Filters (--tag, --host, --source, --since, --until) combine: a backup is listed when it matches every filter given, and a filter given several times matches any of its values. --since and --until take ${POINT_IN_TIME_FORMS}; both ends are included. With a filter, damaged manifests and (with --all) interrupted data are not listed: their tags, host and source are unknown. A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.`,
     examples: [
       ['Backups as JSON', '$0 list --json'],
       ['The backups of /home tagged daily made in the last 7 days', '$0 list --source /home --tag daily --since 7d'],
@@ -87,12 +87,14 @@ export class ListCommand extends BaseCommand {
         stored: formatBytes(summary.storedSize),
         tags: summary.tags.join(','),
         sinks: summary.sinks.join(','),
+        signature: summary.signature === 'refused' ? 'UNAUTHENTICATED' : summary.signature,
       };
       // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
       for (const [column, value] of Object.entries(cells)) table.cell(column, displayPath(value));
       table.newRow();
     }
     this.out(table.toString().trimEnd());
+    for (const summary of shown) if (summary.problem) this.out(displayPath(`unauthenticated: ${summary.problem}`));
     describeDamaged();
     return 0;
   }

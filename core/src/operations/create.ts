@@ -8,6 +8,7 @@ import { writeIndex } from '../IndexWriter.js';
 import { displayPath, pathBytes } from '../IndexPath.js';
 import { interrupted, stopIfInterrupted, whenInterrupted } from '../Interruption.js';
 import type { Manifest, PartRecord } from '../Manifest.js';
+import { signManifest } from '../ManifestSigning.js';
 import { ParentResolver } from '../ParentResolver.js';
 import { cutIntoParts, fillParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
@@ -74,6 +75,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] },
     async () => {
       await checkSource(sourcePath);
+      // The signing key is loaded first: without it nothing is written.
+      const signer = await hooks.signer.promise();
       const parents = new ParentResolver(runtime);
       const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
       // Opened while the snapshot is taken (its header, and those of the runs below it).
@@ -128,16 +131,18 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
           indexCopy,
         );
         const indexRecord = written.record;
-        // commit
+        // commit: the signature, then the manifest
         const indexBlocks = written.header.blocks;
-        manifest = hooks.manifest.call(
+        const built = hooks.manifest.call(
           buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, runtime }),
         );
+        const signed = await signManifest(built, signer, repository.catalog);
+        manifest = signed.manifest;
         await store.flush();
         await store.checkStillStored([...parts, ...written.header.blocks, indexRecord]);
         if (parent) await parents.checkStillExists(parent, id);
         stopIfInterrupted(signal);
-        await store.commit(manifest).finally(() => repository.catalog.invalidate());
+        await store.commit(signed).finally(() => repository.catalog.invalidate());
       } catch (error) {
         await indexCopy?.abandon();
         // A format reads the parent's index as it goes: a parent deleted meanwhile is the cause to report, not the read that failed.

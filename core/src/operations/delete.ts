@@ -15,7 +15,7 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
   const { sinks } = runtime;
   const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'delete', { backupId: reference }, async (event) => {
-    const { manifest } = await catalog.resolve(reference);
+    const { manifest } = await catalog.resolve(reference, { unauthenticated: true });
     event.backupId = manifest.id;
     const ancestors = await graph.ancestors(manifest);
     const all = await graph.dependents(manifest.id);

@@ -30,7 +30,7 @@ export interface VerifyOptions {
 }
 
 export type VerifyProblemKind =
-  'missing' | 'size' | 'checksum' | 'manifest-missing' | 'manifest-damaged' | 'unreadable' | 'chain' | 'ancestor' | 'stream';
+  'missing' | 'size' | 'checksum' | 'manifest-missing' | 'manifest-damaged' | 'unreadable' | 'chain' | 'ancestor' | 'stream' | 'signature';
 
 /** One piece of damage, naming the backup, the sink and the object where they apply. */
 export interface VerifyProblem {
@@ -259,10 +259,22 @@ async function checkWithChain(
   if (known) return known;
   const report = await checkBackup(runtime, entry, options);
   let chain: Manifest[] = [manifest];
+  const { authentication } = entry;
+  if (authentication.status === 'refused')
+    report.problems.push({
+      backup: manifest.id,
+      kind: 'signature',
+      sink: null,
+      object: 'manifest',
+      key: null,
+      message: authentication.problem,
+    });
   try {
     chain = await runtime.repository.graph.chain(manifest);
   } catch (error) {
-    report.problems.push({ backup: manifest.id, kind: 'chain', sink: null, object: null, key: null, message: (error as Error).message });
+    const own = error instanceof RastError && error.code === ErrorCode.BACKUP_UNAUTHENTICATED && error.facts.backup === manifest.id;
+    if (!own)
+      report.problems.push({ backup: manifest.id, kind: 'chain', sink: null, object: null, key: null, message: (error as Error).message });
   }
   const entries = new Map((await runtime.repository.catalog.entries()).map((candidate) => [candidate.manifest.id, candidate]));
   let ancestorUnchecked = false;

@@ -5,6 +5,7 @@ import { createBackup, ErrorCode, restoreBackup, verifyBackup, type RastError } 
 import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { generateKeyFiles } from './KeyGenerator.js';
 import { fixture, gnupg, hasGpg, keyPair, MARKER, runtime, storedFiles, writeConfig } from './TestFixtures.js';
 
 async function rejects(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<RastError> {
@@ -165,6 +166,17 @@ failClosed('restoring with the wrong key names the key the backup needs', async 
   await writeConfig(config, repository, `key_path = ${JSON.stringify(other.privateKeyFile)}`);
   const spaced = key.fingerprint.replace(/(.{4})/g, '$1 ').trim();
   const destination = path.join(home, 'restored');
+  // Signed by a key this config does not trust: refused before any part is read.
+  await rejects(
+    restoreBackup(await runtime(config), { backup: backup.id, destination }),
+    ErrorCode.BACKUP_UNAUTHENTICATED,
+    new RegExp(`signed by key ${spaced}, which this host does not trust`),
+  );
+  await writeConfig(
+    config,
+    repository,
+    `key_path = ${JSON.stringify(other.privateKeyFile)}\n\n[signing]\ntrusted = [${JSON.stringify(key.fingerprint)}]`,
+  );
   await rejects(
     restoreBackup(await runtime(config), { backup: backup.id, destination }),
     ErrorCode.TRANSFORM_FAILED,
@@ -199,6 +211,13 @@ failClosed(
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
     manifest.parts[0].sha256 = await sha256(bytes);
     await writeFile(manifestFile, JSON.stringify(manifest));
+    // The manifest's signature refuses the edit; with signing off, the MDC still refuses the part.
+    await rejects(
+      restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, 'two') }),
+      ErrorCode.BACKUP_UNAUTHENTICATED,
+      /signature does not verify/,
+    );
+    await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}\n\n[signing]\nenabled = false`);
     await rejects(
       restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, 'two') }),
       ErrorCode.PART_DAMAGED,
@@ -216,7 +235,12 @@ const writeOnly = suite('openpgp: write-only host');
 writeOnly('with only the public key, full and incremental creates work; restore and verify say the private key is needed', async () => {
   const { home, source, config, repository } = await fixture();
   const key = await keyPair(path.join(home, 'keys'));
-  await writeConfig(config, repository, `enabled = true\npublic_key_path = ${JSON.stringify(key.publicKeyFile)}`);
+  const signingKey = await generateKeyFiles(path.join(home, 'keys', 'signing.key'), 'host signing key', undefined, true);
+  await writeConfig(
+    config,
+    repository,
+    `enabled = true\npublic_key_path = ${JSON.stringify(key.publicKeyFile)}\n\n[signing]\nkey_path = ${JSON.stringify(signingKey.privateKeyFile)}`,
+  );
   const rt = await runtime(config);
   const backup = await createBackup(rt, { path: source });
   assert.is(backup.transforms.at(-1)!.params.recipient, key.fingerprint);
@@ -237,7 +261,11 @@ writeOnly('with only the public key, full and incremental creates work; restore 
   assert.is(incremental.parent, backup.id);
   assert.ok(incremental.size < backup.size, 'the incremental holds only what changed');
 
-  await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}`);
+  await writeConfig(
+    config,
+    repository,
+    `key_path = ${JSON.stringify(key.privateKeyFile)}\n\n[signing]\ntrusted = [${JSON.stringify(key.fingerprint)}, ${JSON.stringify(signingKey.fingerprint)}]`,
+  );
   await restoreBackup(await runtime(config), { backup: incremental.id, destination: path.join(home, 'restored') });
   await sameTree(path.join(home, 'restored'), source);
 });
@@ -253,6 +281,15 @@ passphrase('the passphrase comes from the environment variable or from a private
   const key = await keyPair(path.join(home, 'keys'), 'locked.key', 'correct horse battery');
   const base = `key_path = ${JSON.stringify(key.privateKeyFile)}\npassphrase_env = "RAST_TEST_PASSPHRASE"`;
   await writeConfig(config, repository, base);
+  // The encryption key signs the manifest: create needs the passphrase too.
+  delete process.env.RAST_TEST_PASSPHRASE;
+  await rejects(
+    createBackup(await runtime(config), { path: source }),
+    ErrorCode.CONFIG_INVALID,
+    /locked\.key is protected by a passphrase: put it in the environment variable RAST_TEST_PASSPHRASE/,
+  );
+  await assertNothingWritten(repository);
+  process.env.RAST_TEST_PASSPHRASE = 'correct horse battery';
   const backup = await createBackup(await runtime(config), { path: source });
   const restore = async (name: string) => restoreBackup(await runtime(config), { backup: backup.id, destination: path.join(home, name) });
 
@@ -290,8 +327,9 @@ testNeeding(
   async () => {
     const { home, source, config, repository } = await fixture();
     const key = await keyPair(path.join(home, 'keys'), 'locked.key', 'correct horse battery');
-    await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}`);
-    const backup = await createBackup(await runtime(config), { path: source });
+    await writeConfig(config, repository, `key_path = ${JSON.stringify(key.privateKeyFile)}\npassphrase_env = "RAST_TEST_PASSPHRASE"`);
+    process.env.RAST_TEST_PASSPHRASE = 'correct horse battery';
+    const backup = await createBackup(await runtime(config), { path: source }).finally(() => delete process.env.RAST_TEST_PASSPHRASE);
     const gpg = await gnupg();
     try {
       assert.is(gpg.run(['--import', key.privateKeyFile]).status, 0);

@@ -5,12 +5,14 @@ import { writeMessageInto } from './MessageWriter.js';
 export interface PartKeys {
   sessionKeyPackets: Uint8Array;
   sessionKey: Uint8Array;
+  /** The literal data packet's file name: the part's key (see LiteralName). */
+  literalName?: string;
 }
 
 /** The core's worker-thread stage of the OpenPGP transform: one message per part, written straight into the core's buffer. */
 export default function encryptionStage(): WorkerStage {
   return (input, output, prepared, collect) => {
-    const { sessionKeyPackets, sessionKey } = prepared as PartKeys;
-    return writeMessageInto(output, sessionKeyPackets, sessionKey, input, collect);
+    const { sessionKeyPackets, sessionKey, literalName } = prepared as PartKeys;
+    return writeMessageInto(output, sessionKeyPackets, sessionKey, input, collect, literalName);
   };
 }

@@ -29,7 +29,13 @@ async function exists(file: string): Promise<boolean> {
  * subkey, AES-256 preferred, never expiring (an expired key would stop backups). Writes the ASCII-armored
  * private key (mode 0600, optionally passphrase-protected) and its public key beside it; never overwrites.
  */
-export async function generateKeyFiles(privateKeyFile: string, userId: string, passphrase?: string): Promise<GeneratedKey> {
+export async function generateKeyFiles(
+  privateKeyFile: string,
+  userId: string,
+  passphrase?: string,
+  /** A host signing key: the Ed25519 primary key only, no encryption subkey, no passphrase (it signs unattended). */
+  signingOnly = false,
+): Promise<GeneratedKey> {
   const publicKeyFile = publicKeyFileFor(privateKeyFile);
   for (const file of [privateKeyFile, publicKeyFile]) {
     if (await exists(file)) {
@@ -46,6 +52,7 @@ export async function generateKeyFiles(privateKeyFile: string, userId: string, p
     userIDs: [{ name: userId }],
     passphrase,
     keyExpirationTime: 0,
+    ...(signingOnly ? { subkeys: [] } : {}),
     format: 'armored',
     config: { v6Keys: false, aeadProtect: false, preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256 },
   });

@@ -1,10 +1,11 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
+import { literalHeader, MAX_LITERAL_NAME } from './LiteralName.js';
+import { AES_BLOCK, MDC_HEADER, MDC_LENGTH, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
 
 /** Room left for the public-key session key packets, one per recipient (an ECDH PKESK is about 100 bytes, an RSA-4096 one under 600). */
 export const SESSION_KEY_PACKETS_ROOM = 16384;
-/** Packet headers, the CFB prefix, the literal data header and the MDC packet. */
-const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + MDC_HEADER.length + MDC_LENGTH;
+/** Packet headers, the CFB prefix, the literal data header (with its name) and the MDC packet. */
+const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + MAX_LITERAL_NAME + MDC_HEADER.length + MDC_LENGTH;
 /** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
 const SLICE = 64 * 1024;
 /** `collect` (if given) is called after every this many bytes of the cipher's output slices. */
@@ -30,7 +31,8 @@ export function messageBound(size: number): number {
 /**
  * Writes one OpenPGP message into `output` and returns its length: the given public-key session key packets
  * (made by openpgp.js), then a version 1 Symmetrically Encrypted Integrity Protected Data packet (AES-256 CFB
- * with an MDC, RFC 4880 §5.13), the form GnuPG 2.2 reads, holding one binary literal data packet with `data`.
+ * with an MDC, RFC 4880 §5.13), the form GnuPG 2.2 reads, holding one binary literal data packet with `data`
+ * and `name` (see LiteralName: the key the message is stored under).
  *
  * openpgp.js writes the same packets, but copies each part several times on the way (a third of its time,
  * measured); here the cipher and the hash are Node's (OpenSSL, AES-NI) and the data is read once, in place.
@@ -43,20 +45,19 @@ export function writeMessageInto(
   sessionKey: Uint8Array,
   data: Uint8Array,
   collect?: () => void,
+  name = '',
 ): number {
   if (sessionKey.length !== 32) throw new Error('the session key must be 32 bytes (AES-256)');
   if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM)
     throw new Error(`the session key packets take ${sessionKeyPackets.length} bytes, more than ${SESSION_KEY_PACKETS_ROOM}`);
   if (output.length < messageBound(data.length))
     throw new Error(`OpenPGP message writer: ${output.length} bytes of output for ${data.length} bytes of data`);
-  // Literal data packet: format 'b' (binary), no file name, date 0, then the data.
-  const literalBody = 6 + data.length;
-  const literalHeader = Buffer.concat([packetHeader(LITERAL_DATA, literalBody), Buffer.from([0x62, 0, 0, 0, 0, 0])]);
+  const literal = literalHeader(packetHeader, name, data.length);
   const random = randomBytes(AES_BLOCK);
   const prefix = Buffer.concat([random, random.subarray(AES_BLOCK - 2)]);
-  const mdc = createHash('sha1').update(prefix).update(literalHeader).update(data).update(MDC_HEADER).digest();
+  const mdc = createHash('sha1').update(prefix).update(literal).update(data).update(MDC_HEADER).digest();
 
-  const plaintextLength = prefix.length + literalHeader.length + data.length + MDC_HEADER.length + mdc.length;
+  const plaintextLength = prefix.length + literal.length + data.length + MDC_HEADER.length + mdc.length;
   const seipdHeader = packetHeader(SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA, 1 + plaintextLength);
   const length = sessionKeyPackets.length + seipdHeader.length + 1 + plaintextLength;
   output.set(sessionKeyPackets, 0);
@@ -71,14 +72,14 @@ export function writeMessageInto(
       if (collect && (start + SLICE) % COLLECT_EVERY === 0) collect();
     }
   };
-  for (const piece of [prefix, literalHeader, data, MDC_HEADER, mdc]) encrypt(piece);
+  for (const piece of [prefix, literal, data, MDC_HEADER, mdc]) encrypt(piece);
   offset += cipher.final().copy(output, offset);
   if (offset !== length) throw new Error(`OpenPGP message writer: wrote ${offset} bytes, expected ${length}`);
   return length;
 }
 
 /** writeMessageInto a new Buffer that owns its memory (never a slice of a shared pool), so it can be transferred between threads. */
-export function writeMessage(sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array): Buffer {
+export function writeMessage(sessionKeyPackets: Uint8Array, sessionKey: Uint8Array, data: Uint8Array, name = ''): Buffer {
   const output = Buffer.allocUnsafeSlow(messageBound(data.length));
-  return output.subarray(0, writeMessageInto(output, sessionKeyPackets, sessionKey, data));
+  return output.subarray(0, writeMessageInto(output, sessionKeyPackets, sessionKey, data, undefined, name));
 }

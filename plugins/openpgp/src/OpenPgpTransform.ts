@@ -13,6 +13,7 @@ import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipients, type LoadedKey } from './KeyFiles.js';
 import type { MessageKey } from './DecryptionStage.js';
 import type { PartKeys } from './EncryptionStage.js';
+import { expectedLiteralName, LITERAL_NAME_IS_KEY } from './LiteralName.js';
 import { messageBound, SESSION_KEY_PACKETS_ROOM } from './MessageWriter.js';
 import { recipientsOf } from './Recipients.js';
 import { writtenMessageKey } from './MessageReader.js';
@@ -22,10 +23,14 @@ export const TRANSFORM_NAME = 'openpgp';
 
 /**
  * The encoding's worker stage: one self-contained message per part to the recipients (one session key packet
- * each), with a fresh session key.
+ * each), with a fresh session key, bound to the part's key (the literal data packet's name).
  */
 export function encryptionWorker(recipients: openpgp.Key | openpgp.Key[]): TransformWorker {
-  return { module: new URL('./EncryptionStage.js', import.meta.url).href, bound: messageBound, prepare: () => partKeys(recipients) };
+  return {
+    module: new URL('./EncryptionStage.js', import.meta.url).href,
+    bound: messageBound,
+    prepare: async (object) => ({ ...(await partKeys(recipients)), literalName: object.key }),
+  };
 }
 
 /**
@@ -48,17 +53,23 @@ async function partKeys(recipients: openpgp.Key | openpgp.Key[]): Promise<PartKe
  * only): the session key is decrypted here by openpgp.js, the data in the worker stage.
  */
 export function decryptionWorker(privateKey: openpgp.PrivateKey): DecoderWorker {
-  return { module: DECRYPTION_STAGE, prepare: async (data) => messageKey(privateKey, data) };
+  return { module: DECRYPTION_STAGE, prepare: async (data, params, object) => messageKey(privateKey, data, params, object) };
 }
 
 const DECRYPTION_STAGE = new URL('./DecryptionStage.js', import.meta.url).href;
 
-async function messageKey(privateKey: openpgp.PrivateKey, data: Buffer): Promise<MessageKey> {
+async function messageKey(
+  privateKey: openpgp.PrivateKey,
+  data: Buffer,
+  params: Record<string, unknown> = {},
+  object?: { key: string },
+): Promise<MessageKey> {
+  const literalName = expectedLiteralName(params, object);
   const written = await writtenMessageKey(data, privateKey);
-  if (written) return { written };
+  if (written) return { written, literalName };
   const message = await openpgp.readMessage({ binaryMessage: data });
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
-  return { other: { data: sessionKey!.data, algorithm: sessionKey!.algorithm! } };
+  return { other: { data: sessionKey!.data, algorithm: sessionKey!.algorithm! }, literalName };
 }
 
 /**
@@ -88,6 +99,7 @@ export async function createEncryption(settings: EncryptionSettings, plugin: str
       ...several,
       cipher: 'AES-256',
       packet: 'SEIPDv1',
+      literalName: LITERAL_NAME_IS_KEY,
     },
     worker: encryptionWorker(keys.map((key) => key.key)),
   };
@@ -124,7 +136,7 @@ export function createDecryption(settings: EncryptionSettings): TransformDecoder
     return key.key;
   };
   return {
-    worker: { module: DECRYPTION_STAGE, prepare: async (data, params) => messageKey(await keyFor(params), data) },
+    worker: { module: DECRYPTION_STAGE, prepare: async (data, params, object) => messageKey(await keyFor(params), data, params, object) },
     async ready(params) {
       await keyFor(params);
     },

@@ -9,7 +9,7 @@ import { silentLogger, temporaryDirectory } from '@rast-backup/core/testing';
 import directory from '@rast-backup/plugin-directory';
 import local from '@rast-backup/plugin-local';
 import zstd from '@rast-backup/plugin-zstd';
-import openpgp from './index.js';
+import openpgp, { signing } from './index.js';
 import { generateKeyFiles } from './KeyGenerator.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -55,7 +55,7 @@ export async function writeConfig(config: string, repository: string, encryption
 }
 
 export function runtime(configFile: string): Promise<Runtime> {
-  return createRuntime({ configFile, defaultPresets: [local, directory, zstd, openpgp], resolveFrom: [], log: silentLogger() });
+  return createRuntime({ configFile, defaultPresets: [local, directory, zstd, openpgp, signing], resolveFrom: [], log: silentLogger() });
 }
 
 /** Every file below `root`, recursively, with its bytes. */

@@ -1,4 +1,5 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { checkLiteralName } from './LiteralName.js';
 import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, packetAt } from './PacketFormat.js';
 
 /** The encrypted data is deciphered in slices of this size. */
@@ -14,11 +15,16 @@ export interface WrittenMessage {
 
 /**
  * Decrypts the data writtenMessageKey found, with Node's OpenSSL in one decipher pass into one buffer, and
- * checks it against the MDC before returning the literal data; undefined when the literal data packet is
+ * checks it against the MDC (then its literal data packet's name against `expectedName`, when given) before
+ * returning the literal data; undefined when the literal data packet is
  * not MessageWriter's. Synchronous and free of openpgp.js (the main thread finds the key with
  * MessageReader), so that a worker thread runs it without loading openpgp.js.
  */
-export function decryptWritten(data: Uint8Array, { sessionKey, start: from, end }: WrittenMessage): Buffer | undefined {
+export function decryptWritten(
+  data: Uint8Array,
+  { sessionKey, start: from, end }: WrittenMessage,
+  expectedName?: string,
+): Buffer | undefined {
   const encrypted = data.subarray(from, end);
   const plain = Buffer.allocUnsafeSlow(encrypted.length);
   const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
@@ -44,5 +50,6 @@ export function decryptWritten(data: Uint8Array, { sessionKey, start: from, end 
   const nameLength = plain[literal.body + 1]!;
   const start = literal.body + 2 + nameLength + 4;
   if (start > mdcAt) throw damaged('a literal data packet shorter than its header');
+  checkLiteralName(expectedName, plain.subarray(literal.body + 2, literal.body + 2 + nameLength).toString('utf8'));
   return plain.subarray(start, mdcAt);
 }

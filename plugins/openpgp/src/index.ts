@@ -1,6 +1,7 @@
-import { definePlugin, packageIdentity, type TransformDecoder } from '@rast-backup/core';
+import { definePlugin, packageIdentity, type ManifestVerifier, type TransformDecoder } from '@rast-backup/core';
 import * as t from 'typanion';
-import { normaliseSettings, registerSettings } from './EncryptionSettings.js';
+import { normaliseSettings, registerSettings, settingsOf } from './EncryptionSettings.js';
+import { normaliseSigning } from './SigningSettings.js';
 import { GenerateKeyCommand } from './GenerateKeyCommand.js';
 import { recipientsOf } from './Recipients.js';
 
@@ -46,7 +47,7 @@ export default definePlugin({
       // openpgp.js is loaded on the first part, to find its session key.
       worker: {
         module: new URL('./DecryptionStage.js', import.meta.url).href,
-        prepare: async (data, params) => (await loaded()).worker.prepare!(data, params),
+        prepare: async (data, params, object) => (await loaded()).worker.prepare!(data, params, object),
       },
       ready: async (params) => (await loaded()).ready?.(params),
     }));
@@ -60,5 +61,46 @@ export default definePlugin({
       ...transforms,
       await (await modules()).createEncryption(settings, `${PLUGIN_NAME}@${VERSION}`),
     ]);
+  },
+});
+
+/**
+ * `[signing]`: every new manifest gets a detached OpenPGP signature (`backups/<id>.json.sig`), and every
+ * manifest read is checked against the keys the config trusts (see ManifestAuthentication in the core). On
+ * by default whenever encryption is on. Its own plugin in this package (it shares the encryption key and
+ * openpgp.js), so that `[signing]` is its own table; it reads `[encryption]` from the openpgp plugin's settings.
+ */
+const SIGNING_PLUGIN_NAME = `${PLUGIN_NAME}/signing`;
+
+export const signing = definePlugin({
+  name: SIGNING_PLUGIN_NAME,
+  version: VERSION,
+  configKey: 'signing',
+  activation: 'always',
+  options: {
+    /** Sign new manifests and refuse those without a good signature by a trusted key. Defaults to true when encryption is on. */
+    enabled: t.isOptional(t.isBoolean()),
+    /** A host signing key (`generate-key --signing`), for a host without the encryption key's private key. */
+    key_path: t.isOptional(isPath()),
+    /** Fingerprints of the keys whose signatures are accepted (default: the encryption key and key_path's). */
+    trusted: t.isOptional(t.isArray(t.cascade(t.isString(), [t.matchesRegExp(/^\s*([0-9A-Fa-f]{4}\s*){10,16}$/)]))),
+  },
+  apply(pipeline, options, context) {
+    const settings = () => {
+      const encryption = settingsOf(pipeline) ?? normaliseSettings({ enabled: false }, context.configDirectory, context.configFile);
+      return { encryption, signing: normaliseSigning(options, encryption, context.configDirectory) };
+    };
+    const modules = () => import('./ManifestSignatures.js');
+    let verifier: Promise<ManifestVerifier> | undefined;
+    pipeline.hooks.signer.tapPromise(SIGNING_PLUGIN_NAME, async () => {
+      const { encryption, signing } = settings();
+      if (!signing.enabled) return undefined;
+      return (await modules()).createSigner(signing, encryption);
+    });
+    pipeline.hooks.verifier.tapPromise(SIGNING_PLUGIN_NAME, async () => {
+      const { encryption, signing } = settings();
+      if (!signing.enabled) return undefined;
+      return (verifier ??= modules().then((module) => module.createVerifier(signing, encryption)));
+    });
   },
 });

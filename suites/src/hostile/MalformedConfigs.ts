@@ -248,6 +248,25 @@ const values: ConfigCase[] = [
     pattern: /RB002: .*: encryption\.passphrase_env: /,
   },
   {
+    name: 'signing.trusted not a fingerprint',
+    text: `${storage}[signing]\ntrusted = ["not a fingerprint"]\n`,
+    status: 2,
+    pattern: /RB002: .*: signing\.trusted: \.\[0\]: .*"not a fingerprint"/,
+  },
+  {
+    name: 'signing.key_path a number',
+    text: `${storage}[signing]\nkey_path = 7\n`,
+    status: 2,
+    pattern: /RB002: .*: signing\.key_path: .*string/,
+  },
+  {
+    name: 'signing on with a missing signing key (refused by create)',
+    text: `${storage}[signing]\nkey_path = "missing-signing.key"\n`,
+    command: ['create', 'SOURCE'],
+    status: 2,
+    pattern: /RB002: .*signing\.key_path: cannot read .*missing-signing\.key: no such file/,
+  },
+  {
     name: 'encryption enabled with a missing key (refused by create)',
     text: `${storage}[encryption]\nenabled = true\nkey_path = "missing.key"\n`,
     command: ['create', 'SOURCE'],
