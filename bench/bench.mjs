@@ -288,6 +288,7 @@ function record(entry, result, error) {
       bytes: entry.bytes ?? null,
       peers: entry.peers ?? [],
       goal: entry.goal,
+      limits: entry.limits,
       runs: [],
       errors: [],
     });
@@ -718,6 +719,7 @@ const groups = {
             bytes,
             added: storedSize,
             peers: [pipeFull(v), resticFull],
+            limits: v === zg ? [{ goal: 'full create of (f), zstd+OpenPGP', against: 'pipe', most: 1.5 }] : undefined,
           },
           {
             name: pipeFull(v),
@@ -752,6 +754,14 @@ const groups = {
             command: rast('create', v === z ? configZ : configZG, source, '--parent', 'latest', '--json'),
             added: storedSize,
             peers: [pipeIncremental(v, '1st'), resticSecond],
+            limits:
+              v === zg
+                ? [
+                    { goal: 'incremental of (f) after the 1% change, zstd+OpenPGP', against: 'pipe', most: 2 },
+                    { goal: 'incremental of (f) after the 1% change, zstd+OpenPGP', against: 'restic', most: 0.1 },
+                    { goal: 'bytes an incremental of (f) adds, zstd+OpenPGP', against: 'pipe', bytes: true, most: 1.25 },
+                  ]
+                : undefined,
           },
           {
             name: pipeIncremental(v, '1st'),
@@ -784,6 +794,11 @@ const groups = {
           command: rast('create', configZ, source, '--parent', 'latest', '--json'),
           added: storedSize,
           peers: [pipeIncremental(z, '10th'), first],
+          // Runs are ±25% apart on this shared machine: "no more than the 1st" is judged with 10% to spare.
+          limits: [
+            { goal: 'the 10th incremental of a chain of (f)', against: 'rast', most: 1.1 },
+            { goal: 'bytes the 10th incremental of (f) adds', against: 'rast', bytes: true, most: 1.1 },
+          ],
         },
         {
           name: pipeIncremental(z, '10th'),
@@ -805,6 +820,7 @@ const groups = {
           name: `ls latest <one dir of 30 files>, ${label}: rast-backup`,
           tool: 'rast',
           command: `${rast('ls', configZ, 'latest', sampleDirectory)} > /dev/null`,
+          limits: [{ goal: 'ls of one directory of (f)', seconds: 1 }],
           peers: [`ls ${label}: restic ls latest <dir>`],
         },
         {
@@ -821,6 +837,7 @@ const groups = {
           name: `restore --include <one file>, ${label}: rast-backup`,
           tool: 'rast',
           command: rast('restore', configZ, 'latest', restoreDir, '--include', sampleFile),
+          limits: [{ goal: 'restore of one file of (f)', seconds: 2 }],
           peers: [`restore one file ${label}: restic restore --include`],
           before: cleanRestore,
           after: () => (CHECK && sh(`cmp ${path.join(current, sampleFile)} ${path.join(restoreDir, sampleFile)}`), cleanRestore()),
@@ -867,6 +884,7 @@ const groups = {
           bytes,
           added: storedSize,
           peers: [resticDirectoryFull],
+          limits: [{ goal: 'full create of (f), directory source', against: 'restic', most: 1 }],
         },
         {
           name: resticDirectoryFull,
@@ -888,6 +906,7 @@ const groups = {
           command: rast('create', configDirectory, directory, '--parent', 'latest', '--json'),
           added: storedSize,
           peers: [resticDirectorySecond],
+          limits: [{ goal: 'incremental of (f), directory source', against: 'restic', most: 0.5 }],
         },
         {
           name: resticDirectorySecond,
@@ -924,6 +943,7 @@ const groups = {
             tool: 'rast',
             command: `RAST_BACKUP_STATE_DIR=${listState} ${rast('list', configFile)}`,
             before: () => sh(`RAST_BACKUP_STATE_DIR=${listState} ${rast('list', configFile)} >/dev/null`),
+            limits: [{ goal: `list of ${backups} backups, ${where}`, seconds: 1 }],
             describe: listed,
           },
         ]),

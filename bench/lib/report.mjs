@@ -121,6 +121,30 @@ function goals(rows, byName) {
       status: status(fraction === undefined ? undefined : fraction < PARTIAL_LIMIT),
     });
   }
+  // Per case (the `files` group): { goal, seconds } (wall time below), or { goal, against: tool, most, bytes? }
+  // (the time, or with `bytes` the bytes added, at most `most` × the first peer of that tool's).
+  for (const row of rows.filter((r) => r.limits)) {
+    for (const limit of row.limits) {
+      if (limit.seconds !== undefined) {
+        list.push({
+          goal: `${limit.goal}: under ${limit.seconds} s`,
+          target: `< ${limit.seconds} s`,
+          measured: row.seconds === null ? '' : `${fixed(row.seconds, 2)} s`,
+          status: status(row.seconds === null ? undefined : row.seconds < limit.seconds),
+        });
+        continue;
+      }
+      const peer = row.ratios.find((r) => r.tool === limit.against);
+      const ratio = limit.bytes ? peer?.addedRatio : peer?.ratio;
+      const what = limit.bytes ? 'bytes' : 'time';
+      list.push({
+        goal: `${limit.goal}: ${what} at most ${limit.most}× ${peer ? peerLabel(peer) : limit.against}`,
+        target: `${what} ratio ≤ ${limit.most.toFixed(2)}`,
+        measured: ratio === null || ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+        status: status(ratio === null || ratio === undefined ? undefined : ratio <= limit.most),
+      });
+    }
+  }
   return list;
 }
 
