@@ -2,11 +2,13 @@
 // rast-backup against its peers, in one run, paired in rounds: see docs/benchmarks.md.
 // sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--warm] [--check] [--verbose]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildMixed, buildSmall, changeSmall, mixedSample, treeBytes } from './lib/datasets.mjs';
+import { fileOf } from './lib/manyfiles.mjs';
+import { writeManifests } from './lib/manifests.mjs';
 import { killCurrent, measure } from './lib/measure.mjs';
 import { writeReport } from './lib/report.mjs';
 import { atExit, cleanupNow, createWorkspace, dropCaches, removeTree, sh } from './lib/workspace.mjs';
@@ -35,9 +37,15 @@ const GROUPS = {
     about: '(b): full create, incremental create after a 1% change, restore of the chain: rast-backup, btrfs send -p pipeline, restic',
   },
   rss: { needs: [], about: 'peak RSS of rast-backup create, verify and restore for a 2 GiB and an 8 GiB stream (--big only)' },
+  files: {
+    needs: [],
+    about:
+      '(f) many small files (--files N, default 1,000,000): full, incremental, a chain of ten, ls, info --files, restore --include, verify, prune, directory source, list of 10,000 backups (local, S3): rast-backup, the btrfs send pipelines, restic (only with --only files or --files)',
+  },
 };
 
-const usage = 'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--warm] [--check] [--verbose]';
+const usage =
+  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--files N] [--warm] [--check] [--verbose]';
 let options;
 try {
   ({ values: options } = parseArgs({
@@ -46,6 +54,7 @@ try {
       rounds: { type: 'string' },
       only: { type: 'string', multiple: true, default: [] },
       big: { type: 'boolean', default: false },
+      files: { type: 'string' },
       warm: { type: 'boolean', default: false },
       check: { type: 'boolean' },
       verbose: { type: 'boolean', default: false },
@@ -72,7 +81,17 @@ const ROUNDS = options.rounds === undefined ? (options.quick || options.big ? 1 
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) fail(`--rounds: expected a whole number ≥ 1, got ${options.rounds}`, 2);
 const requested = options.only.flatMap((value) => value.split(',')).filter(Boolean);
 for (const name of requested) if (!GROUPS[name]) fail(`--only: unknown group ${name} (groups: ${Object.keys(GROUPS).join(', ')})`, 2);
-const wanted = new Set(requested.length ? requested : options.big ? ['rss'] : Object.keys(GROUPS).filter((name) => name !== 'rss'));
+const FILES = options.files === undefined ? (options.quick ? 10000 : 1000000) : Number(options.files);
+if (!Number.isInteger(FILES) || FILES < 1000) fail(`--files: expected a whole number ≥ 1000, got ${options.files}`, 2);
+const wanted = new Set(
+  requested.length
+    ? requested
+    : options.big
+      ? ['rss']
+      : options.files !== undefined
+        ? ['files']
+        : Object.keys(GROUPS).filter((name) => name !== 'rss' && name !== 'files'),
+);
 for (const name of [...wanted]) for (const need of GROUPS[name].needs) wanted.add(need);
 const selected = Object.keys(GROUPS).filter((name) => wanted.has(name));
 const CHECK = options.check ?? options.quick;
@@ -80,6 +99,9 @@ const CHECK = options.check ?? options.quick;
 const SIZES = options.quick
   ? { mixedMiB: 256, mixedFiles: 250, smallFiles: 5000, bigMiB: [256, 1024] }
   : { mixedMiB: 2048, mixedFiles: 2000, smallFiles: 100000, bigMiB: [2048, 8192] };
+SIZES.files = FILES;
+SIZES.backups = options.quick ? 1000 : 10000; // list: the S3 test server takes about 20 puts a second
+const FILES_GIB = (FILES * 4700) / 2 ** 30; // (f)'s apparent size: 1–8 KiB, 4.5 KiB on average
 
 // A failure outside a measured command (building data, setting up) stops the run with one line; the exit
 // handlers clean up.
@@ -88,8 +110,8 @@ process.on('uncaughtException', (error) => fail(error.message));
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'node_modules', '.bin', 'rast-backup');
 const needs = (name) => selected.includes(name);
-const usesRestic = ['create', 'verify', 'restore', 'incremental'].some(needs);
-const usesS3 = needs('s3') || needs('partial');
+const usesRestic = ['create', 'verify', 'restore', 'incremental', 'files'].some(needs);
+const usesS3 = needs('s3') || needs('partial') || needs('files');
 
 // ---- preconditions --------------------------------------------------------------------------------------
 if (process.getuid() !== 0) fail('needs root (loop devices, btrfs snapshots, send and receive): run it with sudo', 2);
@@ -119,11 +141,16 @@ const needGiB = Math.ceil(
   (['create', 'verify', 'restore', 's3', 'partial'].some(needs) ? (SIZES.mixedMiB / 1024) * 15 : 0) +
     (needs('incremental') ? (SIZES.smallFiles / 150000) * 6 : 0) +
     (needs('rss') ? (SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024) * 2.5 : 0) +
+    // (f): the image, two rast-backup repositories and a prune victim, two pipeline files, restic ×2, the
+    // directory source and its repository.
+    (needs('files') ? FILES_GIB * 11 : 0) +
     1,
 );
 const freeGiB = Number(sh('df --output=avail -B1G /var/tmp | tail -1').trim());
 if (freeGiB < needGiB) fail(`needs about ${needGiB} GiB free in /var/tmp, has ${freeGiB} GiB`, 2);
-const dataGiB = needs('rss') ? SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024 : SIZES.mixedMiB / 1024 + SIZES.smallFiles / 150000;
+const dataGiB =
+  (needs('rss') ? SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024 : SIZES.mixedMiB / 1024 + SIZES.smallFiles / 150000) +
+  (needs('files') ? FILES_GIB : 0);
 const { work, mnt } = createWorkspace(Math.ceil(dataGiB * 2.5 + 4));
 const onSignal = (signal) => {
   console.error(`\nbench: ${signal}: stopping and cleaning up`);
@@ -165,23 +192,55 @@ if (usesS3) {
 }
 
 /** Writes a rast-backup config; returns its path. sink: 'local' or { bucket, prefix, endpoint }. */
-function config(name, { sink = 'local', zstd = true, openpgp = false, btrfs = true }) {
+function config(name, { sink = 'local', zstd = true, openpgp = false, btrfs = true, repository = at('repos', name), retention }) {
   const file = at('configs', `${name}.toml`);
   mkdirSync(path.dirname(file), { recursive: true });
   let text = '';
-  if (sink === 'local') text += `[storage]\nlocal.path = "${at('repos', name)}"\n`;
+  if (sink === 'local') text += `[storage]\nlocal.path = "${repository}"\n`;
   else
     text += `[s3]\nbucket = "${sink.bucket}"\nprefix = "${sink.prefix}"\nendpoint = "${sink.endpoint}"\naccess_key_id = "${s3.credentials.accessKeyId}"\nsecret_access_key = "${s3.credentials.secretAccessKey}"\ncache_dir = ""\n`;
   if (!zstd) text += '[compression]\nalgorithm = "none"\n';
   if (openpgp) text += `[encryption]\nenabled = true\nkey_path = "${keyFile}"\n`;
   if (!btrfs) text += '[btrfs]\nenabled = false\n';
+  if (retention) text += `[retention]\n${retention}\n`;
   writeFileSync(file, text);
   return file;
 }
 const rast = (command, configFile, ...rest) => [BIN, command, ...rest, '--config', configFile].join(' ');
 const restic = (repository, rest) => `restic ${rest.startsWith('backup') ? '' : '-q '}-r ${repository} ${rest}`;
 /** restic backup's own account of what it read: shows that a second backup found its parent. */
+/** Bytes a backup added to the repository: rast-backup's `create --json` storedSize, restic's own account. */
+const storedSize = (result) => JSON.parse(result.stdout).storedSize;
+const resticAdded = (result) => {
+  const match = result.stdout.match(/Added to the repository: ([\d.]+) (B|KiB|MiB|GiB)(?: \(([\d.]+) (B|KiB|MiB|GiB) stored\))?/);
+  if (!match) return NaN;
+  const [value, unit] = match[3] ? [match[3], match[4]] : [match[1], match[2]];
+  return Number(value) * 2 ** (10 * ['B', 'KiB', 'MiB', 'GiB'].indexOf(unit));
+};
 const resticFiles = (result) => result.stdout.match(/Files:\s+(\d+ new,\s+\d+ changed,\s+\d+ unmodified)/)?.[1].replace(/\s+/g, ' ') ?? '';
+
+/** Seconds spent per phase (building data, each comparison), for planning a run at another size. */
+const phases = {};
+function phase(name, run) {
+  const started = performance.now();
+  const done = () => (phases[name] = (phases[name] ?? 0) + (performance.now() - started) / 1000);
+  const result = run();
+  if (result instanceof Promise) return result.finally(done);
+  done();
+  return result;
+}
+const MANYFILES = path.join(REPO, 'bench', 'lib', 'manyfiles.mjs');
+const buildManyFiles = (root, count) => sh(`UV_THREADPOOL_SIZE=16 node ${MANYFILES} build ${root} ${count}; sync`);
+const changeManyFiles = (root, count, seed) => sh(`node ${MANYFILES} change ${root} ${count} ${seed}; sync`);
+/** A repository of `count` backups whose manifests are copies of one small real backup's (list reads only them). */
+function buildManifests(repository, count) {
+  const source = at('list-source');
+  mkdirSync(source);
+  writeFileSync(path.join(source, 'file'), 'list\n');
+  const configFile = config('list', { btrfs: false, repository });
+  sh(`${BIN} create ${source} --config ${configFile} >/dev/null`);
+  writeManifests(repository, count);
+}
 
 // ---- data sets -----------------------------------------------------------------------------------------------
 const data = {};
@@ -204,6 +263,19 @@ if (needs('rss')) {
   }
 }
 
+if (needs('files')) {
+  console.error(`bench: building data set (f): ${FILES} files of 1-8 KiB, 30 per directory, three levels`);
+  sh(`btrfs subvolume create ${inMnt('files')} >/dev/null`);
+  phase('build (f) on btrfs', () => buildManyFiles(inMnt('files'), FILES));
+  data.files = { bytes: treeBytes(inMnt('files')), files: FILES };
+  mkdirSync(at('files-dir'));
+  phase('build (f) on ext4 (directory source)', () => buildManyFiles(at('files-dir'), FILES));
+  phase(`build a repository of ${SIZES.backups} synthetic manifests`, () => buildManifests(at('list-repo'), SIZES.backups));
+  s3.createBucket('bench-list');
+  await phase(`upload the ${SIZES.backups} manifests to S3`, () => s3.upload(at('list-repo'), 'bench-list', 'list'));
+  atExit(() => s3.deleteBucket('bench-list'));
+}
+
 // ---- measuring -----------------------------------------------------------------------------------------------
 /** name → { group, tool, bytes, runs: [{ seconds, rssMiB, treeMiB, fetched?, stored? }], errors: [] } */
 const cases = new Map();
@@ -216,6 +288,7 @@ function record(entry, result, error) {
       bytes: entry.bytes ?? null,
       peers: entry.peers ?? [],
       goal: entry.goal,
+      limits: entry.limits,
       runs: [],
       errors: [],
     });
@@ -246,13 +319,16 @@ async function compare(round, group, entries) {
       entry.before?.();
       settle();
       if (s3) s3.traffic.toClient = 0;
+      const load = Number(sh('cat /proc/loadavg').split(' ')[0]);
       const result = await measure(entry.command, { env, timeFile: at('time.out') });
+      result.load = load;
       const line = `${result.seconds.toFixed(2)} s, ${result.rssMiB.toFixed(0)} MiB`;
       if (entry.counted) {
         result.fetched = s3.traffic.toClient;
         result.stored = entry.stored();
       }
       if (options.verbose && result.stdout.trim()) console.error(result.stdout.trim());
+      if (entry.added) result.added = entry.added(result);
       entry.after?.(result);
       const { stdout, stderr, ...figures } = result;
       record(entry, figures);
@@ -604,6 +680,277 @@ const groups = {
     removeTree(previous, mnt);
   },
 
+  async files(round) {
+    const count = FILES;
+    const source = inMnt('files');
+    const current = inMnt('.peer', 'files');
+    const previous = inMnt('.peer', 'files-previous');
+    const bytes = data.files.bytes;
+    const z = VARIANTS[1];
+    const zg = VARIANTS[0];
+    const configZ = config('f-z', z);
+    const configZG = config('f-zg', zg);
+    const resticRepository = at('restic', 'f');
+    const label = `(f) ${count.toLocaleString('en')} files`;
+    sh(`${restic(resticRepository, 'init')} >/dev/null`);
+    let changes = 0;
+    /** The next 1% change of (f); the peers' snapshots follow: previous ← current ← the changed source. */
+    const changeSource = () => {
+      phase('1% change', () => changeManyFiles(source, count, round * 100 + ++changes));
+      removeTree(previous, mnt);
+      renameSync(current, previous);
+      sh(`btrfs subvolume snapshot -r ${source} ${current} >/dev/null`);
+    };
+    sh(`btrfs subvolume snapshot -r ${source} ${current} >/dev/null`);
+    // The backup prune removes: a full backup older than the chain below, which nothing depends on.
+    phase('untimed full create (the backup prune removes)', () => sh(`${rast('create', configZ, source)} >/dev/null`));
+
+    const pipeFile = (name) => at('peer', name);
+    const pipeBytes = (name) => () => statSync(pipeFile(name)).size;
+    const resticFull = `full create ${label}: restic backup`;
+    const pipeFull = (v) => `full create ${label}: ${pipeName(v, 'btrfs send')} > file`;
+    await phase('full create', () =>
+      compare(round, 'files', [
+        ...[z, zg].flatMap((v) => [
+          {
+            name: `full create ${label}, ${v.label}: rast-backup`,
+            tool: 'rast',
+            command: rast('create', v === z ? configZ : configZG, source, '--json'),
+            bytes,
+            added: storedSize,
+            peers: [pipeFull(v), resticFull],
+            limits: v === zg ? [{ goal: 'full create of (f), zstd+OpenPGP', against: 'pipe', most: 1.5 }] : undefined,
+          },
+          {
+            name: pipeFull(v),
+            tool: 'pipe',
+            command: `btrfs send -q ${current} | ${v.pipe} > ${pipeFile(`f-full.${v.ext}`)}`,
+            bytes,
+            added: pipeBytes(`f-full.${v.ext}`),
+          },
+        ]),
+        {
+          name: resticFull,
+          tool: 'restic',
+          command: restic(resticRepository, `backup --host bench ${current}`),
+          describe: resticFiles,
+          bytes,
+          added: resticAdded,
+        },
+      ]),
+    );
+    for (const v of [z, zg]) rmSync(pipeFile(`f-full.${v.ext}`));
+
+    changeSource();
+    const first = `incremental ${label} 1st, 1% changed, zstd: rast-backup create --parent latest`;
+    const resticSecond = `incremental ${label}, 1% changed: restic backup (second)`;
+    const pipeIncremental = (v, nth) => `incremental ${label} ${nth}, 1% changed: ${pipeName(v, 'btrfs send -p')} > file`;
+    await phase('incremental', () =>
+      compare(round, 'files', [
+        ...[z, zg].flatMap((v) => [
+          {
+            name: v === z ? first : `incremental ${label} 1st, 1% changed, ${v.label}: rast-backup create --parent latest`,
+            tool: 'rast',
+            command: rast('create', v === z ? configZ : configZG, source, '--parent', 'latest', '--json'),
+            added: storedSize,
+            peers: [pipeIncremental(v, '1st'), resticSecond],
+            limits:
+              v === zg
+                ? [
+                    { goal: 'incremental of (f) after the 1% change, zstd+OpenPGP', against: 'pipe', most: 2 },
+                    { goal: 'incremental of (f) after the 1% change, zstd+OpenPGP', against: 'restic', most: 0.1 },
+                    { goal: 'bytes an incremental of (f) adds, zstd+OpenPGP', against: 'pipe', bytes: true, most: 1.25 },
+                  ]
+                : undefined,
+          },
+          {
+            name: pipeIncremental(v, '1st'),
+            tool: 'pipe',
+            command: `btrfs send -q -p ${previous} ${current} | ${v.pipe} > ${pipeFile(`f-incremental.${v.ext}`)}`,
+            added: pipeBytes(`f-incremental.${v.ext}`),
+          },
+        ]),
+        {
+          name: resticSecond,
+          tool: 'restic',
+          command: restic(resticRepository, `backup --host bench ${current}`),
+          describe: resticFiles,
+          added: resticAdded,
+        },
+      ]),
+    );
+
+    // Incrementals 2 to 9 of the chain, untimed; the 10th is measured against the first and its pipeline.
+    for (let nth = 2; nth <= 9; nth++) {
+      changeSource();
+      phase('untimed incrementals 2-9 of the chain', () => sh(`${rast('create', configZ, source, '--parent', 'latest')} >/dev/null`));
+    }
+    changeSource();
+    await phase('10th incremental', () =>
+      compare(round, 'files', [
+        {
+          name: `incremental ${label} 10th of a chain, zstd: rast-backup create --parent latest`,
+          tool: 'rast',
+          command: rast('create', configZ, source, '--parent', 'latest', '--json'),
+          added: storedSize,
+          peers: [pipeIncremental(z, '10th'), first],
+          // Runs are ±25% apart on this shared machine: "no more than the 1st" is judged with 10% to spare.
+          limits: [
+            { goal: 'the 10th incremental of a chain of (f)', against: 'rast', most: 1.1 },
+            { goal: 'bytes the 10th incremental of (f) adds', against: 'rast', bytes: true, most: 1.1 },
+          ],
+        },
+        {
+          name: pipeIncremental(z, '10th'),
+          tool: 'pipe',
+          command: `btrfs send -q -p ${previous} ${current} | ${z.pipe} > ${pipeFile(`f-incremental.${z.ext}`)}`,
+          added: pipeBytes(`f-incremental.${z.ext}`),
+        },
+      ]),
+    );
+
+    // Reading the latest backup (the 10th incremental: a chain of 11) of the zstd repository.
+    let sample = Math.floor(count / 2);
+    while (!existsSync(path.join(current, fileOf(sample, count)))) sample++;
+    const sampleFile = fileOf(sample, count);
+    const sampleDirectory = path.dirname(sampleFile);
+    await phase('ls, info --files, restore --include, verify', () =>
+      compare(round, 'files', [
+        {
+          name: `ls latest <one dir of 30 files>, ${label}: rast-backup`,
+          tool: 'rast',
+          command: `${rast('ls', configZ, 'latest', sampleDirectory)} > /dev/null`,
+          limits: [{ goal: 'ls of one directory of (f)', seconds: 1 }],
+          peers: [`ls ${label}: restic ls latest <dir>`],
+        },
+        {
+          name: `ls ${label}: restic ls latest <dir>`,
+          tool: 'restic',
+          command: `${restic(resticRepository, `ls latest ${path.join(current, sampleDirectory)}`)} > /dev/null`,
+        },
+        {
+          name: `info latest --files > /dev/null, ${label}: rast-backup`,
+          tool: 'rast',
+          command: `${rast('info', configZ, 'latest', '--files')} > /dev/null`,
+        },
+        {
+          name: `restore --include <one file>, ${label}: rast-backup`,
+          tool: 'rast',
+          command: rast('restore', configZ, 'latest', restoreDir, '--include', sampleFile),
+          limits: [{ goal: 'restore of one file of (f)', seconds: 2 }],
+          peers: [`restore one file ${label}: restic restore --include`],
+          before: cleanRestore,
+          after: () => (CHECK && sh(`cmp ${path.join(current, sampleFile)} ${path.join(restoreDir, sampleFile)}`), cleanRestore()),
+        },
+        {
+          name: `restore one file ${label}: restic restore --include`,
+          tool: 'restic',
+          command: restic(resticRepository, `restore latest --target ${restoreDir} --include ${path.join(current, sampleFile)}`),
+          before: cleanRestore,
+          after: () => (CHECK && sh(`cmp ${path.join(current, sampleFile)} ${path.join(restoreDir, current, sampleFile)}`), cleanRestore()),
+        },
+        { name: `verify latest, ${label}: rast-backup`, tool: 'rast', command: rast('verify', configZ, 'latest') },
+      ]),
+    );
+    // The untimed first full is the only backup `last = 1` does not keep: the latest's chain is kept whole.
+    const configPrune = config('f-z-prune', { ...z, repository: at('repos', 'f-z'), retention: 'last = 1' });
+    await phase('prune', () =>
+      compare(round, 'files', [
+        {
+          name: `prune (removes one full backup), ${label}: rast-backup`,
+          tool: 'rast',
+          command: rast('prune', configPrune, '--json'),
+          describe: (result) => `removed ${JSON.parse(result.stdout).removed.length} backup(s)`,
+        },
+      ]),
+    );
+    rmSync(at('peer', `f-incremental.${z.ext}`), { force: true });
+    rmSync(at('peer', `f-incremental.${zg.ext}`), { force: true });
+    removeTree(current, mnt);
+    removeTree(previous, mnt);
+
+    // The directory source, on ext4: full and incremental against restic's first and second backups.
+    const directory = at('files-dir');
+    const configDirectory = config('f-dir', { ...z, btrfs: false });
+    const resticDirectory = at('restic', 'f-dir');
+    sh(`${restic(resticDirectory, 'init')} >/dev/null`);
+    const resticDirectoryFull = `directory source (ext4) full ${label}: restic backup`;
+    await phase('directory source: full', () =>
+      compare(round, 'files', [
+        {
+          name: `directory source (ext4) full ${label}, zstd: rast-backup`,
+          tool: 'rast',
+          command: rast('create', configDirectory, directory, '--json'),
+          bytes,
+          added: storedSize,
+          peers: [resticDirectoryFull],
+          limits: [{ goal: 'full create of (f), directory source', against: 'restic', most: 1 }],
+        },
+        {
+          name: resticDirectoryFull,
+          tool: 'restic',
+          command: restic(resticDirectory, `backup --host bench ${directory}`),
+          describe: resticFiles,
+          bytes,
+          added: resticAdded,
+        },
+      ]),
+    );
+    phase('1% change', () => changeManyFiles(directory, count, round * 100 + 50));
+    const resticDirectorySecond = `directory source (ext4) incremental ${label}: restic backup (second)`;
+    await phase('directory source: incremental', () =>
+      compare(round, 'files', [
+        {
+          name: `directory source (ext4) incremental ${label}, 1% changed, zstd: rast-backup create --parent latest`,
+          tool: 'rast',
+          command: rast('create', configDirectory, directory, '--parent', 'latest', '--json'),
+          added: storedSize,
+          peers: [resticDirectorySecond],
+          limits: [{ goal: 'incremental of (f), directory source', against: 'restic', most: 0.5 }],
+        },
+        {
+          name: resticDirectorySecond,
+          tool: 'restic',
+          command: restic(resticDirectory, `backup --host bench ${directory}`),
+          describe: resticFiles,
+          added: resticAdded,
+        },
+      ]),
+    );
+
+    // list of 10,000 backups: the first time (no catalog cache in the state directory) and again.
+    const listState = at('state-list');
+    const listConfigs = {
+      local: config('list-local', { btrfs: false, repository: at('list-repo') }),
+      S3: config('list-s3', { btrfs: false, sink: { bucket: 'bench-list', prefix: 'list', endpoint: s3.endpoint } }),
+    };
+    const listed = (result) => `${result.stdout.trim().split('\n').length - 1} lines`;
+    const backups = SIZES.backups.toLocaleString('en');
+    await phase(`list of ${backups} backups`, () =>
+      compare(
+        round,
+        'files',
+        Object.entries(listConfigs).flatMap(([where, configFile]) => [
+          {
+            name: `list, ${backups} backups, ${where}, no catalog cache: rast-backup`,
+            tool: 'rast',
+            command: `RAST_BACKUP_STATE_DIR=${listState} ${rast('list', configFile)}`,
+            before: () => rmSync(listState, { recursive: true, force: true }),
+            describe: listed,
+          },
+          {
+            name: `list, ${backups} backups, ${where}, catalog cached: rast-backup`,
+            tool: 'rast',
+            command: `RAST_BACKUP_STATE_DIR=${listState} ${rast('list', configFile)}`,
+            before: () => sh(`RAST_BACKUP_STATE_DIR=${listState} ${rast('list', configFile)} >/dev/null`),
+            limits: [{ goal: `list of ${backups} backups, ${where}`, seconds: 1 }],
+            describe: listed,
+          },
+        ]),
+      ),
+    );
+  },
+
   async rss(round) {
     const v = VARIANTS[0];
     for (const mib of SIZES.bigMiB) {
@@ -641,6 +988,7 @@ const groups = {
 
 // ---- the run -------------------------------------------------------------------------------------------------
 const started = new Date();
+const loadStart = sh('cat /proc/loadavg').trim();
 for (let round = 1; round <= ROUNDS; round++) {
   console.error(`bench: round ${round} of ${ROUNDS}`);
   for (const name of ['repos', 'peer', 'restic', 'state', 'restic-cache']) {
@@ -657,6 +1005,7 @@ for (let round = 1; round <= ROUNDS; round++) {
 
 const meta = {
   date: started.toISOString(),
+  phases: Object.fromEntries(Object.entries(phases).map(([name, seconds]) => [name, Math.round(seconds)])),
   seconds: Math.round((Date.now() - started.getTime()) / 1000),
   options: { quick: options.quick, rounds: ROUNDS, groups: selected, big: options.big, warm: options.warm, check: CHECK },
   data: Object.fromEntries(Object.entries(data).map(([name, set]) => [name, { bytes: set.bytes, files: set.files }])),
@@ -688,6 +1037,7 @@ function machine() {
     zstd: `zstd ${version('zstd --version').match(/v[\d.]+/)?.[0] ?? 'n/a'}`,
     gpg: version('gpg --version'),
     restic: usesRestic ? version('restic version').replace(/ compiled.*/, '') : 'n/a',
+    loadStart,
     load: version('cat /proc/loadavg'),
   };
 }

@@ -27,13 +27,20 @@ function summarise(rows) {
     row.treeMiB = median(row.runs.map((run) => run.treeMiB));
     row.fetched = median(row.runs.map((run) => run.fetched));
     row.stored = median(row.runs.map((run) => run.stored));
+    row.added = median(row.runs.map((run) => run.added));
+    row.load = median(row.runs.map((run) => run.load));
     row.mbPerSecond = row.bytes && row.seconds ? row.bytes / 1e6 / row.seconds : null;
   }
   for (const row of rows) {
     row.ratios = row.peers
       .map((name) => byName.get(name))
       .filter((peer) => peer?.seconds && row.seconds)
-      .map((peer) => ({ peer: peer.name, tool: peer.tool, ratio: row.seconds / peer.seconds }));
+      .map((peer) => ({
+        peer: peer.name,
+        tool: peer.tool,
+        ratio: row.seconds / peer.seconds,
+        addedRatio: row.added !== null && peer.added ? row.added / peer.added : null,
+      }));
   }
   return byName;
 }
@@ -114,8 +121,34 @@ function goals(rows, byName) {
       status: status(fraction === undefined ? undefined : fraction < PARTIAL_LIMIT),
     });
   }
+  // Per case (the `files` group): { goal, seconds } (wall time below), or { goal, against: tool, most, bytes? }
+  // (the time, or with `bytes` the bytes added, at most `most` × the first peer of that tool's).
+  for (const row of rows.filter((r) => r.limits)) {
+    for (const limit of row.limits) {
+      if (limit.seconds !== undefined) {
+        list.push({
+          goal: `${limit.goal}: under ${limit.seconds} s`,
+          target: `< ${limit.seconds} s`,
+          measured: row.seconds === null ? '' : `${fixed(row.seconds, 2)} s`,
+          status: status(row.seconds === null ? undefined : row.seconds < limit.seconds),
+        });
+        continue;
+      }
+      const peer = row.ratios.find((r) => r.tool === limit.against);
+      const ratio = limit.bytes ? peer?.addedRatio : peer?.ratio;
+      const what = limit.bytes ? 'bytes' : 'time';
+      list.push({
+        goal: `${limit.goal}: ${what} at most ${limit.most}× ${peer ? peerLabel(peer) : limit.against}`,
+        target: `${what} ratio ≤ ${limit.most.toFixed(2)}`,
+        measured: ratio === null || ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+        status: status(ratio === null || ratio === undefined ? undefined : ratio <= limit.most),
+      });
+    }
+  }
   return list;
 }
+
+const peerLabel = (r) => (r.tool === 'rast' ? r.peer.replace(/:.*$/, '') : r.tool);
 
 function render(meta, rows, goalList) {
   const m = meta.machine;
@@ -125,10 +158,18 @@ function render(meta, rows, goalList) {
   const lines = [
     `# rast-backup benchmark, ${meta.date}`,
     '',
-    `${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}; ${[`Node ${m.node}`, `rast-backup ${m.rastBackup}`, m.btrfsProgs, m.zstd, m.gpg, m.restic].filter((tool) => tool !== 'n/a').join(', ')}. Load average at the end: ${m.load}.`,
+    `${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}; ${[`Node ${m.node}`, `rast-backup ${m.rastBackup}`, m.btrfsProgs, m.zstd, m.gpg, m.restic].filter((tool) => tool !== 'n/a').join(', ')}. Load average at the start: ${m.loadStart ?? 'n/a'}, at the end: ${m.load}.`,
     '',
     `Data: ${sets}. ${meta.options.rounds} paired round(s) (order reversed every other round), medians; ${meta.options.warm ? 'warm page cache' : 'page cache dropped before each command'}${meta.options.quick ? '; --quick: small data, figures only check the harness' : ''}. Run took ${meta.seconds} s. MB = 10^6 bytes; "× peer" is rast-backup's time divided by the peer's (below 1: faster).`,
     '',
+    ...(meta.phases && Object.keys(meta.phases).length
+      ? [
+          `Seconds per phase (the whole run, all rounds): ${Object.entries(meta.phases)
+            .map(([name, seconds]) => `${name} ${seconds}`)
+            .join('; ')}.`,
+          '',
+        ]
+      : []),
     '## Cases',
     '',
   ];
@@ -136,7 +177,12 @@ function render(meta, rows, goalList) {
   for (const row of rows) {
     const notes = [];
     if (row.fetched !== null) notes.push(`fetched ${mib(row.fetched)} of ${mib(row.stored)} stored`);
+    if (row.added !== null) {
+      const against = row.ratios.filter((r) => r.addedRatio !== null).map((r) => `${r.addedRatio.toFixed(2)}× ${peerLabel(r)}`);
+      notes.push(`adds ${mib(row.added)}${against.length ? ` (${against.join(', ')})` : ''}`);
+    }
     if (row.note) notes.push(row.note);
+    if (row.load !== null) notes.push(`load ${row.load.toFixed(1)}`);
     if (row.errors.length) notes.push(`${row.errors.length} failed: ${row.errors[0].slice(0, 200)}`);
     table.push([
       row.name.replaceAll('|', '\\|'),
@@ -146,7 +192,7 @@ function render(meta, rows, goalList) {
       fixed(row.mbPerSecond, 0),
       fixed(row.rssMiB, 0),
       fixed(row.treeMiB, 0),
-      row.ratios.map((r) => `${r.ratio.toFixed(2)}× ${r.tool === 'rast' ? r.peer.replace(/:.*$/, '') : r.tool}`).join(', '),
+      row.ratios.map((r) => `${r.ratio.toFixed(2)}× ${peerLabel(r)}`).join(', '),
       notes.join('; ').replaceAll('|', '\\|'),
     ]);
   }

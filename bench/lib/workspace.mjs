@@ -53,7 +53,8 @@ export function createWorkspace(imageGiB, parent = '/var/tmp') {
   const work = mkdtempSync(path.join(parent, 'rast-bench-'));
   const mnt = path.join(work, 'mnt');
   mkdirSync(mnt);
-  atExit(() => rmSync(work, { recursive: true, force: true }));
+  // Retried: a server stopping at exit (Swift) may still be writing into it.
+  atExit(() => rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
   const image = path.join(work, 'btrfs.img');
   sh(`truncate -s ${imageGiB}G ${image} && mkfs.btrfs -q -f ${image}`);
   const device = sh(`losetup --find --show ${image}`).trim();
