@@ -104,6 +104,12 @@ export class IndexStore {
     return new IndexView(manifest.id, layers, entries ?? 0);
   }
 
+  /** The header of the backup's own run; undefined for a version 1 index. */
+  async header(manifest: Manifest): Promise<IndexRunHeader | undefined> {
+    const object = await this.object(manifest);
+    return object.version === 2 ? object.header : undefined;
+  }
+
   /** The blocks of the backup's own run (none for a version 1 index), for checks of what it stored. */
   async blocks(manifest: Manifest): Promise<IndexBlock[]> {
     const object = await this.object(manifest);
