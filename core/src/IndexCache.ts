@@ -10,6 +10,7 @@ import type { Manifest } from './Manifest.js';
 /** A run kept in the state directory: its header, and its blocks' plaintext one after another. */
 class KeptRun implements IndexRun {
   readonly firsts: string[];
+  readonly records: number;
   private readonly offsets: number[] = [];
   constructor(
     readonly backupId: string,
@@ -17,6 +18,7 @@ class KeptRun implements IndexRun {
     private readonly blocksFile: string,
   ) {
     this.firsts = header.blocks.map((block) => block.first);
+    this.records = header.blocks.reduce((sum, block) => sum + block.records, 0);
     let offset = 0;
     for (const block of header.blocks) {
       this.offsets.push(offset);
@@ -50,9 +52,10 @@ export interface RunCopy {
 
 /**
  * Plaintext copies of the file indexes this host wrote, in its state directory (0600). An incremental
- * create reads its parent's index from the repository; when that fails because this host cannot decode it
- * (a write-only host holds only the encryption public key), the copy kept here is used instead. A version 2
- * index is kept run by run: `<id>.header` (the run's header) and `<id>.blocks` (its blocks' plaintext).
+ * create reads its parent's index layers from the copies kept here when it has them (looking paths up in a
+ * local file instead of fetching and decrypting a block per lookup; a write-only host cannot decrypt them at
+ * all), else from the repository. A version 2 index is kept run by run: `<id>.header` (the run's header,
+ * used only when its size is the one the manifest records) and `<id>.blocks` (its blocks' plaintext).
  */
 export class IndexCache {
   constructor(private readonly directory: string | undefined) {}

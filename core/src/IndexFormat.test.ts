@@ -353,7 +353,8 @@ properties("through create: the format is given its parent's index as the model,
   };
   const runtime = memoryRuntime([new MemorySink()], ['x'], format);
   let model: Model = new Map([['.', entry(random, '.', 'directory', 'b0')]]);
-  grow(random, model, 'b0', 60);
+  // Large enough that the changes since the bottom run stay under half of it until the layers collapse.
+  grow(random, model, 'b0', 200);
   let parent: Manifest | undefined;
   const layers: number[] = [];
   for (let at = 0; at < 12; at++) {

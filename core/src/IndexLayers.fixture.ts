@@ -8,6 +8,7 @@ import { seededRandom } from './testing.js';
 /** A run in blocks of a few records, as stored runs are, so that reads cross blocks. */
 export class BlockRun implements IndexRun {
   readonly firsts: string[];
+  readonly records: number;
   private readonly blocks: IndexRecord[][] = [];
   readBlocks = 0;
   constructor(
@@ -16,6 +17,7 @@ export class BlockRun implements IndexRun {
   ) {
     for (let at = 0; at < records.length; at += 7) this.blocks.push(records.slice(at, at + 7));
     this.firsts = this.blocks.map((block) => block[0]!.path);
+    this.records = records.length;
   }
   async readBlock(block: number): Promise<BlockRecords> {
     this.readBlocks++;

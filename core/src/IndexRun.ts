@@ -41,20 +41,24 @@ export interface IndexRun {
   readonly backupId: string;
   /** The first path of each block, in order. */
   readonly firsts: readonly string[];
+  /** How many records the run holds (entries and tombstones). */
+  readonly records: number;
   readBlock(block: number): Promise<BlockRecords>;
 }
 
 /** A run whose records are all in memory: a version 1 index, or records being written. */
 export class MemoryRun implements IndexRun {
   readonly firsts: string[];
+  readonly records: number;
   constructor(
     readonly backupId: string,
-    private readonly records: readonly IndexRecord[],
+    private readonly held: readonly IndexRecord[],
   ) {
-    this.firsts = records.length > 0 ? [records[0]!.path] : [];
+    this.firsts = held.length > 0 ? [held[0]!.path] : [];
+    this.records = held.length;
   }
   async readBlock(): Promise<BlockRecords> {
-    return new ArrayRecords(this.records);
+    return new ArrayRecords(this.held);
   }
 }
 

@@ -15,12 +15,12 @@ import {
 import { IndexView } from './IndexView.js';
 import type { Manifest } from './Manifest.js';
 import type { PartReader } from './PartReader.js';
-import type { Logger } from './types.js';
 
 /** A run in the repository: each block fetched from a sink with a good copy, checked and untransformed when read. */
 class StoredRun implements IndexRun {
   readonly backupId: string;
   readonly firsts: string[];
+  readonly records: number;
   constructor(
     private readonly manifest: Manifest,
     private readonly blocks: IndexBlock[],
@@ -28,6 +28,7 @@ class StoredRun implements IndexRun {
   ) {
     this.backupId = manifest.id;
     this.firsts = blocks.map((block) => block.first);
+    this.records = blocks.reduce((sum, block) => sum + block.records, 0);
   }
 
   async readBlock(block: number): Promise<BlockRecords> {
@@ -45,29 +46,23 @@ type IndexObject = { version: 1; view: IndexView } | { version: 2; header: Index
 
 /**
  * Opens backups' file indexes as views over their runs (see IndexView): the index object of the backup, then
- * those of the backups it lies over. With `kept`, a host that cannot decode an index (a write-only host holds
- * only the encryption public key: create reads its parent's index) uses the copy it kept when it made the
- * backup, if it has one.
+ * those of the backups it lies over. With `kept` (create reading its parent's index), a run this host kept
+ * a plaintext copy of when it made the backup is read from that copy: no fetch and no decryption per block,
+ * and a write-only host (which holds only the encryption public key) can make incrementals.
  */
 export class IndexStore {
   constructor(
     private readonly parts: PartReader,
     private readonly graph: BackupGraph,
     private readonly cache: IndexCache,
-    private readonly log: Logger,
   ) {}
 
   private async object(manifest: Manifest, useKept = false): Promise<IndexObject> {
-    let data: Buffer;
-    try {
-      data = await this.parts.readPlain(manifest, manifest.index, 'file index');
-    } catch (error) {
-      if (!useKept || !(error instanceof RastError) || error.code !== ErrorCode.TRANSFORM_FAILED) throw error;
-      const kept = await this.cache.load(manifest);
-      if (!kept) throw error;
-      this.log.info(`backup ${manifest.id}: using this host's copy of its file index (${error.message})`);
+    const kept = useKept ? await this.cache.load(manifest) : undefined;
+    if (kept) {
       return 'header' in kept ? { version: 2, header: kept.header, run: kept } : { version: 1, view: IndexView.of(kept) };
     }
+    const data = await this.parts.readPlain(manifest, manifest.index, 'file index');
     try {
       if (indexVersion(data) === 1) return { version: 1, view: IndexView.of(decodeFileIndex(data)) };
       const header = decodeRunHeader(data);

@@ -94,7 +94,16 @@ export class IndexView {
   }
 
   /** Entries at or after `from`, in index order, the layers merged. */
-  async *from(from = '.'): AsyncGenerator<IndexEntry> {
+  from(from = '.'): AsyncGenerator<IndexEntry> {
+    return this.merged(from, false) as AsyncGenerator<IndexEntry>;
+  }
+
+  /** The layers merged into one run's records at or after `from`: the newest record of each path, tombstones kept. */
+  records(from = '.'): AsyncGenerator<IndexRecord> {
+    return this.merged(from, true);
+  }
+
+  private async *merged(from: string, tombstones: boolean): AsyncGenerator<IndexRecord> {
     const cursors = this.layers.map((_, layer) => this.layerFrom(layer, from));
     const heads: Array<IndexRecord | undefined> = [];
     const advance = async (layer: number) => {
@@ -111,7 +120,7 @@ export class IndexView {
         const path = least.path;
         const winner = heads.find((head) => head?.path === path)!;
         await Promise.all(heads.map((head, layer) => (head?.path === path ? advance(layer) : undefined)));
-        if (!isTombstone(winner)) yield winner;
+        if (tombstones || !isTombstone(winner)) yield winner;
       }
     } finally {
       await Promise.all(cursors.map((cursor) => cursor.return(undefined)));

@@ -1,7 +1,15 @@
 import { storedEntry, type IndexEntry } from './FileIndex.js';
 import type { RunCopy } from './IndexCache.js';
 import { comparePaths } from './IndexOrder.js';
-import { encodeBlock, encodeRunHeader, MemoryRun, type IndexBlock, type IndexRecord, type IndexRunHeader } from './IndexRun.js';
+import {
+  encodeBlock,
+  encodeRunHeader,
+  isTombstone,
+  MemoryRun,
+  type IndexBlock,
+  type IndexRecord,
+  type IndexRunHeader,
+} from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { PartRecord } from './Manifest.js';
 import type { IndexSpool } from './IndexSpool.js';
@@ -10,7 +18,7 @@ import { RepositoryKeys } from './RepositoryKeys.js';
 
 /** Plaintext bytes per index block: a lookup reads and decodes one block per layer. */
 export const INDEX_BLOCK_BYTES = 512 * 1024;
-/** At most this many runs make an index; the next backup then stores every change since the bottom run in one. */
+/** At most this many runs make an index; the next backup then merges the runs above the bottom one with its changes into one. */
 export const MAX_INDEX_LAYERS = 8;
 
 /** Stores a plaintext object through the backup's transforms in every sink; returns its record. */
@@ -107,7 +115,35 @@ export async function writeIndex(
   return writeRun({ id, over: base.backupId, entries: entries.length, layers: base.layers.length + 1 }, records, store, copy, blockBytes);
 }
 
-/** A format's changes to the parent's index: stored as they are, or folded into the bottom run's changes. */
+/** `newer` over `older` (both records in index order): for a path both hold, newer's record. */
+async function* overlay(newer: AsyncIterable<IndexRecord>, older: AsyncIterable<IndexRecord>): AsyncGenerator<IndexRecord> {
+  const a = newer[Symbol.asyncIterator]();
+  const b = older[Symbol.asyncIterator]();
+  let next = await a.next();
+  let old = await b.next();
+  while (!next.done || !old.done) {
+    const order = next.done ? 1 : old.done ? -1 : comparePaths(next.value.path, old.value.path);
+    if (order <= 0) {
+      yield next.value as IndexRecord;
+      if (order === 0) old = await b.next();
+      next = await a.next();
+    } else {
+      yield old.value as IndexRecord;
+      old = await b.next();
+    }
+  }
+}
+
+async function* entriesOf(records: AsyncIterable<IndexRecord>): AsyncGenerator<IndexEntry> {
+  for await (const record of records) if (!isTombstone(record)) yield record;
+}
+
+/**
+ * A format's changes to the parent's index, streamed from its spool: one more layer over the parent's; or,
+ * when that would pass MAX_INDEX_LAYERS, merged with the parent's layers above its bottom run into one run
+ * over the bottom run (reading only those runs, which hold the changes since the bottom run); or the whole
+ * index alone, when the changes since the bottom run would outnumber half of the entries.
+ */
 async function writeChanges(
   id: string,
   output: IndexChanges,
@@ -118,25 +154,28 @@ async function writeChanges(
 ): Promise<WrittenIndex> {
   if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
   const bottom = parent.layers.at(-1)!;
-  const count = Array.isArray(output.changes) ? output.changes.length : (output.changes as IndexSpool).count;
-  if (parent.layers.length < MAX_INDEX_LAYERS && !(bottom instanceof MemoryRun) && count <= output.entries / 2) {
-    const records = Array.isArray(output.changes) ? output.changes : (output.changes as IndexSpool).records();
+  const changes = output.changes;
+  const count = Array.isArray(changes) ? changes.length : (changes as IndexSpool).count;
+  const records = (): AsyncIterable<IndexRecord> =>
+    Array.isArray(changes) ? toAsync(changes as IndexRecord[]) : (changes as IndexSpool).records();
+  const above = parent.layers.slice(0, -1);
+  const sinceBottom = count + above.reduce((sum, run) => sum + run.records, 0);
+  if (bottom instanceof MemoryRun || sinceBottom > output.entries / 2)
+    return writeRun({ id, over: null, entries: 0, layers: 1 }, entriesOf(overlay(records(), parent.records())), store, copy, blockBytes);
+  if (parent.layers.length < MAX_INDEX_LAYERS)
     return writeRun(
       { id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 },
-      records,
+      records(),
       store,
       copy,
       blockBytes,
     );
-  }
-  const changes: IndexRecord[] = [];
-  if (Array.isArray(output.changes)) changes.push(...output.changes);
-  else for await (const record of (output.changes as IndexSpool).records()) changes.push(record);
-  const view = new IndexView(id, [new MemoryRun(id, changes), ...parent.layers], output.entries);
-  if (bottom instanceof MemoryRun || count > output.entries / 2)
-    return writeRun({ id, over: null, entries: 0, layers: 1 }, view.all(), store, copy, blockBytes);
-  const { records, entries } = await difference(view, new IndexView(bottom.backupId, [bottom], 0));
-  return writeRun({ id, over: bottom.backupId, entries, layers: 2 }, records, store, copy, blockBytes);
+  const merged = overlay(records(), new IndexView(parent.backupId, above, 0).records());
+  return writeRun({ id, over: bottom.backupId, entries: output.entries, layers: 2 }, merged, store, copy, blockBytes);
+}
+
+async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }
 
 function isSorted(entries: readonly IndexEntry[]): boolean {

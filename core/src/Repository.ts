@@ -34,7 +34,7 @@ export class Repository {
     this.catalog = new Catalog(sinks, log, manifestCache, verifier);
     this.graph = new BackupGraph(this.catalog);
     this.parts = new PartReader(sinks, decoderFor, log, readAhead);
-    this.indexes = new IndexStore(this.parts, this.graph, indexCache, log);
+    this.indexes = new IndexStore(this.parts, this.graph, indexCache);
   }
 
   /**

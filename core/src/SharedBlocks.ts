@@ -18,6 +18,7 @@ export class SharedBlocks {
     const layers = view.layers.map((run): IndexRun => ({
       backupId: run.backupId,
       firsts: run.firsts,
+      records: run.records,
       readBlock: (block) => this.read(run, block),
     }));
     return new IndexView(view.backupId, layers, view.entries);

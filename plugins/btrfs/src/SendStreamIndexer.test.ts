@@ -220,6 +220,7 @@ function countedParent(directories: number, files: number) {
   const run: IndexRun = {
     backupId: 'b0',
     firsts: blocks.map((block) => block[0]!.path),
+    records: entries.length,
     readBlock: async (block) => {
       reads.add(block);
       return new ArrayRecords(blocks[block]!);
