@@ -16,6 +16,8 @@ import { LsCommand } from './commands/ls.js';
 import { PluginsCommand } from './commands/plugins.js';
 import { RestoreCommand } from './commands/restore.js';
 import { StatsCommand } from './commands/stats.js';
+import { CopyCommand } from './commands/copy.js';
+import { SyncCommand } from './commands/sync.js';
 import { VerifyCommand } from './commands/verify.js';
 import { stderrLogger } from './Logger.js';
 
@@ -30,6 +32,8 @@ const COMMANDS = [
   VerifyCommand,
   RestoreCommand,
   DeleteCommand,
+  SyncCommand,
+  CopyCommand,
   PluginsCommand,
   ConfigCommand,
 ];
@@ -60,12 +64,9 @@ export async function main(argv: string[]): Promise<number> {
   const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
   // Loaded before parsing, so that plugins' commands exist for parsing and --help; a config error is
   // reported by the command that needs the runtime, or here when the command line names no command.
-  const loading: Promise<Runtime> = createRuntime({
-    configFile: configFlag(argv),
-    defaultPresets: [defaultPreset],
-    resolveFrom: [cliDirectory],
-    log,
-  });
+  const runtimeOf = (configFile: string | undefined) =>
+    createRuntime({ configFile, defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log });
+  const loading: Promise<Runtime> = runtimeOf(configFlag(argv));
   const failure: unknown = await loading.then(
     () => undefined,
     (error: unknown) => error ?? new Error('loading the config failed'),
@@ -88,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     env: process.env,
     verbose,
     runtime: () => loading,
+    runtimeOf,
   };
   let command;
   try {

@@ -319,7 +319,7 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune';
+export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune' | 'sync' | 'copy';
 
 /** Passed to the lifecycle hooks. */
 export interface OperationEvent {
