@@ -45,7 +45,7 @@ export async function syncRepository(runtime: Runtime, options: SyncOptions = {}
     const unreadable = await catalog.unreadable();
     const targets = runtime.sinks.filter((sink) => !unreadable.some((failed) => failed.sink === sink));
     const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), options);
-    const report = await bringInStep(entries, targets, new Map(), copier, options.dryRun ?? false);
+    const report = await bringInStep(entries, targets, (entry) => entry.sinks, copier, options.dryRun ?? false);
     report.unreachable = unreadable.map(({ sink, error }) => ({ sink: sink.name, problem: error.message }));
     if (!options.dryRun) catalog.invalidate();
     return outcome(report, 'sync');
@@ -86,10 +86,21 @@ export async function copyBackups(runtime: Runtime, target: Runtime, options: Sy
     ]).slice(there.size);
     incoming.forEach((entry, index) => {
       const judgement = judged[index]!;
-      if (judgement.status === 'refused') refused.set(entry.manifest.id, `${where} would refuse it: ${judgement.problem}`);
+      if (judgement.status === 'refused')
+        refused.set(
+          entry.manifest.id,
+          `${where} would refuse it: ${judgement.problem.replace(`backup ${entry.manifest.id} is refused: `, '')}`,
+        );
     });
     const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), options);
-    const report = await bringInStep(entries, targets, holds, copier, options.dryRun ?? false, refused);
+    const report = await bringInStep(
+      entries,
+      targets,
+      (entry) => holds.get(entry.manifest.id) ?? [],
+      copier,
+      options.dryRun ?? false,
+      refused,
+    );
     report.unreachable = unreadable.map(({ sink, error }) => ({ sink: sink.name, problem: error.message }));
     if (!options.dryRun) target.repository.catalog.invalidate();
     return outcome(report, 'copy');
@@ -132,18 +143,18 @@ function ancestorsFirst(entries: CatalogEntry[]): CatalogEntry[] {
 
 /**
  * Copies each entry into the targets that lack it, in order; a backup whose parent is not in a target (its copy
- * failed) is not committed there. `holds` says where the targets' own catalog has each (default: the entry's sinks).
+ * failed) is not committed there. `holds` names the targets that already hold an entry.
  */
 async function bringInStep(
   entries: CatalogEntry[],
   targets: Sink[],
-  holds: Map<string, string[]>,
+  holds: (entry: CatalogEntry) => string[],
   copier: BackupCopier,
   dryRun: boolean,
   refused = new Map<string, string>(),
 ): Promise<SyncReport> {
   const report: SyncReport = { dryRun, inStep: 0, copies: [], unreachable: [], copied: 0, failed: 0, objects: 0, bytes: 0 };
-  const held = new Map(entries.map((entry) => [entry.manifest.id, new Set(holds.get(entry.manifest.id) ?? entry.sinks)]));
+  const held = new Map(entries.map((entry) => [entry.manifest.id, new Set(holds(entry))]));
   for (const entry of entries) {
     const { id, parent } = entry.manifest;
     const here = held.get(id)!;
