@@ -130,6 +130,7 @@ export class BackupCopier {
     );
     const settled = await Promise.allSettled(copying);
     const failure = settled.find((outcome) => outcome.status === 'rejected');
+    stopIfInterrupted(this.options.signal);
     if (failure) throw (failure as PromiseRejectedResult).reason;
     await target.flush?.();
     // Still all there (a prune elsewhere takes objects without a manifest for an interrupted create's once old enough).
@@ -139,6 +140,11 @@ export class BackupCopier {
       throw new RastError(ErrorCode.SINK_FAILED, `backup ${id}: ${gone.key} vanished from sink ${target.name} while it was copied`, {
         backup: id,
         sink: target.name,
+      });
+    // A delete (on any host) while it was copied: not brought back to life in this sink.
+    if (!(await objectsIn(committed.from, RepositoryKeys.manifest(id))).has(RepositoryKeys.manifest(id)))
+      throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `backup ${id} was deleted from sink ${committed.from.name} while it was copied`, {
+        backup: id,
       });
     stopIfInterrupted(this.options.signal);
     if (committed.signature) await target.put(RepositoryKeys.signature(id), committed.signature, { durable: true });

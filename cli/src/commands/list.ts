@@ -32,8 +32,7 @@ export class ListCommand extends BaseCommand {
   async run(): Promise<number> {
     const filter = backupFilter({ tags: this.tags, hosts: this.hosts, sources: this.sources, since: this.since, until: this.until });
     const runtime = await this.context.runtime();
-    const unreadable = new Set((await runtime.repository.catalog.unreadable()).map(({ sink }) => sink.name));
-    const readable = runtime.sinks.map((sink) => sink.name).filter((name) => !unreadable.has(name));
+    const readable = await runtime.repository.catalog.readable();
     const shown = (await runtime.repository.catalog.entries())
       .filter((entry) => filter.matches(entry.manifest))
       .map((entry) => summarize(entry, readable));

@@ -1,6 +1,7 @@
 import { BackupCopier, type BackupCopy } from '../BackupCopier.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { ErrorCode, RastError } from '../errors.js';
+import { interrupted } from '../Interruption.js';
 import { authenticate, type SignatureCheck } from '../ManifestAuthentication.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -45,7 +46,9 @@ export async function syncRepository(runtime: Runtime, options: SyncOptions = {}
     const unreadable = await catalog.unreadable();
     const targets = runtime.sinks.filter((sink) => !unreadable.some((failed) => failed.sink === sink));
     const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), options);
-    const report = await bringInStep(entries, targets, (entry) => entry.sinks, copier, options.dryRun ?? false);
+    const report = await bringInStep(entries, targets, (entry) => entry.sinks, copier, options.dryRun ?? false).catch(
+      stopped('sync', options),
+    );
     report.unreachable = unreadable.map(({ sink, error }) => ({ sink: sink.name, problem: error.message }));
     if (!options.dryRun) catalog.invalidate();
     return outcome(report, 'sync');
@@ -100,7 +103,7 @@ export async function copyBackups(runtime: Runtime, target: Runtime, options: Sy
       copier,
       options.dryRun ?? false,
       refused,
-    );
+    ).catch(stopped('copy', options));
     report.unreachable = unreadable.map(({ sink, error }) => ({ sink: sink.name, problem: error.message }));
     if (!options.dryRun) target.repository.catalog.invalidate();
     return outcome(report, 'copy');
@@ -199,6 +202,18 @@ async function bringInStep(
     }
   }
   return report;
+}
+
+/** Replaces the error of a run stopped by its signal with one saying what it leaves. */
+function stopped(operation: 'sync' | 'copy', options: SyncOptions): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof RastError) || error.code !== ErrorCode.INTERRUPTED || !options.signal?.aborted) throw error;
+    throw interrupted(
+      options.signal,
+      operation,
+      'the backups it committed stay; the objects it copied of the one it was copying stay too, without a manifest, for the next run',
+    );
+  };
 }
 
 /** The signature check the catalog's judgement stands for. */
