@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -25,7 +25,7 @@ interface Result {
 }
 
 /** A local sink and an S3 sink reached through a proxy that can play an outage (or fail requests as `fault` says). */
-async function repository(extraBackup = '') {
+async function repository(extraBackup = '', tables: { main?: string; s3Only?: string } = {}) {
   const home = await temporaryDirectory('rast-sync-');
   const bucket = `sync-${++buckets}`;
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -50,14 +50,14 @@ async function repository(extraBackup = '') {
   const config = path.join(home, 'config.toml');
   await writeFile(
     config,
-    `[storage]\nlocal.path = ${JSON.stringify(local)}\n\n[backup]\npart_size_mib = 1\n${extraBackup}\n${s3(proxy.endpoint)}`,
+    `[storage]\nlocal.path = ${JSON.stringify(local)}\n\n[backup]\npart_size_mib = 1\n${extraBackup}\n${s3(proxy.endpoint)}\n${tables.main ?? ''}`,
     {
       mode: 0o600,
     },
   );
   // S3 alone, straight to the server: what a host that lost its local disk reads.
   const s3Only = path.join(home, 's3-only.toml');
-  await writeFile(s3Only, `[backup]\npart_size_mib = 1\n\n${s3(swift.endpoint)}`, { mode: 0o600 });
+  await writeFile(s3Only, `[backup]\npart_size_mib = 1\n\n${s3(swift.endpoint)}\n${tables.s3Only ?? ''}`, { mode: 0o600 });
   const source = path.join(home, 'source');
   const files: Record<string, string> = {};
   const writeFiles = async (round: number) => {
@@ -336,6 +336,48 @@ testNeeding(
         [second.id, ['local', 's3'], []],
       ]);
       await repo.restoresFrom(second.id, repo.s3Only);
+    } finally {
+      await repo.proxy.close();
+    }
+  },
+);
+
+testNeeding(
+  sync,
+  swiftAvailable,
+  NEEDS,
+  'a write-only host that did not make the backup checks its index blocks by size, and they must add up',
+  async () => {
+    const keys = await temporaryDirectory('rast-sync-keys-');
+    const key = path.join(keys, 'backup.key');
+    const generated = await cli(['generate-key', '--output', key], path.join(keys, 'state'));
+    assert.is(generated.status, 0, generated.stderr);
+    const repo = await repository('', {
+      main: `[encryption]\npublic_key_path = ${JSON.stringify(`${key}.pub`)}\n\n[signing]\nenabled = false\n`,
+      s3Only: `[encryption]\nkey_path = ${JSON.stringify(key)}\n\n[signing]\nenabled = false\n`,
+    });
+    try {
+      repo.network.down = true;
+      assert.is((await repo.run(['create', repo.source])).status, 1);
+      repo.network.down = false;
+      const [{ id }] = await repo.json<any[]>(['list']);
+      // Another write-only host: no copy of the index it could read instead.
+      await rm(path.join(repo.home, 'state'), { recursive: true, force: true });
+      const block = path.join(repo.local, 'data', id, 'index.000000');
+      const original = await readFile(block);
+      await writeFile(block, original.subarray(1));
+      const refused = await repo.run(['sync', '--json']);
+      assert.is(refused.status, 1, refused.stderr);
+      assert.match(JSON.parse(refused.stdout).copies[0].problem, /sizes add up to the manifest's storedSize/);
+      assert.ok(!(await repo.keys()).includes(`backups/${id}.json`));
+
+      await writeFile(block, original);
+      const done = await repo.json(['sync']);
+      assert.is(done.copies[0].status, 'copied');
+      assert.ok(done.copies[0].unchecked >= 1, JSON.stringify(done.copies[0]));
+      const verified = await repo.run(['verify', id], repo.s3Only);
+      assert.is(verified.status, 0, verified.stderr);
+      await repo.restoresFrom(id, repo.s3Only);
     } finally {
       await repo.proxy.close();
     }
