@@ -283,35 +283,54 @@ testNeeding(sync, swiftAvailable, NEEDS, 'a sync stopped by SIGTERM exits 143 an
   }
 });
 
-testNeeding(sync, swiftAvailable, NEEDS, 'a damaged object is never copied: the backup is reported and S3 gets no manifest', async () => {
-  const repo = await repository();
-  try {
-    repo.network.down = true;
-    assert.is((await repo.run(['create', repo.source])).status, 1);
-    repo.network.down = false;
-    const [{ id }] = await repo.json<any[]>(['list']);
-    const manifest = JSON.parse(await readFile(path.join(repo.local, 'backups', `${id}.json`), 'utf8'));
-    const damagedKey = manifest.parts[1].key as string;
-    const file = path.join(repo.local, damagedKey);
-    const bytes = await readFile(file);
-    bytes[100] ^= 0xff;
-    await writeFile(file, bytes);
+testNeeding(
+  sync,
+  swiftAvailable,
+  NEEDS,
+  'a damaged object is never copied: the backup and its incremental are reported, S3 gets neither manifest',
+  async () => {
+    const repo = await repository();
+    try {
+      repo.network.down = true;
+      assert.is((await repo.run(['create', repo.source])).status, 1);
+      await repo.writeFiles(1);
+      assert.is((await repo.run(['create', repo.source, '--parent', 'latest'])).status, 1);
+      repo.network.down = false;
+      const [{ id }, { id: child }] = await repo.json<any[]>(['list']);
+      const manifest = JSON.parse(await readFile(path.join(repo.local, 'backups', `${id}.json`), 'utf8'));
+      const damagedKey = manifest.parts[1].key as string;
+      const file = path.join(repo.local, damagedKey);
+      const bytes = await readFile(file);
+      bytes[100] ^= 0xff;
+      await writeFile(file, bytes);
 
-    const result = await repo.run(['sync', '--json']);
-    assert.is(result.status, 1, result.stderr);
-    const report = JSON.parse(result.stdout);
-    assert.is(report.failed, 1);
-    assert.is(report.copies[0].status, 'failed');
-    assert.match(report.copies[0].problem, new RegExp(`part 2 of ${manifest.parts.length} \\(${damagedKey}\\): no good copy`));
-    assert.match(result.stderr, /RB017/);
-    const keys = await repo.keys();
-    assert.ok(!keys.includes(damagedKey), 'the damaged part is not in S3');
-    assert.ok(!keys.includes(`backups/${id}.json`), 'no manifest');
-    assert.equal(listed(await repo.json<any[]>(['list'])), [[id, ['local'], ['s3']]]);
-  } finally {
-    await repo.proxy.close();
-  }
-});
+      const result = await repo.run(['sync', '--json']);
+      assert.is(result.status, 1, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.is(report.failed, 2);
+      assert.equal(
+        report.copies.map((copy: any) => [copy.backup, copy.status]),
+        [
+          [id, 'failed'],
+          [child, 'failed'],
+        ],
+      );
+      assert.match(report.copies[0].problem, new RegExp(`part 2 of ${manifest.parts.length} \\(${damagedKey}\\): no good copy`));
+      assert.match(report.copies[1].problem, new RegExp(`its parent ${id} is not there`));
+      assert.match(result.stderr, /RB017/);
+      const keys = await repo.keys();
+      assert.ok(!keys.includes(damagedKey), 'the damaged part is not in S3');
+      assert.ok(!keys.includes(`backups/${id}.json`), 'no manifest');
+      assert.ok(!keys.includes(`backups/${child}.json`), 'no manifest for the incremental either');
+      assert.equal(listed(await repo.json<any[]>(['list'])), [
+        [id, ['local'], ['s3']],
+        [child, ['local'], ['s3']],
+      ]);
+    } finally {
+      await repo.proxy.close();
+    }
+  },
+);
 
 testNeeding(
   sync,
