@@ -27,3 +27,11 @@ export {
 export { diffBackups, type DiffOptions, type BackupDiff } from './operations/diff.js';
 export { syncRepository, copyBackups, type SyncOptions, type SyncReport } from './operations/sync.js';
 export { findPaths, type FindOptions, type FoundPath, type FindResult } from './operations/find.js';
+export {
+  repairBackups,
+  type RepairOptions,
+  type RepairReport,
+  type BackupRepair,
+  type RepairAction,
+  type RepairFailure,
+} from './operations/repair.js';

@@ -1,4 +1,5 @@
 import type { Format } from '@rast-backup/core';
+import { reindexTree } from './TarReindexer.js';
 import { restoreTree } from './TarRestorer.js';
 import { serializeTree } from './TarSerializer.js';
 import { verifyTree } from './TarVerifier.js';
@@ -12,5 +13,6 @@ export function tarFormat(plugin: string, options: { oneFileSystem: boolean }): 
     serialize: (context) => serializeTree(context, options),
     restore: restoreTree,
     verify: verifyTree,
+    reindex: reindexTree,
   };
 }
