@@ -17,6 +17,8 @@ import { PluginsCommand } from './commands/plugins.js';
 import { RepairCommand } from './commands/repair.js';
 import { RestoreCommand } from './commands/restore.js';
 import { StatsCommand } from './commands/stats.js';
+import { CopyCommand } from './commands/copy.js';
+import { SyncCommand } from './commands/sync.js';
 import { VerifyCommand } from './commands/verify.js';
 import { stderrLogger } from './Logger.js';
 
@@ -32,6 +34,8 @@ const COMMANDS = [
   RepairCommand,
   RestoreCommand,
   DeleteCommand,
+  SyncCommand,
+  CopyCommand,
   PluginsCommand,
   ConfigCommand,
 ];
@@ -62,12 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
   // Loaded before parsing, so that plugins' commands exist for parsing and --help; a config error is
   // reported by the command that needs the runtime, or here when the command line names no command.
-  const loading: Promise<Runtime> = createRuntime({
-    configFile: configFlag(argv),
-    defaultPresets: [defaultPreset],
-    resolveFrom: [cliDirectory],
-    log,
-  });
+  const runtimeOf = (configFile: string | undefined) =>
+    createRuntime({ configFile, defaultPresets: [defaultPreset], resolveFrom: [cliDirectory], log });
+  const loading: Promise<Runtime> = runtimeOf(configFlag(argv));
   const failure: unknown = await loading.then(
     () => undefined,
     (error: unknown) => error ?? new Error('loading the config failed'),
@@ -90,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     env: process.env,
     verbose,
     runtime: () => loading,
+    runtimeOf,
   };
   let command;
   try {

@@ -169,6 +169,12 @@ export class Catalog {
     return this.unreadableSinks;
   }
 
+  /** Names of the sinks the catalog could read: a backup one of them lacks is behind there (`sync` copies it). */
+  async readable(): Promise<string[]> {
+    const unreadable = await this.unreadable();
+    return this.sinks.filter((sink) => !unreadable.some((failed) => failed.sink === sink)).map((sink) => sink.name);
+  }
+
   /**
    * Backups whose manifest is damaged in every sink that holds one: listed by no catalog, restorable by
    * nothing, but there (`list` shows them, `verify --all` names them, `delete <id>` removes them).

@@ -19,11 +19,15 @@ export const BACKUP_CONFIG_SHAPE = {
   part_size_mib: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 1024)])),
   /** Parts transformed and stored at once. */
   concurrency: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)])),
+  /** Run `sync` after each successful create, bringing every sink in step. */
+  sync_after_create: t.isOptional(t.isBoolean()),
 } satisfies OptionsShape;
 
 export interface BackupSettings {
   partSize: number;
   concurrency: number;
+  /** `sync_after_create`: bring every sink in step after each successful create. */
+  syncAfterCreate: boolean;
 }
 
 export interface ValidatedConfig {
@@ -125,7 +129,11 @@ export function validateConfig(data: ConfigData, file: string | null, plugins: R
   return {
     plugins: (data.plugins as string[] | undefined) ?? [],
     presets: data.presets as string[] | undefined,
-    backup: { partSize: (backup.part_size_mib ?? 16) * 1024 * 1024, concurrency: backup.concurrency ?? 3 },
+    backup: {
+      partSize: (backup.part_size_mib ?? 16) * 1024 * 1024,
+      concurrency: backup.concurrency ?? 3,
+      syncAfterCreate: backup.sync_after_create ?? false,
+    },
     active,
   };
 }

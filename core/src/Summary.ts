@@ -26,11 +26,14 @@ export interface BackupSummary {
   size: number;
   storedSize: number;
   sinks: string[];
+  /** Configured sinks (that could be read) lacking it: `sync` copies it into them. */
+  behind: string[];
   parts: number;
   files: number;
 }
 
-export function summarize(entry: CatalogEntry): BackupSummary {
+/** `sinks`: the configured sinks that could be read, to tell which are behind (none when not given). */
+export function summarize(entry: CatalogEntry, sinks: string[] = entry.sinks): BackupSummary {
   const { manifest, authentication } = entry;
   return {
     id: manifest.id,
@@ -48,6 +51,7 @@ export function summarize(entry: CatalogEntry): BackupSummary {
     size: manifest.size,
     storedSize: manifest.storedSize,
     sinks: entry.sinks,
+    behind: sinks.filter((sink) => !entry.sinks.includes(sink)),
     parts: manifest.parts.length,
     files: manifest.index.entries,
   };

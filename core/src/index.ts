@@ -62,6 +62,8 @@ export {
   type IndexBlock,
   type IndexRunHeader,
 } from './IndexRun.js';
+export { copyObject, type ObjectRecord, type CopiedObject } from './ObjectCopy.js';
+export { BackupCopier, type BackupCopy } from './BackupCopier.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { backupFilter, type BackupFilter, type BackupFilterOptions } from './BackupFilter.js';
 export { parsePointInTime, POINT_IN_TIME_FORMS } from './PointInTime.js';

@@ -25,10 +25,10 @@ export {
   type SinkProblems,
 } from './operations/stats.js';
 export { diffBackups, type DiffOptions, type BackupDiff } from './operations/diff.js';
+export { syncRepository, copyBackups, type SyncOptions, type SyncReport } from './operations/sync.js';
 export { findPaths, type FindOptions, type FoundPath, type FindResult } from './operations/find.js';
 export {
   repairBackups,
-  copyObject,
   type RepairOptions,
   type RepairReport,
   type BackupRepair,

@@ -341,7 +341,7 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune' | 'repair';
+export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune' | 'repair' | 'sync' | 'copy';
 
 /** Passed to the lifecycle hooks. */
 export interface OperationEvent {

@@ -21,7 +21,12 @@ export class InfoCommand extends BaseCommand {
     const { entry, chain, facts, index } = await describeBackup(runtime, { backup: this.id, files: this.files });
     const { manifest } = entry;
     if (this.json) {
-      const value = { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest };
+      const value = {
+        ...summarize(entry, await runtime.repository.catalog.readable()),
+        chain: chain.map((link) => link.id),
+        facts,
+        manifest,
+      };
       if (index) await writeJsonWith(this.context.stdout, value, 'files', mapped(index.all(), storedEntry));
       else writeJson(this.context.stdout, value);
       return 0;

@@ -9,7 +9,7 @@ export class ListCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'List backups',
-    details: `Lists the committed backups of every configured sink, oldest first, with the sinks that hold each, the signature of each (\`signed\` by a trusted key, \`unsigned\` from before signing, \`unchecked\` when signing is off, \`UNAUTHENTICATED\`: refused by restore, verify, ls and info, with the reason below the table), then backups whose manifest is damaged in every sink that holds it (status \`damaged\`: not restorable; \`verify --all\` names the damage, \`delete <id>\` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status \`incomplete\`). Filters (--tag, --host, --source, --since, --until) combine: a backup is listed when it matches every filter given, and a filter given several times matches any of its values. --since and --until take ${POINT_IN_TIME_FORMS}; both ends are included. With a filter, damaged manifests and (with --all) interrupted data are not listed: their tags, host and source are unknown. A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.`,
+    details: `Lists the committed backups of every configured sink, oldest first, with the sinks that hold each (and, when a sink lacks some, a \`behind\` column naming the sinks each is missing from, and a line per such sink: \`rast-backup sync\` copies them), the signature of each (\`signed\` by a trusted key, \`unsigned\` from before signing, \`unchecked\` when signing is off, \`UNAUTHENTICATED\`: refused by restore, verify, ls and info, with the reason below the table), then backups whose manifest is damaged in every sink that holds it (status \`damaged\`: not restorable; \`verify --all\` names the damage, \`delete <id>\` removes them). With --all, also lists what takes space without being a backup: the data of creates that were interrupted before their manifest was committed (status \`incomplete\`). Filters (--tag, --host, --source, --since, --until) combine: a backup is listed when it matches every filter given, and a filter given several times matches any of its values. --since and --until take ${POINT_IN_TIME_FORMS}; both ends are included. With a filter, damaged manifests and (with --all) interrupted data are not listed: their tags, host and source are unknown. A control character in a name, tag or source (from a manifest anyone with write access to a sink could write) is shown as \\xHH; --json keeps strings exact.`,
     examples: [
       ['Backups as JSON', '$0 list --json'],
       ['The backups of /home tagged daily made in the last 7 days', '$0 list --source /home --tag daily --since 7d'],
@@ -32,7 +32,10 @@ export class ListCommand extends BaseCommand {
   async run(): Promise<number> {
     const filter = backupFilter({ tags: this.tags, hosts: this.hosts, sources: this.sources, since: this.since, until: this.until });
     const runtime = await this.context.runtime();
-    const shown = (await runtime.repository.catalog.entries()).filter((entry) => filter.matches(entry.manifest)).map(summarize);
+    const readable = await runtime.repository.catalog.readable();
+    const shown = (await runtime.repository.catalog.entries())
+      .filter((entry) => filter.matches(entry.manifest))
+      .map((entry) => summarize(entry, readable));
     const damaged = new Map<string, { id: string; status: 'damaged'; sinks: string[]; problems: string[] }>();
     for (const manifest of filter.active ? [] : await runtime.repository.catalog.damagedManifests()) {
       const entry = damaged.get(manifest.id) ?? { id: manifest.id, status: 'damaged', sinks: [], problems: [] };
@@ -75,6 +78,7 @@ export class ListCommand extends BaseCommand {
       return 0;
     }
     const table = new Table();
+    const anyBehind = shown.some((summary) => summary.behind.length > 0);
     for (const summary of shown) {
       const cells = {
         id: summary.id,
@@ -87,6 +91,7 @@ export class ListCommand extends BaseCommand {
         stored: formatBytes(summary.storedSize),
         tags: summary.tags.join(','),
         sinks: summary.sinks.join(','),
+        ...(anyBehind ? { behind: summary.behind.join(',') } : {}),
         signature: summary.signature === 'refused' ? 'UNAUTHENTICATED' : summary.signature,
       };
       // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
@@ -95,6 +100,10 @@ export class ListCommand extends BaseCommand {
     }
     this.out(table.toString().trimEnd());
     for (const summary of shown) if (summary.problem) this.out(displayPath(`unauthenticated: ${summary.problem}`));
+    const behind = new Map<string, number>();
+    for (const summary of shown) for (const sink of summary.behind) behind.set(sink, (behind.get(sink) ?? 0) + 1);
+    for (const [sink, count] of behind)
+      this.out(displayPath(`behind: sink ${sink} lacks ${count} backup${count === 1 ? '' : 's'} (rast-backup sync copies them)`));
     describeDamaged();
     return 0;
   }

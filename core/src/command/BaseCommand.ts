@@ -11,6 +11,8 @@ import type { Runtime } from '../Runtime.js';
 export interface RastContext extends BaseContext {
   /** Loads the config and applies the plugins (once). */
   runtime(): Promise<Runtime>;
+  /** Loads another config (`copy --to-config`) with the same presets and plugin resolution, as a runtime of its own. */
+  runtimeOf?(configFile: string): Promise<Runtime>;
   verbose: { enabled: boolean };
 }
 

@@ -2,6 +2,7 @@ import type { CatalogEntry } from '../Catalog.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { rebuildIndex } from '../IndexRebuild.js';
 import { manifestBytes, parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
+import { copyObject } from '../ObjectCopy.js';
 import { checkStored } from '../PartChecksum.js';
 import { partLabel } from '../PartReader.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
@@ -157,7 +158,7 @@ async function repairBackup(runtime: Runtime, entry: CatalogEntry, dryRun: boole
     }
     if (good.length === 0) return false;
     for (const [sink, , why] of bad) {
-      if (!dryRun) await copyObject(good[0]!, sink, record);
+      if (!dryRun) await copyObject(record, good, sink, { durable: true, label: `backup ${manifest.id}, ${label}` });
       did(sink.name, label, record.key, `${will}stored again in sink ${sink.name} from sink ${good[0]!.name} (it was ${why})`);
     }
     return true;
@@ -336,19 +337,4 @@ async function readOptional(sink: Sink, key: string): Promise<Buffer | undefined
     if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
     throw error;
   }
-}
-
-/**
- * Copies one stored object from `from` to `to`, checked against its record (size and SHA-256) before it is
- * written; the sink's put is atomic and durable. (A minimal one for repair; `sync` has its own, to be unified.)
- */
-export async function copyObject(from: Sink, to: Sink, record: PartRecord): Promise<void> {
-  const data = await from.get(record.key);
-  const mismatch = await checkStored(data, record);
-  if (mismatch)
-    throw new RastError(ErrorCode.PART_DAMAGED, `${record.key} in sink ${from.name} changed while being copied: ${mismatch.message}`, {
-      part: record.key,
-      sink: from.name,
-    });
-  await to.put(record.key, data, { durable: true });
 }

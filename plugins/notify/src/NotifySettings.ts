@@ -8,7 +8,7 @@ export const NOTIFY_OPTIONS = {
   /** Which outcomes are sent, for every notifier without its own `on`: `["failure"]` (default), `["success", "failure"]`. */
   on: outcomes(),
   /** Operations that send events (default create, verify, prune). */
-  operations: t.isOptional(t.isArray(t.isEnum(['create', 'verify', 'prune', 'restore', 'delete'] as const))),
+  operations: t.isOptional(t.isArray(t.isEnum(['create', 'verify', 'prune', 'restore', 'delete', 'sync', 'copy'] as const))),
   /** `[[notify.webhook]]`: HTTP POST of the event as JSON. */
   webhook: t.isOptional(
     t.isArray(

@@ -1,0 +1,240 @@
+import { isDeepStrictEqual } from 'node:util';
+import pLimit from 'p-limit';
+import type { CatalogEntry } from './Catalog.js';
+import { ErrorCode, RastError } from './errors.js';
+import { stopIfInterrupted } from './Interruption.js';
+import { checkSignature } from './ManifestAuthentication.js';
+import { parseManifest, type Manifest } from './Manifest.js';
+import { copyObject, type ObjectRecord } from './ObjectCopy.js';
+import { RepositoryKeys } from './RepositoryKeys.js';
+import type { Runtime } from './Runtime.js';
+import type { ManifestVerifier, Sink } from './types.js';
+
+/** One backup brought into one sink that lacks it (or, with dry-run, what that would take). */
+export interface BackupCopy {
+  backup: string;
+  /** The sink it is copied into. */
+  sink: string;
+  /** `copied` (committed there), `would-copy` (dry run), `failed` (not committed there: see `problem`). */
+  status: 'copied' | 'would-copy' | 'failed';
+  /** Objects copied (or to copy), the manifest and its signature included. */
+  objects: number;
+  /** Their stored bytes. */
+  bytes: number;
+  /** Objects already there with their recorded size (an interrupted sync's, a create's that failed in that sink): not copied again. */
+  present: number;
+  /** Sinks the objects were read from. */
+  from: string[];
+  /** Index blocks whose SHA-256 this host could not know (their header cannot be decoded here): checked by size only. */
+  unchecked?: number;
+  problem?: string;
+}
+
+/** A backup's stored objects (parts, index header, index blocks), with the records they are checked against. */
+interface BackupObjects {
+  records: Array<ObjectRecord & { label: string }>;
+  /** Blocks checked by size only. */
+  unchecked: number;
+}
+
+/**
+ * Copies committed backups object by object into sinks that lack them, checked against their records as they
+ * go (ObjectCopy), the signature and then the manifest last: a sink holds a backup only once all of it is
+ * there. Objects already there with their recorded size are not copied again, so an interrupted copy resumes.
+ * Objects are copied `concurrency` at a time, each read whole (memory: that many objects, each at most a part).
+ */
+export class BackupCopier {
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(
+    /** The repository read from. */
+    private readonly source: Runtime,
+    /** Checks the signature of the manifest copied (the source's `verifier` hook); none when signing is off there. */
+    private readonly verifier: ManifestVerifier | undefined,
+    private readonly options: { dryRun?: boolean; signal?: AbortSignal } = {},
+  ) {
+    this.limit = pLimit(source.settings.concurrency);
+  }
+
+  /** Copies `entry`'s backup into each of `targets` (sinks that lack it); one result per target, never throwing for a target's failure. */
+  async copy(entry: CatalogEntry, targets: Sink[]): Promise<BackupCopy[]> {
+    const { manifest } = entry;
+    const sources = this.source.sinks.filter((sink) => entry.sinks.includes(sink.name));
+    const failed = (sink: Sink, problem: string): BackupCopy => ({
+      backup: manifest.id,
+      sink: sink.name,
+      status: 'failed',
+      objects: 0,
+      bytes: 0,
+      present: 0,
+      from: [],
+      problem,
+    });
+    const { authentication } = entry;
+    if (authentication.status === 'refused') return targets.map((sink) => failed(sink, `not copied: ${authentication.problem}`));
+    let objects: BackupObjects;
+    let committed: { data: Buffer; signature?: Buffer; from: Sink };
+    try {
+      objects = await this.objectsOf(manifest, sources);
+      committed = await this.manifestOf(entry, sources);
+    } catch (error) {
+      return targets.map((sink) => failed(sink, (error as Error).message));
+    }
+    return Promise.all(
+      targets.map((target) =>
+        this.copyInto(manifest, objects, committed, sources, target).catch((error: unknown) => {
+          if (error instanceof RastError && error.code === ErrorCode.INTERRUPTED) throw error;
+          return failed(target, (error as Error).message);
+        }),
+      ),
+    );
+  }
+
+  private async copyInto(
+    manifest: Manifest,
+    objects: BackupObjects,
+    committed: { data: Buffer; signature?: Buffer; from: Sink },
+    sources: Sink[],
+    target: Sink,
+  ): Promise<BackupCopy> {
+    const id = manifest.id;
+    const stored = await objectsIn(target, RepositoryKeys.dataPrefix(id));
+    if ((await objectsIn(target, RepositoryKeys.manifest(id))).has(RepositoryKeys.manifest(id)))
+      throw new RastError(
+        ErrorCode.MANIFEST_DAMAGED,
+        `backup ${id}: sink ${target.name} holds a manifest for it that cannot be read as this backup's (damaged, or written since this run read the sinks); left as it is`,
+        { backup: id, sink: target.name },
+      );
+    const missing = objects.records.filter((record) => stored.get(record.key) !== record.storedSize);
+    const metadata = committed.data.length + (committed.signature?.length ?? 0);
+    const result: BackupCopy = {
+      backup: id,
+      sink: target.name,
+      status: this.options.dryRun ? 'would-copy' : 'copied',
+      objects: missing.length + (committed.signature ? 2 : 1),
+      bytes: missing.reduce((sum, record) => sum + record.storedSize, metadata),
+      present: objects.records.length - missing.length,
+      from: [],
+      ...(objects.unchecked > 0 ? { unchecked: objects.unchecked } : {}),
+    };
+    if (this.options.dryRun) return result;
+    const from = new Set<string>([committed.from.name]);
+    const copying = missing.map((record) =>
+      this.limit(async () => {
+        stopIfInterrupted(this.options.signal);
+        const copied = await copyObject(record, sources, target, { label: `backup ${id}, ${record.label}` });
+        for (const { sink, problem } of copied.passed)
+          this.source.log.warn(`backup ${id}, ${record.label}: not copied from sink ${sink} (${problem}); copied from ${copied.from}`);
+        from.add(copied.from);
+      }),
+    );
+    const settled = await Promise.allSettled(copying);
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    stopIfInterrupted(this.options.signal);
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+    await target.flush?.();
+    // Still all there (a prune elsewhere takes objects without a manifest for an interrupted create's once old enough).
+    const now = await objectsIn(target, RepositoryKeys.dataPrefix(id));
+    const gone = objects.records.find((record) => now.get(record.key) !== record.storedSize);
+    if (gone)
+      throw new RastError(ErrorCode.SINK_FAILED, `backup ${id}: ${gone.key} vanished from sink ${target.name} while it was copied`, {
+        backup: id,
+        sink: target.name,
+      });
+    // A delete (on any host) while it was copied: not brought back to life in this sink.
+    if (!(await objectsIn(committed.from, RepositoryKeys.manifest(id))).has(RepositoryKeys.manifest(id)))
+      throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `backup ${id} was deleted from sink ${committed.from.name} while it was copied`, {
+        backup: id,
+      });
+    stopIfInterrupted(this.options.signal);
+    if (committed.signature) await target.put(RepositoryKeys.signature(id), committed.signature, { durable: true });
+    await target.put(RepositoryKeys.manifest(id), committed.data, { durable: true });
+    result.from = [...from];
+    return result;
+  }
+
+  /**
+   * The backup's objects and their records: the parts and the index header (the manifest's), then the index
+   * blocks (the header's: read here, or from this host's kept copy of the index). When neither can be read
+   * (a host without the key, for a backup another host made), the blocks a source lists are checked by
+   * size, and their sizes must add up to what the manifest's storedSize leaves for them.
+   */
+  private async objectsOf(manifest: Manifest, sources: Sink[]): Promise<BackupObjects> {
+    const records: BackupObjects['records'] = [
+      ...manifest.parts.map((part, seq) => ({ ...part, label: `part ${seq + 1} of ${manifest.parts.length}` })),
+      { ...manifest.index, label: 'file index' },
+    ];
+    const blocks = await this.source.repository.indexes.blocks(manifest).catch(async (error: unknown) => {
+      const kept = await this.source.indexCache.load(manifest);
+      if (kept && 'header' in kept) return kept.header.blocks;
+      if (kept) return [];
+      if (error instanceof RastError && error.code === ErrorCode.TRANSFORM_FAILED) return undefined;
+      throw error;
+    });
+    const label = (n: number, all: number) => `file index block ${n + 1} of ${all}`;
+    if (blocks) {
+      records.push(...blocks.map((block, n) => ({ ...block, label: label(n, blocks.length) })));
+      return { records, unchecked: 0 };
+    }
+    const expected = manifest.storedSize - records.reduce((sum, record) => sum + record.storedSize, 0);
+    const blockKey = new RegExp(`^${RepositoryKeys.index(manifest.id)}\\.\\d{6}$`);
+    for (const source of sources) {
+      const found = [...(await objectsIn(source, RepositoryKeys.dataPrefix(manifest.id)))]
+        .filter(([key]) => blockKey.test(key))
+        .sort(([a], [b]) => (a < b ? -1 : 1));
+      const contiguous = found.every(([key], n) => key === RepositoryKeys.indexBlock(manifest.id, n));
+      if (!contiguous || found.reduce((sum, [, size]) => sum + size, 0) !== expected) continue;
+      records.push(...found.map(([key, storedSize], n) => ({ key, storedSize, label: label(n, found.length) })));
+      return { records, unchecked: found.length };
+    }
+    throw new RastError(
+      ErrorCode.PART_DAMAGED,
+      `backup ${manifest.id}: its file index cannot be decoded on this host, and no sink lists index blocks whose sizes add up to the manifest's storedSize`,
+      { backup: manifest.id },
+    );
+  }
+
+  /** The manifest's stored bytes (what its signature covers) and its signature, from a source whose copy is the catalog's. */
+  private async manifestOf(entry: CatalogEntry, sources: Sink[]): Promise<{ data: Buffer; signature?: Buffer; from: Sink }> {
+    const { manifest } = entry;
+    const problems: string[] = [];
+    for (const source of sources) {
+      try {
+        const data = await source.get(RepositoryKeys.manifest(manifest.id));
+        const parsed = parseManifest(data, manifest.id).manifest;
+        if (!parsed || !isDeepStrictEqual(parsed, manifest)) {
+          problems.push(`${source.name}: its copy differs`);
+          continue;
+        }
+        if (this.verifier && entry.authentication.status === 'signed') {
+          const check = await checkSignature(this.verifier, source, manifest, data);
+          if (!('signer' in check)) {
+            problems.push(`${source.name}: ${'problem' in check ? check.problem : 'its signature is missing'}`);
+            continue;
+          }
+        }
+        const signature = await source.get(RepositoryKeys.signature(manifest.id)).catch((error: unknown) => {
+          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
+          throw error;
+        });
+        return { data, signature, from: source };
+      } catch (error) {
+        problems.push(`${source.name}: ${(error as Error).message}`);
+      }
+    }
+    throw new RastError(
+      ErrorCode.MANIFEST_DAMAGED,
+      `backup ${manifest.id}: no good copy of its manifest to copy (${problems.join('; ')})`,
+      {
+        backup: manifest.id,
+      },
+    );
+  }
+}
+
+/** The objects a sink lists under `prefix`, by key, with their sizes. */
+async function objectsIn(sink: Sink, prefix: string): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for await (const object of sink.list(prefix)) found.set(object.key, object.size);
+  return found;
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ErrorCode, RastError } from './errors.js';
+import { copyObject } from './ObjectCopy.js';
+import { MemorySink } from './testing.js';
+
+const KEY = 'data/20261127T164554Z-cba6cf/000000.part';
+const good = Buffer.from('the stored bytes of a part');
+const record = { key: KEY, storedSize: good.length, sha256: createHash('sha256').update(good).digest('hex') };
+
+/** Three sinks: the first holds a damaged copy (same size), the second a good one, the target none. */
+function sinks() {
+  const damaged = new MemorySink('damaged');
+  const healthy = new MemorySink('healthy');
+  const target = new MemorySink('target');
+  const bad = Buffer.from(good);
+  bad[3] ^= 0xff;
+  damaged.objects.set(KEY, bad);
+  healthy.objects.set(KEY, Buffer.from(good));
+  return { damaged, healthy, target };
+}
+
+// ---
+
+const copy = suite('copyObject');
+
+copy('passes over a damaged copy and copies the good one from the next sink', async () => {
+  const { damaged, healthy, target } = sinks();
+  const copied = await copyObject(record, [damaged, healthy], target, { durable: true });
+  assert.equal(target.objects.get(KEY), good);
+  assert.ok(target.durable.has(KEY));
+  assert.is(copied.from, 'healthy');
+  assert.is(copied.bytes, good.length);
+  assert.equal(
+    copied.passed.map((pass) => pass.sink),
+    ['damaged'],
+  );
+  assert.match(copied.passed[0]!.problem, /damaged: SHA-256/);
+});
+
+copy('writes nothing when no sink holds a good copy, naming the object and each sink', async () => {
+  const { damaged, target } = sinks();
+  const empty = new MemorySink('empty');
+  const error = await copyObject(record, [damaged, empty], target, { label: 'backup x, part 1 of 1' }).catch((failure: unknown) => failure);
+  assert.instance(error, RastError);
+  assert.is((error as RastError).code, ErrorCode.PART_DAMAGED);
+  assert.match(
+    (error as RastError).message,
+    /backup x, part 1 of 1 \(data\/.*000000\.part\): no good copy to copy to sink target \(damaged: damaged: SHA-256 .*; empty: .*missing/,
+  );
+  assert.is(target.objects.size, 0);
+  assert.equal(target.calls, []);
+});
+
+copy('PART_MISSING when no sink has the object at all', async () => {
+  const error = await copyObject(record, [new MemorySink('a')], new MemorySink('b')).catch((failure: unknown) => failure);
+  assert.is((error as RastError).code, ErrorCode.PART_MISSING);
+});
+
+copy('without a SHA-256, checks the size only', async () => {
+  const { healthy, target } = sinks();
+  await copyObject({ key: KEY, storedSize: good.length }, [healthy], target);
+  assert.equal(target.objects.get(KEY), good);
+  const short = await copyObject({ key: KEY, storedSize: good.length + 1 }, [healthy], new MemorySink('t')).catch(
+    (failure: unknown) => failure,
+  );
+  assert.is((short as RastError).code, ErrorCode.PART_DAMAGED);
+});
+
+copy("the target's failure to store names the target", async () => {
+  const { healthy, target } = sinks();
+  target.failPutsMatching = /part/;
+  const error = await copyObject(record, [healthy], target).catch((failure: unknown) => failure);
+  assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
+  assert.match((error as RastError).message, /sink target \(memory:\/\/\) could not store data\/.*: refusing/);
+});
+
+copy.run();
