@@ -107,6 +107,11 @@ export interface Format {
   restore(context: RestoreContext): Promise<RestoreReport>;
   /** Decodes a backup's stream end to end and checks it against its index; throws STREAM_DAMAGED. */
   verify(context: VerifyContext): Promise<void>;
+  /**
+   * Optional: a quick estimate of the bytes of a full stream of the tree at `root` (`measureTree` and the bytes
+   * the format adds per entry), for create's progress. Called beside the backup only when progress is shown.
+   */
+  estimate?(root: string, signal: AbortSignal): Promise<number | undefined>;
 }
 
 export interface SerializeContext {

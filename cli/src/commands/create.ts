@@ -1,9 +1,8 @@
 import { Option } from 'clipanion';
 import { createBackup, displayPath, summarize, type CatalogEntry } from '@rast-backup/core';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { interruptible } from '../Interrupts.js';
 import { formatBytes, writeJson } from '../Output.js';
-import { showProgress } from '../Progress.js';
 
 export class CreateCommand extends BaseCommand {
   static override paths = [['create']];
@@ -22,18 +21,15 @@ export class CreateCommand extends BaseCommand {
   name = Option.String('--name', { description: 'A name for the backup' });
   parent = Option.String('--parent', { description: 'Make an incremental backup on top of this backup (id, unique prefix, or latest)' });
   tags = Option.Array('--tag', [], { description: 'A tag (repeatable)' });
+  progress = progressOption();
 
   async run(): Promise<number> {
     const runtime = await this.context.runtime();
-    const stop = showProgress(runtime.pipeline, `backing up ${displayPath(this.source)}:`);
-    let manifest;
-    try {
-      manifest = await interruptible((signal) =>
+    const manifest = await withProgress(runtime.pipeline, { mode: this.progress, json: this.json, stream: this.context.stderr }, () =>
+      interruptible((signal) =>
         createBackup(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent, signal }),
-      );
-    } finally {
-      stop();
-    }
+      ),
+    );
     const entry: CatalogEntry = {
       manifest,
       sinks: runtime.sinks.map((sink) => sink.name),

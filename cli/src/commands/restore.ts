@@ -1,6 +1,6 @@
 import { Option, UsageError } from 'clipanion';
 import { displayPath, restoreBackup } from '@rast-backup/core';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { interruptible } from '../Interrupts.js';
 import { formatBytes, writeJson } from '../Output.js';
 
@@ -26,20 +26,23 @@ export class RestoreCommand extends BaseCommand {
     description:
       'Exit 0 even when some content could not be restored (device nodes without root, xattrs the destination refuses); it is still listed as warnings',
   });
+  progress = progressOption();
   more = Option.Rest();
 
   async run(): Promise<number> {
     if (this.more.length > 0 && this.include.length === 0) throw new UsageError(`unexpected arguments: ${this.more.join(' ')}`);
     const runtime = await this.context.runtime();
     const include = [...this.include, ...this.more];
-    const report = await interruptible((signal) =>
-      restoreBackup(runtime, {
-        backup: this.id,
-        destination: this.destination,
-        include,
-        ignoreUnrestorable: this.ignoreUnrestorable,
-        signal,
-      }),
+    const report = await withProgress(runtime.pipeline, { mode: this.progress, json: this.json, stream: this.context.stderr }, () =>
+      interruptible((signal) =>
+        restoreBackup(runtime, {
+          backup: this.id,
+          destination: this.destination,
+          include,
+          ignoreUnrestorable: this.ignoreUnrestorable,
+          signal,
+        }),
+      ),
     );
     for (const skipped of report.skipped) this.context.stderr.write(`rast-backup: warning: not restored: ${displayPath(skipped)}\n`);
     if (this.json) writeJson(this.context.stdout, report);

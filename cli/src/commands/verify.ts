@@ -9,7 +9,7 @@ import {
   type VerifyOptions,
   type VerifyReport,
 } from '@rast-backup/core';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 import { readState, writeState } from '../StateDirectory.js';
 
@@ -37,6 +37,7 @@ export class VerifyCommand extends BaseCommand {
     validator: t.isEnum(['presence', 'full']),
   });
   readSubset = Option.String('--read-subset', { description: 'Download and check about N% of the objects (e.g. 10%), rotating over runs' });
+  progress = progressOption();
 
   async run(): Promise<number> {
     if (this.all === (this.id !== undefined))
@@ -56,7 +57,11 @@ export class VerifyCommand extends BaseCommand {
     let report: VerifyReport | VerifyAllReport;
     let exit = 0;
     try {
-      report = this.all ? await verifyAll(runtime, options) : await verifyBackup(runtime, { ...options, backup: this.id! });
+      report = await withProgress<VerifyReport | VerifyAllReport>(
+        runtime.pipeline,
+        { mode: this.progress, json: this.json, stream: this.context.stderr },
+        () => (this.all ? verifyAll(runtime, options) : verifyBackup(runtime, { ...options, backup: this.id! })),
+      );
     } catch (error) {
       if (!isRastError(error) || !error.facts.report) throw error;
       report = error.facts.report as VerifyReport | VerifyAllReport;

@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import prettyBytes from 'pretty-bytes';
 import * as t from 'typanion';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import { prune, type PruneReport } from './Pruner.js';
 import { commandLineRules, settingsOf } from './RetentionSettings.js';
@@ -42,6 +42,7 @@ export class PruneCommand extends BaseCommand {
   keepWeekly = keep('--keep-weekly', 'the newest backup of each of the last N ISO weeks that have one');
   keepMonthly = keep('--keep-monthly', 'the newest backup of each of the last N months that have one');
   keepYearly = keep('--keep-yearly', 'the newest backup of each of the last N years that have one');
+  progress = progressOption();
   keepTags = Option.Array('--keep-tag', [], {
     description: 'Keep every backup carrying this tag (repeatable; overrides [retention] keep_tags with the other --keep-* options)',
   });
@@ -63,7 +64,9 @@ export class PruneCommand extends BaseCommand {
         key: 'retention',
       });
     const settings = rules ? { ...configured, rules, rulesFrom: 'command line' as const } : configured;
-    const report = await prune(runtime, settings, { dryRun: this.dryRun });
+    const report = await withProgress(runtime.pipeline, { mode: this.progress, json: this.json, stream: this.context.stderr }, () =>
+      prune(runtime, settings, { dryRun: this.dryRun }),
+    );
     if (this.json) this.context.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else this.context.stdout.write(render(report));
     return 0;
