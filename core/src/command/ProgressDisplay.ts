@@ -70,6 +70,8 @@ const formatBytes = (bytes: number) => prettyBytes(bytes, { binary: true, maximu
 
 interface Payload {
   label: string;
+  /** When the operation began (the display, for the first): the rate is the bytes done since. */
+  since: number;
   estimated: boolean;
   known: boolean;
 }
@@ -80,6 +82,8 @@ class ProgressDisplay {
   private current: string | undefined;
   private latest: ProgressEvent | undefined;
   private forwarded = 0;
+  /** When the display began: the first operation's bars count their rate from there, not from their first event. */
+  private since = Date.now();
 
   constructor(
     private readonly stream: ProgressDisplayOptions['stream'],
@@ -90,6 +94,7 @@ class ProgressDisplay {
   show(event: ProgressEvent): void {
     const key = `${event.operation} ${event.subject}`;
     if (key !== this.current) {
+      if (this.current !== undefined) this.since = Date.now();
       this.stop();
       this.current = key;
       this.bar = this.start(event);
@@ -117,6 +122,7 @@ class ProgressDisplay {
       notTTYSchedule: (this.intervalSeconds ?? 0) * 1000,
       fps: 5,
       etaBuffer: ETA_UPDATES,
+      etaAsynchronousUpdate: true,
       clearOnComplete: true,
       hideCursor: false,
       linewrap: false,
@@ -126,7 +132,12 @@ class ProgressDisplay {
       format: plain ? plainLine : barLine,
     });
     const label = `${event.operation} ${shorten(event.subject)}`;
-    bar.start(event.total ?? 0, event.done, { label, estimated: event.estimated, known: event.total !== null } satisfies Payload);
+    bar.start(event.total ?? 0, event.done, {
+      label,
+      since: this.since,
+      estimated: event.estimated,
+      known: event.total !== null,
+    } satisfies Payload);
     return bar;
   }
 
@@ -145,7 +156,7 @@ type Formatter = (options: cliProgress.Options, params: cliProgress.Params, payl
 
 /** The parts both displays show: done (of total), percentage, rate, ETA. */
 function figures(options: cliProgress.Options, params: cliProgress.Params, payload: Payload) {
-  const seconds = Math.max(((params.stopTime ?? Date.now()) - params.startTime) / 1000, 0.001);
+  const seconds = Math.max(((params.stopTime ?? Date.now()) - payload.since) / 1000, 0.001);
   const rate = `${formatBytes(params.value / seconds)}/s`;
   const approximately = payload.estimated ? '~' : '';
   const eta = typeof params.eta === 'number' && Number.isFinite(params.eta) ? cliProgress.Format.TimeFormat(params.eta, options, 5) : '?';

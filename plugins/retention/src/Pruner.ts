@@ -134,7 +134,12 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
 
     const removing = leftovers.filter((leftover) => leftover.remove);
     const total = freed(order) + removing.reduce((sum, leftover) => sum + leftover.size, 0);
-    const progress = new ProgressCounter(runtime.pipeline.hooks.progress, 'prune', `${order.length} backups`, total);
+    const progress = new ProgressCounter(
+      runtime.pipeline.hooks.progress,
+      'prune',
+      `${order.length} backup${order.length === 1 ? '' : 's'}`,
+      total,
+    );
     for (const id of order) {
       try {
         await deleteBackup(runtime, id);
