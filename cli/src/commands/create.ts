@@ -10,7 +10,7 @@ export class CreateCommand extends BaseCommand {
     category: 'Backups',
     description: 'Back up a directory or btrfs subvolume',
     details:
-      'Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed. On SIGINT (Ctrl-C) or SIGTERM before that, it stops, removes the parts it wrote and its snapshot, prints one line (RB025) and exits 130 or 143; a second signal exits at once, leaving what a killed create leaves (list --all, prune).',
+      "Takes a consistent view of PATH, serializes it, and stores it in every configured sink. With --parent the backup holds only what changed since that backup. The backup is listed only once every part is stored and its manifest committed. On SIGINT (Ctrl-C) or SIGTERM before that, it stops, removes the parts it wrote and its snapshot, prints one line (RB025) and exits 130 or 143; a second signal exits at once, leaving what a killed create leaves (list --all, prune). On a terminal, stderr shows the bytes stored of an estimated total (~: the tree measured as du does for a full backup, the source's last incremental for an incremental), %, rate and ETA (--progress).",
     examples: [
       ['A full backup', '$0 create /home --name "Full Backup"'],
       ['An incremental backup on top of the latest one of the same path', '$0 create /home --parent latest --tag daily'],
