@@ -73,7 +73,8 @@ interface Payload {
   /** When the operation began (the display, for the first): the rate is the bytes done since. */
   since: number;
   estimated: boolean;
-  known: boolean;
+  /** `known`: done of the total; `passed`: done, past an estimate that was short; `unknown`: done only. */
+  total: 'known' | 'passed' | 'unknown';
 }
 
 /** One bar at a time, restarted when another operation (or subject) reports. */
@@ -136,7 +137,7 @@ class ProgressDisplay {
       label,
       since: this.since,
       estimated: event.estimated,
-      known: event.total !== null,
+      total: event.total === null ? 'unknown' : 'known',
     } satisfies Payload);
     return bar;
   }
@@ -145,10 +146,10 @@ class ProgressDisplay {
     const event = this.latest;
     if (!this.bar || !event) return;
     this.forwarded = Date.now();
-    // A total passed (an estimate that was short) is unknown again: bytes and rate only.
-    const known = event.total !== null && event.done <= event.total;
+    // A total passed (an estimate that was short) gives no percentage or ETA: bytes and rate, and the estimate passed.
+    const total = event.total === null ? 'unknown' : event.done <= event.total ? 'known' : 'passed';
     if (event.total !== null) this.bar.setTotal(event.total);
-    this.bar.update(event.done, { estimated: event.estimated, known } satisfies Partial<Payload>);
+    this.bar.update(event.done, { estimated: event.estimated, total } satisfies Partial<Payload>);
   }
 }
 
@@ -159,26 +160,36 @@ function figures(options: cliProgress.Options, params: cliProgress.Params, paylo
   const seconds = Math.max(((params.stopTime ?? Date.now()) - payload.since) / 1000, 0.001);
   const rate = `${formatBytes(params.value / seconds)}/s`;
   const approximately = payload.estimated ? '~' : '';
-  const eta = typeof params.eta === 'number' && Number.isFinite(params.eta) ? cliProgress.Format.TimeFormat(params.eta, options, 5) : '?';
+  const secondsLeft = params.value >= params.total ? 0 : params.eta;
+  const eta =
+    typeof secondsLeft === 'number' && Number.isFinite(secondsLeft)
+      ? `${approximately}${cliProgress.Format.TimeFormat(secondsLeft, options, 5)}`
+      : '?';
   return {
     done: formatBytes(params.value),
     total: `${approximately}${formatBytes(params.total)}`,
     percent: `${approximately}${Math.floor(params.progress * 100)}%`,
     rate,
-    eta: `${approximately}${eta}`,
+    eta,
   };
 }
 
 const barLine: Formatter = (options, params, payload) => {
   const { done, total, percent, rate, eta } = figures(options, params, payload);
-  if (!payload.known) return `${payload.label}  ${done} | ${rate}`;
+  if (payload.total === 'unknown') return `${payload.label}  ${done} | ${rate}`;
+  if (payload.total === 'passed') return `${payload.label}  ${done}, past ${total} | ${rate}`;
   const bar = cliProgress.Format.BarFormat(params.progress, options);
   return `${payload.label}  ${bar} ${percent} | ${done} of ${total} | ${rate} | ETA ${eta}`;
 };
 
 const plainLine: Formatter = (options, params, payload) => {
   const { done, total, percent, rate, eta } = figures(options, params, payload);
-  const of = payload.known ? `${done} of ${total} (${percent}), ${rate}, ETA ${eta}` : `${done}, ${rate}`;
+  const of =
+    payload.total === 'known'
+      ? `${done} of ${total} (${percent}), ${rate}, ETA ${eta}`
+      : payload.total === 'passed'
+        ? `${done}, past ${total}, ${rate}`
+        : `${done}, ${rate}`;
   return `rast-backup: progress: ${payload.label}: ${of}`;
 };
 
