@@ -108,10 +108,32 @@ export interface Format {
   /** Decodes a backup's stream end to end and checks it against its index; throws STREAM_DAMAGED. */
   verify(context: VerifyContext): Promise<void>;
   /**
+   * Optional (`repair`): builds a stored backup's file index again from its plaintext stream, as serialize
+   * built it while the stream flowed. Throws a RastError saying why when this backup's stream cannot tell
+   * its index; a format without it cannot have a lost index rebuilt.
+   */
+  reindex?(context: ReindexContext): Promise<RebuiltIndex>;
+  /**
    * Optional: a quick estimate of the bytes of a full stream of the tree at `root` (`measureTree` and the bytes
    * the format adds per entry), for create's progress. Called beside the backup only when progress is shown.
    */
   estimate?(root: string, signal: AbortSignal): Promise<number | undefined>;
+}
+
+export interface ReindexContext {
+  manifest: Manifest;
+  /** The backup's plaintext stream, checked part by part. */
+  stream: AsyncIterable<Buffer>;
+  /** The parent's file index, for an incremental backup (as serialize had it). */
+  parentIndex?: IndexView;
+  log: Logger;
+}
+
+export interface RebuiltIndex {
+  /** The index, in any form serialize may give it. */
+  index: IndexOutput;
+  /** What the stream does not hold that serialize's index did (e.g. `extended attributes`); absent: the same index. */
+  lacks?: string;
 }
 
 export interface SerializeContext {
@@ -324,7 +346,7 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune';
+export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune' | 'repair';
 
 /** Passed to the lifecycle hooks. */
 export interface OperationEvent {

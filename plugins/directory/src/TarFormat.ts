@@ -1,4 +1,5 @@
 import { measureTree, type Format } from '@rast-backup/core';
+import { reindexTree } from './TarReindexer.js';
 import { restoreTree } from './TarRestorer.js';
 import { serializeTree } from './TarSerializer.js';
 import { verifyTree } from './TarVerifier.js';
@@ -18,6 +19,7 @@ export function tarFormat(plugin: string, options: { oneFileSystem: boolean }): 
     serialize: (context) => serializeTree(context, options),
     restore: restoreTree,
     verify: verifyTree,
+    reindex: reindexTree,
     estimate: async (root, signal) => {
       const measure = await measureTree(root, { oneFileSystem: options.oneFileSystem, signal });
       return measure && measure.bytes + measure.entries * BYTES_PER_ENTRY;
