@@ -9,6 +9,7 @@ import {
 } from 'tapable';
 import { pluginFailed } from './errors.js';
 import type { Manifest } from './Manifest.js';
+import type { ProgressEvent } from './Progress.js';
 import type {
   Format,
   ManifestSigner,
@@ -83,6 +84,8 @@ export class Pipeline {
     succeeded: new AsyncSeriesHook<[OperationEvent, unknown]>(['event', 'result']),
     /** An operation failed with `error`. */
     failed: new AsyncSeriesHook<[OperationEvent, Error]>(['event', 'error']),
+    /** An operation advanced (create, restore, verify, prune): bytes done of the total, for progress displays. */
+    progress: new SyncHook<[ProgressEvent]>(['progress']),
   });
 
   /** Which plugin tapped which hook, for `rast-backup plugins`. */

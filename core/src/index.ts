@@ -71,5 +71,7 @@ export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
 export { interrupted, stopIfInterrupted, whenInterrupted } from './Interruption.js';
 export * from './operations.js';
 export type * from './types.js';
+export { ProgressCounter, type ProgressEvent } from './Progress.js';
+export { measureTree, type TreeMeasure } from './TreeMeasure.js';
 export { processAlive } from './ProcessAlive.js';
 export { deleteKeys } from './SinkKeys.js';

@@ -113,6 +113,11 @@ export interface Format {
    * its index; a format without it cannot have a lost index rebuilt.
    */
   reindex?(context: ReindexContext): Promise<RebuiltIndex>;
+  /**
+   * Optional: a quick estimate of the bytes of a full stream of the tree at `root` (`measureTree` and the bytes
+   * the format adds per entry), for create's progress. Called beside the backup only when progress is shown.
+   */
+  estimate?(root: string, signal: AbortSignal): Promise<number | undefined>;
 }
 
 export interface ReindexContext {

@@ -9,7 +9,7 @@ import {
   type VerifyOptions,
   type VerifyReport,
 } from '@rast-backup/core';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 import { readState, writeState } from '../StateDirectory.js';
 
@@ -21,7 +21,7 @@ export class VerifyCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Check that backups are intact',
-    details: `Checks one backup and the backups below it in its chain (what its restore reads), or every backup once with --all, in every sink that holds it. The default level, full, downloads every part and the file index from every sink, checks each one's size and SHA-256, then decodes the stream end to end (decrypting and decompressing it) and compares it with the file index. --level presence only lists the sinks and checks that every object is there with its recorded size: it downloads nothing, for large remote repositories. --read-subset N% does that and also downloads about N% of the objects: a different group on each run (the run number is kept in verify-rotation.json in the state directory: RAST_BACKUP_STATE_DIR, else systemd's STATE_DIRECTORY, else /var/lib/rast-backup as root, else ~/.local/state/rast-backup), so that round(100/N) runs read everything. Also reports a manifest missing or damaged in a sink (or in every sink: give its full id, or --all), a chain of parents that is broken, and a backup whose chain holds a damaged one. Exits 1 on any damage, naming each damaged backup, part and sink, and the backups that depend on a damaged one. What this host cannot check is no damage: a wrong, locked or too-readable key, a missing passphrase, a host with only a public key, a missing plugin or tool. Then the full level still checks every object's SHA-256 but not the stream, says why, and exits 2 (RB026; status unchecked in --json); presence and --read-subset pass and say that this host cannot decode the stream.`,
+    details: `Checks one backup and the backups below it in its chain (what its restore reads), or every backup once with --all, in every sink that holds it. The default level, full, downloads every part and the file index from every sink, checks each one's size and SHA-256, then decodes the stream end to end (decrypting and decompressing it) and compares it with the file index. --level presence only lists the sinks and checks that every object is there with its recorded size: it downloads nothing, for large remote repositories. --read-subset N% does that and also downloads about N% of the objects: a different group on each run (the run number is kept in verify-rotation.json in the state directory: RAST_BACKUP_STATE_DIR, else systemd's STATE_DIRECTORY, else /var/lib/rast-backup as root, else ~/.local/state/rast-backup), so that round(100/N) runs read everything. Also reports a manifest missing or damaged in a sink (or in every sink: give its full id, or --all), a chain of parents that is broken, and a backup whose chain holds a damaged one. Exits 1 on any damage, naming each damaged backup, part and sink, and the backups that depend on a damaged one. What this host cannot check is no damage: a wrong, locked or too-readable key, a missing passphrase, a host with only a public key, a missing plugin or tool. Then the full level still checks every object's SHA-256 but not the stream, says why, and exits 2 (RB026; status unchecked in --json); presence and --read-subset pass and say that this host cannot decode the stream. On a terminal, stderr shows the bytes checked of the total, %, rate and ETA (--progress).`,
     examples: [
       ['Verify the latest backup', '$0 verify latest'],
       ['Verify every backup, for monitoring', '$0 verify --all --json'],
@@ -37,6 +37,7 @@ export class VerifyCommand extends BaseCommand {
     validator: t.isEnum(['presence', 'full']),
   });
   readSubset = Option.String('--read-subset', { description: 'Download and check about N% of the objects (e.g. 10%), rotating over runs' });
+  progress = progressOption();
 
   async run(): Promise<number> {
     if (this.all === (this.id !== undefined))
@@ -56,7 +57,11 @@ export class VerifyCommand extends BaseCommand {
     let report: VerifyReport | VerifyAllReport;
     let exit = 0;
     try {
-      report = this.all ? await verifyAll(runtime, options) : await verifyBackup(runtime, { ...options, backup: this.id! });
+      report = await withProgress<VerifyReport | VerifyAllReport>(
+        runtime.pipeline,
+        { mode: this.progress, json: this.json, stream: this.context.stderr },
+        () => (this.all ? verifyAll(runtime, options) : verifyBackup(runtime, { ...options, backup: this.id! })),
+      );
     } catch (error) {
       if (!isRastError(error) || !error.facts.report) throw error;
       report = error.facts.report as VerifyReport | VerifyAllReport;

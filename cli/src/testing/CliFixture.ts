@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isRoot, temporaryDirectory } from '@rast-backup/core/testing';
 import * as assert from 'uvu/assert';
 
-const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
+export const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
 
 export interface Result {
   status: number | null;

@@ -58,3 +58,5 @@ export abstract class BaseCommand extends Command<RastContext> {
     this.context.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 }
+
+export { progressOption, withProgress, type ProgressMode, type ProgressDisplayOptions } from './ProgressDisplay.js';

@@ -10,6 +10,8 @@ import { interrupted, stopIfInterrupted, whenInterrupted } from '../Interruption
 import type { Manifest, PartRecord } from '../Manifest.js';
 import { signManifest } from '../ManifestSigning.js';
 import { ParentResolver } from '../ParentResolver.js';
+import { ProgressCounter } from '../Progress.js';
+import { estimateCreate } from '../CreateEstimate.js';
 import { cutIntoParts, fillParts } from '../PartSplitter.js';
 import { PartEncoder } from '../PartEncoder.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
@@ -100,6 +102,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         });
 
       const store = new SinkFanout(sinks, id, log);
+      const progress = new ProgressCounter(hooks.progress, 'create', displayPath(sourcePath));
+      const estimating = new AbortController();
       let manifest: Manifest;
       const indexCopy = runtime.indexCache.begin(id, (error) =>
         log.warn(`could not keep a copy of the file index of ${id}: ${error.message}`),
@@ -108,6 +112,11 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         stopIfInterrupted(signal);
         // serialize
         const format = formatOf(runtime, snapshot, parent);
+        if (progress.watched)
+          estimateCreate(runtime, snapshot, format, parent, estimating.signal).then(
+            (total) => total !== undefined && !estimating.signal.aborted && progress.setTotal(total, true),
+            () => {},
+          );
         const parentIndex = await readingParentIndex;
         const transforms = [...(await makingTransforms)].sort((a, b) => a.stage - b.stage);
         const encoder = new PartEncoder(transforms, settings.partSize, PartEncoder.slotsFor(settings.concurrency));
@@ -121,7 +130,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
           (key, plain) => transformAndStore(encoder, store, key, plain),
           signal,
           () => serialization.close?.(),
+          progress,
         );
+        estimating.abort();
         // index
         const written = await writeIndex(
           id,
@@ -144,6 +155,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         stopIfInterrupted(signal);
         await store.commit(signed).finally(() => repository.catalog.invalidate());
       } catch (error) {
+        estimating.abort();
         await indexCopy?.abandon();
         // A format reads the parent's index as it goes: a parent deleted meanwhile is the cause to report, not the read that failed.
         const cause =
@@ -232,7 +244,7 @@ async function transformAndStore(encoder: PartEncoder, store: SinkFanout, key: s
 
 /**
  * Stores every part of `plainParts` under its key, up to `[backup] concurrency` at once, calling `partStored` after
- * each; returns their records in order. On any failure (or `signal`) it stops reading (`close`) and settles the
+ * each (and counting it in `progress`); returns their records in order. On any failure (or `signal`) it stops reading (`close`) and settles the
  * parts in flight before throwing, so that the caller can remove what they wrote.
  */
 async function storeParts(
@@ -242,6 +254,7 @@ async function storeParts(
   storePart: (key: string, plain: Buffer) => Promise<PartRecord>,
   signal: AbortSignal | undefined,
   close: (() => void) | undefined,
+  progress: ProgressCounter,
 ): Promise<PartRecord[]> {
   const aborted = whenInterrupted(signal);
   const parts: PartRecord[] = [];
@@ -255,6 +268,7 @@ async function storeParts(
         const task: Promise<void> = storePart(RepositoryKeys.part(id, index), plain).then((record) => {
           parts[index] = record;
           runtime.pipeline.hooks.partStored.call({ backupId: id, seq: index, size: record.size, storedSize: record.storedSize });
+          progress.add(record.size);
         });
         inFlight.add(task);
         task.then(

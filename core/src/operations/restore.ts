@@ -7,6 +7,7 @@ import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
 import { partLabel, type PartReader, type ReadPart } from '../PartReader.js';
 import { isWithin, realLocation } from '../PathContainment.js';
+import { ProgressCounter } from '../Progress.js';
 import type { Runtime } from '../Runtime.js';
 import type { StreamRangeReader } from '../StreamRangeReader.js';
 import type { RestoreContext, RestoreReport } from '../types.js';
@@ -122,14 +123,17 @@ function countedStreams(
   parts: PartReader,
   readPart: ReadPart,
   signal: AbortSignal | undefined,
+  progress: ProgressCounter,
 ): Pick<RestoreContext, 'openStream' | 'rangeReader'> & { read(): number } {
   const readers = new Map<string, StreamRangeReader>();
   let streamed = 0;
+  const read = () => streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0);
   return {
     openStream: async function* (manifest) {
       for await (const chunk of parts.openStream(manifest, readPart)) {
         stopIfInterrupted(signal);
         streamed += chunk.length;
+        progress.set(read());
         yield chunk;
       }
     },
@@ -141,6 +145,7 @@ function countedStreams(
         read: async function* (start, end) {
           for await (const chunk of spans.read(start, end)) {
             stopIfInterrupted(signal);
+            progress.set(read());
             yield chunk;
           }
         },
@@ -149,7 +154,7 @@ function countedStreams(
         },
       };
     },
-    read: () => streamed + [...readers.values()].reduce((sum, reader) => sum + reader.fetchedBytes, 0),
+    read,
   };
 }
 
@@ -198,7 +203,10 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       const stored = await parts.readStored(manifest, part, partLabel(manifest, seq));
       return parts.untransform(manifest, part, stored, partLabel(manifest, seq));
     };
-    const streams = countedStreams(parts, readPart, signal);
+    // A partial restore fetches only what it needs, which the format knows as it goes: its total is unknown.
+    const chainSize = chain.reduce((sum, manifest) => sum + manifest.size, 0);
+    const progress = new ProgressCounter(pipeline.hooks.progress, 'restore', target.id, options.include?.length ? null : chainSize);
+    const streams = countedStreams(parts, readPart, signal, progress);
     // deserialize into the destination
     const report = await format
       .restore({
@@ -225,8 +233,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
         throw writeFailure(error, target.id, destination);
       });
     const read = streams.read();
-    const total = chain.reduce((sum, manifest) => sum + manifest.size, 0);
-    log.info(`restore of ${target.id} read ${read} of the chain's ${total} stream bytes`);
+    log.info(`restore of ${target.id} read ${read} of the chain's ${chainSize} stream bytes`);
     if (report.ownersNotSet)
       log.warn(`owners not restored: ${report.ownersNotSet} entries belong to the restoring user (setting owners needs root)`);
     if (report.skipped.length > 0 && !options.ignoreUnrestorable) {
@@ -237,6 +244,6 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
         { backup: target.id, skipped: report.skipped },
       );
     }
-    return { ...report, backup: target.id, read, chainSize: total };
+    return { ...report, backup: target.id, read, chainSize };
   });
 }

@@ -4,6 +4,7 @@ import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
+import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -101,6 +102,25 @@ const isHostProblem = (error: unknown): error is RastError => error instanceof R
 
 const levelOf = (options: Omit<VerifyOptions, 'backup'>): VerifyLevel => (options.subset ? 'subset' : (options.level ?? 'full'));
 
+/** The options of one verify run, with its progress: bytes downloaded and checked, and stream bytes decoded. */
+type CheckOptions = Omit<VerifyOptions, 'backup'> & { progress: ProgressCounter };
+
+/** Counts verify's progress over `entries`: every object from each sink that holds it (a share at subset), and the stream at full. */
+function verifyProgress(
+  runtime: Runtime,
+  subject: string,
+  entries: CatalogEntry[],
+  options: Omit<VerifyOptions, 'backup'>,
+): ProgressCounter {
+  const level = levelOf(options);
+  const share = level === 'full' ? 1 : level === 'subset' ? options.subset!.percent / 100 : 0;
+  const total = entries.reduce(
+    (sum, { manifest, sinks }) => sum + manifest.storedSize * sinks.length * share + (level === 'full' ? manifest.size : 0),
+    0,
+  );
+  return new ProgressCounter(runtime.pipeline.hooks.progress, 'verify', subject, Math.round(total), level === 'subset');
+}
+
 /** Whether an object belongs to this run's group of the sample. */
 function sampled(key: string, subset: { percent: number; run: number }): boolean {
   const groups = Math.max(1, Math.round(100 / subset.percent));
@@ -125,7 +145,11 @@ export async function verifyBackup(runtime: Runtime, options: VerifyOptions): Pr
     });
     event.backupId = entry.manifest.id;
     const checked = new Map<string, VerifyReport>();
-    const report = await checkWithChain(runtime, entry, options, checked);
+    const chain = await graph.chain(entry.manifest).catch(() => [entry.manifest]);
+    const entries = new Map((await catalog.entries()).map((candidate) => [candidate.manifest.id, candidate]));
+    const inChain = chain.flatMap((manifest) => entries.get(manifest.id) ?? []);
+    const progress = verifyProgress(runtime, entry.manifest.id, inChain, options);
+    const report = await checkWithChain(runtime, entry, { ...options, progress }, checked);
     report.ancestors = [...checked.values()].filter((ancestor) => ancestor !== report);
     if (report.status === 'damaged') report.dependents = await graph.descendants([entry.manifest.id]);
     const failure = outcome(report);
@@ -145,7 +169,8 @@ export async function verifyAll(runtime: Runtime, options: Omit<VerifyOptions, '
     const entries = await catalog.entries();
     const checked = new Map<string, VerifyReport>();
     const backups: VerifyReport[] = [];
-    for (const entry of entries) backups.push(await checkWithChain(runtime, entry, options, checked));
+    const progress = verifyProgress(runtime, 'every backup', entries, options);
+    for (const entry of entries) backups.push(await checkWithChain(runtime, entry, { ...options, progress }, checked));
     backups.push(...(await damagedManifests(runtime, levelOf(options))));
     const damaged = backups.filter(ownDamage).map((report) => report.backup);
     for (const report of backups) if (report.status === 'damaged') report.dependents = await graph.descendants([report.backup]);
@@ -266,7 +291,7 @@ async function damagedManifests(runtime: Runtime, level: VerifyLevel): Promise<V
 async function checkWithChain(
   runtime: Runtime,
   entry: CatalogEntry,
-  options: Omit<VerifyOptions, 'backup'>,
+  options: CheckOptions,
   checked: Map<string, VerifyReport>,
 ): Promise<VerifyReport> {
   const { manifest } = entry;
@@ -313,7 +338,7 @@ async function checkWithChain(
 }
 
 /** Checks one backup's own objects and stream at the level asked for; never throws for damage, only reports it. */
-async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<VerifyOptions, 'backup'>): Promise<VerifyReport> {
+async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: CheckOptions): Promise<VerifyReport> {
   const { manifest } = entry;
   const level = levelOf(options);
   const objects: Array<[string, PartRecord]> = [
@@ -325,7 +350,8 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
     ]),
   ];
   const sinks: VerifyReport['sinks'] = [];
-  for (const sink of runtime.sinks) sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency));
+  for (const sink of runtime.sinks)
+    sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency, options.progress));
 
   const problems: VerifyProblem[] = [];
   let undecodable: VerifyReport['undecodable'] = null;
@@ -340,7 +366,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Omit<
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
       const index = await runtime.repository.indexes.open(manifest);
-      await format.verify({ manifest, index, stream: runtime.repository.parts.openStream(manifest) });
+      await format.verify({ manifest, index, stream: options.progress.counted(runtime.repository.parts.openStream(manifest)) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
       else {
@@ -369,6 +395,7 @@ async function checkSink(
   level: VerifyLevel,
   subset: VerifyOptions['subset'],
   concurrency: number,
+  progress: ProgressCounter,
 ): Promise<VerifyReport['sinks'][number]> {
   const { manifest } = entry;
   const problems: VerifyProblem[] = [];
@@ -424,6 +451,7 @@ async function checkSink(
       limit(async () => {
         try {
           const mismatch = await checkStored(await sink.get(part.key), part);
+          progress.add(part.storedSize);
           return mismatch ? () => problem(mismatch.kind, label, part.key, mismatch.message) : undefined;
         } catch (error) {
           return () =>

@@ -2,6 +2,7 @@ import { lstat, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ErrorCode,
+  measureTree,
   pathBytes,
   RastError,
   type FileIndex,
@@ -213,6 +214,17 @@ async function reindex(context: ReindexContext): Promise<RebuiltIndex> {
   return { index: await indexer.index() };
 }
 
+/**
+ * What a send stream adds to each entry's data, on average: the commands that make, name, own and date it
+ * (within 0.1 % on a tree of 100,000 files). The tree is measured, not its extents: quotas (qgroups) are off on
+ * most filesystems, and they count compressed bytes where the stream holds plain ones.
+ */
+const BYTES_PER_ENTRY = 270;
+
 export function btrfsSendFormat(plugin: string): Format {
-  return { name: 'btrfs-send', plugin, version: 1, serialize, restore, verify, reindex };
+  const estimate = async (root: string, signal: AbortSignal) => {
+    const measure = await measureTree(root, { oneFileSystem: true, signal });
+    return measure && measure.bytes + measure.entries * BYTES_PER_ENTRY;
+  };
+  return { name: 'btrfs-send', plugin, version: 1, serialize, restore, verify, reindex, estimate };
 }

@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import prettyBytes from 'pretty-bytes';
 import * as t from 'typanion';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
 import { prune, type PruneReport } from './Pruner.js';
 import { commandLineRules, settingsOf } from './RetentionSettings.js';
@@ -21,7 +21,7 @@ export class PruneCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Remove the backups that the retention policy does not keep',
-    details: `Applies [retention] (last, hourly, daily, weekly, monthly, yearly, keep_tags) to the backups of each host and source, and removes the others from every sink, children before parents. The --keep-* options replace those rules for this run, as restic's forget does: given any of them, the rules are theirs alone (the other [retention] keys still apply), and a [retention] table is not needed. Each takes a whole number of 0 or more. A backup that a kept incremental depends on is always kept. Removing a backup also removes what plugins keep for it (its local btrfs snapshot). Data left by interrupted creates (parts without a manifest) is removed once older than leftover_age_hours (48). With --dry-run, prints the plan and why each backup is kept or removed, and changes nothing.`,
+    details: `Applies [retention] (last, hourly, daily, weekly, monthly, yearly, keep_tags) to the backups of each host and source, and removes the others from every sink, children before parents. The --keep-* options replace those rules for this run, as restic's forget does: given any of them, the rules are theirs alone (the other [retention] keys still apply), and a [retention] table is not needed. Each takes a whole number of 0 or more. A backup that a kept incremental depends on is always kept. Removing a backup also removes what plugins keep for it (its local btrfs snapshot). Data left by interrupted creates (parts without a manifest) is removed once older than leftover_age_hours (48). With --dry-run, prints the plan and why each backup is kept or removed, and changes nothing. On a terminal, stderr shows the stored bytes freed of the total, %, rate and ETA (--progress).`,
     examples: [
       ['See what would be removed, and why each backup is kept', '$0 prune --dry-run'],
       ['Prune, reporting as JSON', '$0 prune --json'],
@@ -42,6 +42,7 @@ export class PruneCommand extends BaseCommand {
   keepWeekly = keep('--keep-weekly', 'the newest backup of each of the last N ISO weeks that have one');
   keepMonthly = keep('--keep-monthly', 'the newest backup of each of the last N months that have one');
   keepYearly = keep('--keep-yearly', 'the newest backup of each of the last N years that have one');
+  progress = progressOption();
   keepTags = Option.Array('--keep-tag', [], {
     description: 'Keep every backup carrying this tag (repeatable; overrides [retention] keep_tags with the other --keep-* options)',
   });
@@ -63,7 +64,9 @@ export class PruneCommand extends BaseCommand {
         key: 'retention',
       });
     const settings = rules ? { ...configured, rules, rulesFrom: 'command line' as const } : configured;
-    const report = await prune(runtime, settings, { dryRun: this.dryRun });
+    const report = await withProgress(runtime.pipeline, { mode: this.progress, json: this.json, stream: this.context.stderr }, () =>
+      prune(runtime, settings, { dryRun: this.dryRun }),
+    );
     if (this.json) this.context.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else this.context.stdout.write(render(report));
     return 0;

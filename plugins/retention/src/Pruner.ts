@@ -1,4 +1,13 @@
-import { deleteBackup, deleteKeys, ErrorCode, RastError, RepositoryKeys, runOperation, type Runtime } from '@rast-backup/core';
+import {
+  deleteBackup,
+  deleteKeys,
+  ErrorCode,
+  ProgressCounter,
+  RastError,
+  RepositoryKeys,
+  runOperation,
+  type Runtime,
+} from '@rast-backup/core';
 import { applyRetention, describeRules, removalOrder, type RetentionDecision } from './RetentionPolicy.js';
 import { hasCountingRule, type RetentionSettings } from './RetentionSettings.js';
 
@@ -123,9 +132,18 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       return report;
     }
 
+    const removing = leftovers.filter((leftover) => leftover.remove);
+    const total = freed(order) + removing.reduce((sum, leftover) => sum + leftover.size, 0);
+    const progress = new ProgressCounter(
+      runtime.pipeline.hooks.progress,
+      'prune',
+      `${order.length} backup${order.length === 1 ? '' : 's'}`,
+      total,
+    );
     for (const id of order) {
       try {
         await deleteBackup(runtime, id);
+        progress.add(freed([id]));
       } catch (error) {
         // Removed meanwhile by another prune or delete: what this one wanted is done.
         if (error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND) continue;
@@ -140,7 +158,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       report.removed.push(id);
     }
     report.freedBytes = freed(report.removed);
-    for (const leftover of leftovers.filter((candidate) => candidate.remove)) {
+    for (const leftover of removing) {
       const sink = runtime.sinks.find((candidate) => candidate.name === leftover.sink)!;
       try {
         await deleteKeys(sink, await runtime.repository.catalog.leftoverKeys(sink, leftover.id));
@@ -152,6 +170,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
         );
       }
       report.freedBytes += leftover.size;
+      progress.add(leftover.size);
     }
     runtime.repository.catalog.invalidate();
     return report;
