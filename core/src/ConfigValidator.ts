@@ -2,6 +2,7 @@ import { closest } from 'fastest-levenshtein';
 import * as t from 'typanion';
 import type { ConfigData } from './ConfigLoader.js';
 import { ErrorCode, RastError } from './errors.js';
+import { excludePatternProblem } from './Exclusion.js';
 import type { OptionsShape } from './Plugin.js';
 import type { ResolvedPlugin } from './PluginLoader.js';
 
@@ -13,17 +14,30 @@ export const CORE_CONFIG_SHAPE = {
   presets: t.isOptional(t.isArray(t.isString())),
 } satisfies OptionsShape;
 
-/** `[backup]`: how streams are cut and stored. */
+const isExcludePattern = t.makeValidator<string>({
+  test: (value, state) => {
+    const problem = excludePatternProblem(value);
+    if (!problem) return true;
+    state?.errors?.push(`pattern ${JSON.stringify(value)} ${problem}`);
+    return false;
+  },
+});
+
+/** `[backup]`: how streams are cut and stored, and what is left out. */
 export const BACKUP_CONFIG_SHAPE = {
   /** Plaintext bytes per part, in MiB. */
   part_size_mib: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 1024)])),
   /** Parts transformed and stored at once. */
   concurrency: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)])),
+  /** Exclude patterns (the syntax of `restore --include`, relative to the source) for every `create`, before its `--exclude`s. */
+  exclude: t.isOptional(t.isArray(t.cascade(t.isString(), [isExcludePattern]))),
 } satisfies OptionsShape;
 
 export interface BackupSettings {
   partSize: number;
   concurrency: number;
+  /** `[backup] exclude`: patterns every create leaves out. */
+  exclude: string[];
 }
 
 export interface ValidatedConfig {
@@ -125,7 +139,7 @@ export function validateConfig(data: ConfigData, file: string | null, plugins: R
   return {
     plugins: (data.plugins as string[] | undefined) ?? [],
     presets: data.presets as string[] | undefined,
-    backup: { partSize: (backup.part_size_mib ?? 16) * 1024 * 1024, concurrency: backup.concurrency ?? 3 },
+    backup: { partSize: (backup.part_size_mib ?? 16) * 1024 * 1024, concurrency: backup.concurrency ?? 3, exclude: backup.exclude ?? [] },
     active,
   };
 }

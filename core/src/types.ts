@@ -1,3 +1,4 @@
+import type { Exclusion } from './Exclusion.js';
 import type { FileIndex } from './FileIndex.js';
 import type { IndexRecord } from './IndexRun.js';
 import type { IndexSpool } from './IndexSpool.js';
@@ -66,6 +67,11 @@ export interface SnapshotRequest {
   repository: string;
   /** Absolute paths that must not be backed up (e.g. a local repository inside the source). */
   exclude: string[];
+  /**
+   * The user's exclude patterns, relative to `path`. A source either removes what they match from its snapshot
+   * (marking the patterns it used) and leaves Snapshot.exclusion unset, or hands them on in Snapshot.exclusion.
+   */
+  exclusion: Exclusion;
 }
 
 /** What the `parent` hook is told about `create --parent latest`. */
@@ -90,6 +96,8 @@ export interface Snapshot {
   atomic: boolean;
   /** Paths to leave out, as given in the request. */
   exclude: string[];
+  /** Exclude patterns the format applies as it reads (relative to `path`); unset when the source applied them already. */
+  exclusion?: Exclusion;
   /** Extra facts recorded in the manifest's `source`. */
   details?: Record<string, unknown>;
   /** Called once the backup is committed or has failed. */
@@ -107,6 +115,19 @@ export interface Format {
   restore(context: RestoreContext): Promise<RestoreReport>;
   /** Decodes a backup's stream end to end and checks it against its index; throws STREAM_DAMAGED. */
   verify(context: VerifyContext): Promise<void>;
+  /**
+   * For `create --dry-run`: what serialize would store, found without reading file content (a walk, a stream
+   * without data). Without it, a dry run serializes the snapshot and counts the bytes.
+   */
+  survey?(context: SerializeContext): Promise<Survey>;
+}
+
+/** What a backup would hold (see Format.survey). */
+export interface Survey {
+  /** Regular files whose content would be stored: all of them for a full backup, the new and changed ones for an incremental. */
+  files: number;
+  /** Bytes of their content that would be stored (before compression). */
+  bytes: number;
 }
 
 export interface SerializeContext {

@@ -9,7 +9,7 @@ export class InfoCommand extends BaseCommand {
     category: 'Backups',
     description: 'Show one backup in detail',
     details:
-      'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
+      'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts, sinks and the exclude patterns it was made with. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
     examples: [['The latest backup, with its files', '$0 info latest --files']],
   });
 
@@ -21,7 +21,7 @@ export class InfoCommand extends BaseCommand {
     const { entry, chain, facts, index } = await describeBackup(runtime, { backup: this.id, files: this.files });
     const { manifest } = entry;
     if (this.json) {
-      const value = { ...summarize(entry), chain: chain.map((link) => link.id), facts, manifest };
+      const value = { ...summarize(entry), chain: chain.map((link) => link.id), exclude: manifest.exclude ?? [], facts, manifest };
       if (index) await writeJsonWith(this.context.stdout, value, 'files', mapped(index.all(), storedEntry));
       else writeJson(this.context.stdout, value);
       return 0;
@@ -38,6 +38,7 @@ export class InfoCommand extends BaseCommand {
       `size:        ${formatBytes(manifest.size)} in ${manifest.parts.length} part(s), stored as ${formatBytes(manifest.storedSize)}`,
       `entries:     ${manifest.index.entries}`,
       `tags:        ${manifest.tags.join(', ')}`,
+      `excluded:    ${manifest.exclude?.map((pattern) => JSON.stringify(pattern)).join(', ') || 'nothing'}`,
       `sinks:       ${entry.sinks.join(', ')}`,
       `signature:   ${describeSignature(entry.authentication)}`,
       ...Object.entries(facts).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),

@@ -1,6 +1,7 @@
 import type { Format } from '@rast-backup/core';
 import { restoreTree } from './TarRestorer.js';
 import { serializeTree } from './TarSerializer.js';
+import { surveyTree } from './TarSurvey.js';
 import { verifyTree } from './TarVerifier.js';
 
 /** The `tar` format: POSIX pax archives of a directory tree, incremental against the parent's file index. */
@@ -12,5 +13,6 @@ export function tarFormat(plugin: string, options: { oneFileSystem: boolean }): 
     serialize: (context) => serializeTree(context, options),
     restore: restoreTree,
     verify: verifyTree,
+    survey: (context) => surveyTree(context, options),
   };
 }
