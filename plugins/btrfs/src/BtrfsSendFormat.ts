@@ -21,6 +21,7 @@ import { indexDifference } from './IndexComparison.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
+import { surveySend } from './SendSurvey.js';
 import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
 
@@ -202,5 +203,13 @@ async function verify(context: VerifyContext): Promise<void> {
 }
 
 export function btrfsSendFormat(plugin: string): Format {
-  return { name: 'btrfs-send', plugin, version: 1, serialize, restore, verify };
+  return {
+    name: 'btrfs-send',
+    plugin,
+    version: 1,
+    serialize,
+    restore,
+    verify,
+    survey: ({ snapshot }) => surveySend(snapshot.path, parentSnapshots.get(snapshot), `btrfs send --no-data of ${snapshot.source}`),
+  };
 }
