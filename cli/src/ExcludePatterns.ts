@@ -25,7 +25,10 @@ export async function excludePatterns(patterns: string[], files: string[]): Prom
       const pattern = line.trim();
       if (pattern === '' || pattern.startsWith('#')) return;
       const problem = excludePatternProblem(pattern);
-      if (problem) throw new RastError(ErrorCode.USAGE, `--exclude-file ${file}:${at + 1}: the pattern ${JSON.stringify(pattern)} ${problem}`, { file });
+      if (problem)
+        throw new RastError(ErrorCode.USAGE, `--exclude-file ${file}:${at + 1}: the pattern ${JSON.stringify(pattern)} ${problem}`, {
+          file,
+        });
       all.push(pattern);
     });
   }

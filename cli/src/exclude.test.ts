@@ -19,7 +19,13 @@ async function treeOf(root: string, relative = '.'): Promise<string[]> {
   for (const entry of (await readdir(path.join(root, relative), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const child = relative === '.' ? entry.name : `${relative}/${entry.name}`;
     if (entry.isDirectory()) lines.push(`${child}/`, ...(await treeOf(root, child)));
-    else lines.push(`${child} ${createHash('sha256').update(await readFile(path.join(root, child))).digest('hex').slice(0, 16)}`);
+    else
+      lines.push(
+        `${child} ${createHash('sha256')
+          .update(await readFile(path.join(root, child)))
+          .digest('hex')
+          .slice(0, 16)}`,
+      );
   }
   return lines;
 }
@@ -140,13 +146,15 @@ testNeeding(
     try {
       await plant(source, { 'read.txt': 'read\n', 'skipped/inner/file': 'never read\n', 'skipped.txt': 'never read\n' });
       const past = new Date('2001-01-01T00:00:00Z');
-      for (const name of ['read.txt', 'skipped/inner/file', 'skipped/inner', 'skipped', 'skipped.txt']) await utimes(path.join(source, name), past, past);
+      for (const name of ['read.txt', 'skipped/inner/file', 'skipped/inner', 'skipped', 'skipped.txt'])
+        await utimes(path.join(source, name), past, past);
       const result = fixture.cli(['create', source, '--exclude', 'skipped', '--exclude', 'skipped.txt']);
       assert.is(result.status, 0, result.stderr);
       const atime = async (name: string) => (await stat(path.join(source, name))).atime.getTime();
       // The check can fail: the file that was backed up was read.
       assert.is.not(await atime('read.txt'), past.getTime());
-      for (const name of ['skipped', 'skipped/inner', 'skipped/inner/file', 'skipped.txt']) assert.is(await atime(name), past.getTime(), name);
+      for (const name of ['skipped', 'skipped/inner', 'skipped/inner/file', 'skipped.txt'])
+        assert.is(await atime(name), past.getTime(), name);
     } finally {
       sh('umount', [source]);
     }
@@ -209,7 +217,14 @@ for (const kind of ['directory', 'btrfs'] as const) {
       const before = { repository: await snapshotOf(fixture.repository), subvolumes: subvolumes() };
       const full = fixture.json(['create', source, '--dry-run', '--exclude', 'skip']);
       assert.equal(
-        { parent: full.parent, files: full.files, bytes: full.bytes, kind: full.kind, exclude: full.exclude, excludedEntries: full.excludedEntries },
+        {
+          parent: full.parent,
+          files: full.files,
+          bytes: full.bytes,
+          kind: full.kind,
+          exclude: full.exclude,
+          excludedEntries: full.excludedEntries,
+        },
         { parent: null, files: 3, bytes: 100_007, kind, exclude: ['skip'], excludedEntries: 1 },
       );
       const text = fixture.cli(['create', source, '--dry-run']);

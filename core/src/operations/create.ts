@@ -119,7 +119,14 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 
       // snapshot
       const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
-      const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude, exclusion });
+      const snapshot = await hooks.snapshot.promise({
+        path: sourcePath,
+        parent,
+        backupId: id,
+        repository: repository.id,
+        exclude,
+        exclusion,
+      });
       if (!snapshot)
         throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, {
           path: displayPath(sourcePath),

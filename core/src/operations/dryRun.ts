@@ -51,7 +51,9 @@ export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Pr
   const backupId = newBackupId();
   const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId, repository: repository.id, exclude, exclusion });
   if (!snapshot)
-    throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, { path: displayPath(sourcePath) });
+    throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, {
+      path: displayPath(sourcePath),
+    });
   let survey: Pick<DryRun, 'files' | 'bytes' | 'counted'>;
   try {
     const format = formatOf(runtime, snapshot, parent);
