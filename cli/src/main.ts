@@ -14,6 +14,7 @@ import { InfoCommand } from './commands/info.js';
 import { ListCommand } from './commands/list.js';
 import { LsCommand } from './commands/ls.js';
 import { PluginsCommand } from './commands/plugins.js';
+import { RepairCommand } from './commands/repair.js';
 import { RestoreCommand } from './commands/restore.js';
 import { StatsCommand } from './commands/stats.js';
 import { VerifyCommand } from './commands/verify.js';
@@ -28,6 +29,7 @@ const COMMANDS = [
   DiffCommand,
   FindCommand,
   VerifyCommand,
+  RepairCommand,
   RestoreCommand,
   DeleteCommand,
   PluginsCommand,

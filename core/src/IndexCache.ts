@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
+import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import { decodeBlock, decodeRunHeader, indexVersion, type IndexRecord, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import type { Manifest } from './Manifest.js';
@@ -23,14 +24,17 @@ class KeptRun implements IndexRun {
     }
   }
 
-  async readBlock(block: number): Promise<readonly IndexRecord[]> {
+  async readBlock(block: number): Promise<BlockRecords> {
     const { size } = this.header.blocks[block]!;
     const handle = await open(this.blocksFile, 'r');
     try {
       const data = Buffer.alloc(size);
       const { bytesRead } = await handle.read(data, 0, size, this.offsets[block]);
       if (bytesRead !== size) throw new Error(`this host's copy of the file index of ${this.backupId} is cut short`);
-      return decodeBlock(data);
+      return decodeBlock(
+        data,
+        (message) => new Error(`this host's copy of the file index of ${this.backupId}, block ${block + 1}: ${message}`),
+      );
     } finally {
       await handle.close();
     }

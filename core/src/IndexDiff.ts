@@ -66,7 +66,10 @@ export function entryChanges(before: IndexEntry, after: IndexEntry, chains: Diff
 
 /** Every path one run holds (entries and tombstones), in index order, a block at a time. */
 async function* runPaths(run: IndexRun): AsyncGenerator<string> {
-  for (let block = 0; block < run.firsts.length; block++) for (const record of await run.readBlock(block)) yield record.path;
+  for (let block = 0; block < run.firsts.length; block++) {
+    const records = await run.readBlock(block);
+    for (let at = 0; at < records.length; at++) yield records.path(at);
+  }
 }
 
 /** The paths any of `runs` holds, in index order, each once. */

@@ -1,4 +1,5 @@
 /** Index runs for tests: runs in small blocks, and random layers of changes over a tree. */
+import { ArrayRecords, type BlockRecords } from './BlockRecords.js';
 import type { IndexEntry } from './FileIndex.js';
 import { comparePaths } from './IndexOrder.js';
 import type { IndexRecord, IndexRun } from './IndexRun.js';
@@ -16,9 +17,9 @@ export class BlockRun implements IndexRun {
     for (let at = 0; at < records.length; at += 7) this.blocks.push(records.slice(at, at + 7));
     this.firsts = this.blocks.map((block) => block[0]!.path);
   }
-  async readBlock(block: number): Promise<readonly IndexRecord[]> {
+  async readBlock(block: number): Promise<BlockRecords> {
     this.readBlocks++;
-    return this.blocks[block]!;
+    return new ArrayRecords(this.blocks[block]!);
   }
 }
 

@@ -1,4 +1,5 @@
-import { linkSources, storedEntry, type IndexEntry } from './FileIndex.js';
+import { ArrayRecords, EncodedRecords, type BlockRecords } from './BlockRecords.js';
+import { storedEntry, type IndexEntry } from './FileIndex.js';
 import type { PartRecord } from './Manifest.js';
 
 /** A path that a run removes from the layers below it. */
@@ -40,7 +41,7 @@ export interface IndexRun {
   readonly backupId: string;
   /** The first path of each block, in order. */
   readonly firsts: readonly string[];
-  readBlock(block: number): Promise<readonly IndexRecord[]>;
+  readBlock(block: number): Promise<BlockRecords>;
 }
 
 /** A run whose records are all in memory: a version 1 index, or records being written. */
@@ -52,26 +53,24 @@ export class MemoryRun implements IndexRun {
   ) {
     this.firsts = records.length > 0 ? [records[0]!.path] : [];
   }
-  async readBlock(): Promise<readonly IndexRecord[]> {
-    return this.records;
+  async readBlock(): Promise<BlockRecords> {
+    return new ArrayRecords(this.records);
   }
 }
 
-/** A block's plaintext: one record per line, as JSON (clone sources numbered, see storedEntry). */
+/** A block's plaintext: one record per line, as JSON, `path` first (clone sources numbered, see storedEntry). */
 export function encodeBlock(records: readonly IndexRecord[]): Buffer {
-  return Buffer.from(records.map((record) => JSON.stringify(isTombstone(record) ? record : storedEntry(record))).join('\n') + '\n');
+  const line = (record: IndexRecord) => {
+    const stored = isTombstone(record) ? record : storedEntry(record);
+    const { path, ...rest } = stored;
+    return JSON.stringify({ path, ...rest });
+  };
+  return Buffer.from(records.map(line).join('\n') + '\n');
 }
 
-export function decodeBlock(data: Buffer): IndexRecord[] {
-  const records: IndexRecord[] = [];
-  for (const line of data.toString('utf8').split('\n')) {
-    if (line.length === 0) continue;
-    const record = JSON.parse(line) as IndexRecord;
-    if (typeof record.path !== 'string') throw new Error('a record without a path');
-    if (!isTombstone(record)) linkSources(record);
-    records.push(record);
-  }
-  return records;
+/** A block's records, decoded as they are read; `damage` makes the error for a record that is not one. */
+export function decodeBlock(data: Buffer, damage: (message: string) => Error = (message) => new Error(message)): BlockRecords {
+  return new EncodedRecords(data, damage);
 }
 
 export function encodeRunHeader(header: IndexRunHeader): Buffer {

@@ -1,4 +1,5 @@
 import type { BackupGraph } from './BackupGraph.js';
+import type { BlockRecords } from './BlockRecords.js';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
@@ -29,14 +30,10 @@ class StoredRun implements IndexRun {
     this.firsts = blocks.map((block) => block.first);
   }
 
-  async readBlock(block: number): Promise<readonly IndexRecord[]> {
+  async readBlock(block: number): Promise<BlockRecords> {
     const label = `file index block ${block + 1} of ${this.blocks.length}`;
     const data = await this.parts.readPlain(this.manifest, this.blocks[block]!, label);
-    try {
-      return decodeBlock(data);
-    } catch (error) {
-      throw damaged(this.manifest, `${label}: ${(error as Error).message}`);
-    }
+    return decodeBlock(data, (message) => damaged(this.manifest, `${label}: ${message}`));
   }
 }
 
@@ -105,6 +102,12 @@ export class IndexStore {
       current = below;
     }
     return new IndexView(manifest.id, layers, entries ?? 0);
+  }
+
+  /** The header of the backup's own run; undefined for a version 1 index. */
+  async header(manifest: Manifest): Promise<IndexRunHeader | undefined> {
+    const object = await this.object(manifest);
+    return object.version === 2 ? object.header : undefined;
   }
 
   /** The blocks of the backup's own run (none for a version 1 index), for checks of what it stored. */

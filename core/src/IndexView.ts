@@ -1,12 +1,13 @@
 import type { FileIndex, IndexEntry } from './FileIndex.js';
 import { comparePaths, isWithin } from './IndexOrder.js';
+import type { BlockRecords } from './BlockRecords.js';
 import { isTombstone, MemoryRun, type IndexRecord, type IndexRun } from './IndexRun.js';
 
 /** Decoded blocks kept for lookups and read ahead, across the layers of one view. */
 const CACHED_BLOCKS = 16;
 
 /** The last block whose first path is at or before `path` (0 when none is). */
-function blockFor(firsts: readonly string[], path: string): number {
+export function blockFor(firsts: readonly string[], path: string): number {
   let low = 0;
   let high = firsts.length - 1;
   while (low < high) {
@@ -18,12 +19,12 @@ function blockFor(firsts: readonly string[], path: string): number {
 }
 
 /** The first record at or after `path`. */
-function recordFor(records: readonly IndexRecord[], path: string): number {
+export function recordFor(records: BlockRecords, path: string): number {
   let low = 0;
   let high = records.length;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if (comparePaths(records[middle]!.path, path) < 0) low = middle + 1;
+    if (comparePaths(records.path(middle), path) < 0) low = middle + 1;
     else high = middle;
   }
   return low;
@@ -34,7 +35,7 @@ function recordFor(records: readonly IndexRecord[], path: string): number {
  * below it. Reads only the blocks a lookup needs, a few at a time; nothing is decoded whole.
  */
 export class IndexView {
-  private readonly cache = new Map<string, Promise<readonly IndexRecord[]>>();
+  private readonly cache = new Map<string, Promise<BlockRecords>>();
 
   constructor(
     readonly backupId: string,
@@ -50,7 +51,7 @@ export class IndexView {
     return new IndexView(index.backupId, [new MemoryRun(index.backupId, entries)], entries.length);
   }
 
-  private block(layer: number, block: number): Promise<readonly IndexRecord[]> {
+  private block(layer: number, block: number): Promise<BlockRecords> {
     const run = this.layers[layer]!;
     const key = `${layer}:${block}`;
     let reading = this.cache.get(key);
@@ -78,14 +79,14 @@ export class IndexView {
     for (;;) {
       // The next block is read once half of this one is passed: a scan waits less, a lookup reads no more.
       const ahead = Math.max(at, records.length >> 1);
-      for (; at < ahead && at < records.length; at++) yield records[at]!;
+      for (; at < ahead && at < records.length; at++) yield records.record(at);
       if (block + 1 >= firsts.length) {
-        for (; at < records.length; at++) yield records[at]!;
+        for (; at < records.length; at++) yield records.record(at);
         return;
       }
       const next = this.block(layer, block + 1);
       next.catch(() => {});
-      for (; at < records.length; at++) yield records[at]!;
+      for (; at < records.length; at++) yield records.record(at);
       block++;
       records = await next;
       at = 0;
@@ -128,8 +129,11 @@ export class IndexView {
       const firsts = this.layers[layer]!.firsts;
       if (firsts.length === 0) continue;
       const records = await this.block(layer, blockFor(firsts, path));
-      const record = records[recordFor(records, path)];
-      if (record?.path === path) return isTombstone(record) ? undefined : record;
+      const at = recordFor(records, path);
+      if (at < records.length && records.path(at) === path) {
+        const record = records.record(at);
+        return isTombstone(record) ? undefined : record;
+      }
     }
     return undefined;
   }

@@ -17,6 +17,13 @@ export const RepositoryKeys = Object.freeze({
   index: (id: string) => `${DATA_ROOT}${id}/index`,
   /** Block `n` of a version 2 file index (see IndexRun). */
   indexBlock: (id: string, n: number) => `${DATA_ROOT}${id}/index.${String(n).padStart(6, '0')}`,
+  /**
+   * A file index that `repair` rebuilt where the stored bytes could not be made again (a new generation, so that
+   * the manifest that points at the old one stays whole until the new manifest replaces it): `index-r<generation>`.
+   */
+  rebuiltIndex: (id: string, generation: string) => `${DATA_ROOT}${id}/index-r${generation}`,
+  /** Block `n` of a rebuilt index. */
+  rebuiltIndexBlock: (id: string, generation: string, n: number) => `${DATA_ROOT}${id}/index-r${generation}.${String(n).padStart(6, '0')}`,
   /** The backup id of a manifest key; undefined for any other key (a temporary included). */
   manifestOwner(key: string): string | undefined {
     const match = MANIFEST_KEY.exec(key);

@@ -1,42 +1,19 @@
 import type { IndexEntry } from './FileIndex.js';
 import { comparePaths, isWithin } from './IndexOrder.js';
-import { isTombstone, type IndexRecord, type IndexRun } from './IndexRun.js';
-import type { IndexView } from './IndexView.js';
+import { isTombstone, type IndexRun } from './IndexRun.js';
+import { blockFor, recordFor, type IndexView } from './IndexView.js';
 
 /** Matches one run may have for the search to keep them; a run with more is searched view by view instead. */
 const MATCHES_PER_RUN = 4096;
 /** Matches kept across runs; the runs searched first are let go first. */
 const MATCHES_KEPT = 32768;
 
-/** The last block whose first path is at or before `path` (0 when none is). */
-function blockFor(firsts: readonly string[], path: string): number {
-  let low = 0;
-  let high = firsts.length - 1;
-  while (low < high) {
-    const middle = (low + high + 1) >> 1;
-    if (comparePaths(firsts[middle]!, path) <= 0) low = middle;
-    else high = middle - 1;
-  }
-  return low;
-}
-
-/** The first record at or after `path`. */
-function recordFor(records: readonly IndexRecord[], path: string): number {
-  let low = 0;
-  let high = records.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (comparePaths(records[middle]!.path, path) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 /** Whether the run holds a record (an entry or a tombstone) of `path`. */
 async function holds(run: IndexRun, path: string): Promise<boolean> {
   if (run.firsts.length === 0) return false;
   const records = await run.readBlock(blockFor(run.firsts, path));
-  return records[recordFor(records, path)]?.path === path;
+  const at = recordFor(records, path);
+  return at < records.length && records.path(at) === path;
 }
 
 /**
@@ -77,9 +54,11 @@ export class RunSearch {
     for (let block = first; block < run.firsts.length; block++) {
       const records = await run.readBlock(block);
       for (let at = block === first ? recordFor(records, this.within) : 0; at < records.length; at++) {
-        const record = records[at]!;
-        if (!isWithin(record.path, this.within)) return found;
-        if (isTombstone(record) || !this.test(record.path)) continue;
+        const path = records.path(at);
+        if (!isWithin(path, this.within)) return found;
+        if (!this.test(path)) continue;
+        const record = records.record(at);
+        if (isTombstone(record)) continue;
         if (found.length === this.perRun) return null;
         found.push(record);
       }

@@ -1,4 +1,5 @@
-import type { IndexRecord, IndexRun } from './IndexRun.js';
+import type { BlockRecords } from './BlockRecords.js';
+import type { IndexRun } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 
 /** Decoded blocks kept, across every view read through one SharedBlocks. */
@@ -10,7 +11,7 @@ const CACHED_BLOCKS = 16;
  * named by its run's backup and its number. The least recently used blocks are let go.
  */
 export class SharedBlocks {
-  private readonly blocks = new Map<string, Promise<readonly IndexRecord[]>>();
+  private readonly blocks = new Map<string, Promise<BlockRecords>>();
 
   /** `view`, its layers reading through this cache. */
   view(view: IndexView): IndexView {
@@ -22,7 +23,7 @@ export class SharedBlocks {
     return new IndexView(view.backupId, layers, view.entries);
   }
 
-  private read(run: IndexRun, block: number): Promise<readonly IndexRecord[]> {
+  private read(run: IndexRun, block: number): Promise<BlockRecords> {
     const key = `${run.backupId}\0${block}`;
     let reading = this.blocks.get(key);
     if (reading) this.blocks.delete(key);

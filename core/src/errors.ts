@@ -34,6 +34,8 @@ export enum ErrorCode {
   CANNOT_CHECK = 'RB026',
   /** A backup's manifest has no good signature by a trusted key (see docs/encryption.md): restore, verify, ls and info refuse it. */
   BACKUP_UNAUTHENTICATED = 'RB027',
+  /** `repair` left damage it could not mend (no good copy anywhere, or an index it cannot rebuild); what it could, it did. */
+  REPAIR_INCOMPLETE = 'RB028',
 }
 
 /** Codes that mean "the user asked for something malformed, or the config does not allow it": the CLI exits 2 for these. */

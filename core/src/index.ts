@@ -48,6 +48,7 @@ export { IndexView } from './IndexView.js';
 export { diffIndexes, entryChanges, type IndexDifference, type EntryChange, type DiffChains } from './IndexDiff.js';
 export { PathPattern } from './PathPattern.js';
 export { Exclusion, excludePatternProblem } from './Exclusion.js';
+export { ArrayRecords, EncodedRecords, type BlockRecords } from './BlockRecords.js';
 export { IndexSpool } from './IndexSpool.js';
 export { IndexStore } from './IndexStore.js';
 export { writeIndex, writeRun, INDEX_BLOCK_BYTES, MAX_INDEX_LAYERS, type StoreObject, type WrittenIndex } from './IndexWriter.js';

@@ -27,3 +27,12 @@ export {
 } from './operations/stats.js';
 export { diffBackups, type DiffOptions, type BackupDiff } from './operations/diff.js';
 export { findPaths, type FindOptions, type FoundPath, type FindResult } from './operations/find.js';
+export {
+  repairBackups,
+  copyObject,
+  type RepairOptions,
+  type RepairReport,
+  type BackupRepair,
+  type RepairAction,
+  type RepairFailure,
+} from './operations/repair.js';

@@ -120,6 +120,12 @@ export interface Format {
    * without data). Without it, a dry run serializes the snapshot and counts the bytes.
    */
   survey?(context: SerializeContext): Promise<Survey>;
+  /**
+   * Optional (`repair`): builds a stored backup's file index again from its plaintext stream, as serialize
+   * built it while the stream flowed. Throws a RastError saying why when this backup's stream cannot tell
+   * its index; a format without it cannot have a lost index rebuilt.
+   */
+  reindex?(context: ReindexContext): Promise<RebuiltIndex>;
 }
 
 /** What a backup would hold (see Format.survey). */
@@ -128,6 +134,22 @@ export interface Survey {
   files: number;
   /** Bytes of their content that would be stored (before compression). */
   bytes: number;
+}
+
+export interface ReindexContext {
+  manifest: Manifest;
+  /** The backup's plaintext stream, checked part by part. */
+  stream: AsyncIterable<Buffer>;
+  /** The parent's file index, for an incremental backup (as serialize had it). */
+  parentIndex?: IndexView;
+  log: Logger;
+}
+
+export interface RebuiltIndex {
+  /** The index, in any form serialize may give it. */
+  index: IndexOutput;
+  /** What the stream does not hold that serialize's index did (e.g. `extended attributes`); absent: the same index. */
+  lacks?: string;
 }
 
 export interface SerializeContext {
@@ -340,7 +362,7 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune';
+export type Operation = 'create' | 'restore' | 'verify' | 'delete' | 'prune' | 'repair';
 
 /** Passed to the lifecycle hooks. */
 export interface OperationEvent {

@@ -107,6 +107,10 @@ export class VerifyCommand extends BaseCommand {
     }
     for (const problem of [...report.sinks.flatMap((sink) => sink.problems), ...report.problems]) this.damage(problem.message);
     if (report.dependents.length > 0) this.damage(`backup ${report.backup} is needed to restore ${report.dependents.join(', ')}`);
+    if (report.repair)
+      this.context.stderr.write(
+        `rast-backup: ${report.repair} can mend this from a good copy in another sink, or rebuild its file index from its stream\n`,
+      );
   }
 
   /** Why this host cannot decode backups, once per reason (one missing key leaves them all undecoded). */

@@ -67,6 +67,8 @@ export interface VerifyReport {
   problems: VerifyProblem[];
   /** When damaged: the backups whose restore needs this one (its incrementals, theirs, …). */
   dependents: string[];
+  /** When damaged in a way `repair` may mend (a good copy in another sink, a file index to rebuild): the command to run. */
+  repair?: string;
   /** `verify <id>` only: the reports of the backups below it in its chain, the full backup first. */
   ancestors?: VerifyReport[];
 }
@@ -204,7 +206,20 @@ function outcome(report: VerifyReport): RastError | undefined {
 }
 
 function firstProblem(report: VerifyReport): string {
-  return [...report.sinks.flatMap((sink) => sink.problems), ...report.problems][0]?.message ?? 'unknown problem';
+  const message = [...report.sinks.flatMap((sink) => sink.problems), ...report.problems][0]?.message ?? 'unknown problem';
+  return `${message}${repairHint(report)}`;
+}
+
+/** Damage `repair` may mend: an object or manifest bad in a sink (a good copy elsewhere, or a file index its stream can rebuild). */
+const REPAIRABLE = new Set<VerifyProblemKind>(['missing', 'size', 'checksum', 'manifest-missing', 'manifest-damaged']);
+
+/** The suggestion to run `repair`, when the report holds damage it may mend. */
+function repairHint(report: VerifyReport): string {
+  if (!report.sinks.some((sink) => sink.problems.some((problem) => REPAIRABLE.has(problem.kind)))) return '';
+  const held = report.sinks.some((sink) => sink.holds);
+  return held
+    ? ` (run rast-backup repair ${report.backup}: it mends what a good copy in another sink or the backup's stream can replace)`
+    : '';
 }
 
 /** Backups whose manifest is damaged in every sink that holds one: lost to list and restore. */
@@ -292,6 +307,7 @@ async function checkWithChain(
   const damaged = report.problems.length > 0 || report.sinks.some((sink) => sink.problems.length > 0);
   report.status = damaged ? 'damaged' : report.level === 'full' && (report.undecodable || ancestorUnchecked) ? 'unchecked' : 'intact';
   report.ok = okOf(report.status);
+  if (repairHint(report)) report.repair = `rast-backup repair ${manifest.id}`;
   checked.set(manifest.id, report);
   return report;
 }

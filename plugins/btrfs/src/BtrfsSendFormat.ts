@@ -7,6 +7,8 @@ import {
   type FileIndex,
   type IndexOutput,
   type Format,
+  type RebuiltIndex,
+  type ReindexContext,
   type RestoreContext,
   type RestoreReport,
   type SerializeContext,
@@ -202,6 +204,16 @@ async function verify(context: VerifyContext): Promise<void> {
   }
 }
 
+/** The file index from a stored send stream, by the indexer serialize runs (over the parent's index for an incremental). */
+async function reindex(context: ReindexContext): Promise<RebuiltIndex> {
+  const { manifest } = context;
+  const indexer = new SendStreamIndexer(manifest.id, manifest.parent ? context.parentIndex : undefined);
+  const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => indexer.apply(command));
+  for await (const chunk of context.stream) decoder.push(chunk);
+  decoder.finish();
+  return { index: await indexer.index() };
+}
+
 export function btrfsSendFormat(plugin: string): Format {
   return {
     name: 'btrfs-send',
@@ -210,6 +222,7 @@ export function btrfsSendFormat(plugin: string): Format {
     serialize,
     restore,
     verify,
+    reindex,
     survey: ({ snapshot }) => surveySend(snapshot.path, parentSnapshots.get(snapshot), `btrfs send --no-data of ${snapshot.source}`),
   };
 }

@@ -1,4 +1,4 @@
-import { comparePaths, IndexView, type FileIndex, type IndexEntry, type IndexRecord, type IndexRun } from '@rast-backup/core';
+import { ArrayRecords, comparePaths, IndexView, type FileIndex, type IndexEntry, type IndexRecord, type IndexRun } from '@rast-backup/core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
@@ -222,7 +222,7 @@ function countedParent(directories: number, files: number) {
     firsts: blocks.map((block) => block[0]!.path),
     readBlock: async (block) => {
       reads.add(block);
-      return blocks[block]!;
+      return new ArrayRecords(blocks[block]!);
     },
   };
   return { view: new IndexView('b0', [run], entries.length), reads, blocks: blocks.length };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   createBackup,
   createRuntime,
+  isTombstone,
   restoreBackup,
   verifyBackup,
   type FileIndex,
@@ -55,9 +56,17 @@ async function bulkRuntime(): Promise<{ runtime: Runtime; blockReads: () => numb
       const serialization = tar.serialize(context);
       return {
         ...serialization,
-        index: async () => {
-          const index = (await serialization.index()) as FileIndex;
-          return { ...index, entries: [...index.entries, ...bulkEntries(context.backupId)] };
+        index: async (): Promise<FileIndex> => {
+          const output = await serialization.index();
+          if (!('spool' in output)) throw new Error('expected the whole index of a full backup, spooled');
+          const entries: IndexEntry[] = [];
+          for await (const record of output.spool.records()) if (!isTombstone(record)) entries.push(record);
+          return {
+            format: 'rast-backup/index',
+            version: 1,
+            backupId: context.backupId,
+            entries: [...entries, ...bulkEntries(context.backupId)],
+          };
         },
       };
     },

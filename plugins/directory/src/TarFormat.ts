@@ -1,4 +1,5 @@
 import type { Format } from '@rast-backup/core';
+import { reindexTree } from './TarReindexer.js';
 import { restoreTree } from './TarRestorer.js';
 import { serializeTree } from './TarSerializer.js';
 import { surveyTree } from './TarSurvey.js';
@@ -14,5 +15,6 @@ export function tarFormat(plugin: string, options: { oneFileSystem: boolean }): 
     restore: restoreTree,
     verify: verifyTree,
     survey: (context) => surveyTree(context, options),
+    reindex: reindexTree,
   };
 }

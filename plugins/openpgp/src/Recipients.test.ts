@@ -43,7 +43,12 @@ several('each part is one message to every recipient; any one private key restor
 
   // The recovery key alone (a host with no config of its own but that key) restores the chain.
   const recoveryConfig = path.join(home, 'recovery.toml');
-  await writeConfig(recoveryConfig, repository, `key_path = ${JSON.stringify(recovery.privateKeyFile)}`);
+  // It trusts the host's signing key (the host key signs), as docs/encryption.md says.
+  await writeConfig(
+    recoveryConfig,
+    repository,
+    `key_path = ${JSON.stringify(recovery.privateKeyFile)}\n\n[signing]\ntrusted = [${JSON.stringify(host.fingerprint)}]`,
+  );
   for (const [name, file] of [
     ['host', config],
     ['recovery', recoveryConfig],
@@ -58,7 +63,11 @@ several('each part is one message to every recipient; any one private key restor
 
   // A key that is neither is refused, naming both.
   const other = await keyPair(path.join(home, 'other'));
-  await writeConfig(recoveryConfig, repository, `key_path = ${JSON.stringify(other.privateKeyFile)}`);
+  await writeConfig(
+    recoveryConfig,
+    repository,
+    `key_path = ${JSON.stringify(other.privateKeyFile)}\n\n[signing]\ntrusted = [${JSON.stringify(host.fingerprint)}]`,
+  );
   const refused = cli(['restore', incremental.id, path.join(home, 'refused'), '--config', recoveryConfig]);
   assert.is(refused.status, 1);
   assert.match(refused.stderr, /RB018: .*encrypted to keys .* and .* \(any one of them reads it\)/);
@@ -68,13 +77,13 @@ several('each part is one message to every recipient; any one private key restor
   );
 });
 
-several('a single key keeps the manifest params it always had', async () => {
+several('a single key keeps the manifest params it had before several recipients (no recipients list)', async () => {
   const { home, source, config, repository } = await fixture();
   const key = await keyPair(path.join(home, 'keys'));
   await writeConfig(config, repository, `enabled = true\nkey_path = ${JSON.stringify(key.privateKeyFile)}`);
   const created = json(['create', source, '--config', config]);
   const params = json(['info', created.id, '--config', config]).manifest.transforms.at(-1).params;
-  assert.equal(Object.keys(params), ['recipient', 'encryptionKey', 'cipher', 'packet']);
+  assert.equal(Object.keys(params), ['recipient', 'encryptionKey', 'cipher', 'packet', 'literalName']);
 });
 
 several(

@@ -1,0 +1,108 @@
+import { linkSources } from './FileIndex.js';
+import { isTombstone, type IndexRecord } from './IndexRun.js';
+
+/**
+ * The records of one index block, in index order. A lookup reads a dozen paths of a block and one record,
+ * so a stored block is not decoded whole: its paths are read from the start of their lines, and a record is
+ * parsed when it is first read.
+ */
+export interface BlockRecords {
+  readonly length: number;
+  path(at: number): string;
+  record(at: number): IndexRecord;
+}
+
+/** Records already in memory (a version 1 index, records being written, tests). */
+export class ArrayRecords implements BlockRecords {
+  constructor(private readonly records: readonly IndexRecord[]) {}
+  get length(): number {
+    return this.records.length;
+  }
+  path(at: number): string {
+    return this.records[at]!.path;
+  }
+  record(at: number): IndexRecord {
+    return this.records[at]!;
+  }
+}
+
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** Every record line starts so (encodeBlock writes `path` first). */
+const PATH_PREFIX = Buffer.from('{"path":"');
+
+/**
+ * A block's plaintext: one JSON record per line. `damage` makes the error for a line that is not a record
+ * (the caller names the backup and the block).
+ */
+export class EncodedRecords implements BlockRecords {
+  private readonly starts: number[] = [];
+  private readonly paths: Array<string | undefined>;
+  private readonly records: Array<IndexRecord | undefined>;
+
+  constructor(
+    private readonly data: Buffer,
+    private readonly damage: (message: string) => Error,
+  ) {
+    for (let start = 0; start < data.length;) {
+      const end = data.indexOf(NEWLINE, start);
+      if (end < 0) throw damage('the last record does not end with a line break');
+      if (end > start) this.starts.push(start);
+      start = end + 1;
+    }
+    this.starts.push(data.length);
+    this.paths = new Array(this.length);
+    this.records = new Array(this.length);
+  }
+
+  get length(): number {
+    return this.starts.length - 1;
+  }
+
+  path(at: number): string {
+    return (this.paths[at] ??= this.pathOnLine(at) ?? this.record(at).path);
+  }
+
+  record(at: number): IndexRecord {
+    let record = this.records[at];
+    if (record) return record;
+    const line = this.data.toString('utf8', this.starts[at], this.starts[at + 1]! - 1);
+    try {
+      record = JSON.parse(line) as IndexRecord;
+    } catch (error) {
+      throw this.damage(`record ${at + 1}: ${(error as Error).message}`);
+    }
+    if (typeof record?.path !== 'string') throw this.damage(`record ${at + 1} has no path`);
+    const onLine = this.paths[at] ?? this.pathOnLine(at);
+    if (onLine !== undefined && onLine !== record.path) throw this.damage(`record ${at + 1}: its path is written twice`);
+    if (!isTombstone(record)) {
+      try {
+        linkSources(record);
+      } catch (error) {
+        throw this.damage((error as Error).message);
+      }
+    }
+    this.paths[at] = record.path;
+    return (this.records[at] = record);
+  }
+
+  /** The path at the start of the line, without parsing the rest of it; undefined when the line does not start with it. */
+  private pathOnLine(at: number): string | undefined {
+    const start = this.starts[at]!;
+    const end = this.starts[at + 1]! - 1;
+    if (this.data.compare(PATH_PREFIX, 0, PATH_PREFIX.length, start, start + PATH_PREFIX.length) !== 0) return undefined;
+    let escaped = false;
+    for (let i = start + PATH_PREFIX.length; i < end; i++) {
+      const byte = this.data[i];
+      if (byte === BACKSLASH) {
+        escaped = true;
+        i++;
+      } else if (byte === QUOTE) {
+        const text = this.data.toString('utf8', start + PATH_PREFIX.length - 1, i + 1);
+        return escaped ? (JSON.parse(text) as string) : text.slice(1, -1);
+      }
+    }
+    return undefined;
+  }
+}
