@@ -91,6 +91,8 @@ for (const kind of ['directory', 'btrfs'] as const) {
       const indexed = (info.files as Array<{ path: string }>).map((file) => file.path).filter((file) => file !== '.');
       assert.equal(indexed.sort(), KEPT.map((name) => name.replace(/\/$/, '')).sort());
       assert.match(fixture.cli(['info', full]).stdout, /^excluded: +"cache", "logs", "\*\*\/\*\.o", "never\/there"$/m);
+      // The source keeps what was left out of the backup (on btrfs, only the snapshot was pruned).
+      for (const [name, content] of Object.entries(TREE)) assert.is(await readFile(path.join(source, name), 'utf8'), content, name);
 
       // Changes inside and outside what is excluded, and one pattern fewer (logs come back).
       await appendFile(path.join(source, 'keep.txt'), 'changed\n');
