@@ -119,13 +119,18 @@ export interface Format {
    * For `create --dry-run`: what serialize would store, found without reading file content (a walk, a stream
    * without data). Without it, a dry run serializes the snapshot and counts the bytes.
    */
-  survey?(context: SerializeContext): Promise<Survey>;
+  survey?(context: SurveyContext): Promise<Survey>;
   /**
    * Optional (`repair`): builds a stored backup's file index again from its plaintext stream, as serialize
    * built it while the stream flowed. Throws a RastError saying why when this backup's stream cannot tell
    * its index; a format without it cannot have a lost index rebuilt.
    */
   reindex?(context: ReindexContext): Promise<RebuiltIndex>;
+}
+
+export interface SurveyContext extends SerializeContext {
+  /** Fires when the dry run is interrupted: stop reading (and any tool started) and throw. */
+  signal?: AbortSignal;
 }
 
 /** What a backup would hold (see Format.survey). */

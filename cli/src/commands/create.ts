@@ -35,7 +35,9 @@ export class CreateCommand extends BaseCommand {
     const exclude = await excludePatterns(this.exclude, this.excludeFiles);
     const runtime = await this.context.runtime();
     if (this.dryRun) {
-      const dryRun = await dryRunCreate(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent, exclude });
+      const dryRun = await interruptible((signal) =>
+        dryRunCreate(runtime, { path: this.source, name: this.name, tags: this.tags, parent: this.parent, exclude, signal }),
+      );
       if (this.json) writeJson(this.context.stdout, dryRun);
       else this.out(describeDryRun(dryRun));
       return 0;

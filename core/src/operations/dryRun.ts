@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
+import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import { displayPath } from '../IndexPath.js';
 import type { Manifest } from '../Manifest.js';
 import { ParentResolver } from '../ParentResolver.js';
@@ -35,6 +36,7 @@ export interface DryRun {
 /**
  * `create --dry-run`: the snapshot (a btrfs source takes a real one, then removes it), the parent resolved as
  * create would, then the format's survey; no sink is written, no lifecycle event fired, no snapshot kept.
+ * Interrupted (options.signal), it stops the survey, removes the snapshot and throws INTERRUPTED.
  */
 export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Promise<DryRun> {
   const { pipeline, repository, sinks, log } = runtime;
@@ -43,6 +45,7 @@ export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Pr
     throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, {
       path: options.path,
     });
+  const { signal } = options;
   const sourcePath = path.resolve(options.path);
   const exclusion = exclusionOf(runtime, options);
   await checkSource(sourcePath);
@@ -56,16 +59,22 @@ export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Pr
     });
   let survey: Pick<DryRun, 'files' | 'bytes' | 'counted'>;
   try {
+    stopIfInterrupted(signal);
     const format = formatOf(runtime, snapshot, parent);
     const parentIndex = parent ? await repository.indexes.open(parent, { kept: true }) : undefined;
-    const context = { snapshot, backupId, parentIndex, log };
+    const context = { snapshot, backupId, parentIndex, log, signal };
     survey = format.survey
       ? { ...(await format.survey(context)), counted: 'survey' }
-      : { files: null, bytes: await streamBytes(format.serialize(context)), counted: 'stream' };
-  } finally {
-    // Nothing was committed: the source removes the snapshot as after a failed create.
+      : { files: null, bytes: await streamBytes(format.serialize(context), signal), counted: 'stream' };
+    stopIfInterrupted(signal);
+  } catch (error) {
     await snapshot.release('failed');
+    if (signal?.aborted)
+      throw interrupted(signal, `dry run of ${displayPath(sourcePath)}`, 'nothing was written; its snapshot was removed');
+    throw error;
   }
+  // Nothing was committed: the source removes the snapshot as after a failed create.
+  await snapshot.release('failed');
   warnUnmatched(runtime, exclusion, sourcePath);
   return {
     dryRun: true,
@@ -84,13 +93,24 @@ export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Pr
 }
 
 /** The bytes a serialization produces, read and dropped. */
-async function streamBytes(serialization: Serialization): Promise<number> {
+async function streamBytes(serialization: Serialization, signal: AbortSignal | undefined): Promise<number> {
   let bytes = 0;
-  if (serialization.stream) {
-    for await (const chunk of serialization.stream) bytes += chunk.length;
-  } else if (serialization.fill) {
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (let length = buffer.length; length === buffer.length; bytes += length) length = await serialization.fill(buffer);
+  try {
+    if (serialization.stream) {
+      for await (const chunk of serialization.stream) {
+        stopIfInterrupted(signal);
+        bytes += chunk.length;
+      }
+    } else if (serialization.fill) {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (let length = buffer.length; length === buffer.length; bytes += length) {
+        stopIfInterrupted(signal);
+        length = await serialization.fill(buffer);
+      }
+    }
+  } catch (error) {
+    serialization.close?.();
+    throw error;
   }
   return bytes;
 }

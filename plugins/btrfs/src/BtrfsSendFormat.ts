@@ -223,6 +223,7 @@ export function btrfsSendFormat(plugin: string): Format {
     restore,
     verify,
     reindex,
-    survey: ({ snapshot }) => surveySend(snapshot.path, parentSnapshots.get(snapshot), `btrfs send --no-data of ${snapshot.source}`),
+    survey: ({ snapshot, signal }) =>
+      surveySend(snapshot.path, parentSnapshots.get(snapshot), `btrfs send --no-data of ${snapshot.source}`, signal),
   };
 }

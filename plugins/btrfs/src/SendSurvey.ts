@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Survey } from '@rast-backup/core';
+import { stopIfInterrupted, type Survey } from '@rast-backup/core';
 import { toolFailure, toolMissing } from './BtrfsCommand.js';
 import { Attribute, Command, SendStreamDecoder, u64, type SendCommand } from './SendStreamDecoder.js';
 
@@ -20,7 +20,7 @@ const CONTENT: Record<number, (command: SendCommand) => number> = {
  * created or whose content changed (a file's commands come together, so a file is counted when its path
  * changes); bytes: the content their writes would send.
  */
-export async function surveySend(snapshot: string, parent: string | undefined, what: string): Promise<Survey> {
+export async function surveySend(snapshot: string, parent: string | undefined, what: string, signal?: AbortSignal): Promise<Survey> {
   let files = 0;
   let bytes = 0;
   let current: string | undefined;
@@ -43,11 +43,14 @@ export async function surveySend(snapshot: string, parent: string | undefined, w
     { checkCrc: false },
   );
   const args = ['send', '--proto', '0', '--no-data', '-q', ...(parent ? ['-p', parent] : []), snapshot];
-  const child = spawn('btrfs', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // `signal` ends `btrfs send` (the snapshot cannot be deleted while it is being sent).
+  const child = spawn('btrfs', args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? toolMissing('btrfs') : error));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? toolMissing('btrfs') : error.name === 'AbortError' ? new Error(`${what}: stopped`) : error),
+    );
     child.on('close', resolve);
   });
   exited.catch(() => {});
@@ -58,7 +61,9 @@ export async function surveySend(snapshot: string, parent: string | undefined, w
     await exited.catch(() => {});
     throw error;
   }
-  if ((await exited) !== 0) throw toolFailure(what, stderr);
+  const status = await exited;
+  stopIfInterrupted(signal);
+  if (status !== 0) throw toolFailure(what, stderr);
   decoder.finish();
   return { files, bytes };
 }

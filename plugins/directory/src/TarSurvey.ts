@@ -1,4 +1,4 @@
-import { displayPath, type SerializeContext, type Survey } from '@rast-backup/core';
+import { displayPath, stopIfInterrupted, type Survey, type SurveyContext } from '@rast-backup/core';
 import { unchangedStats } from './EntryDescription.js';
 import { entryType } from './EntryStats.js';
 import { mergeWithParent } from './ParentMerge.js';
@@ -9,8 +9,8 @@ import { walkTree } from './TreeWalker.js';
  * every regular file for a full backup; for an incremental, those whose lstat differs from the parent's entry,
  * as serializeTree finds them. A hard link's second name stores no content.
  */
-export async function surveyTree(context: SerializeContext, options: { oneFileSystem: boolean }): Promise<Survey> {
-  const { snapshot, parentIndex, log } = context;
+export async function surveyTree(context: SurveyContext, options: { oneFileSystem: boolean }): Promise<Survey> {
+  const { snapshot, parentIndex, log, signal } = context;
   const walk = walkTree(snapshot.path, {
     exclude: snapshot.exclude,
     exclusion: snapshot.exclusion,
@@ -23,6 +23,7 @@ export async function surveyTree(context: SerializeContext, options: { oneFileSy
   let files = 0;
   let bytes = 0;
   for await (const merged of mergeWithParent(walk, parentIndex?.all())) {
+    stopIfInterrupted(signal);
     if (merged.gone !== undefined) continue;
     const { stats } = merged.walked;
     if (entryType(stats) !== 'file') continue;
