@@ -1,5 +1,5 @@
 import { readdir, rm } from 'node:fs/promises';
-import { indexPath, isWithin, PathPattern, type Exclusion } from '@rast-backup/core';
+import { displayPath, ErrorCode, indexPath, isWithin, PathPattern, RastError, type Exclusion } from '@rast-backup/core';
 
 /**
  * Removes from a writable snapshot (`root`, which becomes the backup's root) every path the patterns match,
@@ -12,12 +12,24 @@ export async function removeExcluded(root: string, exclusion: Exclusion): Promis
   const within = exclusion.patterns.map((pattern) => new PathPattern(pattern).within);
   const mayHoldMatch = (relative: string) => within.some((directory) => isWithin(relative, directory) || isWithin(directory, relative));
   const rootBytes = Buffer.from(root);
+  const failed = (relative: string, error: Error): never => {
+    throw new RastError(
+      ErrorCode.SOURCE_INVALID,
+      `excluding ${displayPath(relative)} from the snapshot ${root}: ${error.message}${
+        ['EPERM', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')
+          ? ' (an immutable or append-only file, chattr +i or +a, cannot be removed: lsattr shows them)'
+          : ''
+      }`,
+      { path: displayPath(relative) },
+    );
+  };
   const visit = async (directory: Buffer, relative: string): Promise<void> => {
     const children = await readdir(directory, { encoding: 'buffer', withFileTypes: true });
     for (const child of children) {
       const absolute = Buffer.concat([directory, Buffer.from('/'), child.name]);
       const childRelative = relative === '.' ? indexPath(child.name) : `${relative}/${indexPath(child.name)}`;
-      if (exclusion.excludes(childRelative)) await rm(absolute, { recursive: true, force: true });
+      if (exclusion.excludes(childRelative))
+        await rm(absolute, { recursive: true, force: true }).catch((error: Error) => failed(childRelative, error));
       else if (child.isDirectory() && mayHoldMatch(childRelative)) await visit(absolute, childRelative);
     }
   };
