@@ -163,6 +163,28 @@ testNeeding(
   },
 );
 
+testNeeding(
+  exclude,
+  btrfsAvailable,
+  btrfsNeeds,
+  'btrfs: a path the snapshot cannot lose (an immutable file) fails the create naming it; nothing is written, no snapshot kept',
+  async () => {
+    const fixture = await CliFixture.create();
+    const source = await fixture.subvolume({});
+    await plant(source, { 'locked/file': 'immutable\n', other: 'o\n' });
+    sh('chattr', ['+i', path.join(source, 'locked/file')]);
+    try {
+      const result = fixture.cli(['create', source, '--exclude', 'locked']);
+      assert.is(result.status, 1, result.stderr);
+      assert.match(result.stderr, /error RB008: excluding locked from the snapshot .*immutable or append-only/);
+      assert.equal(await snapshotOf(fixture.repository), []);
+      assert.not.match(sh('btrfs', ['subvolume', 'list', source]), /snapshots/);
+    } finally {
+      sh('chattr', ['-i', path.join(source, 'locked/file')]);
+    }
+  },
+);
+
 exclude('bad patterns and exclude files are usage errors naming them; nothing is written', async () => {
   const fixture = await CliFixture.create();
   const source = await fixture.directory('source');
