@@ -2,6 +2,7 @@ import { closest } from 'fastest-levenshtein';
 import * as t from 'typanion';
 import type { ConfigData } from './ConfigLoader.js';
 import { ErrorCode, RastError } from './errors.js';
+import { excludePatternProblem } from './Exclusion.js';
 import type { OptionsShape } from './Plugin.js';
 import type { ResolvedPlugin } from './PluginLoader.js';
 
@@ -13,7 +14,16 @@ export const CORE_CONFIG_SHAPE = {
   presets: t.isOptional(t.isArray(t.isString())),
 } satisfies OptionsShape;
 
-/** `[backup]`: how streams are cut and stored. */
+const isExcludePattern = t.makeValidator<string>({
+  test: (value, state) => {
+    const problem = excludePatternProblem(value);
+    if (!problem) return true;
+    state?.errors?.push(`pattern ${JSON.stringify(value)} ${problem}`);
+    return false;
+  },
+});
+
+/** `[backup]`: how streams are cut and stored, and what is left out. */
 export const BACKUP_CONFIG_SHAPE = {
   /** Plaintext bytes per part, in MiB. */
   part_size_mib: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 1024)])),
@@ -21,6 +31,8 @@ export const BACKUP_CONFIG_SHAPE = {
   concurrency: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)])),
   /** Run `sync` after each successful create, bringing every sink in step. */
   sync_after_create: t.isOptional(t.isBoolean()),
+  /** Exclude patterns (the syntax of `restore --include`, relative to the source) for every `create`, before its `--exclude`s. */
+  exclude: t.isOptional(t.isArray(t.cascade(t.isString(), [isExcludePattern]))),
 } satisfies OptionsShape;
 
 export interface BackupSettings {
@@ -28,6 +40,8 @@ export interface BackupSettings {
   concurrency: number;
   /** `sync_after_create`: bring every sink in step after each successful create. */
   syncAfterCreate: boolean;
+  /** `[backup] exclude`: patterns every create leaves out. */
+  exclude: string[];
 }
 
 export interface ValidatedConfig {
@@ -133,6 +147,7 @@ export function validateConfig(data: ConfigData, file: string | null, plugins: R
       partSize: (backup.part_size_mib ?? 16) * 1024 * 1024,
       concurrency: backup.concurrency ?? 3,
       syncAfterCreate: backup.sync_after_create ?? false,
+      exclude: backup.exclude ?? [],
     },
     active,
   };

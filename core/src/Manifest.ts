@@ -34,6 +34,8 @@ export interface Manifest {
    * that they still restore (with a warning) while an unsigned manifest added later is refused.
    */
   unsignedAccepted?: string[];
+  /** The exclude patterns the backup was made with (`[backup] exclude`, then `--exclude`, `--exclude-file`); absent when none. */
+  exclude?: string[];
 }
 
 export interface PartRecord {
@@ -77,6 +79,7 @@ const isManifest = t.isObject(
       t.isObject({ fingerprint: t.cascade(t.isString(), [t.matchesRegExp(/^[0-9A-F]{40,64}$/)]), publicKey: t.isString() }),
     ),
     unsignedAccepted: t.isOptional(t.isArray(t.isString())),
+    exclude: t.isOptional(t.isArray(t.isString())),
   },
   { extra: t.isUnknown() },
 );

@@ -47,6 +47,7 @@ export { comparePaths, compareNames, isWithin } from './IndexOrder.js';
 export { IndexView } from './IndexView.js';
 export { diffIndexes, entryChanges, type IndexDifference, type EntryChange, type DiffChains } from './IndexDiff.js';
 export { PathPattern } from './PathPattern.js';
+export { Exclusion, excludePatternProblem } from './Exclusion.js';
 export { ArrayRecords, EncodedRecords, type BlockRecords } from './BlockRecords.js';
 export { IndexSpool } from './IndexSpool.js';
 export { IndexStore } from './IndexStore.js';

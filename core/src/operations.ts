@@ -1,4 +1,5 @@
 export { createBackup, type CreateOptions } from './operations/create.js';
+export { dryRunCreate, type DryRun } from './operations/dryRun.js';
 export { restoreBackup, type RestoreOptions } from './operations/restore.js';
 export {
   verifyBackup,

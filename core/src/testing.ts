@@ -153,7 +153,7 @@ export function memoryRuntime(sinks: Sink[], content: string[], format: Format =
     plugins: [],
     sinks,
     repository: new Repository(sinks, (name) => pipeline.hooks.untransform.get(name)?.call(), log),
-    settings: { partSize: 4, concurrency: 2, syncAfterCreate: false },
+    settings: { partSize: 4, concurrency: 2, syncAfterCreate: false, exclude: [] },
     log,
     indexCache: new IndexCache(undefined),
   };

@@ -1,3 +1,4 @@
+import type { Exclusion } from './Exclusion.js';
 import type { FileIndex } from './FileIndex.js';
 import type { IndexRecord } from './IndexRun.js';
 import type { IndexSpool } from './IndexSpool.js';
@@ -66,6 +67,11 @@ export interface SnapshotRequest {
   repository: string;
   /** Absolute paths that must not be backed up (e.g. a local repository inside the source). */
   exclude: string[];
+  /**
+   * The user's exclude patterns, relative to `path`. A source either removes what they match from its snapshot
+   * (marking the patterns it used) and leaves Snapshot.exclusion unset, or hands them on in Snapshot.exclusion.
+   */
+  exclusion: Exclusion;
 }
 
 /** What the `parent` hook is told about `create --parent latest`. */
@@ -90,6 +96,8 @@ export interface Snapshot {
   atomic: boolean;
   /** Paths to leave out, as given in the request. */
   exclude: string[];
+  /** Exclude patterns the format applies as it reads (relative to `path`); unset when the source applied them already. */
+  exclusion?: Exclusion;
   /** Extra facts recorded in the manifest's `source`. */
   details?: Record<string, unknown>;
   /** Called once the backup is committed or has failed. */
@@ -108,6 +116,11 @@ export interface Format {
   /** Decodes a backup's stream end to end and checks it against its index; throws STREAM_DAMAGED. */
   verify(context: VerifyContext): Promise<void>;
   /**
+   * For `create --dry-run`: what serialize would store, found without reading file content (a walk, a stream
+   * without data). Without it, a dry run serializes the snapshot and counts the bytes.
+   */
+  survey?(context: SurveyContext): Promise<Survey>;
+  /**
    * Optional (`repair`): builds a stored backup's file index again from its plaintext stream, as serialize
    * built it while the stream flowed. Throws a RastError saying why when this backup's stream cannot tell
    * its index; a format without it cannot have a lost index rebuilt.
@@ -118,6 +131,19 @@ export interface Format {
    * the format adds per entry), for create's progress. Called beside the backup only when progress is shown.
    */
   estimate?(root: string, signal: AbortSignal): Promise<number | undefined>;
+}
+
+export interface SurveyContext extends SerializeContext {
+  /** Fires when the dry run is interrupted: stop reading (and any tool started) and throw. */
+  signal?: AbortSignal;
+}
+
+/** What a backup would hold (see Format.survey). */
+export interface Survey {
+  /** Regular files whose content would be stored: all of them for a full backup, the new and changed ones for an incremental. */
+  files: number;
+  /** Bytes of their content that would be stored (before compression). */
+  bytes: number;
 }
 
 export interface ReindexContext {

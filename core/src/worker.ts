@@ -3,3 +3,6 @@
 export { collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
 export { ErrorCode, RastError } from './errors.js';
 export type { DecoderStage, DecoderStageFactory, WorkerStage, WorkerStageFactory } from './types.js';
+// And what a source's reader thread may: exclude patterns, matched against index paths.
+export { Exclusion } from './Exclusion.js';
+export { indexPath } from './IndexPath.js';

@@ -9,7 +9,7 @@ export class InfoCommand extends BaseCommand {
     category: 'Backups',
     description: 'Show one backup in detail',
     details:
-      'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts and sinks. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
+      'Shows the manifest of a backup (id, unique prefix, or latest): its source, chain, transforms, parts, sinks and the exclude patterns it was made with. With --files, also lists its files. Control characters are shown as \\xHH; --json keeps strings exact.',
     examples: [['The latest backup, with its files', '$0 info latest --files']],
   });
 
@@ -24,6 +24,7 @@ export class InfoCommand extends BaseCommand {
       const value = {
         ...summarize(entry, await runtime.repository.catalog.readable()),
         chain: chain.map((link) => link.id),
+        exclude: manifest.exclude ?? [],
         facts,
         manifest,
       };
@@ -43,6 +44,7 @@ export class InfoCommand extends BaseCommand {
       `size:        ${formatBytes(manifest.size)} in ${manifest.parts.length} part(s), stored as ${formatBytes(manifest.storedSize)}`,
       `entries:     ${manifest.index.entries}`,
       `tags:        ${manifest.tags.join(', ')}`,
+      `excluded:    ${manifest.exclude?.map((pattern) => JSON.stringify(pattern)).join(', ') || 'nothing'}`,
       `sinks:       ${entry.sinks.join(', ')}`,
       `signature:   ${describeSignature(entry.authentication)}`,
       ...Object.entries(facts).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),

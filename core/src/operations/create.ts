@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
 import { ErrorCode, RastError } from '../errors.js';
+import { Exclusion, excludePatternProblem } from '../Exclusion.js';
 import { writeIndex } from '../IndexWriter.js';
 import { displayPath, pathBytes } from '../IndexPath.js';
 import { interrupted, stopIfInterrupted, whenInterrupted } from '../Interruption.js';
@@ -27,12 +28,36 @@ export interface CreateOptions {
   tags?: string[];
   /** Parent backup: id, unique prefix or `latest` (the latest backup of the same source). */
   parent?: string;
+  /** Exclude patterns besides `[backup] exclude` (relative to the source; the syntax of `restore --include`). */
+  exclude?: string[];
   /** Stops the create (SIGINT, SIGTERM in the CLI): what it made so far is removed, and it throws INTERRUPTED. */
   signal?: AbortSignal;
 }
 
+/** `[backup] exclude` and then the create's own patterns, each once; a pattern that cannot be one is a USAGE error naming it. */
+export function exclusionOf(runtime: Runtime, options: CreateOptions): Exclusion {
+  const patterns = [...new Set([...runtime.settings.exclude, ...(options.exclude ?? [])])];
+  for (const pattern of patterns) {
+    const problem = excludePatternProblem(pattern);
+    if (problem) throw new RastError(ErrorCode.USAGE, `exclude pattern ${JSON.stringify(pattern)} ${problem}`, { pattern });
+  }
+  return new Exclusion(patterns);
+}
+
+/** Warns of each pattern that left nothing out: it can never match in this source as written. */
+export function warnUnmatched(runtime: Runtime, exclusion: Exclusion, sourcePath: string): void {
+  for (const pattern of exclusion.unused()) {
+    const relative = path.relative(sourcePath, path.resolve('/', pattern));
+    const hint =
+      pattern.startsWith('/') && !relative.startsWith('..') && relative !== ''
+        ? ` (patterns are relative to the source: did you mean ${JSON.stringify(relative)}?)`
+        : '';
+    runtime.log.warn(`exclude pattern ${JSON.stringify(pattern)} matched nothing in ${displayPath(sourcePath)}${hint}`);
+  }
+}
+
 /** `sourcePath` is an index path: a name that is not UTF-8 comes as its escaped bytes (see IndexPath). */
-async function checkSource(sourcePath: string): Promise<void> {
+export async function checkSource(sourcePath: string): Promise<void> {
   const shown = displayPath(sourcePath);
   try {
     const stats = await stat(pathBytes(sourcePath));
@@ -68,6 +93,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
       path: options.path,
     });
   const sourcePath = path.resolve(options.path);
+  const exclusion = exclusionOf(runtime, options);
   const id = newBackupId();
   const { signal } = options;
 
@@ -95,7 +121,14 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 
       // snapshot
       const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
-      const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId: id, repository: repository.id, exclude });
+      const snapshot = await hooks.snapshot.promise({
+        path: sourcePath,
+        parent,
+        backupId: id,
+        repository: repository.id,
+        exclude,
+        exclusion,
+      });
       if (!snapshot)
         throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, {
           path: displayPath(sourcePath),
@@ -142,10 +175,11 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
           indexCopy,
         );
         const indexRecord = written.record;
+        warnUnmatched(runtime, exclusion, sourcePath);
         // commit: the signature, then the manifest
         const indexBlocks = written.header.blocks;
         const built = hooks.manifest.call(
-          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, runtime }),
+          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime }),
         );
         const signed = await signManifest(built, signer, repository.catalog);
         manifest = signed.manifest;
@@ -194,7 +228,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 }
 
 /** The format the snapshot names; an incremental's parent must have been made by the same one. */
-function formatOf(runtime: Runtime, snapshot: Snapshot, parent: Manifest | undefined): Format {
+export function formatOf(runtime: Runtime, snapshot: Snapshot, parent: Manifest | undefined): Format {
   const format = runtime.pipeline.hooks.format.get(snapshot.format)?.call();
   if (!format)
     throw new RastError(
@@ -300,11 +334,12 @@ interface ManifestFacts {
   indexRecord: PartRecord & { entries: number };
   /** The blocks of the backup's index run: stored like parts, counted in storedSize. */
   indexBlocks: PartRecord[];
+  exclusion: Exclusion;
   runtime: Runtime;
 }
 
 function buildManifest(facts: ManifestFacts): Manifest {
-  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, runtime } = facts;
+  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime } = facts;
   const size = parts.reduce((sum, part) => sum + part.size, 0);
   const storedSize = [...parts, ...indexBlocks].reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
   return {
@@ -330,5 +365,6 @@ function buildManifest(facts: ManifestFacts): Manifest {
     size,
     storedSize,
     plugins: Object.fromEntries(runtime.plugins.filter((plugin) => plugin.active).map(({ plugin }) => [plugin.name, plugin.version])),
+    ...(exclusion.empty ? {} : { exclude: [...exclusion.patterns] }),
   };
 }

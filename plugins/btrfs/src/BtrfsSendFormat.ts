@@ -24,6 +24,7 @@ import { indexDifference } from './IndexComparison.js';
 import { SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer } from './SendStreamIndexer.js';
 import { SendStreamReceiver } from './SendStreamReceiver.js';
+import { surveySend } from './SendSurvey.js';
 import { restoreSpans } from './SpanRestorer.js';
 import { isOnBtrfs } from './Subvolume.js';
 
@@ -226,5 +227,16 @@ export function btrfsSendFormat(plugin: string): Format {
     const measure = await measureTree(root, { oneFileSystem: true, signal });
     return measure && measure.bytes + measure.entries * BYTES_PER_ENTRY;
   };
-  return { name: 'btrfs-send', plugin, version: 1, serialize, restore, verify, reindex, estimate };
+  return {
+    name: 'btrfs-send',
+    plugin,
+    version: 1,
+    serialize,
+    restore,
+    verify,
+    reindex,
+    estimate,
+    survey: ({ snapshot, signal }) =>
+      surveySend(snapshot.path, parentSnapshots.get(snapshot), `btrfs send --no-data of ${snapshot.source}`, signal),
+  };
 }

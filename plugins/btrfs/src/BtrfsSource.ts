@@ -9,6 +9,7 @@ import {
   type Snapshot,
   type SnapshotRequest,
 } from '@rast-backup/core';
+import { removeExcluded } from './ExcludedPaths.js';
 import { SnapshotStore, notRoot } from './SnapshotStore.js';
 import { lockSource } from './SourceLock.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo, subvolumeRootOf, type SubvolumeInfo } from './Subvolume.js';
@@ -38,7 +39,8 @@ export function btrfsFacts(manifest: Manifest): BtrfsFacts | undefined {
 
 /**
  * Snapshots a path on btrfs: a read-only snapshot of its subvolume, atomic. The whole subvolume is sent
- * with `btrfs send`; a path below a subvolume's root is served from the snapshot as a tar tree.
+ * with `btrfs send`; a path below a subvolume's root is served from the snapshot as a tar tree. Exclude
+ * patterns are applied to the snapshot itself (see removeExcluded), so the format has none left to apply.
  */
 export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSourceOptions): Promise<Snapshot | undefined> {
   if (!(await isOnBtrfs(pathBytes(request.path)))) return undefined;
@@ -101,7 +103,13 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
         );
       }
     }
-    const snapshotPath = await store.create(subvolume, info.uuid, request.repository, request.backupId);
+    // `btrfs send` cannot skip paths: what the patterns match is removed from a writable snapshot, made read-only
+    // after. A later incremental is sent against such a snapshot, which lacks the same paths.
+    const { exclusion } = request;
+    const prune = exclusion.empty
+      ? undefined
+      : (snapshotRoot: string) => removeExcluded(sendable ? snapshotRoot : path.join(snapshotRoot, subtree), exclusion);
+    const snapshotPath = await store.create(subvolume, info.uuid, request.repository, request.backupId, prune);
     const snapshotInfo = await subvolumeInfo(snapshotPath);
     const facts: BtrfsFacts = {
       filesystem: filesystem.uuid,

@@ -74,10 +74,29 @@ export class SnapshotStore {
     return path.join(this.directory, sourceUuid, repository, backupId);
   }
 
-  async create(subvolume: string, sourceUuid: string, repository: string, backupId: string): Promise<string> {
+  /**
+   * A read-only snapshot of `subvolume`. With `prepare`, the snapshot is made writable, given to `prepare` (which
+   * removes what must not be sent), then made read-only; if `prepare` fails, the snapshot is removed.
+   */
+  async create(
+    subvolume: string,
+    sourceUuid: string,
+    repository: string,
+    backupId: string,
+    prepare?: (snapshot: string) => Promise<void>,
+  ): Promise<string> {
     const target = this.pathOf(sourceUuid, repository, backupId);
     await makeDirectories(path.dirname(target), 0o700);
-    await runTool('btrfs', ['subvolume', 'snapshot', '-r', subvolume, target], `snapshot of ${subvolume}`);
+    await runTool('btrfs', ['subvolume', 'snapshot', ...(prepare ? [] : ['-r']), subvolume, target], `snapshot of ${subvolume}`);
+    if (!prepare) return target;
+    try {
+      await prepare(target);
+      // Setting the flag commits the transaction: `btrfs send` then sees the snapshot as prepared.
+      await runTool('btrfs', ['property', 'set', '-ts', target, 'ro', 'true'], `making snapshot ${target} read-only`);
+    } catch (error) {
+      await this.remove(target).catch(() => {});
+      throw error;
+    }
     return target;
   }
 

@@ -24,6 +24,7 @@ export async function directorySnapshot(request: SnapshotRequest): Promise<Snaps
     format: 'tar',
     atomic: false,
     exclude: request.exclude,
+    exclusion: request.exclusion,
     release: async () => {},
   };
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ReadEntry, ReadRequest, ReadResponse } from './EntryReaderThread.js';
+import type { ReadEntry, ReaderData, ReadRequest, ReadResponse } from './EntryReaderThread.js';
 
 export type { ReadEntry, ReadResponse } from './EntryReaderThread.js';
 
@@ -17,9 +17,14 @@ export class EntryReader {
   private ids = 0;
   private failure?: Error;
 
+  /** `exclude`: patterns whose matches listings leave out (see EntryReaderThread). */
+  constructor(private readonly exclude: string[] = []) {}
+
   private worker(): Worker {
     if (this.workers.length < THREADS) {
-      const worker = new Worker(new URL('./EntryReaderThread.js', import.meta.url));
+      const worker = new Worker(new URL('./EntryReaderThread.js', import.meta.url), {
+        workerData: { exclude: this.exclude } satisfies ReaderData,
+      });
       worker.unref();
       worker.on('message', (response: ReadResponse) => {
         this.pending.get(response.id)?.resolve(response);
@@ -45,10 +50,10 @@ export class EntryReader {
     return (await this.send({ paths: paths.map((path) => Uint8Array.from(path)), details, contentBudget })).entries;
   }
 
-  /** The entries of a directory, each with its name, in the order listed. */
-  list(directory: Buffer, details: boolean, contentBudget: number): Promise<ReadResponse> {
+  /** The entries of a directory, each with its name, in the order listed; `relative` (to the walk's root) is what exclude patterns see. */
+  list(directory: Buffer, relative: string, details: boolean, contentBudget: number): Promise<ReadResponse> {
     // A copy: a view is sent with all of the memory under it (a Buffer's may be a shared pool).
-    return this.send({ directory: Uint8Array.from(directory), details, contentBudget });
+    return this.send({ directory: Uint8Array.from(directory), relative, details, contentBudget });
   }
 
   private send(request: Omit<ReadRequest, 'id'>): Promise<ReadResponse> {

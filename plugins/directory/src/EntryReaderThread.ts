@@ -1,5 +1,6 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Exclusion, indexPath } from '@rast-backup/core/worker';
 import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import { plainStats, type EntryStats } from './EntryStats.js';
 
@@ -10,8 +11,10 @@ export interface ReadRequest {
   id: number;
   /** Entries to read… */
   paths?: Uint8Array[];
-  /** …or a directory to list, reading each of its entries. */
+  /** …or a directory to list, reading each of its entries… */
   directory?: Uint8Array;
+  /** …whose path relative to the walk's root (an index path) the exclude patterns are matched against. */
+  relative?: string;
   /** Read symlink targets, xattrs and small files' content too (up to `contentBudget` bytes of content). */
   details: boolean;
   contentBudget: number;
@@ -21,8 +24,16 @@ export interface ReadResponse {
   id: number;
   /** The directory's listing failed. */
   error?: Failure;
-  /** The entries of `paths`, in order; or the directory's, in the order listed, with their names. */
+  /** The entries of `paths`, in order; or the directory's, in the order listed, with their names, but for those excluded… */
   entries: ReadEntry[];
+  /** …which are only counted, per exclude pattern (by its index), and neither stat'ed nor read. */
+  excluded?: number[];
+}
+
+/** What a reader thread is started with. */
+export interface ReaderData {
+  /** Exclude patterns (see Exclusion): entries they match are left out of listings. */
+  exclude: string[];
 }
 
 export interface Failure {
@@ -44,6 +55,8 @@ export interface ReadEntry {
   /** The file could not be opened. */
   unreadable?: Failure;
 }
+
+const exclusion = new Exclusion((workerData as ReaderData | undefined)?.exclude ?? []);
 
 const failure = (error: unknown): Failure => ({ message: (error as Error).message, code: (error as NodeJS.ErrnoException).code });
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -137,12 +150,23 @@ function respond(request: ReadRequest): ReadResponse {
     return { id: request.id, error: failure(error), entries: [] };
   }
   const separator = Buffer.from(directory.at(-1) === 0x2f ? '' : '/');
+  let excluded: number[] | undefined;
+  if (!exclusion.empty && request.relative !== undefined) {
+    const prefix = request.relative === '.' ? '' : `${request.relative}/`;
+    names = names.filter((name) => {
+      const match = exclusion.matchOf(prefix + indexPath(name));
+      if (match < 0) return true;
+      excluded ??= exclusion.patterns.map(() => 0);
+      excluded[match]!++;
+      return false;
+    });
+  }
   // Names copied out of the buffer they share: a view is sent with all of the memory under it.
   const entries = names.map((name) => ({
     name: Uint8Array.from(name),
     ...readEntry(Buffer.concat([directory, separator, name]), request, budget),
   }));
-  return { id: request.id, entries };
+  return excluded ? { id: request.id, entries, excluded } : { id: request.id, entries };
 }
 
 parentPort!.on('message', (request: ReadRequest) => {

@@ -3,6 +3,8 @@ import type { EntryReader, ReadResponse } from './EntryReader.js';
 /** A directory the walk will enter, and its listing once started. */
 export interface PlannedDirectory {
   absolute: Buffer;
+  /** Relative to the walk's root, an index path (`.` for the root). */
+  relative: string;
   listing?: Promise<ReadResponse>;
   taken?: boolean;
 }
@@ -21,8 +23,8 @@ export class ListingPrefetch {
   ) {}
 
   /** The subdirectories of the directory being entered, in walk order. */
-  plan(directories: Buffer[]): PlannedDirectory[] {
-    const planned = directories.map((absolute): PlannedDirectory => ({ absolute }));
+  plan(directories: Array<{ absolute: Buffer; relative: string }>): PlannedDirectory[] {
+    const planned = directories.map(({ absolute, relative }): PlannedDirectory => ({ absolute, relative }));
     for (let at = planned.length - 1; at >= 0; at--) this.stack.push(planned[at]!);
     this.pump();
     return planned;
@@ -39,7 +41,7 @@ export class ListingPrefetch {
   }
 
   private start(planned: PlannedDirectory): Promise<ReadResponse> {
-    const listing = this.reader.list(planned.absolute, this.options.details, this.options.contentBudget);
+    const listing = this.reader.list(planned.absolute, planned.relative, this.options.details, this.options.contentBudget);
     listing.catch(() => {});
     return listing;
   }

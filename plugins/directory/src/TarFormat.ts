@@ -2,6 +2,7 @@ import { measureTree, type Format } from '@rast-backup/core';
 import { reindexTree } from './TarReindexer.js';
 import { restoreTree } from './TarRestorer.js';
 import { serializeTree } from './TarSerializer.js';
+import { surveyTree } from './TarSurvey.js';
 import { verifyTree } from './TarVerifier.js';
 
 /**
@@ -19,6 +20,7 @@ export function tarFormat(plugin: string, options: { oneFileSystem: boolean }): 
     serialize: (context) => serializeTree(context, options),
     restore: restoreTree,
     verify: verifyTree,
+    survey: (context) => surveyTree(context, options),
     reindex: reindexTree,
     estimate: async (root, signal) => {
       const measure = await measureTree(root, { oneFileSystem: options.oneFileSystem, signal });

@@ -147,6 +147,7 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
     const mountPoints: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
+      exclusion: snapshot.exclusion,
       oneFileSystem: options.oneFileSystem,
       // A full backup reads every entry whole; an incremental reads only what its lstat shows changed.
       details: !parentIndex,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { compareNames, indexPath, pathBytes } from '@rast-backup/core';
+import { compareNames, indexPath, pathBytes, type Exclusion } from '@rast-backup/core';
 import { EntryReader, type ReadEntry } from './EntryReader.js';
 import type { Failure } from './EntryReaderThread.js';
 import type { EntryStats } from './EntryStats.js';
@@ -35,6 +35,8 @@ export interface WalkedEntry {
 export interface WalkOptions {
   /** Absolute paths left out with everything below them. */
   exclude: string[];
+  /** Patterns (relative to the root) whose matches are left out with everything below them, never stat'ed nor read. */
+  exclusion?: Exclusion;
   /** Directories on other filesystems are kept, empty, and not descended into. Pseudo filesystems (proc, sysfs…) never are. */
   oneFileSystem: boolean;
   /** Read every entry's symlink target, xattrs and (small files) content as well (a full backup needs them all). */
@@ -77,12 +79,14 @@ interface Child {
  * on the current path and the listings ahead. `root` is an index path.
  */
 export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
-  const reader = new EntryReader();
+  const { exclusion } = options;
+  const reader = new EntryReader(exclusion && !exclusion.empty ? [...exclusion.patterns] : []);
   const prefetch = new ListingPrefetch(reader, { details: options.details, window: LISTINGS_AHEAD, contentBudget: LISTING_CONTENT });
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
 
   async function* below(relative: string, directory: PlannedDirectory, dev: bigint): AsyncGenerator<WalkedEntry> {
     const listing = await prefetch.take(directory);
+    listing.excluded?.forEach((count, pattern) => count > 0 && exclusion?.markUsed(pattern, count));
     if (listing.error) {
       options.onError(relative, errorOf(listing.error));
       return;
@@ -109,7 +113,9 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
       }
       entered.push(child);
     }
-    const planned = prefetch.plan(entered.map((child) => child.absolute));
+    const planned = prefetch.plan(
+      entered.map((child) => ({ absolute: child.absolute, relative: relative === '.' ? child.name : `${relative}/${child.name}` })),
+    );
     entered.forEach((child, at) => (child.planned = planned[at]));
     for (const child of children) {
       const childRelative = relative === '.' ? child.name : `${relative}/${child.name}`;
@@ -128,7 +134,7 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     const [rootRead] = await reader.read([rootBytes], options.details, LISTING_CONTENT);
     if (!rootRead!.stats) throw errorOf(rootRead!.error!);
     yield walkedEntry('.', rootBytes, rootRead!);
-    yield* below('.', prefetch.plan([rootBytes])[0]!, rootRead!.stats.dev);
+    yield* below('.', prefetch.plan([{ absolute: rootBytes, relative: '.' }])[0]!, rootRead!.stats.dev);
   } finally {
     await reader.close();
   }
