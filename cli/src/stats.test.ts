@@ -2,7 +2,13 @@ import { readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
+import {
+  s3Client,
+  startSwift,
+  SWIFT_IDLE_TIMEOUT_SECONDS,
+  swiftAvailable,
+  type SwiftServer,
+} from '@rast-backup/plugin-s3/testing/SwiftServer';
 import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,13 +19,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let swift: SwiftServer | undefined;
 
 async function bucket(server: SwiftServer): Promise<string> {
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 8,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
+  const client = s3Client(server);
   await client.send(new CreateBucketCommand({ Bucket: 'stats' }));
   client.destroy();
   return 'stats';

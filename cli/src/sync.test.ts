@@ -5,7 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startFaultProxy, type Fault } from '@rast-backup/plugin-s3/testing/FaultProxy';
-import { startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from '@rast-backup/plugin-s3/testing/SwiftServer';
+import {
+  s3Client,
+  startSwift,
+  SWIFT_IDLE_TIMEOUT_SECONDS,
+  swiftAvailable,
+  type SwiftServer,
+} from '@rast-backup/plugin-s3/testing/SwiftServer';
 import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -120,13 +126,7 @@ const sync = suite('sync: sinks brought back in step');
 sync.before(async () => {
   if (!swiftAvailable) return;
   swift = await startSwift();
-  client = new S3Client({
-    endpoint: swift.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 8,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-  });
+  client = s3Client(swift);
 });
 sync.after(async () => {
   client?.destroy();

@@ -43,6 +43,18 @@ interface BackupObjects {
  * there. Objects already there with their recorded size are not copied again, so an interrupted copy resumes.
  * Objects are copied `concurrency` at a time, each read whole (memory: that many objects, each at most a part).
  */
+/** A copy of backup `backup` into `sink` that was not made, and why. */
+export const failedCopy = (backup: string, sink: Sink, problem: string): BackupCopy => ({
+  backup,
+  sink: sink.name,
+  status: 'failed',
+  objects: 0,
+  bytes: 0,
+  present: 0,
+  from: [],
+  problem,
+});
+
 export class BackupCopier {
   private readonly limit: ReturnType<typeof pLimit>;
 
@@ -60,16 +72,7 @@ export class BackupCopier {
   async copy(entry: CatalogEntry, targets: Sink[]): Promise<BackupCopy[]> {
     const { manifest } = entry;
     const sources = this.source.sinks.filter((sink) => entry.sinks.includes(sink.name));
-    const failed = (sink: Sink, problem: string): BackupCopy => ({
-      backup: manifest.id,
-      sink: sink.name,
-      status: 'failed',
-      objects: 0,
-      bytes: 0,
-      present: 0,
-      from: [],
-      problem,
-    });
+    const failed = (sink: Sink, problem: string) => failedCopy(manifest.id, sink, problem);
     const { authentication } = entry;
     if (authentication.status === 'refused') return targets.map((sink) => failed(sink, `not copied: ${authentication.problem}`));
     let objects: BackupObjects;

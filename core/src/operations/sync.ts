@@ -1,4 +1,4 @@
-import { BackupCopier, type BackupCopy } from '../BackupCopier.js';
+import { BackupCopier, failedCopy, type BackupCopy } from '../BackupCopier.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { interrupted } from '../Interruption.js';
@@ -166,16 +166,7 @@ async function bringInStep(
       report.inStep++;
       continue;
     }
-    const failed = (sink: Sink, problem: string): BackupCopy => ({
-      backup: id,
-      sink: sink.name,
-      status: 'failed',
-      objects: 0,
-      bytes: 0,
-      present: 0,
-      from: [],
-      problem,
-    });
+    const failed = (sink: Sink, problem: string) => failedCopy(id, sink, problem);
     const problem = refused.get(id);
     const orphaned = (sink: Sink) => parent !== null && held.has(parent) && !held.get(parent)!.has(sink.name);
     const copies = [

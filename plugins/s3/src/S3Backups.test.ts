@@ -8,7 +8,7 @@ import { temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFaultProxy } from './testing/FaultProxy.js';
-import { startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
+import { s3Client, startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
@@ -95,13 +95,7 @@ const backups = suite('s3: backups through the real CLI');
 backups.before(async () => {
   if (!swiftAvailable) return;
   swift = await startSwift();
-  client = new S3Client({
-    endpoint: swift.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 8,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-  });
+  client = s3Client(swift);
 });
 
 testNeeding(

@@ -12,7 +12,7 @@ import s3 from './index.js';
 import { S3Sink } from './S3Sink.js';
 import { normaliseSettings, type S3Options } from './S3Settings.js';
 import { startFaultProxy, type Fault } from './testing/FaultProxy.js';
-import { startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
+import { s3Client, startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable, type SwiftServer } from './testing/SwiftServer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -22,13 +22,7 @@ let bucketCount = 0;
 /** A fresh bucket on the test server. */
 async function newBucket(): Promise<string> {
   const name = `sink-test-${++bucketCount}`;
-  const client = new S3Client({
-    endpoint: swift.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 8,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-  });
+  const client = s3Client(swift);
   await client.send(new CreateBucketCommand({ Bucket: name }));
   client.destroy();
   return name;

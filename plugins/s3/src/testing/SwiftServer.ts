@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
 import { temporaryDirectory } from '@rast-backup/core/testing';
 
 /** Debian's python3-swift lives in the system Python, whatever `python3` is first on PATH. */
@@ -82,4 +83,15 @@ export async function startSwift(): Promise<SwiftServer> {
       await rm(state, { recursive: true, force: true });
     },
   };
+}
+
+/** An S3 client of the server, for tests to make buckets and look at or damage objects. */
+export function s3Client(server: SwiftServer): S3Client {
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 8,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
 }
