@@ -58,9 +58,9 @@ testNeeding(
     const source = path.join(home, 'source');
     for (const directory of ['a', 'a/b', 'a-b', 'c']) await mkdir(path.join(source, directory), { recursive: true });
     for (const file of ['a/1', 'a/b/2', 'a-b/3', 'a.b', 'a0', 'c/4']) await writeFile(path.join(source, file), `${file}\n`);
-    // Unchanged files, so that each backup changes less than half of the index (else it is stored whole).
+    // Unchanged files, so that the changes since the bottom run stay under half of the index (else it is stored whole).
     await mkdir(path.join(source, 'bulk'));
-    for (let file = 0; file < 40; file++) await writeFile(path.join(source, 'bulk', String(file)), `${file}\n`);
+    for (let file = 0; file < 200; file++) await writeFile(path.join(source, 'bulk', String(file)), `${file}\n`);
     const ids = [cli(['create', source, '--json', '--config', config]).id as string];
     // Each backup changes a little: a file modified, one added, one deleted, a directory renamed now and then.
     for (let round = 1; round < 10; round++) {
