@@ -114,7 +114,7 @@ export class VerifyCommand extends BaseCommand {
     if (report.dependents.length > 0) this.damage(`backup ${report.backup} is needed to restore ${report.dependents.join(', ')}`);
     if (report.repair)
       this.context.stderr.write(
-        `rast-backup: ${report.repair} can mend this from a good copy in another sink, or rebuild its file index from its stream\n`,
+        `rast-backup: hint: ${report.repair} can mend this from a good copy in another sink, or rebuild its file index from its stream\n`,
       );
   }
 

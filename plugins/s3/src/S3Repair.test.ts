@@ -101,7 +101,7 @@ testNeeding(repair, swiftAvailable, NEEDS, 'a part damaged in S3 is stored again
   const verified = await cli(['verify', created.id, '--config', config]);
   assert.is(verified.status, 1);
   assert.match(verified.stderr, new RegExp(`part 2 of 3 \\(${part.key}\\) in sink s3: SHA-256`));
-  assert.match(verified.stderr, new RegExp(`rast-backup repair ${created.id} can mend this`));
+  assert.match(verified.stderr, new RegExp(`rast-backup: hint: rast-backup repair ${created.id} can mend this`));
   const planned = await json(['repair', created.id, '--dry-run', '--config', config]);
   assert.is(planned.status, 'repaired');
   assert.is(planned.backups[0].repaired[0].sink, 's3');

@@ -399,7 +399,7 @@ function check(result: Result, [status, pattern]: Expect, label: string, ids: Re
   assertNoCrash(result, label);
   assert.is(result.status, status, `${label}: exit ${result.status}, expected ${status}:\n${result.stderr}`);
   const lines = stderrLines(result);
-  const unexpected = lines.filter((line) => !/^rast-backup: (warning|damaged): |^rast-backup: \d+ backups checked /.test(line));
+  const unexpected = lines.filter((line) => !/^rast-backup: (warning|damaged|hint): |^rast-backup: \d+ backups checked /.test(line));
   if (status === 0) assert.equal(unexpected, [], `${label}: unexpected stderr:\n${result.stderr}`);
   else if (unexpected.length > 0 || !lines.some((line) => line.startsWith('rast-backup: damaged: '))) {
     // One expected error, unless verify reported the damage as `damaged:` lines.
