@@ -1,5 +1,13 @@
-import { compareNames, indexPath, IndexSpool, type EntryType, type IndexEntry, type SpooledIndex, type StreamRange } from '@rast-backup/core';
-import { ChunkedColumn } from './ChunkedColumn.js';
+import {
+  compareNames,
+  indexPath,
+  IndexSpool,
+  type EntryType,
+  type IndexEntry,
+  type SpooledIndex,
+  type StreamRange,
+} from '@rast-backup/core';
+import { Float64Column, Int32Column, startsChunk, Uint16Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
 import { NameTable } from './NameTable.js';
 import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
@@ -44,18 +52,18 @@ interface Reached {
 export class FullStreamIndexer {
   private readonly names = new NameTable();
   private nodes = 0;
-  private readonly type = new ChunkedColumn((length) => new Uint8Array(length));
-  private readonly mode = new ChunkedColumn((length) => new Uint16Array(length));
-  private readonly uid = new ChunkedColumn((length) => new Uint32Array(length));
-  private readonly gid = new ChunkedColumn((length) => new Uint32Array(length));
-  private readonly size = new ChunkedColumn((length) => new Float64Array(length));
+  private readonly type = new Uint8Column();
+  private readonly mode = new Uint16Column();
+  private readonly uid = new Uint32Column();
+  private readonly gid = new Uint32Column();
+  private readonly size = new Float64Column();
   /** mtime: seconds (exact up to 2^53; larger ones in bigSeconds) and nanoseconds. */
-  private readonly seconds = new ChunkedColumn((length) => new Float64Array(length));
-  private readonly nanoseconds = new ChunkedColumn((length) => new Uint32Array(length));
+  private readonly seconds = new Float64Column();
+  private readonly nanoseconds = new Uint32Column();
   /** A node's last span, or -1; each span links to the one before it. */
-  private readonly lastSpan = new ChunkedColumn((length) => new Int32Array(length));
+  private readonly lastSpan = new Int32Column();
   /** How many names a node has (a btrfs inode has at most 65535): a file with several is written as its first name and hard links to it. */
-  private readonly nameCount = new ChunkedColumn((length) => new Uint16Array(length));
+  private readonly nameCount = new Uint16Column();
   private readonly directoryLink = new Map<number, number>();
   private readonly targets = new Map<number, string>();
   private readonly devices = new Map<number, [number, number]>();
@@ -64,11 +72,11 @@ export class FullStreamIndexer {
   private readonly bigSeconds = new Map<number, bigint>();
 
   private spans = 0;
-  private readonly spanStart = new ChunkedColumn((length) => new Float64Array(length));
-  private readonly spanEnd = new ChunkedColumn((length) => new Float64Array(length));
-  private readonly spanBefore = new ChunkedColumn((length) => new Int32Array(length));
+  private readonly spanStart = new Float64Column();
+  private readonly spanEnd = new Float64Column();
+  private readonly spanBefore = new Int32Column();
   /** The link the stream wrote through, or -1 once its path is written out in spanPaths. */
-  private readonly spanLink = new ChunkedColumn((length) => new Int32Array(length));
+  private readonly spanLink = new Int32Column();
   private readonly spanPaths = new Map<number, string>();
   private readonly spanClones = new Map<number, SpanClones>();
 
@@ -84,8 +92,19 @@ export class FullStreamIndexer {
 
   private newNode(type: number, mode: number): number {
     const node = this.nodes++;
-    for (const column of [this.type, this.mode, this.uid, this.gid, this.size, this.seconds, this.nanoseconds, this.lastSpan, this.nameCount])
-      column.extend(node);
+    if (startsChunk(node))
+      for (const column of [
+        this.type,
+        this.mode,
+        this.uid,
+        this.gid,
+        this.size,
+        this.seconds,
+        this.nanoseconds,
+        this.lastSpan,
+        this.nameCount,
+      ])
+        column.extend(node);
     this.type.set(node, type);
     this.mode.set(node, mode);
     this.lastSpan.set(node, -1);
@@ -98,7 +117,7 @@ export class FullStreamIndexer {
     if (this.cached?.path === path) return this.cached;
     let node = ROOT;
     let link = -1;
-    for (let start = 0; start <= path.length; ) {
+    for (let start = 0; start <= path.length;) {
       let end = path.indexOf('/', start);
       if (end < 0) end = path.length;
       if (this.type.get(node) !== DIRECTORY) return undefined;
@@ -166,7 +185,7 @@ export class FullStreamIndexer {
 
   private linkPath(link: number): string {
     const parts = [this.names.nameOf(link)];
-    for (let directory = this.names.directoryOf(link); directory !== ROOT; ) {
+    for (let directory = this.names.directoryOf(link); directory !== ROOT;) {
       const above = this.directoryLink.get(directory)!;
       parts.push(this.names.nameOf(above));
       directory = this.names.directoryOf(above);
@@ -302,7 +321,7 @@ export class FullStreamIndexer {
     else if (this.type.get(node) === FILE) {
       const before = span;
       span = this.spans++;
-      for (const column of [this.spanStart, this.spanEnd, this.spanBefore, this.spanLink]) column.extend(span);
+      if (startsChunk(span)) for (const column of [this.spanStart, this.spanEnd, this.spanBefore, this.spanLink]) column.extend(span);
       this.spanStart.set(span, command.offset);
       this.spanEnd.set(span, command.offset + command.size);
       this.spanBefore.set(span, before);
@@ -327,7 +346,9 @@ export class FullStreamIndexer {
   private cloneInto(span: number, command: SendCommand): void {
     const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
     const source =
-      uuid !== undefined && uuid === this.uuid ? this.find(indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0))) : undefined;
+      uuid !== undefined && uuid === this.uuid
+        ? this.find(indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0)))
+        : undefined;
     let clones = this.spanClones.get(span);
     if (!clones) this.spanClones.set(span, (clones = {}));
     if (source && this.type.get(source.node) === FILE) (clones.clones ??= []).push({ at: command.offset, source: source.node });

@@ -1,4 +1,4 @@
-import { ChunkedColumn } from './ChunkedColumn.js';
+import { Int32Column, startsChunk, Uint32Column } from './ChunkedColumn.js';
 
 const POOL_CHUNK = 1 << 20;
 /** Set on a name's stored length when it is stored as UTF-16 (it has a character above U+00FF). */
@@ -11,12 +11,12 @@ const WIDE = 0x80000000;
  * link is never removed, only emptied (a name used again takes it again), so link ids stay valid.
  */
 export class NameTable {
-  private readonly directory = new ChunkedColumn((length) => new Int32Array(length));
-  private readonly node = new ChunkedColumn((length) => new Int32Array(length));
+  private readonly directory = new Int32Column();
+  private readonly node = new Int32Column();
   /** Where the name lies in the pool: its chunk times the chunk size, plus its start there (names up to 4 GiB). */
-  private readonly offset = new ChunkedColumn((length) => new Uint32Array(length));
-  private readonly length = new ChunkedColumn((length) => new Uint32Array(length));
-  private readonly nextSibling = new ChunkedColumn((length) => new Int32Array(length));
+  private readonly offset = new Uint32Column();
+  private readonly length = new Uint32Column();
+  private readonly nextSibling = new Int32Column();
   /** A directory's most recent link; the others follow through nextSibling. */
   private readonly firstLink = new Map<number, number>();
   private readonly pool: Buffer[] = [];
@@ -37,7 +37,8 @@ export class NameTable {
   /** A new link for `name` in `directory` (which must not have one), holding no node. */
   add(directory: number, name: string): number {
     const link = this.count++;
-    for (const column of [this.directory, this.node, this.offset, this.length, this.nextSibling]) column.extend(link);
+    if (startsChunk(link))
+      for (const column of [this.directory, this.node, this.offset, this.length, this.nextSibling]) column.extend(link);
     this.directory.set(link, directory);
     this.node.set(link, -1);
     this.store(link, name);
