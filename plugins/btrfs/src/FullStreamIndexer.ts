@@ -144,11 +144,10 @@ export class FullStreamIndexer {
 
   /** Puts `node` under `name`, or removes the name. */
   private place(directory: number, name: string, node: number): void {
-    let link = this.names.find(directory, name);
-    if (link >= 0 && this.names.nodeAt(link) >= 0) this.unlink(link);
+    const existing = this.names.find(directory, name);
+    if (existing >= 0) this.unlink(existing);
     if (node < 0) return;
-    if (link < 0) link = this.names.add(directory, name);
-    this.names.setNode(link, node);
+    const link = this.names.add(directory, name, node);
     this.nameCount.set(node, Math.min(0xffff, this.nameCount.get(node) + 1));
     if (this.type.get(node) === DIRECTORY) this.directoryLink.set(node, link);
   }
@@ -169,7 +168,7 @@ export class FullStreamIndexer {
       }
       this.directoryLink.delete(node);
     } else this.writeOutPaths(node, link);
-    this.names.setNode(link, -1);
+    this.names.remove(link);
     this.nameCount.set(node, Math.max(0, this.nameCount.get(node) - 1));
   }
 
@@ -216,7 +215,7 @@ export class FullStreamIndexer {
     }
     switch (command.type) {
       case Command.SUBVOL:
-        for (const link of [...this.names.links(ROOT)]) if (this.names.nodeAt(link) >= 0) this.unlink(link);
+        for (const link of [...this.names.links(ROOT)]) this.unlink(link);
         this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
         return;
       case Command.SNAPSHOT:
