@@ -26,6 +26,7 @@ const FALLOC_FL_KEEP_SIZE = 1;
 const S_IFMT = 0o170000;
 const S_IFBLK = 0o060000;
 const ROOT = 0;
+const MORE_OWNERS = 0xffff;
 
 const join = (directory: string, name: string) => (directory === '.' ? name : `${directory}/${name}`);
 
@@ -54,11 +55,14 @@ export class FullStreamIndexer {
   private nodes = 0;
   private readonly type = new Uint8Column();
   private readonly mode = new Uint16Column();
-  private readonly uid = new Uint32Column();
-  private readonly gid = new Uint32Column();
+  /** A node's owner: the number of its (uid, gid) in `owners` (a tree has few), or MORE_OWNERS. */
+  private readonly owner = new Uint16Column();
+  private readonly owners: Array<[number, number]> = [[0, 0]];
+  private readonly ownerNumbers = new Map<string, number>([['0:0', 0]]);
+  private readonly moreOwners = new Map<number, [number, number]>();
   private readonly size = new Float64Column();
-  /** mtime: seconds (exact up to 2^53; larger ones in bigSeconds) and nanoseconds. */
-  private readonly seconds = new Float64Column();
+  /** mtime: seconds (those from 2106 on in bigSeconds) and nanoseconds. */
+  private readonly seconds = new Uint32Column();
   private readonly nanoseconds = new Uint32Column();
   /** A node's last span, or -1; each span links to the one before it. */
   private readonly lastSpan = new Int32Column();
@@ -93,17 +97,7 @@ export class FullStreamIndexer {
   private newNode(type: number, mode: number): number {
     const node = this.nodes++;
     if (startsChunk(node))
-      for (const column of [
-        this.type,
-        this.mode,
-        this.uid,
-        this.gid,
-        this.size,
-        this.seconds,
-        this.nanoseconds,
-        this.lastSpan,
-        this.nameCount,
-      ])
+      for (const column of [this.type, this.mode, this.owner, this.size, this.seconds, this.nanoseconds, this.lastSpan, this.nameCount])
         column.extend(node);
     this.type.set(node, type);
     this.mode.set(node, mode);
@@ -289,15 +283,14 @@ export class FullStreamIndexer {
         return;
       case Command.CHOWN: {
         const { node } = this.lookup(path);
-        this.uid.set(node, u64(attributes.get(Attribute.UID)));
-        this.gid.set(node, u64(attributes.get(Attribute.GID)));
+        this.setOwner(node, u64(attributes.get(Attribute.UID)), u64(attributes.get(Attribute.GID)));
         return;
       }
       case Command.UTIMES: {
         const { node } = this.lookup(path);
         const value = attributes.get(Attribute.MTIME);
         const seconds = value ? value.readBigUInt64LE(0) : 0n;
-        if (seconds > BigInt(Number.MAX_SAFE_INTEGER)) this.bigSeconds.set(node, seconds);
+        if (seconds > 0xffffffffn) this.bigSeconds.set(node, seconds);
         else this.bigSeconds.delete(node);
         this.seconds.set(node, Number(seconds));
         this.nanoseconds.set(node, value ? value.readUInt32LE(8) : 0);
@@ -396,24 +389,43 @@ export class FullStreamIndexer {
     }
   }
 
+  private setOwner(node: number, uid: number, gid: number): void {
+    const key = `${uid}:${gid}`;
+    let number = this.ownerNumbers.get(key);
+    if (number === undefined && this.owners.length < MORE_OWNERS) {
+      number = this.owners.push([uid, gid]) - 1;
+      this.ownerNumbers.set(key, number);
+    }
+    if (number === undefined) this.moreOwners.set(node, [uid, gid]);
+    else this.moreOwners.delete(node);
+    this.owner.set(node, number ?? MORE_OWNERS);
+  }
+
+  private ownerOf(node: number): [number, number] {
+    const number = this.owner.get(node);
+    return number === MORE_OWNERS ? this.moreOwners.get(node)! : this.owners[number]!;
+  }
+
   private mtime(node: number): string {
     const seconds = this.bigSeconds.get(node) ?? BigInt(this.seconds.get(node));
     return String(seconds * 1_000_000_000n + BigInt(this.nanoseconds.get(node)));
   }
 
   private hardlink(node: number, path: string, leader: string): IndexEntry {
-    const [mode, uid, gid] = [this.mode.get(node), this.uid.get(node), this.gid.get(node)];
+    const mode = this.mode.get(node);
+    const [uid, gid] = this.ownerOf(node);
     return { path, type: 'hardlink', linkTo: leader, size: 0, mode, uid, gid, mtime: this.mtime(node), from: this.backupId };
   }
 
   /** A node's entry at `path`, which it was reached through `link`. */
   private entryOf(node: number, path: string, link: number): IndexEntry {
     const type = this.type.get(node);
+    const [uid, gid] = this.ownerOf(node);
     const entry: IndexEntry = {
       type: TYPES[type]!,
       mode: this.mode.get(node),
-      uid: this.uid.get(node),
-      gid: this.gid.get(node),
+      uid,
+      gid,
       size: type === FILE ? this.size.get(node) : 0,
       mtime: this.mtime(node),
       from: this.backupId,

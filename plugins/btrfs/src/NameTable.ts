@@ -116,7 +116,7 @@ export class NameTable {
     for (let at = 0; at < name.length && !wide; at++) wide = name.charCodeAt(at) > 0xff;
     const bytes = wide ? name.length * 2 : name.length;
     if (this.poolUsed + bytes > POOL_CHUNK) {
-      if (this.garbage > 4 * POOL_CHUNK && this.garbage * 2 > this.pool.length * POOL_CHUNK) this.compact();
+      if (this.garbage > 4 * POOL_CHUNK && this.garbage * 3 > this.pool.length * POOL_CHUNK) this.compact();
       if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
     }
     const chunk = this.pool[this.pool.length - 1]!;
