@@ -112,7 +112,8 @@ export class SendStreamIndexer {
   /** Written to the spool: the first name of each file met (a later name of it is a hard link). */
   private readonly leaders = new Map<Node, string>();
   private entries = 0;
-  private readonly full?: FullStreamIndexer;
+  /** A full stream's tree; let go once its index is spooled. */
+  private full?: FullStreamIndexer;
 
   constructor(
     private readonly backupId: string,
@@ -404,7 +405,11 @@ export class SendStreamIndexer {
    * incremental's changes to the parent's index (spooled too: a renamed directory rewrites its subtree).
    */
   async index(): Promise<SpooledIndex | IndexChanges> {
-    if (!this.parent) return this.full!.index();
+    if (!this.parent) {
+      const full = this.full!;
+      this.full = undefined;
+      return full.index();
+    }
     const spool = new IndexSpool();
     try {
       await this.resolve(this.parent);
