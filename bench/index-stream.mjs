@@ -8,9 +8,11 @@ import { IndexView, MemoryRun } from '../core/dist/index.js';
 import { SendStreamDecoder } from '../plugins/btrfs/dist/SendStreamDecoder.js';
 import { SendStreamIndexer } from '../plugins/btrfs/dist/SendStreamIndexer.js';
 
+/** The heap and the typed arrays' buffers (a full stream's tree is held in typed arrays). */
 const heap = () => {
   globalThis.gc?.();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 };
 let view;
 for (const [position, stream] of process.argv.slice(2).entries()) {

@@ -14,6 +14,7 @@ import {
   type SpooledIndex,
   type StreamRange,
 } from '@rast-backup/core';
+import { FullStreamIndexer } from './FullStreamIndexer.js';
 import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
 /** Link counts asked of `parentLinks` at once. */
@@ -97,8 +98,8 @@ const real = (node: Node) => node.origin?.same ?? node;
 /**
  * Builds a backup's file index from its send stream as it flows past. Paths in a send stream name the tree as
  * it is at that moment, so the tree is simulated node by node (renames move whole subtrees, orphan names
- * included). A full stream's tree is all in memory, and is given whole, in index order, through a spool. An
- * incremental's tree holds only the nodes the stream names: the others stay in the parent's index, read after
+ * included). A full stream's tree is all in memory, compactly (FullStreamIndexer), and is given whole, in index
+ * order, through a spool. An incremental's tree holds only the nodes the stream names: the others stay in the parent's index, read after
  * the stream (in index order) where the stream's changes need them; the result is the changes to the parent's index.
  */
 export class SendStreamIndexer {
@@ -113,15 +114,16 @@ export class SendStreamIndexer {
   /** Written to the spool: the first name of each file met (a later name of it is a hard link). */
   private readonly leaders = new Map<Node, string>();
   private entries = 0;
+  /** A full stream's tree; let go once its index is spooled. */
+  private full?: FullStreamIndexer;
 
   constructor(
     private readonly backupId: string,
     private readonly parent?: IndexView,
     private readonly options: IndexerOptions = {},
   ) {
-    this.root = parent
-      ? this.parentNode(undefined, '.')
-      : { type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: '0', children: new Map(), from: backupId };
+    this.root = this.parentNode(undefined, '.');
+    if (!parent) this.full = new FullStreamIndexer(backupId);
   }
 
   private parentNode(directory: Node | undefined, name: string): Node {
@@ -201,6 +203,7 @@ export class SendStreamIndexer {
   }
 
   apply(command: SendCommand): void {
+    if (this.full) return this.full.apply(command);
     const attributes = command.attributes;
     const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
     const path = text(Attribute.PATH);
@@ -404,12 +407,13 @@ export class SendStreamIndexer {
    * incremental's changes to the parent's index (spooled too: a renamed directory rewrites its subtree).
    */
   async index(): Promise<SpooledIndex | IndexChanges> {
+    if (!this.parent) {
+      const full = this.full!;
+      this.full = undefined;
+      return full.index();
+    }
     const spool = new IndexSpool();
     try {
-      if (!this.parent) {
-        for await (const entry of this.whole(this.root, '.')) await spool.add(entry);
-        return { backupId: this.backupId, spool };
-      }
       await this.resolve(this.parent);
       this.entries = this.parent.entries;
       await this.inPlace(this.root, '.', spool);

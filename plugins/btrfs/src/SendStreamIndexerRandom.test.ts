@@ -5,7 +5,7 @@ import { IndexView, MemoryRun, pathBytes, type FileIndex, type IndexEntry, type 
 import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SendStreamDecoder } from './SendStreamDecoder.js';
+import { Attribute, Command, SendStreamDecoder } from './SendStreamDecoder.js';
 import { SendStreamIndexer, type IndexerOptions } from './SendStreamIndexer.js';
 import { BtrfsLab, labAvailable, labNeeds, sh } from './testing/BtrfsLab.js';
 import { loadedIndex } from './testing/LoadedIndex.js';
@@ -170,6 +170,56 @@ testNeeding(
         model = expected;
       }
     }
+  },
+);
+
+testNeeding(
+  randomized,
+  labAvailable,
+  labNeeds,
+  "a full stream's index, its tree held compactly, is the one the whole tree gives, after names moved about (orphans, clones)",
+  async () => {
+    const seed = Number(process.env.RAST_INDEXER_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const rounds = Number(process.env.RAST_INDEXER_ROUNDS ?? 6);
+    process.stdout.write(`\n  randomized full streams: RAST_INDEXER_SEED=${seed} RAST_INDEXER_ROUNDS=${rounds}\n`);
+    const random = generator(seed);
+    const lab = await BtrfsLab.create();
+    startingTree(lab.source, random);
+    const met = { clones: 0, orphanWrites: 0 };
+    for (let round = 0; round < rounds; round++) {
+      // Directories moved under newer ones are sent before their parent exists: under orphan names, files and all.
+      nameChanges(random, 16)(lab.source);
+      randomChanges(random, 4)(lab.source, lab);
+      // And at least one of each: an older directory with files moved into a new one, and a clone.
+      const { directories } = entries(lab.source);
+      const newer = path.join(lab.source, `n${round}`);
+      mkdirSync(newer);
+      const older = directories.slice(1).find((directory) => entries(directory).files.length > 0);
+      if (older) renameSync(older, path.join(newer, 'moved'));
+      // The largest file: its extents are not inline, so the stream clones them.
+      const [file] = entries(lab.source).files.sort((a, b) => lstatSync(b).size - lstatSync(a).size);
+      if (file) sh('cp', ['--reflink=always', file, path.join(newer, 'clone')]);
+      const snapshot = lab.snapshot();
+      for (const flags of [
+        ['--proto', '1'],
+        ['--proto', '2'],
+      ]) {
+        const id = `f${round}`;
+        const wholeTree = new WholeTreeIndexer(id);
+        const indexer = new SendStreamIndexer(id);
+        await decode(lab.send(snapshot, undefined, flags), (command) => {
+          if (command.type === Command.CLONE) met.clones++;
+          const data = command.type === Command.WRITE || command.type === Command.ENCODED_WRITE;
+          if (data && /(^|\/)o\d+-\d+-\d+\//.test(command.attributes.get(Attribute.PATH)!.toString())) met.orphanWrites++;
+          wholeTree.apply(command);
+          indexer.apply(command);
+        });
+        const label = `${flags.join(' ')} full stream of round ${round} (seed ${seed})`;
+        assert.equal(lines(await loadedIndex(await indexer.index())), lines(wholeTree.index()), label);
+      }
+    }
+    assert.ok(met.clones > 0, `the streams hold no clone (seed ${seed})`);
+    assert.ok(met.orphanWrites > 0, `the streams write no file under an orphan directory (seed ${seed})`);
   },
 );
 

@@ -1,0 +1,470 @@
+import {
+  compareNames,
+  indexPath,
+  IndexSpool,
+  type EntryType,
+  type IndexEntry,
+  type SpooledIndex,
+  type StreamRange,
+} from '@rast-backup/core';
+import { Float64Column, Int32Column, startsChunk, Uint16Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
+import { NameTable } from './NameTable.js';
+import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
+
+const TYPES: EntryType[] = ['file', 'directory', 'symlink', 'fifo', 'char-device', 'block-device', 'socket'];
+const FILE = 0;
+const DIRECTORY = 1;
+const CREATED: Record<number, number> = {
+  [Command.MKFILE]: FILE,
+  [Command.MKDIR]: DIRECTORY,
+  [Command.MKNOD]: TYPES.indexOf('char-device'),
+  [Command.MKFIFO]: TYPES.indexOf('fifo'),
+  [Command.MKSOCK]: TYPES.indexOf('socket'),
+  [Command.SYMLINK]: TYPES.indexOf('symlink'),
+};
+const FALLOC_FL_KEEP_SIZE = 1;
+const S_IFMT = 0o170000;
+const S_IFBLK = 0o060000;
+const ROOT = 0;
+const MORE_OWNERS = 0xffff;
+
+const join = (directory: string, name: string) => (directory === '.' ? name : `${directory}/${name}`);
+
+/** What a span holds beyond its place: its clones (their sources as nodes), or that it has a clone not resolved. */
+interface SpanClones {
+  clones?: Array<{ at: number; source: number }>;
+  clone?: true;
+}
+
+/** The link an entry was reached through, and its path: a span written through it has that path. */
+interface Reached {
+  link: number;
+  path: string;
+}
+
+/**
+ * Builds a full send stream's index: the whole tree, simulated as the stream names it (renames move whole
+ * subtrees, orphan names included), is held compactly, then written in index order through a spool. A node
+ * (an inode) is a few numbers in typed arrays; its names are a NameTable's links; a file's spans are numbers
+ * too, their path the link the stream wrote through (a span's path is written out as text only when that
+ * link's path is about to change: the name removed or a directory above it moved). What is rare (symlink
+ * targets, devices, xattrs, clones) is kept in maps. See docs/btrfs.md.
+ */
+export class FullStreamIndexer {
+  private readonly names = new NameTable();
+  private nodes = 0;
+  private readonly type = new Uint8Column();
+  private readonly mode = new Uint16Column();
+  /** A node's owner: the number of its (uid, gid) in `owners` (a tree has few), or MORE_OWNERS. */
+  private readonly owner = new Uint16Column();
+  private readonly owners: Array<[number, number]> = [[0, 0]];
+  private readonly ownerNumbers = new Map<string, number>([['0:0', 0]]);
+  private readonly moreOwners = new Map<number, [number, number]>();
+  private readonly size = new Float64Column();
+  /** mtime: seconds (those from 2106 on in bigSeconds) and nanoseconds. */
+  private readonly seconds = new Uint32Column();
+  private readonly nanoseconds = new Uint32Column();
+  /** A node's last span, or -1; each span links to the one before it. */
+  private readonly lastSpan = new Int32Column();
+  /** How many names a node has (a btrfs inode has at most 65535): a file with several is written as its first name and hard links to it. */
+  private readonly nameCount = new Uint16Column();
+  private readonly directoryLink = new Map<number, number>();
+  private readonly targets = new Map<number, string>();
+  private readonly devices = new Map<number, [number, number]>();
+  private readonly xattrs = new Map<number, Record<string, string>>();
+  /** Seconds too large for a double to hold exactly. */
+  private readonly bigSeconds = new Map<number, bigint>();
+
+  private spans = 0;
+  private readonly spanStart = new Float64Column();
+  private readonly spanEnd = new Float64Column();
+  private readonly spanBefore = new Int32Column();
+  /** The link the stream wrote through, or -1 once its path is written out in spanPaths. */
+  private readonly spanLink = new Int32Column();
+  private readonly spanPaths = new Map<number, string>();
+  private readonly spanClones = new Map<number, SpanClones>();
+
+  /** The file the previous data command wrote to: a span grows only over consecutive data commands of one file. */
+  private lastWritten = -1;
+  private uuid?: string;
+  /** The last path looked up, while no name has been removed since. */
+  private cached?: { path: string; node: number; link: number };
+
+  constructor(private readonly backupId: string) {
+    this.newNode(DIRECTORY, 0o755);
+  }
+
+  private newNode(type: number, mode: number): number {
+    const node = this.nodes++;
+    if (startsChunk(node))
+      for (const column of [this.type, this.mode, this.owner, this.size, this.seconds, this.nanoseconds, this.lastSpan, this.nameCount])
+        column.extend(node);
+    this.type.set(node, type);
+    this.mode.set(node, mode);
+    this.lastSpan.set(node, -1);
+    return node;
+  }
+
+  /** The node at `path` now and the link it was reached through (-1 for the root), or undefined. */
+  private find(path: string): { node: number; link: number } | undefined {
+    if (path === '' || path === '.') return { node: ROOT, link: -1 };
+    if (this.cached?.path === path) return this.cached;
+    let node = ROOT;
+    let link = -1;
+    for (let start = 0; start <= path.length;) {
+      let end = path.indexOf('/', start);
+      if (end < 0) end = path.length;
+      if (this.type.get(node) !== DIRECTORY) return undefined;
+      link = this.names.find(node, path.slice(start, end));
+      if (link < 0 || (node = this.names.nodeAt(link)) < 0) return undefined;
+      start = end + 1;
+    }
+    this.cached = { path, node, link };
+    return this.cached;
+  }
+
+  private lookup(path: string): { node: number; link: number } {
+    const found = this.find(path);
+    if (!found) throw new Error(`the stream names ${path}, which does not exist at that point`);
+    return found;
+  }
+
+  private parentOf(path: string): [number, string] {
+    const slash = path.lastIndexOf('/');
+    const directory = this.lookup(slash < 0 ? '' : path.slice(0, slash)).node;
+    if (this.type.get(directory) !== DIRECTORY) throw new Error(`${path}: its parent is not a directory`);
+    return [directory, path.slice(slash + 1)];
+  }
+
+  /** Puts `node` under `name`, or removes the name. */
+  private place(directory: number, name: string, node: number): void {
+    const existing = this.names.find(directory, name);
+    if (existing >= 0) this.unlink(existing);
+    if (node < 0) return;
+    const link = this.names.add(directory, name, node);
+    this.nameCount.set(node, Math.min(0xffff, this.nameCount.get(node) + 1));
+    if (this.type.get(node) === DIRECTORY) this.directoryLink.set(node, link);
+  }
+
+  /** Empties a link: the paths through it are about to change, so the spans written through them get their paths as text. */
+  private unlink(link: number): void {
+    const node = this.names.nodeAt(link);
+    this.cached = undefined;
+    if (this.type.get(node) === DIRECTORY) {
+      const below = [node];
+      for (let directory = below.pop(); directory !== undefined; directory = below.pop()) {
+        for (const child of this.names.links(directory)) {
+          const inside = this.names.nodeAt(child);
+          if (inside < 0) continue;
+          if (this.type.get(inside) === DIRECTORY) below.push(inside);
+          else this.writeOutPaths(inside, -1);
+        }
+      }
+      this.directoryLink.delete(node);
+    } else this.writeOutPaths(node, link);
+    this.names.remove(link);
+    this.nameCount.set(node, Math.max(0, this.nameCount.get(node) - 1));
+  }
+
+  /** Gives a node's spans written through `link` (any link when -1) their paths as text. */
+  private writeOutPaths(node: number, link: number): void {
+    for (let span = this.lastSpan.get(node); span >= 0; span = this.spanBefore.get(span)) {
+      const through = this.spanLink.get(span);
+      if (through < 0 || (link >= 0 && through !== link)) continue;
+      this.spanPaths.set(span, this.linkPath(through));
+      this.spanLink.set(span, -1);
+    }
+  }
+
+  private linkPath(link: number): string {
+    const parts = [this.names.nameOf(link)];
+    for (let directory = this.names.directoryOf(link); directory !== ROOT;) {
+      const above = this.directoryLink.get(directory)!;
+      parts.push(this.names.nameOf(above));
+      directory = this.names.directoryOf(above);
+    }
+    return parts.reverse().join('/');
+  }
+
+  apply(command: SendCommand): void {
+    const attributes = command.attributes;
+    const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
+    const path = text(Attribute.PATH);
+    const created = CREATED[command.type];
+    if (created !== undefined) {
+      const [directory, name] = this.parentOf(path);
+      const mode = Number(u64(attributes.get(Attribute.MODE)));
+      let type = created;
+      const node = this.newNode(type, type === TYPES.indexOf('symlink') ? 0o777 : type === DIRECTORY ? 0o700 : 0o600);
+      if (created === TYPES.indexOf('symlink')) this.targets.set(node, text(Attribute.PATH_LINK));
+      if (command.type === Command.MKNOD) {
+        const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
+        type = TYPES.indexOf((mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device');
+        this.type.set(node, type);
+        this.devices.set(node, [Number((rdev >> 8n) & 0xfffn), Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n))]);
+      }
+      if (mode) this.mode.set(node, mode & 0o7777);
+      this.place(directory, name, node);
+      return;
+    }
+    switch (command.type) {
+      case Command.SUBVOL:
+        for (const link of [...this.names.links(ROOT)]) this.unlink(link);
+        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        return;
+      case Command.SNAPSHOT:
+        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        return;
+      case Command.RENAME: {
+        const [from, name] = this.parentOf(path);
+        const link = this.names.find(from, name);
+        const node = link < 0 ? -1 : this.names.nodeAt(link);
+        if (node < 0) throw new Error(`rename of ${path}, which does not exist`);
+        this.place(from, name, -1);
+        const [to, newName] = this.parentOf(text(Attribute.PATH_TO));
+        this.place(to, newName, node);
+        return;
+      }
+      case Command.LINK: {
+        const [directory, name] = this.parentOf(path);
+        this.place(directory, name, this.lookup(text(Attribute.PATH_LINK)).node);
+        return;
+      }
+      case Command.UNLINK:
+      case Command.RMDIR: {
+        const [directory, name] = this.parentOf(path);
+        this.place(directory, name, -1);
+        return;
+      }
+      case Command.SET_XATTR: {
+        const { node } = this.lookup(path);
+        const name = text(Attribute.XATTR_NAME);
+        const value = (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64');
+        this.xattrs.set(node, { ...this.xattrs.get(node), [name]: value });
+        return;
+      }
+      case Command.REMOVE_XATTR: {
+        const { node } = this.lookup(path);
+        const xattrs = this.xattrs.get(node);
+        if (xattrs) {
+          const rest = { ...xattrs };
+          delete rest[text(Attribute.XATTR_NAME)];
+          this.xattrs.set(node, rest);
+        }
+        return;
+      }
+      case Command.WRITE:
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
+        return;
+      case Command.CLONE: {
+        const span = this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
+        if (span >= 0) this.cloneInto(span, command);
+        return;
+      }
+      case Command.ENCODED_WRITE:
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
+        return;
+      case Command.UPDATE_EXTENT:
+        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
+        return;
+      case Command.FALLOCATE: {
+        const keepSize = (u32(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) !== 0;
+        this.data(command, path, keepSize ? 0 : u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
+        return;
+      }
+      case Command.TRUNCATE: {
+        const size = u64(attributes.get(Attribute.SIZE));
+        this.data(command, path, 0);
+        this.size.set(this.lookup(path).node, size);
+        return;
+      }
+      case Command.CHMOD:
+        this.mode.set(this.lookup(path).node, u64(attributes.get(Attribute.MODE)) & 0o7777);
+        return;
+      case Command.CHOWN: {
+        const { node } = this.lookup(path);
+        this.setOwner(node, u64(attributes.get(Attribute.UID)), u64(attributes.get(Attribute.GID)));
+        return;
+      }
+      case Command.UTIMES: {
+        const { node } = this.lookup(path);
+        const value = attributes.get(Attribute.MTIME);
+        const seconds = value ? value.readBigUInt64LE(0) : 0n;
+        if (seconds > 0xffffffffn) this.bigSeconds.set(node, seconds);
+        else this.bigSeconds.delete(node);
+        this.seconds.set(node, Number(seconds));
+        this.nanoseconds.set(node, value ? value.readUInt32LE(8) : 0);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /**
+   * A command that changes a file's data: the file grows to `end`, and its span in this stream covers the
+   * command (the span, for a clone to note its source, or -1).
+   */
+  private data(command: SendCommand, path: string, end: number): number {
+    const { node, link } = this.lookup(path);
+    if (end > this.size.get(node)) this.size.set(node, end);
+    let span = this.lastSpan.get(node);
+    if (this.lastWritten === node && span >= 0 && this.samePath(span, link, path)) this.spanEnd.set(span, command.offset + command.size);
+    else if (this.type.get(node) === FILE) {
+      const before = span;
+      span = this.spans++;
+      if (startsChunk(span)) for (const column of [this.spanStart, this.spanEnd, this.spanBefore, this.spanLink]) column.extend(span);
+      this.spanStart.set(span, command.offset);
+      this.spanEnd.set(span, command.offset + command.size);
+      this.spanBefore.set(span, before);
+      this.spanLink.set(span, link);
+      this.lastSpan.set(node, span);
+    } else span = -1;
+    this.lastWritten = node;
+    return span;
+  }
+
+  /** Whether a span was written under `path`, which is reached through `link` now. */
+  private samePath(span: number, link: number, path: string): boolean {
+    const through = this.spanLink.get(span);
+    return through >= 0 ? through === link : this.spanPaths.get(span) === path;
+  }
+
+  /**
+   * Notes a clone's source on its span: a file of this stream, whose spans (as they are at the end) are its
+   * source (readers cut them at the clone, see CloneSource.ts). Any other source marks the span as one
+   * replaying cannot rebuild.
+   */
+  private cloneInto(span: number, command: SendCommand): void {
+    const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
+    const source =
+      uuid !== undefined && uuid === this.uuid
+        ? this.find(indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0)))
+        : undefined;
+    let clones = this.spanClones.get(span);
+    if (!clones) this.spanClones.set(span, (clones = {}));
+    if (source && this.type.get(source.node) === FILE) (clones.clones ??= []).push({ at: command.offset, source: source.node });
+    else clones.clone = true;
+  }
+
+  /** The whole index, in index order, through a spool. */
+  async index(): Promise<SpooledIndex> {
+    const spool = new IndexSpool();
+    try {
+      for (const entry of this.entries()) await spool.add(entry);
+      return { backupId: this.backupId, spool };
+    } catch (error) {
+      await spool.close();
+      throw error;
+    }
+  }
+
+  /** Every entry, depth first, names in order; a file's later names are hard links to its first. */
+  private *entries(): Generator<IndexEntry> {
+    const leaders = new Map<number, string>();
+    const stack: Array<{ path: string; children: Array<[string, number, number]>; next: number }> = [];
+    const visit = (node: number, path: string, link: number): IndexEntry => {
+      const leader = leaders.get(node);
+      if (leader !== undefined) return this.hardlink(node, path, leader);
+      if (this.type.get(node) === FILE && this.nameCount.get(node) > 1) leaders.set(node, path);
+      if (this.type.get(node) === DIRECTORY) {
+        const children: Array<[string, number, number]> = [];
+        for (const child of this.names.links(node)) {
+          const inside = this.names.nodeAt(child);
+          if (inside >= 0) children.push([this.names.nameOf(child), inside, child]);
+        }
+        stack.push({ path, children: children.sort((a, b) => compareNames(a[0], b[0])), next: 0 });
+      }
+      return this.entryOf(node, path, link);
+    };
+    yield visit(ROOT, '.', -1);
+    while (stack.length > 0) {
+      const top = stack.at(-1)!;
+      const child = top.children[top.next++];
+      if (!child) {
+        stack.pop();
+        continue;
+      }
+      yield visit(child[1], join(top.path, child[0]), child[2]);
+    }
+  }
+
+  private setOwner(node: number, uid: number, gid: number): void {
+    const key = `${uid}:${gid}`;
+    let number = this.ownerNumbers.get(key);
+    if (number === undefined && this.owners.length < MORE_OWNERS) {
+      number = this.owners.push([uid, gid]) - 1;
+      this.ownerNumbers.set(key, number);
+    }
+    if (number === undefined) this.moreOwners.set(node, [uid, gid]);
+    else this.moreOwners.delete(node);
+    this.owner.set(node, number ?? MORE_OWNERS);
+  }
+
+  private ownerOf(node: number): [number, number] {
+    const number = this.owner.get(node);
+    return number === MORE_OWNERS ? this.moreOwners.get(node)! : this.owners[number]!;
+  }
+
+  private mtime(node: number): string {
+    const seconds = this.bigSeconds.get(node) ?? BigInt(this.seconds.get(node));
+    return String(seconds * 1_000_000_000n + BigInt(this.nanoseconds.get(node)));
+  }
+
+  private hardlink(node: number, path: string, leader: string): IndexEntry {
+    const mode = this.mode.get(node);
+    const [uid, gid] = this.ownerOf(node);
+    return { path, type: 'hardlink', linkTo: leader, size: 0, mode, uid, gid, mtime: this.mtime(node), from: this.backupId };
+  }
+
+  /** A node's entry at `path`, which it was reached through `link`. */
+  private entryOf(node: number, path: string, link: number): IndexEntry {
+    const type = this.type.get(node);
+    const [uid, gid] = this.ownerOf(node);
+    const entry: IndexEntry = {
+      type: TYPES[type]!,
+      mode: this.mode.get(node),
+      uid,
+      gid,
+      size: type === FILE ? this.size.get(node) : 0,
+      mtime: this.mtime(node),
+      from: this.backupId,
+      path,
+    };
+    const target = this.targets.get(node);
+    if (target !== undefined) entry.target = target;
+    const device = this.devices.get(node);
+    if (device) [entry.devMajor, entry.devMinor] = device;
+    const xattrs = this.xattrs.get(node);
+    if (xattrs) entry.xattrs = xattrs;
+    if (type === FILE) entry.ranges = this.spansOf(node, new Map(), { link, path });
+    return entry;
+  }
+
+  /** A file's spans, oldest first; a source met again in the same entry is the same list (see storedEntry). */
+  private spansOf(node: number, made: Map<number, StreamRange[]>, reached: Reached): StreamRange[] {
+    const known = made.get(node);
+    if (known) return known;
+    const list: StreamRange[] = [];
+    made.set(node, list);
+    for (let span = this.lastSpan.get(node); span >= 0; span = this.spanBefore.get(span)) list.push(this.spanOf(span, made, reached));
+    return list.reverse();
+  }
+
+  private spanOf(span: number, made: Map<number, StreamRange[]>, reached: Reached): StreamRange {
+    const link = this.spanLink.get(span);
+    const range: StreamRange = {
+      from: this.backupId,
+      start: this.spanStart.get(span),
+      end: this.spanEnd.get(span),
+      path: link < 0 ? this.spanPaths.get(span)! : link === reached.link ? reached.path : this.linkPath(link),
+    };
+    const clones = this.spanClones.get(span);
+    if (clones)
+      for (const key of Object.keys(clones) as Array<keyof SpanClones>) {
+        if (key === 'clone') range.clone = true;
+        else range.clones = clones.clones!.map((clone) => ({ at: clone.at, source: this.spansOf(clone.source, made, reached) }));
+      }
+    return range;
+  }
+}

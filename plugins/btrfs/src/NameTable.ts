@@ -1,0 +1,216 @@
+import { Int32Column, startsChunk, Uint32Column } from './ChunkedColumn.js';
+
+const POOL_CHUNK = 1 << 20;
+/** Set on a name's stored length when it is stored as UTF-16 (it has a character above U+00FF). */
+const WIDE = 0x80000000;
+const EMPTY = -1;
+
+/**
+ * The names in a tree's directories, compactly: each name ("link": a directory, a name in it, the node there)
+ * is a few numbers in typed arrays and its characters in a shared pool (one byte each, two for a name with a
+ * character above U+00FF), found by an open-addressing hash table. A removed link's id is used again, and
+ * the pool is compacted once most of it is removed names: a send stream names each new inode by a temporary
+ * (orphan) name first, so every other name is removed soon after it is made.
+ */
+export class NameTable {
+  /** A link's directory, or -1 while it is free. */
+  private readonly directory = new Int32Column();
+  private readonly node = new Int32Column();
+  /** Where the name lies in the pool: its chunk times the chunk size, plus its start there (names up to 4 GiB). */
+  private readonly offset = new Uint32Column();
+  private readonly length = new Uint32Column();
+  /** Links of one directory, both ways; free links, one way. */
+  private readonly nextSibling = new Int32Column();
+  private readonly previousSibling = new Int32Column();
+  private readonly firstLink = new Map<number, number>();
+  private free = -1;
+  private count = 0;
+  private live = 0;
+  private pool: Buffer[] = [];
+  private poolUsed = POOL_CHUNK;
+  /** Bytes of the pool that hold removed names. */
+  private garbage = 0;
+  private slots = new Int32Array(1024).fill(EMPTY);
+
+  /** The link of `name` in `directory`, or -1. */
+  find(directory: number, name: string): number {
+    const mask = this.slots.length - 1;
+    for (let slot = hash(directory, name) & mask; ; slot = (slot + 1) & mask) {
+      const link = this.slots[slot]!;
+      if (link === EMPTY) return -1;
+      if (this.directory.get(link) === directory && this.nameIs(link, name)) return link;
+    }
+  }
+
+  /** A new link for `name` in `directory` (which must not have one), holding `node`. */
+  add(directory: number, name: string, node: number): number {
+    let link = this.free;
+    if (link >= 0) this.free = this.nextSibling.get(link);
+    else {
+      link = this.count++;
+      if (startsChunk(link))
+        for (const column of [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling])
+          column.extend(link);
+    }
+    this.live++;
+    this.directory.set(link, directory);
+    this.node.set(link, node);
+    this.store(link, name);
+    const next = this.firstLink.get(directory) ?? -1;
+    this.nextSibling.set(link, next);
+    this.previousSibling.set(link, -1);
+    if (next >= 0) this.previousSibling.set(next, link);
+    this.firstLink.set(directory, link);
+    if (this.live * 2 > this.slots.length) this.rehash();
+    else this.insert(link, hash(directory, name));
+    return link;
+  }
+
+  /** Removes a link: its id may be given to another name from now on. */
+  remove(link: number): void {
+    const directory = this.directory.get(link);
+    this.unslot(link);
+    const [next, previous] = [this.nextSibling.get(link), this.previousSibling.get(link)];
+    if (previous >= 0) this.nextSibling.set(previous, next);
+    else if (next >= 0) this.firstLink.set(directory, next);
+    else this.firstLink.delete(directory);
+    if (next >= 0) this.previousSibling.set(next, previous);
+    this.garbage += this.length.get(link) & ~WIDE;
+    this.directory.set(link, -1);
+    this.nextSibling.set(link, this.free);
+    this.free = link;
+    this.live--;
+  }
+
+  nodeAt(link: number): number {
+    return this.node.get(link);
+  }
+
+  directoryOf(link: number): number {
+    return this.directory.get(link);
+  }
+
+  /** The links of a directory, in no order. */
+  *links(directory: number): Generator<number> {
+    for (let link = this.firstLink.get(directory) ?? -1; link >= 0; link = this.nextSibling.get(link)) yield link;
+  }
+
+  nameOf(link: number): string {
+    const [chunk, at, length] = this.place(link);
+    return length & WIDE ? chunk.toString('utf16le', at, at + (length & ~WIDE)) : chunk.toString('latin1', at, at + length);
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    const columns = [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling];
+    return columns.reduce((total, column) => total + column.bytes, 0) + this.pool.length * POOL_CHUNK + this.slots.byteLength;
+  }
+
+  private place(link: number): [Buffer, number, number] {
+    const offset = this.offset.get(link);
+    return [this.pool[offset >>> 20]!, offset & (POOL_CHUNK - 1), this.length.get(link)];
+  }
+
+  private store(link: number, name: string): void {
+    let wide = false;
+    for (let at = 0; at < name.length && !wide; at++) wide = name.charCodeAt(at) > 0xff;
+    const bytes = wide ? name.length * 2 : name.length;
+    if (this.poolUsed + bytes > POOL_CHUNK) {
+      if (this.garbage > 4 * POOL_CHUNK && this.garbage * 3 > this.pool.length * POOL_CHUNK) this.compact();
+      if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
+    }
+    const chunk = this.pool[this.pool.length - 1]!;
+    // Names are short: a loop costs less than a call to the encoder.
+    if (wide) chunk.write(name, this.poolUsed, 'utf16le');
+    else for (let at = 0; at < name.length; at++) chunk[this.poolUsed + at] = name.charCodeAt(at);
+    this.offset.set(link, (this.pool.length - 1) * POOL_CHUNK + this.poolUsed);
+    this.length.set(link, wide ? bytes | WIDE : bytes);
+    this.poolUsed += bytes;
+  }
+
+  private newChunk(): void {
+    if (this.pool.length === 4096) throw new Error('the names of the tree take more than 4 GiB');
+    this.pool.push(Buffer.allocUnsafe(POOL_CHUNK));
+    this.poolUsed = 0;
+  }
+
+  /** Copies the names of the links there are into a new pool. */
+  private compact(): void {
+    const old = this.pool;
+    this.pool = [];
+    this.poolUsed = POOL_CHUNK;
+    for (let link = 0; link < this.count; link++) {
+      if (this.directory.get(link) < 0) continue;
+      const offset = this.offset.get(link);
+      const from = old[offset >>> 20]!;
+      const at = offset & (POOL_CHUNK - 1);
+      const bytes = this.length.get(link) & ~WIDE;
+      if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
+      from.copy(this.pool[this.pool.length - 1]!, this.poolUsed, at, at + bytes);
+      this.offset.set(link, (this.pool.length - 1) * POOL_CHUNK + this.poolUsed);
+      this.poolUsed += bytes;
+    }
+    this.garbage = 0;
+  }
+
+  private nameIs(link: number, name: string): boolean {
+    const [chunk, at, length] = this.place(link);
+    if (length & WIDE) {
+      if ((length & ~WIDE) !== name.length * 2) return false;
+      for (let index = 0; index < name.length; index++) if (chunk.readUInt16LE(at + index * 2) !== name.charCodeAt(index)) return false;
+      return true;
+    }
+    if (length !== name.length) return false;
+    for (let index = 0; index < name.length; index++) if (chunk[at + index] !== name.charCodeAt(index)) return false;
+    return true;
+  }
+
+  private insert(link: number, code: number): void {
+    const mask = this.slots.length - 1;
+    let slot = code & mask;
+    while (this.slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+    this.slots[slot] = link;
+  }
+
+  /** Takes a link out of the table, moving back the links after it that it kept from their first slot. */
+  private unslot(link: number): void {
+    const mask = this.slots.length - 1;
+    let hole = this.storedHash(link) & mask;
+    while (this.slots[hole] !== link) hole = (hole + 1) & mask;
+    for (let slot = (hole + 1) & mask; this.slots[slot] !== EMPTY; slot = (slot + 1) & mask) {
+      const home = this.storedHash(this.slots[slot]!) & mask;
+      // Moved back unless its first slot lies after the hole, up to where it is (cyclically).
+      if (hole <= slot ? home > hole && home <= slot : home > hole || home <= slot) continue;
+      this.slots[hole] = this.slots[slot]!;
+      hole = slot;
+    }
+    this.slots[hole] = EMPTY;
+  }
+
+  /** A table twice as large as the links there are. */
+  private rehash(): void {
+    let size = 1024;
+    while (size < this.live * 2) size *= 2;
+    this.slots = new Int32Array(size).fill(EMPTY);
+    for (let link = 0; link < this.count; link++) if (this.directory.get(link) >= 0) this.insert(link, this.storedHash(link));
+  }
+
+  /** hash() of a stored link, from its characters in the pool. */
+  private storedHash(link: number): number {
+    const [chunk, at, length] = this.place(link);
+    let code = start(this.directory.get(link));
+    if (length & WIDE) for (let index = 0; index < (length & ~WIDE); index += 2) code = step(code, chunk.readUInt16LE(at + index));
+    else for (let index = 0; index < length; index++) code = step(code, chunk[at + index]!);
+    return code >>> 0;
+  }
+}
+
+const start = (directory: number) => Math.imul(0x811c9dc5 ^ directory, 0x01000193);
+const step = (code: number, character: number) => Math.imul(code ^ character, 0x01000193);
+
+/** FNV-1a over the directory's id and the name's characters. */
+function hash(directory: number, name: string): number {
+  let code = start(directory);
+  for (let at = 0; at < name.length; at++) code = step(code, name.charCodeAt(at));
+  return code >>> 0;
+}
