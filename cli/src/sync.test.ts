@@ -153,6 +153,10 @@ testNeeding(
       const unreachable = await repo.run(['sync']);
       assert.is(unreachable.status, 1, unreachable.stderr);
       assert.match(unreachable.stderr, /sink s3 could not be read, nothing was copied into it/);
+      // repair, too, names the sink it cannot read and changes nothing (the listing below is as before).
+      const repairing = await repo.run(['repair', '--all']);
+      assert.is(repairing.status, 1, repairing.stderr);
+      assert.match(repairing.stderr, /error RB017: repair needs every sink, and sink s3 \(.*\) cannot be read: .*; nothing was changed/);
       repo.network.down = false;
 
       const before = await repo.json<any[]>(['list']);
