@@ -1,0 +1,99 @@
+// `find` over many backups of many files (issue 19's goal: 1,000 backups of 100,000 files, < 5 s).
+// Builds a local repository of BACKUPS backups: a full one whose index lists FILES files, then incrementals each
+// changing 1% of them (new size and mtime), through createBackup with the tar format's index replaced by a
+// synthetic one (the stream itself is a tiny directory): only the indexes matter to `find`. Then times the CLI.
+//   node bench/find-scale.mjs [BACKUPS] [FILES] [ROUNDS]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { comparePaths, createBackup, createRuntime } from '@rast-backup/core';
+import directory from '@rast-backup/plugin-directory';
+import local from '@rast-backup/plugin-local';
+
+const [BACKUPS, FILES, ROUNDS] = [Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 100000), Number(process.argv[4] ?? 3)];
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const home = mkdtempSync(path.join(os.tmpdir(), 'rast-find-scale-'));
+const config = path.join(home, 'config.toml');
+writeFileSync(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n`);
+const source = path.join(home, 'source');
+spawnSync('mkdir', ['-p', source]);
+writeFileSync(path.join(source, 'x'), 'x\n');
+
+const fileAt = (i) =>
+  `d${String(Math.floor(i / 1000)).padStart(3, '0')}/e${String(Math.floor(i / 10) % 100).padStart(2, '0')}/f${String(i).padStart(7, '0')}`;
+const entry = (path, type, backupId, size = 0, mtime = '0') => ({
+  path,
+  type,
+  size,
+  mode: type === 'file' ? 0o644 : 0o755,
+  uid: 0,
+  gid: 0,
+  mtime,
+  from: backupId,
+});
+function whole(backupId) {
+  const entries = [entry('.', 'directory', backupId)];
+  const directories = new Set();
+  for (let i = 0; i < FILES; i++) {
+    const file = fileAt(i);
+    for (let at = file.indexOf('/'); at > 0; at = file.indexOf('/', at + 1)) directories.add(file.slice(0, at));
+    entries.push(entry(file, 'file', backupId, 100 + (i % 900), '1'));
+  }
+  for (const name of directories) entries.push(entry(name, 'directory', backupId));
+  return entries.sort((a, b) => comparePaths(a.path, b.path));
+}
+
+let random = 7;
+const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+let count = 0;
+const runtime = await createRuntime({
+  configFile: config,
+  defaultPresets: [local, directory],
+  resolveFrom: [],
+  log: { info() {}, warn() {}, error() {} },
+});
+const tar = runtime.pipeline.hooks.format.get('tar').call();
+runtime.pipeline.hooks.format.for('tar').tap({ name: 'find-scale', stage: -100 }, () => ({
+  ...tar,
+  serialize: (context) => {
+    const serialization = tar.serialize(context);
+    return {
+      ...serialization,
+      index: async () => {
+        await serialization.index();
+        if (!context.parentIndex)
+          return { format: 'rast-backup/index', version: 1, backupId: context.backupId, entries: whole(context.backupId) };
+        const changed = new Set();
+        while (changed.size < FILES / 100) changed.add(Math.floor(next() * FILES));
+        const changes = [...changed]
+          .map((i) => entry(fileAt(i), 'file', context.backupId, Math.floor(next() * 10000), String(count)))
+          .sort((a, b) => comparePaths(a.path, b.path));
+        return { backupId: context.backupId, changes, entries: context.parentIndex.entries };
+      },
+    };
+  },
+}));
+
+const started = Date.now();
+let parent;
+for (count = 0; count < BACKUPS; count++) parent = (await createBackup(runtime, { path: source, parent: parent?.id })).id;
+console.log(`built ${BACKUPS} backups of ${FILES} files in ${((Date.now() - started) / 1000).toFixed(0)} s: ${home}`);
+
+const cli = path.join(ROOT, 'cli', 'bin', 'rast-backup.js');
+for (const pattern of [`**/${path.basename(fileAt(12345))}`, `${path.dirname(fileAt(54321))}/*`]) {
+  const times = [];
+  let matches = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = process.hrtime.bigint();
+    const result = spawnSync('node', [cli, 'find', pattern, '--json', '--config', config], { encoding: 'utf8', maxBuffer: 2 ** 30 });
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+    if (result.status !== 0) throw new Error(result.stderr);
+    matches = JSON.parse(result.stdout).matches.length;
+  }
+  times.sort((a, b) => a - b);
+  console.log(
+    `find ${pattern}: ${matches} matches over ${BACKUPS} backups; median ${times[times.length >> 1].toFixed(2)} s of ${ROUNDS} (${times.map((t) => t.toFixed(2)).join(', ')})`,
+  );
+}
