@@ -10,6 +10,8 @@ export interface BlockRecords {
   readonly length: number;
   path(at: number): string;
   record(at: number): IndexRecord;
+  /** False when no record of the block holds `text` (printable ASCII, no `"` or `\\`) anywhere in its line; true may be wrong. */
+  mayContain(text: Buffer): boolean;
 }
 
 /** Records already in memory (a version 1 index, records being written, tests). */
@@ -23,6 +25,9 @@ export class ArrayRecords implements BlockRecords {
   }
   record(at: number): IndexRecord {
     return this.records[at]!;
+  }
+  mayContain(): boolean {
+    return true;
   }
 }
 
@@ -85,6 +90,10 @@ export class EncodedRecords implements BlockRecords {
     }
     this.paths[at] = record.path;
     return (this.records[at] = record);
+  }
+
+  mayContain(text: Buffer): boolean {
+    return this.data.includes(text);
   }
 
   /** The path at the start of the line, without parsing the rest of it; undefined when the line does not start with it. */

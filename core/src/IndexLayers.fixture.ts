@@ -1,11 +1,11 @@
 /** Index runs for tests: runs in small blocks, and random layers of changes over a tree. */
-import { ArrayRecords, type BlockRecords } from './BlockRecords.js';
+import type { BlockRecords } from './BlockRecords.js';
 import type { IndexEntry } from './FileIndex.js';
 import { comparePaths } from './IndexOrder.js';
-import type { IndexRecord, IndexRun } from './IndexRun.js';
+import { decodeBlock, encodeBlock, type IndexRecord, type IndexRun } from './IndexRun.js';
 import { seededRandom } from './testing.js';
 
-/** A run in blocks of a few records, as stored runs are, so that reads cross blocks. */
+/** A run in blocks of a few records, encoded as stored runs are, so that reads cross blocks. */
 export class BlockRun implements IndexRun {
   readonly firsts: string[];
   readonly records: number;
@@ -21,7 +21,7 @@ export class BlockRun implements IndexRun {
   }
   async readBlock(block: number): Promise<BlockRecords> {
     this.readBlocks++;
-    return new ArrayRecords(this.blocks[block]!);
+    return decodeBlock(encodeBlock(this.blocks[block]!));
   }
 }
 

@@ -35,4 +35,25 @@ patterns('matches entries as --include does, dotfiles included, but not what lie
   assert.ok(new PathPattern('lat-?').matches(binary));
 });
 
+patterns('a clue: text every match holds, for patterns of names, `*`, `?` and `**` only', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['**/id_rsa', 'id_rsa'],
+    ['/etc/ssh/*.conf', '.conf'],
+    ['etc/ss?/x', 'etc'],
+    ['d054/e32/*', 'd054'],
+    ['**', undefined],
+    ['a/\\*b/c', undefined],
+    ['**/{a,b}.txt', undefined],
+    ['**/[ab].txt', undefined],
+    ['**/café', undefined],
+    ['**/say"hi"', undefined],
+  ];
+  for (const [pattern, clue] of cases) assert.is(new PathPattern(pattern).clue, clue, pattern);
+  const paths = ['etc/ssh/a.conf', 'etc/ssh/.conf', 'x/id_rsa', 'id_rsa', 'etc/ssh/sub/b.conf', 'etcx/ssh', 'd054/e32/f1', 'a/.conf/b'];
+  for (const pattern of ['**/id_rsa', '/etc/ssh/*.conf', 'etc/ss?/*', '**/*.conf', 'd054/**', '*/id_rsa']) {
+    const compiled = new PathPattern(pattern);
+    for (const path of paths) if (compiled.matches(path)) assert.ok(path.includes(compiled.clue!), `${pattern} matches ${path}`);
+  }
+});
+
 patterns.run();

@@ -12,6 +12,11 @@ export class PathPattern {
   readonly literal?: string;
   /** The directory every match lies in (`.` when the pattern starts with a glob). */
   readonly within: string;
+  /**
+   * Text every matching path holds, as it is written in an index record (printable ASCII without `"` or `\\`):
+   * the longest name or part of a name between `*`, `?` and `/`; undefined for patterns with other glob syntax.
+   */
+  readonly clue?: string;
 
   constructor(readonly pattern: string) {
     const clean = fromDisplayPath(pattern).replace(/^\/+/, '').replace(/\/+$/, '') || '.';
@@ -24,5 +29,13 @@ export class PathPattern {
     if (!scanned.isGlob && !scanned.negated && escaped < 0) this.literal = clean;
     const directory = (this.literal ? plain.slice(0, -1) : plain).filter((name) => name !== '' && name !== '.');
     this.within = directory.length > 0 ? directory.join('/') : '.';
+    this.clue = clueOf(clean);
   }
+}
+
+/** Only `*` and `?` (and `**`) as glob syntax, and text that a record line holds as it is: then each fragment between them is in every match. */
+function clueOf(pattern: string): string | undefined {
+  if (!/^[\x20-\x7e]*$/.test(pattern) || /["\\[\]{}()!+@]/.test(pattern)) return undefined;
+  const fragments = pattern.split(/[*?/]+/).filter((fragment) => fragment !== '' && fragment !== '.' && fragment !== '..');
+  return fragments.sort((a, b) => b.length - a.length)[0];
 }

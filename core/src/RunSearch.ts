@@ -26,11 +26,17 @@ export class RunSearch {
   private readonly matched = new Map<string, IndexEntry[] | null>();
   private kept = 0;
 
+  private readonly clues?: Buffer[];
+
+  /** `clues`: text one of which every path passing `test` holds (PathPattern.clue); a block holding none is skipped unread. */
   constructor(
     private readonly within: string,
     private readonly test: (path: string) => boolean,
+    clues?: readonly string[],
     private readonly perRun = MATCHES_PER_RUN,
-  ) {}
+  ) {
+    this.clues = clues?.map((clue) => Buffer.from(clue));
+  }
 
   /** The run's matching entries below `within`, in index order; null when it has more than `perRun`. */
   private async matchesOf(run: IndexRun): Promise<IndexEntry[] | null> {
@@ -52,7 +58,9 @@ export class RunSearch {
     if (run.firsts.length === 0) return found;
     const first = blockFor(run.firsts, this.within);
     for (let block = first; block < run.firsts.length; block++) {
+      if (block > first && !isWithin(run.firsts[block]!, this.within)) return found;
       const records = await run.readBlock(block);
+      if (this.clues && !this.clues.some((clue) => records.mayContain(clue))) continue;
       for (let at = block === first ? recordFor(records, this.within) : 0; at < records.length; at++) {
         const path = records.path(at);
         if (!isWithin(path, this.within)) return found;

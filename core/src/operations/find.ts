@@ -66,7 +66,11 @@ export async function findPaths(runtime: Runtime, options: FindOptions): Promise
   async function* found(): AsyncGenerator<FoundPath> {
     const blocks = new SharedBlocks();
     const test = (path: string) => patterns.some((pattern) => pattern.matches(path));
-    const searched = regions(patterns).map((region) => ({ ...region, search: region.only ? undefined : new RunSearch(region.path, test) }));
+    const clues = patterns.every((pattern) => pattern.clue !== undefined) ? patterns.map((pattern) => pattern.clue!) : undefined;
+    const searched = regions(patterns).map((region) => ({
+      ...region,
+      search: region.only ? undefined : new RunSearch(region.path, test, clues),
+    }));
     for (const backup of backups) {
       const index = blocks.view(await indexes.open(backup));
       for (const region of searched) {
