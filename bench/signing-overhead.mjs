@@ -55,8 +55,13 @@ const on = [];
 const off = [];
 create(true); // warm the page cache and the binary
 for (let round = 0; round < rounds; round++) {
-  if (round % 2 === 0) (on.push(create(true)), off.push(create(false)));
-  else (off.push(create(false)), on.push(create(true)));
+  if (round % 2 === 0) {
+    on.push(create(true));
+    off.push(create(false));
+  } else {
+    off.push(create(false));
+    on.push(create(true));
+  }
 }
 console.log(`source: ${mebibytes} MiB, ${rounds} paired rounds`);
 for (const measure of ['wall', 'cpu']) {

@@ -70,8 +70,13 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const ours = [];
 const peer = [];
 for (let round = 0; round < rounds; round++) {
-  if (round % 2 === 0) (ours.push(rastSync()), peer.push(awsSync()));
-  else (peer.push(awsSync()), ours.push(rastSync()));
+  if (round % 2 === 0) {
+    ours.push(rastSync());
+    peer.push(awsSync());
+  } else {
+    peer.push(awsSync());
+    ours.push(rastSync());
+  }
 }
 const wall = (runs) => median(runs.map((measured) => measured.wall));
 console.log(`${mebibytes} MiB source, ${rounds} rounds, medians:`);

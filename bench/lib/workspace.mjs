@@ -22,6 +22,7 @@ export function sh(command) {
         .split('\n')
         .slice(-3)
         .join(' | ')}`,
+      { cause: error },
     );
   }
 }

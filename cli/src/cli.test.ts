@@ -78,7 +78,7 @@ flow('create, list, info, verify, restore and delete through the real binary', a
     tree.entries.map((entry: any) => entry.path),
     ['dir/a.txt', 'dir/sub', 'dir/sub/b.txt'],
   );
-  assert.match(cli(['ls', 'latest', 'dir/a.txt', '--config', config]).stdout, /^file\s+0\d{3}.*\s2  dir\/a\.txt\n$/);
+  assert.match(cli(['ls', 'latest', 'dir/a.txt', '--config', config]).stdout, /^file\s+0\d{3}.*\s2 {2}dir\/a\.txt\n$/);
   assertFails(cli(['ls', 'latest', 'dir/nope', '--config', config]), 2, /backup \S+ has no dir\/nope/);
   assertFails(cli(['ls', 'latest', '../etc', '--config', config]), 2, /"\.\." is not allowed/);
 
@@ -163,8 +163,8 @@ flow(
       'rast-backup: warning: extended attributes not backed up of 1 entries whose names are not UTF-8 (dir/lat-\\xe9\\xff): the xattr library takes only UTF-8 paths',
     ]);
     const listed = cli(['ls', 'latest', 'dir', '--config', config]);
-    assert.match(listed.stdout, /  dir\/lat-\\xe9\\xff\n/);
-    assert.match(cli(['ls', 'latest', 'dir/lat-\\xe9\\xff', '--config', config]).stdout, /file .* 1  dir\/lat-\\xe9\\xff\n/);
+    assert.match(listed.stdout, / {2}dir\/lat-\\xe9\\xff\n/);
+    assert.match(cli(['ls', 'latest', 'dir/lat-\\xe9\\xff', '--config', config]).stdout, /file .* 1 {2}dir\/lat-\\xe9\\xff\n/);
     const restored = path.join(home, 'restored');
     assert.is(cli(['restore', 'latest', restored, '--include', 'dir/lat-\\xe9\\xff', '--config', config]).status, 0);
     assert.equal(await readdir(path.join(restored, 'dir'), { encoding: 'buffer' }), [name]);
@@ -176,7 +176,7 @@ flow('a name with a newline is listed on one line as \\x0a, selected by that for
   await writeFile(path.join(source, 'dir', 'two\nlines'), 'y');
   assert.is(cli(['create', source, '--config', config]).status, 0);
   const listed = cli(['ls', 'latest', 'dir', '--config', config]).stdout;
-  assert.match(listed, /  dir\/two\\x0alines\n/);
+  assert.match(listed, / {2}dir\/two\\x0alines\n/);
   assert.ok(
     listed.split('\n').every((line) => !line.endsWith('dir/two')),
     'no entry is split over two lines',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { makeDirectories } from './Directories.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
-import { decodeBlock, decodeRunHeader, indexVersion, type IndexRecord, type IndexRun, type IndexRunHeader } from './IndexRun.js';
+import { decodeBlock, decodeRunHeader, indexVersion, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import type { Manifest } from './Manifest.js';
 
 /** A run kept in the state directory: its header, and its blocks' plaintext one after another. */

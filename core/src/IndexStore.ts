@@ -3,15 +3,7 @@ import type { BlockRecords } from './BlockRecords.js';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
-import {
-  decodeBlock,
-  decodeRunHeader,
-  indexVersion,
-  type IndexBlock,
-  type IndexRecord,
-  type IndexRun,
-  type IndexRunHeader,
-} from './IndexRun.js';
+import { decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { Manifest } from './Manifest.js';
 import type { PartReader } from './PartReader.js';

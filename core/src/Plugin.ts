@@ -42,7 +42,7 @@ export interface Plugin<S extends OptionsShape = OptionsShape> {
 }
 
 /** A reference to a plugin or preset: a loaded object, or a name or path that the loader resolves. */
-export type PluginReference = Plugin<any> | Preset | string;
+export type PluginReference = Plugin | Preset | string;
 
 /** A preset entry: a plugin or preset, optionally with default options (the config overrides them). */
 export type PresetItem = PluginReference | [PluginReference, Record<string, unknown>];
@@ -66,7 +66,7 @@ export function isPreset(value: unknown): value is Preset {
   return typeof value === 'object' && value !== null && (value as Preset).kind === 'preset';
 }
 
-export function isPlugin(value: unknown): value is Plugin<any> {
+export function isPlugin(value: unknown): value is Plugin {
   return (
     typeof value === 'object' &&
     value !== null &&

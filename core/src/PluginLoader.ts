@@ -6,7 +6,7 @@ import { isPlugin, isPreset, type Plugin, type PluginReference, type PresetItem 
 
 /** A plugin after presets are flattened: where it came from and the default options presets gave it. */
 export interface ResolvedPlugin {
-  plugin: Plugin<any>;
+  plugin: Plugin;
   /** Module file it was loaded from, or `built in` for objects handed over directly. */
   from: string;
   /** Preset chain that brought it in (empty when named directly in the config). */

@@ -61,7 +61,7 @@ testNeeding(
     await writeFile(path.join(source, 'shrinks'), randomBytes(200_000));
     await writeFile(path.join(source, 'origin'), randomBytes(500_000));
     sh('cp', ['--reflink=always', path.join(source, 'big.bin'), path.join(source, 'docs', 'big-clone')]);
-    const first = cli(['create', source, '--json', '--config', config]);
+    cli(['create', source, '--json', '--config', config]);
 
     // In place edits, a rename of the directory, a shrink then a write beyond the new end, a mode change.
     const edited = await open(path.join(source, 'edited.bin'), 'r+');

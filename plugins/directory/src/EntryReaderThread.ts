@@ -71,7 +71,7 @@ function xattrsOf(text: string): Record<string, string> | undefined {
   if (names.length === 0) return undefined;
   const xattrs: Record<string, string> = {};
   for (const name of names.sort()) {
-    let value: Buffer | null = null;
+    let value: Buffer | null;
     try {
       value = getAttributeSync(text, name);
     } catch {

@@ -70,7 +70,6 @@ export async function* fileData(header: tar.Header, body: AsyncIterable<Buffer>)
   let segments: Segment[] | undefined;
   let segment = 0;
   let within = 0;
-  let data = 0;
   for await (const chunk of body) {
     let rest = chunk;
     if (!segments) {
@@ -81,7 +80,7 @@ export async function* fileData(header: tar.Header, body: AsyncIterable<Buffer>)
         continue;
       }
       segments = parsed.segments;
-      data = segments.reduce((sum, each) => sum + each.length, 0);
+      const data = segments.reduce((sum, each) => sum + each.length, 0);
       if (parsed.blockLength + data !== header.size)
         throw new BadSparseMap(`its sparse map lists ${data} bytes of data, its entry holds ${(header.size ?? 0) - parsed.blockLength}`);
       rest = pending.subarray(parsed.blockLength);

@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
+import { setAttribute } from '@napi-rs/xattr';
 import {
   createBackup,
   createRuntime,
   ErrorCode,
-  indexPath,
   restoreBackup,
   verifyBackup,
   type Manifest,
@@ -21,7 +19,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import directory from './index.js';
 import { fingerprint } from './TreeFingerprint.fixture.js';
-import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
+import { withTextPath } from '@rast-backup/restore-kit';
 
 /** A runtime from a real config file: local sink, zstd, this plugin; 1 MiB parts so big files span parts. */
 async function runtime(repository: string): Promise<Runtime> {

@@ -21,6 +21,7 @@ function loaded(): Binding {
   } catch (error) {
     throw new Error(
       `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`,
+      { cause: error },
     );
   }
   return binding;

@@ -208,7 +208,7 @@ testNeeding(
     const home = await temporaryDirectory('rast-stress-');
     const bucket = await newBucket(swift!);
     const [one, two, big] = await sources(home, [4, 4, 12]);
-    const storage = (name: string): Storage => ({ kind: 's3', swift: swift!, bucket, prefix: 'shared' });
+    const storage = (_name: string): Storage => ({ kind: 's3', swift: swift!, bucket, prefix: 'shared' });
     const alpha = await Host.make(home, await stressConfig(home, storage('alpha'), RETENTION, 'alpha.toml'), 'host-alpha');
     const beta = await Host.make(home, await stressConfig(home, storage('beta'), RETENTION, 'beta.toml'), 'host-beta');
     for (let round = 0; round < 2; round++) {
