@@ -7,6 +7,9 @@ import { RunSearch } from '../RunSearch.js';
 import { SharedBlocks } from '../SharedBlocks.js';
 import type { Runtime } from '../Runtime.js';
 
+/** Backups whose index headers are read ahead of the one searched. */
+const OPEN_AHEAD = 16;
+
 export interface FindOptions {
   /** Globs over paths inside backups, as `restore --include` takes them. */
   patterns: string[];
@@ -71,8 +74,16 @@ export async function findPaths(runtime: Runtime, options: FindOptions): Promise
       ...region,
       search: region.only ? undefined : new RunSearch(region.path, test, clues),
     }));
+    // Index headers are opened ahead, so that their reads overlap (a sink's latency, not its speed, bounds them).
+    const opening: Array<Promise<IndexView>> = [];
+    let next = 0;
     for (const backup of backups) {
-      const index = blocks.view(await indexes.open(backup));
+      while (next < backups.length && opening.length < OPEN_AHEAD) {
+        const open = indexes.open(backups[next++]!);
+        open.catch(() => {});
+        opening.push(open);
+      }
+      const index = blocks.view(await opening.shift()!);
       for (const region of searched) {
         for await (const entry of entriesIn(index, region)) {
           let matched = false;
