@@ -50,7 +50,7 @@ interface BackupObjects {
  * Copies committed backups object by object into sinks that lack them, checked against their records as they
  * go (ObjectCopy), the signature and then the manifest last: a sink holds a backup only once all of it is
  * there. Objects already there with their recorded size are not copied again, so an interrupted copy resumes.
- * Objects are copied `concurrency` at a time, each read whole (memory: that many objects, each at most a part).
+ * Objects are copied `concurrency` at a time, streamed where the sinks can (memory: that many chunks; else that many objects, each at most a part).
  */
 /** A copy of backup `backup` into `sink` that was not made, and why. */
 export const failedCopy = (backup: string, sink: Sink, problem: string): BackupCopy => ({
