@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -71,6 +71,33 @@ copy('copy of an incremental takes its chain, keeps ids, parents and signatures,
   // Again: nothing to copy.
   const again = fixture.json(['copy', 'latest', '--to-config', other]);
   assert.equal([again.copied, again.inStep], [0, 2]);
+});
+
+copy('a re-sign cut short in the source (its .json.sig.next verifies, its .json.sig does not) is copied finished', async () => {
+  const { fixture, other, offsite, full, incremental } = await repositories();
+  const signature = (id: string) => path.join(fixture.repository, 'backups', `${id}.json.sig`);
+  // The state a re-sign leaves when cut short between the manifest's write and the signature's: .sig does not verify.
+  await rename(signature(incremental.id), `${signature(incremental.id)}.next`);
+  await copyFile(signature(full.id), signature(incremental.id));
+  const here = fixture.json<any[]>(['list'], { env: { ...process.env, RAST_BACKUP_STATE_DIR: path.join(fixture.home, 'fresh-state') } });
+  assert.equal(
+    here.map((entry) => entry.signature),
+    ['signed', 'signed'],
+  );
+  const report = fixture.json(['copy', incremental.id, '--to-config', other]);
+  assert.is(report.copied, 2);
+  const files = await readdir(path.join(offsite, 'backups'));
+  assert.equal(
+    files.filter((file) => file.endsWith('.next')),
+    [],
+  );
+  assert.equal(
+    await readFile(path.join(offsite, 'backups', `${incremental.id}.json.sig`)),
+    await readFile(`${signature(incremental.id)}.next`),
+    'the signature that verifies, as .json.sig',
+  );
+  const verified = fixture.cli(['verify', '--all'], {}, other);
+  assert.is(verified.status, 0, verified.stderr);
 });
 
 copy('a backup the other config would refuse (a signer it does not trust) is not copied, and named', async () => {

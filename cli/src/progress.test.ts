@@ -30,6 +30,13 @@ function bytesOf(shown: string): number {
 const plainLines = (stderr: string, operation: string) =>
   stderr.split('\n').filter((line) => line.startsWith(`rast-backup: progress: ${operation} `));
 
+/** The config of a second, empty local repository beside the fixture's (for copy). */
+async function offsiteConfig(fixture: CliFixture): Promise<string> {
+  const other = path.join(fixture.home, 'offsite.toml');
+  await writeFile(other, `[storage]\nlocal.path = ${JSON.stringify(path.join(fixture.home, 'offsite'))}\n`);
+  return other;
+}
+
 function terminalEnv(fixture: CliFixture): Record<string, string> {
   return { RAST_BACKUP_CONFIG: '', RAST_BACKUP_STATE_DIR: path.join(fixture.home, 'state') };
 }
@@ -90,6 +97,35 @@ testNeeding(
   },
 );
 
+testNeeding(
+  terminal,
+  tmuxAvailable,
+  'tmux',
+  'copy and repair draw a bar with the stored bytes done of the total, %, rate and ETA, and clear it at the end',
+  async () => {
+    const fixture = await CliFixture.create();
+    const source = await sixMebibytes(fixture);
+    assert.is(fixture.cli(['create', source]).status, 0);
+    const other = await offsiteConfig(fixture);
+    const env = terminalEnv(fixture);
+    const run = (args: string[]) => runInTerminal([BINARY, ...args, '--config', fixture.config], { env });
+
+    const copy = await run(['copy', 'latest', '--to-config', other]);
+    assert.is(copy.exit, 0, copy.screen);
+    const copied = copy.written.replace(ESCAPES, '');
+    assert.match(copied, new RegExp(String.raw`copy latest  [█░]{20} 100% \| (${SIZE}) of \1 \| ${SIZE}/s \| ETA \S+`), copied);
+    assert.match(copy.screen, /copied \S+ into local/);
+    assert.not.match(copy.screen, /ETA|█/);
+
+    const repair = await run(['repair', 'latest']);
+    assert.is(repair.exit, 0, repair.screen);
+    const repaired = repair.written.replace(ESCAPES, '');
+    assert.match(repaired, new RegExp(String.raw`repair \S+  [█░]{20} 100% \| (${SIZE}) of \1 \| ${SIZE}/s \| ETA \S+`), repaired);
+    assert.match(repair.screen, /nothing to repair/);
+    assert.not.match(repair.screen, /ETA|█/);
+  },
+);
+
 terminal.run();
 
 // ---
@@ -132,6 +168,33 @@ plain('plain prints lines without terminal codes (for journals); auto prints not
   const bad = fixture.cli(['verify', 'latest', '--progress=sometimes']);
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /usage error.*--progress/);
+});
+
+plain('copy and repair count the stored bytes of what they copy or check, from the manifests', async () => {
+  const fixture = await CliFixture.create();
+  const source = await sixMebibytes(fixture);
+  const env = { ...process.env, RAST_BACKUP_CONFIG: '', RAST_BACKUP_STATE_DIR: path.join(fixture.home, 'state') };
+  const made = fixture.json(['create', source]);
+  const other = await offsiteConfig(fixture);
+
+  const copy = fixture.cli(['copy', made.id, '--to-config', other, '--progress=plain', '--json'], { env });
+  assert.is(copy.status, 0, copy.stderr);
+  assert.is(JSON.parse(copy.stdout).copied, 1);
+  const copied = new RegExp(String.raw`: (${SIZE}) of \1 \(100%\), ${SIZE}/s, ETA 0s$`).exec(plainLines(copy.stderr, 'copy').at(-1) ?? '');
+  assert.ok(copied, copy.stderr);
+  // Rounded as shown (one decimal of MiB).
+  assert.ok(Math.abs(bytesOf(copied![1]!) - made.storedSize) <= 0.05 * 1024 * 1024, `${copied![1]} copied, ${made.storedSize} stored`);
+
+  const repair = fixture.cli(['repair', made.id, '--progress=plain'], { env });
+  assert.is(repair.status, 0, repair.stderr);
+  const checked = new RegExp(String.raw`: (${SIZE}) of \1 \(100%\)`).exec(plainLines(repair.stderr, 'repair').at(-1) ?? '');
+  assert.ok(checked, repair.stderr);
+  assert.ok(Math.abs(bytesOf(checked![1]!) - made.storedSize) <= 0.05 * 1024 * 1024, `${checked![1]} checked, ${made.storedSize} stored`);
+
+  // Without a terminal and without --progress: nothing on stderr.
+  const quiet = fixture.cli(['repair', made.id], { env });
+  assert.is(quiet.status, 0, quiet.stderr);
+  assert.is(quiet.stderr, '');
 });
 
 plain('an incremental estimates its total from the source’s last incremental; the first has none', async () => {

@@ -178,7 +178,11 @@ testNeeding(
       assert.is(planned.inStep, 1);
       assert.ok(!(await repo.keys()).includes(`backups/${id}.json`), 'a dry run copies nothing');
 
-      const done = await repo.json(['sync']);
+      const syncing = await repo.run(['sync', '--json', '--progress=plain']);
+      assert.is(syncing.status, 0, syncing.stderr);
+      const done = JSON.parse(syncing.stdout);
+      // The progress counts the stored bytes of what it copies, of a total from the manifests.
+      assert.match(syncing.stderr, /rast-backup: progress: sync every backup: ([\d.]+ \w+) of \1 \(100%\)/);
       assert.equal(
         done.copies.map((copy: any) => [copy.backup, copy.sink, copy.status, copy.from]),
         [[id, 's3', 'copied', ['local']]],

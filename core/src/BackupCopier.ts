@@ -3,9 +3,10 @@ import pLimit from 'p-limit';
 import type { CatalogEntry } from './Catalog.js';
 import { ErrorCode, RastError } from './errors.js';
 import { stopIfInterrupted } from './Interruption.js';
-import { checkSignature } from './ManifestAuthentication.js';
+import { readSignature } from './ManifestAuthentication.js';
 import { parseManifest, type Manifest } from './Manifest.js';
 import { copyObject, type ObjectRecord } from './ObjectCopy.js';
+import type { ProgressCounter } from './Progress.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
 import type { ManifestVerifier, Sink } from './types.js';
@@ -30,6 +31,14 @@ export interface BackupCopy {
   problem?: string;
 }
 
+/** A manifest's stored bytes and its signature (and, unchecked, a `.sig.next` beside it), from the sink they were read from. */
+interface Committed {
+  data: Buffer;
+  signature?: Buffer;
+  next?: Buffer;
+  from: Sink;
+}
+
 /** A backup's stored objects (parts, index header, index blocks), with the records they are checked against. */
 interface BackupObjects {
   records: Array<ObjectRecord & { label: string }>;
@@ -41,7 +50,7 @@ interface BackupObjects {
  * Copies committed backups object by object into sinks that lack them, checked against their records as they
  * go (ObjectCopy), the signature and then the manifest last: a sink holds a backup only once all of it is
  * there. Objects already there with their recorded size are not copied again, so an interrupted copy resumes.
- * Objects are copied `concurrency` at a time, each read whole (memory: that many objects, each at most a part).
+ * Objects are copied `concurrency` at a time, streamed where the sinks can (memory: that many chunks; else that many objects, each at most a part).
  */
 /** A copy of backup `backup` into `sink` that was not made, and why. */
 export const failedCopy = (backup: string, sink: Sink, problem: string): BackupCopy => ({
@@ -63,7 +72,12 @@ export class BackupCopier {
     private readonly source: Runtime,
     /** Checks the signature of the manifest copied (the source's `verifier` hook); none when signing is off there. */
     private readonly verifier: ManifestVerifier | undefined,
-    private readonly options: { dryRun?: boolean; signal?: AbortSignal } = {},
+    private readonly options: {
+      dryRun?: boolean;
+      signal?: AbortSignal;
+      /** Counts the stored bytes of each copy as its objects are copied or found already there; its total holds each copy's storedSize. */
+      progress?: ProgressCounter;
+    } = {},
   ) {
     this.limit = pLimit(source.settings.concurrency);
   }
@@ -76,29 +90,34 @@ export class BackupCopier {
     const { authentication } = entry;
     if (authentication.status === 'refused') return targets.map((sink) => failed(sink, `not copied: ${authentication.problem}`));
     let objects: BackupObjects;
-    let committed: { data: Buffer; signature?: Buffer; from: Sink };
+    let committed: Committed;
     try {
       objects = await this.objectsOf(manifest, sources);
       committed = await this.manifestOf(entry, sources);
     } catch (error) {
+      this.options.progress?.adjustTotal(-manifest.storedSize * targets.length);
       return targets.map((sink) => failed(sink, (error as Error).message));
     }
     return Promise.all(
-      targets.map((target) =>
-        this.copyInto(manifest, objects, committed, sources, target).catch((error: unknown) => {
+      targets.map((target) => {
+        const counted = { expected: manifest.storedSize, done: 0 };
+        return this.copyInto(manifest, objects, committed, sources, target, counted).catch((error: unknown) => {
+          this.options.progress?.adjustTotal(counted.done - counted.expected);
           if (error instanceof RastError && error.code === ErrorCode.INTERRUPTED) throw error;
           return failed(target, (error as Error).message);
-        }),
-      ),
+        });
+      }),
     );
   }
 
   private async copyInto(
     manifest: Manifest,
     objects: BackupObjects,
-    committed: { data: Buffer; signature?: Buffer; from: Sink },
+    committed: Committed,
     sources: Sink[],
     target: Sink,
+    /** The bytes this copy counts in the progress total, and those counted done. */
+    counted: { expected: number; done: number },
   ): Promise<BackupCopy> {
     const id = manifest.id;
     const stored = await objectsIn(target, RepositoryKeys.dataPrefix(id));
@@ -109,23 +128,34 @@ export class BackupCopier {
         { backup: id, sink: target.name },
       );
     const missing = objects.records.filter((record) => stored.get(record.key) !== record.storedSize);
-    const metadata = committed.data.length + (committed.signature?.length ?? 0);
+    const metadata = committed.data.length + (committed.signature?.length ?? 0) + (committed.next?.length ?? 0);
     const result: BackupCopy = {
       backup: id,
       sink: target.name,
       status: this.options.dryRun ? 'would-copy' : 'copied',
-      objects: missing.length + (committed.signature ? 2 : 1),
+      objects: missing.length + 1 + (committed.signature ? 1 : 0) + (committed.next ? 1 : 0),
       bytes: missing.reduce((sum, record) => sum + record.storedSize, metadata),
       present: objects.records.length - missing.length,
       from: [],
       ...(objects.unchecked > 0 ? { unchecked: objects.unchecked } : {}),
     };
     if (this.options.dryRun) return result;
+    const { progress } = this.options;
+    const count = (bytes: number) => {
+      counted.done += bytes;
+      progress?.add(bytes);
+    };
+    // The records hold what the copy takes (the manifest's storedSize, but for index blocks this host cannot decode).
+    const size = objects.records.reduce((sum, record) => sum + record.storedSize, 0);
+    progress?.adjustTotal(size - counted.expected);
+    counted.expected = size;
+    count(size - missing.reduce((sum, record) => sum + record.storedSize, 0));
     const from = new Set<string>([committed.from.name]);
     const copying = missing.map((record) =>
       this.limit(async () => {
         stopIfInterrupted(this.options.signal);
         const copied = await copyObject(record, sources, target, { label: `backup ${id}, ${record.label}` });
+        count(record.storedSize);
         for (const { sink, problem } of copied.passed)
           this.source.log.warn(`backup ${id}, ${record.label}: not copied from sink ${sink} (${problem}); copied from ${copied.from}`);
         from.add(copied.from);
@@ -150,6 +180,7 @@ export class BackupCopier {
         backup: id,
       });
     stopIfInterrupted(this.options.signal);
+    if (committed.next) await target.put(RepositoryKeys.nextSignature(id), committed.next, { durable: true });
     if (committed.signature) await target.put(RepositoryKeys.signature(id), committed.signature, { durable: true });
     await target.put(RepositoryKeys.manifest(id), committed.data, { durable: true });
     result.from = [...from];
@@ -198,7 +229,7 @@ export class BackupCopier {
   }
 
   /** The manifest's stored bytes (what its signature covers) and its signature, from a source whose copy is the catalog's. */
-  private async manifestOf(entry: CatalogEntry, sources: Sink[]): Promise<{ data: Buffer; signature?: Buffer; from: Sink }> {
+  private async manifestOf(entry: CatalogEntry, sources: Sink[]): Promise<Committed> {
     const { manifest } = entry;
     const problems: string[] = [];
     for (const source of sources) {
@@ -210,16 +241,24 @@ export class BackupCopier {
           continue;
         }
         if (this.verifier && entry.authentication.status === 'signed') {
-          const check = await checkSignature(this.verifier, source, manifest, data);
-          if (!('signer' in check)) {
-            problems.push(`${source.name}: ${'problem' in check ? check.problem : 'its signature is missing'}`);
+          // The signature that verifies (`.sig.next` where a re-sign was cut short): the target gets the finished state.
+          const stored = await readSignature(this.verifier, source, manifest, data);
+          if (!stored.signature) {
+            problems.push(`${source.name}: ${'problem' in stored.check ? stored.check.problem : 'its signature is missing'}`);
             continue;
           }
+          return { data, signature: stored.signature, from: source };
         }
         const signature = await source.get(RepositoryKeys.signature(manifest.id)).catch((error: unknown) => {
           if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
           throw error;
         });
+        // Unchecked here (signing is off in this config): a re-sign cut short is copied as it is, for a host that checks.
+        const next = await source.get(RepositoryKeys.nextSignature(manifest.id)).catch((error: unknown) => {
+          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
+          throw error;
+        });
+        if (next) return { data, signature, next, from: source };
         return { data, signature, from: source };
       } catch (error) {
         problems.push(`${source.name}: ${(error as Error).message}`);

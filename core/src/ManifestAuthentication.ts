@@ -25,18 +25,48 @@ export type Authentication =
 
 /** Reads `id`'s detached signature from `sink` and checks it over the manifest's stored bytes. */
 export async function checkSignature(verifier: ManifestVerifier, sink: Sink, manifest: Manifest, data: Buffer): Promise<SignatureCheck> {
-  let signature: Buffer;
+  return (await readSignature(verifier, sink, manifest, data)).check;
+}
+
+/** A manifest's signature as one sink holds it: its check, and the bytes that verify (when one does). */
+export interface StoredSignature {
+  check: SignatureCheck;
+  /** The signature that verifies: `.sig`, or `.sig.next` when a replacement of the manifest was cut short. */
+  signature?: Buffer;
+  /** Whether the sink holds a `.sig.next` (a replacement cut short, or one under way). */
+  pending: boolean;
+}
+
+/**
+ * Reads `id`'s detached signature from `sink` and checks it over the manifest's stored bytes: `.sig`, else
+ * `.sig.next` (read only when `.sig` is absent or does not verify). A signature that verifies over these bytes
+ * by the key the manifest names is as good under either name: trust is judged on its key (authenticate).
+ */
+export async function readSignature(verifier: ManifestVerifier, sink: Sink, manifest: Manifest, data: Buffer): Promise<StoredSignature> {
+  const current = await readOptional(sink, RepositoryKeys.signature(manifest.id));
+  const check = async (signature: Buffer): Promise<SignatureCheck> => {
+    if (!manifest.signer) return { problem: 'its manifest names no signer (signer.publicKey) to check the signature with' };
+    try {
+      return { signer: await verifier.check(data, signature, manifest) };
+    } catch (error) {
+      return { problem: `its signature does not verify: ${(error as Error).message}` };
+    }
+  };
+  const first = current && (await check(current));
+  if (first && 'signer' in first) return { check: first, signature: current, pending: false };
+  const next = await readOptional(sink, RepositoryKeys.nextSignature(manifest.id));
+  if (!next) return { check: first ?? { unsigned: true }, pending: false };
+  const second = await check(next);
+  if ('signer' in second) return { check: second, signature: next, pending: true };
+  return { check: first ?? second, pending: true };
+}
+
+async function readOptional(sink: Sink, key: string): Promise<Buffer | undefined> {
   try {
-    signature = await sink.get(RepositoryKeys.signature(manifest.id));
+    return await sink.get(key);
   } catch (error) {
-    if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return { unsigned: true };
+    if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
     throw error;
-  }
-  if (!manifest.signer) return { problem: 'its manifest names no signer (signer.publicKey) to check the signature with' };
-  try {
-    return { signer: await verifier.check(data, signature, manifest) };
-  } catch (error) {
-    return { problem: `its signature does not verify: ${(error as Error).message}` };
   }
 }
 

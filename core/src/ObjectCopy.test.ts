@@ -76,4 +76,41 @@ copy("the target's failure to store names the target", async () => {
   assert.match((error as RastError).message, /sink target \(memory:\/\/\) could not store data\/.*: refusing/);
 });
 
+/** A memory sink that also reads and writes in chunks (of 5 bytes), as the local and S3 sinks do. */
+class StreamingSink extends MemorySink {
+  async *read(key: string): AsyncIterable<Buffer> {
+    const data = await this.get(key);
+    for (let offset = 0; offset < data.length; offset += 5) yield data.subarray(offset, offset + 5);
+  }
+
+  async write(key: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+    this.calls.push(`write ${key}`);
+    const gathered: Buffer[] = [];
+    for await (const chunk of chunks) gathered.push(chunk);
+    await this.put(key, Buffer.concat(gathered));
+  }
+}
+
+copy('streamed: passes over a copy found damaged at its end, writes nothing of it, and copies the good one', async () => {
+  const bad = Buffer.from(good);
+  bad[good.length - 1] ^= 0xff;
+  const [damaged, healthy, target] = [new StreamingSink('damaged'), new StreamingSink('healthy'), new StreamingSink('target')];
+  damaged.objects.set(KEY, bad);
+  healthy.objects.set(KEY, Buffer.from(good));
+  const copied = await copyObject(record, [damaged, healthy], target);
+  assert.equal(target.objects.get(KEY), good);
+  assert.equal(target.calls, [`write ${KEY}`, `write ${KEY}`, `put ${KEY}`], 'the first write never stored anything');
+  assert.is(copied.from, 'healthy');
+  assert.match(copied.passed[0]!.problem, /damaged: SHA-256/);
+
+  const only = new StreamingSink('only');
+  only.objects.set(KEY, Buffer.concat([good, Buffer.from('more')]));
+  const empty = new StreamingSink('empty');
+  const error = await copyObject(record, [only], empty).catch((caught: unknown) => caught);
+  assert.instance(error, RastError);
+  assert.is((error as RastError).code, ErrorCode.PART_DAMAGED);
+  assert.match((error as Error).message, /damaged: size above/);
+  assert.is(empty.objects.size, 0);
+});
+
 copy.run();

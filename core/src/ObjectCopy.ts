@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ErrorCode, RastError } from './errors.js';
 import { checkStored } from './PartChecksum.js';
 import type { Sink } from './types.js';
@@ -23,9 +24,11 @@ export interface CopiedObject {
 
 /**
  * Copies one stored object to `target` from the first of `sources` whose copy has the recorded size and SHA-256
- * (tried in order; a bad copy is passed over, never written). The object is read whole and checked before
- * anything is written (memory: one object, at most a part), and the target's put is atomic (Sink.put): the
- * target ends with the good copy, or as it was. Used by sync and copy for a sink that lacks an object, and by
+ * (tried in order; a bad copy is passed over, never written). Where the source can read in chunks and the target
+ * write them (Sink.read, Sink.write), the object streams through, hashed as it goes, and the target's write is
+ * abandoned when the end shows a bad copy (memory: a few chunks, whatever the part size); otherwise it is read
+ * whole and checked before anything is written (memory: one object, at most a part), and the target's put is
+ * atomic (Sink.put). Either way the target ends with the good copy, or as it was. Used by sync and copy for a sink that lacks an object, and by
  * repair for one whose copy is bad.
  *
  * Throws PART_MISSING when no source holds the object, PART_DAMAGED when none holds a good copy (each naming
@@ -41,6 +44,17 @@ export async function copyObject(
   const passed: CopiedObject['passed'] = [];
   let missing = 0;
   for (const source of sources) {
+    if (source.read && target.write) {
+      try {
+        await copyStreamed(object, source, target, options.durable === true);
+        return { key: object.key, from: source.name, bytes: object.storedSize, passed };
+      } catch (error) {
+        if (!(error instanceof SourceProblem)) throw targetFailure(target, what, object.key, error);
+        if (error.missing) missing++;
+        passed.push({ sink: source.name, problem: error.message });
+        continue;
+      }
+    }
     let data: Buffer;
     try {
       data = await source.get(object.key);
@@ -61,13 +75,7 @@ export async function copyObject(
     try {
       await target.put(object.key, data, { durable: options.durable });
     } catch (error) {
-      if (error instanceof RastError) throw error;
-      throw new RastError(
-        ErrorCode.SINK_FAILED,
-        `sink ${target.name} (${target.location}) could not store ${what}: ${(error as Error).message}`,
-        { sink: target.name, key: object.key },
-        { cause: error },
-      );
+      throw targetFailure(target, what, object.key, error);
     }
     return { key: object.key, from: source.name, bytes: data.length, passed };
   }
@@ -77,4 +85,51 @@ export async function copyObject(
     `${what}: no good copy to copy to sink ${target.name}${problems ? ` (${problems})` : ' (no sink to copy it from)'}`,
     { key: object.key, sink: target.name },
   );
+}
+
+function targetFailure(target: Sink, what: string, key: string, error: unknown): RastError {
+  if (error instanceof RastError) return error;
+  return new RastError(
+    ErrorCode.SINK_FAILED,
+    `sink ${target.name} (${target.location}) could not store ${what}: ${(error as Error).message}`,
+    { sink: target.name, key },
+    { cause: error },
+  );
+}
+
+/** What was wrong with a source's copy, found as it streamed: that source is passed over, the target is as it was. */
+class SourceProblem extends Error {
+  constructor(
+    message: string,
+    readonly missing = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Streams `object` from `source` into `target`, checking its size and SHA-256 as it flows; a bad copy throws SourceProblem at its end. */
+async function copyStreamed(object: ObjectRecord, source: Sink, target: Sink, durable: boolean): Promise<void> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  async function* checked(): AsyncIterable<Buffer> {
+    try {
+      for await (const chunk of source.read!(object.key)) {
+        bytes += chunk.length;
+        if (bytes > object.storedSize) break;
+        hash.update(chunk);
+        yield chunk;
+      }
+    } catch (error) {
+      if (error instanceof SourceProblem) throw error;
+      throw new SourceProblem((error as Error).message, error instanceof RastError && error.code === ErrorCode.PART_MISSING);
+    }
+    if (bytes !== object.storedSize)
+      throw new SourceProblem(
+        `damaged: size ${bytes > object.storedSize ? `above ${object.storedSize}` : bytes}, expected ${object.storedSize}`,
+      );
+    const digest = hash.digest('hex');
+    if (object.sha256 && digest !== object.sha256)
+      throw new SourceProblem(`damaged: SHA-256 ${digest.slice(0, 12)}…, expected ${object.sha256.slice(0, 12)}…`);
+  }
+  await target.write!(object.key, checked(), object.storedSize, { durable });
 }

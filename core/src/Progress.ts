@@ -6,7 +6,7 @@ export interface ProgressEvent {
   operation: Operation;
   /** What it works on, for a display: a source path, a backup id, `every backup`. */
   subject: string;
-  /** Bytes done so far: stored (create), fetched (restore), read and checked (verify), freed (prune). */
+  /** Bytes done so far: stored (create), fetched (restore), read and checked (verify, repair), freed (prune), copied or found already there (sync, copy). */
   done: number;
   /** The bytes done at the end; null while unknown. */
   total: number | null;
@@ -33,6 +33,13 @@ export class ProgressCounter {
   setTotal(total: number | null, estimated = false): void {
     this.total = total;
     this.estimated = estimated;
+    this.report();
+  }
+
+  /** Grows the total by `bytes` (work found on the way), or shrinks it (negative: work that will not be done, a copy that failed). */
+  adjustTotal(bytes: number): void {
+    if (this.total === null || bytes === 0) return;
+    this.total += bytes;
     this.report();
   }
 

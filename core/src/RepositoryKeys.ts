@@ -9,6 +9,11 @@ export const RepositoryKeys = Object.freeze({
   manifest: (id: string) => `${MANIFEST_ROOT}${id}.json`,
   /** The manifest's detached OpenPGP signature, written before it (a leftover of `id` while no manifest is there). */
   signature: (id: string) => `${MANIFEST_ROOT}${id}.json.sig`,
+  /**
+   * The signature of a manifest being replaced (repair's re-sign), written before the new manifest and removed
+   * once `signature` holds it too: whichever of the two verifies is the manifest's (see ManifestReplacement).
+   */
+  nextSignature: (id: string) => `${MANIFEST_ROOT}${id}.json.sig.next`,
   /** Temporaries of `id`'s manifest start with this. */
   manifestTemporaryPrefix: (id: string) => `${MANIFEST_ROOT}${id}.json.`,
   dataRoot: DATA_ROOT,

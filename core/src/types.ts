@@ -22,6 +22,17 @@ export interface Sink {
   put(key: string, data: Buffer, options?: PutOptions): Promise<void>;
   /** Reads a whole object into a buffer the caller owns (the sink keeps no reference); throws RastError PART_MISSING when absent. */
   get(key: string): Promise<Buffer>;
+  /**
+   * Optional: reads an object as a sequence of chunks, so that a copy holds a bounded piece of it at a time
+   * (sync, copy, repair: see copyObject). Throws RastError PART_MISSING (on the first chunk) when absent.
+   */
+  read?(key: string): AsyncIterable<Buffer>;
+  /**
+   * Optional: stores the object `chunks` give (`size` bytes in all) under `key`, atomically: it appears only
+   * once every chunk is written and the iteration ended without throwing; an error thrown by `chunks` (a copy
+   * found damaged at its end) leaves the sink as it was, and is rethrown as it is.
+   */
+  write?(key: string, chunks: AsyncIterable<Buffer>, size: number, options?: PutOptions): Promise<void>;
   /** Lists objects whose key starts with `prefix`. */
   list(prefix: string): AsyncIterable<SinkObject>;
   /** Removes an object; absent objects are not an error. */

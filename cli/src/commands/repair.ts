@@ -1,6 +1,6 @@
 import { Option, UsageError } from 'clipanion';
 import { displayPath, isRastError, repairBackups, type RepairReport } from '@rast-backup/core';
-import { BaseCommand } from '@rast-backup/core/command';
+import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
 import { writeJson } from '../Output.js';
 
 export class RepairCommand extends BaseCommand {
@@ -8,7 +8,7 @@ export class RepairCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     category: 'Backups',
     description: 'Mend damaged backups from what survives',
-    details: `Repairs one backup and the backups below it in its chain, or every backup with --all, from what survives in the sinks: a manifest damaged (or missing beside its data) in one sink is copied back from a sink that holds the good one, with its signature; a part or file index object that is missing, of the wrong size or with the wrong SHA-256 in one sink is stored again from a good copy in another sink (checked before it is written); a file index lost in every sink is rebuilt from the backup's stream (btrfs-send backups, and tar full backups, whose rebuilt index lacks ctime, inode numbers and extended attributes). A rebuilt index that encodes to the recorded bytes is stored under its own keys and the manifest is unchanged; otherwise (encryption writes new bytes every time) it is stored under new keys and the manifest is rewritten to point at it, signed again when signing is on (that needs the signing key). Every write is atomic; nothing is removed that is not replaced. Reports each repair and what cannot be repaired (a part with no good copy anywhere, a manifest damaged in every sink, an index whose stream cannot tell it); exits 1 when something could not be repaired. Every sink must be reachable.`,
+    details: `Repairs one backup and the backups below it in its chain, or every backup with --all, from what survives in the sinks: a manifest damaged (or missing beside its data) in one sink is copied back from a sink that holds the good one, with its signature; a part or file index object that is missing, of the wrong size or with the wrong SHA-256 in one sink is stored again from a good copy in another sink (checked before it is written); a file index lost in every sink is rebuilt from the backup's stream (btrfs-send backups, and tar full backups, whose rebuilt index lacks ctime, inode numbers and extended attributes). A rebuilt index that encodes to the recorded bytes is stored under its own keys and the manifest is unchanged; otherwise (encryption writes new bytes every time) it is stored under new keys and the manifest is rewritten to point at it, signed again when signing is on (that needs the signing key): the new signature is written as .json.sig.next, then the manifest, then .json.sig, so that a re-sign cut short leaves a manifest a signature verifies, and the next repair finishes it. Every write is atomic; nothing is removed that is not replaced. Reports each repair and what cannot be repaired (a part with no good copy anywhere, a manifest damaged in every sink, an index whose stream cannot tell it); exits 1 when something could not be repaired. Every sink must be reachable. On a terminal, stderr shows the stored bytes read and checked (every object from each sink that holds it) of the total, %, rate and ETA (--progress).`,
     examples: [
       ['Repair the latest backup and its chain', '$0 repair latest'],
       ['See what would be repaired in the whole repository', '$0 repair --all --dry-run'],
@@ -19,6 +19,7 @@ export class RepairCommand extends BaseCommand {
   id = Option.String({ name: 'id', required: false });
   all = Option.Boolean('--all', false, { description: 'Repair every backup' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Say what would be repaired, and change nothing' });
+  progress = progressOption();
 
   async run(): Promise<number> {
     if (this.all === (this.id !== undefined))
@@ -27,7 +28,9 @@ export class RepairCommand extends BaseCommand {
     let report: RepairReport;
     let exit = 0;
     try {
-      report = await repairBackups(runtime, { backup: this.id, all: this.all, dryRun: this.dryRun });
+      report = await withProgress(runtime.pipeline, { mode: this.progress, json: this.json, stream: this.context.stderr }, () =>
+        repairBackups(runtime, { backup: this.id, all: this.all, dryRun: this.dryRun }),
+      );
     } catch (error) {
       if (!isRastError(error) || !error.facts.report) throw error;
       report = error.facts.report as RepairReport;

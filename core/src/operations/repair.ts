@@ -2,9 +2,12 @@ import type { CatalogEntry } from '../Catalog.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { rebuildIndex } from '../IndexRebuild.js';
 import { manifestBytes, parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
+import { readSignature } from '../ManifestAuthentication.js';
+import { finishSignature, replaceManifest } from '../ManifestReplacement.js';
 import { copyObject } from '../ObjectCopy.js';
 import { checkStored } from '../PartChecksum.js';
 import { partLabel } from '../PartReader.js';
+import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import type { IndexView } from '../IndexView.js';
@@ -101,7 +104,19 @@ export async function repairBackups(runtime: Runtime, options: RepairOptions): P
       const byId = new Map(entries.map((candidate) => [candidate.manifest.id, candidate]));
       targets = chain.map((manifest) => byId.get(manifest.id)!);
     }
-    for (const entry of targets) backups.push(await repairBackup(runtime, entry, options.dryRun === true));
+    // Every object is read from each sink that holds the backup: the stored bytes of each, once per sink.
+    const progress = new ProgressCounter(
+      runtime.pipeline.hooks.progress,
+      'repair',
+      options.all ? 'every backup' : event.backupId!,
+      targets.reduce((sum, entry) => sum + entry.manifest.storedSize * entry.sinks.length, 0),
+    );
+    for (const entry of targets) {
+      const counted = { expected: entry.manifest.storedSize * entry.sinks.length, done: 0 };
+      backups.push(await repairBackup(runtime, entry, options.dryRun === true, progress, counted));
+      // What was not read after all (a backup refused, a header lost), or read beyond (a sink holding data without the manifest).
+      progress.adjustTotal(counted.done - counted.expected);
+    }
     if (!options.dryRun) catalog.invalidate();
     const repaired = backups.reduce((sum, backup) => sum + backup.repaired.length, 0);
     const unrepairable = backups.reduce((sum, backup) => sum + backup.unrepairable.length, 0);
@@ -120,7 +135,13 @@ export async function repairBackups(runtime: Runtime, options: RepairOptions): P
 }
 
 /** What one backup needs, done in order: its manifest in every sink, then its objects, then its file index. */
-async function repairBackup(runtime: Runtime, entry: CatalogEntry, dryRun: boolean): Promise<BackupRepair> {
+async function repairBackup(
+  runtime: Runtime,
+  entry: CatalogEntry,
+  dryRun: boolean,
+  progress: ProgressCounter,
+  counted: { done: number },
+): Promise<BackupRepair> {
   const { manifest } = entry;
   const id = manifest.id;
   const result: BackupRepair = { backup: id, repaired: [], unrepairable: [] };
@@ -153,6 +174,8 @@ async function repairBackup(runtime: Runtime, entry: CatalogEntry, dryRun: boole
     const bad: Array<[Sink, Problem, string]> = [];
     for (const sink of holders) {
       const problem = await inspect(sink, record);
+      counted.done += record.storedSize;
+      progress.add(record.storedSize);
       if (problem) bad.push([sink, ...problem]);
       else good.push(sink);
     }
@@ -199,7 +222,8 @@ async function repairBackup(runtime: Runtime, entry: CatalogEntry, dryRun: boole
 
 /**
  * Makes every sink that holds the backup (a manifest, or data of it) hold the good manifest and its signature;
- * returns those sinks. The good copy is the catalog's (authenticated when signing is on), read back byte for byte.
+ * returns those sinks. The good copy is the catalog's (authenticated when signing is on), read back byte for byte,
+ * with the signature that verifies it. A re-sign cut short (`.sig.next` left beside the manifest) is finished.
  */
 async function mendManifests(
   runtime: Runtime,
@@ -210,16 +234,26 @@ async function mendManifests(
   const { manifest } = entry;
   const key = RepositoryKeys.manifest(manifest.id);
   const signatureKey = RepositoryKeys.signature(manifest.id);
+  const nextKey = RepositoryKeys.nextSignature(manifest.id);
+  const verifier = await runtime.pipeline.hooks.verifier.promise();
   const expected = JSON.stringify(manifest);
   let good: { data: Buffer; signature?: Buffer; sink: Sink } | undefined;
-  for (const sink of runtime.sinks.filter((candidate) => entry.sinks.includes(candidate.name))) {
+  const sources = runtime.sinks.filter((candidate) => entry.sinks.includes(candidate.name));
+  // Without a verifier, which of `.sig` and `.sig.next` is good cannot be told: a sink without `.sig.next` is preferred.
+  const pending = new Set<Sink>();
+  if (!verifier) for (const sink of sources) if (await readOptional(sink, nextKey)) pending.add(sink);
+  for (const sink of [...sources.filter((source) => !pending.has(source)), ...pending]) {
     const data = await readOptional(sink, key);
     const parsed = data && parseManifest(data, manifest.id).manifest;
     if (!data || !parsed || JSON.stringify(parsed) !== expected) continue;
-    good = { data, signature: await readOptional(sink, signatureKey), sink };
+    if (verifier) {
+      const stored = await readSignature(verifier, sink, manifest, data);
+      if (manifest.signer && !stored.signature) continue;
+      good = { data, signature: stored.signature, sink };
+    } else good = { data, signature: await readOptional(sink, signatureKey), sink };
     break;
   }
-  if (!good) return runtime.sinks.filter((sink) => entry.sinks.includes(sink.name));
+  if (!good) return sources;
   const holders: Sink[] = [];
   for (const sink of runtime.sinks) {
     const data = await readOptional(sink, key);
@@ -238,15 +272,31 @@ async function mendManifests(
       why = problem ? `damaged: ${problem}` : 'not the good copy';
     }
     holders.push(sink);
-    if (!why) {
-      if (!good.signature || (await readOptional(sink, signatureKey))?.equals(good.signature)) continue;
-      why = 'its signature was missing or damaged';
+    if (why) {
+      if (!dryRun) await replaceManifest(sink, manifest.id, good.data, good.signature);
+      did(sink.name, key, `copied back to sink ${sink.name} from sink ${good.sink.name} (it was ${why})`);
+      continue;
     }
-    if (!dryRun) {
-      if (good.signature) await sink.put(signatureKey, good.signature, { durable: true });
-      await sink.put(key, good.data, { durable: true });
+    if (!good.signature) continue;
+    const left = verifier ? await readOptional(sink, nextKey) : undefined;
+    if ((await readOptional(sink, signatureKey))?.equals(good.signature)) {
+      if (!left) continue;
+      if (!dryRun) await sink.delete(nextKey);
+      did(
+        sink.name,
+        nextKey,
+        `removed from sink ${sink.name}: a re-sign cut short left it, and the signature beside the manifest verifies it`,
+      );
+      continue;
     }
-    did(sink.name, key, `copied back to sink ${sink.name} from sink ${good.sink.name} (it was ${why})`);
+    if (!dryRun) await finishSignature(sink, manifest.id, good.signature);
+    did(
+      sink.name,
+      key,
+      left
+        ? `finished in sink ${sink.name}, where a re-sign was cut short: ${signatureKey} now holds the signature that verifies it`
+        : `copied back to sink ${sink.name} from sink ${good.sink.name} (its signature was missing or damaged)`,
+    );
   }
   return holders;
 }
@@ -296,11 +346,7 @@ async function rebuild(runtime: Runtime, manifest: Manifest, holders: Sink[], di
     signature = await signer!.sign(manifestBytes(next));
   }
   const data = manifestBytes(next);
-  const key = RepositoryKeys.manifest(manifest.id);
-  for (const sink of holders) {
-    if (signature) await sink.put(RepositoryKeys.signature(manifest.id), signature, { durable: true });
-    await sink.put(key, data, { durable: true });
-  }
+  for (const sink of holders) await replaceManifest(sink, manifest.id, data, signature);
   repository.catalog.invalidate();
   // The old index is replaced: its objects (those still there) go.
   const old = [manifest.index.key, ...(await oldBlocks(runtime, manifest))];

@@ -2,6 +2,7 @@ import { BackupCopier, failedCopy, type BackupCopy } from '../BackupCopier.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { interrupted } from '../Interruption.js';
+import { ProgressCounter } from '../Progress.js';
 import { authenticate, type SignatureCheck } from '../ManifestAuthentication.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -45,8 +46,9 @@ export async function syncRepository(runtime: Runtime, options: SyncOptions = {}
     const entries = await selected(runtime, options.backups);
     const unreadable = await catalog.unreadable();
     const targets = runtime.sinks.filter((sink) => !unreadable.some((failed) => failed.sink === sink));
-    const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), options);
-    const report = await bringInStep(entries, targets, (entry) => entry.sinks, copier, options.dryRun ?? false).catch(
+    const progress = copyProgress(runtime, 'sync', options, entries, targets, (entry) => entry.sinks);
+    const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), { ...options, progress });
+    const report = await bringInStep(entries, targets, (entry) => entry.sinks, copier, options.dryRun ?? false, undefined, progress).catch(
       stopped('sync', options),
     );
     report.unreachable = unreadable.map(({ sink, error }) => ({ sink: sink.name, problem: error.message }));
@@ -95,19 +97,38 @@ export async function copyBackups(runtime: Runtime, target: Runtime, options: Sy
           `${where} would refuse it: ${judgement.problem.replace(`backup ${entry.manifest.id} is refused: `, '')}`,
         );
     });
-    const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), options);
-    const report = await bringInStep(
-      entries,
-      targets,
-      (entry) => holds.get(entry.manifest.id) ?? [],
-      copier,
-      options.dryRun ?? false,
-      refused,
-    ).catch(stopped('copy', options));
+    const held = (entry: CatalogEntry) => holds.get(entry.manifest.id) ?? [];
+    const copied = entries.filter((entry) => !refused.has(entry.manifest.id));
+    const progress = copyProgress(runtime, 'copy', options, copied, targets, held);
+    const copier = new BackupCopier(runtime, await runtime.pipeline.hooks.verifier.promise(), { ...options, progress });
+    const report = await bringInStep(entries, targets, held, copier, options.dryRun ?? false, refused, progress).catch(
+      stopped('copy', options),
+    );
     report.unreachable = unreadable.map(({ sink, error }) => ({ sink: sink.name, problem: error.message }));
     if (!options.dryRun) target.repository.catalog.invalidate();
     return outcome(report, 'copy');
   });
+}
+
+/**
+ * The progress of a sync or copy (none for a dry run): the stored bytes of every backup into every target that
+ * lacks it, done as objects are copied or found already there (the total shrinks by a copy that fails).
+ */
+function copyProgress(
+  runtime: Runtime,
+  operation: 'sync' | 'copy',
+  options: SyncOptions,
+  entries: CatalogEntry[],
+  targets: Sink[],
+  holds: (entry: CatalogEntry) => string[],
+): ProgressCounter | undefined {
+  if (options.dryRun) return undefined;
+  const total = entries.reduce((sum, entry) => {
+    const here = holds(entry);
+    return sum + entry.manifest.storedSize * targets.filter((sink) => !here.includes(sink.name)).length;
+  }, 0);
+  const subject = options.backups ? options.backups.join(' ') : 'every backup';
+  return new ProgressCounter(runtime.pipeline.hooks.progress, operation, subject, total);
 }
 
 /** The catalog's entries, oldest first; with `references`, those backups and every backup below them in their chains. */
@@ -155,6 +176,7 @@ async function bringInStep(
   copier: BackupCopier,
   dryRun: boolean,
   refused = new Map<string, string>(),
+  progress?: ProgressCounter,
 ): Promise<SyncReport> {
   const report: SyncReport = { dryRun, inStep: 0, copies: [], unreachable: [], copied: 0, failed: 0, objects: 0, bytes: 0 };
   const held = new Map(entries.map((entry) => [entry.manifest.id, new Set(holds(entry))]));
@@ -169,6 +191,7 @@ async function bringInStep(
     const failed = (sink: Sink, problem: string) => failedCopy(id, sink, problem);
     const problem = refused.get(id);
     const orphaned = (sink: Sink) => parent !== null && held.has(parent) && !held.get(parent)!.has(sink.name);
+    if (problem === undefined) progress?.adjustTotal(-entry.manifest.storedSize * lacking.filter(orphaned).length);
     const copies = [
       ...lacking
         .filter((sink) => problem !== undefined || orphaned(sink))

@@ -15,6 +15,8 @@ export interface LocalSinkOptions {
 const TEMPORARY_MARK = '.tmp-';
 const PRIVATE_DIRECTORY = 0o700;
 const PRIVATE_FILE = 0o600;
+/** Bytes read at once by read(): what a streamed copy holds of an object, per read in flight. */
+const READ_CHUNK = 1 << 20;
 /** Files stat'ed at once by `list`. */
 const LIST_STATS = 32;
 
@@ -182,6 +184,57 @@ export class LocalSink implements Sink {
     }
   }
 
+  /**
+   * Writes `chunks` to a temporary file, then renames it into place as put does (durable: fsynced first). An
+   * error thrown by `chunks` removes the temporary and is rethrown as it is.
+   */
+  async write(key: string, chunks: AsyncIterable<Buffer>, _size: number, options?: PutOptions): Promise<void> {
+    const target = this.file(key);
+    const temporary = `${target}${TEMPORARY_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    const durable = options?.durable === true;
+    const fromChunks = new Set<unknown>();
+    try {
+      await this.makeDirectory(path.dirname(target));
+      const handle = await open(temporary, 'wx', this.fileMode);
+      try {
+        const iterator = chunks[Symbol.asyncIterator]();
+        for (;;) {
+          let next: IteratorResult<Buffer>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            fromChunks.add(error);
+            throw error;
+          }
+          if (next.done) break;
+          for (let offset = 0; offset < next.value.length;) offset += (await handle.write(next.value, offset)).bytesWritten;
+        }
+        if (this.gid !== undefined) {
+          const grouped = await handle.chown(-1, this.gid).then(
+            () => true,
+            () => false,
+          );
+          await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
+        }
+        if (durable) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, target);
+      if (durable) await syncPath(path.dirname(target));
+      else {
+        const started = syncPath(target);
+        started.catch(() => {});
+        this.syncing.push(started);
+        this.unsyncedDirectories.add(path.dirname(target));
+      }
+    } catch (error) {
+      await unlink(temporary).catch(() => {});
+      if (fromChunks.has(error)) throw error;
+      throw this.failure('write', key, error);
+    }
+  }
+
   async flush(): Promise<void> {
     const started = this.syncing;
     const directories = [...this.unsyncedDirectories];
@@ -206,6 +259,37 @@ export class LocalSink implements Sink {
         });
       }
       throw this.failure('read', key, error);
+    }
+  }
+
+  /** The object in chunks of at most READ_CHUNK bytes. */
+  async *read(key: string): AsyncIterable<Buffer> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.file(key), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from local sink ${this.name} (${this.location})`, {
+          sink: this.name,
+          key,
+        });
+      }
+      throw this.failure('read', key, error);
+    }
+    try {
+      for (;;) {
+        const buffer = Buffer.allocUnsafe(READ_CHUNK);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, 0, READ_CHUNK));
+        } catch (error) {
+          throw this.failure('read', key, error);
+        }
+        if (bytesRead === 0) return;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
     }
   }
 

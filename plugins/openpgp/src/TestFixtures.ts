@@ -20,13 +20,15 @@ export const MARKER = 'PLAINTEXT-MARKER-7f3a9c21';
 
 export interface Result {
   status: number | null;
+  /** The signal that ended it (a test's fault plugin kills it), or null. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
 export function cli(args: string[], options: SpawnSyncOptions = {}): Result {
   const result = spawnSync(BINARY, args, { encoding: 'utf8', ...options, env: { ...process.env, RAST_BACKUP_CONFIG: '', ...options.env } });
-  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+  return { status: result.status, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 export async function keyPair(directoryPath: string, name = 'backup.key', passphrase?: string) {

@@ -161,6 +161,47 @@ testNeeding(
   objects,
   swiftAvailable,
   'python3-swift',
+  'streamed objects: read comes back in chunks; write goes up in pieces, and an error from its chunks leaves no object',
+  async () => {
+    const bucket = await newBucket();
+    const sink = sinkFor({ bucket, multipart_threshold_mib: 5, multipart_chunk_mib: 5 });
+    const data = randomBytes(12 * 1024 * 1024 + 3);
+    async function* chunks(fail = false) {
+      for (let offset = 0; offset < data.length; offset += 1 << 20) yield data.subarray(offset, offset + (1 << 20));
+      if (fail) throw new Error('found damaged at its end');
+    }
+    const error = await sink.write('data/big/000000.part', chunks(true), data.length).catch((caught: unknown) => caught);
+    assert.match((error as Error).message, /^found damaged at its end$/, 'rethrown as it is');
+    assert.equal(await listed(sink, 'data/big/'), []);
+    const raw = rawClient();
+    assert.is((await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0, 0, 'the upload was aborted');
+    await sink.write('data/big/000000.part', chunks(), data.length);
+    const small = data.subarray(0, 1000);
+    await sink.write(
+      'data/small',
+      (async function* () {
+        yield small;
+      })(),
+      small.length,
+    );
+    assert.ok((await sink.get('data/small')).equals(small), 'below the threshold: put whole');
+    const read: Buffer[] = [];
+    for await (const chunk of sink.read('data/big/000000.part')) read.push(chunk);
+    assert.ok(read.length > 1, 'in chunks');
+    assert.ok(Buffer.concat(read).equals(data));
+    assert.is((await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0, 0);
+    raw.destroy();
+    const missing = await (async () => {
+      for await (const _ of sink.read('data/none')) return undefined;
+    })().catch((caught: unknown) => caught);
+    assert.is((missing as RastError).code, ErrorCode.PART_MISSING);
+  },
+);
+
+testNeeding(
+  objects,
+  swiftAvailable,
+  'python3-swift',
   'the catalog downloads a manifest once, and again when its ETag changes at the same size',
   async () => {
     const bucket = await newBucket();

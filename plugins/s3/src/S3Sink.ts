@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, RastError, type Logger, type Sink, type SinkObject } from '@rast-backup/core';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { uploadMultipart } from './MultipartUpload.js';
+import { uploadMultipart, uploadMultipartStream } from './MultipartUpload.js';
 import { retrying } from './Retry.js';
 import { connect, type S3Connection } from './S3Connection.js';
 import { sinkFailure } from './S3Failure.js';
@@ -80,6 +80,70 @@ export class S3Sink implements Sink {
           }),
         ),
       );
+    }
+  }
+
+  /**
+   * Stores an object that arrives as chunks: below multipart_threshold_mib gathered and put whole, above it
+   * streamed as a multipart upload (memory: one piece of multipart_chunk_mib). An error from `chunks` leaves no object.
+   */
+  async write(key: string, chunks: AsyncIterable<Buffer>, size: number): Promise<void> {
+    if (size < this.settings.multipartThreshold) {
+      const gathered: Buffer[] = [];
+      for await (const chunk of chunks) gathered.push(chunk);
+      await this.put(key, Buffer.concat(gathered));
+      return;
+    }
+    const target = { Bucket: this.settings.bucket, Key: this.objectKey(key), StorageClass: this.settings.storageClass };
+    await uploadMultipartStream(await this.connected(), target, chunks, size, this.settings.multipartChunkSize, (action, request) =>
+      this.run(action, request),
+    );
+  }
+
+  /**
+   * The object as the connection delivers it. A download cut short is resumed from where it stopped (a range
+   * request for that version of the object), up to max_attempts times in all.
+   */
+  async *read(key: string): AsyncIterable<Buffer> {
+    const { sdk, client } = await this.connected();
+    let offset = 0;
+    let etag: string | undefined;
+    for (let tryNumber = 1; ; tryNumber++) {
+      const answer = await this.run(`read ${key}`, async () => {
+        try {
+          return await client.send(
+            new sdk.GetObjectCommand({
+              Bucket: this.settings.bucket,
+              Key: this.objectKey(key),
+              ...(offset > 0 ? { Range: `bytes=${offset}-`, IfMatch: etag } : {}),
+            }),
+          );
+        } catch (error) {
+          if ((error as Error).name === 'NoSuchKey')
+            throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from sink ${this.name} (${this.location})`, {
+              sink: this.name,
+              key,
+            });
+          throw error;
+        }
+      });
+      etag ??= answer.ETag;
+      const expected = answer.ContentLength;
+      let received = 0;
+      try {
+        for await (const chunk of answer.Body as AsyncIterable<Uint8Array>) {
+          received += chunk.length;
+          offset += chunk.length;
+          yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        }
+        if (expected !== undefined && received !== expected) throw new TruncatedBody(`${key}: received ${received} of ${expected} bytes`);
+        return;
+      } catch (error) {
+        if (tryNumber >= this.settings.maxAttempts) throw sinkFailure(this.name, this.location, this.settings.bucket, `read ${key}`, error);
+        this.log.info(
+          `sink ${this.name}: read ${key}: try ${tryNumber} cut short at byte ${offset} (${(error as Error).message}); resuming`,
+        );
+      }
     }
   }
 
