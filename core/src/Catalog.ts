@@ -111,8 +111,8 @@ export class Catalog {
       sinks,
       authentication: authentications[index]!,
     }));
-    const order = (entry: CatalogEntry) => `${entry.manifest.created}\0${entry.manifest.id}`;
-    this.cached = entries.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    const order = new Map(entries.map((entry) => [entry, `${entry.manifest.created}\0${entry.manifest.id}`]));
+    this.cached = entries.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
     return this.cached;
   }
 
@@ -131,13 +131,16 @@ export class Catalog {
     let changed = false;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
-    const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Found | undefined> => {
+    const unchanged = ({ id, size, version }: (typeof listed)[number]): CachedManifest | undefined => {
       const copy = cached.get(id);
       // A copy whose signature was refused is checked again (its signature may have been put right since).
       if (copy?.size === size && copy.version === version && (!verifier || (copy.signature && !('problem' in copy.signature)))) {
         kept.set(id, copy);
         return copy;
       }
+      return undefined;
+    };
+    const read = async ({ id, key, size, version }: (typeof listed)[number]): Promise<Found | undefined> => {
       changed = true;
       let data: Buffer;
       try {
@@ -157,7 +160,10 @@ export class Catalog {
       kept.set(id, { size, version, manifest, signature });
       return { manifest, signature };
     };
-    const found = (await Promise.all(listed.map((object) => limit(() => read(object))))).filter((manifest) => manifest !== undefined);
+    // The listing's order is kept; only the manifests new since the last run wait for a read.
+    const found = (await Promise.all(listed.map((object) => unchanged(object) ?? limit(() => read(object))))).filter(
+      (manifest) => manifest !== undefined,
+    );
     if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
     damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { found, damaged };

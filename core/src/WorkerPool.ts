@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 
 const THREADS = availableParallelism();
 let pool: Piscina | undefined;
@@ -9,7 +10,10 @@ let pool: Piscina | undefined;
  * decoder's stage (PartWorker), for create's encoding and for the reads' decoding alike.
  */
 export function workerPool(): Piscina {
-  pool ??= new Piscina({
+  if (pool) return pool;
+  // Loaded with the first pool: a command that decodes nothing (list, --version) does not pay for it.
+  const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+  pool = new Pool({
     filename: new URL('./PartWorker.js', import.meta.url).href,
     minThreads: THREADS,
     maxThreads: THREADS,

@@ -49,8 +49,16 @@ const USAGE_CODES = new Set<ErrorCode>([
   ErrorCode.CANNOT_CHECK,
 ]);
 
+/** Marks a RastError whichever copy of core made it (the bundled CLI's, or that of a plugin the config names by package). */
+const RAST_ERROR = Symbol.for('@rast-backup/core.RastError');
+
 /** An expected failure: one message that says what, where and what to do. */
 export class RastError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && RAST_ERROR in value;
+  }
+
+  readonly [RAST_ERROR] = true;
   readonly code: ErrorCode;
   /** Machine-readable facts (file, key, backup, part, sink). Not named `details`: test runners read that. */
   readonly facts: Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { Option } from 'clipanion';
-import Table from 'easy-table';
 import { backupFilter, displayPath, POINT_IN_TIME_FORMS, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
+import { formatTable } from '../TextTable.js';
 
 export class ListCommand extends BaseCommand {
   static override paths = [['list']];
@@ -77,7 +77,7 @@ export class ListCommand extends BaseCommand {
       describeDamaged();
       return 0;
     }
-    const table = new Table();
+    const rows: Array<Record<string, string>> = [];
     const anyBehind = shown.some((summary) => summary.behind.length > 0);
     for (const summary of shown) {
       const cells = {
@@ -95,10 +95,9 @@ export class ListCommand extends BaseCommand {
         signature: summary.signature === 'refused' ? 'UNAUTHENTICATED' : summary.signature,
       };
       // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
-      for (const [column, value] of Object.entries(cells)) table.cell(column, displayPath(value));
-      table.newRow();
+      rows.push(Object.fromEntries(Object.entries(cells).map(([column, value]) => [column, displayPath(value)])));
     }
-    this.out(table.toString().trimEnd());
+    this.out(formatTable(rows).trimEnd());
     for (const summary of shown) if (summary.problem) this.out(displayPath(`unauthenticated: ${summary.problem}`));
     const behind = new Map<string, number>();
     for (const summary of shown) for (const sink of summary.behind) behind.set(sink, (behind.get(sink) ?? 0) + 1);

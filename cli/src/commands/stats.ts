@@ -1,6 +1,6 @@
-import Table from 'easy-table';
 import { displayPath, repositoryStats, type BackupTotals } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
+import { formatTable } from '../TextTable.js';
 import { formatBytes, writeJson } from '../Output.js';
 
 export class StatsCommand extends BaseCommand {
@@ -34,14 +34,13 @@ export class StatsCommand extends BaseCommand {
       newest: totals.newest?.id ?? '-',
     });
     const table = (rows: Array<Record<string, string | number>>) => {
-      const shown = new Table();
-      for (const row of rows) {
-        // Names and paths from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
-        for (const [column, value] of Object.entries(row))
-          shown.cell(column, typeof value === 'number' ? String(value) : displayPath(value));
-        shown.newRow();
-      }
-      return shown.toString().trimEnd();
+      // Names and paths from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
+      const shown = rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row).map(([column, value]) => [column, typeof value === 'number' ? String(value) : displayPath(value)]),
+        ),
+      );
+      return formatTable(shown).trimEnd();
     };
     this.out(table(stats.sinks.map((sink) => ({ sink: sink.sink, location: sink.location, ...columns(sink) }))));
     for (const sink of stats.sinks) {

@@ -1,4 +1,6 @@
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+
+type Koffi = typeof import('koffi').default;
 
 /** A run of a file that holds data; what lies between runs (and after the last, up to the size) is a hole. */
 export interface Segment {
@@ -12,11 +14,14 @@ const ENXIO = 6;
 
 type Lseek = (fd: number, offset: number, whence: number) => number;
 let lseek: Lseek | null | undefined;
+/** Loaded with the first file read (a native library: every command would pay for it at start). */
+let koffi: Koffi;
 
 /** libc's lseek through koffi (Node's fs has no SEEK_DATA/SEEK_HOLE), or null where it cannot be reached. */
 function libcLseek(): Lseek | null {
   if (lseek === undefined) {
     try {
+      koffi = createRequire(import.meta.url)('koffi') as Koffi;
       lseek = koffi.load(null).func('int64_t lseek(int fd, int64_t offset, int whence)') as Lseek;
     } catch {
       lseek = null;
