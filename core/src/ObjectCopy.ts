@@ -1,6 +1,7 @@
 import { ErrorCode, RastError } from './errors.js';
 import { checkStored } from './PartChecksum.js';
 import type { Sink } from './types.js';
+import { noGoodCopy, sinkFailed } from './diagnostics/index.js';
 
 /** One stored object as its record says it must be (a manifest's PartRecord, an index block). */
 export interface ObjectRecord {
@@ -61,20 +62,10 @@ export async function copyObject(
     try {
       await target.put(object.key, data, { durable: options.durable });
     } catch (error) {
-      if (error instanceof RastError) throw error;
-      throw new RastError(
-        ErrorCode.SINK_FAILED,
-        `sink ${target.name} (${target.location}) could not store ${what}: ${(error as Error).message}`,
-        { sink: target.name, key: object.key },
-        { cause: error },
-      );
+      throw sinkFailed(target, `store ${what}`, error, { facts: { key: object.key } });
     }
     return { key: object.key, from: source.name, bytes: data.length, passed };
   }
   const problems = passed.map(({ sink, problem }) => `${sink}: ${problem}`).join('; ');
-  throw new RastError(
-    missing === passed.length ? ErrorCode.PART_MISSING : ErrorCode.PART_DAMAGED,
-    `${what}: no good copy to copy to sink ${target.name}${problems ? ` (${problems})` : ' (no sink to copy it from)'}`,
-    { key: object.key, sink: target.name },
-  );
+  throw noGoodCopy(what, object.key, target.name, problems, missing === passed.length);
 }
