@@ -11,3 +11,13 @@ export function operationInterrupted(what: string, signal: string, outcome: stri
 export function stoppedBy(signal: string): RastError {
   return new RastError(ErrorCode.INTERRUPTED, `interrupted by ${signal}`, { signal });
 }
+
+/** An operation stopped partway by `error` (its code kept, else SINK_FAILED); `what` says how far it got, `advice` what to do. */
+export function stoppedPartway(what: string, error: unknown, advice: string, facts: Record<string, unknown>): RastError {
+  return new RastError(
+    error instanceof RastError ? error.code : ErrorCode.SINK_FAILED,
+    `${what}: ${error instanceof Error ? error.message : String(error)}; ${advice}`,
+    facts,
+    { cause: error },
+  );
+}

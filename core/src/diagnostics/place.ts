@@ -1,8 +1,8 @@
 import type { Sink } from '../types.js';
 
-/** How every diagnostic names a sink: `sink NAME (LOCATION)`. */
-export function sinkPlace(sink: Pick<Sink, 'name' | 'location'>): string {
-  return `sink ${sink.name} (${sink.location})`;
+/** How every diagnostic names a sink: `sink NAME (LOCATION)`, or `KIND sink NAME (LOCATION)` (`local sink local (/srv/backup)`). */
+export function sinkPlace(sink: Pick<Sink, 'name' | 'location'>, kind?: string): string {
+  return `${kind ? `${kind} ` : ''}sink ${sink.name} (${sink.location})`;
 }
 
 /** How every diagnostic names the config in use: its file, or the embedded default. */

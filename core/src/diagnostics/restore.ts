@@ -12,9 +12,18 @@ export function outputRefused(file: string, problem: string): RastError {
   return new RastError(ErrorCode.DESTINATION_INVALID, `${file} ${problem}`, { path: file });
 }
 
-/** A path in a backup that would land outside the destination, or on something restore did not make. */
+/** A path of a backup (as displayed) that would land outside the destination. */
+export function unsafePath(backup: string, path: string): RastError {
+  return new RastError(
+    ErrorCode.RESTORE_UNSAFE,
+    `backup ${backup} holds an unsafe path ${JSON.stringify(path)}: refusing to restore outside the destination`,
+    { backup, path },
+  );
+}
+
+/** An entry (its path as displayed) that restore refuses to make: it would leave the destination, or land on something restore did not make. */
 export function restoreUnsafe(backup: string | undefined, path: string, reason: string): RastError {
-  return new RastError(ErrorCode.RESTORE_UNSAFE, `${backup ? `backup ${backup}: ` : ''}refusing to restore ${path}: ${reason}`, {
+  return new RastError(ErrorCode.RESTORE_UNSAFE, `${backup ? `backup ${backup}: ` : ''}refusing to restore "${path}": ${reason}`, {
     ...(backup ? { backup } : {}),
     path,
   });

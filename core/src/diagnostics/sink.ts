@@ -13,12 +13,12 @@ export function sinkFailed(
   sink: Pick<Sink, 'name' | 'location'>,
   action: string,
   error: unknown,
-  more: { reason?: string; advice?: string; facts?: Record<string, unknown> } = {},
+  more: { reason?: string; advice?: string; facts?: Record<string, unknown>; kind?: string } = {},
 ): RastError {
   if (error instanceof RastError && !more.advice) return error;
   return new RastError(
     ErrorCode.SINK_FAILED,
-    `${sinkPlace(sink)}: cannot ${action}: ${more.reason ?? reasonOf(error)}${more.advice ? `; ${more.advice}` : ''}`,
+    `${sinkPlace(sink, more.kind)}: cannot ${action}: ${more.reason ?? reasonOf(error)}${more.advice ? `; ${more.advice}` : ''}`,
     { sink: sink.name, ...more.facts },
     error === undefined ? undefined : { cause: error },
   );
