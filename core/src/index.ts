@@ -2,6 +2,7 @@
 export { Pipeline } from './Pipeline.js';
 export { TransformStage, SourceStage } from './stages.js';
 export { definePlugin, definePreset, isPlugin, isPreset } from './Plugin.js';
+export { pluginState, type PluginState } from './PluginState.js';
 export type { Plugin, Preset, PresetItem, PluginReference, PluginContext, OptionsShape, InferOptions } from './Plugin.js';
 export { resolvePlugins, candidateNames, type ResolvedPlugin, type LoaderOptions } from './PluginLoader.js';
 export {

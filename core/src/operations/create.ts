@@ -181,8 +181,22 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         warnUnmatched(runtime, exclusion, sourcePath);
         // commit: the signature, then the manifest
         const indexBlocks = written.header.blocks;
+        const details = { ...snapshot.details, ...serialization.details?.() };
         const built = hooks.manifest.call(
-          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime }),
+          buildManifest({
+            id,
+            options,
+            parent,
+            snapshot,
+            details,
+            format,
+            transforms,
+            parts,
+            indexRecord,
+            indexBlocks,
+            exclusion,
+            runtime,
+          }),
         );
         const signed = await signManifest(built, signer, repository.catalog);
         manifest = signed.manifest;
@@ -323,6 +337,8 @@ interface ManifestFacts {
   options: CreateOptions;
   parent: Manifest | undefined;
   snapshot: Snapshot;
+  /** The snapshot's details, and the format's after serializing. */
+  details: Record<string, unknown>;
   format: { name: string; version: number; plugin: string };
   transforms: Transform[];
   parts: PartRecord[];
@@ -334,7 +350,7 @@ interface ManifestFacts {
 }
 
 function buildManifest(facts: ManifestFacts): Manifest {
-  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime } = facts;
+  const { id, options, parent, snapshot, details, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime } = facts;
   const size = parts.reduce((sum, part) => sum + part.size, 0);
   const storedSize = [...parts, ...indexBlocks].reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
   return {
@@ -346,7 +362,7 @@ function buildManifest(facts: ManifestFacts): Manifest {
     created: new Date().toISOString(),
     host: hostname(),
     parent: parent?.id ?? null,
-    source: { ...snapshot.details, path: snapshot.source, kind: snapshot.kind, atomic: snapshot.atomic },
+    source: { ...details, path: snapshot.source, kind: snapshot.kind, atomic: snapshot.atomic },
     serializer: { format: format.name, version: format.version, plugin: format.plugin },
     transforms: transforms.map((transform) => ({
       name: transform.name,

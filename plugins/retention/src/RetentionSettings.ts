@@ -1,4 +1,12 @@
-import { configKeyInvalid, emptyArgument, optionInvalid, type Pipeline, type RastError } from '@rast-backup/core';
+import {
+  configKeyInvalid,
+  emptyArgument,
+  optionInvalid,
+  packageIdentity,
+  pluginState,
+  type Pipeline,
+  type RastError,
+} from '@rast-backup/core';
 import * as t from 'typanion';
 import type { ChainRules, RetentionRules } from './RetentionPolicy.js';
 
@@ -100,15 +108,12 @@ export function commandLineRules(flags: RetentionRules): RetentionRules | undefi
   return rules;
 }
 
-const registry = new WeakMap<Pipeline, RetentionSettings>();
-
-export function setSettings(pipeline: Pipeline, settings: RetentionSettings): void {
-  registry.set(pipeline, settings);
-}
+/** The `[retention]` settings applied to each pipeline, for its taps and `prune`. */
+export const retentionSettings = pluginState<RetentionSettings>(packageIdentity(import.meta.url).name);
 
 /** The `[retention]` settings applied to this pipeline, or undefined when the plugin is not active. */
 export function settingsOf(pipeline: Pipeline): RetentionSettings | undefined {
-  return registry.get(pipeline);
+  return retentionSettings.get(pipeline);
 }
 
 /** Retention settings (`key`: the config key that needs it) with no rule that says how many backups to keep; `more` says where else one may come from. */

@@ -2,7 +2,7 @@ import { definePlugin, displayPath, packageIdentity } from '@rast-backup/core';
 import { PruneCommand } from './PruneCommand.js';
 import { prune } from './Pruner.js';
 import { newChainReason } from './RetentionPolicy.js';
-import { hasCountingRule, noCountingRule, normaliseSettings, RETENTION_OPTIONS, setSettings } from './RetentionSettings.js';
+import { hasCountingRule, noCountingRule, normaliseSettings, RETENTION_OPTIONS, retentionSettings } from './RetentionSettings.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
@@ -25,7 +25,7 @@ export default definePlugin({
   commands: [PruneCommand],
   apply(pipeline, options, context) {
     const settings = normaliseSettings(options, context.configFile ?? 'embedded default config');
-    setSettings(pipeline, settings);
+    retentionSettings.set(pipeline, settings);
 
     if (settings.chain.fullEvery !== undefined || settings.chain.fullAfterDays !== undefined) {
       pipeline.hooks.parent.tapPromise(PLUGIN_NAME, async (parent, request) => {
