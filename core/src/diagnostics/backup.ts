@@ -73,3 +73,13 @@ export function dependentsUnknown(backup: string, sink: string, reason: string):
     { backup, sink },
   );
 }
+
+/** A parent the source cannot build on (`problem` follows its id: `is not a btrfs-send backup of /home: make a full backup`). */
+export function parentUnfit(parent: string, problem: string): RastError {
+  return new RastError(ErrorCode.PARENT_INVALID, `parent ${parent} ${problem}`, { parent });
+}
+
+/** A chain whose streams do not follow each other (a full stream where an incremental belongs, another subvolume). */
+export function chainMismatch(problem: string): RastError {
+  return new RastError(ErrorCode.PARENT_INVALID, problem);
+}

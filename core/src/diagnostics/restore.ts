@@ -46,3 +46,12 @@ export function toolFailed(command: string, args: string[], where: string | unde
     { tool: command },
   );
 }
+
+/** Restore put everything else in place but could not make `skipped` there (without --ignore-unrestorable). */
+export function restoreSkipped(backup: string, destination: string, skipped: unknown[]): RastError {
+  return new RastError(
+    ErrorCode.RESTORE_INCOMPLETE,
+    `restore of backup ${backup} into ${destination} is incomplete: ${skipped.length} kind(s) of content could not be restored there (listed above); everything else is in place. Run as root or onto a filesystem that holds them, or accept this with --ignore-unrestorable`,
+    { backup, skipped },
+  );
+}
