@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, excludePatternProblem, RastError } from '@rast-backup/core';
+import { excludeFileUnreadable, excludePatternInvalid, excludePatternProblem } from '@rast-backup/core';
 
 /**
  * The patterns of `--exclude` and `--exclude-file` (one pattern a line, surrounding blanks trimmed; blank lines
@@ -9,7 +9,7 @@ import { ErrorCode, excludePatternProblem, RastError } from '@rast-backup/core';
 export async function excludePatterns(patterns: string[], files: string[]): Promise<string[]> {
   for (const pattern of patterns) {
     const problem = excludePatternProblem(pattern);
-    if (problem) throw new RastError(ErrorCode.USAGE, `--exclude ${JSON.stringify(pattern)}: the pattern ${problem}`, { pattern });
+    if (problem) throw excludePatternInvalid('--exclude', pattern, problem);
   }
   const all = [...patterns];
   for (const file of files) {
@@ -19,16 +19,13 @@ export async function excludePatterns(patterns: string[], files: string[]): Prom
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const reason = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-      throw new RastError(ErrorCode.USAGE, `--exclude-file ${file}: cannot read it: ${reason}`, { file });
+      throw excludeFileUnreadable(file, reason);
     }
     text.split('\n').forEach((line, at) => {
       const pattern = line.trim();
       if (pattern === '' || pattern.startsWith('#')) return;
       const problem = excludePatternProblem(pattern);
-      if (problem)
-        throw new RastError(ErrorCode.USAGE, `--exclude-file ${file}:${at + 1}: the pattern ${JSON.stringify(pattern)} ${problem}`, {
-          file,
-        });
+      if (problem) throw excludePatternInvalid(`--exclude-file ${file}:${at + 1}`, pattern, problem, { file });
       all.push(pattern);
     });
   }

@@ -189,9 +189,9 @@ exclude('bad patterns and exclude files are usage errors naming them; nothing is
   const fixture = await CliFixture.create();
   const source = await fixture.directory('source');
   const cases: Array<[string[], RegExp]> = [
-    [['--exclude', '../etc'], /--exclude "\.\.\/etc": the pattern holds "\.\."/],
-    [['--exclude', ''], /--exclude "": the pattern is empty/],
-    [['--exclude', '/'], /--exclude "\/": the pattern names the source itself/],
+    [['--exclude', '../etc'], /--exclude: the pattern "\.\.\/etc" holds "\.\."/],
+    [['--exclude', ''], /--exclude: the pattern "" is empty/],
+    [['--exclude', '/'], /--exclude: the pattern "\/" names the source itself/],
     [['--exclude-file', path.join(fixture.home, 'missing')], /--exclude-file .*missing: cannot read it: does not exist/],
     [['--exclude-file', fixture.home], /--exclude-file .*: cannot read it: is a directory/],
   ];

@@ -10,6 +10,13 @@ import type { ProgressCounter } from './Progress.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
 import type { ManifestVerifier, Sink } from './types.js';
+import {
+  backupDeletedWhileCopied,
+  indexBlocksUnknown,
+  manifestOtherInSink,
+  noGoodManifest,
+  objectVanishedWhileCopied,
+} from './diagnostics/index.js';
 
 /** One backup brought into one sink that lacks it (or, with dry-run, what that would take). */
 export interface BackupCopy {
@@ -121,12 +128,7 @@ export class BackupCopier {
   ): Promise<BackupCopy> {
     const id = manifest.id;
     const stored = await objectsIn(target, RepositoryKeys.dataPrefix(id));
-    if ((await objectsIn(target, RepositoryKeys.manifest(id))).has(RepositoryKeys.manifest(id)))
-      throw new RastError(
-        ErrorCode.MANIFEST_DAMAGED,
-        `backup ${id}: sink ${target.name} holds a manifest for it that cannot be read as this backup's (damaged, or written since this run read the sinks); left as it is`,
-        { backup: id, sink: target.name },
-      );
+    if ((await objectsIn(target, RepositoryKeys.manifest(id))).has(RepositoryKeys.manifest(id))) throw manifestOtherInSink(id, target.name);
     const missing = objects.records.filter((record) => stored.get(record.key) !== record.storedSize);
     const metadata = committed.data.length + (committed.signature?.length ?? 0) + (committed.next?.length ?? 0);
     const result: BackupCopy = {
@@ -169,16 +171,10 @@ export class BackupCopier {
     // Still all there (a prune elsewhere takes objects without a manifest for an interrupted create's once old enough).
     const now = await objectsIn(target, RepositoryKeys.dataPrefix(id));
     const gone = objects.records.find((record) => now.get(record.key) !== record.storedSize);
-    if (gone)
-      throw new RastError(ErrorCode.SINK_FAILED, `backup ${id}: ${gone.key} vanished from sink ${target.name} while it was copied`, {
-        backup: id,
-        sink: target.name,
-      });
+    if (gone) throw objectVanishedWhileCopied(id, gone.key, target.name);
     // A delete (on any host) while it was copied: not brought back to life in this sink.
     if (!(await objectsIn(committed.from, RepositoryKeys.manifest(id))).has(RepositoryKeys.manifest(id)))
-      throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `backup ${id} was deleted from sink ${committed.from.name} while it was copied`, {
-        backup: id,
-      });
+      throw backupDeletedWhileCopied(id, committed.from.name);
     stopIfInterrupted(this.options.signal);
     if (committed.next) await target.put(RepositoryKeys.nextSignature(id), committed.next, { durable: true });
     if (committed.signature) await target.put(RepositoryKeys.signature(id), committed.signature, { durable: true });
@@ -221,11 +217,7 @@ export class BackupCopier {
       records.push(...found.map(([key, storedSize], n) => ({ key, storedSize, label: label(n, found.length) })));
       return { records, unchecked: found.length };
     }
-    throw new RastError(
-      ErrorCode.PART_DAMAGED,
-      `backup ${manifest.id}: its file index cannot be decoded on this host, and no sink lists index blocks whose sizes add up to the manifest's storedSize`,
-      { backup: manifest.id },
-    );
+    throw indexBlocksUnknown(manifest.id);
   }
 
   /** The manifest's stored bytes (what its signature covers) and its signature, from a source whose copy is the catalog's. */
@@ -264,13 +256,7 @@ export class BackupCopier {
         problems.push(`${source.name}: ${(error as Error).message}`);
       }
     }
-    throw new RastError(
-      ErrorCode.MANIFEST_DAMAGED,
-      `backup ${manifest.id}: no good copy of its manifest to copy (${problems.join('; ')})`,
-      {
-        backup: manifest.id,
-      },
-    );
+    throw noGoodManifest(manifest.id, problems);
   }
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
 import { parsePointInTime } from './PointInTime.js';
+import { emptyArgument, emptyPeriod } from './diagnostics/index.js';
 
 /** The filters as given on the command line (`list --tag T --host H --source PATH --since WHEN --until WHEN`). */
 export interface BackupFilterOptions {
@@ -30,11 +30,7 @@ export function backupFilter(options: BackupFilterOptions): BackupFilter {
   const described: string[] = [];
   const values = (option: string, given: string[] | undefined) => {
     for (const value of given ?? []) {
-      if (value.trim() === '')
-        throw new RastError(ErrorCode.USAGE, `${option} ${JSON.stringify(value)}: empty; leave ${option} out to list every backup`, {
-          option,
-          value,
-        });
+      if (value.trim() === '') throw emptyArgument(option, value, `leave ${option} out to list every backup`, { option, value });
       described.push(`${option} ${value}`);
     }
     return given && given.length > 0 ? new Set(given) : undefined;
@@ -52,12 +48,7 @@ export function backupFilter(options: BackupFilterOptions): BackupFilter {
   };
   const since = moment('--since', options.since, 'start');
   const until = moment('--until', options.until, 'end');
-  if (since && until && since > until)
-    throw new RastError(
-      ErrorCode.USAGE,
-      `--since ${JSON.stringify(options.since)} (${since.toISOString()}) is after --until ${JSON.stringify(options.until)} (${until.toISOString()}): no backup can match`,
-      { option: '--since', value: options.since },
-    );
+  if (since && until && since > until) throw emptyPeriod({ value: options.since!, at: since }, { value: options.until!, at: until });
   return {
     active: described.length > 0,
     description: described.join(' '),

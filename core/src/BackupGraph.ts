@@ -1,6 +1,6 @@
 import type { Catalog } from './Catalog.js';
-import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
+import { chainLoops, dependentsUnknown, parentMissing } from './diagnostics/index.js';
 
 /** A backup as far as the graph is concerned (a manifest, or retention's candidate). */
 export interface Linked {
@@ -40,20 +40,14 @@ export class BackupGraph {
    */
   async chain(manifest: Manifest): Promise<Manifest[]> {
     const { parents, end } = await this.walk(manifest);
-    if (end.at === 'loop')
-      throw new RastError(ErrorCode.PARENT_INVALID, `backup ${manifest.id}: its chain of parents loops at ${end.id}`, {
-        backup: manifest.id,
-      });
+    if (end.at === 'loop') throw chainLoops(manifest.id, end.id);
     if (end.at === 'missing') {
       const damaged = (await this.catalog.damagedManifests()).filter((candidate) => candidate.id === end.id);
       const where =
         damaged.length > 0
           ? `whose manifest is damaged in ${damaged.map((candidate) => `sink ${candidate.sink} (${candidate.problem})`).join(', ')}`
           : `which is in no sink (${this.catalog.describeSinks()})`;
-      throw new RastError(ErrorCode.PARENT_INVALID, `backup ${manifest.id} needs its parent ${end.id}, ${where}`, {
-        backup: manifest.id,
-        parent: end.id,
-      });
+      throw parentMissing(manifest.id, end.id, where);
     }
     const chain = [...parents.reverse(), manifest];
     await this.catalog.checkAuthenticated(chain);
@@ -74,11 +68,7 @@ export class BackupGraph {
     const unreadable = await this.catalog.unreadable();
     if (unreadable.length > 0) {
       const { sink, error } = unreadable[0]!;
-      throw new RastError(
-        ErrorCode.SINK_FAILED,
-        `cannot tell which backups depend on ${id}: sink ${sink.name} could not be read (${error.message}); try again when every sink is reachable`,
-        { backup: id, sink: sink.name },
-      );
+      throw dependentsUnknown(id, sink.name, error.message);
     }
     return manifests.filter((manifest) => manifest.parent === id);
   }

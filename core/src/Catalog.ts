@@ -5,6 +5,7 @@ import { ManifestCache, type CachedManifest } from './ManifestCache.js';
 import { parseManifest, type Manifest } from './Manifest.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Logger, ManifestVerifier, Sink } from './types.js';
+import { backupAmbiguous, backupNotFound, emptyArgument, noBackupsYet, noSinkReadable } from './diagnostics/index.js';
 
 /** One backup as the catalog sees it: its manifest, the sinks holding a committed copy, and whether it is authenticated. */
 export interface CatalogEntry {
@@ -93,11 +94,7 @@ export class Catalog {
     }
     if (unreadable.length > 0 && unreadable.length === this.sinks.length) {
       if (unreadable.length === 1) throw unreadable[0]!.error;
-      throw new RastError(
-        ErrorCode.SINK_FAILED,
-        `no sink can be read: ${unreadable.map(({ sink, error }) => `${sink.name}: ${error.message}`).join('; ')}`,
-        { sinks: unreadable.map(({ sink }) => sink.name) },
-      );
+      throw noSinkReadable(unreadable);
     }
     for (const { sink, error } of unreadable) {
       this.log.warn(`sink ${sink.name} could not be read, so its backups are left out: ${error.message}`);
@@ -267,33 +264,21 @@ export class Catalog {
 
   private async find(reference: string): Promise<CatalogEntry> {
     if (reference.trim() === '')
-      throw new RastError(
-        ErrorCode.USAGE,
-        `backup id ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`,
-        { reference },
-      );
+      throw emptyArgument('backup id', reference, 'give a backup id, a unique prefix of one, or latest', { reference });
     const entries = await this.entries();
     if (reference === 'latest') {
       const latest = entries.at(-1);
-      if (!latest) throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backups yet in ${this.describeSinks()}`, { reference });
+      if (!latest) throw noBackupsYet(this.describeSinks(), reference);
       return latest;
     }
     const exact = entries.find((entry) => entry.manifest.id === reference);
     if (exact) return exact;
     const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0)
-      throw new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${reference} in ${this.describeSinks()} (see rast-backup list)`, {
-        reference,
-      });
-    const shown = matches
-      .slice(0, 5)
-      .map((entry) => entry.manifest.id)
-      .join(', ');
-    throw new RastError(
-      ErrorCode.BACKUP_AMBIGUOUS,
-      `backup id ${reference} is ambiguous: it matches ${matches.length} backups (${shown}${matches.length > 5 ? ', …' : ''}); give more of the id`,
-      { reference },
+    if (matches.length === 0) throw backupNotFound(reference, this.describeSinks());
+    throw backupAmbiguous(
+      reference,
+      matches.map((entry) => entry.manifest.id),
     );
   }
 

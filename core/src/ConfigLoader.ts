@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import TOML from '@ltd/j-toml';
 import { cosmiconfig } from 'cosmiconfig';
-import { ErrorCode, RastError } from './errors.js';
+import { RastError } from './errors.js';
+import { configSyntax, configUnreadable } from './diagnostics/index.js';
 
 export type ConfigData = Record<string, unknown>;
 
@@ -47,7 +48,7 @@ export function parseConfigText(text: string, file: string): ConfigData {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the top level is not an object');
       return value;
     } catch (error) {
-      throw new RastError(ErrorCode.CONFIG_SYNTAX, `${file}: malformed JSON: ${(error as Error).message}`, { file });
+      throw configSyntax(file, 'JSON', (error as Error).message);
     }
   }
   try {
@@ -55,7 +56,7 @@ export function parseConfigText(text: string, file: string): ConfigData {
     return toPlain(TOML.parse(text, { joiner: '\n', bigint: Number.MAX_SAFE_INTEGER })) as ConfigData;
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
-    throw new RastError(ErrorCode.CONFIG_SYNTAX, `${file}: malformed TOML: ${message}`, { file });
+    throw configSyntax(file, 'TOML', message!);
   }
 }
 
@@ -74,12 +75,8 @@ async function readConfigFile(file: string, origin: ConfigOrigin): Promise<Loade
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     const via = origin === 'flag' ? '--config' : origin === 'environment' ? 'RAST_BACKUP_CONFIG' : 'config';
-    throw new RastError(ErrorCode.CONFIG_NOT_FOUND, `cannot read config file ${file} (given by ${via}): ${reason}`, {
-      file,
-      missing: reason === 'no such file',
-    });
+    throw configUnreadable(file, via, error);
   }
   return { file, origin, data: parseConfigText(text, file) };
 }

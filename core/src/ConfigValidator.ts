@@ -1,10 +1,10 @@
 import { closest } from 'fastest-levenshtein';
 import * as t from 'typanion';
 import type { ConfigData } from './ConfigLoader.js';
-import { ErrorCode, RastError } from './errors.js';
 import { excludePatternProblem } from './Exclusion.js';
 import type { OptionsShape } from './Plugin.js';
 import type { ResolvedPlugin } from './PluginLoader.js';
+import { configKeyInvalid } from './diagnostics/index.js';
 
 /** The core's own keys. */
 export const CORE_CONFIG_SHAPE = {
@@ -52,9 +52,7 @@ export interface ValidatedConfig {
   active: Array<ResolvedPlugin & { options: Record<string, unknown> }>;
 }
 
-function invalid(where: string, key: string, message: string): RastError {
-  return new RastError(ErrorCode.CONFIG_INVALID, `${where}: ${key}: ${message}`, { key });
-}
+const invalid = configKeyInvalid;
 
 function suggestion(key: string, candidates: string[]): string {
   if (candidates.length === 0) return '';

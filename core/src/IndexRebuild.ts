@@ -11,6 +11,7 @@ import { PartEncoder } from './PartEncoder.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
 import type { Format, Sink, Transform } from './types.js';
+import { indexNotRebuilt } from './diagnostics/index.js';
 
 /** How a rebuilt index was stored. */
 export type IndexRebuild =
@@ -28,10 +29,9 @@ async function matchingTransforms(runtime: Runtime, manifest: Manifest): Promise
   const describe = (list: Array<{ name: string; params: Record<string, unknown> }>) =>
     JSON.stringify(list.map(({ name, params }) => [name, params]));
   if (describe(transforms) !== describe(manifest.transforms))
-    throw new RastError(
-      ErrorCode.REPAIR_INCOMPLETE,
-      `backup ${manifest.id}: its file index cannot be stored again: it was made with transforms ${manifest.transforms.map((t) => t.name).join(', ') || 'none'} whose parameters this config does not give (a key or level changed); repair with a config that makes backups as this one was made`,
-      { backup: manifest.id },
+    throw indexNotRebuilt(
+      manifest.id,
+      `its file index cannot be stored again: it was made with transforms ${manifest.transforms.map((t) => t.name).join(', ') || 'none'} whose parameters this config does not give (a key or level changed); repair with a config that makes backups as this one was made`,
     );
   return transforms;
 }
@@ -52,10 +52,7 @@ export async function rebuildIndex(
 ): Promise<IndexRebuild> {
   const { log } = runtime;
   const id = manifest.id;
-  if (!format.reindex)
-    throw new RastError(ErrorCode.REPAIR_INCOMPLETE, `backup ${id}: format ${format.name} cannot rebuild a file index from its stream`, {
-      backup: id,
-    });
+  if (!format.reindex) throw indexNotRebuilt(id, `format ${format.name} cannot rebuild a file index from its stream`);
   const transforms = await matchingTransforms(runtime, manifest);
   PartEncoder.startThreads();
   const encoder = new PartEncoder(transforms, runtime.settings.partSize, 2);
@@ -76,10 +73,9 @@ export async function rebuildIndex(
       return record;
     });
     if (written.record.entries !== manifest.index.entries)
-      throw new RastError(
-        ErrorCode.REPAIR_INCOMPLETE,
-        `backup ${id}: the file index rebuilt from its stream holds ${written.record.entries} entries, the manifest says ${manifest.index.entries}: left as it is`,
-        { backup: id },
+      throw indexNotRebuilt(
+        id,
+        `the file index rebuilt from its stream holds ${written.record.entries} entries, the manifest says ${manifest.index.entries}: left as it is`,
       );
     const plainOf = async (key: string) => readFile(files.get(key)!);
     if (written.record.sha256 === manifest.index.sha256 && written.record.storedSize === manifest.index.storedSize) {

@@ -1,12 +1,12 @@
 import type { BackupGraph } from './BackupGraph.js';
 import type { BlockRecords } from './BlockRecords.js';
-import { ErrorCode, RastError } from './errors.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
 import { decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { Manifest } from './Manifest.js';
 import type { PartReader } from './PartReader.js';
+import { indexDamaged } from './diagnostics/index.js';
 
 /** A run in the repository: each block fetched from a sink with a good copy, checked and untransformed when read. */
 class StoredRun implements IndexRun {
@@ -30,8 +30,7 @@ class StoredRun implements IndexRun {
   }
 }
 
-const damaged = (manifest: Manifest, message: string) =>
-  new RastError(ErrorCode.PART_DAMAGED, `backup ${manifest.id}, ${message}`, { backup: manifest.id });
+const damaged = (manifest: Manifest, message: string) => indexDamaged(manifest.id, message);
 
 /** What a backup's index object holds once decoded. */
 type IndexObject = { version: 1; view: IndexView } | { version: 2; header: IndexRunHeader; run: IndexRun };

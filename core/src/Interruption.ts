@@ -1,4 +1,5 @@
-import { ErrorCode, RastError } from './errors.js';
+import type { RastError } from './errors.js';
+import { operationInterrupted, stoppedBy } from './diagnostics/index.js';
 
 /**
  * Operations that can be interrupted take an AbortSignal; whoever aborts it (the CLI, on SIGINT or SIGTERM)
@@ -10,13 +11,12 @@ function signalName(signal: AbortSignal): string {
 
 /** The one-line error of an operation stopped by `signal`; `outcome` says what was left (or removed). */
 export function interrupted(signal: AbortSignal, what: string, outcome: string): RastError {
-  const name = signalName(signal);
-  return new RastError(ErrorCode.INTERRUPTED, `${what} interrupted by ${name}: ${outcome}`, { signal: name });
+  return operationInterrupted(what, signalName(signal), outcome);
 }
 
 /** What the operation's own steps throw once the signal fired; the operation replaces it with `interrupted()` after cleaning up. */
 function stopped(signal: AbortSignal): RastError {
-  return new RastError(ErrorCode.INTERRUPTED, `interrupted by ${signalName(signal)}`, { signal: signalName(signal) });
+  return stoppedBy(signalName(signal));
 }
 
 export function stopIfInterrupted(signal: AbortSignal | undefined): void {

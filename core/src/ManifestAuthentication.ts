@@ -2,6 +2,7 @@ import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { ManifestVerifier, Sink } from './types.js';
+import { manifestUnauthenticated } from './diagnostics/index.js';
 
 /** What a manifest's signature proved when it was read (kept in the host's manifest cache; trust is judged on use). */
 export type SignatureCheck =
@@ -104,5 +105,5 @@ export function authenticate(
 /** The error for a backup the catalog refused. */
 export function unauthenticated(id: string, authentication: Authentication): RastError | undefined {
   if (authentication.status !== 'refused') return undefined;
-  return new RastError(ErrorCode.BACKUP_UNAUTHENTICATED, authentication.problem, { backup: id });
+  return manifestUnauthenticated(id, authentication.problem);
 }

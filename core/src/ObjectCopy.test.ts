@@ -73,7 +73,7 @@ copy("the target's failure to store names the target", async () => {
   target.failPutsMatching = /part/;
   const error = await copyObject(record, [healthy], target).catch((failure: unknown) => failure);
   assert.is((error as RastError).code, ErrorCode.SINK_FAILED);
-  assert.match((error as RastError).message, /sink target \(memory:\/\/\) could not store data\/.*: refusing/);
+  assert.match((error as RastError).message, /sink target \(memory:\/\/\): cannot store data\/.*: refusing/);
 });
 
 /** A memory sink that also reads and writes in chunks (of 5 bytes), as the local and S3 sinks do. */

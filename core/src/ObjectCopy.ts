@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, RastError } from './errors.js';
 import { checkStored } from './PartChecksum.js';
 import type { Sink } from './types.js';
+import { noGoodCopy, sinkFailed } from './diagnostics/index.js';
 
 /** One stored object as its record says it must be (a manifest's PartRecord, an index block). */
 export interface ObjectRecord {
@@ -80,21 +81,11 @@ export async function copyObject(
     return { key: object.key, from: source.name, bytes: data.length, passed };
   }
   const problems = passed.map(({ sink, problem }) => `${sink}: ${problem}`).join('; ');
-  throw new RastError(
-    missing === passed.length ? ErrorCode.PART_MISSING : ErrorCode.PART_DAMAGED,
-    `${what}: no good copy to copy to sink ${target.name}${problems ? ` (${problems})` : ' (no sink to copy it from)'}`,
-    { key: object.key, sink: target.name },
-  );
+  throw noGoodCopy(what, object.key, target.name, problems, missing === passed.length);
 }
 
 function targetFailure(target: Sink, what: string, key: string, error: unknown): RastError {
-  if (error instanceof RastError) return error;
-  return new RastError(
-    ErrorCode.SINK_FAILED,
-    `sink ${target.name} (${target.location}) could not store ${what}: ${(error as Error).message}`,
-    { sink: target.name, key },
-    { cause: error },
-  );
+  return sinkFailed(target, `store ${what}`, error, { facts: { key } });
 }
 
 /** What was wrong with a source's copy, found as it streamed: that source is passed over, the target is as it was. */

@@ -3,6 +3,7 @@ import { ErrorCode, RastError } from './errors.js';
 import { displayPath } from './IndexPath.js';
 import type { Manifest } from './Manifest.js';
 import type { Runtime } from './Runtime.js';
+import { emptyArgument, parentDeletedDuringCreate, parentUnusable } from './diagnostics/index.js';
 
 /** The parent of an incremental create: which backup it is, and whether it is still there at the commit. */
 export class ParentResolver {
@@ -17,11 +18,7 @@ export class ParentResolver {
   async resolve(reference: string, sourcePath: string): Promise<Manifest | undefined> {
     const { repository, log, pipeline } = this.runtime;
     if (reference.trim() === '')
-      throw new RastError(
-        ErrorCode.USAGE,
-        `--parent ${JSON.stringify(reference)} is empty: give a backup id, a unique prefix of one, or latest`,
-        { reference },
-      );
+      throw emptyArgument('--parent', reference, 'give a backup id, a unique prefix of one, or latest', { reference });
     if (reference === 'latest') {
       const entries = await repository.catalog.entries();
       const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
@@ -47,15 +44,14 @@ export class ParentResolver {
     const entry = await repository.catalog.resolve(reference);
     const { manifest } = entry;
     if (manifest.source.path !== sourcePath) {
-      throw new RastError(
-        ErrorCode.PARENT_INVALID,
-        `--parent ${reference}: backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`,
-        { parent: manifest.id },
+      throw parentUnusable(
+        reference,
+        manifest.id,
+        `backup ${manifest.id} is of ${displayPath(manifest.source.path)}, not ${displayPath(sourcePath)}`,
       );
     }
     const broken = await this.brokenChain(entry);
-    if (broken)
-      throw new RastError(ErrorCode.PARENT_INVALID, `--parent ${reference}: ${broken}: make a full backup`, { parent: manifest.id });
+    if (broken) throw parentUnusable(reference, manifest.id, `${broken}: make a full backup`);
     return manifest;
   }
 
@@ -67,11 +63,7 @@ export class ParentResolver {
     const { catalog } = this.runtime.repository;
     catalog.invalidate();
     if ((await catalog.entries()).some((entry) => entry.manifest.id === parent.id)) return;
-    throw new RastError(
-      ErrorCode.PARENT_INVALID,
-      `parent ${parent.id} was deleted while backup ${id} was being made, so ${id} was not committed: run create again`,
-      { parent: parent.id },
-    );
+    throw parentDeletedDuringCreate(parent.id, id);
   }
 
   /** Why the chain of `entry` cannot be restored (a parent missing, a loop), or undefined when it is whole. */

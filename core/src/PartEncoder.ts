@@ -1,8 +1,9 @@
-import { ErrorCode, RastError } from './errors.js';
+import { RastError } from './errors.js';
 import type { EncoderJob, EncoderResult } from './PartWorker.js';
 import { stageError } from './StageFailure.js';
 import type { Transform } from './types.js';
 import { workerPool } from './WorkerPool.js';
+import { encodingFailed } from './diagnostics/index.js';
 
 const WASM_PAGE = 64 * 1024;
 
@@ -127,7 +128,7 @@ export class PartEncoder {
       result = await workerPool().run(job, { transferList });
     } catch (error) {
       if (slot) this.giveBack(slot);
-      throw new RastError(ErrorCode.TRANSFORM_FAILED, `encoding ${key} failed: ${(error as Error).message}`, { key }, { cause: error });
+      throw encodingFailed(key, error);
     }
     if ('failed' in result) {
       if (slot) this.giveBack(slot);
@@ -155,12 +156,6 @@ export class PartEncoder {
   }
 
   private failure(transform: Transform, key: string, error: Error): RastError {
-    if (error instanceof RastError) return error;
-    return new RastError(
-      ErrorCode.TRANSFORM_FAILED,
-      `${transform.name} (${transform.plugin}) failed on ${key}: ${error.message}`,
-      { key },
-      { cause: error },
-    );
+    return encodingFailed(key, error, transform);
   }
 }

@@ -7,7 +7,7 @@ import {
   SyncHook,
   SyncWaterfallHook,
 } from 'tapable';
-import { pluginFailed } from './errors.js';
+import { pluginFailed } from './diagnostics/index.js';
 import type { Manifest } from './Manifest.js';
 import type { ProgressEvent } from './Progress.js';
 import type {

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ErrorCode, RastError } from './errors.js';
 import { isPlugin, isPreset, type Plugin, type PluginReference, type PresetItem } from './Plugin.js';
+import { notAPlugin, pluginFileMissing, pluginNotFound, pluginUnloadable, presetEmpty } from './diagnostics/index.js';
 
 /** A plugin after presets are flattened: where it came from and the default options presets gave it. */
 export interface ResolvedPlugin {
@@ -38,13 +38,7 @@ async function importReference(reference: string, kind: Kind, options: LoaderOpt
       return { value: module.default ?? module, from: file };
     } catch (error) {
       const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
-      throw new RastError(
-        missing ? ErrorCode.PLUGIN_NOT_FOUND : ErrorCode.PLUGIN_INVALID,
-        missing
-          ? `${kind} ${reference} not found: no file ${file}`
-          : `${kind} ${reference} (${file}) failed to load: ${(error as Error).message}`,
-        { reference, file },
-      );
+      throw missing ? pluginFileMissing(kind, reference, file) : pluginUnloadable(kind, reference, file, error);
     }
   }
   const names = candidateNames(reference, kind);
@@ -61,11 +55,7 @@ async function importReference(reference: string, kind: Kind, options: LoaderOpt
       return { value: module.default ?? module, from: file };
     }
   }
-  throw new RastError(
-    ErrorCode.PLUGIN_NOT_FOUND,
-    `${kind} ${reference} not found: looked for ${names.join(', ')} from ${options.resolveFrom.join(', ')} (install it with npm, or give a path)`,
-    { reference },
-  );
+  throw pluginNotFound(kind, reference, names, options.resolveFrom);
 }
 
 /**
@@ -85,18 +75,13 @@ export async function resolvePlugins(
     let from = parentFrom;
     if (typeof reference === 'string') ({ value, from } = await importReference(reference, kind, options));
     if (isPreset(value)) {
-      if (value.plugins.length === 0)
-        throw new RastError(ErrorCode.PLUGIN_INVALID, `preset ${value.name} is empty`, { preset: value.name });
+      if (value.plugins.length === 0) throw presetEmpty(value.name);
       for (const inner of value.plugins) await visit(inner, [...via, value.name], 'plugin', from);
       return;
     }
     if (!isPlugin(value)) {
       const label = typeof reference === 'string' ? reference : String(reference);
-      throw new RastError(
-        ErrorCode.PLUGIN_INVALID,
-        `${label} (${from}) is not a rast-backup plugin or preset: its default export needs a name and an apply() function`,
-        { reference: label },
-      );
+      throw notAPlugin(label, from);
     }
     const existing = resolved.get(value.name);
     if (existing) existing.defaults = { ...existing.defaults, ...defaults };

@@ -1,4 +1,4 @@
-import { ErrorCode, RastError } from './errors.js';
+import { badPointInTime } from './diagnostics/index.js';
 
 /** What `--since` and `--until` accept, for help texts and error messages. */
 export const POINT_IN_TIME_FORMS =
@@ -14,8 +14,7 @@ const HOURS = { h: 1, d: 24, w: 24 * 7 } as const;
  * local time zone: its start for `edge: 'start'` (since), the last millisecond of it for `edge: 'end'` (until).
  */
 export function parsePointInTime(value: string, option: string, edge: 'start' | 'end', now: Date = new Date()): Date {
-  const invalid = (why: string) =>
-    new RastError(ErrorCode.USAGE, `${option} ${JSON.stringify(value)}: ${why}; give ${POINT_IN_TIME_FORMS}`, { option, value });
+  const invalid = (why: string) => badPointInTime(option, value, why, POINT_IN_TIME_FORMS);
   const age = AGE.exec(value);
   if (age) return new Date(now.getTime() - Number(age[1]) * HOURS[age[2] as keyof typeof HOURS] * 3_600_000);
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadConfig, SYSTEM_CONFIG_FILE, type LoadedConfig } from './ConfigLoader.js';
 import { configSecretsWarning } from './ConfigSecrets.js';
 import { CORE_CONFIG_SHAPE, validateConfig, type BackupSettings } from './ConfigValidator.js';
-import { ErrorCode, RastError } from './errors.js';
+import { RastError } from './errors.js';
 import { Pipeline } from './Pipeline.js';
 import type { PluginContext, PresetItem } from './Plugin.js';
 import { resolvePlugins, type ResolvedPlugin } from './PluginLoader.js';
@@ -11,6 +11,7 @@ import { ManifestCache } from './ManifestCache.js';
 import { Repository } from './Repository.js';
 import { stateDirectory } from './StateDirectory.js';
 import type { Logger, Sink } from './types.js';
+import { configKeyInvalid, configLoadsCodeAsRoot, inConfig, noStorage, pluginApplyFailed, sinkNamedTwice } from './diagnostics/index.js';
 
 /** Everything a command needs: the config in use, the applied plugins, the sinks and the repository. */
 export interface Runtime {
@@ -49,7 +50,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     cwd,
     systemFile: SYSTEM_CONFIG_FILE,
   });
-  const where = config.file ?? 'embedded default config';
   const configDirectory = config.file ? path.dirname(config.file) : cwd;
 
   const coreKeys = Object.fromEntries(
@@ -59,17 +59,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   );
   for (const [key, validator] of Object.entries(CORE_CONFIG_SHAPE)) {
     const errors: string[] = [];
-    if (!validator(coreKeys[key], { errors }))
-      throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: ${key}: ${errors[0]?.replace(/^\.: /, '')}`, { key });
+    if (!validator(coreKeys[key], { errors })) throw configKeyInvalid(config.file, key, `${errors[0]?.replace(/^\.: /, '')}`);
   }
 
   const isRoot = process.getuid?.() === 0;
   if (isRoot && config.origin === 'project' && (coreKeys.plugins !== undefined || coreKeys.presets !== undefined)) {
-    throw new RastError(
-      ErrorCode.CONFIG_INVALID,
-      `${where}: plugins and presets: a config found by searching the current directory may not load code when running as root; pass it with --config`,
-      { key: 'plugins' },
-    );
+    throw configLoadsCodeAsRoot(config.file);
   }
   const loaderOptions = { resolveFrom: [configDirectory, ...options.resolveFrom], relativeTo: configDirectory };
   const presets: PresetItem[] = (coreKeys.presets as string[] | undefined) ?? options.defaultPresets;
@@ -77,12 +72,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const fromConfig = async (key: 'plugins' | 'presets', loading: Promise<ResolvedPlugin[]>) =>
     loading.catch((error: unknown) => {
       if (!(error instanceof RastError)) throw error;
-      throw new RastError(
-        error.code,
-        `${where}: ${key}: ${error.message}`,
-        { ...error.facts, file: config.file, key },
-        { cause: error.cause },
-      );
+      throw inConfig(config.file, key, error);
     });
   const loadingPresets = resolvePlugins(presets, loaderOptions, 'preset');
   const resolved = [
@@ -113,25 +103,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     try {
       await plugin.apply(pipeline, pluginOptions as never, context);
     } catch (error) {
-      if (error instanceof RastError) throw error;
-      throw new RastError(
-        ErrorCode.PLUGIN_FAILED,
-        `plugin ${plugin.name} failed to apply: ${(error as Error).message}`,
-        { plugin: plugin.name },
-        { cause: error },
-      );
+      throw pluginApplyFailed(plugin.name, error);
     }
   }
   const sinks = await pipeline.hooks.sinks.promise([]);
   if (sinks.length === 0) {
-    throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: no storage configured: set [storage] local.path (or configure another sink)`, {
-      key: 'storage',
-    });
+    throw noStorage(config.file);
   }
   const names = new Set<string>();
   for (const sink of sinks) {
-    if (names.has(sink.name))
-      throw new RastError(ErrorCode.CONFIG_INVALID, `${where}: two sinks are named ${sink.name}`, { key: 'storage' });
+    if (names.has(sink.name)) throw sinkNamedTwice(config.file, sink.name);
     names.add(sink.name);
   }
   const exposed = await configSecretsWarning(

@@ -1,19 +1,9 @@
-import { ErrorCode, RastError } from './errors.js';
+import { RastError } from './errors.js';
 import type { PartRecord } from './Manifest.js';
 import type { SignedManifest } from './ManifestSigning.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Logger, Sink } from './types.js';
-
-/** A sink's failure as one message naming the sink; a sink's own RastError already names it. */
-function sinkError(sink: Sink, action: string, error: Error): Error {
-  if (error instanceof RastError) return error;
-  return new RastError(
-    ErrorCode.SINK_FAILED,
-    `sink ${sink.name} (${sink.location}) ${action}: ${error.message}`,
-    { sink: sink.name },
-    { cause: error },
-  );
-}
+import { committedInSome, notStored, objectsVanishedDuringCreate, sinkFailed } from './diagnostics/index.js';
 
 /**
  * The store stage of one create: every object goes to every sink still working. A sink that fails is dropped for
@@ -40,9 +30,7 @@ export class SinkFanout {
   async put(key: string, data: Buffer): Promise<void> {
     this.written.add(key);
     await Promise.all(
-      this.working.map((sink) =>
-        sink.put(key, data).catch((error: Error) => this.drop(sink, sinkError(sink, `could not store ${key}`, error))),
-      ),
+      this.working.map((sink) => sink.put(key, data).catch((error: Error) => this.drop(sink, sinkFailed(sink, `store ${key}`, error)))),
     );
     this.throwIfNoneLeft();
   }
@@ -51,7 +39,7 @@ export class SinkFanout {
   async flush(): Promise<void> {
     await Promise.all(
       this.working.map((sink) =>
-        sink.flush?.().catch((error: Error) => this.drop(sink, sinkError(sink, 'could not make its objects durable', error))),
+        sink.flush?.().catch((error: Error) => this.drop(sink, sinkFailed(sink, 'make its objects durable', error))),
       ),
     );
     this.throwIfNoneLeft();
@@ -70,17 +58,18 @@ export class SinkFanout {
         try {
           for await (const object of sink.list(RepositoryKeys.dataPrefix(id))) present.set(object.key, object.size);
         } catch (error) {
-          this.drop(sink, sinkError(sink, `could not list the objects of backup ${id} before committing it`, error as Error));
+          this.drop(sink, sinkFailed(sink, `list the objects of backup ${id} before committing it`, error));
           return;
         }
         const gone = records.filter((record) => present.get(record.key) !== record.storedSize);
         if (gone.length === 0) return;
         this.drop(
           sink,
-          new RastError(
-            ErrorCode.SINK_FAILED,
-            `sink ${sink.name} (${sink.location}): ${gone.length} of the ${records.length} objects of backup ${id} vanished while it was being made (${gone[0]!.key}); a prune may have taken them for an interrupted create's: leftover_age_hours must exceed the longest create`,
-            { sink: sink.name, backup: id },
+          objectsVanishedDuringCreate(
+            sink,
+            id,
+            gone.map((record) => record.key),
+            records.length,
           ),
         );
       }),
@@ -109,7 +98,7 @@ export class SinkFanout {
     for (const sink of failed) {
       this.drop(
         sink,
-        sinkError(sink, `could not commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error),
+        sinkFailed(sink, `commit backup ${manifest.id}`, (results[sinks.indexOf(sink)] as PromiseRejectedResult).reason as Error),
       );
     }
     await Promise.allSettled(failed.map(async (sink) => (await sink.delete(key), await sink.delete(signatureKey))));
@@ -131,11 +120,7 @@ export class SinkFanout {
   partialCommit(): RastError | undefined {
     if (this.failures.size === 0) return undefined;
     const held = this.working.map((sink) => sink.name);
-    return new RastError(
-      ErrorCode.SINK_FAILED,
-      `backup ${this.backupId} is committed in ${held.join(', ')} only: ${[...this.failures.values()].map((error) => error.message).join('; ')}`,
-      { backup: this.backupId, committed: held, failed: [...this.failures.keys()].map((sink) => sink.name) },
-    );
+    return committedInSome(this.backupId, held, this.failures);
   }
 
   private drop(sink: Sink, error: Error): void {
@@ -152,13 +137,6 @@ export class SinkFanout {
     if (this.working.length > 0) return;
     const errors = [...this.failures.values()];
     if (errors.length === 1 && errors[0] instanceof RastError) throw errors[0];
-    throw new RastError(
-      ErrorCode.SINK_FAILED,
-      `backup ${this.backupId} was not stored: ${errors.map((error) => error.message).join('; ')}`,
-      {
-        backup: this.backupId,
-        failed: [...this.failures.keys()].map((sink) => sink.name),
-      },
-    );
+    throw notStored(this.backupId, this.failures);
   }
 }

@@ -83,15 +83,3 @@ export class RastError extends Error {
 export function isRastError(error: unknown): error is RastError {
   return error instanceof RastError;
 }
-
-/** Wraps an error thrown inside a plugin's tap with the plugin and hook that threw it. */
-export function pluginFailed(pluginName: string, hookName: string, error: unknown): RastError {
-  if (isRastError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new RastError(
-    ErrorCode.PLUGIN_FAILED,
-    `plugin ${pluginName} failed in hook ${hookName}: ${message}`,
-    { plugin: pluginName, hook: hookName },
-    { cause: error },
-  );
-}

@@ -2,6 +2,7 @@
 export { Pipeline } from './Pipeline.js';
 export { TransformStage, SourceStage } from './stages.js';
 export { definePlugin, definePreset, isPlugin, isPreset } from './Plugin.js';
+export { pluginState, type PluginState } from './PluginState.js';
 export type { Plugin, Preset, PresetItem, PluginReference, PluginContext, OptionsShape, InferOptions } from './Plugin.js';
 export { resolvePlugins, candidateNames, type ResolvedPlugin, type LoaderOptions } from './PluginLoader.js';
 export {
@@ -68,7 +69,8 @@ export { BackupCopier, type BackupCopy } from './BackupCopier.js';
 export { summarize, type BackupSummary } from './Summary.js';
 export { backupFilter, type BackupFilter, type BackupFilterOptions } from './BackupFilter.js';
 export { parsePointInTime, POINT_IN_TIME_FORMS } from './PointInTime.js';
-export { ErrorCode, RastError, isRastError, pluginFailed } from './errors.js';
+export { ErrorCode, RastError, isRastError } from './errors.js';
+export * from './diagnostics/index.js';
 export { interrupted, stopIfInterrupted, whenInterrupted } from './Interruption.js';
 export * from './operations.js';
 export type * from './types.js';

@@ -8,13 +8,13 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ErrorCode, RastError } from './errors.js';
 import { IndexCache } from './IndexCache.js';
 import { Pipeline } from './Pipeline.js';
 import { Repository } from './Repository.js';
 import type { Runtime } from './Runtime.js';
 import { SourceStage } from './stages.js';
 import type { Format, Logger, PutOptions, Sink, SinkObject } from './types.js';
+import { partMissing } from './diagnostics/index.js';
 
 const cleanups: string[] = [];
 process.on('exit', () => {
@@ -86,7 +86,7 @@ export class MemorySink implements Sink {
   async get(key: string): Promise<Buffer> {
     this.calls.push(`get ${key}`);
     const data = this.objects.get(key);
-    if (!data) throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from ${this.name}`);
+    if (!data) throw partMissing(key, this);
     return Buffer.from(data);
   }
 

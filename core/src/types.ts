@@ -198,6 +198,11 @@ export interface Serialization {
   close?(): void;
   /** The backup's file index, whole or as its changes since the parent's; available once the stream has ended. */
   index(): IndexOutput | Promise<IndexOutput>;
+  /**
+   * Facts the format learned while serializing (the protocol it wrote, say), recorded in the manifest's `source`
+   * over the snapshot's `details`; called once, after `index()`.
+   */
+  details?(): Record<string, unknown>;
 }
 
 /**

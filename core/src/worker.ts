@@ -2,6 +2,7 @@
 // that a worker thread does not load the rest of the core.
 export { collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
 export { ErrorCode, RastError } from './errors.js';
+export { libraryMissing } from './diagnostics/plugin.js';
 export type { DecoderStage, DecoderStageFactory, WorkerStage, WorkerStageFactory } from './types.js';
 // And what a source's reader thread may: exclude patterns, matched against index paths.
 export { Exclusion } from './Exclusion.js';

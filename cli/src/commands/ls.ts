@@ -1,5 +1,5 @@
 import { Option } from 'clipanion';
-import { ErrorCode, fromDisplayPath, RastError, storedEntry, type IndexEntry } from '@rast-backup/core';
+import { backupPathInvalid, fromDisplayPath, pathNotInBackup, storedEntry, type IndexEntry } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatEntry, mapped, writeAll, writeJsonWith } from '../Output.js';
 
@@ -11,7 +11,7 @@ function pathInBackup(argument: string): string {
   const parts = fromDisplayPath(argument)
     .split('/')
     .filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw new RastError(ErrorCode.USAGE, `path ${argument}: ".." is not allowed in a path inside a backup`);
+  if (parts.includes('..')) throw backupPathInvalid(argument, '".." is not allowed in a path inside a backup');
   return parts.length === 0 ? '.' : parts.join('/');
 }
 
@@ -38,8 +38,7 @@ export class LsCommand extends BaseCommand {
     const index = await runtime.repository.indexes.open(manifest);
     const wanted = pathInBackup(this.inside ?? '.');
     const self = await index.get(wanted);
-    if (!self)
-      throw new RastError(ErrorCode.USAGE, `backup ${manifest.id} has no ${this.inside}`, { backup: manifest.id, path: this.inside });
+    if (!self) throw pathNotInBackup(manifest.id, this.inside!);
     const recursive = this.recursive;
     // Read from the index block by block: a directory's listing reads only the blocks that hold it.
     async function* listed(): AsyncGenerator<IndexEntry> {

@@ -20,6 +20,15 @@ import type { Runtime } from '../Runtime.js';
 import { SinkFanout } from '../SinkFanout.js';
 import type { Format, Serialization, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
+import {
+  emptySource,
+  excludePatternInvalid,
+  formatMissing,
+  formatSerializedNothing,
+  noSourcePlugin,
+  parentOtherFormat,
+  sourceUnusable,
+} from '../diagnostics/index.js';
 
 export interface CreateOptions {
   /** The source: an index path (a name that is not UTF-8 as its escaped bytes, see IndexPath). */
@@ -39,7 +48,7 @@ export function exclusionOf(runtime: Runtime, options: CreateOptions): Exclusion
   const patterns = [...new Set([...runtime.settings.exclude, ...(options.exclude ?? [])])];
   for (const pattern of patterns) {
     const problem = excludePatternProblem(pattern);
-    if (problem) throw new RastError(ErrorCode.USAGE, `exclude pattern ${JSON.stringify(pattern)} ${problem}`, { pattern });
+    if (problem) throw excludePatternInvalid('exclude', pattern, problem);
   }
   return new Exclusion(patterns);
 }
@@ -61,14 +70,14 @@ export async function checkSource(sourcePath: string): Promise<void> {
   const shown = displayPath(sourcePath);
   try {
     const stats = await stat(pathBytes(sourcePath));
-    if (!stats.isDirectory()) throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} is not a directory`, { path: shown });
+    if (!stats.isDirectory()) throw sourceUnusable(shown, 'is not a directory');
     await access(pathBytes(sourcePath), constants.R_OK | constants.X_OK);
   } catch (error) {
     if (error instanceof RastError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (error as Error).message;
-    throw new RastError(ErrorCode.SOURCE_INVALID, `source ${shown} ${reason}`, { path: shown });
+    throw sourceUnusable(shown, reason);
   }
 }
 
@@ -88,10 +97,7 @@ export async function checkSource(sourcePath: string): Promise<void> {
 export async function createBackup(runtime: Runtime, options: CreateOptions): Promise<Manifest> {
   const { pipeline, repository, sinks, settings, log } = runtime;
   const { hooks } = pipeline;
-  if (options.path.trim() === '')
-    throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, {
-      path: options.path,
-    });
+  if (options.path.trim() === '') throw emptySource(options.path);
   const sourcePath = path.resolve(options.path);
   const exclusion = exclusionOf(runtime, options);
   const id = newBackupId();
@@ -129,10 +135,7 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         exclude,
         exclusion,
       });
-      if (!snapshot)
-        throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, {
-          path: displayPath(sourcePath),
-        });
+      if (!snapshot) throw noSourcePlugin(displayPath(sourcePath));
 
       const store = new SinkFanout(sinks, id, log);
       const progress = new ProgressCounter(hooks.progress, 'create', displayPath(sourcePath));
@@ -178,8 +181,22 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
         warnUnmatched(runtime, exclusion, sourcePath);
         // commit: the signature, then the manifest
         const indexBlocks = written.header.blocks;
+        const details = { ...snapshot.details, ...serialization.details?.() };
         const built = hooks.manifest.call(
-          buildManifest({ id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime }),
+          buildManifest({
+            id,
+            options,
+            parent,
+            snapshot,
+            details,
+            format,
+            transforms,
+            parts,
+            indexRecord,
+            indexBlocks,
+            exclusion,
+            runtime,
+          }),
         );
         const signed = await signManifest(built, signer, repository.catalog);
         manifest = signed.manifest;
@@ -230,17 +247,9 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
 /** The format the snapshot names; an incremental's parent must have been made by the same one. */
 export function formatOf(runtime: Runtime, snapshot: Snapshot, parent: Manifest | undefined): Format {
   const format = runtime.pipeline.hooks.format.get(snapshot.format)?.call();
-  if (!format)
-    throw new RastError(
-      ErrorCode.PLUGIN_INVALID,
-      `no loaded plugin provides format ${snapshot.format} (needed by the ${snapshot.kind} source)`,
-    );
+  if (!format) throw formatMissing(snapshot.format, { neededBy: snapshot.kind });
   if (parent && parent.serializer.format !== format.name) {
-    throw new RastError(
-      ErrorCode.PARENT_INVALID,
-      `parent ${parent.id} is a ${parent.serializer.format} backup; this source makes ${format.name}: make a full backup`,
-      { parent: parent.id },
-    );
+    throw parentOtherFormat(parent.id, parent.serializer.format, format.name);
   }
   return format;
 }
@@ -261,7 +270,7 @@ function cutParts(
       (buffer) => encoder.recycle(buffer),
     );
   if (serialization.stream) return cutIntoParts(serialization.stream, partSize, () => encoder.buffer());
-  throw new RastError(ErrorCode.PLUGIN_INVALID, `format ${formatName} serialized ${snapshot.source} into neither a stream nor fill()`);
+  throw formatSerializedNothing(formatName, snapshot.source);
 }
 
 /** transform → store, for one object: encoded by every transform, then put in every working sink. */
@@ -328,6 +337,8 @@ interface ManifestFacts {
   options: CreateOptions;
   parent: Manifest | undefined;
   snapshot: Snapshot;
+  /** The snapshot's details, and the format's after serializing. */
+  details: Record<string, unknown>;
   format: { name: string; version: number; plugin: string };
   transforms: Transform[];
   parts: PartRecord[];
@@ -339,7 +350,7 @@ interface ManifestFacts {
 }
 
 function buildManifest(facts: ManifestFacts): Manifest {
-  const { id, options, parent, snapshot, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime } = facts;
+  const { id, options, parent, snapshot, details, format, transforms, parts, indexRecord, indexBlocks, exclusion, runtime } = facts;
   const size = parts.reduce((sum, part) => sum + part.size, 0);
   const storedSize = [...parts, ...indexBlocks].reduce((sum, part) => sum + part.storedSize, indexRecord.storedSize);
   return {
@@ -351,7 +362,7 @@ function buildManifest(facts: ManifestFacts): Manifest {
     created: new Date().toISOString(),
     host: hostname(),
     parent: parent?.id ?? null,
-    source: { ...snapshot.details, path: snapshot.source, kind: snapshot.kind, atomic: snapshot.atomic },
+    source: { ...details, path: snapshot.source, kind: snapshot.kind, atomic: snapshot.atomic },
     serializer: { format: format.name, version: format.version, plugin: format.plugin },
     transforms: transforms.map((transform) => ({
       name: transform.name,

@@ -1,10 +1,10 @@
 import { BACKUP_ID_PATTERN } from '../BackupId.js';
-import { ErrorCode, RastError } from '../errors.js';
 import type { Manifest } from '../Manifest.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import { runOperation } from './lifecycle.js';
 import { deleteKeys } from '../SinkKeys.js';
+import { backupCommitted, backupDependedOn, backupNotFound, sinkFailed } from '../diagnostics/index.js';
 
 /**
  * Removes a backup from every sink: the manifest first (the backup stops existing), then its data (and any
@@ -27,10 +27,9 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
       );
     const dependents = all.filter((dependent) => !ancestors.has(dependent.id));
     if (dependents.length > 0) {
-      throw new RastError(
-        ErrorCode.BACKUP_DEPENDED_ON,
-        `backup ${manifest.id} is the parent of ${dependents.map((dependent) => dependent.id).join(', ')}: delete those first`,
-        { backup: manifest.id, dependents: dependents.map((dependent) => dependent.id) },
+      throw backupDependedOn(
+        manifest.id,
+        dependents.map((dependent) => dependent.id),
       );
     }
     for (const sink of sinks) {
@@ -39,11 +38,7 @@ export async function deleteBackup(runtime: Runtime, reference: string): Promise
         // Without its manifest, what is left of the backup is a leftover: remove it the way deleteLeftover does.
         await deleteKeys(sink, await catalog.leftoverKeys(sink, manifest.id));
       } catch (error) {
-        throw new RastError(
-          ErrorCode.SINK_FAILED,
-          `sink ${sink.name} (${sink.location}): deleting backup ${manifest.id} failed: ${(error as Error).message}; run delete again`,
-          { sink: sink.name },
-        );
+        throw sinkFailed(sink, `delete backup ${manifest.id}`, error, { advice: 'run delete again' });
       }
     }
     catalog.invalidate();
@@ -69,19 +64,15 @@ export async function deleteLeftover(
   const { sinks } = runtime;
   const { catalog, graph } = runtime.repository;
   return runOperation(runtime, 'delete', { backupId: id }, async () => {
-    const notFound = () =>
-      new RastError(ErrorCode.BACKUP_NOT_FOUND, `no backup ${id} in ${catalog.describeSinks()} (see rast-backup list)`, { reference: id });
+    const notFound = () => backupNotFound(id, catalog.describeSinks());
     if (!BACKUP_ID_PATTERN.test(id)) throw notFound();
     if ((await catalog.entries()).some((entry) => entry.manifest.id === id)) {
-      throw new RastError(ErrorCode.USAGE, `backup ${id} is committed: delete it as a backup`, { backup: id });
+      throw backupCommitted(id);
     }
     // A listed backup built on it (its manifest damaged, say) still needs its data: the recovery document can use it.
     const dependents = (await graph.dependents(id)).map((manifest) => manifest.id);
     if (dependents.length > 0) {
-      throw new RastError(ErrorCode.BACKUP_DEPENDED_ON, `backup ${id} is the parent of ${dependents.join(', ')}: delete those first`, {
-        backup: id,
-        dependents,
-      });
+      throw backupDependedOn(id, dependents);
     }
     const damaged = (await catalog.damagedManifests()).filter((manifest) => manifest.id === id);
     let objects = 0;
@@ -97,11 +88,7 @@ export async function deleteLeftover(
         objects += keys.length + manifests.length;
         holding.push(sink.name);
       } catch (error) {
-        throw new RastError(
-          ErrorCode.SINK_FAILED,
-          `sink ${sink.name} (${sink.location}): removing the leftover data of ${id} failed: ${(error as Error).message}; run delete again`,
-          { sink: sink.name },
-        );
+        throw sinkFailed(sink, `remove the leftover data of ${id}`, error, { advice: 'run delete again' });
       }
     }
     if (holding.length === 0) throw notFound();

@@ -1,7 +1,7 @@
-import { ErrorCode, RastError } from '../errors.js';
 import { diffIndexes, type IndexDifference } from '../IndexDiff.js';
 import type { Manifest } from '../Manifest.js';
 import type { Runtime } from '../Runtime.js';
+import { differentSources } from '../diagnostics/index.js';
 
 export interface DiffOptions {
   /** The backup compared from: id, unique prefix or `latest`. */
@@ -22,11 +22,7 @@ export async function diffBackups(runtime: Runtime, options: DiffOptions): Promi
   const { catalog, graph, indexes } = runtime.repository;
   const [{ manifest: before }, { manifest: after }] = [await catalog.resolve(options.before), await catalog.resolve(options.after)];
   if (before.source.path !== after.source.path)
-    throw new RastError(
-      ErrorCode.USAGE,
-      `backups ${before.id} (source ${before.source.path}) and ${after.id} (source ${after.source.path}) are of different sources: diff compares two backups of one source`,
-      { before: before.id, after: after.id },
-    );
+    throw differentSources({ id: before.id, path: before.source.path }, { id: after.id, path: after.source.path });
   const ids = async (manifest: Manifest) => new Set((await graph.chain(manifest)).map((backup) => backup.id));
   const chains = { before: await ids(before), after: await ids(after) };
   const [was, is] = [await indexes.open(before), await indexes.open(after)];

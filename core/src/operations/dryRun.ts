@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { newBackupId } from '../BackupId.js';
-import { ErrorCode, RastError } from '../errors.js';
 import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import { displayPath } from '../IndexPath.js';
 import type { Manifest } from '../Manifest.js';
@@ -8,6 +7,7 @@ import { ParentResolver } from '../ParentResolver.js';
 import type { Runtime } from '../Runtime.js';
 import type { Serialization } from '../types.js';
 import { checkSource, exclusionOf, formatOf, warnUnmatched, type CreateOptions } from './create.js';
+import { emptySource, noSourcePlugin } from '../diagnostics/index.js';
 
 /** What `create --dry-run` found: the backup `create` would make now, which it did not make. */
 export interface DryRun {
@@ -41,10 +41,7 @@ export interface DryRun {
 export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Promise<DryRun> {
   const { pipeline, repository, sinks, log } = runtime;
   const { hooks } = pipeline;
-  if (options.path.trim() === '')
-    throw new RastError(ErrorCode.USAGE, `source ${JSON.stringify(options.path)} is empty: give the directory or subvolume to back up`, {
-      path: options.path,
-    });
+  if (options.path.trim() === '') throw emptySource(options.path);
   const { signal } = options;
   const sourcePath = path.resolve(options.path);
   const exclusion = exclusionOf(runtime, options);
@@ -53,10 +50,7 @@ export async function dryRunCreate(runtime: Runtime, options: CreateOptions): Pr
   const exclude = sinks.flatMap((sink) => (sink.localPath ? [sink.localPath] : []));
   const backupId = newBackupId();
   const snapshot = await hooks.snapshot.promise({ path: sourcePath, parent, backupId, repository: repository.id, exclude, exclusion });
-  if (!snapshot)
-    throw new RastError(ErrorCode.SOURCE_INVALID, `no loaded plugin can back up ${displayPath(sourcePath)}`, {
-      path: displayPath(sourcePath),
-    });
+  if (!snapshot) throw noSourcePlugin(displayPath(sourcePath));
   let survey: Pick<DryRun, 'files' | 'bytes' | 'counted'>;
   try {
     stopIfInterrupted(signal);

@@ -13,6 +13,7 @@ import type { Runtime } from '../Runtime.js';
 import type { IndexView } from '../IndexView.js';
 import type { Sink } from '../types.js';
 import { runOperation } from './lifecycle.js';
+import { formatMissing, indexNotRebuilt, parentMissing, repairIncomplete, sinksUnreadable } from '../diagnostics/index.js';
 
 export interface RepairOptions {
   /** Id, unique prefix or `latest`: that backup and the backups below it in its chain. */
@@ -72,12 +73,7 @@ export async function repairBackups(runtime: Runtime, options: RepairOptions): P
   return runOperation(runtime, 'repair', { backupId: options.backup }, async (event) => {
     const entries = await catalog.entries();
     const unreadable = await catalog.unreadable();
-    if (unreadable.length > 0)
-      throw new RastError(
-        ErrorCode.SINK_FAILED,
-        `repair needs every sink, and ${unreadable.map(({ sink, error }) => `sink ${sink.name} (${sink.location}) cannot be read: ${error.message}`).join('; ')}; nothing was changed`,
-        { sinks: unreadable.map(({ sink }) => sink.name) },
-      );
+    if (unreadable.length > 0) throw sinksUnreadable('repair', unreadable);
     let targets: CatalogEntry[];
     const backups: BackupRepair[] = [];
     if (options.all) {
@@ -124,11 +120,7 @@ export async function repairBackups(runtime: Runtime, options: RepairOptions): P
     const report: RepairReport = { dryRun: options.dryRun === true, status, backups, repaired, unrepairable };
     if (unrepairable > 0) {
       const first = backups.flatMap((backup) => backup.unrepairable)[0]!;
-      throw new RastError(
-        ErrorCode.REPAIR_INCOMPLETE,
-        `${unrepairable} problem${unrepairable === 1 ? '' : 's'} cannot be repaired${repaired > 0 ? ` (${repaired} ${options.dryRun ? 'would be' : 'were'} repaired)` : ''}, first: ${first.message}`,
-        { report },
-      );
+      throw repairIncomplete(unrepairable, repaired, options.dryRun === true, first.message, report);
     }
     return report;
   });
@@ -305,13 +297,13 @@ async function mendManifests(
 async function rebuild(runtime: Runtime, manifest: Manifest, holders: Sink[], did: (message: string) => void): Promise<void> {
   const { repository, pipeline } = runtime;
   const format = pipeline.hooks.format.get(manifest.serializer.format)?.call();
-  if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin provides format ${manifest.serializer.format}`);
+  if (!format) throw formatMissing(manifest.serializer.format, { backup: manifest.id, plugin: manifest.serializer.plugin });
   let parentIndex: IndexView | undefined;
   if (manifest.parent) {
     const parent = (await repository.catalog.entries()).find((candidate) => candidate.manifest.id === manifest.parent)?.manifest;
-    if (!parent) throw new RastError(ErrorCode.PARENT_INVALID, `its parent ${manifest.parent} is not in the repository`);
+    if (!parent) throw parentMissing(manifest.id, manifest.parent, 'which is not in the repository');
     parentIndex = await repository.indexes.open(parent).catch((error: Error) => {
-      throw new RastError(ErrorCode.REPAIR_INCOMPLETE, `it is rebuilt over its parent's index, which cannot be read: ${error.message}`);
+      throw indexNotRebuilt(manifest.id, `its file index is rebuilt over its parent's, which cannot be read: ${error.message}`);
     });
   }
   const rebuilt = await rebuildIndex(runtime, manifest, format, parentIndex, holders);
@@ -321,7 +313,7 @@ async function rebuild(runtime: Runtime, manifest: Manifest, holders: Sink[], di
   }
   const abandon = async (message: string): Promise<never> => {
     await Promise.allSettled(holders.flatMap((sink) => rebuilt.objects.map((key) => sink.delete(key))));
-    throw new RastError(ErrorCode.REPAIR_INCOMPLETE, message, { backup: manifest.id });
+    throw indexNotRebuilt(manifest.id, message);
   };
   // Other backups' index runs lying over this one read its merged content: a rebuild that tells less would change theirs.
   if (rebuilt.lacks) {

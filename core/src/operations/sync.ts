@@ -7,6 +7,7 @@ import { authenticate, type SignatureCheck } from '../ManifestAuthentication.js'
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
 import { runOperation } from './lifecycle.js';
+import { transferFailed } from '../diagnostics/index.js';
 
 export interface SyncOptions {
   /** Only these backups (ids, unique prefixes or `latest`) and the backups below them in their chains; default every backup. */
@@ -247,10 +248,8 @@ function outcome(report: SyncReport, operation: 'sync' | 'copy'): SyncReport {
       .map((copy) => `backup ${copy.backup} into sink ${copy.sink}: ${copy.problem}`),
   ];
   if (failures.length === 0) return report;
-  const count = report.failed + report.unreachable.length;
-  throw new RastError(
-    ErrorCode.SINK_FAILED,
-    `${operation}: ${count} ${count === 1 ? 'failure' : 'failures'} (${report.copied} copied), first: ${failures[0]}`,
-    { report, sinks: [...new Set([...report.unreachable.map((failure) => failure.sink), ...report.copies.map((copy) => copy.sink)])] },
-  );
+  throw transferFailed(operation, failures, report.copied, {
+    report,
+    sinks: [...new Set([...report.unreachable.map((failure) => failure.sink), ...report.copies.map((copy) => copy.sink)])],
+  });
 }

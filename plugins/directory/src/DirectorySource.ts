@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { displayPath, ErrorCode, indexPath, pathBytes, RastError, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
+import { displayPath, indexPath, pathBytes, sourceUnusable, type Snapshot, type SnapshotRequest } from '@rast-backup/core';
 import { pseudoFilesystem } from './PseudoFilesystem.js';
 
 /**
@@ -11,11 +11,7 @@ export async function directorySnapshot(request: SnapshotRequest): Promise<Snaps
   const pseudo = await pseudoFilesystem(resolved);
   if (pseudo) {
     const shown = displayPath(request.path);
-    throw new RastError(
-      ErrorCode.SOURCE_INVALID,
-      `source ${shown} is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`,
-      { path: shown },
-    );
+    throw sourceUnusable(shown, `is on a ${pseudo} filesystem, which the kernel makes up: there are no files to back up there`);
   }
   return {
     path: indexPath(resolved),

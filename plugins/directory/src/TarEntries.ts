@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
+import { displayPath, RastError, streamDamaged } from '@rast-backup/core';
 import { safeRelativePath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameExtract } from './BinaryPaxNames.js';
@@ -33,12 +33,7 @@ export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: strin
   const explain = (error: unknown): RastError => {
     const cause = failure ?? error;
     if (cause instanceof RastError) return cause;
-    return new RastError(
-      ErrorCode.STREAM_DAMAGED,
-      `backup ${backupId}: the tar stream is damaged: ${(cause as Error).message}`,
-      { backup: backupId },
-      { cause },
-    );
+    return streamDamaged(backupId, `the tar stream is damaged: ${(cause as Error).message}`, {}, cause);
   };
   try {
     for await (const entry of extract) {
@@ -58,7 +53,7 @@ export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: strin
           yield* fileData(entry.header, body);
         } catch (error) {
           if (!(error instanceof BadSparseMap)) throw error;
-          throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${backupId}: ${displayPath(path)}: ${error.message}`, { backup: backupId });
+          throw streamDamaged(backupId, `${displayPath(path)}: ${error.message}`);
         }
       };
       yield { path, header: entry.header, size: fileSize(entry.header), body, data };

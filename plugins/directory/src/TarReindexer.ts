@@ -1,7 +1,7 @@
 import {
-  ErrorCode,
   IndexSpool,
-  RastError,
+  indexNotRebuilt,
+  streamDamaged,
   type EntryType,
   type IndexEntry,
   type RebuiltIndex,
@@ -110,10 +110,9 @@ export async function reindexTree(context: ReindexContext): Promise<RebuiltIndex
   const { manifest } = context;
   const id = manifest.id;
   if (manifest.parent !== null)
-    throw new RastError(
-      ErrorCode.REPAIR_INCOMPLETE,
-      `backup ${id} is a tar incremental: its stream does not record the paths deleted since its parent, so its file index cannot be rebuilt from it`,
-      { backup: id },
+    throw indexNotRebuilt(
+      id,
+      'it is a tar incremental: its stream does not record the paths deleted since its parent, so its file index cannot be rebuilt from it',
     );
   const spans = new TarSpans();
   const counted = async function* () {
@@ -128,8 +127,7 @@ export async function reindexTree(context: ReindexContext): Promise<RebuiltIndex
     for await (const { path, header, size } of tarEntries(counted(), id)) {
       const span = spans.spans[count++];
       const type = ENTRY_TYPES[header.type ?? ''];
-      if (!type || !span)
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `backup ${id}: ${path}: an entry of type ${header.type} this format does not write`);
+      if (!type || !span) throw streamDamaged(id, `${path}: an entry of type ${header.type} this format does not write`);
       const pax: Record<string, string> = (header.pax as Record<string, string> | undefined) ?? {};
       const entry: IndexEntry = {
         path,

@@ -1,4 +1,4 @@
-import { displayPath, ErrorCode, RastError, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import { displayPath, streamDamaged, type Manifest, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { lstat } from 'node:fs/promises';
 import { batches, restoreIndexedTree, type FilesToFill, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { tarEntries, type TarEntry } from './TarEntries.js';
@@ -33,10 +33,9 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
     let bytes = 0;
     const write = async (file: FileToFill, manifest: Manifest, { header, size, data }: TarEntry) => {
       if (header.type !== 'file' || size !== file.entry.size) {
-        throw new RastError(
-          ErrorCode.STREAM_DAMAGED,
-          `backup ${manifest.id}: ${displayPath(file.entry.path)} in the stream (${header.type}, ${size} bytes) does not match the index (${file.entry.size} bytes)`,
-          { backup: manifest.id },
+        throw streamDamaged(
+          manifest.id,
+          `${displayPath(file.entry.path)} in the stream (${header.type}, ${size} bytes) does not match the index (${file.entry.size} bytes)`,
         );
       }
       const handle = await tree.createFile(file.target);
@@ -71,20 +70,18 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
             for await (const entry of tarEntries(archiveOf(reader.read(start, end)), manifest.id)) {
               const { path } = entry;
               if (found || path !== file.entry.path) {
-                throw new RastError(
-                  ErrorCode.STREAM_DAMAGED,
-                  `backup ${manifest.id}: bytes ${start}–${end} of its stream hold ${displayPath(path)}, where its index places ${displayPath(file.entry.path)}`,
-                  { backup: manifest.id },
+                throw streamDamaged(
+                  manifest.id,
+                  `bytes ${start}–${end} of its stream hold ${displayPath(path)}, where its index places ${displayPath(file.entry.path)}`,
                 );
               }
               found = true;
               await write(file, manifest, entry);
             }
             if (!found)
-              throw new RastError(
-                ErrorCode.STREAM_DAMAGED,
-                `backup ${manifest.id}: bytes ${start}–${end} of its stream hold no entry, where its index places ${displayPath(file.entry.path)}`,
-                { backup: manifest.id },
+              throw streamDamaged(
+                manifest.id,
+                `bytes ${start}–${end} of its stream hold no entry, where its index places ${displayPath(file.entry.path)}`,
               );
           }
         }
@@ -104,11 +101,7 @@ export function restoreTree(context: RestoreContext): Promise<RestoreReport> {
           if (!(await exists(tree.absolute(file.target)))) missing.push(displayPath(file.entry.path));
           if (missing.length === 3) break;
         }
-        throw new RastError(
-          ErrorCode.STREAM_DAMAGED,
-          `backup ${manifest.id}: its stream lacks ${needed - written} entries its index lists (${missing.join(', ')})`,
-          { backup: manifest.id },
-        );
+        throw streamDamaged(manifest.id, `its stream lacks ${needed - written} entries its index lists (${missing.join(', ')})`);
       }
     }
     return bytes;

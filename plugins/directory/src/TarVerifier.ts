@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { displayPath, ErrorCode, RastError, type VerifyContext } from '@rast-backup/core';
+import { displayPath, streamDamaged, type VerifyContext } from '@rast-backup/core';
 import { checkIndex } from '@rast-backup/restore-kit';
 import { tarEntries } from './TarEntries.js';
 
@@ -34,8 +34,7 @@ class PathSum {
  */
 export async function verifyTree(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
-  const damaged = (message: string) =>
-    new RastError(ErrorCode.STREAM_DAMAGED, `backup ${manifest.id}: ${message}`, { backup: manifest.id });
+  const damaged = (message: string) => streamDamaged(manifest.id, `${message}`);
   const expected = new PathSum();
   let expectedCount = 0;
   // A full backup holds all its data; an incremental's chain is checked by restore.

@@ -35,7 +35,7 @@ sink('stores, lists by prefix, reads and deletes objects', async () => {
     assert.unreachable();
   } catch (error) {
     assert.is((error as RastError).code, ErrorCode.PART_MISSING);
-    assert.match((error as Error).message, /data\/a\/000000\.part is missing from local sink local/);
+    assert.match((error as Error).message, /data\/a\/000000\.part is missing from sink local \(/);
   }
 });
 

@@ -2,7 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { constants, statSync } from 'node:fs';
 import { chmod, chown, open, type FileHandle, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, processAlive, RastError, type PutOptions, type Sink, type SinkObject } from '@rast-backup/core';
+import {
+  makeDirectories,
+  partMissing,
+  processAlive,
+  reasonOf,
+  sinkFailed,
+  type PutOptions,
+  type RastError,
+  type Sink,
+  type SinkObject,
+} from '@rast-backup/core';
 
 export interface LocalSinkOptions {
   name: string;
@@ -130,12 +140,7 @@ export class LocalSink implements Sink {
   private failure(action: string, key: string, error: unknown): RastError {
     const code = (error as NodeJS.ErrnoException).code;
     const hint = code === 'ENOSPC' ? ' (no space left on the device)' : code === 'EACCES' ? ' (permission denied)' : '';
-    return new RastError(
-      ErrorCode.SINK_FAILED,
-      `local sink ${this.name} (${this.location}): cannot ${action} ${key}: ${(error as Error).message}${hint}`,
-      { sink: this.name, key },
-      { cause: error },
-    );
+    return sinkFailed(this, `${action} ${key}`, error, { reason: `${reasonOf(error)}${hint}`, facts: { key }, kind: 'local' });
   }
 
   /**
@@ -252,10 +257,7 @@ export class LocalSink implements Sink {
       return await readFile(this.file(key));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from local sink ${this.name} (${this.location})`, {
-          sink: this.name,
-          key,
-        });
+        throw partMissing(key, this);
       }
       throw this.failure('read', key, error);
     }
@@ -268,10 +270,7 @@ export class LocalSink implements Sink {
       handle = await open(this.file(key), 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from local sink ${this.name} (${this.location})`, {
-          sink: this.name,
-          key,
-        });
+        throw partMissing(key, this);
       }
       throw this.failure('read', key, error);
     }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BACKUP_GROUP, definePlugin, ErrorCode, groupId, packageIdentity, RastError } from '@rast-backup/core';
+import { BACKUP_GROUP, configKeyInvalid, definePlugin, groupId, packageIdentity } from '@rast-backup/core';
 import * as t from 'typanion';
 import { LocalSink } from './LocalSink.js';
 
@@ -23,11 +23,7 @@ export default definePlugin({
     const root = path.resolve(context.configDirectory, options.path);
     const gid = await groupId(options.group ?? BACKUP_GROUP);
     if (options.group !== undefined && gid === undefined) {
-      throw new RastError(
-        ErrorCode.CONFIG_INVALID,
-        `${context.configFile ?? 'config'}: storage.local.group: no group ${options.group} in /etc/group`,
-        { key: 'storage.local.group' },
-      );
+      throw configKeyInvalid(context.configFile, 'storage.local.group', `no group ${options.group} in /etc/group`);
     }
     pipeline.hooks.sinks.tap(PLUGIN_NAME, (sinks) => [...sinks, new LocalSink({ name: 'local', root, gid })]);
   },

@@ -34,7 +34,9 @@ export class WebhookNotifier implements Notifier {
   async send(event: NotificationEvent): Promise<void> {
     const body = JSON.stringify(event);
     let problem = '';
+    let attempts = 0;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+      attempts = attempt + 1;
       if (attempt > 0) await sleep(this.options.retryDelaySeconds * 2 ** (attempt - 1));
       try {
         const response = await fetch(this.options.url, {
@@ -55,8 +57,7 @@ export class WebhookNotifier implements Notifier {
             : `${(error as Error).message}${cause ? ` (${cause.message})` : ''}`;
       }
     }
-    const attempts = this.options.retries + 1;
-    throw new Error(`${this.label}: ${problem}${attempts > 1 && !/^HTTP 4(?!29)/.test(problem) ? ` (after ${attempts} attempts)` : ''}`);
+    throw new Error(`${this.label}: ${problem}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`);
   }
 }
 

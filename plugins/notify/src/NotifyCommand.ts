@@ -1,6 +1,6 @@
 import { Option, UsageError } from 'clipanion';
 import { BaseCommand } from '@rast-backup/core/command';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { configKeyInvalid, deliveryFailed } from '@rast-backup/core';
 import { notificationOf } from './NotificationEvent.js';
 import { notifyAll } from './Notifiers.js';
 
@@ -27,11 +27,7 @@ export class NotifyCommand extends BaseCommand {
     const { notifiersOf } = await import('./index.js');
     const notifiers = notifiersOf(runtime.pipeline) ?? [];
     if (notifiers.length === 0)
-      throw new RastError(
-        ErrorCode.CONFIG_INVALID,
-        `${runtime.config.file ?? 'embedded default config'}: notify: no [[notify.webhook]] or [[notify.command]] configured`,
-        { key: 'notify' },
-      );
+      throw configKeyInvalid(runtime.config.file, 'notify', 'no [[notify.webhook]] or [[notify.command]] configured');
     const started = { operation: (this.unit ? 'unit' : 'test') as never, startedAt: new Date(), path: this.unit };
     const event = this.unit
       ? notificationOf(
@@ -44,7 +40,7 @@ export class NotifyCommand extends BaseCommand {
     try {
       await notifyAll(notifiers, event, !this.unit);
     } catch (error) {
-      throw new RastError(ErrorCode.SINK_FAILED, (error as Error).message);
+      throw deliveryFailed(error);
     }
     if (this.json) this.context.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
     else this.context.stdout.write(`sent ${event.event} to ${notifiers.length} notifier${notifiers.length === 1 ? '' : 's'}\n`);

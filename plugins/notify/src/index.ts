@@ -1,4 +1,4 @@
-import { definePlugin, type Operation, packageIdentity, type Pipeline } from '@rast-backup/core';
+import { definePlugin, type Operation, packageIdentity, type Pipeline, pluginState } from '@rast-backup/core';
 import { notificationOf } from './NotificationEvent.js';
 import { CommandNotifier, notifyAll, WebhookNotifier, type Notifier } from './Notifiers.js';
 import { NotifyCommand } from './NotifyCommand.js';
@@ -10,11 +10,12 @@ export { notificationOf, type NotificationEvent } from './NotificationEvent.js';
 export { WebhookNotifier, CommandNotifier, notifyAll, type Notifier } from './Notifiers.js';
 export { NotifyCommand } from './NotifyCommand.js';
 
-const registry = new WeakMap<Pipeline, Notifier[]>();
+/** The notifiers `[notify]` configured on each pipeline (for `rast-backup notify`). */
+export const notifiers = pluginState<Notifier[]>(PLUGIN_NAME);
 
-/** The notifiers `[notify]` configured on this pipeline (for `rast-backup notify`). */
+/** The notifiers `[notify]` configured on this pipeline; undefined when the plugin did not apply. */
 export function notifiersOf(pipeline: Pipeline): Notifier[] | undefined {
-  return registry.get(pipeline);
+  return notifiers.get(pipeline);
 }
 
 /**
@@ -32,7 +33,7 @@ export default definePlugin({
     type Outcome = 'success' | 'failure';
     const defaultOn = new Set<Outcome>(options.on ?? ['failure']);
     const on = (own: Outcome[] | undefined) => (own ? new Set<Outcome>(own) : defaultOn);
-    const notifiers: Notifier[] = [
+    const configured = notifiers.set(pipeline, [
       ...(options.webhook ?? []).map(
         (webhook) =>
           new WebhookNotifier({
@@ -47,14 +48,13 @@ export default definePlugin({
       ...(options.command ?? []).map(
         (command) => new CommandNotifier({ command: command.command, on: on(command.on), timeoutSeconds: command.timeout_seconds ?? 60 }),
       ),
-    ];
-    registry.set(pipeline, notifiers);
+    ]);
     const operations = new Set<Operation>(options.operations ?? ['create', 'verify', 'prune']);
     pipeline.hooks.succeeded.tapPromise(PLUGIN_NAME, async (event, result) => {
-      if (operations.has(event.operation)) await notifyAll(notifiers, notificationOf(event, 'succeeded', result));
+      if (operations.has(event.operation)) await notifyAll(configured, notificationOf(event, 'succeeded', result));
     });
     pipeline.hooks.failed.tapPromise(PLUGIN_NAME, async (event, error) => {
-      if (operations.has(event.operation)) await notifyAll(notifiers, notificationOf(event, 'failed', undefined, error));
+      if (operations.has(event.operation)) await notifyAll(configured, notificationOf(event, 'failed', undefined, error));
     });
   },
 });

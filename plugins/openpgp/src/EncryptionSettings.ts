@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Pipeline } from '@rast-backup/core';
+import { packageIdentity, pluginState, type Pipeline } from '@rast-backup/core';
 
 /** The seed's key location, used when `[encryption]` names no key and by `generate-key` without `--output`. */
 export const DEFAULT_KEY_PATH = '/etc/rast/backup/encryption.key';
@@ -54,13 +54,10 @@ export function normaliseSettings(options: EncryptionOptions, configDirectory: s
   };
 }
 
-const registry = new WeakMap<Pipeline, EncryptionSettings>();
+/** Settings the plugin applied to each pipeline, for its taps and commands (`generate-key`). */
+export const encryptionSettings = pluginState<EncryptionSettings>(packageIdentity(import.meta.url).name);
 
-/** Settings the plugin applied to `pipeline`, for its commands (`generate-key`); undefined when it did not apply. */
+/** Settings the plugin applied to `pipeline`; undefined when it did not apply. */
 export function settingsOf(pipeline: Pipeline): EncryptionSettings | undefined {
-  return registry.get(pipeline);
-}
-
-export function registerSettings(pipeline: Pipeline, settings: EncryptionSettings): void {
-  registry.set(pipeline, settings);
+  return encryptionSettings.get(pipeline);
 }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { Option, UsageError } from 'clipanion';
 import { BaseCommand } from '@rast-backup/core/command';
-import { ErrorCode, RastError, secretFileExposure, type Runtime } from '@rast-backup/core';
+import { optionInvalid, secretFileExposure, secretFileUnusable, type Runtime } from '@rast-backup/core';
 import { DEFAULT_KEY_PATH, settingsOf } from './EncryptionSettings.js';
 
 /** Where `generate-key --signing` writes without --output. */
@@ -41,17 +41,16 @@ export class GenerateKeyCommand extends BaseCommand {
     const file = this.passphraseFile ? path.resolve(this.passphraseFile) : this.passphraseEnv ? undefined : settings?.passphraseFile;
     if (file) {
       const exposure = await secretFileExposure(file).catch((error: Error) => {
-        throw new RastError(ErrorCode.USAGE, `cannot read the passphrase file ${file}: ${error.message}`, { path: file });
+        throw secretFileUnusable('the passphrase file', file, `cannot be read: ${error.message}`);
       });
-      if (exposure) throw new RastError(ErrorCode.USAGE, `the passphrase file: ${exposure}`, { path: file });
+      if (exposure) throw secretFileUnusable('the passphrase file', file, exposure);
       const passphrase = (await readFile(file, 'utf8')).split(/\r?\n/)[0];
-      if (!passphrase) throw new RastError(ErrorCode.USAGE, `the passphrase file ${file} is empty`, { path: file });
+      if (!passphrase) throw secretFileUnusable('the passphrase file', file, 'is empty');
       return { passphrase, source: `file ${file}` };
     }
     const variable = this.passphraseEnv ?? settings?.passphraseEnv;
     const value = variable ? process.env[variable] : undefined;
-    if (this.passphraseEnv && !value)
-      throw new RastError(ErrorCode.USAGE, `--passphrase-env ${variable}: the environment variable is not set or empty`);
+    if (this.passphraseEnv && !value) throw optionInvalid('--passphrase-env', variable, 'the environment variable is not set or empty');
     return value ? { passphrase: value, source: `environment variable ${variable}` } : {};
   }
 

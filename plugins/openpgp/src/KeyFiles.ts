@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { ErrorCode, RastError, secretFileExposure } from '@rast-backup/core';
+import { configKeyInvalid, secretFileExposure, type RastError } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 
@@ -24,7 +24,7 @@ export function formatFingerprint(fingerprint: string): string {
 }
 
 function configError(settings: EncryptionSettings, key: string, message: string): RastError {
-  return new RastError(ErrorCode.CONFIG_INVALID, `${settings.where}: encryption.${key}: ${message}`, { key: `encryption.${key}` });
+  return configKeyInvalid(settings.where, `encryption.${key}`, message);
 }
 
 /** Refuses a secret file (private key, passphrase) that others, or a group other than rast-backup, may use. */

@@ -1,6 +1,6 @@
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, RastError } from '@rast-backup/core';
+import { makeDirectories, outputRefused } from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 
 export interface GeneratedKey {
@@ -39,10 +39,9 @@ export async function generateKeyFiles(
   const publicKeyFile = publicKeyFileFor(privateKeyFile);
   for (const file of [privateKeyFile, publicKeyFile]) {
     if (await exists(file)) {
-      throw new RastError(
-        ErrorCode.DESTINATION_INVALID,
-        `${file} already exists: refusing to overwrite a key (backups made with it would become unreadable); move it away or choose another --output`,
-        { path: file },
+      throw outputRefused(
+        file,
+        'already exists: refusing to overwrite a key (backups made with it would become unreadable); move it away or choose another --output',
       );
     }
   }
@@ -61,17 +60,13 @@ export async function generateKeyFiles(
   try {
     await writeFile(privateKeyFile, privateKey, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `cannot write ${privateKeyFile}: ${(error as Error).message}`, {
-      path: privateKeyFile,
-    });
+    throw outputRefused(privateKeyFile, `cannot be written: ${(error as Error).message}`);
   }
   try {
     await writeFile(publicKeyFile, publicKey, { flag: 'wx', mode: 0o644 });
   } catch (error) {
     await rm(privateKeyFile, { force: true });
-    throw new RastError(ErrorCode.DESTINATION_INVALID, `cannot write ${publicKeyFile}: ${(error as Error).message}`, {
-      path: publicKeyFile,
-    });
+    throw outputRefused(publicKeyFile, `cannot be written: ${(error as Error).message}`);
   }
   return { privateKeyFile, publicKeyFile, fingerprint, protected: passphrase !== undefined };
 }

@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, RastError, secretFileExposure, type Manifest, type ManifestSigner, type ManifestVerifier } from '@rast-backup/core';
+import {
+  configKeyInvalid,
+  secretFileExposure,
+  type RastError,
+  type Manifest,
+  type ManifestSigner,
+  type ManifestVerifier,
+} from '@rast-backup/core';
 import * as openpgp from 'openpgp';
 import type { EncryptionSettings } from './EncryptionSettings.js';
 import { formatFingerprint, loadPrivateKey, loadRecipient } from './KeyFiles.js';
@@ -9,7 +16,7 @@ import type { SigningSettings } from './SigningSettings.js';
 const HASH = openpgp.enums.hash.sha512;
 
 function signingError(signing: SigningSettings, key: string, message: string): RastError {
-  return new RastError(ErrorCode.CONFIG_INVALID, `${signing.where}: ${key}: ${message}`, { key });
+  return configKeyInvalid(signing.where, key, message);
 }
 
 /** A private key file that signs: `[signing] key_path` (no passphrase: it signs unattended). */

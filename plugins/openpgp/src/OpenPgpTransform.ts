@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
-  ErrorCode,
-  RastError,
+  configKeyInvalid,
+  decryptionKeyUnusable,
   TransformStage,
   type DecoderWorker,
   type Transform,
@@ -81,10 +81,10 @@ export async function createEncryption(settings: EncryptionSettings, plugin: str
   const [recipient] = keys as [LoadedKey];
   const { sessionKeyPackets } = await partKeys(keys.map((key) => key.key));
   if (sessionKeyPackets.length > SESSION_KEY_PACKETS_ROOM)
-    throw new RastError(
-      ErrorCode.CONFIG_INVALID,
-      `${settings.where}: encryption.recipients: the ${keys.length} keys' session key packets take ${sessionKeyPackets.length} bytes, more than the ${SESSION_KEY_PACKETS_ROOM} a part has room for: name fewer keys`,
-      { key: 'encryption.recipients' },
+    throw configKeyInvalid(
+      settings.where,
+      'encryption.recipients',
+      `the ${keys.length} keys' session key packets take ${sessionKeyPackets.length} bytes, more than the ${SESSION_KEY_PACKETS_ROOM} a part has room for: name fewer keys`,
     );
   // One key: the params as they always were. Several: each is listed too, the first one being `recipient`.
   const several: Record<string, unknown> =
@@ -122,13 +122,12 @@ export function createDecryption(settings: EncryptionSettings): TransformDecoder
       const message = settings.publicKeyPath
         ? `this backup is encrypted to ${needed}, and this host has only a public key (encryption.public_key_path in ${settings.where}): it can make backups but not read them. Restore, verify, and an incremental create (which reads its parent's file index) need the private key: set encryption.key_path to it`
         : `this backup is encrypted to ${needed}: set [encryption] key_path in ${settings.where} to its private key to read it`;
-      throw new RastError(ErrorCode.TRANSFORM_FAILED, message, { recipient });
+      throw decryptionKeyUnusable(message, { recipient });
     }
     loading ??= loadPrivateKey(settings);
     const key = await loading;
     if (recipients.length > 0 && !recipients.includes(key.fingerprint)) {
-      throw new RastError(
-        ErrorCode.TRANSFORM_FAILED,
+      throw decryptionKeyUnusable(
         `this backup is encrypted to ${needed}, but encryption.key_path (${key.file}) is key ${formatFingerprint(key.fingerprint)}: set key_path to the private key ${recipients.length > 1 ? `of one of ${recipient}` : recipient}`,
         { recipient, configured: key.fingerprint },
       );

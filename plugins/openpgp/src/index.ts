@@ -1,6 +1,6 @@
 import { definePlugin, packageIdentity, type ManifestVerifier, type TransformDecoder } from '@rast-backup/core';
 import * as t from 'typanion';
-import { normaliseSettings, registerSettings, settingsOf } from './EncryptionSettings.js';
+import { encryptionSettings, normaliseSettings, settingsOf } from './EncryptionSettings.js';
 import { normaliseSigning } from './SigningSettings.js';
 import { GenerateKeyCommand } from './GenerateKeyCommand.js';
 import { recipientsOf } from './Recipients.js';
@@ -39,7 +39,7 @@ export default definePlugin({
   commands: [GenerateKeyCommand],
   apply(pipeline, options, context) {
     const settings = normaliseSettings(options, context.configDirectory, context.configFile);
-    registerSettings(pipeline, settings);
+    encryptionSettings.set(pipeline, settings);
     const modules = () => import('./OpenPgpTransform.js');
     let decoder: Promise<TransformDecoder> | undefined;
     const loaded = () => (decoder ??= modules().then((module) => module.createDecryption(settings)));

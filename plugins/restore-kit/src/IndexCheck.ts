@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { comparePaths, displayPath, ErrorCode, isWithin, RastError, type IndexEntry, type IndexView } from '@rast-backup/core';
+import { comparePaths, displayPath, isWithin, restoreUnsafe, type IndexEntry, type IndexView, type RastError } from '@rast-backup/core';
 import { safeRelativePath } from './SafeRelativePath.js';
 
 /** Hard links whose target is looked up together, in index order, so that each index block is read once per batch. */
@@ -25,10 +25,7 @@ export class IndexChecker {
   ) {}
 
   private refuse(entryPath: string, reason: string): RastError {
-    return new RastError(ErrorCode.RESTORE_UNSAFE, `backup ${this.backupId}: refusing to restore "${displayPath(entryPath)}": ${reason}`, {
-      backup: this.backupId,
-      path: displayPath(entryPath),
-    });
+    return restoreUnsafe(this.backupId, displayPath(entryPath), reason);
   }
 
   /**

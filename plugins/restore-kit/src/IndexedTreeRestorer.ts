@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { displayPath, ErrorCode, isWithin, RastError, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
+import { displayPath, includeMatchesNothing, isWithin, type IndexEntry, type RestoreContext, type RestoreReport } from '@rast-backup/core';
 import { IndexChecker } from './IndexCheck.js';
 import { includeMatcher, type IncludeMatcher } from './IncludeMatcher.js';
 import { applyMetadata, ownerNotSet, type XattrFilter } from './Metadata.js';
@@ -99,11 +99,7 @@ export async function restoreIndexedTree(context: RestoreContext, fillFiles: Fil
   await checker.finish();
   const unused = selection.matcher.unused();
   if (unused.length > 0) {
-    throw new RastError(
-      ErrorCode.USAGE,
-      `--include ${unused.join(' ')}: matches nothing in backup ${context.target.id} (see its files with rast-backup ls)`,
-      { backup: context.target.id },
-    );
+    throw includeMatchesNothing(context.target.id, unused);
   }
 
   // 2. the tree but file data

@@ -1,4 +1,4 @@
-import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
+import { displayPath, unsafePath } from '@rast-backup/core';
 
 /**
  * Checks a path from an archive: relative, no `.` or `..` or empty components, no NUL. Returns it
@@ -9,11 +9,7 @@ export function safeRelativePath(name: string, backupId: string): string {
   while (path.startsWith('./')) path = path.slice(2);
   if (path === '' || path === '.') return '.';
   if (path.startsWith('/') || path.includes('\0') || path.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw new RastError(
-      ErrorCode.RESTORE_UNSAFE,
-      `backup ${backupId} holds an unsafe path ${JSON.stringify(displayPath(name))}: refusing to restore outside the destination`,
-      { backup: backupId },
-    );
+    throw unsafePath(backupId, displayPath(name));
   }
   return path;
 }

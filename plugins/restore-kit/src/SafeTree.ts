@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { displayPath, ErrorCode, isBinaryPath, pathBytes, RastError } from '@rast-backup/core';
+import { displayPath, isBinaryPath, pathBytes, restoreUnsafe, type RastError } from '@rast-backup/core';
 import { withTextPath } from './TextPath.js';
 
 /**
@@ -92,8 +92,6 @@ export class SafeTree {
   }
 
   private unsafe(relative: string, reason: string): RastError {
-    return new RastError(ErrorCode.RESTORE_UNSAFE, `refusing to restore ${displayPath(relative)}: it ${reason}`, {
-      path: displayPath(relative),
-    });
+    return restoreUnsafe(undefined, displayPath(relative), `it ${reason}`);
   }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { toolFailed, toolMissing } from '@rast-backup/core';
 
 export type SpecialKind = 'fifo' | 'socket' | 'char-device' | 'block-device';
 
@@ -7,14 +7,10 @@ export type SpecialKind = 'fifo' | 'socket' | 'char-device' | 'block-device';
 function run(command: string, args: string[], directory: string): void {
   const result = spawnSync(command, args, { cwd: directory, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new RastError(ErrorCode.TOOL_MISSING, `${command} is not installed: install the coreutils package`, { tool: command });
+    throw toolMissing(command, 'coreutils');
   }
   if (result.error) throw result.error;
-  if (result.status !== 0)
-    throw new RastError(
-      ErrorCode.RESTORE_INCOMPLETE,
-      `${command} ${args.join(' ')} in ${directory}: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`,
-    );
+  if (result.status !== 0) throw toolFailed(command, args, directory, result.stderr.trim().split('\n')[0] ?? '', result.status);
 }
 
 /**

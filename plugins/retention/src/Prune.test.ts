@@ -235,7 +235,7 @@ flags('bad --keep-* values: a usage error naming the option and the value, exit 
     [['--keep-daily', '1.5'], /usage error: Invalid value for --keep-daily: expected to be an integer \(got 1\.5\)/],
     [['--keep-weekly', 'four'], /usage error: Invalid value for --keep-weekly: expected a number \(got "four"\)/],
     [['--keep-monthly', ''], /usage error: Invalid value for --keep-monthly: expected a number \(got an empty string\)/],
-    [['--keep-yearly', '2', '--keep-tag', ''], /error RB007: --keep-tag "": empty/],
+    [['--keep-yearly', '2', '--keep-tag', ''], /error RB007: --keep-tag "" is empty/],
     [['--keep-tag', 'keep'], /error RB007: --keep-tag keep: does not say how many backups to keep/],
     [['--keep-hourly', '0'], /error RB007: --keep-hourly 0: does not say how many backups to keep/],
   ];

@@ -2,7 +2,7 @@ import { Option } from 'clipanion';
 import prettyBytes from 'pretty-bytes';
 import * as t from 'typanion';
 import { BaseCommand, progressOption, withProgress } from '@rast-backup/core/command';
-import { displayPath, ErrorCode, RastError } from '@rast-backup/core';
+import { displayPath, pluginNotApplied } from '@rast-backup/core';
 import { prune, type PruneReport } from './Pruner.js';
 import { commandLineRules, settingsOf } from './RetentionSettings.js';
 
@@ -59,10 +59,7 @@ export class PruneCommand extends BaseCommand {
     });
     const runtime = await this.context.runtime();
     const configured = settingsOf(runtime.pipeline);
-    if (!configured)
-      throw new RastError(ErrorCode.PLUGIN_INVALID, 'the retention plugin is loaded but was not applied: prune cannot run', {
-        key: 'retention',
-      });
+    if (!configured) throw pluginNotApplied('retention', 'prune', 'retention');
     const settings = rules ? { ...configured, rules, rulesFrom: 'command line' as const } : configured;
     const report = await withProgress(runtime.pipeline, { mode: this.progress, json: this.json, stream: this.context.stderr }, () =>
       prune(runtime, settings, { dryRun: this.dryRun }),

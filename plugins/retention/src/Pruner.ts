@@ -4,12 +4,14 @@ import {
   ErrorCode,
   ProgressCounter,
   RastError,
+  sinkFailed,
+  stoppedPartway,
   RepositoryKeys,
   runOperation,
   type Runtime,
 } from '@rast-backup/core';
 import { applyRetention, describeRules, removalOrder, type RetentionDecision } from './RetentionPolicy.js';
-import { hasCountingRule, type RetentionSettings } from './RetentionSettings.js';
+import { hasCountingRule, noCountingRule, type RetentionSettings } from './RetentionSettings.js';
 
 export interface PruneOptions {
   dryRun: boolean;
@@ -92,11 +94,7 @@ async function planLeftovers(runtime: Runtime, settings: RetentionSettings, now:
 export async function prune(runtime: Runtime, settings: RetentionSettings, options: PruneOptions): Promise<PruneReport> {
   return runOperation(runtime, 'prune', {}, async () => {
     if (!hasCountingRule(settings.rules)) {
-      throw new RastError(
-        ErrorCode.CONFIG_INVALID,
-        `${settings.where}: retention: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly in [retention], or give prune --keep-last, --keep-daily, … for one run`,
-        { key: 'retention' },
-      );
+      throw noCountingRule(settings, 'retention', ' in [retention], or give prune --keep-last, --keep-daily, … for one run');
     }
     const now = options.now ?? new Date();
     const entries = await runtime.repository.catalog.entries();
@@ -147,12 +145,11 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       } catch (error) {
         // Removed meanwhile by another prune or delete: what this one wanted is done.
         if (error instanceof RastError && error.code === ErrorCode.BACKUP_NOT_FOUND) continue;
-        const cause = error as Error;
-        throw new RastError(
-          error instanceof RastError ? error.code : ErrorCode.SINK_FAILED,
-          `prune stopped after removing ${report.removed.length} of ${order.length} backups: ${cause.message}; nothing that a kept backup needs was removed, run prune again`,
+        throw stoppedPartway(
+          `prune stopped after removing ${report.removed.length} of ${order.length} backups`,
+          error,
+          'nothing that a kept backup needs was removed, run prune again',
           { removed: report.removed, failedAt: id },
-          { cause },
         );
       }
       report.removed.push(id);
@@ -163,11 +160,10 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       try {
         await deleteKeys(sink, await runtime.repository.catalog.leftoverKeys(sink, leftover.id));
       } catch (error) {
-        throw new RastError(
-          ErrorCode.SINK_FAILED,
-          `sink ${sink.name} (${sink.location}): removing the leftovers of interrupted create ${leftover.id} failed: ${(error as Error).message}; run prune again`,
-          { sink: sink.name, backup: leftover.id },
-        );
+        throw sinkFailed(sink, `remove the leftovers of interrupted create ${leftover.id}`, error, {
+          advice: 'run prune again',
+          facts: { backup: leftover.id },
+        });
       }
       report.freedBytes += leftover.size;
       progress.add(leftover.size);

@@ -1,4 +1,12 @@
-import { ErrorCode, RastError, type Pipeline } from '@rast-backup/core';
+import {
+  configKeyInvalid,
+  emptyArgument,
+  optionInvalid,
+  packageIdentity,
+  pluginState,
+  type Pipeline,
+  type RastError,
+} from '@rast-backup/core';
 import * as t from 'typanion';
 import type { ChainRules, RetentionRules } from './RetentionPolicy.js';
 
@@ -83,33 +91,36 @@ export function commandLineRules(flags: RetentionRules): RetentionRules | undefi
   const tags = flags.keepTags ?? [];
   if (given.length === 0 && tags.length === 0) return undefined;
   const empty = tags.find((tag) => tag.trim() === '');
-  if (empty !== undefined)
-    throw new RastError(ErrorCode.USAGE, `--keep-tag ${JSON.stringify(empty)}: empty; give the tag to keep`, {
-      option: '--keep-tag',
-      value: empty,
-    });
+  if (empty !== undefined) throw emptyArgument('--keep-tag', empty, 'give the tag to keep', { option: '--keep-tag', value: empty });
   const rules: RetentionRules = {
     ...Object.fromEntries(given.map((rule) => [rule, flags[rule]])),
     keepTags: tags.length > 0 ? tags : undefined,
   };
   if (!hasCountingRule(rules)) {
     const written = [...given.map((rule) => `${FLAGS[rule]} ${flags[rule]}`), ...tags.map((tag) => `--keep-tag ${tag}`)].join(' ');
-    throw new RastError(
-      ErrorCode.USAGE,
-      `${written}: does not say how many backups to keep, and replaces [retention] for this run; add one of ${Object.values(FLAGS).join(', ')} with a number above 0`,
+    throw optionInvalid(
+      written,
+      undefined,
+      `does not say how many backups to keep, and replaces [retention] for this run; add one of ${Object.values(FLAGS).join(', ')} with a number above 0`,
       { option: given.length > 0 ? FLAGS[given[0]!] : '--keep-tag' },
     );
   }
   return rules;
 }
 
-const registry = new WeakMap<Pipeline, RetentionSettings>();
-
-export function setSettings(pipeline: Pipeline, settings: RetentionSettings): void {
-  registry.set(pipeline, settings);
-}
+/** The `[retention]` settings applied to each pipeline, for its taps and `prune`. */
+export const retentionSettings = pluginState<RetentionSettings>(packageIdentity(import.meta.url).name);
 
 /** The `[retention]` settings applied to this pipeline, or undefined when the plugin is not active. */
 export function settingsOf(pipeline: Pipeline): RetentionSettings | undefined {
-  return registry.get(pipeline);
+  return retentionSettings.get(pipeline);
+}
+
+/** Retention settings (`key`: the config key that needs it) with no rule that says how many backups to keep; `more` says where else one may come from. */
+export function noCountingRule(settings: Pick<RetentionSettings, 'where'>, key: string, more: string): RastError {
+  return configKeyInvalid(
+    settings.where,
+    key,
+    `no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly${more}`,
+  );
 }

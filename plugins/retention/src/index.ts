@@ -1,8 +1,8 @@
-import { definePlugin, displayPath, ErrorCode, packageIdentity, RastError } from '@rast-backup/core';
+import { definePlugin, displayPath, packageIdentity } from '@rast-backup/core';
 import { PruneCommand } from './PruneCommand.js';
 import { prune } from './Pruner.js';
 import { newChainReason } from './RetentionPolicy.js';
-import { hasCountingRule, normaliseSettings, RETENTION_OPTIONS, setSettings } from './RetentionSettings.js';
+import { hasCountingRule, noCountingRule, normaliseSettings, RETENTION_OPTIONS, retentionSettings } from './RetentionSettings.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
@@ -25,7 +25,7 @@ export default definePlugin({
   commands: [PruneCommand],
   apply(pipeline, options, context) {
     const settings = normaliseSettings(options, context.configFile ?? 'embedded default config');
-    setSettings(pipeline, settings);
+    retentionSettings.set(pipeline, settings);
 
     if (settings.chain.fullEvery !== undefined || settings.chain.fullAfterDays !== undefined) {
       pipeline.hooks.parent.tapPromise(PLUGIN_NAME, async (parent, request) => {
@@ -48,11 +48,7 @@ export default definePlugin({
 
     if (settings.pruneAfterCreate) {
       if (!hasCountingRule(settings.rules)) {
-        throw new RastError(
-          ErrorCode.CONFIG_INVALID,
-          `${settings.where}: retention.prune_after_create: no rule says how many backups to keep: set at least one of last, hourly, daily, weekly, monthly, yearly`,
-          { key: 'retention.prune_after_create' },
-        );
+        throw noCountingRule(settings, 'retention.prune_after_create', '');
       }
       pipeline.hooks.succeeded.tapPromise(PLUGIN_NAME, async (event) => {
         if (event.operation !== 'create') return;

@@ -1,4 +1,4 @@
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { sinkFailed, type RastError } from '@rast-backup/core';
 
 interface SdkError {
   name?: string;
@@ -50,11 +50,5 @@ export function explain(error: unknown, bucket: string): string {
 
 /** One message that names the sink, the endpoint and the bucket, what was being done, and why it failed. */
 export function sinkFailure(sinkName: string, location: string, bucket: string, action: string, error: unknown): RastError {
-  if (error instanceof RastError) return error;
-  return new RastError(
-    ErrorCode.SINK_FAILED,
-    `sink ${sinkName} (${location}): cannot ${action}: ${explain(error, bucket)}`,
-    { sink: sinkName },
-    { cause: error },
-  );
+  return sinkFailed({ name: sinkName, location }, action, error, { reason: explain(error, bucket) });
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { configKeyInvalid } from '@rast-backup/core';
 import * as t from 'typanion';
 import { backoffCeilingMs } from './Retry.js';
 
@@ -82,8 +82,7 @@ export const S3_DEFAULTS = {
 
 /** Checks what typanion cannot (keys that go together) and fills in the defaults. */
 export function normaliseSettings(options: S3Options, where: string): S3Settings {
-  const invalid = (key: string, message: string) =>
-    new RastError(ErrorCode.CONFIG_INVALID, `${where}: s3.${key}: ${message}`, { key: `s3.${key}` });
+  const invalid = (key: string, message: string) => configKeyInvalid(where, `s3.${key}`, message);
   if ((options.access_key_id === undefined) !== (options.secret_access_key === undefined)) {
     throw invalid(
       options.access_key_id === undefined ? 'access_key_id' : 'secret_access_key',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, RastError, type Logger, type Sink, type SinkObject } from '@rast-backup/core';
+import { partMissing, sinkFailed, type Logger, type Sink, type SinkObject } from '@rast-backup/core';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { uploadMultipart, uploadMultipartStream } from './MultipartUpload.js';
 import { retrying } from './Retry.js';
@@ -119,11 +119,7 @@ export class S3Sink implements Sink {
             }),
           );
         } catch (error) {
-          if ((error as Error).name === 'NoSuchKey')
-            throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from sink ${this.name} (${this.location})`, {
-              sink: this.name,
-              key,
-            });
+          if ((error as Error).name === 'NoSuchKey') throw partMissing(key, this);
           throw error;
         }
       });
@@ -154,11 +150,7 @@ export class S3Sink implements Sink {
       try {
         answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
       } catch (error) {
-        if ((error as Error).name === 'NoSuchKey')
-          throw new RastError(ErrorCode.PART_MISSING, `${key} is missing from sink ${this.name} (${this.location})`, {
-            sink: this.name,
-            key,
-          });
+        if ((error as Error).name === 'NoSuchKey') throw partMissing(key, this);
         throw error;
       }
       const bytes = await answer.Body!.transformToByteArray();
@@ -209,11 +201,9 @@ export class S3Sink implements Sink {
         const refused = (answer.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
         if (refused.length > 0) {
           const first = refused[0]!;
-          throw new RastError(
-            ErrorCode.SINK_FAILED,
-            `sink ${this.name} (${this.location}): cannot delete ${refused.length} objects, e.g. ${first.Key}: ${first.Code}: ${first.Message}`,
-            { sink: this.name },
-          );
+          throw sinkFailed(this, `delete ${refused.length} objects`, undefined, {
+            reason: `e.g. ${first.Key}: ${first.Code}: ${first.Message}`,
+          });
         }
       }),
     );

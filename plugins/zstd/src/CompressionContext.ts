@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { libraryMissing } from '@rast-backup/core/worker';
 
 type Binding = typeof import('zstd-napi/binding.js');
 export type CompressionContext = InstanceType<Binding['CCtx']>;
@@ -19,10 +20,7 @@ function loaded(): Binding {
   try {
     binding = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
   } catch (error) {
-    throw new Error(
-      `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`,
-      { cause: error },
-    );
+    throw libraryMissing('the zstd binding (zstd-napi)', error, 'reinstall rast-backup (it builds with node-gyp)');
   }
   return binding;
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ErrorCode, RastError, type DecoderStage } from '@rast-backup/core/worker';
+import { libraryMissing, type DecoderStage } from '@rast-backup/core/worker';
 
 type Zstd = typeof import('zstd-napi');
 
@@ -9,10 +9,7 @@ export default function zstdDecoderStage(): DecoderStage {
   try {
     zstd = createRequire(import.meta.url)('zstd-napi') as Zstd;
   } catch (error) {
-    throw new RastError(
-      ErrorCode.TOOL_MISSING,
-      `the zstd binding (zstd-napi) could not be loaded: ${(error as Error).message}; reinstall rast-backup (it builds with node-gyp)`,
-    );
+    throw libraryMissing('the zstd binding (zstd-napi)', error, 'reinstall rast-backup (it builds with node-gyp)');
   }
   const decompressor = new zstd.Decompressor();
   return (input) => decompressor.decompress(input);
