@@ -1,8 +1,7 @@
 import { Int32Column, Uint32Column } from './ChunkedColumn.js';
-import { PageStore, type Page, type PageOwner } from './PageStore.js';
+import { PageStore } from './PageStore.js';
 
-/** The pool's pages: 16 bytes for each item of a column page, from 1 KiB (a name is at most 1,020 bytes) to 1 MiB. */
-const poolShift = (pages: PageStore) => Math.min(20, Math.max(10, pages.shift + 4));
+const POOL_CHUNK = 1 << 20;
 /** Set on a name's stored length when it is stored as UTF-16 (it has a character above U+00FF). */
 const WIDE = 0x80000000;
 const EMPTY = -1;
@@ -30,13 +29,8 @@ export class NameTable {
   private free = -1;
   private count = 0;
   private live = 0;
-  /** The pool's pages, and those of them in memory (undefined where one has left it). */
-  private pool: Page[] = [];
-  private poolChunks: Array<Buffer | undefined> = [];
-  private poolOwner!: PageOwner;
-  private readonly poolShift: number;
-  private readonly poolBytes: number;
-  private poolUsed = 0;
+  private pool: Buffer[] = [];
+  private poolUsed = POOL_CHUNK;
   /** Bytes of the pool that hold removed names. */
   private garbage = 0;
   private slots = new Int32Array(1024).fill(EMPTY);
@@ -44,9 +38,6 @@ export class NameTable {
   private codes = new Int32Array(1024);
 
   constructor(private readonly pages = new PageStore()) {
-    this.poolShift = poolShift(pages);
-    this.poolBytes = 1 << this.poolShift;
-    this.newPool();
     this.directory = new Int32Column(pages);
     this.node = new Int32Column(pages);
     this.offset = new Uint32Column(pages);
@@ -127,88 +118,52 @@ export class NameTable {
   /** Bytes held. */
   get bytes(): number {
     const columns = [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling];
-    return columns.reduce((total, column) => total + column.bytes, 0) + this.pool.length * this.poolBytes + this.slots.byteLength * 2;
+    return columns.reduce((total, column) => total + column.bytes, 0) + this.pool.length * POOL_CHUNK + this.slots.byteLength * 2;
   }
 
-  /** A link's pool page (asked for last: reading a column may evict it), its name's start there and its stored length. */
   private place(link: number): [Buffer, number, number] {
     const offset = this.offset.get(link);
-    const length = this.length.get(link);
-    return [this.poolChunk(offset >>> this.poolShift), offset & (this.poolBytes - 1), length];
-  }
-
-  private poolChunk(index: number): Buffer {
-    const chunk = this.poolChunks[index];
-    if (chunk) return chunk;
-    const array = this.pages.load(this.pool[index]!);
-    return (this.poolChunks[index] = Buffer.from(array.buffer, array.byteOffset, array.byteLength));
+    return [this.pool[offset >>> 20]!, offset & (POOL_CHUNK - 1), this.length.get(link)];
   }
 
   private store(link: number, name: string): void {
     let wide = false;
     for (let at = 0; at < name.length && !wide; at++) wide = name.charCodeAt(at) > 0xff;
     const bytes = wide ? name.length * 2 : name.length;
-    if (this.poolUsed + bytes > this.poolBytes) {
-      if (this.garbage > 4 * this.poolBytes && this.garbage * 3 > this.pool.length * this.poolBytes) this.compact(link);
-      if (this.poolUsed + bytes > this.poolBytes) this.newChunk();
+    if (this.poolUsed + bytes > POOL_CHUNK) {
+      if (this.garbage > 4 * POOL_CHUNK && this.garbage * 3 > this.pool.length * POOL_CHUNK) this.compact();
+      if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
     }
-    const chunk = this.poolChunk(this.pool.length - 1);
+    const chunk = this.pool[this.pool.length - 1]!;
     // Names are short: a loop costs less than a call to the encoder.
     if (wide) chunk.write(name, this.poolUsed, 'utf16le');
     else for (let at = 0; at < name.length; at++) chunk[this.poolUsed + at] = name.charCodeAt(at);
-    const offset = (this.pool.length - 1) * this.poolBytes + this.poolUsed;
-    this.poolUsed += bytes;
-    this.offset.set(link, offset);
+    this.offset.set(link, (this.pool.length - 1) * POOL_CHUNK + this.poolUsed);
     this.length.set(link, wide ? bytes | WIDE : bytes);
+    this.poolUsed += bytes;
   }
 
   private newChunk(): void {
-    if ((this.pool.length + 1) * this.poolBytes > 2 ** 32) throw new Error('the names of the tree take more than 4 GiB');
-    const [page, array] = this.pages.admit(this.poolOwner, this.pool.length, Uint8Array, this.poolBytes);
-    this.pool.push(page);
-    this.poolChunks.push(Buffer.from(array.buffer, array.byteOffset, array.byteLength));
+    if (this.pool.length === 4096) throw new Error('the names of the tree take more than 4 GiB');
+    this.pool.push(Buffer.allocUnsafe(POOL_CHUNK));
     this.poolUsed = 0;
   }
 
-  /** An empty pool; the pages of the one before stay theirs (evictions of them go to their own list). */
-  private newPool(): void {
-    const chunks: Array<Buffer | undefined> = [];
-    this.pool = [];
-    this.poolChunks = chunks;
-    this.poolOwner = { evicted: (index) => (chunks[index] = undefined) };
-    this.poolUsed = this.poolBytes;
-  }
-
-  /**
-   * Copies the names of the links there are (but `storing`, whose name is not stored yet) into a new pool,
-   * through `name`: loading one page may evict the other.
-   */
-  private compact(storing: number): void {
+  /** Copies the names of the links there are into a new pool. */
+  private compact(): void {
     const old = this.pool;
-    const oldChunks = this.poolChunks;
-    const name = Buffer.allocUnsafe(this.poolBytes);
-    const oldChunk = (index: number): Buffer => {
-      const chunk = oldChunks[index];
-      if (chunk) return chunk;
-      const array = this.pages.load(old[index]!);
-      return (oldChunks[index] = Buffer.from(array.buffer, array.byteOffset, array.byteLength));
-    };
-    this.newPool();
-    try {
-      for (let link = 0; link < this.count; link++) {
-        if (link === storing || this.directory.get(link) < 0) continue;
-        const offset = this.offset.get(link);
-        const bytes = this.length.get(link) & ~WIDE;
-        const at = offset & (this.poolBytes - 1);
-        oldChunk(offset >>> this.poolShift).copy(name, 0, at, at + bytes);
-        if (this.poolUsed + bytes > this.poolBytes) this.newChunk();
-        const to = (this.pool.length - 1) * this.poolBytes + this.poolUsed;
-        name.copy(this.poolChunk(this.pool.length - 1), this.poolUsed, 0, bytes);
-        this.poolUsed += bytes;
-        this.offset.set(link, to);
-      }
-    } finally {
-      for (const page of old) this.pages.drop(page);
+    this.pool = [];
+    this.poolUsed = POOL_CHUNK;
+    for (let link = 0; link < this.count; link++) {
+      if (this.directory.get(link) < 0) continue;
+      const offset = this.offset.get(link);
+      const from = old[offset >>> 20]!;
+      const at = offset & (POOL_CHUNK - 1);
+      const bytes = this.length.get(link) & ~WIDE;
+      if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
+      from.copy(this.pool[this.pool.length - 1]!, this.poolUsed, at, at + bytes);
+      this.offset.set(link, (this.pool.length - 1) * POOL_CHUNK + this.poolUsed);
+      this.poolUsed += bytes;
     }
     this.garbage = 0;
   }

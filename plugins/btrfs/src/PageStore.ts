@@ -15,7 +15,6 @@ export interface Page {
   owner: PageOwner;
   index: number;
   kind: PageKind;
-  items: number;
   bytes: number;
   /** Its memory while resident. */
   array?: PageArray;
@@ -40,7 +39,7 @@ export class PageStore {
   private head = 0;
   private residentBytes = 0;
   /** Memory of pages that left, given to the next page of its kind. */
-  private readonly spare = new Map<string, PageArray>();
+  private readonly spare = new Map<PageKind, PageArray>();
   private fd = -1;
   private fileEnd = 0;
   /** Pages read back from the file, for tests and measurements. */
@@ -58,13 +57,10 @@ export class PageStore {
     return (id & (this.pageItems - 1)) === 0;
   }
 
-  /**
-   * A new page of zeros (`items` long, a page's items unless told): its owner reads it at the array returned
-   * until it is evicted. Loading another page may evict it: an owner asks for its page again after each load.
-   */
-  admit<T extends PageArray>(owner: PageOwner, index: number, kind: new (length: number) => T, items = this.pageItems): [Page, T] {
-    const array = this.memory(kind, items).fill(0) as T;
-    const page: Page = { owner, index, kind, items, bytes: array.byteLength, array, offset: -1, resident: true };
+  /** A new page of zeros: its owner reads it at the array returned until it is evicted. */
+  admit<T extends PageArray>(owner: PageOwner, index: number, kind: new (length: number) => T): [Page, T] {
+    const array = this.memory(kind).fill(0) as T;
+    const page: Page = { owner, index, kind, bytes: array.byteLength, array, offset: -1, resident: true };
     this.enter(page);
     return [page, array];
   }
@@ -73,7 +69,7 @@ export class PageStore {
   load(page: Page): PageArray {
     if (page.resident) return page.array!;
     this.faults++;
-    page.array = this.memory(page.kind, page.items);
+    page.array = this.memory(page.kind);
     const bytes = new Uint8Array(page.array.buffer, page.array.byteOffset, page.array.byteLength);
     for (let done = 0; done < bytes.length;) {
       const read = readSync(this.fd, bytes, done, bytes.length - done, page.offset + done);
@@ -85,28 +81,17 @@ export class PageStore {
     return page.array;
   }
 
-  /** Lets go of a page: it is not asked for again. */
-  drop(page: Page): void {
-    if (page.resident) this.residentBytes -= page.bytes;
-    page.resident = false;
-    page.array = undefined;
-  }
-
-  private memory(kind: PageKind, items: number): PageArray {
-    const key = `${kind.name}:${items}`;
-    const spare = this.spare.get(key);
-    if (!spare) return new kind(items);
-    this.spare.delete(key);
+  private memory(kind: PageKind): PageArray {
+    const spare = this.spare.get(kind);
+    if (!spare) return new kind(this.pageItems);
+    this.spare.delete(kind);
     return spare;
   }
 
   private enter(page: Page): void {
     this.resident.push(page);
     this.residentBytes += page.bytes;
-    while (this.residentBytes > this.budget && this.head < this.resident.length - 1) {
-      const first = this.resident[this.head++]!;
-      if (first.resident) this.evict(first);
-    }
+    while (this.residentBytes > this.budget && this.head < this.resident.length - 1) this.evict(this.resident[this.head++]!);
     if (this.head > 1024 && this.head * 2 > this.resident.length) {
       this.resident.splice(0, this.head);
       this.head = 0;
@@ -124,7 +109,7 @@ export class PageStore {
     for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, page.offset + done);
     page.resident = false;
     page.array = undefined;
-    this.spare.set(`${page.kind.name}:${page.items}`, array);
+    this.spare.set(page.kind, array);
     this.residentBytes -= page.bytes;
     page.owner.evicted(page.index);
   }
