@@ -1,94 +1,107 @@
-type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
-
-const SHIFT = 16;
-const CHUNK = 1 << SHIFT;
-const MASK = CHUNK - 1;
-
-/** Whether item `id` is the first of a chunk: the columns are extended for it. */
-export const startsChunk = (id: number): boolean => (id & MASK) === 0;
+import { PageStore, type Page, type PageArray, type PageOwner } from './PageStore.js';
 
 /**
- * One number per item (an item's field, item ids counting up from 0), in typed arrays of a fixed size: it
- * grows a chunk at a time, so that it never holds twice what it needs nor copies itself, and the numbers
- * cost the garbage collector nothing. One subclass per element type, so that each one's reads stay
- * specialised to its array type.
+ * One number per item (an item's field, item ids counting up from 0), in typed arrays of a fixed size (a
+ * store's pages): it grows a page at a time, so that it never holds twice what it needs nor copies itself,
+ * and the numbers cost the garbage collector nothing. The store keeps a budget of them in memory, the rest
+ * in a file. One subclass per element type, so that each one's reads stay specialised to its array type.
  */
-abstract class ChunkedColumn<T extends Typed> {
-  protected readonly chunks: T[] = [];
-  private capacity = 0;
+abstract class ChunkedColumn<T extends PageArray> implements PageOwner {
+  /** The pages in memory; undefined where one has left it. */
+  protected readonly chunks: Array<T | undefined> = [];
+  private readonly pages: Page[] = [];
+  protected readonly shift: number;
+  protected readonly mask: number;
 
-  protected abstract make(): T;
+  constructor(
+    private readonly kind: new (length: number) => T,
+    protected readonly store: PageStore = new PageStore(),
+  ) {
+    this.shift = store.shift;
+    this.mask = store.pageItems - 1;
+  }
 
   /** Makes room for item `id` (ids are given in order). */
   extend(id: number): void {
-    while (id >= this.capacity) {
-      this.chunks.push(this.make());
-      this.capacity += CHUNK;
+    while (id >= this.chunks.length * this.store.pageItems) {
+      const [page, array] = this.store.admit(this, this.chunks.length, this.kind);
+      this.pages.push(page);
+      this.chunks.push(array);
     }
   }
 
-  /** Bytes held. */
+  evicted(index: number): void {
+    this.chunks[index] = undefined;
+  }
+
+  /** The page of item `id`, read back when it has left memory. */
+  protected fault(id: number): T {
+    const index = id >>> this.shift;
+    return (this.chunks[index] = this.store.load(this.pages[index]!) as T);
+  }
+
+  /** Bytes held, in memory and in the file. */
   get bytes(): number {
-    return this.chunks.length * this.make().byteLength;
+    return this.chunks.length * this.store.pageItems * this.kind.prototype.BYTES_PER_ELEMENT;
   }
 }
 
 export class Uint8Column extends ChunkedColumn<Uint8Array> {
-  protected make(): Uint8Array {
-    return new Uint8Array(CHUNK);
+  constructor(store?: PageStore) {
+    super(Uint8Array, store);
   }
   get(id: number): number {
-    return this.chunks[id >>> SHIFT]![id & MASK]!;
+    return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    this.chunks[id >>> SHIFT]![id & MASK] = value;
+    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
   }
 }
 
 export class Uint16Column extends ChunkedColumn<Uint16Array> {
-  protected make(): Uint16Array {
-    return new Uint16Array(CHUNK);
+  constructor(store?: PageStore) {
+    super(Uint16Array, store);
   }
   get(id: number): number {
-    return this.chunks[id >>> SHIFT]![id & MASK]!;
+    return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    this.chunks[id >>> SHIFT]![id & MASK] = value;
+    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
   }
 }
 
 export class Uint32Column extends ChunkedColumn<Uint32Array> {
-  protected make(): Uint32Array {
-    return new Uint32Array(CHUNK);
+  constructor(store?: PageStore) {
+    super(Uint32Array, store);
   }
   get(id: number): number {
-    return this.chunks[id >>> SHIFT]![id & MASK]!;
+    return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    this.chunks[id >>> SHIFT]![id & MASK] = value;
+    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
   }
 }
 
 export class Int32Column extends ChunkedColumn<Int32Array> {
-  protected make(): Int32Array {
-    return new Int32Array(CHUNK);
+  constructor(store?: PageStore) {
+    super(Int32Array, store);
   }
   get(id: number): number {
-    return this.chunks[id >>> SHIFT]![id & MASK]!;
+    return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    this.chunks[id >>> SHIFT]![id & MASK] = value;
+    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
   }
 }
 
 export class Float64Column extends ChunkedColumn<Float64Array> {
-  protected make(): Float64Array {
-    return new Float64Array(CHUNK);
+  constructor(store?: PageStore) {
+    super(Float64Array, store);
   }
   get(id: number): number {
-    return this.chunks[id >>> SHIFT]![id & MASK]!;
+    return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    this.chunks[id >>> SHIFT]![id & MASK] = value;
+    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
   }
 }

@@ -7,8 +7,9 @@ import {
   type SpooledIndex,
   type StreamRange,
 } from '@rast-backup/core';
-import { Float64Column, Int32Column, startsChunk, Uint16Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
+import { Float64Column, Int32Column, Uint16Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
 import { NameTable } from './NameTable.js';
+import { PageStore } from './PageStore.js';
 import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
 
 const TYPES: EntryType[] = ['file', 'directory', 'symlink', 'fifo', 'char-device', 'block-device', 'socket'];
@@ -27,6 +28,8 @@ const S_IFMT = 0o170000;
 const S_IFBLK = 0o060000;
 const ROOT = 0;
 const MORE_OWNERS = 0xffff;
+/** The memory the tree's columns may hold; the rest is in a temporary file. */
+export const TREE_MEMORY = 24 * 1024 * 1024;
 
 const join = (directory: string, name: string) => (directory === '.' ? name : `${directory}/${name}`);
 
@@ -48,26 +51,29 @@ interface Reached {
  * (an inode) is a few numbers in typed arrays; its names are a NameTable's links; a file's spans are numbers
  * too, their path the link the stream wrote through (a span's path is written out as text only when that
  * link's path is about to change: the name removed or a directory above it moved). What is rare (symlink
- * targets, devices, xattrs, clones) is kept in maps. See docs/btrfs.md.
+ * targets, devices, xattrs, clones) is kept in maps. The columns are pages of a PageStore: beyond `memory`
+ * bytes of them, those not used lately wait in a temporary file (the stream and the index's order use the
+ * nodes made lately, and the directories above them). See docs/btrfs.md.
  */
 export class FullStreamIndexer {
-  private readonly names = new NameTable();
+  private readonly pages: PageStore;
+  private readonly names: NameTable;
   private nodes = 0;
-  private readonly type = new Uint8Column();
-  private readonly mode = new Uint16Column();
+  private readonly type: Uint8Column;
+  private readonly mode: Uint16Column;
   /** A node's owner: the number of its (uid, gid) in `owners` (a tree has few), or MORE_OWNERS. */
-  private readonly owner = new Uint16Column();
+  private readonly owner: Uint16Column;
   private readonly owners: Array<[number, number]> = [[0, 0]];
   private readonly ownerNumbers = new Map<string, number>([['0:0', 0]]);
   private readonly moreOwners = new Map<number, [number, number]>();
-  private readonly size = new Float64Column();
+  private readonly size: Float64Column;
   /** mtime: seconds (those from 2106 on in bigSeconds) and nanoseconds. */
-  private readonly seconds = new Uint32Column();
-  private readonly nanoseconds = new Uint32Column();
+  private readonly seconds: Uint32Column;
+  private readonly nanoseconds: Uint32Column;
   /** A node's last span, or -1; each span links to the one before it. */
-  private readonly lastSpan = new Int32Column();
+  private readonly lastSpan: Int32Column;
   /** How many names a node has (a btrfs inode has at most 65535): a file with several is written as its first name and hard links to it. */
-  private readonly nameCount = new Uint16Column();
+  private readonly nameCount: Uint16Column;
   private readonly directoryLink = new Map<number, number>();
   private readonly targets = new Map<number, string>();
   private readonly devices = new Map<number, [number, number]>();
@@ -76,11 +82,11 @@ export class FullStreamIndexer {
   private readonly bigSeconds = new Map<number, bigint>();
 
   private spans = 0;
-  private readonly spanStart = new Float64Column();
-  private readonly spanEnd = new Float64Column();
-  private readonly spanBefore = new Int32Column();
+  private readonly spanStart: Float64Column;
+  private readonly spanEnd: Float64Column;
+  private readonly spanBefore: Int32Column;
   /** The link the stream wrote through, or -1 once its path is written out in spanPaths. */
-  private readonly spanLink = new Int32Column();
+  private readonly spanLink: Int32Column;
   private readonly spanPaths = new Map<number, string>();
   private readonly spanClones = new Map<number, SpanClones>();
 
@@ -90,13 +96,42 @@ export class FullStreamIndexer {
   /** The last path looked up, while no name has been removed since. */
   private cached?: { path: string; node: number; link: number };
 
-  constructor(private readonly backupId: string) {
+  /** `memory`: bytes of columns held in memory; `pageItems`: 2^pageShift items per page (tests make pages small). */
+  constructor(
+    private readonly backupId: string,
+    { memory = TREE_MEMORY, pageShift = 16 }: { memory?: number; pageShift?: number } = {},
+  ) {
+    const pages = (this.pages = new PageStore(memory, pageShift));
+    this.names = new NameTable(pages);
+    [this.type, this.mode, this.owner, this.size] = [
+      new Uint8Column(pages),
+      new Uint16Column(pages),
+      new Uint16Column(pages),
+      new Float64Column(pages),
+    ];
+    [this.seconds, this.nanoseconds, this.lastSpan, this.nameCount] = [
+      new Uint32Column(pages),
+      new Uint32Column(pages),
+      new Int32Column(pages),
+      new Uint16Column(pages),
+    ];
+    [this.spanStart, this.spanEnd, this.spanBefore, this.spanLink] = [
+      new Float64Column(pages),
+      new Float64Column(pages),
+      new Int32Column(pages),
+      new Int32Column(pages),
+    ];
     this.newNode(DIRECTORY, 0o755);
+  }
+
+  /** Pages read back from the temporary file or written to it so far. */
+  get pageFaults(): number {
+    return this.pages.faults;
   }
 
   private newNode(type: number, mode: number): number {
     const node = this.nodes++;
-    if (startsChunk(node))
+    if (this.pages.startsPage(node))
       for (const column of [this.type, this.mode, this.owner, this.size, this.seconds, this.nanoseconds, this.lastSpan, this.nameCount])
         column.extend(node);
     this.type.set(node, type);
@@ -313,7 +348,8 @@ export class FullStreamIndexer {
     else if (this.type.get(node) === FILE) {
       const before = span;
       span = this.spans++;
-      if (startsChunk(span)) for (const column of [this.spanStart, this.spanEnd, this.spanBefore, this.spanLink]) column.extend(span);
+      if (this.pages.startsPage(span))
+        for (const column of [this.spanStart, this.spanEnd, this.spanBefore, this.spanLink]) column.extend(span);
       this.spanStart.set(span, command.offset);
       this.spanEnd.set(span, command.offset + command.size);
       this.spanBefore.set(span, before);
@@ -356,6 +392,8 @@ export class FullStreamIndexer {
     } catch (error) {
       await spool.close();
       throw error;
+    } finally {
+      this.pages.close();
     }
   }
 

@@ -1,42 +1,50 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NameTable } from './NameTable.js';
+import { PageStore } from './PageStore.js';
 import { generator } from './testing/RandomChanges.js';
 
 const names = suite('the name table of a full stream (RAST_NAMES_SEED)');
 
 const CHARACTERS = ['a', 'b', 'o', '-', '7', '.', 'é', 'ÿ', 'Ā', '名', '\udc80', '\udcff', '😀'];
 
-names('random adds and removals find what a map holds, links of a directory included, names of any characters', () => {
-  const seed = Number(process.env.RAST_NAMES_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const random = generator(seed);
-  const table = new NameTable();
-  const model = new Map<string, { link: number; node: number }>();
-  const key = (directory: number, name: string) => `${directory}/${name}`;
-  for (let step = 0; step < 200_000; step++) {
-    const directory = random.below(40);
-    let name = '';
-    for (let length = random.below(4); length >= 0; length--) name += random.pick(CHARACTERS)!;
-    const known = model.get(key(directory, name));
-    const link = table.find(directory, name);
-    assert.is(link, known?.link ?? -1, `find ${key(directory, name)} at step ${step} (seed ${seed})`);
-    if (known && random.below(2) === 0) {
-      table.remove(known.link);
-      model.delete(key(directory, name));
-    } else if (!known) model.set(key(directory, name), { link: table.add(directory, name, step), node: step });
-  }
-  for (const [path, { link, node }] of model) {
-    const directory = Number(path.slice(0, path.indexOf('/')));
-    assert.is(table.nodeAt(link), node);
-    assert.is(table.directoryOf(link), directory);
-    assert.is(table.nameOf(link), path.slice(path.indexOf('/') + 1), `seed ${seed}`);
-  }
-  for (let directory = 0; directory < 40; directory++) {
-    const listed = [...table.links(directory)].map((link) => table.nameOf(link)).sort();
-    const held = [...model.keys()].filter((path) => path.startsWith(`${directory}/`)).map((path) => path.slice(path.indexOf('/') + 1));
-    assert.equal(listed, held.sort(), `links of directory ${directory} (seed ${seed})`);
-  }
-});
+for (const [label, pages] of [
+  ['in memory', () => undefined],
+  ['its columns paged to a file (pages of 16 links, a budget of 4 KiB)', () => new PageStore(4096, 4)],
+] as const)
+  names(`random adds and removals find what a map holds, links of a directory included, names of any characters: ${label}`, () => {
+    const seed = Number(process.env.RAST_NAMES_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const random = generator(seed);
+    const store = pages();
+    const table = new NameTable(store);
+    const model = new Map<string, { link: number; node: number }>();
+    const key = (directory: number, name: string) => `${directory}/${name}`;
+    for (let step = 0; step < 200_000; step++) {
+      const directory = random.below(40);
+      let name = '';
+      for (let length = random.below(4); length >= 0; length--) name += random.pick(CHARACTERS)!;
+      const known = model.get(key(directory, name));
+      const link = table.find(directory, name);
+      assert.is(link, known?.link ?? -1, `find ${key(directory, name)} at step ${step} (seed ${seed})`);
+      if (known && random.below(2) === 0) {
+        table.remove(known.link);
+        model.delete(key(directory, name));
+      } else if (!known) model.set(key(directory, name), { link: table.add(directory, name, step), node: step });
+    }
+    for (const [path, { link, node }] of model) {
+      const directory = Number(path.slice(0, path.indexOf('/')));
+      assert.is(table.nodeAt(link), node);
+      assert.is(table.directoryOf(link), directory);
+      assert.is(table.nameOf(link), path.slice(path.indexOf('/') + 1), `seed ${seed}`);
+    }
+    for (let directory = 0; directory < 40; directory++) {
+      const listed = [...table.links(directory)].map((link) => table.nameOf(link)).sort();
+      const held = [...model.keys()].filter((path) => path.startsWith(`${directory}/`)).map((path) => path.slice(path.indexOf('/') + 1));
+      assert.equal(listed, held.sort(), `links of directory ${directory} (seed ${seed})`);
+    }
+    if (store) assert.ok(store.faults > 0, `no page was read back from the file (seed ${seed})`);
+    store?.close();
+  });
 
 names("names removed give their room back: a stream's orphan names do not make the table grow", () => {
   const table = new NameTable();

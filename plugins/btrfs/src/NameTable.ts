@@ -1,4 +1,5 @@
-import { Int32Column, startsChunk, Uint32Column } from './ChunkedColumn.js';
+import { Int32Column, Uint32Column } from './ChunkedColumn.js';
+import { PageStore } from './PageStore.js';
 
 const POOL_CHUNK = 1 << 20;
 /** Set on a name's stored length when it is stored as UTF-16 (it has a character above U+00FF). */
@@ -10,18 +11,20 @@ const EMPTY = -1;
  * is a few numbers in typed arrays and its characters in a shared pool (one byte each, two for a name with a
  * character above U+00FF), found by an open-addressing hash table. A removed link's id is used again, and
  * the pool is compacted once most of it is removed names: a send stream names each new inode by a temporary
- * (orphan) name first, so every other name is removed soon after it is made.
+ * (orphan) name first, so every other name is removed soon after it is made. The columns are pages of a
+ * PageStore (the ones not used lately may be in its file); the hash table holds each slot's hash beside its
+ * link, so that a lookup reads the columns of the links that match only.
  */
 export class NameTable {
   /** A link's directory, or -1 while it is free. */
-  private readonly directory = new Int32Column();
-  private readonly node = new Int32Column();
+  private readonly directory: Int32Column;
+  private readonly node: Int32Column;
   /** Where the name lies in the pool: its chunk times the chunk size, plus its start there (names up to 4 GiB). */
-  private readonly offset = new Uint32Column();
-  private readonly length = new Uint32Column();
+  private readonly offset: Uint32Column;
+  private readonly length: Uint32Column;
   /** Links of one directory, both ways; free links, one way. */
-  private readonly nextSibling = new Int32Column();
-  private readonly previousSibling = new Int32Column();
+  private readonly nextSibling: Int32Column;
+  private readonly previousSibling: Int32Column;
   private readonly firstLink = new Map<number, number>();
   private free = -1;
   private count = 0;
@@ -31,14 +34,26 @@ export class NameTable {
   /** Bytes of the pool that hold removed names. */
   private garbage = 0;
   private slots = new Int32Array(1024).fill(EMPTY);
+  /** The hash of each slot's link. */
+  private codes = new Int32Array(1024);
+
+  constructor(private readonly pages = new PageStore()) {
+    this.directory = new Int32Column(pages);
+    this.node = new Int32Column(pages);
+    this.offset = new Uint32Column(pages);
+    this.length = new Uint32Column(pages);
+    this.nextSibling = new Int32Column(pages);
+    this.previousSibling = new Int32Column(pages);
+  }
 
   /** The link of `name` in `directory`, or -1. */
   find(directory: number, name: string): number {
     const mask = this.slots.length - 1;
-    for (let slot = hash(directory, name) & mask; ; slot = (slot + 1) & mask) {
+    const code = hash(directory, name) | 0;
+    for (let slot = code & mask; ; slot = (slot + 1) & mask) {
       const link = this.slots[slot]!;
       if (link === EMPTY) return -1;
-      if (this.directory.get(link) === directory && this.nameIs(link, name)) return link;
+      if (this.codes[slot] === code && this.directory.get(link) === directory && this.nameIs(link, name)) return link;
     }
   }
 
@@ -48,7 +63,7 @@ export class NameTable {
     if (link >= 0) this.free = this.nextSibling.get(link);
     else {
       link = this.count++;
-      if (startsChunk(link))
+      if (this.pages.startsPage(link))
         for (const column of [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling])
           column.extend(link);
     }
@@ -62,7 +77,7 @@ export class NameTable {
     if (next >= 0) this.previousSibling.set(next, link);
     this.firstLink.set(directory, link);
     if (this.live * 2 > this.slots.length) this.rehash();
-    else this.insert(link, hash(directory, name));
+    this.insert(link, hash(directory, name) | 0);
     return link;
   }
 
@@ -103,7 +118,7 @@ export class NameTable {
   /** Bytes held. */
   get bytes(): number {
     const columns = [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling];
-    return columns.reduce((total, column) => total + column.bytes, 0) + this.pool.length * POOL_CHUNK + this.slots.byteLength;
+    return columns.reduce((total, column) => total + column.bytes, 0) + this.pool.length * POOL_CHUNK + this.slots.byteLength * 2;
   }
 
   private place(link: number): [Buffer, number, number] {
@@ -170,6 +185,7 @@ export class NameTable {
     let slot = code & mask;
     while (this.slots[slot] !== EMPTY) slot = (slot + 1) & mask;
     this.slots[slot] = link;
+    this.codes[slot] = code;
   }
 
   /** Takes a link out of the table, moving back the links after it that it kept from their first slot. */
@@ -178,10 +194,11 @@ export class NameTable {
     let hole = this.storedHash(link) & mask;
     while (this.slots[hole] !== link) hole = (hole + 1) & mask;
     for (let slot = (hole + 1) & mask; this.slots[slot] !== EMPTY; slot = (slot + 1) & mask) {
-      const home = this.storedHash(this.slots[slot]!) & mask;
+      const home = this.codes[slot]! & mask;
       // Moved back unless its first slot lies after the hole, up to where it is (cyclically).
       if (hole <= slot ? home > hole && home <= slot : home > hole || home <= slot) continue;
       this.slots[hole] = this.slots[slot]!;
+      this.codes[hole] = this.codes[slot]!;
       hole = slot;
     }
     this.slots[hole] = EMPTY;
@@ -191,8 +208,10 @@ export class NameTable {
   private rehash(): void {
     let size = 1024;
     while (size < this.live * 2) size *= 2;
+    const [slots, codes] = [this.slots, this.codes];
     this.slots = new Int32Array(size).fill(EMPTY);
-    for (let link = 0; link < this.count; link++) if (this.directory.get(link) >= 0) this.insert(link, this.storedHash(link));
+    this.codes = new Int32Array(size);
+    for (let slot = 0; slot < slots.length; slot++) if (slots[slot] !== EMPTY) this.insert(slots[slot]!, codes[slot]!);
   }
 
   /** hash() of a stored link, from its characters in the pool. */

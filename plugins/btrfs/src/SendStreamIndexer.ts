@@ -77,6 +77,8 @@ export interface IndexerOptions {
    * incremental that touches a file reads the whole parent index once to find the other names of hard links.
    */
   parentLinks?: (path: string) => Promise<number>;
+  /** A full stream's tree: the bytes of it held in memory (the rest waits in a temporary file), 2^pageShift nodes a page. */
+  tree?: { memory?: number; pageShift?: number };
 }
 
 const CREATED: Record<number, EntryType> = {
@@ -123,7 +125,7 @@ export class SendStreamIndexer {
     private readonly options: IndexerOptions = {},
   ) {
     this.root = this.parentNode(undefined, '.');
-    if (!parent) this.full = new FullStreamIndexer(backupId);
+    if (!parent) this.full = new FullStreamIndexer(backupId, options.tree);
   }
 
   private parentNode(directory: Node | undefined, name: string): Node {

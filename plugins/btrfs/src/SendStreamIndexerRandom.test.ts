@@ -207,15 +207,19 @@ testNeeding(
         const id = `f${round}`;
         const wholeTree = new WholeTreeIndexer(id);
         const indexer = new SendStreamIndexer(id);
+        // The same tree with pages of 8 nodes and a budget of 2 KiB: most of it read back from the file.
+        const paged = new SendStreamIndexer(id, undefined, { tree: { memory: 2048, pageShift: 3 } });
         await decode(lab.send(snapshot, undefined, flags), (command) => {
           if (command.type === Command.CLONE) met.clones++;
           const data = command.type === Command.WRITE || command.type === Command.ENCODED_WRITE;
           if (data && /(^|\/)o\d+-\d+-\d+\//.test(command.attributes.get(Attribute.PATH)!.toString())) met.orphanWrites++;
           wholeTree.apply(command);
           indexer.apply(command);
+          paged.apply(command);
         });
         const label = `${flags.join(' ')} full stream of round ${round} (seed ${seed})`;
         assert.equal(lines(await loadedIndex(await indexer.index())), lines(wholeTree.index()), label);
+        assert.equal(lines(await loadedIndex(await paged.index())), lines(wholeTree.index()), `${label}, paged`);
       }
     }
     assert.ok(met.clones > 0, `the streams hold no clone (seed ${seed})`);
