@@ -1,6 +1,6 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Exclusion, indexPath } from '@rast-backup/core/worker';
+import { compareNames, Exclusion, indexPath } from '@rast-backup/core/worker';
 import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import { plainStats, type EntryStats } from './EntryStats.js';
 import { willNeed } from './PageCacheHint.js';
@@ -27,7 +27,7 @@ export interface ReadResponse {
   id: number;
   /** The directory's listing failed. */
   error?: Failure;
-  /** The entries of `paths`, in order; or the directory's, in the order listed, with their names, but for those excluded… */
+  /** The entries of `paths`, in order; or the directory's, in index order (by name), with their names, but for those excluded… */
   entries: ReadEntry[];
   /** …which are only counted, per exclude pattern (by its index), and neither stat'ed nor read. */
   excluded?: number[];
@@ -45,8 +45,10 @@ export interface Failure {
 }
 
 export interface ReadEntry {
-  /** In a directory's listing: the entry's name. */
+  /** In a directory's listing: the entry's name… */
   name?: Uint8Array;
+  /** …and as an index path (see IndexPath), by which the listing is sorted. */
+  text?: string;
   stats?: EntryStats;
   error?: Failure;
   /** Whether the details below were read (not for a path that is not UTF-8: the xattr library takes only text). */
@@ -190,18 +192,22 @@ function respond(request: ReadRequest): ReadResponse {
       return false;
     });
   }
-  const entries = names.map((name) => {
+  const named = names.map((name) => ({ name, text: indexPath(name) })).sort((a, b) => compareNames(a.text, b.text));
+  const entries = named.map(({ name, text }) => {
     const entry = readEntry(Buffer.concat([directory, separator, name]), request, budget, opened);
     // Copied out of the buffer the names share: a view is sent with all of the memory under it.
     entry.name = Uint8Array.from(name);
+    entry.text = text;
     return entry;
   });
   readContents(opened);
   return excluded ? { id: request.id, entries, excluded } : { id: request.id, entries };
 }
 
-parentPort!.on('message', (request: ReadRequest) => {
-  const response = respond(request);
-  const transfer = response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : []));
-  parentPort!.postMessage(response, transfer);
+parentPort!.on('message', (requests: ReadRequest[]) => {
+  for (const request of requests) {
+    const response = respond(request);
+    const transfer = response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : []));
+    parentPort!.postMessage(response, transfer);
+  }
 });
