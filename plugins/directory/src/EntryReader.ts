@@ -27,9 +27,11 @@ export class EntryReader {
         workerData: { exclude: this.exclude } satisfies ReaderData,
       });
       worker.unref();
-      worker.on('message', (response: ReadResponse) => {
-        this.pending.get(response.id)?.resolve(response);
-        this.pending.delete(response.id);
+      worker.on('message', (responses: ReadResponse[]) => {
+        for (const response of responses) {
+          this.pending.get(response.id)?.resolve(response);
+          this.pending.delete(response.id);
+        }
       });
       const fail = (error: Error) => {
         this.failure ??= error;

@@ -204,10 +204,11 @@ function respond(request: ReadRequest): ReadResponse {
   return excluded ? { id: request.id, entries, excluded } : { id: request.id, entries };
 }
 
+// A batch's responses go back as one message: a message costs a wake-up of the walk's thread.
 parentPort!.on('message', (requests: ReadRequest[]) => {
-  for (const request of requests) {
-    const response = respond(request);
-    const transfer = response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : []));
-    parentPort!.postMessage(response, transfer);
-  }
+  const responses = requests.map(respond);
+  const transfer = responses.flatMap((response) =>
+    response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : [])),
+  );
+  parentPort!.postMessage(responses, transfer);
 });
