@@ -7,9 +7,9 @@ import { ListingPrefetch, type PlannedDirectory } from './ListingPrefetch.js';
 import { pseudoFilesystem } from './PseudoFilesystem.js';
 
 /** Directories listed ahead of the walk… */
-const LISTINGS_AHEAD = 32;
+const LISTINGS_AHEAD = 8;
 /** …each with at most this many bytes of small files' content. */
-const LISTING_CONTENT = 256 * 1024;
+const LISTING_CONTENT = 1024 * 1024;
 
 /** What a reader thread read of an entry besides its lstat (see EntryReaderThread). */
 export interface EntryDetails {
