@@ -4,6 +4,7 @@ export { collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarba
 export { ErrorCode, RastError } from './errors.js';
 export { libraryMissing } from './diagnostics/plugin.js';
 export type { DecoderStage, DecoderStageFactory, WorkerStage, WorkerStageFactory } from './types.js';
-// And what a source's reader thread may: exclude patterns, matched against index paths.
+// And what a source's reader thread may: exclude patterns, matched against index paths, and their order.
 export { Exclusion } from './Exclusion.js';
 export { indexPath } from './IndexPath.js';
+export { compareNames } from './IndexOrder.js';

@@ -15,6 +15,7 @@ export class EntryReader {
   private workers: Worker[] = [];
   private pending = new Map<number, { resolve(response: ReadResponse): void; reject(error: Error): void }>();
   private ids = 0;
+  private batches = new Map<Worker, ReadRequest[]>();
   private failure?: Error;
 
   /** `exclude`: patterns whose matches listings leave out (see EntryReaderThread). */
@@ -26,9 +27,11 @@ export class EntryReader {
         workerData: { exclude: this.exclude } satisfies ReaderData,
       });
       worker.unref();
-      worker.on('message', (response: ReadResponse) => {
-        this.pending.get(response.id)?.resolve(response);
-        this.pending.delete(response.id);
+      worker.on('message', (responses: ReadResponse[]) => {
+        for (const response of responses) {
+          this.pending.get(response.id)?.resolve(response);
+          this.pending.delete(response.id);
+        }
       });
       const fail = (error: Error) => {
         this.failure ??= error;
@@ -50,7 +53,7 @@ export class EntryReader {
     return (await this.send({ paths: paths.map((path) => Uint8Array.from(path)), details, contentBudget })).entries;
   }
 
-  /** The entries of a directory, each with its name, in the order listed; `relative` (to the walk's root) is what exclude patterns see. */
+  /** The entries of a directory, each with its name, in index order; `relative` (to the walk's root) is what exclude patterns see. */
   list(directory: Buffer, relative: string, details: boolean, contentBudget: number): Promise<ReadResponse> {
     // A copy: a view is sent with all of the memory under it (a Buffer's may be a shared pool).
     return this.send({ directory: Uint8Array.from(directory), relative, details, contentBudget });
@@ -62,7 +65,16 @@ export class EntryReader {
     const id = this.ids++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id });
+      // Requests made in one turn go to each thread as one message: a message costs a wake-up of the thread.
+      let batch = this.batches.get(worker);
+      if (!batch) {
+        this.batches.set(worker, (batch = []));
+        queueMicrotask(() => {
+          this.batches.delete(worker);
+          worker.postMessage(batch);
+        });
+      }
+      batch.push({ ...request, id });
     });
   }
 

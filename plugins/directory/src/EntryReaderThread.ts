@@ -1,11 +1,14 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Exclusion, indexPath } from '@rast-backup/core/worker';
+import { compareNames, Exclusion, indexPath } from '@rast-backup/core/worker';
 import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import { plainStats, type EntryStats } from './EntryStats.js';
+import { willNeed } from './PageCacheHint.js';
 
 /** Files up to this size are read whole by the reader thread (a copy of FileContent's SMALL_FILE). */
 const SMALL_FILE = 128 * 1024;
+/** Small files open at once, their reads in flight together (see willNeed). */
+const OPEN_AT_ONCE = 64;
 
 export interface ReadRequest {
   id: number;
@@ -24,7 +27,7 @@ export interface ReadResponse {
   id: number;
   /** The directory's listing failed. */
   error?: Failure;
-  /** The entries of `paths`, in order; or the directory's, in the order listed, with their names, but for those excluded… */
+  /** The entries of `paths`, in order; or the directory's, in index order (by name), with their names, but for those excluded… */
   entries: ReadEntry[];
   /** …which are only counted, per exclude pattern (by its index), and neither stat'ed nor read. */
   excluded?: number[];
@@ -42,8 +45,10 @@ export interface Failure {
 }
 
 export interface ReadEntry {
-  /** In a directory's listing: the entry's name. */
+  /** In a directory's listing: the entry's name… */
   name?: Uint8Array;
+  /** …and as an index path (see IndexPath), by which the listing is sorted. */
+  text?: string;
   stats?: EntryStats;
   error?: Failure;
   /** Whether the details below were read (not for a path that is not UTF-8: the xattr library takes only text). */
@@ -82,9 +87,15 @@ function xattrsOf(text: string): Record<string, string> | undefined {
   return xattrs;
 }
 
-/** `size` bytes of a file: cut where it grew, zero-padded where it shrank. */
-function contentOf(path: Buffer, size: number): { content: Uint8Array; shrank: boolean } {
-  const fd = openSync(path, 'r');
+/** A small file opened for its content, its read hinted (see willNeed). */
+interface Opened {
+  entry: ReadEntry;
+  fd: number;
+  size: number;
+}
+
+/** `size` bytes of an open file: cut where it grew, zero-padded where it shrank. Closes it. */
+function contentOf({ fd, size }: Opened): { content: Uint8Array; shrank: boolean } {
   try {
     const data = Buffer.allocUnsafeSlow(size);
     let done = 0;
@@ -100,7 +111,8 @@ function contentOf(path: Buffer, size: number): { content: Uint8Array; shrank: b
   }
 }
 
-function readEntry(path: Buffer, request: ReadRequest, budget: { left: number }): ReadEntry {
+/** An entry's lstat and details; `opened` gets the small file whose content is to be read, already open. */
+function readEntry(path: Buffer, request: ReadRequest, budget: { left: number }, opened: Opened[]): ReadEntry {
   let stats: EntryStats;
   try {
     stats = plainStats(lstatSync(path, { bigint: true }));
@@ -128,8 +140,11 @@ function readEntry(path: Buffer, request: ReadRequest, budget: { left: number })
   const size = Number(stats.size);
   if (format === 0o100000n && stats.nlink === 1n && size <= SMALL_FILE && stats.blocks * 512n >= stats.size && size <= budget.left) {
     try {
-      Object.assign(entry, contentOf(path, size));
+      const fd = openSync(path, 'r');
+      if (size > 0) willNeed(fd, size);
+      opened.push({ entry, fd, size });
       budget.left -= size;
+      if (opened.length >= OPEN_AT_ONCE) readContents(opened);
     } catch (error) {
       entry.unreadable = failure(error);
     }
@@ -137,11 +152,27 @@ function readEntry(path: Buffer, request: ReadRequest, budget: { left: number })
   return entry;
 }
 
+/** Reads the content of the files `readEntry` opened, whose reads are in flight together. */
+function readContents(opened: Opened[]): void {
+  for (const file of opened.splice(0)) {
+    try {
+      Object.assign(file.entry, contentOf(file));
+    } catch (error) {
+      file.entry.unreadable = failure(error);
+    }
+  }
+}
+
 const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 function respond(request: ReadRequest): ReadResponse {
   const budget = { left: request.contentBudget };
-  if (request.paths) return { id: request.id, entries: request.paths.map((path) => readEntry(bytesOf(path), request, budget)) };
+  const opened: Opened[] = [];
+  if (request.paths) {
+    const entries = request.paths.map((path) => readEntry(bytesOf(path), request, budget, opened));
+    readContents(opened);
+    return { id: request.id, entries };
+  }
   const directory = bytesOf(request.directory!);
   let names: Buffer[];
   try {
@@ -161,16 +192,23 @@ function respond(request: ReadRequest): ReadResponse {
       return false;
     });
   }
-  // Names copied out of the buffer they share: a view is sent with all of the memory under it.
-  const entries = names.map((name) => ({
-    name: Uint8Array.from(name),
-    ...readEntry(Buffer.concat([directory, separator, name]), request, budget),
-  }));
+  const named = names.map((name) => ({ name, text: indexPath(name) })).sort((a, b) => compareNames(a.text, b.text));
+  const entries = named.map(({ name, text }) => {
+    const entry = readEntry(Buffer.concat([directory, separator, name]), request, budget, opened);
+    // Copied out of the buffer the names share: a view is sent with all of the memory under it.
+    entry.name = Uint8Array.from(name);
+    entry.text = text;
+    return entry;
+  });
+  readContents(opened);
   return excluded ? { id: request.id, entries, excluded } : { id: request.id, entries };
 }
 
-parentPort!.on('message', (request: ReadRequest) => {
-  const response = respond(request);
-  const transfer = response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : []));
-  parentPort!.postMessage(response, transfer);
+// A batch's responses go back as one message: a message costs a wake-up of the walk's thread.
+parentPort!.on('message', (requests: ReadRequest[]) => {
+  const responses = requests.map(respond);
+  const transfer = responses.flatMap((response) =>
+    response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : [])),
+  );
+  parentPort!.postMessage(responses, transfer);
 });

@@ -10,8 +10,9 @@ export interface PlannedDirectory {
 }
 
 /**
- * Lists directories ahead of a depth-first walk, in the order it enters them, at most `window` listings ahead:
- * the subdirectories of the directory just entered come before those planned earlier (a stack).
+ * Lists directories ahead of a depth-first walk, in the order it enters them, at most `window` listings ahead
+ * and refilled half a window at a time: the subdirectories of the directory just entered come before those
+ * planned earlier (a stack).
  */
 export class ListingPrefetch {
   private readonly stack: PlannedDirectory[] = [];
@@ -46,7 +47,9 @@ export class ListingPrefetch {
     return listing;
   }
 
+  /** Starts listings up to the window once half of it is taken: a thread gets them as one message (see EntryReader). */
   private pump(): void {
+    if (this.ahead > this.options.window >> 1) return;
     while (this.ahead < this.options.window && this.stack.length > 0) {
       const next = this.stack.pop()!;
       if (next.taken) continue;

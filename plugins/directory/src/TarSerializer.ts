@@ -117,6 +117,22 @@ function tarHeader(entry: IndexEntry): tar.Header {
   return header;
 }
 
+/**
+ * Whether a walked entry is the parent's entry as it stands, judged from its lstat alone (what describe and
+ * sameEntry would conclude, without building the entry): not for a hard-linked file (its leader is found in
+ * order) nor a name the xattr library cannot reach (tried again, so that the warning counts it).
+ */
+function unchanged(walked: WalkedEntry, previous: IndexEntry | undefined): boolean {
+  if (!previous) return false;
+  const { stats } = walked;
+  return (
+    previous.type === entryType(stats) &&
+    (previous.type !== 'file' || stats.nlink === 1n) &&
+    unchangedStats(previous, stats) &&
+    !isBinaryPath(walked.path)
+  );
+}
+
 /** Entries described (lstat done, target and xattrs read) ahead of the one being written. */
 const DESCRIBED_AHEAD = 32;
 
@@ -158,6 +174,11 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       for await (const merged of mergeWithParent(walk, parentIndex?.all())) {
         if (merged.gone !== undefined) {
           yield merged;
+          continue;
+        }
+        if (unchanged(merged.walked, merged.previous)) {
+          // The parent's entry stands: nothing read, described, written nor added to the changes.
+          entries++;
           continue;
         }
         const prepared = prepare(merged.walked, merged.previous);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { compareNames, indexPath, pathBytes, type Exclusion } from '@rast-backup/core';
+import { indexPath, pathBytes, type Exclusion } from '@rast-backup/core';
 import { EntryReader, type ReadEntry } from './EntryReader.js';
 import type { Failure } from './EntryReaderThread.js';
 import type { EntryStats } from './EntryStats.js';
@@ -72,11 +72,18 @@ interface Child {
   planned?: PlannedDirectory;
 }
 
+/** A directory being walked: its children in index order, and the next one to yield. */
+interface Level {
+  relative: string;
+  children: Child[];
+  at: number;
+}
+
 /**
  * Walks a tree in index order (comparePaths): a directory, then its whole subtree, then its next sibling, names
  * compared as index paths; never following symlinks. Threads of an EntryReader list directories (readdir, and
- * lstat, xattrs… of each entry) LISTINGS_AHEAD ahead of the walk; memory holds the entries of the directories
- * on the current path and the listings ahead. `root` is an index path.
+ * lstat, xattrs… of each entry, names sorted) LISTINGS_AHEAD ahead of the walk; memory holds the entries of the
+ * directories on the current path and the listings ahead. `root` is an index path.
  */
 export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
   const { exclusion } = options;
@@ -84,21 +91,22 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
   const prefetch = new ListingPrefetch(reader, { details: options.details, window: LISTINGS_AHEAD, contentBudget: LISTING_CONTENT });
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
 
-  async function* below(relative: string, directory: PlannedDirectory, dev: bigint): AsyncGenerator<WalkedEntry> {
+  /** The level of a directory the walk enters, or undefined when it cannot be listed. */
+  async function enter(relative: string, directory: PlannedDirectory, dev: bigint): Promise<Level | undefined> {
     const listing = await prefetch.take(directory);
     listing.excluded?.forEach((count, pattern) => count > 0 && exclusion?.markUsed(pattern, count));
     if (listing.error) {
       options.onError(relative, errorOf(listing.error));
-      return;
+      return undefined;
     }
     const separator = Buffer.from(directory.absolute.at(-1) === 0x2f ? '' : '/');
-    const children: Child[] = listing.entries
-      .map((read) => {
-        const name = bytesOf(read.name!);
-        return { read, absolute: Buffer.concat([directory.absolute, separator, name]), name: indexPath(name) };
-      })
-      .filter((child) => excluded.size === 0 || !excluded.has(indexPath(child.absolute)))
-      .sort((a, b) => compareNames(a.name, b.name));
+    // In index order already: the reader thread sorts by name.
+    let children: Child[] = listing.entries.map((read) => ({
+      read,
+      absolute: Buffer.concat([directory.absolute, separator, bytesOf(read.name!)]),
+      name: read.text!,
+    }));
+    if (excluded.size > 0) children = children.filter((child) => !excluded.has(indexPath(child.absolute)));
     // Which subdirectories the walk enters is known now, so that they are listed ahead.
     const entered: Child[] = [];
     for (const child of children) {
@@ -117,16 +125,7 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
       entered.map((child) => ({ absolute: child.absolute, relative: relative === '.' ? child.name : `${relative}/${child.name}` })),
     );
     entered.forEach((child, at) => (child.planned = planned[at]));
-    for (const child of children) {
-      const childRelative = relative === '.' ? child.name : `${relative}/${child.name}`;
-      if (!child.read.stats) {
-        options.onError(childRelative, errorOf(child.read.error!));
-        continue;
-      }
-      yield walkedEntry(childRelative, child.absolute, child.read);
-      if (child.mountPoint !== undefined) options.onMountPointSkipped(childRelative, child.mountPoint ?? undefined);
-      else if (child.planned) yield* below(childRelative, child.planned, child.read.stats.dev);
-    }
+    return { relative, children, at: 0 };
   }
 
   try {
@@ -134,7 +133,29 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     const [rootRead] = await reader.read([rootBytes], options.details, LISTING_CONTENT);
     if (!rootRead!.stats) throw errorOf(rootRead!.error!);
     yield walkedEntry('.', rootBytes, rootRead!);
-    yield* below('.', prefetch.plan([{ absolute: rootBytes, relative: '.' }])[0]!, rootRead!.stats.dev);
+    // The directories on the current path, innermost last: one generator yields every entry.
+    const levels: Level[] = [];
+    const top = await enter('.', prefetch.plan([{ absolute: rootBytes, relative: '.' }])[0]!, rootRead!.stats.dev);
+    if (top) levels.push(top);
+    while (levels.length > 0) {
+      const level = levels.at(-1)!;
+      const child = level.children[level.at++];
+      if (!child) {
+        levels.pop();
+        continue;
+      }
+      const childRelative = level.relative === '.' ? child.name : `${level.relative}/${child.name}`;
+      if (!child.read.stats) {
+        options.onError(childRelative, errorOf(child.read.error!));
+        continue;
+      }
+      yield walkedEntry(childRelative, child.absolute, child.read);
+      if (child.mountPoint !== undefined) options.onMountPointSkipped(childRelative, child.mountPoint ?? undefined);
+      else if (child.planned) {
+        const below = await enter(childRelative, child.planned, child.read.stats.dev);
+        if (below) levels.push(below);
+      }
+    }
   } finally {
     await reader.close();
   }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Wall time, CPU and peak RSS of the directory source against restic on data set (f) of the `files` group
+# (FILES files of 1-8 KiB, 30 per directory, three levels; bench/lib/manyfiles.mjs) on ext4 in /var/tmp:
+# a full create (restic: a first backup into a fresh repository), then the "1% change" (append 512 bytes to 1%
+# of the files, delete 0.1%, add 0.1%), then an incremental (`create --parent latest`; restic: its second backup).
+# Each round: a fresh repository per tool, commands alternating in order, the page cache dropped before each.
+# Prints one line per command: round, label, wall seconds, CPU seconds (user + system), peak RSS MiB.
+# Usage (root): bench/directory-source.sh [FILES] [ROUNDS] [BUILD...]   (default 100000 3 and this tree's build);
+# each BUILD is the root of a built rast-backup tree, run in the same rounds (paired).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FILES=${1:-100000}
+ROUNDS=${2:-3}
+shift $(($# < 2 ? $# : 2))
+BUILDS=("$@")
+[ ${#BUILDS[@]} -eq 0 ] && BUILDS=("$ROOT")
+WORK=$(mktemp -d /var/tmp/rast-directory-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR="$WORK/restic-cache" RAST_BACKUP_STATE_DIR="$WORK/state"
+mkdir "$WORK/tree"
+node "$ROOT/bench/lib/manyfiles.mjs" build "$WORK/tree" "$FILES"
+
+measure() { # round label command...
+  local round=$1 label=$2
+  shift 2
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  read -r seconds user system kib < <(/usr/bin/time -f '%e %U %S %M' "$@" 2>&1 >/dev/null | tail -n 1)
+  echo "$round $label $seconds $(echo "$user + $system" | bc) $((kib / 1024)) load $(cut -d' ' -f1 /proc/loadavg)"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  tools=(restic "${BUILDS[@]}")
+  # The order reversed every other round, so that a machine getting busier favours none.
+  [ $((round % 2)) -eq 0 ] && tools=($(printf '%s\n' "${tools[@]}" | tac))
+  for phase in full incremental; do
+    for tool in "${tools[@]}"; do
+      if [ "$tool" = restic ]; then
+        [ $phase = full ] && rm -rf "$WORK/restic" "$WORK/restic-cache" && restic -q -r "$WORK/restic" init >/dev/null
+        measure "$round" "restic-$phase" restic -r "$WORK/restic" backup --host bench "$WORK/tree"
+      else
+        name=$(basename "$tool")
+        config="$WORK/$name.toml"
+        [ $phase = full ] && rm -rf "$WORK/repo-$name" &&
+          printf '[storage]\nlocal.path = "%s"\n[btrfs]\nenabled = false\n' "$WORK/repo-$name" >"$config"
+        parent=()
+        [ $phase = incremental ] && parent=(--parent latest)
+        measure "$round" "$name-$phase" "$tool/node_modules/.bin/rast-backup" create "$WORK/tree" "${parent[@]}" --config "$config"
+      fi
+    done
+    [ $phase = full ] && node "$ROOT/bench/lib/manyfiles.mjs" change "$WORK/tree" "$FILES" "$round"
+  done
+done
