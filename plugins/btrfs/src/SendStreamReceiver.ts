@@ -429,13 +429,13 @@ export class SendStreamReceiver {
     } else throw new UnsafePath(`CLONE from subvolume ${uuid || '(none)'}, which is neither this backup nor its parent`);
     if (source.kind !== 'file') throw new Inconsistent(`CLONE from ${show(sourcePath)}, which is a ${source.kind}`);
     if (source === target) {
-      writer.clone(offset, length, fromParent ? this.parentView.reader(source, writer) : writer, sourceOffset);
+      writer.clone(offset, length, fromParent ? this.parentView.reader(source, writer) : writer, sourceOffset, this.options.onBtrfs);
     } else {
       const location = source.stashed ? Buffer.from(this.stashPath(source.stashed)) : this.absolute(this.tree.pathOf(source));
       const fd = openSync(location, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
-        const current: RangeSource = { read: (position, into, count) => readSync(fd, into, 0, count, position) };
-        writer.clone(offset, length, fromParent ? this.parentView.reader(source, current) : current, sourceOffset);
+        const current: RangeSource = { read: (position, into, count) => readSync(fd, into, 0, count, position), fd };
+        writer.clone(offset, length, fromParent ? this.parentView.reader(source, current) : current, sourceOffset, this.options.onBtrfs);
       } finally {
         closeSync(fd);
       }

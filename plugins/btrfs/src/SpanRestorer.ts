@@ -225,6 +225,7 @@ class SpanReplayer {
       scratch = { path, handle, writer: FileDataWriter.open(handle.fd) };
       this.scratch.set(key, scratch);
       await this.replay(ranges, scratch.writer);
+      scratch.writer.flush();
     }
     return scratch.writer;
   }
