@@ -5,10 +5,15 @@ export const FALLOC_FL_KEEP_SIZE = 1;
 export const FALLOC_FL_PUNCH_HOLE = 2;
 
 type Fallocate = (fd: number, mode: number, offset: number, length: number) => number;
+type Lseek = (fd: number, offset: number, whence: number) => number;
 type CopyFileRange = (inFd: number, inOffset: [number], outFd: number, outOffset: [number], length: number, flags: number) => number;
-let calls: { fallocate: Fallocate; copyFileRange: CopyFileRange } | null | undefined;
+let calls: { fallocate: Fallocate; copyFileRange: CopyFileRange; lseek: Lseek; errno: () => number } | null | undefined;
 
-/** libc's fallocate and copy_file_range through koffi (Node's fs has neither), or null where they cannot be reached. */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+const ENXIO = 6;
+
+/** libc's fallocate, copy_file_range and lseek (SEEK_DATA/SEEK_HOLE) through koffi (Node's fs has none of them), or null where they cannot be reached. */
 function libc(): typeof calls {
   if (calls === undefined) {
     try {
@@ -20,6 +25,8 @@ function libc(): typeof calls {
         copyFileRange: library.func(
           'int64_t copy_file_range(int fd_in, _Inout_ int64_t *off_in, int fd_out, _Inout_ int64_t *off_out, size_t len, unsigned int flags)',
         ) as CopyFileRange,
+        lseek: library.func('int64_t lseek(int fd, int64_t offset, int whence)') as Lseek,
+        errno: () => koffi.errno(),
       };
     } catch {
       calls = null;
@@ -56,4 +63,27 @@ export function copyFileRange(
     copied += done;
   }
   return { copied, failed: false };
+}
+
+/**
+ * The runs of [start, end) of an open file that hold data, found with lseek SEEK_DATA/SEEK_HOLE: what lies
+ * between them is a hole. Undefined where holes cannot be found (the caller then treats it all as data).
+ */
+export function dataRuns(fd: number, start: number, end: number): Array<[number, number]> | undefined {
+  const call = libc();
+  if (!call) return undefined;
+  const runs: Array<[number, number]> = [];
+  for (let position = start; position < end;) {
+    const data = call.lseek(fd, position, SEEK_DATA);
+    if (data < 0) {
+      if (call.errno() === ENXIO) break;
+      return undefined;
+    }
+    if (data >= end) break;
+    const hole = call.lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return undefined;
+    runs.push([data, Math.min(hole, end)]);
+    position = hole;
+  }
+  return runs;
 }

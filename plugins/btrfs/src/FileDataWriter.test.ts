@@ -72,7 +72,7 @@ writer('gathers consecutive writes into large ones, written before any read', as
     assert.equal(contents.subarray(offset, offset + 49152), bytes(49152, offset));
 });
 
-writer('a clone from an open file is copied by the kernel, but not from a sparse source, whose holes stay holes', async () => {
+writer('a clone from an open file is copied by the kernel, data runs only: the holes of a sparse source stay holes', async () => {
   const dense = await file(bytes(3 * 1024 * 1024 + 100, 4));
   const target = await file();
   const data = new FileDataWriter(target.fd, 0);
@@ -92,7 +92,7 @@ writer('a clone from an open file is copied by the kernel, but not from a sparse
   const into = new FileDataWriter(second.fd, 0);
   into.clone(0, 64 * 1024 * 1024, holes, 0);
   assert.is(into.size, 64 * 1024 * 1024);
-  assert.ok(fstatSync(second.fd).blocks * 512 <= 2 * 1024 * 1024, 'the holes are not filled in');
+  assert.ok(fstatSync(second.fd).blocks * 512 <= 64 * 1024, 'the holes are not filled in');
   for (const fd of [second.fd, sparse.fd, dense.fd]) closeSync(fd);
 });
 

@@ -1,6 +1,6 @@
 import { fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { decodeExtent } from './EncodedExtent.js';
-import { copyFileRange, fallocate, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from './FileCalls.js';
+import { copyFileRange, dataRuns, fallocate, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from './FileCalls.js';
 
 /** Reads bytes of a clone source; returns how many it had (fewer at its end). */
 export interface RangeSource {
@@ -141,19 +141,8 @@ export class FileDataWriter {
     checkRange(sourceOffset, length);
     let copied = 0;
     if (source.fd !== undefined && source.fd !== this.fd && length > 0) {
-      // The kernel's copy fills holes in on filesystems that do not share extents: only sources without holes.
-      source.flush?.();
-      const stats = fstatSync(source.fd);
-      if (reflinks || stats.blocks * 512 >= stats.size) {
-        this.beforeChange(offset, offset + length, this.size);
-        const result = copyFileRange(source.fd, sourceOffset, this.fd, offset, length);
-        if (offset + result.copied > this.size) this.size = offset + result.copied;
-        if (!result.failed) {
-          if (offset + length > this.size) this.truncate(offset + length);
-          return;
-        }
-        copied = result.copied;
-      }
+      copied = this.copyInKernel(offset, length, source.fd, sourceOffset, reflinks, source.flush?.bind(source));
+      if (copied === length) return;
     }
     if (FileDataWriter.buffer.length < Math.min(length, COPY_CHUNK)) FileDataWriter.buffer = Buffer.alloc(COPY_CHUNK);
     const buffer = FileDataWriter.buffer;
@@ -169,6 +158,33 @@ export class FileDataWriter {
     }
     this.flush();
     if (offset + length > this.size) this.truncate(offset + length);
+  }
+
+  /**
+   * A clone from an open file, copied by the kernel: its data runs with copy_file_range (the runs found with
+   * SEEK_DATA, since the kernel's copy fills holes in where extents are not shared), its holes as holes.
+   * Returns the bytes done: `length`, or where the kernel could not go on (the caller copies the rest).
+   */
+  private copyInKernel(offset: number, length: number, fd: number, sourceOffset: number, reflinks: boolean, flush?: () => void): number {
+    flush?.();
+    const sourceEnd = Math.min(sourceOffset + length, fstatSync(fd).size);
+    const runs = reflinks ? [[sourceOffset, sourceEnd] as [number, number]] : dataRuns(fd, sourceOffset, sourceEnd);
+    if (!runs) return 0;
+    this.beforeChange(offset, offset + length, this.size);
+    const at = (position: number) => offset + position - sourceOffset;
+    let position = sourceOffset;
+    for (const [start, end] of runs) {
+      if (start > position) this.zeroes(at(position), at(start));
+      this.flush();
+      const { copied, failed } = copyFileRange(fd, start, this.fd, at(start), end - start);
+      if (at(start + copied) > this.size) this.size = at(start + copied);
+      position = start + copied;
+      if (failed) return position - sourceOffset;
+    }
+    if (sourceEnd > position) this.zeroes(at(position), at(sourceEnd));
+    this.flush();
+    if (offset + length > this.size) this.truncate(offset + length);
+    return length;
   }
 
   encodedWrite(
