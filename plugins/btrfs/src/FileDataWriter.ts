@@ -15,8 +15,10 @@ export interface RangeSource {
 export type BeforeChange = (start: number, end: number, size: number) => void;
 
 const COPY_CHUNK = 1024 * 1024;
-/** Consecutive writes are gathered up to this many bytes, then written with one write(2). */
+/** Consecutive small writes are gathered up to this many bytes, then written with one write(2)… */
 const GATHER = 2 * 1024 * 1024;
+/** …and a write this large is written at once: copying it would cost more than the call it saves. */
+const DIRECT = 64 * 1024;
 /** Number's exact integers: larger offsets or sizes can only come from a damaged stream. */
 const MAX_FILE_OFFSET = Number.MAX_SAFE_INTEGER;
 
@@ -69,11 +71,16 @@ export class FileDataWriter {
     if (data.length === 0) return;
     const end = offset + data.length;
     if (isZero(data)) return this.zeroes(offset, end);
-    if (!(this.gathered > 0 && this.gatheredAt + this.gathered === offset && this.gathered + data.length <= GATHER)) {
+    if (!(
+      data.length < DIRECT &&
+      this.gathered > 0 &&
+      this.gatheredAt + this.gathered === offset &&
+      this.gathered + data.length <= GATHER
+    )) {
       this.flush();
       this.beforeChange(offset, end, this.size);
       if (end > this.size) this.size = end;
-      if (data.length >= GATHER) return this.writeOut(data, offset);
+      if (data.length >= DIRECT) return this.writeOut(data, offset);
       this.gatheredAt = offset;
     } else {
       this.beforeChange(offset, end, this.size);
