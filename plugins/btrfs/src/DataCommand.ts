@@ -1,4 +1,5 @@
 import { CommandAttributes } from './CommandAttributes.js';
+import { FALLOC_FL_KEEP_SIZE } from './FileCalls.js';
 import { BadFileData, type FileDataWriter } from './FileDataWriter.js';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 
@@ -28,7 +29,7 @@ export interface CloneRange {
  * Returns the bytes of file data the command stands for.
  */
 export function applyDataCommand(command: SendCommand, writer: FileDataWriter, clone: (range: CloneRange) => void): number {
-  const attributes = new CommandAttributes(command.attributes);
+  const attributes = new CommandAttributes(command);
   switch (command.type) {
     case Command.WRITE: {
       const data = attributes.bytes(Attribute.DATA);
@@ -65,5 +66,28 @@ export function applyDataCommand(command: SendCommand, writer: FileDataWriter, c
       throw new BadFileData(NO_DATA);
     default:
       throw new Error(`command ${command.type} is not a data command`);
+  }
+}
+
+/**
+ * The size a data command (one of DATA_COMMANDS) makes its file reach at least: where its data ends, or 0
+ * for those that do not grow it (TRUNCATE sets the size itself, a FALLOCATE that keeps the size).
+ */
+export function dataEnd(type: number, read: CommandAttributes): number {
+  switch (type) {
+    case Command.WRITE:
+      return read.u64(Attribute.FILE_OFFSET) + read.bytes(Attribute.DATA).length;
+    case Command.CLONE:
+      return read.u64(Attribute.FILE_OFFSET) + read.u64(Attribute.CLONE_LEN);
+    case Command.ENCODED_WRITE:
+      return read.u64(Attribute.FILE_OFFSET) + read.u64(Attribute.UNENCODED_FILE_LEN);
+    case Command.UPDATE_EXTENT:
+      return read.u64(Attribute.FILE_OFFSET) + read.u64(Attribute.SIZE);
+    case Command.FALLOCATE:
+      return read.u32(Attribute.FALLOCATE_MODE) & FALLOC_FL_KEEP_SIZE ? 0 : read.u64(Attribute.FILE_OFFSET) + read.u64(Attribute.SIZE);
+    case Command.TRUNCATE:
+      return 0;
+    default:
+      throw new Error(`command ${type} is not a data command`);
   }
 }

@@ -47,12 +47,53 @@ writer('a clone within one file copies overlapping ranges as the kernel would, a
   const before = readFileSync(name);
   data.clone(1024 * 1024, 1536 * 1024, data, 512 * 1024);
   data.clone(5 * 1024 * 1024, 1024 * 1024, data, 2560 * 1024);
+  data.flush();
   closeSync(fd);
   const after = readFileSync(name);
   assert.equal(after.subarray(1024 * 1024, 2560 * 1024), before.subarray(512 * 1024, 2048 * 1024));
   assert.is(after.length, 6 * 1024 * 1024);
   assert.equal(after.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + 512 * 1024), before.subarray(2560 * 1024));
   assert.ok(after.subarray(5 * 1024 * 1024 + 512 * 1024).every((byte) => byte === 0));
+});
+
+writer('gathers consecutive writes into large ones, written before any read', async () => {
+  const { name, fd } = await file();
+  const data = new FileDataWriter(fd, 0);
+  for (let offset = 0; offset < 3 * 1024 * 1024; offset += 49152) data.write(offset, bytes(49152, offset));
+  assert.ok(fstatSync(fd).size < data.size, 'the last writes are still gathered');
+  const copy = Buffer.alloc(49152);
+  assert.is(data.read(49152, copy, copy.length), copy.length);
+  assert.equal(copy, bytes(49152, 49152));
+  assert.is(fstatSync(fd).size, data.size, 'a read writes out what was gathered');
+  data.flush();
+  closeSync(fd);
+  const contents = readFileSync(name);
+  for (let offset = 0; offset < contents.length; offset += 49152)
+    assert.equal(contents.subarray(offset, offset + 49152), bytes(49152, offset));
+});
+
+writer('a clone from an open file is copied by the kernel, data runs only: the holes of a sparse source stay holes', async () => {
+  const dense = await file(bytes(3 * 1024 * 1024 + 100, 4));
+  const target = await file();
+  const data = new FileDataWriter(target.fd, 0);
+  data.write(0, bytes(4096, 6));
+  data.clone(4096, 3 * 1024 * 1024 + 4096, { read: () => assert.unreachable('read in user space') as never, fd: dense.fd }, 0);
+  assert.is(data.size, 3 * 1024 * 1024 + 8192, 'the clone reaches past the source end: the file grows as a hole');
+  closeSync(target.fd);
+  const contents = readFileSync(target.name);
+  assert.equal(contents.subarray(0, 4096), bytes(4096, 6));
+  assert.equal(contents.subarray(4096, 4096 + 3 * 1024 * 1024 + 100), readFileSync(dense.name));
+  assert.ok(contents.subarray(4096 + 3 * 1024 * 1024 + 100).every((byte) => byte === 0));
+  const sparse = await file();
+  const holes = new FileDataWriter(sparse.fd, 0);
+  holes.write(0, bytes(4096, 5));
+  holes.truncate(64 * 1024 * 1024);
+  const second = await file();
+  const into = new FileDataWriter(second.fd, 0);
+  into.clone(0, 64 * 1024 * 1024, holes, 0);
+  assert.is(into.size, 64 * 1024 * 1024);
+  assert.ok(fstatSync(second.fd).blocks * 512 <= 64 * 1024, 'the holes are not filled in');
+  for (const fd of [second.fd, sparse.fd, dense.fd]) closeSync(fd);
 });
 
 writer('encoded writes: zlib and zstd (with sector padding), only the unencoded slice asked for', async () => {
@@ -62,6 +103,7 @@ writer('encoded writes: zlib and zstd (with sector padding), only the unencoded 
   data.encodedWrite(0, 1, deflateSync(plain), plain.length, 4096, 8192);
   const padded = Buffer.concat([zstd.compress(plain), Buffer.alloc(3000)]);
   data.encodedWrite(8192, 2, padded, plain.length, 0, plain.length);
+  data.flush();
   closeSync(fd);
   const contents = readFileSync(name);
   assert.equal(contents.subarray(0, 8192), plain.subarray(4096, 12288));

@@ -10,22 +10,14 @@ import {
 import { Float64Column, Int32Column, Uint16Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
 import { NameTable } from './NameTable.js';
 import { PageStore } from './PageStore.js';
-import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
+import { CommandAttributes } from './CommandAttributes.js';
+import { createdEntry } from './CreatedEntry.js';
+import { DATA_COMMANDS, dataEnd } from './DataCommand.js';
+import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 
 const TYPES: EntryType[] = ['file', 'directory', 'symlink', 'fifo', 'char-device', 'block-device', 'socket'];
 const FILE = 0;
 const DIRECTORY = 1;
-const CREATED: Record<number, number> = {
-  [Command.MKFILE]: FILE,
-  [Command.MKDIR]: DIRECTORY,
-  [Command.MKNOD]: TYPES.indexOf('char-device'),
-  [Command.MKFIFO]: TYPES.indexOf('fifo'),
-  [Command.MKSOCK]: TYPES.indexOf('socket'),
-  [Command.SYMLINK]: TYPES.indexOf('symlink'),
-};
-const FALLOC_FL_KEEP_SIZE = 1;
-const S_IFMT = 0o170000;
-const S_IFBLK = 0o060000;
 const ROOT = 0;
 const MORE_OWNERS = 0xffff;
 /** The memory the tree's columns may hold; the rest is in a temporary file. */
@@ -222,35 +214,37 @@ export class FullStreamIndexer {
   }
 
   apply(command: SendCommand): void {
-    const attributes = command.attributes;
-    const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
-    const path = text(Attribute.PATH);
-    const created = CREATED[command.type];
-    if (created !== undefined) {
+    const read = new CommandAttributes(command);
+    const text = (attribute: number) => indexPath(read.bytes(attribute));
+    const created = createdEntry(command.type, read);
+    if (created) {
+      const path = text(Attribute.PATH);
       const [directory, name] = this.parentOf(path);
-      const mode = Number(u64(attributes.get(Attribute.MODE)));
-      let type = created;
-      const node = this.newNode(type, type === TYPES.indexOf('symlink') ? 0o777 : type === DIRECTORY ? 0o700 : 0o600);
-      if (created === TYPES.indexOf('symlink')) this.targets.set(node, text(Attribute.PATH_LINK));
-      if (command.type === Command.MKNOD) {
-        const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
-        type = TYPES.indexOf((mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device');
-        this.type.set(node, type);
-        this.devices.set(node, [Number((rdev >> 8n) & 0xfffn), Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n))]);
-      }
-      if (mode) this.mode.set(node, mode & 0o7777);
+      const type = TYPES.indexOf(created.kind);
+      const node = this.newNode(type, created.kind === 'symlink' ? 0o777 : type === DIRECTORY ? 0o700 : 0o600);
+      if (created.target) this.targets.set(node, indexPath(created.target));
+      if (created.device) this.devices.set(node, created.device);
+      if (created.mode !== undefined) this.mode.set(node, created.mode);
       this.place(directory, name, node);
+      return;
+    }
+    if (DATA_COMMANDS.has(command.type)) {
+      const path = text(Attribute.PATH);
+      const span = this.data(command, path, dataEnd(command.type, read));
+      if (command.type === Command.CLONE && span >= 0) this.cloneInto(span, command.offset, read);
+      if (command.type === Command.TRUNCATE) this.size.set(this.lookup(path).node, read.u64(Attribute.SIZE));
       return;
     }
     switch (command.type) {
       case Command.SUBVOL:
         for (const link of [...this.names.links(ROOT)]) this.unlink(link);
-        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        this.uuid = read.bytes(Attribute.UUID).toString('hex');
         return;
       case Command.SNAPSHOT:
-        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        this.uuid = read.bytes(Attribute.UUID).toString('hex');
         return;
       case Command.RENAME: {
+        const path = text(Attribute.PATH);
         const [from, name] = this.parentOf(path);
         const link = this.names.find(from, name);
         const node = link < 0 ? -1 : this.names.nodeAt(link);
@@ -261,25 +255,25 @@ export class FullStreamIndexer {
         return;
       }
       case Command.LINK: {
-        const [directory, name] = this.parentOf(path);
+        const [directory, name] = this.parentOf(text(Attribute.PATH));
         this.place(directory, name, this.lookup(text(Attribute.PATH_LINK)).node);
         return;
       }
       case Command.UNLINK:
       case Command.RMDIR: {
-        const [directory, name] = this.parentOf(path);
+        const [directory, name] = this.parentOf(text(Attribute.PATH));
         this.place(directory, name, -1);
         return;
       }
       case Command.SET_XATTR: {
-        const { node } = this.lookup(path);
+        const { node } = this.lookup(text(Attribute.PATH));
         const name = text(Attribute.XATTR_NAME);
-        const value = (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64');
+        const value = read.bytes(Attribute.XATTR_DATA).toString('base64');
         this.xattrs.set(node, { ...this.xattrs.get(node), [name]: value });
         return;
       }
       case Command.REMOVE_XATTR: {
-        const { node } = this.lookup(path);
+        const { node } = this.lookup(text(Attribute.PATH));
         const xattrs = this.xattrs.get(node);
         if (xattrs) {
           const rest = { ...xattrs };
@@ -288,47 +282,21 @@ export class FullStreamIndexer {
         }
         return;
       }
-      case Command.WRITE:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
-        return;
-      case Command.CLONE: {
-        const span = this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
-        if (span >= 0) this.cloneInto(span, command);
-        return;
-      }
-      case Command.ENCODED_WRITE:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
-        return;
-      case Command.UPDATE_EXTENT:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
-        return;
-      case Command.FALLOCATE: {
-        const keepSize = (u32(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) !== 0;
-        this.data(command, path, keepSize ? 0 : u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
-        return;
-      }
-      case Command.TRUNCATE: {
-        const size = u64(attributes.get(Attribute.SIZE));
-        this.data(command, path, 0);
-        this.size.set(this.lookup(path).node, size);
-        return;
-      }
       case Command.CHMOD:
-        this.mode.set(this.lookup(path).node, u64(attributes.get(Attribute.MODE)) & 0o7777);
+        this.mode.set(this.lookup(text(Attribute.PATH)).node, read.u64(Attribute.MODE) & 0o7777);
         return;
       case Command.CHOWN: {
-        const { node } = this.lookup(path);
-        this.setOwner(node, u64(attributes.get(Attribute.UID)), u64(attributes.get(Attribute.GID)));
+        const { node } = this.lookup(text(Attribute.PATH));
+        this.setOwner(node, read.u64(Attribute.UID), read.u64(Attribute.GID));
         return;
       }
       case Command.UTIMES: {
-        const { node } = this.lookup(path);
-        const value = attributes.get(Attribute.MTIME);
-        const seconds = value ? value.readBigUInt64LE(0) : 0n;
+        const { node } = this.lookup(text(Attribute.PATH));
+        const { seconds, nanoseconds } = read.time(Attribute.MTIME);
         if (seconds > 0xffffffffn) this.bigSeconds.set(node, seconds);
         else this.bigSeconds.delete(node);
         this.seconds.set(node, Number(seconds));
-        this.nanoseconds.set(node, value ? value.readUInt32LE(8) : 0);
+        this.nanoseconds.set(node, nanoseconds);
         return;
       }
       default:
@@ -371,15 +339,12 @@ export class FullStreamIndexer {
    * source (readers cut them at the clone, see CloneSource.ts). Any other source marks the span as one
    * replaying cannot rebuild.
    */
-  private cloneInto(span: number, command: SendCommand): void {
-    const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
-    const source =
-      uuid !== undefined && uuid === this.uuid
-        ? this.find(indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0)))
-        : undefined;
+  private cloneInto(span: number, at: number, read: CommandAttributes): void {
+    const uuid = read.bytes(Attribute.CLONE_UUID).toString('hex');
+    const source = uuid === this.uuid ? this.find(indexPath(read.bytes(Attribute.CLONE_PATH))) : undefined;
     let clones = this.spanClones.get(span);
     if (!clones) this.spanClones.set(span, (clones = {}));
-    if (source && this.type.get(source.node) === FILE) (clones.clones ??= []).push({ at: command.offset, source: source.node });
+    if (source && this.type.get(source.node) === FILE) (clones.clones ??= []).push({ at, source: source.node });
     else clones.clone = true;
   }
 

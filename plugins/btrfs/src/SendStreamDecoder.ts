@@ -242,16 +242,4 @@ export class SendStreamDecoder {
   }
 }
 
-export function u32(value: Buffer | undefined): number {
-  return value ? value.readUInt32LE(0) : 0;
-}
-
-export function u64(value: Buffer | undefined): number {
-  return value ? Number(value.readBigUInt64LE(0)) : 0;
-}
-
-/** A timespec attribute (u64 seconds, u32 nanoseconds) as nanoseconds since the epoch, decimal. */
-export function timespec(value: Buffer | undefined): string {
-  if (!value) return '0';
-  return String(value.readBigUInt64LE(0) * 1_000_000_000n + BigInt(value.readUInt32LE(8)));
-}
+/** Attribute values are read through CommandAttributes.ts, which refuses a missing or short one. */

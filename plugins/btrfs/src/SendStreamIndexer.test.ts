@@ -1,4 +1,14 @@
-import { ArrayRecords, comparePaths, IndexView, type FileIndex, type IndexEntry, type IndexRecord, type IndexRun } from '@rast-backup/core';
+import {
+  ArrayRecords,
+  comparePaths,
+  ErrorCode,
+  IndexView,
+  RastError,
+  type FileIndex,
+  type IndexEntry,
+  type IndexRecord,
+  type IndexRun,
+} from '@rast-backup/core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
@@ -33,7 +43,7 @@ const names = suite('send stream indexer: names that are not UTF-8');
 
 names('paths are index paths of the exact bytes, and spans name them so', async () => {
   const indexer = new SendStreamIndexer('b1');
-  indexer.apply(command(Command.SUBVOL, []));
+  indexer.apply(command(Command.SUBVOL, [[Attribute.UUID, Buffer.alloc(16, 1)]]));
   indexer.apply(command(Command.MKDIR, [[Attribute.PATH, Buffer.from('dir')]]));
   indexer.apply(command(Command.MKFILE, [[Attribute.PATH, latin1]]));
   indexer.apply(
@@ -91,6 +101,89 @@ names('a parent index made before names were kept as bytes (U+FFFD) is still fol
 names.run();
 
 // ---
+
+const damaged = suite('send stream indexer: commands that lack what they need');
+
+damaged('a missing or short attribute is a one-line STREAM_DAMAGED error naming the command and the attribute, never a 0', () => {
+  const refused = (indexer: SendStreamIndexer, bad: SendCommand, pattern: RegExp) => {
+    const error = (() => {
+      try {
+        indexer.apply(bad);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    assert.instance(error, RastError, 'refused');
+    assert.is((error as RastError).code, ErrorCode.STREAM_DAMAGED);
+    assert.match((error as Error).message, pattern);
+    assert.not.match((error as Error).message, /\n/);
+  };
+  const full = () => {
+    const indexer = new SendStreamIndexer('b1');
+    indexer.apply(command(Command.SUBVOL, [[Attribute.UUID, Buffer.alloc(16, 1)]]));
+    indexer.apply(command(Command.MKFILE, [[Attribute.PATH, Buffer.from('f')]]));
+    return indexer;
+  };
+  refused(
+    full(),
+    command(
+      Command.WRITE,
+      [
+        [Attribute.PATH, Buffer.from('f')],
+        [Attribute.DATA, Buffer.from('x')],
+      ],
+      700,
+    ),
+    /^backup b1: send stream at byte 700, WRITE: the command lacks attribute FILE_OFFSET \(18\)$/,
+  );
+  refused(
+    full(),
+    command(Command.MKNOD, [
+      [Attribute.PATH, Buffer.from('dev')],
+      [Attribute.MODE, u64(0o020644)],
+    ]),
+    /MKNOD: the command lacks attribute RDEV \(8\)/,
+  );
+  refused(
+    full(),
+    command(Command.UTIMES, [
+      [Attribute.PATH, Buffer.from('f')],
+      [Attribute.MTIME, u64(1)],
+    ]),
+    /UTIMES: attribute MTIME \(10\) is 8 bytes, not 12/,
+  );
+  refused(
+    full(),
+    command(Command.CLONE, [
+      [Attribute.PATH, Buffer.from('f')],
+      [Attribute.FILE_OFFSET, u64(0)],
+      [Attribute.CLONE_LEN, u64(10)],
+      [Attribute.CLONE_OFFSET, u64(0)],
+      [Attribute.CLONE_PATH, Buffer.from('f')],
+    ]),
+    /CLONE: the command lacks attribute CLONE_UUID \(20\)/,
+  );
+  const incremental = new SendStreamIndexer(
+    'b2',
+    IndexView.of({ format: 'rast-backup/index', version: 1, backupId: 'b1', entries: [entry('.', 'directory')] }),
+  );
+  incremental.apply(
+    command(Command.SNAPSHOT, [
+      [Attribute.UUID, Buffer.alloc(16, 2)],
+      [Attribute.CLONE_UUID, Buffer.alloc(16, 1)],
+    ]),
+  );
+  refused(
+    incremental,
+    command(Command.CHOWN, [
+      [Attribute.PATH, Buffer.from('')],
+      [Attribute.UID, u64(5)],
+    ]),
+    /CHOWN: the command lacks attribute GID \(7\)/,
+  );
+});
+
+damaged.run();
 
 const parentSpans = suite('send stream indexer: the parent index');
 

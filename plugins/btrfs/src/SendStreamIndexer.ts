@@ -1,5 +1,7 @@
 import {
   compareNames,
+  ErrorCode,
+  RastError,
   comparePaths,
   indexPath,
   isBinaryPath,
@@ -15,7 +17,10 @@ import {
   type StreamRange,
 } from '@rast-backup/core';
 import { FullStreamIndexer } from './FullStreamIndexer.js';
-import { Attribute, Command, u32, u64, type SendCommand } from './SendStreamDecoder.js';
+import { BadAttribute, CommandAttributes, commandName } from './CommandAttributes.js';
+import { createdEntry } from './CreatedEntry.js';
+import { DATA_COMMANDS, dataEnd } from './DataCommand.js';
+import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 
 /** Link counts asked of `parentLinks` at once. */
 const LINK_QUESTIONS_AT_ONCE = 64;
@@ -80,19 +85,6 @@ export interface IndexerOptions {
   /** A full stream's tree: the bytes of it held in memory (the rest waits in a temporary file), 2^pageShift nodes a page. */
   tree?: { memory?: number; pageShift?: number };
 }
-
-const CREATED: Record<number, EntryType> = {
-  [Command.MKFILE]: 'file',
-  [Command.MKDIR]: 'directory',
-  [Command.MKNOD]: 'char-device',
-  [Command.MKFIFO]: 'fifo',
-  [Command.MKSOCK]: 'socket',
-  [Command.SYMLINK]: 'symlink',
-};
-const FALLOC_FL_KEEP_SIZE = 1;
-
-const S_IFMT = 0o170000;
-const S_IFBLK = 0o060000;
 
 const join = (directory: string, name: string) => (directory === '.' ? name : `${directory}/${name}`);
 const real = (node: Node) => node.origin?.same ?? node;
@@ -204,18 +196,29 @@ export class SendStreamIndexer {
     });
   }
 
+  /** Applies one command; a command that lacks what it needs is a STREAM_DAMAGED error naming it and the attribute. */
   apply(command: SendCommand): void {
-    if (this.full) return this.full.apply(command);
-    const attributes = command.attributes;
-    const text = (attribute: number) => indexPath(attributes.get(attribute) ?? Buffer.alloc(0));
-    const path = text(Attribute.PATH);
-    const created = CREATED[command.type];
+    try {
+      if (this.full) this.full.apply(command);
+      else this.applyToParent(command, new CommandAttributes(command));
+    } catch (error) {
+      if (!(error instanceof BadAttribute)) throw error;
+      throw new RastError(
+        ErrorCode.STREAM_DAMAGED,
+        `backup ${this.backupId}: send stream at byte ${command.offset}, ${commandName(command.type)}: ${error.message}`,
+        { backup: this.backupId, offset: command.offset },
+      );
+    }
+  }
+
+  private applyToParent(command: SendCommand, read: CommandAttributes): void {
+    const text = (attribute: number) => indexPath(read.bytes(attribute));
+    const created = createdEntry(command.type, read);
     if (created) {
-      const [directory, name] = this.parentOf(path);
-      const mode = Number(u64(attributes.get(Attribute.MODE)));
+      const [directory, name] = this.parentOf(text(Attribute.PATH));
       const node: Node = {
-        type: created,
-        mode: created === 'symlink' ? 0o777 : created === 'directory' ? 0o700 : 0o600,
+        type: created.kind,
+        mode: created.kind === 'symlink' ? 0o777 : created.kind === 'directory' ? 0o700 : 0o600,
         uid: 0,
         gid: 0,
         size: 0,
@@ -224,29 +227,37 @@ export class SendStreamIndexer {
         // Kept inside the object: a field added later would go to a separate store.
         ranges: undefined,
       };
-      if (created === 'directory') node.children = new Map();
-      if (created === 'symlink') node.target = text(Attribute.PATH_LINK);
-      if (command.type === Command.MKNOD) {
-        const rdev = BigInt(u64(attributes.get(Attribute.RDEV)));
-        node.type = (mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device';
-        node.devMajor = Number((rdev >> 8n) & 0xfffn);
-        node.devMinor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
-      }
-      if (mode) node.mode = mode & 0o7777;
+      if (created.kind === 'directory') node.children = new Map();
+      if (created.target) node.target = indexPath(created.target);
+      if (created.device) [node.devMajor, node.devMinor] = created.device;
+      if (created.mode !== undefined) node.mode = created.mode;
       this.place(directory, name, node);
+      return;
+    }
+    if (DATA_COMMANDS.has(command.type)) {
+      const path = text(Attribute.PATH);
+      const range = this.data(command, path, dataEnd(command.type, read));
+      if (command.type === Command.CLONE && range) this.cloneInto(range, command.offset, read);
+      if (command.type === Command.TRUNCATE) {
+        const size = read.u64(Attribute.SIZE);
+        this.change(this.lookup(path), (changed) => {
+          changed.size = size;
+        });
+      }
       return;
     }
     switch (command.type) {
       case Command.SUBVOL:
         this.root.children = new Map();
         this.touch(this.root);
-        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
+        this.uuid = read.bytes(Attribute.UUID).toString('hex');
         return;
       case Command.SNAPSHOT:
-        this.uuid = attributes.get(Attribute.UUID)?.toString('hex');
-        this.parentUuid = attributes.get(Attribute.CLONE_UUID)?.toString('hex');
+        this.uuid = read.bytes(Attribute.UUID).toString('hex');
+        this.parentUuid = read.bytes(Attribute.CLONE_UUID).toString('hex');
         return;
       case Command.RENAME: {
+        const path = text(Attribute.PATH);
         const [from, name] = this.parentOf(path);
         const node = this.child(from, name);
         if (!node) throw new Error(`rename of ${path}, which does not exist`);
@@ -256,7 +267,7 @@ export class SendStreamIndexer {
         return;
       }
       case Command.LINK: {
-        const [directory, name] = this.parentOf(path);
+        const [directory, name] = this.parentOf(text(Attribute.PATH));
         const node = this.lookup(text(Attribute.PATH_LINK));
         this.touch(node);
         if (node.origin) node.origin.relinked = true;
@@ -265,16 +276,16 @@ export class SendStreamIndexer {
       }
       case Command.UNLINK:
       case Command.RMDIR: {
-        const [directory, name] = this.parentOf(path);
+        const [directory, name] = this.parentOf(text(Attribute.PATH));
         const node = this.child(directory, name);
         if (node?.origin) node.origin.relinked = true;
         this.place(directory, name, null);
         return;
       }
       case Command.SET_XATTR: {
-        const node = this.lookup(path);
+        const node = this.lookup(text(Attribute.PATH));
         const name = text(Attribute.XATTR_NAME);
-        const value = (attributes.get(Attribute.XATTR_DATA) ?? Buffer.alloc(0)).toString('base64');
+        const value = read.bytes(Attribute.XATTR_DATA).toString('base64');
         this.touch(node);
         this.change(node, (changed) => {
           changed.xattrs = { ...changed.xattrs, [name]: value };
@@ -282,7 +293,7 @@ export class SendStreamIndexer {
         return;
       }
       case Command.REMOVE_XATTR: {
-        const node = this.lookup(path);
+        const node = this.lookup(text(Attribute.PATH));
         const name = text(Attribute.XATTR_NAME);
         this.touch(node);
         this.change(node, (changed) => {
@@ -293,36 +304,9 @@ export class SendStreamIndexer {
         });
         return;
       }
-      case Command.WRITE:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + (attributes.get(Attribute.DATA)?.length ?? 0));
-        return;
-      case Command.CLONE: {
-        const range = this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.CLONE_LEN)));
-        if (range) this.cloneInto(range, command);
-        return;
-      }
-      case Command.ENCODED_WRITE:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.UNENCODED_FILE_LEN)));
-        return;
-      case Command.UPDATE_EXTENT:
-        this.data(command, path, u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
-        return;
-      case Command.FALLOCATE: {
-        const keepSize = (u32(attributes.get(Attribute.FALLOCATE_MODE)) & FALLOC_FL_KEEP_SIZE) !== 0;
-        this.data(command, path, keepSize ? 0 : u64(attributes.get(Attribute.FILE_OFFSET)) + u64(attributes.get(Attribute.SIZE)));
-        return;
-      }
-      case Command.TRUNCATE: {
-        const size = u64(attributes.get(Attribute.SIZE));
-        this.data(command, path, 0);
-        this.change(this.lookup(path), (changed) => {
-          changed.size = size;
-        });
-        return;
-      }
       case Command.CHMOD: {
-        const mode = u64(attributes.get(Attribute.MODE)) & 0o7777;
-        const node = this.lookup(path);
+        const mode = read.u64(Attribute.MODE) & 0o7777;
+        const node = this.lookup(text(Attribute.PATH));
         this.touch(node);
         this.change(node, (changed) => {
           changed.mode = mode;
@@ -330,8 +314,8 @@ export class SendStreamIndexer {
         return;
       }
       case Command.CHOWN: {
-        const [uid, gid] = [u64(attributes.get(Attribute.UID)), u64(attributes.get(Attribute.GID))];
-        const node = this.lookup(path);
+        const [uid, gid] = [read.u64(Attribute.UID), read.u64(Attribute.GID)];
+        const node = this.lookup(text(Attribute.PATH));
         this.touch(node);
         this.change(node, (changed) => {
           [changed.uid, changed.gid] = [uid, gid];
@@ -339,9 +323,9 @@ export class SendStreamIndexer {
         return;
       }
       case Command.UTIMES: {
-        const value = attributes.get(Attribute.MTIME);
-        const mtime = value ? value.readBigUInt64LE(0) * 1_000_000_000n + BigInt(value.readUInt32LE(8)) : '0';
-        this.change(this.lookup(path), (changed) => {
+        const { seconds, nanoseconds } = read.time(Attribute.MTIME);
+        const mtime = seconds * 1_000_000_000n + BigInt(nanoseconds);
+        this.change(this.lookup(text(Attribute.PATH)), (changed) => {
           changed.mtime = mtime;
         });
         return;
@@ -381,17 +365,17 @@ export class SendStreamIndexer {
    * copied, so a file cloning from itself costs one record per clone. A source elsewhere or without spans
    * marks the span as one replaying cannot rebuild.
    */
-  private cloneInto(range: StreamRange, command: SendCommand): void {
-    const uuid = command.attributes.get(Attribute.CLONE_UUID)?.toString('hex');
-    const sourcePath = indexPath(command.attributes.get(Attribute.CLONE_PATH) ?? Buffer.alloc(0));
+  private cloneInto(range: StreamRange, at: number, read: CommandAttributes): void {
+    const uuid = read.bytes(Attribute.CLONE_UUID).toString('hex');
+    const sourcePath = indexPath(read.bytes(Attribute.CLONE_PATH));
     let source: StreamRange[] | undefined;
     let pending: Omit<PendingClone, 'range' | 'clone'> | undefined;
-    if (uuid !== undefined && uuid === this.uuid) {
+    if (uuid === this.uuid) {
       const node = this.lookupOptional(sourcePath);
       if (node?.origin || node?.type === 'file') node.ranges ??= [];
       if (node?.origin) pending = { node };
       source = node?.ranges;
-    } else if (uuid !== undefined && uuid === this.parentUuid && this.parent) {
+    } else if (uuid === this.parentUuid && this.parent) {
       source = [];
       pending = { path: sourcePath };
     }
@@ -399,7 +383,7 @@ export class SendStreamIndexer {
       range.clone = true;
       return;
     }
-    const clone = { at: command.offset, source };
+    const clone = { at, source };
     (range.clones ??= []).push(clone);
     if (pending) this.pendingClones.push({ range, clone, ...pending });
   }

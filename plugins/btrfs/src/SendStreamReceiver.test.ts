@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { chmod, chown, link, lutimes, mkdir, rename, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAttribute, setAttribute } from '@napi-rs/xattr';
@@ -262,6 +263,43 @@ testNeeding(
       ],
       { sparse: /hole/ },
     );
+  },
+);
+
+testNeeding(
+  receiver,
+  labAvailable,
+  labNeeds,
+  'holes and clones onto ext4 and tmpfs: the bytes of btrfs receive, and no more blocks per file than it allocates',
+  async () => {
+    const lab = await BtrfsLab.create();
+    const root = lab.source;
+    await writeFile(path.join(root, 'dense'), randomBytes(3 * 1024 * 1024 + 1000));
+    for (let island = 1; island <= 4; island += 1)
+      await writeAt(path.join(root, 'islands'), island * 4 * 1024 * 1024, randomBytes(256 * 1024));
+    await truncate(path.join(root, 'islands'), 24 * 1024 * 1024);
+    await writeFile(path.join(root, 'only-a-hole'), '');
+    await truncate(path.join(root, 'only-a-hole'), 64 * 1024 * 1024);
+    sh('cp', ['--reflink=always', path.join(root, 'dense'), path.join(root, 'dense-clone')]);
+    sh('cp', ['--reflink=always', path.join(root, 'islands'), path.join(root, 'islands-clone')]);
+    await writeFile(path.join(root, 'partial-clone'), randomBytes(2 * 1024 * 1024));
+    cloneRange(path.join(root, 'islands'), 4 * 1024 * 1024, 1024 * 1024, path.join(root, 'partial-clone'), 1024 * 1024);
+    const snapshot = lab.snapshot();
+    for (const kind of ['tmpfs', 'ext4'] as const) {
+      for (const proto of ['1', '2']) {
+        const stream = lab.send(snapshot, undefined, ['--proto', proto]);
+        const received = lab.btrfsReceive([stream], path.basename(snapshot));
+        const destination = path.join(await lab.destination(kind, 256), 'restored');
+        await mkdir(destination);
+        await BtrfsLab.receive([stream], destination);
+        for (const name of ['dense', 'dense-clone', 'islands', 'islands-clone', 'only-a-hole', 'partial-clone']) {
+          const [ours, theirs] = [path.join(destination, name), path.join(received, name)];
+          assert.ok(readFileSync(ours).equals(readFileSync(theirs)), `${name} onto ${kind}, --proto ${proto}: the same bytes`);
+          const [blocks, btrfsBlocks] = [statSync(ours).blocks, statSync(theirs).blocks];
+          assert.ok(blocks <= btrfsBlocks + 8, `${name} onto ${kind}, --proto ${proto}: ${blocks} blocks, btrfs receive ${btrfsBlocks}`);
+        }
+      }
+    }
   },
 );
 

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync,
   closeSync,
   constants,
   fstatSync,
-  lchownSync,
   linkSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   readSync,
@@ -15,34 +12,23 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
-  utimesSync,
 } from 'node:fs';
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { ErrorCode, RastError, type RestoreReport } from '@rast-backup/core';
 import { isRestorableXattr } from './BtrfsProperties.js';
-import { BadAttribute, CommandAttributes } from './CommandAttributes.js';
+import { BadAttribute, CommandAttributes, commandName } from './CommandAttributes.js';
+import { createdEntry, type CreatedEntry } from './CreatedEntry.js';
 import { applyDataCommand, DATA_COMMANDS, NO_DATA, type CloneRange } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter, type RangeSource } from './FileDataWriter.js';
 import { ParentFileView } from './ParentFileView.js';
-import { ReceiveTree, UnsafePath, show, type NodeKind, type ReceiveNode, type Time } from './ReceiveTree.js';
+import { MetadataApplier } from './MetadataApplier.js';
+import { ReceiveTree, UnsafePath, show, type ReceiveNode, type Time } from './ReceiveTree.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
 import { makeSpecialFile } from '@rast-backup/restore-kit';
 
-const COMMAND_NAMES = new Map<number, string>(Object.entries(Command).map(([name, number]) => [number, name]));
-const CREATED: Record<number, NodeKind> = {
-  [Command.MKFILE]: 'file',
-  [Command.MKDIR]: 'directory',
-  [Command.MKNOD]: 'char-device',
-  [Command.MKFIFO]: 'fifo',
-  [Command.MKSOCK]: 'socket',
-  [Command.SYMLINK]: 'symlink',
-};
-const S_IFMT = 0o170000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
 const CAPABILITY = 'security.capability';
 
 /** A stream that contradicts itself (a path that is not there, a file that is a directory…). */
@@ -57,24 +43,22 @@ export interface ReceiverOptions {
   note?: (message: string) => void;
 }
 
-/** Seconds for utimes(): whole microseconds plus half of one, so that the double rounds to that microsecond. */
-function seconds(value: Time): number {
-  return (value.seconds * 1e6 + Math.floor(value.nanoseconds / 1000) + 0.5) / 1e6;
+/** A timespec attribute as the tree keeps it. */
+function time({ seconds, nanoseconds }: { seconds: bigint; nanoseconds: number }): Time {
+  return { seconds: Number(seconds), nanoseconds };
 }
 
 /**
  * Restores btrfs send streams onto any filesystem, without `btrfs receive`: the full backup's stream,
  * then each incremental one in order, into one destination directory. Paths are resolved only through
  * the receiver's own tree (ReceiveTree); nothing on disk is followed or trusted. File data goes through
- * FileDataWriter; clones from the parent read an unchanged view of it (ParentFileView). Owners, modes,
- * file capabilities and times are applied once all streams are in, in the kernel's order (owner, mode,
- * capability, times), directories after their contents.
+ * FileDataWriter; clones from the parent read an unchanged view of it (ParentFileView). Commands are read
+ * through the stream model the indexers share (CommandAttributes, CreatedEntry, DataCommand). Owners, modes,
+ * file capabilities and times are applied by MetadataApplier once all streams are in.
  */
 export class SendStreamReceiver {
   readonly tree = new ReceiveTree();
   private readonly skipped = new SkipList();
-  /** Entries whose owner is not the restoring user's, left so because setting owners needs root. */
-  private ownersNotSet = 0;
   private readonly noted = new Set<string>();
   private readonly destination: Buffer;
   private readonly stash: string;
@@ -124,8 +108,8 @@ export class SendStreamReceiver {
     try {
       this.dispatch(command);
     } catch (error) {
-      const where = `${this.label}: send stream at byte ${command.offset}, ${COMMAND_NAMES.get(command.type) ?? `command ${command.type}`}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
-      const facts = { offset: command.offset, command: COMMAND_NAMES.get(command.type) };
+      const where = `${this.label}: send stream at byte ${command.offset}, ${commandName(command.type)}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
+      const facts = { offset: command.offset, command: commandName(command.type) };
       if (error instanceof UnsafePath) throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: ${error.message}`, facts);
       if (
         error instanceof Inconsistent ||
@@ -155,20 +139,19 @@ export class SendStreamReceiver {
   }
 
   private dispatch(command: SendCommand): void {
-    const attributes = command.attributes;
-    const read = new CommandAttributes(attributes);
+    const read = new CommandAttributes(command);
     if (command.type === Command.SUBVOL || command.type === Command.SNAPSHOT) return this.begin(command, read);
     if (command.type === Command.END) return;
     if (!this.begun) throw new Inconsistent('the stream does not start with a subvolume');
     const raw = () => read.bytes(Attribute.PATH);
-    const created = CREATED[command.type];
-    if (created) return this.create(created, raw(), command, read);
+    const created = createdEntry(command.type, read);
+    if (created) return this.create(created, raw());
     if (DATA_COMMANDS.has(command.type)) {
       // Refused before its path is looked up: the path of a --no-data stream's command may not exist here.
       if (command.type === Command.UPDATE_EXTENT) throw new BadFileData(NO_DATA);
       const path = raw();
       const writer = this.writer(path);
-      applyDataCommand(command, writer, (range) => this.clone(path, command, writer, range));
+      applyDataCommand(command, writer, (range) => this.clone(read, writer, range));
       return;
     }
     switch (command.type) {
@@ -196,7 +179,7 @@ export class SendStreamReceiver {
           command.type === Command.SET_XATTR,
           raw(),
           read.bytes(Attribute.XATTR_NAME),
-          attributes.get(Attribute.XATTR_DATA),
+          command.type === Command.SET_XATTR ? read.bytes(Attribute.XATTR_DATA) : undefined,
         );
       case Command.CHMOD:
         this.tree.resolve(raw(), true).mode = read.u64(Attribute.MODE) & 0o7777;
@@ -209,8 +192,8 @@ export class SendStreamReceiver {
       }
       case Command.UTIMES: {
         const node = this.tree.resolve(raw(), true);
-        node.atime = read.time(Attribute.ATIME) ?? node.atime;
-        node.mtime = read.time(Attribute.MTIME) ?? node.mtime;
+        node.mtime = time(read.time(Attribute.MTIME));
+        node.atime = time(read.time(Attribute.ATIME));
         return;
       }
       case Command.FILEATTR:
@@ -252,7 +235,7 @@ export class SendStreamReceiver {
     this.begun = true;
   }
 
-  private create(kind: NodeKind, raw: Buffer, command: SendCommand, read: CommandAttributes): void {
+  private create({ kind, target: link, device }: CreatedEntry, raw: Buffer): void {
     const { directory, name, existing } = this.tree.placeOf(raw);
     if (existing) throw new Inconsistent(`creates ${show(raw)}, which exists already`);
     const node: ReceiveNode = {
@@ -273,21 +256,10 @@ export class SendStreamReceiver {
       this.current = { node, writer: this.newWriter(node, fd, 0) };
     } else if (kind === 'directory') mkdirSync(target, { mode: 0o700 });
     else if (kind === 'symlink') {
-      const link = command.attributes.get(Attribute.PATH_LINK);
       if (!link || link.length === 0 || link.includes(0)) throw new Inconsistent('a symlink with an empty target or a NUL byte in it');
       symlinkSync(link, target);
     } else {
-      let major = 0;
-      let minor = 0;
-      if (command.type === Command.MKNOD) {
-        const mode = read.u64(Attribute.MODE);
-        if ((mode & S_IFMT) !== S_IFCHR && (mode & S_IFMT) !== S_IFBLK)
-          throw new Inconsistent(`MKNOD of mode ${mode.toString(8)}, not a device`);
-        node.kind = (mode & S_IFMT) === S_IFBLK ? 'block-device' : 'char-device';
-        const rdev = BigInt(read.u64(Attribute.RDEV));
-        major = Number((rdev >> 8n) & 0xfffn);
-        minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
-      }
+      const [major, minor] = device ?? [0, 0];
       if (node.kind.endsWith('device') && !this.options.isRoot) {
         node.absent = 'a device node (needs root)';
         this.skipped.add('device nodes (need root)', show(raw));
@@ -414,12 +386,10 @@ export class SendStreamReceiver {
   }
 
   /** A CLONE into the file at `raw`, open in `writer`: its source is a file of this stream or of the parent. */
-  private clone(raw: Buffer, command: SendCommand, writer: FileDataWriter, { offset, length, sourceOffset }: CloneRange): void {
-    const attributes = command.attributes;
+  private clone(read: CommandAttributes, writer: FileDataWriter, { offset, length, sourceOffset }: CloneRange): void {
     const target = this.current!.node;
-    const uuid = (attributes.get(Attribute.CLONE_UUID) ?? Buffer.alloc(0)).toString('hex');
-    const sourcePath = attributes.get(Attribute.CLONE_PATH);
-    if (!sourcePath) throw new Inconsistent('a CLONE without a source path');
+    const uuid = read.bytes(Attribute.CLONE_UUID).toString('hex');
+    const sourcePath = read.bytes(Attribute.CLONE_PATH);
     let source: ReceiveNode;
     let fromParent = false;
     if (uuid === this.subvolume!.uuid) source = this.tree.resolve(sourcePath);
@@ -429,13 +399,13 @@ export class SendStreamReceiver {
     } else throw new UnsafePath(`CLONE from subvolume ${uuid || '(none)'}, which is neither this backup nor its parent`);
     if (source.kind !== 'file') throw new Inconsistent(`CLONE from ${show(sourcePath)}, which is a ${source.kind}`);
     if (source === target) {
-      writer.clone(offset, length, fromParent ? this.parentView.reader(source, writer) : writer, sourceOffset);
+      writer.clone(offset, length, fromParent ? this.parentView.reader(source, writer) : writer, sourceOffset, this.options.onBtrfs);
     } else {
       const location = source.stashed ? Buffer.from(this.stashPath(source.stashed)) : this.absolute(this.tree.pathOf(source));
       const fd = openSync(location, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
-        const current: RangeSource = { read: (position, into, count) => readSync(fd, into, 0, count, position) };
-        writer.clone(offset, length, fromParent ? this.parentView.reader(source, current) : current, sourceOffset);
+        const current: RangeSource = { read: (position, into, count) => readSync(fd, into, 0, count, position), fd };
+        writer.clone(offset, length, fromParent ? this.parentView.reader(source, current) : current, sourceOffset, this.options.onBtrfs);
       } finally {
         closeSync(fd);
       }
@@ -459,51 +429,16 @@ export class SendStreamReceiver {
     this.closeCurrent();
     this.parentView.close();
     rmSync(this.stash, { recursive: true, force: true });
-    const uid = process.getuid?.() ?? 0;
-    const gid = process.getgid?.() ?? 0;
-    const done = new Set<ReceiveNode>();
-    let entries = 0;
-    const visit = (node: ReceiveNode, relative: Buffer): void => {
-      entries += 1;
-      if (done.has(node)) return;
-      done.add(node);
-      if (node.children) {
-        for (const [name, child] of node.children)
-          visit(
-            child,
-            relative.length ? Buffer.concat([relative, Buffer.from('/'), Buffer.from(name, 'latin1')]) : Buffer.from(name, 'latin1'),
-          );
-      }
-      if (node.absent) return;
-      const absolute = this.absolute(relative);
-      const shown = relative.length ? show(relative) : '(the root)';
-      // What the filesystem refuses (owners on a root-squashed NFS, modes on vfat…) is reported, not fatal.
-      const refusable = (what: string, action: () => void) => {
-        try {
-          action();
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code !== 'EPERM' && code !== 'EINVAL' && code !== 'EOPNOTSUPP' && code !== 'EACCES') throw error;
-          this.skipped.add(`${what} (${code})`, shown);
-        }
-      };
-      if (this.options.isRoot) refusable('owners', () => lchownSync(absolute, node.uid, node.gid));
-      else if (node.uid !== uid || node.gid !== gid) this.ownersNotSet += 1;
-      if (node.kind !== 'symlink') refusable('permissions', () => chmodSync(absolute, node.mode));
-      if (node.capability) {
-        try {
-          this.withTextPath(node, relative, (target) => setAttributeSync(target, CAPABILITY, node.capability!));
-        } catch (error) {
-          this.skipped.add(`file capabilities (${(error as Error).message.replace(/ \(os error \d+\)$/, '')})`, shown);
-        }
-      }
-      if (node.mtime) {
-        const access = seconds(node.atime ?? node.mtime);
-        refusable('times', () => (node.kind === 'symlink' ? lutimesSync : utimesSync)(absolute, access, seconds(node.mtime!)));
-      }
-    };
+    const applier = new MetadataApplier(
+      {
+        absolute: (relative) => this.absolute(relative),
+        withTextPath: (node, relative, action) => this.withTextPath(node, relative, action),
+      },
+      this.skipped,
+      this.options.isRoot,
+    );
     try {
-      visit(this.tree.root, Buffer.alloc(0));
+      applier.apply(this.tree.root);
     } catch (error) {
       throw new RastError(
         ErrorCode.RESTORE_INCOMPLETE,
@@ -512,6 +447,6 @@ export class SendStreamReceiver {
         { cause: error },
       );
     }
-    return { entries, bytes: this.bytes, skipped: this.skipped.lines(), ownersNotSet: this.ownersNotSet };
+    return { entries: applier.entries, bytes: this.bytes, skipped: this.skipped.lines(), ownersNotSet: applier.ownersNotSet };
   }
 }

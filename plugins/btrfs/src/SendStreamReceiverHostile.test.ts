@@ -272,7 +272,7 @@ hostile('attributes missing or shorter than their type are refused as damage', a
         [Attribute.DATA, 'x'],
       ]),
     ErrorCode.STREAM_DAMAGED,
-    /WRITE "a": attribute 18 is 4 bytes, not 8/,
+    /WRITE "a": attribute FILE_OFFSET \(18\) is 4 bytes, not 8/,
   );
   await refused(
     (s) =>
@@ -281,7 +281,7 @@ hostile('attributes missing or shorter than their type are refused as damage', a
         [Attribute.FILE_OFFSET, 0n],
       ]),
     ErrorCode.STREAM_DAMAGED,
-    /WRITE "a": the command lacks attribute 19/,
+    /WRITE "a": the command lacks attribute DATA \(19\)/,
   );
   await refused(
     (s) =>
@@ -292,7 +292,7 @@ hostile('attributes missing or shorter than their type are refused as damage', a
         [Attribute.SIZE, 1n],
       ]),
     ErrorCode.STREAM_DAMAGED,
-    /attribute 25 is 2 bytes, not 4/,
+    /attribute FALLOCATE_MODE \(25\) is 2 bytes, not 4/,
   );
   await refused(
     (s) =>
@@ -301,7 +301,35 @@ hostile('attributes missing or shorter than their type are refused as damage', a
         [Attribute.MTIME, u64(1)],
       ]),
     ErrorCode.STREAM_DAMAGED,
-    /UTIMES "a": attribute 10 is 8 bytes, not 12/,
+    /UTIMES "a": attribute MTIME \(10\) is 8 bytes, not 12/,
+  );
+  await refused(
+    (s) =>
+      s.mkfile('a').command(Command.SET_XATTR, [
+        [Attribute.PATH, 'a'],
+        [Attribute.XATTR_NAME, 'user.x'],
+      ]),
+    ErrorCode.STREAM_DAMAGED,
+    /^backup b0: send stream at byte \d+, SET_XATTR "a": the command lacks attribute XATTR_DATA \(14\)$/,
+  );
+  await refused(
+    (s) =>
+      s.command(Command.MKNOD, [
+        [Attribute.PATH, 'dev'],
+        [Attribute.MODE, 0o020600n],
+      ]),
+    ErrorCode.STREAM_DAMAGED,
+    /MKNOD "dev": the command lacks attribute RDEV \(8\)$/,
+  );
+  await refused(
+    (s) =>
+      s.mkfile('a').command(Command.UTIMES, [
+        [Attribute.PATH, 'a'],
+        [Attribute.MTIME, Buffer.alloc(12)],
+        [Attribute.CTIME, Buffer.alloc(12)],
+      ]),
+    ErrorCode.STREAM_DAMAGED,
+    /UTIMES "a": the command lacks attribute ATIME \(11\)$/,
   );
 });
 

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { stopIfInterrupted, type Survey } from '@rast-backup/core';
 import { toolFailure, toolMissing } from './BtrfsCommand.js';
-import { Attribute, Command, SendStreamDecoder, u64, type SendCommand } from './SendStreamDecoder.js';
+import { CommandAttributes } from './CommandAttributes.js';
+import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 
 /** Commands that change a regular file's content, and the bytes of content each sends. */
 const CONTENT: Record<number, (command: SendCommand) => number> = {
   [Command.WRITE]: (command) => command.attributes.get(Attribute.DATA)?.length ?? 0,
-  [Command.UPDATE_EXTENT]: (command) => u64(command.attributes.get(Attribute.SIZE)),
-  [Command.ENCODED_WRITE]: (command) => u64(command.attributes.get(Attribute.UNENCODED_FILE_LEN)),
+  [Command.UPDATE_EXTENT]: (command) => new CommandAttributes(command).u64(Attribute.SIZE),
+  [Command.ENCODED_WRITE]: (command) => new CommandAttributes(command).u64(Attribute.UNENCODED_FILE_LEN),
   // A clone shares extents already stored: it sends no content.
   [Command.CLONE]: () => 0,
   [Command.TRUNCATE]: () => 0,

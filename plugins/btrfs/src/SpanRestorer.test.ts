@@ -214,7 +214,10 @@ damaged('a span with a short attribute fails as a damaged stream naming the back
   );
   assert.instance(error, RastError, String(error));
   assert.is((error as RastError).code, ErrorCode.STREAM_DAMAGED);
-  assert.match((error as Error).message, /^backup s0: send stream at byte \d+, command 25 for a: attribute 28 is 4 bytes, not 8$/);
+  assert.match(
+    (error as Error).message,
+    /^backup s0: send stream at byte \d+, ENCODED_WRITE for a: attribute UNENCODED_LEN \(28\) is 4 bytes, not 8$/,
+  );
 });
 
 damaged.run();

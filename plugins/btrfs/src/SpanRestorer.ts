@@ -15,7 +15,7 @@ import { batches, restoreIndexedTree, type FileToFill, type SafeTree } from '@ra
 import { isRestorableXattr } from './BtrfsProperties.js';
 import { sourceAt } from './CloneSource.js';
 import { btrfsFacts } from './BtrfsSource.js';
-import { BadAttribute } from './CommandAttributes.js';
+import { BadAttribute, commandName } from './CommandAttributes.js';
 import { applyDataCommand, DATA_COMMANDS } from './DataCommand.js';
 import { UndecodableExtent } from './EncodedExtent.js';
 import { BadFileData, FileDataWriter } from './FileDataWriter.js';
@@ -205,7 +205,7 @@ class SpanReplayer {
       if (error instanceof BadAttribute || error instanceof BadFileData || error instanceof UndecodableExtent) {
         throw new RastError(
           ErrorCode.STREAM_DAMAGED,
-          `backup ${manifest.id}: send stream at byte ${command.offset}, command ${command.type} for ${displayPath(range.path)}: ${error.message}`,
+          `backup ${manifest.id}: send stream at byte ${command.offset}, ${commandName(command.type)} for ${displayPath(range.path)}: ${error.message}`,
           { backup: manifest.id, offset: command.offset },
         );
       }
@@ -225,6 +225,7 @@ class SpanReplayer {
       scratch = { path, handle, writer: FileDataWriter.open(handle.fd) };
       this.scratch.set(key, scratch);
       await this.replay(ranges, scratch.writer);
+      scratch.writer.flush();
     }
     return scratch.writer;
   }

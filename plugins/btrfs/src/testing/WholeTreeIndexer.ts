@@ -8,7 +8,22 @@ import {
   type IndexEntry,
   type StreamRange,
 } from '@rast-backup/core';
-import { Attribute, Command, timespec, u32, u64, type SendCommand } from '../SendStreamDecoder.js';
+import { Attribute, Command, type SendCommand } from '../SendStreamDecoder.js';
+
+// Its own lenient readers: this model stays independent of the production code it is compared with.
+function u32(value: Buffer | undefined): number {
+  return value ? value.readUInt32LE(0) : 0;
+}
+
+function u64(value: Buffer | undefined): number {
+  return value ? Number(value.readBigUInt64LE(0)) : 0;
+}
+
+/** A timespec attribute (u64 seconds, u32 nanoseconds) as nanoseconds since the epoch, decimal. */
+function timespec(value: Buffer | undefined): string {
+  if (!value) return '0';
+  return String(value.readBigUInt64LE(0) * 1_000_000_000n + BigInt(value.readUInt32LE(8)));
+}
 
 /** One inode of the tree being received; several names may share it (hard links). */
 interface Node {
