@@ -4,6 +4,7 @@ import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
+import { partLabel, type ReadPart } from '../PartReader.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
@@ -349,24 +350,26 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
       block,
     ]),
   ];
-  const sinks: VerifyReport['sinks'] = [];
-  for (const sink of runtime.sinks)
-    sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency, options.progress));
-
   const problems: VerifyProblem[] = [];
   let undecodable: VerifyReport['undecodable'] = null;
   const cannotDecode = (error: unknown) => {
     if (!isHostProblem(error)) throw error;
     undecodable = { code: error.code, message: error.message };
   };
-  await runtime.repository.parts.checkDecodable(manifest).catch(cannotDecode);
+  const { parts } = runtime.repository;
+  await parts.checkDecodable(manifest).catch(cannotDecode);
+  // The stream is decoded first: each part it reads from a sink is checked (SHA-256) in the same pass, and
+  // the sink's own check below does not read that copy again.
+  const checked = new Set<string>();
   let stream: string | null = null;
   if (level === 'full' && !undecodable) {
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
       const index = await runtime.repository.indexes.open(manifest);
-      await format.verify({ manifest, index, stream: options.progress.counted(runtime.repository.parts.openStream(manifest)) });
+      const readPart: ReadPart = (of, seq) =>
+        parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) => checked.add(`${sink.name}\0${of.parts[seq]!.key}`));
+      await format.verify({ manifest, index, stream: options.progress.counted(parts.openStream(manifest, readPart)) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
       else {
@@ -375,6 +378,9 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
       }
     }
   }
+  const sinks: VerifyReport['sinks'] = [];
+  for (const sink of runtime.sinks)
+    sinks.push(await checkSink(sink, entry, objects, level, options, runtime.settings.concurrency, checked));
   return { backup: manifest.id, level, status: 'intact', ok: true, sinks, stream, undecodable, problems, dependents: [] };
 }
 
@@ -393,9 +399,10 @@ async function checkSink(
   entry: CatalogEntry,
   objects: Array<[string, PartRecord]>,
   level: VerifyLevel,
-  subset: VerifyOptions['subset'],
+  { subset, progress }: CheckOptions,
   concurrency: number,
-  progress: ProgressCounter,
+  /** `<sink>\0<key>` of the copies already read and found good (by the stream pass). */
+  checked: Set<string>,
 ): Promise<VerifyReport['sinks'][number]> {
   const { manifest } = entry;
   const problems: VerifyProblem[] = [];
@@ -447,6 +454,10 @@ async function checkSink(
     }
     if (level === 'presence' || (level === 'subset' && !sampled(part.key, subset!))) continue;
     result.read++;
+    if (checked.has(`${sink.name}\0${part.key}`)) {
+      progress.add(part.storedSize);
+      continue;
+    }
     reads.push(
       limit(async () => {
         try {
