@@ -3,6 +3,7 @@ import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
 import { checkStored } from './PartChecksum.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
+import { collectYoungGarbage } from './WorkerGarbage.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
 /** Reads part `seq` of a backup's stream as plaintext. */
@@ -163,6 +164,8 @@ export class PartReader {
     while (requested < manifest.parts.length || ahead.length > 0) {
       while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(read(requested++));
       yield await ahead.shift()!;
+      // The part just used is garbage now, still young (moved here from a worker): free it before the next.
+      collectYoungGarbage();
     }
   }
 }
