@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // rast-backup against its peers, in one run, paired in rounds: see docs/benchmarks.md.
-// sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--warm] [--check] [--verbose]
+// sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--variants zg,z,g,n] [--big] [--warm] [--check] [--verbose]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +45,7 @@ const GROUPS = {
 };
 
 const usage =
-  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--files N] [--warm] [--check] [--verbose]';
+  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--variants zg,z,g,n] [--big] [--files N] [--warm] [--check] [--verbose]';
 let options;
 try {
   ({ values: options } = parseArgs({
@@ -54,6 +54,7 @@ try {
       rounds: { type: 'string' },
       only: { type: 'string', multiple: true, default: [] },
       big: { type: 'boolean', default: false },
+      variants: { type: 'string' },
       files: { type: 'string' },
       warm: { type: 'boolean', default: false },
       check: { type: 'boolean' },
@@ -363,6 +364,12 @@ const VARIANTS = [
   { key: 'g', label: 'OpenPGP', zstd: false, openpgp: true, pipe: GPG_ENCRYPT, unpipe: GPG_DECRYPT, ext: 'gpg' },
   { key: 'n', label: 'plain', zstd: false, openpgp: false, pipe: 'cat', unpipe: 'cat', ext: 'stream' },
 ];
+// --variants: the variants the create, verify and restore groups run (all four unless given).
+const variantKeys = options.variants?.split(',').filter(Boolean) ?? VARIANTS.map((v) => v.key);
+for (const key of variantKeys)
+  if (!VARIANTS.some((v) => v.key === key))
+    fail(`--variants: unknown variant ${key} (variants: ${VARIANTS.map((v) => v.key).join(', ')})`, 2);
+const LOCAL_VARIANTS = VARIANTS.filter((v) => variantKeys.includes(v.key));
 const short = (command) => command.replace(/ -q\b/g, '').replace(GPG_ENCRYPT, 'gpg -e').replace(GPG_DECRYPT, 'gpg -d');
 const pipeName = (v, what) => `${what}${v.key === 'n' ? '' : ` | ${short(v.pipe)}`}`;
 /** The reverse pipeline reading `input` (a file), then `tail`: `zstd -d < file | btrfs receive`. */
@@ -381,7 +388,7 @@ const cleanRestore = () => removeTree(restoreDir, mnt);
 const groups = {
   async create(round) {
     const entries = [];
-    for (const v of VARIANTS) {
+    for (const v of LOCAL_VARIANTS) {
       const pipe = `pipe: ${pipeName(v, 'btrfs send')} > file`;
       entries.push({
         name: `create (a), ${v.label}: rast-backup`,
@@ -417,7 +424,7 @@ const groups = {
 
   async verify(round) {
     const entries = [];
-    for (const v of VARIANTS) {
+    for (const v of LOCAL_VARIANTS) {
       const pipe = `pipe: ${unpipeName(v)} > /dev/null`;
       entries.push({
         name: `verify (a), ${v.label}: rast-backup verify`,
@@ -440,7 +447,7 @@ const groups = {
 
   async restore(round) {
     const entries = [];
-    for (const v of VARIANTS) {
+    for (const v of LOCAL_VARIANTS) {
       const pipe = `pipe: ${unpipeName(v, 'btrfs receive')}`;
       entries.push({
         name: `restore (a), ${v.label}: rast-backup`,
