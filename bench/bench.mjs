@@ -96,6 +96,11 @@ const wanted = new Set(
 for (const name of [...wanted]) for (const need of GROUPS[name].needs) wanted.add(need);
 const selected = Object.keys(GROUPS).filter((name) => wanted.has(name));
 const CHECK = options.check ?? options.quick;
+// --variants: the variants the create, verify and restore groups run (all four unless given).
+const VARIANT_KEYS = ['zg', 'z', 'g', 'n'];
+const variantKeys = options.variants?.split(',').filter(Boolean) ?? VARIANT_KEYS;
+for (const key of variantKeys)
+  if (!VARIANT_KEYS.includes(key)) fail(`--variants: unknown variant ${key} (variants: ${VARIANT_KEYS.join(', ')})`, 2);
 
 const SIZES = options.quick
   ? { mixedMiB: 256, mixedFiles: 250, smallFiles: 5000, bigMiB: [256, 1024] }
@@ -364,11 +369,6 @@ const VARIANTS = [
   { key: 'g', label: 'OpenPGP', zstd: false, openpgp: true, pipe: GPG_ENCRYPT, unpipe: GPG_DECRYPT, ext: 'gpg' },
   { key: 'n', label: 'plain', zstd: false, openpgp: false, pipe: 'cat', unpipe: 'cat', ext: 'stream' },
 ];
-// --variants: the variants the create, verify and restore groups run (all four unless given).
-const variantKeys = options.variants?.split(',').filter(Boolean) ?? VARIANTS.map((v) => v.key);
-for (const key of variantKeys)
-  if (!VARIANTS.some((v) => v.key === key))
-    fail(`--variants: unknown variant ${key} (variants: ${VARIANTS.map((v) => v.key).join(', ')})`, 2);
 const LOCAL_VARIANTS = VARIANTS.filter((v) => variantKeys.includes(v.key));
 const short = (command) => command.replace(/ -q\b/g, '').replace(GPG_ENCRYPT, 'gpg -e').replace(GPG_DECRYPT, 'gpg -d');
 const pipeName = (v, what) => `${what}${v.key === 'n' ? '' : ` | ${short(v.pipe)}`}`;
