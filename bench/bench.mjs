@@ -328,7 +328,7 @@ async function compare(round, group, entries) {
       const load = Number(sh('cat /proc/loadavg').split(' ')[0]);
       const result = await measure(entry.command, { env, timeFile: at('time.out') });
       result.load = load;
-      const line = `${result.seconds.toFixed(2)} s, ${result.rssMiB.toFixed(0)} MiB`;
+      const line = `${result.seconds.toFixed(2)} s, CPU ${result.cpuSeconds.toFixed(2)} s, ${result.rssMiB.toFixed(0)} MiB, load ${load}`;
       if (entry.counted) {
         result.fetched = s3.traffic.toClient;
         result.stored = entry.stored();
