@@ -4,9 +4,9 @@ import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
-import { partLabel, type ReadPart } from '../PartReader.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
+import { partLabel, type ReadPart } from '../PartReader.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
 import { runOperation } from './lifecycle.js';
@@ -15,7 +15,8 @@ import { runOperation } from './lifecycle.js';
  * How much verify reads:
  * - `presence`: lists each sink; every object is there with its recorded size. Downloads nothing.
  * - `subset`: presence, plus one rotating group of the objects downloaded and checked against their SHA-256.
- * - `full`: every object downloaded and checked in every sink, then the stream decoded end to end.
+ * - `full`: the stream decoded end to end, each part checked as it is read, and every object downloaded and
+ *   checked in every sink (a copy the stream read is not read again).
  */
 export type VerifyLevel = 'presence' | 'subset' | 'full';
 
@@ -361,14 +362,20 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
   // The stream is decoded first: each part it reads from a sink is checked (SHA-256) in the same pass, and
   // the sink's own check below does not read that copy again.
   const checked = new Set<string>();
+  const reads: Array<Promise<unknown>> = [];
   let stream: string | null = null;
   if (level === 'full' && !undecodable) {
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
       const index = await runtime.repository.indexes.open(manifest);
-      const readPart: ReadPart = (of, seq) =>
-        parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) => checked.add(`${sink.name}\0${of.parts[seq]!.key}`));
+      const readPart: ReadPart = (of, seq) => {
+        const reading = parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) =>
+          checked.add(`${sink.name}\0${of.parts[seq]!.key}`),
+        );
+        reads.push(reading.catch(() => {}));
+        return reading;
+      };
       await format.verify({ manifest, index, stream: options.progress.counted(parts.openStream(manifest, readPart)) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
@@ -378,6 +385,8 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
       }
     }
   }
+  // Parts read ahead when the stream stopped (damage) finish first: each copy is then read once, whatever the timing.
+  await Promise.all(reads);
   const sinks: VerifyReport['sinks'] = [];
   for (const sink of runtime.sinks)
     sinks.push(await checkSink(sink, entry, objects, level, options, runtime.settings.concurrency, checked));
