@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // rast-backup against its peers, in one run, paired in rounds: see docs/benchmarks.md.
-// sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--warm] [--check] [--verbose]
+// sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--variants zg,z,g,n] [--big] [--warm] [--check] [--verbose]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +45,7 @@ const GROUPS = {
 };
 
 const usage =
-  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--big] [--files N] [--warm] [--check] [--verbose]';
+  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--variants zg,z,g,n] [--big] [--files N] [--warm] [--check] [--verbose]';
 let options;
 try {
   ({ values: options } = parseArgs({
@@ -54,6 +54,7 @@ try {
       rounds: { type: 'string' },
       only: { type: 'string', multiple: true, default: [] },
       big: { type: 'boolean', default: false },
+      variants: { type: 'string' },
       files: { type: 'string' },
       warm: { type: 'boolean', default: false },
       check: { type: 'boolean' },
@@ -95,6 +96,11 @@ const wanted = new Set(
 for (const name of [...wanted]) for (const need of GROUPS[name].needs) wanted.add(need);
 const selected = Object.keys(GROUPS).filter((name) => wanted.has(name));
 const CHECK = options.check ?? options.quick;
+// --variants: the variants the create, verify and restore groups run (all four unless given).
+const VARIANT_KEYS = ['zg', 'z', 'g', 'n'];
+const variantKeys = options.variants?.split(',').filter(Boolean) ?? VARIANT_KEYS;
+for (const key of variantKeys)
+  if (!VARIANT_KEYS.includes(key)) fail(`--variants: unknown variant ${key} (variants: ${VARIANT_KEYS.join(', ')})`, 2);
 
 const SIZES = options.quick
   ? { mixedMiB: 256, mixedFiles: 250, smallFiles: 5000, bigMiB: [256, 1024] }
@@ -322,7 +328,7 @@ async function compare(round, group, entries) {
       const load = Number(sh('cat /proc/loadavg').split(' ')[0]);
       const result = await measure(entry.command, { env, timeFile: at('time.out') });
       result.load = load;
-      const line = `${result.seconds.toFixed(2)} s, ${result.rssMiB.toFixed(0)} MiB`;
+      const line = `${result.seconds.toFixed(2)} s, CPU ${result.cpuSeconds.toFixed(2)} s, ${result.rssMiB.toFixed(0)} MiB, load ${load}`;
       if (entry.counted) {
         result.fetched = s3.traffic.toClient;
         result.stored = entry.stored();
@@ -363,6 +369,7 @@ const VARIANTS = [
   { key: 'g', label: 'OpenPGP', zstd: false, openpgp: true, pipe: GPG_ENCRYPT, unpipe: GPG_DECRYPT, ext: 'gpg' },
   { key: 'n', label: 'plain', zstd: false, openpgp: false, pipe: 'cat', unpipe: 'cat', ext: 'stream' },
 ];
+const LOCAL_VARIANTS = VARIANTS.filter((v) => variantKeys.includes(v.key));
 const short = (command) => command.replace(/ -q\b/g, '').replace(GPG_ENCRYPT, 'gpg -e').replace(GPG_DECRYPT, 'gpg -d');
 const pipeName = (v, what) => `${what}${v.key === 'n' ? '' : ` | ${short(v.pipe)}`}`;
 /** The reverse pipeline reading `input` (a file), then `tail`: `zstd -d < file | btrfs receive`. */
@@ -381,7 +388,7 @@ const cleanRestore = () => removeTree(restoreDir, mnt);
 const groups = {
   async create(round) {
     const entries = [];
-    for (const v of VARIANTS) {
+    for (const v of LOCAL_VARIANTS) {
       const pipe = `pipe: ${pipeName(v, 'btrfs send')} > file`;
       entries.push({
         name: `create (a), ${v.label}: rast-backup`,
@@ -417,7 +424,7 @@ const groups = {
 
   async verify(round) {
     const entries = [];
-    for (const v of VARIANTS) {
+    for (const v of LOCAL_VARIANTS) {
       const pipe = `pipe: ${unpipeName(v)} > /dev/null`;
       entries.push({
         name: `verify (a), ${v.label}: rast-backup verify`,
@@ -440,7 +447,7 @@ const groups = {
 
   async restore(round) {
     const entries = [];
-    for (const v of VARIANTS) {
+    for (const v of LOCAL_VARIANTS) {
       const pipe = `pipe: ${unpipeName(v, 'btrfs receive')}`;
       entries.push({
         name: `restore (a), ${v.label}: rast-backup`,

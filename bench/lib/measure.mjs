@@ -1,4 +1,5 @@
-// Runs one shell command and measures it: wall time, peak RSS of its largest process (GNU time's %M) and
+// Runs one shell command and measures it: wall time, CPU time (user + sys of it and its children, GNU time's
+// %U %S: what to compare on a loaded machine), peak RSS of its largest process (GNU time's %M) and
 // peak RSS of its whole process tree (sum over the tree, polled from /proc every 50 ms).
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -23,12 +24,12 @@ function treeResident(pid) {
 }
 
 /**
- * Runs `command` with bash (pipefail) and returns { seconds, rssMiB, treeMiB, stdout, stderr }.
+ * Runs `command` with bash (pipefail) and returns { seconds, cpuSeconds, rssMiB, treeMiB, stdout, stderr }.
  * Throws an Error with the command's last stderr lines when it exits non-zero.
  */
 export async function measure(command, { env = process.env, timeFile } = {}) {
   const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], {
+  const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -45,8 +46,11 @@ export async function measure(command, { env = process.env, timeFile } = {}) {
   current = undefined;
   const seconds = (performance.now() - started) / 1000;
   let rssKiB = NaN;
+  let cpuSeconds = NaN;
   try {
-    rssKiB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1));
+    const [rss, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+    rssKiB = rss;
+    cpuSeconds = user + sys;
     rmSync(timeFile, { force: true });
   } catch {
     // time did not write it: the command was killed
@@ -55,7 +59,7 @@ export async function measure(command, { env = process.env, timeFile } = {}) {
     const tail = stderr.trim().split('\n').slice(-4).join(' | ');
     throw new Error(`exit ${code ?? signal}: ${tail || '(no stderr)'}`);
   }
-  return { seconds, rssMiB: rssKiB / 1024, treeMiB: tree / 2 ** 20, stdout, stderr };
+  return { seconds, cpuSeconds, rssMiB: rssKiB / 1024, treeMiB: tree / 2 ** 20, stdout, stderr };
 }
 
 /** Kills the running measured command and its process group (for Ctrl-C). */

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { byteTransform } from './ByteStages.fixture.js';
 import { ErrorCode, RastError } from './errors.js';
 import { decodeHere } from './MainThreadStages.js';
-import { decodePart } from './PartDecoder.js';
+import { decodePart, decodeSteps } from './PartDecoder.js';
 import type { DecoderWorker } from './types.js';
 
 const xor: DecoderWorker = { module: new URL('./ByteDecoderStages.fixture.js', import.meta.url).href, options: { op: 'xor' } };
@@ -53,13 +53,35 @@ decoder('prepare runs on this thread with the stored bytes and the params, and t
   assert.equal(seen, [1000, { level: 1 }, 1000, { level: 1 }]);
 });
 
-decoder('a decoder stage decodes one part at a time, whatever the size of the pool', async () => {
+decoder('steps run in one job: the SHA-256 of the stored bytes checked first, the next steps on the output', async () => {
+  const reverse: DecoderWorker = { ...xor, options: { op: 'reverse' } };
   const busy = new Int32Array(new SharedArrayBuffer(12));
-  const counted: DecoderWorker = { ...xor, prepare: async () => ({ busy }) };
-  const parts = Array.from({ length: 4 }, () => randomBytes(1000));
-  const decoded = await Promise.all(parts.map((part) => decodePart(counted, Buffer.from(part), {})));
-  decoded.forEach((plain, index) => assert.ok(plain.equals(byteTransform('xor', parts[index]!)), `part ${index}`));
-  assert.is(busy[1], 1, 'the most parts the stage decoded at once');
+  const prepared: DecoderWorker = { ...xor, prepare: async () => ({ busy }) };
+  const plain = randomBytes(100_000);
+  const stored = byteTransform('xor', byteTransform('reverse', plain));
+  const digest = createHash('sha256').update(stored).digest('hex');
+  const steps = [
+    { worker: prepared, params: {} },
+    { worker: reverse, params: {} },
+  ];
+  const outcome = await decodeSteps(steps, Buffer.from(stored), undefined, digest);
+  assert.ok('data' in outcome && outcome.data.equals(plain));
+  assert.is(busy[1], 1, 'the prepared step ran once');
+  const damaged = Buffer.from(stored);
+  damaged[500]! ^= 1;
+  const damagedDigest = createHash('sha256').update(damaged).digest('hex');
+  assert.equal(await decodeSteps(steps, damaged, undefined, digest), { mismatch: damagedDigest });
+  assert.is(Atomics.load(busy, 1), 1, 'a copy with another checksum is not decoded');
+  const failed = await decodeSteps(
+    [
+      { worker: reverse, params: {} },
+      { worker: xor, params: {} },
+    ],
+    Buffer.alloc(13),
+  );
+  assert.ok('failed' in failed && failed.failed === 0 && /thirteen bytes/.test(failed.error.message), 'names the step that failed');
+  const none = await decodeSteps([], Buffer.from(stored), undefined, digest);
+  assert.ok('data' in none && none.data.equals(stored), 'no step: checked and given back');
 });
 
 decoder.run();

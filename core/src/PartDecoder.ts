@@ -1,31 +1,70 @@
-import pLimit, { type LimitFunction } from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
+import { sha256 } from './PartChecksum.js';
 import type { DecoderJob, DecoderResult } from './PartWorker.js';
 import { stageError } from './StageFailure.js';
 import { transferList } from './Transfer.js';
 import type { DecoderWorker, StoredObject } from './types.js';
 import { workerPool } from './WorkerPool.js';
 
-/**
- * One part at a time per decoder stage: parts read ahead move through a backup's decoders as through a
- * pipeline, each stage busy in one thread of the pool, so that memory holds a part per stage rather than
- * one per thread (a thread decrypting and another decrypting the next part hold both, and their results).
- */
-const stageTurns = new Map<string, LimitFunction>();
+/** One transform to undo: its decoder's worker and the params the manifest recorded. */
+export interface DecodeStep {
+  worker: DecoderWorker;
+  params: Record<string, unknown>;
+}
 
-function turnOf(module: string): LimitFunction {
-  let turn = stageTurns.get(module);
-  if (!turn) {
-    turn = pLimit(1);
-    stageTurns.set(module, turn);
-  }
-  return turn;
+/**
+ * How decoding one stored object went: its plain bytes; or the stored bytes do not have the SHA-256 they
+ * should (`mismatch`, what they have), so nothing was decoded; or step `failed` threw `error`.
+ */
+export type DecodeOutcome = { data: Buffer } | { mismatch: string } | { failed: number; error: Error };
+
+/**
+ * Undoes the steps (in the order given) on one stored object, in as few worker jobs as it can: a job runs
+ * every step from one whose `prepare` ran here up to the next step with a `prepare` (none, usually: the
+ * outer step, e.g. decryption, prepares; the inner ones, e.g. zstd, do not), so a part crosses between
+ * threads once each way, its memory moved, never copied. With `expected`, the first job checks the stored
+ * bytes' SHA-256 before decoding them: one pass over them, in the worker thread that decodes.
+ * Takes `data` over. A worker thread that dies is a TRANSFORM_FAILED RastError.
+ */
+export async function decodeSteps(steps: DecodeStep[], data: Buffer, object?: StoredObject, expected?: string): Promise<DecodeOutcome> {
+  let at = 0;
+  let checksum = expected;
+  do {
+    const job: DecoderJob = { stages: [], data, sha256: checksum };
+    const first = at;
+    for (; at < steps.length && (at === first || !steps[at]!.worker.prepare); at++) {
+      const { worker, params } = steps[at]!;
+      let prepared: unknown;
+      try {
+        prepared = at === first ? await worker.prepare?.(data, params, object) : undefined;
+      } catch (error) {
+        if (checksum) {
+          const digest = await sha256(data);
+          if (digest !== checksum) return { mismatch: digest };
+        }
+        return { failed: at, error: error as Error };
+      }
+      job.stages.push({ module: worker.module, options: worker.options, prepared });
+    }
+    let result: DecoderResult;
+    try {
+      result = await workerPool().run(job, { name: 'decode', transferList: transferList(data) });
+    } catch (error) {
+      throw new RastError(ErrorCode.TRANSFORM_FAILED, `a worker thread failed: ${(error as Error).message}`, {}, { cause: error });
+    }
+    if ('mismatch' in result) return { mismatch: result.mismatch };
+    if ('failed' in result) return { failed: first + result.failed, error: stageError(result) };
+    data = Buffer.from(result.buffer, result.offset, result.length);
+    checksum = undefined;
+  } while (at < steps.length);
+  return { data };
 }
 
 /**
  * Undoes one transform of a stored part: the decoder stage's `prepare` on this thread, its stage in the
- * core's worker pool; `object` is where `data` was read from. Takes `data` over (its memory is moved to the worker when it owns all of it, else
- * copied). A stage's RastError keeps its code; any other failure is an Error with the stage's message.
+ * core's worker pool; `object` is where `data` was read from. Takes `data` over (its memory is moved to the
+ * worker when it owns all of it, else copied). A stage's RastError keeps its code; any other failure is an
+ * Error with the stage's message.
  */
 export async function decodePart(
   worker: DecoderWorker,
@@ -33,14 +72,7 @@ export async function decodePart(
   params: Record<string, unknown>,
   object?: StoredObject,
 ): Promise<Buffer> {
-  const { module, options, prepare } = worker;
-  const job: DecoderJob = { module, options, prepared: await prepare?.(data, params, object), data };
-  let result: DecoderResult;
-  try {
-    result = await turnOf(module)(() => workerPool().run(job, { name: 'decode', transferList: transferList(data) }));
-  } catch (error) {
-    throw new RastError(ErrorCode.TRANSFORM_FAILED, `a worker thread failed: ${(error as Error).message}`, {}, { cause: error });
-  }
-  if ('failed' in result) throw stageError(result);
-  return Buffer.from(result.buffer, result.offset, result.length);
+  const outcome = await decodeSteps([{ worker, params }], data, object);
+  if ('failed' in outcome) throw outcome.error;
+  return (outcome as { data: Buffer }).data;
 }

@@ -1,8 +1,9 @@
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
-import { decodePart } from './PartDecoder.js';
+import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
 import { checkStored } from './PartChecksum.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
+import { collectYoungGarbage } from './WorkerGarbage.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
 /** Reads part `seq` of a backup's stream as plaintext. */
@@ -62,36 +63,85 @@ export class PartReader {
     }
   }
 
-  /** Undoes the manifest's transforms on a stored object, last applied first, and checks the plaintext size it records. */
-  async untransform(manifest: Manifest, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
-    for (const transform of [...manifest.transforms].reverse()) {
+  /** The decoders that undo the manifest's transforms, last applied first. */
+  private stepsOf(manifest: Manifest): DecodeStep[] {
+    return [...manifest.transforms].reverse().map((transform) => {
       const decoder = this.decoderFor(transform.name);
       if (!decoder) throw noDecoder(manifest, transform);
-      try {
-        data = await decodePart(decoder.worker, data, transform.params, { key: part.key });
-      } catch (error) {
-        if (error instanceof RastError) throw error;
-        throw new RastError(
-          ErrorCode.PART_DAMAGED,
-          `backup ${manifest.id}, ${label}: ${transform.name} could not decode it: ${(error as Error).message}`,
-          { backup: manifest.id },
-          { cause: error },
-        );
-      }
+      return { worker: decoder.worker, params: transform.params };
+    });
+  }
+
+  /** The plain bytes of a decode that did not find a checksum mismatch, checked against the size the manifest records; a failed step as one line. */
+  private decoded(manifest: Manifest, part: PartRecord, outcome: DecodeOutcome, where: string): Buffer {
+    if ('failed' in outcome) {
+      const { error, failed } = outcome;
+      if (error instanceof RastError) throw error;
+      const transform = [...manifest.transforms].reverse()[failed]!;
+      throw new RastError(
+        ErrorCode.PART_DAMAGED,
+        `backup ${manifest.id}, ${where}: ${transform.name} could not decode it: ${error.message}`,
+        { backup: manifest.id, part: part.key },
+        { cause: error },
+      );
     }
+    const { data } = outcome as { data: Buffer };
     if (data.length !== part.size) {
       throw new RastError(
         ErrorCode.PART_DAMAGED,
-        `backup ${manifest.id}, ${label}: decodes to ${data.length} bytes, the manifest says ${part.size}`,
+        `backup ${manifest.id}, ${where}: decodes to ${data.length} bytes, the manifest says ${part.size}`,
         { backup: manifest.id, part: part.key },
       );
     }
     return data;
   }
 
-  /** fetch → untransform of one object. */
-  async readPlain(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
-    return this.untransform(manifest, part, await this.readStored(manifest, part, label), label);
+  /** Undoes the manifest's transforms on a stored object, last applied first, and checks the plaintext size it records. */
+  async untransform(manifest: Manifest, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
+    return this.decoded(manifest, part, await decodeSteps(this.stepsOf(manifest), data, { key: part.key }), label);
+  }
+
+  /**
+   * fetch → untransform of one object, from the first sink whose copy has the recorded size and SHA-256. The
+   * checksum is computed in the worker thread that decodes, in the same job (one pass over the bytes); a copy
+   * that does not match is skipped for the next sink. `good` hears which sink's copy was read and checked.
+   */
+  async readPlain(manifest: Manifest, part: PartRecord, label: string, good?: (sink: Sink) => void): Promise<Buffer> {
+    const steps = this.stepsOf(manifest);
+    const problems: string[] = [];
+    let missing = 0;
+    const bad = (sink: Sink, message: string) => {
+      problems.push(`${sink.name}: ${message}`);
+      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${message}); trying the next sink`);
+    };
+    for (const sink of this.sinks) {
+      let data: Buffer;
+      try {
+        data = await sink.get(part.key);
+      } catch (error) {
+        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
+        problems.push(`${sink.name}: ${(error as Error).message}`);
+        continue;
+      }
+      if (data.length !== part.storedSize) {
+        bad(sink, `size ${data.length}, expected ${part.storedSize}`);
+        continue;
+      }
+      const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256);
+      if ('mismatch' in outcome) {
+        bad(sink, `SHA-256 ${outcome.mismatch.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`);
+        continue;
+      }
+      const plain = this.decoded(manifest, part, outcome, `${label} (${part.key}) in sink ${sink.name}`);
+      good?.(sink);
+      return plain;
+    }
+    const damaged = missing < problems.length;
+    throw new RastError(
+      damaged ? ErrorCode.PART_DAMAGED : ErrorCode.PART_MISSING,
+      `backup ${manifest.id}, ${label} (${part.key}): no good copy in any sink: ${problems.join('; ')}`,
+      { backup: manifest.id, part: part.key },
+    );
   }
 
   /** Part `seq` of the backup's stream, fetched and untransformed. */
@@ -114,6 +164,8 @@ export class PartReader {
     while (requested < manifest.parts.length || ahead.length > 0) {
       while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(read(requested++));
       yield await ahead.shift()!;
+      // The part just used is garbage now, still young (moved here from a worker): free it before the next.
+      collectYoungGarbage();
     }
   }
 }

@@ -20,15 +20,20 @@ export interface EncoderJob {
 export type EncoderResult = { memory?: ArrayBuffer; length: number; sha256: string } | ({ failed: number } & StageFailure);
 
 export interface DecoderJob {
-  module: string;
-  options: unknown;
-  prepared: unknown;
+  /** Decoder stages run in turn, each on the output of the one before. */
+  stages: Array<{ module: string; options: unknown; prepared: unknown }>;
   /** The stored bytes (moved here when the caller owned all of their memory). */
   data: Uint8Array;
+  /** The SHA-256 (hex) `data` must have: checked before any stage runs. */
+  sha256?: string;
 }
 
-/** The decoded bytes: `length` bytes at `offset` of `buffer` (moved, not copied). */
-export type DecoderResult = { buffer: ArrayBuffer; offset: number; length: number } | ({ failed: true } & StageFailure);
+/**
+ * The decoded bytes: `length` bytes at `offset` of `buffer` (moved, not copied); or `data` has SHA-256
+ * `mismatch`, not the one expected; or stage number `failed` threw.
+ */
+export type DecoderResult =
+  { buffer: ArrayBuffer; offset: number; length: number } | { mismatch: string } | ({ failed: number } & StageFailure);
 
 /** This thread's scratch memory: the stages write alternately into it and into the job's memory. */
 let scratch: ArrayBuffer | undefined;
@@ -58,14 +63,23 @@ export default async function encode(job: EncoderJob): Promise<unknown> {
   return move({ [transferableSymbol]: job.memory, [valueSymbol]: result } as never);
 }
 
-/** Runs in a worker thread (piscina, `name: 'decode'`): one decoder's stage over one stored part. */
+/** Runs in a worker thread (piscina, `name: 'decode'`): checks one stored part's SHA-256, then runs the decoder stages over it. */
 export async function decode(job: DecoderJob): Promise<unknown> {
-  let output: Uint8Array;
+  let output: Uint8Array = job.data;
   try {
-    const stage = await stageOf(job.module, job.options, 'decoder');
-    output = await stage(Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength), job.prepared, collectYoungGarbage);
-  } catch (error) {
-    return { failed: true, ...stageFailure(error) } satisfies DecoderResult;
+    const input = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
+    if (job.sha256) {
+      const digest = createHash('sha256').update(input).digest('hex');
+      if (digest !== job.sha256) return { mismatch: digest } satisfies DecoderResult;
+    }
+    for (const [index, { module, options, prepared }] of job.stages.entries()) {
+      try {
+        const stage = await stageOf(module, options, 'decoder');
+        output = await stage(Buffer.from(output.buffer, output.byteOffset, output.byteLength), prepared, collectYoungGarbage);
+      } catch (error) {
+        return { failed: index, ...stageFailure(error) } satisfies DecoderResult;
+      }
+    }
   } finally {
     collectYoungGarbageAfterTask(); // the part moved in
   }

@@ -5,7 +5,7 @@ import { makeDirectories } from '../Directories.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
-import { partLabel, type PartReader, type ReadPart } from '../PartReader.js';
+import type { PartReader, ReadPart } from '../PartReader.js';
 import { isWithin, realLocation } from '../PathContainment.js';
 import { ProgressCounter } from '../Progress.js';
 import type { Runtime } from '../Runtime.js';
@@ -197,12 +197,8 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
     const created = await prepareDestination(destination);
     // fetch → untransform, each part the format reads: from the first sink whose copy has the recorded SHA-256,
-    // then the transforms the manifest records undone, last applied first
-    const readPart: ReadPart = async (manifest, seq) => {
-      const part = manifest.parts[seq]!;
-      const stored = await parts.readStored(manifest, part, partLabel(manifest, seq));
-      return parts.untransform(manifest, part, stored, partLabel(manifest, seq));
-    };
+    // then the transforms the manifest records undone, last applied first (PartReader.readPlain)
+    const readPart: ReadPart = parts.readPart;
     // A partial restore fetches only what it needs, which the format knows as it goes: its total is unknown.
     const chainSize = chain.reduce((sum, manifest) => sum + manifest.size, 0);
     const progress = new ProgressCounter(pipeline.hooks.progress, 'restore', target.id, options.include?.length ? null : chainSize);

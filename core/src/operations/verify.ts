@@ -6,6 +6,7 @@ import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
+import { partLabel, type ReadPart } from '../PartReader.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
 import { runOperation } from './lifecycle.js';
@@ -14,7 +15,8 @@ import { runOperation } from './lifecycle.js';
  * How much verify reads:
  * - `presence`: lists each sink; every object is there with its recorded size. Downloads nothing.
  * - `subset`: presence, plus one rotating group of the objects downloaded and checked against their SHA-256.
- * - `full`: every object downloaded and checked in every sink, then the stream decoded end to end.
+ * - `full`: the stream decoded end to end, each part checked as it is read, and every object downloaded and
+ *   checked in every sink (a copy the stream read is not read again).
  */
 export type VerifyLevel = 'presence' | 'subset' | 'full';
 
@@ -349,24 +351,32 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
       block,
     ]),
   ];
-  const sinks: VerifyReport['sinks'] = [];
-  for (const sink of runtime.sinks)
-    sinks.push(await checkSink(sink, entry, objects, level, options.subset, runtime.settings.concurrency, options.progress));
-
   const problems: VerifyProblem[] = [];
   let undecodable: VerifyReport['undecodable'] = null;
   const cannotDecode = (error: unknown) => {
     if (!isHostProblem(error)) throw error;
     undecodable = { code: error.code, message: error.message };
   };
-  await runtime.repository.parts.checkDecodable(manifest).catch(cannotDecode);
+  const { parts } = runtime.repository;
+  await parts.checkDecodable(manifest).catch(cannotDecode);
+  // The stream is decoded first: each part it reads from a sink is checked (SHA-256) in the same pass, and
+  // the sink's own check below does not read that copy again.
+  const checked = new Set<string>();
+  const reads: Array<Promise<unknown>> = [];
   let stream: string | null = null;
   if (level === 'full' && !undecodable) {
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
       const index = await runtime.repository.indexes.open(manifest);
-      await format.verify({ manifest, index, stream: options.progress.counted(runtime.repository.parts.openStream(manifest)) });
+      const readPart: ReadPart = (of, seq) => {
+        const reading = parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) =>
+          checked.add(`${sink.name}\0${of.parts[seq]!.key}`),
+        );
+        reads.push(reading.catch(() => {}));
+        return reading;
+      };
+      await format.verify({ manifest, index, stream: options.progress.counted(parts.openStream(manifest, readPart)) });
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
       else {
@@ -375,6 +385,11 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
       }
     }
   }
+  // Parts read ahead when the stream stopped (damage) finish first: each copy is then read once, whatever the timing.
+  await Promise.all(reads);
+  const sinks: VerifyReport['sinks'] = [];
+  for (const sink of runtime.sinks)
+    sinks.push(await checkSink(sink, entry, objects, level, options, runtime.settings.concurrency, checked));
   return { backup: manifest.id, level, status: 'intact', ok: true, sinks, stream, undecodable, problems, dependents: [] };
 }
 
@@ -393,9 +408,10 @@ async function checkSink(
   entry: CatalogEntry,
   objects: Array<[string, PartRecord]>,
   level: VerifyLevel,
-  subset: VerifyOptions['subset'],
+  { subset, progress }: CheckOptions,
   concurrency: number,
-  progress: ProgressCounter,
+  /** `<sink>\0<key>` of the copies already read and found good (by the stream pass). */
+  checked: Set<string>,
 ): Promise<VerifyReport['sinks'][number]> {
   const { manifest } = entry;
   const problems: VerifyProblem[] = [];
@@ -447,6 +463,10 @@ async function checkSink(
     }
     if (level === 'presence' || (level === 'subset' && !sampled(part.key, subset!))) continue;
     result.read++;
+    if (checked.has(`${sink.name}\0${part.key}`)) {
+      progress.add(part.storedSize);
+      continue;
+    }
     reads.push(
       limit(async () => {
         try {

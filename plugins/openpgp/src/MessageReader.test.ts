@@ -72,7 +72,9 @@ reader('messages of other shapes (openpgp.js with compression) are left to openp
       config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
     }),
   );
+  const before = Buffer.from(other);
   assert.is(await readWrittenMessage(other, privateKey), undefined);
+  assert.ok(other.equals(before), 'deciphered in place, and enciphered again when left to openpgp.js');
   assert.equal(await decryptPart(privateKey, other), data);
   const mine = randomBytes(5000);
   assert.equal(await decryptPart(privateKey, await written(mine)), mine);

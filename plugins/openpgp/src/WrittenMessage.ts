@@ -1,4 +1,4 @@
-import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { checkLiteralName } from './LiteralName.js';
 import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, packetAt } from './PacketFormat.js';
 
@@ -14,26 +14,27 @@ export interface WrittenMessage {
 }
 
 /**
- * Decrypts the data writtenMessageKey found, with Node's OpenSSL in one decipher pass into one buffer, and
+ * Decrypts the data writtenMessageKey found, with Node's OpenSSL in one decipher pass, in place (over the
+ * encrypted bytes in `data`: no memory of its own), and
  * checks it against the MDC (then its literal data packet's name against `expectedName`, when given) before
- * returning the literal data; undefined when the literal data packet is
- * not MessageWriter's. Synchronous and free of openpgp.js (the main thread finds the key with
- * MessageReader), so that a worker thread runs it without loading openpgp.js.
+ * returning the literal data, a view into `data`; undefined when the literal data packet is not
+ * MessageWriter's, with `data` as it was (enciphered again). Synchronous and free of openpgp.js (the main
+ * thread finds the key with MessageReader), so that a worker thread runs it without loading openpgp.js.
  */
 export function decryptWritten(
   data: Uint8Array,
   { sessionKey, start: from, end }: WrittenMessage,
   expectedName?: string,
 ): Buffer | undefined {
-  const encrypted = data.subarray(from, end);
-  const plain = Buffer.allocUnsafeSlow(encrypted.length);
+  const plain = Buffer.from(data.buffer, data.byteOffset + from, end - from);
   const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
   let written = 0;
-  for (let start = 0; start < encrypted.length; start += SLICE)
-    written += decipher.update(encrypted.subarray(start, start + SLICE)).copy(plain, written);
+  // Each slice is deciphered before its bytes are written over (CFB keeps the last ciphertext block itself).
+  for (let start = 0; start < plain.length; start += SLICE)
+    written += decipher.update(plain.subarray(start, start + SLICE)).copy(plain, written);
   written += decipher.final().copy(plain, written);
   const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
-  if (written !== encrypted.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
+  if (written !== plain.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
   if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1])
     throw damaged('the session key does not decrypt it (check bytes differ)');
   const mdcAt = written - MDC_HEADER.length - MDC_LENGTH;
@@ -46,7 +47,11 @@ export function decryptWritten(
   )
     throw damaged('modification detected (MDC mismatch)');
   const literal = packetAt(plain, AES_BLOCK + 2);
-  if (!literal || literal.tag !== LITERAL_DATA || literal.body + literal.length !== mdcAt) return undefined;
+  if (!literal || literal.tag !== LITERAL_DATA || literal.body + literal.length !== mdcAt) {
+    const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
+    for (let start = 0; start < plain.length; start += SLICE) cipher.update(plain.subarray(start, start + SLICE)).copy(plain, start);
+    return undefined;
+  }
   const nameLength = plain[literal.body + 1]!;
   const start = literal.body + 2 + nameLength + 4;
   if (start > mdcAt) throw damaged('a literal data packet shorter than its header');
