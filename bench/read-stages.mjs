@@ -34,7 +34,6 @@ function stage(name, bytes, run) {
 }
 
 let stored = 0;
-let compressed = 0;
 let plain = 0;
 stage('read the stored parts (readFile, warm cache)', 0, () => {
   for (const file of files(storedDir, '.part')) stored += readFileSync(file).length;
@@ -42,7 +41,7 @@ stage('read the stored parts (readFile, warm cache)', 0, () => {
 stored /= 3;
 const parts = files(storedDir, '.part').map((file) => readFileSync(file));
 const frames = files(plainDir, '.zst').map((file) => readFileSync(file));
-compressed = frames.reduce((sum, frame) => sum + frame.length, 0);
+const compressed = frames.reduce((sum, frame) => sum + frame.length, 0);
 const key = Buffer.alloc(32, 7);
 stage('SHA-256 of the stored parts', stored, () => parts.forEach((part) => createHash('sha256').update(part).digest()));
 stage('AES-256-CFB decrypt (OpenSSL, 1 MiB slices)', stored, () =>
