@@ -86,9 +86,9 @@ filters('bad values: one line naming the option and the value, exit 2, nothing o
     [['--since', '2026-03-01T24:00'], /--since "2026-03-01T24:00": no such time/],
     [['--until', '7x'], /--until "7x": not a date, time or age/],
     [['--since=-7d'], /--since "-7d": not a date, time or age/],
-    [['--tag', ''], /--tag "": empty/],
-    [['--host', ' '], /--host " ": empty/],
-    [['--source', ''], /--source "": empty/],
+    [['--tag', ''], /--tag "" is empty/],
+    [['--host', ' '], /--host " " is empty/],
+    [['--source', ''], /--source "" is empty/],
     [['--since', '1d', '--until', '2d'], /--since "1d" \(.*\) is after --until "2d" \(.*\): no backup can match/],
   ];
   for (const [index, [args, message]] of cases.entries()) {

@@ -163,28 +163,38 @@ export class LocalSink implements Sink {
       try {
         for (let offset = direct; offset < data.length;)
           offset += (await handle.write(data, offset, data.length - offset, offset)).bytesWritten;
-        if (this.gid !== undefined) {
-          const grouped = await handle.chown(-1, this.gid).then(
-            () => true,
-            () => false,
-          );
-          await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
-        }
-        if (durable) await handle.sync();
+        await this.settle(handle, durable);
       } finally {
         await handle.close();
       }
-      await rename(temporary, target);
-      if (durable) await syncPath(path.dirname(target));
-      else {
-        const started = syncPath(target);
-        started.catch(() => {});
-        this.syncing.push(started);
-        this.unsyncedDirectories.add(path.dirname(target));
-      }
+      await this.publish(temporary, target, durable);
     } catch (error) {
       await unlink(temporary).catch(() => {});
       throw this.failure('write', key, error);
+    }
+  }
+
+  /** A written temporary's group and mode, fsynced when durable. */
+  private async settle(handle: FileHandle, durable: boolean): Promise<void> {
+    if (this.gid !== undefined) {
+      const grouped = await handle.chown(-1, this.gid).then(
+        () => true,
+        () => false,
+      );
+      await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
+    }
+    if (durable) await handle.sync();
+  }
+
+  /** Renames a written temporary into place: its directory fsynced at once when durable, else at flush. */
+  private async publish(temporary: string, target: string, durable: boolean): Promise<void> {
+    await rename(temporary, target);
+    if (durable) await syncPath(path.dirname(target));
+    else {
+      const started = syncPath(target);
+      started.catch(() => {});
+      this.syncing.push(started);
+      this.unsyncedDirectories.add(path.dirname(target));
     }
   }
 
@@ -213,25 +223,11 @@ export class LocalSink implements Sink {
           if (next.done) break;
           for (let offset = 0; offset < next.value.length;) offset += (await handle.write(next.value, offset)).bytesWritten;
         }
-        if (this.gid !== undefined) {
-          const grouped = await handle.chown(-1, this.gid).then(
-            () => true,
-            () => false,
-          );
-          await handle.chmod(grouped ? this.fileMode : PRIVATE_FILE);
-        }
-        if (durable) await handle.sync();
+        await this.settle(handle, durable);
       } finally {
         await handle.close();
       }
-      await rename(temporary, target);
-      if (durable) await syncPath(path.dirname(target));
-      else {
-        const started = syncPath(target);
-        started.catch(() => {});
-        this.syncing.push(started);
-        this.unsyncedDirectories.add(path.dirname(target));
-      }
+      await this.publish(temporary, target, durable);
     } catch (error) {
       await unlink(temporary).catch(() => {});
       if (fromChunks.has(error)) throw error;
