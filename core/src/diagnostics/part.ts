@@ -21,11 +21,11 @@ export function partUnreadable(backup: string, label: string, key: string, probl
   );
 }
 
-export function partUndecodable(backup: string, label: string, transform: string, error: unknown): RastError {
+export function partUndecodable(backup: string, label: string, key: string, transform: string, error: unknown): RastError {
   return new RastError(
     ErrorCode.PART_DAMAGED,
     `backup ${backup}, ${label}: ${transform} could not decode it: ${reasonOf(error)}`,
-    { backup },
+    { backup, part: key },
     { cause: error },
   );
 }
