@@ -103,3 +103,8 @@ export function encodingFailed(key: string, error: unknown, transform?: { name: 
 export function workerFailed(error: unknown): RastError {
   return new RastError(ErrorCode.TRANSFORM_FAILED, `a worker thread failed: ${reasonOf(error)}`, {}, { cause: error });
 }
+
+/** A stream damaged at `where` (a label, a byte offset, a command), before any backup is named. */
+export function streamDamagedAt(where: string, problem: string, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${problem}`, facts);
+}
