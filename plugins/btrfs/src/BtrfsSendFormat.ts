@@ -177,7 +177,7 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
   if (forced === 'btrfs-receive' && !(onBtrfs && isRoot)) {
     throw destinationInvalid(
       destination,
-      `is ${onBtrfs ? '' : 'not '}on btrfs${isRoot ? '' : ' and this is not root'}: ${RECEIVER_ENVIRONMENT}=btrfs-receive needs root and a destination on btrfs`,
+      `is ${onBtrfs ? '' : 'not '}on btrfs${isRoot ? '' : ' and this is not root'}: ${RECEIVER_ENVIRONMENT}=btrfs-receive, but btrfs receive needs root and a destination on btrfs`,
       { backup: target.id },
     );
   }
