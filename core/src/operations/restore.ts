@@ -37,13 +37,11 @@ async function prepareDestination(destination: string): Promise<boolean> {
   let entries: string[];
   try {
     const stats = await stat(destination);
-    if (!stats.isDirectory())
-      throw destinationInvalid(destination, 'exists and is not a directory');
+    if (!stats.isDirectory()) throw destinationInvalid(destination, 'exists and is not a directory');
     entries = await readdir(destination);
   } catch (error) {
     if (error instanceof RastError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw destinationInvalid(destination, `cannot be read: ${reasonOf(error)}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw destinationInvalid(destination, `cannot be read: ${reasonOf(error)}`);
     try {
       await makeDirectories(destination, 0o700);
     } catch (cause) {

@@ -216,8 +216,7 @@ const okOf = (status: VerifyStatus): boolean | null => (status === 'intact' ? tr
 
 /** The error a report ends verify with, or undefined when it is intact. */
 function outcome(report: VerifyReport): RastError | undefined {
-  if (report.status === 'damaged')
-    return verifyFailed(firstProblem(report), { backup: report.backup, report });
+  if (report.status === 'damaged') return verifyFailed(firstProblem(report), { backup: report.backup, report });
   if (report.status === 'unchecked') {
     const reason = report.undecodable ?? report.ancestors?.find((ancestor) => ancestor.undecodable)?.undecodable;
     return cannotCheck(`backup ${report.backup}`, reason?.message ?? 'a backup it needs could not be checked', {
