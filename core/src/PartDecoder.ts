@@ -1,4 +1,4 @@
-import { ErrorCode, RastError } from './errors.js';
+import { workerFailed } from './diagnostics/index.js';
 import { sha256 } from './PartChecksum.js';
 import type { DecoderJob, DecoderResult } from './PartWorker.js';
 import { stageError } from './StageFailure.js';
@@ -50,7 +50,7 @@ export async function decodeSteps(steps: DecodeStep[], data: Buffer, object?: St
     try {
       result = await workerPool().run(job, { name: 'decode', transferList: transferList(data) });
     } catch (error) {
-      throw new RastError(ErrorCode.TRANSFORM_FAILED, `a worker thread failed: ${(error as Error).message}`, {}, { cause: error });
+      throw workerFailed(error);
     }
     if ('mismatch' in result) return { mismatch: result.mismatch };
     if ('failed' in result) return { failed: first + result.failed, error: stageError(result) };

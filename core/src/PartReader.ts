@@ -1,3 +1,4 @@
+import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from './diagnostics/index.js';
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
@@ -44,11 +45,7 @@ export class PartReader {
       this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${mismatch.message}); trying the next sink`);
     }
     const damaged = missing < problems.length;
-    throw new RastError(
-      damaged ? ErrorCode.PART_DAMAGED : ErrorCode.PART_MISSING,
-      `backup ${manifest.id}, ${label} (${part.key}): no good copy in any sink: ${problems.join('; ')}`,
-      { backup: manifest.id, part: part.key },
-    );
+    throw partUnreadable(manifest.id, label, part.key, problems, damaged);
   }
 
   /**
@@ -78,20 +75,11 @@ export class PartReader {
       const { error, failed } = outcome;
       if (error instanceof RastError) throw error;
       const transform = [...manifest.transforms].reverse()[failed]!;
-      throw new RastError(
-        ErrorCode.PART_DAMAGED,
-        `backup ${manifest.id}, ${where}: ${transform.name} could not decode it: ${error.message}`,
-        { backup: manifest.id, part: part.key },
-        { cause: error },
-      );
+      throw partUndecodable(manifest.id, where, part.key, transform.name, error);
     }
     const { data } = outcome as { data: Buffer };
     if (data.length !== part.size) {
-      throw new RastError(
-        ErrorCode.PART_DAMAGED,
-        `backup ${manifest.id}, ${where}: decodes to ${data.length} bytes, the manifest says ${part.size}`,
-        { backup: manifest.id, part: part.key },
-      );
+      throw partSizeWrong(manifest.id, where, part.key, data.length, part.size);
     }
     return data;
   }
@@ -137,11 +125,7 @@ export class PartReader {
       return plain;
     }
     const damaged = missing < problems.length;
-    throw new RastError(
-      damaged ? ErrorCode.PART_DAMAGED : ErrorCode.PART_MISSING,
-      `backup ${manifest.id}, ${label} (${part.key}): no good copy in any sink: ${problems.join('; ')}`,
-      { backup: manifest.id, part: part.key },
-    );
+    throw partUnreadable(manifest.id, label, part.key, problems, damaged);
   }
 
   /** Part `seq` of the backup's stream, fetched and untransformed. */
@@ -171,9 +155,5 @@ export class PartReader {
 }
 
 function noDecoder(manifest: Manifest, transform: Manifest['transforms'][number]): RastError {
-  return new RastError(
-    ErrorCode.TRANSFORM_FAILED,
-    `backup ${manifest.id} was made with transform ${transform.name} (${transform.plugin}), and no loaded plugin decodes it`,
-    { backup: manifest.id },
-  );
+  return transformMissing(manifest.id, transform.name, transform.plugin);
 }

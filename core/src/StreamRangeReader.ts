@@ -1,4 +1,4 @@
-import { ErrorCode, RastError } from './errors.js';
+import { spanOutsideStream } from './diagnostics/index.js';
 import type { Manifest } from './Manifest.js';
 import type { StreamSpans } from './types.js';
 
@@ -59,11 +59,7 @@ export class StreamRangeReader implements StreamSpans {
   async *read(start: number, end: number): AsyncIterable<Buffer> {
     const size = this.starts.at(-1)!;
     if (start < 0 || end > size || start > end) {
-      throw new RastError(
-        ErrorCode.STREAM_DAMAGED,
-        `backup ${this.manifest.id}: span ${start}–${end} lies outside its stream of ${size} bytes`,
-        { backup: this.manifest.id },
-      );
+      throw spanOutsideStream(this.manifest.id, start, end, size);
     }
     if (start === end) return;
     const first = this.partAt(start);

@@ -53,3 +53,8 @@ export function inConfig(where: string | null, key: string, error: RastError): R
     { cause: error.cause },
   );
 }
+
+/** A configured setting, as the user wrote it (`[btrfs] snapshot_dir /x`), that cannot be used here; `key` is its dotted key. */
+export function settingUnusable(setting: string, key: string, problem: string): RastError {
+  return new RastError(ErrorCode.CONFIG_INVALID, `${setting}: ${problem}`, { key });
+}

@@ -21,3 +21,8 @@ export function stoppedPartway(what: string, error: unknown, advice: string, fac
     { cause: error },
   );
 }
+
+/** A diagnostic raised at `where` (a stream position, a step), located there: same code, its facts and `facts`. */
+export function locatedAt(where: string, error: RastError, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(error.code, `${where}: ${error.message}`, { ...error.facts, ...facts });
+}

@@ -21,11 +21,11 @@ export function partUnreadable(backup: string, label: string, key: string, probl
   );
 }
 
-export function partUndecodable(backup: string, label: string, transform: string, error: unknown): RastError {
+export function partUndecodable(backup: string, label: string, key: string, transform: string, error: unknown): RastError {
   return new RastError(
     ErrorCode.PART_DAMAGED,
     `backup ${backup}, ${label}: ${transform} could not decode it: ${reasonOf(error)}`,
-    { backup },
+    { backup, part: key },
     { cause: error },
   );
 }
@@ -102,4 +102,9 @@ export function encodingFailed(key: string, error: unknown, transform?: { name: 
 
 export function workerFailed(error: unknown): RastError {
   return new RastError(ErrorCode.TRANSFORM_FAILED, `a worker thread failed: ${reasonOf(error)}`, {}, { cause: error });
+}
+
+/** A stream damaged at `where` (a label, a byte offset, a command), before any backup is named. */
+export function streamDamagedAt(where: string, problem: string, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${problem}`, facts);
 }

@@ -55,3 +55,13 @@ export function restoreSkipped(backup: string, destination: string, skipped: unk
     { backup, skipped },
   );
 }
+
+/** Restore refused to make an entry at `where` (a stream command and its path). */
+export function restoreRefused(where: string, reason: string, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: ${reason}`, facts);
+}
+
+/** A system error while making what restore writes at `where`. */
+export function restoreWriteFailed(where: string, error: unknown, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(ErrorCode.RESTORE_INCOMPLETE, `${where}: ${reasonOf(error)}`, facts, { cause: error });
+}

@@ -83,3 +83,8 @@ export function transferFailed(operation: string, failures: string[], copied: nu
 export function deliveryFailed(error: unknown): RastError {
   return new RastError(ErrorCode.SINK_FAILED, reasonOf(error), {}, { cause: error });
 }
+
+/** A tool wrote to a device that filled up; `output` is what the tool said. */
+export function deviceFull(what: string, output: string): RastError {
+  return new RastError(ErrorCode.SINK_FAILED, `${what}: no space left on the device (${output})`);
+}

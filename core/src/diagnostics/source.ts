@@ -15,3 +15,8 @@ export function emptySource(value: string): RastError {
     path: value,
   });
 }
+
+/** Snapshotting or reading the source failed at `what` (a tool run, a subvolume, an exclusion); `problem` says why and what to do. */
+export function sourceFailed(what: string, problem: string, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(ErrorCode.SOURCE_INVALID, `${what}: ${problem}`, facts);
+}

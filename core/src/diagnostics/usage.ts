@@ -57,3 +57,8 @@ export function includeMatchesNothing(backup: string, patterns: string[]): RastE
 export function optionInvalid(option: string, value: string | undefined, problem: string, facts: Record<string, unknown> = {}): RastError {
   return new RastError(ErrorCode.USAGE, `${option}${value === undefined ? '' : ` ${value}`}: ${problem}`, { option, ...facts });
 }
+
+/** An environment variable holding a value the command cannot use (`RAST_BACKUP_RECEIVER=x`). */
+export function environmentInvalid(variable: string, value: string, problem: string): RastError {
+  return new RastError(ErrorCode.USAGE, `${variable}=${value}: ${problem}`, { variable });
+}

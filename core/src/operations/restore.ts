@@ -2,7 +2,16 @@ import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { makeDirectories } from '../Directories.js';
-import { ErrorCode, RastError } from '../errors.js';
+import {
+  destinationInvalid,
+  emptyArgument,
+  formatMissing,
+  optionInvalid,
+  reasonOf,
+  restoreSkipped,
+  restoreStopped,
+} from '../diagnostics/index.js';
+import { RastError } from '../errors.js';
 import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
 import type { PartReader, ReadPart } from '../PartReader.js';
@@ -28,28 +37,20 @@ async function prepareDestination(destination: string): Promise<boolean> {
   let entries: string[];
   try {
     const stats = await stat(destination);
-    if (!stats.isDirectory())
-      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} exists and is not a directory`, { path: destination });
+    if (!stats.isDirectory()) throw destinationInvalid(destination, 'exists and is not a directory');
     entries = await readdir(destination);
   } catch (error) {
     if (error instanceof RastError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination}: ${(error as Error).message}`, { path: destination });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw destinationInvalid(destination, `cannot be read: ${reasonOf(error)}`);
     try {
       await makeDirectories(destination, 0o700);
     } catch (cause) {
-      throw new RastError(ErrorCode.DESTINATION_INVALID, `destination ${destination} cannot be created: ${(cause as Error).message}`, {
-        path: destination,
-      });
+      throw destinationInvalid(destination, `cannot be created: ${reasonOf(cause)}`);
     }
     return true;
   }
   if (entries.length > 0) {
-    throw new RastError(
-      ErrorCode.DESTINATION_INVALID,
-      `destination ${destination} is not empty (${entries.length} entries): restore into a new or empty directory`,
-      { path: destination },
-    );
+    throw destinationInvalid(destination, `is not empty (${entries.length} entries): restore into a new or empty directory`);
   }
   return false;
 }
@@ -67,11 +68,7 @@ async function checkDestinationPlace(runtime: Runtime, destination: string, targ
   ];
   for (const { path: place, what } of occupied) {
     if (isWithin(await realLocation(place), real)) {
-      throw new RastError(
-        ErrorCode.DESTINATION_INVALID,
-        `destination ${destination} is inside ${place}, which holds ${what}: restore somewhere else`,
-        { path: destination, occupied: place },
-      );
+      throw destinationInvalid(destination, `is inside ${place}, which holds ${what}: restore somewhere else`, { occupied: place });
     }
   }
   const source = await realLocation(target.source.path);
@@ -107,12 +104,7 @@ async function removeRestored(destination: string, created: boolean): Promise<st
 function writeFailure(error: unknown, id: string, destination: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   if (error instanceof RastError || typeof code !== 'string' || !code.startsWith('E')) return error;
-  return new RastError(
-    ErrorCode.RESTORE_INCOMPLETE,
-    `restore of ${id} into ${destination} stopped: ${(error as Error).message}${HINTS[code] ?? ''}; what was restored so far is left there`,
-    { backup: id, path: destination },
-    { cause: error },
-  );
+  return restoreStopped(id, destination, error, HINTS[code] ?? '');
 }
 
 /**
@@ -167,15 +159,12 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
   const { catalog, graph, parts } = runtime.repository;
   const destination = path.resolve(options.destination);
   if (options.destination.trim() === '')
-    throw new RastError(
-      ErrorCode.USAGE,
-      `destination ${JSON.stringify(options.destination)} is empty: give the directory to restore into`,
-      { path: options.destination },
-    );
+    throw emptyArgument('destination', options.destination, 'give the directory to restore into', { path: options.destination });
   if (options.include?.includes(''))
-    throw new RastError(
-      ErrorCode.USAGE,
-      '--include "": a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything',
+    throw optionInvalid(
+      '--include',
+      '""',
+      'a pattern may not be empty; give a path or glob inside the backup, or leave --include out to restore everything',
       { include: options.include },
     );
   const { signal } = options;
@@ -187,11 +176,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     const chain = await graph.chain(target);
     const format = pipeline.hooks.format.get(target.serializer.format)?.call();
     if (!format) {
-      throw new RastError(
-        ErrorCode.PLUGIN_INVALID,
-        `backup ${target.id} is in format ${target.serializer.format} (${target.serializer.plugin}), and no loaded plugin reads it`,
-        { backup: target.id },
-      );
+      throw formatMissing(target.serializer.format, { backup: target.id, plugin: target.serializer.plugin });
     }
     const index = await runtime.repository.indexes.open(target);
     if (signal?.aborted) throw interrupted(signal, `restore of ${target.id}`, 'nothing was written');
@@ -234,11 +219,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
       log.warn(`owners not restored: ${report.ownersNotSet} entries belong to the restoring user (setting owners needs root)`);
     if (report.skipped.length > 0 && !options.ignoreUnrestorable) {
       for (const skipped of report.skipped) log.warn(`not restored: ${skipped}`);
-      throw new RastError(
-        ErrorCode.RESTORE_INCOMPLETE,
-        `restore of backup ${target.id} into ${destination} is incomplete: ${report.skipped.length} kind(s) of content could not be restored there (listed above); everything else is in place. Run as root or onto a filesystem that holds them, or accept this with --ignore-unrestorable`,
-        { backup: target.id, skipped: report.skipped },
-      );
+      throw restoreSkipped(target.id, destination, report.skipped);
     }
     return { ...report, backup: target.id, read, chainSize };
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
+import { cannotCheck, formatMissing, verifyFailed } from '../diagnostics/index.js';
 import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import type { CatalogEntry } from '../Catalog.js';
@@ -182,17 +183,13 @@ export async function verifyAll(runtime: Runtime, options: Omit<VerifyOptions, '
     const report: VerifyAllReport = { level: levelOf(options), status, ok: okOf(status), backups, damaged, affected, unchecked };
     if (status === 'damaged') {
       const first = backups.find((candidate) => candidate.status === 'damaged')!;
-      throw new RastError(
-        ErrorCode.VERIFY_FAILED,
-        `verify failed: ${damaged.length} damaged backup${damaged.length === 1 ? '' : 's'}, first: ${firstProblem(first)}`,
-        { report },
-      );
+      throw verifyFailed(`${damaged.length} damaged backup${damaged.length === 1 ? '' : 's'}, first: ${firstProblem(first)}`, { report });
     }
     if (status === 'unchecked') {
       const first = backups.find((candidate) => candidate.status === 'unchecked')!;
-      throw new RastError(
-        ErrorCode.CANNOT_CHECK,
-        `cannot check ${unchecked.length} backup${unchecked.length === 1 ? '' : 's'} in full on this host, first: ${first.backup}: ${first.undecodable?.message ?? 'a backup it needs could not be checked'}`,
+      throw cannotCheck(
+        `${unchecked.length} backup${unchecked.length === 1 ? '' : 's'}`,
+        `first: ${first.backup}: ${first.undecodable?.message ?? 'a backup it needs could not be checked'}`,
         { report },
       );
     }
@@ -219,15 +216,13 @@ const okOf = (status: VerifyStatus): boolean | null => (status === 'intact' ? tr
 
 /** The error a report ends verify with, or undefined when it is intact. */
 function outcome(report: VerifyReport): RastError | undefined {
-  if (report.status === 'damaged')
-    return new RastError(ErrorCode.VERIFY_FAILED, `verify failed: ${firstProblem(report)}`, { backup: report.backup, report });
+  if (report.status === 'damaged') return verifyFailed(firstProblem(report), { backup: report.backup, report });
   if (report.status === 'unchecked') {
     const reason = report.undecodable ?? report.ancestors?.find((ancestor) => ancestor.undecodable)?.undecodable;
-    return new RastError(
-      ErrorCode.CANNOT_CHECK,
-      `cannot check backup ${report.backup} in full on this host: ${reason?.message ?? 'a backup it needs could not be checked'}`,
-      { backup: report.backup, report },
-    );
+    return cannotCheck(`backup ${report.backup}`, reason?.message ?? 'a backup it needs could not be checked', {
+      backup: report.backup,
+      report,
+    });
   }
   return undefined;
 }
@@ -367,7 +362,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
   if (level === 'full' && !undecodable) {
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
-      if (!format) throw new RastError(ErrorCode.PLUGIN_INVALID, `no loaded plugin reads format ${manifest.serializer.format}`);
+      if (!format) throw formatMissing(manifest.serializer.format, { backup: manifest.id, plugin: manifest.serializer.plugin });
       const index = await runtime.repository.indexes.open(manifest);
       const readPart: ReadPart = (of, seq) => {
         const reading = parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) =>

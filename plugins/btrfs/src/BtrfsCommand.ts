@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { deviceFull, settingUnusable, sourceFailed, streamDamagedAt, toolMissing as missing, type RastError } from '@rast-backup/core';
 
 /**
  * Runs `btrfs …` (or another system tool) and returns its stdout; failures become one clear line. The tool runs
@@ -21,10 +21,19 @@ export function runTool(command: string, args: string[], what: string): Promise<
   });
 }
 
+/** A tool rast-backup runs is not installed: names the package that has it. */
 export function toolMissing(command: string): RastError {
   const packageName =
     command === 'btrfs' ? 'btrfs-progs' : command === 'findmnt' || command === 'mount' || command === 'umount' ? 'util-linux' : command;
-  return new RastError(ErrorCode.TOOL_MISSING, `${command} is not installed: install the ${packageName} package`, { tool: command });
+  return missing(command, packageName);
+}
+
+/** A btrfs step (`what`) that needs root, run without it. */
+export function notRoot(what: string, problem = 'btrfs snapshots need root'): RastError {
+  return sourceFailed(
+    what,
+    `${problem} (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`,
+  );
 }
 
 /** Turns a tool's stderr into a one-line error, recognising the failures users can act on. */
@@ -35,22 +44,20 @@ export function toolFailure(what: string, stderr: string): RastError {
     .filter((line) => !/^\s*$/.test(line))
     .join('; ');
   if (/Operation not permitted|Permission denied|EPERM|must be root/i.test(text)) {
-    return new RastError(
-      ErrorCode.SOURCE_INVALID,
-      `${what}: permission denied: btrfs snapshots and send need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`,
-    );
+    return notRoot(what, 'permission denied: btrfs snapshots and send need root');
   }
   if (/crc32 mismatch|short read|unexpected (EOF|end)|invalid (command|stream)|bad stream|premature end/i.test(text)) {
     // btrfs receive read a damaged stream: say that, with its ERROR lines only (not "Chroot to …; At subvol …").
     const errors = text.split('; ').filter((line) => /^ERROR:/.test(line));
-    return new RastError(ErrorCode.STREAM_DAMAGED, `${what}: the send stream is damaged: ${errors.length > 0 ? errors.join('; ') : text}`);
+    return streamDamagedAt(what, `the send stream is damaged: ${errors.length > 0 ? errors.join('; ') : text}`);
   }
-  if (/No space left/i.test(text)) return new RastError(ErrorCode.SINK_FAILED, `${what}: no space left on the device (${text})`);
+  if (/No space left/i.test(text)) return deviceFull(what, text);
   if (/Invalid cross-device link|EXDEV/i.test(text)) {
-    return new RastError(
-      ErrorCode.CONFIG_INVALID,
-      `${what}: the snapshot directory is on another filesystem than the source: [btrfs] snapshot_dir must be on the same btrfs filesystem`,
+    return settingUnusable(
+      what,
+      'btrfs.snapshot_dir',
+      'the snapshot directory is on another filesystem than the source: [btrfs] snapshot_dir must be on the same btrfs filesystem',
     );
   }
-  return new RastError(ErrorCode.SOURCE_INVALID, `${what}: ${text || 'failed'}`);
+  return sourceFailed(what, text || 'failed');
 }

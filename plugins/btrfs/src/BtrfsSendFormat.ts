@@ -1,10 +1,8 @@
 import { lstat, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  ErrorCode,
   measureTree,
   pathBytes,
-  RastError,
   type FileIndex,
   type IndexOutput,
   type Format,
@@ -15,6 +13,9 @@ import {
   type SerializeContext,
   type Serialization,
   type VerifyContext,
+  destinationInvalid,
+  environmentInvalid,
+  streamDamaged,
 } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
@@ -170,13 +171,13 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
   const onBtrfs = await isOnBtrfs(destination);
   const forced = process.env[RECEIVER_ENVIRONMENT];
   if (forced !== undefined && forced !== 'user-space' && forced !== 'btrfs-receive') {
-    throw new RastError(ErrorCode.USAGE, `${RECEIVER_ENVIRONMENT}=${forced}: expected user-space or btrfs-receive`);
+    throw environmentInvalid(RECEIVER_ENVIRONMENT, forced, 'expected user-space or btrfs-receive');
   }
   const isRoot = process.getuid?.() === 0;
   if (forced === 'btrfs-receive' && !(onBtrfs && isRoot)) {
-    throw new RastError(
-      ErrorCode.DESTINATION_INVALID,
-      `${RECEIVER_ENVIRONMENT}=btrfs-receive: btrfs receive needs root and a destination on btrfs (${destination} is ${onBtrfs ? '' : 'not '}on btrfs)`,
+    throw destinationInvalid(
+      destination,
+      `is ${onBtrfs ? '' : 'not '}on btrfs${isRoot ? '' : ' and this is not root'}: ${RECEIVER_ENVIRONMENT}=btrfs-receive, but btrfs receive needs root and a destination on btrfs`,
       { backup: target.id },
     );
   }
@@ -197,11 +198,7 @@ async function verify(context: VerifyContext): Promise<void> {
   if (!indexer) return;
   const difference = await indexDifference(await indexer.index(), index);
   if (difference) {
-    throw new RastError(
-      ErrorCode.STREAM_DAMAGED,
-      `backup ${manifest.id}: the send stream does not hold the files its index lists: ${difference}`,
-      { backup: manifest.id },
-    );
+    throw streamDamaged(manifest.id, `the send stream does not hold the files its index lists: ${difference}`);
   }
 }
 

@@ -1,16 +1,18 @@
 import path from 'node:path';
 import {
   displayPath,
-  ErrorCode,
   isBinaryPath,
   pathBytes,
-  RastError,
   type Manifest,
   type Snapshot,
   type SnapshotRequest,
+  parentUnfit,
+  settingUnusable,
+  sourceFailed,
 } from '@rast-backup/core';
 import { removeExcluded } from './ExcludedPaths.js';
-import { SnapshotStore, notRoot } from './SnapshotStore.js';
+import { SnapshotStore } from './SnapshotStore.js';
+import { notRoot } from './BtrfsCommand.js';
 import { lockSource } from './SourceLock.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo, subvolumeRootOf, type SubvolumeInfo } from './Subvolume.js';
 
@@ -49,9 +51,9 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
   if (isBinaryPath(subvolume)) {
     // A subtree below it may have such a name (it is read as a tar tree), the subvolume itself may not.
     const shown = displayPath(subvolume);
-    throw new RastError(
-      ErrorCode.SOURCE_INVALID,
-      `subvolume ${shown} has a path that is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory`,
+    throw sourceFailed(
+      `subvolume ${shown}`,
+      'its path is not UTF-8, which the btrfs tools cannot be given: rename it, or set [btrfs] enabled = false to back it up as a plain directory',
       { path: shown },
     );
   }
@@ -77,10 +79,10 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
     store = await opening;
     const filesystem = await finding;
     if (store.isInside(subvolume)) {
-      throw new RastError(
-        ErrorCode.CONFIG_INVALID,
-        `[btrfs] snapshot_dir ${store.directory} is inside the backed-up subvolume ${subvolume}: snapshots would change the source; choose a directory outside it`,
-        { key: 'btrfs.snapshot_dir' },
+      throw settingUnusable(
+        `[btrfs] snapshot_dir ${store.directory}`,
+        'btrfs.snapshot_dir',
+        `it is inside the backed-up subvolume ${subvolume}: snapshots would change the source; choose a directory outside it`,
       );
     }
     const sendable = subtree === '.';
@@ -88,18 +90,13 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
     const parentFacts = request.parent ? btrfsFacts(request.parent) : undefined;
     if (request.parent && sendable) {
       if (!parentFacts || parentFacts.subtree !== '.') {
-        throw new RastError(
-          ErrorCode.PARENT_INVALID,
-          `parent ${request.parent.id} is not a btrfs-send backup of ${request.path}: make a full backup (omit --parent)`,
-          { parent: request.parent.id },
-        );
+        throw parentUnfit(request.parent.id, `is not a btrfs-send backup of ${request.path}: make a full backup (omit --parent)`);
       }
       parentPath = await store.find(parentFacts.subvolumeUuid, request.parent.id, parentFacts.snapshotUuid);
       if (!parentPath) {
-        throw new RastError(
-          ErrorCode.PARENT_INVALID,
-          `the local snapshot of parent ${request.parent.id} no longer exists in ${store.directory}, so btrfs send cannot make an incremental stream against it: make a full backup (omit --parent)`,
-          { parent: request.parent.id },
+        throw parentUnfit(
+          request.parent.id,
+          `cannot be built on: its local snapshot no longer exists in ${store.directory}, so btrfs send cannot make an incremental stream against it: make a full backup (omit --parent)`,
         );
       }
     }

@@ -1,5 +1,5 @@
 import { readdir, rm } from 'node:fs/promises';
-import { displayPath, ErrorCode, indexPath, isWithin, PathPattern, RastError, type Exclusion } from '@rast-backup/core';
+import { displayPath, indexPath, isWithin, PathPattern, type Exclusion, sourceFailed } from '@rast-backup/core';
 
 /**
  * Removes from a writable snapshot (`root`, which becomes the backup's root) every path the patterns match,
@@ -13,9 +13,9 @@ export async function removeExcluded(root: string, exclusion: Exclusion): Promis
   const mayHoldMatch = (relative: string) => within.some((directory) => isWithin(relative, directory) || isWithin(directory, relative));
   const rootBytes = Buffer.from(root);
   const failed = (relative: string, error: Error): never => {
-    throw new RastError(
-      ErrorCode.SOURCE_INVALID,
-      `excluding ${displayPath(relative)} from the snapshot ${root}: ${error.message}${
+    throw sourceFailed(
+      `excluding ${displayPath(relative)} from the snapshot ${root}`,
+      `${error.message}${
         ['EPERM', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')
           ? ' (an immutable or append-only file, chattr +i or +a, cannot be removed: lsattr shows them)'
           : ''

@@ -2,6 +2,7 @@ import { chmodSync, lchownSync, lutimesSync, utimesSync } from 'node:fs';
 import { setAttributeSync } from '@napi-rs/xattr';
 import { show, type ReceiveNode, type Time } from './ReceiveTree.js';
 import type { SkipList } from './SkipList.js';
+import { xattrReason } from './XattrError.js';
 
 const CAPABILITY = 'security.capability';
 
@@ -76,7 +77,7 @@ export class MetadataApplier {
       try {
         this.paths.withTextPath(node, relative, (target) => setAttributeSync(target, CAPABILITY, node.capability!));
       } catch (error) {
-        this.skipped.add(`file capabilities (${(error as Error).message.replace(/ \(os error \d+\)$/, '')})`, shown);
+        this.skipped.add(`file capabilities (${xattrReason(error)})`, shown);
       }
     }
     if (node.mtime) {

@@ -1,5 +1,5 @@
 import { crc32c } from '@node-rs/crc32';
-import { ErrorCode, RastError } from '@rast-backup/core';
+import { streamDamagedAt, type RastError } from '@rast-backup/core';
 
 /** Command numbers of the btrfs send stream (btrfs-progs kernel-shared/send.h). */
 export const Command = Object.freeze({
@@ -130,7 +130,7 @@ export class SendStreamDecoder {
   }
 
   private damaged(offset: number, message: string): RastError {
-    return new RastError(ErrorCode.STREAM_DAMAGED, `${this.label}: send stream damaged at byte ${offset}: ${message}`, { offset });
+    return streamDamagedAt(this.label, `send stream damaged at byte ${offset}: ${message}`, { offset });
   }
 
   /** Holds a command that spans chunks; reused, so a command's attributes are valid only during onCommand. */

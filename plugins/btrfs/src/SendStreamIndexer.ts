@@ -1,7 +1,5 @@
 import {
   compareNames,
-  ErrorCode,
-  RastError,
   comparePaths,
   indexPath,
   isBinaryPath,
@@ -15,6 +13,7 @@ import {
   type IndexView,
   type SpooledIndex,
   type StreamRange,
+  streamDamaged,
 } from '@rast-backup/core';
 import { FullStreamIndexer } from './FullStreamIndexer.js';
 import { BadAttribute, CommandAttributes, commandName } from './CommandAttributes.js';
@@ -203,11 +202,9 @@ export class SendStreamIndexer {
       else this.applyToParent(command, new CommandAttributes(command));
     } catch (error) {
       if (!(error instanceof BadAttribute)) throw error;
-      throw new RastError(
-        ErrorCode.STREAM_DAMAGED,
-        `backup ${this.backupId}: send stream at byte ${command.offset}, ${commandName(command.type)}: ${error.message}`,
-        { backup: this.backupId, offset: command.offset },
-      );
+      throw streamDamaged(this.backupId, `send stream at byte ${command.offset}, ${commandName(command.type)}: ${error.message}`, {
+        offset: command.offset,
+      });
     }
   }
 

@@ -15,7 +15,15 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
-import { ErrorCode, RastError, type RestoreReport } from '@rast-backup/core';
+import {
+  RastError,
+  type RestoreReport,
+  chainMismatch,
+  locatedAt,
+  restoreRefused,
+  restoreWriteFailed,
+  streamDamagedAt,
+} from '@rast-backup/core';
 import { isRestorableXattr } from './BtrfsProperties.js';
 import { BadAttribute, CommandAttributes, commandName } from './CommandAttributes.js';
 import { createdEntry, type CreatedEntry } from './CreatedEntry.js';
@@ -27,6 +35,7 @@ import { MetadataApplier } from './MetadataApplier.js';
 import { ReceiveTree, UnsafePath, show, type ReceiveNode, type Time } from './ReceiveTree.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
+import { isNoData, xattrReason } from './XattrError.js';
 import { makeSpecialFile } from '@rast-backup/restore-kit';
 
 const CAPABILITY = 'security.capability';
@@ -98,7 +107,7 @@ export class SendStreamReceiver {
       this.bytes += chunk.length;
     }
     decoder.finish();
-    if (!this.begun) throw new RastError(ErrorCode.STREAM_DAMAGED, `${label}: the send stream holds no subvolume`);
+    if (!this.begun) throw streamDamagedAt(label, 'the send stream holds no subvolume');
     this.closeCurrent();
     for (const node of this.stashed) unlinkSync(path.join(this.stash, node.stashed!));
     this.stashed = [];
@@ -110,23 +119,19 @@ export class SendStreamReceiver {
     } catch (error) {
       const where = `${this.label}: send stream at byte ${command.offset}, ${commandName(command.type)}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
       const facts = { offset: command.offset, command: commandName(command.type) };
-      if (error instanceof UnsafePath) throw new RastError(ErrorCode.RESTORE_UNSAFE, `${where}: refused: ${error.message}`, facts);
+      if (error instanceof UnsafePath) throw restoreRefused(where, error.message, facts);
       if (
         error instanceof Inconsistent ||
         error instanceof BadAttribute ||
         error instanceof BadFileData ||
         error instanceof UndecodableExtent
       )
-        throw new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${error.message}`, facts);
-      if (error instanceof RastError) throw new RastError(error.code, `${where}: ${error.message}`, { ...error.facts, ...facts });
+        throw streamDamagedAt(where, error.message, facts);
+      if (error instanceof RastError) throw locatedAt(where, error, facts);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR')
-        throw new RastError(
-          ErrorCode.RESTORE_UNSAFE,
-          `${where}: refused: the destination holds something the stream did not make there (${code})`,
-          facts,
-        );
-      throw new RastError(ErrorCode.RESTORE_INCOMPLETE, `${where}: ${(error as Error).message}`, facts, { cause: error });
+        throw restoreRefused(where, `the destination holds something the stream did not make there (${code})`, facts);
+      throw restoreWriteFailed(where, error, facts);
     }
   }
 
@@ -217,15 +222,12 @@ export class SendStreamReceiver {
     const uuid = read.bytes(Attribute.UUID).toString('hex');
     const ctransid = read.bigU64(Attribute.CTRANSID);
     if (command.type === Command.SUBVOL) {
-      if (this.streamIndex !== 0)
-        throw new RastError(ErrorCode.PARENT_INVALID, 'a full send stream where the chain needs an incremental one');
+      if (this.streamIndex !== 0) throw chainMismatch('a full send stream where the chain needs an incremental one');
     } else {
       const parent = { uuid: read.bytes(Attribute.CLONE_UUID).toString('hex'), ctransid: read.bigU64(Attribute.CLONE_CTRANSID) };
-      if (this.streamIndex === 0)
-        throw new RastError(ErrorCode.PARENT_INVALID, 'an incremental send stream with no full backup before it in the chain');
+      if (this.streamIndex === 0) throw chainMismatch('an incremental send stream with no full backup before it in the chain');
       if (parent.uuid !== this.subvolume!.uuid || parent.ctransid !== this.subvolume!.ctransid) {
-        throw new RastError(
-          ErrorCode.PARENT_INVALID,
+        throw chainMismatch(
           `an incremental stream on subvolume ${parent.uuid} (ctransid ${parent.ctransid}), but the backup before it in the chain is ${this.subvolume!.uuid} (ctransid ${this.subvolume!.ctransid})`,
         );
       }
@@ -335,8 +337,8 @@ export class SendStreamReceiver {
         set ? setAttributeSync(target, name, value ?? Buffer.alloc(0)) : removeAttributeSync(target, name),
       );
     } catch (error) {
-      if (!set && /No data available|ENODATA/.test((error as Error).message)) return;
-      this.skipped.add(`xattr ${name} (${(error as Error).message.replace(/ \(os error \d+\)$/, '')})`, show(raw));
+      if (!set && isNoData(error)) return;
+      this.skipped.add(`xattr ${name} (${xattrReason(error)})`, show(raw));
     }
   }
 
@@ -440,12 +442,7 @@ export class SendStreamReceiver {
     try {
       applier.apply(this.tree.root);
     } catch (error) {
-      throw new RastError(
-        ErrorCode.RESTORE_INCOMPLETE,
-        `${this.label}: setting owners, modes and times: ${(error as Error).message}`,
-        {},
-        { cause: error },
-      );
+      throw restoreWriteFailed(`${this.label}: setting owners, modes and times`, error);
     }
     return { entries: applier.entries, bytes: this.bytes, skipped: this.skipped.lines(), ownersNotSet: applier.ownersNotSet };
   }

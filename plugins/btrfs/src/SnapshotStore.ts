@@ -1,6 +1,6 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BACKUP_ID_PATTERN, ErrorCode, makeDirectories, processAlive, RastError, type OccupiedPath } from '@rast-backup/core';
+import { BACKUP_ID_PATTERN, makeDirectories, processAlive, settingUnusable, type OccupiedPath } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
 import { isMountPoint } from './Mounts.js';
 import { filesystemOf, isOnBtrfs, subvolumeInfo } from './Subvolume.js';
@@ -44,10 +44,10 @@ export class SnapshotStore {
       await makeDirectories(configured, 0o700);
       const holder = await filesystemOf(configured);
       if (!(await isOnBtrfs(configured)) || holder.uuid !== filesystem.uuid) {
-        throw new RastError(
-          ErrorCode.CONFIG_INVALID,
-          `[btrfs] snapshot_dir ${configured}: the snapshot directory is on another filesystem than the source (${filesystem.device}); it must be on the same btrfs filesystem`,
-          { key: 'btrfs.snapshot_dir' },
+        throw settingUnusable(
+          `[btrfs] snapshot_dir ${configured}`,
+          'btrfs.snapshot_dir',
+          `the snapshot directory is on another filesystem than the source (${filesystem.device}); it must be on the same btrfs filesystem`,
         );
       }
       return new SnapshotStore(configured, null);
@@ -178,11 +178,4 @@ export class SnapshotStore {
     const relative = path.relative(subvolume, this.directory);
     return !relative.startsWith('..') && !path.isAbsolute(relative);
   }
-}
-
-export function notRoot(what: string): RastError {
-  return new RastError(
-    ErrorCode.SOURCE_INVALID,
-    `${what}: btrfs snapshots need root (CAP_SYS_ADMIN); run as root, or set [btrfs] enabled = false to back up paths as plain directories`,
-  );
 }

@@ -1,6 +1,6 @@
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, makeDirectories, processAlive, RastError } from '@rast-backup/core';
+import { makeDirectories, processAlive, lockUnavailable, sourceBusy } from '@rast-backup/core';
 
 const LOCK_DIRECTORY = '/run/rast-backup/locks';
 
@@ -30,8 +30,7 @@ async function create(file: string): Promise<boolean> {
 export async function lockSource(key: string, label: string): Promise<() => Promise<void>> {
   await makeDirectories(LOCK_DIRECTORY, 0o700);
   const file = path.join(LOCK_DIRECTORY, `${key}.lock`);
-  const locked = (owner: number) =>
-    new RastError(ErrorCode.LOCKED, `a backup of ${label} is already running (pid ${owner}); wait for it to finish`, { source: label });
+  const locked = (owner: number) => sourceBusy(label, owner);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await create(file)) {
       return async () => {
@@ -56,5 +55,5 @@ export async function lockSource(key: string, label: string): Promise<() => Prom
     }
     await unlink(aside).catch(() => {});
   }
-  throw new RastError(ErrorCode.LOCKED, `could not take the lock ${file} for ${label}`, { source: label });
+  throw lockUnavailable(file, label);
 }

@@ -3,13 +3,13 @@ import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import {
   displayPath,
-  ErrorCode,
   indexPath,
-  RastError,
   type Manifest,
   type RestoreContext,
   type RestoreReport,
   type StreamRange,
+  optionInvalid,
+  streamDamaged,
 } from '@rast-backup/core';
 import { batches, restoreIndexedTree, type FileToFill, type SafeTree } from '@rast-backup/restore-kit';
 import { isRestorableXattr } from './BtrfsProperties.js';
@@ -86,9 +86,10 @@ export async function restoreSpans(context: RestoreContext): Promise<RestoreRepo
         if (problem && problems.push(problem) === 3) break;
       }
       if (problems.length > 0) {
-        throw new RastError(
-          ErrorCode.USAGE,
-          `backup ${context.target.id}: --include cannot be served from the index's spans: ${problems.join('; ')}; restore the backup whole`,
+        throw optionInvalid(
+          '--include',
+          undefined,
+          `cannot be served from the spans of backup ${context.target.id}'s index: ${problems.join('; ')}; restore the backup whole`,
           { backup: context.target.id },
         );
       }
@@ -140,11 +141,7 @@ class SpanReplayer {
     for (const [position, range] of ranges.entries()) {
       const manifest = this.manifests.get(range.from);
       if (!manifest)
-        throw new RastError(
-          ErrorCode.STREAM_DAMAGED,
-          `backup ${this.context.target.id}: its index places file data in backup ${range.from}, which is not in its chain`,
-          { backup: this.context.target.id },
-        );
+        throw streamDamaged(this.context.target.id, `its index places file data in backup ${range.from}, which is not in its chain`);
       bytes += await this.replaySpan(manifest, ranges, position, writer);
     }
     return bytes;
@@ -203,10 +200,10 @@ class SpanReplayer {
       return applyDataCommand(command, writer, ({ offset, length, sourceOffset }) => writer.clone(offset, length, source!, sourceOffset));
     } catch (error) {
       if (error instanceof BadAttribute || error instanceof BadFileData || error instanceof UndecodableExtent) {
-        throw new RastError(
-          ErrorCode.STREAM_DAMAGED,
-          `backup ${manifest.id}: send stream at byte ${command.offset}, ${commandName(command.type)} for ${displayPath(range.path)}: ${error.message}`,
-          { backup: manifest.id, offset: command.offset },
+        throw streamDamaged(
+          manifest.id,
+          `send stream at byte ${command.offset}, ${commandName(command.type)} for ${displayPath(range.path)}: ${error.message}`,
+          { offset: command.offset },
         );
       }
       throw error;
