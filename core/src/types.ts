@@ -111,6 +111,11 @@ export interface Snapshot {
   exclusion?: Exclusion;
   /** Extra facts recorded in the manifest's `source`. */
   details?: Record<string, unknown>;
+  /**
+   * Where the source keeps its own view of the parent backup (a btrfs snapshot), for a format that serializes
+   * the difference from it; unset for a full backup or a source without one. Not recorded.
+   */
+  parentView?: string;
   /** Called once the backup is committed or has failed. */
   release(outcome: 'committed' | 'failed'): Promise<void>;
 }

@@ -18,7 +18,7 @@ import {
   streamDamaged,
 } from '@rast-backup/core';
 import { runTool } from './BtrfsCommand.js';
-import { parentSnapshots, type BtrfsFacts } from './BtrfsSource.js';
+import type { BtrfsFacts } from './BtrfsSource.js';
 import { CommandOutput, commandInput } from './ChildStream.js';
 import { countEntries } from './EntryCount.js';
 import { indexDifference } from './IndexComparison.js';
@@ -46,15 +46,16 @@ function linkCount(snapshot: string): (path: string) => Promise<number> {
  */
 function serialize(context: SerializeContext): Serialization {
   const { snapshot, backupId, log } = context;
-  const parent = parentSnapshots.get(snapshot);
+  const parent = snapshot.parentView;
   const args = ['send', '--proto', '0', '-q', ...(parent ? ['-p', parent] : []), snapshot.path];
   const facts = snapshot.details!.btrfs as BtrfsFacts;
+  let sendProtocol: number | undefined;
   let indexer: SendStreamIndexer | undefined;
   let indexProblem: string | undefined;
   const decoder = new SendStreamDecoder(
     `btrfs send of ${snapshot.source}`,
     (command) => {
-      facts.sendProtocol = command.version;
+      sendProtocol = command.version;
       if (indexProblem) return;
       try {
         indexer!.apply(command);
@@ -90,6 +91,7 @@ function serialize(context: SerializeContext): Serialization {
         () => {},
       );
     },
+    details: () => ({ btrfs: { ...facts, sendProtocol } }),
     index: async (): Promise<IndexOutput> => {
       if (!ended) throw new Error('the file index is known only once the stream has ended');
       const empty: FileIndex = { format: 'rast-backup/index', version: 1, backupId, entries: [] };
@@ -233,7 +235,6 @@ export function btrfsSendFormat(plugin: string): Format {
     verify,
     reindex,
     estimate,
-    survey: ({ snapshot, signal }) =>
-      surveySend(snapshot.path, parentSnapshots.get(snapshot), `btrfs send --no-data of ${snapshot.source}`, signal),
+    survey: ({ snapshot, signal }) => surveySend(snapshot.path, snapshot.parentView, `btrfs send --no-data of ${snapshot.source}`, signal),
   };
 }

@@ -32,9 +32,6 @@ export interface BtrfsFacts {
   sendProtocol?: number;
 }
 
-/** The parent snapshot each btrfs snapshot is sent against; only the btrfs-send format reads it. */
-export const parentSnapshots = new WeakMap<Snapshot, string>();
-
 export function btrfsFacts(manifest: Manifest): BtrfsFacts | undefined {
   return manifest.source.btrfs as BtrfsFacts | undefined;
 }
@@ -125,6 +122,7 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
       atomic: true,
       exclude: request.exclude,
       details: { btrfs: facts },
+      parentView: parentPath,
       async release(outcome) {
         try {
           if (outcome === 'committed' && sendable) {
@@ -144,7 +142,6 @@ export async function btrfsSnapshot(request: SnapshotRequest, options: BtrfsSour
         }
       },
     };
-    if (parentPath) parentSnapshots.set(snapshot, parentPath);
     return snapshot;
   } catch (error) {
     await store?.close();
