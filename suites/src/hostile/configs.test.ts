@@ -103,7 +103,7 @@ const BAD_PATHS: Array<{ name: string; repository: string; command: string[]; pa
     name: 'restore into a destination below a regular file',
     repository: 'REPO',
     command: ['restore', 'latest', 'FILE/dest'],
-    pattern: /RB009: destination .*\/file\/dest: ENOTDIR/,
+    pattern: /RB009: destination .*\/file\/dest cannot be read: ENOTDIR/,
   },
 ];
 
