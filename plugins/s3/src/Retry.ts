@@ -35,13 +35,15 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
-/** Whether trying again may help: 5xx, throttling, timeouts, connection resets, a body cut short. */
+/**
+ * Whether trying again may help: 5xx, throttling, timeouts, connection resets, a body cut short. Classified by
+ * status, name and code only (Node gives a hung-up socket and an aborted response the code ECONNRESET).
+ */
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const candidate = error as {
     name?: string;
     code?: string;
-    message?: string;
     $metadata?: { httpStatusCode?: number };
     $retryable?: unknown;
     cause?: unknown;
@@ -52,7 +54,6 @@ export function isTransient(error: unknown): boolean {
   if (candidate.$retryable) return true;
   if (candidate.name && TRANSIENT_NAMES.has(candidate.name)) return true;
   if (candidate.code && TRANSIENT_CODES.has(candidate.code)) return true;
-  if (/socket hang up|aborted|premature close|ECONNRESET|EPIPE|other side closed/i.test(candidate.message ?? '')) return true;
   return candidate.cause !== undefined && candidate.cause !== error && isTransient(candidate.cause);
 }
 

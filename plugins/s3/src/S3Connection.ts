@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { REGION_MISSING } from './S3Failure.js';
 import type { S3Settings } from './S3Settings.js';
 
 export type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -54,5 +55,12 @@ export async function connect(settings: S3Settings): Promise<S3Connection> {
     },
     { step: 'build', priority: 'low', name: 'rastContentMd5ForDeleteObjects' },
   );
+  if (settings.region === undefined) {
+    try {
+      await client.config.region();
+    } catch (error) {
+      throw Object.assign(new Error(`no region in the config or the environment (${(error as Error).message})`), { name: REGION_MISSING });
+    }
+  }
   return { sdk, client };
 }

@@ -8,6 +8,9 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
+/** The name of the error `connect` throws when neither the config nor the environment gives a region. */
+export const REGION_MISSING = 'RegionMissing';
+
 /** What went wrong, in the user's terms, with what to do about it. */
 export function explain(error: unknown, bucket: string): string {
   const sdk = (error ?? {}) as SdkError;
@@ -33,16 +36,16 @@ export function explain(error: unknown, bucket: string): string {
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException') {
     return `bucket ${bucket} is in another region (${detail}): fix [s3] region`;
   }
-  if (/Region is missing/i.test(sdk.message ?? '')) return 'no region: set [s3] region (or AWS_REGION)';
+  if (name === REGION_MISSING) return 'no region: set [s3] region (or AWS_REGION)';
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(sdk.code ?? '')) {
     return `the endpoint is unreachable (${sdk.code}): check [s3] endpoint and the network`;
   }
+  if (sdk.code === 'ECONNRESET' || sdk.code === 'EPIPE') {
+    return `the connection was cut (${detail}): the endpoint or a proxy closed it; check [s3] endpoint and the network`;
+  }
   if (name === 'TimeoutError' || sdk.code === 'ETIMEDOUT') {
-    const setting = /establish a connection/.test(sdk.message ?? '')
-      ? 'connect_timeout_seconds'
-      : /inactivity/.test(sdk.message ?? '')
-        ? 'idle_timeout_seconds'
-        : 'request_timeout_seconds';
+    // The SDK marks only the per-request deadline with a code; a connect and an idle timeout differ in wording only.
+    const setting = sdk.code === 'ETIMEDOUT' ? 'request_timeout_seconds' : 'connect_timeout_seconds or idle_timeout_seconds';
     return `no answer in time (${detail}): the endpoint is unreachable, does not answer, or is slow; check [s3] endpoint, or raise [s3] ${setting} if it is just slow`;
   }
   return detail;

@@ -33,7 +33,9 @@ export class S3Sink implements Sink {
   }
 
   private connected(): Promise<S3Connection> {
-    this.connection ??= connect(this.settings);
+    this.connection ??= connect(this.settings).catch((error: unknown) => {
+      throw sinkFailure(this.name, this.location, this.settings.bucket, 'connect', error);
+    });
     return this.connection;
   }
 
