@@ -108,11 +108,13 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
     'create',
     { backupId: id, path: sourcePath, name: options.name ?? null, tags: options.tags ?? [] },
     async () => {
+      // The signing key loads while the source and the parent are checked; without it no snapshot is taken.
+      const loadingSigner = hooks.signer.promise();
+      loadingSigner.catch(() => {});
       await checkSource(sourcePath);
-      // The signing key is loaded first: without it nothing is written.
-      const signer = await hooks.signer.promise();
       const parents = new ParentResolver(runtime);
       const parent = options.parent !== undefined ? await parents.resolve(options.parent, sourcePath) : undefined;
+      const signer = await loadingSigner;
       // Opened while the snapshot is taken (its header, and those of the runs below it).
       const readingParentIndex = parent ? repository.indexes.open(parent, { kept: true }) : undefined;
       readingParentIndex?.catch(() => {});
