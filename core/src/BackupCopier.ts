@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import pLimit from 'p-limit';
 import type { CatalogEntry } from './Catalog.js';
 import { ErrorCode, RastError } from './errors.js';
+import { getOptional } from './SinkKeys.js';
 import { stopIfInterrupted } from './Interruption.js';
 import { readSignature } from './ManifestAuthentication.js';
 import { parseManifest, type Manifest } from './Manifest.js';
@@ -241,15 +242,9 @@ export class BackupCopier {
           }
           return { data, signature: stored.signature, from: source };
         }
-        const signature = await source.get(RepositoryKeys.signature(manifest.id)).catch((error: unknown) => {
-          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
-          throw error;
-        });
+        const signature = await getOptional(source, RepositoryKeys.signature(manifest.id));
         // Unchecked here (signing is off in this config): a re-sign cut short is copied as it is, for a host that checks.
-        const next = await source.get(RepositoryKeys.nextSignature(manifest.id)).catch((error: unknown) => {
-          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
-          throw error;
-        });
+        const next = await getOptional(source, RepositoryKeys.nextSignature(manifest.id));
         if (next) return { data, signature, next, from: source };
         return { data, signature, from: source };
       } catch (error) {

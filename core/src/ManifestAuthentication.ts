@@ -1,4 +1,5 @@
-import { ErrorCode, RastError } from './errors.js';
+import { RastError } from './errors.js';
+import { getOptional } from './SinkKeys.js';
 import type { Manifest } from './Manifest.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { ManifestVerifier, Sink } from './types.js';
@@ -44,7 +45,7 @@ export interface StoredSignature {
  * by the key the manifest names is as good under either name: trust is judged on its key (authenticate).
  */
 export async function readSignature(verifier: ManifestVerifier, sink: Sink, manifest: Manifest, data: Buffer): Promise<StoredSignature> {
-  const current = await readOptional(sink, RepositoryKeys.signature(manifest.id));
+  const current = await getOptional(sink, RepositoryKeys.signature(manifest.id));
   const check = async (signature: Buffer): Promise<SignatureCheck> => {
     if (!manifest.signer) return { problem: 'its manifest names no signer (signer.publicKey) to check the signature with' };
     try {
@@ -55,20 +56,11 @@ export async function readSignature(verifier: ManifestVerifier, sink: Sink, mani
   };
   const first = current && (await check(current));
   if (first && 'signer' in first) return { check: first, signature: current, pending: false };
-  const next = await readOptional(sink, RepositoryKeys.nextSignature(manifest.id));
+  const next = await getOptional(sink, RepositoryKeys.nextSignature(manifest.id));
   if (!next) return { check: first ?? { unsigned: true }, pending: false };
   const second = await check(next);
   if ('signer' in second) return { check: second, signature: next, pending: true };
   return { check: first ?? second, pending: true };
-}
-
-async function readOptional(sink: Sink, key: string): Promise<Buffer | undefined> {
-  try {
-    return await sink.get(key);
-  } catch (error) {
-    if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
-    throw error;
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { CatalogEntry } from '../Catalog.js';
 import { ErrorCode, RastError } from '../errors.js';
+import { getOptional } from '../SinkKeys.js';
 import { rebuildIndex } from '../IndexRebuild.js';
 import { manifestBytes, parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import { readSignature } from '../ManifestAuthentication.js';
@@ -233,22 +234,22 @@ async function mendManifests(
   const sources = runtime.sinks.filter((candidate) => entry.sinks.includes(candidate.name));
   // Without a verifier, which of `.sig` and `.sig.next` is good cannot be told: a sink without `.sig.next` is preferred.
   const pending = new Set<Sink>();
-  if (!verifier) for (const sink of sources) if (await readOptional(sink, nextKey)) pending.add(sink);
+  if (!verifier) for (const sink of sources) if (await getOptional(sink, nextKey)) pending.add(sink);
   for (const sink of [...sources.filter((source) => !pending.has(source)), ...pending]) {
-    const data = await readOptional(sink, key);
+    const data = await getOptional(sink, key);
     const parsed = data && parseManifest(data, manifest.id).manifest;
     if (!data || !parsed || JSON.stringify(parsed) !== expected) continue;
     if (verifier) {
       const stored = await readSignature(verifier, sink, manifest, data);
       if (manifest.signer && !stored.signature) continue;
       good = { data, signature: stored.signature, sink };
-    } else good = { data, signature: await readOptional(sink, signatureKey), sink };
+    } else good = { data, signature: await getOptional(sink, signatureKey), sink };
     break;
   }
   if (!good) return sources;
   const holders: Sink[] = [];
   for (const sink of runtime.sinks) {
-    const data = await readOptional(sink, key);
+    const data = await getOptional(sink, key);
     let why: string | undefined;
     if (!data) {
       let hasData = false;
@@ -270,8 +271,8 @@ async function mendManifests(
       continue;
     }
     if (!good.signature) continue;
-    const left = verifier ? await readOptional(sink, nextKey) : undefined;
-    if ((await readOptional(sink, signatureKey))?.equals(good.signature)) {
+    const left = verifier ? await getOptional(sink, nextKey) : undefined;
+    if ((await getOptional(sink, signatureKey))?.equals(good.signature)) {
       if (!left) continue;
       if (!dryRun) await sink.delete(nextKey);
       did(
@@ -366,13 +367,4 @@ async function inspect(sink: Sink, record: PartRecord): Promise<[Problem, string
   }
   const mismatch = await checkStored(data, record);
   return mismatch ? [mismatch.kind, mismatch.message] : undefined;
-}
-
-async function readOptional(sink: Sink, key: string): Promise<Buffer | undefined> {
-  try {
-    return await sink.get(key);
-  } catch (error) {
-    if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) return undefined;
-    throw error;
-  }
 }
