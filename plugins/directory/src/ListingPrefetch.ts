@@ -23,8 +23,8 @@ export interface Subdirectory {
 
 /**
  * Lists directories ahead of a depth-first walk, at most `window` listings ahead, refilled half a window at a
- * time. A listing's subdirectories are planned when it arrives, not when the walk enters it, so the listings
- * ahead run on in walk order (index order of their paths) however far behind the walk is.
+ * time, in walk order (index order of their paths). With `below`, a listing's subdirectories are planned when it
+ * arrives, not when the walk enters it, so the listings ahead run on however far behind the walk is.
  */
 export class ListingPrefetch {
   /** Planned, not yet started: in reverse walk order, the next one last. */
@@ -37,8 +37,8 @@ export class ListingPrefetch {
       details: boolean;
       window: number;
       contentBudget: number;
-      /** The subdirectories of a listing that the walk will enter (others it plans itself, see plan). */
-      below(directory: PlannedDirectory, listing: ReadResponse): Subdirectory[];
+      /** The subdirectories of a listing that the walk will enter (others it plans itself, see plan); without it, the walk plans them all. */
+      below?(directory: PlannedDirectory, listing: ReadResponse): Subdirectory[];
     },
   ) {}
 
@@ -76,6 +76,7 @@ export class ListingPrefetch {
     const listing = this.reader
       .list(planned.absolute, planned.relative, this.options.details, this.options.contentBudget)
       .then((response) => {
+        if (!this.options.below) return response;
         planned.below = new Map();
         if (!response.error) {
           for (const { at, absolute, relative } of this.options.below(planned, response)) {
