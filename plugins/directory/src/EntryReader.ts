@@ -1,10 +1,21 @@
 import { Worker } from 'node:worker_threads';
-import type { ReadEntry, ReaderData, ReadRequest, ReadResponse } from './EntryReaderThread.js';
+import type { ReadEntry, ReaderData, ReadRequest, ReadResponse, SentResponse } from './EntryReaderThread.js';
+import { ColumnStats, unsignedView } from './StatsColumns.js';
 
 export type { ReadEntry, ReadResponse } from './EntryReaderThread.js';
 
 /** Threads that read entries (see EntryReaderThread). */
 const THREADS = 2;
+
+/** A response with its stats and names put back on its entries (see SentResponse). */
+function received({ stats, names, nameEnds, ...response }: SentResponse): ReadResponse {
+  const unsigned = unsignedView(stats);
+  response.entries.forEach((entry, at) => {
+    if (!entry.error) entry.stats = new ColumnStats(unsigned, stats, at);
+    if (names) entry.name = names.subarray(at === 0 ? 0 : nameEnds![at - 1], nameEnds![at]);
+  });
+  return response;
+}
 
 /**
  * Reads entries (lstat, and with `details` symlink targets, xattrs and small files' content) a batch or a whole
@@ -27,9 +38,9 @@ export class EntryReader {
         workerData: { exclude: this.exclude } satisfies ReaderData,
       });
       worker.unref();
-      worker.on('message', (responses: ReadResponse[]) => {
+      worker.on('message', (responses: SentResponse[]) => {
         for (const response of responses) {
-          this.pending.get(response.id)?.resolve(response);
+          this.pending.get(response.id)?.resolve(received(response));
           this.pending.delete(response.id);
         }
       });

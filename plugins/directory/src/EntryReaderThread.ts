@@ -2,7 +2,8 @@ import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } f
 import { parentPort, workerData } from 'node:worker_threads';
 import { compareNames, Exclusion, indexPath } from '@rast-backup/core/worker';
 import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
-import { plainStats, type EntryStats } from './EntryStats.js';
+import type { EntryStats } from './EntryStats.js';
+import { statsColumn } from './StatsColumns.js';
 import { willNeed } from './PageCacheHint.js';
 
 /** Files up to this size are read whole by the reader thread (a copy of FileContent's SMALL_FILE). */
@@ -31,6 +32,16 @@ export interface ReadResponse {
   entries: ReadEntry[];
   /** …which are only counted, per exclude pattern (by its index), and neither stat'ed nor read. */
   excluded?: number[];
+}
+
+/**
+ * A response as a thread sends it: the entries' stats as one column (see StatsColumns) and a listing's names as
+ * one buffer, where they end in `nameEnds`; EntryReader puts them back on the entries.
+ */
+export interface SentResponse extends ReadResponse {
+  stats: BigInt64Array;
+  names?: Uint8Array;
+  nameEnds?: Uint32Array;
 }
 
 /** What a reader thread is started with. */
@@ -115,7 +126,7 @@ function contentOf({ fd, size }: Opened): { content: Uint8Array; shrank: boolean
 function readEntry(path: Buffer, request: ReadRequest, budget: { left: number }, opened: Opened[]): ReadEntry {
   let stats: EntryStats;
   try {
-    stats = plainStats(lstatSync(path, { bigint: true }));
+    stats = lstatSync(path, { bigint: true });
   } catch (error) {
     return { error: failure(error) };
   }
@@ -165,20 +176,34 @@ function readContents(opened: Opened[]): void {
 
 const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
-function respond(request: ReadRequest): ReadResponse {
+/** The entries' stats as a column, taken off them. */
+function sent(response: ReadResponse, names?: Buffer[]): SentResponse {
+  const stats = statsColumn(response.entries.map((entry) => entry.stats));
+  for (const entry of response.entries) delete entry.stats;
+  if (!names) return { ...response, stats };
+  const nameEnds = new Uint32Array(names.length);
+  let end = 0;
+  names.forEach((name, at) => (nameEnds[at] = end += name.length));
+  // Not from Buffer's shared pool: a transferred buffer is taken away whole.
+  const packed = Buffer.allocUnsafeSlow(end);
+  names.forEach((name, at) => name.copy(packed, nameEnds[at]! - name.length));
+  return { ...response, stats, names: packed, nameEnds };
+}
+
+function respond(request: ReadRequest): SentResponse {
   const budget = { left: request.contentBudget };
   const opened: Opened[] = [];
   if (request.paths) {
     const entries = request.paths.map((path) => readEntry(bytesOf(path), request, budget, opened));
     readContents(opened);
-    return { id: request.id, entries };
+    return sent({ id: request.id, entries });
   }
   const directory = bytesOf(request.directory!);
   let names: Buffer[];
   try {
     names = readdirSync(directory, { encoding: 'buffer' });
   } catch (error) {
-    return { id: request.id, error: failure(error), entries: [] };
+    return sent({ id: request.id, error: failure(error), entries: [] });
   }
   const separator = Buffer.from(directory.at(-1) === 0x2f ? '' : '/');
   let excluded: number[] | undefined;
@@ -195,20 +220,21 @@ function respond(request: ReadRequest): ReadResponse {
   const named = names.map((name) => ({ name, text: indexPath(name) })).sort((a, b) => compareNames(a.text, b.text));
   const entries = named.map(({ name, text }) => {
     const entry = readEntry(Buffer.concat([directory, separator, name]), request, budget, opened);
-    // Copied out of the buffer the names share: a view is sent with all of the memory under it.
-    entry.name = Uint8Array.from(name);
     entry.text = text;
     return entry;
   });
   readContents(opened);
-  return excluded ? { id: request.id, entries, excluded } : { id: request.id, entries };
+  const sorted = named.map(({ name }) => name);
+  return sent(excluded ? { id: request.id, entries, excluded } : { id: request.id, entries }, sorted);
 }
 
 // A batch's responses go back as one message: a message costs a wake-up of the walk's thread.
 parentPort!.on('message', (requests: ReadRequest[]) => {
   const responses = requests.map(respond);
-  const transfer = responses.flatMap((response) =>
-    response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : [])),
-  );
+  const transfer = responses.flatMap((response) => [
+    response.stats.buffer as ArrayBuffer,
+    ...(response.names ? [response.names.buffer as ArrayBuffer] : []),
+    ...response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : [])),
+  ]);
   parentPort!.postMessage(responses, transfer);
 });

@@ -1,6 +1,6 @@
 import type { EntryType } from '@rast-backup/core';
 
-/** The lstat fields the directory source uses (a BigIntStats has them; so does what a reader thread sends). */
+/** The lstat fields the directory source uses (a BigIntStats has them; so does a ColumnStats, see StatsColumns). */
 export interface EntryStats {
   dev: bigint;
   ino: bigint;
@@ -27,18 +27,3 @@ const TYPES = new Map<bigint, EntryType>([
 
 /** The entry type of an lstat result (its S_IFMT bits). */
 export const entryType = (stats: EntryStats): EntryType => TYPES.get(stats.mode & 0o170000n) ?? 'socket';
-
-/** The fields of an lstat result as a plain object, which a thread can send. */
-export const plainStats = (stats: EntryStats): EntryStats => ({
-  dev: stats.dev,
-  ino: stats.ino,
-  mode: stats.mode,
-  nlink: stats.nlink,
-  uid: stats.uid,
-  gid: stats.gid,
-  rdev: stats.rdev,
-  size: stats.size,
-  blocks: stats.blocks,
-  mtimeNs: stats.mtimeNs,
-  ctimeNs: stats.ctimeNs,
-});
