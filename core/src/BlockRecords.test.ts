@@ -27,6 +27,15 @@ records('a record whose path is not its first key is still read (by parsing it)'
   assert.is(block.path(1), 'y');
 });
 
+records('a record passed by a scan is not kept with its block; one looked up is', () => {
+  const written = [file('a'), file('b'), file('c')];
+  const block = decodeBlock(encodeBlock(written));
+  written.forEach((record, at) => assert.equal(block.passing(at), record));
+  assert.ok(block.passing(1) !== block.passing(1), 'parsed again, not kept');
+  assert.ok(block.record(1) === block.record(1), 'kept once looked up');
+  assert.ok(block.passing(1) === block.record(1), 'a kept record is passed as kept');
+});
+
 records('a line that is not a record, or a block cut short, is an error made by the caller, naming the record', () => {
   const damage = (message: string) => new Error(`block 3: ${message}`);
   const block = decodeBlock(Buffer.from('{"path":"a","type":"file"}\n{"path":"b",\n'), damage);

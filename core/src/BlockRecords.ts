@@ -10,6 +10,8 @@ export interface BlockRecords {
   readonly length: number;
   path(at: number): string;
   record(at: number): IndexRecord;
+  /** Record `at` for a reader that passes it once (a scan): parsed again if asked for again, not kept with the block. */
+  passing(at: number): IndexRecord;
   /** False when no record of the block holds `text` (printable ASCII, no `"` or `\\`) anywhere in its line; true may be wrong. */
   mayContain(text: Buffer): boolean;
 }
@@ -24,6 +26,9 @@ export class ArrayRecords implements BlockRecords {
     return this.records[at]!.path;
   }
   record(at: number): IndexRecord {
+    return this.records[at]!;
+  }
+  passing(at: number): IndexRecord {
     return this.records[at]!;
   }
   mayContain(): boolean {
@@ -70,8 +75,17 @@ export class EncodedRecords implements BlockRecords {
   }
 
   record(at: number): IndexRecord {
-    let record = this.records[at];
-    if (record) return record;
+    const record = this.records[at] ?? this.parse(at);
+    this.paths[at] = record.path;
+    return (this.records[at] = record);
+  }
+
+  passing(at: number): IndexRecord {
+    return this.records[at] ?? this.parse(at);
+  }
+
+  private parse(at: number): IndexRecord {
+    let record: IndexRecord;
     const line = this.data.toString('utf8', this.starts[at], this.starts[at + 1]! - 1);
     try {
       record = JSON.parse(line) as IndexRecord;
@@ -88,8 +102,7 @@ export class EncodedRecords implements BlockRecords {
         throw this.damage((error as Error).message);
       }
     }
-    this.paths[at] = record.path;
-    return (this.records[at] = record);
+    return record;
   }
 
   mayContain(text: Buffer): boolean {

@@ -69,7 +69,7 @@ export class IndexView {
     return reading;
   }
 
-  /** One layer's records at or after `from`, reading the next block ahead. */
+  /** One layer's records at or after `from`, reading the next block ahead; the records passed are not kept with their blocks. */
   private async *layerFrom(layer: number, from: string): AsyncGenerator<IndexRecord> {
     const firsts = this.layers[layer]!.firsts;
     if (firsts.length === 0) return;
@@ -79,14 +79,14 @@ export class IndexView {
     for (;;) {
       // The next block is read once half of this one is passed: a scan waits less, a lookup reads no more.
       const ahead = Math.max(at, records.length >> 1);
-      for (; at < ahead && at < records.length; at++) yield records.record(at);
+      for (; at < ahead && at < records.length; at++) yield records.passing(at);
       if (block + 1 >= firsts.length) {
-        for (; at < records.length; at++) yield records.record(at);
+        for (; at < records.length; at++) yield records.passing(at);
         return;
       }
       const next = this.block(layer, block + 1);
       next.catch(() => {});
-      for (; at < records.length; at++) yield records.record(at);
+      for (; at < records.length; at++) yield records.passing(at);
       block++;
       records = await next;
       at = 0;

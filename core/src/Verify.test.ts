@@ -4,7 +4,9 @@ import { ErrorCode, RastError } from './errors.js';
 import { createBackup, verifyAll, verifyBackup, type VerifyAllReport, type VerifyReport } from './operations.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
-import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
+import { MemorySink, memoryRuntime, temporaryDirectory, textFormat } from './testing.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 function runtimeWith(sinks: MemorySink[]): Runtime {
   return memoryRuntime(sinks, ['0123456789', 'abcdef']);
@@ -194,3 +196,32 @@ chains('a parent damaged in one sink only: the incremental is reported, and told
 });
 
 chains.run();
+
+// ---
+
+const memory = suite('verify: memory');
+
+memory('the stream pass lets each part go once the format has read it: what it holds does not grow with the backup', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const seen: Array<WeakRef<Buffer>> = [];
+  let alive = -1;
+  const format = {
+    ...textFormat(),
+    verify: async ({ stream }: { stream: AsyncIterable<Buffer> }) => {
+      for await (const piece of stream) seen.push(new WeakRef(piece));
+      await new Promise(setImmediate);
+      gc();
+      alive = seen.filter((piece) => piece.deref() !== undefined).length;
+    },
+  };
+  const content = Array.from({ length: 60 }, (_, n) => `part${String(n).padStart(4, '0')}`.slice(-4));
+  const runtime = memoryRuntime([new MemorySink('a')], content, format);
+  const backup = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.ok(backup.parts.length >= 60, `${backup.parts.length} parts`);
+  assert.is((await verifyBackup(runtime, { backup: backup.id })).ok, true);
+  assert.is(seen.length, backup.parts.length);
+  assert.ok(alive >= 0 && alive <= 4, `${alive} of ${seen.length} parts still held once the stream was read`);
+});
+
+memory.run();

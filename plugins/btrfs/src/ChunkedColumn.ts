@@ -9,7 +9,7 @@ import { PageStore, type Page, type PageArray, type PageOwner } from './PageStor
 abstract class ChunkedColumn<T extends PageArray> implements PageOwner {
   /** The pages in memory; undefined where one has left it. */
   protected readonly chunks: Array<T | undefined> = [];
-  private readonly pages: Page[] = [];
+  protected readonly pages: Page[] = [];
   protected readonly shift: number;
   protected readonly mask: number;
 
@@ -54,7 +54,9 @@ export class Uint8Column extends ChunkedColumn<Uint8Array> {
     return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
+    const index = id >>> this.shift;
+    (this.chunks[index] ?? this.fault(id))[id & this.mask] = value;
+    this.pages[index]!.dirty = true;
   }
 }
 
@@ -66,7 +68,9 @@ export class Uint16Column extends ChunkedColumn<Uint16Array> {
     return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
+    const index = id >>> this.shift;
+    (this.chunks[index] ?? this.fault(id))[id & this.mask] = value;
+    this.pages[index]!.dirty = true;
   }
 }
 
@@ -78,7 +82,9 @@ export class Uint32Column extends ChunkedColumn<Uint32Array> {
     return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
+    const index = id >>> this.shift;
+    (this.chunks[index] ?? this.fault(id))[id & this.mask] = value;
+    this.pages[index]!.dirty = true;
   }
 }
 
@@ -90,7 +96,9 @@ export class Int32Column extends ChunkedColumn<Int32Array> {
     return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
+    const index = id >>> this.shift;
+    (this.chunks[index] ?? this.fault(id))[id & this.mask] = value;
+    this.pages[index]!.dirty = true;
   }
 }
 
@@ -102,6 +110,8 @@ export class Float64Column extends ChunkedColumn<Float64Array> {
     return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }
   set(id: number, value: number): void {
-    (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask] = value;
+    const index = id >>> this.shift;
+    (this.chunks[index] ?? this.fault(id))[id & this.mask] = value;
+    this.pages[index]!.dirty = true;
   }
 }
