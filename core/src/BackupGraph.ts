@@ -34,6 +34,9 @@ export function walkParents<T extends Linked>(start: T, byId: ReadonlyMap<string
 export class BackupGraph {
   constructor(private readonly catalog: Catalog) {}
 
+  /** The catalog's backups by id, made once per catalog read (a command walks many chains). */
+  private byId?: { of: Manifest[]; map: Map<string, Manifest> };
+
   /**
    * The backups a restore of `manifest` needs, from the full backup to `manifest`, oldest first; PARENT_INVALID
    * when a parent is missing or the parents loop, BACKUP_UNAUTHENTICATED when one of them is refused.
@@ -93,11 +96,13 @@ export class BackupGraph {
   }
 
   private async manifests(): Promise<Manifest[]> {
-    return (await this.catalog.entries()).map((entry) => entry.manifest);
+    return this.catalog.manifests();
   }
 
   /** Follows the parents up from `manifest` through the catalog. */
   private async walk(manifest: Manifest): Promise<{ parents: Manifest[]; end: WalkEnd }> {
-    return walkParents(manifest, new Map((await this.manifests()).map((candidate) => [candidate.id, candidate])));
+    const manifests = await this.manifests();
+    if (this.byId?.of !== manifests) this.byId = { of: manifests, map: new Map(manifests.map((candidate) => [candidate.id, candidate])) };
+    return walkParents(manifest, this.byId.map);
   }
 }

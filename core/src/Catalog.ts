@@ -45,6 +45,8 @@ const MANIFEST_READS = 16;
  */
 export class Catalog {
   private cached?: CatalogEntry[];
+  /** The cached entries by id, and their manifests, made on first use. */
+  private indexed?: { byId: Map<string, CatalogEntry>; manifests: Manifest[] };
   /** Sinks the last catalog had to leave out, and why. */
   private unreadableSinks: Array<{ sink: Sink; error: Error }> = [];
   /** Manifests the last catalog could not parse, in the sinks' order. */
@@ -109,6 +111,7 @@ export class Catalog {
       authentication: authentications[index]!,
     }));
     const order = new Map(entries.map((entry) => [entry, `${entry.manifest.created}\0${entry.manifest.id}`]));
+    this.indexed = undefined;
     this.cached = entries.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
     return this.cached;
   }
@@ -222,9 +225,24 @@ export class Catalog {
     return keys;
   }
 
+  /** The committed backups by id, and their manifests oldest first (the same objects until `invalidate()`). */
+  private async index(): Promise<{ byId: Map<string, CatalogEntry>; manifests: Manifest[] }> {
+    const entries = await this.entries();
+    return (this.indexed ??= {
+      byId: new Map(entries.map((entry) => [entry.manifest.id, entry])),
+      manifests: entries.map((entry) => entry.manifest),
+    });
+  }
+
+  /** Every committed backup's manifest, oldest first. */
+  async manifests(): Promise<Manifest[]> {
+    return (await this.index()).manifests;
+  }
+
   /** Forgets what was read: the next call reads the sinks again (after this process changed them). */
   invalidate(): void {
     this.cached = undefined;
+    this.indexed = undefined;
     this.unreadableSinks = [];
     this.damaged = [];
   }
@@ -235,7 +253,7 @@ export class Catalog {
    * backups from before signing.
    */
   async checkAuthenticated(manifests: Manifest[], options: { warn?: boolean } = {}): Promise<void> {
-    const entries = new Map((await this.entries()).map((entry) => [entry.manifest.id, entry]));
+    const entries = (await this.index()).byId;
     const unsigned: string[] = [];
     for (const { id } of manifests) {
       const authentication = entries.get(id)?.authentication;
@@ -271,7 +289,7 @@ export class Catalog {
       if (!latest) throw noBackupsYet(this.describeSinks(), reference);
       return latest;
     }
-    const exact = entries.find((entry) => entry.manifest.id === reference);
+    const exact = (await this.index()).byId.get(reference);
     if (exact) return exact;
     const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
     if (matches.length === 1) return matches[0]!;

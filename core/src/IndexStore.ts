@@ -35,6 +35,9 @@ const damaged = (manifest: Manifest, message: string) => indexDamaged(manifest.i
 /** What a backup's index object holds once decoded. */
 type IndexObject = { version: 1; view: IndexView } | { version: 2; header: IndexRunHeader; run: IndexRun };
 
+/** Index objects kept decoded (their headers), the least recently used let go first. */
+const OBJECTS_KEPT = 1024;
+
 /**
  * Opens backups' file indexes as views over their runs (see IndexView): the index object of the backup, then
  * those of the backups it lies over. With `kept` (create reading its parent's index), a run this host kept
@@ -48,7 +51,34 @@ export class IndexStore {
     private readonly cache: IndexCache,
   ) {}
 
-  private async object(manifest: Manifest, useKept = false): Promise<IndexObject> {
+  /**
+   * Index objects read from the sinks, by backup and the index's SHA-256: the views of a chain lie over the same
+   * runs, so a command opening many of them (find, verify --all) reads and checks each run's header once.
+   */
+  private readonly objects = new Map<string, Promise<IndexObject>>();
+
+  private object(manifest: Manifest, useKept = false): Promise<IndexObject> {
+    if (useKept) return this.read(manifest, true);
+    const key = `${manifest.id}\0${manifest.index.sha256}`;
+    let reading = this.objects.get(key);
+    if (reading) this.objects.delete(key);
+    else {
+      reading = this.read(manifest, false);
+      // A version 1 index is decoded whole: not kept.
+      reading.then(
+        (object) => object.version === 1 && this.objects.delete(key),
+        () => this.objects.delete(key),
+      );
+    }
+    this.objects.set(key, reading);
+    for (const old of this.objects.keys()) {
+      if (this.objects.size <= OBJECTS_KEPT) break;
+      this.objects.delete(old);
+    }
+    return reading;
+  }
+
+  private async read(manifest: Manifest, useKept: boolean): Promise<IndexObject> {
     const kept = useKept ? await this.cache.load(manifest) : undefined;
     if (kept) {
       return 'header' in kept ? { version: 2, header: kept.header, run: kept } : { version: 1, view: IndexView.of(kept) };
