@@ -1,23 +1,42 @@
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
 import { authenticate, checkSignature, unauthenticated, type Authentication, type SignatureCheck } from './ManifestAuthentication.js';
+import { createHash } from 'node:crypto';
 import { ManifestCache, type CachedManifest } from './ManifestCache.js';
 import { parseManifest, type Manifest } from './Manifest.js';
+import { headOf, type ManifestHead } from './ManifestHead.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Logger, ManifestVerifier, Sink } from './types.js';
-import { backupAmbiguous, backupNotFound, emptyArgument, noBackupsYet, noSinkReadable } from './diagnostics/index.js';
+import {
+  backupAmbiguous,
+  backupNotFound,
+  emptyArgument,
+  manifestCopyUnreadable,
+  noBackupsYet,
+  noSinkReadable,
+} from './diagnostics/index.js';
 
-/** One backup as the catalog sees it: its manifest, the sinks holding a committed copy, and whether it is authenticated. */
+/**
+ * One backup as the catalog sees it: the head of its manifest, the sinks holding a committed copy, and whether it
+ * is authenticated. The whole manifest (its part list) is read from this host's copy when first asked for.
+ */
 export interface CatalogEntry {
-  manifest: Manifest;
+  head: ManifestHead;
+  /** The number of parts. */
+  parts: number;
+  /** The whole manifest, as read and checked with its signature (kept once read). */
+  readonly manifest: Manifest;
   sinks: string[];
   authentication: Authentication;
 }
 
 /** A manifest one sink holds, with its signature check. */
 interface Found {
-  manifest: Manifest;
+  head: ManifestHead;
+  parts: number;
   signature?: SignatureCheck;
+  /** The whole manifest. */
+  load: () => Manifest;
 }
 
 /** A manifest that a sink holds and that does not parse: its backup is in no catalog, but it is there. */
@@ -46,7 +65,7 @@ const MANIFEST_READS = 16;
 export class Catalog {
   private cached?: CatalogEntry[];
   /** The cached entries by id, and their manifests, made on first use. */
-  private indexed?: { byId: Map<string, CatalogEntry>; manifests: Manifest[] };
+  private indexed?: { byId: Map<string, CatalogEntry>; heads: ManifestHead[] };
   /** Sinks the last catalog had to leave out, and why. */
   private unreadableSinks: Array<{ sink: Sink; error: Error }> = [];
   /** Manifests the last catalog could not parse, in the sinks' order. */
@@ -85,8 +104,8 @@ export class Catalog {
       }
       damaged.push(...damagedHere);
       for (const copy of found) {
-        const entry = byId.get(copy.manifest.id);
-        if (!entry) byId.set(copy.manifest.id, { ...copy, sinks: [sink.name] });
+        const entry = byId.get(copy.head.id);
+        if (!entry) byId.set(copy.head.id, { ...copy, sinks: [sink.name] });
         else {
           entry.sinks.push(sink.name);
           // A sink whose copy is signed wins over one whose copy is not (or is badly signed).
@@ -104,13 +123,23 @@ export class Catalog {
     this.unreadableSinks = unreadable;
     this.damaged = damaged;
     const copies = [...byId.values()];
-    const authentications = authenticate(verifier, copies);
-    const entries = copies.map(({ manifest, sinks }, index): CatalogEntry => ({
-      manifest,
-      sinks,
-      authentication: authentications[index]!,
-    }));
-    const order = new Map(entries.map((entry) => [entry, `${entry.manifest.created}\0${entry.manifest.id}`]));
+    const authentications = authenticate(
+      verifier,
+      copies.map(({ head, signature }) => ({ manifest: head, signature })),
+    );
+    const entries = copies.map(({ head, parts, sinks, load }, index): CatalogEntry => {
+      let manifest: Manifest | undefined;
+      return {
+        head,
+        parts,
+        get manifest() {
+          return (manifest ??= load());
+        },
+        sinks,
+        authentication: authentications[index]!,
+      };
+    });
+    const order = new Map(entries.map((entry) => [entry, `${entry.head.created}\0${entry.head.id}`]));
     this.indexed = undefined;
     this.cached = entries.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
     return this.cached;
@@ -122,21 +151,42 @@ export class Catalog {
    */
   private async readManifests(sink: Sink, verifier: ManifestVerifier | undefined): Promise<{ found: Found[]; damaged: DamagedManifest[] }> {
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
+    const signatures = new Map<string, string>();
     for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
       if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
+      else if (object.key.endsWith('.sig') || object.key.endsWith('.sig.next')) {
+        const owner = object.key.slice(RepositoryKeys.manifestPrefix.length, object.key.lastIndexOf('.json.'));
+        signatures.set(
+          owner,
+          `${signatures.get(owner) ?? ''}${object.key.slice(object.key.lastIndexOf('.json.') + 6)} ${object.size} ${object.version ?? ''};`,
+        );
+      }
     }
     const cached = await this.manifestCache.load(sink);
     const kept = new Map<string, CachedManifest>();
     let changed = false;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
-    const unchanged = ({ id, size, version }: (typeof listed)[number]): CachedManifest | undefined => {
+    const cache = this.manifestCache;
+    const unchanged = ({ id, size, version }: (typeof listed)[number]): Found | undefined => {
       const copy = cached.get(id);
       // A copy whose signature was refused is checked again (its signature may have been put right since).
-      if (copy?.size === size && copy.version === version && (!verifier || (copy.signature && !('problem' in copy.signature)))) {
+      if (
+        copy?.size === size &&
+        copy.version === version &&
+        copy.signatures === (signatures.get(id) ?? '') &&
+        (!verifier || (copy.signature && !('problem' in copy.signature)))
+      ) {
         kept.set(id, copy);
-        return copy;
+        const load = () => {
+          try {
+            return cache.readManifest(sink, id, copy.sha256);
+          } catch (error) {
+            throw manifestCopyUnreadable(id, sink.name, (error as Error).message);
+          }
+        };
+        return { head: copy.head, parts: copy.parts, signature: copy.signature, load };
       }
       return undefined;
     };
@@ -157,12 +207,17 @@ export class Catalog {
         return undefined;
       }
       const signature = verifier ? await checkSignature(verifier, sink, manifest, data) : undefined;
-      kept.set(id, { size, version, manifest, signature });
-      return { manifest, signature };
+      const head = headOf(manifest);
+      // Kept in the summaries only once this host holds the whole manifest too.
+      if (await cache.saveManifest(sink, id, data)) {
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        kept.set(id, { size, version, signatures: signatures.get(id) ?? '', sha256, signature, head, parts: manifest.parts.length });
+      }
+      return { head, parts: manifest.parts.length, signature, load: () => manifest };
     };
     // The listing's order is kept; only the manifests new since the last run wait for a read.
     const found = (await Promise.all(listed.map((object) => unchanged(object) ?? limit(() => read(object))))).filter(
-      (manifest) => manifest !== undefined,
+      (copy) => copy !== undefined,
     );
     if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
     damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -186,7 +241,7 @@ export class Catalog {
    * nothing, but there (`list` shows them, `verify --all` names them, `delete <id>` removes them).
    */
   async damagedManifests(): Promise<DamagedManifest[]> {
-    const committed = new Set((await this.entries()).map((entry) => entry.manifest.id));
+    const committed = (await this.index()).byId;
     return this.damaged.filter((damaged) => !committed.has(damaged.id));
   }
 
@@ -195,7 +250,7 @@ export class Catalog {
    * A manifest's temporary (`backups/<id>.json.…`, which a sink lists once its writer is gone) counts too.
    */
   async leftovers(): Promise<Leftover[]> {
-    const committed = new Set((await this.entries()).map((entry) => entry.manifest.id));
+    const committed = (await this.index()).byId;
     const unreadable = new Set(this.unreadableSinks.map(({ sink }) => sink));
     const found = new Map<string, Leftover>();
     for (const sink of this.sinks) {
@@ -225,18 +280,20 @@ export class Catalog {
     return keys;
   }
 
-  /** The committed backups by id, and their manifests oldest first (the same objects until `invalidate()`). */
-  private async index(): Promise<{ byId: Map<string, CatalogEntry>; manifests: Manifest[] }> {
+  /** The committed backups by id, and their manifest heads oldest first (the same objects until `invalidate()`). */
+  private async index(): Promise<{ byId: Map<string, CatalogEntry>; heads: ManifestHead[] }> {
     const entries = await this.entries();
-    return (this.indexed ??= {
-      byId: new Map(entries.map((entry) => [entry.manifest.id, entry])),
-      manifests: entries.map((entry) => entry.manifest),
-    });
+    return (this.indexed ??= { byId: new Map(entries.map((entry) => [entry.head.id, entry])), heads: entries.map((entry) => entry.head) });
   }
 
-  /** Every committed backup's manifest, oldest first. */
-  async manifests(): Promise<Manifest[]> {
-    return (await this.index()).manifests;
+  /** Every committed backup's manifest head, oldest first (the same objects until `invalidate()`). */
+  async heads(): Promise<ManifestHead[]> {
+    return (await this.index()).heads;
+  }
+
+  /** The committed backup `id`, or undefined. */
+  async entry(id: string): Promise<CatalogEntry | undefined> {
+    return (await this.index()).byId.get(id);
   }
 
   /** Forgets what was read: the next call reads the sinks again (after this process changed them). */
@@ -252,7 +309,7 @@ export class Catalog {
    * untrusted signature, or unsigned where it may not be); warns once, in one line, of those that are unsigned
    * backups from before signing.
    */
-  async checkAuthenticated(manifests: Manifest[], options: { warn?: boolean } = {}): Promise<void> {
+  async checkAuthenticated(manifests: ManifestHead[], options: { warn?: boolean } = {}): Promise<void> {
     const entries = (await this.index()).byId;
     const unsigned: string[] = [];
     for (const { id } of manifests) {
@@ -276,7 +333,7 @@ export class Catalog {
   async resolve(reference: string, options: { unauthenticated?: boolean } = {}): Promise<CatalogEntry> {
     const entry = await this.find(reference);
     // Refused ones stop here; the warning for unsigned ones comes with the chain (one line for all of them).
-    if (!options.unauthenticated) await this.checkAuthenticated([entry.manifest], { warn: false });
+    if (!options.unauthenticated) await this.checkAuthenticated([entry.head], { warn: false });
     return entry;
   }
 
@@ -291,12 +348,12 @@ export class Catalog {
     }
     const exact = (await this.index()).byId.get(reference);
     if (exact) return exact;
-    const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
+    const matches = entries.filter((entry) => entry.head.id.startsWith(reference));
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) throw backupNotFound(reference, this.describeSinks());
     throw backupAmbiguous(
       reference,
-      matches.map((entry) => entry.manifest.id),
+      matches.map((entry) => entry.head.id),
     );
   }
 

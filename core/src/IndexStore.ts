@@ -4,7 +4,7 @@ import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
 import { decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
-import type { Manifest } from './Manifest.js';
+import type { ManifestHead } from './ManifestHead.js';
 import type { PartReader } from './PartReader.js';
 import { indexDamaged } from './diagnostics/index.js';
 
@@ -14,7 +14,7 @@ class StoredRun implements IndexRun {
   readonly firsts: string[];
   readonly records: number;
   constructor(
-    private readonly manifest: Manifest,
+    private readonly manifest: ManifestHead,
     private readonly blocks: IndexBlock[],
     private readonly parts: PartReader,
   ) {
@@ -30,7 +30,7 @@ class StoredRun implements IndexRun {
   }
 }
 
-const damaged = (manifest: Manifest, message: string) => indexDamaged(manifest.id, message);
+const damaged = (manifest: ManifestHead, message: string) => indexDamaged(manifest.id, message);
 
 /** What a backup's index object holds once decoded. */
 type IndexObject = { version: 1; view: IndexView } | { version: 2; header: IndexRunHeader; run: IndexRun };
@@ -57,7 +57,7 @@ export class IndexStore {
    */
   private readonly objects = new Map<string, Promise<IndexObject>>();
 
-  private object(manifest: Manifest, useKept = false): Promise<IndexObject> {
+  private object(manifest: ManifestHead, useKept = false): Promise<IndexObject> {
     if (useKept) return this.read(manifest, true);
     const key = `${manifest.id}\0${manifest.index.sha256}`;
     let reading = this.objects.get(key);
@@ -78,7 +78,7 @@ export class IndexStore {
     return reading;
   }
 
-  private async read(manifest: Manifest, useKept: boolean): Promise<IndexObject> {
+  private async read(manifest: ManifestHead, useKept: boolean): Promise<IndexObject> {
     const kept = useKept ? await this.cache.load(manifest) : undefined;
     if (kept) {
       return 'header' in kept ? { version: 2, header: kept.header, run: kept } : { version: 1, view: IndexView.of(kept) };
@@ -95,11 +95,11 @@ export class IndexStore {
   }
 
   /** The backup's file index. */
-  async open(manifest: Manifest, options: { kept?: boolean } = {}): Promise<IndexView> {
+  async open(manifest: ManifestHead, options: { kept?: boolean } = {}): Promise<IndexView> {
     const layers: IndexRun[] = [];
     let entries: number | undefined;
-    let chain: Manifest[] | undefined;
-    for (let current: Manifest | undefined = manifest; current;) {
+    let chain: ManifestHead[] | undefined;
+    for (let current: ManifestHead | undefined = manifest; current;) {
       const object = await this.object(current, options.kept);
       if (object.version === 1) {
         layers.push(...object.view.layers);
@@ -110,7 +110,7 @@ export class IndexStore {
       entries ??= object.header.entries;
       const over = object.header.over;
       if (over === null) break;
-      chain ??= await this.graph.chain(manifest);
+      chain ??= await this.graph.chainHeads(manifest);
       const position = chain.findIndex((candidate) => candidate.id === over);
       const below = chain[position];
       if (!below || position >= chain.findIndex((candidate) => candidate.id === current!.id))
@@ -121,13 +121,13 @@ export class IndexStore {
   }
 
   /** The header of the backup's own run; undefined for a version 1 index. */
-  async header(manifest: Manifest): Promise<IndexRunHeader | undefined> {
+  async header(manifest: ManifestHead): Promise<IndexRunHeader | undefined> {
     const object = await this.object(manifest);
     return object.version === 2 ? object.header : undefined;
   }
 
   /** The blocks of the backup's own run (none for a version 1 index), for checks of what it stored. */
-  async blocks(manifest: Manifest): Promise<IndexBlock[]> {
+  async blocks(manifest: ManifestHead): Promise<IndexBlock[]> {
     const object = await this.object(manifest);
     return object.version === 2 ? object.header.blocks : [];
   }

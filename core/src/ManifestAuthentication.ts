@@ -1,5 +1,6 @@
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest } from './Manifest.js';
+import type { ManifestHead } from './ManifestHead.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { ManifestVerifier, Sink } from './types.js';
 import { manifestUnauthenticated } from './diagnostics/index.js';
@@ -79,7 +80,7 @@ async function readOptional(sink: Sink, key: string): Promise<Buffer | undefined
  */
 export function authenticate(
   verifier: ManifestVerifier | undefined,
-  backups: Array<{ manifest: Manifest; signature?: SignatureCheck }>,
+  backups: Array<{ manifest: ManifestHead; signature?: SignatureCheck }>,
 ): Authentication[] {
   if (!verifier) return backups.map(() => ({ status: 'unchecked' }));
   const judged = backups.map(({ manifest, signature }): Authentication | undefined => {
