@@ -35,8 +35,36 @@ interface Found {
   head: ManifestHead;
   parts: number;
   signature?: SignatureCheck;
-  /** The whole manifest. */
-  load: () => Manifest;
+  /** The whole manifest, or where this host keeps it (read when asked for). */
+  whole: Manifest | Kept;
+}
+
+/** This host's copy of a whole manifest: the sink it was read from, and the SHA-256 of its bytes. */
+interface Kept {
+  sink: Sink;
+  sha256: string;
+}
+
+/** A CatalogEntry whose whole manifest is read from this host's copy when first asked for. */
+class Entry implements CatalogEntry {
+  constructor(
+    readonly head: ManifestHead,
+    readonly parts: number,
+    readonly sinks: string[],
+    readonly authentication: Authentication,
+    private whole: Manifest | Kept,
+    private readonly cache: ManifestCache,
+  ) {}
+
+  get manifest(): Manifest {
+    if ('id' in this.whole) return this.whole;
+    const { sink, sha256 } = this.whole;
+    try {
+      return (this.whole = this.cache.readManifest(sink, this.head.id, sha256));
+    } catch (error) {
+      throw manifestCopyUnreadable(this.head.id, sink.name, (error as Error).message);
+    }
+  }
 }
 
 /** A manifest that a sink holds and that does not parse: its backup is in no catalog, but it is there. */
@@ -127,18 +155,10 @@ export class Catalog {
       verifier,
       copies.map(({ head, signature }) => ({ manifest: head, signature })),
     );
-    const entries = copies.map(({ head, parts, sinks, load }, index): CatalogEntry => {
-      let manifest: Manifest | undefined;
-      return {
-        head,
-        parts,
-        get manifest() {
-          return (manifest ??= load());
-        },
-        sinks,
-        authentication: authentications[index]!,
-      };
-    });
+    const entries = copies.map(
+      ({ head, parts, sinks, whole }, index): CatalogEntry =>
+        new Entry(head, parts, sinks, authentications[index]!, whole, this.manifestCache),
+    );
     const order = new Map(entries.map((entry) => [entry, `${entry.head.created}\0${entry.head.id}`]));
     this.indexed = undefined;
     this.cached = entries.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
@@ -179,14 +199,7 @@ export class Catalog {
         (!verifier || (copy.signature && !('problem' in copy.signature)))
       ) {
         kept.set(id, copy);
-        const load = () => {
-          try {
-            return cache.readManifest(sink, id, copy.sha256);
-          } catch (error) {
-            throw manifestCopyUnreadable(id, sink.name, (error as Error).message);
-          }
-        };
-        return { head: copy.head, parts: copy.parts, signature: copy.signature, load };
+        return { head: copy.head, parts: copy.parts, signature: copy.signature, whole: { sink, sha256: copy.sha256 } };
       }
       return undefined;
     };
@@ -212,8 +225,9 @@ export class Catalog {
       if (await cache.saveManifest(sink, id, data)) {
         const sha256 = createHash('sha256').update(data).digest('hex');
         kept.set(id, { size, version, signatures: signatures.get(id) ?? '', sha256, signature, head, parts: manifest.parts.length });
+        return { head, parts: manifest.parts.length, signature, whole: { sink, sha256 } };
       }
-      return { head, parts: manifest.parts.length, signature, load: () => manifest };
+      return { head, parts: manifest.parts.length, signature, whole: manifest };
     };
     // The listing's order is kept; only the manifests new since the last run wait for a read.
     const found = (await Promise.all(listed.map((object) => unchanged(object) ?? limit(() => read(object))))).filter(
