@@ -1,6 +1,5 @@
 import type { ManifestHead } from './ManifestHead.js';
 import path from 'node:path';
-import type { Manifest } from './Manifest.js';
 import { parsePointInTime } from './PointInTime.js';
 import { emptyArgument, emptyPeriod } from './diagnostics/index.js';
 

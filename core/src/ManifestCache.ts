@@ -121,7 +121,9 @@ export class ManifestCache {
     try {
       data = readFileSync(file);
     } catch (error) {
-      throw new Error(`this host's copy of the manifest of backup ${id} (${file}) cannot be read: ${(error as Error).message}`);
+      throw new Error(`this host's copy of the manifest of backup ${id} (${file}) cannot be read: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const { manifest, problem } = parseManifest(data, id);
     if (createHash('sha256').update(data).digest('hex') !== sha256 || !manifest) {
