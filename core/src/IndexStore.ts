@@ -98,7 +98,7 @@ export class IndexStore {
   async open(manifest: ManifestHead, options: { kept?: boolean } = {}): Promise<IndexView> {
     const layers: IndexRun[] = [];
     let entries: number | undefined;
-    let chain: ManifestHead[] | undefined;
+    let chain: { heads: ManifestHead[]; at: Map<string, number> } | undefined;
     for (let current: ManifestHead | undefined = manifest; current;) {
       const object = await this.object(current, options.kept);
       if (object.version === 1) {
@@ -110,10 +110,13 @@ export class IndexStore {
       entries ??= object.header.entries;
       const over = object.header.over;
       if (over === null) break;
-      chain ??= await this.graph.chainHeads(manifest);
-      const position = chain.findIndex((candidate) => candidate.id === over);
-      const below = chain[position];
-      if (!below || position >= chain.findIndex((candidate) => candidate.id === current!.id))
+      if (!chain) {
+        const heads = await this.graph.chainHeads(manifest);
+        chain = { heads, at: new Map(heads.map((head, position) => [head.id, position])) };
+      }
+      const position = chain.at.get(over);
+      const below = position === undefined ? undefined : chain.heads[position];
+      if (!below || position! >= chain.at.get(current.id)!)
         throw damaged(manifest, `file index: it lies over the index of backup ${over}, which is not an ancestor of it`);
       current = below;
     }
