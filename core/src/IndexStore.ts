@@ -49,31 +49,39 @@ export class IndexStore {
     private readonly parts: PartReader,
     private readonly graph: BackupGraph,
     private readonly cache: IndexCache,
+    /**
+     * Index objects read from the sinks, by backup and the index's SHA-256, when kept (see shared()): the views of a
+     * chain lie over the same runs, so a search opening many of them reads and checks each run's header once.
+     */
+    private readonly objects?: Map<string, Promise<IndexObject>>,
   ) {}
 
   /**
-   * Index objects read from the sinks, by backup and the index's SHA-256: the views of a chain lie over the same
-   * runs, so a command opening many of them (find, verify --all) reads and checks each run's header once.
+   * A store that reads each index object once (up to 1,024 kept), for one search over many backups (find). Not for
+   * verify: it must read what it checks each time.
    */
-  private readonly objects = new Map<string, Promise<IndexObject>>();
+  shared(): IndexStore {
+    return new IndexStore(this.parts, this.graph, this.cache, new Map());
+  }
 
   private object(manifest: ManifestHead, useKept = false): Promise<IndexObject> {
-    if (useKept) return this.read(manifest, true);
+    if (useKept || !this.objects) return this.read(manifest, useKept);
+    const objects = this.objects;
     const key = `${manifest.id}\0${manifest.index.sha256}`;
-    let reading = this.objects.get(key);
-    if (reading) this.objects.delete(key);
+    let reading = objects.get(key);
+    if (reading) objects.delete(key);
     else {
       reading = this.read(manifest, false);
       // A version 1 index is decoded whole: not kept.
       reading.then(
-        (object) => object.version === 1 && this.objects.delete(key),
-        () => this.objects.delete(key),
+        (object) => object.version === 1 && objects.delete(key),
+        () => objects.delete(key),
       );
     }
-    this.objects.set(key, reading);
-    for (const old of this.objects.keys()) {
-      if (this.objects.size <= OBJECTS_KEPT) break;
-      this.objects.delete(old);
+    objects.set(key, reading);
+    for (const old of objects.keys()) {
+      if (objects.size <= OBJECTS_KEPT) break;
+      objects.delete(old);
     }
     return reading;
   }

@@ -59,7 +59,9 @@ async function* entriesIn(index: IndexView, region: { path: string; only: boolea
 
 /** Which backups hold paths matching the patterns (`rast-backup find`), from their file indexes alone. */
 export async function findPaths(runtime: Runtime, options: FindOptions): Promise<FindResult> {
-  const { catalog, indexes } = runtime.repository;
+  const { catalog } = runtime.repository;
+  // The backups of a chain lie over the same runs: each run's header is read once for the whole search.
+  const indexes = runtime.repository.indexes.shared();
   const patterns = options.patterns.map((pattern) => new PathPattern(pattern));
   const used = new Set<PathPattern>();
   const backups = (await catalog.entries())
