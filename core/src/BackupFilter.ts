@@ -1,5 +1,5 @@
+import type { ManifestHead } from './ManifestHead.js';
 import path from 'node:path';
-import type { Manifest } from './Manifest.js';
 import { parsePointInTime } from './PointInTime.js';
 import { emptyArgument, emptyPeriod } from './diagnostics/index.js';
 
@@ -21,7 +21,7 @@ export interface BackupFilter {
   active: boolean;
   /** The options given, as written (`--tag daily --since 7d`), for messages. */
   description: string;
-  matches(manifest: Manifest): boolean;
+  matches(manifest: ManifestHead): boolean;
 }
 
 /** Checks the values (an empty one, an unknown date, `--since` after `--until` are USAGE errors naming the option) and builds the filter. */

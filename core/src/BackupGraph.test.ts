@@ -28,7 +28,7 @@ async function setUp() {
   return { sink, catalog, graph, setParent, A, B, C, D, E };
 }
 
-const ids = (manifests: Manifest[]) => manifests.map((manifest) => manifest.id);
+const ids = (manifests: Array<{ id: string }>) => manifests.map((manifest) => manifest.id);
 
 async function parentInvalid(call: Promise<unknown>): Promise<RastError> {
   const error = await call.then(

@@ -1,5 +1,6 @@
 import type { Catalog } from './Catalog.js';
 import type { Manifest } from './Manifest.js';
+import type { ManifestHead } from './ManifestHead.js';
 import { chainLoops, dependentsUnknown, parentMissing } from './diagnostics/index.js';
 
 /** A backup as far as the graph is concerned (a manifest, or retention's candidate). */
@@ -34,11 +35,25 @@ export function walkParents<T extends Linked>(start: T, byId: ReadonlyMap<string
 export class BackupGraph {
   constructor(private readonly catalog: Catalog) {}
 
+  /** The catalog's backups by id, made once per catalog read (a command walks many chains). */
+  private byId?: { of: ManifestHead[]; map: Map<string, ManifestHead> };
+
   /**
    * The backups a restore of `manifest` needs, from the full backup to `manifest`, oldest first; PARENT_INVALID
    * when a parent is missing or the parents loop, BACKUP_UNAUTHENTICATED when one of them is refused.
    */
-  async chain(manifest: Manifest): Promise<Manifest[]> {
+  async chain(manifest: ManifestHead): Promise<Manifest[]> {
+    const heads = await this.chainHeads(manifest);
+    const last = heads.pop()!;
+    const manifests: Manifest[] = [];
+    for (const head of heads) manifests.push((await this.catalog.entry(head.id))!.manifest);
+    // The backup asked for as given, when it is whole (a manifest not yet in the catalog: create's).
+    manifests.push('parts' in last ? (last as Manifest) : ((await this.catalog.entry(last.id))?.manifest ?? fail(last.id)));
+    return manifests;
+  }
+
+  /** As chain(), the heads of the manifests only (what opening a file index needs). */
+  async chainHeads(manifest: ManifestHead): Promise<ManifestHead[]> {
     const { parents, end } = await this.walk(manifest);
     if (end.at === 'loop') throw chainLoops(manifest.id, end.id);
     if (end.at === 'missing') {
@@ -55,7 +70,7 @@ export class BackupGraph {
   }
 
   /** Ids of the backups above `manifest` on its chain of parents, as far as the catalog has them; a loop ends it (and may hold `manifest` itself). */
-  async ancestors(manifest: Manifest): Promise<Set<string>> {
+  async ancestors(manifest: ManifestHead): Promise<Set<string>> {
     const { parents, end } = await this.walk(manifest);
     const ids = new Set(parents.map((parent) => parent.id));
     if (end.at !== 'full') ids.add(end.id);
@@ -63,7 +78,7 @@ export class BackupGraph {
   }
 
   /** Backups whose parent is `id`. Throws when a sink could not be read: a backup there might depend on `id`. */
-  async dependents(id: string): Promise<Manifest[]> {
+  async dependents(id: string): Promise<ManifestHead[]> {
     const manifests = await this.manifests();
     const unreadable = await this.catalog.unreadable();
     if (unreadable.length > 0) {
@@ -92,12 +107,18 @@ export class BackupGraph {
     return manifests.map((manifest) => manifest.id).filter((id) => found.has(id));
   }
 
-  private async manifests(): Promise<Manifest[]> {
-    return (await this.catalog.entries()).map((entry) => entry.manifest);
+  private async manifests(): Promise<ManifestHead[]> {
+    return this.catalog.heads();
   }
 
   /** Follows the parents up from `manifest` through the catalog. */
-  private async walk(manifest: Manifest): Promise<{ parents: Manifest[]; end: WalkEnd }> {
-    return walkParents(manifest, new Map((await this.manifests()).map((candidate) => [candidate.id, candidate])));
+  private async walk(manifest: ManifestHead): Promise<{ parents: ManifestHead[]; end: WalkEnd }> {
+    const manifests = await this.manifests();
+    if (this.byId?.of !== manifests) this.byId = { of: manifests, map: new Map(manifests.map((candidate) => [candidate.id, candidate])) };
+    return walkParents(manifest, this.byId.map);
   }
+}
+
+function fail(id: string): never {
+  throw new Error(`backup ${id} is not in the catalog`);
 }

@@ -1,23 +1,70 @@
 import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
 import { authenticate, checkSignature, unauthenticated, type Authentication, type SignatureCheck } from './ManifestAuthentication.js';
+import { createHash } from 'node:crypto';
 import { ManifestCache, type CachedManifest } from './ManifestCache.js';
 import { parseManifest, type Manifest } from './Manifest.js';
+import { headOf, type ManifestHead } from './ManifestHead.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Logger, ManifestVerifier, Sink } from './types.js';
-import { backupAmbiguous, backupNotFound, emptyArgument, noBackupsYet, noSinkReadable } from './diagnostics/index.js';
+import {
+  backupAmbiguous,
+  backupNotFound,
+  emptyArgument,
+  manifestCopyUnreadable,
+  noBackupsYet,
+  noSinkReadable,
+} from './diagnostics/index.js';
 
-/** One backup as the catalog sees it: its manifest, the sinks holding a committed copy, and whether it is authenticated. */
+/**
+ * One backup as the catalog sees it: the head of its manifest, the sinks holding a committed copy, and whether it
+ * is authenticated. The whole manifest (its part list) is read from this host's copy when first asked for.
+ */
 export interface CatalogEntry {
-  manifest: Manifest;
+  head: ManifestHead;
+  /** The number of parts. */
+  parts: number;
+  /** The whole manifest, as read and checked with its signature (kept once read). */
+  readonly manifest: Manifest;
   sinks: string[];
   authentication: Authentication;
 }
 
 /** A manifest one sink holds, with its signature check. */
 interface Found {
-  manifest: Manifest;
+  head: ManifestHead;
+  parts: number;
   signature?: SignatureCheck;
+  /** The whole manifest, or where this host keeps it (read when asked for). */
+  whole: Manifest | Kept;
+}
+
+/** This host's copy of a whole manifest: the sink it was read from, and the SHA-256 of its bytes. */
+interface Kept {
+  sink: Sink;
+  sha256: string;
+}
+
+/** A CatalogEntry whose whole manifest is read from this host's copy when first asked for. */
+class Entry implements CatalogEntry {
+  constructor(
+    readonly head: ManifestHead,
+    readonly parts: number,
+    readonly sinks: string[],
+    readonly authentication: Authentication,
+    private whole: Manifest | Kept,
+    private readonly cache: ManifestCache,
+  ) {}
+
+  get manifest(): Manifest {
+    if ('id' in this.whole) return this.whole;
+    const { sink, sha256 } = this.whole;
+    try {
+      return (this.whole = this.cache.readManifest(sink, this.head.id, sha256));
+    } catch (error) {
+      throw manifestCopyUnreadable(this.head.id, sink.name, (error as Error).message);
+    }
+  }
 }
 
 /** A manifest that a sink holds and that does not parse: its backup is in no catalog, but it is there. */
@@ -45,6 +92,8 @@ const MANIFEST_READS = 16;
  */
 export class Catalog {
   private cached?: CatalogEntry[];
+  /** The cached entries by id, and their manifests, made on first use. */
+  private indexed?: { byId: Map<string, CatalogEntry>; heads: ManifestHead[] };
   /** Sinks the last catalog had to leave out, and why. */
   private unreadableSinks: Array<{ sink: Sink; error: Error }> = [];
   /** Manifests the last catalog could not parse, in the sinks' order. */
@@ -83,8 +132,8 @@ export class Catalog {
       }
       damaged.push(...damagedHere);
       for (const copy of found) {
-        const entry = byId.get(copy.manifest.id);
-        if (!entry) byId.set(copy.manifest.id, { ...copy, sinks: [sink.name] });
+        const entry = byId.get(copy.head.id);
+        if (!entry) byId.set(copy.head.id, { ...copy, sinks: [sink.name] });
         else {
           entry.sinks.push(sink.name);
           // A sink whose copy is signed wins over one whose copy is not (or is badly signed).
@@ -102,13 +151,16 @@ export class Catalog {
     this.unreadableSinks = unreadable;
     this.damaged = damaged;
     const copies = [...byId.values()];
-    const authentications = authenticate(verifier, copies);
-    const entries = copies.map(({ manifest, sinks }, index): CatalogEntry => ({
-      manifest,
-      sinks,
-      authentication: authentications[index]!,
-    }));
-    const order = new Map(entries.map((entry) => [entry, `${entry.manifest.created}\0${entry.manifest.id}`]));
+    const authentications = authenticate(
+      verifier,
+      copies.map(({ head, signature }) => ({ manifest: head, signature })),
+    );
+    const entries = copies.map(
+      ({ head, parts, sinks, whole }, index): CatalogEntry =>
+        new Entry(head, parts, sinks, authentications[index]!, whole, this.manifestCache),
+    );
+    const order = new Map(entries.map((entry) => [entry, `${entry.head.created}\0${entry.head.id}`]));
+    this.indexed = undefined;
     this.cached = entries.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
     return this.cached;
   }
@@ -119,21 +171,35 @@ export class Catalog {
    */
   private async readManifests(sink: Sink, verifier: ManifestVerifier | undefined): Promise<{ found: Found[]; damaged: DamagedManifest[] }> {
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
+    const signatures = new Map<string, string>();
     for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
       if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
+      else if (object.key.endsWith('.sig') || object.key.endsWith('.sig.next')) {
+        const owner = object.key.slice(RepositoryKeys.manifestPrefix.length, object.key.lastIndexOf('.json.'));
+        signatures.set(
+          owner,
+          `${signatures.get(owner) ?? ''}${object.key.slice(object.key.lastIndexOf('.json.') + 6)} ${object.size} ${object.version ?? ''};`,
+        );
+      }
     }
     const cached = await this.manifestCache.load(sink);
     const kept = new Map<string, CachedManifest>();
     let changed = false;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
-    const unchanged = ({ id, size, version }: (typeof listed)[number]): CachedManifest | undefined => {
+    const cache = this.manifestCache;
+    const unchanged = ({ id, size, version }: (typeof listed)[number]): Found | undefined => {
       const copy = cached.get(id);
       // A copy whose signature was refused is checked again (its signature may have been put right since).
-      if (copy?.size === size && copy.version === version && (!verifier || (copy.signature && !('problem' in copy.signature)))) {
+      if (
+        copy?.size === size &&
+        copy.version === version &&
+        copy.signatures === (signatures.get(id) ?? '') &&
+        (!verifier || (copy.signature && !('problem' in copy.signature)))
+      ) {
         kept.set(id, copy);
-        return copy;
+        return { head: copy.head, parts: copy.parts, signature: copy.signature, whole: { sink, sha256: copy.sha256 } };
       }
       return undefined;
     };
@@ -154,12 +220,18 @@ export class Catalog {
         return undefined;
       }
       const signature = verifier ? await checkSignature(verifier, sink, manifest, data) : undefined;
-      kept.set(id, { size, version, manifest, signature });
-      return { manifest, signature };
+      const head = headOf(manifest);
+      // Kept in the summaries only once this host holds the whole manifest too.
+      if (await cache.saveManifest(sink, id, data)) {
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        kept.set(id, { size, version, signatures: signatures.get(id) ?? '', sha256, signature, head, parts: manifest.parts.length });
+        return { head, parts: manifest.parts.length, signature, whole: { sink, sha256 } };
+      }
+      return { head, parts: manifest.parts.length, signature, whole: manifest };
     };
     // The listing's order is kept; only the manifests new since the last run wait for a read.
     const found = (await Promise.all(listed.map((object) => unchanged(object) ?? limit(() => read(object))))).filter(
-      (manifest) => manifest !== undefined,
+      (copy) => copy !== undefined,
     );
     if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
     damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -183,7 +255,7 @@ export class Catalog {
    * nothing, but there (`list` shows them, `verify --all` names them, `delete <id>` removes them).
    */
   async damagedManifests(): Promise<DamagedManifest[]> {
-    const committed = new Set((await this.entries()).map((entry) => entry.manifest.id));
+    const committed = (await this.index()).byId;
     return this.damaged.filter((damaged) => !committed.has(damaged.id));
   }
 
@@ -192,7 +264,7 @@ export class Catalog {
    * A manifest's temporary (`backups/<id>.json.…`, which a sink lists once its writer is gone) counts too.
    */
   async leftovers(): Promise<Leftover[]> {
-    const committed = new Set((await this.entries()).map((entry) => entry.manifest.id));
+    const committed = (await this.index()).byId;
     const unreadable = new Set(this.unreadableSinks.map(({ sink }) => sink));
     const found = new Map<string, Leftover>();
     for (const sink of this.sinks) {
@@ -222,9 +294,26 @@ export class Catalog {
     return keys;
   }
 
+  /** The committed backups by id, and their manifest heads oldest first (the same objects until `invalidate()`). */
+  private async index(): Promise<{ byId: Map<string, CatalogEntry>; heads: ManifestHead[] }> {
+    const entries = await this.entries();
+    return (this.indexed ??= { byId: new Map(entries.map((entry) => [entry.head.id, entry])), heads: entries.map((entry) => entry.head) });
+  }
+
+  /** Every committed backup's manifest head, oldest first (the same objects until `invalidate()`). */
+  async heads(): Promise<ManifestHead[]> {
+    return (await this.index()).heads;
+  }
+
+  /** The committed backup `id`, or undefined. */
+  async entry(id: string): Promise<CatalogEntry | undefined> {
+    return (await this.index()).byId.get(id);
+  }
+
   /** Forgets what was read: the next call reads the sinks again (after this process changed them). */
   invalidate(): void {
     this.cached = undefined;
+    this.indexed = undefined;
     this.unreadableSinks = [];
     this.damaged = [];
   }
@@ -234,8 +323,8 @@ export class Catalog {
    * untrusted signature, or unsigned where it may not be); warns once, in one line, of those that are unsigned
    * backups from before signing.
    */
-  async checkAuthenticated(manifests: Manifest[], options: { warn?: boolean } = {}): Promise<void> {
-    const entries = new Map((await this.entries()).map((entry) => [entry.manifest.id, entry]));
+  async checkAuthenticated(manifests: ManifestHead[], options: { warn?: boolean } = {}): Promise<void> {
+    const entries = (await this.index()).byId;
     const unsigned: string[] = [];
     for (const { id } of manifests) {
       const authentication = entries.get(id)?.authentication;
@@ -258,7 +347,7 @@ export class Catalog {
   async resolve(reference: string, options: { unauthenticated?: boolean } = {}): Promise<CatalogEntry> {
     const entry = await this.find(reference);
     // Refused ones stop here; the warning for unsigned ones comes with the chain (one line for all of them).
-    if (!options.unauthenticated) await this.checkAuthenticated([entry.manifest], { warn: false });
+    if (!options.unauthenticated) await this.checkAuthenticated([entry.head], { warn: false });
     return entry;
   }
 
@@ -271,14 +360,14 @@ export class Catalog {
       if (!latest) throw noBackupsYet(this.describeSinks(), reference);
       return latest;
     }
-    const exact = entries.find((entry) => entry.manifest.id === reference);
+    const exact = (await this.index()).byId.get(reference);
     if (exact) return exact;
-    const matches = entries.filter((entry) => entry.manifest.id.startsWith(reference));
+    const matches = entries.filter((entry) => entry.head.id.startsWith(reference));
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) throw backupNotFound(reference, this.describeSinks());
     throw backupAmbiguous(
       reference,
-      matches.map((entry) => entry.manifest.id),
+      matches.map((entry) => entry.head.id),
     );
   }
 

@@ -5,7 +5,7 @@ import { makeDirectories } from './Directories.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import { decodeBlock, decodeRunHeader, indexVersion, type IndexRun, type IndexRunHeader } from './IndexRun.js';
-import type { Manifest } from './Manifest.js';
+import type { ManifestHead } from './ManifestHead.js';
 
 /** A run kept in the state directory: its header, and its blocks' plaintext one after another. */
 class KeptRun implements IndexRun {
@@ -116,7 +116,7 @@ export class IndexCache {
   }
 
   /** The kept index of `manifest`: its run (version 2) or whole (version 1); undefined unless kept for that backup at the recorded size. */
-  async load(manifest: Manifest): Promise<KeptRun | FileIndex | undefined> {
+  async load(manifest: ManifestHead): Promise<KeptRun | FileIndex | undefined> {
     try {
       const headerFile = this.file(manifest.id, 'header');
       const data = headerFile ? await readFile(headerFile).catch(() => undefined) : undefined;

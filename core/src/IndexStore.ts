@@ -4,7 +4,7 @@ import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
 import { decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
-import type { Manifest } from './Manifest.js';
+import type { ManifestHead } from './ManifestHead.js';
 import type { PartReader } from './PartReader.js';
 import { indexDamaged } from './diagnostics/index.js';
 
@@ -14,7 +14,7 @@ class StoredRun implements IndexRun {
   readonly firsts: string[];
   readonly records: number;
   constructor(
-    private readonly manifest: Manifest,
+    private readonly manifest: ManifestHead,
     private readonly blocks: IndexBlock[],
     private readonly parts: PartReader,
   ) {
@@ -30,10 +30,13 @@ class StoredRun implements IndexRun {
   }
 }
 
-const damaged = (manifest: Manifest, message: string) => indexDamaged(manifest.id, message);
+const damaged = (manifest: ManifestHead, message: string) => indexDamaged(manifest.id, message);
 
 /** What a backup's index object holds once decoded. */
 type IndexObject = { version: 1; view: IndexView } | { version: 2; header: IndexRunHeader; run: IndexRun };
+
+/** Index objects kept decoded (their headers), the least recently used let go first. */
+const OBJECTS_KEPT = 1024;
 
 /**
  * Opens backups' file indexes as views over their runs (see IndexView): the index object of the backup, then
@@ -46,9 +49,44 @@ export class IndexStore {
     private readonly parts: PartReader,
     private readonly graph: BackupGraph,
     private readonly cache: IndexCache,
+    /**
+     * Index objects read from the sinks, by backup and the index's SHA-256, when kept (see shared()): the views of a
+     * chain lie over the same runs, so a search opening many of them reads and checks each run's header once.
+     */
+    private readonly objects?: Map<string, Promise<IndexObject>>,
   ) {}
 
-  private async object(manifest: Manifest, useKept = false): Promise<IndexObject> {
+  /**
+   * A store that reads each index object once (up to 1,024 kept), for one search over many backups (find). Not for
+   * verify: it must read what it checks each time.
+   */
+  shared(): IndexStore {
+    return new IndexStore(this.parts, this.graph, this.cache, new Map());
+  }
+
+  private object(manifest: ManifestHead, useKept = false): Promise<IndexObject> {
+    if (useKept || !this.objects) return this.read(manifest, useKept);
+    const objects = this.objects;
+    const key = `${manifest.id}\0${manifest.index.sha256}`;
+    let reading = objects.get(key);
+    if (reading) objects.delete(key);
+    else {
+      reading = this.read(manifest, false);
+      // A version 1 index is decoded whole: not kept.
+      reading.then(
+        (object) => object.version === 1 && objects.delete(key),
+        () => objects.delete(key),
+      );
+    }
+    objects.set(key, reading);
+    for (const old of objects.keys()) {
+      if (objects.size <= OBJECTS_KEPT) break;
+      objects.delete(old);
+    }
+    return reading;
+  }
+
+  private async read(manifest: ManifestHead, useKept: boolean): Promise<IndexObject> {
     const kept = useKept ? await this.cache.load(manifest) : undefined;
     if (kept) {
       return 'header' in kept ? { version: 2, header: kept.header, run: kept } : { version: 1, view: IndexView.of(kept) };
@@ -65,11 +103,11 @@ export class IndexStore {
   }
 
   /** The backup's file index. */
-  async open(manifest: Manifest, options: { kept?: boolean } = {}): Promise<IndexView> {
+  async open(manifest: ManifestHead, options: { kept?: boolean } = {}): Promise<IndexView> {
     const layers: IndexRun[] = [];
     let entries: number | undefined;
-    let chain: Manifest[] | undefined;
-    for (let current: Manifest | undefined = manifest; current;) {
+    let chain: { heads: ManifestHead[]; at: Map<string, number> } | undefined;
+    for (let current: ManifestHead | undefined = manifest; current;) {
       const object = await this.object(current, options.kept);
       if (object.version === 1) {
         layers.push(...object.view.layers);
@@ -80,10 +118,13 @@ export class IndexStore {
       entries ??= object.header.entries;
       const over = object.header.over;
       if (over === null) break;
-      chain ??= await this.graph.chain(manifest);
-      const position = chain.findIndex((candidate) => candidate.id === over);
-      const below = chain[position];
-      if (!below || position >= chain.findIndex((candidate) => candidate.id === current!.id))
+      if (!chain) {
+        const heads = await this.graph.chainHeads(manifest);
+        chain = { heads, at: new Map(heads.map((head, position) => [head.id, position])) };
+      }
+      const position = chain.at.get(over);
+      const below = position === undefined ? undefined : chain.heads[position];
+      if (!below || position! >= chain.at.get(current.id)!)
         throw damaged(manifest, `file index: it lies over the index of backup ${over}, which is not an ancestor of it`);
       current = below;
     }
@@ -91,13 +132,13 @@ export class IndexStore {
   }
 
   /** The header of the backup's own run; undefined for a version 1 index. */
-  async header(manifest: Manifest): Promise<IndexRunHeader | undefined> {
+  async header(manifest: ManifestHead): Promise<IndexRunHeader | undefined> {
     const object = await this.object(manifest);
     return object.version === 2 ? object.header : undefined;
   }
 
   /** The blocks of the backup's own run (none for a version 1 index), for checks of what it stored. */
-  async blocks(manifest: Manifest): Promise<IndexBlock[]> {
+  async blocks(manifest: ManifestHead): Promise<IndexBlock[]> {
     const object = await this.object(manifest);
     return object.version === 2 ? object.header.blocks : [];
   }

@@ -1,6 +1,7 @@
 import { RastError } from './errors.js';
 import { getOptional } from './SinkKeys.js';
 import type { Manifest } from './Manifest.js';
+import type { ManifestHead } from './ManifestHead.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { ManifestVerifier, Sink } from './types.js';
 import { manifestUnauthenticated } from './diagnostics/index.js';
@@ -71,7 +72,7 @@ export async function readSignature(verifier: ManifestVerifier, sink: Sink, mani
  */
 export function authenticate(
   verifier: ManifestVerifier | undefined,
-  backups: Array<{ manifest: Manifest; signature?: SignatureCheck }>,
+  backups: Array<{ manifest: ManifestHead; signature?: SignatureCheck }>,
 ): Authentication[] {
   if (!verifier) return backups.map(() => ({ status: 'unchecked' }));
   const judged = backups.map(({ manifest, signature }): Authentication | undefined => {

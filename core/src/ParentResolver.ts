@@ -21,7 +21,7 @@ export class ParentResolver {
       throw emptyArgument('--parent', reference, 'give a backup id, a unique prefix of one, or latest', { reference });
     if (reference === 'latest') {
       const entries = await repository.catalog.entries();
-      const latest = entries.filter((entry) => entry.manifest.source.path === sourcePath).at(-1);
+      const latest = entries.filter((entry) => entry.head.source.path === sourcePath).at(-1);
       if (!latest) {
         // So that one timer line (`create / --parent latest`) starts its chain by itself.
         log.warn(`--parent latest: no earlier backup of ${displayPath(sourcePath)}; making a full backup`);
@@ -62,7 +62,7 @@ export class ParentResolver {
   async checkStillExists(parent: Manifest, id: string): Promise<void> {
     const { catalog } = this.runtime.repository;
     catalog.invalidate();
-    if ((await catalog.entries()).some((entry) => entry.manifest.id === parent.id)) return;
+    if ((await catalog.entry(parent.id)) !== undefined) return;
     throw parentDeletedDuringCreate(parent.id, id);
   }
 

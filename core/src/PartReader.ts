@@ -1,3 +1,4 @@
+import type { ManifestHead } from './ManifestHead.js';
 import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from './diagnostics/index.js';
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
@@ -27,7 +28,7 @@ export class PartReader {
   ) {}
 
   /** Reads one stored object of a backup from the first sink with a good copy; throws naming every failure. */
-  async readStored(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
+  async readStored(manifest: ManifestHead, part: PartRecord, label: string): Promise<Buffer> {
     const problems: string[] = [];
     let missing = 0;
     for (const sink of this.sinks) {
@@ -52,7 +53,7 @@ export class PartReader {
    * Throws what decoding the backup would throw for a reason of this host, not of the data (no plugin for a
    * transform, a key it lacks), without reading anything.
    */
-  async checkDecodable(manifest: Manifest): Promise<void> {
+  async checkDecodable(manifest: ManifestHead): Promise<void> {
     for (const transform of manifest.transforms) {
       const decoder = this.decoderFor(transform.name);
       if (!decoder) throw noDecoder(manifest, transform);
@@ -61,7 +62,7 @@ export class PartReader {
   }
 
   /** The decoders that undo the manifest's transforms, last applied first. */
-  private stepsOf(manifest: Manifest): DecodeStep[] {
+  private stepsOf(manifest: ManifestHead): DecodeStep[] {
     return [...manifest.transforms].reverse().map((transform) => {
       const decoder = this.decoderFor(transform.name);
       if (!decoder) throw noDecoder(manifest, transform);
@@ -70,7 +71,7 @@ export class PartReader {
   }
 
   /** The plain bytes of a decode that did not find a checksum mismatch, checked against the size the manifest records; a failed step as one line. */
-  private decoded(manifest: Manifest, part: PartRecord, outcome: DecodeOutcome, where: string): Buffer {
+  private decoded(manifest: ManifestHead, part: PartRecord, outcome: DecodeOutcome, where: string): Buffer {
     if ('failed' in outcome) {
       const { error, failed } = outcome;
       if (error instanceof RastError) throw error;
@@ -85,7 +86,7 @@ export class PartReader {
   }
 
   /** Undoes the manifest's transforms on a stored object, last applied first, and checks the plaintext size it records. */
-  async untransform(manifest: Manifest, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
+  async untransform(manifest: ManifestHead, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
     return this.decoded(manifest, part, await decodeSteps(this.stepsOf(manifest), data, { key: part.key }), label);
   }
 
@@ -94,7 +95,7 @@ export class PartReader {
    * checksum is computed in the worker thread that decodes, in the same job (one pass over the bytes); a copy
    * that does not match is skipped for the next sink. `good` hears which sink's copy was read and checked.
    */
-  async readPlain(manifest: Manifest, part: PartRecord, label: string, good?: (sink: Sink) => void): Promise<Buffer> {
+  async readPlain(manifest: ManifestHead, part: PartRecord, label: string, good?: (sink: Sink) => void): Promise<Buffer> {
     const steps = this.stepsOf(manifest);
     const problems: string[] = [];
     let missing = 0;
@@ -154,6 +155,6 @@ export class PartReader {
   }
 }
 
-function noDecoder(manifest: Manifest, transform: Manifest['transforms'][number]): RastError {
+function noDecoder(manifest: ManifestHead, transform: Manifest['transforms'][number]): RastError {
   return transformMissing(manifest.id, transform.name, transform.plugin);
 }

@@ -34,7 +34,7 @@ export interface BackupSummary {
 
 /** `sinks`: the configured sinks that could be read, to tell which are behind (none when not given). */
 export function summarize(entry: CatalogEntry, sinks: string[] = entry.sinks): BackupSummary {
-  const { manifest, authentication } = entry;
+  const { head: manifest, authentication } = entry;
   return {
     id: manifest.id,
     status: authentication.status === 'refused' ? 'unauthenticated' : 'complete',
@@ -52,7 +52,7 @@ export function summarize(entry: CatalogEntry, sinks: string[] = entry.sinks): B
     storedSize: manifest.storedSize,
     sinks: entry.sinks,
     behind: sinks.filter((sink) => !entry.sinks.includes(sink)),
-    parts: manifest.parts.length,
+    parts: entry.parts,
     files: manifest.index.entries,
   };
 }

@@ -23,6 +23,7 @@ export { BackupGraph, walkParents, type Linked, type WalkEnd } from './BackupGra
 export { PartReader, partLabel, type ReadPart } from './PartReader.js';
 export { checkStored, sha256 } from './PartChecksum.js';
 export { manifestBytes, parseManifest, type Manifest, type PartRecord } from './Manifest.js';
+export { headOf, type ManifestHead } from './ManifestHead.js';
 export { type Authentication, type SignatureCheck } from './ManifestAuthentication.js';
 export { indexPath, pathBytes, isBinaryPath, displayPath, fromDisplayPath } from './IndexPath.js';
 export {

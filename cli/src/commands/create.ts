@@ -3,6 +3,7 @@ import {
   createBackup,
   displayPath,
   dryRunCreate,
+  headOf,
   isRastError,
   summarize,
   syncRepository,
@@ -69,6 +70,8 @@ export class CreateCommand extends BaseCommand {
       }
     }
     const entry: CatalogEntry = {
+      head: headOf(manifest),
+      parts: manifest.parts.length,
       manifest,
       sinks: runtime.sinks.map((sink) => sink.name),
       authentication: manifest.signer ? { status: 'signed', signer: manifest.signer.fingerprint } : { status: 'unchecked' },

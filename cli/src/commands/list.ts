@@ -34,7 +34,7 @@ export class ListCommand extends BaseCommand {
     const runtime = await this.context.runtime();
     const readable = await runtime.repository.catalog.readable();
     const shown = (await runtime.repository.catalog.entries())
-      .filter((entry) => filter.matches(entry.manifest))
+      .filter((entry) => filter.matches(entry.head))
       .map((entry) => summarize(entry, readable));
     const damaged = new Map<string, { id: string; status: 'damaged'; sinks: string[]; problems: string[] }>();
     for (const manifest of filter.active ? [] : await runtime.repository.catalog.damagedManifests()) {

@@ -83,3 +83,15 @@ export function parentUnfit(parent: string, problem: string): RastError {
 export function chainMismatch(problem: string): RastError {
   return new RastError(ErrorCode.PARENT_INVALID, problem);
 }
+
+/** This host's copy of a manifest the catalog summarized is gone or changed: the next run reads it from the sink again. */
+export function manifestCopyUnreadable(id: string, sink: string, problem: string): RastError {
+  return new RastError(
+    ErrorCode.MANIFEST_DAMAGED,
+    `backup ${id} of sink ${sink}: ${problem}; run the command again (it is then read from the sink)`,
+    {
+      backup: id,
+      sink,
+    },
+  );
+}

@@ -1,7 +1,7 @@
 import type { IndexEntry } from '../FileIndex.js';
 import { comparePaths, isWithin } from '../IndexOrder.js';
 import type { IndexView } from '../IndexView.js';
-import type { Manifest } from '../Manifest.js';
+import type { ManifestHead } from '../ManifestHead.js';
 import { PathPattern } from '../PathPattern.js';
 import { RunSearch } from '../RunSearch.js';
 import { SharedBlocks } from '../SharedBlocks.js';
@@ -20,13 +20,13 @@ export interface FindOptions {
 }
 
 export interface FoundPath {
-  backup: Manifest;
+  backup: ManifestHead;
   entry: IndexEntry;
 }
 
 export interface FindResult {
   /** The backups searched, oldest first. */
-  backups: Manifest[];
+  backups: ManifestHead[];
   /** Each backup's entries that match a pattern, backups oldest first, each in index order. */
   found: AsyncGenerator<FoundPath>;
   /** Once `found` is done: the patterns that matched nothing. */
@@ -59,11 +59,13 @@ async function* entriesIn(index: IndexView, region: { path: string; only: boolea
 
 /** Which backups hold paths matching the patterns (`rast-backup find`), from their file indexes alone. */
 export async function findPaths(runtime: Runtime, options: FindOptions): Promise<FindResult> {
-  const { catalog, indexes } = runtime.repository;
+  const { catalog } = runtime.repository;
+  // The backups of a chain lie over the same runs: each run's header is read once for the whole search.
+  const indexes = runtime.repository.indexes.shared();
   const patterns = options.patterns.map((pattern) => new PathPattern(pattern));
   const used = new Set<PathPattern>();
   const backups = (await catalog.entries())
-    .map((entry) => entry.manifest)
+    .map((entry) => entry.head)
     .filter((manifest) => options.source === undefined || manifest.source.path === options.source)
     .filter((manifest) => options.since === undefined || Date.parse(manifest.created) >= options.since.getTime());
   async function* found(): AsyncGenerator<FoundPath> {

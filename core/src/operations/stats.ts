@@ -1,6 +1,6 @@
 import { walkParents } from '../BackupGraph.js';
 import type { CatalogEntry } from '../Catalog.js';
-import type { Manifest } from '../Manifest.js';
+import type { ManifestHead } from '../ManifestHead.js';
 import type { Runtime } from '../Runtime.js';
 
 /** A backup at either end of a group, by creation time. */
@@ -50,11 +50,11 @@ export interface RepositoryStats {
   total: BackupTotals;
 }
 
-const byCreation = (a: Manifest, b: Manifest) =>
+const byCreation = (a: ManifestHead, b: ManifestHead) =>
   a.created < b.created ? -1 : a.created > b.created ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 /** Chain lengths measured over `scope` (the backups a restore could read there): the length for each id, and whether the chain is whole. */
-function chainLengths(scope: Manifest[]): Map<string, { length: number; whole: boolean }> {
+function chainLengths(scope: ManifestHead[]): Map<string, { length: number; whole: boolean }> {
   const byId = new Map(scope.map((manifest) => [manifest.id, manifest]));
   return new Map(
     scope.map((manifest) => {
@@ -64,11 +64,11 @@ function chainLengths(scope: Manifest[]): Map<string, { length: number; whole: b
   );
 }
 
-function totals(members: Manifest[], chainsOver: Manifest[], storedSize: number): BackupTotals {
+function totals(members: ManifestHead[], chainsOver: ManifestHead[], storedSize: number): BackupTotals {
   const ordered = [...members].sort(byCreation);
   const lengths = chainLengths(chainsOver);
   const chains = ordered.map((manifest) => lengths.get(manifest.id)!);
-  const moment = (manifest: Manifest | undefined) => (manifest ? { id: manifest.id, created: manifest.created } : null);
+  const moment = (manifest: ManifestHead | undefined) => (manifest ? { id: manifest.id, created: manifest.created } : null);
   return {
     backups: ordered.length,
     size: ordered.reduce((sum, manifest) => sum + manifest.size, 0),
@@ -81,7 +81,7 @@ function totals(members: Manifest[], chainsOver: Manifest[], storedSize: number)
   };
 }
 
-const stored = (manifests: Manifest[]) => manifests.reduce((sum, manifest) => sum + manifest.storedSize, 0);
+const stored = (manifests: ManifestHead[]) => manifests.reduce((sum, manifest) => sum + manifest.storedSize, 0);
 
 /** Adds up the catalog (the manifests of every sink); reads no part and no index. */
 export function statsOf(
@@ -89,9 +89,9 @@ export function statsOf(
   sinks: Array<{ name: string; location: string }>,
   problems: SinkProblems = {},
 ): RepositoryStats {
-  const all = entries.map((entry) => entry.manifest);
+  const all = entries.map((entry) => entry.head);
   const sinkStats = sinks.map((sink): SinkStats => {
-    const held = entries.filter((entry) => entry.sinks.includes(sink.name)).map((entry) => entry.manifest);
+    const held = entries.filter((entry) => entry.sinks.includes(sink.name)).map((entry) => entry.head);
     return {
       sink: sink.name,
       location: sink.location,
@@ -101,7 +101,7 @@ export function statsOf(
     };
   });
 
-  const groups = new Map<string, Manifest[]>();
+  const groups = new Map<string, ManifestHead[]>();
   for (const manifest of all) {
     const key = JSON.stringify([manifest.host, manifest.source.path]);
     groups.set(key, [...(groups.get(key) ?? []), manifest]);
@@ -120,7 +120,7 @@ export function statsOf(
       };
     });
 
-  const copies = entries.reduce((sum, entry) => sum + entry.manifest.storedSize * entry.sinks.length, 0);
+  const copies = entries.reduce((sum, entry) => sum + entry.head.storedSize * entry.sinks.length, 0);
   return { sinks: sinkStats, sources, total: totals(all, all, copies) };
 }
 

@@ -98,7 +98,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     }
     const now = options.now ?? new Date();
     const entries = await runtime.repository.catalog.entries();
-    const candidates = entries.map(({ manifest }) => ({
+    const candidates = entries.map(({ head: manifest }) => ({
       id: manifest.id,
       created: manifest.created,
       parent: manifest.parent,
@@ -109,7 +109,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
     const decisions = applyRetention(candidates, settings.rules);
     const order = removalOrder(decisions, candidates);
     const leftovers = await planLeftovers(runtime, settings, now);
-    const byId = new Map(entries.map((entry) => [entry.manifest.id, entry.manifest]));
+    const byId = new Map(entries.map((entry) => [entry.head.id, entry.head]));
     const report: PruneReport = {
       dryRun: options.dryRun,
       rules: describeRules(settings.rules),
@@ -123,7 +123,7 @@ export async function prune(runtime: Runtime, settings: RetentionSettings, optio
       leftovers,
       freedBytes: 0,
     };
-    const copies = new Map(entries.map((entry) => [entry.manifest.id, entry.sinks.length]));
+    const copies = new Map(entries.map((entry) => [entry.head.id, entry.sinks.length]));
     const freed = (ids: string[]) => ids.reduce((sum, id) => sum + byId.get(id)!.storedSize * copies.get(id)!, 0);
     if (options.dryRun) {
       report.freedBytes = freed(order) + leftovers.filter((leftover) => leftover.remove).reduce((sum, leftover) => sum + leftover.size, 0);
