@@ -2,7 +2,6 @@ import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
-import { checkStored } from './PartChecksum.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import { collectYoungGarbage } from './WorkerGarbage.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
@@ -15,7 +14,8 @@ export const partLabel = (manifest: Manifest, seq: number): string => `part ${se
 
 /**
  * Reads what a backup stored, checked: each object from the first sink whose copy has the recorded size and
- * SHA-256 (fetch), then decoded by the transforms the manifest names (untransform), whatever today's config says.
+ * SHA-256 (fetch), then decoded by the transforms the manifest names (untransform), whatever today's config says
+ * (`readPlain`).
  */
 export class PartReader {
   constructor(
@@ -25,28 +25,6 @@ export class PartReader {
     /** Parts fetched and decoded ahead of the one being read (`[backup] concurrency`). */
     private readonly readAhead = 2,
   ) {}
-
-  /** Reads one stored object of a backup from the first sink with a good copy; throws naming every failure. */
-  async readStored(manifest: Manifest, part: PartRecord, label: string): Promise<Buffer> {
-    const problems: string[] = [];
-    let missing = 0;
-    for (const sink of this.sinks) {
-      let data: Buffer;
-      try {
-        data = await sink.get(part.key);
-      } catch (error) {
-        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
-        problems.push(`${sink.name}: ${(error as Error).message}`);
-        continue;
-      }
-      const mismatch = await checkStored(data, part);
-      if (!mismatch) return data;
-      problems.push(`${sink.name}: ${mismatch.message}`);
-      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${mismatch.message}); trying the next sink`);
-    }
-    const damaged = missing < problems.length;
-    throw partUnreadable(manifest.id, label, part.key, problems, damaged);
-  }
 
   /**
    * Throws what decoding the backup would throw for a reason of this host, not of the data (no plugin for a
@@ -82,11 +60,6 @@ export class PartReader {
       throw partSizeWrong(manifest.id, where, part.key, data.length, part.size);
     }
     return data;
-  }
-
-  /** Undoes the manifest's transforms on a stored object, last applied first, and checks the plaintext size it records. */
-  async untransform(manifest: Manifest, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
-    return this.decoded(manifest, part, await decodeSteps(this.stepsOf(manifest), data, { key: part.key }), label);
   }
 
   /**
