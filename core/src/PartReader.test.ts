@@ -52,4 +52,19 @@ reader('a transform no loaded plugin decodes is TRANSFORM_FAILED before anything
   assert.is(await failure(parts.readPart(encrypted, 0)), ErrorCode.TRANSFORM_FAILED);
 });
 
+reader('a whole stream is decoded into concurrency + 1 buffers, reused once the next chunk is asked for', async () => {
+  const a = new MemorySink('a');
+  const runtime = memoryRuntime([a], ['0123456789abcdefghijklmnopqrstuvwxyz']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.is(manifest.parts.length, 9);
+  const memories = new Set<ArrayBufferLike>();
+  let text = '';
+  for await (const chunk of runtime.repository.parts.openStream(manifest)) {
+    memories.add(chunk.buffer);
+    text += chunk.toString();
+  }
+  assert.is(text, '0123456789abcdefghijklmnopqrstuvwxyz');
+  assert.is(memories.size, runtime.settings.concurrency + 1);
+});
+
 reader.run();

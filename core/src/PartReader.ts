@@ -6,8 +6,8 @@ import { StreamRangeReader } from './StreamRangeReader.js';
 import { collectYoungGarbage } from './WorkerGarbage.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
-/** Reads part `seq` of a backup's stream as plaintext. */
-export type ReadPart = (manifest: Manifest, seq: number) => Promise<Buffer>;
+/** Reads part `seq` of a backup's stream as plaintext; into `into` (see PartReader.readPlain) when given. */
+export type ReadPart = (manifest: Manifest, seq: number, into?: SharedArrayBuffer) => Promise<Buffer>;
 
 /** How a part is named in messages: `part 2 of 5`. */
 export const partLabel = (manifest: Manifest, seq: number): string => `part ${seq + 1} of ${manifest.parts.length}`;
@@ -66,8 +66,15 @@ export class PartReader {
    * fetch → untransform of one object, from the first sink whose copy has the recorded size and SHA-256. The
    * checksum is computed in the worker thread that decodes, in the same job (one pass over the bytes); a copy
    * that does not match is skipped for the next sink. `good` hears which sink's copy was read and checked.
+   * With `into`, the plain bytes are decoded into that memory (when they fit) and returned as a view of it.
    */
-  async readPlain(manifest: Manifest, part: PartRecord, label: string, good?: (sink: Sink) => void): Promise<Buffer> {
+  async readPlain(
+    manifest: Manifest,
+    part: PartRecord,
+    label: string,
+    good?: (sink: Sink) => void,
+    into?: SharedArrayBuffer,
+  ): Promise<Buffer> {
     const steps = this.stepsOf(manifest);
     const problems: string[] = [];
     let missing = 0;
@@ -88,7 +95,7 @@ export class PartReader {
         bad(sink, `size ${data.length}, expected ${part.storedSize}`);
         continue;
       }
-      const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256);
+      const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256, into);
       if ('mismatch' in outcome) {
         bad(sink, `SHA-256 ${outcome.mismatch.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`);
         continue;
@@ -102,27 +109,42 @@ export class PartReader {
   }
 
   /** Part `seq` of the backup's stream, fetched and untransformed. */
-  readonly readPart: ReadPart = (manifest, seq) => this.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq));
+  readonly readPart: ReadPart = (manifest, seq, into) =>
+    this.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq), undefined, into);
 
   /** Reads spans of the backup's plaintext stream, reading (with `readPart`) only the parts that hold them. */
   rangeReader(manifest: Manifest, readPart: ReadPart = this.readPart): StreamRangeReader {
     return new StreamRangeReader(manifest, (seq) => readPart(manifest, seq), this.readAhead);
   }
 
-  /** The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead. */
+  /**
+   * The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead.
+   * The parts are decoded into a fixed set of `readAhead + 1` buffers of shared memory, each used again once
+   * the consumer asks for the chunk after it: a consumer keeps no chunk past the next.
+   */
   async *openStream(manifest: Manifest, readPart: ReadPart = this.readPart): AsyncIterable<Buffer> {
+    const capacity = manifest.parts.reduce((largest, part) => Math.max(largest, part.size), 0);
+    const free: SharedArrayBuffer[] = [];
     const read = (seq: number) => {
-      const reading = readPart(manifest, seq);
+      const slot = free.pop() ?? new SharedArrayBuffer(capacity);
+      const reading = readPart(manifest, seq, slot).then((data) => ({ data, slot }));
       reading.catch(() => {});
       return reading;
     };
-    const ahead: Array<Promise<Buffer>> = [];
+    const ahead: Array<Promise<{ data: Buffer; slot: SharedArrayBuffer }>> = [];
     let requested = 0;
-    while (requested < manifest.parts.length || ahead.length > 0) {
+    const fill = () => {
       while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(read(requested++));
-      yield await ahead.shift()!;
-      // The part just used is garbage now, still young (moved here from a worker): free it before the next.
-      collectYoungGarbage();
+    };
+    fill();
+    while (ahead.length > 0) {
+      const next = ahead.shift()!;
+      fill(); // `readAhead` parts are decoded while the consumer uses this one
+      const { data, slot } = await next;
+      yield data;
+      free.push(slot);
+      // A part not decoded into its slot (too large: damaged) was moved here from a worker: free it while young.
+      if (data.buffer !== slot) collectYoungGarbage();
     }
   }
 }

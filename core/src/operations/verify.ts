@@ -364,9 +364,13 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw formatMissing(manifest.serializer.format, { backup: manifest.id, plugin: manifest.serializer.plugin });
       const index = await runtime.repository.indexes.open(manifest);
-      const readPart: ReadPart = (of, seq) => {
-        const reading = parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) =>
-          checked.add(`${sink.name}\0${of.parts[seq]!.key}`),
+      const readPart: ReadPart = (of, seq, into) => {
+        const reading = parts.readPlain(
+          of,
+          of.parts[seq]!,
+          partLabel(of, seq),
+          (sink) => checked.add(`${sink.name}\0${of.parts[seq]!.key}`),
+          into,
         );
         reads.push(reading.catch(() => {}));
         return reading;
