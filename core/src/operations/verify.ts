@@ -7,6 +7,7 @@ import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
+import { DamagedStreamPlace } from '../DamagedStreamPlace.js';
 import { partLabel, type ReadPart } from '../PartReader.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -360,6 +361,7 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
   const reads: Array<Promise<unknown>> = [];
   let stream: string | null = null;
   if (level === 'full' && !undecodable) {
+    const place = new DamagedStreamPlace([manifest]);
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw formatMissing(manifest.serializer.format, { backup: manifest.id, plugin: manifest.serializer.plugin });
@@ -369,7 +371,10 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
           of,
           of.parts[seq]!,
           partLabel(of, seq),
-          (sink) => checked.add(`${sink.name}\0${of.parts[seq]!.key}`),
+          (sink) => {
+            checked.add(`${sink.name}\0${of.parts[seq]!.key}`);
+            place.read(of, seq, sink.name);
+          },
           into,
         );
         reads.push(reading.catch(() => {}));
@@ -379,8 +384,12 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
       else {
-        stream = (error as Error).message;
-        problems.push({ backup: manifest.id, kind: 'stream', sink: null, object: null, key: null, message: stream });
+        const named = place.named(error) as Error;
+        const facts = named instanceof RastError ? named.facts : {};
+        stream = named.message;
+        const sink = typeof facts.sink === 'string' ? facts.sink : null;
+        const key = typeof facts.part === 'string' ? facts.part : null;
+        problems.push({ backup: manifest.id, kind: 'stream', sink, object: null, key, message: stream });
       }
     }
   }
