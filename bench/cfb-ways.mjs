@@ -76,7 +76,6 @@ const results = {};
 for (let round = 0; round < 5; round++)
   for (const [name, f] of Object.entries(ways)) {
     const buf = Buffer.from(cipher);
-    const t = process.hrtime.bigint();
     const u = process.cpuUsage();
     f(buf);
     const cpu = process.cpuUsage(u);
