@@ -24,9 +24,16 @@ export type DecodeOutcome = { data: Buffer } | { mismatch: string } | { failed: 
  * outer step, e.g. decryption, prepares; the inner ones, e.g. zstd, do not), so a part crosses between
  * threads once each way, its memory moved, never copied. With `expected`, the first job checks the stored
  * bytes' SHA-256 before decoding them: one pass over them, in the worker thread that decodes.
+ * With `into`, the plain bytes end in that memory (shared, reused by the caller) when they fit.
  * Takes `data` over. A worker thread that dies is a TRANSFORM_FAILED RastError.
  */
-export async function decodeSteps(steps: DecodeStep[], data: Buffer, object?: StoredObject, expected?: string): Promise<DecodeOutcome> {
+export async function decodeSteps(
+  steps: DecodeStep[],
+  data: Buffer,
+  object?: StoredObject,
+  expected?: string,
+  into?: SharedArrayBuffer,
+): Promise<DecodeOutcome> {
   let at = 0;
   let checksum = expected;
   do {
@@ -46,6 +53,7 @@ export async function decodeSteps(steps: DecodeStep[], data: Buffer, object?: St
       }
       job.stages.push({ module: worker.module, options: worker.options, prepared });
     }
+    if (at === steps.length) job.into = into;
     let result: DecoderResult;
     try {
       result = await workerPool().run(job, { name: 'decode', transferList: transferList(data) });
@@ -54,7 +62,7 @@ export async function decodeSteps(steps: DecodeStep[], data: Buffer, object?: St
     }
     if ('mismatch' in result) return { mismatch: result.mismatch };
     if ('failed' in result) return { failed: first + result.failed, error: stageError(result) };
-    data = Buffer.from(result.buffer, result.offset, result.length);
+    data = Buffer.from(result.buffer ?? into!, result.offset, result.length);
     checksum = undefined;
   } while (at < steps.length);
   return { data };

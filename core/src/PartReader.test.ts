@@ -29,19 +29,18 @@ reader('a part gone from every sink is PART_MISSING; damaged in one and gone fro
   const part = manifest.parts[1]!;
   assert.is((await parts.readPart(manifest, 1)).toString(), '4567');
   b.objects.delete(part.key);
-  assert.is((await parts.readStored(manifest, part, partLabel(manifest, 1))).length, part.storedSize);
+  assert.is((await parts.readPlain(manifest, part, partLabel(manifest, 1))).toString(), '4567');
   a.objects.delete(part.key);
-  assert.is(await failure(parts.readStored(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_MISSING);
+  assert.is(await failure(parts.readPlain(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_MISSING);
   a.objects.set(part.key, Buffer.from('4568'));
-  assert.is(await failure(parts.readStored(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_DAMAGED);
+  assert.is(await failure(parts.readPlain(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_DAMAGED);
 });
 
-reader('untransform checks the plaintext size the manifest records', async () => {
+reader('readPlain checks the plaintext size the manifest records', async () => {
   const { manifest, parts } = await setUp();
   const part = manifest.parts[0]!;
-  const stored = await parts.readStored(manifest, part, 'part 1');
-  assert.is((await parts.untransform(manifest, part, stored, 'part 1')).toString(), '0123');
-  assert.is(await failure(parts.untransform(manifest, { ...part, size: part.size + 1 }, stored, 'part 1')), ErrorCode.PART_DAMAGED);
+  assert.is((await parts.readPlain(manifest, part, 'part 1')).toString(), '0123');
+  assert.is(await failure(parts.readPlain(manifest, { ...part, size: part.size + 1 }, 'part 1')), ErrorCode.PART_DAMAGED);
 });
 
 reader('a transform no loaded plugin decodes is TRANSFORM_FAILED before anything is read', async () => {
@@ -51,6 +50,21 @@ reader('a transform no loaded plugin decodes is TRANSFORM_FAILED before anything
   assert.is(await failure(parts.checkDecodable(encrypted)), ErrorCode.TRANSFORM_FAILED);
   assert.equal(a.calls, []);
   assert.is(await failure(parts.readPart(encrypted, 0)), ErrorCode.TRANSFORM_FAILED);
+});
+
+reader('a whole stream is decoded into concurrency + 1 buffers, reused once the next chunk is asked for', async () => {
+  const a = new MemorySink('a');
+  const runtime = memoryRuntime([a], ['0123456789abcdefghijklmnopqrstuvwxyz']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  assert.is(manifest.parts.length, 9);
+  const memories = new Set<ArrayBufferLike>();
+  let text = '';
+  for await (const chunk of runtime.repository.parts.openStream(manifest)) {
+    memories.add(chunk.buffer);
+    text += chunk.toString();
+  }
+  assert.is(text, '0123456789abcdefghijklmnopqrstuvwxyz');
+  assert.is(memories.size, runtime.settings.concurrency + 1);
 });
 
 reader.run();

@@ -3,20 +3,20 @@ import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
-import { checkStored } from './PartChecksum.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import { collectYoungGarbage } from './WorkerGarbage.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
-/** Reads part `seq` of a backup's stream as plaintext. */
-export type ReadPart = (manifest: Manifest, seq: number) => Promise<Buffer>;
+/** Reads part `seq` of a backup's stream as plaintext; into `into` (see PartReader.readPlain) when given. */
+export type ReadPart = (manifest: Manifest, seq: number, into?: SharedArrayBuffer) => Promise<Buffer>;
 
 /** How a part is named in messages: `part 2 of 5`. */
 export const partLabel = (manifest: Manifest, seq: number): string => `part ${seq + 1} of ${manifest.parts.length}`;
 
 /**
  * Reads what a backup stored, checked: each object from the first sink whose copy has the recorded size and
- * SHA-256 (fetch), then decoded by the transforms the manifest names (untransform), whatever today's config says.
+ * SHA-256 (fetch), then decoded by the transforms the manifest names (untransform), whatever today's config says
+ * (`readPlain`).
  */
 export class PartReader {
   constructor(
@@ -26,28 +26,6 @@ export class PartReader {
     /** Parts fetched and decoded ahead of the one being read (`[backup] concurrency`). */
     private readonly readAhead = 2,
   ) {}
-
-  /** Reads one stored object of a backup from the first sink with a good copy; throws naming every failure. */
-  async readStored(manifest: ManifestHead, part: PartRecord, label: string): Promise<Buffer> {
-    const problems: string[] = [];
-    let missing = 0;
-    for (const sink of this.sinks) {
-      let data: Buffer;
-      try {
-        data = await sink.get(part.key);
-      } catch (error) {
-        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
-        problems.push(`${sink.name}: ${(error as Error).message}`);
-        continue;
-      }
-      const mismatch = await checkStored(data, part);
-      if (!mismatch) return data;
-      problems.push(`${sink.name}: ${mismatch.message}`);
-      this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${mismatch.message}); trying the next sink`);
-    }
-    const damaged = missing < problems.length;
-    throw partUnreadable(manifest.id, label, part.key, problems, damaged);
-  }
 
   /**
    * Throws what decoding the backup would throw for a reason of this host, not of the data (no plugin for a
@@ -85,17 +63,19 @@ export class PartReader {
     return data;
   }
 
-  /** Undoes the manifest's transforms on a stored object, last applied first, and checks the plaintext size it records. */
-  async untransform(manifest: ManifestHead, part: PartRecord, data: Buffer, label: string): Promise<Buffer> {
-    return this.decoded(manifest, part, await decodeSteps(this.stepsOf(manifest), data, { key: part.key }), label);
-  }
-
   /**
    * fetch → untransform of one object, from the first sink whose copy has the recorded size and SHA-256. The
    * checksum is computed in the worker thread that decodes, in the same job (one pass over the bytes); a copy
    * that does not match is skipped for the next sink. `good` hears which sink's copy was read and checked.
+   * With `into`, the plain bytes are decoded into that memory (when they fit) and returned as a view of it.
    */
-  async readPlain(manifest: ManifestHead, part: PartRecord, label: string, good?: (sink: Sink) => void): Promise<Buffer> {
+  async readPlain(
+    manifest: ManifestHead,
+    part: PartRecord,
+    label: string,
+    good?: (sink: Sink) => void,
+    into?: SharedArrayBuffer,
+  ): Promise<Buffer> {
     const steps = this.stepsOf(manifest);
     const problems: string[] = [];
     let missing = 0;
@@ -116,7 +96,7 @@ export class PartReader {
         bad(sink, `size ${data.length}, expected ${part.storedSize}`);
         continue;
       }
-      const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256);
+      const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256, into);
       if ('mismatch' in outcome) {
         bad(sink, `SHA-256 ${outcome.mismatch.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`);
         continue;
@@ -130,27 +110,42 @@ export class PartReader {
   }
 
   /** Part `seq` of the backup's stream, fetched and untransformed. */
-  readonly readPart: ReadPart = (manifest, seq) => this.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq));
+  readonly readPart: ReadPart = (manifest, seq, into) =>
+    this.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq), undefined, into);
 
   /** Reads spans of the backup's plaintext stream, reading (with `readPart`) only the parts that hold them. */
   rangeReader(manifest: Manifest, readPart: ReadPart = this.readPart): StreamRangeReader {
     return new StreamRangeReader(manifest, (seq) => readPart(manifest, seq), this.readAhead);
   }
 
-  /** The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead. */
+  /**
+   * The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead.
+   * The parts are decoded into a fixed set of `readAhead + 1` buffers of shared memory, each used again once
+   * the consumer asks for the chunk after it: a consumer keeps no chunk past the next.
+   */
   async *openStream(manifest: Manifest, readPart: ReadPart = this.readPart): AsyncIterable<Buffer> {
+    const capacity = manifest.parts.reduce((largest, part) => Math.max(largest, part.size), 0);
+    const free: SharedArrayBuffer[] = [];
     const read = (seq: number) => {
-      const reading = readPart(manifest, seq);
+      const slot = free.pop() ?? new SharedArrayBuffer(capacity);
+      const reading = readPart(manifest, seq, slot).then((data) => ({ data, slot }));
       reading.catch(() => {});
       return reading;
     };
-    const ahead: Array<Promise<Buffer>> = [];
+    const ahead: Array<Promise<{ data: Buffer; slot: SharedArrayBuffer }>> = [];
     let requested = 0;
-    while (requested < manifest.parts.length || ahead.length > 0) {
+    const fill = () => {
       while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(read(requested++));
-      yield await ahead.shift()!;
-      // The part just used is garbage now, still young (moved here from a worker): free it before the next.
-      collectYoungGarbage();
+    };
+    fill();
+    while (ahead.length > 0) {
+      const next = ahead.shift()!;
+      fill(); // `readAhead` parts are decoded while the consumer uses this one
+      const { data, slot } = await next;
+      yield data;
+      free.push(slot);
+      // A part not decoded into its slot (too large: damaged) was moved here from a worker: free it while young.
+      if (data.buffer !== slot) collectYoungGarbage();
     }
   }
 }

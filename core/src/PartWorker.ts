@@ -26,14 +26,16 @@ export interface DecoderJob {
   data: Uint8Array;
   /** The SHA-256 (hex) `data` must have: checked before any stage runs. */
   sha256?: string;
+  /** Memory shared with the main thread (reused from part to part) that the decoded bytes end in, when they fit. */
+  into?: SharedArrayBuffer;
 }
 
 /**
- * The decoded bytes: `length` bytes at `offset` of `buffer` (moved, not copied); or `data` has SHA-256
- * `mismatch`, not the one expected; or stage number `failed` threw.
+ * The decoded bytes: `length` bytes at `offset` of `buffer` (moved, not copied), or of the job's `into`
+ * (`buffer` absent); or `data` has SHA-256 `mismatch`, not the one expected; or stage number `failed` threw.
  */
 export type DecoderResult =
-  { buffer: ArrayBuffer; offset: number; length: number } | { mismatch: string } | ({ failed: number } & StageFailure);
+  { buffer?: ArrayBuffer; offset: number; length: number } | { mismatch: string } | ({ failed: number } & StageFailure);
 
 /** This thread's scratch memory: the stages write alternately into it and into the job's memory. */
 let scratch: ArrayBuffer | undefined;
@@ -72,13 +74,25 @@ export async function decode(job: DecoderJob): Promise<unknown> {
       const digest = createHash('sha256').update(input).digest('hex');
       if (digest !== job.sha256) return { mismatch: digest } satisfies DecoderResult;
     }
+    const into = job.into && Buffer.from(job.into);
     for (const [index, { module, options, prepared }] of job.stages.entries()) {
       try {
         const stage = await stageOf(module, options, 'decoder');
-        output = await stage(Buffer.from(output.buffer, output.byteOffset, output.byteLength), prepared, collectYoungGarbage);
+        const last = index === job.stages.length - 1;
+        output = await stage(
+          Buffer.from(output.buffer, output.byteOffset, output.byteLength),
+          prepared,
+          collectYoungGarbage,
+          last ? into : undefined,
+        );
       } catch (error) {
         return { failed: index, ...stageFailure(error) } satisfies DecoderResult;
       }
+    }
+    if (into && output.byteLength <= into.length) {
+      if (output.buffer !== job.into) into.set(output);
+      const offset = output.buffer === job.into ? output.byteOffset : 0;
+      return { offset, length: output.byteLength } satisfies DecoderResult;
     }
   } finally {
     collectYoungGarbageAfterTask(); // the part moved in

@@ -118,7 +118,7 @@ export function textFormat(restored: string[] = []): Format {
     restore: async ({ chain, openStream }) => {
       for (const manifest of chain) {
         const pieces: Buffer[] = [];
-        for await (const piece of openStream(manifest)) pieces.push(piece);
+        for await (const piece of openStream(manifest)) pieces.push(Buffer.from(piece)); // kept past the next: copied
         restored.push(Buffer.concat(pieces).toString());
       }
       return { entries: 0, bytes: 0, skipped: [] };

@@ -164,7 +164,7 @@ export interface Survey {
 
 export interface ReindexContext {
   manifest: Manifest;
-  /** The backup's plaintext stream, checked part by part. */
+  /** The backup's plaintext stream, checked part by part; a chunk's memory is reused once the next is asked for (as RestoreContext.openStream). */
   stream: AsyncIterable<Buffer>;
   /** The parent's file index, for an incremental backup (as serialize had it). */
   parentIndex?: IndexView;
@@ -242,7 +242,10 @@ export interface RestoreContext {
   destination: string;
   /** Patterns relative to the backup root; empty means everything. */
   include: string[];
-  /** The plaintext stream of one backup of the chain, checked part by part. */
+  /**
+   * The plaintext stream of one backup of the chain, checked part by part. A chunk's memory is reused for a
+   * later part once the next chunk is asked for: a consumer that keeps bytes past that copies them.
+   */
   openStream(manifest: Manifest): AsyncIterable<Buffer>;
   /**
    * Spans of one backup's plaintext stream (for partial restore), fetching only the parts that hold them;
@@ -273,6 +276,7 @@ export interface VerifyContext {
   manifest: Manifest;
   /** The backup's file index, read block by block (see IndexView). */
   index: IndexView;
+  /** The backup's plaintext stream; a chunk's memory is reused once the next is asked for (as RestoreContext.openStream). */
   stream: AsyncIterable<Buffer>;
 }
 
@@ -353,10 +357,12 @@ export interface DecoderWorker {
 export type DecoderStageFactory = (options: unknown) => DecoderStage | Promise<DecoderStage>;
 /**
  * Decodes `input` (which it may write over) and returns the result, in memory it does not keep: the core
- * moves that memory to the main thread. Throws on damaged input; a RastError keeps its code on the main
- * thread. `collect` as for WorkerStage.
+ * moves that memory to the main thread. `output`, given to the last stage of a whole-stream read, is memory
+ * the core reuses from part to part: a stage that can decode into it returns a view of it (no new memory);
+ * one that cannot ignores it, and the core copies the result there. Throws on damaged input; a RastError
+ * keeps its code on the main thread. `collect` as for WorkerStage.
  */
-export type DecoderStage = (input: Buffer, prepared: unknown, collect: () => void) => Uint8Array | Promise<Uint8Array>;
+export type DecoderStage = (input: Buffer, prepared: unknown, collect: () => void, output?: Buffer) => Uint8Array | Promise<Uint8Array>;
 
 /** The object a part's encoded bytes are stored under (or were read from). */
 export interface StoredObject {

@@ -14,7 +14,8 @@ import {
 import { RastError } from '../errors.js';
 import { interrupted, stopIfInterrupted } from '../Interruption.js';
 import type { Manifest } from '../Manifest.js';
-import type { PartReader, ReadPart } from '../PartReader.js';
+import { DamagedStreamPlace } from '../DamagedStreamPlace.js';
+import { partLabel, type PartReader, type ReadPart } from '../PartReader.js';
 import { isWithin, realLocation } from '../PathContainment.js';
 import { ProgressCounter } from '../Progress.js';
 import type { Runtime } from '../Runtime.js';
@@ -183,7 +184,9 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
     const created = await prepareDestination(destination);
     // fetch → untransform, each part the format reads: from the first sink whose copy has the recorded SHA-256,
     // then the transforms the manifest records undone, last applied first (PartReader.readPlain)
-    const readPart: ReadPart = parts.readPart;
+    const place = new DamagedStreamPlace(chain);
+    const readPart: ReadPart = (manifest, seq, into) =>
+      parts.readPlain(manifest, manifest.parts[seq]!, partLabel(manifest, seq), (sink) => place.read(manifest, seq, sink.name), into);
     // A partial restore fetches only what it needs, which the format knows as it goes: its total is unknown.
     const chainSize = chain.reduce((sum, manifest) => sum + manifest.size, 0);
     const progress = new ProgressCounter(pipeline.hooks.progress, 'restore', target.id, options.include?.length ? null : chainSize);
@@ -211,7 +214,7 @@ export async function restoreBackup(runtime: Runtime, options: RestoreOptions): 
           throw interrupted(signal, `restore of ${target.id}`, outcome);
         }
         if (created) await rmdir(destination).catch(() => {});
-        throw writeFailure(error, target.id, destination);
+        throw writeFailure(place.named(error), target.id, destination);
       });
     const read = streams.read();
     log.info(`restore of ${target.id} read ${read} of the chain's ${chainSize} stream bytes`);

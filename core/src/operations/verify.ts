@@ -7,6 +7,7 @@ import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
+import { DamagedStreamPlace } from '../DamagedStreamPlace.js';
 import { partLabel, type ReadPart } from '../PartReader.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -360,15 +361,23 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
   const reads: Array<Promise<unknown>> = [];
   let stream: string | null = null;
   if (level === 'full' && !undecodable) {
+    const place = new DamagedStreamPlace([manifest]);
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw formatMissing(manifest.serializer.format, { backup: manifest.id, plugin: manifest.serializer.plugin });
       const index = await runtime.repository.indexes.open(manifest);
-      const readPart: ReadPart = (of, seq) => {
-        const reading = parts.readPlain(of, of.parts[seq]!, partLabel(of, seq), (sink) =>
-          checked.add(`${sink.name}\0${of.parts[seq]!.key}`),
+      const readPart: ReadPart = (of, seq, into) => {
+        const reading = parts.readPlain(
+          of,
+          of.parts[seq]!,
+          partLabel(of, seq),
+          (sink) => {
+            checked.add(`${sink.name}\0${of.parts[seq]!.key}`);
+            place.read(of, seq, sink.name);
+          },
+          into,
         );
-        // Settled, never fulfilled with the part: holding the plaintext of every part until the stream ends grew with the backup.
+        // Whether it settled, not the part: holding every part would hold the whole stream (2.3 GiB at 2 GiB).
         reads.push(
           reading.then(
             () => {},
@@ -381,8 +390,12 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
     } catch (error) {
       if (isHostProblem(error)) cannotDecode(error);
       else {
-        stream = (error as Error).message;
-        problems.push({ backup: manifest.id, kind: 'stream', sink: null, object: null, key: null, message: stream });
+        const named = place.named(error) as Error;
+        const facts = named instanceof RastError ? named.facts : {};
+        stream = named.message;
+        const sink = typeof facts.sink === 'string' ? facts.sink : null;
+        const key = typeof facts.part === 'string' ? facts.part : null;
+        problems.push({ backup: manifest.id, kind: 'stream', sink, object: null, key, message: stream });
       }
     }
   }

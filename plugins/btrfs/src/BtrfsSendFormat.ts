@@ -82,7 +82,7 @@ function serialize(context: SerializeContext): Serialization {
       if (length < target.length) {
         decoder.finish();
         ended = true;
-      } else decoder.detach();
+      }
       return length;
     },
     close: () => {

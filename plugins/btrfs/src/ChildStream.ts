@@ -4,8 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { runTool, toolFailure, toolMissing } from './BtrfsCommand.js';
 
 /** The spill buffer: a pipe's default capacity, so one read empties the pipe. */
@@ -155,13 +153,26 @@ export class CommandOutput {
   }
 }
 
-/** Feeds a stream to a command's stdin and waits for it to succeed. */
+/**
+ * Feeds a stream to a command's stdin and waits for it to succeed. Each chunk is written (handed to the
+ * pipe) before the next is asked for: the stream may reuse a chunk's memory then (RestoreContext.openStream).
+ */
 export async function commandInput(command: string, args: string[], input: AsyncIterable<Buffer>, what: string): Promise<void> {
   const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'] });
   const { exited, stderr } = watch(command, child);
+  const stdin = child.stdin!;
+  stdin.on('error', () => {}); // each write's callback hears it
+  const written = (chunk?: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      const done = (error?: Error | null) => (error ? reject(error) : resolve());
+      if (chunk) stdin.write(chunk, done);
+      else stdin.end(done);
+    });
   try {
-    await pipeline(Readable.from(input), child.stdin!);
+    for await (const chunk of input) await written(chunk);
+    await written();
   } catch (error) {
+    stdin.destroy();
     if ((await exited.catch(() => null)) !== 0 && stderr()) throw toolFailure(what, stderr());
     throw error;
   }

@@ -167,6 +167,11 @@ export class SendStreamDecoder {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.available += chunk.length;
+    this.parse();
+    this.detach();
+  }
+
+  private parse(): void {
     for (;;) {
       const offset = this.consumed;
       if (this.expectHeader) {
@@ -227,10 +232,10 @@ export class SendStreamDecoder {
   }
 
   /**
-   * Copies the bytes it holds of an unfinished command into memory of its own, so that the caller may reuse
-   * (or hand to another thread) every buffer it has pushed.
+   * Copies the bytes it holds of an unfinished command into memory of its own (at the end of every push), so
+   * that the caller may reuse (or hand to another thread) every buffer it has pushed.
    */
-  detach(): void {
+  private detach(): void {
     if (this.chunks.length === 0) return;
     this.chunks = [Buffer.concat(this.chunks, this.available)];
   }

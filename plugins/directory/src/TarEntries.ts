@@ -23,7 +23,8 @@ export interface TarEntry {
  */
 export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: string): AsyncGenerator<TarEntry> {
   const extract = binaryNameExtract();
-  const source = Readable.from(stream);
+  // The parser keeps chunks it has not parsed yet, past the next: it gets copies (RestoreContext.openStream).
+  const source = Readable.from(copied(stream));
   let failure: unknown;
   source.on('error', (error) => {
     failure = error;
@@ -64,4 +65,8 @@ export async function* tarEntries(stream: AsyncIterable<Buffer>, backupId: strin
   } finally {
     source.destroy();
   }
+}
+
+async function* copied(stream: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  for await (const chunk of stream) yield Buffer.from(chunk);
 }
