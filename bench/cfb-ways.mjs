@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // AES-256-CFB deciphering, each way on one 256 MiB buffer, CPU MiB/s, median of 5 (issue 17): node bench/cfb-ways.mjs
 // OpenSSL's CFB (1 MiB slices, or the whole buffer), and OpenSSL's ECB of the shifted ciphertext + a XOR (32-bit,
-// 64-bit words, bytes; and 64-bit words through an aligned copy, as plugins/openpgp/src/CfbDecipher.ts does).
+// 64-bit words, bytes; and 64-bit words through an aligned copy, a way measured, not used: a hand-written cipher mode).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 const N = 256 * 2 ** 20,
   SLICE = 2 ** 20;

@@ -1,5 +1,4 @@
-import { createCipheriv, createHash, timingSafeEqual } from 'node:crypto';
-import { decipherCfb } from './CfbDecipher.js';
+import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { checkLiteralName } from './LiteralName.js';
 import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, packetAt } from './PacketFormat.js';
 
@@ -15,7 +14,7 @@ export interface WrittenMessage {
 }
 
 /**
- * Decrypts the data writtenMessageKey found, with Node's OpenSSL (decipherCfb), in place (over the
+ * Decrypts the data writtenMessageKey found, with Node's OpenSSL in one decipher pass, in place (over the
  * encrypted bytes in `data`: no memory of its own), and
  * checks it against the MDC (then its literal data packet's name against `expectedName`, when given) before
  * returning the literal data, a view into `data`; undefined when the literal data packet is not
@@ -28,10 +27,14 @@ export function decryptWritten(
   expectedName?: string,
 ): Buffer | undefined {
   const plain = Buffer.from(data.buffer, data.byteOffset + from, end - from);
-  decipherCfb(sessionKey, plain);
-  const written = plain.length;
+  const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
+  let written = 0;
+  // Each slice is deciphered before its bytes are written over (CFB keeps the last ciphertext block itself).
+  for (let start = 0; start < plain.length; start += SLICE)
+    written += decipher.update(plain.subarray(start, start + SLICE)).copy(plain, written);
+  written += decipher.final().copy(plain, written);
   const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
-  if (written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
+  if (written !== plain.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
   if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1])
     throw damaged('the session key does not decrypt it (check bytes differ)');
   const mdcAt = written - MDC_HEADER.length - MDC_LENGTH;
