@@ -11,15 +11,15 @@ import {
   type IndexRunHeader,
 } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
+import { chooseLayering } from './IndexLayering.js';
 import type { PartRecord } from './Manifest.js';
 import type { IndexSpool } from './IndexSpool.js';
-import type { IndexChanges, IndexOutput } from './types.js';
+import type { IndexOutput } from './types.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 
 /** Plaintext bytes per index block: a lookup reads and decodes one block per layer. */
 export const INDEX_BLOCK_BYTES = 512 * 1024;
-/** At most this many runs make an index; the next backup then merges the runs above the bottom one with its changes into one. */
-export const MAX_INDEX_LAYERS = 8;
+export { MAX_INDEX_LAYERS } from './IndexLayering.js';
 
 /** Stores a plaintext object through the backup's transforms in every sink; returns its record. */
 export type StoreObject = (key: string, plain: Buffer) => Promise<PartRecord>;
@@ -70,29 +70,25 @@ export async function writeRun(
 
 const same = (a: IndexEntry, b: IndexEntry): boolean => JSON.stringify(storedEntry(a)) === JSON.stringify(storedEntry(b));
 
-/** The records that turn `base` into `view`, both read in index order, and how many entries `view` has. */
-async function difference(view: IndexView, base: IndexView): Promise<{ records: IndexRecord[]; entries: number }> {
-  const records: IndexRecord[] = [];
-  let entries = 0;
+/** The records that turn `base` into `view`, both read in index order. */
+async function* difference(view: IndexView, base: IndexView): AsyncGenerator<IndexRecord> {
   const older = base.all();
   let old = await older.next();
   for await (const entry of view.all()) {
-    entries++;
     for (; !old.done && comparePaths(old.value.path, entry.path) < 0; old = await older.next())
-      records.push({ path: old.value.path, deleted: true });
+      yield { path: old.value.path, deleted: true };
     if (!old.done && old.value.path === entry.path) {
-      if (!same(entry, old.value)) records.push(entry);
+      if (!same(entry, old.value)) yield entry;
       old = await older.next();
-    } else records.push(entry);
+    } else yield entry;
   }
-  for (; !old.done; old = await older.next()) records.push({ path: old.value.path, deleted: true });
-  return { records, entries };
+  for (; !old.done; old = await older.next()) yield { path: old.value.path, deleted: true };
 }
 
 /**
- * Stores backup `id`'s file index: as the changes since its parent's index (one more layer), as every
- * change since the parent's bottom run once MAX_INDEX_LAYERS would be passed, or alone (a full backup, a
- * parent with a version 1 index, or changes to more than half of the entries).
+ * Stores backup `id`'s file index as one run, chosen by the layering policy (IndexLayering.ts): the changes
+ * since its parent's index, merged with the parent's newest runs when they are small beside the run below
+ * them; or alone (a full backup, a parent with a version 1 index, or too many changes since the bottom run).
  */
 export async function writeIndex(
   id: string,
@@ -102,17 +98,30 @@ export async function writeIndex(
   copy?: RunCopy,
   blockBytes = INDEX_BLOCK_BYTES,
 ): Promise<WrittenIndex> {
-  if ('changes' in output) return writeChanges(id, output, parent, store, copy, blockBytes);
+  if ('changes' in output) {
+    if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
+    const changes = output.changes;
+    const records = (): AsyncIterable<IndexRecord> =>
+      Array.isArray(changes) ? toAsync(changes as IndexRecord[]) : (changes as IndexSpool).records();
+    const count = Array.isArray(changes) ? changes.length : (changes as IndexSpool).count;
+    return writeChanges(id, { count, records, entries: output.entries }, parent, store, copy, blockBytes);
+  }
   if ('spool' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy, blockBytes);
   const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
-  const full = () => writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy, blockBytes);
   const bottom = parent?.layers.at(-1);
-  if (!parent || !bottom || bottom instanceof MemoryRun) return full();
-  const base = parent.layers.length < MAX_INDEX_LAYERS ? parent : new IndexView(bottom.backupId, [bottom], 0);
-  const { records } = await difference(new IndexView(id, [new MemoryRun(id, entries)], entries.length), base);
-  if (records.length > entries.length / 2) return full();
-  return writeRun({ id, over: base.backupId, entries: entries.length, layers: base.layers.length + 1 }, records, store, copy, blockBytes);
+  if (!parent || !bottom || bottom instanceof MemoryRun)
+    return writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy, blockBytes);
+  const records: IndexRecord[] = [];
+  for await (const record of difference(new IndexView(id, [new MemoryRun(id, entries)], entries.length), parent)) records.push(record);
+  return writeChanges(
+    id,
+    { count: records.length, records: () => toAsync(records), entries: entries.length },
+    parent,
+    store,
+    copy,
+    blockBytes,
+  );
 }
 
 /** `newer` over `older` (both records in index order): for a path both hold, newer's record. */
@@ -138,40 +147,50 @@ async function* entriesOf(records: AsyncIterable<IndexRecord>): AsyncGenerator<I
   for await (const record of records) if (!isTombstone(record)) yield record;
 }
 
+interface Changes {
+  /** How many records `records` gives. */
+  count: number;
+  /** The changes to the parent's index, in index order; may be read twice. */
+  records: () => AsyncIterable<IndexRecord>;
+  /** Entries in the backup's whole index. */
+  entries: number;
+}
+
 /**
- * A format's changes to the parent's index, streamed from its spool: one more layer over the parent's; or,
- * when that would pass MAX_INDEX_LAYERS, merged with the parent's layers above its bottom run into one run
- * over the bottom run (reading only those runs, which hold the changes since the bottom run); or the whole
- * index alone, when the changes since the bottom run would outnumber half of the entries.
+ * Changes to the parent's index, stored as the layering policy chooses: one more layer over the parent's;
+ * merged with the parent's `merge` newest runs into one run over the next one (reading only those runs:
+ * the changes since that one's backup); or the whole index alone.
  */
 async function writeChanges(
   id: string,
-  output: IndexChanges,
-  parent: IndexView | undefined,
+  changes: Changes,
+  parent: IndexView,
   store: StoreObject,
   copy?: RunCopy,
   blockBytes = INDEX_BLOCK_BYTES,
 ): Promise<WrittenIndex> {
-  if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
-  const bottom = parent.layers.at(-1)!;
-  const changes = output.changes;
-  const count = Array.isArray(changes) ? changes.length : (changes as IndexSpool).count;
-  const records = (): AsyncIterable<IndexRecord> =>
-    Array.isArray(changes) ? toAsync(changes as IndexRecord[]) : (changes as IndexSpool).records();
-  const above = parent.layers.slice(0, -1);
-  const sinceBottom = count + above.reduce((sum, run) => sum + run.records, 0);
-  if (bottom instanceof MemoryRun || sinceBottom > output.entries / 2)
-    return writeRun({ id, over: null, entries: 0, layers: 1 }, entriesOf(overlay(records(), parent.records())), store, copy, blockBytes);
-  if (parent.layers.length < MAX_INDEX_LAYERS)
+  const layers = parent.layers;
+  const layering =
+    layers.at(-1) instanceof MemoryRun
+      ? ({ alone: true } as const)
+      : chooseLayering(
+          changes.count,
+          layers.map((run) => run.records),
+          changes.entries,
+        );
+  if (layering.alone)
     return writeRun(
-      { id, over: parent.backupId, entries: output.entries, layers: parent.layers.length + 1 },
-      records(),
+      { id, over: null, entries: 0, layers: 1 },
+      entriesOf(overlay(changes.records(), parent.records())),
       store,
       copy,
       blockBytes,
     );
-  const merged = overlay(records(), new IndexView(parent.backupId, above, 0).records());
-  return writeRun({ id, over: bottom.backupId, entries: output.entries, layers: 2 }, merged, store, copy, blockBytes);
+  const { merge } = layering;
+  const records =
+    merge === 0 ? changes.records() : overlay(changes.records(), new IndexView(parent.backupId, layers.slice(0, merge), 0).records());
+  const facts = { id, over: layers[merge]!.backupId, entries: changes.entries, layers: layers.length - merge + 1 };
+  return writeRun(facts, records, store, copy, blockBytes);
 }
 
 async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
