@@ -98,6 +98,8 @@ export class Catalog {
   private unreadableSinks: Array<{ sink: Sink; error: Error }> = [];
   /** Manifests the last catalog could not parse, in the sinks' order. */
   private damaged: DamagedManifest[] = [];
+  /** Per backup, the sinks listing a `.sig.next` beside its manifest: a re-sign cut short (repair finishes it). */
+  private resigning = new Map<string, string[]>();
   /** Unsigned backups already warned about by this process. */
   private readonly warned = new Set<string>();
 
@@ -121,16 +123,19 @@ export class Catalog {
     const unreadable: Array<{ sink: Sink; error: Error }> = [];
     const damaged: DamagedManifest[] = [];
     const verifier = await this.verifier();
+    const resigning = new Map<string, string[]>();
     for (const sink of this.sinks) {
       let found: Found[];
       let damagedHere: DamagedManifest[];
+      let pendingHere: string[];
       try {
-        ({ found, damaged: damagedHere } = await this.readManifests(sink, verifier));
+        ({ found, damaged: damagedHere, pending: pendingHere } = await this.readManifests(sink, verifier));
       } catch (error) {
         unreadable.push({ sink, error: error as Error });
         continue;
       }
       damaged.push(...damagedHere);
+      for (const id of pendingHere) resigning.set(id, [...(resigning.get(id) ?? []), sink.name]);
       for (const copy of found) {
         const entry = byId.get(copy.head.id);
         if (!entry) byId.set(copy.head.id, { ...copy, sinks: [sink.name] });
@@ -150,6 +155,7 @@ export class Catalog {
     }
     this.unreadableSinks = unreadable;
     this.damaged = damaged;
+    this.resigning = resigning;
     const copies = [...byId.values()];
     const authentications = authenticate(
       verifier,
@@ -169,14 +175,19 @@ export class Catalog {
    * The good manifests one sink holds: the listing, then each manifest from this host's cache or, when new
    * since the last run, from the sink (several at once). Damaged copies are reported and returned apart.
    */
-  private async readManifests(sink: Sink, verifier: ManifestVerifier | undefined): Promise<{ found: Found[]; damaged: DamagedManifest[] }> {
+  private async readManifests(
+    sink: Sink,
+    verifier: ManifestVerifier | undefined,
+  ): Promise<{ found: Found[]; damaged: DamagedManifest[]; pending: string[] }> {
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     const signatures = new Map<string, string>();
+    const pending: string[] = [];
     for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
       if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
       else if (object.key.endsWith('.sig') || object.key.endsWith('.sig.next')) {
         const owner = object.key.slice(RepositoryKeys.manifestPrefix.length, object.key.lastIndexOf('.json.'));
+        if (object.key.endsWith('.sig.next')) pending.push(owner);
         signatures.set(
           owner,
           `${signatures.get(owner) ?? ''}${object.key.slice(object.key.lastIndexOf('.json.') + 6)} ${object.size} ${object.version ?? ''};`,
@@ -235,7 +246,13 @@ export class Catalog {
     );
     if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
     damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { found, damaged };
+    return { found, damaged, pending };
+  }
+
+  /** The sinks holding a `.sig.next` beside backup `id`'s manifest: a re-sign cut short, which `repair` finishes. */
+  async unfinishedResign(id: string): Promise<string[]> {
+    await this.entries();
+    return this.resigning.get(id) ?? [];
   }
 
   /** Sinks the catalog had to leave out, and why: a backup there is unknown (empty while every sink can be read). */
@@ -316,6 +333,7 @@ export class Catalog {
     this.indexed = undefined;
     this.unreadableSinks = [];
     this.damaged = [];
+    this.resigning = new Map();
   }
 
   /**

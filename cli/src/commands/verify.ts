@@ -108,6 +108,7 @@ export class VerifyCommand extends BaseCommand {
             : '; presence and sizes only';
       const notDecodable = report.undecodable ? '; this host cannot decode its stream' : '';
       this.status(`${report.backup}: intact (${objects}${read}${notDecodable})`);
+      this.hintResign(report);
       return;
     }
     for (const problem of [...report.sinks.flatMap((sink) => sink.problems), ...report.problems]) this.damage(problem.message);
@@ -116,6 +117,14 @@ export class VerifyCommand extends BaseCommand {
       this.context.stderr.write(
         `rast-backup: hint: ${report.repair} can mend this from a good copy in another sink, or rebuild its file index from its stream\n`,
       );
+  }
+
+  /** A re-sign of the manifest cut short (a `.sig.next` left beside it): readable, and `repair` finishes it. */
+  private hintResign(report: VerifyReport): void {
+    if (!report.resignUnfinished?.length || !report.repair) return;
+    this.context.stderr.write(
+      `rast-backup: hint: a re-sign of backup ${report.backup}'s manifest was cut short in sink ${report.resignUnfinished.join(', ')} (its .json.sig.next is left); ${report.repair} finishes it\n`,
+    );
   }
 
   /** Why this host cannot decode backups, once per reason (one missing key leaves them all undecoded). */

@@ -72,8 +72,13 @@ export interface VerifyReport {
   problems: VerifyProblem[];
   /** When damaged: the backups whose restore needs this one (its incrementals, theirs, …). */
   dependents: string[];
-  /** When damaged in a way `repair` may mend (a good copy in another sink, a file index to rebuild): the command to run. */
+  /**
+   * When damaged in a way `repair` may mend (a good copy in another sink, a file index to rebuild), or when a
+   * re-sign of its manifest was cut short (`resignUnfinished`): the command to run.
+   */
   repair?: string;
+  /** Sinks holding a `.sig.next` beside the manifest: a re-sign cut short. Not damage: `repair` finishes it. */
+  resignUnfinished?: string[];
   /** `verify <id>` only: the reports of the backups below it in its chain, the full backup first. */
   ancestors?: VerifyReport[];
 }
@@ -330,7 +335,9 @@ async function checkWithChain(
   const damaged = report.problems.length > 0 || report.sinks.some((sink) => sink.problems.length > 0);
   report.status = damaged ? 'damaged' : report.level === 'full' && (report.undecodable || ancestorUnchecked) ? 'unchecked' : 'intact';
   report.ok = okOf(report.status);
-  if (repairHint(report)) report.repair = `rast-backup repair ${manifest.id}`;
+  const resigning = await runtime.repository.catalog.unfinishedResign(manifest.id);
+  if (resigning.length > 0) report.resignUnfinished = resigning;
+  if (repairHint(report) || resigning.length > 0) report.repair = `rast-backup repair ${manifest.id}`;
   checked.set(manifest.id, report);
   return report;
 }

@@ -130,6 +130,8 @@ testNeeding(
     // Another host reads it through the new signature.
     const verified = run(['verify', id, '--config', config], 'other-state');
     assert.is(verified.status, 0, verified.stderr);
+    assert.match(verified.stderr, `hint: a re-sign of backup ${id}'s manifest was cut short in sink local`);
+    assert.match(verified.stderr, `rast-backup repair ${id} finishes it`);
     assert.is(run(['ls', id, '--config', config], 'other-state').stdout, listing);
     const restored = run(['restore', id, path.join(home, 'restored'), '--config', config], 'other-state');
     assert.is(restored.status, 0, restored.stderr);
@@ -147,6 +149,7 @@ testNeeding(
     assert.not.ok(await exists(nextFile));
     const again = run(['verify', id, '--config', config], 'third-state');
     assert.is(again.status, 0, again.stderr);
+    assert.not.match(again.stderr, 'cut short');
     // gpg checks the finished pair with standard tools alone.
     const gpg = await gnupg();
     try {
