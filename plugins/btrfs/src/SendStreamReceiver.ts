@@ -14,7 +14,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import path from 'node:path';
-import { removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
+import { listAttributesSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import {
   RastError,
   type RestoreReport,
@@ -35,7 +35,7 @@ import { MetadataApplier } from './MetadataApplier.js';
 import { ReceiveTree, UnsafePath, show, type ReceiveNode, type Time } from './ReceiveTree.js';
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
-import { isNoData, xattrReason } from './XattrError.js';
+import { xattrReason } from './XattrError.js';
 import { makeSpecialFile } from '@rast-backup/restore-kit';
 
 const CAPABILITY = 'security.capability';
@@ -333,11 +333,12 @@ export class SendStreamReceiver {
     if (!isRestorableXattr(name, this.options.onBtrfs)) return;
     if (node.absent) return;
     try {
-      this.withTextPath(node, raw, (target) =>
-        set ? setAttributeSync(target, name, value ?? Buffer.alloc(0)) : removeAttributeSync(target, name),
-      );
+      this.withTextPath(node, raw, (target) => {
+        if (set) setAttributeSync(target, name, value ?? Buffer.alloc(0));
+        // An xattr the entry lacks (one this receiver left out) has nothing to remove.
+        else if (listAttributesSync(target).includes(name)) removeAttributeSync(target, name);
+      });
     } catch (error) {
-      if (!set && isNoData(error)) return;
       this.skipped.add(`xattr ${name} (${xattrReason(error)})`, show(raw));
     }
   }
