@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { streamDamagedAt } from './diagnostics/index.js';
+import { streamDamagedInBackup } from './diagnostics/index.js';
 import { ErrorCode, RastError } from './errors.js';
 import { createBackup, restoreBackup, verifyBackup, type VerifyReport } from './operations.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
@@ -13,7 +13,7 @@ function checking(): Format {
     let offset = 0;
     for await (const chunk of stream) {
       const at = chunk.indexOf('X');
-      if (at >= 0) throw streamDamagedAt(`backup ${manifest.id}`, `damaged at byte ${offset + at}`, { offset: offset + at });
+      if (at >= 0) throw streamDamagedInBackup(manifest.id, `damaged at byte ${offset + at}`, { offset: offset + at });
       offset += chunk.length;
     }
   };

@@ -108,3 +108,22 @@ export function workerFailed(error: unknown): RastError {
 export function streamDamagedAt(where: string, problem: string, facts: Record<string, unknown> = {}): RastError {
   return new RastError(ErrorCode.STREAM_DAMAGED, `${where}: ${problem}`, facts);
 }
+
+/**
+ * Backup `backup`'s stream is damaged: `problem` says where in the stream (its `offset` fact, the byte) and how.
+ * The read operations add the part holding that byte with {@link streamDamagedInPart}.
+ */
+export function streamDamagedInBackup(backup: string, problem: string, facts: Record<string, unknown> = {}): RastError {
+  return new RastError(ErrorCode.STREAM_DAMAGED, `backup ${backup}: ${problem}`, { ...facts, backup, problem });
+}
+
+/** `error` (from {@link streamDamagedInBackup}) placed in the stored part `key`, labelled `part`, read from `sink`. */
+export function streamDamagedInPart(error: RastError, part: string, key: string, sink: string | undefined): RastError {
+  const { backup, problem } = error.facts;
+  return new RastError(
+    ErrorCode.STREAM_DAMAGED,
+    `backup ${String(backup)}, ${part} (${key})${sink ? ` in sink ${sink}` : ''}: ${String(problem)}`,
+    { ...error.facts, part: key, ...(sink ? { sink } : {}) },
+    { cause: error },
+  );
+}

@@ -155,7 +155,7 @@ async function restoreWithReceiver(context: RestoreContext, onBtrfs: boolean): P
     note: (message) => context.log.warn(message),
   });
   try {
-    for (const manifest of context.chain) await receiver.receive(`backup ${manifest.id}`, context.openStream(manifest));
+    for (const manifest of context.chain) await receiver.receive({ backup: manifest.id }, context.openStream(manifest));
     return receiver.finish();
   } catch (error) {
     receiver.abandon();
@@ -194,7 +194,7 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
 async function verify(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
   const indexer = manifest.parent === null && index.entries > 0 ? new SendStreamIndexer(manifest.id) : undefined;
-  const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => indexer?.apply(command));
+  const decoder = new SendStreamDecoder({ backup: manifest.id }, (command) => indexer?.apply(command));
   for await (const chunk of context.stream) decoder.push(chunk);
   decoder.finish();
   if (!indexer) return;
@@ -208,7 +208,7 @@ async function verify(context: VerifyContext): Promise<void> {
 async function reindex(context: ReindexContext): Promise<RebuiltIndex> {
   const { manifest } = context;
   const indexer = new SendStreamIndexer(manifest.id, manifest.parent ? context.parentIndex : undefined);
-  const decoder = new SendStreamDecoder(`backup ${manifest.id}`, (command) => indexer.apply(command));
+  const decoder = new SendStreamDecoder({ backup: manifest.id }, (command) => indexer.apply(command));
   for await (const chunk of context.stream) decoder.push(chunk);
   decoder.finish();
   return { index: await indexer.index() };

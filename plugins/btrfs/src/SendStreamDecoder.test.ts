@@ -56,6 +56,21 @@ decoder('a flipped bit, a truncated stream, a missing END and a bad header are d
   expectDamage(Buffer.concat([Buffer.from('not-a-stream!'), Buffer.alloc(20)]), /damaged at byte 0: no btrfs-stream header/);
 });
 
+decoder("a stored backup's damage carries the backup, the byte and the problem as facts, for the part to be added", () => {
+  const flipped = endOnly();
+  flipped[22] ^= 1;
+  try {
+    new SendStreamDecoder({ backup: '20261203-160000-aaaa' }, () => {}).push(flipped);
+    assert.unreachable('damage not detected');
+  } catch (error) {
+    const { message, facts } = error as RastError;
+    assert.match(message, /^backup 20261203-160000-aaaa: send stream damaged at byte 17: CRC32C mismatch/);
+    assert.is(facts.backup, '20261203-160000-aaaa');
+    assert.is(facts.offset, 17);
+    assert.match(String(facts.problem), /^send stream damaged at byte 17: CRC32C/);
+  }
+});
+
 testNeeding(
   decoder,
   isRoot && hasBtrfs,

@@ -1,5 +1,5 @@
 import { crc32c } from '@node-rs/crc32';
-import { streamDamagedAt, type RastError } from '@rast-backup/core';
+import { streamDamagedAt, streamDamagedInBackup, type RastError } from '@rast-backup/core';
 
 /** Command numbers of the btrfs send stream (btrfs-progs kernel-shared/send.h). */
 export const Command = Object.freeze({
@@ -114,9 +114,11 @@ export class SendStreamDecoder {
    * `checkCrc: false` skips the CRC of each command: for a stream read straight from the kernel's
    * `btrfs send` at create time, which nothing could have damaged; every stored stream is checked where it
    * is read back (restore, `verify --level full`).
+   * `stream`: a stored backup's stream (its errors name the backup, so that the read operations can add the
+   * part), or a label for any other stream.
    */
   constructor(
-    private readonly label: string,
+    private readonly stream: { backup: string } | string,
     private readonly onCommand: (command: SendCommand) => void,
     resume?: { version: number; offset: number },
     private readonly options: { checkCrc?: boolean } = {},
@@ -130,7 +132,10 @@ export class SendStreamDecoder {
   }
 
   private damaged(offset: number, message: string): RastError {
-    return streamDamagedAt(this.label, `send stream damaged at byte ${offset}: ${message}`, { offset });
+    const problem = `send stream damaged at byte ${offset}: ${message}`;
+    return typeof this.stream === 'string'
+      ? streamDamagedAt(this.stream, problem, { offset })
+      : streamDamagedInBackup(this.stream.backup, problem, { offset });
   }
 
   /** Holds a command that spans chunks; reused, so a command's attributes are valid only during onCommand. */

@@ -23,6 +23,7 @@ import {
   restoreRefused,
   restoreWriteFailed,
   streamDamagedAt,
+  streamDamagedInBackup,
 } from '@rast-backup/core';
 import { isRestorableXattr } from './BtrfsProperties.js';
 import { BadAttribute, CommandAttributes, commandName } from './CommandAttributes.js';
@@ -80,6 +81,7 @@ export class SendStreamReceiver {
   private current?: { node: ReceiveNode; writer: FileDataWriter };
   private begun = false;
   private bytes = 0;
+  private name: { backup: string } | string = '';
   private label = '';
 
   constructor(
@@ -95,19 +97,20 @@ export class SendStreamReceiver {
   }
 
   /** Applies one backup's stream: the full backup first, then each incremental in chain order. */
-  async receive(label: string, stream: AsyncIterable<Buffer>): Promise<void> {
-    this.label = label;
+  async receive(name: { backup: string } | string, stream: AsyncIterable<Buffer>): Promise<void> {
+    this.name = name;
+    this.label = typeof name === 'string' ? name : `backup ${name.backup}`;
     this.streamIndex += 1;
     this.tree.stream = this.streamIndex;
     this.parentView.startStream(this.streamIndex);
     this.begun = false;
-    const decoder = new SendStreamDecoder(label, (command) => this.apply(command));
+    const decoder = new SendStreamDecoder(name, (command) => this.apply(command));
     for await (const chunk of stream) {
       decoder.push(chunk);
       this.bytes += chunk.length;
     }
     decoder.finish();
-    if (!this.begun) throw streamDamagedAt(label, 'the send stream holds no subvolume');
+    if (!this.begun) throw streamDamagedAt(this.label, 'the send stream holds no subvolume');
     this.closeCurrent();
     for (const node of this.stashed) unlinkSync(path.join(this.stash, node.stashed!));
     this.stashed = [];
@@ -117,7 +120,8 @@ export class SendStreamReceiver {
     try {
       this.dispatch(command);
     } catch (error) {
-      const where = `${this.label}: send stream at byte ${command.offset}, ${commandName(command.type)}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
+      const at = `send stream at byte ${command.offset}, ${commandName(command.type)}${command.attributes.has(Attribute.PATH) ? ` ${show(command.attributes.get(Attribute.PATH)!)}` : ''}`;
+      const where = `${this.label}: ${at}`;
       const facts = { offset: command.offset, command: commandName(command.type) };
       if (error instanceof UnsafePath) throw restoreRefused(where, error.message, facts);
       if (
@@ -126,7 +130,9 @@ export class SendStreamReceiver {
         error instanceof BadFileData ||
         error instanceof UndecodableExtent
       )
-        throw streamDamagedAt(where, error.message, facts);
+        throw typeof this.name === 'string'
+          ? streamDamagedAt(where, error.message, facts)
+          : streamDamagedInBackup(this.name.backup, `${at}: ${error.message}`, facts);
       if (error instanceof RastError) throw locatedAt(where, error, facts);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR')

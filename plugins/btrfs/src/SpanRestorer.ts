@@ -163,7 +163,7 @@ class SpanReplayer {
     const range = ranges[position]!;
     const pending: SendCommand[] = [];
     const decoder = new SendStreamDecoder(
-      `backup ${manifest.id}`,
+      { backup: manifest.id },
       (command) => {
         // A span's other commands (times, owners, other files) are left to the index.
         if (!DATA_COMMANDS.has(command.type) || !namesFile(command.attributes.get(Attribute.PATH), range.path)) return;
