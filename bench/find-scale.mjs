@@ -2,9 +2,11 @@
 // Builds a local repository of BACKUPS backups: a full one whose index lists FILES files, then incrementals each
 // changing 1% of them (new size and mtime), through createBackup with the tar format's index replaced by a
 // synthetic one (the stream itself is a tiny directory): only the indexes matter to `find`. Then times the CLI.
-//   node bench/find-scale.mjs [BACKUPS] [FILES] [ROUNDS]
+// Given HOME (a directory an earlier run made), it continues that repository's chain up to BACKUPS backups.
+// It prints the rate of each ten creates, so that a cost growing with the chain shows.
+//   node bench/find-scale.mjs [BACKUPS] [FILES] [ROUNDS] [HOME]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +16,14 @@ import local from '@rast-backup/plugin-local';
 
 const [BACKUPS, FILES, ROUNDS] = [Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 100000), Number(process.argv[4] ?? 3)];
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const home = mkdtempSync(path.join(os.tmpdir(), 'rast-find-scale-'));
+const home = process.argv[5] ? path.resolve(process.argv[5]) : mkdtempSync(path.join(os.tmpdir(), 'rast-find-scale-'));
 const config = path.join(home, 'config.toml');
-writeFileSync(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n`);
+if (!existsSync(config)) writeFileSync(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n`);
 const source = path.join(home, 'source');
-spawnSync('mkdir', ['-p', source]);
+mkdirSync(source, { recursive: true });
 writeFileSync(path.join(source, 'x'), 'x\n');
+// Its own state (the manifest cache, the kept index copies), not the host's.
+process.env.RAST_BACKUP_STATE_DIR ??= path.join(home, 'state');
 
 const fileAt = (i) =>
   `d${String(Math.floor(i / 1000)).padStart(3, '0')}/e${String(Math.floor(i / 10) % 100).padStart(2, '0')}/f${String(i).padStart(7, '0')}`;
@@ -45,8 +49,14 @@ function whole(backupId) {
   return entries.sort((a, b) => comparePaths(a.path, b.path));
 }
 
+// mulberry32: exact 32-bit arithmetic (a float LCG loses bits past 2^53 and can fall into a short cycle).
 let random = 7;
-const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const next = () => {
+  let t = (random = (random + 0x6d2b79f5) | 0);
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+};
 let count = 0;
 const runtime = await createRuntime({
   configFile: config,
@@ -78,13 +88,29 @@ runtime.pipeline.hooks.format.for('tar').tap({ name: 'find-scale', stage: -100 }
   },
 }));
 
+// Continuing: BACKUPS counts every backup in the repository; the chain goes on from the latest of this source.
+const made = await runtime.repository.catalog.entries();
+let parent = made.filter((entry) => entry.head.source.path === source).at(-1)?.head.id;
 const started = Date.now();
-let parent;
-for (count = 0; count < BACKUPS; count++) parent = (await createBackup(runtime, { path: source, parent })).id;
-console.log(`built ${BACKUPS} backups of ${FILES} files in ${((Date.now() - started) / 1000).toFixed(0)} s: ${home}`);
+let tenStarted = started;
+for (count = made.length; count < BACKUPS; count++) {
+  // The changes of backup `count` do not depend on where an earlier run stopped.
+  random = Math.imul(count + 1, 0x9e3779b9);
+  parent = (await createBackup(runtime, { path: source, parent })).id;
+  if ((count + 1) % 10 === 0 || count + 1 === BACKUPS) {
+    const now = Date.now();
+    console.log(
+      `backup ${count + 1}: ${((now - tenStarted) / Math.min(10, count + 1 - made.length)).toFixed(0)} ms each (load ${os.loadavg()[0].toFixed(1)})`,
+    );
+    tenStarted = now;
+  }
+}
+console.log(
+  `built ${BACKUPS - made.length} backups (${BACKUPS} in all) of ${FILES} files in ${((Date.now() - started) / 1000).toFixed(0)} s: ${home}`,
+);
 
 const cli = path.join(ROOT, 'cli', 'bin', 'rast-backup.js');
-for (const pattern of [`**/${path.basename(fileAt(12345))}`, `${path.dirname(fileAt(54321))}/*`]) {
+for (const pattern of ROUNDS === 0 ? [] : [`**/${path.basename(fileAt(12345))}`, `${path.dirname(fileAt(54321))}/*`]) {
   const times = [];
   let matches = 0;
   for (let round = 0; round < ROUNDS; round++) {
