@@ -68,13 +68,15 @@ const tar = runtime.pipeline.hooks.format.get('tar').call();
 runtime.pipeline.hooks.format.for('tar').tap({ name: 'find-scale', stage: -100 }, () => ({
   ...tar,
   serialize: (context) => {
-    const serialization = tar.serialize(context);
+    // The tiny stream is serialized as a full one: merged with the parent's synthetic index, it would read all
+    // FILES entries of it and spool a removal for each (most of a create's time, none of it find's concern).
+    const serialization = tar.serialize({ ...context, parentIndex: undefined });
     return {
       ...serialization,
       index: async () => {
         // The tar format's own index of the tiny stream is not used: close its spool.
         const own = await serialization.index();
-        await (own.spool ?? own.changes)?.close?.();
+        await own.spool?.close();
         if (!context.parentIndex)
           return { format: 'rast-backup/index', version: 1, backupId: context.backupId, entries: whole(context.backupId) };
         const changed = new Set();
