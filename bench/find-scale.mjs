@@ -111,19 +111,40 @@ console.log(
   `built ${BACKUPS - made.length} backups (${BACKUPS} in all) of ${FILES} files in ${((Date.now() - started) / 1000).toFixed(0)} s: ${home}`,
 );
 
+// Each round runs both patterns warm (this host's manifest cache as `find` left it) and cold (an empty state
+// directory: every manifest read from the repository again; the page cache is not dropped, the machine is shared).
+// /usr/bin/time gives the CPU time (user + sys) and the peak RSS of each run.
 const cli = path.join(ROOT, 'cli', 'bin', 'rast-backup.js');
-for (const pattern of ROUNDS === 0 ? [] : [`**/${path.basename(fileAt(12345))}`, `${path.dirname(fileAt(54321))}/*`]) {
-  const times = [];
-  let matches = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint();
-    const result = spawnSync('node', [cli, 'find', pattern, '--json', '--config', config], { encoding: 'utf8', maxBuffer: 2 ** 30 });
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
-    if (result.status !== 0) throw new Error(result.stderr);
-    matches = JSON.parse(result.stdout).matches.length;
+const patterns = [`**/${path.basename(fileAt(12345))}`, `${path.dirname(fileAt(54321))}/*`];
+const runs = new Map();
+function find(pattern, state) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S %M', 'node', cli, 'find', pattern, '--json', '--config', config], {
+    encoding: 'utf8',
+    maxBuffer: 2 ** 30,
+    env: { ...process.env, RAST_BACKUP_STATE_DIR: state },
+  });
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  if (result.status !== 0) throw new Error(result.stderr);
+  const [user, system, rss] = result.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { wall, cpu: user + system, rss: rss / 1024, matches: JSON.parse(result.stdout).matches.length, load: os.loadavg()[0] };
+}
+for (let round = 0; round < ROUNDS; round++)
+  for (const pattern of patterns) {
+    const cold = mkdtempSync(path.join(os.tmpdir(), 'rast-find-cold-'));
+    const order = round % 2 === 0 ? ['warm', 'cold'] : ['cold', 'warm'];
+    for (const kind of order) {
+      const key = `${pattern} ${kind}`;
+      runs.set(key, [...(runs.get(key) ?? []), find(pattern, kind === 'cold' ? cold : process.env.RAST_BACKUP_STATE_DIR)]);
+    }
+    spawnSync('rm', ['-rf', cold]);
   }
-  times.sort((a, b) => a - b);
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+for (const [key, measured] of runs) {
+  const [wall, cpu, rss] = ['wall', 'cpu', 'rss'].map((field) => median(measured.map((run) => run[field])));
   console.log(
-    `find ${pattern}: ${matches} matches over ${BACKUPS} backups; median ${times[times.length >> 1].toFixed(2)} s of ${ROUNDS} (${times.map((t) => t.toFixed(2)).join(', ')})`,
+    `find ${key}: ${measured[0].matches} matches over ${made.length > BACKUPS ? made.length : BACKUPS} backups; median of ${measured.length}: ` +
+      `${wall.toFixed(2)} s wall (${measured.map((run) => run.wall.toFixed(2)).join(', ')}), ${cpu.toFixed(2)} s CPU, ${rss.toFixed(0)} MiB; ` +
+      `load ${measured.map((run) => run.load.toFixed(1)).join(', ')}`,
   );
 }
