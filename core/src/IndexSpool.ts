@@ -41,6 +41,8 @@ export class IndexSpool {
   }
 
   private async flush(): Promise<void> {
+    // Nothing pending: no file to open (records() of an empty spool would leave it open).
+    if (this.pendingLength === 0) return this.writing;
     const data = Buffer.from(this.pending.join(''));
     this.pending = [];
     this.pendingLength = 0;
@@ -57,7 +59,7 @@ export class IndexSpool {
   /** The records added, in the order they came; then the file is closed. */
   async *records(): AsyncGenerator<IndexRecord> {
     await this.flush();
-    if (this.written === 0) return;
+    if (this.written === 0) return await this.close();
     const handle = await this.file();
     try {
       let rest = '';

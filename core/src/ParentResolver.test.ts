@@ -1,8 +1,12 @@
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
 import { createBackup } from './operations.js';
+import { ManifestCache } from './ManifestCache.js';
 import { ParentResolver } from './ParentResolver.js';
+import { Repository } from './Repository.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import { MemorySink, memoryRuntime, silentLogger, temporaryDirectory } from './testing.js';
 
@@ -65,6 +69,28 @@ parents('an explicit parent must be of the same source with a whole chain; an em
   sink.objects.delete(RepositoryKeys.manifest(full.id));
   runtime.repository.catalog.invalidate();
   assert.is(await codeOf(resolver.resolve(child.id, source)), ErrorCode.PARENT_INVALID);
+});
+
+parents('an explicit parent reads the heads of its chain, not every whole manifest above it', async () => {
+  const sink = new MemorySink();
+  const [source, state] = [await temporaryDirectory(), await temporaryDirectory()];
+  const withCache = () => {
+    const runtime = memoryRuntime([sink], ['x']);
+    const decoder = (name: string) => runtime.pipeline.hooks.untransform.get(name)?.call();
+    return { ...runtime, repository: new Repository([sink], decoder, runtime.log, 2, new ManifestCache(state)) };
+  };
+  const making = withCache();
+  const full = await createBackup(making, { path: source });
+  const middle = await createBackup(making, { path: source, parent: full.id });
+  const last = await createBackup(making, { path: source, parent: middle.id });
+  await making.repository.catalog.entries();
+  // The host's copies of the ancestors' whole manifests spoilt: reading one would throw.
+  const [owner] = readdirSync(path.join(state, 'manifests')).filter((name) => !name.endsWith('.json'));
+  for (const id of [full.id, middle.id]) writeFileSync(path.join(state, 'manifests', owner!, `${id}.json`), '{}');
+  const runtime = withCache();
+  assert.is((await new ParentResolver(runtime).resolve(last.id, source))?.id, last.id);
+  assert.is((await new ParentResolver(runtime).resolve('latest', source))?.id, last.id);
+  assert.is((await createBackup(runtime, { path: source, parent: last.id })).parent, last.id);
 });
 
 parents('checkStillExists reads the catalog afresh: a parent deleted since is PARENT_INVALID', async () => {

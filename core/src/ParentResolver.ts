@@ -66,10 +66,13 @@ export class ParentResolver {
     throw parentDeletedDuringCreate(parent.id, id);
   }
 
-  /** Why the chain of `entry` cannot be restored (a parent missing, a loop), or undefined when it is whole. */
+  /**
+   * Why the chain of `entry` cannot be restored (a parent missing, a loop, one refused), or undefined when it is
+   * whole. Its heads only: reading every whole manifest of the chain made each create cost more as the chain grew.
+   */
   private async brokenChain(entry: CatalogEntry): Promise<string | undefined> {
     try {
-      await this.runtime.repository.graph.chain(entry.manifest);
+      await this.runtime.repository.graph.chainHeads(entry.head);
       return undefined;
     } catch (error) {
       if (error instanceof RastError && error.code === ErrorCode.PARENT_INVALID) return error.message;
