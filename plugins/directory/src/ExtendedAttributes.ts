@@ -3,14 +3,13 @@ import koffi from 'koffi';
 
 const ENODATA = 61;
 const ENOTSUP = 95;
-const ERANGE = 34;
-/** The largest list or value Linux gives (XATTR_SIZE_MAX, XATTR_LIST_MAX). */
+/** The largest list or value Linux gives (XATTR_LIST_MAX, XATTR_SIZE_MAX). */
 const LARGEST = 64 * 1024;
 
-type ListXattr = (path: Buffer, list: Buffer | null, size: number) => number;
-type GetXattr = (path: Buffer, name: Buffer, value: Buffer | null, size: number) => number;
+type ListXattr = (path: Buffer, list: Buffer, size: number) => number;
+type GetXattr = (path: Buffer, name: Buffer, value: Buffer, size: number) => number;
 let calls: { list: ListXattr; get: GetXattr } | undefined;
-/** Reused by every call: most lists and values fit, and the bytes are copied out. */
+/** Reused by every call; the bytes are copied out. */
 let scratch: Buffer | undefined;
 
 /** An xattr that could not be read (`attribute` absent: the list itself), with its errno's name. */
@@ -39,19 +38,11 @@ function libc() {
   return calls;
 }
 
-/** A call's bytes: into the scratch buffer, or sized by asking first when they do not fit (ERANGE). */
-function bytesOf(call: (into: Buffer | null, size: number) => number): Buffer | number {
+/** A call's bytes, or its errno. Linux gives no list nor value over 64 KiB (E2BIG past that), so they always fit. */
+function bytesOf(call: (into: Buffer, size: number) => number): Buffer | number {
   scratch ??= Buffer.allocUnsafeSlow(LARGEST);
-  let length = call(scratch, scratch.length);
-  if (length >= 0) return Buffer.from(scratch.subarray(0, length));
-  while (koffi.errno() === ERANGE) {
-    const size = call(null, 0);
-    if (size < 0) break;
-    const data = Buffer.allocUnsafe(size);
-    length = call(data, size);
-    if (length >= 0) return data.subarray(0, length);
-  }
-  return koffi.errno();
+  const length = call(scratch, scratch.length);
+  return length >= 0 ? Buffer.from(scratch.subarray(0, length)) : koffi.errno();
 }
 
 /** The NUL-terminated names of a list, each as text (sorted by it) and as the bytes to ask for it by. */
