@@ -2,6 +2,7 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setAttribute } from '@napi-rs/xattr';
 import { isRoot, temporaryDirectory, waitFor } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -150,26 +151,20 @@ flow('restore --include takes several patterns after one flag, and repeated flag
   assert.equal((await readdir(second, { recursive: true })).sort(), ['dir', 'dir/a.txt', 'file1']);
 });
 
-flow(
-  'a name that is not UTF-8 is backed up (its xattrs aside), listed as \\xHH, selected by that form, restored byte for byte',
-  async () => {
-    const { config, source, home } = await setup();
-    const name = Buffer.concat([Buffer.from('lat-'), Buffer.from([0xe9, 0xff])]);
-    await writeFile(Buffer.concat([Buffer.from(`${source}/dir/`), name]), 'x');
-    const created = cli(['create', source, '--config', config]);
-    assert.is(created.status, 0, created.stderr);
-    // The file is kept; only its xattrs cannot be read (the xattr binding takes text paths): one summary line.
-    assert.equal(created.stderr.trim().split('\n'), [
-      'rast-backup: warning: extended attributes not backed up of 1 entries whose names are not UTF-8 (dir/lat-\\xe9\\xff): the xattr library takes only UTF-8 paths',
-    ]);
-    const listed = cli(['ls', 'latest', 'dir', '--config', config]);
-    assert.match(listed.stdout, / {2}dir\/lat-\\xe9\\xff\n/);
-    assert.match(cli(['ls', 'latest', 'dir/lat-\\xe9\\xff', '--config', config]).stdout, /file .* 1 {2}dir\/lat-\\xe9\\xff\n/);
-    const restored = path.join(home, 'restored');
-    assert.is(cli(['restore', 'latest', restored, '--include', 'dir/lat-\\xe9\\xff', '--config', config]).status, 0);
-    assert.equal(await readdir(path.join(restored, 'dir'), { encoding: 'buffer' }), [name]);
-  },
-);
+flow('a name that is not UTF-8 is backed up with its xattrs, listed as \\xHH, selected by that form, restored byte for byte', async () => {
+  const { config, source, home } = await setup();
+  const name = Buffer.concat([Buffer.from('lat-'), Buffer.from([0xe9, 0xff])]);
+  await writeFile(Buffer.concat([Buffer.from(`${source}/dir/`), name]), 'x');
+  const created = cli(['create', source, '--config', config]);
+  assert.is(created.status, 0, created.stderr);
+  assert.is(created.stderr, '', 'no warning: xattrs are read by the bytes of the path');
+  const listed = cli(['ls', 'latest', 'dir', '--config', config]);
+  assert.match(listed.stdout, / {2}dir\/lat-\\xe9\\xff\n/);
+  assert.match(cli(['ls', 'latest', 'dir/lat-\\xe9\\xff', '--config', config]).stdout, /file .* 1 {2}dir\/lat-\\xe9\\xff\n/);
+  const restored = path.join(home, 'restored');
+  assert.is(cli(['restore', 'latest', restored, '--include', 'dir/lat-\\xe9\\xff', '--config', config]).status, 0);
+  assert.equal(await readdir(path.join(restored, 'dir'), { encoding: 'buffer' }), [name]);
+});
 
 flow('a name with a newline is listed on one line as \\x0a, selected by that form, restored as it was', async () => {
   const { config, source, home } = await setup();
@@ -261,6 +256,36 @@ badInput('a file that cannot be read is left out with a warning; the backup succ
     ['dir', 'random.bin'],
     'file1 is not in the index',
   );
+});
+
+badInput('an xattr that cannot be read is named in a warning, in a full and an incremental; the entry is kept', async () => {
+  const { config, home, repository, source } = await setup();
+  // Listing a directory's xattrs needs no permission, reading a user.* one needs read permission on it (root has it).
+  const locked = path.join(source, 'locked');
+  await mkdir(locked);
+  await setAttribute(locked, 'user.note', 'unreadable');
+  await chmod(locked, 0o311);
+  const as = isRoot ? { uid: 65534, gid: 65534 } : {};
+  if (isRoot) {
+    await mkdir(repository, { recursive: true });
+    await chmod(home, 0o755);
+    await chmod(repository, 0o777);
+    await chmod(config, 0o644);
+  }
+  const warning = /^rast-backup: warning: locked: extended attribute user\.note not backed up: reading it failed \(EACCES\)$/m;
+  const full = cli(['create', source, '--json', '--config', config], as);
+  const created = json(full);
+  assert.match(full.stderr, warning);
+  const listed = json(cli(['ls', created.id, '--json', '--config', config], as));
+  assert.ok(
+    listed.entries.some((entry: any) => entry.path === 'locked'),
+    'the directory is in the index',
+  );
+  // Changed (its mode), so the incremental reads its xattrs again, on the walk's thread rather than a reader's.
+  await chmod(locked, 0o331);
+  const incremental = cli(['create', source, '--parent', 'latest', '--json', '--config', config], as);
+  json(incremental);
+  assert.match(incremental.stderr, warning);
 });
 
 badInput('a pseudo filesystem as the source (/proc) is refused at once', async () => {

@@ -1,8 +1,8 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { compareNames, Exclusion, indexPath } from '@rast-backup/core/worker';
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import type { EntryStats } from './EntryStats.js';
+import { readXattrs, type XattrFailure } from './ExtendedAttributes.js';
 import { statsColumn } from './StatsColumns.js';
 import { willNeed } from './PageCacheHint.js';
 
@@ -62,10 +62,12 @@ export interface ReadEntry {
   text?: string;
   stats?: EntryStats;
   error?: Failure;
-  /** Whether the details below were read (not for a path that is not UTF-8: the xattr library takes only text). */
+  /** Whether the details below were read. */
   detailed?: boolean;
   target?: Uint8Array;
   xattrs?: Record<string, string>;
+  /** xattrs that could not be read (see ExtendedAttributes). */
+  xattrFailures?: XattrFailure[];
   content?: Uint8Array;
   shrank?: boolean;
   /** The file could not be opened. */
@@ -75,29 +77,6 @@ export interface ReadEntry {
 const exclusion = new Exclusion((workerData as ReaderData | undefined)?.exclude ?? []);
 
 const failure = (error: unknown): Failure => ({ message: (error as Error).message, code: (error as NodeJS.ErrnoException).code });
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function xattrsOf(text: string): Record<string, string> | undefined {
-  let names: string[];
-  try {
-    names = listAttributesSync(text);
-  } catch {
-    return undefined;
-  }
-  if (names.length === 0) return undefined;
-  const xattrs: Record<string, string> = {};
-  for (const name of names.sort()) {
-    let value: Buffer | null;
-    try {
-      value = getAttributeSync(text, name);
-    } catch {
-      value = null;
-    }
-    if (value) xattrs[name] = value.toString('base64');
-  }
-  return xattrs;
-}
-
 /** A small file opened for its content, its read hinted (see willNeed). */
 interface Opened {
   entry: ReadEntry;
@@ -132,12 +111,6 @@ function readEntry(path: Buffer, request: ReadRequest, budget: { left: number },
   }
   const format = stats.mode & 0o170000n;
   if (!request.details || format === 0o140000n) return { stats };
-  let text: string;
-  try {
-    text = strictUtf8.decode(path);
-  } catch {
-    return { stats };
-  }
   const entry: ReadEntry = { stats, detailed: true };
   if (format === 0o120000n) {
     try {
@@ -146,8 +119,9 @@ function readEntry(path: Buffer, request: ReadRequest, budget: { left: number },
       return { error: failure(error) };
     }
   }
-  const xattrs = xattrsOf(text);
+  const { xattrs, failures } = readXattrs(path);
   if (xattrs) entry.xattrs = xattrs;
+  if (failures) entry.xattrFailures = failures;
   const size = Number(stats.size);
   if (format === 0o100000n && stats.nlink === 1n && size <= SMALL_FILE && stats.blocks * 512n >= stats.size && size <= budget.left) {
     try {

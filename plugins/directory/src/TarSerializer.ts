@@ -1,67 +1,35 @@
 import { open, readlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import {
   displayPath,
   indexPath,
   IndexSpool,
-  isBinaryPath,
   type IndexEntry,
   type IndexOutput,
   type SerializeContext,
   type Serialization,
 } from '@rast-backup/core';
-import { NoTextPath, withTextPath } from '@rast-backup/restore-kit';
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { fileEntry, mayBeSparse, readSmallFile, shrankWarning, SMALL_FILE } from './FileContent.js';
 import { deviceNumbers, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
 import { entryType } from './EntryStats.js';
+import { readXattrs, xattrWarnings, type XattrFailure } from './ExtendedAttributes.js';
 import { mergeWithParent } from './ParentMerge.js';
 import { readAhead } from './ReadAhead.js';
 import { walkTree, type WalkedEntry } from './TreeWalker.js';
-
-/** The entry's xattrs; `unread` collects the paths whose xattrs the xattr library cannot reach (see NoTextPath). */
-async function readXattrs(walked: WalkedEntry, unread: string[]): Promise<Record<string, string> | undefined> {
-  try {
-    return await withTextPath(walked.absolute, async (absolute) => readXattrsAt(absolute));
-  } catch (error) {
-    if (error instanceof NoTextPath) unread.push(walked.path);
-    return undefined;
-  }
-}
-
-/**
- * Read in place, not in the thread pool: the walk has just stat'ed the entry, so its inode is in memory, and a
- * system call costs less than the thread pool's round trip (a wake-up each way).
- */
-function readXattrsAt(absolute: string): Record<string, string> | undefined {
-  let names: string[];
-  try {
-    names = listAttributesSync(absolute);
-  } catch {
-    return undefined;
-  }
-  if (names.length === 0) return undefined;
-  const xattrs: Record<string, string> = {};
-  for (const name of names.sort()) {
-    let value: Buffer | null;
-    try {
-      value = getAttributeSync(absolute, name);
-    } catch {
-      value = null;
-    }
-    if (value) xattrs[name] = value.toString('base64');
-  }
-  return xattrs;
-}
 
 /**
  * The entry of a walked path. When its lstat shows it unchanged since `previous`, its symlink target and
  * xattrs are the parent's and are not read again.
  */
-async function describe(walked: WalkedEntry, backupId: string, previous: IndexEntry | undefined, unread: string[]): Promise<IndexEntry> {
+async function describe(
+  walked: WalkedEntry,
+  backupId: string,
+  previous: IndexEntry | undefined,
+  unreadXattrs: (walked: WalkedEntry, failures: XattrFailure[]) => void,
+): Promise<IndexEntry> {
   const { stats } = walked;
   const type = entryType(stats);
   const entry: IndexEntry = {
@@ -79,8 +47,7 @@ async function describe(walked: WalkedEntry, backupId: string, previous: IndexEn
   };
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
   if (type === 'socket') return entry;
-  // A name the xattr library cannot reach is tried again, so that the warning counts it.
-  if (previous && unchangedStats(previous, stats) && !isBinaryPath(walked.path)) {
+  if (previous && unchangedStats(previous, stats)) {
     if (previous.target !== undefined) entry.target = previous.target;
     if (previous.xattrs) entry.xattrs = previous.xattrs;
     return entry;
@@ -89,11 +56,14 @@ async function describe(walked: WalkedEntry, backupId: string, previous: IndexEn
   if (details) {
     if (details.target) entry.target = indexPath(details.target);
     if (details.xattrs) entry.xattrs = details.xattrs;
+    if (details.xattrFailures) unreadXattrs(walked, details.xattrFailures);
     return entry;
   }
   if (type === 'symlink') entry.target = indexPath(await readlink(walked.absolute, { encoding: 'buffer' }));
-  const xattrs = await readXattrs(walked, unread);
+  // In place, not in the thread pool: the walk has just stat'ed the entry, so a system call costs less than a round trip.
+  const { xattrs, failures } = readXattrs(walked.absolute);
   if (xattrs) entry.xattrs = xattrs;
+  if (failures) unreadXattrs(walked, failures);
   return entry;
 }
 
@@ -129,17 +99,12 @@ function tarHeader(entry: IndexEntry): tar.Header {
 /**
  * Whether a walked entry is the parent's entry as it stands, judged from its lstat alone (what describe and
  * sameEntry would conclude, without building the entry): not for a hard-linked file (its leader is found in
- * order) nor a name the xattr library cannot reach (tried again, so that the warning counts it).
+ * order).
  */
 function unchanged(walked: WalkedEntry, previous: IndexEntry | undefined): boolean {
   if (!previous) return false;
   const { stats } = walked;
-  return (
-    previous.type === entryType(stats) &&
-    (previous.type !== 'file' || stats.nlink === 1n) &&
-    unchangedStats(previous, stats) &&
-    !isBinaryPath(walked.path)
-  );
+  return previous.type === entryType(stats) && (previous.type !== 'file' || stats.nlink === 1n) && unchangedStats(previous, stats);
 }
 
 /** Entries described (lstat done, target and xattrs read) ahead of the one being written. */
@@ -168,7 +133,9 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
 
   const produce = async () => {
     const leaders = new Map<string, string>();
-    const unreadXattrs: string[] = [];
+    const unreadXattrs = (walked: WalkedEntry, failures: XattrFailure[]) => {
+      for (const warning of xattrWarnings(displayPath(walked.path), failures)) log.warn(warning);
+    };
     const mountPoints: string[] = [];
     const walk = walkTree(snapshot.path, {
       exclude: snapshot.exclude,
@@ -283,12 +250,6 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       }
       entries++;
       await records.add(entry);
-    }
-    if (unreadXattrs.length > 0) {
-      const some = unreadXattrs.slice(0, 3).map(displayPath).join(', ');
-      log.warn(
-        `extended attributes not backed up of ${unreadXattrs.length} entries whose names are not UTF-8 (${some}${unreadXattrs.length > 3 ? ', …' : ''}): the xattr library takes only UTF-8 paths`,
-      );
     }
     if (mountPoints.length > 0) {
       const cross = options.oneFileSystem ? '; [directory] one_file_system = false crosses into other filesystems' : '';

@@ -3,6 +3,7 @@ import { indexPath, pathBytes, type Exclusion } from '@rast-backup/core';
 import { EntryReader, type ReadEntry, type ReadResponse } from './EntryReader.js';
 import type { Failure } from './EntryReaderThread.js';
 import type { EntryStats } from './EntryStats.js';
+import type { XattrFailure } from './ExtendedAttributes.js';
 import { ListingPrefetch, type PlannedDirectory, type Subdirectory } from './ListingPrefetch.js';
 import { pseudoFilesystem } from './PseudoFilesystem.js';
 
@@ -18,6 +19,8 @@ export interface EntryDetails {
   /** A symlink's target, as bytes. */
   target?: Buffer;
   xattrs?: Record<string, string>;
+  /** xattrs that could not be read (see ExtendedAttributes), to be reported. */
+  xattrFailures?: XattrFailure[];
   /** A small file's content (absent for files it did not read: large, sparse, hard-linked, past the listing's budget). */
   content?: { data: Buffer; shrank: boolean };
   /** The file could not be opened. */
@@ -30,7 +33,7 @@ export interface WalkedEntry {
   /** The exact bytes of the name (Linux names need not be UTF-8). */
   absolute: Buffer;
   stats: EntryStats;
-  /** With WalkOptions.details, for entries whose path is UTF-8. */
+  /** With WalkOptions.details. */
   details?: EntryDetails;
 }
 
@@ -59,6 +62,7 @@ function walkedEntry(relative: string, absolute: Buffer, read: ReadEntry): Walke
     const details: EntryDetails = {};
     if (read.target) details.target = bytesOf(read.target);
     if (read.xattrs) details.xattrs = read.xattrs;
+    if (read.xattrFailures) details.xattrFailures = read.xattrFailures;
     if (read.content) details.content = { data: bytesOf(read.content), shrank: read.shrank! };
     if (read.unreadable) details.unreadable = errorOf(read.unreadable);
     walked.details = details;
