@@ -385,6 +385,14 @@ export class SendStreamIndexer {
     if (pending) this.pendingClones.push({ range, clone, ...pending });
   }
 
+  /** A full stream's whole index in index order, built as it is read, once the stream has ended (see FullStreamIndexer.inOrder). */
+  fullIndex(): Iterable<IndexEntry> {
+    const full = this.full;
+    if (!full) throw new Error('fullIndex() is for a full stream, once');
+    this.full = undefined;
+    return full.inOrder();
+  }
+
   /**
    * The index, once the stream has ended: a full stream's whole index, spooled in index order, or an
    * incremental's changes to the parent's index (spooled too: a renamed directory rewrites its subtree).
