@@ -189,7 +189,8 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
 
 /**
  * Decodes the whole stream (every command's CRC32C, attribute framing, the END of every stream); for a full
- * backup, also rebuilds its file index and compares it with the stored one, both in index order.
+ * backup, also rebuilds its file index and compares it with the stored one, both in index order, entry by
+ * entry as the rebuilt one is walked (not spooled first).
  */
 async function verify(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
@@ -198,7 +199,7 @@ async function verify(context: VerifyContext): Promise<void> {
   for await (const chunk of context.stream) decoder.push(chunk);
   decoder.finish();
   if (!indexer) return;
-  const difference = await indexDifference(await indexer.index(), index);
+  const difference = await indexDifference(indexer.fullIndex(), index);
   if (difference) {
     throw streamDamaged(manifest.id, `the send stream does not hold the files its index lists: ${difference}`);
   }

@@ -362,6 +362,18 @@ export class FullStreamIndexer {
     }
   }
 
+  /**
+   * The whole index, in index order, built as it is read (verify compares it with the stored index without
+   * writing it out); the tree is let go when the walk ends or is stopped.
+   */
+  *inOrder(): Generator<IndexEntry> {
+    try {
+      yield* this.entries();
+    } finally {
+      this.pages.close();
+    }
+  }
+
   /** Every entry, depth first, names in order; a file's later names are hard links to its first. */
   private *entries(): Generator<IndexEntry> {
     const leaders = new Map<number, string>();

@@ -9,6 +9,8 @@ import {
   type IndexRecord,
   type IndexRun,
 } from '@rast-backup/core';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
@@ -383,3 +385,50 @@ lookups('a renamed directory: a tombstone for each old path, its subtree under t
 });
 
 lookups.run();
+
+// ---
+
+const memory = suite('send stream indexer: memory');
+
+memory("the changes kept for the parent's files do not keep the stream's chunks their commands were read from", async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const parent: FileIndex = {
+    format: 'rast-backup/index',
+    version: 1,
+    backupId: 'b0',
+    entries: [entry('.', 'directory'), entry('dir', 'directory'), entry('dir/f', 'file')],
+  };
+  const indexer = new SendStreamIndexer('b1', IndexView.of(parent));
+  // Each command's attributes are views of a chunk of 1 MiB, as the decoder gives them.
+  const chunks = [0, 1].map(() => {
+    const chunk = Buffer.alloc(1024 * 1024);
+    chunk.write('dir/f');
+    return chunk;
+  });
+  const collected = chunks.map((chunk) => new WeakRef(chunk.buffer));
+  indexer.apply(
+    command(Command.CHMOD, [
+      [Attribute.PATH, chunks[0]!.subarray(0, 5)],
+      [Attribute.MODE, u64(0o600)],
+    ]),
+  );
+  indexer.apply(
+    command(Command.CHOWN, [
+      [Attribute.PATH, chunks[1]!.subarray(0, 5)],
+      [Attribute.UID, u64(7)],
+      [Attribute.GID, u64(8)],
+    ]),
+  );
+  chunks.length = 0;
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  assert.equal(
+    collected.map((chunk) => chunk.deref() === undefined),
+    [true, true],
+  );
+  const file = (await indexOf(indexer, parent)).entries.find((candidate) => candidate.path === 'dir/f')!;
+  assert.equal([file.mode, file.uid, file.gid], [0o600, 7, 8]);
+});
+
+memory.run();

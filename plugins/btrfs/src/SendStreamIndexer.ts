@@ -88,6 +88,11 @@ export interface IndexerOptions {
 const join = (directory: string, name: string) => (directory === '.' ? name : `${directory}/${name}`);
 const real = (node: Node) => node.origin?.same ?? node;
 
+/** An attribute of a command as an index path. */
+function textOf(read: CommandAttributes, attribute: number): string {
+  return indexPath(read.bytes(attribute));
+}
+
 /**
  * Builds a backup's file index from its send stream as it flows past. Paths in a send stream name the tree as
  * it is at that moment, so the tree is simulated node by node (renames move whole subtrees, orphan names
@@ -209,10 +214,11 @@ export class SendStreamIndexer {
   }
 
   private applyToParent(command: SendCommand, read: CommandAttributes): void {
-    const text = (attribute: number) => indexPath(read.bytes(attribute));
+    // No closure here may reach `read`: the changes kept for the parent's nodes would keep each command's
+    // attributes, and with them the stream's chunks they are views of (a 1M incremental held 43 MiB so).
     const created = createdEntry(command.type, read);
     if (created) {
-      const [directory, name] = this.parentOf(text(Attribute.PATH));
+      const [directory, name] = this.parentOf(textOf(read, Attribute.PATH));
       const node: Node = {
         type: created.kind,
         mode: created.kind === 'symlink' ? 0o777 : created.kind === 'directory' ? 0o700 : 0o600,
@@ -232,7 +238,7 @@ export class SendStreamIndexer {
       return;
     }
     if (DATA_COMMANDS.has(command.type)) {
-      const path = text(Attribute.PATH);
+      const path = textOf(read, Attribute.PATH);
       const range = this.data(command, path, dataEnd(command.type, read));
       if (command.type === Command.CLONE && range) this.cloneInto(range, command.offset, read);
       if (command.type === Command.TRUNCATE) {
@@ -254,18 +260,18 @@ export class SendStreamIndexer {
         this.parentUuid = read.bytes(Attribute.CLONE_UUID).toString('hex');
         return;
       case Command.RENAME: {
-        const path = text(Attribute.PATH);
+        const path = textOf(read, Attribute.PATH);
         const [from, name] = this.parentOf(path);
         const node = this.child(from, name);
         if (!node) throw new Error(`rename of ${path}, which does not exist`);
         this.place(from, name, null);
-        const [to, newName] = this.parentOf(text(Attribute.PATH_TO));
+        const [to, newName] = this.parentOf(textOf(read, Attribute.PATH_TO));
         this.place(to, newName, node);
         return;
       }
       case Command.LINK: {
-        const [directory, name] = this.parentOf(text(Attribute.PATH));
-        const node = this.lookup(text(Attribute.PATH_LINK));
+        const [directory, name] = this.parentOf(textOf(read, Attribute.PATH));
+        const node = this.lookup(textOf(read, Attribute.PATH_LINK));
         this.touch(node);
         if (node.origin) node.origin.relinked = true;
         this.place(directory, name, node);
@@ -273,15 +279,15 @@ export class SendStreamIndexer {
       }
       case Command.UNLINK:
       case Command.RMDIR: {
-        const [directory, name] = this.parentOf(text(Attribute.PATH));
+        const [directory, name] = this.parentOf(textOf(read, Attribute.PATH));
         const node = this.child(directory, name);
         if (node?.origin) node.origin.relinked = true;
         this.place(directory, name, null);
         return;
       }
       case Command.SET_XATTR: {
-        const node = this.lookup(text(Attribute.PATH));
-        const name = text(Attribute.XATTR_NAME);
+        const node = this.lookup(textOf(read, Attribute.PATH));
+        const name = textOf(read, Attribute.XATTR_NAME);
         const value = read.bytes(Attribute.XATTR_DATA).toString('base64');
         this.touch(node);
         this.change(node, (changed) => {
@@ -290,8 +296,8 @@ export class SendStreamIndexer {
         return;
       }
       case Command.REMOVE_XATTR: {
-        const node = this.lookup(text(Attribute.PATH));
-        const name = text(Attribute.XATTR_NAME);
+        const node = this.lookup(textOf(read, Attribute.PATH));
+        const name = textOf(read, Attribute.XATTR_NAME);
         this.touch(node);
         this.change(node, (changed) => {
           if (!changed.xattrs) return;
@@ -303,7 +309,7 @@ export class SendStreamIndexer {
       }
       case Command.CHMOD: {
         const mode = read.u64(Attribute.MODE) & 0o7777;
-        const node = this.lookup(text(Attribute.PATH));
+        const node = this.lookup(textOf(read, Attribute.PATH));
         this.touch(node);
         this.change(node, (changed) => {
           changed.mode = mode;
@@ -312,7 +318,7 @@ export class SendStreamIndexer {
       }
       case Command.CHOWN: {
         const [uid, gid] = [read.u64(Attribute.UID), read.u64(Attribute.GID)];
-        const node = this.lookup(text(Attribute.PATH));
+        const node = this.lookup(textOf(read, Attribute.PATH));
         this.touch(node);
         this.change(node, (changed) => {
           [changed.uid, changed.gid] = [uid, gid];
@@ -322,7 +328,7 @@ export class SendStreamIndexer {
       case Command.UTIMES: {
         const { seconds, nanoseconds } = read.time(Attribute.MTIME);
         const mtime = seconds * 1_000_000_000n + BigInt(nanoseconds);
-        this.change(this.lookup(text(Attribute.PATH)), (changed) => {
+        this.change(this.lookup(textOf(read, Attribute.PATH)), (changed) => {
           changed.mtime = mtime;
         });
         return;
@@ -383,6 +389,14 @@ export class SendStreamIndexer {
     const clone = { at, source };
     (range.clones ??= []).push(clone);
     if (pending) this.pendingClones.push({ range, clone, ...pending });
+  }
+
+  /** A full stream's whole index in index order, built as it is read, once the stream has ended (see FullStreamIndexer.inOrder). */
+  fullIndex(): Iterable<IndexEntry> {
+    const full = this.full;
+    if (!full) throw new Error('fullIndex() is for a full stream, once');
+    this.full = undefined;
+    return full.inOrder();
   }
 
   /**

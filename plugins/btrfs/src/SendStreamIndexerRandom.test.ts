@@ -1,7 +1,16 @@
 import { createReadStream, linkSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { IndexView, MemoryRun, pathBytes, type FileIndex, type IndexEntry, type IndexRecord, type StreamRange } from '@rast-backup/core';
+import {
+  comparePaths,
+  IndexView,
+  MemoryRun,
+  pathBytes,
+  type FileIndex,
+  type IndexEntry,
+  type IndexRecord,
+  type StreamRange,
+} from '@rast-backup/core';
 import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -209,6 +218,8 @@ testNeeding(
         const indexer = new SendStreamIndexer(id);
         // The same tree with pages of 8 nodes and a budget of 2 KiB: most of it read back from the file.
         const paged = new SendStreamIndexer(id, undefined, { tree: { memory: 2048, pageShift: 3 } });
+        // What verify compares with the stored index: the same entries walked from the tree, not spooled.
+        const walked = new SendStreamIndexer(id, undefined, { tree: { memory: 2048, pageShift: 3 } });
         await decode(lab.send(snapshot, undefined, flags), (command) => {
           if (command.type === Command.CLONE) met.clones++;
           const data = command.type === Command.WRITE || command.type === Command.ENCODED_WRITE;
@@ -216,10 +227,13 @@ testNeeding(
           wholeTree.apply(command);
           indexer.apply(command);
           paged.apply(command);
+          walked.apply(command);
         });
         const label = `${flags.join(' ')} full stream of round ${round} (seed ${seed})`;
         assert.equal(lines(await loadedIndex(await indexer.index())), lines(wholeTree.index()), label);
         assert.equal(lines(await loadedIndex(await paged.index())), lines(wholeTree.index()), `${label}, paged`);
+        const sorted = [...wholeTree.index().entries].sort((a, b) => comparePaths(a.path, b.path));
+        assert.equal([...walked.fullIndex()].map(canonical), sorted.map(canonical), `${label}, walked in index order`);
       }
     }
     assert.ok(met.clones > 0, `the streams hold no clone (seed ${seed})`);
