@@ -259,6 +259,31 @@ export class LocalSink implements Sink {
     }
   }
 
+  async readInto(key: string, into: Buffer): Promise<number> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.file(key), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw partMissing(key, this);
+      }
+      throw this.failure('read', key, error);
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size > into.length) return size;
+      let length = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(into, length, size - length, length);
+        if (bytesRead === 0 || (length += bytesRead) === size) return length;
+      }
+    } catch (error) {
+      throw this.failure('read', key, error);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** The object in chunks of at most READ_CHUNK bytes. */
   async *read(key: string): AsyncIterable<Buffer> {
     let handle: FileHandle;
