@@ -1,8 +1,12 @@
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import type { PartRecord } from './Manifest.js';
 
-/** SHA-256 in hex, computed on libuv's thread pool (WebCrypto), so the main thread keeps streaming. */
+/**
+ * SHA-256 in hex, computed on libuv's thread pool (WebCrypto), so the main thread keeps streaming; on this
+ * thread for shared memory (a reused read slot), which WebCrypto refuses.
+ */
 export async function sha256(data: Buffer): Promise<string> {
+  if (data.buffer instanceof SharedArrayBuffer) return createHash('sha256').update(data).digest('hex');
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
 

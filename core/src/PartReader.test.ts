@@ -3,7 +3,21 @@ import * as assert from 'uvu/assert';
 import { ErrorCode, RastError } from './errors.js';
 import { createBackup } from './operations.js';
 import { partLabel } from './PartReader.js';
+import { partMissing } from './diagnostics/index.js';
 import { MemorySink, memoryRuntime, temporaryDirectory } from './testing.js';
+
+/** A memory sink that reads into the caller's memory (Sink.readInto), recording that memory. */
+class SlotSink extends MemorySink {
+  readonly slots = new Set<ArrayBufferLike>();
+  async readInto(key: string, into: Buffer): Promise<number> {
+    this.calls.push(`readInto ${key}`);
+    this.slots.add(into.buffer);
+    const data = this.objects.get(key);
+    if (!data) throw partMissing(key, this);
+    if (data.length <= into.length) data.copy(into);
+    return data.length;
+  }
+}
 
 const reader = suite('part reader: every read checked, named by code when no sink has a good copy');
 
@@ -65,6 +79,28 @@ reader('a whole stream is decoded into concurrency + 1 buffers, reused once the 
   }
   assert.is(text, '0123456789abcdefghijklmnopqrstuvwxyz');
   assert.is(memories.size, runtime.settings.concurrency + 1);
+});
+
+reader('stored objects are read into reused memory: a copy too long or damaged there is passed over for the next sink', async () => {
+  const a = new SlotSink('a');
+  const b = new SlotSink('b');
+  const c = new MemorySink('c');
+  const runtime = memoryRuntime([a, b, c], ['0123456789abcdefghijklmnopqrstuvwxyz']);
+  const manifest = await createBackup(runtime, { path: await temporaryDirectory() });
+  let text = '';
+  for await (const chunk of runtime.repository.parts.openStream(manifest)) text += chunk.toString();
+  assert.is(text, '0123456789abcdefghijklmnopqrstuvwxyz');
+  assert.ok(a.slots.size <= runtime.settings.concurrency + 1, `${a.slots.size} memories for ${manifest.parts.length} parts`);
+  assert.ok([...a.slots].every((memory) => memory instanceof SharedArrayBuffer));
+  const part = manifest.parts[1]!;
+  const stored = a.objects.get(part.key)!;
+  a.objects.set(part.key, Buffer.concat([stored, Buffer.from('!')]));
+  b.objects.set(part.key, Buffer.from(stored).fill(0x21, 0, 1));
+  c.calls.length = 0;
+  assert.is((await runtime.repository.parts.readPlain(manifest, part, partLabel(manifest, 1))).toString(), '4567');
+  assert.equal(c.calls, [`get ${part.key}`]);
+  c.objects.delete(part.key);
+  assert.is(await failure(runtime.repository.parts.readPlain(manifest, part, partLabel(manifest, 1))), ErrorCode.PART_DAMAGED);
 });
 
 reader.run();

@@ -19,6 +19,9 @@ export const partLabel = (manifest: Manifest, seq: number): string => `part ${se
  * (`readPlain`).
  */
 export class PartReader {
+  /** Memory stored objects are read into (Sink.readInto), reused from object to object: one per read in flight. */
+  private readonly storedSlots: SharedArrayBuffer[] = [];
+
   constructor(
     private readonly sinks: Sink[],
     private readonly decoderFor: (name: string) => TransformDecoder | undefined,
@@ -84,29 +87,47 @@ export class PartReader {
       this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${message}); trying the next sink`);
     };
     for (const sink of this.sinks) {
-      let data: Buffer;
+      const slot = sink.readInto ? this.storedSlot(part.storedSize) : undefined;
       try {
-        data = await sink.get(part.key);
-      } catch (error) {
-        if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
-        problems.push(`${sink.name}: ${(error as Error).message}`);
-        continue;
+        let data: Buffer;
+        let size: number;
+        try {
+          if (slot) {
+            size = await sink.readInto!(part.key, Buffer.from(slot, 0, part.storedSize));
+            data = Buffer.from(slot, 0, Math.min(size, part.storedSize));
+          } else size = (data = await sink.get(part.key)).length;
+        } catch (error) {
+          if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
+          problems.push(`${sink.name}: ${(error as Error).message}`);
+          continue;
+        }
+        if (size !== part.storedSize) {
+          bad(sink, `size ${size}, expected ${part.storedSize}`);
+          continue;
+        }
+        // The decoded bytes never alias the slot: the worker copies them out of shared memory it was not given as `into`.
+        const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256, into);
+        if ('mismatch' in outcome) {
+          bad(sink, `SHA-256 ${outcome.mismatch.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`);
+          continue;
+        }
+        const plain = this.decoded(manifest, part, outcome, `${label} (${part.key}) in sink ${sink.name}`);
+        good?.(sink);
+        return plain;
+      } finally {
+        if (slot) this.storedSlots.push(slot);
       }
-      if (data.length !== part.storedSize) {
-        bad(sink, `size ${data.length}, expected ${part.storedSize}`);
-        continue;
-      }
-      const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256, into);
-      if ('mismatch' in outcome) {
-        bad(sink, `SHA-256 ${outcome.mismatch.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`);
-        continue;
-      }
-      const plain = this.decoded(manifest, part, outcome, `${label} (${part.key}) in sink ${sink.name}`);
-      good?.(sink);
-      return plain;
     }
     const damaged = missing < problems.length;
     throw partUnreadable(manifest.id, label, part.key, problems, damaged);
+  }
+
+  /** A free slot for a stored object of `size` bytes, or a new one (a whole number of MiB) when none is large enough. */
+  private storedSlot(size: number): SharedArrayBuffer {
+    const at = this.storedSlots.findIndex((slot) => slot.byteLength >= size);
+    if (at >= 0) return this.storedSlots.splice(at, 1)[0]!;
+    this.storedSlots.pop(); // too small: dropped, so that their number stays that of the reads in flight
+    return new SharedArrayBuffer(Math.ceil(size / 2 ** 20) * 2 ** 20);
   }
 
   /** Part `seq` of the backup's stream, fetched and untransformed. */

@@ -23,6 +23,13 @@ export interface Sink {
   /** Reads a whole object into a buffer the caller owns (the sink keeps no reference); throws RastError PART_MISSING when absent. */
   get(key: string): Promise<Buffer>;
   /**
+   * Optional: reads a whole object into the start of `into` (memory the caller reuses from object to object,
+   * possibly shared with worker threads) and returns the object's size; when that size exceeds `into.length`,
+   * returns it without the bytes (the caller sees the wrong size). Throws as `get`. Restore and verify read
+   * each part with it when a sink has it (no new memory per part), else with `get`.
+   */
+  readInto?(key: string, into: Buffer): Promise<number>;
+  /**
    * Optional: reads an object as a sequence of chunks, so that a copy holds a bounded piece of it at a time
    * (sync, copy, repair: see copyObject). Throws RastError PART_MISSING (on the first chunk) when absent.
    */
@@ -349,6 +356,8 @@ export interface DecoderWorker {
    * Arguments for one part, made on the main thread (structured-cloned) from the stored bytes and the params
    * the manifest recorded, e.g. the session key a private key decrypts. A RastError it throws stops the read.
    * `object` is the key the data was read from (absent when the caller has none, e.g. a test of bare bytes).
+   * `data` (and the stage's `input`) may be a view of shared memory the core reuses (Sink.readInto): WebCrypto
+   * refuses those, so copy what is handed to it.
    */
   prepare?(data: Buffer, params: Record<string, unknown>, object?: StoredObject): Promise<unknown>;
 }

@@ -89,6 +89,20 @@ testNeeding(
   },
 );
 
+sink("reads an object into the caller's memory, returning its size; a larger object only by its size", async () => {
+  const local = new LocalSink({ name: 'local', root: await temporaryDirectory() });
+  const data = randomBytes(3 * 1024 * 1024 + 5);
+  await local.put('data/a/000000.part', data);
+  const into = Buffer.alloc(data.length + 100);
+  assert.is(await local.readInto('data/a/000000.part', into), data.length);
+  assert.ok(into.subarray(0, data.length).equals(data));
+  const small = Buffer.alloc(10);
+  assert.is(await local.readInto('data/a/000000.part', small), data.length);
+  assert.ok(small.equals(Buffer.alloc(10)), 'nothing read into memory too small');
+  const error = await local.readInto('data/a/000001.part', into).catch((failure: unknown) => failure);
+  assert.is((error as RastError).code, ErrorCode.PART_MISSING);
+});
+
 sink('keeps the repository private: directories 0700, files 0600', async () => {
   const root = path.join(await temporaryDirectory(), 'repository');
   const local = new LocalSink({ name: 'local', root });

@@ -26,6 +26,8 @@ const PRIVATE_DIRECTORY = 0o700;
 const PRIVATE_FILE = 0o600;
 /** Bytes read at once by read(): what a streamed copy holds of an object, per read in flight. */
 const READ_CHUNK = 1 << 20;
+/** readInto's read size: readFile's, which lets the kernel's readahead run ahead of the reads. */
+const INTO_CHUNK = 512 * 1024;
 /** Files `list` stats between two turns of the event loop: a synchronous stat costs a tenth of a queued one (10,000 manifests: 40 ms, not 400). */
 const LIST_STATS_PER_TURN = 1024;
 
@@ -256,6 +258,33 @@ export class LocalSink implements Sink {
         throw partMissing(key, this);
       }
       throw this.failure('read', key, error);
+    }
+  }
+
+  /** The object read in chunks of INTO_CHUNK bytes into the start of `into`. */
+  async readInto(key: string, into: Buffer): Promise<number> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.file(key), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw partMissing(key, this);
+      }
+      throw this.failure('read', key, error);
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size > into.length) return size;
+      let length = 0;
+      for (;;) {
+        // In chunks, as readFile reads: one read of a whole cold object waits on each readahead batch in turn.
+        const { bytesRead } = await handle.read(into, length, Math.min(INTO_CHUNK, size - length), length);
+        if (bytesRead === 0 || (length += bytesRead) === size) return length;
+      }
+    } catch (error) {
+      throw this.failure('read', key, error);
+    } finally {
+      await handle.close();
     }
   }
 

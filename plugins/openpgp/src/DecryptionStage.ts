@@ -1,5 +1,6 @@
 import type { DecoderStage } from '@rast-backup/core/worker';
 import { checkLiteralName } from './LiteralName.js';
+import { ownedCopy } from './OwnedCopy.js';
 import { decryptWritten, type WrittenMessage } from './WrittenMessage.js';
 
 /**
@@ -34,7 +35,7 @@ async function decryptOther(
   literalName?: string,
 ): Promise<Uint8Array> {
   const openpgp = await import('openpgp');
-  const message = await openpgp.readMessage({ binaryMessage: data });
+  const message = await openpgp.readMessage({ binaryMessage: ownedCopy(data) });
   const { data: plain, filename } = await openpgp.decrypt({
     message,
     sessionKeys: sessionKeys as import('openpgp').SessionKey,

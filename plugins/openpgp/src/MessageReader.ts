@@ -17,7 +17,8 @@ export async function writtenMessageKey(data: Uint8Array, privateKey: openpgp.Pr
   if (!packet || packet.tag !== SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA || offset === 0 || packet.body + packet.length !== data.length)
     return undefined;
   if (data[packet.body] !== SEIPD_VERSION) return undefined;
-  const message = await openpgp.readMessage({ binaryMessage: data.subarray(0, offset) });
+  // A copy of the session key packets: openpgp.js hands them to WebCrypto, which refuses shared memory.
+  const message = await openpgp.readMessage({ binaryMessage: new Uint8Array(data.subarray(0, offset)) });
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
   if (!sessionKey || sessionKey.algorithm !== 'aes256') return undefined;
   return { sessionKey: sessionKey.data, start: packet.body + 1, end: packet.body + packet.length };

@@ -17,6 +17,7 @@ import { expectedLiteralName, LITERAL_NAME_IS_KEY } from './LiteralName.js';
 import { messageBound, SESSION_KEY_PACKETS_ROOM } from './MessageWriter.js';
 import { recipientsOf } from './Recipients.js';
 import { writtenMessageKey } from './MessageReader.js';
+import { ownedCopy } from './OwnedCopy.js';
 
 /** The transform's name in manifests. */
 export const TRANSFORM_NAME = 'openpgp';
@@ -67,7 +68,7 @@ async function messageKey(
   const literalName = expectedLiteralName(params, object);
   const written = await writtenMessageKey(data, privateKey);
   if (written) return { written, literalName };
-  const message = await openpgp.readMessage({ binaryMessage: data });
+  const message = await openpgp.readMessage({ binaryMessage: ownedCopy(data) });
   const [sessionKey] = await openpgp.decryptSessionKeys({ message, decryptionKeys: privateKey });
   return { other: { data: sessionKey!.data, algorithm: sessionKey!.algorithm! }, literalName };
 }

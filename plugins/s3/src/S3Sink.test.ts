@@ -99,10 +99,15 @@ testNeeding(
     assert.equal(await listed(sink, 'data/'), ['data/a/000000.part:9']);
     assert.equal(await listed(sink, ''), ['backups/a.json:2', 'data/a/000000.part:9']);
     assert.is((await sink.get('data/a/000000.part')).toString(), 'part zero');
+    const into = Buffer.alloc(20);
+    assert.is(await sink.readInto('data/a/000000.part', into), 9);
+    assert.is(into.subarray(0, 9).toString(), 'part zero');
+    assert.is(await sink.readInto('data/a/000000.part', Buffer.alloc(4)), 9, 'a larger object: its size only');
     await sink.delete('data/a/000000.part');
     await sink.delete('data/a/000000.part');
     const missing = await failure(sink.get('data/a/000000.part'));
     assert.is(missing.code, ErrorCode.PART_MISSING);
+    assert.is((await failure(sink.readInto('data/a/000000.part', into))).code, ErrorCode.PART_MISSING);
     assert.match(
       missing.message,
       /data\/a\/000000\.part is missing from sink s3 \(s3:\/\/sink-test-\d+\/host-a\/ at http:\/\/127\.0\.0\.1:\d+\)/,

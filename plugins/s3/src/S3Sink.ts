@@ -163,6 +163,34 @@ export class S3Sink implements Sink {
     });
   }
 
+  /** The object's body copied into `into` as it arrives (no buffer of its own); the whole request is tried again on a failure. */
+  async readInto(key: string, into: Buffer): Promise<number> {
+    const { sdk, client } = await this.connected();
+    return this.run(`read ${key}`, async () => {
+      let answer;
+      try {
+        answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
+      } catch (error) {
+        if ((error as Error).name === 'NoSuchKey') throw partMissing(key, this);
+        throw error;
+      }
+      const body = answer.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+      if (answer.ContentLength !== undefined && answer.ContentLength > into.length) {
+        body.destroy?.();
+        return answer.ContentLength;
+      }
+      let received = 0;
+      for await (const chunk of body) {
+        if (received + chunk.length <= into.length) into.set(chunk, received);
+        received += chunk.length;
+      }
+      if (answer.ContentLength !== undefined && received !== answer.ContentLength) {
+        throw new TruncatedBody(`${key}: received ${received} of ${answer.ContentLength} bytes`);
+      }
+      return received;
+    });
+  }
+
   async *list(prefix: string): AsyncIterable<SinkObject> {
     const { sdk, client } = await this.connected();
     let ContinuationToken: string | undefined;
