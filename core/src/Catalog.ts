@@ -87,15 +87,6 @@ export interface Leftover {
 /** Manifests read from one sink at once when the catalog is built. */
 const MANIFEST_READS = 16;
 
-/** Manifests per range of a split listing (see Sink.listSplit). */
-const LIST_RANGE = 500;
-
-/** Every LIST_RANGE-th of `keys` in a sink's order (UTF-8 bytes). */
-function bounds(keys: string[]): string[] {
-  const sorted = keys.map((key) => Buffer.from(key)).sort(Buffer.compare);
-  return sorted.filter((_, at) => at % LIST_RANGE === LIST_RANGE - 1).map((key) => key.toString());
-}
-
 /**
  * What the sinks hold: the committed backups (their manifests merged over every sink), the manifests that
  * are damaged, and the data of backups never committed. Built once and kept until `invalidate()`.
@@ -195,10 +186,7 @@ export class Catalog {
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     const signatures = new Map<string, string>();
     const pending: string[] = [];
-    // With the manifests already held as bounds, a remote listing asks for its pages at once, not one after another.
-    const held = sink.listSplit && cached.size >= 2 * LIST_RANGE ? bounds([...cached.keys()].map(RepositoryKeys.manifest)) : undefined;
-    const listing = held ? sink.listSplit!(RepositoryKeys.manifestPrefix, held) : sink.list(RepositoryKeys.manifestPrefix);
-    for await (const object of listing) {
+    for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
       const id = RepositoryKeys.manifestOwner(object.key);
       if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
       else if (object.key.endsWith('.sig') || object.key.endsWith('.sig.next')) {

@@ -142,31 +142,6 @@ testNeeding(
   objects,
   swiftAvailable,
   'python3-swift',
-  'a listing split at any bounds (keys or not, past a page, under a prefix) gives every object once, in order',
-  async () => {
-    const bucket = await newBucket();
-    const sink = sinkFor({ bucket, prefix: 'host/', concurrency: 32 });
-    const keys = Array.from({ length: 1201 }, (_, index) => `backups/${String(index).padStart(6, '0')}.json`);
-    await Promise.all([...keys, 'backupsX', 'data/a.part'].map((key) => sink.put(key, Buffer.from(key))));
-    const whole = await listed(sink, 'backups/');
-    assert.is(whole.length, 1201);
-    for (const bounds of [
-      [],
-      [keys[0]!],
-      [keys[10]!, 'backups/000010.json.sig', keys[1100]!],
-      ['backups/0001', keys[1200]!, 'backups/zzz'],
-    ]) {
-      const split: string[] = [];
-      for await (const object of sink.listSplit('backups/', bounds)) split.push(`${object.key}:${object.size}`);
-      assert.equal(split, whole, `bounds ${bounds.join(', ')}`);
-    }
-  },
-);
-
-testNeeding(
-  objects,
-  swiftAvailable,
-  'python3-swift',
   'large objects go up in several pieces (multipart) and come back identical',
   async () => {
     const bucket = await newBucket();

@@ -178,39 +178,6 @@ export class S3Sink implements Sink {
     } while (ContinuationToken);
   }
 
-  async *listSplit(prefix: string, bounds: string[]): AsyncIterable<SinkObject> {
-    // Every range is asked for at once (under the concurrency limit); each usually takes one page.
-    const ranges = await Promise.all([undefined, ...bounds].map((after, at) => this.listRange(prefix, after, bounds[at])));
-    for (const range of ranges) yield* range;
-  }
-
-  /** The objects under `prefix` after key `after` up to key `last` (S3 order: UTF-8 bytes). */
-  private async listRange(prefix: string, after: string | undefined, last: string | undefined): Promise<SinkObject[]> {
-    const { sdk, client } = await this.connected();
-    const end = last === undefined ? undefined : Buffer.from(last);
-    const found: SinkObject[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await this.run(`list ${prefix || 'the bucket'}`, () =>
-        client.send(
-          new sdk.ListObjectsV2Command({
-            Bucket: this.settings.bucket,
-            Prefix: this.objectKey(prefix),
-            ContinuationToken,
-            StartAfter: ContinuationToken === undefined && after !== undefined ? this.objectKey(after) : undefined,
-          }),
-        ),
-      );
-      for (const object of page.Contents ?? []) {
-        const key = object.Key!.slice(this.settings.prefix.length);
-        if (end && Buffer.compare(Buffer.from(key), end) > 0) return found;
-        found.push({ key, size: object.Size ?? 0, version: object.ETag === undefined ? undefined : normaliseEtag(object.ETag) });
-      }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
-    return found;
-  }
-
   async delete(key: string): Promise<void> {
     const { sdk, client } = await this.connected();
     await this.run(`delete ${key}`, () =>
