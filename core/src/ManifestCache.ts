@@ -215,7 +215,7 @@ export class ManifestCacheRun {
       });
       await rename(temporary, files.summaries);
       for (const name of removed) await unlink(path.join(files.packs, name)).catch(() => {});
-      await sweep(files.packs, new Set(packs));
+      await sweep(files.packs, new Set(packs), path.dirname(files.summaries));
     } catch {
       await unlink(temporary).catch(() => {});
     }
@@ -290,9 +290,17 @@ async function compact(rows: Map<string, CachedManifest>, directory: string, see
   return [...dead, ...victims];
 }
 
-/** Removes packs and temporaries no summary names that were abandoned long ago, and version 4's files (one per manifest). */
-async function sweep(directory: string, named: Set<string>): Promise<void> {
+/**
+ * Removes packs and temporaries no summary names that were abandoned long ago (summaries' temporaries in `parent`
+ * too), and version 4's files (one per manifest).
+ */
+async function sweep(directory: string, named: Set<string>, parent: string): Promise<void> {
   const now = Date.now();
+  for (const name of await readdir(parent)) {
+    if (!name.includes('.json.tmp-')) continue;
+    const { mtimeMs } = await stat(path.join(parent, name)).catch(() => ({ mtimeMs: now }));
+    if (now - mtimeMs > ABANDONED_MS) await unlink(path.join(parent, name)).catch(() => {});
+  }
   for (const name of await readdir(directory)) {
     const file = path.join(directory, name);
     if (name.endsWith('.json')) await unlink(file).catch(() => {});
