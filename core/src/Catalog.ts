@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { ErrorCode, RastError } from './errors.js';
 import { authenticate, checkSignature, unauthenticated, type Authentication, type SignatureCheck } from './ManifestAuthentication.js';
 import { createHash } from 'node:crypto';
-import { ManifestCache, type CachedManifest } from './ManifestCache.js';
+import { ManifestCache, type CachedManifest, type PackPlace } from './ManifestCache.js';
 import { parseManifest, type Manifest } from './Manifest.js';
 import { headOf, type ManifestHead } from './ManifestHead.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
@@ -39,10 +39,11 @@ interface Found {
   whole: Manifest | Kept;
 }
 
-/** This host's copy of a whole manifest: the sink it was read from, and the SHA-256 of its bytes. */
+/** This host's copy of a whole manifest: the sink it was read from, where it is, and the SHA-256 of its bytes. */
 interface Kept {
   sink: Sink;
   sha256: string;
+  place: PackPlace;
 }
 
 /** A CatalogEntry whose whole manifest is read from this host's copy when first asked for. */
@@ -58,9 +59,9 @@ class Entry implements CatalogEntry {
 
   get manifest(): Manifest {
     if ('id' in this.whole) return this.whole;
-    const { sink, sha256 } = this.whole;
+    const { sink } = this.whole;
     try {
-      return (this.whole = this.cache.readManifest(sink, this.head.id, sha256));
+      return (this.whole = this.cache.readManifest(sink, this.head.id, this.whole));
     } catch (error) {
       throw manifestCopyUnreadable(this.head.id, sink.name, (error as Error).message);
     }
@@ -179,6 +180,9 @@ export class Catalog {
     sink: Sink,
     verifier: ManifestVerifier | undefined,
   ): Promise<{ found: Found[]; damaged: DamagedManifest[]; pending: string[] }> {
+    // Read before the listing: a summary this run holds and the listing lacks is of a backup deleted since.
+    const run = await this.manifestCache.open(sink);
+    const cached = run.cached;
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     const signatures = new Map<string, string>();
     const pending: string[] = [];
@@ -194,12 +198,10 @@ export class Catalog {
         );
       }
     }
-    const cached = await this.manifestCache.load(sink);
     const kept = new Map<string, CachedManifest>();
     let changed = false;
     const damaged: DamagedManifest[] = [];
     const limit = pLimit(MANIFEST_READS);
-    const cache = this.manifestCache;
     const unchanged = ({ id, size, version }: (typeof listed)[number]): Found | undefined => {
       const copy = cached.get(id);
       // A copy whose signature was refused is checked again (its signature may have been put right since).
@@ -210,7 +212,7 @@ export class Catalog {
         (!verifier || (copy.signature && !('problem' in copy.signature)))
       ) {
         kept.set(id, copy);
-        return { head: copy.head, parts: copy.parts, signature: copy.signature, whole: { sink, sha256: copy.sha256 } };
+        return { head: copy.head, parts: copy.parts, signature: copy.signature, whole: { sink, sha256: copy.sha256, place: copy.place } };
       }
       return undefined;
     };
@@ -233,10 +235,11 @@ export class Catalog {
       const signature = verifier ? await checkSignature(verifier, sink, manifest, data) : undefined;
       const head = headOf(manifest);
       // Kept in the summaries only once this host holds the whole manifest too.
-      if (await cache.saveManifest(sink, id, data)) {
+      const place = await run.keep(data);
+      if (place) {
         const sha256 = createHash('sha256').update(data).digest('hex');
-        kept.set(id, { size, version, signatures: signatures.get(id) ?? '', sha256, signature, head, parts: manifest.parts.length });
-        return { head, parts: manifest.parts.length, signature, whole: { sink, sha256 } };
+        kept.set(id, { size, version, signatures: signatures.get(id) ?? '', sha256, signature, head, parts: manifest.parts.length, place });
+        return { head, parts: manifest.parts.length, signature, whole: { sink, sha256, place } };
       }
       return { head, parts: manifest.parts.length, signature, whole: manifest };
     };
@@ -244,7 +247,7 @@ export class Catalog {
     const found = (await Promise.all(listed.map((object) => unchanged(object) ?? limit(() => read(object))))).filter(
       (copy) => copy !== undefined,
     );
-    if (changed || kept.size !== cached.size) await this.manifestCache.save(sink, kept);
+    if (changed || kept.size !== cached.size) await run.save(kept, new Set(listed.map(({ id }) => id)));
     damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { found, damaged, pending };
   }

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,6 +22,17 @@ async function setUp() {
   sink.calls.length = 0;
   const manifestReads = () => sink.calls.filter((call) => call.startsWith(`get ${RepositoryKeys.manifestPrefix}`));
   return { sink, runtime, source, ids: [first.id, second.id], state, catalog, manifestReads };
+}
+
+/** The packs of whole manifests in a state directory. */
+async function packFiles(state: string): Promise<string[]> {
+  const directory = path.join(state, 'manifests');
+  const owners = (await readdir(directory, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+  const files = [];
+  for (const owner of owners)
+    for (const name of await readdir(path.join(directory, owner.name)))
+      if (name.endsWith('.pack')) files.push(path.join(directory, owner.name, name));
+  return files.sort();
 }
 
 const ids = async (catalog: Catalog) => (await catalog.entries()).map((entry) => entry.manifest.id);
@@ -62,37 +73,124 @@ cache('a damaged cache file costs only the reads', async () => {
 });
 
 cache(
-  'the heads come from the summaries; a whole manifest from its copy, checked, and a changed copy is read again from the sink',
+  'the heads come from the summaries; a whole manifest from its pack, checked, and a changed copy is read again from the sink',
   async () => {
     const { sink, ids: made, state, catalog, manifestReads } = await setUp();
     const first = await catalog().entries();
     const whole = first.map((entry) => entry.manifest);
     sink.calls.length = 0;
-    const [summaries] = (await readdir(path.join(state, 'manifests'))).filter((name) => name.endsWith('.json'));
-    const copies = path.join(state, 'manifests', summaries!.replace(/\.json$/, ''));
-    assert.equal((await readdir(copies)).sort(), made.map((id) => `${id}.json`).sort());
+    const packs = await packFiles(state);
+    assert.is(packs.length, 1, 'one pack, not a file per manifest');
     // A copy changed behind the catalog's back: the heads still list, the whole manifest is refused in one line.
-    await writeFile(path.join(copies, `${made[0]}.json`), JSON.stringify({ ...whole[0], parts: [] }, null, 2));
+    const data = await readFile(packs[0]!);
+    const at = data.indexOf(Buffer.from(made[0]!));
+    data[at] = data[at]! ^ 1;
+    await writeFile(packs[0]!, data);
     const second = await catalog().entries();
     assert.equal(manifestReads(), []);
     assert.equal(
       second.map((entry) => entry.head.id),
       made,
     );
-    assert.equal(second[1]!.manifest, whole[1]);
     try {
-      void second[0]!.manifest;
+      for (const entry of second) void entry.manifest;
       assert.unreachable('a changed copy was read');
     } catch (error) {
       assert.instance(error, RastError);
       assert.is((error as RastError).code, ErrorCode.MANIFEST_DAMAGED);
-      assert.match((error as Error).message, `backup ${made[0]} of sink a: this host's copy of the manifest`);
+      assert.match((error as Error).message, `of sink a: this host's copy of the manifest`);
+      assert.not.match((error as Error).message, '\n');
     }
-    // Removed, so the next catalog reads it from the sink again.
+    // Its summary is dropped, so the next catalog reads it from the sink again.
     assert.equal(await ids(catalog()), made);
-    assert.equal(manifestReads(), [`get ${RepositoryKeys.manifest(made[0]!)}`]);
+    assert.is(manifestReads().length, 1);
+    assert.equal(
+      (await catalog().entries()).map((entry) => entry.manifest),
+      whole,
+    );
   },
 );
+
+cache('a process saving the cache never removes what another one saved after it listed (two catalogs interleaved)', async () => {
+  const { sink, runtime, source, ids: made, state, catalog, manifestReads } = await setUp();
+  await catalog().entries();
+  // The first catalog lists the sink, then waits (as a slow `list` beside a timer's `create` would).
+  let listedGate!: () => void;
+  const listed = new Promise<void>((resolve) => (listedGate = resolve));
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const slow = Object.create(sink) as MemorySink;
+  slow.list = async function* (prefix: string) {
+    yield* sink.list(prefix);
+    listedGate();
+    await held;
+  };
+  const early = new Catalog([slow], silentLogger(), new ManifestCache(state));
+  const first = early.entries();
+  await listed;
+  // Meanwhile a backup is made and another catalog reads it and saves it.
+  const third = await createBackup(runtime, { path: source, parent: 'latest' });
+  const late = await catalog().entries();
+  assert.equal(
+    late.map((entry) => entry.head.id),
+    [...made, third.id],
+  );
+  // The first one saves what it saw: the new backup's copy stays, for the catalog that holds it and for the next.
+  release();
+  assert.equal(
+    (await first).map((entry) => entry.head.id),
+    made,
+  );
+  assert.is(late[2]!.manifest.id, third.id);
+  sink.calls.length = 0;
+  assert.equal(await ids(catalog()), [...made, third.id]);
+  assert.equal(manifestReads(), []);
+});
+
+cache('a backup deleted from the sink leaves the cache; packs mostly dead are compacted, and a reader keeps its copies', async () => {
+  const { sink, runtime, source, state, catalog, manifestReads } = await setUp();
+  for (let n = 0; n < 4; n++) {
+    await createBackup(runtime, { path: source, parent: 'latest' });
+    await catalog().entries();
+  }
+  const before = await packFiles(state);
+  assert.is(before.length, 4);
+  const reader = await catalog().entries();
+  // Deleting all but the last backup leaves every pack but one mostly dead.
+  const all = reader.map((entry) => entry.head.id);
+  for (const id of all.slice(0, -1)) sink.objects.delete(RepositoryKeys.manifest(id));
+  assert.equal(await ids(catalog()), all.slice(-1));
+  const after = await packFiles(state);
+  assert.ok(after.length <= 2, `${after.length} packs left`);
+  assert.ok(
+    before.some((file) => !after.includes(file)),
+    'a pack was removed',
+  );
+  // The reader that began before the compaction still reads every copy it was handed.
+  assert.equal(
+    reader.map((entry) => entry.manifest.id),
+    all,
+  );
+  sink.calls.length = 0;
+  assert.equal(await ids(catalog()), all.slice(-1));
+  assert.equal(manifestReads(), []);
+});
+
+cache('a cache of version 4 (a file per manifest) is rebuilt, and its files removed', async () => {
+  const { state, ids: made, catalog, manifestReads } = await setUp();
+  await catalog().entries();
+  const directory = path.join(state, 'manifests');
+  const summaries = (await readdir(directory)).find((name) => name.endsWith('.json'))!;
+  const owner = path.join(directory, summaries.replace(/\.json$/, ''));
+  await writeFile(path.join(directory, summaries), JSON.stringify({ format: 'rast-backup/manifest-cache/4', shared: [], backups: [] }));
+  for (const id of made) await writeFile(path.join(owner, `${id}.json`), '{}');
+  assert.equal(await ids(catalog()), made);
+  assert.is(manifestReads().length, 4);
+  assert.equal(
+    (await readdir(owner)).filter((name) => name.endsWith('.json')),
+    [],
+  );
+});
 
 cache('a signature listed otherwise than when the manifest was read makes it read again', async () => {
   const { sink, ids: made, catalog, manifestReads } = await setUp();

@@ -1,12 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
-import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { fstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
 import type { SignatureCheck } from './ManifestAuthentication.js';
 import { parseManifest, type Manifest } from './Manifest.js';
 import type { ManifestHead } from './ManifestHead.js';
 import type { Sink } from './types.js';
+
+/** Where a manifest's stored bytes are in this host's packs: the pack's file name, their offset and length. */
+export interface PackPlace {
+  pack: string;
+  offset: number;
+  length: number;
+}
 
 /** What the catalog keeps of one manifest a sink lists, as checked when it was read. */
 export interface CachedManifest {
@@ -22,126 +29,307 @@ export interface CachedManifest {
   head: ManifestHead;
   /** The number of parts. */
   parts: number;
+  /** Where this host keeps the manifest's stored bytes. */
+  place: PackPlace;
+}
+/** Version 5: one row of summaries per backup, pointing into append-only packs of whole manifests (version 4 kept a file per manifest). */
+const FORMAT = 'rast-backup/manifest-cache/5';
+/** Fields of a row (see row()). */
+const ROW_FIELDS = 27;
+/** More packs than this are merged into one (all but the largest), so that a host keeps a few files whatever the number of backups. */
+const MAX_PACKS = 8;
+/** A pack, or a temporary, that no summary names and that is older than this was left by a process that was killed or lost a race. */
+const ABANDONED_MS = 3600_000;
+
+const packName = () => `pack-${randomBytes(8).toString('hex')}.pack`;
+
+/**
+ * Packs this process has open, by path. A pack is never changed once named, and an open one stays readable after
+ * another process removes it (when it compacts), so a copy found through a summary never goes away under a reader.
+ */
+const openPacks = new Map<string, number>();
+
+function openPack(file: string): number | undefined {
+  let fd = openPacks.get(file);
+  if (fd === undefined) {
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return undefined;
+    }
+    openPacks.set(file, fd);
+  }
+  return fd;
 }
 
-/** Version 4: one row of summaries per backup; the whole manifests in files of their own (version 3 kept them whole). */
-const FORMAT = 'rast-backup/manifest-cache/4';
-/** Fields of a row (see row()). */
-const ROW_FIELDS = 24;
+/** The bytes at `place` in an open pack. */
+function readPlace(fd: number, place: PackPlace): Buffer {
+  const data = Buffer.allocUnsafe(place.length);
+  let done = 0;
+  while (done < place.length) {
+    const read = readSync(fd, data, done, place.length - done, place.offset + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return data.subarray(0, done);
+}
 
-/** A backup's file name in a sink's directory of whole manifests. */
-const fileName = (id: string) => `${encodeURIComponent(id)}.json`;
+interface Saved {
+  format?: string;
+  location?: string;
+  shared?: unknown[];
+  packs?: string[];
+  backups?: unknown[][];
+}
 
 /**
  * What this host has read and checked of each sink's manifests (their signature too, when signing is on), in its
  * state directory: `manifests/<sink>.json` holds a summary per backup (ManifestHead, as one JSON array, its
- * transforms and serializer shared), `manifests/<sink>/<id>.json` each manifest's stored bytes, read when an
- * operation needs the whole manifest. A committed manifest is never rewritten in place, so the summary of a key
- * the sink still lists at the same size and version (an S3 ETag), with its signatures listed as before, is that
- * manifest's: the catalog reads only the listing and the manifests that are new since the last run. The
- * manifests in the sinks stay the truth; a missing or unreadable cache only costs time.
+ * transforms and serializer shared, and where its stored bytes are), `manifests/<sink>/pack-<random>.pack` the
+ * manifests' stored bytes, one after another, read when an operation needs the whole manifest. A committed manifest
+ * is never rewritten in place, so the summary of a key the sink still lists at the same size and version (an S3
+ * ETag), with its signatures listed as before, is that manifest's: the catalog reads only the listing and the
+ * manifests that are new since the last run. The manifests in the sinks stay the truth; a missing or unreadable
+ * cache only costs time.
+ *
+ * No lock: every file is written under a temporary name and renamed, a pack is never changed once named, and a
+ * process saving the summaries merges those another process saved meanwhile, dropping only the backups it saw
+ * and the sink no longer lists. Two processes saving at once may lose each other's new rows: the next run reads
+ * those manifests again.
  */
 export class ManifestCache {
   constructor(private readonly directory: string | undefined) {}
 
-  private files(sink: Sink): { summaries: string; manifests: string } | undefined {
+  private files(sink: Sink): { summaries: string; packs: string } | undefined {
     if (!this.directory) return undefined;
     const owner = createHash('sha256').update(`${sink.name}\0${sink.location}`).digest('hex').slice(0, 24);
-    return { summaries: path.join(this.directory, 'manifests', `${owner}.json`), manifests: path.join(this.directory, 'manifests', owner) };
+    return { summaries: path.join(this.directory, 'manifests', `${owner}.json`), packs: path.join(this.directory, 'manifests', owner) };
   }
 
-  /** The summaries of the sink's manifests whose whole copy this host holds. */
-  async load(sink: Sink): Promise<Map<string, CachedManifest>> {
+  /** This run's view of the cache of `sink`: the summaries whose whole copy this host holds, read before the sink is listed. */
+  async open(sink: Sink): Promise<ManifestCacheRun> {
     const files = this.files(sink);
-    if (!files) return new Map();
-    try {
-      const saved = JSON.parse(await readFile(files.summaries, 'utf8')) as {
-        format?: string;
-        location?: string;
-        shared?: unknown[];
-        backups?: unknown[][];
-      };
-      if (saved.format !== FORMAT || saved.location !== sink.location || !Array.isArray(saved.backups) || !Array.isArray(saved.shared))
-        return new Map();
-      const held = new Set(await readdir(files.manifests));
-      const found = new Map<string, CachedManifest>();
-      for (const row of saved.backups) {
-        const copy = fromRow(row, saved.shared);
-        if (held.has(fileName(copy.head.id))) found.set(copy.head.id, copy);
-      }
-      return found;
-    } catch {
-      return new Map();
-    }
+    return new ManifestCacheRun(sink, files, files ? await loadSummaries(sink, files.summaries, files.packs) : new Map());
   }
 
-  /** Replaces the sink's summaries, and removes the whole copies of manifests no longer listed; a failure to write is ignored (the next run reads the manifests again). */
-  async save(sink: Sink, manifests: Map<string, CachedManifest>): Promise<void> {
-    const files = this.files(sink);
-    if (!files) return;
-    const temporary = `${files.summaries}.tmp-${randomBytes(4).toString('hex')}`;
-    const shared: unknown[] = [];
-    const sharedAt = new Map<string, number>();
-    const share = (value: unknown) => {
-      const text = JSON.stringify(value);
-      let at = sharedAt.get(text);
-      if (at === undefined) sharedAt.set(text, (at = shared.push(value) - 1));
-      return at;
-    };
-    try {
-      const backups = [...manifests.values()].map((copy) => row(copy, share));
-      await makeDirectories(path.dirname(files.summaries), 0o700);
-      await writeFile(temporary, JSON.stringify({ format: FORMAT, location: sink.location, shared, backups }), { mode: 0o600, flag: 'wx' });
-      await rename(temporary, files.summaries);
-      const kept = new Set([...manifests.keys()].map(fileName));
-      for (const name of await readdir(files.manifests))
-        if (!kept.has(name)) await unlink(path.join(files.manifests, name)).catch(() => {});
-    } catch {
-      await unlink(temporary).catch(() => {});
-    }
-  }
-
-  /** Keeps a manifest's stored bytes (checked against their SHA-256 when read); false when this host keeps none. */
-  async saveManifest(sink: Sink, id: string, data: Buffer): Promise<boolean> {
-    const files = this.files(sink);
-    if (!files) return false;
-    try {
-      await makeDirectories(files.manifests, 0o700);
-      await writeFile(path.join(files.manifests, fileName(id)), data, { mode: 0o600 });
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** The whole manifest this host kept of `id`; throws naming the file when it is gone or is not the one summarized. */
-  readManifest(sink: Sink, id: string, sha256: string): Manifest {
-    const file = path.join(this.files(sink)!.manifests, fileName(id));
-    let data: Buffer;
-    try {
-      data = readFileSync(file);
-    } catch (error) {
-      throw new Error(`this host's copy of the manifest of backup ${id} (${file}) cannot be read: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+  /** The whole manifest this host kept of `id`; throws naming the pack when it is gone or is not the one summarized. */
+  readManifest(sink: Sink, id: string, copy: { sha256: string; place: PackPlace }): Manifest {
+    const files = this.files(sink)!;
+    const file = path.join(files.packs, copy.place.pack);
+    const fd = openPack(file);
+    const data = fd === undefined ? undefined : readPlace(fd, copy.place);
+    if (!data) throw new Error(`this host's copy of the manifest of backup ${id} (${file}) cannot be read: the pack is gone`);
     const { manifest, problem } = parseManifest(data, id);
-    if (createHash('sha256').update(data).digest('hex') !== sha256 || !manifest) {
-      // Gone from the directory, its summary is dropped on the next load: the manifest is read from the sink again.
-      try {
-        unlinkSync(file);
-      } catch {
-        // Another process removed it first.
-      }
+    if (createHash('sha256').update(data).digest('hex') !== copy.sha256 || !manifest) {
+      // Its summary is dropped, so that the next run reads the manifest from the sink again.
+      forget(sink, files.summaries, id, copy.sha256);
       throw new Error(
-        `this host's copy of the manifest of backup ${id} (${file}) is not the one read from the sink${problem ? ` (${problem})` : ''}`,
+        `this host's copy of the manifest of backup ${id} (${file} at ${copy.place.offset}) is not the one read from the sink${problem ? ` (${problem})` : ''}`,
       );
     }
     return manifest;
   }
 }
 
-function row(copy: CachedManifest, share: (value: unknown) => number): unknown[] {
+/** One catalog's use of the cache of one sink: what was held when it began, the manifests it read, and the save. */
+export class ManifestCacheRun {
+  private pack?: { name: string; temporary: string; handle: Promise<FileHandle>; size: number };
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly files: { summaries: string; packs: string } | undefined,
+    /** The summaries this host held when the run began (only those whose pack could be opened). */
+    readonly cached: Map<string, CachedManifest>,
+  ) {}
+
+  /** Keeps a manifest's stored bytes in this run's pack; undefined when this host keeps none. */
+  async keep(data: Buffer): Promise<PackPlace | undefined> {
+    if (!this.files) return undefined;
+    try {
+      if (!this.pack) {
+        const name = packName();
+        const temporary = path.join(this.files.packs, `${name}.tmp`);
+        const handle = makeDirectories(this.files.packs, 0o700).then(() => open(temporary, 'wx+', 0o600));
+        this.pack = { name, temporary, handle, size: 0 };
+      }
+      const pack = this.pack;
+      const offset = pack.size;
+      pack.size += data.length;
+      const handle = await pack.handle;
+      await handle.write(data, 0, data.length, offset);
+      return { pack: pack.name, offset, length: data.length };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Saves the summaries: `kept` (what this run found listed and holds), over those another process saved since
+   * the run began, less the backups this run saw and the sink no longer lists (`listed`); packs mostly dead, or
+   * past MAX_PACKS, are merged. A failure to write is ignored (the next run reads the manifests again).
+   */
+  async save(kept: Map<string, CachedManifest>, listed: Set<string>): Promise<void> {
+    const files = this.files;
+    if (!files) return;
+    const temporary = `${files.summaries}.tmp-${randomBytes(4).toString('hex')}`;
+    const made: string[] = [];
+    try {
+      if (this.pack) {
+        const handle = await this.pack.handle;
+        const file = path.join(files.packs, this.pack.name);
+        await rename(this.pack.temporary, file);
+        openPacks.set(file, handle.fd);
+        made.push(this.pack.name);
+        // The handle stays open for reads through openPacks; the run's pack is named once only.
+        keepOpen.add(handle);
+        this.pack = undefined;
+      }
+      const rows = new Map(kept);
+      const seen = new Set([...this.cached.values()].map(({ place }) => place.pack));
+      // Backups another process saved since this run began, which this run did not list: not seen, so kept.
+      for (const [id, copy] of await loadSummaries(this.sink, files.summaries, files.packs)) {
+        seen.add(copy.place.pack);
+        if (!rows.has(id) && !listed.has(id) && !this.cached.has(id)) rows.set(id, copy);
+      }
+      const removed = await compact(rows, files.packs, seen);
+      const shared: unknown[] = [];
+      const sharedAt = new Map<string, number>();
+      const share = (value: unknown) => {
+        const text = JSON.stringify(value);
+        let at = sharedAt.get(text);
+        if (at === undefined) sharedAt.set(text, (at = shared.push(value) - 1));
+        return at;
+      };
+      const packs: string[] = [];
+      const packAt = new Map<string, number>();
+      const packOf = (name: string) => {
+        let at = packAt.get(name);
+        if (at === undefined) packAt.set(name, (at = packs.push(name) - 1));
+        return at;
+      };
+      const backups = [...rows.values()].map((copy) => row(copy, share, packOf));
+      await makeDirectories(path.dirname(files.summaries), 0o700);
+      await writeFile(temporary, JSON.stringify({ format: FORMAT, location: this.sink.location, shared, packs, backups }), {
+        mode: 0o600,
+        flag: 'wx',
+      });
+      await rename(temporary, files.summaries);
+      for (const name of removed) await unlink(path.join(files.packs, name)).catch(() => {});
+      await sweep(files.packs, new Set(packs), path.dirname(files.summaries));
+    } catch {
+      await unlink(temporary).catch(() => {});
+    }
+  }
+}
+
+/** FileHandles of the packs this process wrote, kept from being closed while openPacks reads through their fd. */
+const keepOpen = new Set<FileHandle>();
+
+/** The summaries saved for `sink` whose pack can be opened; none when the file is missing, damaged or of another format. */
+async function loadSummaries(sink: Sink, summaries: string, packs: string): Promise<Map<string, CachedManifest>> {
+  const found = new Map<string, CachedManifest>();
+  try {
+    const saved = JSON.parse(await readFile(summaries, 'utf8')) as Saved;
+    if (
+      saved.format !== FORMAT ||
+      saved.location !== sink.location ||
+      !Array.isArray(saved.backups) ||
+      !Array.isArray(saved.shared) ||
+      !Array.isArray(saved.packs)
+    )
+      return found;
+    const open = saved.packs.map(
+      (name) => typeof name === 'string' && !name.includes('/') && openPack(path.join(packs, name)) !== undefined,
+    );
+    for (const row of saved.backups) {
+      const copy = fromRow(row, saved.shared, saved.packs);
+      if (open[row[24] as number]) found.set(copy.head.id, copy);
+    }
+    return found;
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Moves the live copies of packs mostly dead (or, past MAX_PACKS, of all but the largest) into one new pack, and
+ * points `rows` at it; returns the packs of `seen` (those named by the summaries this run read) left without a
+ * row, for removal once the summaries naming the new one are saved.
+ */
+async function compact(rows: Map<string, CachedManifest>, directory: string, seen: Set<string>): Promise<string[]> {
+  const live = new Map<string, number>();
+  for (const { place } of rows.values()) live.set(place.pack, (live.get(place.pack) ?? 0) + place.length);
+  const sizes = new Map<string, number>();
+  for (const name of live.keys()) sizes.set(name, fstatSync(openPack(path.join(directory, name))!).size);
+  const victims = new Set([...live].filter(([name, bytes]) => bytes * 2 < sizes.get(name)!).map(([name]) => name));
+  const others = [...live.keys()].filter((name) => !victims.has(name)).sort((a, b) => sizes.get(b)! - sizes.get(a)!);
+  if (others.length > MAX_PACKS) for (const name of others.slice(1)) victims.add(name);
+  const dead = [...seen].filter((name) => !live.has(name));
+  if (victims.size === 0) return dead;
+  const name = packName();
+  const temporary = path.join(directory, `${name}.tmp`);
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  const moved = new Map<string, CachedManifest>();
+  for (const [id, copy] of rows) {
+    if (!victims.has(copy.place.pack)) continue;
+    const data = readPlace(openPack(path.join(directory, copy.place.pack))!, copy.place);
+    if (createHash('sha256').update(data).digest('hex') !== copy.sha256) {
+      rows.delete(id);
+      continue;
+    }
+    chunks.push(data);
+    moved.set(id, { ...copy, place: { pack: name, offset, length: data.length } });
+    offset += data.length;
+  }
+  await writeFile(temporary, Buffer.concat(chunks), { mode: 0o600, flag: 'wx' });
+  const file = path.join(directory, name);
+  await rename(temporary, file);
+  openPack(file);
+  for (const [id, copy] of moved) rows.set(id, copy);
+  return [...dead, ...victims];
+}
+
+/**
+ * Removes packs and temporaries no summary names that were abandoned long ago (summaries' temporaries in `parent`
+ * too), and version 4's files (one per manifest).
+ */
+async function sweep(directory: string, named: Set<string>, parent: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(parent)) {
+    if (!name.includes('.json.tmp-')) continue;
+    const { mtimeMs } = await stat(path.join(parent, name)).catch(() => ({ mtimeMs: now }));
+    if (now - mtimeMs > ABANDONED_MS) await unlink(path.join(parent, name)).catch(() => {});
+  }
+  for (const name of await readdir(directory)) {
+    const file = path.join(directory, name);
+    if (name.endsWith('.json')) await unlink(file).catch(() => {});
+    else if (!named.has(name) && name.startsWith('pack-')) {
+      const { mtimeMs } = await stat(file).catch(() => ({ mtimeMs: now }));
+      if (now - mtimeMs > ABANDONED_MS) await unlink(file).catch(() => {});
+    }
+  }
+}
+
+/** Drops the summary of `id` (whose copy is `sha256`) from the saved summaries, so that the next run reads it again. */
+function forget(sink: Sink, summaries: string, id: string, sha256: string): void {
+  const temporary = `${summaries}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    const saved = JSON.parse(readFileSync(summaries, 'utf8')) as Saved;
+    if (saved.format !== FORMAT || saved.location !== sink.location || !Array.isArray(saved.backups)) return;
+    saved.backups = saved.backups.filter((row) => !(row[0] === id && row[4] === sha256));
+    writeFileSync(temporary, JSON.stringify(saved), { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, summaries);
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Never written.
+    }
+  }
+}
+
+function row(copy: CachedManifest, share: (value: unknown) => number, packOf: (name: string) => number): unknown[] {
   const { head } = copy;
   const { index } = head;
   return [
@@ -169,11 +357,14 @@ function row(copy: CachedManifest, share: (value: unknown) => number): unknown[]
     head.signer?.fingerprint ?? null,
     head.unsignedAccepted ?? null,
     head.exclude ?? null,
+    packOf(copy.place.pack),
+    copy.place.offset,
+    copy.place.length,
   ];
 }
 
 /** A row back into a summary; throws on one of another shape (the whole file is then read again from the sinks). */
-function fromRow(row: unknown[], shared: unknown[]): CachedManifest {
+function fromRow(row: unknown[], shared: unknown[], packs: unknown[]): CachedManifest {
   if (!Array.isArray(row) || row.length !== ROW_FIELDS || typeof row[0] !== 'string' || typeof row[4] !== 'string')
     throw new Error('not a row');
   const [
@@ -213,7 +404,7 @@ function fromRow(row: unknown[], shared: unknown[]): CachedManifest {
     number,
     number,
   ];
-  const [partSize, index, total, storedSize, fingerprint, unsignedAccepted, exclude] = row.slice(17) as [
+  const [partSize, index, total, storedSize, fingerprint, unsignedAccepted, exclude, pack, offset, length] = row.slice(17) as [
     number,
     [string, number, number, string, number],
     number,
@@ -221,8 +412,12 @@ function fromRow(row: unknown[], shared: unknown[]): CachedManifest {
     string | null,
     string[] | null,
     string[] | null,
+    number,
+    number,
+    number,
   ];
-  if (shared[serializer] === undefined || shared[transforms] === undefined || !Array.isArray(index)) throw new Error('not a row');
+  if (shared[serializer] === undefined || shared[transforms] === undefined || !Array.isArray(index) || typeof packs[pack] !== 'string')
+    throw new Error('not a row');
   const head: ManifestHead = {
     format: 'rast-backup/manifest',
     version: 1,
@@ -243,5 +438,15 @@ function fromRow(row: unknown[], shared: unknown[]): CachedManifest {
   if (fingerprint !== null) head.signer = { fingerprint };
   if (unsignedAccepted !== null) head.unsignedAccepted = unsignedAccepted;
   if (exclude !== null) head.exclude = exclude;
-  return { size, ...(version !== null ? { version } : {}), signatures, sha256, ...(signature !== null ? { signature } : {}), head, parts };
+  const place = { pack: packs[pack] as string, offset, length };
+  return {
+    size,
+    ...(version !== null ? { version } : {}),
+    signatures,
+    sha256,
+    ...(signature !== null ? { signature } : {}),
+    head,
+    parts,
+    place,
+  };
 }
