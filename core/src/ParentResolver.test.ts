@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -86,7 +86,13 @@ parents('an explicit parent reads the heads of its chain, not every whole manife
   await making.repository.catalog.entries();
   // The host's copies of the ancestors' whole manifests spoilt: reading one would throw.
   const [owner] = readdirSync(path.join(state, 'manifests')).filter((name) => !name.endsWith('.json'));
-  for (const id of [full.id, middle.id]) writeFileSync(path.join(state, 'manifests', owner!, `${id}.json`), '{}');
+  const { cached } = await new ManifestCache(state).open(sink);
+  for (const id of [full.id, middle.id]) {
+    const { place } = cached.get(id)!;
+    const pack = openSync(path.join(state, 'manifests', owner!, place.pack), 'r+');
+    writeSync(pack, Buffer.alloc(place.length, 'x'), 0, place.length, place.offset);
+    closeSync(pack);
+  }
   const runtime = withCache();
   assert.is((await new ParentResolver(runtime).resolve(last.id, source))?.id, last.id);
   assert.is((await new ParentResolver(runtime).resolve('latest', source))?.id, last.id);
