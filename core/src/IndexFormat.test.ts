@@ -611,7 +611,8 @@ filters('find by a last name: the same answers with filters, without (runs writt
 });
 
 filters('opening every backup of a chain checks each backup once, not its whole chain each time', async () => {
-  const { lab, manifests } = await smallChain();
+  const { lab } = await longChain(6, 30);
+  const manifests = (await lab.repository.catalog.entries()).map((entry) => entry.head);
   const store = lab.repository.indexes.shared();
   const graph = lab.repository.graph;
   const walked = { chains: 0 };

@@ -172,7 +172,11 @@ export class IndexStore {
       layers.push(object.run);
       entries ??= object.header.entries;
       const over = object.header.over;
-      if (over === null) break;
+      if (over === null) {
+        // A search places a backup whose run is whole too (its index needs no chain), so that its children are checked by themselves.
+        if (current === manifest && manifest.parent !== null && this.placed) this.place(manifest).catch(() => {});
+        break;
+      }
       chain ??= await this.place(manifest);
       const depth = this.depthIn(chain, over);
       if (depth === undefined || depth >= this.depthIn(chain, current.id)!)
