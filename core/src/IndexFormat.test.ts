@@ -5,14 +5,16 @@ import { newBackupId } from './BackupId.js';
 import { ErrorCode, RastError } from './errors.js';
 import { encodeFileIndex, storedEntry, type EntryType, type FileIndex, type IndexEntry, type StreamRange } from './FileIndex.js';
 import { comparePaths, isWithin } from './IndexOrder.js';
-import { decodeRunHeader, MemoryRun, type IndexRecord, type IndexRunHeader } from './IndexRun.js';
+import { decodeRunHeader, MemoryRun, type IndexRecord, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import { IndexSpool } from './IndexSpool.js';
-import type { IndexView } from './IndexView.js';
+import { IndexView } from './IndexView.js';
 import { writeIndex, writeRun, MAX_INDEX_LAYERS, type StoreObject } from './IndexWriter.js';
 import type { Manifest } from './Manifest.js';
 import { Repository } from './Repository.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import { createBackup } from './operations.js';
+import { PathPattern } from './PathPattern.js';
+import { RunSearch } from './RunSearch.js';
 import { MemorySink, memoryRuntime, seededRandom, silentLogger, temporaryDirectory, textFormat } from './testing.js';
 import type { Format, IndexOutput } from './types.js';
 
@@ -522,12 +524,105 @@ damage('a header whose over is not an ancestor (a sibling, itself, a backup not 
     const written = await writeRun({ id, over: target, entries: 1, layers: 2 }, [{ path: '.', deleted: true }], lab.store);
     // Its parent is the full backup: the child is its sibling, not an ancestor.
     const manifest = await lab.commit(id, full.id, written.record);
-    const error = await failure(lab.repository.indexes.open(manifest));
-    assert.is(error.code, ErrorCode.PART_DAMAGED, error.message);
-    assert.is(error.message, `backup ${id}, file index: it lies over the index of backup ${target}, which is not an ancestor of it`, over);
+    // Opened alone, and through a search's shared store that has placed the child on its chain first.
+    const shared = lab.repository.indexes.shared();
+    await shared.open(child);
+    for (const indexes of [lab.repository.indexes, shared]) {
+      const error = await failure(indexes.open(manifest));
+      assert.is(error.code, ErrorCode.PART_DAMAGED, error.message);
+      assert.is(
+        error.message,
+        `backup ${id}, file index: it lies over the index of backup ${target}, which is not an ancestor of it`,
+        over,
+      );
+    }
   }
+});
+
+const filters = suite('index format: name filters per block');
+
+/** `view`, counting the blocks its runs read. */
+function counting(view: IndexView, reads: { count: number }): IndexView {
+  const layers = view.layers.map((run): IndexRun => ({
+    backupId: run.backupId,
+    firsts: run.firsts,
+    records: run.records,
+    readBlock: (block) => (reads.count++, run.readBlock(block)),
+    mayHold: run.mayHold?.bind(run),
+  }));
+  return new IndexView(view.backupId, layers, view.entries);
+}
+
+filters('find by a last name: the same answers with filters, without (runs written before them) and with false positives', async () => {
+  for (const seed of [11, 12]) {
+    // One chain of random changes (names deleted and added again, directories renamed), written three times: with
+    // filters at 1% false positives, without filters, and with filters at 60% (most absent names pass).
+    const labs = [new Lab(), new Lab(), new Lab()];
+    const rates = [0.01, null, 0.6];
+    const random = seededRandom(seed);
+    let model: Model = new Map([['.', entry(random, '.', 'directory', 'b0')]]);
+    grow(random, model, 'b0', 30);
+    const models: Model[] = [];
+    const manifests: Manifest[][] = [[], [], []];
+    let tombstones = 0;
+    for (let at = 0; at < 40; at++) {
+      const after = new Map(model);
+      if (at > 0) for (let step = 1 + random.below(3); step > 0; step--) change(random, after, `b${at}`);
+      const changes = at > 0 ? changesBetween(random, model, after, false) : undefined;
+      tombstones += changes?.filter((record) => 'deleted' in record).length ?? 0;
+      for (const [which, lab] of labs.entries()) {
+        const id = lab.newId();
+        const parent = manifests[which]!.at(-1);
+        const view = parent && (await lab.repository.indexes.open(parent));
+        const output: IndexOutput = changes
+          ? { backupId: id, changes, entries: after.size }
+          : { format: 'rast-backup/index', version: 1, backupId: id, entries: sorted(after) };
+        const index = await writeIndex(id, output, view, lab.store, undefined, 300, rates[which]!);
+        manifests[which]!.push(await lab.commit(id, parent?.id ?? null, index.record));
+      }
+      models.push(after);
+      model = after;
+    }
+    assert.ok(tombstones > 10, `seed ${seed}: ${tombstones} tombstones`);
+    const header = await labs[0]!.header(manifests[0]!.at(-1)!.id);
+    assert.ok(header.layers > 2 && header.blocks.every((block) => block.names !== undefined), `seed ${seed}: layers and filters`);
+    assert.ok(
+      (await labs[1]!.header(manifests[1]!.at(-1)!.id)).blocks.every((block) => block.names === undefined),
+      'no filters',
+    );
+    const reads = [{ count: 0 }, { count: 0 }, { count: 0 }];
+    for (const name of [...NAMES, 'absent', 'g17']) {
+      const pattern = new PathPattern(`**/${name}`);
+      assert.is(pattern.name, name);
+      for (const [which, lab] of labs.entries()) {
+        const indexes = lab.repository.indexes.shared();
+        const search = new RunSearch(pattern.within, pattern.matches, { names: [pattern.name!] });
+        for (const [at, manifest] of manifests[which]!.entries()) {
+          const found = await search.search(counting(await indexes.open(manifest), reads[which]!));
+          const expected = sorted(models[at]!).filter((entry) => pattern.matches(entry.path));
+          assert.equal(found && keys(found), keys(expected), `seed ${seed}, ${which}, backup ${at}, ${name}`);
+        }
+      }
+    }
+    const [filtered, unfiltered, loose] = reads.map((read) => read.count);
+    assert.ok(filtered! * 2 < unfiltered!, `blocks read: ${filtered} with filters, ${unfiltered} without`);
+    assert.ok(loose! > filtered!, `blocks read: ${loose} with false positives at 60%, ${filtered} at 1%`);
+  }
+});
+
+filters('opening every backup of a chain checks each backup once, not its whole chain each time', async () => {
+  const { lab } = await longChain(6, 30);
+  const manifests = (await lab.repository.catalog.entries()).map((entry) => entry.head);
+  const store = lab.repository.indexes.shared();
+  const graph = lab.repository.graph;
+  const walked = { chains: 0 };
+  const chainHeads = graph.chainHeads.bind(graph);
+  graph.chainHeads = (manifest) => (walked.chains++, chainHeads(manifest));
+  for (const manifest of manifests) await store.open(manifest);
+  assert.ok(walked.chains <= 1, `${walked.chains} chains walked for ${manifests.length} backups`);
 });
 
 properties.run();
 chains.run();
 damage.run();
+filters.run();

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { ErrorCode, RastError } from './errors.js';
 import { encodeRunHeader, type IndexBlock, type IndexRunHeader } from './IndexRun.js';
 import type { IndexView } from './IndexView.js';
-import { writeIndex } from './IndexWriter.js';
+import { INDEX_BLOCK_BYTES, writeIndex } from './IndexWriter.js';
+import { NAMES_ERROR } from './BlockNames.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { checkStored } from './PartChecksum.js';
 import { PartEncoder } from './PartEncoder.js';
@@ -62,16 +63,27 @@ export async function rebuildIndex(
     // Laid out as create lays it out, under the recorded keys; each object's plaintext kept aside.
     const staged = new Map<string, PartRecord>();
     const files = new Map<string, string>();
-    const written = await writeIndex(id, rebuilt.index, parentIndex, async (key, plain) => {
-      const file = path.join(staging, String(files.size));
-      files.set(key, file);
-      await writeFile(file, plain, { mode: 0o600 });
-      const { data, sha256, release } = await encoder.encode(key, Buffer.from(plain));
-      const record = { key, size: plain.length, storedSize: data.length, sha256 };
-      release();
-      staged.set(key, record);
-      return record;
-    });
+    // A run written before blocks had name filters is rebuilt without them, so that it can encode to the same header.
+    const recorded = await runtime.repository.indexes.header(manifest).catch(() => undefined);
+    const namesError = recorded && recorded.blocks.length > 0 && recorded.blocks.every((block) => !block.names) ? null : NAMES_ERROR;
+    const written = await writeIndex(
+      id,
+      rebuilt.index,
+      parentIndex,
+      async (key, plain) => {
+        const file = path.join(staging, String(files.size));
+        files.set(key, file);
+        await writeFile(file, plain, { mode: 0o600 });
+        const { data, sha256, release } = await encoder.encode(key, Buffer.from(plain));
+        const record = { key, size: plain.length, storedSize: data.length, sha256 };
+        release();
+        staged.set(key, record);
+        return record;
+      },
+      undefined,
+      INDEX_BLOCK_BYTES,
+      namesError,
+    );
     if (written.record.entries !== manifest.index.entries)
       throw indexNotRebuilt(
         id,

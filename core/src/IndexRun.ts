@@ -1,5 +1,6 @@
 import { ArrayRecords, EncodedRecords, type BlockRecords } from './BlockRecords.js';
 import { storedEntry, type IndexEntry } from './FileIndex.js';
+import { BlockNames, type StoredNames } from './BlockNames.js';
 import type { PartRecord } from './Manifest.js';
 
 /** A path that a run removes from the layers below it. */
@@ -17,6 +18,8 @@ export const isTombstone = (record: IndexRecord): record is IndexTombstone => (r
 export interface IndexBlock extends PartRecord {
   first: string;
   records: number;
+  /** The last segments of its records' paths, as a filter (absent from runs written before it). */
+  names?: StoredNames;
 }
 
 /**
@@ -44,6 +47,22 @@ export interface IndexRun {
   /** How many records the run holds (entries and tombstones). */
   readonly records: number;
   readBlock(block: number): Promise<BlockRecords>;
+  /** False when the block surely holds no record whose path's last segment is `name`; absent when the run has no filters. */
+  mayHold?(block: number, name: string): boolean;
+}
+
+/** Reads the blocks' name filters of a run header as they are asked for; `damage` makes the error for one that is not a filter. */
+export function blockNames(blocks: readonly IndexBlock[], damage: (message: string) => Error): IndexRun['mayHold'] {
+  if (!blocks.every((block) => block.names !== undefined)) return undefined;
+  const decoded: Array<BlockNames | undefined> = [];
+  return (block, name) => {
+    try {
+      decoded[block] ??= new BlockNames(blocks[block]!.names!);
+    } catch (error) {
+      throw damage(`file index block ${block + 1} of ${blocks.length}: ${(error as Error).message}`);
+    }
+    return decoded[block]!.mayHold(name);
+  };
 }
 
 /** A run whose records are all in memory: a version 1 index, or records being written. */

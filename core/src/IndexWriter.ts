@@ -13,6 +13,7 @@ import {
 import { IndexView } from './IndexView.js';
 import { chooseLayering } from './IndexLayering.js';
 import type { PartRecord } from './Manifest.js';
+import { NAMES_ERROR, storeNames } from './BlockNames.js';
 import type { IndexSpool } from './IndexSpool.js';
 import type { IndexOutput } from './types.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
@@ -30,13 +31,18 @@ export interface WrittenIndex {
   header: IndexRunHeader;
 }
 
-/** Stores sorted records as one run: blocks of about `blockBytes` (tests make them small), then the header that lists them. */
+/**
+ * Stores sorted records as one run: blocks of about `blockBytes` (tests make them small), then the header that
+ * lists them, each with the filter of its names at false-positive rate `namesError` (null: none, as runs written
+ * before filters were; tests use it).
+ */
 export async function writeRun(
   facts: { id: string; over: string | null; entries: number; layers: number },
   records: Iterable<IndexRecord> | AsyncIterable<IndexRecord>,
   store: StoreObject,
   copy?: RunCopy,
   blockBytes = INDEX_BLOCK_BYTES,
+  namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
   const blocks: IndexBlock[] = [];
   let pending: IndexRecord[] = [];
@@ -46,7 +52,13 @@ export async function writeRun(
     const plain = encodeBlock(pending);
     const stored = await store(RepositoryKeys.indexBlock(facts.id, blocks.length), plain);
     await copy?.add(plain);
-    blocks.push({ ...stored, first: pending[0]!.path, records: pending.length });
+    const block: IndexBlock = { ...stored, first: pending[0]!.path, records: pending.length };
+    if (namesError !== null)
+      block.names = storeNames(
+        pending.map((record) => record.path),
+        namesError,
+      );
+    blocks.push(block);
     pending = [];
     bytes = 0;
   };
@@ -97,6 +109,7 @@ export async function writeIndex(
   store: StoreObject,
   copy?: RunCopy,
   blockBytes = INDEX_BLOCK_BYTES,
+  namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
   if ('changes' in output) {
     if (!parent) throw new Error('a format gave changes to the index of a backup without a parent');
@@ -104,14 +117,15 @@ export async function writeIndex(
     const records = (): AsyncIterable<IndexRecord> =>
       Array.isArray(changes) ? toAsync(changes as IndexRecord[]) : (changes as IndexSpool).records();
     const count = Array.isArray(changes) ? changes.length : (changes as IndexSpool).count;
-    return writeChanges(id, { count, records, entries: output.entries }, parent, store, copy, blockBytes);
+    return writeChanges(id, { count, records, entries: output.entries }, parent, store, copy, blockBytes, namesError);
   }
-  if ('spool' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy, blockBytes);
+  if ('spool' in output)
+    return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy, blockBytes, namesError);
   const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
   const bottom = parent?.layers.at(-1);
   if (!parent || !bottom || bottom instanceof MemoryRun)
-    return writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy, blockBytes);
+    return writeRun({ id, over: null, entries: entries.length, layers: 1 }, entries, store, copy, blockBytes, namesError);
   const records: IndexRecord[] = [];
   for await (const record of difference(new IndexView(id, [new MemoryRun(id, entries)], entries.length), parent)) records.push(record);
   return writeChanges(
@@ -121,6 +135,7 @@ export async function writeIndex(
     store,
     copy,
     blockBytes,
+    namesError,
   );
 }
 
@@ -168,6 +183,7 @@ async function writeChanges(
   store: StoreObject,
   copy?: RunCopy,
   blockBytes = INDEX_BLOCK_BYTES,
+  namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
   const layers = parent.layers;
   const layering =
@@ -185,12 +201,13 @@ async function writeChanges(
       store,
       copy,
       blockBytes,
+      namesError,
     );
   const { merge } = layering;
   const records =
     merge === 0 ? changes.records() : overlay(changes.records(), new IndexView(parent.backupId, layers.slice(0, merge), 0).records());
   const facts = { id, over: layers[merge]!.backupId, entries: changes.entries, layers: layers.length - merge + 1 };
-  return writeRun(facts, records, store, copy, blockBytes);
+  return writeRun(facts, records, store, copy, blockBytes, namesError);
 }
 
 async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {

@@ -56,4 +56,31 @@ patterns('a clue: text every match holds, for patterns of names, `*`, `?` and `*
   }
 });
 
+patterns('a name: the last segment of every match, when the pattern ends in a literal name', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['**/passwd', 'passwd'],
+    ['etc/**/f0012345', 'f0012345'],
+    ['/etc/passwd/', 'passwd'],
+    ['**/café', 'café'],
+    ['d054/e32/*', undefined],
+    ['**/*.conf', undefined],
+    ['**/a?', undefined],
+    ['**/{a,b}', undefined],
+    ['**/[ab]', undefined],
+    ['**/+(a)', undefined],
+    ['**/!a', undefined],
+    ['!**/a', undefined],
+    ['a/\\*', undefined],
+    ['**', undefined],
+    ['.', undefined],
+  ];
+  for (const [pattern, name] of cases) assert.is(new PathPattern(pattern).name, name, pattern);
+  const paths = ['passwd', 'etc/passwd', 'etc/x/passwd', 'etc/passwd/x', 'etc/a/b/f0012345', 'café', 'x/café'];
+  for (const pattern of ['**/passwd', 'etc/**/f0012345', '/etc/passwd/', '**/café', 'etc/*/passwd']) {
+    const compiled = new PathPattern(pattern);
+    for (const path of paths)
+      if (compiled.matches(path)) assert.is(path.slice(path.lastIndexOf('/') + 1), compiled.name, `${pattern} matches ${path}`);
+  }
+});
+
 patterns.run();

@@ -17,6 +17,8 @@ export class PathPattern {
    * the longest name or part of a name between `*`, `?` and `/`; undefined for patterns with other glob syntax.
    */
   readonly clue?: string;
+  /** The last segment of every matching path, when the pattern's last segment is a literal name (`**` + `/passwd`). */
+  readonly name?: string;
 
   constructor(readonly pattern: string) {
     const clean = fromDisplayPath(pattern).replace(/^\/+/, '').replace(/\/+$/, '') || '.';
@@ -30,6 +32,9 @@ export class PathPattern {
     const directory = (this.literal ? plain.slice(0, -1) : plain).filter((name) => name !== '' && name !== '.');
     this.within = directory.length > 0 ? directory.join('/') : '.';
     this.clue = clueOf(clean);
+    const last = clean.slice(clean.lastIndexOf('/') + 1);
+    // Any character that is glob syntax somewhere (even where picomatch takes it literally) leaves the name unknown.
+    if (!scanned.negated && last !== '.' && last !== '..' && !/[*?[\]{}()!+@\\]/.test(last)) this.name = last;
   }
 }
 

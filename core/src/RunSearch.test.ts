@@ -17,7 +17,7 @@ search('each run is read once for many views; each view gets what a scan of it g
       ['d3', (path: string) => /f1\d$/.test(path), ['f1']],
       ['.', (path: string) => path.endsWith('f7') || path.endsWith('f35'), ['f7', 'f35']],
     ] as const) {
-      const runSearch = new RunSearch(within, test, clues);
+      const runSearch = new RunSearch(within, test, { clues });
       let baseReads = 0;
       for (const view of views) {
         const expected: IndexEntry[] = [];
@@ -41,15 +41,15 @@ search('a block that holds none of the clues is not searched: its paths are not 
   const counted = (tested: string[]) => (path: string) => (tested.push(path), path.endsWith('f35'));
   const [all, clued]: string[][] = [[], []];
   const expected = await new RunSearch('.', counted(all)).search(view);
-  assert.equal(await new RunSearch('.', counted(clued), ['f35']).search(view), expected);
+  assert.equal(await new RunSearch('.', counted(clued), { clues: ['f35'] }).search(view), expected);
   assert.ok(expected!.length > 0, 'the search finds something');
   assert.ok(clued.length * 4 < all.length, `${clued.length} paths tested with the clue, ${all.length} without`);
 });
 
 search('a run with too many matches to keep: undefined, so that the caller scans the view', async () => {
   const [, , one, base] = layered(5);
-  assert.is(await new RunSearch('.', () => true, undefined, 100).search(new IndexView('b', [one, base], 0)), undefined);
-  assert.ok(await new RunSearch('d1', () => true, undefined, 100).search(new IndexView('b', [one, base], 0)), 'a subtree with fewer');
+  assert.is(await new RunSearch('.', () => true, {}, 100).search(new IndexView('b', [one, base], 0)), undefined);
+  assert.ok(await new RunSearch('d1', () => true, {}, 100).search(new IndexView('b', [one, base], 0)), 'a subtree with fewer');
 });
 
 search.run();

@@ -1,4 +1,5 @@
 import type { IndexEntry } from './FileIndex.js';
+import { lastName } from './BlockNames.js';
 import { comparePaths, isWithin } from './IndexOrder.js';
 import { isTombstone, type IndexRun } from './IndexRun.js';
 import { blockFor, recordFor, type IndexView } from './IndexView.js';
@@ -11,7 +12,9 @@ const MATCHES_KEPT = 32768;
 /** Whether the run holds a record (an entry or a tombstone) of `path`. */
 async function holds(run: IndexRun, path: string): Promise<boolean> {
   if (run.firsts.length === 0) return false;
-  const records = await run.readBlock(blockFor(run.firsts, path));
+  const block = blockFor(run.firsts, path);
+  if (run.mayHold && !run.mayHold(block, lastName(path))) return false;
+  const records = await run.readBlock(block);
   const at = recordFor(records, path);
   return at < records.length && records.path(at) === path;
 }
@@ -27,15 +30,21 @@ export class RunSearch {
   private kept = 0;
 
   private readonly clues?: Buffer[];
+  private readonly names?: readonly string[];
 
-  /** `clues`: text one of which every path passing `test` holds (PathPattern.clue); a block holding none is skipped unread. */
+  /**
+   * `clues`: text one of which every path passing `test` holds (PathPattern.clue): a block holding none is skipped
+   * unparsed. `names`: last segments one of which every such path has (PathPattern.name): a block whose run's
+   * filter says it holds none is skipped unread (not fetched).
+   */
   constructor(
     private readonly within: string,
     private readonly test: (path: string) => boolean,
-    clues?: readonly string[],
+    hints: { clues?: readonly string[]; names?: readonly string[] } = {},
     private readonly perRun = MATCHES_PER_RUN,
   ) {
-    this.clues = clues?.map((clue) => Buffer.from(clue));
+    this.clues = hints.clues?.map((clue) => Buffer.from(clue));
+    this.names = hints.names;
   }
 
   /** The run's matching entries below `within`, in index order; null when it has more than `perRun`. */
@@ -59,6 +68,7 @@ export class RunSearch {
     const first = blockFor(run.firsts, this.within);
     for (let block = first; block < run.firsts.length; block++) {
       if (block > first && !isWithin(run.firsts[block]!, this.within)) return found;
+      if (this.names && run.mayHold && !this.names.some((name) => run.mayHold!(block, name))) continue;
       const records = await run.readBlock(block);
       if (this.clues && !this.clues.some((clue) => records.mayContain(clue))) continue;
       for (let at = block === first ? recordFor(records, this.within) : 0; at < records.length; at++) {

@@ -20,6 +20,7 @@ export class SharedBlocks {
       firsts: run.firsts,
       records: run.records,
       readBlock: (block) => this.read(run, block),
+      mayHold: run.mayHold?.bind(run),
     }));
     return new IndexView(view.backupId, layers, view.entries);
   }

@@ -71,10 +71,12 @@ export async function findPaths(runtime: Runtime, options: FindOptions): Promise
   async function* found(): AsyncGenerator<FoundPath> {
     const blocks = new SharedBlocks();
     const test = (path: string) => patterns.some((pattern) => pattern.matches(path));
-    const clues = patterns.every((pattern) => pattern.clue !== undefined) ? patterns.map((pattern) => pattern.clue!) : undefined;
+    const every = (hint: 'clue' | 'name') =>
+      patterns.every((pattern) => pattern[hint] !== undefined) ? patterns.map((pattern) => pattern[hint]!) : undefined;
+    const hints = { clues: every('clue'), names: every('name') };
     const searched = regions(patterns).map((region) => ({
       ...region,
-      search: region.only ? undefined : new RunSearch(region.path, test, clues),
+      search: region.only ? undefined : new RunSearch(region.path, test, hints),
     }));
     // Index headers are opened ahead, so that their reads overlap (a sink's latency, not its speed, bounds them).
     const opening: Array<Promise<IndexView>> = [];
