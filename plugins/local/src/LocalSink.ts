@@ -261,17 +261,19 @@ export class LocalSink implements Sink {
     }
   }
 
-  /** The object read in chunks of INTO_CHUNK bytes into the start of `into`. */
-  async readInto(key: string, into: Buffer): Promise<number> {
-    let handle: FileHandle;
+  /** The object's file opened for reading; PART_MISSING when it is not there. */
+  private async openObject(key: string): Promise<FileHandle> {
     try {
-      handle = await open(this.file(key), 'r');
+      return await open(this.file(key), 'r');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw partMissing(key, this);
-      }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw partMissing(key, this);
       throw this.failure('read', key, error);
     }
+  }
+
+  /** The object read in chunks of INTO_CHUNK bytes into the start of `into`. */
+  async readInto(key: string, into: Buffer): Promise<number> {
+    const handle = await this.openObject(key);
     try {
       const { size } = await handle.stat();
       if (size > into.length) return size;
@@ -290,15 +292,7 @@ export class LocalSink implements Sink {
 
   /** The object in chunks of at most READ_CHUNK bytes. */
   async *read(key: string): AsyncIterable<Buffer> {
-    let handle: FileHandle;
-    try {
-      handle = await open(this.file(key), 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw partMissing(key, this);
-      }
-      throw this.failure('read', key, error);
-    }
+    const handle = await this.openObject(key);
     try {
       for (;;) {
         const buffer = Buffer.allocUnsafe(READ_CHUNK);

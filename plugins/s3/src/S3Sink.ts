@@ -145,16 +145,20 @@ export class S3Sink implements Sink {
     }
   }
 
+  /** One GET of the object; PART_MISSING when the bucket does not hold it. */
+  private async getObject({ sdk, client }: S3Connection, key: string) {
+    try {
+      return await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') throw partMissing(key, this);
+      throw error;
+    }
+  }
+
   async get(key: string): Promise<Buffer> {
     const { sdk, client } = await this.connected();
     return this.run(`read ${key}`, async () => {
-      let answer;
-      try {
-        answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
-      } catch (error) {
-        if ((error as Error).name === 'NoSuchKey') throw partMissing(key, this);
-        throw error;
-      }
+      const answer = await this.getObject({ sdk, client }, key);
       const bytes = await answer.Body!.transformToByteArray();
       if (answer.ContentLength !== undefined && bytes.length !== answer.ContentLength) {
         throw new TruncatedBody(`${key}: received ${bytes.length} of ${answer.ContentLength} bytes`);
@@ -167,13 +171,7 @@ export class S3Sink implements Sink {
   async readInto(key: string, into: Buffer): Promise<number> {
     const { sdk, client } = await this.connected();
     return this.run(`read ${key}`, async () => {
-      let answer;
-      try {
-        answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
-      } catch (error) {
-        if ((error as Error).name === 'NoSuchKey') throw partMissing(key, this);
-        throw error;
-      }
+      const answer = await this.getObject({ sdk, client }, key);
       const body = answer.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
       if (answer.ContentLength !== undefined && answer.ContentLength > into.length) {
         body.destroy?.();
