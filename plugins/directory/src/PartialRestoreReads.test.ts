@@ -79,6 +79,12 @@ async function bulkRuntime(): Promise<{ runtime: Runtime; blockReads: () => numb
       if (/\/index\.\d+$/.test(key)) reads++;
       return get(key);
     };
+    const readInto = sink.readInto?.bind(sink);
+    if (readInto)
+      sink.readInto = (key, into) => {
+        if (/\/index\.\d+$/.test(key)) reads++;
+        return readInto(key, into);
+      };
   }
   return { runtime, blockReads: () => reads };
 }
