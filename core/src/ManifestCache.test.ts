@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -190,6 +190,41 @@ cache('a cache of version 4 (a file per manifest) is rebuilt, and its files remo
     (await readdir(owner)).filter((name) => name.endsWith('.json')),
     [],
   );
+});
+
+cache('a cache of version 4 is moved into a pack: an upgrade reads no manifest from the sink again', async () => {
+  const { state, ids: made, catalog, manifestReads } = await setUp();
+  await catalog().entries();
+  assert.is(manifestReads().length, 2);
+  // The version 4 layout of the same cache: rows without their place, each manifest in a file of its own.
+  const directory = path.join(state, 'manifests');
+  const summaries = path.join(
+    directory,
+    (await readdir(directory)).find((name) => name.endsWith('.json'))!,
+  );
+  const owner = summaries.replace(/\.json$/, '');
+  const saved = JSON.parse(await readFile(summaries, 'utf8'));
+  for (const row of saved.backups) {
+    const [pack, offset, length] = [saved.packs[row[24]], row[25], row[26]];
+    const bytes = (await readFile(path.join(owner, pack))).subarray(offset, offset + length);
+    await writeFile(path.join(owner, `${encodeURIComponent(row[0])}.json`), bytes);
+  }
+  for (const pack of saved.packs) await rm(path.join(owner, pack));
+  const rows = saved.backups.map((row: unknown[]) => row.slice(0, 24));
+  await writeFile(
+    summaries,
+    JSON.stringify({ format: 'rast-backup/manifest-cache/4', location: saved.location, shared: saved.shared, backups: rows }),
+  );
+  // One file spoilt: that manifest alone is read again.
+  await writeFile(path.join(owner, `${encodeURIComponent(made[1]!)}.json`), '{}');
+  assert.equal(await ids(catalog()), made);
+  assert.is(manifestReads().length, 3);
+  assert.equal(
+    (await readdir(owner)).filter((name) => name.endsWith('.json')),
+    [],
+  );
+  assert.equal(await ids(catalog()), made);
+  assert.is(manifestReads().length, 3);
 });
 
 cache('a signature listed otherwise than when the manifest was read makes it read again', async () => {

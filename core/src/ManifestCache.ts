@@ -34,6 +34,8 @@ export interface CachedManifest {
 }
 /** Version 5: one row of summaries per backup, pointing into append-only packs of whole manifests (version 4 kept a file per manifest). */
 const FORMAT = 'rast-backup/manifest-cache/5';
+/** The version before: its rows are version 5's without their place (the last three fields). */
+const FORMAT_4 = 'rast-backup/manifest-cache/4';
 /** Fields of a row (see row()). */
 const ROW_FIELDS = 27;
 /** More packs than this are merged into one (all but the largest), so that a host keeps a few files whatever the number of backups. */
@@ -109,6 +111,7 @@ export class ManifestCache {
   /** This run's view of the cache of `sink`: the summaries whose whole copy this host holds, read before the sink is listed. */
   async open(sink: Sink): Promise<ManifestCacheRun> {
     const files = this.files(sink);
+    if (files) await fromFormat4(sink, files).catch(() => {});
     return new ManifestCacheRun(sink, files, files ? await loadSummaries(sink, files.summaries, files.packs) : new Map());
   }
 
@@ -224,6 +227,46 @@ export class ManifestCacheRun {
 
 /** FileHandles of the packs this process wrote, kept from being closed while openPacks reads through their fd. */
 const keepOpen = new Set<FileHandle>();
+
+/**
+ * A cache of version 4 (a file per manifest, rows without a place) moved into one pack, so that an upgrade reads
+ * no manifest from the sinks again; a row whose file is missing or is not the one summarized is left out (its
+ * manifest is read again). Memory: one manifest at a time.
+ */
+async function fromFormat4(sink: Sink, files: { summaries: string; packs: string }): Promise<void> {
+  let saved: Saved;
+  try {
+    saved = JSON.parse(await readFile(files.summaries, 'utf8')) as Saved;
+  } catch {
+    return;
+  }
+  if (saved.format !== FORMAT_4 || saved.location !== sink.location || !Array.isArray(saved.backups) || !Array.isArray(saved.shared))
+    return;
+  const name = packName();
+  const temporary = path.join(files.packs, `${name}.tmp`);
+  const pack = await open(temporary, 'wx', 0o600);
+  const backups: unknown[][] = [];
+  try {
+    let offset = 0;
+    for (const row of saved.backups) {
+      if (!Array.isArray(row) || row.length !== ROW_FIELDS - 3 || typeof row[0] !== 'string') continue;
+      const data = await readFile(path.join(files.packs, `${encodeURIComponent(row[0])}.json`)).catch(() => undefined);
+      if (!data || createHash('sha256').update(data).digest('hex') !== row[4]) continue;
+      await pack.write(data, 0, data.length, offset);
+      backups.push([...row, 0, offset, data.length]);
+      offset += data.length;
+    }
+  } finally {
+    await pack.close();
+  }
+  if (backups.length > 0) await rename(temporary, path.join(files.packs, name));
+  else await unlink(temporary);
+  const summaries = `${files.summaries}.tmp-${randomBytes(4).toString('hex')}`;
+  const migrated = { format: FORMAT, location: sink.location, shared: saved.shared, packs: backups.length > 0 ? [name] : [], backups };
+  await writeFile(summaries, JSON.stringify(migrated), { mode: 0o600, flag: 'wx' });
+  await rename(summaries, files.summaries);
+  for (const file of await readdir(files.packs)) if (file.endsWith('.json')) await unlink(path.join(files.packs, file)).catch(() => {});
+}
 
 /** The summaries saved for `sink` whose pack can be opened; none when the file is missing, damaged or of another format. */
 async function loadSummaries(sink: Sink, summaries: string, packs: string): Promise<Map<string, CachedManifest>> {
