@@ -225,28 +225,32 @@ badInput('a source that cannot be read', async () => {
   await writeFile(path.join(secret, 'x'), 'x');
   if (isRoot) {
     // root reads everything: run the CLI as nobody against a repository nobody may write.
-    await mkdir(repository, { recursive: true });
-    await chmod(home, 0o755);
-    await chmod(repository, 0o777);
-    await chmod(config, 0o644);
-    assertFails(cli(['create', secret, '--config', config], { uid: 65534, gid: 65534 }), 1, /secret is not readable \(permission denied\)/);
+    assertFails(
+      cli(['create', secret, '--config', config], await asNobody(home, repository, config)),
+      1,
+      /secret is not readable \(permission denied\)/,
+    );
   } else {
     await chmod(secret, 0);
     assertFails(cli(['create', secret, '--config', config]), 1, /secret is not readable/);
   }
 });
 
+/** As root, the user nobody, with the config readable and the repository writable by it; as anyone else, themselves. */
+async function asNobody(home: string, repository: string, config: string): Promise<{ uid?: number; gid?: number }> {
+  if (!isRoot) return {};
+  await mkdir(repository, { recursive: true });
+  await chmod(home, 0o755);
+  await chmod(repository, 0o777);
+  await chmod(config, 0o644);
+  return { uid: 65534, gid: 65534 };
+}
+
 badInput('a file that cannot be read is left out with a warning; the backup succeeds', async () => {
   const { config, home, repository, source } = await setup();
   await chmod(path.join(source, 'file1'), 0);
   // root reads everything: run the CLI as nobody, who may read the rest of the source and write the repository.
-  const as = isRoot ? { uid: 65534, gid: 65534 } : {};
-  if (isRoot) {
-    await mkdir(repository, { recursive: true });
-    await chmod(home, 0o755);
-    await chmod(repository, 0o777);
-    await chmod(config, 0o644);
-  }
+  const as = await asNobody(home, repository, config);
   const result = cli(['create', source, '--json', '--config', config], as);
   const created = json(result);
   assert.match(result.stderr, /warning: file1: not backed up: EACCES/);
@@ -265,13 +269,7 @@ badInput('an xattr that cannot be read is named in a warning, in a full and an i
   await mkdir(locked);
   await setAttribute(locked, 'user.note', 'unreadable');
   await chmod(locked, 0o311);
-  const as = isRoot ? { uid: 65534, gid: 65534 } : {};
-  if (isRoot) {
-    await mkdir(repository, { recursive: true });
-    await chmod(home, 0o755);
-    await chmod(repository, 0o777);
-    await chmod(config, 0o644);
-  }
+  const as = await asNobody(home, repository, config);
   const warning = /^rast-backup: warning: locked: extended attribute user\.note not backed up: reading it failed \(EACCES\)$/m;
   const full = cli(['create', source, '--json', '--config', config], as);
   const created = json(full);
