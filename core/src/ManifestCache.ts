@@ -36,6 +36,7 @@ export interface CachedManifest {
 const FORMAT = 'rast-backup/manifest-cache/5';
 /** The version before: its rows are version 5's without their place (the last three fields). */
 const FORMAT_4 = 'rast-backup/manifest-cache/4';
+const FORMAT_4_HEAD = Buffer.from(`{"format":"${FORMAT_4}"`);
 /** Fields of a row (see row()). */
 const ROW_FIELDS = 27;
 /** More packs than this are merged into one (all but the largest), so that a host keeps a few files whatever the number of backups. */
@@ -236,6 +237,15 @@ const keepOpen = new Set<FileHandle>();
 async function fromFormat4(sink: Sink, files: { summaries: string; packs: string }): Promise<void> {
   let saved: Saved;
   try {
+    // Its first bytes tell the version (written first), so that a cache of this version is not parsed twice.
+    const handle = await open(files.summaries, 'r');
+    const head = Buffer.alloc(FORMAT_4_HEAD.length);
+    try {
+      await handle.read(head, 0, head.length, 0);
+    } finally {
+      await handle.close();
+    }
+    if (!head.equals(FORMAT_4_HEAD)) return;
     saved = JSON.parse(await readFile(files.summaries, 'utf8')) as Saved;
   } catch {
     return;
