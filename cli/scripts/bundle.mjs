@@ -4,7 +4,8 @@
 // modules of the tree on every start, and has no compile cache. bin/rast-backup.js runs the bundle when it
 // is there. Each module's `import.meta.url` stays the URL of its own file in its installed package
 // (resolved through that package's name), so package identities, worker entries and native addons are
-// found where they were. Native addons, workers' libraries and lazily loaded heavy libraries stay external.
+// found where they were. Native addons, workers' libraries, openpgp and typescript stay external; the AWS SDK
+// (about 570 CommonJS files) is bundled into a chunk of its own that only an S3 connection imports.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,8 +61,8 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Loaded only when used (openpgp, the AWS SDK, typescript for a .ts config), native, or starting workers from their own files.
-  external: ['openpgp', '@aws-sdk/*', 'typescript', 'piscina', 'zstd-napi', 'koffi', '@node-rs/*', '@napi-rs/*'],
+  // Loaded only when used (openpgp, typescript for a .ts config), native, or starting workers from their own files.
+  external: ['openpgp', 'typescript', 'piscina', 'zstd-napi', 'koffi', '@node-rs/*', '@napi-rs/*'],
   // CommonJS libraries in the bundle call require() for Node's modules and read __filename.
   banner: {
     js: [

@@ -47,6 +47,24 @@ startup('a config with no S3 sink and no encryption loads neither the AWS SDK no
   }
 });
 
+startup('list and plugins load no native addon (those of btrfs, directories and compression load at first use)', async () => {
+  const fixture = await CliFixture.create();
+  const source = await fixture.directory('alpha');
+  const entry = path.join(CLI, 'dist', 'bin.js');
+  const created = run(fixture, entry, ['create', source]);
+  assert.is(created.status, 0, created.stderr);
+  assert.ok(
+    created.modules.some((url) => url.endsWith('.node')),
+    'the record holds the native addons a create loads',
+  );
+  for (const args of [['list'], ['list', '--json'], ['plugins']]) {
+    const result = run(fixture, entry, args);
+    assert.is(result.status, 0, `${args.join(' ')}: ${result.stderr}`);
+    const addons = result.modules.filter((url) => url.endsWith('.node') || /\/node_modules\/(koffi|@node-rs|@napi-rs)\//.test(url));
+    assert.equal(addons, [], `${args.join(' ')} loaded ${addons.join(', ')}`);
+  }
+});
+
 startup('the bundle (what `npm pack` ships) answers as the modules do, from a few files', async () => {
   const outdir = path.join(CLI, 'dist', `bundle-test-${process.pid}`);
   const bundled = spawnSync(process.execPath, [path.join(CLI, 'scripts', 'bundle.mjs'), '--outdir', outdir], { encoding: 'utf8' });

@@ -69,6 +69,8 @@ export function isBinaryPath(path: string): boolean {
 /** Control characters (C0 and DEL), valid UTF-8 but not for a terminal: a newline would split a one-line message. */
 const CONTROL = /[\x00-\x1f\x7f]/g;
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, '0')}`;
 
 /**
@@ -76,6 +78,8 @@ const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, '0')}`;
  * paths and `--include` patterns accept too), so that a name never breaks a line of output.
  */
 export function displayPath(path: string): string {
+  // Printable ASCII (ids, dates, sizes, most names) has nothing to escape: not scanned twice.
+  if (PRINTABLE_ASCII.test(path)) return path;
   return path
     .replace(ESCAPED, (character) => hex(character.charCodeAt(0) - ESCAPE_BASE))
     .replace(CONTROL, (character) => hex(character.charCodeAt(0)));

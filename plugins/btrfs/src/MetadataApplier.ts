@@ -1,5 +1,5 @@
 import { chmodSync, lchownSync, lutimesSync, utimesSync } from 'node:fs';
-import { setAttributeSync } from '@napi-rs/xattr';
+import { extendedAttributes } from '@rast-backup/restore-kit';
 import { show, type ReceiveNode, type Time } from './ReceiveTree.js';
 import type { SkipList } from './SkipList.js';
 import { xattrReason } from './XattrError.js';
@@ -75,7 +75,7 @@ export class MetadataApplier {
     if (node.kind !== 'symlink') refusable('permissions', () => chmodSync(absolute, node.mode));
     if (node.capability) {
       try {
-        this.paths.withTextPath(node, relative, (target) => setAttributeSync(target, CAPABILITY, node.capability!));
+        this.paths.withTextPath(node, relative, (target) => extendedAttributes().setAttributeSync(target, CAPABILITY, node.capability!));
       } catch (error) {
         this.skipped.add(`file capabilities (${xattrReason(error)})`, shown);
       }

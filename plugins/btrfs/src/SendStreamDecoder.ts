@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { createRequire } from 'node:module';
 import { streamDamagedAt, streamDamagedInBackup, type RastError } from '@rast-backup/core';
 
 /** Command numbers of the btrfs send stream (btrfs-progs kernel-shared/send.h). */
@@ -84,6 +84,15 @@ export interface SendCommand {
   attributes: Map<number, Buffer>;
   /** Protocol version of the stream this command belongs to. */
   version: number;
+}
+
+type Crc32c = typeof import('@node-rs/crc32').crc32c;
+let nativeCrc32c: Crc32c | undefined;
+
+/** CRC-32C, its native addon loaded on first use: commands that decode no stream never load it. */
+function crc32c(data: Buffer, initial: number): number {
+  nativeCrc32c ??= (createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c;
+  return nativeCrc32c(data, initial);
 }
 
 /** The CRC the send stream uses: CRC-32C with seed 0 and no final inversion. */

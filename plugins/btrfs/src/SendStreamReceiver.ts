@@ -14,7 +14,6 @@ import {
   unlinkSync,
 } from 'node:fs';
 import path from 'node:path';
-import { listAttributesSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import {
   RastError,
   type RestoreReport,
@@ -37,7 +36,7 @@ import { ReceiveTree, UnsafePath, show, type ReceiveNode, type Time } from './Re
 import { Attribute, Command, SendStreamDecoder, type SendCommand } from './SendStreamDecoder.js';
 import { SkipList } from './SkipList.js';
 import { xattrReason } from './XattrError.js';
-import { makeSpecialFile } from '@rast-backup/restore-kit';
+import { extendedAttributes, makeSpecialFile } from '@rast-backup/restore-kit';
 
 const CAPABILITY = 'security.capability';
 
@@ -340,9 +339,10 @@ export class SendStreamReceiver {
     if (node.absent) return;
     try {
       this.withTextPath(node, raw, (target) => {
-        if (set) setAttributeSync(target, name, value ?? Buffer.alloc(0));
+        const xattr = extendedAttributes();
+        if (set) xattr.setAttributeSync(target, name, value ?? Buffer.alloc(0));
         // An xattr the entry lacks (one this receiver left out) has nothing to remove.
-        else if (listAttributesSync(target).includes(name)) removeAttributeSync(target, name);
+        else if (xattr.listAttributesSync(target).includes(name)) xattr.removeAttributeSync(target, name);
       });
     } catch (error) {
       this.skipped.add(`xattr ${name} (${xattrReason(error)})`, show(raw));

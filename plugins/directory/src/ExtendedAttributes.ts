@@ -1,5 +1,5 @@
 import { getSystemErrorName } from 'node:util';
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 
 const ENODATA = 61;
 const ENOTSUP = 95;
@@ -8,7 +8,7 @@ const LARGEST = 64 * 1024;
 
 type ListXattr = (path: Buffer, list: Buffer, size: number) => number;
 type GetXattr = (path: Buffer, name: Buffer, value: Buffer, size: number) => number;
-let calls: { list: ListXattr; get: GetXattr } | undefined;
+let calls: { list: ListXattr; get: GetXattr; errno: () => number } | undefined;
 /** Reused by every call; the bytes are copied out. */
 let scratch: Buffer | undefined;
 
@@ -29,8 +29,11 @@ const cString = (bytes: Buffer) => Buffer.concat([bytes, Buffer.alloc(1)]);
 
 function libc() {
   if (!calls) {
+    // Loaded on first use: commands that read no directory tree never load it.
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     const lib = koffi.load(null);
     calls = {
+      errno: () => koffi.errno(),
       list: lib.func('intptr_t llistxattr(const void *path, _Out_ void *list, size_t size)') as ListXattr,
       get: lib.func('intptr_t lgetxattr(const void *path, const void *name, _Out_ void *value, size_t size)') as GetXattr,
     };
@@ -42,7 +45,7 @@ function libc() {
 function bytesOf(call: (into: Buffer, size: number) => number): Buffer | number {
   scratch ??= Buffer.allocUnsafeSlow(LARGEST);
   const length = call(scratch, scratch.length);
-  return length >= 0 ? Buffer.from(scratch.subarray(0, length)) : koffi.errno();
+  return length >= 0 ? Buffer.from(scratch.subarray(0, length)) : libc().errno();
 }
 
 /** The NUL-terminated names of a list, each as text (sorted by it) and as the bytes to ask for it by. */

@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 
 const POSIX_FADV_WILLNEED = 3;
 
@@ -13,6 +13,8 @@ let fadvise: Fadvise | null | undefined;
 export function willNeed(fd: number, length: number): void {
   if (fadvise === undefined) {
     try {
+      // Loaded on first use: commands that read no directory tree never load it.
+      const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
       fadvise = koffi.load(null).func('int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)') as Fadvise;
     } catch {
       fadvise = null;

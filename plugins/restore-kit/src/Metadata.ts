@@ -1,6 +1,6 @@
 import { chmod, lchown, lutimes, utimes } from 'node:fs/promises';
-import { setAttribute } from '@napi-rs/xattr';
 import { displayPath, type IndexEntry } from '@rast-backup/core';
+import { extendedAttributes } from './ExtendedAttributes.js';
 import { withTextPath } from './TextPath.js';
 
 /** Seconds for utimes(): whole microseconds plus half of one, so rounding keeps the microsecond. */
@@ -39,7 +39,7 @@ export async function applyMetadata(
         for (const [name, value] of Object.entries(xattrs)) {
           if (!restorable(name)) continue;
           try {
-            await setAttribute(text, name, Buffer.from(value, 'base64'));
+            await extendedAttributes().setAttribute(text, name, Buffer.from(value, 'base64'));
           } catch (error) {
             skipped.push(`${displayPath(entry.path)}: xattr ${name} (${(error as Error).message})`);
           }

@@ -3,6 +3,7 @@
  * A library, not a plugin: it has no default export and taps no hook; format plugins import it.
  */
 export { batches } from './Batches.js';
+export { extendedAttributes } from './ExtendedAttributes.js';
 export { checkIndex, IndexChecker } from './IndexCheck.js';
 export { includeMatcher, type IncludeMatcher } from './IncludeMatcher.js';
 export { restoreIndexedTree, type FileToFill, type FilesToFill, type FillFiles } from './IndexedTreeRestorer.js';

@@ -23,7 +23,8 @@ export interface S3Connection {
 export async function connect(settings: S3Settings): Promise<S3Connection> {
   // The SDK's version is pinned (docs/s3.md): its notice about future releases and Node 22 is noise on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const sdk = await import('@aws-sdk/client-s3');
+  // A CommonJS package: its module.exports is the default export, in Node and in the bundle's chunk alike.
+  const sdk = (await import('@aws-sdk/client-s3')).default;
   const client = new sdk.S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
