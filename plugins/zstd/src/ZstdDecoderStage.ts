@@ -41,8 +41,6 @@ function overlapping(input: Buffer, output: Buffer): boolean {
 /** The in-place layout of zstd.h's ZSTD_decompressionMargin: the frame ends where `output` ends, after the decoded size and the margin. */
 function inPlace(input: Buffer, output: Buffer, size: number | null): boolean {
   return (
-    size !== null &&
-    input.byteOffset + input.length === output.byteOffset + output.length &&
-    output.length >= size + inPlaceMargin(size)
+    size !== null && input.byteOffset + input.length === output.byteOffset + output.length && output.length >= size + inPlaceMargin(size)
   );
 }

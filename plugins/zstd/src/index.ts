@@ -18,11 +18,9 @@ export default definePlugin({
     level: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 22)])),
   },
   apply(pipeline, options) {
-    pipeline.hooks.untransform
-      .for('zstd')
-      .tap(PLUGIN_NAME, () => ({
-        worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href, headroom: inPlaceMargin },
-      }));
+    pipeline.hooks.untransform.for('zstd').tap(PLUGIN_NAME, () => ({
+      worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href, headroom: inPlaceMargin },
+    }));
     if (options.algorithm === 'none') return;
     const level = options.level ?? 3;
     pipeline.hooks.transforms.tap(PLUGIN_NAME, (transforms) => [
