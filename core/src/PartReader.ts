@@ -42,6 +42,17 @@ export class PartReader {
     }
   }
 
+  /**
+   * The bytes a part's memory needs to hold the part decoded, and, when every decoder can decode in place
+   * (DecoderWorker.headroom), its stored object at the end too (`inPlace`).
+   */
+  partMemory(manifest: ManifestHead, part: PartRecord): { bytes: number; inPlace: boolean } {
+    const workers = this.stepsOf(manifest).map((step) => step.worker);
+    if (!workers.every((worker) => worker.headroom)) return { bytes: part.size, inPlace: false };
+    const headroom = workers.reduce((sum, worker) => sum + worker.headroom!(part.size), 0);
+    return { bytes: Math.max(part.storedSize, part.size + headroom), inPlace: true };
+  }
+
   /** The decoders that undo the manifest's transforms, last applied first. */
   private stepsOf(manifest: ManifestHead): DecodeStep[] {
     return [...manifest.transforms].reverse().map((transform) => {
@@ -70,7 +81,9 @@ export class PartReader {
    * fetch → untransform of one object, from the first sink whose copy has the recorded size and SHA-256. The
    * checksum is computed in the worker thread that decodes, in the same job (one pass over the bytes); a copy
    * that does not match is skipped for the next sink. `good` hears which sink's copy was read and checked.
-   * With `into`, the plain bytes are decoded into that memory (when they fit) and returned as a view of it.
+   * With `into`, the plain bytes are decoded into that memory (when they fit) and returned as a view of it;
+   * when it is as large as `partMemory` says and decoding in place can be done, the stored object is read into
+   * its end and decoded there.
    */
   async readPlain(
     manifest: ManifestHead,
@@ -86,15 +99,19 @@ export class PartReader {
       problems.push(`${sink.name}: ${message}`);
       this.log.warn(`backup ${manifest.id}, ${label}: damaged in sink ${sink.name} (${message}); trying the next sink`);
     };
+    const memory = into && this.partMemory(manifest, part);
+    const inPlace = memory !== undefined && memory.inPlace && into!.byteLength >= memory.bytes;
     for (const sink of this.sinks) {
-      const slot = sink.readInto ? this.storedSlot(part.storedSize) : undefined;
+      const stored = !sink.readInto ? undefined : inPlace ? into : this.storedSlot(part.storedSize);
+      const slot = stored === into ? undefined : stored;
       try {
         let data: Buffer;
         let size: number;
         try {
-          if (slot) {
-            size = await sink.readInto!(part.key, Buffer.from(slot, 0, part.storedSize));
-            data = Buffer.from(slot, 0, Math.min(size, part.storedSize));
+          if (stored) {
+            const at = stored === into ? stored.byteLength - part.storedSize : 0;
+            size = await sink.readInto!(part.key, Buffer.from(stored, at, part.storedSize));
+            data = Buffer.from(stored, at, Math.min(size, part.storedSize));
           } else size = (data = await sink.get(part.key)).length;
         } catch (error) {
           if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
@@ -105,7 +122,7 @@ export class PartReader {
           bad(sink, `size ${size}, expected ${part.storedSize}`);
           continue;
         }
-        // The decoded bytes never alias the slot: the worker copies them out of shared memory it was not given as `into`.
+        // The decoded bytes never alias a stored slot: the worker copies them out of shared memory it was not given as `into`.
         const outcome = await decodeSteps(steps, data, { key: part.key }, part.sha256, into);
         if ('mismatch' in outcome) {
           bad(sink, `SHA-256 ${outcome.mismatch.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…`);
@@ -141,11 +158,11 @@ export class PartReader {
 
   /**
    * The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead.
-   * The parts are decoded into a fixed set of `readAhead + 1` buffers of shared memory, each used again once
-   * the consumer asks for the chunk after it: a consumer keeps no chunk past the next.
+   * The parts are read and decoded into a fixed set of `readAhead + 1` buffers of shared memory (partMemory),
+   * each used again once the consumer asks for the chunk after it: a consumer keeps no chunk past the next.
    */
   async *openStream(manifest: Manifest, readPart: ReadPart = this.readPart): AsyncIterable<Buffer> {
-    const capacity = manifest.parts.reduce((largest, part) => Math.max(largest, part.size), 0);
+    const capacity = manifest.parts.reduce((largest, part) => Math.max(largest, this.partMemory(manifest, part).bytes), 0);
     const free: SharedArrayBuffer[] = [];
     const read = (seq: number) => {
       const slot = free.pop() ?? new SharedArrayBuffer(capacity);

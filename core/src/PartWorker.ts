@@ -26,7 +26,10 @@ export interface DecoderJob {
   data: Uint8Array;
   /** The SHA-256 (hex) `data` must have: checked before any stage runs. */
   sha256?: string;
-  /** Memory shared with the main thread (reused from part to part) that the decoded bytes end in, when they fit. */
+  /**
+   * Memory shared with the main thread (reused from part to part) that the decoded bytes end in, when they fit;
+   * `data` may be a view of it, at its end (decoded in place: see DecoderWorker.headroom).
+   */
   into?: SharedArrayBuffer;
 }
 
@@ -79,11 +82,13 @@ export async function decode(job: DecoderJob): Promise<unknown> {
       try {
         const stage = await stageOf(module, options, 'decoder');
         const last = index === job.stages.length - 1;
+        // Input stored in `into` (decoded in place): the output memory ends where the input ends.
+        const room = into && output.buffer === job.into ? into.subarray(0, output.byteOffset + output.byteLength) : into;
         output = await stage(
           Buffer.from(output.buffer, output.byteOffset, output.byteLength),
           prepared,
           collectYoungGarbage,
-          last ? into : undefined,
+          last ? room : undefined,
         );
       } catch (error) {
         return { failed: index, ...stageFailure(error) } satisfies DecoderResult;

@@ -360,6 +360,14 @@ export interface DecoderWorker {
    * refuses those, so copy what is handed to it.
    */
   prepare?(data: Buffer, params: Record<string, unknown>, object?: StoredObject): Promise<unknown>;
+  /**
+   * Optional: the bytes beyond the `size` bytes of a part's plaintext that this decoder needs to decode in
+   * place, its input lying at the end of its output memory (zstd's in-place margin; the trailer a decoder that
+   * decodes within its input leaves after its output). When every decoder of a backup gives it, a whole-stream
+   * read stores each object at the end of the part's reused memory and decodes it there: no memory per stored
+   * object. Without it, a stage is never handed memory that overlaps its input.
+   */
+  headroom?(size: number): number;
 }
 
 /** Default export of a DecoderWorker module; runs in a worker thread. */
@@ -368,7 +376,8 @@ export type DecoderStageFactory = (options: unknown) => DecoderStage | Promise<D
  * Decodes `input` (which it may write over) and returns the result, in memory it does not keep: the core
  * moves that memory to the main thread. `output`, given to the last stage of a whole-stream read, is memory
  * the core reuses from part to part: a stage that can decode into it returns a view of it (no new memory);
- * one that cannot ignores it, and the core copies the result there. Throws on damaged input; a RastError
+ * one that cannot ignores it, and the core copies the result there. When the decoder gives `headroom`,
+ * `input` may lie in `output`, at its end: the stage decodes in place, or copies its input first. Throws on damaged input; a RastError
  * keeps its code on the main thread. `collect` as for WorkerStage.
  */
 export type DecoderStage = (input: Buffer, prepared: unknown, collect: () => void, output?: Buffer) => Uint8Array | Promise<Uint8Array>;

@@ -17,11 +17,11 @@ export type MessageKey = ({ written: WrittenMessage } | { other: { data: Uint8Ar
  * OpenSSL (see decryptWritten); leaves any other shape to openpgp.js, loaded only then, with its session key.
  */
 export default function decryptionStage(): DecoderStage {
-  return async (input, prepared) => {
+  return async (input, prepared, collect) => {
     const key = prepared as MessageKey;
     if ('written' in key) {
       return (
-        decryptWritten(input, key.written, key.literalName) ??
+        decryptWritten(input, key.written, key.literalName, collect) ??
         decryptOther(input, { data: key.written.sessionKey, algorithm: 'aes256' }, key.literalName)
       );
     }

@@ -4,6 +4,8 @@ import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, packetAt } from './Pac
 
 /** The encrypted data is deciphered in slices of this size. */
 const SLICE = 1024 * 1024;
+/** Slices deciphered between two calls of `collect`: each slice's output is new memory, garbage once copied. */
+const SLICES_PER_COLLECTION = 4;
 
 /** Where the encrypted data of a message MessageWriter wrote lies, and its session key. */
 export interface WrittenMessage {
@@ -20,18 +22,22 @@ export interface WrittenMessage {
  * returning the literal data, a view into `data`; undefined when the literal data packet is not
  * MessageWriter's, with `data` as it was (enciphered again). Synchronous and free of openpgp.js (the main
  * thread finds the key with MessageReader), so that a worker thread runs it without loading openpgp.js.
+ * `collect` (a young garbage collection) is called every few slices, so that their outputs do not pile up.
  */
 export function decryptWritten(
   data: Uint8Array,
   { sessionKey, start: from, end }: WrittenMessage,
   expectedName?: string,
+  collect?: () => void,
 ): Buffer | undefined {
   const plain = Buffer.from(data.buffer, data.byteOffset + from, end - from);
   const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
   let written = 0;
   // Each slice is deciphered before its bytes are written over (CFB keeps the last ciphertext block itself).
-  for (let start = 0; start < plain.length; start += SLICE)
+  for (let start = 0, slice = 1; start < plain.length; start += SLICE, slice++) {
     written += decipher.update(plain.subarray(start, start + SLICE)).copy(plain, written);
+    if (slice % SLICES_PER_COLLECTION === 0) collect?.();
+  }
   written += decipher.final().copy(plain, written);
   const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
   if (written !== plain.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');

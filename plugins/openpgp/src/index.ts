@@ -3,6 +3,7 @@ import * as t from 'typanion';
 import { encryptionSettings, normaliseSettings, settingsOf } from './EncryptionSettings.js';
 import { normaliseSigning } from './SigningSettings.js';
 import { GenerateKeyCommand } from './GenerateKeyCommand.js';
+import { MDC_HEADER, MDC_LENGTH } from './PacketFormat.js';
 import { recipientsOf } from './Recipients.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
@@ -48,6 +49,8 @@ export default definePlugin({
       worker: {
         module: new URL('./DecryptionStage.js', import.meta.url).href,
         prepare: async (data, params, object) => (await loaded()).worker.prepare!(data, params, object),
+        // Deciphered in place: after the literal data, only the MDC packet.
+        headroom: () => MDC_HEADER.length + MDC_LENGTH,
       },
       ready: async (params) => (await loaded()).ready?.(params),
     }));

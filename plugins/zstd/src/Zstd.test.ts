@@ -6,6 +6,8 @@ import { testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compressBound } from './CompressionContext.js';
+import { inPlaceMargin } from './InPlaceMargin.js';
+import zstdDecoderStage from './ZstdDecoderStage.js';
 import zstdStage from './ZstdStage.js';
 
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
@@ -69,6 +71,21 @@ testNeeding(test, hasZstd, 'the zstd command', 'frames decode with the zstd comm
   const result = spawnSync('zstd', ['-d', '-c'], { input: stageCompress(data, 3), maxBuffer: 64 * 1024 * 1024 });
   assert.is(result.status, 0, String(result.stderr));
   assert.ok(Buffer.from(result.stdout).equals(data));
+});
+
+test('a frame at the end of the output memory decodes in place with the margin, and through a copy with less room', async () => {
+  const stage = zstdDecoderStage();
+  for (const data of [mixed(4 * 2 ** 20), randomBytes(2 ** 20)]) {
+    const frame = stageCompress(data);
+    for (const room of [inPlaceMargin(data.length), 1024, 0]) {
+      const memory = Buffer.alloc(Math.max(data.length + room, frame.length));
+      frame.copy(memory, memory.length - frame.length);
+      const input = memory.subarray(memory.length - frame.length);
+      const output = await stage(input, undefined, () => {}, memory);
+      assert.is(output.buffer, memory.buffer, 'not decoded into the memory given');
+      assert.ok(Buffer.from(output).equals(data), `decoded wrong with ${room} bytes of room`);
+    }
+  }
 });
 
 test.run();

@@ -1,6 +1,7 @@
 import { definePlugin, packageIdentity, TransformStage } from '@rast-backup/core';
 import * as t from 'typanion';
 import { compressBound } from './CompressionContext.js';
+import { inPlaceMargin } from './InPlaceMargin.js';
 
 const { name: PLUGIN_NAME, version: VERSION } = packageIdentity(import.meta.url);
 
@@ -17,9 +18,9 @@ export default definePlugin({
     level: t.isOptional(t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 22)])),
   },
   apply(pipeline, options) {
-    pipeline.hooks.untransform
-      .for('zstd')
-      .tap(PLUGIN_NAME, () => ({ worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href } }));
+    pipeline.hooks.untransform.for('zstd').tap(PLUGIN_NAME, () => ({
+      worker: { module: new URL('./ZstdDecoderStage.js', import.meta.url).href, headroom: inPlaceMargin },
+    }));
     if (options.algorithm === 'none') return;
     const level = options.level ?? 3;
     pipeline.hooks.transforms.tap(PLUGIN_NAME, (transforms) => [
