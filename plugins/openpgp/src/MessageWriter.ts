@@ -1,4 +1,5 @@
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { aesCfb } from './AesCfb.js';
 import { literalHeader, MAX_LITERAL_NAME } from './LiteralName.js';
 import { AES_BLOCK, MDC_HEADER, MDC_LENGTH, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRITY_PROTECTED_DATA } from './PacketFormat.js';
 
@@ -6,10 +7,6 @@ import { AES_BLOCK, MDC_HEADER, MDC_LENGTH, SEIPD_VERSION, SYM_ENCRYPTED_INTEGRI
 export const SESSION_KEY_PACKETS_ROOM = 16384;
 /** Packet headers, the CFB prefix, the literal data header (with its name) and the MDC packet. */
 const FRAMING = 6 + 1 + AES_BLOCK + 2 + 6 + 6 + MAX_LITERAL_NAME + MDC_HEADER.length + MDC_LENGTH;
-/** The data is encrypted in slices of this size, so that the cipher's own output buffers stay small. */
-const SLICE = 64 * 1024;
-/** `collect` (if given) is called after every this many bytes of the cipher's output slices. */
-const COLLECT_EVERY = 4 * 1024 * 1024;
 
 /** A new-format packet header (RFC 4880 §4.2.2) for a body of `length` bytes. */
 export function packetHeader(tag: number, length: number): Buffer {
@@ -35,8 +32,8 @@ export function messageBound(size: number): number {
  * and `name` (see LiteralName: the key the message is stored under).
  *
  * openpgp.js writes the same packets, but copies each part several times on the way (a third of its time,
- * measured); here the cipher and the hash are Node's (OpenSSL, AES-NI) and the data is read once, in place.
- * `output` (at least messageBound(data.length) bytes) must not overlap `data`. `collect`, if given, frees the
+ * measured); here the cipher is libgcrypt's or Node's (AesCfb), the hash Node's, and the data is read once.
+ * `output` (at least messageBound(data.length) bytes) must not overlap `data`. `collect`, if given, frees Node's
  * cipher's output slices now and then (a garbage collection; see WorkerStage).
  */
 export function writeMessageInto(
@@ -65,15 +62,15 @@ export function writeMessageInto(
   offset += seipdHeader.copy(output, offset);
   output[offset++] = SEIPD_VERSION;
   // SEIPD v1: CFB over the whole plaintext with a zero IV, no resynchronisation.
-  const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
-  const encrypt = (piece: Uint8Array) => {
-    for (let start = 0; start < piece.length; start += SLICE) {
-      offset += cipher.update(piece.subarray(start, start + SLICE)).copy(output, offset);
-      if (collect && (start + SLICE) % COLLECT_EVERY === 0) collect();
+  const cipher = aesCfb(sessionKey, false, { collect });
+  try {
+    for (const piece of [prefix, literal, data, MDC_HEADER, mdc]) {
+      cipher.update(piece, output.subarray(offset, offset + piece.length));
+      offset += piece.length;
     }
-  };
-  for (const piece of [prefix, literal, data, MDC_HEADER, mdc]) encrypt(piece);
-  offset += cipher.final().copy(output, offset);
+  } finally {
+    cipher.close();
+  }
   if (offset !== length) throw new Error(`OpenPGP message writer: wrote ${offset} bytes, expected ${length}`);
   return length;
 }

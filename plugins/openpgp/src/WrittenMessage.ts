@@ -1,11 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { aesCfb } from './AesCfb.js';
 import { checkLiteralName } from './LiteralName.js';
 import { AES_BLOCK, LITERAL_DATA, MDC_HEADER, MDC_LENGTH, packetAt } from './PacketFormat.js';
-
-/** The encrypted data is deciphered in slices of this size. */
-const SLICE = 1024 * 1024;
-/** Slices deciphered between two calls of `collect`: each slice's output is new memory, garbage once copied. */
-const SLICES_PER_COLLECTION = 4;
 
 /** Where the encrypted data of a message MessageWriter wrote lies, and its session key. */
 export interface WrittenMessage {
@@ -16,13 +12,13 @@ export interface WrittenMessage {
 }
 
 /**
- * Decrypts the data writtenMessageKey found, with Node's OpenSSL in one decipher pass, in place (over the
- * encrypted bytes in `data`: no memory of its own), and
+ * Decrypts the data writtenMessageKey found, in one decipher pass (AesCfb), in place (over the encrypted
+ * bytes in `data`: no memory of its own), and
  * checks it against the MDC (then its literal data packet's name against `expectedName`, when given) before
  * returning the literal data, a view into `data`; undefined when the literal data packet is not
  * MessageWriter's, with `data` as it was (enciphered again). Synchronous and free of openpgp.js (the main
  * thread finds the key with MessageReader), so that a worker thread runs it without loading openpgp.js.
- * `collect` (a young garbage collection) is called every few slices, so that their outputs do not pile up.
+ * `collect` (a young garbage collection) is called every few MiB when Node's cipher runs (see AesCfb).
  */
 export function decryptWritten(
   data: Uint8Array,
@@ -31,16 +27,15 @@ export function decryptWritten(
   collect?: () => void,
 ): Buffer | undefined {
   const plain = Buffer.from(data.buffer, data.byteOffset + from, end - from);
-  const decipher = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
-  let written = 0;
-  // Each slice is deciphered before its bytes are written over (CFB keeps the last ciphertext block itself).
-  for (let start = 0, slice = 1; start < plain.length; start += SLICE, slice++) {
-    written += decipher.update(plain.subarray(start, start + SLICE)).copy(plain, written);
-    if (slice % SLICES_PER_COLLECTION === 0) collect?.();
+  const decipher = aesCfb(sessionKey, true, { collect });
+  try {
+    decipher.update(plain, plain);
+  } finally {
+    decipher.close();
   }
-  written += decipher.final().copy(plain, written);
+  const written = plain.length;
   const damaged = (why: string) => new Error(`the OpenPGP message is damaged: ${why}`);
-  if (written !== plain.length || written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
+  if (written < AES_BLOCK + 2 + MDC_HEADER.length + MDC_LENGTH) throw damaged('too short');
   if (plain[AES_BLOCK - 2] !== plain[AES_BLOCK] || plain[AES_BLOCK - 1] !== plain[AES_BLOCK + 1])
     throw damaged('the session key does not decrypt it (check bytes differ)');
   const mdcAt = written - MDC_HEADER.length - MDC_LENGTH;
@@ -54,8 +49,12 @@ export function decryptWritten(
     throw damaged('modification detected (MDC mismatch)');
   const literal = packetAt(plain, AES_BLOCK + 2);
   if (!literal || literal.tag !== LITERAL_DATA || literal.body + literal.length !== mdcAt) {
-    const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(AES_BLOCK));
-    for (let start = 0; start < plain.length; start += SLICE) cipher.update(plain.subarray(start, start + SLICE)).copy(plain, start);
+    const cipher = aesCfb(sessionKey, false);
+    try {
+      cipher.update(plain, plain);
+    } finally {
+      cipher.close();
+    }
     return undefined;
   }
   const nameLength = plain[literal.body + 1]!;
