@@ -82,13 +82,20 @@ export class MemoryRun implements IndexRun {
 }
 
 /** A block's plaintext: one record per line, as JSON, `path` first (clone sources numbered, see storedEntry). */
+/** A record's line in a block (without its line break): `path` first. */
+export function encodeLine(record: IndexRecord): string {
+  const stored = isTombstone(record) ? record : storedEntry(record);
+  const { path, ...rest } = stored;
+  return JSON.stringify({ path, ...rest });
+}
+
 export function encodeBlock(records: readonly IndexRecord[]): Buffer {
-  const line = (record: IndexRecord) => {
-    const stored = isTombstone(record) ? record : storedEntry(record);
-    const { path, ...rest } = stored;
-    return JSON.stringify({ path, ...rest });
-  };
-  return Buffer.from(records.map(line).join('\n') + '\n');
+  return encodeLines(records.map(encodeLine));
+}
+
+/** A block of lines from encodeLine. */
+export function encodeLines(lines: readonly string[]): Buffer {
+  return Buffer.from(lines.join('\n') + '\n');
 }
 
 /** A block's records, decoded as they are read; `damage` makes the error for a record that is not one. */

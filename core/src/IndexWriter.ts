@@ -2,7 +2,8 @@ import { storedEntry, type IndexEntry } from './FileIndex.js';
 import type { RunCopy } from './IndexCache.js';
 import { comparePaths } from './IndexOrder.js';
 import {
-  encodeBlock,
+  encodeLine,
+  encodeLines,
   encodeRunHeader,
   isTombstone,
   MemoryRun,
@@ -45,27 +46,30 @@ export async function writeRun(
   namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
   const blocks: IndexBlock[] = [];
-  let pending: IndexRecord[] = [];
+  // A block's records are kept as their lines and paths, not as objects: each record is garbage as soon as
+  // it is encoded, while the block waits for its store (at 1M entries, records kept so were collected late).
+  let lines: string[] = [];
+  let paths: string[] = [];
   let bytes = 0;
   const flush = async () => {
-    if (pending.length === 0) return;
-    const plain = encodeBlock(pending);
+    if (lines.length === 0) return;
+    const plain = encodeLines(lines);
+    const [first, count] = [paths[0]!, lines.length];
+    const names = namesError === null ? undefined : storeNames(paths, namesError);
+    lines = [];
+    paths = [];
+    bytes = 0;
     const stored = await store(RepositoryKeys.indexBlock(facts.id, blocks.length), plain);
     await copy?.add(plain);
-    const block: IndexBlock = { ...stored, first: pending[0]!.path, records: pending.length };
-    if (namesError !== null)
-      block.names = storeNames(
-        pending.map((record) => record.path),
-        namesError,
-      );
+    const block: IndexBlock = { ...stored, first, records: count };
+    if (names) block.names = names;
     blocks.push(block);
-    pending = [];
-    bytes = 0;
   };
   let count = 0;
   for await (const record of records) {
     count++;
-    pending.push(record);
+    lines.push(encodeLine(record));
+    paths.push(record.path);
     bytes += record.path.length * 2 + 200;
     if (bytes >= blockBytes) await flush();
   }

@@ -50,6 +50,21 @@ export class Uint8Column extends ChunkedColumn<Uint8Array> {
   constructor(store?: PageStore) {
     super(Uint8Array, store);
   }
+  get pageItems(): number {
+    return this.store.pageItems;
+  }
+  /** Items `start` to `start + length`: a view of their page, or a copy where they cross pages. */
+  range(start: number, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    const at = start & this.mask;
+    if (at + length <= this.store.pageItems) {
+      const page = this.chunks[start >>> this.shift] ?? this.fault(start);
+      return page.subarray(at, at + length);
+    }
+    const copy = new Uint8Array(length);
+    for (let index = 0; index < length; index++) copy[index] = this.get(start + index);
+    return copy;
+  }
   get(id: number): number {
     return (this.chunks[id >>> this.shift] ?? this.fault(id))[id & this.mask]!;
   }

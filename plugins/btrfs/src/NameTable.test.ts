@@ -61,4 +61,19 @@ names("names removed give their room back: a stream's orphan names do not make t
   assert.is(table.find(1, 'file200000.dat'), kept[2000]);
 });
 
+names("the names' characters are pages of the store: beyond its budget they wait in its file", () => {
+  const store = new PageStore(256 * 1024, 12, 0);
+  const table = new NameTable(store);
+  const name = (file: number) => `a-file-with-a-rather-long-name-${String(file).padStart(6, '0')}.dat`;
+  const links: number[] = [];
+  for (let file = 0; file < 100_000; file++) links.push(table.add(file % 100, name(file), file));
+  // 100,000 names of 41 bytes: 4.1 MB of characters, 2.4 MB of the links' columns, a budget of 256 KiB.
+  assert.ok(store.fileBytes > 100_000 * 41, `the page file holds ${store.fileBytes} bytes`);
+  for (let file = 0; file < 100_000; file += 997) {
+    assert.is(table.find(file % 100, name(file)), links[file]);
+    assert.is(table.nameOf(links[file]!), name(file));
+  }
+  store.close();
+});
+
 names.run();

@@ -1,19 +1,21 @@
-import { Int32Column, Uint32Column } from './ChunkedColumn.js';
+import { Int32Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
 import { PageStore } from './PageStore.js';
 
-const POOL_CHUNK = 1 << 20;
 /** Set on a name's stored length when it is stored as UTF-16 (it has a character above U+00FF). */
 const WIDE = 0x80000000;
 const EMPTY = -1;
+/** The hash table grows (doubles) past this share of its slots in use: 40–80 % full, 8 bytes a slot. */
+const MOST_FULL = 0.8;
 
 /**
  * The names in a tree's directories, compactly: each name ("link": a directory, a name in it, the node there)
  * is a few numbers in typed arrays and its characters in a shared pool (one byte each, two for a name with a
- * character above U+00FF), found by an open-addressing hash table. A removed link's id is used again, and
- * the pool is compacted once most of it is removed names: a send stream names each new inode by a temporary
- * (orphan) name first, so every other name is removed soon after it is made. The columns are pages of a
- * PageStore (the ones not used lately may be in its file); the hash table holds each slot's hash beside its
- * link, so that a lookup reads the columns of the links that match only.
+ * character above U+00FF), found by an open-addressing hash table. A removed link's id is used again; a
+ * removed name that is the last one in the pool gives its bytes back: a send stream names each new inode by a
+ * temporary (orphan) name first and renames it next, so every other name is removed right after it is made.
+ * The columns and the pool are pages of a PageStore (the ones not used lately may be in its file; so are the
+ * bytes of other removed names); the hash table holds each slot's hash beside its link, so that a lookup reads
+ * the columns and the pool of the links that match only.
  */
 export class NameTable {
   /** A link's directory, or -1 while it is free. */
@@ -29,10 +31,9 @@ export class NameTable {
   private free = -1;
   private count = 0;
   private live = 0;
-  private pool: Buffer[] = [];
-  private poolUsed = POOL_CHUNK;
-  /** Bytes of the pool that hold removed names. */
-  private garbage = 0;
+  /** The names' characters, one after another; a name does not cross a page unless it is longer than one. */
+  private readonly pool: Uint8Column;
+  private poolUsed = 0;
   private slots = new Int32Array(1024).fill(EMPTY);
   /** The hash of each slot's link. */
   private codes = new Int32Array(1024);
@@ -44,6 +45,7 @@ export class NameTable {
     this.length = new Uint32Column(pages);
     this.nextSibling = new Int32Column(pages);
     this.previousSibling = new Int32Column(pages);
+    this.pool = new Uint8Column(pages);
   }
 
   /** The link of `name` in `directory`, or -1. */
@@ -76,7 +78,7 @@ export class NameTable {
     this.previousSibling.set(link, -1);
     if (next >= 0) this.previousSibling.set(next, link);
     this.firstLink.set(directory, link);
-    if (this.live * 2 > this.slots.length) this.rehash();
+    if (this.live > this.slots.length * MOST_FULL) this.rehash();
     this.insert(link, hash(directory, name) | 0);
     return link;
   }
@@ -90,7 +92,7 @@ export class NameTable {
     else if (next >= 0) this.firstLink.set(directory, next);
     else this.firstLink.delete(directory);
     if (next >= 0) this.previousSibling.set(next, previous);
-    this.garbage += this.length.get(link) & ~WIDE;
+    if (this.offset.get(link) + (this.length.get(link) & ~WIDE) === this.poolUsed) this.poolUsed = this.offset.get(link);
     this.directory.set(link, -1);
     this.nextSibling.set(link, this.free);
     this.free = link;
@@ -111,72 +113,55 @@ export class NameTable {
   }
 
   nameOf(link: number): string {
-    const [chunk, at, length] = this.place(link);
-    return length & WIDE ? chunk.toString('utf16le', at, at + (length & ~WIDE)) : chunk.toString('latin1', at, at + length);
+    const [bytes, length] = this.place(link);
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    return length & WIDE ? view.toString('utf16le') : view.toString('latin1');
   }
 
-  /** Bytes held. */
+  /** Bytes held, in memory and in the file. */
   get bytes(): number {
-    const columns = [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling];
-    return columns.reduce((total, column) => total + column.bytes, 0) + this.pool.length * POOL_CHUNK + this.slots.byteLength * 2;
+    const columns = [this.directory, this.node, this.offset, this.length, this.nextSibling, this.previousSibling, this.pool];
+    return columns.reduce((total, column) => total + column.bytes, 0) + this.slots.byteLength * 2;
   }
 
-  private place(link: number): [Buffer, number, number] {
-    const offset = this.offset.get(link);
-    return [this.pool[offset >>> 20]!, offset & (POOL_CHUNK - 1), this.length.get(link)];
+  /** A name's bytes (a view of its page, or a copy where it crosses pages) and its stored length. */
+  private place(link: number): [Uint8Array, number] {
+    const length = this.length.get(link);
+    return [this.pool.range(this.offset.get(link), length & ~WIDE), length];
   }
 
   private store(link: number, name: string): void {
     let wide = false;
     for (let at = 0; at < name.length && !wide; at++) wide = name.charCodeAt(at) > 0xff;
     const bytes = wide ? name.length * 2 : name.length;
-    if (this.poolUsed + bytes > POOL_CHUNK) {
-      if (this.garbage > 4 * POOL_CHUNK && this.garbage * 3 > this.pool.length * POOL_CHUNK) this.compact();
-      if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
-    }
-    const chunk = this.pool[this.pool.length - 1]!;
-    // Names are short: a loop costs less than a call to the encoder.
-    if (wide) chunk.write(name, this.poolUsed, 'utf16le');
-    else for (let at = 0; at < name.length; at++) chunk[this.poolUsed + at] = name.charCodeAt(at);
-    this.offset.set(link, (this.pool.length - 1) * POOL_CHUNK + this.poolUsed);
+    const page = this.pool.pageItems;
+    // A name that fits in a page starts on the next one rather than crossing.
+    if (bytes <= page && (this.poolUsed % page) + bytes > page) this.poolUsed += page - (this.poolUsed % page);
+    if (this.poolUsed + bytes > 0xffffffff) throw new Error('the names of the tree take more than 4 GiB');
+    if (bytes > 0) this.pool.extend(this.poolUsed + bytes - 1);
+    const at = this.poolUsed;
+    if (wide)
+      for (let index = 0; index < name.length; index++) {
+        const code = name.charCodeAt(index);
+        this.pool.set(at + index * 2, code & 0xff);
+        this.pool.set(at + index * 2 + 1, code >>> 8);
+      }
+    else for (let index = 0; index < name.length; index++) this.pool.set(at + index, name.charCodeAt(index));
+    this.offset.set(link, at);
     this.length.set(link, wide ? bytes | WIDE : bytes);
     this.poolUsed += bytes;
   }
 
-  private newChunk(): void {
-    if (this.pool.length === 4096) throw new Error('the names of the tree take more than 4 GiB');
-    this.pool.push(Buffer.allocUnsafe(POOL_CHUNK));
-    this.poolUsed = 0;
-  }
-
-  /** Copies the names of the links there are into a new pool. */
-  private compact(): void {
-    const old = this.pool;
-    this.pool = [];
-    this.poolUsed = POOL_CHUNK;
-    for (let link = 0; link < this.count; link++) {
-      if (this.directory.get(link) < 0) continue;
-      const offset = this.offset.get(link);
-      const from = old[offset >>> 20]!;
-      const at = offset & (POOL_CHUNK - 1);
-      const bytes = this.length.get(link) & ~WIDE;
-      if (this.poolUsed + bytes > POOL_CHUNK) this.newChunk();
-      from.copy(this.pool[this.pool.length - 1]!, this.poolUsed, at, at + bytes);
-      this.offset.set(link, (this.pool.length - 1) * POOL_CHUNK + this.poolUsed);
-      this.poolUsed += bytes;
-    }
-    this.garbage = 0;
-  }
-
   private nameIs(link: number, name: string): boolean {
-    const [chunk, at, length] = this.place(link);
+    const [bytes, length] = this.place(link);
     if (length & WIDE) {
-      if ((length & ~WIDE) !== name.length * 2) return false;
-      for (let index = 0; index < name.length; index++) if (chunk.readUInt16LE(at + index * 2) !== name.charCodeAt(index)) return false;
+      if (bytes.length !== name.length * 2) return false;
+      for (let index = 0; index < name.length; index++)
+        if ((bytes[index * 2]! | (bytes[index * 2 + 1]! << 8)) !== name.charCodeAt(index)) return false;
       return true;
     }
     if (length !== name.length) return false;
-    for (let index = 0; index < name.length; index++) if (chunk[at + index] !== name.charCodeAt(index)) return false;
+    for (let index = 0; index < name.length; index++) if (bytes[index] !== name.charCodeAt(index)) return false;
     return true;
   }
 
@@ -204,10 +189,9 @@ export class NameTable {
     this.slots[hole] = EMPTY;
   }
 
-  /** A table twice as large as the links there are. */
+  /** A table twice as large. */
   private rehash(): void {
-    let size = 1024;
-    while (size < this.live * 2) size *= 2;
+    const size = this.slots.length * 2;
     const [slots, codes] = [this.slots, this.codes];
     this.slots = new Int32Array(size).fill(EMPTY);
     this.codes = new Int32Array(size);
@@ -216,10 +200,10 @@ export class NameTable {
 
   /** hash() of a stored link, from its characters in the pool. */
   private storedHash(link: number): number {
-    const [chunk, at, length] = this.place(link);
+    const [bytes, length] = this.place(link);
     let code = start(this.directory.get(link));
-    if (length & WIDE) for (let index = 0; index < (length & ~WIDE); index += 2) code = step(code, chunk.readUInt16LE(at + index));
-    else for (let index = 0; index < length; index++) code = step(code, chunk[at + index]!);
+    if (length & WIDE) for (let index = 0; index < bytes.length; index += 2) code = step(code, bytes[index]! | (bytes[index + 1]! << 8));
+    else for (let index = 0; index < length; index++) code = step(code, bytes[index]!);
     return code >>> 0;
   }
 }

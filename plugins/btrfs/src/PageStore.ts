@@ -206,6 +206,11 @@ export class PageStore {
     return this.fd;
   }
 
+  /** Bytes of the file given to pages so far. */
+  get fileBytes(): number {
+    return this.fileEnd;
+  }
+
   /** Bytes of evicted pages held until their writes end. */
   get writingMemory(): number {
     return this.writingBytes;
