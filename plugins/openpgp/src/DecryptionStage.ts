@@ -13,8 +13,8 @@ export type MessageKey = ({ written: WrittenMessage } | { other: { data: Uint8Ar
 };
 
 /**
- * The OpenPGP decoder's worker-thread stage: deciphers and checks a message MessageWriter wrote with Node's
- * OpenSSL (see decryptWritten); leaves any other shape to openpgp.js, loaded only then, with its session key.
+ * The OpenPGP decoder's worker-thread stage: deciphers and checks a message MessageWriter wrote with AesCfb
+ * (see decryptWritten); leaves any other shape to openpgp.js, loaded only then, with its session key.
  */
 export default function decryptionStage(): DecoderStage {
   return async (input, prepared, collect) => {

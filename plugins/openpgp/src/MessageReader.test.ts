@@ -36,7 +36,7 @@ async function written(data: Buffer): Promise<Buffer> {
 
 // ---
 
-const reader = suite('OpenPGP message reader (the messages MessageWriter writes, decrypted with OpenSSL)');
+const reader = suite('OpenPGP message reader (the messages MessageWriter writes, decrypted with AesCfb)');
 
 reader('reads back what the writer wrote, from empty to several MiB', async () => {
   const { privateKey } = await keys;
