@@ -87,6 +87,27 @@ export interface Leftover {
 /** Manifests read from one sink at once when the catalog is built. */
 const MANIFEST_READS = 16;
 
+/** The keys of the manifests (and their signatures) summarized in `cached`, as the sink listed them. */
+function heldKeys(cached: Map<string, CachedManifest>): string[] {
+  const keys: string[] = [];
+  for (const [id, copy] of cached) {
+    keys.push(RepositoryKeys.manifest(id));
+    // `signatures` is "<suffix> <size> <version>;" per signature object (see readManifests).
+    for (const signature of copy.signatures.split(';')) {
+      if (signature) keys.push(`${RepositoryKeys.manifest(id)}.${signature.slice(0, signature.indexOf(' '))}`);
+    }
+  }
+  return keys;
+}
+
+/** `keys` in a sink's order (UTF-8 bytes). */
+function sinkOrder(keys: string[]): string[] {
+  return keys
+    .map((key) => Buffer.from(key))
+    .sort(Buffer.compare)
+    .map((key) => key.toString());
+}
+
 /**
  * What the sinks hold: the committed backups (their manifests merged over every sink), the manifests that
  * are damaged, and the data of backups never committed. Built once and kept until `invalidate()`.
@@ -186,7 +207,12 @@ export class Catalog {
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     const signatures = new Map<string, string>();
     const pending: string[] = [];
-    for await (const object of sink.list(RepositoryKeys.manifestPrefix)) {
+    // With the manifests already held, a remote listing can ask for its pages at once, not one after another.
+    const listing =
+      sink.listSplit && cached.size > 0
+        ? sink.listSplit(RepositoryKeys.manifestPrefix, sinkOrder(heldKeys(cached)))
+        : sink.list(RepositoryKeys.manifestPrefix);
+    for await (const object of listing) {
       const id = RepositoryKeys.manifestOwner(object.key);
       if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });
       else if (object.key.endsWith('.sig') || object.key.endsWith('.sig.next')) {

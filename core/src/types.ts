@@ -42,6 +42,13 @@ export interface Sink {
   write?(key: string, chunks: AsyncIterable<Buffer>, size: number, options?: PutOptions): Promise<void>;
   /** Lists objects whose key starts with `prefix`. */
   list(prefix: string): AsyncIterable<SinkObject>;
+  /**
+   * The same objects as `list(prefix)`, in key order, listed in ranges read at once, split at some of `known`
+   * (keys under `prefix` seen before, in the order the sink sorts them: UTF-8 bytes). Any `known` gives every
+   * object once, new ones included. For a remote store whose listing comes a page at a time; the catalog gives
+   * the manifests it already holds.
+   */
+  listSplit?(prefix: string, known: readonly string[]): AsyncIterable<SinkObject>;
   /** Removes an object; absent objects are not an error. */
   delete(key: string): Promise<void>;
   /** Removes many objects at once (e.g. S3 DeleteObjects); without it, `delete` is called for each. */

@@ -25,8 +25,8 @@ interface Result {
 }
 
 /** Runs the real binary without blocking this process: the fault proxy lives here. */
-function cli(args: string[]): Promise<Result> {
-  const child = spawn(BINARY, args, { env: { ...process.env, RAST_BACKUP_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const child = spawn(BINARY, args, { env: { ...process.env, RAST_BACKUP_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -134,6 +134,26 @@ testNeeding(
     assert.is((await cli(['delete', created.id, '--config', config])).status, 0);
     assert.equal(json(await cli(['list', '--json', '--config', config])), []);
     assert.equal(await bucketKeys(bucket), []);
+  },
+);
+
+testNeeding(
+  backups,
+  swiftAvailable,
+  'python3-swift (OpenStack Swift with s3api)',
+  'a host whose cache holds the manifests lists them in ranges, and still sees what another host created and deleted',
+  async () => {
+    const bucket = await newBucket();
+    const { config, source, home } = await setup({ bucket });
+    const hostA = { RAST_BACKUP_STATE_DIR: path.join(home, 'state-a') };
+    const hostB = { RAST_BACKUP_STATE_DIR: path.join(home, 'state-b') };
+    const made: string[] = [];
+    for (let round = 0; round < 3; round++) made.push(json(await cli(['create', source, '--json', '--config', config], hostA)).id);
+    const ids = (result: Result) => json<any[]>(result).map((entry) => entry.id);
+    assert.equal(ids(await cli(['list', '--json', '--config', config], hostA)), made);
+    const other = json(await cli(['create', source, '--json', '--config', config], hostB)).id;
+    assert.is((await cli(['delete', made[1]!, '--config', config], hostB)).status, 0);
+    assert.equal(ids(await cli(['list', '--json', '--config', config], hostA)), [made[0], made[2], other]);
   },
 );
 
