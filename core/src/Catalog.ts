@@ -100,8 +100,12 @@ function heldKeys(cached: Map<string, CachedManifest>): string[] {
   return keys;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** `keys` in a sink's order (UTF-8 bytes). */
 function sinkOrder(keys: string[]): string[] {
+  // ASCII sorts the same as UTF-16 code units, without a Buffer per key.
+  if (keys.every((key) => ASCII.test(key))) return keys.sort();
   return keys
     .map((key) => Buffer.from(key))
     .sort(Buffer.compare)
