@@ -225,6 +225,7 @@ export class S3Sink implements Sink {
   /** The objects under `prefix` after key `after` up to key `last` (S3 order: UTF-8 bytes), of which `expected` were known. */
   private async listRange(prefix: string, after: string | undefined, last: string | undefined, expected: number): Promise<SinkObject[]> {
     const { sdk, client } = await this.connected();
+    const start = after === undefined ? undefined : Buffer.from(after);
     const end = last === undefined ? undefined : Buffer.from(last);
     const found: SinkObject[] = [];
     let ContinuationToken: string | undefined;
@@ -242,7 +243,10 @@ export class S3Sink implements Sink {
       );
       for (const object of page.Contents ?? []) {
         const key = object.Key!.slice(this.settings.prefix.length);
-        const past = end ? Buffer.compare(Buffer.from(key), end) : -1;
+        const bytes = Buffer.from(key);
+        // A store that ignores StartAfter answers from the prefix's start: those keys are another range's.
+        if (start && Buffer.compare(bytes, start) <= 0) continue;
+        const past = end ? Buffer.compare(bytes, end) : -1;
         if (past > 0) return found;
         found.push({ key, size: object.Size ?? 0, version: object.ETag === undefined ? undefined : normaliseEtag(object.ETag) });
         if (past === 0) return found;
