@@ -165,7 +165,11 @@ export class CommandOutput {
  * as a non-blocking stream. Node's own `stdio: 'pipe'` would give the command a Unix socket, whose writes the
  * kernel builds from multi-page buffers; a pipe takes single pages, as in a shell pipeline.
  */
-async function startWithInput(command: string, args: string[], what: string): Promise<{ child: ChildProcess; stdin: Socket }> {
+async function startWithInput(
+  command: string,
+  args: string[],
+  what: string,
+): Promise<{ stdin: Socket; exited: Promise<number | null>; stderr: () => string }> {
   const directory = await mkdtemp(path.join(tmpdir(), 'rast-input-'));
   try {
     const fifo = path.join(directory, 'stdin');
@@ -179,9 +183,10 @@ async function startWithInput(command: string, args: string[], what: string): Pr
       reading = openSync(fifo, constants.O_RDONLY);
       setPipeSize(writing, INPUT_PIPE);
       const child = spawn(command, args, { stdio: [reading, 'ignore', 'pipe'] });
+      const watched = watch(command, child);
       const stdin = new Socket({ fd: writing, readable: false, writable: true });
       writing = undefined;
-      return { child, stdin };
+      return { stdin, ...watched };
     } finally {
       closeSync(opening);
       if (reading !== undefined) closeSync(reading);
@@ -197,8 +202,7 @@ async function startWithInput(command: string, args: string[], what: string): Pr
  * pipe) before the next is asked for: the stream may reuse a chunk's memory then (RestoreContext.openStream).
  */
 export async function commandInput(command: string, args: string[], input: AsyncIterable<Buffer>, what: string): Promise<void> {
-  const { child, stdin } = await startWithInput(command, args, what);
-  const { exited, stderr } = watch(command, child);
+  const { stdin, exited, stderr } = await startWithInput(command, args, what);
   stdin.on('error', () => {}); // each write's callback hears it
   const written = (chunk?: Buffer) =>
     new Promise<void>((resolve, reject) => {
@@ -211,7 +215,8 @@ export async function commandInput(command: string, args: string[], input: Async
     await written();
   } catch (error) {
     stdin.destroy();
-    if ((await exited.catch(() => null)) !== 0 && stderr()) throw toolFailure(what, stderr());
+    // A command that could not start throws here (TOOL_MISSING), one that failed is named with its stderr.
+    if ((await exited) !== 0 && stderr()) throw toolFailure(what, stderr());
     throw error;
   }
   if ((await exited) !== 0) throw toolFailure(what, stderr());
