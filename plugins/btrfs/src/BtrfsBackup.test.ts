@@ -240,6 +240,8 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
     assert.is(restored.status, 0, restored.stderr);
     assert.equal(await fingerprint(destination), state, `restore of ${backup.id}`);
     await writeFile(path.join(destination, 'writable'), 'yes');
+    // A subvolume of its own, no longer marked as received (an incremental sent from it needs its own parent).
+    assert.match(sh('btrfs', ['subvolume', 'show', destination]), /Received UUID:\s+-\n/);
     assert.is(cli(['verify', backup.id, '--config', config]).status, 0);
   }
   // Onto other filesystems, and onto btrfs when asked, the chain goes through the user-space receiver.

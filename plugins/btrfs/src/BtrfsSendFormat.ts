@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, rmdir } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rename, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   measureTree,
@@ -111,7 +111,7 @@ const RECEIVER_ENVIRONMENT = 'RAST_BACKUP_BTRFS_RECEIVER';
 
 /**
  * Receives the chain (full, then each incremental) with `btrfs receive` into a staging directory beside
- * the destination, then puts a writable snapshot of the last one at the destination and removes the rest.
+ * the destination, then makes the last one writable, moves it to the destination and removes the rest.
  */
 async function restoreWithBtrfsReceive(context: RestoreContext): Promise<RestoreReport> {
   const { chain, target, destination } = context;
@@ -132,12 +132,12 @@ async function restoreWithBtrfsReceive(context: RestoreContext): Promise<Restore
         `btrfs receive of backup ${manifest.id}`,
       );
     }
+    // Made writable (which clears its received UUID, as a snapshot has none), then moved: a snapshot would first
+    // write every received byte back to disk, in the timed restore.
+    const received = path.join(staging, target.id);
+    await runTool('btrfs', ['property', 'set', '-f', '-ts', received, 'ro', 'false'], `making backup ${target.id} writable in ${staging}`);
     await rmdir(destination);
-    await runTool(
-      'btrfs',
-      ['subvolume', 'snapshot', path.join(staging, target.id), destination],
-      `placing backup ${target.id} at ${destination}`,
-    );
+    await rename(received, destination);
   } finally {
     for (const name of await readdir(staging).catch(() => [])) {
       await runTool('btrfs', ['subvolume', 'delete', path.join(staging, name)], `removing ${name} from ${staging}`).catch(() => '');

@@ -7,13 +7,15 @@ export const FALLOC_FL_PUNCH_HOLE = 2;
 type Fallocate = (fd: number, mode: number, offset: number, length: number) => number;
 type Lseek = (fd: number, offset: number, whence: number) => number;
 type CopyFileRange = (inFd: number, inOffset: [number], outFd: number, outOffset: [number], length: number, flags: number) => number;
-let calls: { fallocate: Fallocate; copyFileRange: CopyFileRange; lseek: Lseek; errno: () => number } | null | undefined;
+type Fcntl = (fd: number, command: number, ...typedArguments: unknown[]) => number;
+let calls: { fallocate: Fallocate; copyFileRange: CopyFileRange; lseek: Lseek; fcntl: Fcntl; errno: () => number } | null | undefined;
 
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
 const ENXIO = 6;
+const F_SETPIPE_SZ = 1031;
 
-/** libc's fallocate, copy_file_range and lseek (SEEK_DATA/SEEK_HOLE) through koffi (Node's fs has none of them), or null where they cannot be reached. */
+/** libc's fallocate, copy_file_range, lseek (SEEK_DATA/SEEK_HOLE) and fcntl through koffi (Node's fs has none of them), or null where they cannot be reached. */
 function libc(): typeof calls {
   if (calls === undefined) {
     try {
@@ -26,6 +28,7 @@ function libc(): typeof calls {
           'int64_t copy_file_range(int fd_in, _Inout_ int64_t *off_in, int fd_out, _Inout_ int64_t *off_out, size_t len, unsigned int flags)',
         ) as CopyFileRange,
         lseek: library.func('int64_t lseek(int fd, int64_t offset, int whence)') as Lseek,
+        fcntl: library.func('int fcntl(int fd, int cmd, ...)') as Fcntl,
         errno: () => koffi.errno(),
       };
     } catch {
@@ -86,4 +89,10 @@ export function dataRuns(fd: number, start: number, end: number): Array<[number,
     position = hole;
   }
   return runs;
+}
+
+/** Sets a pipe's capacity (fcntl F_SETPIPE_SZ; the kernel rounds it up to a power of two pages); false where it cannot. */
+export function setPipeSize(fd: number, bytes: number): boolean {
+  const call = libc();
+  return call !== null && call!.fcntl(fd, F_SETPIPE_SZ, 'int', bytes) >= 0;
 }
