@@ -84,10 +84,9 @@ interface Opened {
   size: number;
 }
 
-/** `size` bytes of an open file: cut where it grew, zero-padded where it shrank. Closes it. */
-function contentOf({ fd, size }: Opened): { content: Uint8Array; shrank: boolean } {
+/** `size` bytes of an open file into `data`: cut where it grew, zero-padded where it shrank. Closes it. */
+function contentOf({ fd, size }: Opened, data: Buffer): { content: Uint8Array; shrank: boolean } {
   try {
-    const data = Buffer.allocUnsafeSlow(size);
     let done = 0;
     while (done < size) {
       const bytesRead = readSync(fd, data, done, size - done, done);
@@ -137,11 +136,20 @@ function readEntry(path: Buffer, request: ReadRequest, budget: { left: number },
   return entry;
 }
 
-/** Reads the content of the files `readEntry` opened, whose reads are in flight together. */
+/**
+ * Reads the content of the files `readEntry` opened, whose reads are in flight together, into one buffer: one
+ * allocation and one transferred buffer for them all, not one per file.
+ */
 function readContents(opened: Opened[]): void {
-  for (const file of opened.splice(0)) {
+  const files = opened.splice(0);
+  if (files.length === 0) return;
+  // Not from Buffer's shared pool: a transferred buffer is taken away whole.
+  const slab = Buffer.allocUnsafeSlow(files.reduce((sum, file) => sum + file.size, 0));
+  let at = 0;
+  for (const file of files) {
+    const data = slab.subarray(at, (at += file.size));
     try {
-      Object.assign(file.entry, contentOf(file));
+      Object.assign(file.entry, contentOf(file, data));
     } catch (error) {
       file.entry.unreadable = failure(error);
     }
@@ -205,10 +213,12 @@ function respond(request: ReadRequest): SentResponse {
 // A batch's responses go back as one message: a message costs a wake-up of the walk's thread.
 parentPort!.on('message', (requests: ReadRequest[]) => {
   const responses = requests.map(respond);
-  const transfer = responses.flatMap((response) => [
-    response.stats.buffer as ArrayBuffer,
-    ...(response.names ? [response.names.buffer as ArrayBuffer] : []),
-    ...response.entries.flatMap((entry) => (entry.content ? [entry.content.buffer as ArrayBuffer] : [])),
-  ]);
-  parentPort!.postMessage(responses, transfer);
+  const transfer = new Set<ArrayBuffer>();
+  for (const response of responses) {
+    transfer.add(response.stats.buffer as ArrayBuffer);
+    if (response.names) transfer.add(response.names.buffer as ArrayBuffer);
+    // Files read together share one buffer (see readContents).
+    for (const entry of response.entries) if (entry.content) transfer.add(entry.content.buffer as ArrayBuffer);
+  }
+  parentPort!.postMessage(responses, [...transfer]);
 });
