@@ -70,7 +70,8 @@ async function writeLines(
   const flush = async () => {
     if (lines.length === 0) return;
     const plain = encodeLines(lines);
-    const [first, count] = [paths[0]!, lines.length];
+    // A path read from a line may be a slice of the spool's whole chunk: the header keeps a copy, not the chunk.
+    const [first, count] = [Buffer.from(paths[0]!).toString(), lines.length];
     const names = namesError === null ? undefined : storeNames(paths, namesError);
     lines = [];
     paths = [];
