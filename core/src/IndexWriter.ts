@@ -71,7 +71,7 @@ async function writeLines(
     if (lines.length === 0) return;
     const plain = encodeLines(lines);
     // A path read from a line may be a slice of the spool's whole chunk: the header keeps a copy, not the chunk.
-    const [first, count] = [Buffer.from(paths[0]!).toString(), lines.length];
+    const [first, count] = [JSON.parse(JSON.stringify(paths[0]!)) as string, lines.length];
     const names = namesError === null ? undefined : storeNames(paths, namesError);
     lines = [];
     paths = [];
