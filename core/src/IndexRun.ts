@@ -89,6 +89,26 @@ export function encodeLine(record: IndexRecord): string {
   return JSON.stringify({ path, ...rest });
 }
 
+const PATH_START = '{"path":"';
+
+/** The path of a line from encodeLine, read from its start without parsing the rest of it. */
+export function pathOfLine(line: string): string {
+  if (line.startsWith(PATH_START)) {
+    let escaped = false;
+    for (let at = PATH_START.length; at < line.length; at++) {
+      const char = line.charCodeAt(at);
+      if (char === 0x5c) {
+        escaped = true;
+        at++;
+      } else if (char === 0x22) {
+        const text = line.slice(PATH_START.length - 1, at + 1);
+        return escaped ? (JSON.parse(text) as string) : text.slice(1, -1);
+      }
+    }
+  }
+  throw new Error(`an index line does not start with its path: ${line.slice(0, 60)}`);
+}
+
 export function encodeBlock(records: readonly IndexRecord[]): Buffer {
   return encodeLines(records.map(encodeLine));
 }

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { IndexRecord } from './IndexRun.js';
+import { encodeLine, pathOfLine, type IndexRecord } from './IndexRun.js';
 import { IndexSpool } from './IndexSpool.js';
 
 const spool = suite('index spool');
@@ -29,6 +29,32 @@ spool('a spool read back gives its records in order and closes its file', async 
   for (const path of paths) await records.add(file(path));
   assert.equal(await readBack(records), paths);
   assert.is(openFiles(), before);
+});
+
+spool('its lines are the records as a block holds them, paths read from their start', async () => {
+  const shared = [{ from: 'b', start: 0, end: 8, path: 'cloned' }];
+  const records: IndexRecord[] = [
+    file('a "quoted" name'),
+    file('back\\slash/é/☃'),
+    {
+      ...file('cloned'),
+      ranges: [
+        { from: 'b', start: 8, end: 16, path: 'cloned', clones: [{ at: 0, source: shared }] },
+        { from: 'b', start: 16, end: 24, path: 'cloned', clones: [{ at: 0, source: shared }] },
+      ],
+    },
+    { path: 'gone', deleted: true },
+  ];
+  const spooled = new IndexSpool();
+  for (const record of records) await spooled.add(record);
+  const lines: string[] = [];
+  for await (const line of spooled.lines()) lines.push(line);
+  assert.equal(lines, records.map(encodeLine));
+  assert.equal(
+    lines.map(pathOfLine),
+    records.map((record) => record.path),
+  );
+  assert.throws(() => pathOfLine('{"type":"file","path":"x"}'), /does not start with its path/);
 });
 
 spool.run();

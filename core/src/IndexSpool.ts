@@ -2,14 +2,15 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { linkSources, storedEntry } from './FileIndex.js';
-import { isTombstone, type IndexRecord } from './IndexRun.js';
+import { linkSources } from './FileIndex.js';
+import { encodeLine, isTombstone, type IndexRecord } from './IndexRun.js';
 
 const CHUNK = 1024 * 1024;
 
 /**
  * Index records kept in a temporary file (removed as soon as it is opened) instead of memory, for a format
- * that produces them in index order while its stream flows: add() them in order, then read them back once.
+ * that produces them in index order while its stream flows: add() them in order, then read them back once, as
+ * records or as the lines an index block holds (encodeLine), which a run is written from without parsing them.
  */
 export class IndexSpool {
   private handle?: Promise<FileHandle>;
@@ -33,7 +34,7 @@ export class IndexSpool {
 
   /** Adds a record; records must come in index order. Resolves when the spool can take more. */
   async add(record: IndexRecord): Promise<void> {
-    const line = JSON.stringify(isTombstone(record) ? record : storedEntry(record)) + '\n';
+    const line = encodeLine(record) + '\n';
     this.pending.push(line);
     this.pendingLength += line.length;
     this.count++;
@@ -58,6 +59,15 @@ export class IndexSpool {
 
   /** The records added, in the order they came; then the file is closed. */
   async *records(): AsyncGenerator<IndexRecord> {
+    for await (const line of this.lines()) {
+      const record = JSON.parse(line) as IndexRecord;
+      if (!isTombstone(record)) linkSources(record);
+      yield record;
+    }
+  }
+
+  /** The records added as their lines in a block (encodeLine, no line break), in order; then the file is closed. */
+  async *lines(): AsyncGenerator<string> {
     await this.flush();
     if (this.written === 0) return await this.close();
     const handle = await this.file();
@@ -71,11 +81,7 @@ export class IndexSpool {
         position += bytesRead;
         const lines = (rest + text.write(buffer.subarray(0, bytesRead))).split('\n');
         rest = lines.pop()!;
-        for (const line of lines) {
-          const record = JSON.parse(line) as IndexRecord;
-          if (!isTombstone(record)) linkSources(record);
-          yield record;
-        }
+        yield* lines;
       }
     } finally {
       await this.close();

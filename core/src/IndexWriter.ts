@@ -7,6 +7,7 @@ import {
   encodeRunHeader,
   isTombstone,
   MemoryRun,
+  pathOfLine,
   type IndexBlock,
   type IndexRecord,
   type IndexRunHeader,
@@ -45,16 +46,32 @@ export async function writeRun(
   blockBytes = INDEX_BLOCK_BYTES,
   namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
+  return writeLines(facts, linesOf(records), store, copy, blockBytes, namesError);
+}
+
+async function* linesOf(records: Iterable<IndexRecord> | AsyncIterable<IndexRecord>): AsyncGenerator<string> {
+  for await (const record of records) yield encodeLine(record);
+}
+
+/** writeRun from the records' lines (encodeLine): a spool's lines are stored as they are, not parsed and encoded again. */
+async function writeLines(
+  facts: { id: string; over: string | null; entries: number; layers: number },
+  recordLines: AsyncIterable<string>,
+  store: StoreObject,
+  copy?: RunCopy,
+  blockBytes = INDEX_BLOCK_BYTES,
+  namesError: number | null = NAMES_ERROR,
+): Promise<WrittenIndex> {
   const blocks: IndexBlock[] = [];
-  // A block's records are kept as their lines and paths, not as objects: each record is garbage as soon as
-  // it is encoded, while the block waits for its store (at 1M entries, records kept so were collected late).
+  // A block is kept as its lines and paths while it fills, not as records: nothing of a record outlives its line.
   let lines: string[] = [];
   let paths: string[] = [];
   let bytes = 0;
   const flush = async () => {
     if (lines.length === 0) return;
     const plain = encodeLines(lines);
-    const [first, count] = [paths[0]!, lines.length];
+    // A path read from a line may be a slice of the spool's whole chunk: the header keeps a copy, not the chunk.
+    const [first, count] = [JSON.parse(JSON.stringify(paths[0]!)) as string, lines.length];
     const names = namesError === null ? undefined : storeNames(paths, namesError);
     lines = [];
     paths = [];
@@ -66,11 +83,12 @@ export async function writeRun(
     blocks.push(block);
   };
   let count = 0;
-  for await (const record of records) {
+  for await (const line of recordLines) {
     count++;
-    lines.push(encodeLine(record));
-    paths.push(record.path);
-    bytes += record.path.length * 2 + 200;
+    const path = pathOfLine(line);
+    lines.push(line);
+    paths.push(path);
+    bytes += path.length * 2 + 200;
     if (bytes >= blockBytes) await flush();
   }
   await flush();
@@ -121,10 +139,11 @@ export async function writeIndex(
     const records = (): AsyncIterable<IndexRecord> =>
       Array.isArray(changes) ? toAsync(changes as IndexRecord[]) : (changes as IndexSpool).records();
     const count = Array.isArray(changes) ? changes.length : (changes as IndexSpool).count;
-    return writeChanges(id, { count, records, entries: output.entries }, parent, store, copy, blockBytes, namesError);
+    const lines = Array.isArray(changes) ? undefined : () => (changes as IndexSpool).lines();
+    return writeChanges(id, { count, records, lines, entries: output.entries }, parent, store, copy, blockBytes, namesError);
   }
   if ('spool' in output)
-    return writeRun({ id, over: null, entries: 0, layers: 1 }, output.spool.records(), store, copy, blockBytes, namesError);
+    return writeLines({ id, over: null, entries: 0, layers: 1 }, output.spool.lines(), store, copy, blockBytes, namesError);
   const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
   const bottom = parent?.layers.at(-1);
@@ -171,6 +190,8 @@ interface Changes {
   count: number;
   /** The changes to the parent's index, in index order; may be read twice. */
   records: () => AsyncIterable<IndexRecord>;
+  /** The same as their lines (encodeLine), when they are kept so (a spool). */
+  lines?: () => AsyncIterable<string>;
   /** Entries in the backup's whole index. */
   entries: number;
 }
@@ -208,9 +229,10 @@ async function writeChanges(
       namesError,
     );
   const { merge } = layering;
+  const facts = { id, over: layers[merge]!.backupId, entries: changes.entries, layers: layers.length - merge + 1 };
+  if (merge === 0 && changes.lines) return writeLines(facts, changes.lines(), store, copy, blockBytes, namesError);
   const records =
     merge === 0 ? changes.records() : overlay(changes.records(), new IndexView(parent.backupId, layers.slice(0, merge), 0).records());
-  const facts = { id, over: layers[merge]!.backupId, entries: changes.entries, layers: layers.length - merge + 1 };
   return writeRun(facts, records, store, copy, blockBytes, namesError);
 }
 
