@@ -22,7 +22,11 @@ const GROUPS = {
     needs: ['create'],
     about: 'verify of (a): rast-backup verify --level full, gpg -d | zstd -d > /dev/null, restic check --read-data',
   },
-  restore: { needs: ['create'], about: 'restore of (a) onto btrfs: rast-backup restore, gpg -d | zstd -d | btrfs receive, restic restore' },
+  restore: {
+    needs: ['create'],
+    about:
+      'restore of (a) onto btrfs: rast-backup restore, gpg -d | zstd -d | btrfs receive, restic restore; and (zstd+OpenPGP) onto the work directory (ext4) with the user-space receiver',
+  },
   s3: {
     needs: [],
     about:
@@ -384,6 +388,9 @@ const unpipeName = (v, tail) => short(unpipe(v, 'file', tail));
 const peerMixed = inMnt('.peer', 'mixed');
 const restoreDir = inMnt('restored');
 const cleanRestore = () => removeTree(restoreDir, mnt);
+/** The user-space receiver's destination: the work directory, on /var/tmp's filesystem (ext4 here), not btrfs. */
+const ext4RestoreDir = at('restored-ext4');
+const cleanExt4Restore = () => rmSync(ext4RestoreDir, { recursive: true, force: true });
 
 const groups = {
   async create(round) {
@@ -432,6 +439,13 @@ const groups = {
         command: rast('verify', config(`a-${v.key}`, v), 'latest', '--level', 'full'),
         bytes: data.mixed.bytes,
         peers: [pipe, ...(v.key === 'zg' ? ['verify (a): restic check --read-data'] : [])],
+        limits:
+          v.key === 'zg'
+            ? [
+                { goal: 'verify --level full of (a), zstd+OpenPGP', against: 'pipe', most: 1 },
+                { goal: 'verify --level full of (a), zstd+OpenPGP', against: 'restic', most: 1 },
+              ]
+            : undefined,
       });
       entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`))} > /dev/null`, bytes: data.mixed.bytes });
       if (v.key === 'zg')
@@ -455,9 +469,27 @@ const groups = {
         command: rast('restore', config(`a-${v.key}`, v), 'latest', restoreDir),
         bytes: data.mixed.bytes,
         peers: [pipe, ...(v.key === 'zg' ? ['restore (a): restic restore'] : [])],
+        limits:
+          v.key === 'zg'
+            ? [
+                { goal: 'restore of (a) onto btrfs, zstd+OpenPGP', against: 'pipe', most: 1 },
+                { goal: 'restore of (a) onto btrfs, zstd+OpenPGP', against: 'restic', most: 1 },
+              ]
+            : undefined,
         before: cleanRestore,
         after: () => (checkSame(peerMixed, restoreDir), cleanRestore()),
       });
+      if (v.key === 'zg')
+        entries.push({
+          name: `restore (a), ${v.label}: rast-backup onto ext4 (user-space receiver)`,
+          tool: 'rast',
+          command: rast('restore', config(`a-${v.key}`, v), 'latest', ext4RestoreDir),
+          bytes: data.mixed.bytes,
+          peers: [pipe],
+          limits: [{ goal: 'restore of (a) onto ext4 with the user-space receiver, zstd+OpenPGP', against: 'pipe', most: 1.25 }],
+          before: cleanExt4Restore,
+          after: () => (checkSame(peerMixed, ext4RestoreDir), cleanExt4Restore()),
+        });
       entries.push({
         name: pipe,
         tool: 'pipe',
