@@ -390,6 +390,8 @@ const restoreDir = inMnt('restored');
 const cleanRestore = () => removeTree(restoreDir, mnt);
 /** The user-space receiver's destination: the work directory, on /var/tmp's filesystem (ext4 here), not btrfs. */
 const ext4RestoreDir = at('restored-ext4');
+/** A case's limits: its time at most its first peer's of each of `tools`. */
+const noSlowerThan = (goal, ...tools) => tools.map((against) => ({ goal, against, most: 1 }));
 const cleanExt4Restore = () => rmSync(ext4RestoreDir, { recursive: true, force: true });
 
 const groups = {
@@ -439,13 +441,7 @@ const groups = {
         command: rast('verify', config(`a-${v.key}`, v), 'latest', '--level', 'full'),
         bytes: data.mixed.bytes,
         peers: [pipe, ...(v.key === 'zg' ? ['verify (a): restic check --read-data'] : [])],
-        limits:
-          v.key === 'zg'
-            ? [
-                { goal: 'verify --level full of (a), zstd+OpenPGP', against: 'pipe', most: 1 },
-                { goal: 'verify --level full of (a), zstd+OpenPGP', against: 'restic', most: 1 },
-              ]
-            : undefined,
+        limits: v.key === 'zg' ? noSlowerThan('verify --level full of (a), zstd+OpenPGP', 'pipe', 'restic') : undefined,
       });
       entries.push({ name: pipe, tool: 'pipe', command: `${unpipe(v, at('peer', `a.${v.ext}`))} > /dev/null`, bytes: data.mixed.bytes });
       if (v.key === 'zg')
@@ -469,13 +465,7 @@ const groups = {
         command: rast('restore', config(`a-${v.key}`, v), 'latest', restoreDir),
         bytes: data.mixed.bytes,
         peers: [pipe, ...(v.key === 'zg' ? ['restore (a): restic restore'] : [])],
-        limits:
-          v.key === 'zg'
-            ? [
-                { goal: 'restore of (a) onto btrfs, zstd+OpenPGP', against: 'pipe', most: 1 },
-                { goal: 'restore of (a) onto btrfs, zstd+OpenPGP', against: 'restic', most: 1 },
-              ]
-            : undefined,
+        limits: v.key === 'zg' ? noSlowerThan('restore of (a) onto btrfs, zstd+OpenPGP', 'pipe', 'restic') : undefined,
         before: cleanRestore,
         after: () => (checkSame(peerMixed, restoreDir), cleanRestore()),
       });
