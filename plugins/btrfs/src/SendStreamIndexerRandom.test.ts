@@ -100,7 +100,7 @@ async function decode(stream: string, apply: (command: Parameters<SendStreamInde
 }
 
 /**
- * An entry as text, clone sources written out in full (a source that is one of the lists being written, as
+ * An entry as text, its fields in sorted order, clone sources written out in full (a source that is one of the lists being written, as
  * a file cloning from itself, is written as its depth): two indexes may share equal lists or not.
  */
 function canonical(entry: IndexEntry): string {
@@ -115,7 +115,15 @@ function canonical(entry: IndexEntry): string {
     open.pop();
     return written;
   };
-  return JSON.stringify(entry.ranges ? { ...entry, ranges: spans(entry.ranges) } : entry);
+  const written: Record<string, unknown> = entry.ranges ? { ...entry, ranges: spans(entry.ranges) } : { ...entry };
+  // Fields in one order: an index read back from its lines puts `path` first, one built in memory may not.
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.keys(written)
+        .sort()
+        .map((key) => [key, written[key]]),
+    ),
+  );
 }
 
 const lines = (index: FileIndex) => index.entries.map(canonical);
