@@ -4,7 +4,8 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
  * Helpers for tests of the core and of plugins (`@rast-backup/core/testing`). Tests use real parts;
  * MemorySink exists only for tests of the core itself, which must not depend on a storage plugin.
  */
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,13 +21,30 @@ const cleanups: string[] = [];
 process.on('exit', () => {
   if (process.env.RAST_KEEP_TEST_FILES) return;
   for (const directory of cleanups) {
+    unmountUnder(directory);
     try {
       rmSync(directory, { recursive: true, force: true });
     } catch {
-      // A directory with a mount still on it (a lazily unmounted loop device) is left for the system.
+      // A mount that could not be taken off leaves its directory for the system.
     }
   }
 });
+
+/** Detaches (lazily, deepest first) every mount inside `directory`, so that it can be removed. */
+function unmountUnder(directory: string): void {
+  let mounts: string;
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return;
+  }
+  const inside = mounts
+    .split('\n')
+    .map((line) => line.split(' ')[1]?.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+    .filter((mountPoint): mountPoint is string => mountPoint?.startsWith(directory + path.sep) === true)
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of inside) spawnSync('umount', ['-l', mountPoint]);
+}
 
 export async function temporaryDirectory(prefix = 'rast-test-'): Promise<string> {
   const directory = await mkdtemp(path.join(tmpdir(), prefix));

@@ -74,7 +74,6 @@ export async function loopFilesystem(
   sh('truncate', ['-s', size, image]);
   sh(`mkfs.${type}`, type === 'btrfs' ? ['-q', '-f', image] : ['-q', '-F', image]);
   sh('mount', ['-o', 'loop', image, mountPoint]);
-  process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
   return { home, mountPoint };
 }
 

@@ -82,7 +82,6 @@ export class CliFixture {
     sh('truncate', ['-s', '300M', image]);
     sh('mkfs.btrfs', ['-q', '-f', image]);
     sh('mount', ['-o', 'loop', image, mountPoint]);
-    process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
     const source = path.join(mountPoint, 'data');
     sh('btrfs', ['subvolume', 'create', source]);
     for (const [file, content] of Object.entries(files)) await writeFile(path.join(source, file), content);

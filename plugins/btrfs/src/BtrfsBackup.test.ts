@@ -55,7 +55,6 @@ async function btrfsFixture() {
   sh('truncate', ['-s', '700M', image]);
   sh('mkfs.btrfs', ['-q', '-f', image]);
   sh('mount', ['-o', 'loop', image, mountPoint]);
-  process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
   sh('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
   const config = path.join(home, 'config.toml');
   await writeFile(config, `[storage]\nlocal.path = ${JSON.stringify(path.join(home, 'repository'))}\n[backup]\npart_size_mib = 1\n`);
@@ -248,7 +247,6 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
   const tmpfs = path.join(path.dirname(mountPoint), 'tmpfs');
   await mkdir(tmpfs);
   sh('mount', ['-t', 'tmpfs', '-o', 'size=300m', 'tmpfs', tmpfs]);
-  process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
   for (const [backup, state] of [
     [third, state3],
     [second, state2],
@@ -320,7 +318,6 @@ testNeeding(
     const tmpfs = path.join(home, 'tmpfs');
     await mkdir(tmpfs);
     sh('mount', ['-t', 'tmpfs', '-o', 'size=50m', 'tmpfs', tmpfs]);
-    process.on('exit', () => spawnSync('umount', ['-l', tmpfs]));
     for (const include of [[], ['--include', '/compressed', '/plain']]) {
       const destination = path.join(tmpfs, include.length ? 'partial' : 'whole');
       const restored = json(cli(['restore', created.id, destination, ...include, '--json', '--config', config]));

@@ -47,7 +47,6 @@ async function sourceOf(kind: 'directory' | 'btrfs', home: string): Promise<stri
   sh('truncate', ['-s', '200M', image]);
   sh('mkfs.btrfs', ['-q', '-f', image]);
   sh('mount', ['-o', 'loop', image, mountPoint]);
-  process.on('exit', () => spawnSync('umount', ['-l', mountPoint]));
   sh('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
   return path.join(mountPoint, 'data');
 }

@@ -20,15 +20,6 @@ export function sh(command: string, args: string[], options: { input?: Buffer } 
   return result.stdout;
 }
 
-const mounted: string[] = [];
-process.on('exit', () => {
-  for (const mountPoint of mounted.reverse()) spawnSync('umount', ['-l', mountPoint]);
-});
-
-function unmountAtExit(mountPoint: string): void {
-  mounted.push(mountPoint);
-}
-
 /**
  * A loop-mounted btrfs with a subvolume `data` to change, read-only snapshots of it, their send streams
  * (files), and destinations to receive them into: `btrfs receive` on the same btrfs, or the user-space
@@ -60,7 +51,6 @@ export class BtrfsLab {
     sh('truncate', ['-s', `${sizeMiB}M`, image]);
     sh('mkfs.btrfs', ['-q', '-f', image]);
     sh('mount', ['-o', 'loop', image, mountPoint]);
-    unmountAtExit(mountPoint);
     sh('btrfs', ['subvolume', 'create', path.join(mountPoint, 'data')]);
     await mkdir(path.join(mountPoint, 'snapshots'));
     await mkdir(path.join(mountPoint, 'received'));
@@ -105,7 +95,6 @@ export class BtrfsLab {
       sh('mount', ['-o', 'loop', image, directory]);
       sh('rmdir', [path.join(directory, 'lost+found')]);
     }
-    unmountAtExit(directory);
     return directory;
   }
 
