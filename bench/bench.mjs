@@ -319,10 +319,25 @@ function settle() {
  * and its peers take turns at each position. An entry: { name, tool, command, bytes?, peers?, before?, after?,
  * counted? (S3 bytes fetched through the proxy), stored? () => bytes, describe? (result) => note, goal? }.
  * A failing entry is recorded
- * and the comparison goes on.
+ * and the comparison goes on. `warmUp`: the first entry of the order runs once untimed before the timed ones, so
+ * that what the previous group left behind is paid by no timed command (only for entries that change nothing
+ * lasting: restores, verifies).
  */
-async function compare(round, group, entries) {
+async function compare(round, group, entries, { warmUp = false } = {}) {
   const order = round % 2 ? entries : [...entries].reverse();
+  if (warmUp) {
+    const first = order[0];
+    try {
+      first.before?.();
+      settle();
+      const result = await measure(first.command, { env, timeFile: at('time.out') });
+      first.after?.(result);
+      console.error(`  (untimed warm-up, ${first.name}: ${result.seconds.toFixed(2)} s, CPU ${result.cpuSeconds.toFixed(2)} s)`);
+    } catch (error) {
+      if (error.interrupted) throw error;
+      console.error(`  (untimed warm-up, ${first.name}: FAILED: ${error.message})`);
+    }
+  }
   for (const entry of order) {
     entry.group = group;
     try {
@@ -452,7 +467,7 @@ const groups = {
           bytes: data.mixed.bytes,
         });
     }
-    await compare(round, 'verify', entries);
+    await compare(round, 'verify', entries, { warmUp: true });
   },
 
   async restore(round) {
@@ -498,7 +513,7 @@ const groups = {
           after: () => (checkSame(peerMixed, restoreDir + peerMixed), cleanRestore()),
         });
     }
-    await compare(round, 'restore', entries);
+    await compare(round, 'restore', entries, { warmUp: true });
   },
 
   async s3(round) {
