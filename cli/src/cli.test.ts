@@ -325,9 +325,16 @@ badInput('an unknown plugin names what was looked for; exit 2', async () => {
   assertFails(cli(['list', '--config', file]), 2, /plugin frobnicate not found: looked for rast-backup-plugin-frobnicate/);
 });
 
-badInput('an unknown flag is a usage error; exit 2', async () => {
+badInput('an unknown flag, an extra argument or an unknown command is a one-line usage error; exit 2', async () => {
   const { config } = await setup();
-  assertFails(cli(['list', '--frobnicate', '--config', config]), 2, /usage error/);
+  const usageError = (args: string[], message: RegExp) => {
+    const result = cli([...args, '--config', config]);
+    assertFails(result, 2, message);
+    assert.equal(result.stderr.trimEnd().split('\n'), [result.stderr.split('\n')[0], '(see rast-backup --help)'], result.stderr);
+  };
+  usageError(['list', '--frobnicate'], /^rast-backup: usage error: Unsupported option name \("--frobnicate"\)/);
+  usageError(['list', 'extra'], /^rast-backup: usage error: Extraneous positional argument \("extra"\)/);
+  usageError(['lst', '--all'], /^rast-backup: usage error: unknown command "lst"\n/);
 });
 
 badInput.run();

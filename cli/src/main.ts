@@ -50,8 +50,17 @@ function configFlag(argv: string[]): string | undefined {
   return undefined;
 }
 
-/** Clipanion's message for an option left without its value, made one line naming it (and a negative number, which reads as an option: `--keep-last -1`). */
-function usageMessage(message: string, argv: string[]): string {
+/**
+ * Clipanion's message made one line: an unknown command named (not followed by every command's usage), the
+ * command's usage that follows some messages left to --help, and an option left without its value named (and
+ * a negative number, which reads as an option: `--keep-last -1`).
+ */
+function usageMessage(clipanionMessage: string, argv: string[]): string {
+  if (clipanionMessage.startsWith('Command not found')) {
+    const words = argv.filter((word, index) => !word.startsWith('-') && argv[index - 1] !== '--config');
+    return `unknown command ${JSON.stringify(words.join(' '))}`;
+  }
+  const message = clipanionMessage.split('\n')[0]!;
   const option = /^Not enough arguments to option (\S+)\./.exec(message)?.[1];
   if (option === undefined) return message;
   const next = argv[argv.indexOf(option) + 1];

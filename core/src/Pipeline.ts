@@ -84,7 +84,7 @@ export class Pipeline {
     succeeded: new AsyncSeriesHook<[OperationEvent, unknown]>(['event', 'result']),
     /** An operation failed with `error`. */
     failed: new AsyncSeriesHook<[OperationEvent, Error]>(['event', 'error']),
-    /** An operation advanced (create, restore, verify, prune): bytes done of the total, for progress displays. */
+    /** An operation advanced (create, restore, verify, prune, sync, copy, repair): bytes done of the total, for progress displays. */
     progress: new SyncHook<[ProgressEvent]>(['progress']),
   });
 

@@ -58,7 +58,7 @@ export function optionInvalid(option: string, value: string | undefined, problem
   return new RastError(ErrorCode.USAGE, `${option}${value === undefined ? '' : ` ${value}`}: ${problem}`, { option, ...facts });
 }
 
-/** An environment variable holding a value the command cannot use (`RAST_BACKUP_RECEIVER=x`). */
+/** An environment variable holding a value the command cannot use (`RAST_BACKUP_BTRFS_RECEIVER=x`). */
 export function environmentInvalid(variable: string, value: string, problem: string): RastError {
   return new RastError(ErrorCode.USAGE, `${variable}=${value}: ${problem}`, { variable });
 }

@@ -15,7 +15,7 @@ import { runOperation } from './lifecycle.js';
 
 /**
  * How much verify reads:
- * - `presence`: lists each sink; every object is there with its recorded size. Downloads nothing.
+ * - `presence`: lists each sink; every object is there with its recorded size. Downloads only the file index's header (its blocks' list).
  * - `subset`: presence, plus one rotating group of the objects downloaded and checked against their SHA-256.
  * - `full`: the stream decoded end to end, each part checked as it is read, and every object downloaded and
  *   checked in every sink (a copy the stream read is not read again).
