@@ -91,4 +91,25 @@ encoder('data larger than a part (the file index) gets a buffer of its own', asy
   encoded.release();
 });
 
+encoder('an object that is not a part (a file index block) is encoded in a free slot, not in memory of its own', async () => {
+  const parts = new PartEncoder([adder(1), adder(2)], 4096, 2);
+  const slots = new Set<ArrayBufferLike>();
+  for (let round = 0; round < 2; round++) {
+    const buffer = await parts.buffer();
+    slots.add(buffer.buffer);
+    (await parts.encode(`part ${round}`, buffer.subarray(0, 4096))).release();
+  }
+  for (let block = 0; block < 20; block++) {
+    const plain = randomBytes(1000 + block);
+    const encoded = await parts.encode(`index ${block}`, Buffer.from(plain));
+    assert.ok(encoded.data.equals(addEncode(addEncode(plain, 1, 1), 2, 2)), `block ${block}`);
+    // Memory made per object (moved to a worker and back) is garbage the collector frees late: an incremental held 60 MiB of it.
+    assert.ok(slots.has(encoded.data.buffer), `block ${block} was encoded in memory of its own`);
+    encoded.release();
+  }
+  // A slot taken for an object comes back: both are free again.
+  await parts.buffer();
+  assert.ok(await Promise.race([parts.buffer().then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 200))]));
+});
+
 encoder.run();

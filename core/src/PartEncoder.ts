@@ -35,7 +35,9 @@ export interface EncodedPart {
  * (page-aligned SharedArrayBuffers) of the largest size a part can reach, taken by buffer() and given back by release().
  * A slot is filled on the main thread, encoded in a worker (which keeps one scratch buffer of its own) and
  * stored from the same memory, so no buffer is made, copied or moved between threads per part: memory is
- * bounded by the slots, and the garbage collector has nothing to do.
+ * bounded by the slots, and the garbage collector has nothing to do. Any other object (a file index's block,
+ * after the parts) is copied into a free slot, so that it takes no memory of its own (a shared WebAssembly memory
+ * is never given back, so slots are reused, not let go); only an object larger than a slot gets memory of its own.
  */
 export class PartEncoder {
   private readonly free: Buffer[] = [];
@@ -97,13 +99,13 @@ export class PartEncoder {
   }
 
   private giveBack(slot: SharedArrayBuffer): void {
+    if (!this.ours.has(slot)) return;
     this.free.push(Buffer.from(slot));
     this.waiting.shift()?.();
   }
 
-  /** Encodes `data`, taking it over (a buffer from buffer(), or any Buffer the caller does not use again). */
+  /** Encodes `data`, taking it over (a buffer from buffer(), or any Buffer: copied into a free slot, which release() gives back). */
   async encode(key: string, data: Buffer): Promise<EncodedPart> {
-    const slot = data.byteOffset === 0 && this.ours.has(data.buffer) ? (data.buffer as SharedArrayBuffer) : undefined;
     const stages = [];
     for (const transform of this.transforms) {
       const worker = transform.worker;
@@ -113,34 +115,34 @@ export class PartEncoder {
         prepared: await this.step(transform, key, () => worker.prepare?.({ key })),
       });
     }
-    let job: EncoderJob;
-    let transferList: ArrayBuffer[] = [];
-    if (slot) job = { memory: slot, length: data.length, capacity: slot.byteLength, stages };
+    let slot: SharedArrayBuffer;
+    // The room the stages need: a whole slot for a part; for an object, its own bound, so that a worker's scratch follows it.
+    let capacity: number;
+    if (data.byteOffset === 0 && this.ours.has(data.buffer)) [slot, capacity] = [data.buffer as SharedArrayBuffer, data.buffer.byteLength];
     else {
-      // Not one of ours (e.g. the file index): memory of its own, big enough for every stage, moved to the worker and back.
-      const memory = new ArrayBuffer(this.needed(data.length));
-      new Uint8Array(memory).set(data);
-      job = { memory, length: data.length, capacity: memory.byteLength, stages };
-      transferList = [memory];
+      capacity = this.needed(data.length);
+      slot = capacity <= this.capacity ? ((await this.buffer()).buffer as SharedArrayBuffer) : new SharedArrayBuffer(capacity);
+      Buffer.from(slot).set(data);
     }
+    const job: EncoderJob = { memory: slot, length: data.length, capacity, stages };
     let result: EncoderResult;
     try {
-      result = await workerPool().run(job, { transferList });
+      result = await workerPool().run(job);
     } catch (error) {
-      if (slot) this.giveBack(slot);
+      this.giveBack(slot);
       throw encodingFailed(key, error);
     }
     if ('failed' in result) {
-      if (slot) this.giveBack(slot);
+      this.giveBack(slot);
       throw this.failure(this.transforms[result.failed]!, key, stageError(result));
     }
-    const stored = Buffer.from(result.memory ?? slot!, 0, result.length);
+    const stored = Buffer.from(slot, 0, result.length);
     let released = false;
     return {
       data: stored,
       sha256: result.sha256,
       release: () => {
-        if (released || !slot) return;
+        if (released) return;
         released = true;
         this.giveBack(slot);
       },

@@ -2,22 +2,18 @@ import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { stageFailure, type StageFailure } from './StageFailure.js';
 import { stageOf } from './StageModules.js';
-import { collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
+import { collectAllGarbage, collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
 
 export interface EncoderJob {
-  /**
-   * Holds the plaintext part in its first `length` bytes, and the result at the end: a slot shared with the
-   * main thread, or memory moved here and back.
-   */
-  memory: SharedArrayBuffer | ArrayBuffer;
+  /** Holds the plaintext part in its first `length` bytes, and the result at the end: a slot shared with the main thread. */
+  memory: SharedArrayBuffer;
   length: number;
   /** Room every stage's output needs; `memory` has at least this many bytes. */
   capacity: number;
   stages: Array<{ module: string; options: unknown; prepared: unknown }>;
 }
 
-/** `memory` comes back only when it was moved here (not shared). */
-export type EncoderResult = { memory?: ArrayBuffer; length: number; sha256: string } | ({ failed: number } & StageFailure);
+export type EncoderResult = { length: number; sha256: string } | ({ failed: number } & StageFailure);
 
 export interface DecoderJob {
   /** Decoder stages run in turn, each on the output of the one before. */
@@ -43,12 +39,20 @@ export type DecoderResult =
 /** This thread's scratch memory: the stages write alternately into it and into the job's memory. */
 let scratch: ArrayBuffer | undefined;
 
-/** Runs in a worker thread (piscina): every transform of one part in turn, then its SHA-256; the result ends in the job's memory. */
+/**
+ * Runs in a worker thread (piscina): every transform of one part in turn, then its SHA-256; the result ends in the job's memory.
+ * A job needing less than a quarter of the scratch (a file index's block after the parts) makes a scratch of its
+ * size: the part-sized one, and the part slots this thread saw, are collected at once, not held while the index is written.
+ */
 export default async function encode(job: EncoderJob): Promise<unknown> {
+  if (scratch && scratch.byteLength > 4 * job.capacity) {
+    scratch = undefined;
+    collectAllGarbage();
+  }
   if (!scratch || scratch.byteLength < job.capacity) scratch = new ArrayBuffer(job.capacity);
   const home = Buffer.from(job.memory, 0, job.capacity);
   const spare = Buffer.from(scratch, 0, job.capacity);
-  let current = home;
+  let current: Buffer = home;
   let length = job.length;
   for (const [index, { module, options, prepared }] of job.stages.entries()) {
     const output = current === home ? spare : home;
@@ -63,9 +67,7 @@ export default async function encode(job: EncoderJob): Promise<unknown> {
   if (current !== home) spare.copy(home, 0, 0, length);
   const sha256 = createHash('sha256').update(home.subarray(0, length)).digest('hex');
   collectYoungGarbage();
-  if (job.memory instanceof SharedArrayBuffer) return { length, sha256 } satisfies EncoderResult;
-  const result: EncoderResult = { memory: job.memory, length, sha256 };
-  return move({ [transferableSymbol]: job.memory, [valueSymbol]: result } as never);
+  return { length, sha256 } satisfies EncoderResult;
 }
 
 /** Runs in a worker thread (piscina, `name: 'decode'`): checks one stored part's SHA-256, then runs the decoder stages over it. */
