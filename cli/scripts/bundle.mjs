@@ -39,40 +39,22 @@ function packageOf(file) {
   return undefined;
 }
 
-/**
- * Worker entries bundled beside bin.js (with the chunks they share with it: the AWS SDK's), so that a thread
- * loads one file and not the ~570 of the SDK; the file that starts one (`new URL('./<name>', import.meta.url)`
- * in the same directory) finds it in the bundle.
- */
-const THREADS = [path.resolve(CLI, '..', 'plugins', 's3', 'dist', 'ListingThread.js')];
-
 const ownUrls = {
   name: 'own-import-meta-url',
   setup(esbuild) {
     esbuild.onLoad({ filter: /\.js$/ }, (args) => {
       const owner = packageOf(args.path);
       if (!owner) return undefined;
-      let text = readFileSync(args.path, 'utf8');
+      const text = readFileSync(args.path, 'utf8');
       const relative = path.relative(path.dirname(owner.entry), args.path).split(path.sep).join('/');
       const url = `new URL(${JSON.stringify(relative)}, import.meta.resolve(${JSON.stringify(owner.name)})).href`;
-      const kept = [];
-      for (const thread of THREADS) {
-        if (path.dirname(thread) !== path.dirname(args.path)) continue;
-        const start = `new URL('./${path.basename(thread)}', import.meta.url)`;
-        if (text.includes(start)) text = text.replaceAll(start, `__bundleThread${kept.push(start) - 1}__`);
-      }
-      text = text.replaceAll('import.meta.url', url);
-      kept.forEach((start, at) => (text = text.replaceAll(`__bundleThread${at}__`, start)));
-      return { contents: text, loader: 'js' };
+      return { contents: text.replaceAll('import.meta.url', url), loader: 'js' };
     });
   },
 };
 
 const result = await build({
-  entryPoints: [
-    { in: path.join(CLI, 'dist', 'bin.js'), out: 'bin' },
-    ...THREADS.map((thread) => ({ in: thread, out: path.basename(thread, '.js') })),
-  ],
+  entryPoints: [path.join(CLI, 'dist', 'bin.js')],
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -213,19 +213,16 @@ export class Catalog {
     verifier: ManifestVerifier | undefined,
   ): Promise<{ found: Found[]; damaged: DamagedManifest[]; pending: string[] }> {
     // Read before the listing: a summary this run holds and the listing lacks is of a backup deleted since.
-    const opened = this.manifestCache.open(sink);
-    // A split listing starts now (a remote sink may load its client meanwhile) and asks for pages at once once
-    // the manifests held are known, not one after another.
-    const split = sink.listSplit?.(
-      RepositoryKeys.manifestPrefix,
-      opened.then(({ cached }) => sinkOrder(heldKeys(cached))),
-    );
-    const run = await opened;
+    const run = await this.manifestCache.open(sink);
     const cached = run.cached;
     const listed: Array<{ id: string; key: string; size: number; version?: string }> = [];
     const signatures = new Map<string, string>();
     const pending: string[] = [];
-    const listing = split ?? sink.list(RepositoryKeys.manifestPrefix);
+    // With the manifests already held, a remote listing can ask for its pages at once, not one after another.
+    const listing =
+      sink.listSplit && cached.size > 0
+        ? sink.listSplit(RepositoryKeys.manifestPrefix, sinkOrder(heldKeys(cached)))
+        : sink.list(RepositoryKeys.manifestPrefix);
     for await (const object of listing) {
       const id = RepositoryKeys.manifestOwner(object.key);
       if (id !== undefined) listed.push({ id, key: object.key, size: object.size, version: object.version });

@@ -45,12 +45,10 @@ export interface Sink {
   /**
    * The same objects as `list(prefix)`, in key order, listed in ranges read at once, split at some of `known`
    * (keys under `prefix` seen before, in the order the sink sorts them: UTF-8 bytes). Any `known` gives every
-   * object once, new ones included (none known: the plain listing). For a remote store whose listing comes a page
-   * at a time; the catalog gives the manifests it already holds. `known` may be a promise: the sink may prepare
-   * (load its client) while the caller reads what it knows, and sends no request before it settles; the listing
-   * starts when this is called, not when it is first iterated.
+   * object once, new ones included. For a remote store whose listing comes a page at a time; the catalog gives
+   * the manifests it already holds.
    */
-  listSplit?(prefix: string, known: readonly string[] | Promise<readonly string[]>): AsyncIterable<SinkObject>;
+  listSplit?(prefix: string, known: readonly string[]): AsyncIterable<SinkObject>;
   /** Removes an object; absent objects are not an error. */
   delete(key: string): Promise<void>;
   /** Removes many objects at once (e.g. S3 DeleteObjects); without it, `delete` is called for each. */

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { REGION_MISSING } from './S3Failure.js';
 import type { S3Settings } from './S3Settings.js';
-
-/** The name of the error `connect` throws when neither the config nor the environment gives a region. */
-export const REGION_MISSING = 'RegionMissing';
 
 export type S3Sdk = typeof import('@aws-sdk/client-s3');
 

@@ -1,5 +1,4 @@
 import { sinkFailed, type RastError } from '@rast-backup/core';
-import { REGION_MISSING } from './S3Connection.js';
 
 interface SdkError {
   name?: string;
@@ -8,6 +7,9 @@ interface SdkError {
   Code?: string;
   $metadata?: { httpStatusCode?: number };
 }
+
+/** The name of the error `connect` throws when neither the config nor the environment gives a region. */
+export const REGION_MISSING = 'RegionMissing';
 
 /** What went wrong, in the user's terms, with what to do about it. */
 export function explain(error: unknown, bucket: string): string {

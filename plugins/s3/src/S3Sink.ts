@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { partMissing, sinkFailed, type Logger, type Sink, type SinkObject } from '@rast-backup/core';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { uploadMultipart, uploadMultipartStream } from './MultipartUpload.js';
-import { normaliseEtag } from './Etag.js';
 import { retrying } from './Retry.js';
 import { connect, type S3Connection } from './S3Connection.js';
 import { sinkFailure } from './S3Failure.js';
 import { describeLocation, type S3Settings } from './S3Settings.js';
-import { listInThread } from './ThreadListing.js';
+
+/** Keys one listing page holds at most (S3's limit, and most compatible stores'). */
+const PAGE_KEYS = 1000;
+/** Keys asked for beyond those known in a range of a split listing, so that a few new ones still fit its one page. */
+const RANGE_SLACK = 24;
 
 /** A body shorter than its Content-Length: the connection ended early. Transient. */
 class TruncatedBody extends Error {
@@ -206,14 +209,51 @@ export class S3Sink implements Sink {
     } while (ContinuationToken);
   }
 
-  listSplit(prefix: string, known: readonly string[] | Promise<readonly string[]>): AsyncIterable<SinkObject> {
-    return listInThread(
-      this.settings,
-      prefix,
-      known,
-      (message) => this.log.info(`sink ${this.name}: ${message}`),
-      (error) => sinkFailure(this.name, this.location, this.settings.bucket, `list ${prefix || 'the bucket'}`, error),
-    );
+  async *listSplit(prefix: string, known: readonly string[]): AsyncIterable<SinkObject> {
+    // Each range holds the known keys one page can take with room to spare for new ones; all are asked for at
+    // once (under the concurrency limit), and a last one reaches past the last known key.
+    const size = Math.max(1, Math.min(PAGE_KEYS - RANGE_SLACK, Math.ceil(known.length / this.settings.concurrency)));
+    const ranges: Array<Promise<SinkObject[]>> = [];
+    for (let start = 0; start < known.length; start += size) {
+      const end = Math.min(start + size, known.length);
+      ranges.push(this.listRange(prefix, known[start - 1], known[end - 1], end - start));
+    }
+    ranges.push(this.listRange(prefix, known.at(-1), undefined, 0));
+    for (const range of await Promise.all(ranges)) yield* range;
+  }
+
+  /** The objects under `prefix` after key `after` up to key `last` (S3 order: UTF-8 bytes), of which `expected` were known. */
+  private async listRange(prefix: string, after: string | undefined, last: string | undefined, expected: number): Promise<SinkObject[]> {
+    const { sdk, client } = await this.connected();
+    const start = after === undefined ? undefined : Buffer.from(after);
+    const end = last === undefined ? undefined : Buffer.from(last);
+    const found: SinkObject[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.run(`list ${prefix || 'the bucket'}`, () =>
+        client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.settings.bucket,
+            Prefix: this.objectKey(prefix),
+            ContinuationToken,
+            StartAfter: ContinuationToken === undefined && after !== undefined ? this.objectKey(after) : undefined,
+            MaxKeys: ContinuationToken === undefined ? Math.min(PAGE_KEYS, expected + RANGE_SLACK) : PAGE_KEYS,
+          }),
+        ),
+      );
+      for (const object of page.Contents ?? []) {
+        const key = object.Key!.slice(this.settings.prefix.length);
+        const bytes = Buffer.from(key);
+        // A store that ignores StartAfter answers from the prefix's start: those keys are another range's.
+        if (start && Buffer.compare(bytes, start) <= 0) continue;
+        const past = end ? Buffer.compare(bytes, end) : -1;
+        if (past > 0) return found;
+        found.push({ key, size: object.Size ?? 0, version: object.ETag === undefined ? undefined : normaliseEtag(object.ETag) });
+        if (past === 0) return found;
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    return found;
   }
 
   async delete(key: string): Promise<void> {
@@ -253,4 +293,9 @@ export class S3Sink implements Sink {
   destroy(): void {
     void this.connection?.then(({ client }) => client.destroy()).catch(() => {});
   }
+}
+
+/** ETags are quoted in some answers and not in others. */
+function normaliseEtag(etag: string): string {
+  return etag.replace(/^(W\/)?"|"$/g, '');
 }
