@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { testNeeding } from '@rast-backup/core/testing';
+import { s3Client, startSwift, SWIFT_IDLE_TIMEOUT_SECONDS, swiftAvailable } from '@rast-backup/plugin-s3/testing/SwiftServer';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliFixture } from './testing/CliFixture.js';
@@ -89,5 +92,56 @@ startup('the bundle (what `npm pack` ships) answers as the modules do, from a fe
     rmSync(outdir, { recursive: true, force: true });
   }
 });
+
+testNeeding(
+  startup,
+  swiftAvailable,
+  'python3-swift (OpenStack Swift with s3api)',
+  'the bundle lists an S3 sink as the modules do, first and warm',
+  async () => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const swift = await startSwift();
+    const outdir = path.join(CLI, 'dist', `bundle-test-s3-${process.pid}`);
+    try {
+      const client = s3Client(swift);
+      await client.send(new CreateBucketCommand({ Bucket: 'startup' }));
+      client.destroy();
+      const bundled = spawnSync(process.execPath, [path.join(CLI, 'scripts', 'bundle.mjs'), '--outdir', outdir], { encoding: 'utf8' });
+      assert.is(bundled.status, 0, bundled.stderr);
+      const fixture = await CliFixture.create(
+        [
+          '[s3]',
+          `endpoint = ${JSON.stringify(swift.endpoint)}`,
+          `access_key_id = ${JSON.stringify(swift.accessKeyId)}`,
+          `secret_access_key = ${JSON.stringify(swift.secretAccessKey)}`,
+          'bucket = "startup"',
+          `idle_timeout_seconds = ${SWIFT_IDLE_TIMEOUT_SECONDS}`,
+          '',
+        ].join('\n'),
+      );
+      const entries = { modules: path.join(CLI, 'dist', 'bin.js'), bundle: path.join(outdir, 'bin.js') };
+      for (const name of ['alpha', 'beta']) {
+        const created = run(fixture, entries.bundle, ['create', await fixture.directory(name, { file: `${name}\n` }), '--json']);
+        assert.is(created.status, 0, created.stderr);
+      }
+      for (const round of ['first', 'warm']) {
+        const modules = run(fixture, entries.modules, ['list', '--json']);
+        const bundle = run(fixture, entries.bundle, ['list', '--json']);
+        assert.is(bundle.status, 0, bundle.stderr);
+        assert.equal([bundle.stdout, bundle.stderr], [modules.stdout, modules.stderr], round);
+        assert.equal(
+          JSON.parse(bundle.stdout).map((backup: { sinks: string[] }) => backup.sinks),
+          [
+            ['local', 's3'],
+            ['local', 's3'],
+          ],
+        );
+      }
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+      await swift.stop();
+    }
+  },
+);
 
 startup.run();

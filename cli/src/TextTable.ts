@@ -1,8 +1,10 @@
 import wcwidth from 'wcwidth';
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Columns a cell takes on a terminal: its length when it is printable ASCII (every id, date and size), else its wcwidth. */
 function columnsOf(text: string): number {
-  return /^[\x20-\x7e]*$/.test(text) ? text.length : wcwidth(text);
+  return PRINTABLE_ASCII.test(text) ? text.length : wcwidth(text);
 }
 
 /**
@@ -12,14 +14,33 @@ function columnsOf(text: string): number {
  */
 export function formatTable(rows: Array<Record<string, string>>): string {
   const columns = Object.keys(rows[0] ?? {});
-  const cells = [columns, ...rows.map((row) => columns.map((column) => row[column] ?? ''))];
-  const sizes = cells.map((line) => line.map(columnsOf));
-  const widths = columns.map((_, index) => sizes.reduce((width, line) => Math.max(width, line[index]!), 0));
-  cells.splice(
-    1,
-    0,
-    widths.map((width) => '-'.repeat(width)),
+  return formatColumns(
+    columns,
+    rows.map((row) => columns.map((column) => row[column] ?? '')),
   );
-  sizes.splice(1, 0, widths);
-  return cells.map((line, at) => line.map((cell, index) => cell + ' '.repeat(widths[index]! - sizes[at]![index]!)).join('  ')).join('\n');
+}
+
+/** As formatTable, for rows given as arrays of cells in the order of `columns` (no object per row). */
+export function formatColumns(columns: string[], rows: string[][]): string {
+  const widths = columns.map(columnsOf);
+  const sizes = new Array<number>(rows.length * columns.length);
+  for (let row = 0; row < rows.length; row++) {
+    const cells = rows[row]!;
+    for (let column = 0; column < columns.length; column++) {
+      const size = columnsOf(cells[column] ?? '');
+      sizes[row * columns.length + column] = size;
+      if (size > widths[column]!) widths[column] = size;
+    }
+  }
+  const line = (cells: string[], size: (column: number) => number) => {
+    let text = '';
+    for (let column = 0; column < columns.length; column++) {
+      if (column > 0) text += '  ';
+      text += (cells[column] ?? '') + ' '.repeat(widths[column]! - size(column));
+    }
+    return text;
+  };
+  const lines = [line(columns, (column) => columnsOf(columns[column]!)), widths.map((width) => '-'.repeat(width)).join('  ')];
+  for (let row = 0; row < rows.length; row++) lines.push(line(rows[row]!, (column) => sizes[row * columns.length + column]!));
+  return lines.join('\n');
 }

@@ -112,6 +112,14 @@ function sinkOrder(keys: string[]): string[] {
     .map((key) => key.toString());
 }
 
+/** Oldest first; backups made at the same time by id. */
+function byCreated(a: CatalogEntry, b: CatalogEntry): number {
+  const first = a.head;
+  const second = b.head;
+  if (first.created !== second.created) return first.created < second.created ? -1 : 1;
+  return first.id < second.id ? -1 : first.id > second.id ? 1 : 0;
+}
+
 /**
  * What the sinks hold: the committed backups (their manifests merged over every sink), the manifests that
  * are damaged, and the data of backups never committed. Built once and kept until `invalidate()`.
@@ -191,9 +199,8 @@ export class Catalog {
       ({ head, parts, sinks, whole }, index): CatalogEntry =>
         new Entry(head, parts, sinks, authentications[index]!, whole, this.manifestCache),
     );
-    const order = new Map(entries.map((entry) => [entry, `${entry.head.created}\0${entry.head.id}`]));
     this.indexed = undefined;
-    this.cached = entries.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
+    this.cached = entries.sort(byCreated);
     return this.cached;
   }
 
@@ -274,9 +281,11 @@ export class Catalog {
       return { head, parts: manifest.parts.length, signature, whole: manifest };
     };
     // The listing's order is kept; only the manifests new since the last run wait for a read.
-    const found = (await Promise.all(listed.map((object) => unchanged(object) ?? limit(() => read(object))))).filter(
-      (copy) => copy !== undefined,
-    );
+    const copies = listed.map((object) => unchanged(object) ?? limit(() => read(object)));
+    // Promise.all only when something is read: not a promise per backup held.
+    const found = (
+      copies.some((copy) => copy instanceof Promise) ? await Promise.all(copies) : (copies as Array<Found | undefined>)
+    ).filter((copy) => copy !== undefined);
     if (changed || kept.size !== cached.size) await run.save(kept, new Set(listed.map(({ id }) => id)));
     damaged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { found, damaged, pending };

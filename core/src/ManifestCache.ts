@@ -418,88 +418,44 @@ function row(copy: CachedManifest, share: (value: unknown) => number, packOf: (n
 
 /** A row back into a summary; throws on one of another shape (the whole file is then read again from the sinks). */
 function fromRow(row: unknown[], shared: unknown[], packs: unknown[]): CachedManifest {
+  // Read field by field, without spreads or slices: this runs once per backup held (10,000 in a `list`).
   if (!Array.isArray(row) || row.length !== ROW_FIELDS || typeof row[0] !== 'string' || typeof row[4] !== 'string')
     throw new Error('not a row');
-  const [
-    id,
-    size,
-    version,
-    signatures,
-    sha256,
-    signature,
-    parts,
-    name,
-    tags,
-    created,
-    host,
-    parent,
-    sourcePath,
-    kind,
-    atomic,
-    serializer,
-    transforms,
-  ] = row as [
-    string,
-    number,
-    string | null,
-    string,
-    string,
-    SignatureCheck | null,
-    number,
-    string | null,
-    string[],
-    string,
-    string,
-    string | null,
-    string,
-    string,
-    boolean,
-    number,
-    number,
-  ];
-  const [partSize, index, total, storedSize, fingerprint, unsignedAccepted, exclude, pack, offset, length] = row.slice(17) as [
-    number,
-    [string, number, number, string, number],
-    number,
-    number,
-    string | null,
-    string[] | null,
-    string[] | null,
-    number,
-    number,
-    number,
-  ];
-  if (shared[serializer] === undefined || shared[transforms] === undefined || !Array.isArray(index) || typeof packs[pack] !== 'string')
+  const serializer = shared[row[15] as number];
+  const transforms = shared[row[16] as number];
+  const index = row[18] as [string, number, number, string, number];
+  const pack = packs[row[24] as number];
+  if (serializer === undefined || transforms === undefined || !Array.isArray(index) || typeof pack !== 'string')
     throw new Error('not a row');
   const head: ManifestHead = {
     format: 'rast-backup/manifest',
     version: 1,
-    id,
-    name,
-    tags,
-    created,
-    host,
-    parent,
-    source: { path: sourcePath, kind, atomic },
-    serializer: shared[serializer] as ManifestHead['serializer'],
-    transforms: shared[transforms] as ManifestHead['transforms'],
-    partSize,
+    id: row[0],
+    name: row[7] as string | null,
+    tags: row[8] as string[],
+    created: row[9] as string,
+    host: row[10] as string,
+    parent: row[11] as string | null,
+    source: { path: row[12] as string, kind: row[13] as string, atomic: row[14] as boolean },
+    serializer: serializer as ManifestHead['serializer'],
+    transforms: transforms as ManifestHead['transforms'],
+    partSize: row[17] as number,
     index: { key: index[0], size: index[1], storedSize: index[2], sha256: index[3], entries: index[4] },
-    size: total,
-    storedSize,
+    size: row[19] as number,
+    storedSize: row[20] as number,
   };
-  if (fingerprint !== null) head.signer = { fingerprint };
-  if (unsignedAccepted !== null) head.unsignedAccepted = unsignedAccepted;
-  if (exclude !== null) head.exclude = exclude;
-  const place = { pack: packs[pack] as string, offset, length };
-  return {
-    size,
-    ...(version !== null ? { version } : {}),
-    signatures,
-    sha256,
-    ...(signature !== null ? { signature } : {}),
+  if (row[21] !== null) head.signer = { fingerprint: row[21] as string };
+  if (row[22] !== null) head.unsignedAccepted = row[22] as string[];
+  if (row[23] !== null) head.exclude = row[23] as string[];
+  const copy: CachedManifest = {
+    size: row[1] as number,
+    signatures: row[3] as string,
+    sha256: row[4],
     head,
-    parts,
-    place,
+    parts: row[6] as number,
+    place: { pack, offset: row[25] as number, length: row[26] as number },
   };
+  if (row[2] !== null) copy.version = row[2] as string;
+  if (row[5] !== null) copy.signature = row[5] as SignatureCheck;
+  return copy;
 }

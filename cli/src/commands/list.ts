@@ -2,7 +2,7 @@ import { Option } from 'clipanion';
 import { backupFilter, displayPath, POINT_IN_TIME_FORMS, summarize } from '@rast-backup/core';
 import { BaseCommand } from '@rast-backup/core/command';
 import { formatBytes, writeJson } from '../Output.js';
-import { formatTable } from '../TextTable.js';
+import { formatColumns } from '../TextTable.js';
 
 export class ListCommand extends BaseCommand {
   static override paths = [['list']];
@@ -77,27 +77,29 @@ export class ListCommand extends BaseCommand {
       describeDamaged();
       return 0;
     }
-    const rows: Array<Record<string, string>> = [];
     const anyBehind = shown.some((summary) => summary.behind.length > 0);
-    for (const summary of shown) {
-      const cells = {
-        id: summary.id,
-        created: summary.created.replace(/\.\d+Z$/, 'Z'),
-        host: summary.host,
-        name: summary.name ?? '',
-        source: summary.source,
-        parent: summary.parent ?? 'full',
-        size: formatBytes(summary.size),
-        stored: formatBytes(summary.storedSize),
-        tags: summary.tags.join(','),
-        sinks: summary.sinks.join(','),
-        ...(anyBehind ? { behind: summary.behind.join(',') } : {}),
-        signature: summary.signature === 'refused' ? 'UNAUTHENTICATED' : summary.signature,
-      };
+    const columns = ['id', 'created', 'host', 'name', 'source', 'parent', 'size', 'stored', 'tags', 'sinks'];
+    columns.push(...(anyBehind ? ['behind'] : []), 'signature');
+    const rows = shown.map((summary) => {
+      const cells = [
+        summary.id,
+        summary.created.replace(/\.\d+Z$/, 'Z'),
+        summary.host,
+        summary.name ?? '',
+        summary.source,
+        summary.parent ?? 'full',
+        formatBytes(summary.size),
+        formatBytes(summary.storedSize),
+        summary.tags.join(','),
+        summary.sinks.join(','),
+        ...(anyBehind ? [summary.behind.join(',')] : []),
+        summary.signature === 'refused' ? 'UNAUTHENTICATED' : summary.signature,
+      ];
       // Strings from the repository (a shared bucket's manifests) reach the terminal only escaped, as \xHH.
-      rows.push(Object.fromEntries(Object.entries(cells).map(([column, value]) => [column, displayPath(value)])));
-    }
-    this.out(formatTable(rows).trimEnd());
+      for (let at = 0; at < cells.length; at++) cells[at] = displayPath(cells[at]!);
+      return cells;
+    });
+    this.out(formatColumns(columns, rows).trimEnd());
     for (const summary of shown) if (summary.problem) this.out(displayPath(`unauthenticated: ${summary.problem}`));
     const behind = new Map<string, number>();
     for (const summary of shown) for (const sink of summary.behind) behind.set(sink, (behind.get(sink) ?? 0) + 1);

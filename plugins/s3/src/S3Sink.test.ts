@@ -422,6 +422,58 @@ testNeeding(
   },
 );
 
+testNeeding(
+  objects,
+  swiftAvailable,
+  'python3-swift',
+  'a split listing retries 503s and logs them; a missing bucket or a refused key fails in one line naming the sink',
+  async () => {
+    const bucket = await newBucket();
+    const keys = Array.from({ length: 60 }, (_, index) => `backups/${String(index).padStart(4, '0')}.json`);
+    await Promise.all(keys.map((key) => sinkFor({ bucket }).put(key, Buffer.from(key))));
+    const proxy = await startFaultProxy(swift.port, (_request, sequence) =>
+      sequence % 2 === 0 ? { kind: 'status', status: 503 } : undefined,
+    );
+    try {
+      const messages: string[] = [];
+      const log = { ...silentLogger(), info: (message: string) => messages.push(message) };
+      const sink = sinkFor({ bucket, endpoint: proxy.endpoint, concurrency: 4, max_attempts: 4 }, log);
+      const split: string[] = [];
+      for await (const object of sink.listSplit(
+        'backups/',
+        keys.filter((_, index) => index % 7 === 0),
+      ))
+        split.push(object.key);
+      assert.equal(split, keys);
+      assert.ok((proxy.injected['503'] ?? 0) > 0);
+      assert.ok(
+        messages.some((message) => /^sink s3: list backups\/: try \d failed \(/.test(message)),
+        messages.join('\n'),
+      );
+
+      const absent = await failure(
+        (async () => {
+          for await (const object of sinkFor({ bucket: 'no-such-bucket' }).listSplit('backups/', [])) void object;
+        })(),
+      );
+      assert.is(absent.code, ErrorCode.SINK_FAILED);
+      assert.match(
+        absent.message,
+        /^sink s3 \(s3:\/\/no-such-bucket\/ at http:\/\/127\.0\.0\.1:\d+\): cannot list backups\/: bucket no-such-bucket does not exist/,
+      );
+      const refused = await failure(
+        (async () => {
+          for await (const object of sinkFor({ bucket, secret_access_key: 'wrong' }).listSplit('backups/', keys)) void object;
+        })(),
+      );
+      assert.match(refused.message, /cannot list backups\/: the credentials were refused \(SignatureDoesNotMatch 403/);
+      assert.not.match(refused.message, /\n/);
+    } finally {
+      await proxy.close();
+    }
+  },
+);
+
 objects.after(async () => {
   await swift?.stop();
 });
