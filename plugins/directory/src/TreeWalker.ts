@@ -37,7 +37,8 @@ export interface WalkedEntry {
   details?: EntryDetails;
 }
 
-export interface WalkOptions {
+/** What a walk reads, fixed when it starts. */
+export interface WalkStart {
   /** Absolute paths left out with everything below them. */
   exclude: string[];
   /** Patterns (relative to the root) whose matches are left out with everything below them, never stat'ed nor read. */
@@ -46,9 +47,21 @@ export interface WalkOptions {
   oneFileSystem: boolean;
   /** Read every entry's symlink target, xattrs and (small files) content as well (a full backup needs them all). */
   details: boolean;
+}
+
+/** What a walk reports as it is iterated. */
+export interface WalkHandlers {
   onError(relative: string, error: NodeJS.ErrnoException): void;
   /** A mount point kept empty: of another filesystem (`pseudo` undefined), or of a pseudo filesystem (its name). */
   onMountPointSkipped(relative: string, pseudo: string | undefined): void;
+}
+
+/** A walk whose listings are being read ahead already; `entries` iterates it once. */
+export interface StartedWalk {
+  readonly details: boolean;
+  entries(handlers: WalkHandlers): AsyncGenerator<WalkedEntry>;
+  /** Stops the reading ahead of a walk that is not iterated (iterating it closes it at its end). */
+  close(): Promise<void>;
 }
 
 const errorOf = (failure: Failure): NodeJS.ErrnoException => Object.assign(new Error(failure.message), { code: failure.code });
@@ -91,9 +104,10 @@ interface Level {
  * compared as index paths; never following symlinks. Threads of an EntryReader list directories (readdir, and
  * lstat, xattrs… of each entry, names sorted) ahead of the walk, in its order (see ListingPrefetch): a window of
  * listings, smaller when they hold content; memory holds the entries of the directories on the current path and
- * the listings ahead. `root` is an index path.
+ * the listings ahead. `root` is an index path. The walk starts now: its root and first listings are read while
+ * the caller gets ready (a create loads its parent's index and its transforms meanwhile), and it is iterated later.
  */
-export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
+export function startWalk(root: string, options: WalkStart): StartedWalk {
   const { exclusion } = options;
   const reader = new EntryReader(exclusion && !exclusion.empty ? [...exclusion.patterns] : []);
   const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
@@ -122,11 +136,11 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
   });
 
   /** The level of a directory the walk enters, or undefined when it cannot be listed. */
-  async function enter(directory: PlannedDirectory): Promise<Level | undefined> {
+  async function enter(directory: PlannedDirectory, handlers: WalkHandlers): Promise<Level | undefined> {
     const listing = await prefetch.take(directory);
     listing.excluded?.forEach((count, pattern) => count > 0 && exclusion?.markUsed(pattern, count));
     if (listing.error) {
-      options.onError(directory.relative, errorOf(listing.error));
+      handlers.onError(directory.relative, errorOf(listing.error));
       return undefined;
     }
     // In index order already: the reader thread sorts by name.
@@ -154,35 +168,46 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     return { relative: directory.relative, children, at: 0 };
   }
 
-  try {
-    const rootBytes = pathBytes(root);
-    const [rootRead] = await reader.read([rootBytes], options.details, LISTING_CONTENT);
+  // The root, and its listing planned as soon as its lstat is known: the reading ahead starts now.
+  const rootBytes = pathBytes(root);
+  const starting = reader.read([rootBytes], options.details, LISTING_CONTENT).then(([rootRead]) => {
     if (!rootRead!.stats) throw errorOf(rootRead!.error!);
-    yield walkedEntry('.', rootBytes, rootRead!);
-    // The directories on the current path, innermost last: one generator yields every entry.
-    const levels: Level[] = [];
-    const top = await enter(prefetch.plan([{ absolute: rootBytes, relative: '.', dev: rootRead!.stats.dev }])[0]!);
-    if (top) levels.push(top);
-    while (levels.length > 0) {
-      const level = levels.at(-1)!;
-      const child = level.children[level.at++];
-      if (!child) {
-        levels.pop();
-        continue;
+    const [planned] = prefetch.plan([{ absolute: rootBytes, relative: '.', dev: rootRead!.stats.dev }]);
+    return { rootRead: rootRead!, planned: planned! };
+  });
+  starting.catch(() => {});
+
+  async function* entries(handlers: WalkHandlers): AsyncGenerator<WalkedEntry> {
+    try {
+      const { rootRead, planned } = await starting;
+      yield walkedEntry('.', rootBytes, rootRead);
+      // The directories on the current path, innermost last: one generator yields every entry.
+      const levels: Level[] = [];
+      const top = await enter(planned, handlers);
+      if (top) levels.push(top);
+      while (levels.length > 0) {
+        const level = levels.at(-1)!;
+        const child = level.children[level.at++];
+        if (!child) {
+          levels.pop();
+          continue;
+        }
+        const relative = level.relative === '.' ? child.name : `${level.relative}/${child.name}`;
+        if (!child.read.stats) {
+          handlers.onError(relative, errorOf(child.read.error!));
+          continue;
+        }
+        yield walkedEntry(relative, child.absolute, child.read);
+        if (child.mountPoint !== undefined) handlers.onMountPointSkipped(relative, child.mountPoint ?? undefined);
+        else if (child.planned) {
+          const level = await enter(child.planned, handlers);
+          if (level) levels.push(level);
+        }
       }
-      const relative = level.relative === '.' ? child.name : `${level.relative}/${child.name}`;
-      if (!child.read.stats) {
-        options.onError(relative, errorOf(child.read.error!));
-        continue;
-      }
-      yield walkedEntry(relative, child.absolute, child.read);
-      if (child.mountPoint !== undefined) options.onMountPointSkipped(relative, child.mountPoint ?? undefined);
-      else if (child.planned) {
-        const level = await enter(child.planned);
-        if (level) levels.push(level);
-      }
+    } finally {
+      await reader.close();
     }
-  } finally {
-    await reader.close();
   }
+
+  return { details: options.details, entries, close: () => reader.close() };
 }
