@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { indexPath, pathBytes, type Exclusion } from '@rast-backup/core';
+import { pathBytes, type Exclusion } from '@rast-backup/core';
 import { EntryReader, type ReadEntry, type ReadResponse } from './EntryReader.js';
 import type { Failure } from './EntryReaderThread.js';
 import type { EntryStats } from './EntryStats.js';
@@ -69,8 +69,28 @@ const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, 
 const SEPARATOR = Buffer.from('/');
 const isDirectory = (stats: EntryStats) => (stats.mode & 0o170000n) === 0o040000n;
 
-function walkedEntry(relative: string, absolute: Buffer, read: ReadEntry): WalkedEntry {
-  const walked: WalkedEntry = { path: relative, absolute, stats: read.stats! };
+/** The bytes of `name` in the directory at `directory`. */
+const joined = (directory: Buffer, name: Uint8Array): Buffer =>
+  Buffer.concat([directory, directory.at(-1) === 0x2f ? Buffer.alloc(0) : SEPARATOR, name]);
+
+/** A walked entry whose absolute path is joined when asked: an incremental asks it of the changed entries alone. */
+class Walked implements WalkedEntry {
+  details?: EntryDetails;
+  private joined?: Buffer;
+
+  constructor(
+    readonly path: string,
+    readonly stats: EntryStats,
+    private readonly directory: Buffer,
+    private readonly name: Uint8Array,
+  ) {}
+
+  get absolute(): Buffer {
+    return (this.joined ??= joined(this.directory, this.name));
+  }
+}
+
+function walkedEntry(walked: WalkedEntry, read: ReadEntry): WalkedEntry {
   if (read.detailed) {
     const details: EntryDetails = {};
     if (read.target) details.target = bytesOf(read.target);
@@ -85,7 +105,6 @@ function walkedEntry(relative: string, absolute: Buffer, read: ReadEntry): Walke
 
 interface Child {
   read: ReadEntry;
-  absolute: Buffer;
   name: string;
   /** A mount point not descended into: the pseudo filesystem's name, or null for another filesystem. */
   mountPoint?: string | null;
@@ -95,6 +114,7 @@ interface Child {
 /** A directory being walked: its children in index order, and the next one to yield. */
 interface Level {
   relative: string;
+  absolute: Buffer;
   children: Child[];
   at: number;
 }
@@ -110,10 +130,18 @@ interface Level {
 export function startWalk(root: string, options: WalkStart): StartedWalk {
   const { exclusion } = options;
   const reader = new EntryReader(exclusion && !exclusion.empty ? [...exclusion.patterns] : []);
-  const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
+  // The excluded paths below the root, relative to it, and the directories holding them: no other listing is checked.
+  const rootPrefix = root.endsWith('/') ? root : `${root}/`;
+  const excluded = new Set(
+    options.exclude
+      .map((excludedPath) => path.resolve(excludedPath))
+      .filter((excludedPath) => excludedPath.startsWith(rootPrefix) && excludedPath.length > rootPrefix.length)
+      .map((excludedPath) => excludedPath.slice(rootPrefix.length)),
+  );
+  const holdingExcluded = new Set([...excluded].map((relative) => (relative.includes('/') ? path.posix.dirname(relative) : '.')));
+  const isExcluded = (directory: PlannedDirectory, relative: string) => holdingExcluded.has(directory.relative) && excluded.has(relative);
 
-  const childPath = (directory: PlannedDirectory, name: Uint8Array): Buffer =>
-    Buffer.concat([directory.absolute, directory.absolute.at(-1) === 0x2f ? Buffer.alloc(0) : SEPARATOR, name]);
+  const childPath = (directory: PlannedDirectory, name: Uint8Array): Buffer => joined(directory.absolute, name);
   const childRelative = (directory: PlannedDirectory, name: string) =>
     directory.relative === '.' ? name : `${directory.relative}/${name}`;
   /** The subdirectories of a listing on its filesystem, not excluded: the walk enters them all. */
@@ -121,9 +149,9 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
     const found: Subdirectory[] = [];
     listing.entries.forEach((read, at) => {
       if (!read.stats || !isDirectory(read.stats) || read.stats.dev !== directory.dev) return;
-      const absolute = childPath(directory, read.name!);
-      if (excluded.size > 0 && excluded.has(indexPath(absolute))) return;
-      found.push({ at, absolute, relative: childRelative(directory, read.text!) });
+      const relative = childRelative(directory, read.text!);
+      if (isExcluded(directory, relative)) return;
+      found.push({ at, absolute: childPath(directory, read.name!), relative });
     });
     return found;
   };
@@ -149,23 +177,27 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
     for (let at = 0; at < listing.entries.length; at++) {
       const read = listing.entries[at]!;
       const planned = directory.below?.get(at);
-      const child: Child = { read, absolute: planned?.absolute ?? childPath(directory, read.name!), name: read.text!, planned };
-      if (!planned && excluded.size > 0 && excluded.has(indexPath(child.absolute))) continue;
+      const child: Child = { read, name: read.text!, planned };
+      if (!planned && isExcluded(directory, childRelative(directory, child.name))) continue;
       children.push(child);
       const stats = read.stats;
       if (planned || !stats || !isDirectory(stats)) continue;
       // A directory on another filesystem: a mount point, crossed or kept empty.
       if (stats.dev !== directory.dev) {
-        const pseudo = await pseudoFilesystem(child.absolute).catch(() => undefined);
+        const pseudo = await pseudoFilesystem(childPath(directory, read.name!)).catch(() => undefined);
         if (options.oneFileSystem || pseudo) child.mountPoint = pseudo ?? null;
         else unplanned.push(child);
       } else if (!directory.below) unplanned.push(child);
     }
     const planned = prefetch.plan(
-      unplanned.map((child) => ({ absolute: child.absolute, relative: childRelative(directory, child.name), dev: child.read.stats!.dev })),
+      unplanned.map((child) => ({
+        absolute: childPath(directory, child.read.name!),
+        relative: childRelative(directory, child.name),
+        dev: child.read.stats!.dev,
+      })),
     );
     unplanned.forEach((child, at) => (child.planned = planned[at]));
-    return { relative: directory.relative, children, at: 0 };
+    return { relative: directory.relative, absolute: directory.absolute, children, at: 0 };
   }
 
   // The root, and its listing planned as soon as its lstat is known: the reading ahead starts now.
@@ -180,7 +212,7 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
   async function* entries(handlers: WalkHandlers): AsyncGenerator<WalkedEntry> {
     try {
       const { rootRead, planned } = await starting;
-      yield walkedEntry('.', rootBytes, rootRead);
+      yield walkedEntry({ path: '.', absolute: rootBytes, stats: rootRead.stats! }, rootRead);
       // The directories on the current path, innermost last: one generator yields every entry.
       const levels: Level[] = [];
       const top = await enter(planned, handlers);
@@ -197,7 +229,7 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
           handlers.onError(relative, errorOf(child.read.error!));
           continue;
         }
-        yield walkedEntry(relative, child.absolute, child.read);
+        yield walkedEntry(new Walked(relative, child.read.stats, level.absolute, child.read.name!), child.read);
         if (child.mountPoint !== undefined) handlers.onMountPointSkipped(relative, child.mountPoint ?? undefined);
         else if (child.planned) {
           const level = await enter(child.planned, handlers);
