@@ -9,6 +9,9 @@
 # each BUILD is the root of a built rast-backup tree, run in the same rounds (paired). The work directory is made
 # in $BENCH_DIR (default /var/tmp) and removed at the end. With $TREE, the data set is that directory, written by
 # `node bench/lib/manyfiles.mjs build $TREE FILES` beforehand (untimed, outside a bench lock), and kept.
+# With ALONE=1, each round also times, after the incrementals, what bounds one from below: the cold walk alone
+# (`bench/cold-walk.mjs serial`: readdir and lstat of every entry, one thread; and `find -printf %s`) and each
+# build's start-up alone (`rast-backup --version`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FILES=${1:-100000}
@@ -57,4 +60,9 @@ for round in $(seq 1 "$ROUNDS"); do
     done
     [ $phase = full ] && node "$ROOT/bench/lib/manyfiles.mjs" change "$SOURCE" "$FILES" "$round"
   done
+  if [ -n "${ALONE:-}" ]; then
+    measure "$round" walk-alone node "$ROOT/bench/cold-walk.mjs" serial "$SOURCE"
+    measure "$round" find-alone find "$SOURCE" -printf '%s\n'
+    for tool in "${BUILDS[@]}"; do measure "$round" "$(basename "$tool")-start-up" "$tool/node_modules/.bin/rast-backup" --version; done
+  fi
 done

@@ -18,7 +18,8 @@ import { entryType } from './EntryStats.js';
 import { readXattrs, xattrWarnings, type XattrFailure } from './ExtendedAttributes.js';
 import { mergeWithParent } from './ParentMerge.js';
 import { readAhead } from './ReadAhead.js';
-import { walkTree, type WalkedEntry } from './TreeWalker.js';
+import { takeStartedWalk } from './StartedWalks.js';
+import { startWalk, type WalkedEntry } from './TreeWalker.js';
 
 /**
  * The entry of a walked path. When its lstat shows it unchanged since `previous`, its symlink target and
@@ -137,12 +138,12 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       for (const warning of xattrWarnings(displayPath(walked.path), failures)) log.warn(warning);
     };
     const mountPoints: string[] = [];
-    const walk = walkTree(snapshot.path, {
-      exclude: snapshot.exclude,
-      exclusion: snapshot.exclusion,
-      oneFileSystem: options.oneFileSystem,
-      // A full backup reads every entry whole; an incremental reads only what its lstat shows changed.
-      details: !parentIndex,
+    // A full backup reads every entry whole; an incremental reads only what its lstat shows changed.
+    const details = !parentIndex;
+    const started =
+      takeStartedWalk(snapshot, details) ??
+      startWalk(snapshot.path, { exclude: snapshot.exclude, exclusion: snapshot.exclusion, oneFileSystem: options.oneFileSystem, details });
+    const walk = started.entries({
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
       onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });

@@ -2,7 +2,8 @@ import { displayPath, stopIfInterrupted, type Survey, type SurveyContext } from 
 import { unchangedStats } from './EntryDescription.js';
 import { entryType } from './EntryStats.js';
 import { mergeWithParent } from './ParentMerge.js';
-import { walkTree } from './TreeWalker.js';
+import { takeStartedWalk } from './StartedWalks.js';
+import { startWalk } from './TreeWalker.js';
 
 /**
  * What serializeTree would store, from a walk that only lists and stat's (no content, xattrs nor targets read):
@@ -11,11 +12,15 @@ import { walkTree } from './TreeWalker.js';
  */
 export async function surveyTree(context: SurveyContext, options: { oneFileSystem: boolean }): Promise<Survey> {
   const { snapshot, parentIndex, log, signal } = context;
-  const walk = walkTree(snapshot.path, {
-    exclude: snapshot.exclude,
-    exclusion: snapshot.exclusion,
-    oneFileSystem: options.oneFileSystem,
-    details: false,
+  const started =
+    takeStartedWalk(snapshot, false) ??
+    startWalk(snapshot.path, {
+      exclude: snapshot.exclude,
+      exclusion: snapshot.exclusion,
+      oneFileSystem: options.oneFileSystem,
+      details: false,
+    });
+  const walk = started.entries({
     onError: (relative, error) => log.warn(`${displayPath(relative)}: would not be backed up: ${error.message}`),
     onMountPointSkipped: () => {},
   });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { indexPath, pathBytes, type Exclusion } from '@rast-backup/core';
+import { pathBytes, type Exclusion } from '@rast-backup/core';
 import { EntryReader, type ReadEntry, type ReadResponse } from './EntryReader.js';
 import type { Failure } from './EntryReaderThread.js';
 import type { EntryStats } from './EntryStats.js';
@@ -37,7 +37,8 @@ export interface WalkedEntry {
   details?: EntryDetails;
 }
 
-export interface WalkOptions {
+/** What a walk reads, fixed when it starts. */
+export interface WalkStart {
   /** Absolute paths left out with everything below them. */
   exclude: string[];
   /** Patterns (relative to the root) whose matches are left out with everything below them, never stat'ed nor read. */
@@ -46,9 +47,21 @@ export interface WalkOptions {
   oneFileSystem: boolean;
   /** Read every entry's symlink target, xattrs and (small files) content as well (a full backup needs them all). */
   details: boolean;
+}
+
+/** What a walk reports as it is iterated. */
+export interface WalkHandlers {
   onError(relative: string, error: NodeJS.ErrnoException): void;
   /** A mount point kept empty: of another filesystem (`pseudo` undefined), or of a pseudo filesystem (its name). */
   onMountPointSkipped(relative: string, pseudo: string | undefined): void;
+}
+
+/** A walk whose listings are being read ahead already; `entries` iterates it once. */
+export interface StartedWalk {
+  readonly details: boolean;
+  entries(handlers: WalkHandlers): AsyncGenerator<WalkedEntry>;
+  /** Stops the reading ahead of a walk that is not iterated (iterating it closes it at its end). */
+  close(): Promise<void>;
 }
 
 const errorOf = (failure: Failure): NodeJS.ErrnoException => Object.assign(new Error(failure.message), { code: failure.code });
@@ -56,8 +69,28 @@ const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, 
 const SEPARATOR = Buffer.from('/');
 const isDirectory = (stats: EntryStats) => (stats.mode & 0o170000n) === 0o040000n;
 
-function walkedEntry(relative: string, absolute: Buffer, read: ReadEntry): WalkedEntry {
-  const walked: WalkedEntry = { path: relative, absolute, stats: read.stats! };
+/** The bytes of `name` in the directory at `directory`. */
+const joined = (directory: Buffer, name: Uint8Array): Buffer =>
+  Buffer.concat([directory, directory.at(-1) === 0x2f ? Buffer.alloc(0) : SEPARATOR, name]);
+
+/** A walked entry whose absolute path is joined when asked: an incremental asks it of the changed entries alone. */
+class Walked implements WalkedEntry {
+  details?: EntryDetails;
+  private joined?: Buffer;
+
+  constructor(
+    readonly path: string,
+    readonly stats: EntryStats,
+    private readonly directory: Buffer,
+    private readonly name: Uint8Array,
+  ) {}
+
+  get absolute(): Buffer {
+    return (this.joined ??= joined(this.directory, this.name));
+  }
+}
+
+function walkedEntry(walked: WalkedEntry, read: ReadEntry): WalkedEntry {
   if (read.detailed) {
     const details: EntryDetails = {};
     if (read.target) details.target = bytesOf(read.target);
@@ -72,7 +105,6 @@ function walkedEntry(relative: string, absolute: Buffer, read: ReadEntry): Walke
 
 interface Child {
   read: ReadEntry;
-  absolute: Buffer;
   name: string;
   /** A mount point not descended into: the pseudo filesystem's name, or null for another filesystem. */
   mountPoint?: string | null;
@@ -82,6 +114,7 @@ interface Child {
 /** A directory being walked: its children in index order, and the next one to yield. */
 interface Level {
   relative: string;
+  absolute: Buffer;
   children: Child[];
   at: number;
 }
@@ -91,15 +124,24 @@ interface Level {
  * compared as index paths; never following symlinks. Threads of an EntryReader list directories (readdir, and
  * lstat, xattrs… of each entry, names sorted) ahead of the walk, in its order (see ListingPrefetch): a window of
  * listings, smaller when they hold content; memory holds the entries of the directories on the current path and
- * the listings ahead. `root` is an index path.
+ * the listings ahead. `root` is an index path. The walk starts now: its root and first listings are read while
+ * the caller gets ready (a create loads its parent's index and its transforms meanwhile), and it is iterated later.
  */
-export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkedEntry> {
+export function startWalk(root: string, options: WalkStart): StartedWalk {
   const { exclusion } = options;
   const reader = new EntryReader(exclusion && !exclusion.empty ? [...exclusion.patterns] : []);
-  const excluded = new Set(options.exclude.map((excludedPath) => path.resolve(excludedPath)));
+  // The excluded paths below the root, relative to it, and the directories holding them: no other listing is checked.
+  const rootPrefix = root.endsWith('/') ? root : `${root}/`;
+  const excluded = new Set(
+    options.exclude
+      .map((excludedPath) => path.resolve(excludedPath))
+      .filter((excludedPath) => excludedPath.startsWith(rootPrefix) && excludedPath.length > rootPrefix.length)
+      .map((excludedPath) => excludedPath.slice(rootPrefix.length)),
+  );
+  const holdingExcluded = new Set([...excluded].map((relative) => (relative.includes('/') ? path.posix.dirname(relative) : '.')));
+  const isExcluded = (directory: PlannedDirectory, relative: string) => holdingExcluded.has(directory.relative) && excluded.has(relative);
 
-  const childPath = (directory: PlannedDirectory, name: Uint8Array): Buffer =>
-    Buffer.concat([directory.absolute, directory.absolute.at(-1) === 0x2f ? Buffer.alloc(0) : SEPARATOR, name]);
+  const childPath = (directory: PlannedDirectory, name: Uint8Array): Buffer => joined(directory.absolute, name);
   const childRelative = (directory: PlannedDirectory, name: string) =>
     directory.relative === '.' ? name : `${directory.relative}/${name}`;
   /** The subdirectories of a listing on its filesystem, not excluded: the walk enters them all. */
@@ -107,9 +149,9 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     const found: Subdirectory[] = [];
     listing.entries.forEach((read, at) => {
       if (!read.stats || !isDirectory(read.stats) || read.stats.dev !== directory.dev) return;
-      const absolute = childPath(directory, read.name!);
-      if (excluded.size > 0 && excluded.has(indexPath(absolute))) return;
-      found.push({ at, absolute, relative: childRelative(directory, read.text!) });
+      const relative = childRelative(directory, read.text!);
+      if (isExcluded(directory, relative)) return;
+      found.push({ at, absolute: childPath(directory, read.name!), relative });
     });
     return found;
   };
@@ -122,11 +164,11 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
   });
 
   /** The level of a directory the walk enters, or undefined when it cannot be listed. */
-  async function enter(directory: PlannedDirectory): Promise<Level | undefined> {
+  async function enter(directory: PlannedDirectory, handlers: WalkHandlers): Promise<Level | undefined> {
     const listing = await prefetch.take(directory);
     listing.excluded?.forEach((count, pattern) => count > 0 && exclusion?.markUsed(pattern, count));
     if (listing.error) {
-      options.onError(directory.relative, errorOf(listing.error));
+      handlers.onError(directory.relative, errorOf(listing.error));
       return undefined;
     }
     // In index order already: the reader thread sorts by name.
@@ -135,54 +177,69 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     for (let at = 0; at < listing.entries.length; at++) {
       const read = listing.entries[at]!;
       const planned = directory.below?.get(at);
-      const child: Child = { read, absolute: planned?.absolute ?? childPath(directory, read.name!), name: read.text!, planned };
-      if (!planned && excluded.size > 0 && excluded.has(indexPath(child.absolute))) continue;
+      const child: Child = { read, name: read.text!, planned };
+      if (!planned && isExcluded(directory, childRelative(directory, child.name))) continue;
       children.push(child);
       const stats = read.stats;
       if (planned || !stats || !isDirectory(stats)) continue;
       // A directory on another filesystem: a mount point, crossed or kept empty.
       if (stats.dev !== directory.dev) {
-        const pseudo = await pseudoFilesystem(child.absolute).catch(() => undefined);
+        const pseudo = await pseudoFilesystem(childPath(directory, read.name!)).catch(() => undefined);
         if (options.oneFileSystem || pseudo) child.mountPoint = pseudo ?? null;
         else unplanned.push(child);
       } else if (!directory.below) unplanned.push(child);
     }
     const planned = prefetch.plan(
-      unplanned.map((child) => ({ absolute: child.absolute, relative: childRelative(directory, child.name), dev: child.read.stats!.dev })),
+      unplanned.map((child) => ({
+        absolute: childPath(directory, child.read.name!),
+        relative: childRelative(directory, child.name),
+        dev: child.read.stats!.dev,
+      })),
     );
     unplanned.forEach((child, at) => (child.planned = planned[at]));
-    return { relative: directory.relative, children, at: 0 };
+    return { relative: directory.relative, absolute: directory.absolute, children, at: 0 };
   }
 
-  try {
-    const rootBytes = pathBytes(root);
-    const [rootRead] = await reader.read([rootBytes], options.details, LISTING_CONTENT);
+  // The root, and its listing planned as soon as its lstat is known: the reading ahead starts now.
+  const rootBytes = pathBytes(root);
+  const starting = reader.read([rootBytes], options.details, LISTING_CONTENT).then(([rootRead]) => {
     if (!rootRead!.stats) throw errorOf(rootRead!.error!);
-    yield walkedEntry('.', rootBytes, rootRead!);
-    // The directories on the current path, innermost last: one generator yields every entry.
-    const levels: Level[] = [];
-    const top = await enter(prefetch.plan([{ absolute: rootBytes, relative: '.', dev: rootRead!.stats.dev }])[0]!);
-    if (top) levels.push(top);
-    while (levels.length > 0) {
-      const level = levels.at(-1)!;
-      const child = level.children[level.at++];
-      if (!child) {
-        levels.pop();
-        continue;
+    const [planned] = prefetch.plan([{ absolute: rootBytes, relative: '.', dev: rootRead!.stats.dev }]);
+    return { rootRead: rootRead!, planned: planned! };
+  });
+  starting.catch(() => {});
+
+  async function* entries(handlers: WalkHandlers): AsyncGenerator<WalkedEntry> {
+    try {
+      const { rootRead, planned } = await starting;
+      yield walkedEntry({ path: '.', absolute: rootBytes, stats: rootRead.stats! }, rootRead);
+      // The directories on the current path, innermost last: one generator yields every entry.
+      const levels: Level[] = [];
+      const top = await enter(planned, handlers);
+      if (top) levels.push(top);
+      while (levels.length > 0) {
+        const level = levels.at(-1)!;
+        const child = level.children[level.at++];
+        if (!child) {
+          levels.pop();
+          continue;
+        }
+        const relative = level.relative === '.' ? child.name : `${level.relative}/${child.name}`;
+        if (!child.read.stats) {
+          handlers.onError(relative, errorOf(child.read.error!));
+          continue;
+        }
+        yield walkedEntry(new Walked(relative, child.read.stats, level.absolute, child.read.name!), child.read);
+        if (child.mountPoint !== undefined) handlers.onMountPointSkipped(relative, child.mountPoint ?? undefined);
+        else if (child.planned) {
+          const level = await enter(child.planned, handlers);
+          if (level) levels.push(level);
+        }
       }
-      const relative = level.relative === '.' ? child.name : `${level.relative}/${child.name}`;
-      if (!child.read.stats) {
-        options.onError(relative, errorOf(child.read.error!));
-        continue;
-      }
-      yield walkedEntry(relative, child.absolute, child.read);
-      if (child.mountPoint !== undefined) options.onMountPointSkipped(relative, child.mountPoint ?? undefined);
-      else if (child.planned) {
-        const level = await enter(child.planned);
-        if (level) levels.push(level);
-      }
+    } finally {
+      await reader.close();
     }
-  } finally {
-    await reader.close();
   }
+
+  return { details: options.details, entries, close: () => reader.close() };
 }

@@ -16,8 +16,11 @@ export default definePlugin({
     one_file_system: t.isOptional(t.isBoolean()),
   },
   apply(pipeline, options) {
-    pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.FALLBACK }, directorySnapshot);
-    const format = tarFormat(`${PLUGIN_NAME}@${VERSION}`, { oneFileSystem: options.one_file_system ?? true });
+    const oneFileSystem = options.one_file_system ?? true;
+    pipeline.hooks.snapshot.tapPromise({ name: PLUGIN_NAME, stage: SourceStage.FALLBACK }, (request) =>
+      directorySnapshot(request, { oneFileSystem }),
+    );
+    const format = tarFormat(`${PLUGIN_NAME}@${VERSION}`, { oneFileSystem });
     pipeline.hooks.format.for('tar').tap(PLUGIN_NAME, () => format);
   },
 });
