@@ -4,6 +4,16 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`usage: node scripts/test.mjs [PATTERN…]   (or: npm test -- [PATTERN…])
+
+Runs the compiled tests (dist/**/*.test.js; build first with npx tsc -b), or only the files whose path matches
+one of the PATTERNs (regular expressions), and ends with "N passed, N failed, N skipped". Exit 1 when a test
+fails or none ran. Tests that need root, btrfs, GnuPG or the S3 server skip where those are missing, and fail
+instead when CI is set. Environment variables: see docs/testing.md.
+`);
+  process.exit(0);
+}
 const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
 const filter = process.argv.slice(2).join('|');
 const pattern = filter ? `^(?=.*(${filter})).*dist/.*\\.test\\.js$` : 'dist/.*\\.test\\.js$';

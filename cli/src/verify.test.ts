@@ -271,23 +271,60 @@ host('a write-only host: presence and --read-subset pass and say the stream cann
   assert.is(presence.status, 0, presence.stderr);
   assert.match(
     presence.stdout,
-    new RegExp(`${incremental}: intact \\(2 objects in local; presence and sizes only; this host cannot decode its stream\\)`),
+    new RegExp(`${incremental}: intact \\(3 objects in local; presence and sizes only; this host cannot decode its stream\\)`),
+    'its part, its index header and its index block',
   );
   assert.match(presence.stderr, new RegExp(`cannot check the stream of ${full}, ${incremental} on this host: .*only a public key`));
   const subset = cli(['verify', '--all', '--read-subset', '100%', '--json', '--config', configs.writeOnly], state);
   assert.is(subset.status, 0, subset.stderr);
   const report = JSON.parse(subset.stdout);
   assert.equal(
-    report.backups.map((backup: any) => [backup.status, backup.sinks[0].read, backup.undecodable?.code]),
+    report.backups.map((backup: any) => [backup.status, backup.sinks[0].objects, backup.sinks[0].read, backup.undecodable?.code]),
     [
-      ['intact', 2, 'RB018'],
-      ['intact', 2, 'RB018'],
+      ['intact', 3, 2, 'RB018'],
+      ['intact', 3, 2, 'RB018'],
     ],
+    'the index block is found in the listing, not read: its SHA-256 is in the header this host cannot read',
   );
   const full1 = cli(['verify', incremental, '--config', configs.writeOnly], state);
   assert.is(full1.status, 2, full1.stderr);
   assert.match(full1.stdout, new RegExp(`${incremental}: no damage found, not checked in full`));
 });
+
+host(
+  'a write-only host checks the index blocks by its kept copy of the header, or else in the listing: a missing one is damage',
+  async () => {
+    const { home, repository, configs } = await encrypted;
+    const copy = path.join(home, 'block-missing');
+    await cp(repository, copy, { recursive: true });
+    const config = path.join(home, 'block-missing.toml');
+    await writeFile(config, (await readFile(configs.writeOnly, 'utf8')).replace(JSON.stringify(repository), JSON.stringify(copy)));
+    const source = path.join(home, 'source-kept');
+    await mkdir(source);
+    await writeFile(path.join(source, 'file'), 'kept\n');
+    const kept = { RAST_BACKUP_STATE_DIR: path.join(home, 'state-kept') };
+    const none = { RAST_BACKUP_STATE_DIR: path.join(home, 'state-none') };
+    const id = JSON.parse(cli(['create', source, '--json', '--config', config], kept).stdout).id as string;
+    for (const state of [kept, none]) {
+      const presence = cli(['verify', id, '--level', 'presence', '--config', config], state);
+      assert.is(presence.status, 0, presence.stderr);
+      assert.match(presence.stdout, new RegExp(`${id}: intact \\(3 objects in local; presence and sizes only;`));
+    }
+    await rm(path.join(copy, 'data', id, 'index.000000'));
+    const byHeader = cli(['verify', id, '--level', 'presence', '--config', config], kept);
+    assert.is(byHeader.status, 1, byHeader.stderr);
+    assert.match(
+      byHeader.stderr,
+      new RegExp(`backup ${id}, file index block 1 of 1 \\(data/${id}/index.000000\\) in sink local: is missing`),
+    );
+    const byListing = cli(['verify', id, '--level', 'presence', '--config', config], none);
+    assert.is(byListing.status, 1, byListing.stderr);
+    assert.match(
+      byListing.stderr,
+      new RegExp(`backup ${id}, file index blocks in sink local: 0 listed, 0 bytes, where .* leaves \\d+ for them`),
+    );
+  },
+);
 
 host('damage is still damage without the key: exit 1', async () => {
   const { home, repository, configs, full, incremental, state } = await encrypted;

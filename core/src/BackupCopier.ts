@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import type { CatalogEntry } from './Catalog.js';
 import { ErrorCode, RastError } from './errors.js';
 import { getOptional } from './SinkKeys.js';
+import { indexBlocksListed } from './IndexBlocksListed.js';
 import { stopIfInterrupted } from './Interruption.js';
 import { readSignature } from './ManifestAuthentication.js';
 import { parseManifest, type Manifest } from './Manifest.js';
@@ -195,28 +196,17 @@ export class BackupCopier {
       ...manifest.parts.map((part, seq) => ({ ...part, label: `part ${seq + 1} of ${manifest.parts.length}` })),
       { ...manifest.index, label: 'file index' },
     ];
-    const blocks = await this.source.repository.indexes.blocks(manifest).catch(async (error: unknown) => {
-      const kept = await this.source.indexCache.load(manifest);
-      if (kept && 'header' in kept) return kept.header.blocks;
-      if (kept) return [];
-      if (error instanceof RastError && error.code === ErrorCode.TRANSFORM_FAILED) return undefined;
-      throw error;
-    });
+    const blocks = await this.source.repository.indexes.blocksOrKept(manifest);
     const label = (n: number, all: number) => `file index block ${n + 1} of ${all}`;
     if (blocks) {
       records.push(...blocks.map((block, n) => ({ ...block, label: label(n, blocks.length) })));
       return { records, unchecked: 0 };
     }
-    const expected = manifest.storedSize - records.reduce((sum, record) => sum + record.storedSize, 0);
-    const blockKey = new RegExp(`^${RepositoryKeys.index(manifest.id)}\\.\\d{6}$`);
     for (const source of sources) {
-      const found = [...(await objectsIn(source, RepositoryKeys.dataPrefix(manifest.id)))]
-        .filter(([key]) => blockKey.test(key))
-        .sort(([a], [b]) => (a < b ? -1 : 1));
-      const contiguous = found.every(([key], n) => key === RepositoryKeys.indexBlock(manifest.id, n));
-      if (!contiguous || found.reduce((sum, [, size]) => sum + size, 0) !== expected) continue;
-      records.push(...found.map(([key, storedSize], n) => ({ key, storedSize, label: label(n, found.length) })));
-      return { records, unchecked: found.length };
+      const found = indexBlocksListed(manifest, await objectsIn(source, RepositoryKeys.dataPrefix(manifest.id)));
+      if (!('blocks' in found)) continue;
+      records.push(...found.blocks.map((block, n) => ({ ...block, label: label(n, found.blocks.length) })));
+      return { records, unchecked: found.blocks.length };
     }
     throw indexBlocksUnknown(manifest.id);
   }

@@ -7,6 +7,7 @@ import { IndexView } from './IndexView.js';
 import type { ManifestHead } from './ManifestHead.js';
 import type { PartReader } from './PartReader.js';
 import { indexDamaged } from './diagnostics/index.js';
+import { ErrorCode, RastError } from './errors.js';
 
 /** A run in the repository: each block fetched from a sink with a good copy, checked and untransformed when read. */
 class StoredRun implements IndexRun {
@@ -196,5 +197,21 @@ export class IndexStore {
   async blocks(manifest: ManifestHead): Promise<IndexBlock[]> {
     const object = await this.object(manifest);
     return object.version === 2 ? object.header.blocks : [];
+  }
+
+  /**
+   * blocks(), or, when the repository's header cannot be read, those of this host's kept copy (a write-only host
+   * holds one for each backup it made). Undefined when neither is there and only a key is missing (TRANSFORM_FAILED):
+   * then indexBlocksListed() finds the blocks in a sink's listing.
+   */
+  async blocksOrKept(manifest: ManifestHead): Promise<IndexBlock[] | undefined> {
+    try {
+      return await this.blocks(manifest);
+    } catch (error) {
+      const kept = await this.cache.load(manifest);
+      if (kept) return 'header' in kept ? kept.header.blocks : [];
+      if (error instanceof RastError && error.code === ErrorCode.TRANSFORM_FAILED) return undefined;
+      throw error;
+    }
   }
 }

@@ -8,6 +8,8 @@ import { checkStored } from '../PartChecksum.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import { DamagedStreamPlace } from '../DamagedStreamPlace.js';
+import { indexBlocksListed } from '../IndexBlocksListed.js';
+import type { IndexBlock } from '../IndexRun.js';
 import { partLabel, type ReadPart } from '../PartReader.js';
 import type { Runtime } from '../Runtime.js';
 import type { Sink } from '../types.js';
@@ -346,13 +348,11 @@ async function checkWithChain(
 async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: CheckOptions): Promise<VerifyReport> {
   const { manifest } = entry;
   const level = levelOf(options);
+  const blocks = await indexBlocks(runtime, manifest);
   const objects: Array<[string, PartRecord]> = [
     ...manifest.parts.map((part, seq): [string, PartRecord] => [`part ${seq + 1} of ${manifest.parts.length}`, part]),
     ['file index', manifest.index],
-    ...(await indexBlocks(runtime, manifest)).map((block, n, all): [string, PartRecord] => [
-      `file index block ${n + 1} of ${all.length}`,
-      block,
-    ]),
+    ...(blocks ?? []).map((block, n, all): [string, PartRecord] => [`file index block ${n + 1} of ${all.length}`, block]),
   ];
   const problems: VerifyProblem[] = [];
   let undecodable: VerifyReport['undecodable'] = null;
@@ -410,14 +410,17 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
   await Promise.all(reads);
   const sinks: VerifyReport['sinks'] = [];
   for (const sink of runtime.sinks)
-    sinks.push(await checkSink(sink, entry, objects, level, options, runtime.settings.concurrency, checked));
+    sinks.push(await checkSink(sink, entry, objects, !blocks, level, options, runtime.settings.concurrency, checked));
   return { backup: manifest.id, level, status: 'intact', ok: true, sinks, stream, undecodable, problems, dependents: [] };
 }
 
-/** The blocks of the backup's index run, when its header can be read (a damaged header is reported as the file index). */
-async function indexBlocks(runtime: Runtime, manifest: Manifest): Promise<PartRecord[]> {
+/**
+ * The blocks of the backup's index run, from its header or this host's kept copy; undefined when this host can read
+ * neither (each sink's listing is then checked instead). A damaged header gives none: it is reported as the file index.
+ */
+async function indexBlocks(runtime: Runtime, manifest: Manifest): Promise<IndexBlock[] | undefined> {
   try {
-    return await runtime.repository.indexes.blocks(manifest);
+    return await runtime.repository.indexes.blocksOrKept(manifest);
   } catch {
     return [];
   }
@@ -428,6 +431,8 @@ async function checkSink(
   sink: Sink,
   entry: CatalogEntry,
   objects: Array<[string, PartRecord]>,
+  /** Whether the index blocks are not among `objects` and are found in the listing (indexBlocksListed). */
+  listBlocks: boolean,
   level: VerifyLevel,
   { subset, progress }: CheckOptions,
   concurrency: number,
@@ -469,6 +474,12 @@ async function checkSink(
     if (!result.holds && problems.length === 0) return result;
   }
 
+  if (listBlocks) {
+    const found = indexBlocksListed(manifest, listed);
+    if ('blocks' in found) result.objects += found.blocks.length;
+    else if (found.problem === 'missing') problem('missing', `file index block ${found.block + 1}`, found.key, 'is missing');
+    else problem('size', 'file index blocks', null, found.message);
+  }
   const limit = pLimit(concurrency);
   const reads: Array<Promise<(() => void) | undefined>> = [];
   for (const [label, part] of objects) {

@@ -14,6 +14,7 @@ import { formatFingerprint, loadPrivateKey, loadRecipients, type LoadedKey } fro
 import type { MessageKey } from './DecryptionStage.js';
 import type { PartKeys } from './EncryptionStage.js';
 import { expectedLiteralName, LITERAL_NAME_IS_KEY } from './LiteralName.js';
+import { aesCfbLibrary } from './AesCfb.js';
 import { messageBound, SESSION_KEY_PACKETS_ROOM } from './MessageWriter.js';
 import { recipientsOf } from './Recipients.js';
 import { writtenMessageKey } from './MessageReader.js';
@@ -36,9 +37,12 @@ export function encryptionWorker(recipients: openpgp.Key | openpgp.Key[]): Trans
 
 /**
  * A fresh session key for one part, encrypted to each recipient by openpgp.js; the worker stage encrypts the
- * data with it (see MessageWriter).
+ * data with it (see MessageWriter). Like messageKey(), it first loads libgcrypt here on the main thread: the
+ * library initialises once per process, and workers whose first ciphers raced that start failed with "Not
+ * operational".
  */
 async function partKeys(recipients: openpgp.Key | openpgp.Key[]): Promise<PartKeys> {
+  aesCfbLibrary();
   const sessionKey = randomBytes(32);
   const sessionKeyPackets = await openpgp.encryptSessionKey({
     data: sessionKey,
@@ -65,6 +69,7 @@ async function messageKey(
   params: Record<string, unknown> = {},
   object?: { key: string },
 ): Promise<MessageKey> {
+  aesCfbLibrary();
   const literalName = expectedLiteralName(params, object);
   const written = await writtenMessageKey(data, privateKey);
   if (written) return { written, literalName };
