@@ -1,4 +1,5 @@
 import type { BackupGraph } from './BackupGraph.js';
+import { countRead } from './ReadGarbage.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
@@ -27,6 +28,7 @@ class StoredRun implements IndexRun {
 
   async readBlock(block: number): Promise<BlockRecords> {
     const label = `file index block ${block + 1} of ${this.blocks.length}`;
+    countRead(this.blocks[block]!.size);
     const data = await this.parts.readPlain(this.manifest, this.blocks[block]!, label);
     return decodeBlock(data, (message) => damaged(this.manifest, `${label}: ${message}`));
   }
