@@ -265,20 +265,23 @@ function filesFormat(files: number): Format {
   };
 }
 
-memory('a full backup of small files is decoded one part ahead, in two part buffers; one of large files with the read-ahead set', async () => {
-  const content = Array.from({ length: 24 }, (_, n) => `p${String(n).padStart(3, '0')}`);
-  // Parts read at once: the one the format waits for and those read ahead (2 here), each in a part buffer of its own.
-  for (const [files, atOnce] of [
-    [10, 2],
-    [0, 3],
-  ] as const) {
-    const sink = new SlowSink('a');
-    const runtime = memoryRuntime([sink], content, filesFormat(files));
-    const backup = await createBackup(runtime, { path: await temporaryDirectory() });
-    assert.is((await verifyBackup(runtime, { backup: backup.id })).ok, true);
-    // Before: every full verify read 3 at once.
-    assert.is(sink.most, atOnce, `${files} files: ${sink.most} parts read at once`);
-  }
-});
+memory(
+  'a full backup of small files is decoded one part ahead, in two part buffers; one of large files with the read-ahead set',
+  async () => {
+    const content = Array.from({ length: 24 }, (_, n) => `p${String(n).padStart(3, '0')}`);
+    // Parts read at once: the one the format waits for and those read ahead (2 here), each in a part buffer of its own.
+    for (const [files, atOnce] of [
+      [10, 2],
+      [0, 3],
+    ] as const) {
+      const sink = new SlowSink('a');
+      const runtime = memoryRuntime([sink], content, filesFormat(files));
+      const backup = await createBackup(runtime, { path: await temporaryDirectory() });
+      assert.is((await verifyBackup(runtime, { backup: backup.id })).ok, true);
+      // Before: every full verify read 3 at once.
+      assert.is(sink.most, atOnce, `${files} files: ${sink.most} parts read at once`);
+    }
+  },
+);
 
 memory.run();
