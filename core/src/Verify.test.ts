@@ -284,4 +284,16 @@ memory(
   },
 );
 
+memory('the file index a full verify reads to compare is checked as it is read, not downloaded again', async () => {
+  const sink = new MemorySink('a');
+  const runtime = memoryRuntime([sink], ['0123456789', 'abcdef'], filesFormat(3));
+  const backup = await createBackup(runtime, { path: await temporaryDirectory() });
+  sink.calls.length = 0;
+  const report = await verifyBackup(runtime, { backup: backup.id });
+  assert.is(report.ok, true);
+  assert.is(report.sinks[0]!.read, report.sinks[0]!.objects);
+  // Once for the list of its blocks, once by the comparison; before, a third time by the sink's check.
+  assert.is(sink.calls.filter((call) => call === `get ${RepositoryKeys.index(backup.id)}`).length, 2);
+});
+
 memory.run();

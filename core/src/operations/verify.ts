@@ -373,7 +373,10 @@ async function checkBackup(runtime: Runtime, entry: CatalogEntry, options: Check
     try {
       const format = runtime.pipeline.hooks.format.get(manifest.serializer.format)?.call();
       if (!format) throw formatMissing(manifest.serializer.format, { backup: manifest.id, plugin: manifest.serializer.plugin });
-      const index = await runtime.repository.indexes.open(manifest);
+      // The index objects the format reads to compare are checked as they are read, like the parts: not read again below.
+      const index = await runtime.repository.indexes.open(manifest, {
+        good: (sink, object) => checked.add(`${sink.name}\0${object.key}`),
+      });
       const readPart: ReadPart = (of, seq, into) => {
         const reading = parts.readPlain(
           of,
