@@ -138,8 +138,8 @@ async function produce(fill: number, store: number, stallAt: number, stall: numb
 }
 
 encoder('a source slower than encoding and storing gets two slots, and a stall of the stores makes no more', async () => {
-  // Before: a slot was made whenever none was free, so a stall of 300 ms made all four.
-  assert.is(await produce(40, 0, 3, 300), 2);
+  // Before: a slot was made whenever none was free, so a stall of 600 ms made all four.
+  assert.is(await produce(150, 0, 3, 600), 2);
 });
 
 encoder('a source faster than encoding and storing gets every slot', async () => {
