@@ -2,19 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
+import { countRead } from './ReadGarbage.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
 import { decodeBlock, decodeRunHeader, indexVersion, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import type { ManifestHead } from './ManifestHead.js';
-import { collectAllGarbage } from './WorkerGarbage.js';
-
-/**
- * Bytes of blocks read between two full garbage collections. A block read is garbage once it leaves its view's
- * cache, but V8 collects such buffers only when 64 MiB or more of them have piled up: an incremental create,
- * which reads most of its parent's blocks, then held 70–80 MiB of them.
- */
-const COLLECT_EVERY = 16 * 1024 * 1024;
-let readSinceCollected = 0;
 
 /** A run kept in the state directory: its header, and its blocks' plaintext one after another. */
 class KeptRun implements IndexRun {
@@ -37,11 +29,7 @@ class KeptRun implements IndexRun {
 
   async readBlock(block: number): Promise<BlockRecords> {
     const { size } = this.header.blocks[block]!;
-    readSinceCollected += size;
-    if (readSinceCollected >= COLLECT_EVERY) {
-      readSinceCollected = 0;
-      collectAllGarbage();
-    }
+    countRead(size);
     const handle = await open(this.blocksFile, 'r');
     try {
       const data = Buffer.alloc(size);

@@ -1,11 +1,14 @@
 import type { BackupGraph } from './BackupGraph.js';
+import { countRead } from './ReadGarbage.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
 import { blockNames, decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { ManifestHead } from './ManifestHead.js';
+import type { PartRecord } from './Manifest.js';
 import type { PartReader } from './PartReader.js';
+import type { Sink } from './types.js';
 import { indexDamaged } from './diagnostics/index.js';
 import { ErrorCode, RastError } from './errors.js';
 
@@ -19,6 +22,7 @@ class StoredRun implements IndexRun {
     private readonly manifest: ManifestHead,
     private readonly blocks: IndexBlock[],
     private readonly parts: PartReader,
+    private readonly good?: CheckedRead,
   ) {
     this.backupId = manifest.id;
     this.firsts = blocks.map((block) => block.first);
@@ -28,10 +32,15 @@ class StoredRun implements IndexRun {
 
   async readBlock(block: number): Promise<BlockRecords> {
     const label = `file index block ${block + 1} of ${this.blocks.length}`;
-    const data = await this.parts.readPlain(this.manifest, this.blocks[block]!, label);
+    countRead(this.blocks[block]!.size);
+    const record = this.blocks[block]!;
+    const data = await this.parts.readPlain(this.manifest, record, label, this.good && ((sink) => this.good!(sink, record)));
     return decodeBlock(data, (message) => damaged(this.manifest, `${label}: ${message}`));
   }
 }
+
+/** Hears which sink's copy of an index object was read and found good (its size and SHA-256). */
+export type CheckedRead = (sink: Sink, object: PartRecord) => void;
 
 const damaged = (manifest: ManifestHead, message: string) => indexDamaged(manifest.id, message);
 
@@ -77,8 +86,8 @@ export class IndexStore {
     return new IndexStore(this.parts, this.graph, this.cache, new Map(), new Map(), new Map());
   }
 
-  private object(manifest: ManifestHead, useKept = false): Promise<IndexObject> {
-    if (useKept || !this.objects) return this.read(manifest, useKept);
+  private object(manifest: ManifestHead, useKept = false, good?: CheckedRead): Promise<IndexObject> {
+    if (useKept || good || !this.objects) return this.read(manifest, useKept, good);
     const objects = this.objects;
     const key = `${manifest.id}\0${manifest.index.sha256}`;
     let reading = objects.get(key);
@@ -99,17 +108,17 @@ export class IndexStore {
     return reading;
   }
 
-  private async read(manifest: ManifestHead, useKept: boolean): Promise<IndexObject> {
+  private async read(manifest: ManifestHead, useKept: boolean, good?: CheckedRead): Promise<IndexObject> {
     const kept = useKept ? await this.cache.load(manifest) : undefined;
     if (kept) {
       return 'header' in kept ? { version: 2, header: kept.header, run: kept } : { version: 1, view: IndexView.of(kept) };
     }
-    const data = await this.parts.readPlain(manifest, manifest.index, 'file index');
+    const data = await this.parts.readPlain(manifest, manifest.index, 'file index', good && ((sink) => good(sink, manifest.index)));
     try {
       if (indexVersion(data) === 1) return { version: 1, view: IndexView.of(decodeFileIndex(data)) };
       const header = decodeRunHeader(data);
       if (header.backupId !== manifest.id) throw new Error(`it is the index of backup ${header.backupId}`);
-      return { version: 2, header, run: new StoredRun(manifest, header.blocks, this.parts) };
+      return { version: 2, header, run: new StoredRun(manifest, header.blocks, this.parts, good) };
     } catch (error) {
       throw damaged(manifest, `file index: ${(error as Error).message}`);
     }
@@ -158,13 +167,13 @@ export class IndexStore {
     return undefined;
   }
 
-  /** The backup's file index. */
-  async open(manifest: ManifestHead, options: { kept?: boolean } = {}): Promise<IndexView> {
+  /** The backup's file index; `good` hears each object of the backup's own index read from a sink (verify: not read again). */
+  async open(manifest: ManifestHead, options: { kept?: boolean; good?: CheckedRead } = {}): Promise<IndexView> {
     const layers: IndexRun[] = [];
     let entries: number | undefined;
     let chain: Placed | undefined;
     for (let current: ManifestHead | undefined = manifest; current;) {
-      const object = await this.object(current, options.kept);
+      const object = await this.object(current, options.kept, current === manifest ? options.good : undefined);
       if (object.version === 1) {
         layers.push(...object.view.layers);
         entries ??= object.view.entries;

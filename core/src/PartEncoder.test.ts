@@ -112,4 +112,38 @@ encoder('an object that is not a part (a file index block) is encoded in a free 
   assert.ok(await Promise.race([parts.buffer().then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 200))]));
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Parts as create makes them: each filled in `fill` ms, then encoded and stored while the next fills; every store
+ * that is under way during the stall (from part `stallAt` on, `stall` ms) ends only when the stall does. The slots made.
+ */
+async function produce(fill: number, store: number, stallAt: number, stall: number): Promise<number> {
+  const parts = new PartEncoder([adder(1)], 4096, 4);
+  let stalledUntil = 0;
+  const flights: Array<Promise<void>> = [];
+  for (let part = 0; part < 10; part++) {
+    const buffer = await parts.buffer();
+    await sleep(fill);
+    if (part === stallAt) stalledUntil = Date.now() + stall;
+    flights.push(
+      parts.encode(`part ${part}`, buffer.subarray(0, 4096)).then(async (encoded) => {
+        await sleep(Math.max(store, stalledUntil - Date.now()));
+        encoded.release();
+      }),
+    );
+  }
+  await Promise.all(flights);
+  return parts.slotsMade;
+}
+
+encoder('a source slower than encoding and storing gets two slots, and a stall of the stores makes no more', async () => {
+  // Before: a slot was made whenever none was free, so a stall of 600 ms made all four.
+  assert.is(await produce(150, 0, 3, 600), 2);
+});
+
+encoder('a source faster than encoding and storing gets every slot', async () => {
+  assert.is(await produce(0, 60, -1, 0), 4);
+});
+
 encoder.run();

@@ -43,6 +43,12 @@ export class PartEncoder {
   private readonly free: Buffer[] = [];
   private readonly waiting: Array<() => void> = [];
   private allocated = 0;
+  /** When each slot buffer() handed out began to be filled, and when each part being encoded or stored began. */
+  private readonly filling = new Map<ArrayBufferLike, number>();
+  private readonly inFlight = new Map<ArrayBufferLike, number>();
+  /** Milliseconds parts took to be filled, and to be encoded and stored (released), summed, and how many. */
+  private readonly fills = { total: 0, count: 0 };
+  private readonly flights = { total: 0, count: 0 };
   /** The slots' memory. */
   private readonly ours = new WeakSet<ArrayBufferLike>();
   /** Bytes a buffer needs for a part of `partSize` bytes and every stage's output. */
@@ -78,12 +84,28 @@ export class PartEncoder {
     return largest;
   }
 
-  /** A buffer of at least partSize bytes for the next part's plaintext; waits while every slot is in use. */
+  /**
+   * A buffer of at least partSize bytes for the next part's plaintext; waits while every slot is in use. Beyond two
+   * slots (one filling, one in flight), a slot is made only while parts take longer to be encoded and stored than
+   * to be filled, on average: when the source is the slower side (many small files, indexed on the main thread),
+   * more slots would only hold parts through a stall, and a slot's memory is never given back.
+   */
   async buffer(): Promise<Buffer> {
+    const slot = await this.slot();
+    this.filling.set(slot.buffer, performance.now());
+    return slot;
+  }
+
+  /** How many slots have been made so far. */
+  get slotsMade(): number {
+    return this.allocated;
+  }
+
+  private async slot(): Promise<Buffer> {
     for (;;) {
       const free = this.free.pop();
       if (free) return free;
-      if (this.allocated < this.slots) {
+      if (this.allocated < Math.min(2, this.slots) || (this.allocated < this.slots && this.sourceFaster())) {
         this.allocated++;
         const slot = Buffer.from(sharedMemory(this.capacity));
         this.ours.add(slot.buffer);
@@ -93,19 +115,33 @@ export class PartEncoder {
     }
   }
 
+  /** Whether parts are filled faster than they are encoded and stored, on average (unknown until a part is released). */
+  private sourceFaster(): boolean {
+    const { fills, flights } = this;
+    return flights.count > 0 && fills.count > 0 && fills.total / fills.count < flights.total / flights.count;
+  }
+
   /** Gives back a buffer from buffer() that was not encoded (e.g. it received no byte at the end of the stream). */
   recycle(buffer: Buffer): void {
+    this.filling.delete(buffer.buffer);
     if (this.ours.has(buffer.buffer)) this.giveBack(buffer.buffer as SharedArrayBuffer);
   }
 
   private giveBack(slot: SharedArrayBuffer): void {
     if (!this.ours.has(slot)) return;
+    const began = this.inFlight.get(slot);
+    if (began !== undefined) {
+      this.inFlight.delete(slot);
+      this.flights.total += performance.now() - began;
+      this.flights.count++;
+    }
     this.free.push(Buffer.from(slot));
     this.waiting.shift()?.();
   }
 
   /** Encodes `data`, taking it over (a buffer from buffer(), or any Buffer: copied into a free slot, which release() gives back). */
   async encode(key: string, data: Buffer): Promise<EncodedPart> {
+    const called = performance.now();
     const stages = [];
     for (const transform of this.transforms) {
       const worker = transform.worker;
@@ -118,10 +154,18 @@ export class PartEncoder {
     let slot: SharedArrayBuffer;
     // The room the stages need: a whole slot for a part; for an object, its own bound, so that a worker's scratch follows it.
     let capacity: number;
-    if (data.byteOffset === 0 && this.ours.has(data.buffer)) [slot, capacity] = [data.buffer as SharedArrayBuffer, data.buffer.byteLength];
-    else {
+    if (data.byteOffset === 0 && this.ours.has(data.buffer)) {
+      [slot, capacity] = [data.buffer as SharedArrayBuffer, data.buffer.byteLength];
+      const began = this.filling.get(slot);
+      if (began !== undefined) {
+        this.filling.delete(slot);
+        this.fills.total += called - began;
+        this.fills.count++;
+        this.inFlight.set(slot, called);
+      }
+    } else {
       capacity = this.needed(data.length);
-      slot = capacity <= this.capacity ? ((await this.buffer()).buffer as SharedArrayBuffer) : new SharedArrayBuffer(capacity);
+      slot = capacity <= this.capacity ? ((await this.slot()).buffer as SharedArrayBuffer) : new SharedArrayBuffer(capacity);
       Buffer.from(slot).set(data);
     }
     const job: EncoderJob = { memory: slot, length: data.length, capacity, stages };

@@ -4,7 +4,7 @@ import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
-import { collectYoungGarbage } from './WorkerGarbage.js';
+import { collectAllGarbage, collectYoungGarbage } from './WorkerGarbage.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
 /** Reads part `seq` of a backup's stream as plaintext; into `into` (see PartReader.readPlain) when given. */
@@ -157,11 +157,12 @@ export class PartReader {
   }
 
   /**
-   * The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts are read ahead.
-   * The parts are read and decoded into a fixed set of `readAhead + 1` buffers of shared memory (partMemory),
-   * each used again once the consumer asks for the chunk after it: a consumer keeps no chunk past the next.
+   * The backup's plaintext stream, part by part (with `readPart`); up to `readAhead` parts (or `ahead`, when
+   * given) are read ahead. The parts are read and decoded into a fixed set of `ahead + 1` buffers of shared
+   * memory (partMemory), each used again once the consumer asks for the chunk after it: a consumer keeps no chunk
+   * past the next.
    */
-  async *openStream(manifest: Manifest, readPart: ReadPart = this.readPart): AsyncIterable<Buffer> {
+  async *openStream(manifest: Manifest, readPart: ReadPart = this.readPart, ahead = this.readAhead): AsyncIterable<Buffer> {
     const capacity = manifest.parts.reduce((largest, part) => Math.max(largest, this.partMemory(manifest, part).bytes), 0);
     const free: SharedArrayBuffer[] = [];
     const read = (seq: number) => {
@@ -170,21 +171,24 @@ export class PartReader {
       reading.catch(() => {});
       return reading;
     };
-    const ahead: Array<Promise<{ data: Buffer; slot: SharedArrayBuffer }>> = [];
+    const inFlight: Array<Promise<{ data: Buffer; slot: SharedArrayBuffer }>> = [];
     let requested = 0;
     const fill = () => {
-      while (requested < manifest.parts.length && ahead.length < this.readAhead) ahead.push(read(requested++));
+      while (requested < manifest.parts.length && inFlight.length < ahead) inFlight.push(read(requested++));
     };
     fill();
-    while (ahead.length > 0) {
-      const next = ahead.shift()!;
-      fill(); // `readAhead` parts are decoded while the consumer uses this one
+    while (inFlight.length > 0) {
+      const next = inFlight.shift()!;
+      fill(); // `ahead` parts are decoded while the consumer uses this one
       const { data, slot } = await next;
       yield data;
       free.push(slot);
       // A part not decoded into its slot (too large: damaged) was moved here from a worker: free it while young.
       if (data.buffer !== slot) collectYoungGarbage();
     }
+    // The buffers go before the consumer's next phase grows (a plain SharedArrayBuffer is unmapped when collected).
+    free.length = 0;
+    collectAllGarbage();
   }
 }
 

@@ -112,3 +112,14 @@ export async function decode(job: DecoderJob): Promise<unknown> {
     : { buffer, offset: 0, length: output.byteLength };
   return move({ [transferableSymbol]: buffer, [valueSymbol]: result } as never);
 }
+
+/**
+ * Runs in a worker thread (piscina, `name: 'release'`): lets go of the part-sized scratch and collects, so that a
+ * phase after the parts (a full backup's file index, built on the main thread) does not hold it. Stays busy a
+ * little, so that the same call made at once for each thread (releaseThreadMemory) reaches each thread.
+ */
+export async function release(): Promise<void> {
+  scratch = undefined;
+  collectAllGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}

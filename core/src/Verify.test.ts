@@ -4,6 +4,7 @@ import { ErrorCode, RastError } from './errors.js';
 import { createBackup, verifyAll, verifyBackup, type VerifyAllReport, type VerifyReport } from './operations.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
 import type { Runtime } from './Runtime.js';
+import type { Format } from './types.js';
 import { MemorySink, memoryRuntime, temporaryDirectory, textFormat } from './testing.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -222,6 +223,77 @@ memory('the stream pass lets each part go once the format has read it: what it h
   assert.is((await verifyBackup(runtime, { backup: backup.id })).ok, true);
   assert.is(seen.length, backup.parts.length);
   assert.ok(alive >= 0 && alive <= 4, `${alive} of ${seen.length} parts still held once the stream was read`);
+});
+
+/** A sink whose reads take a few milliseconds, counting the most reads of parts under way at once. */
+class SlowSink extends MemorySink {
+  reading = 0;
+  most = 0;
+  override async get(key: string): Promise<Buffer> {
+    if (!key.endsWith('.part')) return super.get(key);
+    this.most = Math.max(this.most, ++this.reading);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.reading--;
+    return super.get(key);
+  }
+}
+
+/** The text format, its file index listing `files` entries. */
+function filesFormat(files: number): Format {
+  const text = textFormat();
+  return {
+    ...text,
+    serialize: (context) => ({
+      ...text.serialize(context),
+      index: () => ({
+        format: 'rast-backup/index',
+        version: 1,
+        backupId: context.backupId,
+        entries: Array.from({ length: files }, (_, n) => ({
+          path: `f${n}`,
+          type: 'file' as const,
+          size: 0,
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          mtime: '0',
+          from: context.backupId,
+          ranges: [],
+        })),
+      }),
+    }),
+  };
+}
+
+memory(
+  'a full backup of small files is decoded one part ahead, in two part buffers; one of large files with the read-ahead set',
+  async () => {
+    const content = Array.from({ length: 24 }, (_, n) => `p${String(n).padStart(3, '0')}`);
+    // Parts read at once: the one the format waits for and those read ahead (2 here), each in a part buffer of its own.
+    for (const [files, atOnce] of [
+      [10, 2],
+      [0, 3],
+    ] as const) {
+      const sink = new SlowSink('a');
+      const runtime = memoryRuntime([sink], content, filesFormat(files));
+      const backup = await createBackup(runtime, { path: await temporaryDirectory() });
+      assert.is((await verifyBackup(runtime, { backup: backup.id })).ok, true);
+      // Before: every full verify read 3 at once.
+      assert.is(sink.most, atOnce, `${files} files: ${sink.most} parts read at once`);
+    }
+  },
+);
+
+memory('the file index a full verify reads to compare is checked as it is read, not downloaded again', async () => {
+  const sink = new MemorySink('a');
+  const runtime = memoryRuntime([sink], ['0123456789', 'abcdef'], filesFormat(3));
+  const backup = await createBackup(runtime, { path: await temporaryDirectory() });
+  sink.calls.length = 0;
+  const report = await verifyBackup(runtime, { backup: backup.id });
+  assert.is(report.ok, true);
+  assert.is(report.sinks[0]!.read, report.sinks[0]!.objects);
+  // Once for the list of its blocks, once by the comparison; before, a third time by the sink's check.
+  assert.is(sink.calls.filter((call) => call === `get ${RepositoryKeys.index(backup.id)}`).length, 2);
 });
 
 memory.run();

@@ -21,3 +21,10 @@ export function workerPool(): Piscina {
   });
   return pool;
 }
+
+/** Lets go of each worker thread's part-sized scratch (PartWorker's `release`), once the parts are encoded. */
+export async function releaseThreadMemory(): Promise<void> {
+  if (!pool) return;
+  const threads = pool;
+  await Promise.all(Array.from({ length: THREADS }, () => threads.run(null, { name: 'release' })));
+}

@@ -18,6 +18,7 @@ import { PartEncoder } from '../PartEncoder.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import type { Runtime } from '../Runtime.js';
 import { SinkFanout } from '../SinkFanout.js';
+import { releaseThreadMemory } from '../WorkerPool.js';
 import type { Format, Serialization, Snapshot, Transform } from '../types.js';
 import { runOperation } from './lifecycle.js';
 import {
@@ -171,7 +172,8 @@ export async function createBackup(runtime: Runtime, options: CreateOptions): Pr
           progress,
         );
         estimating.abort();
-        // index
+        // index: the workers' part-sized scratch is let go first (a full backup's index is built on the main thread)
+        await releaseThreadMemory();
         const written = await writeIndex(
           id,
           await serialization.index(),

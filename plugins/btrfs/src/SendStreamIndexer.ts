@@ -490,6 +490,12 @@ export class SendStreamIndexer {
         pending.range.clone = true;
       }
     }
+    this.pendingClones.length = 0;
+    // Settled: the parent's entries and the changes replayed on them are garbage while the changes are written.
+    for (const node of met) {
+      node.origin!.entry = undefined;
+      node.origin!.changes = [];
+    }
   }
 
   /** The parent's entry of a node; a name not found may be kept there in its lossy UTF-8 form (older indexes). */
