@@ -8,7 +8,7 @@ import type { IndexView } from './IndexView.js';
 const BLOCKS_AHEAD = 3;
 
 /** The byte before a line's closing brace: a tombstone's line (`{"path":…,"deleted":true}`) ends `true}`, an entry's never does. */
-const TRUE_END = 'e'.charCodeAt(0);
+const TRUE_END = 0x65;
 
 /** One layer's records in order, its next blocks being read. */
 class LayerCursor {
@@ -52,7 +52,7 @@ class LayerCursor {
 
   isTombstone(): boolean {
     const line = this.records!.line(this.at);
-    return line[line.length - 2] === TRUE_END && isTombstone(this.records!.passing(this.at));
+    return line.charCodeAt(line.length - 2) === TRUE_END && isTombstone(this.records!.passing(this.at));
   }
 }
 
@@ -76,8 +76,8 @@ export class IndexScan {
     return scan;
   }
 
-  /** The current entry as stored (encodeLine's bytes, without the line break). */
-  line(): Buffer {
+  /** The current entry as stored (see BlockRecords.line). */
+  line(): string {
     return this.current!.records!.line(this.current!.at);
   }
 

@@ -18,10 +18,10 @@ async function runtime(): Promise<Runtime> {
 }
 
 /** Each path of the backup's index with its stored line. */
-async function storedLines(rt: Runtime, manifest: Manifest): Promise<Map<string, Buffer>> {
+async function storedLines(rt: Runtime, manifest: Manifest): Promise<Map<string, string>> {
   const scan = await IndexScan.of(await rt.repository.indexes.open(manifest));
-  const lines = new Map<string, Buffer>();
-  for (; scan.path !== undefined; await scan.next()) lines.set(scan.path, Buffer.from(scan.line()));
+  const lines = new Map<string, string>();
+  for (; scan.path !== undefined; await scan.next()) lines.set(scan.path, scan.line());
   return lines;
 }
 
@@ -62,10 +62,10 @@ stored('a record written in another order, or another type, is not judged from i
   const line = lines.get('f')!;
   const fileStats = await stats(source, 'f');
   assert.ok(statsOnLine(line, fileStats));
-  const record = JSON.parse(line.toString()) as Record<string, unknown>;
+  const record = JSON.parse(line) as Record<string, unknown>;
   const { path: recordPath, type, ...rest } = record;
-  assert.not.ok(statsOnLine(Buffer.from(JSON.stringify({ path: recordPath, ...rest, type })), fileStats), 'type after the others');
-  assert.not.ok(statsOnLine(Buffer.from(JSON.stringify({ ...record, type: 'hardlink' })), fileStats), 'a hard link');
+  assert.not.ok(statsOnLine(JSON.stringify({ path: recordPath, ...rest, type }), fileStats), 'type after the others');
+  assert.not.ok(statsOnLine(JSON.stringify({ ...record, type: 'hardlink' }), fileStats), 'a hard link');
   assert.not.ok(unchangedOnLine({ stats: { ...fileStats, nlink: 2n } }, line), 'a file with two names');
 });
 
