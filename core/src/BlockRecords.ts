@@ -1,5 +1,5 @@
 import { linkSources } from './FileIndex.js';
-import { isTombstone, type IndexRecord } from './IndexRun.js';
+import { encodeLine, isTombstone, type IndexRecord } from './IndexRun.js';
 
 /**
  * The records of one index block, in index order. A lookup reads a dozen paths of a block and one record,
@@ -12,6 +12,11 @@ export interface BlockRecords {
   record(at: number): IndexRecord;
   /** Record `at` for a reader that passes it once (a scan): parsed again if asked for again, not kept with the block. */
   passing(at: number): IndexRecord;
+  /**
+   * Record `at` as stored (encodeLine's, without the line break), for a reader that compares it without parsing
+   * it: one character per byte (latin1), so its ASCII keys and values read as written, a path beyond ASCII does not.
+   */
+  line(at: number): string;
   /** False when no record of the block holds `text` (printable ASCII, no `"` or `\\`) anywhere in its line; true may be wrong. */
   mayContain(text: Buffer): boolean;
 }
@@ -30,6 +35,9 @@ export class ArrayRecords implements BlockRecords {
   }
   passing(at: number): IndexRecord {
     return this.records[at]!;
+  }
+  line(at: number): string {
+    return Buffer.from(encodeLine(this.records[at]!)).toString('latin1');
   }
   mayContain(): boolean {
     return true;
@@ -82,6 +90,10 @@ export class EncodedRecords implements BlockRecords {
 
   passing(at: number): IndexRecord {
     return this.records[at] ?? this.parse(at);
+  }
+
+  line(at: number): string {
+    return this.data.toString('latin1', this.starts[at], this.starts[at + 1]! - 1);
   }
 
   private parse(at: number): IndexRecord {

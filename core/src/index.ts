@@ -47,6 +47,7 @@ export { secretFileExposure } from './SecretFile.js';
 export { IndexCache, type RunCopy } from './IndexCache.js';
 export { comparePaths, compareNames, isWithin } from './IndexOrder.js';
 export { IndexView } from './IndexView.js';
+export { IndexScan } from './IndexScan.js';
 export { diffIndexes, entryChanges, type IndexDifference, type EntryChange, type DiffChains } from './IndexDiff.js';
 export { PathPattern } from './PathPattern.js';
 export { Exclusion, excludePatternProblem } from './Exclusion.js';

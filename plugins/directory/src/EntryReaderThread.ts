@@ -34,14 +34,18 @@ export interface ReadResponse {
   excluded?: number[];
 }
 
-/**
- * A response as a thread sends it: the entries' stats as one column (see StatsColumns) and a listing's names as
- * one buffer, where they end in `nameEnds`; EntryReader puts them back on the entries.
- */
-export interface SentResponse extends ReadResponse {
-  stats: BigInt64Array;
+/** A listing's names as one buffer, where each ends in `nameEnds` (see nameAt). */
+export interface PackedNames {
   names?: Uint8Array;
   nameEnds?: Uint32Array;
+}
+
+/**
+ * A response as a thread sends it: the entries' stats as one column (see StatsColumns) and a listing's names
+ * packed; EntryReader puts the stats back on the entries.
+ */
+export interface SentResponse extends ReadResponse, PackedNames {
+  stats: BigInt64Array;
 }
 
 /** What a reader thread is started with. */
@@ -56,9 +60,7 @@ export interface Failure {
 }
 
 export interface ReadEntry {
-  /** In a directory's listing: the entry's name… */
-  name?: Uint8Array;
-  /** …and as an index path (see IndexPath), by which the listing is sorted. */
+  /** In a directory's listing: the entry's name as an index path (see IndexPath), by which the listing is sorted (its bytes: nameAt). */
   text?: string;
   stats?: EntryStats;
   error?: Failure;

@@ -1,5 +1,5 @@
 import { comparePaths } from '@rast-backup/core';
-import type { EntryReader, ReadResponse } from './EntryReader.js';
+import type { EntryReader, Listing } from './EntryReader.js';
 
 /** A directory the walk will enter, and its listing once started. */
 export interface PlannedDirectory {
@@ -8,7 +8,7 @@ export interface PlannedDirectory {
   relative: string;
   /** The filesystem it is on (its st_dev). */
   dev: bigint;
-  listing?: Promise<ReadResponse>;
+  listing?: Promise<Listing>;
   taken?: boolean;
   /** Its subdirectories that the walk will enter, by their place in its listing: planned as soon as the listing arrives. */
   below?: Map<number, PlannedDirectory>;
@@ -38,7 +38,7 @@ export class ListingPrefetch {
       window: number;
       contentBudget: number;
       /** The subdirectories of a listing that the walk will enter (others it plans itself, see plan); without it, the walk plans them all. */
-      below?(directory: PlannedDirectory, listing: ReadResponse): Subdirectory[];
+      below?(directory: PlannedDirectory, listing: Listing): Subdirectory[];
     },
   ) {}
 
@@ -51,7 +51,7 @@ export class ListingPrefetch {
   }
 
   /** The listing of a planned directory, which the walk enters now. */
-  take(planned: PlannedDirectory): Promise<ReadResponse> {
+  take(planned: PlannedDirectory): Promise<Listing> {
     planned.taken = true;
     if (planned.listing) this.ahead--;
     const listing = planned.listing ?? this.start(planned);
@@ -72,7 +72,7 @@ export class ListingPrefetch {
     waiting.splice(low, 0, directory);
   }
 
-  private start(planned: PlannedDirectory): Promise<ReadResponse> {
+  private start(planned: PlannedDirectory): Promise<Listing> {
     const listing = this.reader
       .list(planned.absolute, planned.relative, this.options.details, this.options.contentBudget)
       .then((response) => {

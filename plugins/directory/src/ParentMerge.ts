@@ -1,4 +1,4 @@
-import { comparePaths, type IndexEntry } from '@rast-backup/core';
+import { comparePaths, IndexScan, type IndexEntry, type IndexView } from '@rast-backup/core';
 import type { WalkedEntry } from './TreeWalker.js';
 
 /** A walked entry with the parent's entry of the same path, or a path of the parent's index the walk did not meet. */
@@ -6,27 +6,34 @@ export type Merged = { walked: WalkedEntry; previous?: IndexEntry; gone?: undefi
 
 /**
  * A merge join of the walk with the parent's index, both in index order: a cursor moves forward through the
- * parent's entries as the walk goes, so that neither is held whole. Without a parent, every entry is new.
+ * parent's entries as the walk goes (IndexScan), so that neither is held whole. A walked entry that `standing`
+ * judges unchanged from the parent's stored line is counted by `onStanding`, neither yielded nor parsed. Without
+ * a parent, every entry is new.
  */
 export async function* mergeWithParent(
   walk: AsyncIterable<WalkedEntry>,
-  parent: AsyncGenerator<IndexEntry> | undefined,
+  parent: IndexView | undefined,
+  standing: (walked: WalkedEntry, line: string) => boolean,
+  onStanding: () => void,
 ): AsyncGenerator<Merged> {
   if (!parent) {
     for await (const walked of walk) yield { walked };
     return;
   }
-  try {
-    let head = await parent.next();
-    for await (const walked of walk) {
-      for (; !head.done && comparePaths(head.value.path, walked.path) < 0; head = await parent.next()) yield { gone: head.value.path };
-      if (!head.done && head.value.path === walked.path) {
-        yield { walked, previous: head.value };
-        head = await parent.next();
-      } else yield { walked };
+  const scan = await IndexScan.of(parent);
+  for await (const walked of walk) {
+    while (scan.path !== undefined && scan.path !== walked.path && comparePaths(scan.path, walked.path) < 0) {
+      yield { gone: scan.path };
+      await scan.next();
     }
-    for (; !head.done; head = await parent.next()) yield { gone: head.value.path };
-  } finally {
-    await parent.return(undefined);
+    if (scan.path !== walked.path) {
+      yield { walked };
+      continue;
+    }
+    if (standing(walked, scan.line())) onStanding();
+    else yield { walked, previous: scan.entry() };
+    const moving = scan.next();
+    if (moving) await moving;
   }
+  for (; scan.path !== undefined; await scan.next()) yield { gone: scan.path };
 }

@@ -19,6 +19,7 @@ import { readXattrs, xattrWarnings, type XattrFailure } from './ExtendedAttribut
 import { mergeWithParent } from './ParentMerge.js';
 import { readAhead } from './ReadAhead.js';
 import { takeStartedWalk } from './StartedWalks.js';
+import { unchangedOnLine } from './StoredStats.js';
 import { startWalk, type WalkedEntry } from './TreeWalker.js';
 
 /**
@@ -147,15 +148,16 @@ export function serializeTree(context: SerializeContext, options: { oneFileSyste
       onError: (relative, error) => log.warn(`${displayPath(relative)}: not backed up: ${error.message}`),
       onMountPointSkipped: (relative, pseudo) => mountPoints.push(pseudo ? `${displayPath(relative)} (${pseudo})` : displayPath(relative)),
     });
+    // The parent's entry stands: nothing read, described, written nor added to the changes.
+    const standing = () => void entries++;
     const described = async function* () {
-      for await (const merged of mergeWithParent(walk, parentIndex?.all())) {
+      for await (const merged of mergeWithParent(walk, parentIndex, unchangedOnLine, standing)) {
         if (merged.gone !== undefined) {
           yield merged;
           continue;
         }
         if (unchanged(merged.walked, merged.previous)) {
-          // The parent's entry stands: nothing read, described, written nor added to the changes.
-          entries++;
+          standing();
           continue;
         }
         const prepared = prepare(merged.walked, merged.previous);

@@ -3,6 +3,7 @@ import { unchangedStats } from './EntryDescription.js';
 import { entryType } from './EntryStats.js';
 import { mergeWithParent } from './ParentMerge.js';
 import { takeStartedWalk } from './StartedWalks.js';
+import { unchangedOnLine } from './StoredStats.js';
 import { startWalk } from './TreeWalker.js';
 
 /**
@@ -27,7 +28,7 @@ export async function surveyTree(context: SurveyContext, options: { oneFileSyste
   const linked = new Set<string>();
   let files = 0;
   let bytes = 0;
-  for await (const merged of mergeWithParent(walk, parentIndex?.all())) {
+  for await (const merged of mergeWithParent(walk, parentIndex, unchangedOnLine, () => stopIfInterrupted(signal))) {
     stopIfInterrupted(signal);
     if (merged.gone !== undefined) continue;
     const { stats } = merged.walked;

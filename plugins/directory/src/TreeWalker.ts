@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathBytes, type Exclusion } from '@rast-backup/core';
-import { EntryReader, type ReadEntry, type ReadResponse } from './EntryReader.js';
+import { EntryReader, nameAt, type Listing, type ReadEntry } from './EntryReader.js';
 import type { Failure } from './EntryReaderThread.js';
 import type { EntryStats } from './EntryStats.js';
 import type { XattrFailure } from './ExtendedAttributes.js';
@@ -82,11 +82,12 @@ class Walked implements WalkedEntry {
     readonly path: string,
     readonly stats: EntryStats,
     private readonly directory: Buffer,
-    private readonly name: Uint8Array,
+    private readonly listing: Listing,
+    private readonly at: number,
   ) {}
 
   get absolute(): Buffer {
-    return (this.joined ??= joined(this.directory, this.name));
+    return (this.joined ??= joined(this.directory, nameAt(this.listing, this.at)));
   }
 }
 
@@ -103,20 +104,18 @@ function walkedEntry(walked: WalkedEntry, read: ReadEntry): WalkedEntry {
   return walked;
 }
 
-interface Child {
-  read: ReadEntry;
-  name: string;
-  /** A mount point not descended into: the pseudo filesystem's name, or null for another filesystem. */
-  mountPoint?: string | null;
-  planned?: PlannedDirectory;
-}
-
-/** A directory being walked: its children in index order, and the next one to yield. */
+/** A directory being walked: its listing (in index order), and the place of the next entry to yield. */
 interface Level {
   relative: string;
   absolute: Buffer;
-  children: Child[];
+  listing: Listing;
   at: number;
+  /** The subdirectories the walk enters, by their place in the listing. */
+  below: Map<number, PlannedDirectory>;
+  /** Mount points not descended into, by place: the pseudo filesystem's name, or null for another filesystem. */
+  mountPoints?: Map<number, string | null>;
+  /** Places of excluded paths, left out. */
+  excluded?: Set<number>;
 }
 
 /**
@@ -145,13 +144,13 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
   const childRelative = (directory: PlannedDirectory, name: string) =>
     directory.relative === '.' ? name : `${directory.relative}/${name}`;
   /** The subdirectories of a listing on its filesystem, not excluded: the walk enters them all. */
-  const below = (directory: PlannedDirectory, listing: ReadResponse): Subdirectory[] => {
+  const below = (directory: PlannedDirectory, listing: Listing): Subdirectory[] => {
     const found: Subdirectory[] = [];
     listing.entries.forEach((read, at) => {
       if (!read.stats || !isDirectory(read.stats) || read.stats.dev !== directory.dev) return;
       const relative = childRelative(directory, read.text!);
       if (isExcluded(directory, relative)) return;
-      found.push({ at, absolute: childPath(directory, read.name!), relative });
+      found.push({ at, absolute: childPath(directory, nameAt(listing, at)), relative });
     });
     return found;
   };
@@ -172,32 +171,35 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
       return undefined;
     }
     // In index order already: the reader thread sorts by name.
-    const children: Child[] = [];
-    const unplanned: Child[] = [];
+    const below = directory.below ?? new Map<number, PlannedDirectory>();
+    const level: Level = { relative: directory.relative, absolute: directory.absolute, listing, at: 0, below };
+    const holding = holdingExcluded.has(directory.relative);
+    const unplanned: number[] = [];
     for (let at = 0; at < listing.entries.length; at++) {
+      if (below.has(at)) continue;
       const read = listing.entries[at]!;
-      const planned = directory.below?.get(at);
-      const child: Child = { read, name: read.text!, planned };
-      if (!planned && isExcluded(directory, childRelative(directory, child.name))) continue;
-      children.push(child);
+      if (holding && excluded.has(childRelative(directory, read.text!))) {
+        (level.excluded ??= new Set()).add(at);
+        continue;
+      }
       const stats = read.stats;
-      if (planned || !stats || !isDirectory(stats)) continue;
+      if (!stats || !isDirectory(stats)) continue;
       // A directory on another filesystem: a mount point, crossed or kept empty.
       if (stats.dev !== directory.dev) {
-        const pseudo = await pseudoFilesystem(childPath(directory, read.name!)).catch(() => undefined);
-        if (options.oneFileSystem || pseudo) child.mountPoint = pseudo ?? null;
-        else unplanned.push(child);
-      } else if (!directory.below) unplanned.push(child);
+        const pseudo = await pseudoFilesystem(childPath(directory, nameAt(listing, at))).catch(() => undefined);
+        if (options.oneFileSystem || pseudo) (level.mountPoints ??= new Map()).set(at, pseudo ?? null);
+        else unplanned.push(at);
+      } else if (!directory.below) unplanned.push(at);
     }
     const planned = prefetch.plan(
-      unplanned.map((child) => ({
-        absolute: childPath(directory, child.read.name!),
-        relative: childRelative(directory, child.name),
-        dev: child.read.stats!.dev,
+      unplanned.map((at) => ({
+        absolute: childPath(directory, nameAt(listing, at)),
+        relative: childRelative(directory, listing.entries[at]!.text!),
+        dev: listing.entries[at]!.stats!.dev,
       })),
     );
-    unplanned.forEach((child, at) => (child.planned = planned[at]));
-    return { relative: directory.relative, absolute: directory.absolute, children, at: 0 };
+    unplanned.forEach((at, place) => below.set(at, planned[place]!));
+    return level;
   }
 
   // The root, and its listing planned as soon as its lstat is known: the reading ahead starts now.
@@ -219,21 +221,25 @@ export function startWalk(root: string, options: WalkStart): StartedWalk {
       if (top) levels.push(top);
       while (levels.length > 0) {
         const level = levels.at(-1)!;
-        const child = level.children[level.at++];
-        if (!child) {
+        const at = level.at++;
+        const read = level.listing.entries[at];
+        if (!read) {
           levels.pop();
           continue;
         }
-        const relative = level.relative === '.' ? child.name : `${level.relative}/${child.name}`;
-        if (!child.read.stats) {
-          handlers.onError(relative, errorOf(child.read.error!));
+        if (level.excluded?.has(at)) continue;
+        const relative = level.relative === '.' ? read.text! : `${level.relative}/${read.text!}`;
+        if (!read.stats) {
+          handlers.onError(relative, errorOf(read.error!));
           continue;
         }
-        yield walkedEntry(new Walked(relative, child.read.stats, level.absolute, child.read.name!), child.read);
-        if (child.mountPoint !== undefined) handlers.onMountPointSkipped(relative, child.mountPoint ?? undefined);
-        else if (child.planned) {
-          const level = await enter(child.planned, handlers);
-          if (level) levels.push(level);
+        yield walkedEntry(new Walked(relative, read.stats, level.absolute, level.listing, at), read);
+        const mountPoint = level.mountPoints?.get(at);
+        const planned = level.below.size > 0 ? level.below.get(at) : undefined;
+        if (mountPoint !== undefined) handlers.onMountPointSkipped(relative, mountPoint ?? undefined);
+        else if (planned) {
+          const next = await enter(planned, handlers);
+          if (next) levels.push(next);
         }
       }
     } finally {
