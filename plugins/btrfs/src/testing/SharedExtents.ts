@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 const FS_IOC_FIEMAP = 0xc020660b;
 const FIEMAP_FLAG_SYNC = 1;
 const FIEMAP_EXTENT_LAST = 0x1;
+const FIEMAP_EXTENT_ENCODED = 0x8;
 const FIEMAP_EXTENT_DATA_INLINE = 0x200;
 const HEADER = 32;
 const EXTENT = 56;
@@ -12,7 +13,10 @@ const BATCH = 512;
 type Ioctl = (fd: number, request: number, buffer: Buffer) => number;
 let ioctl: Ioctl | undefined;
 
-/** A file's data extents from FIEMAP (synced first): [physical start, length] in the filesystem's address space; inline ones left out. */
+/**
+ * A file's data extents from FIEMAP (synced first): [physical start, length] in the filesystem's address space.
+ * Inline extents are left out, and compressed ones: FIEMAP gives their length in the file, not on disk.
+ */
 export function extentsOf(path: Buffer | string): Array<[bigint, bigint]> {
   if (!ioctl) {
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
@@ -38,7 +42,7 @@ export function extentsOf(path: Buffer | string): Array<[bigint, bigint]> {
         const physical = buffer.readBigUInt64LE(at + 8);
         const length = buffer.readBigUInt64LE(at + 16);
         const flags = buffer.readUInt32LE(at + 40);
-        if (!(flags & FIEMAP_EXTENT_DATA_INLINE)) extents.push([physical, length]);
+        if (!(flags & (FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_ENCODED))) extents.push([physical, length]);
         start = logical + length;
         last ||= (flags & FIEMAP_EXTENT_LAST) !== 0;
       }
@@ -53,7 +57,7 @@ export function extentsOf(path: Buffer | string): Array<[bigint, bigint]> {
 /**
  * The bytes of a tree's regular files that share their disk blocks with another place in the same tree (a
  * reflink, a clone, a deduplicated range): the extents' lengths summed, minus the disk space they cover. Each
- * inode counts once (hard links are not sharing); blocks shared with other subvolumes do not count.
+ * inode counts once (hard links are not sharing); blocks shared with other subvolumes, and compressed extents, do not count.
  */
 export function sharedWithinTree(root: string): bigint {
   const extents: Array<[bigint, bigint]> = [];
