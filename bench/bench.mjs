@@ -145,10 +145,11 @@ console.error('bench: building the tree (npx tsc -b)');
 execFileSync('npx', ['tsc', '-b'], { cwd: REPO, stdio: 'inherit' });
 
 // ---- workspace ----------------------------------------------------------------------------------------------
-// Disk needed in /var/tmp at the peak of a round: (a) in the image, with one restore at a time, plus about
-// 12 stored copies of it (4 variants × rast-backup and pipeline, restic, 3 on S3); (b) a few times over.
+// Disk needed in /var/tmp at the peak of a round: (a) in the image, with one restore at a time, plus a stored
+// copy of it per variant for rast-backup and the pipeline, restic's, 3 on S3; (b) a few times over.
+const mixedCopies = 3 + variantKeys.length * 2 + 1 + (needs('s3') || needs('partial') ? 3 : 0);
 const needGiB = Math.ceil(
-  (['create', 'verify', 'restore', 's3', 'partial'].some(needs) ? (SIZES.mixedMiB / 1024) * 15 : 0) +
+  (['create', 'verify', 'restore', 's3', 'partial'].some(needs) ? (SIZES.mixedMiB / 1024) * mixedCopies : 0) +
     (needs('incremental') ? (SIZES.smallFiles / 150000) * 6 : 0) +
     (needs('rss') ? (SIZES.bigMiB.reduce((a, b) => a + b, 0) / 1024) * 2.5 : 0) +
     // (f): the image, two rast-backup repositories and a prune victim, two pipeline files, restic ×2, the

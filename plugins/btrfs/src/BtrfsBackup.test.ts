@@ -24,6 +24,7 @@ import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testi
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ACL, CAPABILITY } from './testing/Attributes.js';
+import { sharedWithinTree } from './testing/SharedExtents.js';
 
 const BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'rast-backup');
 const hasBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && spawnSync('btrfs', ['--version']).status === 0;
@@ -197,9 +198,11 @@ function indexView(
 
 const btrfs = suite('btrfs backups');
 
-testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of three restore exactly, through btrfs receive', async () => {
+testNeeding(btrfs, available, needs, 'a chain of three restores exactly: with btrfs receive, and into a subvolume', async () => {
   const { mountPoint, source, config } = await btrfsFixture();
   await populate(source);
+  await writeFile(path.join(source, 'shared'), randomBytes(2 * 1024 * 1024));
+  sh('cp', ['--reflink=always', path.join(source, 'shared'), path.join(source, 'shared-clone')]);
   const before = await readdir(source);
   const first = json(cli(['create', source, '--json', '--config', config]));
   assert.is(first.format, 'btrfs-send');
@@ -234,13 +237,26 @@ testNeeding(btrfs, available, needs, 'a full backup and an incremental chain of 
     [second, state2],
     [first, state1],
   ] as const) {
-    const destination = path.join(mountPoint, `restored-${backup.id}`);
-    const restored = cli(['restore', backup.id, destination, '--config', config]);
-    assert.is(restored.status, 0, restored.stderr);
-    assert.equal(await fingerprint(destination), state, `restore of ${backup.id}`);
-    await writeFile(path.join(destination, 'writable'), 'yes');
-    // A subvolume of its own, no longer marked as received (an incremental sent from it needs its own parent).
-    assert.match(sh('btrfs', ['subvolume', 'show', destination]), /Received UUID:\s+-\n/);
+    const shared: bigint[] = [];
+    // By default btrfs receive; RAST_BACKUP_BTRFS_RECEIVER=subvolume: the user-space receiver into a subvolume.
+    for (const receiver of [undefined, 'subvolume']) {
+      const destination = path.join(mountPoint, `restored-${backup.id}-${receiver ?? 'default'}`);
+      const restored = cli(['restore', backup.id, destination, '--config', config], {
+        env: { ...process.env, RAST_BACKUP_BTRFS_RECEIVER: receiver },
+      });
+      assert.is(restored.status, 0, restored.stderr);
+      assert.equal(await fingerprint(destination), state, `restore of ${backup.id} (${receiver ?? 'default'})`);
+      shared.push(sharedWithinTree(destination));
+      await writeFile(path.join(destination, 'writable'), 'yes');
+      // A subvolume of its own, no longer marked as received (an incremental sent from it needs its own parent).
+      assert.is((await lstat(destination)).ino, 256, 'a subvolume');
+      assert.match(sh('btrfs', ['subvolume', 'show', destination]), /Received UUID:\s+-\n/);
+    }
+    // The reflinked copies share their extents, in the restore as in the source: at least `shared`'s 2 MiB.
+    assert.ok(shared[1]! >= 2n * 1024n * 1024n, `reflinks of ${backup.id} shared: ${shared[1]} bytes`);
+    // Along a chain, a clone from a parent file that the stream changed first is copied, not shared (btrfs.md).
+    if (backup === first) assert.is(shared[1], shared[0], 'as many bytes shared as btrfs receive leaves shared');
+    else assert.ok(shared[1]! <= shared[0]!, `no more bytes shared than btrfs receive leaves shared, ${backup.id}`);
     assert.is(cli(['verify', backup.id, '--config', config]).status, 0);
   }
   // Onto other filesystems, and onto btrfs when asked, the chain goes through the user-space receiver.

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, rename, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rename, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   measureTree,
@@ -106,8 +106,12 @@ function serialize(context: SerializeContext): Serialization {
   };
 }
 
-/** Set to `user-space` to restore with SendStreamReceiver even where `btrfs receive` could be used (tests, comparisons). */
+/**
+ * Chooses how a whole restore onto btrfs as root is written (tests, comparisons): `subvolume` (the user-space
+ * receiver into a new subvolume at the destination), `btrfs-receive`, or `user-space` (a plain directory).
+ */
 const RECEIVER_ENVIRONMENT = 'RAST_BACKUP_BTRFS_RECEIVER';
+const RECEIVERS = ['subvolume', 'btrfs-receive', 'user-space'];
 
 /**
  * Receives the chain (full, then each incremental) with `btrfs receive` into a staging directory beside
@@ -164,7 +168,26 @@ async function restoreWithReceiver(context: RestoreContext, onBtrfs: boolean): P
 }
 
 /**
- * A whole backup onto btrfs as root: `btrfs receive` (a subvolume, with reflinks). Anything else (another
+ * The user-space receiver into a new, writable subvolume at the destination (which core made, or found empty):
+ * reflinks stay shared extents (its clones are copy_file_range, a reflink on btrfs). Not the default: it is no
+ * faster than `btrfs receive` here (docs/benchmarks.md), and along a chain a clone from a parent file that the
+ * stream changed first is copied, not shared.
+ */
+async function restoreIntoSubvolume(context: RestoreContext): Promise<RestoreReport> {
+  const { destination, target } = context;
+  await rmdir(destination);
+  try {
+    await runTool('btrfs', ['subvolume', 'create', destination], `creating subvolume ${destination} for backup ${target.id}`);
+  } catch (error) {
+    await mkdir(destination, { mode: 0o700 }).catch(() => {});
+    throw error;
+  }
+  return restoreWithReceiver(context, true);
+}
+
+/**
+ * A whole backup onto btrfs as root: `btrfs receive` (a subvolume, with reflinks), or with
+ * RAST_BACKUP_BTRFS_RECEIVER=subvolume the user-space receiver into a subvolume. Anything else (another
  * filesystem, not root, or RAST_BACKUP_BTRFS_RECEIVER=user-space): the user-space receiver, into a directory.
  */
 async function restore(context: RestoreContext): Promise<RestoreReport> {
@@ -172,19 +195,20 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
   if (context.include.length > 0) return restoreSpans(context);
   const onBtrfs = await isOnBtrfs(destination);
   const forced = process.env[RECEIVER_ENVIRONMENT];
-  if (forced !== undefined && forced !== 'user-space' && forced !== 'btrfs-receive') {
-    throw environmentInvalid(RECEIVER_ENVIRONMENT, forced, 'expected user-space or btrfs-receive');
+  if (forced !== undefined && !RECEIVERS.includes(forced)) {
+    throw environmentInvalid(RECEIVER_ENVIRONMENT, forced, `expected ${RECEIVERS.join(', ')}`);
   }
   const isRoot = process.getuid?.() === 0;
-  if (forced === 'btrfs-receive' && !(onBtrfs && isRoot)) {
+  if ((forced === 'btrfs-receive' || forced === 'subvolume') && !(onBtrfs && isRoot)) {
     throw destinationInvalid(
       destination,
-      `is ${onBtrfs ? '' : 'not '}on btrfs${isRoot ? '' : ' and this is not root'}: ${RECEIVER_ENVIRONMENT}=btrfs-receive, but btrfs receive needs root and a destination on btrfs`,
+      `is ${onBtrfs ? '' : 'not '}on btrfs${isRoot ? '' : ' and this is not root'}: ${RECEIVER_ENVIRONMENT}=${forced}, but ${forced === 'btrfs-receive' ? 'btrfs receive' : 'a subvolume'} needs root and a destination on btrfs`,
       { backup: target.id },
     );
   }
-  if (onBtrfs && isRoot && forced !== 'user-space') return restoreWithBtrfsReceive(context);
-  return restoreWithReceiver(context, onBtrfs);
+  if (!onBtrfs || !isRoot || forced === 'user-space') return restoreWithReceiver(context, onBtrfs);
+  if (forced === 'subvolume') return restoreIntoSubvolume(context);
+  return restoreWithBtrfsReceive(context);
 }
 
 /**

@@ -147,8 +147,11 @@ export class FileDataWriter {
     checkRange(offset, length);
     checkRange(sourceOffset, length);
     let copied = 0;
-    if (source.fd !== undefined && source.fd !== this.fd && length > 0) {
-      copied = this.copyInKernel(offset, length, source.fd, sourceOffset, reflinks, source.flush?.bind(source));
+    // Within one file the kernel shares extents only between ranges that do not overlap.
+    const withinFile = source === (this as unknown) && (offset >= sourceOffset + length || sourceOffset >= offset + length);
+    const fd = reflinks && withinFile ? this.fd : source.fd !== this.fd ? source.fd : undefined;
+    if (fd !== undefined && length > 0) {
+      copied = this.copyInKernel(offset, length, fd, sourceOffset, reflinks, source.flush?.bind(source));
       if (copied === length) return;
     }
     if (FileDataWriter.buffer.length < Math.min(length, COPY_CHUNK)) FileDataWriter.buffer = Buffer.alloc(COPY_CHUNK);
