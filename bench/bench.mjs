@@ -49,7 +49,7 @@ const GROUPS = {
 };
 
 const usage =
-  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--variants zg,z,g,n] [--big] [--files N] [--warm] [--check] [--verbose]';
+  'usage: sudo node bench/bench.mjs [--quick] [--rounds N] [--only GROUP[,GROUP…]] [--variants zg,z,g,n] [--big] [--files N] [--warm] [--tree] [--check] [--verbose]';
 let options;
 try {
   ({ values: options } = parseArgs({
@@ -61,6 +61,7 @@ try {
       variants: { type: 'string' },
       files: { type: 'string' },
       warm: { type: 'boolean', default: false },
+      tree: { type: 'boolean', default: false },
       check: { type: 'boolean' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -118,7 +119,10 @@ const FILES_GIB = (FILES * 4700) / 2 ** 30; // (f)'s apparent size: 1–8 KiB, 4
 process.on('uncaughtException', (error) => fail(error.message));
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(REPO, 'node_modules', '.bin', 'rast-backup');
+// rast-backup as a user runs it: the bundle `npm pack` ships (cli/scripts/bundle.mjs), built here beside the
+// build tree and removed at exit. --tree runs the build tree's modules instead (cli/bin, what the tests run).
+const BUNDLE = path.join(REPO, 'cli', 'dist', 'bench-bundle');
+const BIN = options.tree ? path.join(REPO, 'node_modules', '.bin', 'rast-backup') : `${process.execPath} ${path.join(BUNDLE, 'bin.js')}`;
 const needs = (name) => selected.includes(name);
 const usesRestic = ['create', 'verify', 'restore', 'incremental', 'files'].some(needs);
 const usesS3 = needs('s3') || needs('partial') || needs('files');
@@ -143,6 +147,10 @@ function commandExists(name) {
 }
 console.error('bench: building the tree (npx tsc -b)');
 execFileSync('npx', ['tsc', '-b'], { cwd: REPO, stdio: 'inherit' });
+if (!options.tree) {
+  execFileSync(process.execPath, [path.join(REPO, 'cli', 'scripts', 'bundle.mjs'), '--outdir', BUNDLE], { stdio: 'inherit' });
+  atExit(() => rmSync(BUNDLE, { recursive: true, force: true }));
+}
 
 // ---- workspace ----------------------------------------------------------------------------------------------
 // Disk needed in /var/tmp at the peak of a round: (a) in the image, with one restore at a time, plus a stored
@@ -186,7 +194,9 @@ const env = Object.assign(process.env, {
   RESTIC_CACHE_DIR: at('restic-cache'),
 });
 const keyFile = at('keys', 'bench.key');
-const { fingerprint } = JSON.parse(execFileSync(BIN, ['generate-key', '--output', keyFile, '--json'], { encoding: 'utf8', env }));
+const { fingerprint } = JSON.parse(
+  execFileSync('sh', ['-c', `${BIN} "$@"`, 'rast-backup', 'generate-key', '--output', keyFile, '--json'], { encoding: 'utf8', env }),
+);
 sh(`GNUPGHOME=${GNUPGHOME} gpg --batch --quiet --import ${keyFile} 2>/dev/null`);
 const GPG_ENCRYPT = `gpg --batch --quiet --trust-model always --compress-algo none --encrypt --recipient ${fingerprint}`;
 const GPG_DECRYPT = 'gpg --batch --quiet --decrypt';
@@ -1077,7 +1087,7 @@ function machine() {
     memoryGiB: Math.round(Number(version("awk '/MemTotal/ {print $2}' /proc/meminfo")) / 2 ** 20),
     kernel: version('uname -r'),
     node: process.version,
-    rastBackup: version(`${BIN} --version`),
+    rastBackup: `${version(`${BIN} --version`)} (${options.tree ? 'build tree' : 'bundle'})`,
     btrfsProgs: version('btrfs --version'),
     zstd: `zstd ${version('zstd --version').match(/v[\d.]+/)?.[0] ?? 'n/a'}`,
     gpg: version('gpg --version'),
