@@ -27,8 +27,8 @@ for (const [position, stream] of process.argv.slice(2).entries()) {
   const held = heap() - heapBefore;
   const output = await indexer.index();
   const records = [];
-  for await (const record of 'spool' in output ? output.spool.records() : output.changes.records()) records.push(record);
-  const entries = 'spool' in output ? records.length : output.entries;
+  for await (const record of 'walk' in output ? output.walk : output.changes.records()) records.push(record);
+  const entries = 'walk' in output ? records.length : output.entries;
   view = new IndexView(id, [new MemoryRun(id, records), ...(view && 'changes' in output ? view.layers : [])], entries);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);

@@ -233,7 +233,7 @@ async function checkView(random: Random, view: IndexView, model: Model, label: s
   }
 }
 
-type Kind = 'whole' | 'shuffled' | 'spool' | 'changes' | 'spooled changes';
+type Kind = 'whole' | 'shuffled' | 'spool' | 'walk' | 'changes' | 'spooled changes';
 
 async function outputOf(random: Random, kind: Kind, id: string, before: Model | undefined, after: Model): Promise<IndexOutput> {
   if (kind === 'whole' || kind === 'shuffled' || !before) {
@@ -243,8 +243,9 @@ async function outputOf(random: Random, kind: Kind, id: string, before: Model | 
         const other = random.below(at + 1);
         [entries[at], entries[other]] = [entries[other]!, entries[at]!];
       }
-    if (kind !== 'spool') return { format: 'rast-backup/index', version: 1, backupId: id, entries } satisfies FileIndex;
+    if (kind !== 'spool' && kind !== 'walk') return { format: 'rast-backup/index', version: 1, backupId: id, entries } satisfies FileIndex;
   }
+  if (kind === 'walk') return { backupId: id, walk: sorted(after) };
   if (kind === 'spool' || !before) {
     const spool = new IndexSpool();
     for (const entry of sorted(after)) await spool.add(entry);
@@ -282,7 +283,17 @@ async function runChain(seed: number): Promise<void> {
     // Mostly a few changes; sometimes many, so that the index is written alone again.
     const count = random.below(10) === 0 ? 80 : 1 + random.below(8);
     for (let step = 0; step < count; step++) change(random, model, id);
-    const kind = pick<Kind>(random, ['whole', 'whole', 'shuffled', 'spool', 'changes', 'changes', 'spooled changes', 'spooled changes']);
+    const kind = pick<Kind>(random, [
+      'whole',
+      'whole',
+      'shuffled',
+      'spool',
+      'walk',
+      'changes',
+      'changes',
+      'spooled changes',
+      'spooled changes',
+    ]);
     seen.kinds.add(parent ? kind : 'full');
     const label = `seed ${seed}, backup ${at + 1} (${kind}${parent ? ` on ${parent.manifest.id}` : ', full'}, block ${blockBytes} bytes)`;
     if (!parent && random.below(3) === 0) {
@@ -329,7 +340,7 @@ properties('every backup of random chains reads back as its model (all, get, chi
   const first = Number(process.env.RAST_INDEX_SEED ?? 1);
   for (let seed = first; seed < first + 10; seed++) await runChain(seed);
   // The chains went through every kind of output and every layering case.
-  assert.equal([...seen.kinds].sort(), ['changes', 'full', 'shuffled', 'spool', 'spooled changes', 'version 1', 'whole']);
+  assert.equal([...seen.kinds].sort(), ['changes', 'full', 'shuffled', 'spool', 'spooled changes', 'version 1', 'walk', 'whole']);
   assert.ok(seen.stacked > 0 && seen.collapsed > 0 && seen.alone > 0, JSON.stringify({ ...seen, kinds: undefined }));
 });
 

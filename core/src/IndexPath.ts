@@ -29,8 +29,15 @@ function sequenceLength(bytes: Uint8Array, at: number): number {
   return 0;
 }
 
+/** Whether every byte is ASCII: such bytes are their own text in latin1, read without TextDecoder's cost. */
+function isAscii(bytes: Uint8Array): boolean {
+  for (let at = 0; at < bytes.length; at++) if (bytes[at]! > 0x7f) return false;
+  return true;
+}
+
 /** A name or path as bytes (from the filesystem, a tar stream, a send stream) to its index path. */
 export function indexPath(bytes: Uint8Array): string {
+  if (Buffer.isBuffer(bytes) && isAscii(bytes)) return bytes.toString('latin1');
   try {
     return strictUtf8.decode(bytes);
   } catch {

@@ -85,8 +85,14 @@ export class MemoryRun implements IndexRun {
 /** A record's line in a block (without its line break): `path` first. */
 export function encodeLine(record: IndexRecord): string {
   const stored = isTombstone(record) ? record : storedEntry(record);
+  if (firstKey(stored) === 'path') return JSON.stringify(stored);
   const { path, ...rest } = stored;
   return JSON.stringify({ path, ...rest });
+}
+
+function firstKey(record: object): string | undefined {
+  for (const key in record) return key;
+  return undefined;
 }
 
 const PATH_START = '{"path":"';

@@ -46,11 +46,9 @@ export async function writeRun(
   blockBytes = INDEX_BLOCK_BYTES,
   namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
-  return writeLines(facts, linesOf(records), store, copy, blockBytes, namesError);
-}
-
-async function* linesOf(records: Iterable<IndexRecord> | AsyncIterable<IndexRecord>): AsyncGenerator<string> {
-  for await (const record of records) yield encodeLine(record);
+  const run = new RunBlocks(facts.id, store, copy, blockBytes, namesError);
+  for await (const record of records) await run.add(encodeLine(record), record.path);
+  return run.finish(facts);
 }
 
 /** writeRun from the records' lines (encodeLine): a spool's lines are stored as they are, not parsed and encoded again. */
@@ -62,44 +60,97 @@ async function writeLines(
   blockBytes = INDEX_BLOCK_BYTES,
   namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
-  const blocks: IndexBlock[] = [];
+  const run = new RunBlocks(facts.id, store, copy, blockBytes, namesError);
+  for await (const line of recordLines) await run.add(line, pathOfLine(line));
+  return run.finish(facts);
+}
+
+/** Blocks stored at once: the next block is made while the one before it is encoded and stored. */
+const BLOCKS_IN_FLIGHT = 2;
+
+/** A run's blocks as its lines come, in order; then its header. */
+class RunBlocks {
+  private readonly blocks: Array<IndexBlock | undefined> = [];
+  private readonly storing: Array<Promise<void>> = [];
+  private copying: Promise<void> = Promise.resolve();
   // A block is kept as its lines and paths while it fills, not as records: nothing of a record outlives its line.
-  let lines: string[] = [];
-  let paths: string[] = [];
-  let bytes = 0;
-  const flush = async () => {
+  private lines: string[] = [];
+  private paths: string[] = [];
+  private bytes = 0;
+  private count = 0;
+
+  constructor(
+    private readonly id: string,
+    private readonly store: StoreObject,
+    private readonly copy: RunCopy | undefined,
+    private readonly blockBytes: number,
+    private readonly namesError: number | null,
+  ) {}
+
+  /** Adds a record's line (encodeLine) and its path; resolves when the run can take more. */
+  async add(line: string, path: string): Promise<void> {
+    this.count++;
+    this.lines.push(line);
+    this.paths.push(path);
+    this.bytes += path.length * 2 + 200;
+    if (this.bytes >= this.blockBytes) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const { lines, paths } = this;
     if (lines.length === 0) return;
     const plain = encodeLines(lines);
     // A path read from a line may be a slice of the spool's whole chunk: the header keeps a copy, not the chunk.
     const [first, count] = [JSON.parse(JSON.stringify(paths[0]!)) as string, lines.length];
-    const names = namesError === null ? undefined : storeNames(paths, namesError);
-    lines = [];
-    paths = [];
-    bytes = 0;
-    const stored = await store(RepositoryKeys.indexBlock(facts.id, blocks.length), plain);
-    await copy?.add(plain);
-    const block: IndexBlock = { ...stored, first, records: count };
-    if (names) block.names = names;
-    blocks.push(block);
-  };
-  let count = 0;
-  for await (const line of recordLines) {
-    count++;
-    const path = pathOfLine(line);
-    lines.push(line);
-    paths.push(path);
-    bytes += path.length * 2 + 200;
-    if (bytes >= blockBytes) await flush();
+    const names = this.namesError === null ? undefined : storeNames(paths, this.namesError);
+    this.lines = [];
+    this.paths = [];
+    this.bytes = 0;
+    const number = this.blocks.length;
+    this.blocks.push(undefined);
+    const copy = this.copy;
+    if (copy) this.copying = this.copying.then(() => copy.add(plain));
+    const storing = this.store(RepositoryKeys.indexBlock(this.id, number), plain).then((stored) => {
+      const block: IndexBlock = { ...stored, first, records: count };
+      if (names) block.names = names;
+      this.blocks[number] = block;
+    });
+    storing.catch(() => {});
+    this.storing.push(storing);
+    if (this.storing.length >= BLOCKS_IN_FLIGHT) await this.settled(this.storing.length - BLOCKS_IN_FLIGHT + 1);
   }
-  await flush();
-  const { id, over, layers } = facts;
-  // A run alone holds the whole index: its entries are its records.
-  const entries = over === null ? count : facts.entries;
-  const header: IndexRunHeader = { format: 'rast-backup/index', version: 2, backupId: id, over, entries, layers, blocks };
-  const plain = encodeRunHeader(header);
-  const record = await store(RepositoryKeys.index(id), plain);
-  await copy?.finish(plain);
-  return { record: { ...record, entries }, header };
+
+  /** Waits for the oldest `count` stores; at a failure, for all of them, then throws it. */
+  private async settled(count: number): Promise<void> {
+    try {
+      for (; count > 0; count--) await this.storing.shift();
+    } catch (error) {
+      await Promise.allSettled(this.storing);
+      throw error;
+    }
+  }
+
+  async finish(facts: { id: string; over: string | null; entries: number; layers: number }): Promise<WrittenIndex> {
+    await this.flush();
+    await this.settled(this.storing.length);
+    await this.copying;
+    const { id, over, layers } = facts;
+    // A run alone holds the whole index: its entries are its records.
+    const entries = over === null ? this.count : facts.entries;
+    const header: IndexRunHeader = {
+      format: 'rast-backup/index',
+      version: 2,
+      backupId: id,
+      over,
+      entries,
+      layers,
+      blocks: this.blocks as IndexBlock[],
+    };
+    const plain = encodeRunHeader(header);
+    const record = await this.store(RepositoryKeys.index(id), plain);
+    await this.copy?.finish(plain);
+    return { record: { ...record, entries }, header };
+  }
 }
 
 const same = (a: IndexEntry, b: IndexEntry): boolean => JSON.stringify(storedEntry(a)) === JSON.stringify(storedEntry(b));
@@ -142,6 +193,7 @@ export async function writeIndex(
     const lines = Array.isArray(changes) ? undefined : () => (changes as IndexSpool).lines();
     return writeChanges(id, { count, records, lines, entries: output.entries }, parent, store, copy, blockBytes, namesError);
   }
+  if ('walk' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.walk, store, copy, blockBytes, namesError);
   if ('spool' in output)
     return writeLines({ id, over: null, entries: 0, layers: 1 }, output.spool.lines(), store, copy, blockBytes, namesError);
   const given = output.entries;

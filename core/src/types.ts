@@ -1,5 +1,5 @@
 import type { Exclusion } from './Exclusion.js';
-import type { FileIndex } from './FileIndex.js';
+import type { FileIndex, IndexEntry } from './FileIndex.js';
 import type { IndexRecord } from './IndexRun.js';
 import type { IndexSpool } from './IndexSpool.js';
 import type { IndexView } from './IndexView.js';
@@ -225,10 +225,19 @@ export interface Serialization {
 }
 
 /**
- * What a format tells of a backup's files: the whole index, in memory (any order) or spooled (in index
+ * What a format tells of a backup's files: the whole index, in memory (any order), spooled or walked (in index
  * order, for any number of files); or, for an incremental, the changes to the parent's index.
  */
-export type IndexOutput = FileIndex | SpooledIndex | IndexChanges;
+export type IndexOutput = FileIndex | SpooledIndex | WalkedIndex | IndexChanges;
+
+/**
+ * The whole index, in index order (comparePaths), made as it is read, once: a tree the format holds in bounded
+ * memory, walked as its blocks are stored, without a spool between.
+ */
+export interface WalkedIndex {
+  backupId: string;
+  walk: Iterable<IndexEntry> | AsyncIterable<IndexEntry>;
+}
 
 /** The whole index, in index order (comparePaths), kept in a spool instead of memory. */
 export interface SpooledIndex {

@@ -16,6 +16,12 @@ const SPILL = 64 * 1024;
  */
 const INPUT_PIPE = 1024 * 1024;
 
+/**
+ * The capacity asked for a command's stdout pipe: the command keeps writing while this thread decodes a part
+ * (a part of a many-files stream takes tens of milliseconds), where 64 KiB would stop it at once.
+ */
+const OUTPUT_PIPE = 1024 * 1024;
+
 /** Collects a child's stderr and resolves with its exit code (a missing program becomes TOOL_MISSING). */
 function watch(command: string, child: ChildProcess): { exited: Promise<number | null>; stderr: () => string } {
   let stderr = '';
@@ -57,6 +63,7 @@ export class CommandOutput {
     const reading = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const writing = openSync(fifo, constants.O_WRONLY);
     try {
+      setPipeSize(writing, OUTPUT_PIPE);
       this.child = spawn(command, args, { stdio: ['ignore', writing, 'pipe'] });
     } catch (error) {
       closeSync(reading);

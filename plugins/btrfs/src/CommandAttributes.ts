@@ -1,3 +1,4 @@
+import type { CommandAttributeMap } from './AttributeViews.js';
 import { Attribute, Command, type SendCommand } from './SendStreamDecoder.js';
 
 const COMMAND_NAMES = new Map<number, string>(Object.entries(Command).map(([name, number]) => [number, name]));
@@ -22,7 +23,7 @@ export class BadAttribute extends Error {}
  * and the attribute) rather than reading a missing number as 0 or past an attribute's end.
  */
 export class CommandAttributes {
-  private readonly attributes: Map<number, Buffer>;
+  private readonly attributes: CommandAttributeMap;
 
   constructor(command: SendCommand) {
     this.attributes = command.attributes;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, RastError } from '@rast-backup/core';
 import { temporaryDirectory } from '@rast-backup/core/testing';
@@ -52,6 +52,27 @@ test('a command that fails or is missing is an error naming what was run', async
     assert.unreachable('a missing command must throw');
   } catch (error) {
     assert.is((error as RastError).code, ErrorCode.TOOL_MISSING);
+  }
+});
+
+test('the command writes on while no target is given: its pipe holds 900 KB, not 64 KiB', async () => {
+  const directory = await temporaryDirectory();
+  const marker = path.join(directory, 'written');
+  const output = await CommandOutput.start('sh', ['-c', `head -c 900000 /dev/zero && touch ${marker}`], 'sh');
+  try {
+    let written = false;
+    for (let waited = 0; waited < 5000 && !written; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      written = await access(marker).then(
+        () => true,
+        () => false,
+      );
+    }
+    assert.ok(written, 'the command finished writing before anything read its output');
+    const { data } = await readAll(output, [1024 * 1024]);
+    assert.is(data.length, 900000);
+  } finally {
+    await output.close();
   }
 });
 

@@ -1,12 +1,4 @@
-import {
-  compareNames,
-  indexPath,
-  IndexSpool,
-  type EntryType,
-  type IndexEntry,
-  type SpooledIndex,
-  type StreamRange,
-} from '@rast-backup/core';
+import { compareNames, indexPath, type EntryType, type IndexEntry, type StreamRange, type WalkedIndex } from '@rast-backup/core';
 import { Float64Column, Int32Column, Uint16Column, Uint32Column, Uint8Column } from './ChunkedColumn.js';
 import { NameTable } from './NameTable.js';
 import { PageStore } from './PageStore.js';
@@ -348,18 +340,9 @@ export class FullStreamIndexer {
     else clones.clone = true;
   }
 
-  /** The whole index, in index order, through a spool. */
-  async index(): Promise<SpooledIndex> {
-    const spool = new IndexSpool();
-    try {
-      for (const entry of this.entries()) await spool.add(entry);
-      return { backupId: this.backupId, spool };
-    } catch (error) {
-      await spool.close();
-      throw error;
-    } finally {
-      this.pages.close();
-    }
+  /** The whole index, in index order, walked as its blocks are stored; the tree is let go when the walk ends or is stopped. */
+  index(): WalkedIndex {
+    return { backupId: this.backupId, walk: this.inOrder() };
   }
 
   /**
@@ -421,9 +404,13 @@ export class FullStreamIndexer {
     return number === MORE_OWNERS ? this.moreOwners.get(node)! : this.owners[number]!;
   }
 
+  /** Nanoseconds since the epoch, as text (index entries' mtime). */
   private mtime(node: number): string {
-    const seconds = this.bigSeconds.get(node) ?? BigInt(this.seconds.get(node));
-    return String(seconds * 1_000_000_000n + BigInt(this.nanoseconds.get(node)));
+    const big = this.bigSeconds.get(node);
+    if (big !== undefined) return String(big * 1_000_000_000n + BigInt(this.nanoseconds.get(node)));
+    const seconds = this.seconds.get(node);
+    const nanoseconds = String(this.nanoseconds.get(node));
+    return seconds === 0 ? nanoseconds : `${seconds}${nanoseconds.padStart(9, '0')}`;
   }
 
   private hardlink(node: number, path: string, leader: string): IndexEntry {
@@ -436,7 +423,9 @@ export class FullStreamIndexer {
   private entryOf(node: number, path: string, link: number): IndexEntry {
     const type = this.type.get(node);
     const [uid, gid] = this.ownerOf(node);
+    // `path` first, as a block's line has it (encodeLine): the entry is written as it is, not rebuilt.
     const entry: IndexEntry = {
+      path,
       type: TYPES[type]!,
       mode: this.mode.get(node),
       uid,
@@ -444,7 +433,6 @@ export class FullStreamIndexer {
       size: type === FILE ? this.size.get(node) : 0,
       mtime: this.mtime(node),
       from: this.backupId,
-      path,
     };
     const target = this.targets.get(node);
     if (target !== undefined) entry.target = target;

@@ -5,7 +5,8 @@ import { ErrorCode, type RastError } from '@rast-backup/core';
 import { isRoot, temporaryDirectory, testNeeding } from '@rast-backup/core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Command, SendStreamDecoder, sendCrc } from './SendStreamDecoder.js';
+import { Attribute, Command, SendStreamDecoder, sendCrc } from './SendStreamDecoder.js';
+import { SendStreamWriter } from './testing/SendStreamWriter.js';
 
 const hasBtrfs = spawnSync('btrfs', ['--version']).status === 0 && spawnSync('mkfs.btrfs', ['--version']).status === 0;
 
@@ -68,6 +69,48 @@ decoder("a stored backup's damage carries the backup, the byte and the problem a
     assert.is(facts.backup, '20261203-160000-aaaa');
     assert.is(facts.offset, 17);
     assert.match(String(facts.problem), /^send stream damaged at byte 17: CRC32C/);
+  }
+});
+
+decoder("each command's attributes are its own: none is left over from the command before, in any chunking", () => {
+  const stream = new SendStreamWriter()
+    .command(Command.CHMOD, [
+      [Attribute.PATH, 'a/first'],
+      [Attribute.MODE, 0o644n],
+    ])
+    .command(Command.UNLINK, [[Attribute.PATH, 'b']])
+    .command(Command.CHOWN, [
+      [Attribute.PATH, 'c/third'],
+      [Attribute.UID, 7n],
+      [Attribute.GID, 8n],
+    ])
+    .command(Command.END)
+    .bytes();
+  for (const chunkSize of [1, 7, 13, stream.length]) {
+    const seen: string[] = [];
+    const decoding = new SendStreamDecoder('test stream', ({ type, attributes }) => {
+      const listed = [...attributes]
+        .sort(([a], [b]) => a - b)
+        .map(([attribute, value]) => `${attribute}=${value.toString('hex')}`)
+        .join(' ');
+      const mode = attributes.has(Attribute.MODE) ? attributes.get(Attribute.MODE)!.readBigUInt64LE(0) : 'none';
+      seen.push(`${type} ${attributes.get(Attribute.PATH)?.toString('latin1') ?? '-'} mode ${mode} [${listed}]`);
+    });
+    for (let offset = 0; offset < stream.length; offset += chunkSize)
+      decoding.push(Buffer.from(stream.subarray(offset, offset + chunkSize)));
+    decoding.finish();
+    const hex = (text: string) => Buffer.from(text, 'latin1').toString('hex');
+    const u64 = (value: number) => Buffer.from(new BigUint64Array([BigInt(value)]).buffer).toString('hex');
+    assert.equal(
+      seen,
+      [
+        `${Command.CHMOD} a/first mode 420 [${Attribute.MODE}=${u64(0o644)} ${Attribute.PATH}=${hex('a/first')}]`,
+        `${Command.UNLINK} b mode none [${Attribute.PATH}=${hex('b')}]`,
+        `${Command.CHOWN} c/third mode none [${Attribute.UID}=${u64(7)} ${Attribute.GID}=${u64(8)} ${Attribute.PATH}=${hex('c/third')}]`,
+        `${Command.END} - mode none []`,
+      ],
+      `chunks of ${chunkSize} bytes`,
+    );
   }
 });
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { streamDamagedAt, streamDamagedInBackup, type RastError } from '@rast-backup/core';
+import { AttributeViews, type CommandAttributeMap } from './AttributeViews.js';
 
 /** Command numbers of the btrfs send stream (btrfs-progs kernel-shared/send.h). */
 export const Command = Object.freeze({
@@ -81,7 +82,7 @@ export interface SendCommand {
   /** Bytes of the whole command, header included. */
   size: number;
   /** Attributes by type; values are views into the stream's bytes, valid only during the callback. */
-  attributes: Map<number, Buffer>;
+  attributes: CommandAttributeMap;
   /** Protocol version of the stream this command belongs to. */
   version: number;
 }
@@ -106,13 +107,15 @@ export function sendCrc(data: Buffer): number {
  * command held. A command's attributes are views, valid only while onCommand runs.
  */
 export class SendStreamDecoder {
-  /** Unparsed input: views into the pushed chunks, never copied unless a command spans several of them. */
+  /** Unparsed input: the pushed chunks, never copied unless a command spans several of them; `head` bytes of the first are consumed. */
   private chunks: Buffer[] = [];
+  private head = 0;
   private available = 0;
   private consumed = 0;
   private version = 0;
   private expectHeader = true;
   private ended = false;
+  private readonly attributes = new AttributeViews(MAX_ATTRIBUTE_TYPE);
 
   /** Where a span decode (`resume`) must stop: it ends on a command boundary, not on END. */
   private readonly partial: boolean;
@@ -150,29 +153,29 @@ export class SendStreamDecoder {
   /** Holds a command that spans chunks; reused, so a command's attributes are valid only during onCommand. */
   private scratch = Buffer.alloc(0);
 
-  /** The next `length` unparsed bytes as one Buffer: a view of a chunk, or of `scratch` when they span several. */
-  private peek(length: number): Buffer {
+  /**
+   * Where the next `length` unparsed bytes lie in one Buffer: the first chunk (from `head`), or `scratch` (from
+   * 0) when they span several chunks.
+   */
+  private locate(length: number): Buffer {
     const first = this.chunks[0]!;
-    if (first.length >= length) return first.subarray(0, length);
+    if (first.length - this.head >= length) return first;
     if (this.scratch.length < length) this.scratch = Buffer.allocUnsafeSlow(Math.max(length, 256 * 1024));
     let filled = 0;
-    for (const chunk of this.chunks) {
-      filled += chunk.copy(this.scratch, filled, 0, Math.min(chunk.length, length - filled));
+    for (const [at, chunk] of this.chunks.entries()) {
+      const from = at === 0 ? this.head : 0;
+      filled += chunk.copy(this.scratch, filled, from, Math.min(chunk.length, from + length - filled));
       if (filled === length) break;
     }
-    return this.scratch.subarray(0, length);
+    return this.scratch;
   }
 
   private consume(length: number): void {
     this.available -= length;
     this.consumed += length;
-    while (length > 0) {
-      const first = this.chunks[0]!;
-      if (first.length > length) {
-        this.chunks[0] = first.subarray(length);
-        return;
-      }
-      length -= first.length;
+    this.head += length;
+    while (this.chunks.length > 0 && this.head >= this.chunks[0]!.length) {
+      this.head -= this.chunks[0]!.length;
       this.chunks.shift();
     }
   }
@@ -190,9 +193,10 @@ export class SendStreamDecoder {
       const offset = this.consumed;
       if (this.expectHeader) {
         if (this.available < STREAM_HEADER) return;
-        const header = this.peek(STREAM_HEADER);
-        if (!header.subarray(0, 13).equals(MAGIC)) throw this.damaged(offset, 'no btrfs-stream header');
-        this.version = header.readUInt32LE(13);
+        const buffer = this.locate(STREAM_HEADER);
+        const at = buffer === this.scratch ? 0 : this.head;
+        if (buffer.compare(MAGIC, 0, MAGIC.length, at, at + MAGIC.length) !== 0) throw this.damaged(offset, 'no btrfs-stream header');
+        this.version = buffer.readUInt32LE(at + 13);
         if (this.version < 1 || this.version > 3) throw this.damaged(offset, `unknown stream version ${this.version}`);
         this.consume(STREAM_HEADER);
         this.expectHeader = false;
@@ -200,22 +204,25 @@ export class SendStreamDecoder {
         continue;
       }
       if (this.available < COMMAND_HEADER) return;
-      const length = this.peek(COMMAND_HEADER).readUInt32LE(0);
+      const header = this.locate(COMMAND_HEADER);
+      const length = header.readUInt32LE(header === this.scratch ? 0 : this.head);
       if (length > MAX_COMMAND) throw this.damaged(offset, `command length ${length} is beyond any real command`);
       if (this.available < COMMAND_HEADER + length) return;
-      const whole = this.peek(COMMAND_HEADER + length);
-      const type = whole.readUInt16LE(4);
+      const buffer = this.locate(COMMAND_HEADER + length);
+      const start = buffer === this.scratch ? 0 : this.head;
+      const end = start + COMMAND_HEADER + length;
+      const type = buffer.readUInt16LE(start + 4);
       if (this.options.checkCrc !== false) {
-        const crc = whole.readUInt32LE(6);
+        const crc = buffer.readUInt32LE(start + 6);
         // CRC over the header with its crc field zeroed, then the payload.
-        let actual = crc32c(whole.subarray(0, 6), 0xffffffff);
+        let actual = crc32c(buffer.subarray(start, start + 6), 0xffffffff);
         actual = crc32c(ZERO_CRC_FIELD, actual);
-        actual = ~crc32c(whole.subarray(COMMAND_HEADER), actual) >>> 0;
+        actual = ~crc32c(buffer.subarray(start + COMMAND_HEADER, end), actual) >>> 0;
         if (actual !== crc)
           throw this.damaged(offset, `CRC32C mismatch in command ${type} (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
       }
-      const attributes = this.parseAttributes(whole.subarray(COMMAND_HEADER), offset, type);
-      this.onCommand({ type, offset, size: COMMAND_HEADER + length, attributes, version: this.version });
+      this.parseAttributes(buffer, start + COMMAND_HEADER, end, offset, type);
+      this.onCommand({ type, offset, size: COMMAND_HEADER + length, attributes: this.attributes, version: this.version });
       this.consume(COMMAND_HEADER + length);
       if (type === Command.END) {
         this.ended = true;
@@ -224,25 +231,26 @@ export class SendStreamDecoder {
     }
   }
 
-  private parseAttributes(payload: Buffer, offset: number, type: number): Map<number, Buffer> {
-    const attributes = new Map<number, Buffer>();
-    let position = 0;
-    while (position < payload.length) {
-      if (payload.length - position < 2) throw this.damaged(offset, `truncated attribute in command ${type}`);
-      const attribute = payload.readUInt16LE(position);
+  /** Notes where each attribute of the payload `buffer[start, end)` lies. */
+  private parseAttributes(buffer: Buffer, start: number, end: number, offset: number, type: number): void {
+    const attributes = this.attributes;
+    attributes.reset(buffer);
+    let position = start;
+    while (position < end) {
+      if (end - position < 2) throw this.damaged(offset, `truncated attribute in command ${type}`);
+      const attribute = buffer.readUInt16LE(position);
       if (attribute === 0 || attribute > MAX_ATTRIBUTE_TYPE)
         throw this.damaged(offset, `invalid attribute type ${attribute} in command ${type}`);
       if (attribute === Attribute.DATA && this.version >= 2) {
-        attributes.set(attribute, payload.subarray(position + 2));
+        attributes.set(attribute, position + 2, end);
         break;
       }
-      if (payload.length - position < 4) throw this.damaged(offset, `truncated attribute in command ${type}`);
-      const length = payload.readUInt16LE(position + 2);
-      if (position + 4 + length > payload.length) throw this.damaged(offset, `attribute ${attribute} overruns command ${type}`);
-      attributes.set(attribute, payload.subarray(position + 4, position + 4 + length));
+      if (end - position < 4) throw this.damaged(offset, `truncated attribute in command ${type}`);
+      const length = buffer.readUInt16LE(position + 2);
+      if (position + 4 + length > end) throw this.damaged(offset, `attribute ${attribute} overruns command ${type}`);
+      attributes.set(attribute, position + 4, position + 4 + length);
       position += 4 + length;
     }
-    return attributes;
   }
 
   /**
@@ -251,6 +259,8 @@ export class SendStreamDecoder {
    */
   private detach(): void {
     if (this.chunks.length === 0) return;
+    this.chunks[0] = this.chunks[0]!.subarray(this.head);
+    this.head = 0;
     this.chunks = [Buffer.concat(this.chunks, this.available)];
   }
 

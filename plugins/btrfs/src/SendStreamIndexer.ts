@@ -11,8 +11,8 @@ import {
   type IndexEntry,
   type IndexRecord,
   type IndexView,
-  type SpooledIndex,
   type StreamRange,
+  type WalkedIndex,
   streamDamaged,
 } from '@rast-backup/core';
 import { FullStreamIndexer } from './FullStreamIndexer.js';
@@ -400,10 +400,10 @@ export class SendStreamIndexer {
   }
 
   /**
-   * The index, once the stream has ended: a full stream's whole index, spooled in index order, or an
-   * incremental's changes to the parent's index (spooled too: a renamed directory rewrites its subtree).
+   * The index, once the stream has ended: a full stream's whole index, walked in index order, or an
+   * incremental's changes to the parent's index (spooled: a renamed directory rewrites its subtree).
    */
-  async index(): Promise<SpooledIndex | IndexChanges> {
+  async index(): Promise<WalkedIndex | IndexChanges> {
     if (!this.parent) {
       const full = this.full!;
       this.full = undefined;

@@ -7,9 +7,16 @@ import { IndexView, isTombstone, MemoryRun, type FileIndex, type IndexOutput, ty
 export async function loadedIndex(output: IndexOutput, parent?: IndexView): Promise<FileIndex> {
   if ('format' in output) return output;
   const records: IndexRecord[] = [];
-  const source = 'spool' in output ? output.spool.records() : Array.isArray(output.changes) ? output.changes : output.changes.records();
+  const source =
+    'walk' in output
+      ? output.walk
+      : 'spool' in output
+        ? output.spool.records()
+        : Array.isArray(output.changes)
+          ? output.changes
+          : output.changes.records();
   for await (const record of source) records.push(record);
-  if ('spool' in output) {
+  if ('spool' in output || 'walk' in output) {
     if (records.some(isTombstone)) throw new Error('a whole index holds a tombstone');
     return new IndexView(output.backupId, [new MemoryRun(output.backupId, records)], records.length).load();
   }
