@@ -32,8 +32,8 @@ class StoredRun implements IndexRun {
 
   async readBlock(block: number): Promise<BlockRecords> {
     const label = `file index block ${block + 1} of ${this.blocks.length}`;
-    countRead(this.blocks[block]!.size);
     const record = this.blocks[block]!;
+    countRead(record.size);
     const data = await this.parts.readPlain(this.manifest, record, label, this.good && ((sink) => this.good!(sink, record)));
     return decodeBlock(data, (message) => damaged(this.manifest, `${label}: ${message}`));
   }
