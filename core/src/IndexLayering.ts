@@ -19,7 +19,9 @@ export type Layering = { alone: true } | { alone: false; merge: number };
  * - alone, once the changes and the runs above the bottom run hold more than half as many records as the
  *   index has entries: a lookup would read as much as the whole index, and storing it is then no dearer;
  * - else merged with the newest runs while the records gathered reach MERGE_RATIO of the next run (never the
- *   bottom run), and with more of them while the index would pass MAX_INDEX_LAYERS.
+ *   bottom run); while the index would pass MAX_INDEX_LAYERS, with one more, and the rule applies again from
+ *   there (else a run forced to merge would only ever take in the run below it, growing by one backup's changes
+ *   at every backup).
  */
 export function chooseLayering(changes: number, runs: readonly number[], entries: number): Layering {
   const above = runs.slice(0, -1);
@@ -27,7 +29,10 @@ export function chooseLayering(changes: number, runs: readonly number[], entries
   if (runs.length === 0 || sinceBottom > entries / 2) return { alone: true };
   let merge = 0;
   let gathered = changes;
-  while (merge < above.length && gathered >= above[merge]! * MERGE_RATIO) gathered += above[merge++]!;
-  while (runs.length - merge + 1 > MAX_INDEX_LAYERS) merge++;
-  return { alone: false, merge };
+  for (;;) {
+    while (merge < above.length && gathered >= above[merge]! * MERGE_RATIO) gathered += above[merge++]!;
+    if (runs.length - merge + 1 <= MAX_INDEX_LAYERS) return { alone: false, merge };
+    // One more run merged to stay within the layers; the records it brings may reach the runs below it too.
+    gathered += above[merge++]!;
+  }
 }
