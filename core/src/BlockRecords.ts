@@ -17,6 +17,8 @@ export interface BlockRecords {
    * it: one character per byte (latin1), so its ASCII keys and values read as written, a path beyond ASCII does not.
    */
   line(at: number): string;
+  /** Record `at` as stored (encodeLine's UTF-8, without the line break): to be written again without parsing it. */
+  stored(at: number): Buffer;
   /** False when no record of the block holds `text` (printable ASCII, no `"` or `\\`) anywhere in its line; true may be wrong. */
   mayContain(text: Buffer): boolean;
 }
@@ -38,6 +40,9 @@ export class ArrayRecords implements BlockRecords {
   }
   line(at: number): string {
     return Buffer.from(encodeLine(this.records[at]!)).toString('latin1');
+  }
+  stored(at: number): Buffer {
+    return Buffer.from(encodeLine(this.records[at]!));
   }
   mayContain(): boolean {
     return true;
@@ -94,6 +99,14 @@ export class EncodedRecords implements BlockRecords {
 
   line(at: number): string {
     return this.data.toString('latin1', this.starts[at], this.starts[at + 1]! - 1);
+  }
+
+  stored(at: number): Buffer {
+    // A line that does not start with its path (written before encodeLine put it first) is written as encodeLine would.
+    const start = this.starts[at]!;
+    for (let i = 0; i < PATH_PREFIX.length; i++)
+      if (this.data[start + i] !== PATH_PREFIX[i]) return Buffer.from(encodeLine(this.record(at)));
+    return this.data.subarray(start, this.starts[at + 1]! - 1);
   }
 
   private parse(at: number): IndexRecord {

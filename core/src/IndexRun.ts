@@ -119,9 +119,21 @@ export function encodeBlock(records: readonly IndexRecord[]): Buffer {
   return encodeLines(records.map(encodeLine));
 }
 
-/** A block of lines from encodeLine. */
-export function encodeLines(lines: readonly string[]): Buffer {
-  return Buffer.from(lines.join('\n') + '\n');
+/** A block of lines from encodeLine, each as text or as its UTF-8 bytes (a stored block's, copied as they are). */
+export function encodeLines(lines: ReadonlyArray<string | Buffer>): Buffer {
+  let size = lines.length;
+  for (const line of lines) size += typeof line === 'string' ? Buffer.byteLength(line) : line.length;
+  const block = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const line of lines) {
+    if (typeof line === 'string') at += block.write(line, at);
+    else {
+      block.set(line, at);
+      at += line.length;
+    }
+    block[at++] = 0x0a;
+  }
+  return block;
 }
 
 /** A block's records, decoded as they are read; `damage` makes the error for a record that is not one. */

@@ -34,6 +34,15 @@ export function recordFor(records: BlockRecords, path: string): number {
  * A backup's file index as its layers, newest first: each run's records replace or remove those of the runs
  * below it. Reads only the blocks a lookup needs, a few at a time; nothing is decoded whole.
  */
+/** A record as its path and its line (encodeLine's, without the line break): text, or the UTF-8 bytes a block stores. */
+export interface RecordLine {
+  path: string;
+  line: string | Buffer;
+}
+
+const passing = (records: BlockRecords, at: number): IndexRecord => records.passing(at);
+const recordLine = (records: BlockRecords, at: number): RecordLine => ({ path: records.path(at), line: records.stored(at) });
+
 export class IndexView {
   private readonly cache = new Map<string, Promise<BlockRecords>>();
 
@@ -69,8 +78,8 @@ export class IndexView {
     return reading;
   }
 
-  /** One layer's records at or after `from`, reading the next block ahead; the records passed are not kept with their blocks. */
-  private async *layerFrom(layer: number, from: string): AsyncGenerator<IndexRecord> {
+  /** One layer's records (as `pick` gives them) at or after `from`, reading the next block ahead; the records passed are not kept with their blocks. */
+  private async *layerFrom<T>(layer: number, from: string, pick: (records: BlockRecords, at: number) => T): AsyncGenerator<T> {
     const firsts = this.layers[layer]!.firsts;
     if (firsts.length === 0) return;
     let block = blockFor(firsts, from);
@@ -79,14 +88,14 @@ export class IndexView {
     for (;;) {
       // The next block is read once half of this one is passed: a scan waits less, a lookup reads no more.
       const ahead = Math.max(at, records.length >> 1);
-      for (; at < ahead && at < records.length; at++) yield records.passing(at);
+      for (; at < ahead && at < records.length; at++) yield pick(records, at);
       if (block + 1 >= firsts.length) {
-        for (; at < records.length; at++) yield records.passing(at);
+        for (; at < records.length; at++) yield pick(records, at);
         return;
       }
       const next = this.block(layer, block + 1);
       next.catch(() => {});
-      for (; at < records.length; at++) yield records.passing(at);
+      for (; at < records.length; at++) yield pick(records, at);
       block++;
       records = await next;
       at = 0;
@@ -95,17 +104,26 @@ export class IndexView {
 
   /** Entries at or after `from`, in index order, the layers merged. */
   from(from = '.'): AsyncGenerator<IndexEntry> {
-    return this.merged(from, false) as AsyncGenerator<IndexEntry>;
+    return this.merged(from, passing, (record) => !isTombstone(record)) as AsyncGenerator<IndexEntry>;
   }
 
   /** The layers merged into one run's records at or after `from`: the newest record of each path, tombstones kept. */
   records(from = '.'): AsyncGenerator<IndexRecord> {
-    return this.merged(from, true);
+    return this.merged(from, passing, () => true);
   }
 
-  private async *merged(from: string, tombstones: boolean): AsyncGenerator<IndexRecord> {
-    const cursors = this.layers.map((_, layer) => this.layerFrom(layer, from));
-    const heads: Array<IndexRecord | undefined> = [];
+  /** records(), each as its path and its line as stored, not parsed: for a merge that writes them again. */
+  lines(from = '.'): AsyncGenerator<RecordLine> {
+    return this.merged(from, recordLine, () => true);
+  }
+
+  private async *merged<T extends { path: string }>(
+    from: string,
+    pick: (records: BlockRecords, at: number) => T,
+    keep: (winner: T) => boolean,
+  ): AsyncGenerator<T> {
+    const cursors = this.layers.map((_, layer) => this.layerFrom(layer, from, pick));
+    const heads: Array<T | undefined> = [];
     const advance = async (layer: number) => {
       const next = await cursors[layer]!.next();
       heads[layer] = next.done ? undefined : next.value;
@@ -113,14 +131,14 @@ export class IndexView {
     try {
       await Promise.all(cursors.map((_, layer) => advance(layer)));
       for (;;) {
-        let least: IndexRecord | undefined;
+        let least: T | undefined;
         for (const head of heads) if (head && (!least || comparePaths(head.path, least.path) < 0)) least = head;
         if (!least) return;
         // The newest layer holding the path wins; the others' records of it are passed over.
         const path = least.path;
         const winner = heads.find((head) => head?.path === path)!;
         await Promise.all(heads.map((head, layer) => (head?.path === path ? advance(layer) : undefined)));
-        if (tombstones || !isTombstone(winner)) yield winner;
+        if (keep(winner)) yield winner;
       }
     } finally {
       await Promise.all(cursors.map((cursor) => cursor.return(undefined)));

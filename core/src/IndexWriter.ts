@@ -5,14 +5,13 @@ import {
   encodeLine,
   encodeLines,
   encodeRunHeader,
-  isTombstone,
   MemoryRun,
   pathOfLine,
   type IndexBlock,
   type IndexRecord,
   type IndexRunHeader,
 } from './IndexRun.js';
-import { IndexView } from './IndexView.js';
+import { IndexView, type RecordLine } from './IndexView.js';
 import { chooseLayering } from './IndexLayering.js';
 import type { PartRecord } from './Manifest.js';
 import { NAMES_ERROR, storeNames } from './BlockNames.js';
@@ -54,15 +53,20 @@ export async function writeRun(
 /** writeRun from the records' lines (encodeLine): a spool's lines are stored as they are, not parsed and encoded again. */
 async function writeLines(
   facts: { id: string; over: string | null; entries: number; layers: number },
-  recordLines: AsyncIterable<string>,
+  recordLines: AsyncIterable<RecordLine>,
   store: StoreObject,
   copy?: RunCopy,
   blockBytes = INDEX_BLOCK_BYTES,
   namesError: number | null = NAMES_ERROR,
 ): Promise<WrittenIndex> {
   const run = new RunBlocks(facts.id, store, copy, blockBytes, namesError);
-  for await (const line of recordLines) await run.add(line, pathOfLine(line));
+  for await (const { line, path } of recordLines) await run.add(line, path);
   return run.finish(facts);
+}
+
+/** Lines from encodeLine (a spool's), with their paths. */
+async function* withPaths(lines: AsyncIterable<string>): AsyncGenerator<RecordLine> {
+  for await (const line of lines) yield { path: pathOfLine(line), line };
 }
 
 /** Blocks stored at once: the next block is made while the one before it is encoded and stored. */
@@ -74,7 +78,7 @@ class RunBlocks {
   private readonly storing: Array<Promise<void>> = [];
   private copying: Promise<void> = Promise.resolve();
   // A block is kept as its lines and paths while it fills, not as records: nothing of a record outlives its line.
-  private lines: string[] = [];
+  private lines: Array<string | Buffer> = [];
   private paths: string[] = [];
   private bytes = 0;
   private count = 0;
@@ -88,7 +92,7 @@ class RunBlocks {
   ) {}
 
   /** Adds a record's line (encodeLine) and its path; resolves when the run can take more. */
-  async add(line: string, path: string): Promise<void> {
+  async add(line: string | Buffer, path: string): Promise<void> {
     this.count++;
     this.lines.push(line);
     this.paths.push(path);
@@ -195,7 +199,7 @@ export async function writeIndex(
   }
   if ('walk' in output) return writeRun({ id, over: null, entries: 0, layers: 1 }, output.walk, store, copy, blockBytes, namesError);
   if ('spool' in output)
-    return writeLines({ id, over: null, entries: 0, layers: 1 }, output.spool.lines(), store, copy, blockBytes, namesError);
+    return writeLines({ id, over: null, entries: 0, layers: 1 }, withPaths(output.spool.lines()), store, copy, blockBytes, namesError);
   const given = output.entries;
   const entries = isSorted(given) ? given : [...given].sort((a, b) => comparePaths(a.path, b.path));
   const bottom = parent?.layers.at(-1);
@@ -214,8 +218,11 @@ export async function writeIndex(
   );
 }
 
-/** `newer` over `older` (both records in index order): for a path both hold, newer's record. */
-async function* overlay(newer: AsyncIterable<IndexRecord>, older: AsyncIterable<IndexRecord>): AsyncGenerator<IndexRecord> {
+/**
+ * `newer` over `older` (both in index order): for a path both hold, newer's record. Records go as their lines:
+ * a merge of stored runs copies their lines, it does not parse them.
+ */
+async function* overlayLines(newer: AsyncIterable<RecordLine>, older: AsyncIterable<RecordLine>): AsyncGenerator<RecordLine> {
   const a = newer[Symbol.asyncIterator]();
   const b = older[Symbol.asyncIterator]();
   let next = await a.next();
@@ -223,18 +230,30 @@ async function* overlay(newer: AsyncIterable<IndexRecord>, older: AsyncIterable<
   while (!next.done || !old.done) {
     const order = next.done ? 1 : old.done ? -1 : comparePaths(next.value.path, old.value.path);
     if (order <= 0) {
-      yield next.value as IndexRecord;
+      yield next.value as RecordLine;
       if (order === 0) old = await b.next();
       next = await a.next();
     } else {
-      yield old.value as IndexRecord;
+      yield old.value as RecordLine;
       old = await b.next();
     }
   }
 }
 
-async function* entriesOf(records: AsyncIterable<IndexRecord>): AsyncGenerator<IndexEntry> {
-  for await (const record of records) if (!isTombstone(record)) yield record;
+/** encodeLine's line of a tombstone ends so, and no entry's does (an entry has no `deleted`). */
+const TOMBSTONE_END = ',"deleted":true}';
+const TOMBSTONE_END_BYTES = Buffer.from(TOMBSTONE_END);
+
+function isTombstoneLine(line: string | Buffer): boolean {
+  if (typeof line === 'string') return line.endsWith(TOMBSTONE_END);
+  const from = line.length - TOMBSTONE_END_BYTES.length;
+  if (from < 0) return false;
+  for (let i = 0; i < TOMBSTONE_END_BYTES.length; i++) if (line[from + i] !== TOMBSTONE_END_BYTES[i]) return false;
+  return true;
+}
+
+async function* entryLines(lines: AsyncIterable<RecordLine>): AsyncGenerator<RecordLine> {
+  for await (const record of lines) if (!isTombstoneLine(record.line)) yield record;
 }
 
 interface Changes {
@@ -271,10 +290,11 @@ async function writeChanges(
           layers.map((run) => run.records),
           changes.entries,
         );
+  const changed = changes.lines ? withPaths(changes.lines()) : linesOf(changes.records());
   if (layering.alone)
-    return writeRun(
+    return writeLines(
       { id, over: null, entries: 0, layers: 1 },
-      entriesOf(overlay(changes.records(), parent.records())),
+      entryLines(overlayLines(changed, parent.lines())),
       store,
       copy,
       blockBytes,
@@ -282,10 +302,12 @@ async function writeChanges(
     );
   const { merge } = layering;
   const facts = { id, over: layers[merge]!.backupId, entries: changes.entries, layers: layers.length - merge + 1 };
-  if (merge === 0 && changes.lines) return writeLines(facts, changes.lines(), store, copy, blockBytes, namesError);
-  const records =
-    merge === 0 ? changes.records() : overlay(changes.records(), new IndexView(parent.backupId, layers.slice(0, merge), 0).records());
-  return writeRun(facts, records, store, copy, blockBytes, namesError);
+  const lines = merge === 0 ? changed : overlayLines(changed, new IndexView(parent.backupId, layers.slice(0, merge), 0).lines());
+  return writeLines(facts, lines, store, copy, blockBytes, namesError);
+}
+
+async function* linesOf(records: AsyncIterable<IndexRecord>): AsyncGenerator<RecordLine> {
+  for await (const record of records) yield { path: record.path, line: encodeLine(record) };
 }
 
 async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
