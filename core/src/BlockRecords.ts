@@ -17,7 +17,10 @@ export interface BlockRecords {
    * it: one character per byte (latin1), so its ASCII keys and values read as written, a path beyond ASCII does not.
    */
   line(at: number): string;
-  /** Record `at` as stored (encodeLine's UTF-8, without the line break): to be written again without parsing it. */
+  /**
+   * Record `at` as stored (encodeLine's UTF-8, without the line break), to be written again without parsing it:
+   * a copy, the caller's own, that outlives the block.
+   */
   stored(at: number): Buffer;
   /** False when no record of the block holds `text` (printable ASCII, no `"` or `\\`) anywhere in its line; true may be wrong. */
   mayContain(text: Buffer): boolean;
@@ -106,7 +109,7 @@ export class EncodedRecords implements BlockRecords {
     const start = this.starts[at]!;
     for (let i = 0; i < PATH_PREFIX.length; i++)
       if (this.data[start + i] !== PATH_PREFIX[i]) return Buffer.from(encodeLine(this.record(at)));
-    return this.data.subarray(start, this.starts[at + 1]! - 1);
+    return Buffer.from(this.data.subarray(start, this.starts[at + 1]! - 1));
   }
 
   private parse(at: number): IndexRecord {
