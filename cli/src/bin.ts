@@ -1,5 +1,9 @@
-import { commandLineArguments } from './CommandLine.js';
-import { main } from './main.js';
+import { limitYoungGeneration } from '@rast-backup/core/allocator-growth';
+
+// Before the command's modules load (imported below, not above): compiling them is what first grows it.
+limitYoungGeneration();
+const { commandLineArguments } = await import('./CommandLine.js');
+const { main } = await import('./main.js');
 
 // A reader that stops early (`rast-backup list | head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { limitYoungGeneration } from './AllocatorGrowth.js';
 import { stageFailure, type StageFailure } from './StageFailure.js';
 import { stageOf } from './StageModules.js';
 import { collectAllGarbage, collectYoungGarbage, collectYoungGarbageAfterTask } from './WorkerGarbage.js';
+
+// A worker thread's start sets V8's flags back to their defaults, for the whole process: set again here.
+limitYoungGeneration();
 
 export interface EncoderJob {
   /** Holds the plaintext part in its first `length` bytes, and the result at the end: a slot shared with the main thread. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
+import { fixMmapThreshold } from './AllocatorGrowth.js';
 
 const THREADS = availableParallelism();
 let pool: Piscina | undefined;
@@ -11,6 +12,7 @@ let pool: Piscina | undefined;
  */
 export function workerPool(): Piscina {
   if (pool) return pool;
+  fixMmapThreshold(); // before the part buffers are allocated and freed
   // Loaded with the first pool: a command that decodes nothing (list, --version) does not pay for it.
   const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
   pool = new Pool({
