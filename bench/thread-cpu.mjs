@@ -2,7 +2,9 @@
 // Usage: node bench/thread-cpu.mjs PID [SECONDS] > samples.jsonl
 // Each line: {"t": seconds since start, "threads": [[pid, process name, tid, thread name, state, user s, system s], ...],
 // "io": [[pid, process name, bytes read from storage, bytes written to storage, bytes read, bytes written], ...]}
-// for PID and every descendant, until PID exits (state: R running, S sleeping, D waiting on I/O, ...). Summarise with bench/thread-timeline.mjs.
+// for PID and every descendant, until PID exits (state: R running, S sleeping, D waiting on I/O, ...); also the
+// whole machine's "disks": [[device, bytes read, bytes written], ...] (whole disks from /proc/diskstats; a loop
+// device's I/O reaches the disk under it) and "load" (/proc/loadavg's first figure), to see what else ran meanwhile. Summarise with bench/thread-timeline.mjs.
 import { readFileSync, readdirSync } from 'node:fs';
 
 const [rootArg, everyArg = '1'] = process.argv.slice(2);
@@ -56,6 +58,15 @@ function tree() {
   return pids;
 }
 
+function disks() {
+  return readFileSync('/proc/diskstats', 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, , name]) => /^([sv]d[a-z]+|nvme\d+n\d+)$/.test(name))
+    .map(([, , name, , , read, , , , written]) => [name, Number(read) * 512, Number(written) * 512]);
+}
+
 function sample() {
   const threads = [];
   const bytes = [];
@@ -78,6 +89,7 @@ for (;;) {
   const { threads, io: bytes } = sample();
   if (!threads.some(([pid]) => pid === root)) break;
   const t = Number(((performance.now() - t0) / 1000).toFixed(2));
-  process.stdout.write(JSON.stringify({ t, threads, io: bytes }) + '\n');
+  const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  process.stdout.write(JSON.stringify({ t, threads, io: bytes, disks: disks(), load }) + '\n');
   await new Promise((resolve) => setTimeout(resolve, every));
 }

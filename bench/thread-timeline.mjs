@@ -3,7 +3,8 @@
 // Usage: node bench/thread-timeline.mjs SAMPLES.jsonl [WINDOW SECONDS]
 // Threads are named process/thread; a process's first thread (tid = pid) is its main thread ("main"), the others
 // "tN" in order of first appearance. Per window: each busy thread's CPU (user + system) and, for a process in D
-// state at some samples, the share of samples in D.
+// state at some samples, the share of samples in D; the machine's disk traffic (MB/s read and written, every
+// process's) and its load average at the window's last sample.
 import { readFileSync } from 'node:fs';
 
 const [file, windowArg = '60'] = process.argv.slice(2);
@@ -30,11 +31,13 @@ function label(pid, process, tid) {
 const last = new Map(); // thread → cpu at the previous sample
 const total = new Map();
 const seen = new Map(); // process → [first, last] time
-const windows = new Map(); // index → { cpu: Map, d: Map, n: Map }
-for (const { t, threads } of samples) {
+const windows = new Map(); // index → { cpu: Map, d: Map, n: Map, disks, load }
+for (const { t, threads, disks = [], load } of samples) {
   const w = Math.floor(t / window);
-  if (!windows.has(w)) windows.set(w, { cpu: new Map(), d: new Map(), n: new Map() });
+  if (!windows.has(w)) windows.set(w, { cpu: new Map(), d: new Map(), n: new Map(), first: disks });
   const row = windows.get(w);
+  row.disks = disks;
+  row.load = load;
   const counted = new Set();
   for (const [pid, process, tid, , state, user, system] of threads) {
     const name = label(pid, process, tid);
@@ -60,12 +63,20 @@ for (const [name, [user, system]] of [...total].sort((a, b) => b[1][0] + b[1][1]
   if (user + system >= 0.5) console.log(`  ${name}: ${user.toFixed(2)} u + ${system.toFixed(2)} s`);
 }
 console.log(`per ${window} s window: CPU-seconds of threads over 0.2 s; D = share of samples a thread waited on I/O`);
-for (const [w, { cpu, d }] of [...windows].sort((a, b) => a[0] - b[0])) {
+const traffic = (first, disks) =>
+  disks
+    .map(([name, read, written]) => {
+      const [, read0, written0] = first.find(([other]) => other === name) ?? [name, read, written];
+      return `${name} r ${((read - read0) / window / 1e6).toFixed(0)} w ${((written - written0) / window / 1e6).toFixed(0)} MB/s`;
+    })
+    .join(', ');
+for (const [w, { cpu, d, first, disks, load }] of [...windows].sort((a, b) => a[0] - b[0])) {
   const busy = [...cpu]
     .filter(([, v]) => v >= 0.2)
     .sort((a, b) => b[1] - a[1])
     .map(([n, v]) => `${n} ${v.toFixed(1)}`)
     .join(', ');
   const waits = [...d].map(([n, c]) => `${n} D ${Math.round((100 * c) / window)}%`).join(', ');
-  console.log(`${String(w * window).padStart(5)} s: ${busy}${waits ? ` | ${waits}` : ''}`);
+  const machine = disks?.length ? ` | ${traffic(first, disks)}, load ${load}` : '';
+  console.log(`${String(w * window).padStart(5)} s: ${busy}${waits ? ` | ${waits}` : ''}${machine}`);
 }
