@@ -3,7 +3,7 @@ import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
-import { countRead } from './ReadGarbage.js';
+import { collectIfGrown } from './ReadGarbage.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import { collectAllGarbage, collectYoungGarbage } from './WorkerGarbage.js';
 import { releaseThreadMemory } from './WorkerPool.js';
@@ -115,7 +115,7 @@ export class PartReader {
             size = await sink.readInto!(part.key, Buffer.from(stored, at, part.storedSize));
             data = Buffer.from(stored, at, Math.min(size, part.storedSize));
           } else {
-            countRead(part.storedSize); // memory of its own, garbage once decoded
+            collectIfGrown(); // read into memory of its own, garbage once decoded
             size = (data = await sink.get(part.key)).length;
           }
         } catch (error) {
