@@ -184,6 +184,8 @@ export class PartReader {
     fill();
     while (inFlight.length > 0) {
       const next = inFlight.shift()!;
+      // What the consumer let go of while it read the part before (a tree's pages written out) is given back.
+      collectIfGrown();
       fill(); // `ahead` parts are decoded while the consumer uses this one
       const { data, slot } = await next;
       yield data;
