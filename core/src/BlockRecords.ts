@@ -66,11 +66,15 @@ export class EncodedRecords implements BlockRecords {
   private readonly starts: number[] = [];
   private readonly paths: Array<string | undefined>;
   private readonly records: Array<IndexRecord | undefined>;
+  private held: Buffer | undefined;
 
   constructor(
-    private readonly data: Buffer,
+    data: Buffer,
     private readonly damage: (message: string) => Error,
+    /** Takes `data`'s memory back once the block is released (BlockMemory). */
+    private readonly giveBack?: () => void,
   ) {
+    this.held = data;
     for (let start = 0; start < data.length;) {
       const end = data.indexOf(NEWLINE, start);
       if (end < 0) throw damage('the last record does not end with a line break');
@@ -84,6 +88,18 @@ export class EncodedRecords implements BlockRecords {
 
   get length(): number {
     return this.starts.length - 1;
+  }
+
+  /** Gives the block's memory back to be read into again: no record of it may be read after (that throws). */
+  release(): void {
+    if (!this.held) return;
+    this.held = undefined;
+    this.giveBack?.();
+  }
+
+  private get data(): Buffer {
+    if (!this.held) throw new Error('an index block was read after its memory was given back');
+    return this.held;
   }
 
   path(at: number): string {
@@ -139,17 +155,18 @@ export class EncodedRecords implements BlockRecords {
 
   /** The path at the start of the line, without parsing the rest of it; undefined when the line does not start with it. */
   private pathOnLine(at: number): string | undefined {
+    const data = this.data;
     const start = this.starts[at]!;
     const end = this.starts[at + 1]! - 1;
-    if (this.data.compare(PATH_PREFIX, 0, PATH_PREFIX.length, start, start + PATH_PREFIX.length) !== 0) return undefined;
+    if (data.compare(PATH_PREFIX, 0, PATH_PREFIX.length, start, start + PATH_PREFIX.length) !== 0) return undefined;
     let escaped = false;
     for (let i = start + PATH_PREFIX.length; i < end; i++) {
-      const byte = this.data[i];
+      const byte = data[i];
       if (byte === BACKSLASH) {
         escaped = true;
         i++;
       } else if (byte === QUOTE) {
-        const text = this.data.toString('utf8', start + PATH_PREFIX.length - 1, i + 1);
+        const text = data.toString('utf8', start + PATH_PREFIX.length - 1, i + 1);
         return escaped ? (JSON.parse(text) as string) : text.slice(1, -1);
       }
     }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectories } from './Directories.js';
-import { countRead } from './ReadGarbage.js';
+import { blockMemory } from './BlockMemory.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex, type FileIndex } from './FileIndex.js';
-import { decodeBlock, decodeRunHeader, indexVersion, type IndexRun, type IndexRunHeader } from './IndexRun.js';
+import { decodeBlock, decodeRunHeader, indexVersion, releaseEncoded, type IndexRun, type IndexRunHeader } from './IndexRun.js';
 import type { ManifestHead } from './ManifestHead.js';
 
 /** A run kept in the state directory: its header, and its blocks' plaintext one after another. */
@@ -27,21 +27,34 @@ class KeptRun implements IndexRun {
     }
   }
 
+  /** Read into memory from blockMemory, given back by releaseBlock. */
   async readBlock(block: number): Promise<BlockRecords> {
     const { size } = this.header.blocks[block]!;
-    countRead(size);
-    const handle = await open(this.blocksFile, 'r');
+    const memory = blockMemory.take(size);
+    let kept = false;
+    const handle = await open(this.blocksFile, 'r').catch((error: Error) => {
+      blockMemory.give(memory);
+      throw error;
+    });
     try {
-      const data = Buffer.alloc(size);
+      const data = Buffer.from(memory, 0, size);
       const { bytesRead } = await handle.read(data, 0, size, this.offsets[block]);
       if (bytesRead !== size) throw new Error(`this host's copy of the file index of ${this.backupId} is cut short`);
-      return decodeBlock(
+      const records = decodeBlock(
         data,
         (message) => new Error(`this host's copy of the file index of ${this.backupId}, block ${block + 1}: ${message}`),
+        () => blockMemory.give(memory),
       );
+      kept = true;
+      return records;
     } finally {
+      if (!kept) blockMemory.give(memory);
       await handle.close();
     }
+  }
+
+  releaseBlock(records: BlockRecords): void {
+    releaseEncoded(records);
   }
 }
 

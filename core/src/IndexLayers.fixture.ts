@@ -2,15 +2,19 @@
 import type { BlockRecords } from './BlockRecords.js';
 import type { IndexEntry } from './FileIndex.js';
 import { comparePaths } from './IndexOrder.js';
-import { decodeBlock, encodeBlock, type IndexRecord, type IndexRun } from './IndexRun.js';
+import { decodeBlock, encodeBlock, releaseEncoded, type IndexRecord, type IndexRun } from './IndexRun.js';
 import { seededRandom } from './testing.js';
 
-/** A run in blocks of a few records, encoded as stored runs are, so that reads cross blocks. */
+/**
+ * A run in blocks of a few records, encoded as stored runs are, so that reads cross blocks. A block released is
+ * overwritten, as memory read into again would be: a reader that used it after would read garbage.
+ */
 export class BlockRun implements IndexRun {
   readonly firsts: string[];
   readonly records: number;
   private readonly blocks: IndexRecord[][] = [];
   readBlocks = 0;
+  released = 0;
   constructor(
     readonly backupId: string,
     records: IndexRecord[],
@@ -21,7 +25,14 @@ export class BlockRun implements IndexRun {
   }
   async readBlock(block: number): Promise<BlockRecords> {
     this.readBlocks++;
-    return decodeBlock(encodeBlock(this.blocks[block]!));
+    const data = encodeBlock(this.blocks[block]!);
+    return decodeBlock(data, undefined, () => {
+      this.released++;
+      data.fill('x');
+    });
+  }
+  releaseBlock(records: BlockRecords): void {
+    releaseEncoded(records);
   }
 }
 

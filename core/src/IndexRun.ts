@@ -47,6 +47,8 @@ export interface IndexRun {
   /** How many records the run holds (entries and tombstones). */
   readonly records: number;
   readBlock(block: number): Promise<BlockRecords>;
+  /** A block readBlock gave that its reader will not read again: its memory is used for the next block read. */
+  releaseBlock?(records: BlockRecords): void;
   /** False when the block surely holds no record whose path's last segment is `name`; absent when the run has no filters. */
   mayHold?(block: number, name: string): boolean;
 }
@@ -146,8 +148,17 @@ export function encodeLines(lines: ReadonlyArray<string | Buffer>): Buffer {
 }
 
 /** A block's records, decoded as they are read; `damage` makes the error for a record that is not one. */
-export function decodeBlock(data: Buffer, damage: (message: string) => Error = (message) => new Error(message)): BlockRecords {
-  return new EncodedRecords(data, damage);
+export function decodeBlock(
+  data: Buffer,
+  damage: (message: string) => Error = (message) => new Error(message),
+  giveBack?: () => void,
+): BlockRecords {
+  return new EncodedRecords(data, damage, giveBack);
+}
+
+/** releaseBlock of a run whose blocks decodeBlock made with memory to give back. */
+export function releaseEncoded(records: BlockRecords): void {
+  if (records instanceof EncodedRecords) records.release();
 }
 
 export function encodeRunHeader(header: IndexRunHeader): Buffer {

@@ -42,7 +42,8 @@ class LayerCursor {
       reading.catch(() => {});
       this.ahead.push(reading);
     }
-    // The block just passed is let go before this one is awaited.
+    // The block just passed is let go (its memory read into again) before this one is awaited.
+    if (this.records) this.run.releaseBlock?.(this.records);
     this.records = undefined;
     this.records = await this.ahead.shift()!;
     this.at = 0;

@@ -1,9 +1,18 @@
 import type { BackupGraph } from './BackupGraph.js';
-import { countRead } from './ReadGarbage.js';
+import { blockMemory } from './BlockMemory.js';
 import type { BlockRecords } from './BlockRecords.js';
 import { decodeFileIndex } from './FileIndex.js';
 import type { IndexCache } from './IndexCache.js';
-import { blockNames, decodeBlock, decodeRunHeader, indexVersion, type IndexBlock, type IndexRun, type IndexRunHeader } from './IndexRun.js';
+import {
+  blockNames,
+  decodeBlock,
+  decodeRunHeader,
+  indexVersion,
+  releaseEncoded,
+  type IndexBlock,
+  type IndexRun,
+  type IndexRunHeader,
+} from './IndexRun.js';
 import { IndexView } from './IndexView.js';
 import type { ManifestHead } from './ManifestHead.js';
 import type { PartRecord } from './Manifest.js';
@@ -30,12 +39,30 @@ class StoredRun implements IndexRun {
     this.mayHold = blockNames(blocks, (message) => damaged(manifest, message));
   }
 
+  /** Fetched, checked and decoded into memory from blockMemory (in place when the decoders can), given back by releaseBlock. */
   async readBlock(block: number): Promise<BlockRecords> {
     const label = `file index block ${block + 1} of ${this.blocks.length}`;
     const record = this.blocks[block]!;
-    countRead(record.size);
-    const data = await this.parts.readPlain(this.manifest, record, label, this.good && ((sink) => this.good!(sink, record)));
-    return decodeBlock(data, (message) => damaged(this.manifest, `${label}: ${message}`));
+    const memory = blockMemory.take(this.parts.partMemory(this.manifest, record).bytes);
+    let given = false;
+    try {
+      const data = await this.parts.readPlain(this.manifest, record, label, this.good && ((sink) => this.good!(sink, record)), memory);
+      // A block larger than its record says is not decoded into `memory`: it is left to V8.
+      const inMemory = data.buffer === memory;
+      const records = decodeBlock(
+        data,
+        (message) => damaged(this.manifest, `${label}: ${message}`),
+        inMemory ? () => blockMemory.give(memory) : undefined,
+      );
+      given = inMemory;
+      return records;
+    } finally {
+      if (!given) blockMemory.give(memory);
+    }
+  }
+
+  releaseBlock(records: BlockRecords): void {
+    releaseEncoded(records);
   }
 }
 

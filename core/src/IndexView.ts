@@ -30,10 +30,24 @@ export function recordFor(records: BlockRecords, path: string): number {
   return low;
 }
 
-/**
- * A backup's file index as its layers, newest first: each run's records replace or remove those of the runs
- * below it. Reads only the blocks a lookup needs, a few at a time; nothing is decoded whole.
- */
+/** A block in a view's cache, or held by a reader after the cache let it go. */
+interface CachedBlock {
+  run: IndexRun;
+  reading: Promise<BlockRecords>;
+  /** Readers holding it (layerFrom, get). */
+  readers: number;
+  /** Let go from the cache. */
+  dropped: boolean;
+}
+
+/** A block no reader of the view holds any more: its run may use its memory again. */
+function release(cached: CachedBlock): void {
+  cached.reading.then(
+    (records) => cached.run.releaseBlock?.(records),
+    () => {},
+  );
+}
+
 /** A record as its path and its line (encodeLine's, without the line break): text, or the UTF-8 bytes a block stores. */
 export interface RecordLine {
   path: string;
@@ -43,8 +57,12 @@ export interface RecordLine {
 const passing = (records: BlockRecords, at: number): IndexRecord => records.passing(at);
 const recordLine = (records: BlockRecords, at: number): RecordLine => ({ path: records.path(at), line: records.stored(at) });
 
+/**
+ * A backup's file index as its layers, newest first: each run's records replace or remove those of the runs
+ * below it. Reads only the blocks a lookup needs, a few at a time; nothing is decoded whole.
+ */
 export class IndexView {
-  private readonly cache = new Map<string, Promise<BlockRecords>>();
+  private readonly cache = new Map<string, CachedBlock>();
 
   constructor(
     readonly backupId: string,
@@ -60,22 +78,32 @@ export class IndexView {
     return new IndexView(index.backupId, [new MemoryRun(index.backupId, entries)], entries.length);
   }
 
-  private block(layer: number, block: number): Promise<BlockRecords> {
+  /** A block, held for its reader until letGo(); the least recently used of the others are let go from the cache. */
+  private hold(layer: number, block: number): CachedBlock {
     const run = this.layers[layer]!;
     const key = `${layer}:${block}`;
-    let reading = this.cache.get(key);
-    if (reading) {
+    let cached = this.cache.get(key);
+    if (cached) {
       this.cache.delete(key);
     } else {
-      reading = run.readBlock(block);
+      const reading = run.readBlock(block);
+      cached = { run, reading, readers: 0, dropped: false };
       reading.catch(() => this.cache.delete(key));
     }
-    this.cache.set(key, reading);
-    for (const old of this.cache.keys()) {
+    cached.readers++;
+    this.cache.set(key, cached);
+    for (const [old, oldest] of this.cache) {
       if (this.cache.size <= CACHED_BLOCKS) break;
       this.cache.delete(old);
+      oldest.dropped = true;
+      if (oldest.readers === 0) release(oldest);
     }
-    return reading;
+    return cached;
+  }
+
+  /** A reader of `cached` is done with it: its memory is given back once no reader holds it and the cache has let it go. */
+  private letGo(cached: CachedBlock): void {
+    if (--cached.readers === 0 && cached.dropped) release(cached);
   }
 
   /** One layer's records (as `pick` gives them) at or after `from`, reading the next block ahead; the records passed are not kept with their blocks. */
@@ -83,22 +111,31 @@ export class IndexView {
     const firsts = this.layers[layer]!.firsts;
     if (firsts.length === 0) return;
     let block = blockFor(firsts, from);
-    let records = await this.block(layer, block);
-    let at = recordFor(records, from);
-    for (;;) {
-      // The next block is read once half of this one is passed: a scan waits less, a lookup reads no more.
-      const ahead = Math.max(at, records.length >> 1);
-      for (; at < ahead && at < records.length; at++) yield pick(records, at);
-      if (block + 1 >= firsts.length) {
+    let current = this.hold(layer, block);
+    let next: CachedBlock | undefined;
+    try {
+      let records = await current.reading;
+      let at = recordFor(records, from);
+      for (;;) {
+        // The next block is read once half of this one is passed: a scan waits less, a lookup reads no more.
+        const ahead = Math.max(at, records.length >> 1);
+        for (; at < ahead && at < records.length; at++) yield pick(records, at);
+        if (block + 1 >= firsts.length) {
+          for (; at < records.length; at++) yield pick(records, at);
+          return;
+        }
+        next = this.hold(layer, block + 1);
+        next.reading.catch(() => {});
         for (; at < records.length; at++) yield pick(records, at);
-        return;
+        block++;
+        this.letGo(current);
+        [current, next] = [next, undefined];
+        records = await current.reading;
+        at = 0;
       }
-      const next = this.block(layer, block + 1);
-      next.catch(() => {});
-      for (; at < records.length; at++) yield pick(records, at);
-      block++;
-      records = await next;
-      at = 0;
+    } finally {
+      this.letGo(current);
+      if (next) this.letGo(next);
     }
   }
 
@@ -155,11 +192,16 @@ export class IndexView {
     for (let layer = 0; layer < this.layers.length; layer++) {
       const firsts = this.layers[layer]!.firsts;
       if (firsts.length === 0) continue;
-      const records = await this.block(layer, blockFor(firsts, path));
-      const at = recordFor(records, path);
-      if (at < records.length && records.path(at) === path) {
-        const record = records.record(at);
-        return isTombstone(record) ? undefined : record;
+      const cached = this.hold(layer, blockFor(firsts, path));
+      try {
+        const records = await cached.reading;
+        const at = recordFor(records, path);
+        if (at < records.length && records.path(at) === path) {
+          const record = records.record(at);
+          return isTombstone(record) ? undefined : record;
+        }
+      } finally {
+        this.letGo(cached);
       }
     }
     return undefined;

@@ -3,8 +3,10 @@ import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
+import { collectIfGrown } from './ReadGarbage.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import { collectAllGarbage, collectYoungGarbage } from './WorkerGarbage.js';
+import { releaseThreadMemory } from './WorkerPool.js';
 import type { Logger, Sink, TransformDecoder } from './types.js';
 
 /** Reads part `seq` of a backup's stream as plaintext; into `into` (see PartReader.readPlain) when given. */
@@ -112,7 +114,10 @@ export class PartReader {
             const at = stored === into ? stored.byteLength - part.storedSize : 0;
             size = await sink.readInto!(part.key, Buffer.from(stored, at, part.storedSize));
             data = Buffer.from(stored, at, Math.min(size, part.storedSize));
-          } else size = (data = await sink.get(part.key)).length;
+          } else {
+            collectIfGrown(); // read into memory of its own, garbage once decoded
+            size = (data = await sink.get(part.key)).length;
+          }
         } catch (error) {
           if (error instanceof RastError && error.code === ErrorCode.PART_MISSING) missing++;
           problems.push(`${sink.name}: ${(error as Error).message}`);
@@ -179,6 +184,8 @@ export class PartReader {
     fill();
     while (inFlight.length > 0) {
       const next = inFlight.shift()!;
+      // What the consumer let go of while it read the part before (a tree's pages written out) is given back.
+      collectIfGrown();
       fill(); // `ahead` parts are decoded while the consumer uses this one
       const { data, slot } = await next;
       yield data;
@@ -186,8 +193,10 @@ export class PartReader {
       // A part not decoded into its slot (too large: damaged) was moved here from a worker: free it while young.
       if (data.buffer !== slot) collectYoungGarbage();
     }
-    // The buffers go before the consumer's next phase grows (a plain SharedArrayBuffer is unmapped when collected).
+    // The buffers go before the consumer's next phase grows (a plain SharedArrayBuffer is unmapped when collected,
+    // in every thread that saw it: the worker threads collect too).
     free.length = 0;
+    await releaseThreadMemory();
     collectAllGarbage();
   }
 }

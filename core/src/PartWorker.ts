@@ -127,3 +127,13 @@ export async function release(): Promise<void> {
   collectAllGarbage();
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
+
+/**
+ * Runs in a worker thread (piscina, `name: 'collect'`): a full collection, so that shared memory a job was given (a
+ * block's, BlockMemory) and its reader let go is freed: that needs every thread that saw it to collect. Stays busy a
+ * little, as release does, so that the same call made for each thread reaches each.
+ */
+export async function collect(): Promise<void> {
+  collectAllGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+}

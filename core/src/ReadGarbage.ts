@@ -1,18 +1,34 @@
 import { collectAllGarbage } from './WorkerGarbage.js';
+import { collectInThreads } from './WorkerPool.js';
 
 /**
- * Bytes read into buffers of their own (index blocks, objects verify checks) between two full garbage
- * collections. Such a buffer is garbage once used, but V8 collects them only when 64 MiB or more have piled up:
- * an incremental create, which reads most of its parent's index blocks, then held 70–80 MiB of them, and a full
- * verify, which reads every block of the stored index and then checks every object it did not decode, 60 MiB more.
+ * Growth of the memory a full collection may give back (V8's heap, and the array buffers outside it) since the last
+ * one, that makes the next. V8 collects dead array buffers only once about 64 MiB of them have piled up, and lets its
+ * old generation grow well past what is live: an incremental create that read each index block into memory of its
+ * own held 70–80 MiB of them, a full verify 60 MiB more (index blocks, the tree's pages read back). Blocks are now
+ * read into memory used again (BlockMemory), so what is left to collect is what actually grew; collecting per 16 MiB
+ * of blocks read instead cost an incremental 2–6 s.
  */
-const COLLECT_EVERY = 16 * 1024 * 1024;
-let readSinceCollected = 0;
+const BUDGET = 24 * 1024 * 1024;
+/** Heap and array buffers after the last collection, or the least seen since. */
+let floor: number | undefined;
 
-/** Counts `bytes` about to be read into a buffer of their own, collecting every COLLECT_EVERY bytes. */
-export function countRead(bytes: number): void {
-  readSinceCollected += bytes;
-  if (readSinceCollected < COLLECT_EVERY) return;
-  readSinceCollected = 0;
+/**
+ * Called as memory is read into (an index block, an object verify checks, a stream's part): collects when the heap
+ * and the array buffers have grown by BUDGET since the last collection, so that what readers let go is given back
+ * while they read on.
+ */
+export function collectIfGrown(): void {
+  const now = held();
+  if (floor === undefined || now < floor) floor = now;
+  if (now - floor < BUDGET) return;
   collectAllGarbage();
+  // Shared memory (blocks decoded in a worker thread) is freed once the workers collect too: a later check sees it.
+  collectInThreads();
+  floor = held();
+}
+
+function held(): number {
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }

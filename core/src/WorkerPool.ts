@@ -30,3 +30,10 @@ export async function releaseThreadMemory(): Promise<void> {
   const threads = pool;
   await Promise.all(Array.from({ length: THREADS }, () => threads.run(null, { name: 'release' })));
 }
+
+/** Asks each worker thread for a full collection (PartWorker's `collect`), without waiting; none when no pool was made. */
+export function collectInThreads(): void {
+  if (!pool) return;
+  const threads = pool;
+  for (let thread = 0; thread < THREADS; thread++) threads.run(null, { name: 'collect' }).catch(() => {});
+}

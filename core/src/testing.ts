@@ -16,6 +16,7 @@ import type { Runtime } from './Runtime.js';
 import { SourceStage } from './stages.js';
 import type { Format, Logger, PutOptions, Sink, SinkObject } from './types.js';
 import { partMissing } from './diagnostics/index.js';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 
 const cleanups: string[] = [];
 process.on('exit', () => {
@@ -194,4 +195,15 @@ export function seededRandom(seed: number): { next(): number; below(n: number): 
   const generator = xoroshiro128plus(seed);
   const between = (low: number, high: number) => uniformInt(generator, low, high);
   return { between, below: (n: number) => between(0, n - 1), next: () => uniformInt(generator, 0, 2 ** 31 - 1) / 2 ** 31 };
+}
+
+/** Counts the full garbage collections made while it observes. */
+export function fullCollections(): { count: number; stop(): void } {
+  const counter = { count: 0, stop: () => observer.disconnect() };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) counter.count++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return counter;
 }

@@ -5,7 +5,7 @@ import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
-import { countRead } from '../ReadGarbage.js';
+import { collectIfGrown } from '../ReadGarbage.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import { DamagedStreamPlace } from '../DamagedStreamPlace.js';
@@ -518,7 +518,7 @@ async function checkSink(
     reads.push(
       limit(async () => {
         try {
-          countRead(part.storedSize);
+          collectIfGrown();
           const mismatch = await checkStored(await sink.get(part.key), part);
           progress.add(part.storedSize);
           return mismatch ? () => problem(mismatch.kind, label, part.key, mismatch.message) : undefined;

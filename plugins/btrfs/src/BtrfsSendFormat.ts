@@ -218,15 +218,23 @@ async function restore(context: RestoreContext): Promise<RestoreReport> {
  */
 async function verify(context: VerifyContext): Promise<void> {
   const { manifest, index } = context;
-  const indexer = manifest.parent === null && index.entries > 0 ? new SendStreamIndexer(manifest.id) : undefined;
-  const decoder = new SendStreamDecoder({ backup: manifest.id }, (command) => indexer?.apply(command));
-  for await (const chunk of context.stream) decoder.push(chunk);
-  decoder.finish();
+  const indexer = await decodeWhole(
+    context,
+    manifest.parent === null && index.entries > 0 ? new SendStreamIndexer(manifest.id) : undefined,
+  );
   if (!indexer) return;
   const difference = await indexDifference(indexer.fullIndex(), index);
   if (difference) {
     throw streamDamaged(manifest.id, `the send stream does not hold the files its index lists: ${difference}`);
   }
+}
+
+/** Decodes the whole stream into `indexer`; the decoder (and the last part it holds) is let go before the comparison. */
+async function decodeWhole(context: VerifyContext, indexer: SendStreamIndexer | undefined): Promise<SendStreamIndexer | undefined> {
+  const decoder = new SendStreamDecoder({ backup: context.manifest.id }, (command) => indexer?.apply(command));
+  for await (const chunk of context.stream) decoder.push(chunk);
+  decoder.finish();
+  return indexer;
 }
 
 /** The file index from a stored send stream, by the indexer serialize runs (over the parent's index for an incremental). */
