@@ -83,10 +83,13 @@ export class MemoryRun implements IndexRun {
   }
 }
 
-/** A block's plaintext: one record per line, as JSON, `path` first (clone sources numbered, see storedEntry). */
-/** A record's line in a block (without its line break): `path` first. */
+/**
+ * A record's line in a block (without its line break), as JSON, `path` first (clone sources numbered, see
+ * storedEntry); a tombstone is always `{"path":…,"deleted":true}`, which a merge tells by its end.
+ */
 export function encodeLine(record: IndexRecord): string {
-  const stored = isTombstone(record) ? record : storedEntry(record);
+  if (isTombstone(record)) return JSON.stringify({ path: record.path, deleted: true });
+  const stored = storedEntry(record);
   if (firstKey(stored) === 'path') return JSON.stringify(stored);
   const { path, ...rest } = stored;
   return JSON.stringify({ path, ...rest });

@@ -28,6 +28,7 @@ class LayerCursor {
       return undefined;
     }
     if (this.block + 1 >= this.run.firsts.length) {
+      if (this.records) this.run.releaseBlock?.(this.records);
       this.records = undefined;
       this.path = undefined;
       return undefined;

@@ -87,8 +87,12 @@ export class IndexView {
       this.cache.delete(key);
     } else {
       const reading = run.readBlock(block);
-      cached = { run, reading, readers: 0, dropped: false };
-      reading.catch(() => this.cache.delete(key));
+      const entry: CachedBlock = { run, reading, readers: 0, dropped: false };
+      // A failed read leaves the cache, unless the block was let go and is being read again.
+      reading.catch(() => {
+        if (this.cache.get(key) === entry) this.cache.delete(key);
+      });
+      cached = entry;
     }
     cached.readers++;
     this.cache.set(key, cached);

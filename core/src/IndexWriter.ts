@@ -225,18 +225,24 @@ export async function writeIndex(
 async function* overlayLines(newer: AsyncIterable<RecordLine>, older: AsyncIterable<RecordLine>): AsyncGenerator<RecordLine> {
   const a = newer[Symbol.asyncIterator]();
   const b = older[Symbol.asyncIterator]();
-  let next = await a.next();
-  let old = await b.next();
-  while (!next.done || !old.done) {
-    const order = next.done ? 1 : old.done ? -1 : comparePaths(next.value.path, old.value.path);
-    if (order <= 0) {
-      yield next.value as RecordLine;
-      if (order === 0) old = await b.next();
-      next = await a.next();
-    } else {
-      yield old.value as RecordLine;
-      old = await b.next();
+  try {
+    let next = await a.next();
+    let old = await b.next();
+    while (!next.done || !old.done) {
+      const order = next.done ? 1 : old.done ? -1 : comparePaths(next.value.path, old.value.path);
+      if (order <= 0) {
+        yield next.value as RecordLine;
+        if (order === 0) old = await b.next();
+        next = await a.next();
+      } else {
+        yield old.value as RecordLine;
+        old = await b.next();
+      }
     }
+  } finally {
+    // A write that failed stops here: the layers' readers give their blocks back, a spool closes its file.
+    await a.return?.();
+    await b.return?.();
   }
 }
 

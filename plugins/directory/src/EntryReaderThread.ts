@@ -1,10 +1,14 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { limitYoungGeneration } from '@rast-backup/core/allocator-growth';
 import { compareNames, Exclusion, indexPath } from '@rast-backup/core/worker';
 import type { EntryStats } from './EntryStats.js';
 import { readXattrs, type XattrFailure } from './ExtendedAttributes.js';
 import { statsColumn } from './StatsColumns.js';
 import { willNeed } from './PageCacheHint.js';
+
+// A worker thread's start sets V8's flags back to their defaults, for the whole process: set again here.
+limitYoungGeneration();
 
 /** Files up to this size are read whole by the reader thread (a copy of FileContent's SMALL_FILE). */
 const SMALL_FILE = 128 * 1024;
