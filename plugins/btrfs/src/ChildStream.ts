@@ -64,7 +64,10 @@ export class CommandOutput {
     const writing = openSync(fifo, constants.O_WRONLY);
     try {
       setPipeSize(writing, OUTPUT_PIPE);
-      this.child = spawn(command, args, { stdio: ['ignore', writing, 'pipe'] });
+      // In a process group of its own: `btrfs send` stopped while it waits on a full pipe (Ctrl-Z at the terminal)
+      // writes its stream again from the start once continued, in the middle of the first. A Ctrl-C reaches
+      // rast-backup only, which stops the command (close()).
+      this.child = spawn(command, args, { stdio: ['ignore', writing, 'pipe'], detached: true });
     } catch (error) {
       closeSync(reading);
       throw error;

@@ -44,8 +44,9 @@ export async function surveySend(snapshot: string, parent: string | undefined, w
     { checkCrc: false },
   );
   const args = ['send', '--proto', '0', '--no-data', '-q', ...(parent ? ['-p', parent] : []), snapshot];
-  // `signal` ends `btrfs send` (the snapshot cannot be deleted while it is being sent).
-  const child = spawn('btrfs', args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+  // `signal` ends `btrfs send` (the snapshot cannot be deleted while it is being sent). Its own process group, as
+  // CommandOutput's: stopped and continued, it would send its stream again.
+  const child = spawn('btrfs', args, { stdio: ['ignore', 'pipe', 'pipe'], signal, detached: true });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve, reject) => {

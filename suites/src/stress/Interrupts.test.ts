@@ -9,7 +9,7 @@ import { assertOneLineError } from '../hostile/expectations.js';
 import { btrfsSubvolumes, keptSnapshots, populate, SLOW, stressConfig, toolMounts } from './Fixtures.js';
 import { finished, Host } from './Host.js';
 
-const interrupts = suite('interrupts: SIGINT and SIGTERM during create and restore');
+const interrupts = suite('interrupts: SIGINT, SIGTERM and Ctrl-Z during create and restore');
 
 /** Files (not directories) below `directory`, relative to it; none when it does not exist. */
 async function files(directory: string): Promise<string[]> {
@@ -168,6 +168,43 @@ testNeeding(
     assert.is(sh('btrfs', ['subvolume', 'list', mountPoint]), before, 'no received subvolume is left');
     const finish = await host.run(['restore', latest, destination]);
     assert.is(finish.status, 0, finish.stderr);
+  },
+);
+
+testNeeding(
+  interrupts,
+  canLoopMount,
+  'root and btrfs-progs (a loop-mounted btrfs)',
+  'btrfs: create stopped and continued while btrfs send writes (as Ctrl-Z, then fg: SIGSTOP and SIGCONT to the process group): the backup completes, whole',
+  async () => {
+    const home = await temporaryDirectory('rast-interrupts-stop-');
+    const { subvolumes } = await btrfsSubvolumes('1G', ['data']);
+    const source = subvolumes[0]!;
+    await populate(source, 64);
+    const repository = path.join(home, 'repository');
+    const host = await Host.make(home, await stressConfig(home, { kind: 'local', path: repository }));
+    const slow = new Host(await stressConfig(home, { kind: 'local', path: repository }, SLOW, 'slow.toml'), host.stateDirectory);
+    const child = slow.start(['create', source], true);
+    const done = finished(child);
+    let ended = false;
+    void done.then(() => (ended = true));
+    await waitFor(
+      'a part to be stored',
+      async () => {
+        if (ended) throw new Error(`create ended before a part was stored: ${(await done).stderr}`);
+        return (await files(path.join(repository, 'data'))).some((file) => file.endsWith('.part'));
+      },
+      120_000,
+    );
+    // btrfs send, stopped while it waits on a full pipe, would start its stream again once continued. (SIGSTOP, as
+    // the terminal's SIGTSTP is discarded for a process group without a terminal.)
+    process.kill(-child.pid!, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    process.kill(-child.pid!, 'SIGCONT');
+    const create = await done;
+    assert.is(create.status, 0, create.stderr);
+    const verify = await host.run(['verify', 'latest', '--level', 'full']);
+    assert.is(verify.status, 0, verify.stderr);
   },
 );
 
