@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readdirSync, constants } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const FS_IOC_FIEMAP = 0xc020660b;
@@ -9,15 +9,17 @@ const FIEMAP_EXTENT_DATA_INLINE = 0x200;
 const HEADER = 32;
 const EXTENT = 56;
 const BATCH = 512;
+const BLOCK = 4096;
 
 type Ioctl = (fd: number, request: number, buffer: Buffer) => number;
 let ioctl: Ioctl | undefined;
 
 /**
  * A file's data extents from FIEMAP (synced first): [physical start, length] in the filesystem's address space.
- * Inline extents are left out, and compressed ones: FIEMAP gives their length in the file, not on disk.
+ * Inline extents are left out, and compressed ones: FIEMAP gives their length in the file, not on disk. With
+ * `zeroBlocks: false`, each extent as its 4 KiB blocks, those whose bytes are all zeros left out.
  */
-export function extentsOf(path: Buffer | string): Array<[bigint, bigint]> {
+export function extentsOf(path: Buffer | string, { zeroBlocks = true } = {}): Array<[bigint, bigint]> {
   if (!ioctl) {
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     ioctl = koffi.load(null).func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *buffer)') as Ioctl;
@@ -42,7 +44,10 @@ export function extentsOf(path: Buffer | string): Array<[bigint, bigint]> {
         const physical = buffer.readBigUInt64LE(at + 8);
         const length = buffer.readBigUInt64LE(at + 16);
         const flags = buffer.readUInt32LE(at + 40);
-        if (!(flags & (FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_ENCODED))) extents.push([physical, length]);
+        if (!(flags & (FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_ENCODED))) {
+          if (zeroBlocks) extents.push([physical, length]);
+          else extents.push(...nonZeroBlocks(fd, logical, physical, length));
+        }
         start = logical + length;
         last ||= (flags & FIEMAP_EXTENT_LAST) !== 0;
       }
@@ -54,10 +59,22 @@ export function extentsOf(path: Buffer | string): Array<[bigint, bigint]> {
   return extents;
 }
 
+function nonZeroBlocks(fd: number, logical: bigint, physical: bigint, length: bigint): Array<[bigint, bigint]> {
+  const blocks: Array<[bigint, bigint]> = [];
+  const block = Buffer.alloc(BLOCK);
+  for (let at = 0n; at < length; at += BigInt(BLOCK)) {
+    const read = readSync(fd, block, 0, BLOCK, Number(logical + at));
+    if (block.subarray(0, read).some((byte) => byte !== 0)) blocks.push([physical + at, BigInt(BLOCK)]);
+  }
+  return blocks;
+}
+
 /**
  * The bytes of a tree's regular files that share their disk blocks with another place in the same tree (a
  * reflink, a clone, a deduplicated range): the extents' lengths summed, minus the disk space they cover. Each
  * inode counts once (hard links are not sharing); blocks shared with other subvolumes, and compressed extents, do not count.
+ * Blocks of zeros do not count either: the user-space receiver leaves zeros written inside a file as a hole, where
+ * `btrfs receive` writes them (and a later clone of them shares them).
  */
 export function sharedWithinTree(root: string): bigint {
   const extents: Array<[bigint, bigint]> = [];
@@ -69,7 +86,7 @@ export function sharedWithinTree(root: string): bigint {
       if (stats.isDirectory()) visit(path);
       else if (stats.isFile() && !seen.has(stats.ino)) {
         seen.add(stats.ino);
-        extents.push(...extentsOf(path));
+        extents.push(...extentsOf(path, { zeroBlocks: false }));
       }
     }
   };
