@@ -122,10 +122,8 @@ export class EncodedRecords implements BlockRecords {
 
   stored(at: number): Buffer {
     // A line that does not start with its path (written before encodeLine put it first) is written as encodeLine would.
-    const start = this.starts[at]!;
-    for (let i = 0; i < PATH_PREFIX.length; i++)
-      if (this.data[start + i] !== PATH_PREFIX[i]) return Buffer.from(encodeLine(this.record(at)));
-    return Buffer.from(this.data.subarray(start, this.starts[at + 1]! - 1));
+    if (!this.startsWithPath(at)) return Buffer.from(encodeLine(this.record(at)));
+    return Buffer.from(this.data.subarray(this.starts[at]!, this.starts[at + 1]! - 1));
   }
 
   private parse(at: number): IndexRecord {
@@ -153,12 +151,17 @@ export class EncodedRecords implements BlockRecords {
     return this.data.includes(text);
   }
 
+  private startsWithPath(at: number): boolean {
+    const start = this.starts[at]!;
+    return this.data.compare(PATH_PREFIX, 0, PATH_PREFIX.length, start, start + PATH_PREFIX.length) === 0;
+  }
+
   /** The path at the start of the line, without parsing the rest of it; undefined when the line does not start with it. */
   private pathOnLine(at: number): string | undefined {
     const data = this.data;
     const start = this.starts[at]!;
     const end = this.starts[at + 1]! - 1;
-    if (data.compare(PATH_PREFIX, 0, PATH_PREFIX.length, start, start + PATH_PREFIX.length) !== 0) return undefined;
+    if (!this.startsWithPath(at)) return undefined;
     let escaped = false;
     for (let i = start + PATH_PREFIX.length; i < end; i++) {
       const byte = data[i];

@@ -252,10 +252,7 @@ const TOMBSTONE_END_BYTES = Buffer.from(TOMBSTONE_END);
 
 function isTombstoneLine(line: string | Buffer): boolean {
   if (typeof line === 'string') return line.endsWith(TOMBSTONE_END);
-  const from = line.length - TOMBSTONE_END_BYTES.length;
-  if (from < 0) return false;
-  for (let i = 0; i < TOMBSTONE_END_BYTES.length; i++) if (line[from + i] !== TOMBSTONE_END_BYTES[i]) return false;
-  return true;
+  return line.length >= TOMBSTONE_END_BYTES.length && line.subarray(-TOMBSTONE_END_BYTES.length).equals(TOMBSTONE_END_BYTES);
 }
 
 async function* entryLines(lines: AsyncIterable<RecordLine>): AsyncGenerator<RecordLine> {

@@ -9,6 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { IndexCache } from './IndexCache.js';
 import { Pipeline } from './Pipeline.js';
 import { Repository } from './Repository.js';
@@ -16,7 +17,6 @@ import type { Runtime } from './Runtime.js';
 import { SourceStage } from './stages.js';
 import type { Format, Logger, PutOptions, Sink, SinkObject } from './types.js';
 import { partMissing } from './diagnostics/index.js';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 
 const cleanups: string[] = [];
 process.on('exit', () => {
