@@ -13,10 +13,12 @@ export interface BlockRecords {
   /** Record `at` for a reader that passes it once (a scan): parsed again if asked for again, not kept with the block. */
   passing(at: number): IndexRecord;
   /**
-   * Record `at` as stored (encodeLine's, without the line break), for a reader that compares it without parsing
-   * it: one character per byte (latin1), so its ASCII keys and values read as written, a path beyond ASCII does not.
+   * Record `at` as stored (encodeLine's UTF-8, without the line break), for a reader that compares it without
+   * parsing it: a view of the block's memory, read before the block is released (see stored for a copy).
    */
-  line(at: number): string;
+  line(at: number): Buffer;
+  /** Whether record `at` is a tombstone: told from its line's end, parsed only when that may be one. */
+  isTombstone(at: number): boolean;
   /**
    * Record `at` as stored (encodeLine's UTF-8, without the line break), to be written again without parsing it:
    * a copy, the caller's own, that outlives the block.
@@ -41,8 +43,11 @@ export class ArrayRecords implements BlockRecords {
   passing(at: number): IndexRecord {
     return this.records[at]!;
   }
-  line(at: number): string {
-    return Buffer.from(encodeLine(this.records[at]!)).toString('latin1');
+  line(at: number): Buffer {
+    return Buffer.from(encodeLine(this.records[at]!));
+  }
+  isTombstone(at: number): boolean {
+    return isTombstone(this.records[at]!);
   }
   stored(at: number): Buffer {
     return Buffer.from(encodeLine(this.records[at]!));
@@ -55,6 +60,8 @@ export class ArrayRecords implements BlockRecords {
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** The byte before a line's closing brace: a tombstone's line (`{"path":…,"deleted":true}`) ends `true}`, an entry's never does. */
+const TRUE_END = 0x65;
 /** Every record line starts so (encodeBlock writes `path` first). */
 const PATH_PREFIX = Buffer.from('{"path":"');
 
@@ -116,8 +123,12 @@ export class EncodedRecords implements BlockRecords {
     return this.records[at] ?? this.parse(at);
   }
 
-  line(at: number): string {
-    return this.data.toString('latin1', this.starts[at], this.starts[at + 1]! - 1);
+  line(at: number): Buffer {
+    return this.data.subarray(this.starts[at], this.starts[at + 1]! - 1);
+  }
+
+  isTombstone(at: number): boolean {
+    return this.data[this.starts[at + 1]! - 3] === TRUE_END && isTombstone(this.passing(at));
   }
 
   stored(at: number): Buffer {
@@ -169,8 +180,8 @@ export class EncodedRecords implements BlockRecords {
         escaped = true;
         i++;
       } else if (byte === QUOTE) {
-        const text = data.toString('utf8', start + PATH_PREFIX.length - 1, i + 1);
-        return escaped ? (JSON.parse(text) as string) : text.slice(1, -1);
+        if (!escaped) return data.toString('utf8', start + PATH_PREFIX.length, i);
+        return JSON.parse(data.toString('utf8', start + PATH_PREFIX.length - 1, i + 1)) as string;
       }
     }
     return undefined;

@@ -10,7 +10,7 @@ async function scanned(view: IndexView): Promise<Array<{ path: string; line: str
   const passed = [];
   const scan = await IndexScan.of(view);
   for (; scan.path !== undefined; await scan.next())
-    passed.push({ path: scan.path, line: scan.line(), entry: JSON.stringify(scan.entry()) });
+    passed.push({ path: scan.path, line: scan.line().toString('latin1'), entry: JSON.stringify(scan.entry()) });
   return passed;
 }
 

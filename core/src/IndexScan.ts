@@ -1,14 +1,11 @@
 import type { BlockRecords } from './BlockRecords.js';
 import type { IndexEntry } from './FileIndex.js';
 import { comparePaths } from './IndexOrder.js';
-import { isTombstone, type IndexRun } from './IndexRun.js';
+import type { IndexRun } from './IndexRun.js';
 import type { IndexView } from './IndexView.js';
 
 /** Blocks of each layer read ahead of the scan: their reads overlap what the scan's reader does meanwhile. */
 const BLOCKS_AHEAD = 3;
-
-/** The byte before a line's closing brace: a tombstone's line (`{"path":…,"deleted":true}`) ends `true}`, an entry's never does. */
-const TRUE_END = 0x65;
 
 /** One layer's records in order, its next blocks being read. */
 class LayerCursor {
@@ -53,8 +50,7 @@ class LayerCursor {
   }
 
   isTombstone(): boolean {
-    const line = this.records!.line(this.at);
-    return line.charCodeAt(line.length - 2) === TRUE_END && isTombstone(this.records!.passing(this.at));
+    return this.records!.isTombstone(this.at);
   }
 }
 
@@ -78,8 +74,8 @@ export class IndexScan {
     return scan;
   }
 
-  /** The current entry as stored (see BlockRecords.line). */
-  line(): string {
+  /** The current entry as stored (see BlockRecords.line): a view, read before the scan moves on. */
+  line(): Buffer {
     return this.current!.records!.line(this.current!.at);
   }
 

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { PackedNames, ReadEntry, ReaderData, ReadRequest, ReadResponse, SentResponse } from './EntryReaderThread.js';
-import { ColumnStats, unsignedView } from './StatsColumns.js';
+import { columnViews, ColumnStats } from './StatsColumns.js';
 
 export type { ReadEntry } from './EntryReaderThread.js';
 
@@ -20,9 +20,9 @@ export function nameAt({ names, nameEnds }: PackedNames, at: number): Buffer {
 const THREADS = 1;
 
 function received({ stats, ...response }: SentResponse): Listing {
-  const unsigned = unsignedView(stats);
+  const views = columnViews(stats);
   response.entries.forEach((entry, at) => {
-    if (!entry.error) entry.stats = new ColumnStats(unsigned, stats, at);
+    if (!entry.error) entry.stats = new ColumnStats(views, at);
   });
   return response;
 }

@@ -22,8 +22,8 @@ export interface Subdirectory {
 }
 
 /**
- * Lists directories ahead of a depth-first walk, at most `window` listings ahead, refilled half a window at a
- * time, in walk order (index order of their paths). With `below`, a listing's subdirectories are planned when it
+ * Lists directories ahead of a depth-first walk, at most `window` listings ahead, refilled an eighth of a window
+ * at a time, in walk order (index order of their paths). With `below`, a listing's subdirectories are planned when it
  * arrives, not when the walk enters it, so the listings ahead run on however far behind the walk is.
  */
 export class ListingPrefetch {
@@ -92,9 +92,12 @@ export class ListingPrefetch {
     return listing;
   }
 
-  /** Starts listings up to the window once half of it is taken: a thread gets them as one message (see EntryReader). */
+  /**
+   * Starts listings up to the window once an eighth of it is taken: a thread gets them as one message (see
+   * EntryReader). Refilled at half a window, the reader thread waited for requests a fifth of a cold incremental.
+   */
   private pump(): void {
-    if (this.ahead > this.options.window >> 1) return;
+    if (this.ahead > this.options.window - Math.max(1, this.options.window >> 3)) return;
     while (this.ahead < this.options.window && this.waiting.length > 0) {
       const next = this.waiting.pop()!;
       if (next.taken) continue;

@@ -13,7 +13,7 @@ export type Merged = { walked: WalkedEntry; previous?: IndexEntry; gone?: undefi
 export async function* mergeWithParent(
   walk: AsyncIterable<WalkedEntry>,
   parent: IndexView | undefined,
-  standing: (walked: WalkedEntry, line: string) => boolean,
+  standing: (walked: WalkedEntry, line: Buffer) => boolean,
   onStanding: () => void,
 ): AsyncGenerator<Merged> {
   if (!parent) {

@@ -18,10 +18,10 @@ async function runtime(): Promise<Runtime> {
 }
 
 /** Each path of the backup's index with its stored line. */
-async function storedLines(rt: Runtime, manifest: Manifest): Promise<Map<string, string>> {
+async function storedLines(rt: Runtime, manifest: Manifest): Promise<Map<string, Buffer>> {
   const scan = await IndexScan.of(await rt.repository.indexes.open(manifest));
-  const lines = new Map<string, string>();
-  for (; scan.path !== undefined; await scan.next()) lines.set(scan.path, scan.line());
+  const lines = new Map<string, Buffer>();
+  for (; scan.path !== undefined; await scan.next()) lines.set(scan.path, Buffer.from(scan.line()));
   return lines;
 }
 
@@ -62,11 +62,44 @@ stored('a record written in another order, or another type, is not judged from i
   const line = lines.get('f')!;
   const fileStats = await stats(source, 'f');
   assert.ok(statsOnLine(line, fileStats));
-  const record = JSON.parse(line) as Record<string, unknown>;
+  const record = JSON.parse(line.toString()) as Record<string, unknown>;
   const { path: recordPath, type, ...rest } = record;
-  assert.not.ok(statsOnLine(JSON.stringify({ path: recordPath, ...rest, type }), fileStats), 'type after the others');
-  assert.not.ok(statsOnLine(JSON.stringify({ ...record, type: 'hardlink' }), fileStats), 'a hard link');
+  assert.not.ok(statsOnLine(Buffer.from(JSON.stringify({ path: recordPath, ...rest, type })), fileStats), 'type after the others');
+  assert.not.ok(statsOnLine(Buffer.from(JSON.stringify({ ...record, type: 'hardlink' })), fileStats), 'a hard link');
   assert.not.ok(unchangedOnLine({ stats: { ...fileStats, nlink: 2n } }, line), 'a file with two names');
+});
+
+stored('numbers compared exactly as digits: 64-bit inodes and times, leading zeros, a sign, a digit more or less', () => {
+  const fields = { dev: 1n, nlink: 1n, rdev: 0n, blocks: 8n, mode: 0o100644n, uid: 1000n, gid: 1000n, size: 4096n };
+  const line = (record: Record<string, unknown>) => Buffer.from(JSON.stringify({ path: 'f', ...record, from: 'b1' }));
+  const recordOf = (stats: typeof fields & { ino: bigint; mtimeNs: bigint; ctimeNs: bigint }) => ({
+    type: 'file',
+    size: Number(stats.size),
+    mode: Number(stats.mode & 0o7777n),
+    uid: Number(stats.uid),
+    gid: Number(stats.gid),
+    mtime: String(stats.mtimeNs),
+    ctime: String(stats.ctimeNs),
+    inode: String(stats.ino),
+  });
+  const cases = [
+    { ino: 18446744073709551557n, mtimeNs: 1733313600123456789n, ctimeNs: 1733313600123456789n },
+    { ino: 9007199254740993n, mtimeNs: 1000000000n, ctimeNs: 999999999n },
+    { ino: 2n, mtimeNs: 0n, ctimeNs: 5n },
+  ];
+  for (const times of cases) {
+    const stats = { ...fields, ...times };
+    const record = recordOf(stats);
+    assert.ok(statsOnLine(line(record), stats), JSON.stringify(record));
+    for (const key of ['mtime', 'ctime', 'inode'] as const) {
+      const written = record[key];
+      for (const other of [`0${written}`, `${written}0`, written.slice(0, -1) || '1', `${BigInt(written) + 1n}`, `${BigInt(written) - 1n}`, `-${written}`])
+        if (other !== written) assert.not.ok(statsOnLine(line({ ...record, [key]: other }), stats), `${key} ${other} for ${written}`);
+    }
+  }
+  // A time before 1970 is never judged from the line: the record is parsed.
+  const before = { ...fields, ino: 3n, mtimeNs: -1500000000n, ctimeNs: 1n };
+  assert.not.ok(statsOnLine(line(recordOf(before)), before));
 });
 
 stored.run();
