@@ -93,7 +93,14 @@ stored('numbers compared exactly as digits: 64-bit inodes and times, leading zer
     assert.ok(statsOnLine(line(record), stats), JSON.stringify(record));
     for (const key of ['mtime', 'ctime', 'inode'] as const) {
       const written = record[key];
-      for (const other of [`0${written}`, `${written}0`, written.slice(0, -1) || '1', `${BigInt(written) + 1n}`, `${BigInt(written) - 1n}`, `-${written}`])
+      for (const other of [
+        `0${written}`,
+        `${written}0`,
+        written.slice(0, -1) || '1',
+        `${BigInt(written) + 1n}`,
+        `${BigInt(written) - 1n}`,
+        `-${written}`,
+      ])
         if (other !== written) assert.not.ok(statsOnLine(line({ ...record, [key]: other }), stats), `${key} ${other} for ${written}`);
     }
   }
