@@ -14,17 +14,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FILES=${1:-1000000}
 STEPS=${2:-10}
 BUILD=${3:-$ROOT}
-WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/rast-chain-XXXXXX")
-MOUNT="$WORK/btrfs"
-cleanup() {
-  umount "$MOUNT" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-mkdir "$MOUNT"
-truncate -s $((FILES / 100000 + 4))G "$WORK/image"
-mkfs.btrfs -q -f "$WORK/image" >/dev/null
-mount -o loop "$WORK/image" "$MOUNT"
+source "$ROOT/bench/lib/btrfs-image.sh"
+btrfs_image "$(mktemp -d "${BENCH_DIR:-/var/tmp}/rast-chain-XXXXXX")" $((FILES / 100000 + 4))G
 btrfs -q subvolume create "$MOUNT/files"
 mkdir "$MOUNT/.peer"
 node "$ROOT/bench/lib/manyfiles.mjs" build "$MOUNT/files" "$FILES"

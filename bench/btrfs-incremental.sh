@@ -12,17 +12,8 @@ RUNS=${2:-3}
 shift $(($# < 2 ? $# : 2))
 BUILDS=("$@")
 [ ${#BUILDS[@]} -eq 0 ] && BUILDS=("$ROOT")
-WORK=$(mktemp -d /var/tmp/rast-incremental-XXXXXX)
-MOUNT="$WORK/btrfs"
-cleanup() {
-  umount "$MOUNT" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-mkdir "$MOUNT"
-truncate -s $((FILES / 10 + 2048))M "$WORK/image"
-mkfs.btrfs -q -f >/dev/null 2>&1 "$WORK/image"
-mount -o loop "$WORK/image" "$MOUNT"
+source "$ROOT/bench/lib/btrfs-image.sh"
+btrfs_image "$(mktemp -d /var/tmp/rast-incremental-XXXXXX)" $((FILES / 10 + 2048))M
 btrfs -q subvolume create "$MOUNT/pristine"
 
 # 30 files of 1-8 KiB per directory, three levels of directories.
