@@ -8,6 +8,22 @@ export function deviceNumbers(rdev: bigint): { devMajor: number; devMinor: numbe
   return { devMajor, devMinor };
 }
 
+/** An index entry's fields taken from an lstat, in the order describe writes them (StoredStats reads them so). */
+export function statsFields(stats: EntryStats): Pick<IndexEntry, 'type' | 'size' | 'mode' | 'uid' | 'gid' | 'mtime' | 'ctime' | 'inode'> {
+  const type = entryType(stats);
+  return {
+    type,
+    size: type === 'file' ? Number(stats.size) : 0,
+    mode: Number(stats.mode & 0o7777n),
+    uid: Number(stats.uid),
+    gid: Number(stats.gid),
+    mtime: String(stats.mtimeNs),
+    ctime: String(stats.ctimeNs),
+    // The inode number alone: a btrfs snapshot of the same tree has another st_dev but the same inodes.
+    inode: String(stats.ino),
+  };
+}
+
 /** Metadata that, when it differs from the parent's, means the entry changed since the parent. */
 export function sameEntry(previous: IndexEntry, current: Omit<IndexEntry, 'from'>): boolean {
   return (

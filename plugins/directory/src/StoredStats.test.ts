@@ -8,6 +8,7 @@ import zstd from '@rast-backup/plugin-zstd';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import directory from './index.js';
+import { statsFields } from './EntryDescription.js';
 import { statsOnLine, unchangedOnLine } from './StoredStats.js';
 
 async function runtime(): Promise<Runtime> {
@@ -72,16 +73,6 @@ stored('a record written in another order, or another type, is not judged from i
 stored('numbers compared exactly as digits: 64-bit inodes and times, leading zeros, a sign, a digit more or less', () => {
   const fields = { dev: 1n, nlink: 1n, rdev: 0n, blocks: 8n, mode: 0o100644n, uid: 1000n, gid: 1000n, size: 4096n };
   const line = (record: Record<string, unknown>) => Buffer.from(JSON.stringify({ path: 'f', ...record, from: 'b1' }));
-  const recordOf = (stats: typeof fields & { ino: bigint; mtimeNs: bigint; ctimeNs: bigint }) => ({
-    type: 'file',
-    size: Number(stats.size),
-    mode: Number(stats.mode & 0o7777n),
-    uid: Number(stats.uid),
-    gid: Number(stats.gid),
-    mtime: String(stats.mtimeNs),
-    ctime: String(stats.ctimeNs),
-    inode: String(stats.ino),
-  });
   const cases = [
     { ino: 18446744073709551557n, mtimeNs: 1733313600123456789n, ctimeNs: 1733313600123456789n },
     { ino: 9007199254740993n, mtimeNs: 1000000000n, ctimeNs: 999999999n },
@@ -89,10 +80,10 @@ stored('numbers compared exactly as digits: 64-bit inodes and times, leading zer
   ];
   for (const times of cases) {
     const stats = { ...fields, ...times };
-    const record = recordOf(stats);
+    const record = statsFields(stats);
     assert.ok(statsOnLine(line(record), stats), JSON.stringify(record));
     for (const key of ['mtime', 'ctime', 'inode'] as const) {
-      const written = record[key];
+      const written = record[key]!;
       for (const other of [
         `0${written}`,
         `${written}0`,
@@ -106,7 +97,7 @@ stored('numbers compared exactly as digits: 64-bit inodes and times, leading zer
   }
   // A time before 1970 is never judged from the line: the record is parsed.
   const before = { ...fields, ino: 3n, mtimeNs: -1500000000n, ctimeNs: 1n };
-  assert.not.ok(statsOnLine(line(recordOf(before)), before));
+  assert.not.ok(statsOnLine(line(statsFields(before)), before));
 });
 
 stored.run();

@@ -13,7 +13,7 @@ import {
 import tar from 'tar-stream';
 import { binaryNameHeaders, hasBinaryName } from './BinaryPaxNames.js';
 import { fileEntry, mayBeSparse, readSmallFile, shrankWarning, SMALL_FILE } from './FileContent.js';
-import { deviceNumbers, paxTime, sameEntry, unchangedStats } from './EntryDescription.js';
+import { deviceNumbers, paxTime, sameEntry, statsFields, unchangedStats } from './EntryDescription.js';
 import { entryType } from './EntryStats.js';
 import { readXattrs, xattrWarnings, type XattrFailure } from './ExtendedAttributes.js';
 import { mergeWithParent } from './ParentMerge.js';
@@ -33,20 +33,8 @@ async function describe(
   unreadXattrs: (walked: WalkedEntry, failures: XattrFailure[]) => void,
 ): Promise<IndexEntry> {
   const { stats } = walked;
-  const type = entryType(stats);
-  const entry: IndexEntry = {
-    path: walked.path,
-    type,
-    size: type === 'file' ? Number(stats.size) : 0,
-    mode: Number(stats.mode & 0o7777n),
-    uid: Number(stats.uid),
-    gid: Number(stats.gid),
-    mtime: String(stats.mtimeNs),
-    ctime: String(stats.ctimeNs),
-    // The inode number alone: a btrfs snapshot of the same tree has another st_dev but the same inodes.
-    inode: String(stats.ino),
-    from: backupId,
-  };
+  const entry: IndexEntry = { path: walked.path, ...statsFields(stats), from: backupId };
+  const { type } = entry;
   if (type === 'char-device' || type === 'block-device') Object.assign(entry, deviceNumbers(stats.rdev));
   if (type === 'socket') return entry;
   if (previous && unchangedStats(previous, stats)) {
