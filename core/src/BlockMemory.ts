@@ -1,4 +1,4 @@
-import { collectIfGrown } from './ReadGarbage.js';
+import { collectIfGrown } from './GarbageBudget.js';
 
 /** Spare blocks' memory kept for the next reads: more than a view's cache and its reads ahead hold at once. */
 const SPARE = 32;
@@ -9,7 +9,7 @@ const GRAIN = 64 * 1024;
  * Memory that index blocks are read and decoded into, given back by the readers that are done with a block (an
  * IndexView letting it go from its cache, an IndexScan passing it) and used again for the next block: a scan or an
  * incremental's lookups through a million files make no garbage per block read. What readers that never give a
- * block back leave to V8, and what else grew meanwhile, is collected by budget (ReadGarbage) as blocks are taken.
+ * block back leave to V8, and what else grew meanwhile, is collected by budget (GarbageBudget) as blocks are taken.
  */
 export class BlockMemory {
   private readonly spare: SharedArrayBuffer[] = [];

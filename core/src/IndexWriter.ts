@@ -18,6 +18,7 @@ import { NAMES_ERROR, storeNames } from './BlockNames.js';
 import type { IndexSpool } from './IndexSpool.js';
 import type { IndexOutput } from './types.js';
 import { RepositoryKeys } from './RepositoryKeys.js';
+import { collectIfGrown } from './GarbageBudget.js';
 
 /** Plaintext bytes per index block: a lookup reads and decodes one block per layer. */
 export const INDEX_BLOCK_BYTES = 512 * 1024;
@@ -103,6 +104,8 @@ class RunBlocks {
   private async flush(): Promise<void> {
     const { lines, paths } = this;
     if (lines.length === 0) return;
+    // What made the block's records (a walk's entries, a merge's lines) outlived the small young generation.
+    collectIfGrown();
     const plain = encodeLines(lines);
     // A path read from a line may be a slice of the spool's whole chunk: the header keeps a copy, not the chunk.
     const [first, count] = [JSON.parse(JSON.stringify(paths[0]!)) as string, lines.length];

@@ -3,7 +3,7 @@ import { partSizeWrong, partUndecodable, partUnreadable, transformMissing } from
 import { ErrorCode, RastError } from './errors.js';
 import type { Manifest, PartRecord } from './Manifest.js';
 import { decodeSteps, type DecodeOutcome, type DecodeStep } from './PartDecoder.js';
-import { collectIfGrown } from './ReadGarbage.js';
+import { collectIfGrown } from './GarbageBudget.js';
 import { StreamRangeReader } from './StreamRangeReader.js';
 import { collectAllGarbage, collectYoungGarbage } from './WorkerGarbage.js';
 import { releaseThreadMemory } from './WorkerPool.js';

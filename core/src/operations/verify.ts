@@ -5,7 +5,7 @@ import { ErrorCode, RastError } from '../errors.js';
 import { parseManifest, type Manifest, type PartRecord } from '../Manifest.js';
 import type { CatalogEntry } from '../Catalog.js';
 import { checkStored } from '../PartChecksum.js';
-import { collectIfGrown } from '../ReadGarbage.js';
+import { collectIfGrown } from '../GarbageBudget.js';
 import { ProgressCounter } from '../Progress.js';
 import { RepositoryKeys } from '../RepositoryKeys.js';
 import { DamagedStreamPlace } from '../DamagedStreamPlace.js';
