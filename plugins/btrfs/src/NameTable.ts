@@ -6,6 +6,17 @@ const WIDE = 0x80000000;
 const EMPTY = -1;
 /** The hash table grows (doubles) past this share of its slots in use: 40–80 % full, 8 bytes a slot. */
 const MOST_FULL = 0.8;
+/** Slots the hash table may grow to (2^29: 429 million names); the memory is reserved, not taken, until used. */
+const MOST_SLOTS = 2 ** 29;
+
+/** An ArrayBuffer that grows in place (ES2024: Node 20 has it; the TypeScript lib this project builds with does not declare it). */
+interface ResizableBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+const resizable = (length: number, most: number): ResizableBuffer =>
+  new (ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ResizableBuffer)(length, {
+    maxByteLength: most,
+  });
 
 /**
  * The names in a tree's directories, compactly: each name ("link": a directory, a name in it, the node there)
@@ -34,9 +45,12 @@ export class NameTable {
   /** The names' characters, one after another; a name does not cross a page unless it is longer than one. */
   private readonly pool: Uint8Column;
   private poolUsed = 0;
-  private slots = new Int32Array(1024).fill(EMPTY);
+  // The table's two arrays grow in place (resizable buffers): a doubling holds no second copy of the table.
+  private readonly slotMemory = resizable(1024 * 4, MOST_SLOTS * 4);
+  private readonly codeMemory = resizable(1024 * 4, MOST_SLOTS * 4);
+  private slots = new Int32Array(this.slotMemory).fill(EMPTY);
   /** The hash of each slot's link. */
-  private codes = new Int32Array(1024);
+  private codes = new Int32Array(this.codeMemory);
 
   constructor(private readonly pages = new PageStore()) {
     this.directory = new Int32Column(pages);
@@ -61,6 +75,7 @@ export class NameTable {
 
   /** A new link for `name` in `directory` (which must not have one), holding `node`. */
   add(directory: number, name: string, node: number): number {
+    if (this.live + 1 > this.slots.length * MOST_FULL) this.rehash();
     let link = this.free;
     if (link >= 0) this.free = this.nextSibling.get(link);
     else {
@@ -78,7 +93,6 @@ export class NameTable {
     this.previousSibling.set(link, -1);
     if (next >= 0) this.previousSibling.set(next, link);
     this.firstLink.set(directory, link);
-    if (this.live > this.slots.length * MOST_FULL) this.rehash();
     this.insert(link, hash(directory, name) | 0);
     return link;
   }
@@ -189,13 +203,15 @@ export class NameTable {
     this.slots[hole] = EMPTY;
   }
 
-  /** A table twice as large. */
+  /** A table twice as large, in the same memory grown: every live link is inserted again, its hash read from the columns. */
   private rehash(): void {
     const size = this.slots.length * 2;
-    const [slots, codes] = [this.slots, this.codes];
-    this.slots = new Int32Array(size).fill(EMPTY);
-    this.codes = new Int32Array(size);
-    for (let slot = 0; slot < slots.length; slot++) if (slots[slot] !== EMPTY) this.insert(slots[slot]!, codes[slot]!);
+    if (size > MOST_SLOTS) throw new Error(`the tree holds more than ${MOST_SLOTS * MOST_FULL} names`);
+    this.slotMemory.resize(size * 4);
+    this.codeMemory.resize(size * 4);
+    this.slots = new Int32Array(this.slotMemory, 0, size).fill(EMPTY);
+    this.codes = new Int32Array(this.codeMemory, 0, size);
+    for (let link = 0; link < this.count; link++) if (this.directory.get(link) >= 0) this.insert(link, this.storedHash(link) | 0);
   }
 
   /** hash() of a stored link, from its characters in the pool. */
