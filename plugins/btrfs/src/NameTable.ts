@@ -206,7 +206,7 @@ export class NameTable {
   /** A table twice as large, in the same memory grown: every live link is inserted again, its hash read from the columns. */
   private rehash(): void {
     const size = this.slots.length * 2;
-    if (size > MOST_SLOTS) throw new Error(`the tree holds more than ${MOST_SLOTS * MOST_FULL} names`);
+    if (size > MOST_SLOTS) throw new Error(`the tree holds more than ${Math.floor(MOST_SLOTS * MOST_FULL)} names`);
     this.slotMemory.resize(size * 4);
     this.codeMemory.resize(size * 4);
     this.slots = new Int32Array(this.slotMemory, 0, size).fill(EMPTY);
